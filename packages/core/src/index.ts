@@ -1,0 +1,188 @@
+export {
+  ARTIFACT_MAGIC,
+  artifactDigest,
+  type DecodeArtifactOptions,
+  decodeArtifact,
+  encodeArtifact,
+} from "./artifact/codec.js";
+export { type CreateArtifactInput, createArtifact } from "./artifact/create.js";
+export { readArtifact, writeArtifact } from "./artifact/file.js";
+export { validateManifest } from "./artifact/manifest.js";
+export {
+  type ImportMlCartOptions,
+  importMlCartTree,
+  type MlCartNode,
+  type MlCartRegressionJSON,
+} from "./artifact/ml-cart.js";
+export {
+  type ArrayDescriptor,
+  type ArrayDType,
+  type ArtifactArray,
+  type EnsembleModelSection,
+  type Lineage,
+  type LinearModelSection,
+  MODEL_FORMAT,
+  type ModelArtifact,
+  type ModelManifest,
+  type ModelSection,
+  type OneHotStep,
+  type PreprocessingStep,
+  type SimpleImputerStep,
+  type StandardScalerStep,
+  type TreeModelSection,
+} from "./artifact/types.js";
+export { SDK_VERSION } from "./artifact/version.js";
+export {
+  formatLocation,
+  MlopsError,
+  type MlopsErrorCode,
+  type MlopsErrorOptions,
+  type SourceLocation,
+} from "./errors/error.js";
+export { ARROW_KIND_METADATA_KEY, frameFromArrow, frameToArrow } from "./frame/arrow.js";
+export {
+  type CategorySummary,
+  type ColumnSummary,
+  describeFrame,
+  type NumericSummary,
+  quantileSorted,
+} from "./frame/describe.js";
+export {
+  type CategoryColumn,
+  type CellValue,
+  type Column,
+  type ColumnKind,
+  categoryColumn,
+  Frame,
+  isCategoryColumn,
+  type NumericColumn,
+  numericColumn,
+  type RowObject,
+} from "./frame/frame.js";
+export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
+export type {
+  FrameFormat,
+  FrameFormatName,
+  ReadOptions,
+  StreamOptions,
+  WriteOptions,
+} from "./io/types.js";
+export {
+  type BootstrapInterval,
+  type BootstrapOptions,
+  bootstrapInterval,
+  computeMetrics,
+  explainedVariance,
+  getMetric,
+  type MetricDefinition,
+  type MetricName,
+  mae,
+  mape,
+  maxError,
+  medianAbsoluteError,
+  metricNames,
+  metrics,
+  mse,
+  r2,
+  rmse,
+} from "./metrics/metrics.js";
+export { createRandom, type Random } from "./metrics/random.js";
+export { createPredictor, type Predictor, predictorKinds } from "./predict/predictor.js";
+export {
+  applyPreprocessing,
+  type CompiledStep,
+  type PreprocessingStepDefinition,
+  preprocessingStepKinds,
+  registerPreprocessingStep,
+} from "./predict/preprocessing.js";
+export { treeFeatureImportances } from "./predict/tree.js";
+export { currentActor, defaultRegistryPath } from "./registry/actor.js";
+export {
+  applyRunSearch,
+  compareRunsBy,
+  type FilterComparator,
+  matchesRunFilter,
+  parseRunFilter,
+  parseRunOrderBy,
+  prepareRunSearch,
+  type RunAttribute,
+  type RunEntity,
+  type RunFilterClause,
+  type RunOrderKey,
+  SEARCH_RUNS_DEFAULT_MAX,
+  SEARCH_RUNS_LIMIT,
+} from "./registry/filter.js";
+export {
+  FOLDER_REGISTRY_FORMAT,
+  FolderStore,
+  type FolderStoreOptions,
+  openFolderStore,
+} from "./registry/folder.js";
+export {
+  type LoadedModel,
+  openRegistry,
+  type RegisterModelOptions,
+  Registry,
+  type StartRunOptions,
+} from "./registry/registry.js";
+export {
+  type AliasChangeOptions,
+  type AliasHistoryEntry,
+  type ArtifactInfo,
+  type CreateModelVersionOptions,
+  type CreateRegisteredModelOptions,
+  type CreateRunOptions,
+  DEFAULT_EXPERIMENT_ID,
+  DEFAULT_EXPERIMENT_NAME,
+  type Experiment,
+  type Metric,
+  type MetricInput,
+  type ModelVersion,
+  type RegisteredModel,
+  type RegistryStore,
+  RUN_STATUSES,
+  type Run,
+  type RunStatus,
+  type SearchRunsOptions,
+  type TerminalRunStatus,
+} from "./registry/types.js";
+export {
+  formatModelUri,
+  type ModelUri,
+  parseModelUri,
+  resolveModelUri,
+  type SafeModelUriResult,
+  safeParseModelUri,
+} from "./registry/uri.js";
+export {
+  Field,
+  type FieldDefinition,
+  type FieldKind,
+  type FieldOutput,
+  field,
+} from "./schema/field.js";
+export { type InferSchemaOptions, inferSchema } from "./schema/infer.js";
+export {
+  describeReceived,
+  formatIssue,
+  formatIssues,
+  formatPath,
+  type Issue,
+  type IssueCode,
+  type SafeParseResult,
+  SchemaError,
+} from "./schema/issues.js";
+export {
+  type ConformOptions,
+  type Infer,
+  type InferShape,
+  isMissingToken,
+  type ParseOptions,
+  parseNumberText,
+  Schema,
+  type SchemaJSON,
+  type SchemaOptions,
+  type Shape,
+  schema,
+  type TensorMetadata,
+} from "./schema/schema.js";

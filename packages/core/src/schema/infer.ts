@@ -1,0 +1,45 @@
+import type { Frame } from "../frame/frame.js";
+import { Field, type FieldDefinition } from "./field.js";
+import { Schema, type SchemaOptions, type Shape } from "./schema.js";
+
+export type InferSchemaOptions = SchemaOptions;
+
+/**
+ * A first draft of a schema from data: integer columns (all whole numbers) become `integer`,
+ * other numeric columns `number`, string columns `category` with the values seen (sorted),
+ * and a column with missing values is `nullable`. No bounds are set: review the draft and
+ * add the ranges you mean before you rely on it.
+ *
+ * @example
+ * const draft = inferSchema(await readFrame("wine.csv"), { target: "quality" });
+ * console.log(JSON.stringify(draft.toJSON(), null, 2));
+ */
+export function inferSchema(frame: Frame, options: InferSchemaOptions = {}): Schema {
+  const fields: Shape = {};
+  for (const [name, column] of frame.columns()) {
+    let definition: FieldDefinition;
+    let missing = false;
+    if (column.kind === "category") {
+      const used = new Uint8Array(column.dictionary.length);
+      for (const code of column.codes) {
+        if (code < 0) missing = true;
+        else used[code] = 1;
+      }
+      const values = column.dictionary.filter((_, index) => used[index]).sort();
+      definition = { kind: "category", values: values.length > 0 ? values : ["(none)"] };
+    } else if (column.kind === "boolean") {
+      definition = { kind: "boolean" };
+      missing = column.values.some(Number.isNaN);
+    } else {
+      let whole = true;
+      for (const value of column.values) {
+        if (Number.isNaN(value)) missing = true;
+        else if (whole && !Number.isInteger(value)) whole = false;
+      }
+      definition = { kind: whole ? "integer" : "number" };
+    }
+    if (missing) definition.nullable = true;
+    fields[name] = new Field(definition);
+  }
+  return new Schema(fields, options);
+}
