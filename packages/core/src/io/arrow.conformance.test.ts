@@ -1,0 +1,4 @@
+import { describeFormatConformance } from "../testing/formats.js";
+import { arrowFormat } from "./arrow.js";
+
+describeFormatConformance(arrowFormat, { typed: true });

@@ -1,0 +1,4 @@
+import { describeFormatConformance } from "../testing/formats.js";
+import { csvFormat } from "./csv.js";
+
+describeFormatConformance(csvFormat);

@@ -1,0 +1,90 @@
+import { extname } from "node:path";
+import { MlopsError } from "../errors/error.js";
+import type { Frame } from "../frame/frame.js";
+import { arrowFormat } from "./arrow.js";
+import { csvFormat } from "./csv.js";
+import { jsonlFormat } from "./jsonl.js";
+import { parquetFormat } from "./parquet.js";
+import type {
+  FrameFormat,
+  FrameFormatName,
+  ReadOptions,
+  StreamOptions,
+  WriteOptions,
+} from "./types.js";
+
+/** Every built-in format, by name. */
+export const formats: Readonly<Record<FrameFormatName, FrameFormat>> = Object.freeze({
+  csv: csvFormat,
+  jsonl: jsonlFormat,
+  parquet: parquetFormat,
+  arrow: arrowFormat,
+});
+
+/** The format for `path`: `options.format` when given, else from the file extension. */
+export function formatFor(path: string, format?: FrameFormatName): FrameFormat {
+  if (format !== undefined) {
+    const found = formats[format];
+    if (!found) {
+      throw new MlopsError(
+        "format_unsupported",
+        `Unknown format "${format}"; expected one of ${Object.keys(formats).join(", ")}`,
+      );
+    }
+    return found;
+  }
+  const extension = extname(path.endsWith(".gz") ? path.slice(0, -3) : path).toLowerCase();
+  for (const candidate of Object.values(formats)) {
+    if (candidate.extensions.includes(extension)) return candidate;
+  }
+  throw new MlopsError(
+    "format_unsupported",
+    `${path}: cannot tell the format from the extension "${extension}"; expected ${Object.values(
+      formats,
+    )
+      .flatMap((f) => f.extensions)
+      .join(", ")} or pass { format }`,
+    { location: { file: path } },
+  );
+}
+
+/**
+ * Reads a whole file into a Frame. The format comes from the extension
+ * (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.parquet`, `.arrow`, `.feather`, `.ipc`) or `format`.
+ *
+ * @example
+ * const frame = await readFrame("wine.csv", { schema: wine });
+ */
+export function readFrame(
+  path: string,
+  options: ReadOptions & { format?: FrameFormatName } = {},
+): Promise<Frame> {
+  return formatFor(path, options.format).read(path, options);
+}
+
+/**
+ * Streams a file as Frames of `batchSize` rows, so files larger than memory can be processed.
+ *
+ * @example
+ * for await (const batch of streamFrames("big.csv", { batchSize: 100_000 })) total += batch.rowCount;
+ */
+export function streamFrames(
+  path: string,
+  options: StreamOptions & { format?: FrameFormatName } = {},
+): AsyncIterable<Frame> {
+  return formatFor(path, options.format).stream(path, options);
+}
+
+/**
+ * Writes a Frame to a file, atomically, in the format of its extension (or `format`).
+ *
+ * @example
+ * await writeFrame("scored.parquet", frame);
+ */
+export function writeFrame(
+  path: string,
+  frame: Frame,
+  options: WriteOptions & { format?: FrameFormatName } = {},
+): Promise<void> {
+  return formatFor(path, options.format).write(path, frame, options);
+}

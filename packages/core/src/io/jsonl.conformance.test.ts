@@ -1,0 +1,4 @@
+import { describeFormatConformance } from "../testing/formats.js";
+import { jsonlFormat } from "./jsonl.js";
+
+describeFormatConformance(jsonlFormat);

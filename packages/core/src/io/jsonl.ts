@@ -1,0 +1,339 @@
+import { createReadStream } from "node:fs";
+import { TextDecoder } from "node:util";
+import { MlopsError } from "../errors/error.js";
+import { type Column, Frame } from "../frame/frame.js";
+import { describeReceived } from "../schema/issues.js";
+import { checkBatchSize, checkColumns } from "./batch.js";
+import { assertReadableFile, writeFileAtomic } from "./files.js";
+import type { FrameFormat, ReadOptions, StreamOptions } from "./types.js";
+
+/** Bytes read from the file at a time; lines are cut out of these chunks. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/** Characters of output gathered before each write to the file. */
+const WRITE_CHUNK_CHARS = 1 << 20;
+
+/**
+ * JSON Lines (`.jsonl`, `.ndjson`): one JSON object per line; blank lines are skipped, CRLF line
+ * ends and a UTF-8 byte order mark are accepted. The file is read in chunks of lines, so
+ * `stream` holds one batch at a time.
+ *
+ * Without a schema, a column's kind comes from its JSON values: numbers → number, booleans →
+ * boolean, strings → category, null (or an absent key) → missing; a column mixing strings with
+ * other values (or numbers with booleans) becomes a category of their text. Nested objects and
+ * arrays are rejected. When streaming, kinds (and columns) are found per batch: pass a schema
+ * for batches of one shape. With a schema, issues carry `{ file, line, column }` with the line
+ * of the file the row came from.
+ *
+ * Writing puts one object per row, keys in column order, `null` for missing values.
+ *
+ * @example
+ * await jsonlFormat.write("rows.jsonl", frame);
+ * const frame = await jsonlFormat.read("rows.jsonl", { schema: wine });
+ */
+export const jsonlFormat: FrameFormat = {
+  name: "jsonl",
+  extensions: [".jsonl", ".ndjson"],
+  read: readJsonl,
+  stream: streamJsonl,
+  write: writeJsonl,
+};
+
+// ---------------------------------------------------------------- reading
+
+interface Batch {
+  readonly frame: Frame;
+  /** The file line (1-based) each row came from. */
+  readonly lines: readonly number[];
+  /** Every column name seen in the batch, requested or not. */
+  readonly seen: readonly string[];
+}
+
+async function readJsonl(path: string, options: ReadOptions = {}): Promise<Frame> {
+  let last: Batch | undefined;
+  for await (const batch of parseBatches(path, Number.POSITIVE_INFINITY, options.columns)) {
+    last = batch;
+  }
+  checkColumns(path, last?.seen ?? [], options.columns);
+  return conform(path, last?.frame ?? new Frame({}), last?.lines ?? [], options, 0);
+}
+
+async function* streamJsonl(path: string, options: StreamOptions = {}): AsyncGenerator<Frame> {
+  const batchSize = checkBatchSize(options.batchSize);
+  let offset = 0;
+  for await (const batch of parseBatches(path, batchSize, options.columns)) {
+    yield conform(path, batch.frame, batch.lines, options, offset);
+    offset += batch.frame.rowCount;
+  }
+}
+
+function conform(
+  path: string,
+  frame: Frame,
+  lines: readonly number[],
+  options: ReadOptions,
+  rowOffset: number,
+): Frame {
+  if (!options.schema) return frame;
+  return options.schema.conformFrame(frame, {
+    textMissing: false,
+    rowOffset,
+    locate: (row) => ({ file: path, line: lines[row] }),
+  });
+}
+
+/** Parses the file into batches of `batchSize` rows, reading it in chunks of lines. */
+async function* parseBatches(
+  path: string,
+  batchSize: number,
+  columns: readonly string[] | undefined,
+): AsyncGenerator<Batch> {
+  await assertReadableFile(path);
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  let builder = new BatchBuilder(path, columns);
+  let pending = "";
+  let lineNumber = 0;
+  try {
+    for await (const chunk of stream) {
+      const text = pending + decode(path, decoder, chunk as Buffer, lineNumber, true);
+      let start = 0;
+      let newline = text.indexOf("\n", start);
+      while (newline !== -1) {
+        lineNumber++;
+        builder.addLine(text.slice(start, newline), lineNumber);
+        if (builder.rowCount === batchSize) {
+          yield builder.finish();
+          builder = new BatchBuilder(path, columns);
+        }
+        start = newline + 1;
+        newline = text.indexOf("\n", start);
+      }
+      pending = text.slice(start);
+    }
+    const rest = pending + decode(path, decoder, undefined, lineNumber, false);
+    if (rest.length > 0) builder.addLine(rest, lineNumber + 1);
+    if (builder.rowCount > 0) yield builder.finish();
+  } catch (error) {
+    if (MlopsError.isInstance(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new MlopsError("file_read", `${path}: cannot read (${code ?? String(error)})`, {
+      cause: error,
+      location: { file: path },
+    });
+  } finally {
+    stream.destroy();
+  }
+}
+
+function decode(
+  path: string,
+  decoder: TextDecoder,
+  chunk: Buffer | undefined,
+  lineNumber: number,
+  more: boolean,
+): string {
+  try {
+    return decoder.decode(chunk, { stream: more });
+  } catch (error) {
+    // The decoder works on whole chunks, so the line is known only to be at or after this one.
+    throw new MlopsError(
+      "jsonl_invalid",
+      `${path}: expected UTF-8 text, found bytes that are not UTF-8 ` +
+        `at or after line ${lineNumber + 1}`,
+      { cause: error, location: { file: path } },
+    );
+  }
+}
+
+type Cell = number | string | boolean | null;
+
+/** Collects one column's JSON values and which JSON types it has seen. */
+class ColumnBuilder {
+  readonly values: Cell[] = [];
+  numbers = 0;
+  strings = 0;
+  booleans = 0;
+
+  set(row: number, value: Cell): void {
+    const values = this.values;
+    // Rows that lacked the key are missing; keep the array packed by filling them as we go.
+    while (values.length < row) values.push(null);
+    values.push(value);
+    if (typeof value === "number") this.numbers++;
+    else if (typeof value === "string") this.strings++;
+    else if (typeof value === "boolean") this.booleans++;
+  }
+
+  finish(rowCount: number): Column {
+    const values = this.values;
+    while (values.length < rowCount) values.push(null);
+    if (this.strings > 0 || (this.numbers > 0 && this.booleans > 0)) {
+      const codes = new Int32Array(rowCount);
+      const dictionary: string[] = [];
+      const lookup = new Map<string, number>();
+      for (let i = 0; i < rowCount; i++) {
+        const value = values[i];
+        if (value === null) {
+          codes[i] = -1;
+          continue;
+        }
+        const text = typeof value === "string" ? value : String(value);
+        let code = lookup.get(text);
+        if (code === undefined) {
+          code = dictionary.length;
+          dictionary.push(text);
+          lookup.set(text, code);
+        }
+        codes[i] = code;
+      }
+      return { kind: "category", codes, dictionary };
+    }
+    const out = new Float64Array(rowCount);
+    for (let i = 0; i < rowCount; i++) {
+      const value = values[i];
+      out[i] = value === null ? Number.NaN : value === true ? 1 : value === false ? 0 : +value;
+    }
+    return { kind: this.booleans > 0 ? "boolean" : "number", values: out };
+  }
+}
+
+/** Turns lines into rows, and rows into columns. */
+class BatchBuilder {
+  readonly #path: string;
+  readonly #wanted: ReadonlySet<string> | undefined;
+  readonly #requested: readonly string[] | undefined;
+  readonly #columns = new Map<string, ColumnBuilder>();
+  readonly #seen = new Set<string>();
+  readonly #lines: number[] = [];
+  rowCount = 0;
+
+  constructor(path: string, columns: readonly string[] | undefined) {
+    this.#path = path;
+    this.#requested = columns;
+    this.#wanted = columns ? new Set(columns) : undefined;
+  }
+
+  addLine(raw: string, line: number): void {
+    let text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (isBlank(text)) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch (error) {
+      const snippet = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+      throw this.#invalid(
+        line,
+        `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} ` +
+          `(${(error as Error).message})`,
+        error,
+      );
+    }
+    if (typeof row !== "object" || row === null || Array.isArray(row)) {
+      throw this.#invalid(line, `expected a JSON object, got ${describeReceived(row)}`);
+    }
+    const index = this.rowCount;
+    const record = row as Record<string, unknown>;
+    for (const key in record) {
+      const value = record[key];
+      if (value !== null && typeof value === "object") {
+        throw this.#invalid(
+          line,
+          `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ` +
+            (Array.isArray(value) ? "an array" : "an object"),
+          undefined,
+          key,
+        );
+      }
+      this.#seen.add(key);
+      if (this.#wanted && !this.#wanted.has(key)) continue;
+      let column = this.#columns.get(key);
+      if (!column) {
+        column = new ColumnBuilder();
+        this.#columns.set(key, column);
+      }
+      column.set(index, value as Cell);
+    }
+    this.#lines.push(line);
+    this.rowCount++;
+  }
+
+  finish(): Batch {
+    const n = this.rowCount;
+    const names = this.#requested ?? [...this.#columns.keys()];
+    const entries: [string, Column][] = names.map((name) => [
+      name,
+      (this.#columns.get(name) ?? new ColumnBuilder()).finish(n),
+    ]);
+    return { frame: new Frame(entries, n), lines: this.#lines, seen: [...this.#seen] };
+  }
+
+  #invalid(line: number, message: string, cause?: unknown, column?: string): MlopsError {
+    return new MlopsError("jsonl_invalid", `${this.#path}:${line}: ${message}`, {
+      cause,
+      location: { file: this.#path, line, column },
+    });
+  }
+}
+
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 32 && code !== 9 && code !== 13 && code !== 0xfeff) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- writing
+
+async function writeJsonl(path: string, frame: Frame): Promise<void> {
+  const names = frame.names;
+  const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
+  const columns = names.map((name) => frame.column(name));
+  // Category values are quoted once per distinct value, not once per row.
+  const quoted = columns.map((column) =>
+    column.kind === "category" ? column.dictionary.map((value) => JSON.stringify(value)) : [],
+  );
+  await writeFileAtomic(path, async (handle) => {
+    let parts: string[] = [];
+    let size = 0;
+    for (let row = 0; row < frame.rowCount; row++) {
+      let line = names.length === 0 ? "{" : "";
+      for (let c = 0; c < columns.length; c++) {
+        const column = columns[c];
+        let cell: string;
+        if (column.kind === "category") {
+          const code = column.codes[row];
+          cell = code < 0 ? "null" : (quoted[c][code] ?? "null");
+        } else {
+          cell = numberCell(path, names[c], row, column.kind, column.values[row]);
+        }
+        line += keys[c] + cell;
+      }
+      line += "}\n";
+      parts.push(line);
+      size += line.length;
+      if (size >= WRITE_CHUNK_CHARS) {
+        await handle.writeFile(parts.join(""));
+        parts = [];
+        size = 0;
+      }
+    }
+    if (parts.length > 0) await handle.writeFile(parts.join(""));
+  });
+}
+
+function numberCell(path: string, name: string, row: number, kind: string, value: number): string {
+  if (Number.isNaN(value)) return "null";
+  if (kind === "boolean") return value !== 0 ? "true" : "false";
+  if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) {
+    throw new MlopsError(
+      "data_invalid",
+      `${path}: column "${name}", row ${row}: ${value} has no JSON form (JSON numbers are finite)`,
+      { location: { file: path, column: name } },
+    );
+  }
+  // JSON keeps the sign of zero ("-0" parses back to -0); String() would drop it.
+  return Object.is(value, -0) ? "-0" : String(value);
+}

@@ -1,0 +1,4 @@
+import { describeFormatConformance } from "../testing/formats.js";
+import { parquetFormat } from "./parquet.js";
+
+describeFormatConformance(parquetFormat, { typed: true });
