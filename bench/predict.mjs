@@ -1,0 +1,284 @@
+// Predict benchmark: our tree predictor against scikit-learn's DecisionTreeRegressor.predict on
+// the same fitted tree and the same 1,000,000 × 10 rows, plus the single-row path (predictRow).
+//
+//   npm run build --workspace @mlops/core   # the script imports the built package (dist/)
+//   node bench/predict.mjs [--rows 1000000] [--depth 8] [--runs 5] [--calls 1000000]
+//
+// 1. When `/usr/bin/python3 -c 'import sklearn'` works, bench/predict_sklearn.py fits
+//    DecisionTreeRegressor(max_depth=8) on 100,000 friedman_hash rows (seed 42), exports its
+//    tree_ arrays, and times predict on 1,000,000 fresh rows (seed 7), best of --runs.
+//    Otherwise a random depth-8 tree is built here and only our figures are printed.
+// 2. The same tree becomes a `tree` artifact, is encoded and decoded (the predictor runs on the
+//    zero-copy arrays of the decoded file, as a server would), and predicts the same rows from a
+//    Frame of 10 Float64Array columns: best of --runs, schema validation included.
+// 3. Predictions must be identical to sklearn's (max |difference| 0). Data are rounded to float32
+//    on both sides: sklearn casts X to float32 inside predict, so float32-exact values make both
+//    compare the very same numbers with the same thresholds.
+// 4. predictRow is timed over --calls calls cycling through 10,000 row objects parsed from JSON.
+//
+// Results are printed and saved to .bench/predict-results.json.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  createArtifact,
+  createPredictor,
+  decodeArtifact,
+  encodeArtifact,
+  Frame,
+  field,
+  schema,
+} from "../packages/core/dist/index.js";
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = join(dirname(SCRIPT), "..");
+const OUT = join(ROOT, ".bench", "predict");
+const PYTHON = "/usr/bin/python3";
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(process.argv[index + 1]);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`--${name}: expected a positive integer, got ${process.argv[index + 1]}`);
+  }
+  return value;
+}
+
+const ROWS = option("rows", 1_000_000);
+const FEATURES = 10;
+const DEPTH = option("depth", 8);
+const RUNS = option("runs", 5);
+const CALLS = option("calls", 1_000_000);
+
+// ------------------------------------------------------------------ data
+
+// The portable generator of /work/shared/peers (peerdata.friedman_hash, friedman_hash.mjs):
+// counter-hash uniforms, so Python and JavaScript produce bit-identical X.
+function fmix32(h) {
+  let x = h >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b) >>> 0;
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+function uniformHash(seed, i) {
+  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) >>> 0;
+  const k = (Math.imul(i >>> 0, 0x9e3779b9) + base) >>> 0;
+  return fmix32(k) / 4294967296;
+}
+
+/** Columns of friedman_hash(n, p, seed)'s X, each value rounded to float32. */
+function friedmanColumns(n, p, seed) {
+  const columns = Array.from({ length: p }, () => new Float64Array(n));
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < p; j++) columns[j][r] = Math.fround(uniformHash(seed, r * (p + 1) + j));
+  }
+  return columns;
+}
+
+// ------------------------------------------------------------------ the tree
+
+function sklearnTree() {
+  const check = spawnSync(PYTHON, ["-c", "import sklearn"], { encoding: "utf8" });
+  if (check.status !== 0) {
+    return { skipped: `${PYTHON} cannot import sklearn (apt-get install python3-sklearn)` };
+  }
+  mkdirSync(OUT, { recursive: true });
+  const args = [join(ROOT, "bench/predict_sklearn.py"), OUT, "--rows", String(ROWS)];
+  args.push("--depth", String(DEPTH), "--runs", String(RUNS), "--features", String(FEATURES));
+  const done = spawnSync(PYTHON, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (done.status !== 0) throw new Error(`predict_sklearn.py failed (exit ${done.status})`);
+  const tree = JSON.parse(readFileSync(join(OUT, "tree.json"), "utf8"));
+  const info = JSON.parse(readFileSync(join(OUT, "sklearn.json"), "utf8"));
+  const raw = readFileSync(join(OUT, "predictions.f64"));
+  const predictions = new Float64Array(
+    raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length),
+  );
+  return { tree, info, predictions };
+}
+
+/** A complete random tree of `depth` (sklearn's node order), for machines without sklearn. */
+function randomTree(depth) {
+  let state = 20240611;
+  const random = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 4294967296;
+  };
+  const tree = { left: [], right: [], feature: [], threshold: [], value: [] };
+  const grow = (level) => {
+    const id = tree.left.length;
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.feature.push(-2);
+    tree.threshold.push(-2);
+    tree.value.push(random() * 20);
+    if (level < depth) {
+      tree.feature[id] = Math.floor(random() * FEATURES);
+      tree.threshold[id] = random();
+      tree.left[id] = grow(level + 1);
+      tree.right[id] = grow(level + 1);
+    }
+    return id;
+  };
+  grow(0);
+  return tree;
+}
+
+function treeArrays(tree) {
+  const arrays = {
+    "tree.left": Int32Array.from(tree.left),
+    "tree.right": Int32Array.from(tree.right),
+    "tree.feature": Int32Array.from(tree.feature),
+    "tree.threshold": Float64Array.from(tree.threshold),
+    "tree.value": Float64Array.from(tree.value),
+  };
+  if (tree.missingLeft) arrays["tree.missingLeft"] = Uint8Array.from(tree.missingLeft);
+  if (tree.nodeSamples) arrays["tree.nodeSamples"] = Float64Array.from(tree.nodeSamples);
+  if (tree.impurity) arrays["tree.impurity"] = Float64Array.from(tree.impurity);
+  return arrays;
+}
+
+function best(runs, run) {
+  let seconds = Number.POSITIVE_INFINITY;
+  let result;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    result = run();
+    seconds = Math.min(seconds, (performance.now() - start) / 1000);
+  }
+  return { seconds, result };
+}
+
+// ------------------------------------------------------------------ main
+
+const reference = sklearnTree();
+if (reference.skipped) console.log(`scikit-learn skipped: ${reference.skipped}; timing ours only.`);
+const tree = reference.tree ?? randomTree(DEPTH);
+const names = Array.from({ length: FEATURES }, (_, j) => `x${j}`);
+const features = schema(
+  Object.fromEntries([...names.map((name) => [name, field.number()]), ["y", field.number()]]),
+  { target: "y" },
+);
+const bytes = encodeArtifact(
+  createArtifact({
+    kind: "tree",
+    schema: features,
+    model: { inputs: names },
+    arrays: treeArrays(tree),
+    params: { maxDepth: DEPTH },
+    lineage: { gitCommit: "0000000" },
+  }),
+);
+const predictor = createPredictor(decodeArtifact(bytes, { source: "bench tree" }));
+
+const columns = friedmanColumns(ROWS, FEATURES, 7);
+const frame = new Frame(names.map((name, j) => [name, { kind: "number", values: columns[j] }]));
+const ours = best(RUNS, () => predictor.predict(frame));
+const validation = best(RUNS, () => features.features().conformFrame(frame));
+
+let maxDifference = 0;
+let mismatches = 0;
+if (reference.predictions) {
+  for (let i = 0; i < ROWS; i++) {
+    const difference = Math.abs(ours.result[i] - reference.predictions[i]);
+    if (!(difference <= 1e-12)) mismatches++;
+    if (!(difference <= maxDifference)) maxDifference = difference;
+  }
+}
+
+// predictRow: row objects as a server gets them, parsed from JSON.
+const pool = Array.from({ length: Math.min(10_000, ROWS) }, (_, i) =>
+  JSON.parse(JSON.stringify(Object.fromEntries(names.map((name, j) => [name, columns[j][i]])))),
+);
+let rowMismatches = 0;
+pool.forEach((row, i) => {
+  if (predictor.predictRow(row) !== ours.result[i]) rowMismatches++;
+});
+let sink = 0;
+for (let i = 0; i < 200_000; i++) sink += predictor.predictRow(pool[i % pool.length]);
+const rowRuns = best(3, () => {
+  for (let i = 0; i < CALLS; i++) sink += predictor.predictRow(pool[i % pool.length]);
+  return sink;
+});
+const rowNanoseconds = (rowRuns.seconds * 1e9) / CALLS;
+
+const sklearnSeconds = reference.info?.predictSeconds;
+const results = {
+  rows: ROWS,
+  features: FEATURES,
+  tree: reference.info
+    ? {
+        source: "sklearn",
+        nodes: reference.info.nodes,
+        leaves: reference.info.leaves,
+        depth: reference.info.depth,
+      }
+    : { source: "random", nodes: tree.left.length, depth: DEPTH },
+  node: process.version,
+  sklearn: reference.info
+    ? {
+        version: reference.info.sklearn,
+        predictSeconds: sklearnSeconds,
+        rowsPerSecond: ROWS / sklearnSeconds,
+        predictFloat32Seconds: reference.info.predictFloat32Seconds,
+        generator: reference.info.generator,
+      }
+    : { skipped: reference.skipped },
+  ours: {
+    predictSeconds: ours.seconds,
+    rowsPerSecond: ROWS / ours.seconds,
+    conformFrameSeconds: validation.seconds,
+    predictRowNanoseconds: rowNanoseconds,
+  },
+  speedup: sklearnSeconds ? sklearnSeconds / ours.seconds : undefined,
+  maxAbsDifference: reference.predictions ? maxDifference : undefined,
+  mismatches: reference.predictions ? mismatches : undefined,
+  predictRowMismatches: rowMismatches,
+};
+
+const millions = (rate) => `${(rate / 1e6).toFixed(1)} M rows/s`;
+console.log(
+  `\ntree: ${JSON.stringify(results.tree)}; ` +
+    `${ROWS.toLocaleString("en")} rows × ${FEATURES}, best of ${RUNS}`,
+);
+if (sklearnSeconds) {
+  console.log(
+    `sklearn ${reference.info.sklearn} predict      ` +
+      `${sklearnSeconds.toFixed(4)} s  ${millions(ROWS / sklearnSeconds)}`,
+  );
+  console.log(`  (float32 input: ${reference.info.predictFloat32Seconds.toFixed(4)} s)`);
+}
+console.log(
+  `@mlops predict           ${ours.seconds.toFixed(4)} s  ` +
+    `${millions(ROWS / ours.seconds)} (validation included)`,
+);
+console.log(`  (schema.conformFrame alone, for scale: ${validation.seconds.toFixed(4)} s)`);
+if (sklearnSeconds) {
+  console.log(`ratio sklearn ÷ ours     ${(sklearnSeconds / ours.seconds).toFixed(2)}×`);
+  console.log(`max |ours − sklearn|     ${maxDifference} (${mismatches} rows differ)`);
+}
+console.log(
+  `predictRow               ${rowNanoseconds.toFixed(0)} ns/call ` +
+    `over ${CALLS.toLocaleString("en")} calls`,
+);
+console.log(
+  `predictRow == predict    ${rowMismatches === 0 ? "yes" : `NO (${rowMismatches} rows)`}`,
+);
+
+mkdirSync(join(ROOT, ".bench"), { recursive: true });
+writeFileSync(
+  join(ROOT, ".bench", "predict-results.json"),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
+if (mismatches > 0 || rowMismatches > 0) {
+  console.error("predictions differ");
+  process.exitCode = 1;
+}

@@ -1,0 +1,119 @@
+import type { SchemaJSON } from "../schema/schema.js";
+
+/**
+ * The format string of every model artifact this SDK writes and reads.
+ *
+ * @example
+ * artifact.manifest.format === MODEL_FORMAT; // "mlops.model/v1"
+ */
+export const MODEL_FORMAT = "mlops.model/v1";
+
+/** Element types a payload array may have (all stored little-endian). */
+export type ArrayDType = "float64" | "int32" | "uint8";
+
+/** A typed array stored in an artifact's binary payload. */
+export type ArtifactArray = Float64Array | Int32Array | Uint8Array;
+
+/** Where one array lies in the payload: byte `offset` from the payload start, `length` elements. */
+export interface ArrayDescriptor {
+  dtype: ArrayDType;
+  offset: number;
+  length: number;
+}
+
+/** Where a model came from. `createdAt` is an ISO 8601 time; `sdkVersion` the core version. */
+export interface Lineage {
+  /** Digest of the training data (e.g. `sha256:…`). */
+  dataDigest?: string;
+  /** Rows the model was fitted on. */
+  rowCount?: number;
+  createdAt: string;
+  sdkVersion: string;
+  /** The source commit (from `GITHUB_SHA` or `git rev-parse HEAD`). */
+  gitCommit?: string;
+  /** The tracking run that produced the model. */
+  runId?: string;
+  [key: string]: unknown;
+}
+
+/** The kind-specific model description; every kind names the columns it reads, in order. */
+export interface ModelSection {
+  /** Column names the model reads after preprocessing; tree `feature` indices point here. */
+  inputs: string[];
+  [key: string]: unknown;
+}
+
+/** `kind: "tree"`: one regression tree stored in the `tree.*` arrays. */
+export interface TreeModelSection extends ModelSection {}
+
+/** `kind: "ensemble"`: `treeCount` trees in `trees.<i>.*` arrays. */
+export interface EnsembleModelSection extends ModelSection {
+  /** `"mean"`: average of the trees (random forest); `"sum"`: boosting. */
+  aggregation: "mean" | "sum";
+  /** Boosting only: prediction = baseValue + learningRate × each tree, summed. Default 1. */
+  learningRate?: number;
+  /** Boosting only: the initial prediction. Default 0. */
+  baseValue?: number;
+  treeCount: number;
+}
+
+/** `kind: "linear"`: prediction = Σ coefficients[j] × inputs[j] + intercept. */
+export interface LinearModelSection extends ModelSection {
+  intercept: number;
+}
+
+/** `simple_imputer`: replaces missing values (NaN, or category -1) of `columns[i]` by `fill[i]`. */
+export interface SimpleImputerStep {
+  kind: "simple_imputer";
+  columns: string[];
+  fill: (number | string)[];
+}
+
+/** `standard_scaler`: `(x - mean[i]) / scale[i]`; a scale of 0 counts as 1 (as in scikit-learn). */
+export interface StandardScalerStep {
+  kind: "standard_scaler";
+  columns: string[];
+  mean: number[];
+  scale: number[];
+}
+
+/**
+ * `one_hot`: replaces the category `column` by one 0/1 column per entry of `categories`, named
+ * `outputs[i]`. A value outside `categories`, or a missing one, becomes all zeros with
+ * `handleUnknown: "ignore"` and a `predictor_input` error with `"error"`.
+ */
+export interface OneHotStep {
+  kind: "one_hot";
+  column: string;
+  categories: string[];
+  handleUnknown: "ignore" | "error";
+  outputs: string[];
+}
+
+/** A preprocessing step: a built-in kind, or one added with `registerPreprocessingStep`. */
+export type PreprocessingStep =
+  | SimpleImputerStep
+  | StandardScalerStep
+  | OneHotStep
+  | { kind: string; [key: string]: unknown };
+
+/** The JSON half of an artifact: everything except the typed arrays' contents. */
+export interface ModelManifest {
+  format: typeof MODEL_FORMAT;
+  /** `"tree"`, `"ensemble"`, `"linear"`, or a custom kind served by a plug-in runtime. */
+  kind: string;
+  schema: SchemaJSON;
+  preprocessing: PreprocessingStep[];
+  model: ModelSection;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  lineage: Lineage;
+  payload: { arrays: Record<string, ArrayDescriptor>; byteLength: number };
+  [key: string]: unknown;
+}
+
+/** A model in memory: its manifest and its named typed arrays (`tree.left`, …). */
+export interface ModelArtifact {
+  manifest: ModelManifest;
+  arrays: Record<string, ArtifactArray>;
+}

@@ -1,0 +1,438 @@
+import { describe, expect, it } from "vitest";
+import { createArtifact } from "../artifact/create.js";
+import type { ArtifactArray, ModelArtifact } from "../artifact/types.js";
+import { MlopsError } from "../errors/error.js";
+import { Frame, numericColumn } from "../frame/frame.js";
+import { createRandom } from "../metrics/random.js";
+import { field } from "../schema/field.js";
+import { type Schema, schema } from "../schema/schema.js";
+import reference from "./fixtures/sklearn_reference.json" with { type: "json" };
+import { createPredictor } from "./predictor.js";
+import { treeFeatureImportances } from "./tree.js";
+
+interface TreeSpec {
+  left: number[];
+  right: number[];
+  feature: number[];
+  threshold: number[];
+  value: number[];
+  missingLeft?: number[];
+  nodeSamples?: number[];
+  impurity?: number[];
+}
+
+function treeArraysOf(spec: TreeSpec, prefix: string): Record<string, ArtifactArray> {
+  const arrays: Record<string, ArtifactArray> = {
+    [`${prefix}left`]: Int32Array.from(spec.left),
+    [`${prefix}right`]: Int32Array.from(spec.right),
+    [`${prefix}feature`]: Int32Array.from(spec.feature),
+    [`${prefix}threshold`]: Float64Array.from(spec.threshold),
+    [`${prefix}value`]: Float64Array.from(spec.value),
+  };
+  if (spec.missingLeft) arrays[`${prefix}missingLeft`] = Uint8Array.from(spec.missingLeft);
+  if (spec.nodeSamples) arrays[`${prefix}nodeSamples`] = Float64Array.from(spec.nodeSamples);
+  if (spec.impurity) arrays[`${prefix}impurity`] = Float64Array.from(spec.impurity);
+  return arrays;
+}
+
+function treeArtifact(features: Schema, inputs: string[], spec: TreeSpec): ModelArtifact {
+  return createArtifact({
+    kind: "tree",
+    schema: features,
+    model: { inputs },
+    arrays: treeArraysOf(spec, "tree."),
+    lineage: { gitCommit: "abc1234" },
+  });
+}
+
+const xz = schema({ x: field.number().nullable(), z: field.number().nullable() });
+
+//        node0: x <= 0.5
+//       /              \
+//  node1: z <= 2     node2 = 30
+//   /        \
+// node3=10  node4=20
+const base: TreeSpec = {
+  left: [1, 3, -1, -1, -1],
+  right: [2, 4, -1, -1, -1],
+  feature: [0, 1, -2, -2, -2],
+  threshold: [0.5, 2, -2, -2, -2],
+  value: [0, 0, 30, 10, 20],
+};
+
+function predictBoth(artifact: ModelArtifact, rows: { x: number | null; z: number | null }[]) {
+  const predictor = createPredictor(artifact);
+  const frame = new Frame({
+    x: numericColumn(rows.map((row) => row.x)),
+    z: numericColumn(rows.map((row) => row.z)),
+  });
+  const batch = Array.from(predictor.predict(frame));
+  const single = rows.map((row) => predictor.predictRow(row));
+  expect(single).toEqual(batch);
+  return batch;
+}
+
+describe("tree predictor", () => {
+  it("goes left when x <= threshold, as scikit-learn does", () => {
+    const rows = [
+      { x: 0.5, z: 2 },
+      { x: 0.5, z: 2.0000000001 },
+      { x: 0.5000000001, z: -100 },
+      { x: -1, z: -5 },
+      { x: 1e300, z: 0 },
+    ];
+    expect(predictBoth(treeArtifact(xz, ["x", "z"], base), rows)).toEqual([10, 20, 30, 10, 30]);
+  });
+
+  it("routes missing values by missingLeft", () => {
+    const rows = [
+      { x: null, z: 1 },
+      { x: 0, z: null },
+      { x: null, z: null },
+      { x: 3, z: null },
+    ];
+    const leftThenRight = treeArtifact(xz, ["x", "z"], { ...base, missingLeft: [1, 0, 0, 0, 0] });
+    expect(predictBoth(leftThenRight, rows)).toEqual([10, 20, 20, 30]);
+    const rightThenLeft = treeArtifact(xz, ["x", "z"], { ...base, missingLeft: [0, 1, 0, 0, 0] });
+    expect(predictBoth(rightThenLeft, rows)).toEqual([30, 10, 30, 30]);
+  });
+
+  it("without missingLeft sends missing values to the child with more samples (ties right)", () => {
+    const rows = [
+      { x: null, z: 5 },
+      { x: 0, z: null },
+    ];
+    const bigLeft = treeArtifact(xz, ["x", "z"], { ...base, nodeSamples: [10, 6, 4, 2, 4] });
+    expect(predictBoth(bigLeft, rows)).toEqual([20, 20]);
+    const tie = treeArtifact(xz, ["x", "z"], { ...base, nodeSamples: [10, 5, 5, 3, 2] });
+    expect(predictBoth(tie, rows)).toEqual([30, 10]);
+    // neither array: NaN <= threshold is false, so right
+    expect(predictBoth(treeArtifact(xz, ["x", "z"], base), rows)).toEqual([30, 20]);
+  });
+
+  it("predicts a single-leaf tree", () => {
+    const leaf = treeArtifact(xz, ["x"], {
+      left: [-1],
+      right: [-1],
+      feature: [-2],
+      threshold: [-2],
+      value: [7],
+    });
+    expect(
+      predictBoth(leaf, [
+        { x: 1, z: null },
+        { x: null, z: 2 },
+      ]),
+    ).toEqual([7, 7]);
+  });
+
+  it("agrees with a plain node-by-node walk on random deep trees with missing values", () => {
+    const generator = createRandom(20240611);
+    const random = () => generator.next();
+    const names = ["a", "b", "c", "d"];
+    const features = schema(
+      Object.fromEntries(names.map((name) => [name, field.number().nullable()])),
+    );
+    for (let trial = 0; trial < 6; trial++) {
+      const spec: Required<Pick<TreeSpec, "missingLeft">> & TreeSpec = {
+        left: [],
+        right: [],
+        feature: [],
+        threshold: [],
+        value: [],
+        missingLeft: [],
+      };
+      // Unbalanced: some branches stop early, one chain runs deep (beyond the 8-level stride).
+      let deepest = 0;
+      const grow = (depth: number, chain: boolean): number => {
+        const id = spec.left.length;
+        deepest = Math.max(deepest, depth);
+        spec.left.push(-1);
+        spec.right.push(-1);
+        spec.feature.push(-2);
+        spec.threshold.push(-2);
+        spec.value.push(Math.round(random() * 1000) / 10);
+        spec.missingLeft.push(random() < 0.5 ? 1 : 0);
+        const limit = chain ? 21 : 9;
+        if (depth < limit && (chain || random() < 0.8)) {
+          spec.feature[id] = Math.floor(random() * names.length);
+          spec.threshold[id] = Math.round(random() * 100) / 100;
+          spec.left[id] = grow(depth + 1, chain);
+          spec.right[id] = grow(depth + 1, false);
+        }
+        return id;
+      };
+      grow(0, true);
+      expect(deepest).toBe(21);
+      const n = 2000;
+      const columns = names.map(() => new Float64Array(n));
+      for (const column of columns) {
+        for (let i = 0; i < n; i++) {
+          const u = random();
+          // some values exactly on a threshold grid, some missing
+          column[i] = u < 0.05 ? Number.NaN : u < 0.3 ? Math.round(random() * 100) / 100 : random();
+        }
+      }
+      const walk = (row: number): number => {
+        let node = 0;
+        while (spec.left[node] !== -1) {
+          const value = columns[spec.feature[node]][row];
+          const left = Number.isNaN(value)
+            ? spec.missingLeft[node] === 1
+            : value <= spec.threshold[node];
+          node = left ? spec.left[node] : spec.right[node];
+        }
+        return spec.value[node];
+      };
+      const predictor = createPredictor(treeArtifact(features, names, spec));
+      const frame = new Frame(
+        names.map((name, j) => [name, { kind: "number", values: columns[j] }] as const),
+      );
+      const batch = predictor.predict(frame);
+      for (let i = 0; i < n; i++) {
+        const expected = walk(i);
+        if (batch[i] !== expected)
+          expect.fail(`trial ${trial} row ${i}: ${batch[i]} != ${expected}`);
+        const row = Object.fromEntries(
+          names.map((name, j) => [name, Number.isNaN(columns[j][i]) ? null : columns[j][i]]),
+        );
+        if (predictor.predictRow(row) !== expected)
+          expect.fail(`trial ${trial} row ${i}: predictRow`);
+      }
+      // NaN-free frames take the branch-free path; compare it too.
+      const clean = frame.filter((i) => names.every((_, j) => !Number.isNaN(columns[j][i])));
+      const cleanBatch = predictor.predict(clean);
+      const order = Array.from({ length: n }, (_, i) => i).filter((i) =>
+        names.every((_, j) => !Number.isNaN(columns[j][i])),
+      );
+      order.forEach((row, k) => {
+        if (cleanBatch[k] !== walk(row)) expect.fail(`trial ${trial} clean row ${row}`);
+      });
+    }
+  });
+
+  it("matches scikit-learn's DecisionTreeRegressor.predict", () => {
+    const names = ["f0", "f1", "f2"];
+    const features = schema(Object.fromEntries(names.map((name) => [name, field.number()])));
+    const predictor = createPredictor(treeArtifact(features, names, reference.tree.arrays));
+    const frame = new Frame(
+      names.map((name, j) => [name, numericColumn(reference.X_test.map((row) => row[j]))] as const),
+    );
+    expect(Array.from(predictor.predict(frame))).toEqual(reference.tree.predict);
+  });
+});
+
+function expectInvalid(run: () => unknown, text: string) {
+  let error: unknown;
+  try {
+    run();
+  } catch (caught) {
+    error = caught;
+  }
+  expect(MlopsError.isInstance(error), `expected artifact_invalid containing ${text}`).toBe(true);
+  expect((error as MlopsError).code).toBe("artifact_invalid");
+  expect((error as MlopsError).message).toContain(text);
+}
+
+describe("tree validation", () => {
+  const make = (spec: Partial<TreeSpec>) => () =>
+    createPredictor(treeArtifact(xz, ["x", "z"], { ...base, ...spec }));
+
+  it("rejects cycles and shared children", () => {
+    expectInvalid(
+      make({ left: [1, 0, -1, -1, -1], right: [2, 4, -1, -1, -1] }),
+      "already has a parent",
+    );
+    expectInvalid(
+      make({ left: [1, 3, -1, -1, -1], right: [2, 3, -1, -1, -1] }),
+      "already has a parent",
+    );
+  });
+
+  it("rejects unreachable nodes, bad children, features and thresholds", () => {
+    expectInvalid(
+      make({ left: [1, -1, -1, -1, -1], right: [2, -1, -1, -1, -1] }),
+      "node 3: is not reachable",
+    );
+    expectInvalid(
+      make({ left: [1, 3, -1, -1, -1], right: [2, 9, -1, -1, -1] }),
+      "node 1: children 3 and 9",
+    );
+    expectInvalid(
+      make({ left: [1, 3, -1, -1, -1], right: [2, -1, -1, -1, -1] }),
+      "node 1: children 3 and -1",
+    );
+    expectInvalid(make({ feature: [0, 2, -2, -2, -2] }), "node 1: feature 2 is outside 0..1");
+    expectInvalid(make({ threshold: [Number.NaN, 2, -2, -2, -2] }), "node 0: threshold is NaN");
+  });
+
+  it("rejects missing arrays, wrong types and lengths", () => {
+    const artifact = treeArtifact(xz, ["x", "z"], base);
+    const without = { ...artifact, arrays: { ...artifact.arrays } };
+    delete without.arrays["tree.value"];
+    expectInvalid(() => createPredictor(without), '"tree.value"');
+    const wrongType = {
+      ...artifact,
+      arrays: { ...artifact.arrays, "tree.left": Float64Array.of(1, 3, -1, -1, -1) },
+    };
+    expectInvalid(
+      () => createPredictor(wrongType),
+      'arrays["tree.left"]: expected Int32Array, got Float64Array',
+    );
+    const short = {
+      ...artifact,
+      arrays: { ...artifact.arrays, "tree.threshold": Float64Array.of(0.5) },
+    };
+    expectInvalid(
+      () => createPredictor(short),
+      'arrays["tree.threshold"] has 1 entries, expected 5',
+    );
+  });
+
+  it("rejects model inputs that do not exist or are categories", () => {
+    expectInvalid(() => createPredictor(treeArtifact(xz, ["x", "w"], base)), 'no column "w"');
+    const colored = schema({ x: field.number(), color: field.category(["red", "blue"]) });
+    expectInvalid(() => createPredictor(treeArtifact(colored, ["x", "color"], base)), "one_hot");
+  });
+});
+
+describe("ensemble predictor", () => {
+  const t1: TreeSpec = {
+    left: [1, -1, -1],
+    right: [2, -1, -1],
+    feature: [0, -2, -2],
+    threshold: [0, -2, -2],
+    value: [0, 1, 2],
+  };
+  const t2: TreeSpec = {
+    left: [1, -1, -1],
+    right: [2, -1, -1],
+    feature: [1, -2, -2],
+    threshold: [10, -2, -2],
+    value: [0, 10, 40],
+  };
+  const ensemble = (model: Record<string, unknown>) =>
+    createPredictor(
+      createArtifact({
+        kind: "ensemble",
+        schema: xz,
+        model: { inputs: ["x", "z"], treeCount: 2, ...model } as never,
+        arrays: { ...treeArraysOf(t1, "trees.0."), ...treeArraysOf(t2, "trees.1.") },
+        lineage: { gitCommit: "abc1234" },
+      }),
+    );
+  const rows = [
+    { x: -1, z: 5 },
+    { x: 1, z: 5 },
+    { x: 1, z: 20 },
+  ];
+  const frame = new Frame({
+    x: numericColumn(rows.map((r) => r.x)),
+    z: numericColumn(rows.map((r) => r.z)),
+  });
+
+  it("averages the trees with aggregation mean", () => {
+    const predictor = ensemble({ aggregation: "mean" });
+    expect(Array.from(predictor.predict(frame))).toEqual([
+      (1 + 10) / 2,
+      (2 + 10) / 2,
+      (2 + 40) / 2,
+    ]);
+    expect(rows.map((row) => predictor.predictRow(row))).toEqual([5.5, 6, 21]);
+  });
+
+  it("adds baseValue + learningRate × each tree with aggregation sum", () => {
+    const predictor = ensemble({ aggregation: "sum", learningRate: 0.5, baseValue: 100 });
+    const expected = [100 + 0.5 * 1 + 0.5 * 10, 100 + 0.5 * 2 + 0.5 * 10, 100 + 0.5 * 2 + 0.5 * 40];
+    expect(Array.from(predictor.predict(frame))).toEqual(expected);
+    expect(rows.map((row) => predictor.predictRow(row))).toEqual(expected);
+    expect(Array.from(ensemble({ aggregation: "sum" }).predict(frame))).toEqual([11, 12, 42]);
+  });
+
+  it("rejects a treeCount with missing trees", () => {
+    expectInvalid(() => ensemble({ aggregation: "mean", treeCount: 3 }), '"trees.2.left"');
+  });
+
+  const names = ["f0", "f1", "f2"];
+  const features = schema(Object.fromEntries(names.map((name) => [name, field.number()])));
+  const frameOf = () =>
+    new Frame(
+      names.map((name, j) => [name, numericColumn(reference.X_test.map((row) => row[j]))] as const),
+    );
+  const fixtureEnsemble = (trees: TreeSpec[], model: Record<string, unknown>) =>
+    createArtifact({
+      kind: "ensemble",
+      schema: features,
+      model: { inputs: names, treeCount: trees.length, ...model } as never,
+      arrays: Object.assign({}, ...trees.map((tree, t) => treeArraysOf(tree, `trees.${t}.`))),
+      lineage: { gitCommit: "abc1234" },
+    });
+
+  it("matches scikit-learn's RandomForestRegressor.predict", () => {
+    const artifact = fixtureEnsemble(reference.forest.trees, { aggregation: "mean" });
+    expect(Array.from(createPredictor(artifact).predict(frameOf()))).toEqual(
+      reference.forest.predict,
+    );
+  });
+
+  it("matches scikit-learn's GradientBoostingRegressor.predict", () => {
+    const { trees, learningRate, baseValue } = reference.boosting;
+    const artifact = fixtureEnsemble(trees, { aggregation: "sum", learningRate, baseValue });
+    expect(Array.from(createPredictor(artifact).predict(frameOf()))).toEqual(
+      reference.boosting.predict,
+    );
+  });
+
+  it("gives scikit-learn's feature_importances_ for forests and boosting", () => {
+    const forest = treeFeatureImportances(
+      fixtureEnsemble(reference.forest.trees, { aggregation: "mean" }),
+    );
+    const { trees, learningRate, baseValue } = reference.boosting;
+    const boosting = treeFeatureImportances(
+      fixtureEnsemble(trees, { aggregation: "sum", learningRate, baseValue }),
+    );
+    names.forEach((name, j) => {
+      expect(forest[name]).toBeCloseTo(reference.forest.importances[j], 14);
+      expect(boosting[name]).toBeCloseTo(reference.boosting.importances[j], 14);
+    });
+  });
+});
+
+describe("treeFeatureImportances", () => {
+  it("is the normalised weighted impurity decrease per feature (hand computed)", () => {
+    // node0 (x): 10·4 − 6·2 − 4·1 = 24; node1 (z): 6·2 − 2·0.5 − 4·1 = 7; total 31
+    const artifact = treeArtifact(xz, ["x", "z"], {
+      ...base,
+      nodeSamples: [10, 6, 4, 2, 4],
+      impurity: [4, 2, 1, 0.5, 1],
+    });
+    const importances = treeFeatureImportances(artifact);
+    expect(importances.x).toBeCloseTo(24 / 31, 15);
+    expect(importances.z).toBeCloseTo(7 / 31, 15);
+  });
+
+  it("matches scikit-learn's feature_importances_", () => {
+    const names = ["f0", "f1", "f2"];
+    const features = schema(Object.fromEntries(names.map((name) => [name, field.number()])));
+    const importances = treeFeatureImportances(
+      treeArtifact(features, names, reference.tree.arrays),
+    );
+    names.forEach((name, j) => {
+      expect(importances[name]).toBeCloseTo(reference.tree.importances[j], 15);
+    });
+  });
+
+  it("needs nodeSamples and impurity, and a tree model", () => {
+    expect(() => treeFeatureImportances(treeArtifact(xz, ["x", "z"], base))).toThrow(
+      /tree\.nodeSamples/,
+    );
+    const linear = createArtifact({
+      kind: "linear",
+      schema: xz,
+      model: { inputs: ["x"], intercept: 0 },
+      arrays: { coefficients: Float64Array.of(1) },
+      lineage: { gitCommit: "abc1234" },
+    });
+    expect(() => treeFeatureImportances(linear)).toThrow(/not "linear"/);
+  });
+});
