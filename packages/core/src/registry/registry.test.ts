@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createArtifact } from "../artifact/create.js";
+import { MlopsError } from "../errors/error.js";
+import { Frame } from "../frame/frame.js";
+import { createPredictor } from "../predict/predictor.js";
+import { field } from "../schema/field.js";
+import { schema } from "../schema/schema.js";
+import { openRegistry, type Registry } from "./registry.js";
+
+const houses = schema(
+  { rooms: field.number({ min: 0 }), age: field.number({ min: 0 }), price: field.number() },
+  { target: "price" },
+);
+
+function linear(intercept: number) {
+  return createArtifact({
+    kind: "linear",
+    schema: houses,
+    model: { inputs: ["rooms", "age"], intercept },
+    arrays: { coefficients: Float64Array.of(2, -0.5) },
+    params: { fitIntercept: true },
+    metrics: { rmse: 1 / intercept },
+    lineage: { rowCount: 100, dataDigest: "sha256:abc" },
+  });
+}
+
+let dir: string;
+let registry: Registry;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlops-registry-"));
+  registry = await openRegistry(join(dir, ".mlops"));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("Registry", () => {
+  it("registers artifacts as versions and loads them back by URI, verified", async () => {
+    const first = await registry.registerModel("houses", linear(1), { aliases: ["staging"] });
+    expect(first).toMatchObject({ name: "houses", version: 1, aliases: ["staging"] });
+    expect(first.metadata).toMatchObject({
+      kind: "linear",
+      metrics: { rmse: 1 },
+      features: ["rooms", "age"],
+      target: "price",
+    });
+    const second = await registry.registerModel("houses", linear(2));
+    expect(second.version).toBe(2);
+
+    const { version, artifact } = await registry.loadModel("models:/houses@staging");
+    expect(version.version).toBe(1);
+    const predictor = createPredictor(artifact);
+    // 1 + 2 × 3 − 0.5 × 10 = 2
+    expect(predictor.predictRow({ rooms: 3, age: 10 })).toBe(2);
+    const latest = await registry.loadModel("models:/houses/latest");
+    expect(latest.artifact.manifest.model.intercept).toBe(2);
+    const frame = Frame.fromRows([{ rooms: 3, age: 10 }]);
+    expect([...createPredictor(latest.artifact).predict(frame)]).toEqual([3]);
+  });
+
+  it("records alias moves with actor and reason", async () => {
+    await registry.registerModel("houses", linear(1), { aliases: ["production"], actor: "ci" });
+    await registry.registerModel("houses", linear(2));
+    await registry.setAlias("houses", "production", 2, { actor: "alice", reason: "better rmse" });
+    const history = await registry.aliasHistory("houses");
+    expect(history.map((h) => [h.alias, h.fromVersion, h.toVersion, h.actor, h.reason])).toEqual([
+      ["production", null, 1, "ci", "registered version 1"],
+      ["production", 1, 2, "alice", "better rmse"],
+    ]);
+    expect((await registry.resolve("models:/houses@production")).version).toBe(2);
+  });
+
+  it("tracks runs in named experiments", async () => {
+    const result = await registry.withRun(
+      { experiment: "houses", runName: "ols", params: { alpha: 0.5 } },
+      async (run) => {
+        await registry.logMetrics(run.runId, { rmse: 0.8 });
+        return run.runId;
+      },
+    );
+    const run = await registry.store.getRun(result);
+    expect(run).toMatchObject({
+      status: "FINISHED",
+      params: { alpha: "0.5" },
+      metrics: { rmse: 0.8 },
+    });
+    const experiment = await registry.store.getExperimentByName("houses");
+    expect(run.experimentId).toBe(experiment?.experimentId);
+
+    await expect(
+      registry.withRun({ experiment: "houses" }, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const runs = await registry.store.searchRuns({
+      experimentIds: [run.experimentId],
+      filter: "attributes.status = 'FAILED'",
+    });
+    expect(runs).toHaveLength(1);
+  });
+
+  it("names what is missing", async () => {
+    await registry.registerModel("houses", linear(1), { aliases: ["staging"] });
+    const error = await registry.loadModel("models:/houses@prod").catch((e) => e);
+    expect(MlopsError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/prod/);
+    expect(error.message).toMatch(/staging/);
+  });
+});

@@ -1,0 +1,200 @@
+import { decodeArtifact, encodeArtifact } from "../artifact/codec.js";
+import type { ModelArtifact } from "../artifact/types.js";
+import { defaultRegistryPath } from "./actor.js";
+import { type FolderStoreOptions, openFolderStore } from "./folder.js";
+import type {
+  AliasChangeOptions,
+  AliasHistoryEntry,
+  MetricInput,
+  ModelVersion,
+  RegistryStore,
+  Run,
+  TerminalRunStatus,
+} from "./types.js";
+import { type ModelUri, parseModelUri, resolveModelUri } from "./uri.js";
+
+export interface RegisterModelOptions {
+  runId?: string;
+  description?: string;
+  tags?: Record<string, string>;
+  /** Point these aliases at the new version (each move recorded in the alias history). */
+  aliases?: string[];
+  /** Why, for the alias history. */
+  reason?: string;
+  actor?: string;
+}
+
+export interface StartRunOptions {
+  /** Experiment name; created when it does not exist (default: the "Default" experiment). */
+  experiment?: string;
+  runName?: string;
+  parentRunId?: string;
+  tags?: Record<string, string>;
+  params?: Record<string, string | number | boolean>;
+}
+
+/** A loaded model version: its registry entry and its verified artifact. */
+export interface LoadedModel {
+  version: ModelVersion;
+  artifact: ModelArtifact;
+}
+
+/**
+ * The model registry and run tracking over any `RegistryStore`: registers artifacts as
+ * immutable versions, loads them by `models:/` URI (verifying the digest), moves aliases and
+ * tracks runs. The store does the storing; this adds the artifact format on top.
+ *
+ * @example
+ * const registry = await openRegistry(); // ./.mlops, or $MLOPS_REGISTRY
+ * const version = await registry.registerModel("wine", artifact, { aliases: ["staging"] });
+ * const { artifact: loaded } = await registry.loadModel("models:/wine@staging");
+ */
+export class Registry {
+  constructor(readonly store: RegistryStore) {}
+
+  /**
+   * Encodes `artifact` and stores it as the next version of `name` (creating the model on first
+   * use); the version's metadata keeps a summary (kind, metrics, params, lineage, features) so
+   * listings need not read the artifact.
+   */
+  async registerModel(
+    name: string,
+    artifact: ModelArtifact,
+    options: RegisterModelOptions = {},
+  ): Promise<ModelVersion> {
+    const { manifest } = artifact;
+    const version = await this.store.createModelVersion(name, {
+      artifact: encodeArtifact(artifact),
+      runId: options.runId ?? manifest.lineage.runId,
+      description: options.description,
+      tags: options.tags,
+      metadata: {
+        format: manifest.format,
+        kind: manifest.kind,
+        metrics: manifest.metrics,
+        params: manifest.params,
+        lineage: manifest.lineage,
+        features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
+        target: manifest.schema.target ?? null,
+      },
+    });
+    for (const alias of options.aliases ?? []) {
+      await this.store.setAlias(name, alias, version.version, {
+        actor: options.actor,
+        reason: options.reason ?? `registered version ${version.version}`,
+      });
+    }
+    return options.aliases?.length ? this.store.getModelVersion(name, version.version) : version;
+  }
+
+  /** The version a `models:/name/3`, `models:/name@alias` or `models:/name/latest` URI names. */
+  resolve(uri: string | ModelUri): Promise<ModelVersion> {
+    return resolveModelUri(this.store, typeof uri === "string" ? parseModelUri(uri) : uri);
+  }
+
+  /** Resolves `uri`, reads the artifact (sha256 verified) and decodes it. */
+  async loadModel(uri: string | ModelUri): Promise<LoadedModel> {
+    const version = await this.resolve(uri);
+    const bytes = await this.store.readModelArtifact(version.name, version.version);
+    const artifact = decodeArtifact(bytes, {
+      source: `models:/${version.name}/${version.version}`,
+    });
+    return { version, artifact };
+  }
+
+  /** Points `alias` at `version`; the move is appended to the alias history. */
+  setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    options: AliasChangeOptions = {},
+  ): Promise<AliasHistoryEntry> {
+    return this.store.setAlias(name, alias, version, options);
+  }
+
+  aliasHistory(name: string, options: { alias?: string } = {}): Promise<AliasHistoryEntry[]> {
+    return this.store.getAliasHistory(name, options);
+  }
+
+  /** Starts a run in the named experiment (created on first use) and logs its params. */
+  async startRun(options: StartRunOptions = {}): Promise<Run> {
+    let experimentId: string | undefined;
+    if (options.experiment !== undefined) {
+      const existing = await this.store.getExperimentByName(options.experiment);
+      experimentId = existing
+        ? existing.experimentId
+        : (await this.createExperimentOnce(options.experiment)).experimentId;
+    }
+    const run = await this.store.createRun({
+      experimentId,
+      runName: options.runName,
+      parentRunId: options.parentRunId,
+      tags: options.tags,
+    });
+    if (options.params && Object.keys(options.params).length > 0) {
+      await this.store.logParams(run.runId, options.params);
+    }
+    return this.store.getRun(run.runId);
+  }
+
+  /** Logs metrics at `step` (default 0) with the current time. */
+  logMetrics(runId: string, values: Record<string, number>, step = 0): Promise<void> {
+    const timestamp = Date.now();
+    const metrics: MetricInput[] = Object.entries(values).map(([key, value]) => ({
+      key,
+      value,
+      timestamp,
+      step,
+    }));
+    return this.store.logMetrics(runId, metrics);
+  }
+
+  endRun(runId: string, status: TerminalRunStatus = "FINISHED"): Promise<Run> {
+    return this.store.endRun(runId, status);
+  }
+
+  /**
+   * Runs `body` inside a run: FINISHED when it resolves, FAILED (and rethrown) when it throws.
+   *
+   * @example
+   * await registry.withRun({ experiment: "wine" }, async (run) => {
+   *   await registry.logMetrics(run.runId, { rmse: 0.71 });
+   * });
+   */
+  async withRun<T>(options: StartRunOptions, body: (run: Run) => Promise<T>): Promise<T> {
+    const run = await this.startRun(options);
+    try {
+      const result = await body(run);
+      await this.endRun(run.runId, "FINISHED");
+      return result;
+    } catch (error) {
+      await this.endRun(run.runId, "FAILED").catch(() => {});
+      throw error;
+    }
+  }
+
+  private async createExperimentOnce(name: string) {
+    try {
+      return await this.store.createExperiment(name);
+    } catch (error) {
+      // Another process created it in between: use theirs.
+      const existing = await this.store.getExperimentByName(name);
+      if (existing) return existing;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Opens the folder registry at `path` (default `$MLOPS_REGISTRY`, else `./.mlops`), creating it
+ * when absent.
+ *
+ * @example
+ * const registry = await openRegistry("./.mlops");
+ */
+export async function openRegistry(
+  path: string = defaultRegistryPath(),
+  options: FolderStoreOptions = {},
+): Promise<Registry> {
+  return new Registry(await openFolderStore(path, options));
+}

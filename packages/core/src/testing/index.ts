@@ -1,0 +1,11 @@
+/**
+ * Shared conformance suites and fixtures for @mlops plug-ins (vitest required):
+ * every data format and every registry store must pass its suite.
+ */
+export {
+  conformanceFrame,
+  conformanceSchema,
+  describeFormatConformance,
+  expectSameFrame,
+} from "./formats.js";
+export { describeRegistryStoreConformance, INVALID_REGISTRY_NAMES } from "./registry.js";

@@ -1,0 +1,731 @@
+import { createHash } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MlopsError, type MlopsErrorCode } from "../errors/error.js";
+import { currentActor } from "../registry/actor.js";
+import type { RegistryStore, Run } from "../registry/types.js";
+import { parseModelUri, resolveModelUri, safeParseModelUri } from "../registry/uri.js";
+
+/** Awaits `action` and returns the MlopsError it throws, checking its code and message. */
+async function rejection(
+  action: Promise<unknown> | (() => Promise<unknown>),
+  code: MlopsErrorCode,
+  message?: RegExp | string,
+): Promise<MlopsError> {
+  let outcome: unknown;
+  try {
+    await (typeof action === "function" ? action() : action);
+  } catch (error) {
+    outcome = error;
+  }
+  expect(MlopsError.isInstance(outcome), `expected an MlopsError "${code}"`).toBe(true);
+  const error = outcome as MlopsError;
+  expect({ code: error.code, message: error.message }).toMatchObject({ code });
+  if (message !== undefined) expect(error.message).toMatch(message);
+  return error;
+}
+
+/** The value after a JSON round trip must be the value: no classes, Dates or undefined keys. */
+function expectPlainJson(value: unknown): void {
+  expect(JSON.parse(JSON.stringify(value))).toStrictEqual(value);
+}
+
+function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function sha256(data: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** Names every store must refuse, whatever it stores them in. */
+export const INVALID_REGISTRY_NAMES: readonly string[] = [
+  "",
+  "../x",
+  "a/b",
+  "/etc/passwd",
+  "a\\b",
+  "C:\\models",
+  "nul\0byte",
+  ".hidden",
+  "..",
+  "x".repeat(256),
+  "tab\tname",
+  "trailing.",
+];
+
+/**
+ * The behaviour every `RegistryStore` must have: experiments, runs (params, metric history,
+ * tags, artifacts, search), registered models and versions, aliases and their history, model
+ * URIs, digest checks and name validation. Call it from a store's test file with a factory that
+ * returns a new, empty store each time.
+ *
+ * @example
+ * import { describeRegistryStoreConformance } from "@mlops/core/testing";
+ * describeRegistryStoreConformance("FolderStore", async () =>
+ *   openFolderStore(await mkdtemp(join(tmpdir(), "registry-"))),
+ * );
+ */
+export function describeRegistryStoreConformance(
+  name: string,
+  createStore: () => Promise<RegistryStore>,
+): void {
+  describe(`RegistryStore conformance: ${name}`, () => {
+    let store: RegistryStore;
+
+    beforeEach(async () => {
+      store = await createStore();
+    });
+
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    describe("experiments", () => {
+      it("has the Default experiment with id 0 without creating it", async () => {
+        const experiment = await store.getExperiment("0");
+        expect(experiment).toMatchObject({ experimentId: "0", name: "Default", tags: {} });
+        expect(await store.getExperimentByName("Default")).toStrictEqual(experiment);
+        expect(await store.listExperiments()).toStrictEqual([experiment]);
+        expectPlainJson(experiment);
+      });
+
+      it("creates, finds and lists experiments with unique names", async () => {
+        const created = await store.createExperiment("wine-tuning", { tags: { team: "ml" } });
+        expect(created).toMatchObject({ name: "wine-tuning", tags: { team: "ml" } });
+        expect(created.experimentId).not.toBe("0");
+        expect(typeof created.createdAt).toBe("number");
+        expectPlainJson(created);
+        expect(await store.getExperiment(created.experimentId)).toStrictEqual(created);
+        expect(await store.getExperimentByName("wine-tuning")).toStrictEqual(created);
+        const other = await store.createExperiment("housing");
+        expect(other.experimentId).not.toBe(created.experimentId);
+        const names = (await store.listExperiments()).map((experiment) => experiment.name);
+        expect(names.sort()).toEqual(["Default", "housing", "wine-tuning"]);
+        await rejection(
+          store.createExperiment("wine-tuning"),
+          "registry_conflict",
+          /already exists/,
+        );
+        await rejection(store.createExperiment("Default"), "registry_conflict");
+        expect(await store.getExperimentByName("missing")).toBeUndefined();
+        await rejection(store.getExperiment("424242"), "registry_not_found", /424242/);
+      });
+    });
+
+    describe("runs", () => {
+      it("creates a RUNNING run with MLflow's defaults and reads it back", async () => {
+        const before = Date.now();
+        const run = await store.createRun({ experimentId: "0" });
+        expect(run).toMatchObject({
+          experimentId: "0",
+          status: "RUNNING",
+          params: {},
+          metrics: {},
+          tags: {},
+        });
+        expect(run.runName).toMatch(/\S/);
+        expect(run.startTime).toBeGreaterThanOrEqual(before);
+        expect(run).not.toHaveProperty("endTime");
+        expect(run).not.toHaveProperty("parentRunId");
+        expectPlainJson(run);
+        expect(await store.getRun(run.runId)).toStrictEqual(run);
+        expect((await store.createRun()).experimentId).toBe("0");
+      });
+
+      it("keeps the given name, start time, tags and parent run", async () => {
+        const experiment = await store.createExperiment("nested");
+        const parent = await store.createRun({ experimentId: experiment.experimentId });
+        const child = await store.createRun({
+          experimentId: experiment.experimentId,
+          runName: "trial-1",
+          parentRunId: parent.runId,
+          tags: { estimator: "tree" },
+          startTime: 1_700_000_000_000,
+        });
+        expect(child).toMatchObject({
+          runName: "trial-1",
+          parentRunId: parent.runId,
+          tags: { estimator: "tree" },
+          startTime: 1_700_000_000_000,
+        });
+        expect(await store.getRun(child.runId)).toStrictEqual(child);
+        await rejection(store.createRun({ experimentId: "424242" }), "registry_not_found");
+        await rejection(
+          store.createRun({ parentRunId: "0123456789abcdef0123456789abcdef" }),
+          "registry_not_found",
+        );
+        await rejection(store.getRun("0123456789abcdef0123456789abcdef"), "registry_not_found");
+      });
+
+      it("stores params as strings and never lets one change", async () => {
+        const { runId } = await store.createRun();
+        await store.logParams(runId, { max_depth: 5, learning_rate: 0.1, bootstrap: true });
+        await store.logParams(runId, { max_depth: "5", criterion: "squared_error" });
+        const conflict = await rejection(
+          store.logParams(runId, { extra: "x", max_depth: 6 }),
+          "registry_conflict",
+          /param "max_depth" is already "5".*"6"/,
+        );
+        expect(conflict.message).toContain(runId);
+        const run = await store.getRun(runId);
+        // The rejected batch left nothing behind, not even its valid "extra" param.
+        expect(run.params).toStrictEqual({
+          max_depth: "5",
+          learning_rate: "0.1",
+          bootstrap: "true",
+          criterion: "squared_error",
+        });
+        await rejection(store.logParams(runId, { "../x": 1 }), "registry_name_invalid");
+      });
+
+      it("keeps every metric value with its step and reports the latest per key", async () => {
+        const { runId } = await store.createRun();
+        await store.logMetrics(runId, [
+          { key: "rmse", value: 0.9, timestamp: 1000, step: 0 },
+          { key: "rmse", value: 0.6, timestamp: 1500, step: 2 },
+        ]);
+        // Logged later but for an earlier step: part of the history, not the latest value.
+        await store.logMetrics(runId, [
+          { key: "rmse", value: 0.7, timestamp: 2000, step: 1 },
+          { key: "mae", value: 0.5, timestamp: 2000, step: 0 },
+          { key: "mae", value: 0.4, timestamp: 2500, step: 0 },
+        ]);
+        expect(await store.getMetricHistory(runId, "rmse")).toStrictEqual([
+          { key: "rmse", value: 0.9, timestamp: 1000, step: 0 },
+          { key: "rmse", value: 0.7, timestamp: 2000, step: 1 },
+          { key: "rmse", value: 0.6, timestamp: 1500, step: 2 },
+        ]);
+        const run = await store.getRun(runId);
+        expect(run.metrics).toStrictEqual({ rmse: 0.6, mae: 0.4 });
+        expectPlainJson(run);
+        expect(await store.getMetricHistory(runId, "r2")).toStrictEqual([]);
+
+        const before = Date.now();
+        await store.logMetrics(runId, [{ key: "train/loss", value: 1.5 }]);
+        const [loss] = await store.getMetricHistory(runId, "train/loss");
+        expect(loss.step).toBe(0);
+        expect(loss.timestamp).toBeGreaterThanOrEqual(before);
+        await rejection(
+          store.logMetrics(runId, [{ key: "rmse", value: Number.NaN }]),
+          "argument_invalid",
+          /finite/,
+        );
+        await rejection(
+          store.logMetrics(runId, [{ key: "rmse", value: 1, step: 0.5 }]),
+          "argument_invalid",
+        );
+      });
+
+      it("merges tags and ends runs with a terminal status", async () => {
+        const { runId } = await store.createRun({ tags: { a: "1" } });
+        await store.setTags(runId, { b: "2" });
+        await store.setTags(runId, { a: "3" });
+        expect((await store.getRun(runId)).tags).toStrictEqual({ a: "3", b: "2" });
+        const failed = await store.endRun(runId, "FAILED", 1_700_000_000_123);
+        expect(failed).toMatchObject({ status: "FAILED", endTime: 1_700_000_000_123 });
+        expect(await store.getRun(runId)).toStrictEqual(failed);
+        const other = await store.createRun();
+        expect((await store.endRun(other.runId)).status).toBe("FINISHED");
+        await rejection(store.endRun(other.runId, "DONE" as never), "argument_invalid");
+      });
+
+      it("stores run artifacts by content and verifies them on read", async () => {
+        const { runId } = await store.createRun();
+        const data = bytes("feature importances");
+        const info = await store.logArtifact(runId, "importances.json", data);
+        expect(info).toStrictEqual({
+          name: "importances.json",
+          digest: sha256(data),
+          sizeBytes: data.byteLength,
+        });
+        await store.logArtifact(runId, "notes.txt", bytes("n"));
+        expect((await store.listArtifacts(runId)).map((item) => item.name)).toEqual([
+          "importances.json",
+          "notes.txt",
+        ]);
+        expect(Buffer.from(await store.readArtifact(runId, "importances.json"))).toEqual(
+          Buffer.from(data),
+        );
+        await rejection(
+          store.readArtifact(runId, "missing.bin"),
+          "registry_not_found",
+          /no artifact "missing.bin"; artifacts: importances.json, notes.txt/,
+        );
+      });
+    });
+
+    describe("searchRuns", () => {
+      let experimentId: string;
+      let otherExperimentId: string;
+      const runs: Record<string, Run> = {};
+
+      beforeEach(async () => {
+        experimentId = (await store.createExperiment("search")).experimentId;
+        otherExperimentId = (await store.createExperiment("other")).experimentId;
+        const specs = [
+          { name: "a", start: 1000, rmse: 0.5, depth: "5", team: "x", status: "FINISHED" },
+          { name: "b", start: 2000, rmse: 0.9, depth: "5", team: "y", status: "FINISHED" },
+          { name: "c", start: 3000, rmse: 0.7, depth: "3", team: undefined, status: "FAILED" },
+          { name: "d", start: 4000, rmse: undefined, depth: "5", team: "y", status: "RUNNING" },
+        ] as const;
+        for (const spec of specs) {
+          const run = await store.createRun({
+            experimentId,
+            runName: `run-${spec.name}`,
+            startTime: spec.start,
+            tags: spec.team ? { team: spec.team } : {},
+          });
+          await store.logParams(run.runId, { max_depth: spec.depth });
+          if (spec.rmse !== undefined) {
+            await store.logMetrics(run.runId, [{ key: "rmse", value: spec.rmse, step: 0 }]);
+          }
+          if (spec.status !== "RUNNING") await store.endRun(run.runId, spec.status, spec.start + 1);
+          runs[spec.name] = await store.getRun(run.runId);
+        }
+        runs.other = await store.createRun({ experimentId: otherExperimentId, startTime: 5000 });
+      });
+
+      const namesOf = (found: Run[]) => found.map((run) => run.runName);
+
+      it("filters with MLflow's syntax", async () => {
+        const search = async (filter: string) =>
+          namesOf(await store.searchRuns({ experimentIds: [experimentId], filter }));
+        expect(await search("metrics.rmse < 0.8 and params.max_depth = '5'")).toEqual(["run-a"]);
+        expect(await search("metrics.rmse <= 0.7")).toEqual(["run-c", "run-a"]);
+        expect(await search("metrics.rmse >= 0.7 AND metrics.rmse > 0.5")).toEqual([
+          "run-c",
+          "run-b",
+        ]);
+        // A run lacking the key matches no comparison, not even !=.
+        expect(await search("tags.team != 'x'")).toEqual(["run-d", "run-b"]);
+        expect(await search("metrics.rmse != 0.5")).toEqual(["run-c", "run-b"]);
+        expect(await search("attributes.status = 'FINISHED'")).toEqual(["run-b", "run-a"]);
+        expect(await search("attributes.status != 'FINISHED'")).toEqual(["run-d", "run-c"]);
+        expect(await search("attributes.run_name LIKE 'run-%'")).toHaveLength(4);
+        expect(await search("attributes.run_name ILIKE 'RUN-_'")).toHaveLength(4);
+        expect(await search("params.max_depth IN ('3', '4')")).toEqual(["run-c"]);
+        expect(await search("params.max_depth NOT IN ('3')")).toEqual(["run-d", "run-b", "run-a"]);
+        expect(await search("attributes.start_time >= 3000")).toEqual(["run-d", "run-c"]);
+        expect(await search(`attributes.run_id = '${runs.b.runId}'`)).toEqual(["run-b"]);
+        expect(await search('tags.`team` = "y"')).toEqual(["run-d", "run-b"]);
+        expect(await search("")).toHaveLength(4);
+      });
+
+      it("orders by any key with runs missing it last, then newest first", async () => {
+        const order = async (orderBy: string[]) =>
+          namesOf(await store.searchRuns({ experimentIds: [experimentId], orderBy }));
+        expect(await order(["metrics.rmse ASC"])).toEqual(["run-a", "run-c", "run-b", "run-d"]);
+        expect(await order(["metrics.rmse DESC"])).toEqual(["run-b", "run-c", "run-a", "run-d"]);
+        expect(await order(["params.max_depth", "attributes.start_time ASC"])).toEqual([
+          "run-c",
+          "run-a",
+          "run-b",
+          "run-d",
+        ]);
+        expect(await order([])).toEqual(["run-d", "run-c", "run-b", "run-a"]);
+        expect(await order(["tags.team DESC"])).toEqual(["run-d", "run-b", "run-a", "run-c"]);
+      });
+
+      it("limits results and filters by experiment and parent run", async () => {
+        const all = await store.searchRuns();
+        expect(all.map((run) => run.runId)).toContain(runs.other.runId);
+        expect(all).toHaveLength(5);
+        const limited = await store.searchRuns({
+          experimentIds: [experimentId],
+          orderBy: ["metrics.rmse ASC"],
+          maxResults: 2,
+        });
+        expect(namesOf(limited)).toEqual(["run-a", "run-c"]);
+        expect(await store.searchRuns({ experimentIds: [otherExperimentId] })).toStrictEqual([
+          runs.other,
+        ]);
+        const child = await store.createRun({ experimentId, parentRunId: runs.a.runId });
+        const children = await store.searchRuns({ parentRunId: runs.a.runId });
+        expect(children.map((run) => run.runId)).toEqual([child.runId]);
+        for (const run of all) expectPlainJson(run);
+        await rejection(store.searchRuns({ maxResults: 0 }), "argument_invalid", /maxResults/);
+      });
+
+      it("rejects bad filters and orderings saying where and what was expected", async () => {
+        const bad: [string, RegExp][] = [
+          ["metrics.rmse <", /expected a number .* found end of input at position 15/],
+          ["metrics.rmse < 1 or params.a = 'b'", /OR is not supported/],
+          ["params.max_depth = 5", /quote the value, e.g. params.max_depth = '5'/],
+          ["metrics.rmse < 'abc'", /expected a number/],
+          ["foo.bar = 'x'", /unknown entity "foo"/],
+          ["rmse < 1", /expected an identifier like metrics.rmse/],
+          ["attributes.color = 'red'", /unknown attribute "color"/],
+          ["metrics.rmse LIKE '0.%'", /cannot be compared with LIKE/],
+          ["params.a = 'unterminated", /unterminated ' quote at position 12/],
+          ["attributes.status = 'DONE'", /unknown run status "DONE"/],
+          ["metrics.rmse < 1 metrics.mae < 2", /expected "AND"/],
+          ["params.a IN ('x' 'y')", /expected "," or "\)"/],
+          ["metrics.rmse ~ 1", /unexpected character "~"/],
+        ];
+        for (const [filter, message] of bad) {
+          await rejection(store.searchRuns({ filter }), "filter_invalid", message);
+        }
+        await rejection(
+          store.searchRuns({ orderBy: ["metrics.rmse UP"] }),
+          "filter_invalid",
+          /expected "ASC", "DESC"/,
+        );
+      });
+    });
+
+    describe("registered models and versions", () => {
+      it("creates a registered model once and lists it", async () => {
+        const model = await store.createRegisteredModel("wine", {
+          description: "red wine quality",
+          tags: { owner: "ana" },
+        });
+        expect(model).toStrictEqual({
+          name: "wine",
+          description: "red wine quality",
+          tags: { owner: "ana" },
+          createdAt: model.createdAt,
+          aliases: {},
+        });
+        expect(typeof model.createdAt).toBe("number");
+        expect(await store.getRegisteredModel("wine")).toStrictEqual(model);
+        await rejection(store.createRegisteredModel("wine"), "registry_conflict", /already exists/);
+        await store.createRegisteredModel("housing");
+        const names = (await store.listRegisteredModels()).map((item) => item.name);
+        expect(names).toEqual(["housing", "wine"]);
+        await rejection(
+          store.getRegisteredModel("beer"),
+          "registry_not_found",
+          /model "beer" not found.*housing, wine/,
+        );
+      });
+
+      it("numbers versions from 1 and creates the model on first use", async () => {
+        const { runId } = await store.createRun();
+        const artifacts = [bytes("model one"), bytes("model two"), bytes("model three")];
+        const versions = [];
+        for (const [index, artifact] of artifacts.entries()) {
+          versions.push(
+            await store.createModelVersion("wine", {
+              artifact,
+              runId,
+              tags: { index: String(index) },
+              metadata: { kind: "tree", metrics: { rmse: 0.6 + index / 10 }, features: ["a"] },
+            }),
+          );
+        }
+        expect(versions.map((version) => version.version)).toEqual([1, 2, 3]);
+        const [first] = versions;
+        expect(first).toStrictEqual({
+          name: "wine",
+          version: 1,
+          digest: sha256(artifacts[0]),
+          sizeBytes: artifacts[0].byteLength,
+          runId,
+          tags: { index: "0" },
+          metadata: { kind: "tree", metrics: { rmse: 0.6 }, features: ["a"] },
+          createdAt: first.createdAt,
+          aliases: [],
+        });
+        expectPlainJson(first);
+        expect(await store.getModelVersion("wine", 1)).toStrictEqual(first);
+        expect(await store.listModelVersions("wine")).toStrictEqual(versions);
+        expect(await store.getLatestModelVersion("wine")).toStrictEqual(versions[2]);
+        expect((await store.getRegisteredModel("wine")).latestVersion).toBe(3);
+        const read = await store.readModelArtifact("wine", 2);
+        expect(Buffer.from(read)).toEqual(Buffer.from(artifacts[1]));
+        expect(sha256(read)).toBe(versions[1].digest);
+
+        const again = await store.createModelVersion("wine", {
+          artifact: artifacts[0],
+          description: "same bytes",
+        });
+        expect(again).toMatchObject({
+          version: 4,
+          digest: first.digest,
+          description: "same bytes",
+        });
+        expect(again).not.toHaveProperty("runId");
+        expect(again.metadata).toStrictEqual({});
+      });
+
+      it("gives concurrent registrations distinct consecutive versions", async () => {
+        const created = await Promise.all(
+          Array.from({ length: 6 }, (_, index) =>
+            store.createModelVersion("wine", { artifact: bytes(`concurrent ${index}`) }),
+          ),
+        );
+        const numbers = created.map((version) => version.version).sort((a, b) => a - b);
+        expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+        expect((await store.listModelVersions("wine")).map((version) => version.version)).toEqual(
+          numbers,
+        );
+      });
+
+      it("explains unknown models and versions and rejects bad arguments", async () => {
+        await store.createModelVersion("wine", { artifact: bytes("a") });
+        await store.createModelVersion("wine", { artifact: bytes("b") });
+        await rejection(store.getModelVersion("beer", 1), "registry_not_found", /"beer" not found/);
+        await rejection(
+          store.getModelVersion("wine", 9),
+          "registry_not_found",
+          'model "wine" has no version 9; versions: 1-2',
+        );
+        await rejection(store.getModelVersion("wine", 0), "argument_invalid", /positive integer/);
+        await rejection(store.getModelVersion("wine", 1.5), "argument_invalid");
+        await rejection(store.readModelArtifact("wine", 3), "registry_not_found");
+        await store.createRegisteredModel("empty");
+        await rejection(store.getLatestModelVersion("empty"), "registry_not_found", /no versions/);
+        await rejection(
+          store.createModelVersion("wine", { artifact: "text" as never }),
+          "argument_invalid",
+          /Uint8Array/,
+        );
+        await rejection(
+          store.createModelVersion("wine", {
+            artifact: bytes("c"),
+            metadata: { when: new Date(0) },
+          }),
+          "argument_invalid",
+          /metadata.when: expected plain JSON, got a Date/,
+        );
+        await rejection(
+          store.createModelVersion("wine", { artifact: bytes("c"), metadata: { rmse: Infinity } }),
+          "argument_invalid",
+          /metadata.rmse/,
+        );
+        await rejection(
+          store.createModelVersion("wine", {
+            artifact: bytes("c"),
+            runId: "0123456789abcdef0123456789abcdef",
+          }),
+          "registry_not_found",
+        );
+        expect((await store.listModelVersions("wine")).map((version) => version.version)).toEqual([
+          1, 2,
+        ]);
+      });
+    });
+
+    describe("aliases and their history", () => {
+      beforeEach(async () => {
+        for (const text of ["v1", "v2", "v3"]) {
+          await store.createModelVersion("wine", { artifact: bytes(text) });
+        }
+      });
+
+      it("sets, moves, reads, lists and deletes aliases", async () => {
+        await store.setAlias("wine", "production", 1);
+        await store.setAlias("wine", "staging", 2);
+        await store.setAlias("wine", "production", 2);
+        expect(await store.getAlias("wine", "production")).toBe(2);
+        expect(await store.listAliases("wine")).toStrictEqual({ production: 2, staging: 2 });
+        expect((await store.getRegisteredModel("wine")).aliases).toStrictEqual({
+          production: 2,
+          staging: 2,
+        });
+        expect((await store.getModelVersion("wine", 2)).aliases).toEqual(["production", "staging"]);
+        expect((await store.getModelVersion("wine", 1)).aliases).toEqual([]);
+        expect((await store.listModelVersions("wine")).map((version) => version.aliases)).toEqual([
+          [],
+          ["production", "staging"],
+          [],
+        ]);
+        await store.deleteAlias("wine", "staging");
+        expect(await store.listAliases("wine")).toStrictEqual({ production: 2 });
+        await rejection(
+          store.getAlias("wine", "staging"),
+          "registry_not_found",
+          'model "wine" has no alias "staging"; aliases: production',
+        );
+      });
+
+      it("explains unknown aliases, versions and reserved names", async () => {
+        await store.setAlias("wine", "production", 1);
+        await store.setAlias("wine", "staging", 2);
+        await rejection(
+          store.getAlias("wine", "prod"),
+          "registry_not_found",
+          'model "wine" has no alias "prod"; aliases: production, staging',
+        );
+        await rejection(store.deleteAlias("wine", "prod"), "registry_not_found", /no alias "prod"/);
+        await rejection(store.setAlias("wine", "canary", 7), "registry_not_found", /no version 7/);
+        await rejection(store.setAlias("beer", "canary", 1), "registry_not_found", /"beer"/);
+        await rejection(store.setAlias("wine", "latest", 1), "registry_name_invalid", /reserved/);
+        for (const alias of ["Prod", "pro duction", "a.b", "", "v2", "3", "../x"]) {
+          await rejection(store.setAlias("wine", alias, 1), "registry_name_invalid");
+        }
+        expect(await store.getAliasHistory("wine")).toHaveLength(2);
+      });
+
+      it("records every move, append-only, with actor, time and reason", async () => {
+        vi.stubEnv("GITHUB_ACTOR", "octocat");
+        const before = Date.now();
+        const first = await store.setAlias("wine", "production", 1, { reason: "first model" });
+        expect(first).toMatchObject({
+          name: "wine",
+          alias: "production",
+          fromVersion: null,
+          toVersion: 1,
+          actor: "octocat",
+          reason: "first model",
+        });
+        expect(first.time).toBeGreaterThanOrEqual(before);
+        await store.setAlias("wine", "staging", 3, { actor: "ci-bot" });
+        const moved = await store.setAlias("wine", "production", 2, {
+          actor: "ana",
+          reason: "gate passed",
+        });
+        expect(moved).toMatchObject({ fromVersion: 1, toVersion: 2, actor: "ana" });
+        const snapshot = await store.getAliasHistory("wine");
+        const deleted = await store.deleteAlias("wine", "production", { reason: "rollback" });
+        expect(deleted).toMatchObject({ fromVersion: 2, toVersion: null, reason: "rollback" });
+
+        const history = await store.getAliasHistory("wine");
+        expect(history.slice(0, snapshot.length)).toStrictEqual(snapshot);
+        expect(history).toStrictEqual([...snapshot, deleted]);
+        expect(history.map((entry) => [entry.alias, entry.fromVersion, entry.toVersion])).toEqual([
+          ["production", null, 1],
+          ["staging", null, 3],
+          ["production", 1, 2],
+          ["production", 2, null],
+        ]);
+        expect(history[1]).toMatchObject({ actor: "ci-bot", reason: null });
+        for (const [index, entry] of history.entries()) {
+          expectPlainJson(entry);
+          if (index > 0) expect(entry.time).toBeGreaterThanOrEqual(history[index - 1].time);
+        }
+        const production = await store.getAliasHistory("wine", { alias: "production" });
+        expect(production.map((entry) => entry.toVersion)).toEqual([1, 2, null]);
+
+        vi.stubEnv("GITHUB_ACTOR", "");
+        const local = await store.setAlias("wine", "production", 3);
+        expect(local.actor).toBe(currentActor());
+        expect(local.actor).not.toBe("");
+        await rejection(
+          store.setAlias("wine", "production", 1, { actor: " " }),
+          "argument_invalid",
+        );
+      });
+    });
+
+    describe("model URIs", () => {
+      it("parses the three forms and rejects the rest", () => {
+        expect(parseModelUri("models:/wine/3")).toEqual({
+          name: "wine",
+          kind: "version",
+          version: 3,
+        });
+        expect(parseModelUri("models:/wine@production")).toEqual({
+          name: "wine",
+          kind: "alias",
+          alias: "production",
+        });
+        expect(parseModelUri("models:/wine/latest")).toEqual({ name: "wine", kind: "latest" });
+        expect(parseModelUri("models:/wine@latest")).toEqual({ name: "wine", kind: "latest" });
+        expect(() => parseModelUri("models:/wine/Production")).toThrow(
+          /stages are not supported, use an alias: models:\/wine@production/,
+        );
+        for (const uri of [
+          "wine",
+          "models:/",
+          "models:/wine",
+          "models:/wine/",
+          "models:/wine/0",
+          "models:/wine/07",
+          "models:/wine/1.5",
+          "models:/../x/1",
+          "models:/a/b/1",
+          "models:/wine@Prod",
+          "models:/@prod",
+          "runs:/abc/model",
+        ]) {
+          const result = safeParseModelUri(uri);
+          expect(result.success, uri).toBe(false);
+          if (!result.success) {
+            expect(result.error.code).toBe("uri_invalid");
+            expect(result.error.message).toContain(JSON.stringify(uri));
+          }
+        }
+        expect(safeParseModelUri("models:/wine/2")).toEqual({
+          success: true,
+          data: { name: "wine", kind: "version", version: 2 },
+        });
+      });
+
+      it("resolves URIs to model versions with clear errors", async () => {
+        for (const text of ["v1", "v2", "v3"]) {
+          await store.createModelVersion("wine", { artifact: bytes(text) });
+        }
+        await store.setAlias("wine", "production", 2);
+        await store.setAlias("wine", "staging", 3);
+        expect((await resolveModelUri(store, "models:/wine/1")).version).toBe(1);
+        expect((await resolveModelUri(store, "models:/wine@production")).version).toBe(2);
+        expect((await resolveModelUri(store, "models:/wine/latest")).version).toBe(3);
+        const resolved = await resolveModelUri(store, {
+          name: "wine",
+          kind: "alias",
+          alias: "staging",
+        });
+        expect(resolved).toStrictEqual(await store.getModelVersion("wine", 3));
+        await rejection(resolveModelUri(store, "models:/beer/1"), "registry_not_found", /"beer"/);
+        await rejection(
+          resolveModelUri(store, "models:/wine/8"),
+          "registry_not_found",
+          /no version 8; versions: 1-3/,
+        );
+        await rejection(
+          resolveModelUri(store, "models:/wine@prod"),
+          "registry_not_found",
+          'model "wine" has no alias "prod"; aliases: production, staging',
+        );
+        await rejection(resolveModelUri(store, "models:/wine"), "uri_invalid");
+      });
+    });
+
+    describe("name validation", () => {
+      it("refuses unsafe names everywhere with registry_name_invalid", async () => {
+        const { runId } = await store.createRun();
+        await store.createModelVersion("wine", { artifact: bytes("v1") });
+        for (const bad of INVALID_REGISTRY_NAMES) {
+          const attempts: (() => Promise<unknown>)[] = [
+            () => store.createRegisteredModel(bad),
+            () => store.createModelVersion(bad, { artifact: bytes("x") }),
+            () => store.getRegisteredModel(bad),
+            () => store.getModelVersion(bad, 1),
+            () => store.createExperiment(bad),
+            () => store.createRun({ tags: { [bad]: "x" } }),
+            () => store.setTags(runId, { [bad]: "x" }),
+            () => store.createModelVersion("wine", { artifact: bytes("x"), tags: { [bad]: "x" } }),
+            () => store.logArtifact(runId, bad, bytes("x")),
+            () => store.readArtifact(runId, bad),
+            () => store.setAlias("wine", bad, 1),
+          ];
+          for (const attempt of attempts) {
+            const error = await rejection(
+              attempt,
+              "registry_name_invalid",
+              /is invalid: .*expected/,
+            );
+            expect(error.message).not.toContain("\0");
+          }
+        }
+        await rejection(store.getRun("../../etc"), "registry_name_invalid", /run id/);
+        expect((await store.listModelVersions("wine")).map((version) => version.version)).toEqual([
+          1,
+        ]);
+        expect((await store.listRegisteredModels()).map((model) => model.name)).toEqual(["wine"]);
+        expect(await store.listExperiments()).toHaveLength(1);
+        expect(await store.listArtifacts(runId)).toEqual([]);
+      });
+
+      it("accepts names with letters, digits, '_', '-', '.' and inner spaces", async () => {
+        for (const good of ["wine", "Wine_Quality-2.1", "_private", "my model", "x".repeat(255)]) {
+          const version = await store.createModelVersion(good, { artifact: bytes(good) });
+          expect(version).toMatchObject({ name: good, version: 1 });
+        }
+        const experiment = await store.createExperiment("wine tuning 2024");
+        expect(experiment.name).toBe("wine tuning 2024");
+      });
+    });
+  });
+}
