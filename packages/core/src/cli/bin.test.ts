@@ -1,0 +1,220 @@
+// End-to-end: runs the built `mlops` executable (dist/cli.js) in a child process, as a user or a
+// CI job would, against a registry written through the SDK.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SDK_VERSION } from "../artifact/version.js";
+import { openRegistry } from "../registry/registry.js";
+import { populateRegistry, type RegistryFixture } from "./fixture.js";
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const binary = join(packageDir, "dist", "cli.js");
+
+/** The newest modification time of the files a build reads. */
+function newestSource(path: string): number {
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry.endsWith(".test.ts")) continue;
+    newest = Math.max(newest, newestSource(join(path, entry)));
+  }
+  return newest;
+}
+
+function buildIfStale(): void {
+  const sources = Math.max(
+    newestSource(join(packageDir, "src")),
+    newestSource(join(packageDir, "tsup.config.ts")),
+    newestSource(join(packageDir, "package.json")),
+  );
+  if (existsSync(binary) && statSync(binary).mtimeMs >= sources) return;
+  // JavaScript only: these tests run the executable, and declaration files would triple the time.
+  execFileSync("npx", ["tsup", "--no-dts"], {
+    cwd: packageDir,
+    stdio: "pipe",
+    shell: process.platform === "win32",
+  });
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let root = "";
+let fixture: RegistryFixture;
+
+function mlops(args: string[], env: Record<string, string> = {}): Result {
+  const result = spawnSync(process.execPath, [binary, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    // A clean environment: no registry or colour settings inherited from the developer's shell.
+    env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: fixture.path, ...env },
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  buildIfStale();
+  root = await mkdtemp(join(tmpdir(), "mlops-cli-bin-"));
+  fixture = await populateRegistry(join(root, "registry"));
+}, 60_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("mlops (the built executable)", () => {
+  it.skipIf(process.platform === "win32")("runs directly through its shebang", () => {
+    expect(statSync(binary).mode & 0o111).not.toBe(0);
+    const direct = spawnSync(binary, ["--version"], { encoding: "utf8" });
+    expect(direct.status).toBe(0);
+    expect(direct.stdout).toBe(`${SDK_VERSION}\n`);
+  });
+
+  it("lists models as a table (exit 0)", () => {
+    const { code, stdout, stderr } = mlops(["models", "list"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("NAME     LATEST  ALIASES                  VERSIONS  UPDATED");
+    expect(lines[2]).toMatch(/^wine {10}3 {2}production→2, staging→3 {9}3 {2}\d{4}-\d\d-\d\d /);
+    expect(stdout).not.toContain("\u001b[");
+  });
+
+  it("answers one JSON document with --json", () => {
+    const { code, stdout } = mlops(["--json", "models", "list"]);
+    expect(code).toBe(0);
+    const { models } = JSON.parse(stdout);
+    expect(models).toHaveLength(2);
+    expect(models[1]).toMatchObject({ name: "wine", latestVersion: 3, versionCount: 3 });
+  });
+
+  it("shows a version loaded through the registry, its digest verified", async () => {
+    const { code, stdout } = mlops(["models", "show", "wine@staging", "--json"]);
+    expect(code).toBe(0);
+    const document = JSON.parse(stdout);
+    const expected = await (await openRegistry(fixture.path)).loadModel("models:/wine/3");
+    expect(document.version).toEqual(expected.version);
+    expect(document.manifest).toEqual(expected.artifact.manifest);
+    const text = mlops(["models", "show", "wine@staging"]);
+    expect(text.stdout).toContain(`  digest       ${expected.version.digest}\n`);
+    expect(text.stdout).toContain("  quality    integer   no        0 … 10          target\n");
+  });
+
+  it("lists runs with --filter, repeated --order-by and --max", () => {
+    const { code, stdout } = mlops([
+      "runs",
+      "list",
+      "--json",
+      "--experiment",
+      "wine",
+      "--filter",
+      "params.max_depth != '5'",
+      "--order-by",
+      "metrics.rmse DESC",
+      "--order-by",
+      "attributes.run_name",
+      "--max",
+      "5",
+    ]);
+    expect(code).toBe(0);
+    const { runs } = JSON.parse(stdout);
+    expect(runs.map((run: { runId: string }) => run.runId)).toEqual([
+      fixture.wineRuns[0],
+      fixture.wineRuns[2],
+    ]);
+    expect(runs[0]).toMatchObject({ status: "FINISHED", params: { max_depth: "4" } });
+    expect(runs[0].metrics.rmse).toBe(0.72);
+  });
+
+  it("moves an alias and shows the move in the history", async () => {
+    const path = (await populateRegistry(join(root, "alias-registry"))).path;
+    const set = mlops(
+      ["alias", "set", "wine", "production", "1", "--reason", "rollback: drift", "--actor", "ops"],
+      { MLOPS_REGISTRY: path },
+    );
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toBe('wine@production: 2 → 1 (by ops, reason "rollback: drift")\n');
+    const history = mlops(["alias", "history", "wine", "--json", "--registry", path]);
+    expect(history.code).toBe(0);
+    const moves = JSON.parse(history.stdout).history;
+    expect(moves.at(-1)).toMatchObject({
+      alias: "production",
+      fromVersion: 2,
+      toVersion: 1,
+      actor: "ops",
+      reason: "rollback: drift",
+    });
+    expect(moves).toHaveLength(4);
+  });
+
+  it("exits 2 for an unknown command", () => {
+    const { code, stdout, stderr } = mlops(["modles", "list"]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      'mlops: unknown command "modles"; commands: "models", "alias", "runs"\n' +
+        'Run "mlops --help" for usage.\n',
+    );
+  });
+
+  it("exits 2 for a missing argument", () => {
+    const { code, stderr } = mlops(["models", "show"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^mlops: missing argument MODEL; usage: mlops models show MODEL\n/);
+  });
+
+  it("exits 2 for an unknown model, with the JSON error on stdout", () => {
+    const { code, stdout, stderr } = mlops(["models", "show", "cheese", "--json"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^mlops: model "cheese" not found/);
+    expect(JSON.parse(stdout)).toEqual({
+      error: { code: "registry_not_found", message: stderr.slice("mlops: ".length).trimEnd() },
+    });
+  });
+
+  it("exits 2 for a malformed model reference, suggesting an alias for a stage", () => {
+    const { code, stdout, stderr } = mlops(["models", "show", "wine/Production", "--json"]);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).error.code).toBe("uri_invalid");
+    expect(stderr).toContain("use an alias: models:/wine@production");
+  });
+
+  it("exits 2 for an invalid filter", () => {
+    const { code, stdout, stderr } = mlops([
+      "runs",
+      "list",
+      "--filter",
+      "metrics.rmse <",
+      "--json",
+    ]);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).error.code).toBe("filter_invalid");
+    expect(stderr).toMatch(/^mlops: invalid run filter "metrics\.rmse <"/);
+    expect(stderr).not.toContain("    at ");
+  });
+
+  it("exits 2 for a missing registry and does not create it", () => {
+    const missing = join(root, "nowhere");
+    const { code, stderr } = mlops(["models", "list"], { MLOPS_REGISTRY: missing });
+    expect(code).toBe(2);
+    expect(stderr).toBe(`mlops: no registry at ${missing} (set --registry or MLOPS_REGISTRY)\n`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it("prints the version and help", () => {
+    expect(mlops(["--version"])).toEqual({ code: 0, stdout: `${SDK_VERSION}\n`, stderr: "" });
+    const help = mlops(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("  3  registry error: corrupt registry or artifact");
+  });
+});

@@ -1,0 +1,564 @@
+import type { ModelManifest, PreprocessingStep } from "../artifact/types.js";
+import { MlopsError } from "../errors/error.js";
+import { currentActor } from "../registry/actor.js";
+import type { AliasHistoryEntry, ModelVersion, Run } from "../registry/types.js";
+import { formatModelUri, parseModelUri } from "../registry/uri.js";
+import type { FieldDefinition } from "../schema/field.js";
+import type { SchemaJSON } from "../schema/schema.js";
+import {
+  type Column,
+  formatBytes,
+  formatDuration,
+  formatFields,
+  formatNumber,
+  formatTable,
+  formatTime,
+  formatValue,
+  type Style,
+} from "./format.js";
+import { openExistingRegistry } from "./registry.js";
+
+/** What a command gets: its positional arguments, its option values and where things are. */
+export interface CommandContext {
+  args: string[];
+  options: Record<string, string | boolean | string[] | undefined>;
+  registryPath: string;
+  env: Record<string, string | undefined>;
+  style: Style;
+}
+
+/** What a command produces: one JSON document for `--json`, text for people otherwise. */
+export interface CommandOutput {
+  json: unknown;
+  text: string;
+}
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  short?: string;
+  /** The value's placeholder in help (`NAME`, `EXPR`). */
+  value?: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface CommandSpec {
+  group: string;
+  name: string;
+  summary: string;
+  /** Positional arguments, all required, in order. */
+  args: { name: string; description: string }[];
+  options: Record<string, OptionSpec>;
+  examples: string[];
+  run(context: CommandContext): Promise<CommandOutput>;
+}
+
+// ------------------------------------------------------------------ helpers
+
+function section(title: string, body: string, style: Style): string {
+  return `${style.bold(title)}\n${body === "" ? "  (none)\n" : body}`;
+}
+
+function sortedEntries<T>(record: Record<string, T>): [string, T][] {
+  return Object.keys(record)
+    .sort()
+    .map((key) => [key, record[key]]);
+}
+
+function aliasText(aliases: Record<string, number>): string {
+  const entries = sortedEntries(aliases);
+  return entries.length === 0
+    ? "-"
+    : entries.map(([alias, version]) => `${alias}→${version}`).join(", ");
+}
+
+function versionText(version: number | null, none: string): string {
+  return version === null ? none : String(version);
+}
+
+/**
+ * `wine`, `wine@production`, `wine/3` or a full `models:/` URI, as a URI. A bare name means the
+ * latest version, the same default as `models:/wine/latest`.
+ */
+export function modelReferenceToUri(reference: string): string {
+  if (reference.startsWith("models:/")) return reference;
+  if (reference.includes("@") || reference.includes("/")) return `models:/${reference}`;
+  return `models:/${reference}/latest`;
+}
+
+function parsePositiveInteger(what: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new MlopsError(
+      "argument_invalid",
+      `${what} ${JSON.stringify(text)} is invalid: expected a positive integer (1, 2, 3, ...)`,
+    );
+  }
+  return Number(text);
+}
+
+// ------------------------------------------------------------------ models list
+
+const modelsList: CommandSpec = {
+  group: "models",
+  name: "list",
+  summary: "List registered models: latest version, aliases, version count, last change.",
+  args: [],
+  options: {},
+  examples: ["mlops models list", "mlops models list --json"],
+  async run({ registryPath, style }) {
+    const registry = await openExistingRegistry(registryPath);
+    const { store } = registry;
+    const models = [];
+    for (const model of await store.listRegisteredModels()) {
+      const [versions, history] = await Promise.all([
+        store.listModelVersions(model.name),
+        store.getAliasHistory(model.name),
+      ]);
+      // "Updated" is the last thing that changed what a URI resolves to: a new version or an
+      // alias move, whichever came last.
+      const updatedAt = Math.max(
+        model.createdAt,
+        ...versions.map((version) => version.createdAt),
+        ...history.map((entry) => entry.time),
+      );
+      models.push({
+        name: model.name,
+        description: model.description,
+        tags: model.tags,
+        createdAt: model.createdAt,
+        updatedAt,
+        latestVersion: model.latestVersion ?? null,
+        versionCount: versions.length,
+        aliases: model.aliases,
+      });
+    }
+    models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const columns: Column[] = [
+      { header: "NAME" },
+      { header: "LATEST", align: "right" },
+      { header: "ALIASES" },
+      { header: "VERSIONS", align: "right" },
+      { header: "UPDATED" },
+    ];
+    const text =
+      models.length === 0
+        ? `No registered models in ${registryPath}.\n`
+        : formatTable(
+            columns,
+            models.map((model) => [
+              model.name,
+              model.latestVersion === null ? "-" : String(model.latestVersion),
+              aliasText(model.aliases),
+              String(model.versionCount),
+              formatTime(model.updatedAt),
+            ]),
+            style,
+          );
+    return { json: { registry: registryPath, models }, text };
+  },
+};
+
+// ------------------------------------------------------------------ models show
+
+function rangeText(definition: FieldDefinition): string {
+  if (definition.values) {
+    const shown = definition.values.slice(0, 8).join(", ");
+    const rest = definition.values.length - 8;
+    return rest > 0 ? `${shown}, … (+${rest})` : shown;
+  }
+  const { min, max } = definition;
+  if (min !== undefined && max !== undefined) return `${min} … ${max}`;
+  if (min !== undefined) return `≥ ${min}`;
+  if (max !== undefined) return `≤ ${max}`;
+  return "-";
+}
+
+function schemaText(schema: SchemaJSON, style: Style): string {
+  const rows = Object.entries(schema.fields).map(([name, definition]) => {
+    const nullable = definition.nullable ? "yes" : "no";
+    const extras = [
+      definition.optional ? "optional" : undefined,
+      definition.default !== undefined ? `default ${formatValue(definition.default)}` : undefined,
+    ].filter((item) => item !== undefined);
+    return [
+      name,
+      definition.kind,
+      nullable,
+      rangeText(definition),
+      name === schema.target ? "target" : "feature",
+      extras.join(", "),
+    ];
+  });
+  const table = formatTable(
+    [
+      { header: "FIELD" },
+      { header: "KIND" },
+      { header: "NULLABLE" },
+      { header: "RANGE / VALUES" },
+      { header: "ROLE" },
+      { header: "NOTES" },
+    ],
+    rows,
+    style,
+  );
+  return table
+    .trimEnd()
+    .split("\n")
+    .map((line) => `  ${line}`)
+    .join("\n")
+    .concat("\n");
+}
+
+function listText(values: unknown): string {
+  return Array.isArray(values) ? values.map(formatValue).join(", ") : formatValue(values);
+}
+
+/** One line per step: what it reads and what it does, in words a reader can check. */
+function stepText(step: PreprocessingStep): string {
+  const record = step as Record<string, unknown>;
+  if (step.kind === "standard_scaler" && Array.isArray(record.columns)) {
+    return `scales ${listText(record.columns)}`;
+  }
+  if (step.kind === "simple_imputer" && Array.isArray(record.columns)) {
+    const fill = Array.isArray(record.fill) ? record.fill : [];
+    return `fills missing ${record.columns
+      .map((column, index) => `${column}=${formatValue(fill[index])}`)
+      .join(", ")}`;
+  }
+  if (step.kind === "one_hot") {
+    return `${formatValue(record.column)} → ${listText(record.outputs)} (unknown: ${formatValue(
+      record.handleUnknown,
+    )})`;
+  }
+  const { kind: _kind, ...rest } = record;
+  const text = JSON.stringify(rest);
+  return text.length > 90 ? `${text.slice(0, 89)}…` : text;
+}
+
+function manifestText(manifest: ModelManifest, style: Style): string {
+  const parts: string[] = [];
+  parts.push(
+    section(
+      "Artifact",
+      formatFields(
+        [
+          ["format", manifest.format],
+          ["kind", manifest.kind],
+          ["inputs", manifest.model.inputs.join(", ")],
+        ],
+        "  ",
+        style,
+      ),
+      style,
+    ),
+  );
+  parts.push(
+    section(
+      "Metrics",
+      formatFields(
+        sortedEntries(manifest.metrics).map(([key, value]) => [key, formatNumber(value)]),
+        "  ",
+        style,
+      ),
+      style,
+    ),
+  );
+  parts.push(
+    section(
+      "Params",
+      formatFields(
+        sortedEntries(manifest.params).map(([key, value]) => [key, formatValue(value)]),
+        "  ",
+        style,
+      ),
+      style,
+    ),
+  );
+  const fieldCount = Object.keys(manifest.schema.fields).length;
+  const target = manifest.schema.target ? `, target ${manifest.schema.target}` : "";
+  parts.push(
+    section(
+      `Schema (${fieldCount} field${fieldCount === 1 ? "" : "s"}${target})`,
+      schemaText(manifest.schema, style),
+      style,
+    ),
+  );
+  const steps = manifest.preprocessing;
+  const stepWidth = Math.max(0, ...steps.map((step) => step.kind.length));
+  parts.push(
+    section(
+      "Preprocessing",
+      steps
+        .map((step, index) => `  ${index + 1}. ${step.kind.padEnd(stepWidth)}  ${stepText(step)}\n`)
+        .join(""),
+      style,
+    ),
+  );
+  const { dataDigest, rowCount, createdAt, sdkVersion, gitCommit, runId, ...otherLineage } =
+    manifest.lineage;
+  parts.push(
+    section(
+      "Lineage",
+      formatFields(
+        [
+          ["data digest", dataDigest],
+          ["row count", rowCount === undefined ? undefined : String(rowCount)],
+          // Shown like every other time here; --json keeps the stored ISO string.
+          [
+            "created",
+            Number.isNaN(Date.parse(createdAt)) ? createdAt : formatTime(Date.parse(createdAt)),
+          ],
+          ["sdk version", sdkVersion],
+          ["git commit", gitCommit],
+          ["run id", runId],
+          ...sortedEntries(otherLineage).map(
+            ([key, value]) => [key, formatValue(value)] as [string, string],
+          ),
+        ],
+        "  ",
+        style,
+      ),
+      style,
+    ),
+  );
+  return parts.join("\n");
+}
+
+function versionHeader(version: ModelVersion, style: Style): string {
+  const uri = formatModelUri({ name: version.name, kind: "version", version: version.version });
+  const tags = sortedEntries(version.tags).map(([key, value]) => `${key}=${value}`);
+  return section(
+    `Model ${version.name}, version ${version.version} (${uri})`,
+    formatFields(
+      [
+        ["digest", version.digest],
+        ["size", `${formatBytes(version.sizeBytes)} (${version.sizeBytes} bytes)`],
+        ["run id", version.runId ?? "-"],
+        ["created", formatTime(version.createdAt)],
+        ["aliases", version.aliases.length ? version.aliases.join(", ") : "-"],
+        ["tags", tags.length ? tags.join(", ") : "-"],
+        ["description", version.description || "-"],
+      ],
+      "  ",
+      style,
+    ),
+    style,
+  );
+}
+
+const modelsShow: CommandSpec = {
+  group: "models",
+  name: "show",
+  summary: "Show one model version and its artifact (digest verified on load).",
+  args: [
+    {
+      name: "MODEL",
+      description: "NAME (latest version), NAME@ALIAS, NAME/VERSION or a models:/ URI",
+    },
+  ],
+  options: {},
+  examples: ["mlops models show wine@production", "mlops models show wine/2 --json"],
+  async run({ args, registryPath, style }) {
+    // Parse before opening the registry so a malformed reference is reported as such.
+    const uri = parseModelUri(modelReferenceToUri(args[0]));
+    const registry = await openExistingRegistry(registryPath);
+    const { version, artifact } = await registry.loadModel(uri);
+    const text = `${versionHeader(version, style)}\n${manifestText(artifact.manifest, style)}`;
+    return {
+      json: {
+        uri: formatModelUri({ name: version.name, kind: "version", version: version.version }),
+        version,
+        manifest: artifact.manifest,
+      },
+      text,
+    };
+  },
+};
+
+// ------------------------------------------------------------------ alias set / history
+
+function moveText(entry: AliasHistoryEntry): string {
+  const from = versionText(entry.fromVersion, "(none)");
+  const to = versionText(entry.toVersion, "(deleted)");
+  const why = entry.reason === null ? "" : `, reason ${JSON.stringify(entry.reason)}`;
+  return `${entry.name}@${entry.alias}: ${from} → ${to} (by ${entry.actor}${why})\n`;
+}
+
+const aliasSet: CommandSpec = {
+  group: "alias",
+  name: "set",
+  summary: "Point an alias at a version; the move is appended to the alias history.",
+  args: [
+    { name: "NAME", description: "the registered model" },
+    { name: "ALIAS", description: "lowercase letters, digits, - and _ (e.g. production)" },
+    { name: "VERSION", description: "the version number the alias will point at" },
+  ],
+  options: {
+    reason: {
+      type: "string",
+      value: "TEXT",
+      description: "why the alias moves (kept in the alias history)",
+      required: true,
+    },
+    actor: {
+      type: "string",
+      value: "NAME",
+      description: "who moves it (default: $GITHUB_ACTOR, else the OS user)",
+    },
+  },
+  examples: ['mlops alias set wine production 3 --reason "gate passed: rmse 0.61 < 0.64"'],
+  async run({ args, options, registryPath, env }) {
+    const [name, alias, versionArgument] = args;
+    const version = parsePositiveInteger("version", versionArgument);
+    const registry = await openExistingRegistry(registryPath);
+    const actor = typeof options.actor === "string" ? options.actor : currentActor(env);
+    const entry = await registry.setAlias(name, alias, version, {
+      actor,
+      reason: options.reason as string,
+    });
+    return { json: entry, text: moveText(entry) };
+  },
+};
+
+const aliasHistory: CommandSpec = {
+  group: "alias",
+  name: "history",
+  summary: "Every alias move of a model, oldest first: time, alias, from, to, actor, reason.",
+  args: [{ name: "NAME", description: "the registered model" }],
+  options: {
+    alias: { type: "string", value: "ALIAS", description: "only the moves of this alias" },
+  },
+  examples: ["mlops alias history wine", "mlops alias history wine --alias production"],
+  async run({ args, options, registryPath, style }) {
+    const registry = await openExistingRegistry(registryPath);
+    const alias = typeof options.alias === "string" ? options.alias : undefined;
+    const history = await registry.aliasHistory(args[0], alias === undefined ? {} : { alias });
+    const text =
+      history.length === 0
+        ? `No alias moves for ${args[0]}${alias ? `@${alias}` : ""}.\n`
+        : formatTable(
+            [
+              { header: "TIME" },
+              { header: "ALIAS" },
+              { header: "FROM", align: "right" },
+              { header: "TO", align: "right" },
+              { header: "ACTOR" },
+              { header: "REASON" },
+            ],
+            history.map((entry) => [
+              formatTime(entry.time),
+              entry.alias,
+              versionText(entry.fromVersion, "-"),
+              versionText(entry.toVersion, "(deleted)"),
+              entry.actor,
+              entry.reason ?? "-",
+            ]),
+            style,
+          );
+    return { json: { name: args[0], history }, text };
+  },
+};
+
+// ------------------------------------------------------------------ runs list
+
+function runDuration(run: Run): string {
+  return run.endTime === undefined ? "-" : formatDuration(run.endTime - run.startTime);
+}
+
+const runsList: CommandSpec = {
+  group: "runs",
+  name: "list",
+  summary: "Search tracked runs (MLflow filter syntax) and list their params and metrics.",
+  args: [],
+  options: {
+    experiment: {
+      type: "string",
+      value: "NAME",
+      description: "only runs of this experiment (default: every experiment)",
+    },
+    filter: {
+      type: "string",
+      value: "EXPR",
+      description: "MLflow search filter, e.g. \"metrics.rmse < 1 and params.depth = '4'\"",
+    },
+    "order-by": {
+      type: "string",
+      multiple: true,
+      value: "KEY",
+      description: 'sort key: metrics.rmse, "metrics.rmse DESC" (default: newest first)',
+    },
+    max: {
+      type: "string",
+      value: "N",
+      description: "at most N runs (1 to 50000, default 1000)",
+    },
+  },
+  examples: [
+    "mlops runs list --experiment wine",
+    'mlops runs list --filter "metrics.rmse < 0.7" --order-by metrics.rmse --max 5',
+  ],
+  async run({ options, registryPath, style }) {
+    const maxResults =
+      typeof options.max === "string" ? parsePositiveInteger("--max", options.max) : undefined;
+    const registry = await openExistingRegistry(registryPath);
+    const { store } = registry;
+    const experiments = await store.listExperiments();
+    let experimentIds: string[] | undefined;
+    if (typeof options.experiment === "string") {
+      const experiment = await store.getExperimentByName(options.experiment);
+      if (!experiment) {
+        const names = experiments.map((item) => JSON.stringify(item.name)).join(", ");
+        throw new MlopsError(
+          "registry_not_found",
+          `experiment ${JSON.stringify(options.experiment)} not found; experiments: ${names}`,
+        );
+      }
+      experimentIds = [experiment.experimentId];
+    }
+    const runs = await store.searchRuns({
+      experimentIds,
+      filter: typeof options.filter === "string" ? options.filter : undefined,
+      orderBy: Array.isArray(options["order-by"]) ? options["order-by"] : undefined,
+      maxResults,
+    });
+    const experimentNames = new Map(experiments.map((item) => [item.experimentId, item.name]));
+    const paramKeys = [...new Set(runs.flatMap((run) => Object.keys(run.params)))].sort();
+    const metricKeys = [...new Set(runs.flatMap((run) => Object.keys(run.metrics)))].sort();
+    // One experiment is already named on the command line; across several, say which is which.
+    const showExperiment = experimentIds === undefined;
+    const columns: Column[] = [
+      { header: "RUN ID" },
+      { header: "NAME" },
+      ...(showExperiment ? [{ header: "EXPERIMENT" }] : []),
+      { header: "STATUS" },
+      { header: "START" },
+      { header: "DURATION", align: "right" },
+      ...paramKeys.map((key) => ({ header: `params.${key}` })),
+      ...metricKeys.map((key): Column => ({ header: `metrics.${key}`, align: "right" })),
+    ];
+    const rows = runs.map((run) => [
+      run.runId,
+      run.runName,
+      ...(showExperiment ? [experimentNames.get(run.experimentId) ?? run.experimentId] : []),
+      run.status,
+      formatTime(run.startTime),
+      runDuration(run),
+      ...paramKeys.map((key) => run.params[key] ?? "-"),
+      ...metricKeys.map((key) =>
+        run.metrics[key] === undefined ? "-" : formatNumber(run.metrics[key]),
+      ),
+    ]);
+    const text = runs.length === 0 ? "No runs found.\n" : formatTable(columns, rows, style);
+    return { json: { runs }, text };
+  },
+};
+
+/** Every command, in the order `mlops --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  modelsList,
+  modelsShow,
+  aliasSet,
+  aliasHistory,
+  runsList,
+];
