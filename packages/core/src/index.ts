@@ -186,3 +186,31 @@ export {
   schema,
   type TensorMetadata,
 } from "./schema/schema.js";
+export { type EvaluateGateOptions, evaluateGate, type GateModel } from "./gate/evaluate.js";
+export {
+  formatGateJSON,
+  formatGateMarkdown,
+  formatGateTable,
+  type GateJSONOptions,
+  type GateTableOptions,
+} from "./gate/format.js";
+export {
+  formatGateIssue,
+  type GateConfig,
+  GateConfigError,
+  type GateConfigIssue,
+  type GateRule,
+  type GateRuleInput,
+  type GateRuleKind,
+  type GateRulesInput,
+  gateRuleKinds,
+  type ParseGateConfigOptions,
+  parseGateConfig,
+  parseGateRules,
+  parseThreshold,
+  type SafeGateResult,
+  type SignificanceRule,
+  safeParseGateConfig,
+  safeParseThreshold,
+} from "./gate/rules.js";
+export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";

@@ -20,6 +20,8 @@ export type MlopsErrorCode =
   | "frame_invalid"
   | "metric_unknown"
   | "metric_input"
+  | "gate_config_invalid"
+  | "gate_data_invalid"
   | "argument_invalid"
   | "registry_not_found"
   | "registry_conflict"
@@ -31,6 +33,7 @@ export type MlopsErrorCode =
   | "predictor_unsupported"
   | "predictor_input"
   | "filter_invalid"
+  | "not_fitted"
   | "uri_invalid";
 
 /** Where in a file a problem was found (1-based line and column, as editors show them). */
