@@ -440,7 +440,14 @@ export class Schema<S extends Shape = Shape> {
           frame.column(name),
           frame.rowCount,
           isMissingText,
-          (code, row, received) => add(code, row, name, fieldDef.expected(), received),
+          (code, row, received) =>
+            add(
+              code,
+              row,
+              name,
+              code === "not_finite" ? NOT_FINITE_EXPECTED(fieldDef) : fieldDef.expected(),
+              received,
+            ),
         ),
       ]);
       if (issues.length >= maxIssues) break;
@@ -686,27 +693,35 @@ function conformColumn(
       column.kind === "category"
         ? column.dictionary.map((value) => (isMissingToken(value) ? -2 : fieldDef.codeOf(value)))
         : undefined;
+    // What the row held, for messages only: built when a problem is reported, never per row.
+    const receivedAt = (i: number): string => {
+      if (column.kind === "category") {
+        const raw = column.codes[i];
+        return raw < 0 ? "missing value" : describeReceived(column.dictionary[raw]);
+      }
+      const value = column.values[i];
+      if (Number.isNaN(value)) return "missing value";
+      return describeReceived(column.kind === "boolean" ? String(value === 1) : String(value));
+    };
     for (let i = 0; i < n; i++) {
       let code: number;
-      let received: string;
       if (column.kind === "category") {
         const raw = column.codes[i];
         code = raw < 0 ? -2 : lookup![raw];
-        received = raw < 0 ? "missing value" : describeReceived(column.dictionary[raw]);
       } else {
         const value = column.values[i];
-        const text = column.kind === "boolean" ? String(value === 1) : String(value);
-        code = Number.isNaN(value) ? -2 : fieldDef.codeOf(text);
-        received = Number.isNaN(value) ? "missing value" : describeReceived(text);
+        code = Number.isNaN(value)
+          ? -2
+          : fieldDef.codeOf(column.kind === "boolean" ? String(value === 1) : String(value));
       }
       if (code === -2) {
         if (fallbackCode >= 0) code = fallbackCode;
         else if (allowMissing) code = -1;
         else {
-          report("missing_value", i, received);
+          report("missing_value", i, receivedAt(i));
           code = -1;
         }
-      } else if (code < 0) report("invalid_category", i, received);
+      } else if (code < 0) report("invalid_category", i, receivedAt(i));
       codes[i] = code;
     }
     return { kind: "category", codes, dictionary: def.values ?? [] };
