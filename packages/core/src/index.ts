@@ -59,6 +59,47 @@ export {
   numericColumn,
   type RowObject,
 } from "./frame/frame.js";
+export { type EvaluateGateOptions, evaluateGate, type GateModel } from "./gate/evaluate.js";
+export {
+  formatGateJSON,
+  formatGateMarkdown,
+  formatGateTable,
+  type GateJSONOptions,
+  type GateTableOptions,
+} from "./gate/format.js";
+export {
+  formatGateIssue,
+  type GateConfig,
+  GateConfigError,
+  type GateConfigIssue,
+  type GateRule,
+  type GateRuleInput,
+  type GateRuleKind,
+  type GateRulesInput,
+  gateRuleKinds,
+  type ParseGateConfigOptions,
+  parseGateConfig,
+  parseGateRules,
+  parseThreshold,
+  type SafeGateResult,
+  type SignificanceRule,
+  safeParseGateConfig,
+  safeParseThreshold,
+} from "./gate/rules.js";
+export {
+  formatGateRunMarkdown,
+  formatGateSummary,
+  type GatePromotion,
+  type GateRunReport,
+  gateModelUri,
+  gateRunReport,
+  type ParseGateThresholdsOptions,
+  parseGateThresholds,
+  type RunGateOptions,
+  type RunGateResult,
+  runGate,
+} from "./gate/run.js";
+export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";
 export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
 export type {
   FrameFormat,
@@ -97,6 +138,10 @@ export {
 } from "./predict/preprocessing.js";
 export { treeFeatureImportances } from "./predict/tree.js";
 export { currentActor, defaultRegistryPath } from "./registry/actor.js";
+export {
+  type OpenExistingRegistryOptions,
+  openExistingRegistry,
+} from "./registry/existing.js";
 export {
   applyRunSearch,
   compareRunsBy,
@@ -186,31 +231,3 @@ export {
   schema,
   type TensorMetadata,
 } from "./schema/schema.js";
-export { type EvaluateGateOptions, evaluateGate, type GateModel } from "./gate/evaluate.js";
-export {
-  formatGateJSON,
-  formatGateMarkdown,
-  formatGateTable,
-  type GateJSONOptions,
-  type GateTableOptions,
-} from "./gate/format.js";
-export {
-  formatGateIssue,
-  type GateConfig,
-  GateConfigError,
-  type GateConfigIssue,
-  type GateRule,
-  type GateRuleInput,
-  type GateRuleKind,
-  type GateRulesInput,
-  gateRuleKinds,
-  type ParseGateConfigOptions,
-  parseGateConfig,
-  parseGateRules,
-  parseThreshold,
-  type SafeGateResult,
-  type SignificanceRule,
-  safeParseGateConfig,
-  safeParseThreshold,
-} from "./gate/rules.js";
-export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";

@@ -2,12 +2,13 @@
 // CI job would, against a registry written through the SDK.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION } from "../artifact/version.js";
+import { gateEvaluationCsv, populateGateRegistry } from "../gate/fixture.js";
 import { openRegistry } from "../registry/registry.js";
 import { populateRegistry, type RegistryFixture } from "./fixture.js";
 
@@ -162,7 +163,7 @@ describe("mlops (the built executable)", () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toBe(
-      'mlops: unknown command "modles"; commands: "models", "alias", "runs"\n' +
+      'mlops: unknown command "modles"; commands: "models", "alias", "runs", "gate"\n' +
         'Run "mlops --help" for usage.\n',
     );
   });
@@ -216,5 +217,155 @@ describe("mlops (the built executable)", () => {
     const help = mlops(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("  3  registry error: corrupt registry or artifact");
+  });
+});
+
+describe("mlops gate (the built executable)", () => {
+  const rules = [
+    "--threshold",
+    "rmse:maxRelativeRegression=0.02",
+    "--threshold",
+    "r2:minAbsoluteChange=0",
+  ];
+  let gateDir = "";
+  let count = 0;
+
+  /** A fresh gate registry and holdout.csv in their own folder; returns the registry path. */
+  async function gateRegistry(): Promise<string> {
+    count += 1;
+    gateDir = join(root, `gate-${count}`);
+    await populateGateRegistry(join(gateDir, "registry"));
+    await writeFile(join(gateDir, "holdout.csv"), gateEvaluationCsv());
+    return join(gateDir, "registry");
+  }
+
+  function gate(args: string[], env: Record<string, string> = {}): Result {
+    const result = spawnSync(process.execPath, [binary, "gate", ...args], {
+      cwd: gateDir,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: "registry", ...env },
+      timeout: 30_000,
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  async function aliasHistory(path: string) {
+    return (await openRegistry(path)).aliasHistory("wine", { alias: "production" });
+  }
+
+  it("passes and promotes; the alias history keeps the verdict", async () => {
+    const path = await gateRegistry();
+    const { code, stdout, stderr } = gate(
+      ["--model", "wine", "--data", "holdout.csv", ...rules, "--promote", "production"],
+      { GITHUB_ACTOR: "octocat" },
+    );
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toContain("Verdict: PASS (all 2 checks passed)\n");
+    expect(stdout).toContain("Promoted wine@production: 1 → 2 (by octocat, reason ");
+    const history = mlops(["alias", "history", "wine", "--alias", "production", "--json"], {
+      MLOPS_REGISTRY: path,
+    });
+    expect(JSON.parse(history.stdout).history.at(-1)).toMatchObject({
+      fromVersion: 1,
+      toVersion: 2,
+      actor: "octocat",
+      reason:
+        "gate passed: rmse 0.3062 vs 0.3348 (-8.54 %, at most 2 % worse allowed); " +
+        "r2 0.8969 vs 0.8768 (+2.3 %, at least as good required)",
+    });
+  });
+
+  it("exits 1 on a regression and does not move the alias", async () => {
+    const path = await gateRegistry();
+    const { code, stdout } = gate([
+      "--model",
+      "wine",
+      "--candidate",
+      "@challenger",
+      "--data",
+      "holdout.csv",
+      ...rules,
+      "--promote",
+      "production",
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toContain("Verdict: FAIL (2 of 2 checks failed)\n");
+    expect(stdout).toContain("Not promoted: the gate failed, so wine@production was not moved.\n");
+    const history = await aliasHistory(path);
+    expect(history.map((entry) => entry.toVersion)).toEqual([1]);
+  });
+
+  it("passes a first model with a note", async () => {
+    await gateRegistry();
+    const { code, stdout } = gate([
+      "--model",
+      "fresh",
+      "--data",
+      "holdout.csv",
+      ...rules,
+      "--json",
+    ]);
+    expect(code).toBe(0);
+    const { result, baseline, promoted } = JSON.parse(stdout);
+    expect(baseline).toBeNull();
+    expect(promoted).toBeNull();
+    expect(result.notes).toContain(
+      "No baseline: nothing to compare, so only threshold rules were checked (a first model).",
+    );
+  });
+
+  it("exits 2 for a bad threshold, naming the token", async () => {
+    await gateRegistry();
+    const { code, stdout, stderr } = gate([
+      "--model",
+      "wine",
+      "--threshold",
+      "rmse:maxRelativeRegression=two",
+    ]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      'mlops: Invalid threshold "rmse:maxRelativeRegression=two": "maxRelativeRegression=two": ' +
+        'expected a number, got "two"\n',
+    );
+  });
+
+  it("exits 2 for a missing model", async () => {
+    await gateRegistry();
+    const { code, stderr } = gate(["--model", "cheese", ...rules, "--json"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^mlops: candidate models:\/cheese@staging: model "cheese" not found/);
+  });
+
+  it("reads the rules from --config YAML", async () => {
+    const path = await gateRegistry();
+    await writeFile(
+      join(gateDir, "gate.yaml"),
+      "thresholds:\n  rmse: { maxRelativeRegression: 0.02 }\n  r2: { minAbsoluteChange: 0 }\n",
+    );
+    const passed = gate([
+      "--model",
+      "wine",
+      "--data",
+      "holdout.csv",
+      "--config",
+      "gate.yaml",
+      "--promote",
+      "production",
+    ]);
+    expect(passed.code).toBe(0);
+    expect((await aliasHistory(path)).map((entry) => entry.toVersion)).toEqual([1, 2]);
+    const failed = gate([
+      "--model",
+      "wine",
+      "--candidate",
+      "/3",
+      "--data",
+      "holdout.csv",
+      "--config",
+      "gate.yaml",
+    ]);
+    expect(failed.code).toBe(1);
   });
 });

@@ -16,6 +16,7 @@ import {
   formatValue,
   type Style,
 } from "./format.js";
+import { gateCommand } from "./gate.js";
 import { openExistingRegistry } from "./registry.js";
 
 /** What a command gets: its positional arguments, its option values and where things are. */
@@ -24,6 +25,8 @@ export interface CommandContext {
   options: Record<string, string | boolean | string[] | undefined>;
   registryPath: string;
   env: Record<string, string | undefined>;
+  /** The working directory: relative paths in options are resolved against it. */
+  cwd: string;
   style: Style;
 }
 
@@ -31,6 +34,8 @@ export interface CommandContext {
 export interface CommandOutput {
   json: unknown;
   text: string;
+  /** The exit code when the command ran but its check failed (the gate); default 0. */
+  exitCode?: number;
 }
 
 export interface OptionSpec {
@@ -45,12 +50,15 @@ export interface OptionSpec {
 
 export interface CommandSpec {
   group: string;
+  /** The subcommand; "" for a command that is one word (`mlops gate`). */
   name: string;
   summary: string;
   /** Positional arguments, all required, in order. */
   args: { name: string; description: string }[];
   options: Record<string, OptionSpec>;
   examples: string[];
+  /** The exit-code line of its help, when it differs from the usual 0 / 2 / 3. */
+  exitCodes?: string;
   run(context: CommandContext): Promise<CommandOutput>;
 }
 
@@ -561,4 +569,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   aliasSet,
   aliasHistory,
   runsList,
+  gateCommand,
 ];

@@ -17,7 +17,7 @@ export interface CliIo {
 /** The exit codes of `mlops`, as documented in `mlops --help` and docs/cli.md. */
 export const EXIT_CODES = {
   success: 0,
-  /** A check failed (reserved for the gate command). */
+  /** A check failed: `mlops gate` found a regression. */
   checkFailed: 1,
   /** Usage error or bad input: unknown command or option, bad argument, not found. */
   usage: 2,
@@ -69,13 +69,18 @@ function optionUsage(name: string, spec: OptionSpec): string {
   return spec.type === "string" ? `${flag} ${spec.value ?? "VALUE"}` : flag;
 }
 
+/** `models list`, or `gate` for a one-word command. */
+function commandWords(command: CommandSpec): string {
+  return command.name === "" ? command.group : `${command.group} ${command.name}`;
+}
+
 function commandUsage(command: CommandSpec): string {
   const args = command.args.map((arg) => arg.name);
   const options = Object.entries(command.options).map(([name, spec]) => {
     const text = `${optionUsage(name, spec)}${spec.multiple ? " ..." : ""}`;
     return spec.required ? text : `[${text}]`;
   });
-  return ["mlops", command.group, command.name, ...args, ...options].join(" ");
+  return ["mlops", commandWords(command), ...args, ...options].join(" ");
 }
 
 function twoColumns(entries: readonly (readonly [string, string])[]): string {
@@ -85,7 +90,7 @@ function twoColumns(entries: readonly (readonly [string, string])[]): string {
 
 const EXIT_CODE_HELP = twoColumns([
   ["0", "success"],
-  ["1", "a check failed (reserved for the gate command, `mlops regression`)"],
+  ["1", "a check failed: `mlops gate` found a regression"],
   ["2", "usage error or bad input: unknown command or option, missing argument,"],
   ["", "invalid name, URI, version or filter, model/alias/experiment not found,"],
   ["", "no registry at the path"],
@@ -95,7 +100,7 @@ const EXIT_CODE_HELP = twoColumns([
 
 const ENVIRONMENT_HELP = twoColumns([
   ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
-  ["GITHUB_ACTOR", "the default --actor of `alias set` (else the OS user name)"],
+  ["GITHUB_ACTOR", "the default --actor of `alias set` and `gate` (else the OS user name)"],
   ["NO_COLOR", "set to turn colour off (colour is only used on a terminal)"],
 ]);
 
@@ -104,7 +109,7 @@ function globalHelp(): string {
     "mlops — inspect and manage an @mlops model registry\n",
     "\nUsage: mlops COMMAND [ARGS] [OPTIONS]\n",
     "\nCommands:\n",
-    twoColumns(COMMANDS.map((command) => [`${command.group} ${command.name}`, command.summary])),
+    twoColumns(COMMANDS.map((command) => [commandWords(command), command.summary])),
     "\nGlobal options (valid with every command):\n",
     twoColumns(
       Object.entries(GLOBAL_OPTIONS).map(([name, spec]) => [
@@ -162,7 +167,10 @@ function commandHelp(command: CommandSpec): string {
     ),
     "\nExamples:\n",
     command.examples.map((example) => `  ${example}\n`).join(""),
-    '\nExit codes: 0 success, 2 usage error or bad input, 3 registry error (see "mlops --help").\n',
+    `\n${
+      command.exitCodes ??
+      'Exit codes: 0 success, 2 usage error or bad input, 3 registry error (see "mlops --help").'
+    }\n`,
   );
   return parts.join("");
 }
@@ -319,7 +327,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         `unknown command ${JSON.stringify(group)}; commands: ${quoteList(GROUPS)}`,
       );
     }
-    const command = name === undefined ? undefined : findCommand(group, name);
+    // A one-word command (`mlops gate`) takes the words after it as its arguments.
+    const single = findCommand(group, "");
+    const command = single ?? (name === undefined ? undefined : findCommand(group, name));
     if (!command) {
       if (help && name === undefined) {
         io.stdout.write(groupHelp(group));
@@ -333,7 +343,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         `mlops ${group}`,
       );
     }
-    const helpFor = `mlops ${group} ${command.name}`;
+    const helpFor = `mlops ${commandWords(command)}`;
     if (help) {
       io.stdout.write(commandHelp(command));
       return EXIT_CODES.success;
@@ -342,7 +352,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     // Second pass, strict for this command: its own options plus the global ones.
     const specs = { ...GLOBAL_OPTIONS, ...command.options };
     const { positionals, values } = parseCommandLine(argv, specs, helpFor);
-    const args = positionals.slice(2);
+    const args = positionals.slice(command.name === "" ? 1 : 2);
     if (args.length < command.args.length) {
       const missing = command.args.slice(args.length).map((arg) => arg.name);
       throw new UsageError(
@@ -374,10 +384,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       options: values,
       registryPath,
       env: io.env,
+      cwd: io.cwd,
       style: styleFor(io.stdout, io.env),
     });
     io.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
-    return EXIT_CODES.success;
+    return output.exitCode ?? EXIT_CODES.success;
   } catch (error) {
     if (error instanceof UsageError) {
       report(

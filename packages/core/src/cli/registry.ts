@@ -1,42 +1,7 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { MlopsError } from "../errors/error.js";
-import { openRegistry, type Registry } from "../registry/registry.js";
+import { openExistingRegistry as openExisting } from "../registry/existing.js";
+import type { Registry } from "../registry/registry.js";
 
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/**
- * Opens the folder registry at `path` only if one is there. `openRegistry` creates a missing
- * registry (right for code that is about to write), but a CLI typo in `--registry` must not leave
- * an empty `.mlops` folder behind and then report "no models": it is an error that names the path.
- */
-export async function openExistingRegistry(path: string): Promise<Registry> {
-  const hint = "(set --registry or MLOPS_REGISTRY)";
-  try {
-    await stat(join(path, "registry.json"));
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code !== "ENOENT" && code !== "ENOTDIR") {
-      throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error})`, {
-        cause: error,
-        location: { file: path },
-      });
-    }
-    let exists = false;
-    try {
-      exists = (await stat(path)).isDirectory();
-    } catch {
-      exists = false;
-    }
-    throw new MlopsError(
-      "registry_not_found",
-      exists
-        ? `no registry at ${path}: the folder has no registry.json ${hint}`
-        : `no registry at ${path} ${hint}`,
-      { location: { file: path } },
-    );
-  }
-  return openRegistry(path);
+/** The registry at `path`, never created; the error says how the CLI is told where it is. */
+export function openExistingRegistry(path: string): Promise<Registry> {
+  return openExisting(path, { hint: "(set --registry or MLOPS_REGISTRY)" });
 }

@@ -1,0 +1,410 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { MlopsError } from "../errors/error.js";
+import { openExistingRegistry } from "../registry/existing.js";
+import { openRegistry, type Registry } from "../registry/registry.js";
+import { evaluateGate } from "./evaluate.js";
+import { GATE_METRICS, gateEvaluationCsv, populateGateRegistry } from "./fixture.js";
+import { GateConfigError } from "./rules.js";
+import {
+  formatGateRunMarkdown,
+  formatGateSummary,
+  gateModelUri,
+  parseGateThresholds,
+  runGate,
+} from "./run.js";
+
+const root = await mkdtemp(join(tmpdir(), "mlops-gate-run-"));
+let dir = "";
+let registry: Registry;
+const rules = ["rmse:maxRelativeRegression=0.02", "r2:minAbsoluteChange=0"];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(root, "case-"));
+  await populateGateRegistry(join(dir, "registry"));
+  await writeFile(join(dir, "eval.csv"), gateEvaluationCsv());
+  registry = await openRegistry(join(dir, "registry"));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function aliases(name = "wine") {
+  return registry.store.listAliases(name);
+}
+
+function caught(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}
+
+async function rejected(promise: Promise<unknown>): Promise<MlopsError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (MlopsError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("gateModelUri", () => {
+  it("reads @alias, N, /N, latest and full URIs", () => {
+    expect(gateModelUri("wine", "@staging")).toBe("models:/wine@staging");
+    expect(gateModelUri("wine", "3")).toBe("models:/wine/3");
+    expect(gateModelUri("wine", "/3")).toBe("models:/wine/3");
+    expect(gateModelUri("wine", " latest ")).toBe("models:/wine/latest");
+    expect(gateModelUri("wine", "models:/other@production")).toBe("models:/other@production");
+  });
+
+  it("says what it expected for anything else", () => {
+    expect(() => gateModelUri("wine", "staging")).toThrow(
+      '"staging" is not a model reference: expected @ALIAS, a version (3 or /3), latest or a ' +
+        "models:/ URI",
+    );
+    expect(() => gateModelUri("wine", "")).toThrow(/expected a model reference/);
+    expect((caught(() => gateModelUri("wine", "@Production")) as MlopsError).code).toBe(
+      "uri_invalid",
+    );
+    expect((caught(() => gateModelUri("wine", "/0")) as MlopsError).code).toBe("uri_invalid");
+    expect((caught(() => gateModelUri("../wine", "@staging")) as MlopsError).code).toBe(
+      "registry_name_invalid",
+    );
+  });
+});
+
+describe("parseGateThresholds", () => {
+  const expected = [
+    { metric: "rmse", greaterIsBetter: false, maxRelativeRegression: 0.02 },
+    { metric: "r2", greaterIsBetter: true, minAbsoluteChange: 0 },
+  ];
+
+  it("reads a YAML list, a map and plain lines alike", () => {
+    expect(
+      parseGateThresholds("- rmse:maxRelativeRegression=0.02\n- r2:minAbsoluteChange=0\n"),
+    ).toEqual(expected);
+    expect(
+      parseGateThresholds(
+        "rmse:\n  maxRelativeRegression: 0.02\nr2: { minAbsoluteChange: 0 }  # as good\n",
+      ),
+    ).toEqual(expected);
+    expect(
+      parseGateThresholds(
+        "rmse:maxRelativeRegression=0.02   # 2 %\r\n\r\n# and\r\nr2:minAbsoluteChange=0\r\n",
+      ),
+    ).toEqual(expected);
+    expect(parseGateThresholds("rmse:maxRelativeRegression=0.02")).toEqual([expected[0]]);
+    expect(
+      parseGateThresholds(
+        "- metric: rmse\n  maxRelativeRegression: 0.02\n- r2:minAbsoluteChange=0",
+      ),
+    ).toEqual(expected);
+  });
+
+  it("names the line and the token of every problem, where the user wrote them", () => {
+    const list = caught(() =>
+      parseGateThresholds("- rmse:maxRelativeRegression=0.02\n- r2:minAbsolutChange=0", {
+        source: "thresholds",
+      }),
+    ) as GateConfigError;
+    expect(list).toBeInstanceOf(GateConfigError);
+    expect(list.issues).toHaveLength(1);
+    expect(list.issues[0]).toMatchObject({
+      path: [1],
+      token: "minAbsolutChange=0",
+      location: { file: "thresholds", line: 2, column: 3 },
+    });
+    expect(list.message).toMatch(
+      new RegExp(
+        '^Invalid thresholds: thresholds:2:3: \\[1\\]: "minAbsolutChange=0": ' +
+          'unknown rule "minAbsolutChange"; expected one of threshold, ',
+      ),
+    );
+
+    const lines = caught(() =>
+      parseGateThresholds("rmse:maxRelativeRegression=2%\nr2:minAbsoluteChange=0\nmae:max=1", {
+        source: "thresholds",
+      }),
+    ) as GateConfigError;
+    expect(lines.issues.map((issue) => [issue.location?.line, issue.token])).toEqual([
+      [1, "maxRelativeRegression=2%"],
+      [3, "max=1"],
+    ]);
+    expect(lines.message).toContain(
+      'thresholds:1: "maxRelativeRegression=2%": expected a number, got "2%" (write a fraction: ' +
+        "0.02 for 2 %)",
+    );
+
+    const map = caught(() =>
+      parseGateThresholds("rmse:\n  maxRelativeRegression: -1\n"),
+    ) as GateConfigError;
+    expect(map.issues[0]).toMatchObject({
+      path: ["rmse", "maxRelativeRegression"],
+      location: { line: 2, column: 3 },
+    });
+  });
+
+  it("rejects empty text and YAML that is not rules", () => {
+    expect(() => parseGateThresholds("  \n")).toThrow(/got nothing/);
+    expect(() => parseGateThresholds("42")).toThrow(/expected a list of rules/);
+    const broken = caught(() => parseGateThresholds("- [rmse")) as GateConfigError;
+    expect(broken.issues[0].message).toMatch(/^not valid YAML/);
+    expect(broken.issues[0].location?.line).toBe(1);
+  });
+});
+
+describe("formatGateSummary", () => {
+  it("lists every metric on a pass and only the failures on a fail", () => {
+    const passed = evaluateGate({
+      rules: ["rmse:maxRelativeRegression=0.02,threshold=0.8", "r2:minAbsoluteChange=0"],
+      candidateMetrics: { rmse: 0.702, r2: 0.31 },
+      baselineMetrics: { rmse: 0.711, r2: 0.3 },
+    });
+    expect(formatGateSummary(passed)).toBe(
+      "gate passed: rmse 0.702 vs 0.711 (-1.27 %, threshold ≤ 0.8, at most 2 % worse allowed); " +
+        "r2 0.31 vs 0.3 (+3.33 %, at least as good required)",
+    );
+    const failed = evaluateGate({
+      rules: ["rmse:maxRelativeRegression=0.02", "r2:minRelativeChange=0.05"],
+      candidateMetrics: { rmse: 0.75, r2: 0.35 },
+      baselineMetrics: { rmse: 0.7, r2: 0.3 },
+    });
+    expect(formatGateSummary(failed)).toBe(
+      "gate failed: rmse 0.75 vs 0.7 (+7.14 %, at most 2 % worse allowed)",
+    );
+  });
+
+  it("says first model, a missing metric, and a required baseline", () => {
+    const first = evaluateGate({
+      rules: ["rmse:maxRelativeRegression=0.02,threshold=0.8"],
+      candidateMetrics: { rmse: 0.7 },
+    });
+    expect(formatGateSummary(first)).toBe(
+      "gate passed: first model (no baseline to compare with); rmse 0.7 (threshold ≤ 0.8)",
+    );
+    const required = evaluateGate({
+      rules: ["r2:threshold=0.2"],
+      candidateMetrics: { r2: 0.3 },
+      requireBaseline: true,
+    });
+    expect(formatGateSummary(required)).toBe(
+      "gate failed: no baseline to compare with, and a baseline is required",
+    );
+    const missing = evaluateGate({
+      rules: ["mae:maxAbsoluteRegression=0.01"],
+      candidateMetrics: { mae: 0.5 },
+      baselineMetrics: { rmse: 0.5 },
+    });
+    expect(formatGateSummary(missing)).toMatch(/^gate failed: .*mae.* baseline/);
+  });
+});
+
+describe("runGate", () => {
+  it("scores both models on the data, passes, promotes with the verdict as reason", async () => {
+    const run = await runGate(registry, {
+      model: "wine",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      promote: "production",
+      actor: "ci",
+    });
+    expect(run.result.verdict).toBe("pass");
+    expect(run.result.comparedOn).toBe("evaluation-data");
+    expect(run.result.candidate.metrics.rmse).toBeCloseTo(GATE_METRICS.v2.rmse, 12);
+    expect(run.result.baseline?.metrics.rmse).toBeCloseTo(GATE_METRICS.v1.rmse, 12);
+    expect(run.result.candidate.metrics.r2).toBeCloseTo(GATE_METRICS.v2.r2, 12);
+    expect(run.candidate.version).toBe(2);
+    expect(run.baseline?.version).toBe(1);
+    expect(run.summary).toBe(
+      "gate passed: rmse 0.3062 vs 0.3348 (-8.54 %, at most 2 % worse allowed); " +
+        "r2 0.8969 vs 0.8768 (+2.3 %, at least as good required)",
+    );
+    expect(run.promoted).toEqual({
+      name: "wine",
+      alias: "production",
+      from: 1,
+      to: 2,
+      moved: true,
+      actor: "ci",
+      reason: run.summary,
+    });
+    expect((await aliases()).production).toBe(2);
+    const last = (await registry.aliasHistory("wine")).at(-1);
+    expect(last).toMatchObject({ alias: "production", fromVersion: 1, toVersion: 2, actor: "ci" });
+    expect(last?.reason).toBe(run.summary);
+    expect(formatGateRunMarkdown(run)).toContain(
+      "Candidate `models:/wine@staging` (wine v2), baseline `models:/wine@production` (wine v1)." +
+        "\n\n**Promoted:** `wine@production` v1 → v2 (by ci).\n",
+    );
+
+    // Run again: the alias already points at the candidate, and no move is recorded.
+    const again = await runGate(registry, {
+      model: "wine",
+      candidate: "/2",
+      baseline: "/1",
+      data: join(dir, "eval.csv"),
+      rules,
+      promote: "production",
+      reason: "nightly",
+    });
+    expect(again.promoted).toMatchObject({ from: 2, to: 2, moved: false });
+    expect(again.promoted?.reason).toBe(`nightly; ${again.summary}`);
+    expect(await registry.aliasHistory("wine")).toHaveLength(4);
+  });
+
+  it("does not promote a regression", async () => {
+    const run = await runGate(registry, {
+      model: "wine",
+      candidate: "@challenger",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      promote: "production",
+    });
+    expect(run.result.passed).toBe(false);
+    expect(run.result.rows.map((row) => row.passed)).toEqual([false, false]);
+    expect(run.promoted).toBeNull();
+    expect(run.promote).toBe("production");
+    expect((await aliases()).production).toBe(1);
+    expect(await registry.aliasHistory("wine")).toHaveLength(3);
+    expect(formatGateRunMarkdown(run)).toContain(
+      "**Not promoted:** `wine@production` was not moved, because the gate failed.",
+    );
+    expect(run.summary).toMatch(/^gate failed: rmse 0\.9104 vs 0\.3348 \(\+172 %/);
+  });
+
+  it("treats an unset baseline alias as a first model, unless a baseline is required", async () => {
+    const run = await runGate(registry, {
+      model: "fresh",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      promote: "production",
+    });
+    expect(run.baseline).toBeNull();
+    expect(run.result.passed).toBe(true);
+    expect(run.result.notes).toContain(
+      "No baseline: nothing to compare, so only threshold rules were checked (a first model).",
+    );
+    expect(run.promoted).toMatchObject({ from: null, to: 1, moved: true });
+    expect(formatGateRunMarkdown(run)).toContain(
+      "baseline `models:/fresh@production` is not set (first model).",
+    );
+
+    await registry.store.deleteAlias("fresh", "production", { actor: "ana" });
+    const required = await runGate(registry, {
+      model: "fresh",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      requireBaseline: true,
+      promote: "production",
+    });
+    expect(required.result.passed).toBe(false);
+    expect(required.promoted).toBeNull();
+    expect((await aliases("fresh")).production).toBeUndefined();
+  });
+
+  it("compares stored metrics without data, and says so", async () => {
+    const run = await runGate(registry, { model: "wine", candidate: "@challenger", rules });
+    expect(run.result.comparedOn).toBe("stored-metrics");
+    // The stored training rmse (0.2 vs 0.4) looks better; r2 is not stored at all.
+    expect(run.result.rows[0].passed).toBe(true);
+    expect(run.result.rows[1].reason).toBe("r2 is missing from the candidate's metrics.");
+  });
+
+  it("refuses to promote when the baseline alias moved while the gate ran", async () => {
+    const moving = new Proxy(registry, {
+      get(target, property, receiver) {
+        if (property === "loadModel") {
+          return async (uri: string) => {
+            const loaded = await target.loadModel(uri);
+            if (uri === "models:/wine@production") {
+              await target.setAlias("wine", "production", 3, { actor: "someone" });
+            }
+            return loaded;
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const error = await rejected(
+      runGate(moving, { model: "wine", data: "eval.csv", cwd: dir, rules, promote: "production" }),
+    );
+    expect(error.code).toBe("registry_conflict");
+    expect(error.message).toBe(
+      "wine@production moved from 1 to 3 while the gate ran; it was not promoted: run the gate " +
+        "again against the new baseline",
+    );
+    expect((await aliases()).production).toBe(3);
+  });
+
+  it("checks names and rules before loading anything", async () => {
+    const bad = await rejected(
+      runGate(registry, { model: "wine", rules: ["rmse:maxRelativeRegression=two"] }),
+    );
+    expect(bad).toBeInstanceOf(GateConfigError);
+    expect(
+      (await rejected(runGate(registry, { model: "wine", rules, promote: "Prod" }))).code,
+    ).toBe("registry_name_invalid");
+    expect(
+      (await rejected(runGate(registry, { model: "wine", candidate: "staging", rules }))).code,
+    ).toBe("argument_invalid");
+  });
+
+  it("names the role of a model it cannot find", async () => {
+    const missing = await rejected(runGate(registry, { model: "cheese", rules }));
+    expect(missing.code).toBe("registry_not_found");
+    expect(missing.message).toMatch(/^candidate models:\/cheese@staging: model "cheese" not /);
+    expect(missing.message).toMatch(/ found in .*; registered models: fresh, wine$/);
+    const version = await rejected(runGate(registry, { model: "wine", baseline: "/9", rules }));
+    expect(version.message).toMatch(/^baseline models:\/wine\/9: /);
+    const alias = await rejected(runGate(registry, { model: "wine", candidate: "@nope", rules }));
+    expect(alias.message).toBe(
+      'candidate models:/wine@nope: model "wine" has no alias "nope"; aliases: challenger, ' +
+        "production, staging",
+    );
+  });
+
+  it("reports bad evaluation data as data errors", async () => {
+    const options = { model: "wine", cwd: dir, rules };
+    expect((await rejected(runGate(registry, { ...options, data: "none.csv" }))).code).toBe(
+      "file_not_found",
+    );
+    await writeFile(join(dir, "bad.csv"), "alcohol,sulphates,color,quality\n12,0.5,rose,6\n");
+    const schemaError = await rejected(runGate(registry, { ...options, data: "bad.csv" }));
+    expect(schemaError.code).toBe("schema_invalid");
+    expect(schemaError.message).toContain("rose");
+    await writeFile(join(dir, "untargeted.csv"), "alcohol,sulphates,color\n12,0.5,red\n");
+    const target = await rejected(runGate(registry, { ...options, data: "untargeted.csv" }));
+    expect(target.code).toBe("gate_data_invalid");
+    expect(target.message).toMatch(/no target column "quality"/);
+    await mkdir(join(dir, "folder.csv"));
+    const unreadable = await rejected(runGate(registry, { ...options, data: "folder.csv" }));
+    expect(unreadable.code).toBe("gate_data_invalid");
+    expect(unreadable.message).toMatch(/^cannot read the evaluation data folder\.csv: /);
+  });
+
+  it("never creates a registry it is pointed at", async () => {
+    const error = await rejected(
+      openExistingRegistry(join(dir, "typo"), { hint: "(check the registry input)" }),
+    );
+    expect(error.code).toBe("registry_not_found");
+    expect(error.message).toBe(`no registry at ${join(dir, "typo")} (check the registry input)`);
+  });
+
+  it("accepts a Frame for the data", async () => {
+    const { readFrame } = await import("../io/index.js");
+    const frame = await readFrame(join(dir, "eval.csv"));
+    const run = await runGate(registry, { model: "wine", data: frame, rules });
+    expect(run.result.evaluation).toEqual({ rows: 12, target: "quality" });
+  });
+});
