@@ -1,5 +1,4 @@
-/**
- * @mlops/action — work in progress: see the project's issues for what lands here.
- * The package exists now so the workspace, build and exports map are in place.
- */
-export const PACKAGE_NAME = "@mlops/action";
+// The entry the runner starts (action.yml: `main: dist/index.js`, bundled from this file).
+import { run } from "./main.js";
+
+await run();

@@ -1,0 +1,482 @@
+// Runs the BUNDLED action (dist/index.js) the way the GitHub runner does: `node dist/index.js` in
+// a child process, inputs in INPUT_* variables (defaults filled in from action.yml, as the runner
+// does), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against a real folder registry.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createArtifact, field, openRegistry, schema } from "@mlops/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { INPUT_DEFAULTS, INPUT_NAMES } from "./main.js";
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const coreSource = join(packageDir, "..", "core", "src");
+const bundle = join(packageDir, "dist", "index.js");
+
+interface ActionYaml {
+  name: string;
+  description: string;
+  inputs: Record<string, { description: string; required?: boolean; default?: string }>;
+  outputs: Record<string, { description: string }>;
+  runs: { using: string; main: string };
+}
+
+const actionYaml = parse(readFileSync(join(packageDir, "action.yml"), "utf8")) as ActionYaml;
+
+/** The newest modification time of the files the bundle is built from. */
+function newestSource(path: string): number {
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry.endsWith(".test.ts")) continue;
+    newest = Math.max(newest, newestSource(join(path, entry)));
+  }
+  return newest;
+}
+
+function buildIfStale(): void {
+  const sources = Math.max(
+    newestSource(join(packageDir, "src")),
+    newestSource(coreSource),
+    newestSource(join(packageDir, "tsup.config.ts")),
+    newestSource(join(packageDir, "package.json")),
+  );
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
+  execFileSync("npx", ["tsup", "--silent"], {
+    cwd: packageDir,
+    stdio: "pipe",
+    shell: process.platform === "win32",
+  });
+}
+
+// ------------------------------------------------------------------ the registry
+
+const wine = schema(
+  {
+    alcohol: field.number({ min: 0 }),
+    color: field.category(["red", "white"]),
+    quality: field.integer({ min: 0, max: 10 }),
+  },
+  { target: "quality" },
+);
+
+const ALCOHOL = [9, 9.5, 10, 10.5, 11, 11.5, 12, 12.5, 13, 13.5, 14, 14.5];
+const QUALITY = [5, 5, 6, 6, 6, 6, 6, 7, 7, 7, 8, 8];
+
+/** quality = intercept + 0.5 · alcohol; scored by hand below. */
+function alcoholModel(intercept: number) {
+  return createArtifact({
+    kind: "linear",
+    schema: wine,
+    model: { inputs: ["alcohol"], intercept },
+    arrays: { coefficients: Float64Array.of(0.5) },
+  });
+}
+
+// Residuals y − (intercept + 0.5 · alcohol), by hand: SS_res 1.345 (intercept 0.4), 1.125 (0.5),
+// 9.945 (1.4); rmse = √(SS_res / 12): 0.3348, 0.3062, 0.9104. SS_tot = 131 / 12.
+const RMSE = { v1: "0.3348", v2: "0.3062", v3: "0.9104" };
+
+/** wine: v1 @production, v2 @staging (better), v3 @challenger (worse); fresh: v1 @staging. */
+async function makeWorkspace(): Promise<string> {
+  const workspace = await mkdtemp(join(root, "workspace-"));
+  const registry = await openRegistry(join(workspace, ".mlops"));
+  const options = { actor: "ana" };
+  await registry.registerModel("wine", alcoholModel(0.4), { ...options, aliases: ["production"] });
+  await registry.registerModel("wine", alcoholModel(0.5), { ...options, aliases: ["staging"] });
+  await registry.registerModel("wine", alcoholModel(1.4), { ...options, aliases: ["challenger"] });
+  await registry.registerModel("fresh", alcoholModel(0.5), { ...options, aliases: ["staging"] });
+  const rows = ALCOHOL.map((x, i) => `${x},${i % 2 === 0 ? "red" : "white"},${QUALITY[i]}`);
+  await writeFile(join(workspace, "holdout.csv"), `alcohol,color,quality\n${rows.join("\n")}\n`);
+  return workspace;
+}
+
+// ------------------------------------------------------------------ running the action
+
+interface Annotation {
+  command: string;
+  properties: Record<string, string>;
+  message: string;
+}
+
+interface ActionRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+  /** The `::error …::` workflow commands on stdout, decoded. */
+  errors: Annotation[];
+}
+
+/** `name<<ghadelimiter_…\nvalue\nghadelimiter_…` blocks, as @actions/core writes them. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const match of text.matchAll(/^(.+?)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm)) {
+    outputs[match[1]] = match[3];
+  }
+  return outputs;
+}
+
+function decodeCommandValue(text: string): string {
+  return text
+    .replace(/%0D/g, "\r")
+    .replace(/%0A/g, "\n")
+    .replace(/%3A/g, ":")
+    .replace(/%2C/g, ",")
+    .replace(/%25/g, "%");
+}
+
+function parseAnnotations(stdout: string, command: string): Annotation[] {
+  const out: Annotation[] = [];
+  for (const line of stdout.split("\n")) {
+    const match = new RegExp(`^::${command}(?: (.*?))?::(.*)$`).exec(line);
+    if (!match) continue;
+    const properties: Record<string, string> = {};
+    for (const pair of (match[1] ?? "").split(",").filter(Boolean)) {
+      const at = pair.indexOf("=");
+      properties[pair.slice(0, at)] = decodeCommandValue(pair.slice(at + 1));
+    }
+    out.push({ command, properties, message: decodeCommandValue(match[2]) });
+  }
+  return out;
+}
+
+/** Runs dist/index.js with these inputs, the unset ones taking action.yml's defaults. */
+async function runAction(workspace: string, inputs: Record<string, string>): Promise<ActionRun> {
+  const outputFile = join(workspace, `output-${Math.random().toString(36).slice(2)}.txt`);
+  const summaryFile = join(workspace, `summary-${Math.random().toString(36).slice(2)}.md`);
+  await writeFile(outputFile, "");
+  await writeFile(summaryFile, "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    GITHUB_ACTIONS: "true",
+    GITHUB_ACTOR: "octocat",
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+  };
+  for (const [name, spec] of Object.entries(actionYaml.inputs)) {
+    // The runner upper-cases the name and keeps the hyphen: INPUT_PROMOTE-TO.
+    const value = inputs[name] ?? spec.default;
+    if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
+  }
+  const result = spawnSync(process.execPath, [bundle], {
+    cwd: workspace,
+    encoding: "utf8",
+    env,
+    timeout: 30_000,
+  });
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    outputs: parseOutputs(await readFile(outputFile, "utf8")),
+    summary: await readFile(summaryFile, "utf8"),
+    errors: parseAnnotations(result.stdout, "error"),
+  };
+}
+
+async function aliasesOf(workspace: string, model = "wine") {
+  return (await openRegistry(join(workspace, ".mlops"))).store.listAliases(model);
+}
+
+const THRESHOLDS = "- rmse:maxRelativeRegression=0.02\n- r2:minAbsoluteChange=0\n";
+let root = "";
+
+beforeAll(async () => {
+  buildIfStale();
+  root = await mkdtemp(join(tmpdir(), "mlops-action-"));
+}, 120_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// ------------------------------------------------------------------ tests
+
+describe("action.yml", () => {
+  it("declares every input the action reads, each described, with the code's defaults", () => {
+    expect(Object.keys(actionYaml.inputs)).toEqual([...INPUT_NAMES]);
+    for (const [name, spec] of Object.entries(actionYaml.inputs)) {
+      expect(spec.description.length, name).toBeGreaterThan(20);
+      if (spec.required) expect(spec.default, name).toBeUndefined();
+      else expect(spec.default, name).toBe(INPUT_DEFAULTS[name as keyof typeof INPUT_DEFAULTS]);
+    }
+    expect(
+      Object.entries(actionYaml.inputs)
+        .filter(([, spec]) => spec.required)
+        .map(([name]) => name),
+    ).toEqual(["model", "thresholds"]);
+    expect(Object.keys(actionYaml.outputs)).toEqual([
+      "passed",
+      "candidate-version",
+      "baseline-version",
+      "report",
+    ]);
+    expect(actionYaml.runs).toEqual({ using: "node24", main: "dist/index.js" });
+  });
+});
+
+describe("the bundled action", () => {
+  it("passes, promotes, and writes outputs and the job summary", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "wine",
+      data: "holdout.csv",
+      thresholds: THRESHOLDS,
+      "promote-to": "production",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.errors).toEqual([]);
+    expect(run.outputs).toMatchObject({
+      passed: "true",
+      "candidate-version": "2",
+      "baseline-version": "1",
+    });
+    const report = JSON.parse(run.outputs.report);
+    expect(report.result.verdict).toBe("pass");
+    expect(report.result.candidate.metrics.rmse).toBeCloseTo(Math.sqrt(1.125 / 12), 12);
+    expect(report.result.baseline.metrics.r2).toBeCloseTo(1 - 1.345 / (131 / 12), 12);
+    const reason =
+      `gate passed: rmse ${RMSE.v2} vs ${RMSE.v1} (-8.54 %, at most 2 % worse allowed); ` +
+      "r2 0.8969 vs 0.8768 (+2.3 %, at least as good required)";
+    expect(report.promoted).toEqual({
+      name: "wine",
+      alias: "production",
+      from: 1,
+      to: 2,
+      moved: true,
+      actor: "octocat",
+      reason,
+    });
+    expect(run.summary).toBe(
+      [
+        "### Model gate: wine v2 vs wine v1",
+        "",
+        "| | metric | rule | candidate | baseline | delta | change | reason |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        `| ✅ | rmse | \`maxRelativeRegression=0.02\` | ${RMSE.v2} | ${RMSE.v1} | -0.0286 | ` +
+          `-8.54 % | rmse ${RMSE.v2} is 8.54 % better than the baseline ${RMSE.v1}; at most 2 % ` +
+          "worse allowed. |",
+        "| ✅ | r2 | `minAbsoluteChange=0` | 0.8969 | 0.8768 | +0.02015 | +2.3 % | r2 0.8969 is " +
+          "0.02015 better than the baseline 0.8768; at least as good required. |",
+        "",
+        '- Both models were scored on the same 12 rows of the evaluation data (target "quality").',
+        "",
+        "**Verdict: ✅ pass** (all 2 checks passed)",
+        "",
+        "Candidate `models:/wine@staging` (wine v2), baseline `models:/wine@production` (wine v1).",
+        "",
+        "**Promoted:** `wine@production` v1 → v2 (by octocat).",
+        "",
+      ].join("\n"),
+    );
+    expect(run.stdout).toContain("Verdict: PASS (all 2 checks passed)");
+    expect(run.stdout).toContain(`Promoted wine@production: 1 → 2.\n${reason}\n`);
+    expect((await aliasesOf(workspace)).production).toBe(2);
+    const history = await (await openRegistry(join(workspace, ".mlops"))).aliasHistory("wine");
+    expect(history.at(-1)).toMatchObject({ alias: "production", actor: "octocat", reason });
+  });
+
+  it("fails a regression: exit 1, passed=false, ❌ rows, annotations, no move", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "wine",
+      candidate: "@challenger",
+      data: "holdout.csv",
+      thresholds: THRESHOLDS,
+      "promote-to": "production",
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs).toMatchObject({
+      passed: "false",
+      "candidate-version": "3",
+      "baseline-version": "1",
+    });
+    expect(JSON.parse(run.outputs.report)).toMatchObject({
+      result: { verdict: "fail" },
+      promoted: null,
+    });
+    expect(run.summary).toContain(
+      `| ❌ | rmse | \`maxRelativeRegression=0.02\` | ${RMSE.v3} | ${RMSE.v1} | +0.5756 | ` +
+        "+172 % | " +
+        `rmse ${RMSE.v3} is 172 % worse than the baseline ${RMSE.v1}; at most 2 % worse allowed. |`,
+    );
+    expect(run.summary).toContain("| ❌ | r2 | `minAbsoluteChange=0` |");
+    expect(run.summary).toContain("**Verdict: ❌ fail** (2 of 2 checks failed)");
+    expect(run.summary).toContain(
+      "**Not promoted:** `wine@production` was not moved, because the gate failed.",
+    );
+    expect(run.errors).toEqual([
+      {
+        command: "error",
+        properties: { title: "Gate: rmse maxRelativeRegression=0.02" },
+        message:
+          `rmse ${RMSE.v3} is 172 % worse than the baseline ${RMSE.v1}; ` +
+          "at most 2 % worse allowed.",
+      },
+      {
+        command: "error",
+        properties: { title: "Gate: r2 minAbsoluteChange=0" },
+        message: "r2 0.08901 is 0.7878 worse than the baseline 0.8768; at least as good required.",
+      },
+      {
+        command: "error",
+        properties: {},
+        message:
+          `gate failed: rmse ${RMSE.v3} vs ${RMSE.v1} (+172 %, at most 2 % worse allowed); ` +
+          "r2 0.08901 vs 0.8768 (-89.8 %, at least as good required)",
+      },
+    ]);
+    expect((await aliasesOf(workspace)).production).toBe(1);
+  });
+
+  it("passes a first model with the note, and promotes it", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "fresh",
+      data: "holdout.csv",
+      thresholds: "rmse:maxRelativeRegression=0.02,threshold=0.5\n",
+      "promote-to": "production",
+    });
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({
+      passed: "true",
+      "candidate-version": "1",
+      "baseline-version": "",
+    });
+    expect(JSON.parse(run.outputs.report).baseline).toBeNull();
+    expect(run.summary).toContain(
+      "- No baseline: nothing to compare, so only threshold rules were checked (a first model).",
+    );
+    expect(run.summary).toContain(
+      "| ✅ | rmse | `maxRelativeRegression=0.02` | 0.3062 | - | - | - | No baseline: nothing " +
+        "to compare. |",
+    );
+    expect(run.summary).toContain("baseline `models:/fresh@production` is not set (first model).");
+    expect(run.summary).toContain("**Promoted:** `fresh@production` v(none) → v1 (by octocat).");
+    expect((await aliasesOf(workspace, "fresh")).production).toBe(1);
+  });
+
+  it("fails a first model when require-baseline is true", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "fresh",
+      data: "holdout.csv",
+      thresholds: THRESHOLDS,
+      "require-baseline": "true",
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs.passed).toBe("false");
+    expect(run.summary).toContain("- No baseline, and requireBaseline is set: the gate fails.");
+  });
+
+  it("annotates every bad threshold token and does not run the gate", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "wine",
+      data: "holdout.csv",
+      thresholds: "- rmse:maxRelativeRegression=two\n- r2:minAbsolutChange=0\n",
+      "promote-to": "production",
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs).toEqual({ passed: "false" });
+    const title = 'Invalid input "thresholds"';
+    expect(run.errors.slice(0, 2)).toEqual([
+      {
+        command: "error",
+        properties: { title },
+        message: 'thresholds:1:3: [0]: "maxRelativeRegression=two": expected a number, got "two"',
+      },
+      {
+        command: "error",
+        properties: { title },
+        message: expect.stringMatching(
+          new RegExp(
+            '^thresholds:2:3: \\[1\\]: "minAbsolutChange=0": unknown rule "minAbsolutChange"; ' +
+              "expected one of threshold, minAbsoluteChange,",
+          ),
+        ),
+      },
+    ]);
+    expect(run.errors[2].message).toBe(
+      '2 problems in the inputs ("thresholds"); see the annotations',
+    );
+    expect(run.summary).toContain("### Model gate: invalid inputs");
+    expect(run.summary).toContain('"maxRelativeRegression=two": expected a number, got "two"');
+    expect((await aliasesOf(workspace)).production).toBe(1);
+  });
+
+  it("reports each invalid input with its name", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "wine",
+      candidate: "staging",
+      thresholds: "rmse:maxRelativeRegression=0.02",
+      "require-baseline": "yes",
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors.map((error) => [error.properties.title, error.message])).toEqual(
+      [
+        [
+          'Invalid input "candidate"',
+          '"staging" is not a model reference: expected @ALIAS, a version (3 or /3), latest or a ' +
+            "models:/ URI",
+        ],
+        ['Invalid input "require-baseline"', 'expected true or false, got "yes"'],
+        ["", '2 problems in the inputs ("candidate", "require-baseline"); see the annotations'],
+      ].map(([title, message]) => [title === "" ? undefined : title, message]),
+    );
+    const missing = await runAction(workspace, { model: "", thresholds: "" });
+    expect(missing.errors.map((error) => error.properties.title)).toEqual([
+      'Invalid input "model"',
+      'Invalid input "thresholds"',
+      undefined,
+    ]);
+  });
+
+  it("fails for a missing model, naming it", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, { model: "cheese", thresholds: THRESHOLDS });
+    expect(run.code).toBe(1);
+    expect(run.outputs).toEqual({ passed: "false" });
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0].message).toMatch(/^candidate models:\/cheese@staging: model "cheese" /);
+    expect(run.errors[0].message).toMatch(/ not found in .*; registered models: fresh, wine$/);
+    expect(run.summary).toContain("### Model gate: error");
+    expect(run.summary).toContain('model "cheese" not found');
+  });
+
+  it("fails for a registry that is not there, without creating it", async () => {
+    const workspace = await makeWorkspace();
+    const run = await runAction(workspace, {
+      model: "wine",
+      registry: "typo",
+      thresholds: THRESHOLDS,
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors[0].message).toBe(
+      `no registry at ${join(workspace, "typo")} (check the "registry" input)`,
+    );
+    expect(existsSync(join(workspace, "typo"))).toBe(false);
+  });
+
+  it("fails for evaluation data the candidate's schema rejects", async () => {
+    const workspace = await makeWorkspace();
+    await writeFile(join(workspace, "bad.csv"), "alcohol,color,quality\n12,rose,6\n");
+    const run = await runAction(workspace, {
+      model: "wine",
+      data: "bad.csv",
+      thresholds: THRESHOLDS,
+    });
+    expect(run.code).toBe(1);
+    expect(run.errors[0].message).toContain("rose");
+    expect(run.outputs.passed).toBe("false");
+  });
+});
