@@ -1,5 +1,6 @@
 // The main job of @mlops, on the real UCI wine-quality data:
-// validate with a schema → profile → convert formats → score a baseline → fit, track and register.
+// validate with a schema → profile → convert formats → score a baseline → fit, track and
+// register → gate against production and promote on a pass.
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,9 +11,11 @@ import {
   createArtifact,
   createPredictor,
   describeFrame,
+  formatGateTable,
   formatIssues,
   openRegistry,
   readFrame,
+  runGate,
   SchemaError,
   writeFrame,
 } from "@mlops/core";
@@ -181,12 +184,28 @@ const version = await registry.withRun(
     });
   },
 );
-const aliases = await registry.store.listAliases("wine");
-if (aliases.production === undefined) {
-  await registry.setAlias("wine", "production", version.version, {
-    reason: "first model: no production version yet",
-  });
+
+// 8. Gate: the new version (@staging) against @production on the same holdout rows; promote only
+// on a pass. The first time there is no production model yet, so it passes with a note.
+const gate = await runGate(registry, {
+  model: "wine",
+  candidate: "@staging",
+  baseline: "@production",
+  data: holdout,
+  rules: ["rmse:maxRelativeRegression=0.02", "r2:maxAbsoluteRegression=0.01"],
+  promote: "production",
+  reason: "main job",
+});
+if (!quiet) {
+  console.log(
+    `\nGate: models:/wine/${gate.candidate.version} vs ${gate.baseline ? `models:/wine/${gate.baseline.version}` : "no production model yet"}`,
+  );
+  console.log(formatGateTable(gate.result));
 }
+const verdict = gate.result.passed
+  ? `passed${gate.promoted ? `, @production → v${gate.candidate.version}` : ""}`
+  : "failed, @production unchanged";
+log(`Gate ${verdict}`);
 const loaded = await registry.loadModel(`models:/wine/${version.version}`);
 const again = createPredictor(loaded.artifact).predict(holdout);
 if (!again.every((value, i) => value === linearPredictions[i])) {
@@ -197,6 +216,6 @@ log(
 );
 log(`Inspect it with: npx mlops models show wine@staging --registry ${registryPath}`);
 console.log(
-  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, linear rmse ${linearMetrics.rmse.toFixed(4)}, registered wine v${version.version})`,
+  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, linear rmse ${linearMetrics.rmse.toFixed(4)}, registered wine v${version.version}, gate ${verdict})`,
 );
 if (temporary) await rm(temporary, { recursive: true, force: true });
