@@ -1,0 +1,153 @@
+import { createPredictor, Frame, field, MlopsError, schema } from "@mlops/core";
+import { describe, expect, it } from "vitest";
+import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
+import { NotFittedError } from "./errors.js";
+import { type ArtifactModel, Estimator } from "./estimator.js";
+import { paramError } from "./params.js";
+import type { TrainingData } from "./training.js";
+
+interface ShrunkMeanParams {
+  /** Pull the mean towards 0 by `shrink / (shrink + weight)`. */
+  shrink: number;
+  note: string | null;
+}
+
+/** A minimal estimator: the (weighted, shrunk) mean of the target, as a linear artifact. */
+class ShrunkMean extends Estimator<ShrunkMeanParams> {
+  #mean = 0;
+  #featureCount = 0;
+
+  constructor(params: Partial<ShrunkMeanParams> = {}) {
+    super({ shrink: 0, note: null }, params);
+  }
+
+  protected fitData(data: TrainingData): void {
+    const { shrink } = this.getParams();
+    if (!(typeof shrink === "number" && shrink >= 0))
+      throw paramError("shrink", "a number ≥ 0", shrink);
+    let sum = 0;
+    let weight = 0;
+    for (let i = 0; i < data.rowCount; i++) {
+      const w = data.sampleWeight?.[i] ?? 1;
+      sum += w * data.target[i];
+      weight += w;
+    }
+    this.#mean = sum / (weight + shrink);
+    this.#featureCount = data.featureNames.length;
+  }
+
+  protected predictColumns(_columns: Float64Array[], rowCount: number): Float64Array {
+    return new Float64Array(rowCount).fill(this.#mean);
+  }
+
+  protected artifactModel(): ArtifactModel {
+    return {
+      kind: "linear",
+      model: { intercept: this.#mean },
+      arrays: { coefficients: new Float64Array(this.#featureCount) },
+    };
+  }
+}
+
+describeEstimatorConformance(() => new ShrunkMean({ shrink: 1 }), {
+  invalidParams: { shrink: -1 },
+});
+
+describe("Estimator", () => {
+  const frame = new Frame({
+    x: { kind: "integer", values: Float64Array.of(1, 2, 3, 4) },
+    flag: { kind: "boolean", values: Float64Array.of(0, 1, 0, 1) },
+    y: { kind: "number", values: Float64Array.of(1, 2, 3, 6.5) },
+  });
+
+  it("stores defaults overridden by defined parameters only", () => {
+    expect(new ShrunkMean({ shrink: undefined, note: "a" }).getParams()).toEqual({
+      shrink: 0,
+      note: "a",
+    });
+  });
+
+  it("throws NotFittedError, an MlopsError with code not_fitted", () => {
+    const error = (() => {
+      try {
+        new ShrunkMean().predict(frame);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(NotFittedError);
+    expect(error).toBeInstanceOf(MlopsError);
+    expect((error as MlopsError).code).toBe("not_fitted");
+    expect((error as Error).name).toBe("NotFittedError");
+    expect((error as Error).message).toBe(
+      "This ShrunkMean is not fitted yet: call fit(frame, target) before predict",
+    );
+  });
+
+  it("uses weights and keeps the fitted model when setParams changes settings", () => {
+    const model = new ShrunkMean().fit(frame, "y", { sampleWeight: [0, 0, 1, 1] });
+    expect(model.predict(frame)[0]).toBe(4.75);
+    model.setParams({ shrink: 2 });
+    expect(model.predict(frame)[0]).toBe(4.75);
+    expect(model.fit(frame, "y").predict(frame)[0]).toBe(12.5 / 6);
+    expect(() => model.fit(frame, "y", { sampleWeight: [0, 0, 0, 0] })).toThrow(
+      /every weight is 0/,
+    );
+    expect(() => model.fit(frame, "y", { sampleWeight: [1, -1, 1, 1] })).toThrow(
+      /sampleWeight\[1\]: expected a finite number ≥ 0, got -1/,
+    );
+    expect(model.isFitted).toBe(false);
+  });
+
+  it("records the training schema with column kinds and the target", () => {
+    const artifact = new ShrunkMean().fit(frame, "y").toArtifact();
+    const { fields, target } = artifact.manifest.schema as unknown as {
+      fields: Record<string, { kind: string }>;
+      target: string;
+    };
+    expect(target).toBe("y");
+    expect(fields.x.kind).toBe("integer");
+    expect(fields.flag.kind).toBe("boolean");
+    expect(fields.y.kind).toBe("number");
+    expect(artifact.manifest.lineage.rowCount).toBe(4);
+    expect(artifact.manifest.params).toEqual({ shrink: 0, note: null });
+    const predictor = createPredictor(artifact);
+    expect(predictor.predictRow({ x: 7, flag: true })).toBe(3.125);
+  });
+
+  it('names an array target "target" (unless a column has that name)', () => {
+    const features = frame.drop(["y"]);
+    const artifact = new ShrunkMean().fit(features, [1, 2, 3, 4]).toArtifact();
+    expect(artifact.manifest.schema.target).toBe("target");
+    const clash = features.withColumn("target", {
+      kind: "number",
+      values: Float64Array.of(0, 0, 0, 0),
+    });
+    const other = new ShrunkMean().fit(clash, [1, 2, 3, 4]);
+    expect(other.featureNames).toEqual(["x", "flag", "target"]);
+    expect(other.toArtifact().manifest.schema.target).toBe("_target");
+  });
+
+  it("stores a schema given to toArtifact instead of the inferred one", () => {
+    const given = schema(
+      { x: field.number({ min: 0 }), flag: field.boolean(), y: field.number() },
+      { target: "y" },
+    );
+    const artifact = new ShrunkMean().fit(frame, "y").toArtifact({ schema: given });
+    expect(artifact.manifest.schema).toEqual(given.toJSON());
+  });
+
+  it("rejects what is not a Frame", () => {
+    expect(() => new ShrunkMean().fit([{ x: 1 }] as unknown as Frame, "y")).toThrow(
+      /expected a Frame/,
+    );
+    const model = new ShrunkMean().fit(frame, "y");
+    expect(() => model.predict({} as Frame)).toThrow(/expected a Frame/);
+    expect(() => new ShrunkMean().fit(frame.select(["y"]), "y")).toThrow(/no feature columns/);
+    const infinite = frame.withColumn("y", {
+      kind: "number",
+      values: Float64Array.of(1, 2, Infinity, 4),
+    });
+    expect(() => new ShrunkMean().fit(infinite, "y")).toThrow(/Infinity at row 2/);
+  });
+});

@@ -1,0 +1,231 @@
+import { type Column, Frame, MlopsError } from "@mlops/core";
+
+/**
+ * Options of `fit` beyond the data.
+ *
+ * @example
+ * tree.fit(frame, "price", { sampleWeight: weights });
+ */
+export interface FitOptions {
+  /**
+   * One non-negative weight per row (scikit-learn's `sample_weight`). Rows with weight 0 are
+   * left out of the fit; forests pass bootstrap counts here.
+   */
+  sampleWeight?: ArrayLike<number>;
+}
+
+/**
+ * What `fit` works on once its inputs are checked: columns by name, the target, weights. An
+ * estimator receives it in `fitData`.
+ *
+ * @example
+ * protected fitData({ columns, target, sampleWeight }: TrainingData): void { ... }
+ */
+export interface TrainingData {
+  /** The feature columns, in frame order (the target column excluded). */
+  featureNames: string[];
+  /** One Float64Array per feature, shared with the frame (NaN = missing). */
+  columns: Float64Array[];
+  /** The column kind of each feature (`number`, `integer` or `boolean`). */
+  featureKinds: NumericKind[];
+  /** The target, finite, one value per row. */
+  target: Float64Array;
+  /** The target's name: the column named by `fit`, else `"target"` (made unique). */
+  targetName: string;
+  /** Checked weights, or undefined when every row weighs 1. */
+  sampleWeight: Float64Array | undefined;
+  rowCount: number;
+}
+
+/**
+ * The kinds a feature column may have (category columns must be encoded first).
+ *
+ * @example
+ * const kind: NumericKind = "integer";
+ */
+export type NumericKind = "number" | "integer" | "boolean";
+
+/** A Frame, also one from another copy of @mlops/core (duplicate installs). */
+export function isFrame(value: unknown): value is Frame {
+  if (value instanceof Frame) return true;
+  const candidate = value as Frame | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.column === "function" &&
+    typeof candidate.has === "function" &&
+    Array.isArray(candidate.names) &&
+    Number.isInteger(candidate.rowCount)
+  );
+}
+
+function categoryError(context: string, name: string): MlopsError {
+  return new MlopsError(
+    "data_invalid",
+    `${context}: feature "${name}" is a category column; encode it first ` +
+      "(OneHotEncoder, or a one_hot preprocessing step): this estimator reads numbers",
+  );
+}
+
+/**
+ * The Float64Array of each named feature column of `frame`, checked: the column exists and is
+ * numeric (a category column gets an error suggesting OneHotEncoder).
+ *
+ * @example
+ * const [rooms, age] = featureColumns(frame, ["rooms", "age"], "predict");
+ */
+export function featureColumns(
+  frame: Frame,
+  names: readonly string[],
+  context: string,
+): Float64Array[] {
+  if (!isFrame(frame)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `${context}: expected a Frame (use Frame.fromRows(rows) or schema.toFrame(rows) for rows)`,
+    );
+  }
+  return names.map((name) => {
+    if (!frame.has(name)) {
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: the frame has no column "${name}" (the model reads: ${names.join(", ")})`,
+      );
+    }
+    const column: Column = frame.column(name);
+    if (column.kind === "category") throw categoryError(context, name);
+    return column.values;
+  });
+}
+
+/**
+ * Checks and unpacks `fit`'s inputs. A string `target` names a numeric column, left out of
+ * the features; an array target has one finite value per row and every column is a feature.
+ */
+export function resolveTrainingData(
+  frame: Frame,
+  target: string | ArrayLike<number>,
+  options: FitOptions,
+  context: string,
+): TrainingData {
+  if (!isFrame(frame)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `${context}: expected a Frame (use Frame.fromRows(rows) or schema.toFrame(rows) for rows)`,
+    );
+  }
+  const rowCount = frame.rowCount;
+  if (rowCount === 0) {
+    throw new MlopsError("data_invalid", `${context}: the frame has no rows; nothing to fit`);
+  }
+  let targetValues: Float64Array;
+  let targetName: string;
+  let featureNames: string[];
+  if (typeof target === "string") {
+    if (!frame.has(target)) {
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: target "${target}" is not a column of the frame ` +
+          `(columns: ${frame.names.join(", ") || "none"})`,
+      );
+    }
+    const column = frame.column(target);
+    if (column.kind === "category") {
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: target "${target}" is a category column; a regressor needs a numeric target`,
+      );
+    }
+    targetValues = column.values;
+    targetName = target;
+    featureNames = frame.names.filter((name) => name !== target);
+  } else {
+    if (target === null || typeof target !== "object" || typeof target.length !== "number") {
+      throw new MlopsError(
+        "argument_invalid",
+        `${context}: target: expected a column name or one number per row, got ${typeof target}`,
+      );
+    }
+    if (target.length !== rowCount) {
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: target has ${target.length} values, expected ${rowCount} (one per row)`,
+      );
+    }
+    targetValues = target instanceof Float64Array ? target : Float64Array.from(target);
+    featureNames = [...frame.names];
+    targetName = "target";
+    while (featureNames.includes(targetName)) targetName = `_${targetName}`;
+  }
+  for (let i = 0; i < rowCount; i++) {
+    const value = targetValues[i];
+    if (!Number.isFinite(value)) {
+      const what = Number.isNaN(value) ? "a missing value (NaN)" : `${value}`;
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: target${typeof target === "string" ? ` "${target}"` : ""} has ${what} ` +
+          `at row ${i}; drop or impute those rows first`,
+      );
+    }
+  }
+  if (featureNames.length === 0) {
+    throw new MlopsError(
+      "data_invalid",
+      `${context}: the frame has no feature columns besides the target`,
+    );
+  }
+  const columns = featureColumns(frame, featureNames, context);
+  const featureKinds = featureNames.map((name) => frame.column(name).kind as NumericKind);
+  const sampleWeight = checkSampleWeight(options.sampleWeight, rowCount, context);
+  return {
+    featureNames,
+    columns,
+    featureKinds,
+    target: targetValues,
+    targetName,
+    sampleWeight,
+    rowCount,
+  };
+}
+
+/** Checks `sampleWeight`: one finite, non-negative weight per row, not all zero. */
+export function checkSampleWeight(
+  sampleWeight: ArrayLike<number> | undefined,
+  rowCount: number,
+  context: string,
+): Float64Array | undefined {
+  if (sampleWeight === undefined) return undefined;
+  if (sampleWeight === null || typeof sampleWeight.length !== "number") {
+    throw new MlopsError(
+      "argument_invalid",
+      `${context}: sampleWeight: expected one number per row, got ${typeof sampleWeight}`,
+    );
+  }
+  if (sampleWeight.length !== rowCount) {
+    throw new MlopsError(
+      "data_invalid",
+      `${context}: sampleWeight has ${sampleWeight.length} values, expected ${rowCount} ` +
+        "(one per row)",
+    );
+  }
+  const weights =
+    sampleWeight instanceof Float64Array ? sampleWeight : Float64Array.from(sampleWeight);
+  let total = 0;
+  for (let i = 0; i < rowCount; i++) {
+    const value = weights[i];
+    if (!(value >= 0) || value === Number.POSITIVE_INFINITY) {
+      throw new MlopsError(
+        "data_invalid",
+        `${context}: sampleWeight[${i}]: expected a finite number ≥ 0, got ${value}`,
+      );
+    }
+    total += value;
+  }
+  if (!(total > 0)) {
+    throw new MlopsError(
+      "data_invalid",
+      `${context}: sampleWeight: every weight is 0; at least one row must weigh more than 0`,
+    );
+  }
+  return weights;
+}
