@@ -404,10 +404,10 @@ describe("DecisionTreeRegressor: parameters", () => {
       wide.y.push(y);
     }
     const w = frame(wide);
-    const fit = (seed: number) =>
+    const grow = (seed: number) =>
       new DecisionTreeRegressor({ maxDepth: 4, maxFeatures: 2, seed }).fit(w, "y").tree;
-    expect(fit(1)).toEqual(fit(1));
-    const roots = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => fit(seed).feature[0]));
+    expect(grow(1)).toEqual(grow(1));
+    const roots = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => grow(seed).feature[0]));
     expect(roots.size).toBeGreaterThan(1);
   });
 });

@@ -119,11 +119,11 @@ describe("DecisionTreeRegressor (exact) against scikit-learn 1.2.1, bit for bit"
   it("draws features like random_state: other seeds give other trees", () => {
     const reference = fixture.cases.find((c) => c.name.startsWith("friedman max_features=3"))!;
     const data = fixture.data.friedman;
-    const fit = (seed: number) =>
+    const grow = (seed: number) =>
       new DecisionTreeRegressor({ ...ourParams(reference), seed }).fit(frameOf(data.X), data.y)
         .tree;
-    expect(Array.from(fit(7).feature)).toEqual(reference.tree.feature);
-    expect(Array.from(fit(8).feature)).not.toEqual(reference.tree.feature);
+    expect(Array.from(grow(7).feature)).toEqual(reference.tree.feature);
+    expect(Array.from(grow(8).feature)).not.toEqual(reference.tree.feature);
   });
 });
 
