@@ -1,5 +1,53 @@
 /**
- * @mlops/serve — work in progress: see the project's issues for what lands here.
- * The package exists now so the workspace, build and exports map are in place.
+ * @mlops/serve — an embeddable inference server for @mlops models: named-field REST, the Open
+ * Inference Protocol v2 and MLflow's scoring protocol behind one web-standard `fetch` handler,
+ * with validation, limits, Prometheus metrics and pluggable runtimes.
  */
-export const PACKAGE_NAME = "@mlops/serve";
+export {
+  createInferenceApp,
+  type InferenceApp,
+  type InferenceAppOptions,
+} from "./app/app.js";
+export type { PredictionEvent, PredictionObserver } from "./app/pipeline.js";
+export type {
+  GuardRequest,
+  InferenceEnv,
+  InferenceMiddleware,
+  RequestGuard,
+  RouteInfo,
+  RouteProtocol,
+  RouteScope,
+} from "./app/types.js";
+export {
+  ERROR_STATUS,
+  errorHeaders,
+  oipErrorBody,
+  restErrorBody,
+  ServeError,
+  type ServeErrorCode,
+  type ServeErrorOptions,
+  toServeError,
+} from "./errors.js";
+export { DEFAULT_LIMITS, type Limits } from "./limits/limits.js";
+export type { MetricsOptions } from "./metrics/metrics.js";
+export {
+  type ArtifactModelSource,
+  ModelCatalog,
+  type ModelSource,
+  parseModelReference,
+  type ReferenceModelSource,
+} from "./models/catalog.js";
+export { type HolderState, ModelHolder } from "./models/holder.js";
+export { type ModelOrigin, OUTPUT_NAME, type ServedModel } from "./models/served.js";
+export { type RunningServer, type ServeOptions, serve, toNodeListener } from "./node/serve.js";
+export { parseCsvText } from "./protocols/csv.js";
+export {
+  type PredictRouteContext,
+  type PredictRouteDefinition,
+  type PredictRouteOptions,
+  predictRoute,
+} from "./protocols/custom.js";
+export { OIP_DATATYPES, type OipDatatype } from "./protocols/oip.js";
+export { type DefineModelInput, defineModel, type ModelDefinition } from "./runtime/define.js";
+export { nativeRuntime } from "./runtime/native.js";
+export type { LoadedModel, ModelRuntime } from "./runtime/runtime.js";

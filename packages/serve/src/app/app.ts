@@ -1,0 +1,338 @@
+import { MlopsError, type Registry } from "@mlops/core";
+import { type Context, type Handler, Hono } from "hono";
+import type { Registry as MetricsRegistry } from "prom-client";
+import { ServeError, toServeError } from "../errors.js";
+import { nodeIncoming } from "../http/body.js";
+import { ConcurrencyLimiter, type Limits, resolveLimits } from "../limits/limits.js";
+import { type MetricsOptions, NO_METRICS, ServeMetrics } from "../metrics/metrics.js";
+import { ModelCatalog, type ModelSource } from "../models/catalog.js";
+import { customEndpoint, type PredictRouteDefinition } from "../protocols/custom.js";
+import { invocationsEndpoint, ping, version as versionResponse } from "../protocols/mlflow.js";
+import { listModels, namedPredictEndpoint, showModel } from "../protocols/named.js";
+import {
+  inferEndpoint,
+  modelMetadata,
+  modelReady,
+  serverMetadata,
+  serverReady,
+} from "../protocols/oip.js";
+import { nativeRuntime } from "../runtime/native.js";
+import { type ModelRuntime, RuntimeTable } from "../runtime/runtime.js";
+import { createNodeFastPath, NODE_FAST_PATH, type NodeFastPath } from "./fast-path.js";
+import {
+  type AppState,
+  answerPrediction,
+  type ErrorStyle,
+  errorResponse,
+  type PredictEndpoint,
+  type PredictionObserver,
+  type RouteParams,
+  toResponse,
+} from "./pipeline.js";
+import type {
+  GuardRequest,
+  InferenceEnv,
+  InferenceMiddleware,
+  RequestGuard,
+  RouteInfo,
+  RouteProtocol,
+} from "./types.js";
+
+export interface InferenceAppOptions {
+  /** The registry models are loaded from: a `Registry`, or a folder path to open. */
+  registry?: Registry | string;
+  /**
+   * What to serve: registry references (`"wine@production"`, `"housing/3"`, `"wine"` = the
+   * latest version), `{ name, reference }`, `{ name, version, artifact }`, or `defineModel(...)`.
+   */
+  models: readonly ModelSource[];
+  /** Runtimes for more model kinds (tried before the built-in native runtime). */
+  runtimes?: readonly ModelRuntime[];
+  limits?: Partial<Limits>;
+  /** Prometheus metrics at `GET /metrics` (default on, in a registry of the app's own). */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Synchronous checks before every known route (API keys): they run on the Node fast path
+   * too. Throw a `ServeError` to refuse.
+   */
+  guards?: readonly RequestGuard[];
+  /**
+   * Hono middleware before every known route, in order; `c.get("route")` says which. Any
+   * middleware sends prediction routes through Hono (off the Node fast path).
+   */
+  middleware?: readonly InferenceMiddleware[];
+  /** Called after each prediction request with its route, model, status, rows and time. */
+  onPrediction?: PredictionObserver;
+  /** Custom prediction routes (`predictRoute(...)`). */
+  routes?: readonly PredictRouteDefinition[];
+  /** The server name in `GET /v2` (default `"mlops-serve"`). */
+  name?: string;
+}
+
+/**
+ * An inference server as a web-standard `fetch` handler. Mount it in any server that speaks
+ * `Request`/`Response` (Hono, Next.js, Bun, Deno) or run it on Node with `serve(app)`.
+ */
+export interface InferenceApp {
+  /** Answers one request. Under `@hono/node-server` pass its bindings as `env`. */
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
+  /** Resolves when every model is loaded; rejects with the first load error. */
+  readonly ready: Promise<void>;
+  /** The served models (one holder per name; `holder.swap` / `models.reload` for hot reload). */
+  readonly models: ModelCatalog;
+  /** The prom-client registry behind `GET /metrics` (undefined when metrics are off). */
+  readonly metricsRegistry: MetricsRegistry | undefined;
+  readonly limits: Readonly<Limits>;
+  /** Prediction requests being answered now. */
+  readonly inFlight: number;
+  /** The Hono app inside, for `parent.route()` or adding routes. */
+  readonly hono: Hono<InferenceEnv>;
+  /** The Node fast path for prediction routes (used by `serve` and `toNodeListener`). */
+  readonly [NODE_FAST_PATH]: NodeFastPath | undefined;
+  /**
+   * Stops taking predictions (new ones get 503 `shutting_down`), waits up to `timeoutMs` for
+   * those in flight, then releases the models.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+interface RouteSpec {
+  method: "GET" | "POST" | "PUT" | "PATCH";
+  path: string;
+  info: RouteInfo;
+  handler: Handler<InferenceEnv>;
+}
+
+function styleOf(protocol: RouteProtocol | undefined, path: string): ErrorStyle {
+  if (protocol !== undefined) return protocol === "oip" ? "oip" : "rest";
+  return path.startsWith("/v2/") || path === "/v2" ? "oip" : "rest";
+}
+
+/**
+ * Creates the inference app: every listed model behind the named-field REST API
+ * (`/v1/models/{name}/predict`), the Open Inference Protocol v2 (`/v2/...`), MLflow's scoring
+ * protocol (`/invocations`), `/metrics`, and any custom routes. Models load in the background:
+ * until then their routes answer 503 and `/v2/health/ready` is not ready. Throws for a bad
+ * reference, a duplicate name or a custom route for an unknown model.
+ *
+ * @example
+ * const registry = await openRegistry(".mlops");
+ * const app = createInferenceApp({ registry, models: ["wine@production"] });
+ * await app.ready;
+ * const response = await app.fetch(
+ *   new Request("http://localhost/v1/models/wine/predict", {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: JSON.stringify({ alcohol: 9.4, color: "red" }),
+ *   }),
+ * );
+ * await response.json();
+ * // { predictions: [5.2], model: { name: "wine", version: "3" }, id: "…" }
+ */
+export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
+  if (typeof options !== "object" || options === null) {
+    throw new MlopsError("argument_invalid", "createInferenceApp: options are required");
+  }
+  const limits = resolveLimits(options.limits);
+  const metricsOption = options.metrics ?? true;
+  let catalog: ModelCatalog | undefined;
+  const metrics =
+    metricsOption === false
+      ? undefined
+      : new ServeMetrics(metricsOption === true ? {} : metricsOption, () => catalog?.info() ?? []);
+  catalog = new ModelCatalog(options.models, {
+    registry: options.registry,
+    runtimes: new RuntimeTable([...(options.runtimes ?? []), nativeRuntime]),
+    metrics,
+  });
+  const state: AppState = {
+    catalog,
+    limits,
+    limiter: new ConcurrencyLimiter(limits.maxConcurrent),
+    unmatched: metrics === undefined ? NO_METRICS : metrics.unmatched(),
+    observers: options.onPrediction ? [options.onPrediction] : [],
+    closing: false,
+  };
+  for (const route of options.routes ?? []) {
+    if (catalog.get(route.model) === undefined) {
+      throw new MlopsError(
+        "argument_invalid",
+        `routes: ${route.method} ${route.path} uses model "${route.model}", which is not served`,
+      );
+    }
+  }
+  const serverName = options.name ?? "mlops-serve";
+  const predict = (endpoint: PredictEndpoint): Handler<InferenceEnv> => {
+    return async (c) => {
+      const params: RouteParams = {
+        param: (name) => c.req.param(name),
+        params: () => c.req.param(),
+        query: (name) => c.req.query(name),
+      };
+      const source = { request: c.req.raw, incoming: nodeIncoming(c.env) };
+      return toResponse(await answerPrediction(state, endpoint, source, params));
+    };
+  };
+  const get = (
+    path: string,
+    name: string,
+    scope: RouteInfo["scope"],
+    protocol: RouteProtocol,
+    handler: Handler<InferenceEnv>,
+  ): RouteSpec => ({ method: "GET", path, info: { name, scope, protocol }, handler });
+  const post = (path: string, protocol: RouteProtocol, endpoint: PredictEndpoint): RouteSpec => ({
+    method: "POST",
+    path,
+    info: { name: endpoint.route, scope: "predict", protocol },
+    handler: predict(endpoint),
+  });
+
+  const named = namedPredictEndpoint(state);
+  const infer = inferEndpoint(state);
+  const invocations = invocationsEndpoint(state);
+  const param = (c: Context<InferenceEnv>, name: string) => c.req.param(name) as string;
+  const routes: RouteSpec[] = [
+    get("/v1/models", "v1_models", "metadata", "rest", () => listModels(state)),
+    get("/v1/models/:name", "v1_model", "metadata", "rest", (c) =>
+      showModel(state, param(c, "name")),
+    ),
+    post("/v1/models/:name/predict", "rest", named),
+    get("/v2", "v2_server", "metadata", "oip", () => serverMetadata(serverName)),
+    get("/v2/health/live", "v2_live", "health", "oip", () => new Response(null, { status: 200 })),
+    get("/v2/health/ready", "v2_ready", "health", "oip", () => serverReady(state)),
+    get("/v2/models/:name", "v2_model", "metadata", "oip", (c) =>
+      modelMetadata(state, param(c, "name")),
+    ),
+    get("/v2/models/:name/versions/:version", "v2_model", "metadata", "oip", (c) =>
+      modelMetadata(state, param(c, "name"), param(c, "version")),
+    ),
+    get("/v2/models/:name/ready", "v2_model_ready", "health", "oip", (c) =>
+      modelReady(state, param(c, "name")),
+    ),
+    get("/v2/models/:name/versions/:version/ready", "v2_model_ready", "health", "oip", (c) =>
+      modelReady(state, param(c, "name"), param(c, "version")),
+    ),
+    post("/v2/models/:name/infer", "oip", infer),
+    post("/v2/models/:name/versions/:version/infer", "oip", infer),
+    post("/invocations", "mlflow", invocations),
+    get("/ping", "ping", "health", "mlflow", () => ping(state)),
+    get("/health", "health", "health", "mlflow", () => ping(state)),
+    get("/version", "version", "health", "mlflow", versionResponse),
+  ];
+  if (metrics !== undefined) {
+    routes.push(
+      get("/metrics", "metrics", "metrics", "rest", async () => {
+        const { contentType, body } = await metrics.scrape();
+        return new Response(body, { status: 200, headers: { "content-type": contentType } });
+      }),
+    );
+  }
+  for (const route of options.routes ?? []) {
+    const endpoint = customEndpoint(state, route);
+    routes.push({
+      method: route.method,
+      path: route.path,
+      info: { name: route.path, scope: "predict", protocol: "rest" },
+      handler: predict(endpoint),
+    });
+  }
+
+  const hono = new Hono<InferenceEnv>();
+  const guards = options.guards ?? [];
+  const middleware: InferenceMiddleware[] = [...(options.middleware ?? [])];
+  if (guards.length > 0) middleware.unshift(guardMiddleware(guards));
+  for (const route of routes) {
+    if (middleware.length === 0) {
+      // Nothing reads the route info: register the bare handler (one call less per request).
+      hono.on(route.method, route.path, route.handler);
+    } else {
+      const info = route.info;
+      const mark: InferenceMiddleware = async (c, next) => {
+        c.set("route", info);
+        await next();
+      };
+      hono.on(route.method, route.path, mark, ...middleware, route.handler);
+    }
+  }
+  // Known paths with another method: 405 with the methods that exist.
+  const methods = new Map<string, Set<string>>();
+  for (const route of routes) {
+    const set = methods.get(route.path) ?? new Set<string>();
+    set.add(route.method);
+    if (route.method === "GET") set.add("HEAD");
+    methods.set(route.path, set);
+  }
+  for (const [path, allowed] of methods) {
+    const allow = [...allowed].join(", ");
+    hono.all(path, (c) => {
+      const error = new ServeError(
+        "method_not_allowed",
+        `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allow})`,
+        { headers: { allow } },
+      );
+      return errorResponse(error, styleOf(undefined, c.req.path));
+    });
+  }
+  hono.notFound((c) =>
+    errorResponse(
+      new ServeError("route_not_found", `no route ${c.req.method} ${c.req.path}`),
+      styleOf(undefined, c.req.path),
+    ),
+  );
+  hono.onError((error, c) => {
+    const route = c.get("route") as RouteInfo | undefined;
+    return errorResponse(toServeError(error), styleOf(route?.protocol, c.req.path));
+  });
+
+  const fetch = (request: Request, env?: unknown) =>
+    hono.fetch(request, env as InferenceEnv["Bindings"]);
+  const routeInfo = (path: string) => routes.find((route) => route.path === path)!.info;
+  const fastPath =
+    (options.middleware ?? []).length === 0
+      ? createNodeFastPath(
+          state,
+          { named, infer, invocations },
+          {
+            named: routeInfo("/v1/models/:name/predict"),
+            infer: routeInfo("/v2/models/:name/infer"),
+            invocations: routeInfo("/invocations"),
+          },
+          guards,
+        )
+      : undefined;
+
+  return {
+    fetch,
+    ready: catalog.ready,
+    models: catalog,
+    metricsRegistry: metrics?.registry,
+    limits: Object.freeze({ ...limits }),
+    get inFlight() {
+      return state.limiter.inFlight;
+    },
+    hono,
+    [NODE_FAST_PATH]: fastPath,
+    async close(closeOptions: { timeoutMs?: number } = {}) {
+      state.closing = true;
+      const deadline = Date.now() + (closeOptions.timeoutMs ?? limits.timeoutMs);
+      while (state.limiter.inFlight > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await state.catalog.close();
+    },
+  };
+}
+
+/** The guards as the first Hono middleware of every known route. */
+function guardMiddleware(guards: readonly RequestGuard[]): InferenceMiddleware {
+  return async (c, next) => {
+    const request: GuardRequest = {
+      route: c.get("route"),
+      method: c.req.method,
+      path: c.req.path,
+      header: (name) => c.req.header(name),
+    };
+    for (const guard of guards) guard(request);
+    await next();
+  };
+}

@@ -1,0 +1,249 @@
+import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import {
+  type CounterCell,
+  CounterFamily,
+  GaugeFamily,
+  type HistogramCell,
+  HistogramFamily,
+  observe,
+  observeAll,
+} from "./families.js";
+
+/** Options of the app's `metrics`. */
+export interface MetricsOptions {
+  /** The prom-client registry to register in (default: a new one per app). */
+  registry?: Registry;
+  /** Node.js process metrics (CPU, memory, event loop, GC) via prom-client (default true). */
+  processMetrics?: boolean;
+  /** Request latency buckets in seconds. */
+  latencyBuckets?: readonly number[];
+  /**
+   * Prediction-value buckets. Default: ten equal steps across the target's declared range, or
+   * the range of a tree model's leaves; else powers of ten from -10⁴ to 10⁴.
+   */
+  valueBuckets?: readonly number[];
+}
+
+/** Seconds; from 100 µs (an in-process tree) to 10 s (the default request timeout). */
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+const VALUE_BUCKETS = [-1e4, -1e3, -100, -10, -1, 0, 1, 10, 100, 1e3, 1e4];
+
+/** Ten equal-width bounds over [low, high], rounded to 6 significant digits. */
+export function linearBuckets(low: number, high: number, steps = 10): number[] {
+  if (!(high > low)) return [low];
+  const out: number[] = [];
+  for (let k = 1; k <= steps; k++)
+    out.push(Number((low + ((high - low) * k) / steps).toPrecision(6)));
+  return out;
+}
+
+/** The metric series of one route of one served model, bound once. */
+export interface RouteSeries {
+  readonly latency: HistogramCell;
+  readonly ok: CounterCell;
+  readonly validationFailures: CounterCell;
+  readonly byStatus: Map<number, CounterCell>;
+}
+
+/** What `mlops_model_info` reports for one served model. */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  aliases: readonly string[];
+  kind: string;
+  runtime: string;
+  ready: boolean;
+}
+
+/**
+ * The series of one served model (name + version). Routes are bound on first use and kept, so
+ * recording a request is a Map lookup and a few additions.
+ */
+export class ModelSeries {
+  readonly predictions: CounterCell;
+  readonly values: HistogramCell;
+  readonly #routes = new Map<string, RouteSeries>();
+
+  constructor(
+    readonly metrics: ServeMetrics,
+    readonly model: string,
+    readonly version: string,
+    valueBuckets: readonly number[] | undefined,
+  ) {
+    const labels = { model, version };
+    this.predictions = metrics.predictions.cell(labels);
+    this.values = metrics.values.cell(labels, valueBuckets);
+  }
+
+  route(route: string): RouteSeries {
+    let series = this.#routes.get(route);
+    if (series === undefined) {
+      const labels = { model: this.model, version: this.version, route };
+      series = {
+        latency: this.metrics.latency.cell(labels),
+        ok: this.metrics.requests.cell({ ...labels, status: "200" }),
+        validationFailures: this.metrics.validationFailures.cell(labels),
+        byStatus: new Map(),
+      };
+      this.#routes.set(route, series);
+    }
+    return series;
+  }
+
+  /** Records one answered request: its status, latency and (when it succeeded) predictions. */
+  record(route: string, status: number, seconds: number, predictions?: Float64Array | number) {
+    const series = this.route(route);
+    if (status === 200) series.ok.value++;
+    else {
+      let cell = series.byStatus.get(status);
+      if (cell === undefined) {
+        cell = this.metrics.requests.cell({
+          model: this.model,
+          version: this.version,
+          route,
+          status: String(status),
+        });
+        series.byStatus.set(status, cell);
+      }
+      cell.value++;
+      if (status === 422) series.validationFailures.value++;
+    }
+    observe(series.latency, seconds);
+    if (predictions === undefined) return;
+    if (typeof predictions === "number") {
+      this.predictions.value++;
+      observe(this.values, predictions);
+    } else {
+      this.predictions.value += predictions.length;
+      observeAll(this.values, predictions);
+    }
+  }
+}
+
+/**
+ * The app's Prometheus metrics, in its own prom-client `Registry`:
+ * `mlops_requests_total{model,version,route,status}`,
+ * `mlops_request_duration_seconds{model,version,route}`,
+ * `mlops_predictions_total{model,version}` (rows), `mlops_prediction_value{model,version}`,
+ * `mlops_validation_failures_total{model,version,route}`,
+ * `mlops_model_info{name,version,alias,kind,runtime} 1`, `mlops_model_ready{name}`, and the
+ * process metrics.
+ *
+ * @example
+ * const metrics = new ServeMetrics({ processMetrics: false }, () => []);
+ * await metrics.registry.metrics(); // Prometheus text
+ */
+export class ServeMetrics {
+  readonly registry: Registry;
+  readonly requests = new CounterFamily(
+    "mlops_requests_total",
+    "Requests answered, by model, version, route and HTTP status",
+  );
+  readonly latency: HistogramFamily;
+  readonly predictions = new CounterFamily(
+    "mlops_predictions_total",
+    "Rows predicted, by model and version",
+  );
+  readonly values: HistogramFamily;
+  readonly validationFailures = new CounterFamily(
+    "mlops_validation_failures_total",
+    "Requests rejected by the model's schema (HTTP 422)",
+  );
+  readonly #valueBuckets: readonly number[] | undefined;
+  readonly #series = new Map<string, ModelSeries>();
+
+  constructor(options: MetricsOptions, models: () => ModelInfo[]) {
+    this.registry = options.registry ?? new Registry();
+    this.latency = new HistogramFamily(
+      "mlops_request_duration_seconds",
+      "Time from request to response, in seconds",
+      options.latencyBuckets ?? LATENCY_BUCKETS,
+    );
+    this.values = new HistogramFamily(
+      "mlops_prediction_value",
+      "Predicted values, by model and version",
+      VALUE_BUCKETS,
+    );
+    this.#valueBuckets = options.valueBuckets;
+    const info = new GaugeFamily(
+      "mlops_model_info",
+      "The model versions being served (always 1), one series per alias",
+      () =>
+        models()
+          .filter((model) => model.ready)
+          .flatMap((model) =>
+            (model.aliases.length > 0 ? model.aliases : [""]).map((alias) => ({
+              labels: {
+                name: model.name,
+                version: model.version,
+                alias,
+                kind: model.kind,
+                runtime: model.runtime,
+              },
+              value: 1,
+            })),
+          ),
+    );
+    const ready = new GaugeFamily(
+      "mlops_model_ready",
+      "1 when the model is loaded and answering, 0 while it loads or after it failed",
+      () => models().map((model) => ({ labels: { name: model.name }, value: model.ready ? 1 : 0 })),
+    );
+    for (const family of [
+      this.requests,
+      this.latency,
+      this.predictions,
+      this.values,
+      this.validationFailures,
+      info,
+      ready,
+    ]) {
+      // The families implement what the registry reads (get, reset, name, help, type).
+      this.registry.registerMetric(family as unknown as Metric);
+    }
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * The series of `model` at `version`, created on first use. `valueRange` (a target's declared
+   * range or a tree's leaf range) sets the prediction-value buckets unless the app set them.
+   */
+  model(model: string, version: string, valueRange?: readonly [number, number]): ModelSeries {
+    const id = `${model}\u0000${version}`;
+    let series = this.#series.get(id);
+    if (series === undefined) {
+      const buckets =
+        this.#valueBuckets ??
+        (valueRange !== undefined ? linearBuckets(valueRange[0], valueRange[1]) : undefined);
+      series = new ModelSeries(this, model, version, buckets);
+      this.#series.set(id, series);
+    }
+    return series;
+  }
+
+  /** Where requests that reached no model are recorded (`model=""`, `version=""`). */
+  unmatched(): RequestRecorder {
+    return {
+      record: (route, status, seconds) => {
+        const labels = { model: "", version: "", route };
+        this.requests.cell({ ...labels, status: String(status) }).value++;
+        observe(this.latency.cell(labels), seconds);
+      },
+    };
+  }
+
+  /** The Prometheus text exposition and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** What a request records into: a model's series, or nothing when metrics are off. */
+export interface RequestRecorder {
+  record(route: string, status: number, seconds: number, predictions?: Float64Array | number): void;
+}
+
+/** The recorder used when the app runs without metrics. */
+export const NO_METRICS: RequestRecorder = Object.freeze({ record() {} });
