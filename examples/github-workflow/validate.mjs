@@ -96,44 +96,52 @@ function parseOutputs(text) {
 const workspace = await mkdtemp(join(tmpdir(), "mlops-github-workflow-"));
 try {
   const registryPath = join(workspace, inputs.registry);
-  // Two pushes: the first registers v1 (@staging, and @production as there is none yet), the
-  // second v2 (@staging). The registry is carried from one to the next, as the cache step does.
-  for (let push = 1; push <= 2; push++) {
-    const trained = spawnSync(
-      process.execPath,
-      [join(repository, "examples", "wine-quality", "main.mjs"), "--quiet"],
-      { encoding: "utf8", env: { ...process.env, MLOPS_REGISTRY: registryPath } },
-    );
-    assert.equal(trained.status, 0, `the main job failed:\n${trained.stderr}`);
-  }
   await mkdir(dirname(join(workspace, inputs.data)), { recursive: true });
   await copyFile(join(repository, inputs.data), join(workspace, inputs.data));
   const outputFile = join(workspace, "github-output");
   const summaryFile = join(workspace, "step-summary.md");
-  await writeFile(outputFile, "");
-  await writeFile(summaryFile, "");
-  const env = {
-    PATH: process.env.PATH ?? "",
-    GITHUB_ACTIONS: "true",
-    GITHUB_ACTOR: "octocat",
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-  };
-  // The runner passes every input, with action.yml's default where the step gives none.
-  for (const [name, spec] of Object.entries(action.inputs)) {
-    const value = inputs[name] ?? spec.default;
-    if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
+  // Two pushes to main, each: train and register (@staging), then the gate step. The first gate
+  // finds no @production (a first model) and promotes v1; the second compares v2 with v1. The
+  // registry is carried from one push to the next, as the cache step does.
+  for (let push = 1; push <= 2; push++) {
+    const trained = spawnSync(
+      process.execPath,
+      [join(repository, "examples", "wine-quality", "main.mjs"), "--quiet"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, MLOPS_REGISTRY: registryPath, MLOPS_EXAMPLE_NO_GATE: "1" },
+      },
+    );
+    assert.equal(trained.status, 0, `the main job failed:\n${trained.stderr}`);
+    await writeFile(outputFile, "");
+    await writeFile(summaryFile, "");
+    const env = {
+      PATH: process.env.PATH ?? "",
+      GITHUB_ACTIONS: "true",
+      GITHUB_ACTOR: "octocat",
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+    };
+    // The runner passes every input, with action.yml's default where the step gives none.
+    for (const [name, spec] of Object.entries(action.inputs)) {
+      const value = inputs[name] ?? spec.default;
+      if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
+    }
+    const ran = spawnSync(
+      process.execPath,
+      [join(repository, "packages", "action", action.runs.main)],
+      {
+        cwd: workspace,
+        encoding: "utf8",
+        env,
+      },
+    );
+    assert.equal(
+      ran.status,
+      0,
+      `the gate step of push ${push} failed:\n${ran.stdout}${ran.stderr}`,
+    );
   }
-  const ran = spawnSync(
-    process.execPath,
-    [join(repository, "packages", "action", action.runs.main)],
-    {
-      cwd: workspace,
-      encoding: "utf8",
-      env,
-    },
-  );
-  assert.equal(ran.status, 0, `the gate step failed:\n${ran.stdout}${ran.stderr}`);
   const outputs = parseOutputs(await readFile(outputFile, "utf8"));
   assert.equal(outputs.passed, "true");
   assert.equal(outputs["candidate-version"], "2");

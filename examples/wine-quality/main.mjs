@@ -187,25 +187,32 @@ const version = await registry.withRun(
 
 // 8. Gate: the new version (@staging) against @production on the same holdout rows; promote only
 // on a pass. The first time there is no production model yet, so it passes with a note.
-const gate = await runGate(registry, {
-  model: "wine",
-  candidate: "@staging",
-  baseline: "@production",
-  data: holdout,
-  rules: ["rmse:maxRelativeRegression=0.02", "r2:maxAbsoluteRegression=0.01"],
-  promote: "production",
-  reason: "main job",
-});
-if (!quiet) {
-  console.log(
-    `\nGate: models:/wine/${gate.candidate.version} vs ${gate.baseline ? `models:/wine/${gate.baseline.version}` : "no production model yet"}`,
-  );
-  console.log(formatGateTable(gate.result));
+// `--no-gate` (or MLOPS_EXAMPLE_NO_GATE=1) leaves gating to a later step, as the GitHub workflow
+// example does with the gate action.
+const skipGate = process.argv.includes("--no-gate") || process.env.MLOPS_EXAMPLE_NO_GATE === "1";
+let verdict = "skipped";
+if (!skipGate) {
+  const gate = await runGate(registry, {
+    model: "wine",
+    candidate: "@staging",
+    baseline: "@production",
+    data: holdout,
+    rules: ["rmse:maxRelativeRegression=0.02", "r2:maxAbsoluteRegression=0.01"],
+    promote: "production",
+    reason: "main job",
+  });
+  if (!quiet) {
+    const against = gate.baseline
+      ? `models:/wine/${gate.baseline.version}`
+      : "no production model yet";
+    console.log(`\nGate: models:/wine/${gate.candidate.version} vs ${against}`);
+    console.log(formatGateTable(gate.result));
+  }
+  verdict = gate.result.passed
+    ? `passed${gate.promoted ? `, @production → v${gate.candidate.version}` : ""}`
+    : "failed, @production unchanged";
+  log(`Gate ${verdict}`);
 }
-const verdict = gate.result.passed
-  ? `passed${gate.promoted ? `, @production → v${gate.candidate.version}` : ""}`
-  : "failed, @production unchanged";
-log(`Gate ${verdict}`);
 const loaded = await registry.loadModel(`models:/wine/${version.version}`);
 const again = createPredictor(loaded.artifact).predict(holdout);
 if (!again.every((value, i) => value === linearPredictions[i])) {
