@@ -90,11 +90,32 @@ export interface OneHotStep {
   outputs: string[];
 }
 
+/**
+ * `polynomial_features`: replaces the numeric `columns` by one column per row of `powers`,
+ * named `outputs[i]`, holding `Π_j columns[j] ^ powers[i][j]` (scikit-learn's `powers_`; a row
+ * of zeros is the constant 1). Outputs take the place of the first input column; a missing
+ * input makes every output that uses it missing.
+ */
+export interface PolynomialFeaturesStep {
+  kind: "polynomial_features";
+  columns: string[];
+  powers: number[][];
+  outputs: string[];
+}
+
+/** `drop_columns`: removes `columns` (a feature selector's unselected inputs, say). */
+export interface DropColumnsStep {
+  kind: "drop_columns";
+  columns: string[];
+}
+
 /** A preprocessing step: a built-in kind, or one added with `registerPreprocessingStep`. */
 export type PreprocessingStep =
   | SimpleImputerStep
   | StandardScalerStep
   | OneHotStep
+  | PolynomialFeaturesStep
+  | DropColumnsStep
   | { kind: string; [key: string]: unknown };
 
 /** The JSON half of an artifact: everything except the typed arrays' contents. */

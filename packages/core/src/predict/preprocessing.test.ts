@@ -246,6 +246,138 @@ describe("one_hot", () => {
   });
 });
 
+describe("polynomial_features", () => {
+  // scikit-learn's PolynomialFeatures(degree=2) on [a, b] has powers_ [[0,0],[1,0],[0,1],[2,0],
+  // [1,1],[0,2]] and names 1, a, b, a^2, a b, b^2; for a = 2, b = 3: 1, 2, 3, 4, 6, 9.
+  const step: PreprocessingStep = {
+    kind: "polynomial_features",
+    columns: ["a", "b"],
+    powers: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [2, 0],
+      [1, 1],
+      [0, 2],
+    ],
+    outputs: ["1", "a", "b", "a^2", "a b", "b^2"],
+  };
+
+  it("expands [a, b] to degree 2 in place of the inputs (hand-computed values)", () => {
+    const frame = new Frame({
+      before: numbers([7, 8]),
+      a: numbers([2, -1.5]),
+      c: categoryColumn(["x", "y"]),
+      b: numbers([3, 0.5]),
+    });
+    const expanded = applyPreprocessing(frame, [step]);
+    expect(expanded.names).toEqual(["before", "1", "a", "b", "a^2", "a b", "b^2", "c"]);
+    const rows = expanded.toRows();
+    expect(rows[0]).toEqual({ before: 7, 1: 1, a: 2, b: 3, "a^2": 4, "a b": 6, "b^2": 9, c: "x" });
+    expect(rows[1]).toEqual({
+      before: 8,
+      1: 1,
+      a: -1.5,
+      b: 0.5,
+      "a^2": 2.25,
+      "a b": -0.75,
+      "b^2": 0.25,
+      c: "y",
+    });
+  });
+
+  it("computes degree 3 and interaction terms, and serves them in a predictor", () => {
+    const cubic: PreprocessingStep = {
+      kind: "polynomial_features",
+      columns: ["a", "b"],
+      powers: [
+        [3, 0],
+        [2, 1],
+        [1, 1],
+      ],
+      outputs: ["a^3", "a^2 b", "a b"],
+    };
+    const features = schema({ a: field.number(), b: field.number().nullable() });
+    const predictor = probe(features, [cubic], ["a^3", "a^2 b", "a b"], [1, 100, 10000]);
+    // a = 2, b = 3: a^3 = 8, a^2 b = 12, a b = 6 → 8 + 1200 + 60000.
+    expect(predictor.predictRow({ a: 2, b: 3 })).toBe(61208);
+    expect(Array.from(predictor.predict(features.toFrame([{ a: -1, b: 2 }])))).toEqual([
+      -1 + 200 - 20000,
+    ]);
+    // A missing input makes the terms that use it missing (the linear model then refuses).
+    const missing = catchError(() => predictor.predictRow({ a: 2, b: null }));
+    expect(missing.code).toBe("predictor_input");
+    expect(missing.message).toContain('"a^2 b" is missing');
+    const frame = new Frame({ a: numbers([2]), b: numbers([null]) });
+    expect(applyPreprocessing(frame, [cubic]).toRows()).toEqual([
+      { "a^3": 8, "a^2 b": null, "a b": null },
+    ]);
+  });
+
+  it("checks its parameters", () => {
+    const frame = new Frame({ a: numbers([1]), c: categoryColumn(["x"]) });
+    const category = catchError(() =>
+      applyPreprocessing(frame, [
+        { kind: "polynomial_features", columns: ["c"], powers: [[1]], outputs: ["c"] },
+      ]),
+    );
+    expect(category.code).toBe("artifact_invalid");
+    expect(category.message).toContain('column "c" is a category column');
+    const width = catchError(() =>
+      applyPreprocessing(frame, [
+        { kind: "polynomial_features", columns: ["a"], powers: [[1, 0]], outputs: ["a"] },
+      ]),
+    );
+    expect(width.message).toContain("powers[0]: needs one power per column (1), got 2");
+    const names = catchError(() =>
+      applyPreprocessing(frame, [
+        { kind: "polynomial_features", columns: ["a"], powers: [[1], [2]], outputs: ["a"] },
+      ]),
+    );
+    expect(names.message).toContain("outputs: needs one output name per row of powers");
+    const negative = catchError(() =>
+      applyPreprocessing(frame, [
+        { kind: "polynomial_features", columns: ["a"], powers: [[-1]], outputs: ["1/a"] },
+      ]),
+    );
+    expect(negative.message).toContain("powers[0][0]");
+    const clash = catchError(() =>
+      applyPreprocessing(frame, [
+        { kind: "polynomial_features", columns: ["a"], powers: [[1]], outputs: ["c"] },
+      ]),
+    );
+    expect(clash.message).toContain('column "c" already exists');
+  });
+});
+
+describe("drop_columns", () => {
+  it("removes the named columns and keeps the others in order", () => {
+    const frame = new Frame({ a: numbers([1]), b: numbers([2]), c: categoryColumn(["x"]) });
+    const kept = applyPreprocessing(frame, [{ kind: "drop_columns", columns: ["b", "c"] }]);
+    expect(kept.toRows()).toEqual([{ a: 1 }]);
+    const features = schema({ a: field.number(), b: field.number() });
+    const steps: PreprocessingStep[] = [{ kind: "drop_columns", columns: ["b"] }];
+    expect(probe(features, steps, ["a"], [2]).predictRow({ a: 1, b: 5 })).toBe(2);
+    // The model cannot read a dropped column.
+    const dropped = catchError(() => probe(features, steps, ["b"], [1]));
+    expect(dropped.code).toBe("artifact_invalid");
+    expect(dropped.message).toContain('no column "b"');
+  });
+
+  it("rejects unknown columns and an empty list", () => {
+    const frame = new Frame({ a: numbers([1]) });
+    const unknown = catchError(() =>
+      applyPreprocessing(frame, [{ kind: "drop_columns", columns: ["z"] }]),
+    );
+    expect(unknown.message).toContain('preprocessing[0]: no column "z" at this point');
+    const empty = catchError(() =>
+      applyPreprocessing(frame, [{ kind: "drop_columns", columns: [] }]),
+    );
+    expect(empty.code).toBe("artifact_invalid");
+    expect(empty.message).toContain("preprocessing[0]: columns:");
+  });
+});
+
 describe("step registry", () => {
   it("rejects unknown kinds with predictor_unsupported naming the known ones", () => {
     const error = catchError(() =>
@@ -253,7 +385,9 @@ describe("step registry", () => {
     );
     expect(error.code).toBe("predictor_unsupported");
     expect(error.message).toContain('"pca"');
-    expect(error.message).toContain("one_hot, simple_imputer, standard_scaler");
+    expect(error.message).toContain(
+      "drop_columns, one_hot, polynomial_features, simple_imputer, standard_scaler",
+    );
   });
 
   it("runs registered kinds in frames and rows", () => {

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { formatZodIssues } from "../artifact/manifest.js";
 import type {
+  DropColumnsStep,
   OneHotStep,
+  PolynomialFeaturesStep,
   PreprocessingStep,
   SimpleImputerStep,
   StandardScalerStep,
@@ -45,7 +47,8 @@ const registry = new Map<string, PreprocessingStepDefinition<{ kind: string }>>(
 
 /**
  * Adds a preprocessing step kind (or replaces one with the same `kind`), so artifacts using it
- * can be predicted with. Built in: `simple_imputer`, `standard_scaler`, `one_hot`.
+ * can be predicted with. Built in: `simple_imputer`, `standard_scaler`, `one_hot`,
+ * `polynomial_features`, `drop_columns`.
  *
  * @example
  * registerPreprocessingStep({
@@ -76,7 +79,8 @@ export function registerPreprocessingStep<Step extends { kind: string }>(
  * The preprocessing step kinds that can be compiled, sorted.
  *
  * @example
- * preprocessingStepKinds(); // ["one_hot", "simple_imputer", "standard_scaler"]
+ * preprocessingStepKinds();
+ * // ["drop_columns", "one_hot", "polynomial_features", "simple_imputer", "standard_scaler"]
  */
 export function preprocessingStepKinds(): string[] {
   return [...registry.keys()].sort();
@@ -281,9 +285,109 @@ const oneHot: PreprocessingStepDefinition<OneHotStep> = {
   },
 };
 
+// ------------------------------------------------------------------ polynomial_features
+
+const polynomialFeaturesSchema = z
+  .strictObject({
+    kind: z.literal("polynomial_features"),
+    columns: z.array(z.string().min(1)).min(1).refine(uniqueNames, "column names must be unique"),
+    powers: z.array(z.array(z.number().int().nonnegative())).min(1),
+    outputs: z.array(z.string().min(1)).refine(uniqueNames, "output names must be unique"),
+  })
+  .refine((step) => step.outputs.length === step.powers.length, {
+    message: "needs one output name per row of powers",
+    path: ["outputs"],
+  })
+  .superRefine((step, context) => {
+    step.powers.forEach((row, i) => {
+      if (row.length !== step.columns.length) {
+        context.addIssue({
+          code: "custom",
+          message: `needs one power per column (${step.columns.length}), got ${row.length}`,
+          path: ["powers", i],
+        });
+      }
+    });
+  });
+
+const polynomialFeatures: PreprocessingStepDefinition<PolynomialFeaturesStep> = {
+  kind: "polynomial_features",
+  schema: polynomialFeaturesSchema,
+  compile(step, layout, context) {
+    const inputSlots = Int32Array.from(step.columns, (name) => {
+      const column = layout.get(name, context);
+      if (column.kind !== "numeric") {
+        invalid(
+          context,
+          `column "${name}" is a category column; polynomial_features needs numbers`,
+        );
+      }
+      return column.slot;
+    });
+    let at = -1;
+    for (const name of step.columns) {
+      const position = layout.remove(name);
+      if (at < 0 || position < at) at = position;
+    }
+    const outputSlots = Int32Array.from(
+      step.outputs,
+      (name, i) => layout.add(name, "numeric", context, undefined, at + i).slot,
+    );
+    // Each output's factors, one entry per multiplication: the last input first, so a term is
+    // x_first × (… × x_last) as scikit-learn builds it from the lower-degree terms.
+    const starts = new Int32Array(step.outputs.length + 1);
+    const factors: number[] = [];
+    step.powers.forEach((row, i) => {
+      for (let j = row.length - 1; j >= 0; j--) {
+        for (let e = 0; e < row[j]; e++) factors.push(j);
+      }
+      starts[i + 1] = factors.length;
+    });
+    const factorSlots = Int32Array.from(factors, (j) => inputSlots[j]);
+    const outputs = outputSlots.length;
+    return {
+      apply(data, stride, n, missing) {
+        for (let k = 0; k < outputs; k++) {
+          let mayMiss = 0;
+          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing[factorSlots[f]];
+          missing[outputSlots[k]] = mayMiss;
+        }
+        for (let r = 0, base = 0; r < n; r++, base += stride) {
+          for (let k = 0; k < outputs; k++) {
+            let value = 1;
+            for (let f = starts[k]; f < starts[k + 1]; f++) value *= data[base + factorSlots[f]];
+            data[base + outputSlots[k]] = value;
+          }
+        }
+      },
+    };
+  },
+};
+
+// ------------------------------------------------------------------ drop_columns
+
+const dropColumnsSchema = z.strictObject({
+  kind: z.literal("drop_columns"),
+  columns: z.array(z.string().min(1)).min(1).refine(uniqueNames, "column names must be unique"),
+});
+
+const dropColumns: PreprocessingStepDefinition<DropColumnsStep> = {
+  kind: "drop_columns",
+  schema: dropColumnsSchema,
+  compile(step, layout, context) {
+    for (const name of step.columns) {
+      layout.get(name, context);
+      layout.remove(name);
+    }
+    return { apply() {} };
+  },
+};
+
 registerPreprocessingStep(simpleImputer);
 registerPreprocessingStep(standardScaler);
 registerPreprocessingStep(oneHot);
+registerPreprocessingStep(polynomialFeatures);
+registerPreprocessingStep(dropColumns);
 
 // ------------------------------------------------------------------ frames
 

@@ -26,6 +26,11 @@ export interface EstimatorConformanceOptions {
    * `fit` with an `argument_invalid` error (scikit-learn validates at fit).
    */
   invalidParams?: Record<string, unknown>;
+  /**
+   * The artifact's `model.inputs` (default: the feature columns `a, b, c, noise`); a pipeline's
+   * preprocessing steps may turn them into other columns.
+   */
+  modelInputs?: string[];
 }
 
 /**
@@ -215,7 +220,9 @@ export function describeEstimatorConformance<Params extends object>(
         metrics: { rmse: 1.5 },
         lineage: { runId: "conformance" },
       });
-      expect(artifact.manifest.model.inputs).toEqual(["a", "b", "c", "noise"]);
+      expect(artifact.manifest.model.inputs).toEqual(
+        options.modelInputs ?? ["a", "b", "c", "noise"],
+      );
       expect(artifact.manifest.metrics).toEqual({ rmse: 1.5 });
       expect(artifact.manifest.lineage.runId).toBe("conformance");
       expect(artifact.manifest.lineage.rowCount).toBe(rows);
