@@ -1,0 +1,341 @@
+// End-to-end: runs the built `mlops-train` executable (dist/cli.js) in a child process on the
+// real wine-quality data, as a user or a CI job would (built first when stale).
+import { spawnSync } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPredictor, openRegistry, readFrame } from "@mlops/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt, trainPackageDir } from "../search/dist-fixture.js";
+
+const binary = join(trainPackageDir, "dist", "cli.js");
+const wineCsv = join(trainPackageDir, "..", "..", "examples", "wine-quality", "data", "wine.csv");
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let root = "";
+
+function mlopsTrain(args: string[], env: Record<string, string> = {}): Result {
+  const result = spawnSync(process.execPath, [binary, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    // A clean environment: no registry, CI or colour settings from the developer's shell.
+    env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: join(root, "registry"), ...env },
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  root = await mkdtemp(join(tmpdir(), "mlops-train-bin-"));
+  await copyFile(wineCsv, join(root, "wine.csv"));
+  // Bad data: "abc" where alcohol is a number (file line 6), a missing quality (line 10).
+  const lines = (await readFile(wineCsv, "utf8")).split("\n");
+  const cells = (line: number) => lines[line - 1].split(",");
+  const six = cells(6);
+  six[10] = "abc";
+  lines[5] = six.join(",");
+  const ten = cells(10);
+  ten[12] = "";
+  lines[9] = ten.join(",");
+  await writeFile(join(root, "bad.csv"), lines.join("\n"));
+}, 120_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("mlops-train (the built executable)", () => {
+  it("searches, tracks and registers a tree on the wine data (--json)", async () => {
+    const result = mlopsTrain([
+      "--data",
+      "wine.csv",
+      "--target",
+      "quality",
+      "--model",
+      "tree",
+      "--search",
+      "random",
+      "--trials",
+      "12",
+      "--cv",
+      "3",
+      "--metric",
+      "rmse",
+      "--register",
+      "wine",
+      "--alias",
+      "staging",
+      "--seed",
+      "7",
+      "--jobs",
+      "2",
+      "--json",
+    ]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.data.rows).toBe(6497);
+    expect(report.data.schema).toBe("inferred");
+    expect(report.data.inputs).toContain("color_red");
+    expect(report.search).toMatchObject({
+      kind: "random",
+      candidates: 12,
+      cv: 3,
+      metric: "rmse",
+      fastPath: true,
+      trainRows: 5197,
+    });
+    // The best is the lowest mean CV RMSE, first in the leaderboard.
+    expect(report.leaderboard).toHaveLength(10);
+    expect(report.leaderboard[0].rank).toBe(1);
+    expect(report.leaderboard[0].params).toEqual(report.best.params);
+    expect(report.best.cvScore).toBe(
+      Math.min(...report.leaderboard.map((row: { mean: number }) => row.mean)),
+    );
+    expect(report.holdout.rows).toBe(1300);
+    expect(report.holdout.metrics.rmse).toBeGreaterThan(0.5);
+    expect(report.holdout.metrics.rmse).toBeLessThan(0.9);
+    expect(report.registered).toMatchObject({
+      name: "wine",
+      version: 1,
+      uri: "models:/wine/1",
+      aliasUris: ["models:/wine@staging"],
+    });
+
+    const registry = await openRegistry(join(root, "registry"));
+    const { version, artifact } = await registry.loadModel("models:/wine@staging");
+    expect(version.runId).toBe(report.run.id);
+    expect(report.run.experiment).toBe("wine");
+    expect(artifact.manifest.schema.fields.color).toMatchObject({ kind: "category" });
+    expect(artifact.manifest.schema.target).toBe("quality");
+    expect(artifact.manifest.preprocessing[0]).toMatchObject({ kind: "one_hot", column: "color" });
+    expect(artifact.manifest.metrics.cv_rmse).toBe(report.best.cvScore);
+    expect(artifact.manifest.metrics.holdout_rmse).toBe(report.holdout.metrics.rmse);
+    // The artifact serves raw rows (category color) with no training code.
+    const predictor = createPredictor(artifact);
+    const frame = await readFrame(join(root, "wine.csv"));
+    const predictions = predictor.predict(frame.slice(0, 5));
+    expect(predictions).toHaveLength(5);
+    const children = await registry.store.searchRuns({ parentRunId: report.run.id });
+    expect(children).toHaveLength(12);
+  });
+
+  it("prints progress lines, a leaderboard and the URIs as text", () => {
+    const result = mlopsTrain(
+      [
+        "--data",
+        "wine.csv",
+        "--target",
+        "quality",
+        "--trials",
+        "10",
+        "--cv",
+        "3",
+        "--register",
+        "wine",
+        "--alias",
+        "staging",
+        "--jobs",
+        "1",
+      ],
+      { CI: "true" },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "wine.csv: 6497 rows, 12 features (color one-hot encoded: 13 inputs)",
+    );
+    expect(result.stdout).toMatch(
+      /Leaderboard \(top 10 of 10 by mean CV rmse\):\nrank +rmse +± std +fit +criterion/,
+    );
+    expect(result.stdout).toMatch(
+      /Holdout \(1300 rows, refitted best\): rmse [\d.]+ {2}mae [\d.]+ {2}r2 [\d.]+/,
+    );
+    expect(result.stdout).toContain(
+      "Registered wine version 2: models:/wine/2, models:/wine@staging",
+    );
+    // Not a terminal: one plain line per tenth, no carriage returns.
+    expect(result.stderr).toContain("trials 10/10");
+    expect(result.stderr).not.toContain("\r");
+  });
+
+  it("reads a YAML config, with flags overriding it", async () => {
+    await writeFile(
+      join(root, "mlops.train.yaml"),
+      [
+        "data: wine.csv",
+        "target: quality",
+        "search: grid",
+        "cv: 3",
+        "holdout: 0.25",
+        "registry: registry",
+        "experiment: wine-grid",
+        "space:",
+        "  maxDepth: [3, 5]",
+        "  minSamplesLeaf: [5, 20]",
+        "",
+      ].join("\n"),
+    );
+    const result = mlopsTrain(["--config", "mlops.train.yaml", "--metric", "mae", "--json"]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.search).toMatchObject({ kind: "grid", candidates: 4, metric: "mae" });
+    expect(report.holdout.rows).toBe(1625);
+    expect(report.run.experiment).toBe("wine-grid");
+    expect(report.registered).toBeNull();
+  });
+
+  it("searches the other models by name (ridge on a grid)", () => {
+    const result = mlopsTrain([
+      "--data",
+      "wine.csv",
+      "--target",
+      "quality",
+      "--model",
+      "ridge",
+      "--search",
+      "grid",
+      "--cv",
+      "3",
+      "--no-track",
+      "--json",
+    ]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.estimator).toBe("Ridge");
+    expect(report.search).toMatchObject({ kind: "grid", candidates: 7, fastPath: false });
+    expect(report.best.params.alpha).toBeGreaterThan(0);
+    expect(report.run).toBeNull();
+    expect(report.holdout.metrics.r2).toBeGreaterThan(0.2);
+  });
+
+  it("saves the inferred schema draft and validates with a given one", async () => {
+    const quick = [
+      "--target",
+      "quality",
+      "--trials",
+      "2",
+      "--cv",
+      "2",
+      "--jobs",
+      "1",
+      "--no-track",
+    ];
+    const saved = mlopsTrain(["--data", "wine.csv", ...quick, "--save-schema", "schema.json"]);
+    expect(saved.code).toBe(0);
+    const schema = JSON.parse(await readFile(join(root, "schema.json"), "utf8"));
+    expect(schema.target).toBe("quality");
+    expect(schema.fields.color).toEqual({ kind: "category", values: ["red", "white"] });
+    expect(schema.fields.quality).toEqual({ kind: "integer" });
+    // A stricter contract: no wine above 14% alcohol.
+    schema.fields.alcohol.max = 14;
+    await writeFile(join(root, "strict.json"), JSON.stringify(schema));
+    const result = mlopsTrain(["--data", "wine.csv", ...quick, "--schema", "strict.json"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/rows\[\d+\]\.alcohol: expected number ≤ 14, got 14\.\d+/);
+    expect(result.stderr).toMatch(/wine\.csv:\d+, column "alcohol"/);
+  });
+
+  it("reports bad data with file, line and column (exit 3)", () => {
+    const result = mlopsTrain(["--data", "bad.csv", "--target", "quality", "--trials", "2"]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain('rows[4].alcohol: expected number, got "abc"');
+    expect(result.stderr).toMatch(/bad\.csv:6, column "alcohol"/);
+    expect(result.stderr).toMatch(
+      /rows\[8\]\.quality: expected integer, got missing value .*bad\.csv:10/,
+    );
+    const json = mlopsTrain(["--data", "bad.csv", "--target", "quality", "--json"]);
+    expect(json.code).toBe(3);
+    const { error } = JSON.parse(json.stdout);
+    expect(error.code).toBe("schema_invalid");
+    expect(error.issues[0]).toMatchObject({
+      path: [4, "alcohol"],
+      location: { line: 6, column: "alcohol" },
+    });
+    const missing = mlopsTrain(["--data", "nope.csv", "--target", "quality"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("nope.csv");
+    const target = mlopsTrain(["--data", "wine.csv", "--target", "qualty"]);
+    expect(target.code).toBe(3);
+    expect(target.stderr).toContain('target "qualty" is not a column of wine.csv');
+  });
+
+  it("rejects bad options and config files with a clear message (exit 2)", async () => {
+    const cases: [string[], string][] = [
+      [["--data", "wine.csv", "--target", "quality", "--trails", "5"], 'unknown option "--trails"'],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--trials", "many"],
+        'option --trials: expected an integer ≥ 1, got "many"',
+      ],
+      [["--data", "wine.csv"], "missing option --target NAME"],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--model", "gbm"],
+        'option --model: expected one of tree, forest, linear, ridge, got "gbm"',
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--alias", "staging"],
+        "--alias needs --register NAME",
+      ],
+      [["--data", "wine.csv", "--target", "quality", "--metric", "rsme"], 'Unknown metric "rsme"'],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--search", "grid", "--trials", "5"],
+        "--trials does not apply to --search grid",
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--cv", "1"],
+        'option --cv: expected an integer ≥ 2, got "1"',
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--register", "wine", "--alias", "Prod"],
+        '--alias Prod: model URI "models:/wine@Prod" is invalid: alias "Prod" is invalid',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = mlopsTrain(args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr).toContain(message);
+    }
+    await writeFile(
+      join(root, "bad.yaml"),
+      [
+        "data: wine.csv",
+        "target: quality",
+        "trails: 5",
+        "cv: two",
+        "space:",
+        "  maxDepth: { between: [1, 3] }",
+        "",
+      ].join("\n"),
+    );
+    const result = mlopsTrain(["--config", "bad.yaml"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("invalid config (3 problems)");
+    expect(result.stderr).toContain(
+      'bad.yaml:3:1: unknown setting "trails" (did you mean "trials"?)',
+    );
+    expect(result.stderr).toContain('bad.yaml:4:1: cv: expected number, got "two"');
+    expect(result.stderr).toMatch(/bad\.yaml:6:3: space\.maxDepth: expected a list of values/);
+    await writeFile(
+      join(root, "bad-param.yaml"),
+      ["data: wine.csv", "target: quality", "params:", "  maxDepht: 3", ""].join("\n"),
+    );
+    const unknownParam = mlopsTrain(["--config", "bad-param.yaml"]);
+    expect(unknownParam.code).toBe(2);
+    expect(unknownParam.stderr).toContain('unknown parameter "maxDepht" for DecisionTreeRegressor');
+  });
+
+  it("prints help and the version", () => {
+    const help = mlopsTrain(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage:");
+    expect(help.stdout).toContain("--register NAME");
+    expect(help.stdout).toContain("Exit codes:");
+    expect(mlopsTrain(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

@@ -1,0 +1,553 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+
+/** A mistake in the command line or the config file; exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly issues: ConfigIssue[] = [],
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** One problem in a config file, with where it is. */
+export interface ConfigIssue {
+  path: (string | number)[];
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export const MODELS = ["tree", "forest", "linear", "ridge"] as const;
+export const SEARCHES = ["random", "grid", "halving"] as const;
+
+export type ModelName = (typeof MODELS)[number];
+export type SearchName = (typeof SEARCHES)[number];
+
+/** A search-space entry of a config file: a list of values, or a distribution. */
+export type SpaceEntry =
+  | unknown[]
+  | { integer: [number, number] }
+  | { uniform: [number, number] }
+  | { logUniform: [number, number] }
+  | { choice: unknown[] };
+
+/** Everything one run of `mlops-train` needs, after flags and config file are merged. */
+export interface TrainOptions {
+  data: string;
+  target: string;
+  model: ModelName;
+  search: SearchName;
+  trials?: number;
+  cv: number;
+  metric: string;
+  register?: string;
+  aliases: string[];
+  registry?: string;
+  experiment?: string;
+  holdout: number;
+  seed: number;
+  schema?: string;
+  jobs?: number;
+  drop: string[];
+  /** Write the schema (given or inferred) here as JSON. */
+  saveSchema?: string;
+  track: boolean;
+  json: boolean;
+  /** Fixed estimator parameters (config `params`). */
+  params: Record<string, unknown>;
+  /** A search space replacing the model's default (config `space`). */
+  space?: Record<string, SpaceEntry>;
+}
+
+/** An option of the command line, for parsing and for `--help`. */
+interface OptionSpec {
+  type: "string" | "boolean";
+  value?: string;
+  description: string;
+  short?: string;
+  multiple?: boolean;
+}
+
+export const OPTIONS: Record<string, OptionSpec> = {
+  data: {
+    type: "string",
+    value: "PATH",
+    description: "training data (CSV, JSON Lines, Parquet, Arrow)",
+  },
+  target: { type: "string", value: "NAME", description: "the column to predict (numeric)" },
+  model: {
+    type: "string",
+    value: "NAME",
+    description: `the estimator: ${MODELS.join(", ")} (default tree)`,
+  },
+  search: {
+    type: "string",
+    value: "KIND",
+    description: `hyperparameter search: ${SEARCHES.join(", ")} (default random)`,
+  },
+  trials: {
+    type: "string",
+    value: "N",
+    description: "settings to try: random draws, or halving's first round (default 50)",
+  },
+  cv: { type: "string", value: "K", description: "cross-validation folds, shuffled (default 5)" },
+  metric: {
+    type: "string",
+    value: "NAME",
+    description: "the metric that picks the best model: rmse, mae, r2, … (default rmse)",
+  },
+  holdout: {
+    type: "string",
+    value: "FRACTION",
+    description: "rows kept out of the search to score the final model (default 0.2; 0 = none)",
+  },
+  seed: {
+    type: "string",
+    value: "N",
+    description: "seed of the split, folds and draws (default 0)",
+  },
+  register: { type: "string", value: "NAME", description: "register the best model under NAME" },
+  alias: {
+    type: "string",
+    value: "ALIAS",
+    multiple: true,
+    description: "point ALIAS at the registered version (with --register; repeatable)",
+  },
+  registry: {
+    type: "string",
+    value: "PATH",
+    description: "registry folder (default $MLOPS_REGISTRY, else ./.mlops)",
+  },
+  experiment: {
+    type: "string",
+    value: "NAME",
+    description: "experiment of the tracked runs (default: the --register name, else Default)",
+  },
+  schema: {
+    type: "string",
+    value: "PATH",
+    description: "a schema JSON to validate the data with (default: a draft inferred from it)",
+  },
+  drop: {
+    type: "string",
+    value: "COLUMN",
+    multiple: true,
+    description: "leave a column out of the features (repeatable)",
+  },
+  "save-schema": {
+    type: "string",
+    value: "PATH",
+    description: "write the schema (given or the inferred draft) as JSON, to review and reuse",
+  },
+  jobs: { type: "string", value: "N", description: "worker threads (default: every core)" },
+  "no-track": { type: "boolean", description: "do not record runs in the registry" },
+  config: {
+    type: "string",
+    value: "PATH",
+    description: "read options from a YAML file (command-line options win)",
+  },
+  json: { type: "boolean", description: "print one JSON document on stdout" },
+  help: { type: "boolean", short: "h", description: "show this help" },
+  version: { type: "boolean", description: "print the version" },
+};
+
+const name = z.string().min(1);
+const pair = z.tuple([z.number(), z.number()]);
+const spaceEntry = z.union([
+  z.array(z.unknown()).min(1),
+  z.strictObject({ integer: z.tuple([z.number().int(), z.number().int()]) }),
+  z.strictObject({ uniform: pair }),
+  z.strictObject({ logUniform: pair }),
+  z.strictObject({ choice: z.array(z.unknown()).min(1) }),
+]);
+
+/** The config file's shape (every key optional; the merge checks what is required). */
+const configShape = z.strictObject({
+  data: name.optional(),
+  target: name.optional(),
+  model: z.enum(MODELS).optional(),
+  search: z.enum(SEARCHES).optional(),
+  trials: z.number().int().min(1).optional(),
+  cv: z.number().int().min(2).optional(),
+  metric: name.optional(),
+  holdout: z.number().min(0).max(0.9).optional(),
+  seed: z.number().int().min(0).optional(),
+  register: name.optional(),
+  alias: z.union([name, z.array(name)]).optional(),
+  registry: name.optional(),
+  experiment: name.optional(),
+  schema: name.optional(),
+  drop: z.union([name, z.array(name)]).optional(),
+  saveSchema: name.optional(),
+  jobs: z.number().int().min(1).optional(),
+  track: z.boolean().optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  space: z.record(z.string(), spaceEntry).optional(),
+});
+
+type ConfigFile = z.infer<typeof configShape>;
+
+/** The line and column of the deepest node of `path` that exists in the document. */
+function locate(
+  document: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  path: readonly (string | number)[],
+): { line: number; column: number } | undefined {
+  let node: unknown = document.contents;
+  let offset = (node as { range?: [number] } | null)?.range?.[0];
+  for (const segment of path) {
+    if (isMap(node)) {
+      const item = node.items.find(
+        (entry) => isScalar(entry.key) && String(entry.key.value) === String(segment),
+      );
+      if (item === undefined) break;
+      offset = (item.key as { range?: [number] }).range?.[0] ?? offset;
+      node = item.value;
+    } else if (isSeq(node) && typeof segment === "number" && node.items[segment] !== undefined) {
+      node = node.items[segment];
+      offset = (node as { range?: [number] }).range?.[0] ?? offset;
+    } else break;
+  }
+  if (offset === undefined) return undefined;
+  const position = lines.linePos(offset);
+  return { line: position.line, column: position.col };
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  let text = "";
+  for (const part of path) {
+    if (typeof part === "number") text += `[${part}]`;
+    else text += text === "" ? part : `.${part}`;
+  }
+  return text;
+}
+
+/** One config issue as a line: `mlops.train.yaml:4:3: trials: expected …`. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  let where = "";
+  if (issue.file) {
+    where = issue.file;
+    if (issue.line !== undefined) {
+      where += `:${issue.line}${issue.column !== undefined ? `:${issue.column}` : ""}`;
+    }
+    where += ": ";
+  }
+  const path = issue.path.length > 0 ? `${formatPath(issue.path)}: ` : "";
+  return `${where}${path}${issue.message}`;
+}
+
+function zodMessage(issue: z.core.$ZodIssue, value: unknown): string {
+  const got = value === undefined ? "" : `, got ${JSON.stringify(value)}`;
+  if (issue.code === "invalid_value") {
+    return `expected one of ${issue.values.map((item) => JSON.stringify(item)).join(", ")}${got}`;
+  }
+  if (issue.code === "invalid_union") {
+    return (
+      "expected a list of values or one of { integer: [low, high] }, { uniform: [low, high] }, " +
+      "{ logUniform: [low, high] }, { choice: [...] }"
+    );
+  }
+  if (issue.code === "invalid_type") return `expected ${issue.expected}${got}`;
+  return `${issue.message}${got}`;
+}
+
+/** Edit distance of two short strings (Levenshtein). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The known name within two edits of `name`, if any. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const part of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part as string];
+  }
+  return node;
+}
+
+const POSITION = / at line \d+, column \d+:?$/;
+
+/** Reads and validates a YAML config file; paths in it are relative to its folder. */
+export async function readConfig(path: string, cwd: string): Promise<ConfigFile & { dir: string }> {
+  const file = resolve(cwd, path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === "ENOENT"
+        ? `config file ${path} not found`
+        : `cannot read config file ${path}: ${code}`,
+    );
+  }
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const fail = (issues: ConfigIssue[]): never => {
+    const body = issues.map((issue) => `  - ${formatConfigIssue(issue)}`).join("\n");
+    throw new UsageError(
+      issues.length === 1
+        ? `invalid config: ${formatConfigIssue(issues[0])}`
+        : `invalid config (${issues.length} problems):\n${body}`,
+      issues,
+    );
+  };
+  if (document.errors.length > 0) {
+    fail(
+      document.errors.map((error) => ({
+        path: [],
+        message: `not valid YAML: ${error.message.split("\n")[0].replace(POSITION, "")}`,
+        file: path,
+        line: error.linePos?.[0]?.line,
+        column: error.linePos?.[0]?.col,
+      })),
+    );
+  }
+  const value: unknown = document.toJS();
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    fail([
+      {
+        path: [],
+        message: "expected a mapping of settings (data: wine.csv, target: quality, …)",
+        file: path,
+        line: 1,
+      },
+    ]);
+  }
+  const parsed = configShape.safeParse(value);
+  if (!parsed.success) {
+    const issues: ConfigIssue[] = [];
+    const add = (at: (string | number)[], message: string, where = at) => {
+      const position = locate(document, lines, where);
+      issues.push({
+        path: at,
+        message,
+        file: path,
+        ...(position ? { line: position.line, column: position.column } : {}),
+      });
+    };
+    for (const issue of parsed.error.issues) {
+      const at = issue.path.filter((part): part is string | number => typeof part !== "symbol");
+      if (issue.code === "unrecognized_keys") {
+        // One issue per key, located at the key itself.
+        const known = at.length === 0 ? Object.keys(configShape.shape) : [];
+        for (const key of issue.keys) {
+          const hint = closest(key, known);
+          add(
+            at,
+            `unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}` +
+              (known.length > 0 ? `; expected one of ${known.join(", ")}` : ""),
+            [...at, key],
+          );
+        }
+      } else {
+        add(at, zodMessage(issue, valueAt(value, at)));
+      }
+    }
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    fail(issues);
+  }
+  return { ...parsed.data!, dir: dirname(file) };
+}
+
+/** The parsed command line: option values as given, `help` and `version`. */
+export interface CommandLine {
+  values: Record<string, string | boolean | string[] | undefined>;
+}
+
+/**
+ * Splits argv into option values; unknown options, missing values and positional arguments are
+ * usage errors that say what to type instead.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
+  for (const [key, spec] of Object.entries(OPTIONS)) {
+    options[key] = {
+      type: spec.type,
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
+  }
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values: CommandLine["values"] = {};
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      throw new UsageError(
+        `unexpected argument ${JSON.stringify(token.value)} ` +
+          `(options start with --, e.g. --data ${token.value})`,
+      );
+    }
+    if (token.kind !== "option") continue;
+    const spec = OPTIONS[token.name];
+    if (spec === undefined) throw new UsageError(`unknown option ${JSON.stringify(token.rawName)}`);
+    if (spec.type === "boolean") {
+      if (token.value !== undefined) throw new UsageError(`option --${token.name} takes no value`);
+      values[token.name] = true;
+      continue;
+    }
+    const value = token.value;
+    if (value === undefined || (!token.inlineValue && value.startsWith("-") && value !== "-")) {
+      throw new UsageError(
+        `option --${token.name} needs a value (${spec.value ?? "VALUE"}); ` +
+          `write --${token.name}=VALUE for a value starting with "-"`,
+      );
+    }
+    if (spec.multiple) {
+      const previous = values[token.name];
+      values[token.name] = [...(Array.isArray(previous) ? previous : []), value];
+    } else {
+      values[token.name] = value;
+    }
+  }
+  return { values };
+}
+
+function integerFlag(value: string, flag: string, min: number): number {
+  const number = Number(value);
+  if (!(value.trim() !== "" && Number.isInteger(number) && number >= min)) {
+    throw new UsageError(
+      `option --${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}
+
+function oneOf<T extends string>(value: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `option --${flag}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Merges the config file (if any) and the flags (which win) into checked options. */
+export async function resolveOptions(line: CommandLine, cwd: string): Promise<TrainOptions> {
+  const flags = line.values;
+  const config = typeof flags.config === "string" ? await readConfig(flags.config, cwd) : undefined;
+  const fromConfig = (path: string | undefined) =>
+    path === undefined ? undefined : resolve(config!.dir, path);
+  const text = (key: string) =>
+    typeof flags[key] === "string" ? (flags[key] as string) : undefined;
+  const data = text("data") !== undefined ? resolve(cwd, text("data")!) : fromConfig(config?.data);
+  const target = text("target") ?? config?.target;
+  if (data === undefined) {
+    throw new UsageError("missing option --data PATH (or `data:` in the --config file)");
+  }
+  if (target === undefined) {
+    throw new UsageError("missing option --target NAME (or `target:` in the --config file)");
+  }
+  const model =
+    text("model") !== undefined
+      ? oneOf(text("model")!, "model", MODELS)
+      : (config?.model ?? "tree");
+  const search =
+    text("search") !== undefined
+      ? oneOf(text("search")!, "search", SEARCHES)
+      : (config?.search ?? "random");
+  const trials =
+    text("trials") !== undefined ? integerFlag(text("trials")!, "trials", 1) : config?.trials;
+  if (search === "grid" && trials !== undefined) {
+    throw new UsageError(
+      "--trials does not apply to --search grid (a grid tries every combination); " +
+        "use --search random or halving",
+    );
+  }
+  const cv = text("cv") !== undefined ? integerFlag(text("cv")!, "cv", 2) : (config?.cv ?? 5);
+  let holdout = config?.holdout ?? 0.2;
+  if (text("holdout") !== undefined) {
+    holdout = Number(text("holdout"));
+    if (!(text("holdout")!.trim() !== "" && holdout >= 0 && holdout <= 0.9)) {
+      throw new UsageError(
+        `option --holdout: expected a fraction in [0, 0.9], got ${JSON.stringify(text("holdout"))}`,
+      );
+    }
+  }
+  const seed =
+    text("seed") !== undefined ? integerFlag(text("seed")!, "seed", 0) : (config?.seed ?? 0);
+  const jobs = text("jobs") !== undefined ? integerFlag(text("jobs")!, "jobs", 1) : config?.jobs;
+  const register = text("register") ?? config?.register;
+  const aliases = flags.alias !== undefined ? list(flags.alias as string[]) : list(config?.alias);
+  if (aliases.length > 0 && register === undefined) {
+    throw new UsageError("--alias needs --register NAME (the model whose version the alias names)");
+  }
+  const track = flags["no-track"] === true ? false : (config?.track ?? true);
+  if (!track && register !== undefined) {
+    throw new UsageError("--no-track cannot be combined with --register (the registry keeps both)");
+  }
+  const registry =
+    text("registry") !== undefined ? resolve(cwd, text("registry")!) : fromConfig(config?.registry);
+  const schema =
+    text("schema") !== undefined ? resolve(cwd, text("schema")!) : fromConfig(config?.schema);
+  return {
+    data,
+    target,
+    model,
+    search,
+    trials,
+    cv,
+    metric: text("metric") ?? config?.metric ?? "rmse",
+    register,
+    aliases,
+    registry,
+    experiment: text("experiment") ?? config?.experiment,
+    holdout,
+    seed,
+    schema,
+    jobs,
+    drop: flags.drop !== undefined ? list(flags.drop as string[]) : list(config?.drop),
+    saveSchema:
+      text("save-schema") !== undefined
+        ? resolve(cwd, text("save-schema")!)
+        : fromConfig(config?.saveSchema),
+    track,
+    json: flags.json === true,
+    params: config?.params ?? {},
+    space: config?.space as Record<string, SpaceEntry> | undefined,
+  };
+}
