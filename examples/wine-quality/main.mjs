@@ -1,6 +1,6 @@
 // The main job of @mlops, on the real UCI wine-quality data:
-// validate with a schema → profile → convert formats → score a baseline → fit, track and
-// register → gate against production and promote on a pass.
+// validate with a schema → profile → convert formats → score a baseline → train (tree search) →
+// register → gate against production and promote on a pass → serve and answer a prediction.
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +8,6 @@ import { join, relative } from "node:path";
 import {
   bootstrapInterval,
   computeMetrics,
-  createArtifact,
   createPredictor,
   describeFrame,
   formatGateTable,
@@ -19,8 +18,9 @@ import {
   SchemaError,
   writeFrame,
 } from "@mlops/core";
-import MultivariateLinearRegression from "ml-regression-multivariate-linear";
+import { createInferenceApp, serve } from "@mlops/serve";
 import { wineSchema } from "./schema.mjs";
+import { leaderboard, searchTree } from "./search.mjs";
 
 const quiet = process.argv.includes("--quiet");
 const log = (...args) => {
@@ -102,68 +102,8 @@ log(
   `\nBaseline (mean quality per color) on ${holdout.rowCount} holdout rows: rmse ${metrics.rmse.toFixed(4)} (95% CI ${interval.lower.toFixed(4)}–${interval.upper.toFixed(4)}), mae ${metrics.mae.toFixed(4)}, r2 ${metrics.r2.toFixed(4)}`,
 );
 
-// 6. Fit a linear model (one-hot colour, standard scaling, least squares) on the training rows.
-const train = frame.filter((i) => !isHoldout(i));
-const numericNames = wineSchema.featureNames.filter((name) => name !== "color");
-const scaler = { kind: "standard_scaler", columns: numericNames, mean: [], scale: [] };
-for (const name of numericNames) {
-  const values = train.numeric(name);
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
-  scaler.mean.push(mean);
-  scaler.scale.push(Math.sqrt(variance));
-}
-const oneHot = {
-  kind: "one_hot",
-  column: "color",
-  categories: ["white"], // red is the reference level (drop="first")
-  handleUnknown: "ignore",
-  outputs: ["color_white"],
-};
-const inputs = [...numericNames, "color_white"];
-const design = (part) => {
-  const codes = part.column("color").codes;
-  return Array.from({ length: part.rowCount }, (_, i) => [
-    ...numericNames.map((name, j) => (part.numeric(name)[i] - scaler.mean[j]) / scaler.scale[j]),
-    codes[i] === 1 ? 1 : 0,
-  ]);
-};
-const ols = new MultivariateLinearRegression(
-  design(train),
-  Array.from(train.numeric("quality"), (y) => [y]),
-);
-const coefficients = Float64Array.from(ols.weights.slice(0, inputs.length), (row) => row[0]);
-const intercept = ols.weights[inputs.length][0];
-const fileDigest = `sha256:${createHash("sha256")
-  .update(await readFile(dataFile))
-  .digest("hex")}`;
-const artifactInput = {
-  kind: "linear",
-  schema: wineSchema,
-  preprocessing: [oneHot, scaler],
-  model: { inputs, intercept },
-  arrays: { coefficients },
-  params: { model: "LinearRegression", fitIntercept: true, holdout: "every 5th row" },
-  lineage: { dataDigest: fileDigest, rowCount: train.rowCount },
-};
-const draft = createArtifact(artifactInput);
-const linearPredictions = createPredictor(draft).predict(holdout);
-const linearMetrics = computeMetrics(yTrue, linearPredictions, ["rmse", "mae", "r2"]);
-log(
-  `Linear model on the same holdout: rmse ${linearMetrics.rmse.toFixed(4)}, mae ${linearMetrics.mae.toFixed(4)}, r2 ${linearMetrics.r2.toFixed(4)}`,
-);
-const artifact = createArtifact({
-  ...artifactInput,
-  metrics: linearMetrics,
-  lineage: draft.manifest.lineage,
-});
-
-const shown = (path) => {
-  const rel = relative(process.env.INIT_CWD ?? process.cwd(), path);
-  return rel.startsWith("..") ? path : rel || ".";
-};
-
-// 7. Track the run and register the model in the folder registry (./.mlops or $MLOPS_REGISTRY).
+// 6. Train: a regression tree tuned by a random search of 60 trials with 5-fold CV on worker
+// threads (search.mjs), every trial a nested run in the registry; the best by CV rmse is refitted.
 // `--temp-registry` (used by the tests) registers into a fresh temporary folder instead.
 const temporary = process.argv.includes("--temp-registry")
   ? await mkdtemp(join(tmpdir(), "mlops-example-"))
@@ -172,17 +112,37 @@ const registryPath = temporary
   ? join(temporary, ".mlops")
   : (process.env.MLOPS_REGISTRY ?? join(process.env.INIT_CWD ?? process.cwd(), ".mlops"));
 const registry = await openRegistry(registryPath);
-const version = await registry.withRun(
-  { experiment: "wine-quality", runName: "linear-regression", params: artifact.manifest.params },
-  async (run) => {
-    await registry.logMetrics(run.runId, linearMetrics);
-    await registry.logMetrics(run.runId, { baseline_rmse: metrics.rmse });
-    return registry.registerModel("wine", artifact, {
-      runId: run.runId,
-      aliases: ["staging"],
-      reason: `main job: holdout rmse ${linearMetrics.rmse.toFixed(4)}`,
-    });
-  },
+const train = frame.filter((i) => !isHoldout(i));
+log("\nTraining: random search over regression trees (60 trials × 5 folds)");
+const search = await searchTree(train, { registry, trials: 60, log });
+if (!quiet) console.table(leaderboard(search));
+const treePredictions = search.predict(holdout);
+const treeMetrics = computeMetrics(yTrue, treePredictions, ["rmse", "mae", "r2"]);
+log(
+  `Best tree on the holdout: rmse ${treeMetrics.rmse.toFixed(4)}, mae ${treeMetrics.mae.toFixed(4)}, r2 ${treeMetrics.r2.toFixed(4)} (baseline rmse ${metrics.rmse.toFixed(4)})`,
+);
+const fileDigest = `sha256:${createHash("sha256")
+  .update(await readFile(dataFile))
+  .digest("hex")}`;
+const artifact = search.bestEstimator.toArtifact({
+  schema: wineSchema,
+  metrics: { cv_rmse: search.bestScore, ...treeMetrics },
+  lineage: { runId: search.runId, dataDigest: fileDigest, rowCount: train.rowCount },
+});
+
+const shown = (path) => {
+  const rel = relative(process.env.INIT_CWD ?? process.cwd(), path);
+  return rel.startsWith("..") ? path : rel || ".";
+};
+
+// 7. Register the refitted best model as the next version of `wine`, with alias @staging.
+const version = await registry.registerModel("wine", artifact, {
+  runId: search.runId,
+  aliases: ["staging"],
+  reason: `main job: best of 60 trials, cv rmse ${search.bestScore.toFixed(4)}`,
+});
+log(
+  `Registered models:/wine/${version.version} (${version.digest.slice(0, 19)}…) with alias @staging in ${shown(registryPath)}`,
 );
 
 // 8. Gate: the new version (@staging) against @production on the same holdout rows; promote only
@@ -213,16 +173,43 @@ if (!skipGate) {
     : "failed, @production unchanged";
   log(`Gate ${verdict}`);
 }
-const loaded = await registry.loadModel(`models:/wine/${version.version}`);
-const again = createPredictor(loaded.artifact).predict(holdout);
-if (!again.every((value, i) => value === linearPredictions[i])) {
-  throw new Error("the registered model predicts differently from the fitted one");
+// 9. Serve: the inference server follows @production; ask it for one prediction over real HTTP.
+const served = await registry.resolve("models:/wine@production").catch(() => undefined);
+let answer = "no production model to serve";
+if (served) {
+  const app = createInferenceApp({ registry, models: ["wine@production"], watch: false });
+  await app.ready;
+  const server = await serve(app, { port: 0, host: "127.0.0.1" });
+  try {
+    const row = holdout.toRows()[0];
+    const { quality: truth, ...features } = row;
+    const response = await fetch(`${server.url}/v1/models/wine/predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(features),
+    });
+    const body = await response.json();
+    if (response.status !== 200)
+      throw new Error(`predict answered ${response.status}: ${JSON.stringify(body)}`);
+    // The server predicts what the registered artifact predicts.
+    const expected = createPredictor(
+      (await registry.loadModel("models:/wine@production")).artifact,
+    ).predictRow(features);
+    if (body.predictions[0] !== expected)
+      throw new Error(`served ${body.predictions[0]}, expected ${expected}`);
+    answer = `wine v${body.model.version} predicts quality ${body.predictions[0].toFixed(3)} (true ${truth})`;
+    log(
+      `\nServing models:/wine@production at ${server.url}: POST /v1/models/wine/predict → ${JSON.stringify(body.predictions)}`,
+    );
+  } finally {
+    await server.close();
+    await app.close();
+  }
 }
 log(
-  `Registered models:/wine/${version.version} (${version.digest.slice(0, 19)}…) with alias @staging in ${shown(registryPath)}`,
+  `Inspect the registry with: npx mlops models show wine@production --registry ${shown(registryPath)}`,
 );
-log(`Inspect it with: npx mlops models show wine@staging --registry ${registryPath}`);
 console.log(
-  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, linear rmse ${linearMetrics.rmse.toFixed(4)}, registered wine v${version.version}, gate ${verdict})`,
+  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, tree rmse ${treeMetrics.rmse.toFixed(4)}, registered wine v${version.version}, gate ${verdict}; ${answer})`,
 );
 if (temporary) await rm(temporary, { recursive: true, force: true });

@@ -11,16 +11,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { computeMetrics, createPredictor, openRegistry, readFrame } from "@mlops/core";
-import {
-  choice,
-  DecisionTreeRegressor,
-  integer,
-  KFold,
-  OneHotEncoder,
-  Pipeline,
-  RandomSearch,
-} from "@mlops/train";
 import { wineSchema } from "./schema.mjs";
+import { leaderboard, searchTree } from "./search.mjs";
 
 const quiet = process.argv.includes("--quiet");
 const log = (...args) => {
@@ -45,57 +37,9 @@ const registryPath = temporary
   : (process.env.MLOPS_REGISTRY ?? join(process.env.INIT_CWD ?? process.cwd(), ".mlops"));
 const registry = await openRegistry(registryPath);
 
-// 3. The search: one-hot `color`, then a tree whose parameters are reached as `tree__param`.
-const pipeline = new Pipeline([
-  ["onehot", new OneHotEncoder()],
-  ["tree", new DecisionTreeRegressor({ seed: 42 })],
-]);
-const search = new RandomSearch({
-  estimator: pipeline,
-  paramDistributions: {
-    tree__maxDepth: choice([3, 4, 5, 6, 8, 10, 12, 16, null]),
-    tree__minSamplesSplit: integer(2, 60),
-    tree__minSamplesLeaf: integer(1, 40),
-    tree__maxLeafNodes: choice([null, 16, 32, 64, 128, 256]),
-    tree__criterion: choice(["squared_error", "friedman_mse"]),
-  },
-  nIter: trials,
-  seed: 42,
-  cv: new KFold({ nSplits: 5, shuffle: true, seed: 42 }),
-  scoring: ["rmse", "r2"],
-  refit: "rmse",
-  registry,
-  experiment: "wine-quality",
-  runName: "tree-random-search",
-  onProgress: ({ done, total, bestScore }) => {
-    if (!quiet && (done % 10 === 0 || done === total)) {
-      console.log(`  trial ${done}/${total}: best CV rmse so far ${bestScore?.toFixed(4)}`);
-    }
-  },
-});
-const started = performance.now();
-await search.fit(train, "quality");
-const seconds = (performance.now() - started) / 1000;
-
-// 4. The leaderboard: chosen by cross-validated RMSE, never by the training score.
-const { cvResults } = search;
-const order = cvResults.rank_test_rmse
-  .map((rank, index) => ({ rank, index }))
-  .sort((a, b) => a.rank - b.rank || a.index - b.index)
-  .slice(0, 5);
-log(`\n${trials} trials × 5 folds in ${seconds.toFixed(1)} s on ${search.workers} worker(s)`);
-if (!quiet) {
-  console.table(
-    order.map(({ rank, index }) => ({
-      rank,
-      "cv rmse": Number(cvResults.mean_test_rmse[index].toFixed(4)),
-      "cv r2": Number(cvResults.mean_test_r2[index].toFixed(4)),
-      ...Object.fromEntries(
-        Object.entries(cvResults.params[index]).map(([key, value]) => [key.slice(6), value]),
-      ),
-    })),
-  );
-}
+// 3. The search (search.mjs), then the leaderboard: by cross-validated RMSE, never training.
+const search = await searchTree(train, { registry, trials, log });
+if (!quiet) console.table(leaderboard(search));
 
 // 5. Score the refitted best model on the holdout and register it as wine @staging.
 const predictions = search.predict(holdout);
