@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts" },
+  // `cli` is the `mlops-serve` executable (package.json "bin"): dist/cli.js, shebang kept.
+  entry: { index: "src/index.ts", cli: "src/cli/bin.ts" },
   format: ["esm", "cjs"],
   // Project references need `composite`; the declaration bundler wants a plain program.
   dts: { compilerOptions: { composite: false, incremental: false } },

@@ -1,7 +1,8 @@
 /**
  * @mlops/serve — an embeddable inference server for @mlops models: named-field REST, the Open
  * Inference Protocol v2 and MLflow's scoring protocol behind one web-standard `fetch` handler,
- * with validation, limits, Prometheus metrics and pluggable runtimes.
+ * with validation, limits, Prometheus metrics, API-key auth, hot reload, request logs and
+ * pluggable runtimes.
  */
 export {
   createInferenceApp,
@@ -19,6 +20,16 @@ export type {
   RouteScope,
 } from "./app/types.js";
 export {
+  API_KEY_HASHES_ENV,
+  API_KEY_SCOPES,
+  type ApiKey,
+  type ApiKeyScope,
+  type AuthOptions,
+  apiKeyGuard,
+  hashApiKey,
+  parseApiKeyHashes,
+} from "./auth/api-keys.js";
+export {
   ERROR_STATUS,
   errorHeaders,
   oipErrorBody,
@@ -29,6 +40,11 @@ export {
   toServeError,
 } from "./errors.js";
 export { DEFAULT_LIMITS, type Limits } from "./limits/limits.js";
+export type {
+  LoggerOption,
+  LogSink,
+  RequestLogLine,
+} from "./logs/request-log.js";
 export type { MetricsOptions } from "./metrics/metrics.js";
 export {
   type ArtifactModelSource,
@@ -36,9 +52,16 @@ export {
   type ModelSource,
   parseModelReference,
   type ReferenceModelSource,
+  type ServeEvent,
+  type ServeEventListener,
 } from "./models/catalog.js";
 export { type HolderState, ModelHolder } from "./models/holder.js";
-export { type ModelOrigin, OUTPUT_NAME, type ServedModel } from "./models/served.js";
+export {
+  type ModelOrigin,
+  type ModelUsage,
+  OUTPUT_NAME,
+  type ServedModel,
+} from "./models/served.js";
 export { type RunningServer, type ServeOptions, serve, toNodeListener } from "./node/serve.js";
 export { parseCsvText } from "./protocols/csv.js";
 export {

@@ -1,11 +1,13 @@
 import { MlopsError, type Registry } from "@mlops/core";
 import { type Context, type Handler, Hono } from "hono";
 import type { Registry as MetricsRegistry } from "prom-client";
+import { type ApiKey, type AuthOptions, apiKeyGuard, resolveApiKeys } from "../auth/api-keys.js";
 import { ServeError, toServeError } from "../errors.js";
 import { nodeIncoming } from "../http/body.js";
 import { ConcurrencyLimiter, type Limits, resolveLimits } from "../limits/limits.js";
+import { createRequestLogger, type LoggerOption } from "../logs/request-log.js";
 import { type MetricsOptions, NO_METRICS, ServeMetrics } from "../metrics/metrics.js";
-import { ModelCatalog, type ModelSource } from "../models/catalog.js";
+import { ModelCatalog, type ModelSource, type ServeEventListener } from "../models/catalog.js";
 import { customEndpoint, type PredictRouteDefinition } from "../protocols/custom.js";
 import { invocationsEndpoint, ping, version as versionResponse } from "../protocols/mlflow.js";
 import { listModels, namedPredictEndpoint, showModel } from "../protocols/named.js";
@@ -18,7 +20,12 @@ import {
 } from "../protocols/oip.js";
 import { nativeRuntime } from "../runtime/native.js";
 import { type ModelRuntime, RuntimeTable } from "../runtime/runtime.js";
-import { createNodeFastPath, NODE_FAST_PATH, type NodeFastPath } from "./fast-path.js";
+import {
+  createNodeFastPath,
+  type FastCustomRoute,
+  NODE_FAST_PATH,
+  type NodeFastPath,
+} from "./fast-path.js";
 import {
   type AppState,
   answerPrediction,
@@ -27,6 +34,7 @@ import {
   type PredictEndpoint,
   type PredictionObserver,
   type RouteParams,
+  requestId,
   toResponse,
 } from "./pipeline.js";
 import type {
@@ -63,6 +71,25 @@ export interface InferenceAppOptions {
   middleware?: readonly InferenceMiddleware[];
   /** Called after each prediction request with its route, model, status, rows and time. */
   onPrediction?: PredictionObserver;
+  /**
+   * API keys (checked as sha256 hashes, in constant time) and the scope each route family
+   * needs. Left out, keys come from `MLOPS_API_KEY_HASHES` when it is set; `false` turns auth
+   * off even then. Health routes stay open.
+   */
+  auth?: AuthOptions | false;
+  /**
+   * Hot reload: poll the registry for models served by alias (`"wine@production"`) or as the
+   * latest version, and swap in the new version when the reference moves (default on, every
+   * 2 s; `false` to turn off). `app.models.reload(name)` reloads on demand either way.
+   */
+  watch?: boolean | { intervalMs?: number };
+  /** Model lifecycle events: versions loaded or swapped in, failed loads, versions released. */
+  onEvent?: ServeEventListener;
+  /**
+   * Structured request logs, one JSON line per request (off by default): `true` writes them to
+   * stdout, or pass a sink with `write(line)` (`process.stderr`, a file stream, a logger).
+   */
+  logger?: LoggerOption;
   /** Custom prediction routes (`predictRoute(...)`). */
   routes?: readonly PredictRouteDefinition[];
   /** The server name in `GET /v2` (default `"mlops-serve"`). */
@@ -140,17 +167,26 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     metricsOption === false
       ? undefined
       : new ServeMetrics(metricsOption === true ? {} : metricsOption, () => catalog?.info() ?? []);
+  const authGuard = createAuthGuard(options.auth);
+  const logger = createRequestLogger(options.logger);
+  const watchIntervalMs = resolveWatch(options.watch);
   catalog = new ModelCatalog(options.models, {
     registry: options.registry,
     runtimes: new RuntimeTable([...(options.runtimes ?? []), nativeRuntime]),
     metrics,
+    onEvent: options.onEvent,
+    drainTimeoutMs: limits.timeoutMs,
   });
+  const observers: PredictionObserver[] = [];
+  if (options.onPrediction) observers.push(options.onPrediction);
+  if (logger) observers.push(logger.prediction);
   const state: AppState = {
     catalog,
     limits,
     limiter: new ConcurrencyLimiter(limits.maxConcurrent),
     unmatched: metrics === undefined ? NO_METRICS : metrics.unmatched(),
-    observers: options.onPrediction ? [options.onPrediction] : [],
+    observers,
+    log: logger?.request,
     closing: false,
   };
   for (const route of options.routes ?? []) {
@@ -164,10 +200,14 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
   const serverName = options.name ?? "mlops-serve";
   const predict = (endpoint: PredictEndpoint): Handler<InferenceEnv> => {
     return async (c) => {
+      // The pipeline logs this request (the log middleware leaves it alone).
+      if (logger) c.set("predicted", true);
       const params: RouteParams = {
         param: (name) => c.req.param(name),
         params: () => c.req.param(),
         query: (name) => c.req.query(name),
+        method: () => c.req.method,
+        path: () => c.req.path,
       };
       const source = { request: c.req.raw, incoming: nodeIncoming(c.env) };
       return toResponse(await answerPrediction(state, endpoint, source, params));
@@ -227,22 +267,41 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
       }),
     );
   }
+  // Custom routes with a fixed path (no parameters) are answered on the Node fast path too.
+  const customFast: FastCustomRoute[] = [];
   for (const route of options.routes ?? []) {
     const endpoint = customEndpoint(state, route);
-    routes.push({
-      method: route.method,
-      path: route.path,
-      info: { name: route.path, scope: "predict", protocol: "rest" },
-      handler: predict(endpoint),
-    });
+    const info: RouteInfo = { name: route.path, scope: "predict", protocol: "rest" };
+    routes.push({ method: route.method, path: route.path, info, handler: predict(endpoint) });
+    if (!route.path.includes(":") && !route.path.includes("*")) {
+      customFast.push({ method: route.method, path: route.path, endpoint, info });
+    }
   }
 
   const hono = new Hono<InferenceEnv>();
-  const guards = options.guards ?? [];
+  const guards: RequestGuard[] = [...(options.guards ?? [])];
+  if (authGuard !== undefined) guards.unshift(authGuard);
   const middleware: InferenceMiddleware[] = [...(options.middleware ?? [])];
   if (guards.length > 0) middleware.unshift(guardMiddleware(guards));
+  if (logger !== undefined) {
+    // Every request but those the prediction pipeline logs itself (404s and refusals too).
+    hono.use("*", async (c, next) => {
+      const started = performance.now();
+      await next();
+      if (c.get("predicted")) return;
+      logger.request({
+        method: c.req.method,
+        path: c.req.path,
+        route: c.get("route")?.name,
+        status: c.res.status,
+        seconds: (performance.now() - started) / 1000,
+        requestId: requestId({ request: c.req.raw }),
+        error: c.get("errorCode"),
+      });
+    });
+  }
   for (const route of routes) {
-    if (middleware.length === 0) {
+    if (middleware.length === 0 && logger === undefined) {
       // Nothing reads the route info: register the bare handler (one call less per request).
       hono.on(route.method, route.path, route.handler);
     } else {
@@ -270,18 +329,22 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
         `${c.req.method} is not allowed on ${c.req.path} (allowed: ${allow})`,
         { headers: { allow } },
       );
+      c.set("errorCode", error.code);
       return errorResponse(error, styleOf(undefined, c.req.path));
     });
   }
-  hono.notFound((c) =>
-    errorResponse(
+  hono.notFound((c) => {
+    c.set("errorCode", "route_not_found");
+    return errorResponse(
       new ServeError("route_not_found", `no route ${c.req.method} ${c.req.path}`),
       styleOf(undefined, c.req.path),
-    ),
-  );
+    );
+  });
   hono.onError((error, c) => {
     const route = c.get("route") as RouteInfo | undefined;
-    return errorResponse(toServeError(error), styleOf(route?.protocol, c.req.path));
+    const known = toServeError(error);
+    c.set("errorCode", known.code);
+    return errorResponse(known, styleOf(route?.protocol, c.req.path));
   });
 
   const fetch = (request: Request, env?: unknown) =>
@@ -298,8 +361,10 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
             invocations: routeInfo("/invocations"),
           },
           guards,
+          customFast,
         )
       : undefined;
+  if (watchIntervalMs !== undefined) catalog.watch(watchIntervalMs);
 
   return {
     fetch,
@@ -322,6 +387,41 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     },
   };
 }
+
+/** The API-key guard of `auth` (or of `MLOPS_API_KEY_HASHES`); undefined when auth is off. */
+function createAuthGuard(auth: AuthOptions | false | undefined): RequestGuard | undefined {
+  if (auth === false) return undefined;
+  if (auth !== undefined && (typeof auth !== "object" || auth === null)) {
+    throw new MlopsError("argument_invalid", "auth: expected { keys, scopes } or false");
+  }
+  const keys: readonly ApiKey[] | undefined = resolveApiKeys(auth);
+  if (keys === undefined) {
+    if (auth === undefined) return undefined;
+    // Asked for auth but gave no keys: refuse to start rather than serve unprotected.
+    throw new MlopsError(
+      "argument_invalid",
+      "auth: no keys; give auth.keys or set MLOPS_API_KEY_HASHES (or pass auth: false)",
+    );
+  }
+  return apiKeyGuard({ ...auth, keys });
+}
+
+/** The hot-reload interval of `watch` (ms), or undefined when it is off. */
+function resolveWatch(watch: InferenceAppOptions["watch"]): number | undefined {
+  if (watch === false) return undefined;
+  const intervalMs = typeof watch === "object" && watch !== null ? watch.intervalMs : undefined;
+  if (intervalMs === undefined) return DEFAULT_WATCH_INTERVAL_MS;
+  if (!Number.isFinite(intervalMs) || intervalMs < 10) {
+    throw new MlopsError(
+      "argument_invalid",
+      `watch.intervalMs: expected a number of milliseconds ≥ 10, got ${String(intervalMs)}`,
+    );
+  }
+  return intervalMs;
+}
+
+/** How often the registry is polled for aliases that moved, by default. */
+const DEFAULT_WATCH_INTERVAL_MS = 2000;
 
 /** The guards as the first Hono middleware of every known route. */
 function guardMiddleware(guards: readonly RequestGuard[]): InferenceMiddleware {

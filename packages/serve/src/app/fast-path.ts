@@ -7,6 +7,7 @@ import {
   errorAnswer,
   type PredictEndpoint,
   type RouteParams,
+  requestId,
 } from "./pipeline.js";
 import type { GuardRequest, RequestGuard, RouteInfo } from "./types.js";
 
@@ -23,6 +24,14 @@ export interface FastPathEndpoints {
   named: PredictEndpoint;
   infer: PredictEndpoint;
   invocations: PredictEndpoint;
+}
+
+/** A custom prediction route with a fixed path, answered on the fast path. */
+export interface FastCustomRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly endpoint: PredictEndpoint;
+  readonly info: RouteInfo;
 }
 
 const NAMED_PREFIX = "/v1/models/";
@@ -42,25 +51,41 @@ function segment(text: string): string | undefined {
   }
 }
 
-function paramsOf(
-  url: string,
-  queryStart: number,
-  name: string | undefined,
-  version: string | undefined,
-): RouteParams {
-  return {
-    param: (key) => (key === "name" ? name : key === "version" ? version : undefined),
-    params: () => {
-      const out: Record<string, string> = {};
-      if (name !== undefined) out.name = name;
-      if (version !== undefined) out.version = version;
-      return out;
-    },
-    query: (key) =>
-      queryStart < 0
-        ? undefined
-        : (new URLSearchParams(url.slice(queryStart + 1)).get(key) ?? undefined),
-  };
+/** The route parameters of a fast-path request (a class: no closures per request). */
+class FastParams implements RouteParams {
+  constructor(
+    readonly url: string,
+    readonly queryStart: number,
+    readonly name: string | undefined,
+    readonly version: string | undefined,
+    readonly requestMethod: string,
+    readonly requestPath: string,
+  ) {}
+
+  param(key: string): string | undefined {
+    return key === "name" ? this.name : key === "version" ? this.version : undefined;
+  }
+
+  params(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.name !== undefined) out.name = this.name;
+    if (this.version !== undefined) out.version = this.version;
+    return out;
+  }
+
+  query(key: string): string | undefined {
+    return this.queryStart < 0
+      ? undefined
+      : (new URLSearchParams(this.url.slice(this.queryStart + 1)).get(key) ?? undefined);
+  }
+
+  method(): string {
+    return this.requestMethod;
+  }
+
+  path(): string {
+    return this.requestPath;
+  }
 }
 
 function write(answer: Answer, incoming: IncomingMessage, outgoing: ServerResponse): void {
@@ -88,9 +113,12 @@ export function createNodeFastPath(
   endpoints: FastPathEndpoints,
   routes: { named: RouteInfo; infer: RouteInfo; invocations: RouteInfo },
   guards: readonly RequestGuard[],
+  custom: readonly FastCustomRoute[] = [],
 ): NodeFastPath {
+  const customByPath = new Map<string, FastCustomRoute>();
+  for (const route of custom) customByPath.set(route.path, route);
   return (incoming, outgoing) => {
-    if (incoming.method !== "POST") return false;
+    const method = incoming.method;
     const url = incoming.url ?? "";
     const queryStart = url.indexOf("?");
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
@@ -98,7 +126,14 @@ export function createNodeFastPath(
     let route: RouteInfo;
     let name: string | undefined;
     let version: string | undefined;
-    if (path.startsWith(NAMED_PREFIX) && path.endsWith(NAMED_SUFFIX)) {
+    const customRoute = customByPath.size > 0 ? customByPath.get(path) : undefined;
+    if (customRoute !== undefined) {
+      if (method !== customRoute.method) return false;
+      endpoint = customRoute.endpoint;
+      route = customRoute.info;
+    } else if (method !== "POST") {
+      return false;
+    } else if (path.startsWith(NAMED_PREFIX) && path.endsWith(NAMED_SUFFIX)) {
       name = segment(path.slice(NAMED_PREFIX.length, -NAMED_SUFFIX.length));
       if (name === undefined) return false;
       endpoint = endpoints.named;
@@ -122,9 +157,10 @@ export function createNodeFastPath(
     }
     const source = { incoming };
     if (guards.length > 0) {
+      const started = performance.now();
       const request: GuardRequest = {
         route,
-        method: "POST",
+        method,
         path,
         header: (key) => {
           const value = incoming.headers[key.toLowerCase()];
@@ -134,11 +170,26 @@ export function createNodeFastPath(
       try {
         for (const guard of guards) guard(request);
       } catch (error) {
-        write(errorAnswer(toServeError(error), endpoint.style), incoming, outgoing);
+        const refused = toServeError(error);
+        write(errorAnswer(refused, endpoint.style), incoming, outgoing);
+        state.log?.({
+          method,
+          path,
+          route: route.name,
+          status: refused.status,
+          seconds: (performance.now() - started) / 1000,
+          requestId: requestId(source),
+          error: refused.code,
+        });
         return true;
       }
     }
-    answerPrediction(state, endpoint, source, paramsOf(url, queryStart, name, version)).then(
+    answerPrediction(
+      state,
+      endpoint,
+      source,
+      new FastParams(url, queryStart, name, version, method, path),
+    ).then(
       (answer) => {
         try {
           write(answer, incoming, outgoing);

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Frame } from "@mlops/core";
 import { errorHeaders, oipErrorBody, restErrorBody, ServeError, toServeError } from "../errors.js";
-import { header, type RequestSource, readBody } from "../http/body.js";
+import { header, type RequestSource, readBodyBytes } from "../http/body.js";
 import type { ConcurrencyLimiter, Limits } from "../limits/limits.js";
 import { withTimeout } from "../limits/limits.js";
 import type { RequestRecorder } from "../metrics/metrics.js";
 import type { ModelCatalog } from "../models/catalog.js";
 import type { ModelHolder } from "../models/holder.js";
-import { predictFrame, predictRow, type ServedModel } from "../models/served.js";
+import { type ModelUsage, predictFrame, predictRow, type ServedModel } from "../models/served.js";
 
 /** The error body style of a route: REST/MLflow `{"error":{code,message}}` or OIP's. */
 export type ErrorStyle = "rest" | "oip";
@@ -16,6 +16,14 @@ export type ErrorStyle = "rest" | "oip";
 export interface PredictionEvent {
   /** The route's metric label (`"v1_predict"`, `"v2_infer"`, `"invocations"`, a custom path). */
   readonly route: string;
+  readonly method: string;
+  /** The request path, without the query. */
+  readonly path: string;
+  /**
+   * The request id: the one answered with (named-field `id`, OIP `id`), else the client's
+   * `x-request-id` when it is a short token, else a new UUID.
+   */
+  readonly requestId: string;
   /** The served model and version, when the request got as far as choosing one. */
   readonly model: string | undefined;
   readonly version: string | undefined;
@@ -38,7 +46,20 @@ export interface AppState {
   /** Where requests that never reached a model (404, 400 before selection) are recorded. */
   readonly unmatched: RequestRecorder;
   readonly observers: readonly PredictionObserver[];
+  /** Logs requests answered outside the prediction pipeline (a guard refused on the fast path). */
+  readonly log: ((entry: RequestLogEntry) => void) | undefined;
   closing: boolean;
+}
+
+/** One request for the request log, when it did not go through the prediction pipeline. */
+export interface RequestLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly route: string | undefined;
+  readonly status: number;
+  readonly seconds: number;
+  readonly requestId: string;
+  readonly error: string | undefined;
 }
 
 /** A response before it becomes a web `Response` (Hono) or is written to Node directly. */
@@ -55,6 +76,9 @@ export interface RouteParams {
   /** Every path parameter. */
   params(): Record<string, string>;
   query(name: string): string | undefined;
+  /** The method and the path without the query (read only for request logs). */
+  method(): string;
+  path(): string;
 }
 
 /** A parsed prediction request: one row (the fast path) or a frame, and how to answer. */
@@ -62,6 +86,11 @@ export interface Prepared {
   readonly row?: Record<string, unknown>;
   readonly frame?: Frame;
   respond(predictions: Float64Array | number): Answer;
+  /**
+   * Hands the frame's memory back for reuse. Called only when a native (core) predictor
+   * answered synchronously: it keeps nothing of its input.
+   */
+  recycle?(): void;
 }
 
 /** One prediction route: how it picks the model, checks the request and parses the body. */
@@ -75,6 +104,16 @@ export interface PredictEndpoint {
   accept(source: RequestSource): void;
   /** Parses the body (throws 400 / 413 / 422). */
   prepare(served: ServedModel, body: string, source: RequestSource, params: RouteParams): Prepared;
+  /**
+   * A faster parser of the body's bytes for the common case; undefined hands the request to
+   * `prepare` (which answers it or reports the error). It never throws for bad input.
+   */
+  prepareBytes?(
+    served: ServedModel,
+    body: Buffer,
+    source: RequestSource,
+    params: RouteParams,
+  ): Prepared | undefined;
 }
 
 /** A JSON answer with a ready-made body. */
@@ -140,8 +179,10 @@ const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
  * to put between JSON quotes as it is.
  */
 export function requestId(source: RequestSource): string {
+  if (source.id !== undefined) return source.id;
   const given = header(source, "x-request-id");
-  return given !== undefined && SAFE_ID.test(given) ? given : randomUUID();
+  source.id = given !== undefined && SAFE_ID.test(given) ? given : randomUUID();
+  return source.id;
 }
 
 /**
@@ -162,26 +203,49 @@ export async function answerPrediction(
   let failure: ServeError | undefined;
   let holdsSlot = false;
   const limiter = state.limiter;
+  let usage: ModelUsage | undefined;
+  const release = () => {
+    limiter.release();
+    usage!.inFlight--;
+  };
   try {
     if (state.closing) throw shuttingDown();
     const holder = endpoint.select(params, source);
     endpoint.accept(source);
     served = holder.require();
     limiter.acquire();
+    // Counted in the same tick as `require`: a hot reload releases the old version only once
+    // every request that took it is done.
+    usage = served.usage;
+    usage.inFlight++;
     holdsSlot = true;
     const timeoutMs = state.limits.timeoutMs;
-    const body = await readBody(source, state.limits.maxBodyBytes, timeoutMs);
-    const prepared = endpoint.prepare(served, body, source, params);
-    let result: Float64Array | number | Promise<Float64Array | number> =
-      prepared.row !== undefined
-        ? predictRow(served, prepared.row)
-        : predictFrame(served, prepared.frame!);
+    const body = await readBodyBytes(source, state.limits.maxBodyBytes, timeoutMs);
+    let prepared: Prepared;
+    try {
+      prepared =
+        endpoint.prepareBytes?.(served, body.bytes, source, params) ??
+        endpoint.prepare(served, body.bytes.toString("utf8"), source, params);
+    } finally {
+      // The parsers copy what they keep: the body's memory can serve the next request.
+      body.recycle?.();
+    }
+    let result: Float64Array | number | Promise<Float64Array | number>;
+    if (prepared.row !== undefined) {
+      result = predictRow(served, prepared.row);
+    } else if (prepared.recycle !== undefined && served.runtime === "native") {
+      try {
+        result = predictFrame(served, prepared.frame!);
+      } finally {
+        if (!(result! instanceof Promise)) prepared.recycle();
+      }
+    } else {
+      result = predictFrame(served, prepared.frame!);
+    }
     if (typeof result === "object" && !(result instanceof Float64Array)) {
       // An asynchronous model: its slot is freed when it finishes, even after a timeout.
       holdsSlot = false;
-      result = await withTimeout(result, timeoutMs - (performance.now() - started), () =>
-        limiter.release(),
-      );
+      result = await withTimeout(result, timeoutMs - (performance.now() - started), release);
     }
     predictions = result;
     answer = prepared.respond(result);
@@ -190,13 +254,16 @@ export async function answerPrediction(
     failure = toServeError(error);
     answer = errorAnswer(failure, endpoint.style);
   } finally {
-    if (holdsSlot) limiter.release();
+    if (holdsSlot) release();
   }
   const seconds = (performance.now() - started) / 1000;
   (served?.metrics ?? state.unmatched).record(endpoint.route, answer.status, seconds, predictions);
   if (state.observers.length > 0) {
     const event: PredictionEvent = {
       route: endpoint.route,
+      method: params.method(),
+      path: params.path(),
+      requestId: requestId(source),
       model: served?.name,
       version: served?.version,
       status: answer.status,

@@ -19,7 +19,13 @@ export interface RouteInfo {
 export interface InferenceEnv {
   /** The Node request and response under `@hono/node-server`; absent under plain `fetch`. */
   Bindings: Partial<HttpBindings>;
-  Variables: { route: RouteInfo };
+  Variables: {
+    route: RouteInfo;
+    /** The error code of a refused request (for the request log). */
+    errorCode: string;
+    /** Set when the prediction pipeline answered (and logged) the request. */
+    predicted: boolean;
+  };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface RequestSource {
   /** Present when the app runs on Node and the body is still unread. */
   readonly incoming?: IncomingMessage;
   readonly request?: Request;
+  /** The request id, once one was chosen (`requestId`). */
+  id?: string;
 }
 
 /** The Node request behind `env` (the node-server bindings), if its body can still be read. */
@@ -56,58 +58,174 @@ function timedOut(timeoutMs: number): ServeError {
  * arrived (a `Content-Length` over the limit fails before reading anything), and with 503
  * `timeout` when it has not arrived within `timeoutMs`.
  */
-export function readBody(source: RequestSource, limit: number, timeoutMs: number): Promise<string> {
-  const declared = header(source, "content-length");
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
-  if (source.incoming !== undefined) return readIncoming(source.incoming, limit, timeoutMs);
-  if (source.request === undefined) return Promise.resolve("");
-  return readWebBody(source.request, limit, timeoutMs);
+export async function readBody(
+  source: RequestSource,
+  limit: number,
+  timeoutMs: number,
+): Promise<string> {
+  const body = await readBodyBytes(source, limit, timeoutMs);
+  const text = body.bytes.toString("utf8");
+  body.recycle?.();
+  return text;
 }
 
-function readIncoming(incoming: IncomingMessage, limit: number, timeoutMs: number) {
-  return new Promise<string>((resolve, reject) => {
+/** A request body as bytes; `recycle` (when set) hands its memory back once it is parsed. */
+export interface BodyBytes {
+  readonly bytes: Buffer;
+  recycle?(): void;
+}
+
+/** As `readBody`, the bytes as they came (for parsers that read bytes). */
+export function readBodyBytes(
+  source: RequestSource,
+  limit: number,
+  timeoutMs: number,
+): Promise<BodyBytes> {
+  const declared = header(source, "content-length");
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  if (source.incoming !== undefined) {
+    return readIncoming(source.incoming, limit, timeoutMs, Number(declared));
+  }
+  if (source.request === undefined) return Promise.resolve({ bytes: EMPTY });
+  return readWebBody(source.request, limit, timeoutMs).then((bytes) => ({ bytes }));
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reusable buffers for large bodies, by power-of-two size: a body that arrives in several
+ * chunks is copied into one of them instead of a fresh `Buffer.concat` per request (a stream
+ * of large external allocations sets off full garbage collections).
+ */
+const POOL_MIN = 64 * 1024;
+const POOL_MAX = 16 * 1024 * 1024;
+const POOL_PER_SIZE = 4;
+const pool = new Map<number, Buffer[]>();
+
+function sizeClass(size: number): number {
+  let capacity = POOL_MIN;
+  while (capacity < size) capacity *= 2;
+  return capacity;
+}
+
+function takeBuffer(size: number): Buffer {
+  return pool.get(sizeClass(size))?.pop() ?? Buffer.allocUnsafe(sizeClass(size));
+}
+
+function giveBuffer(buffer: Buffer): void {
+  const free = pool.get(buffer.length);
+  if (free === undefined) pool.set(buffer.length, [buffer]);
+  else if (free.length < POOL_PER_SIZE) free.push(buffer);
+}
+
+function readIncoming(
+  incoming: IncomingMessage,
+  limit: number,
+  timeoutMs: number,
+  declared: number,
+): Promise<BodyBytes> {
+  return new Promise<BodyBytes>((resolve, reject) => {
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
+    // With a declared length worth pooling, chunks are copied into one reused buffer.
+    let pooled: Buffer | undefined;
     let size = 0;
     let done = false;
     const fail = (error: unknown) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      reads.delete(read);
       incoming.off("data", onData);
+      if (pooled !== undefined) giveBuffer(pooled);
       // What the client still sends is drained (or the connection closed) after the answer.
       incoming.pause();
       reject(error);
     };
     const onData = (chunk: Buffer) => {
+      const before = size;
       size += chunk.length;
       if (size > limit) fail(tooLarge(limit));
       else if (first === undefined) first = chunk;
-      else if (chunks === undefined) chunks = [first, chunk];
-      else chunks.push(chunk);
+      else if (pooled !== undefined) {
+        if (size <= pooled.length) chunk.copy(pooled, before);
+        else {
+          // More than declared: back to a list of chunks.
+          chunks = [pooled.subarray(0, before), chunk];
+          pooled = undefined;
+        }
+      } else if (chunks !== undefined) chunks.push(chunk);
+      else if (declared >= POOL_MIN && declared <= POOL_MAX) {
+        pooled = takeBuffer(declared);
+        first.copy(pooled, 0);
+        if (size <= pooled.length) chunk.copy(pooled, first.length);
+        else {
+          chunks = [first, chunk];
+          giveBuffer(pooled);
+          pooled = undefined;
+        }
+      } else chunks = [first, chunk];
     };
     // The listeners die with the request; on success only the timer needs clearing.
     incoming.on("data", onData);
-    incoming.once("end", () => {
+    incoming.on("end", () => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      if (first === undefined) resolve("");
-      else if (chunks === undefined) resolve(first.toString("utf8"));
-      else resolve(Buffer.concat(chunks, size).toString("utf8"));
+      reads.delete(read);
+      if (first === undefined) resolve({ bytes: EMPTY });
+      else if (pooled !== undefined) {
+        const buffer = pooled;
+        resolve({ bytes: buffer.subarray(0, size), recycle: () => giveBuffer(buffer) });
+      } else if (chunks === undefined) resolve({ bytes: first });
+      else resolve({ bytes: Buffer.concat(chunks, size) });
     });
     // A client that goes away mid-body makes Node destroy the request with an error (emitted
     // only because this listener exists). No "close" listener: it costs ~7 µs per request.
-    incoming.once("error", (error: Error) =>
+    incoming.on("error", (error: Error) =>
       fail(new ServeError("invalid_request", "request body could not be read", { cause: error })),
     );
-    const timer = setTimeout(() => fail(timedOut(timeoutMs)), timeoutMs);
+    const read: PendingRead = {
+      deadline: performance.now() + timeoutMs,
+      expire: () => fail(timedOut(timeoutMs)),
+    };
+    watchRead(read);
   });
 }
 
-async function readWebBody(request: Request, limit: number, timeoutMs: number): Promise<string> {
+/** A body being read, and what to do when its deadline passes. */
+interface PendingRead {
+  readonly deadline: number;
+  expire(): void;
+}
+
+/**
+ * Bodies still arriving, checked against their deadlines by one shared timer every
+ * `SWEEP_MS` (a timer per request cost more than the rest of reading a small body). A body
+ * that is late is refused within `SWEEP_MS` of its deadline.
+ */
+const reads = new Set<PendingRead>();
+const SWEEP_MS = 25;
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function watchRead(read: PendingRead): void {
+  reads.add(read);
+  if (sweeper === undefined) {
+    sweeper = setInterval(sweep, SWEEP_MS);
+    sweeper.unref?.();
+  }
+}
+
+function sweep(): void {
+  const now = performance.now();
+  for (const read of reads) if (now >= read.deadline) read.expire();
+  if (reads.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+async function readWebBody(request: Request, limit: number, timeoutMs: number): Promise<Buffer> {
   const body = request.body;
-  if (body === null) return "";
+  if (body === null) return Buffer.alloc(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -130,7 +248,7 @@ async function readWebBody(request: Request, limit: number, timeoutMs: number): 
   } finally {
     clearTimeout(timer);
   }
-  return Buffer.concat(chunks, size).toString("utf8");
+  return Buffer.concat(chunks, size);
 }
 
 /** The media type of `Content-Type`, lower case, without parameters (`""` when absent). */

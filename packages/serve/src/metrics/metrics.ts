@@ -128,8 +128,8 @@ export class ModelSeries {
  * `mlops_request_duration_seconds{model,version,route}`,
  * `mlops_predictions_total{model,version}` (rows), `mlops_prediction_value{model,version}`,
  * `mlops_validation_failures_total{model,version,route}`,
- * `mlops_model_info{name,version,alias,kind,runtime} 1`, `mlops_model_ready{name}`, and the
- * process metrics.
+ * `mlops_model_info{name,version,alias,kind,runtime} 1`, `mlops_model_ready{name}`,
+ * `mlops_model_loads_total{name,result}`, and the process metrics.
  *
  * @example
  * const metrics = new ServeMetrics({ processMetrics: false }, () => []);
@@ -150,6 +150,11 @@ export class ServeMetrics {
   readonly validationFailures = new CounterFamily(
     "mlops_validation_failures_total",
     "Requests rejected by the model's schema (HTTP 422)",
+  );
+  readonly modelLoads = new CounterFamily(
+    "mlops_model_loads_total",
+    'Model versions put in place (result="loaded": first load or hot reload) and loads that ' +
+      'failed (result="failed"; the version in place keeps serving), by name',
   );
   readonly #valueBuckets: readonly number[] | undefined;
   readonly #series = new Map<string, ModelSeries>();
@@ -199,6 +204,7 @@ export class ServeMetrics {
       this.validationFailures,
       info,
       ready,
+      this.modelLoads,
     ]) {
       // The families implement what the registry reads (get, reset, name, help, type).
       this.registry.registerMetric(family as unknown as Metric);
@@ -221,6 +227,11 @@ export class ServeMetrics {
       this.#series.set(id, series);
     }
     return series;
+  }
+
+  /** Counts one model load: `"loaded"` (a version put in place) or `"failed"`. */
+  modelLoad(name: string, result: "loaded" | "failed"): void {
+    this.modelLoads.cell({ name, result }).value++;
   }
 
   /** Where requests that reached no model are recorded (`model=""`, `version=""`). */

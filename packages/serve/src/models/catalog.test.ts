@@ -34,6 +34,8 @@ describe("ModelCatalog.reload and ModelHolder.swap", () => {
         registry: temp.dir + "/.mlops",
         models: ["houses@production"],
         metrics: false,
+        // Reloaded on demand here: the watcher must not get there first.
+        watch: false,
       });
       await app.ready;
       const holder = app.models.get("houses")!;

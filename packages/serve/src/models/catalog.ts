@@ -3,6 +3,7 @@ import {
   MlopsError,
   type ModelArtifact,
   type ModelUri,
+  type ModelVersion,
   openRegistry,
   parseModelUri,
   type Registry,
@@ -11,7 +12,7 @@ import { type ModelInfo, NO_METRICS, type ServeMetrics } from "../metrics/metric
 import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
 import type { LoadedModel, RuntimeTable } from "../runtime/runtime.js";
 import { ModelHolder } from "./holder.js";
-import { type ModelOrigin, type ServedModel, servedModel } from "./served.js";
+import { type ModelOrigin, type ServedModel, servedModel, withAliases } from "./served.js";
 
 /** A model already in memory: an artifact, run by the runtime for its kind. */
 export interface ArtifactModelSource {
@@ -86,16 +87,96 @@ function plan(source: ModelSource): Planned {
   );
 }
 
+/**
+ * What happens to the served models, for `createInferenceApp({ onEvent })`: a version put in
+ * place (the first load, or a hot reload that swapped it in), a load that failed (the version
+ * in place, if any, keeps serving), and a swapped-out version released once its requests
+ * finished.
+ *
+ * @example
+ * createInferenceApp({
+ *   registry,
+ *   models: ["wine@production"],
+ *   onEvent: (event) => {
+ *     if (event.type === "model_load_failed") alert(`${event.name}: ${event.error.message}`);
+ *   },
+ * });
+ */
+export type ServeEvent =
+  | {
+      readonly type: "model_loaded";
+      readonly name: string;
+      readonly version: string;
+      /** The version it replaced (hot reload); undefined for the first load. */
+      readonly previousVersion: string | undefined;
+      readonly aliases: readonly string[];
+      /** The registry reference it follows, if any. */
+      readonly reference: string | undefined;
+      readonly seconds: number;
+    }
+  | {
+      readonly type: "model_load_failed";
+      readonly name: string;
+      readonly reference: string | undefined;
+      /** The version that failed to load, when the reference resolved. */
+      readonly version: string | undefined;
+      /** The version still serving, if any. */
+      readonly serving: string | undefined;
+      readonly error: Error;
+    }
+  | {
+      readonly type: "model_released";
+      readonly name: string;
+      readonly version: string;
+    };
+
+/**
+ * Receives `ServeEvent`s; must not throw (what it throws is ignored).
+ *
+ * @example
+ * const onEvent: ServeEventListener = (event) => metrics.increment(event.type);
+ */
+export type ServeEventListener = (event: ServeEvent) => void;
+
 export interface CatalogOptions {
   registry: Registry | string | undefined;
   runtimes: RuntimeTable;
   metrics: ServeMetrics | undefined;
+  onEvent?: ServeEventListener;
+  /**
+   * How long a swapped-out version may keep answering requests before it is released anyway
+   * (default 10 s, the default request timeout).
+   */
+  drainTimeoutMs?: number;
+}
+
+/** A model reference that moves: an alias, or the latest version. */
+function follows(planned: Planned): planned is Extract<Planned, { type: "registry" }> {
+  return planned.type === "registry" && planned.uri.kind !== "version";
+}
+
+/** Backoff after a failed load: the version (or resolution) that failed, retried after `until`. */
+interface Failure {
+  version: string | undefined;
+  delayMs: number;
+  until: number;
+}
+
+const MAX_RETRY_DELAY_MS = 60_000;
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 /**
  * The served models, by name: one `ModelHolder` each, created at once (so routing knows every
- * name while versions still load) and filled in the background. `reload` is the seam for hot
- * reload: it resolves a registry reference again and swaps when the version changed.
+ * name while versions still load) and filled in the background. `reload` resolves a registry
+ * reference again and swaps when the version changed; `watch` does that on a timer for every
+ * model that follows an alias (hot reload).
  *
  * @example
  * const catalog = new ModelCatalog(["wine@production"], { registry, runtimes, metrics });
@@ -107,7 +188,15 @@ export class ModelCatalog {
   readonly #holders = new Map<string, ModelHolder>();
   readonly #plans = new Map<string, Planned>();
   readonly #options: CatalogOptions;
+  /** The load or reload running per name (one at a time). */
+  readonly #busy = new Map<string, Promise<unknown>>();
+  readonly #failures = new Map<string, Failure>();
+  /** Swapped-out versions waiting for their requests to finish. */
+  readonly #retiring = new Set<ServedModel>();
   #registry: Promise<Registry> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #intervalMs = 0;
+  #closed = false;
 
   constructor(sources: readonly ModelSource[], options: CatalogOptions) {
     this.#options = options;
@@ -157,6 +246,11 @@ export class ModelCatalog {
     return true;
   }
 
+  /** The served names that follow a moving reference (an alias or the latest version). */
+  get followed(): string[] {
+    return [...this.#plans.values()].filter(follows).map((planned) => planned.name);
+  }
+
   /** What the `mlops_model_info` and `mlops_model_ready` gauges show. */
   info(): ModelInfo[] {
     return this.list().map((holder) => {
@@ -174,8 +268,11 @@ export class ModelCatalog {
 
   /**
    * Resolves a registry model's reference again and, when it names another version (an alias
-   * moved), loads that version in the background and swaps it in. Returns the model now
-   * served and the one it replaced (the caller closes that one once its requests are done).
+   * moved), loads that version in the background and swaps it in: requests already running
+   * finish on the old version, which is released (`close`) once they are done. Returns the
+   * model now served and the one it replaced. A failed load keeps the old version serving,
+   * is reported (`model_load_failed` event, `mlops_model_loads_total{result="failed"}`) and
+   * rejects. A model that is not from a registry is returned as it is.
    */
   async reload(name: string): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
     const holder = this.#holders.get(name);
@@ -184,22 +281,200 @@ export class ModelCatalog {
       throw new MlopsError("argument_invalid", `reload: no model is served as "${name}"`);
     }
     if (planned.type !== "registry") {
+      await this.#busy.get(name)?.catch(() => {});
       const current = holder.require();
       return { current, previous: undefined };
     }
-    const registry = await this.#openRegistry();
-    const version = await registry.resolve(planned.uri);
-    const current = holder.current;
-    if (current !== undefined && current.version === String(version.version)) {
-      return { current, previous: undefined };
-    }
-    const next = await this.#loadRegistry(planned, registry);
-    return { current: next, previous: holder.swap(next) };
+    // One load per name at a time: wait for the one running, then look again.
+    while (this.#busy.has(name)) await this.#busy.get(name)!.catch(() => {});
+    return this.#exclusive(name, () => this.#reloadRegistry(holder, planned, true));
   }
 
-  /** Releases every model's resources (`LoadedModel.close`). */
+  /**
+   * Polls the registry every `intervalMs` for the models that follow an alias (or the latest
+   * version) and reloads those whose reference moved. A version that failed to load is tried
+   * again after a growing delay (up to a minute) unless the reference moves on. Calling it
+   * again changes the interval; `unwatch` stops it. The timer does not keep the process alive.
+   */
+  watch(intervalMs: number): void {
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`watch: expected a positive interval in ms, got ${intervalMs}`);
+    }
+    this.unwatch();
+    if (this.#closed || this.followed.length === 0) return;
+    this.#intervalMs = intervalMs;
+    this.#timer = setInterval(() => this.#tick(), intervalMs);
+    this.#timer.unref?.();
+  }
+
+  /** Stops polling the registry. */
+  unwatch(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** True while the registry is polled. */
+  get watching(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /**
+   * Stops watching and releases every model's resources (`LoadedModel.close`), those swapped
+   * out and still draining included.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled(this.list().map((holder) => holder.current?.model.close?.()));
+    this.#closed = true;
+    this.unwatch();
+    const models = new Set<LoadedModel>();
+    for (const holder of this.list()) if (holder.current) models.add(holder.current.model);
+    for (const served of this.#retiring) models.add(served.model);
+    this.#retiring.clear();
+    await Promise.allSettled([...models].map((model) => model.close?.()));
+  }
+
+  #emit(event: ServeEvent): void {
+    const listener = this.#options.onEvent;
+    if (listener === undefined) return;
+    try {
+      listener(event);
+    } catch {
+      // A listener must not break loading.
+    }
+  }
+
+  #exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.#busy.set(name, running);
+    const done = () => {
+      if (this.#busy.get(name) === running) this.#busy.delete(name);
+    };
+    running.then(done, done);
+    return running;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const name of this.followed) {
+      if (this.#busy.has(name)) continue;
+      const holder = this.#holders.get(name)!;
+      const planned = this.#plans.get(name) as Extract<Planned, { type: "registry" }>;
+      this.#exclusive(name, () => this.#reloadRegistry(holder, planned, false, now)).catch(
+        () => {},
+      );
+    }
+  }
+
+  /**
+   * Resolves `planned` and puts the version it names in place when that is another version.
+   * `force` (an explicit reload) ignores the retry delay after a failure and rejects on
+   * failure; the watcher (`now` given) skips what is still waiting to be retried.
+   */
+  async #reloadRegistry(
+    holder: ModelHolder,
+    planned: Extract<Planned, { type: "registry" }>,
+    force: boolean,
+    now = Date.now(),
+  ): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
+    const failure = this.#failures.get(holder.name);
+    let version: ModelVersion;
+    let registry: Registry;
+    try {
+      registry = await this.#openRegistry();
+      version = await registry.resolve(planned.uri);
+    } catch (error) {
+      if (!force && failure !== undefined && failure.version === undefined && now < failure.until) {
+        throw error;
+      }
+      throw this.#failed(holder, undefined, error);
+    }
+    const target = String(version.version);
+    const current = holder.current;
+    if (current !== undefined && current.version === target) {
+      this.#failures.delete(holder.name);
+      if (!sameList(current.aliases, version.aliases)) {
+        // Another alias moved to or from this version: same model, fresh labels.
+        holder.swap(withAliases(current, version.aliases));
+      }
+      return { current: holder.current!, previous: undefined };
+    }
+    if (!force && failure !== undefined && failure.version === target && now < failure.until) {
+      // The watcher waits before trying a version that failed again.
+      return { current: current ?? holder.require(), previous: undefined };
+    }
+    const started = performance.now();
+    let next: ServedModel;
+    try {
+      // Load the version resolved above (not the reference again: it may have moved since).
+      next = await this.#loadRegistry(planned, registry, version);
+    } catch (error) {
+      throw this.#failed(holder, target, error);
+    }
+    if (this.#closed) {
+      await next.model.close?.();
+      throw new MlopsError(
+        "argument_invalid",
+        `reload: the app closed while "${holder.name}" loaded`,
+      );
+    }
+    const previous = holder.swap(next);
+    this.#loaded(next, previous, (performance.now() - started) / 1000);
+    return { current: next, previous };
+  }
+
+  /** Records a load that failed: state, metric, event, retry delay. Returns the error. */
+  #failed(holder: ModelHolder, version: string | undefined, cause: unknown): Error {
+    const error = asError(cause);
+    holder.fail(error);
+    this.#options.metrics?.modelLoad(holder.name, "failed");
+    const previous = this.#failures.get(holder.name);
+    const base = Math.max(this.#intervalMs, 1000);
+    const delayMs =
+      previous !== undefined && previous.version === version
+        ? Math.min(previous.delayMs * 2, MAX_RETRY_DELAY_MS)
+        : base;
+    this.#failures.set(holder.name, { version, delayMs, until: Date.now() + delayMs });
+    this.#emit({
+      type: "model_load_failed",
+      name: holder.name,
+      reference: holder.reference,
+      version,
+      serving: holder.current?.version,
+      error,
+    });
+    return error;
+  }
+
+  /** Records a version put in place, and retires the one it replaced. */
+  #loaded(next: ServedModel, previous: ServedModel | undefined, seconds: number): void {
+    this.#failures.delete(next.name);
+    this.#options.metrics?.modelLoad(next.name, "loaded");
+    this.#emit({
+      type: "model_loaded",
+      name: next.name,
+      version: next.version,
+      previousVersion: previous?.version,
+      aliases: next.aliases,
+      reference: this.#holders.get(next.name)?.reference,
+      seconds,
+    });
+    if (previous !== undefined && previous.model !== next.model) void this.#retire(previous);
+  }
+
+  /** Releases a swapped-out version once no request uses it (or after the drain timeout). */
+  async #retire(previous: ServedModel): Promise<void> {
+    this.#retiring.add(previous);
+    const deadline = Date.now() + (this.#options.drainTimeoutMs ?? 10_000);
+    while (previous.usage.inFlight > 0 && Date.now() < deadline && this.#retiring.has(previous)) {
+      await new Promise((resolve) => setTimeout(resolve, 10).unref?.());
+    }
+    // Already released by close().
+    if (!this.#retiring.delete(previous)) return;
+    try {
+      await previous.model.close?.();
+    } catch {
+      // Nothing more to do for a model that fails to close.
+    }
+    this.#emit({ type: "model_released", name: previous.name, version: previous.version });
   }
 
   /**
@@ -208,19 +483,21 @@ export class ModelCatalog {
    */
   #loadInto(planned: Planned): Promise<void> {
     const holder = this.#holders.get(planned.name)!;
+    const started = performance.now();
     const failed = (error: unknown) => {
-      holder.fail(error instanceof Error ? error : new Error(String(error)));
-      throw error;
+      throw this.#failed(holder, undefined, error);
+    };
+    const done = (served: ServedModel) => {
+      holder.swap(served);
+      this.#loaded(served, undefined, (performance.now() - started) / 1000);
     };
     try {
       const loaded = this.#load(planned);
       if (!(loaded instanceof Promise)) {
-        holder.swap(loaded);
+        done(loaded);
         return Promise.resolve();
       }
-      return loaded.then((served) => {
-        holder.swap(served);
-      }, failed);
+      return this.#exclusive(planned.name, () => loaded.then(done, failed));
     } catch (error) {
       return Promise.reject(error).catch(failed);
     }
@@ -263,8 +540,13 @@ export class ModelCatalog {
   async #loadRegistry(
     planned: Extract<Planned, { type: "registry" }>,
     registry: Registry,
+    resolved?: ModelVersion,
   ): Promise<ServedModel> {
-    const { version, artifact } = await registry.loadModel(planned.uri);
+    const { version, artifact } = await registry.loadModel(
+      resolved === undefined
+        ? planned.uri
+        : { name: resolved.name, kind: "version", version: resolved.version },
+    );
     return this.#fromArtifact(planned.name, String(version.version), artifact, {
       aliases: version.aliases,
       origin: { type: "registry", reference: planned.reference, uri: formatModelUri(planned.uri) },

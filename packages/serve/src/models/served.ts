@@ -46,6 +46,21 @@ export interface ServedModel {
   readonly digest: string | undefined;
   readonly loadedAt: string;
   readonly metrics: RequestRecorder;
+  /**
+   * Prediction requests using this model now. A version swapped out by hot reload is released
+   * (`LoadedModel.close`) once this drops to 0.
+   */
+  readonly usage: ModelUsage;
+}
+
+/**
+ * The live request count of a loaded model (shared by the snapshots of one model).
+ *
+ * @example
+ * app.models.get("wine")?.current?.usage.inFlight; // 3
+ */
+export interface ModelUsage {
+  inFlight: number;
 }
 
 export interface ServedModelInput {
@@ -58,6 +73,10 @@ export interface ServedModelInput {
   model: LoadedModel;
   digest?: string;
   metrics: RequestRecorder;
+  /** When it was loaded (default now). */
+  loadedAt?: string;
+  /** Shared with an earlier snapshot of the same loaded model (aliases refreshed). */
+  usage?: ModelUsage;
 }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,128}$/;
@@ -102,8 +121,9 @@ export function servedModel(input: ServedModelInput): ServedModel {
     },
     modelJson: JSON.stringify({ name: input.name, version: input.version }),
     digest: input.digest,
-    loadedAt: new Date().toISOString(),
+    loadedAt: input.loadedAt ?? new Date().toISOString(),
     metrics: input.metrics,
+    usage: input.usage ?? { inFlight: 0 },
   });
 }
 
@@ -152,4 +172,24 @@ export function predictRow(
   if (!model.validates) served.schema.parseRow(row);
   const result = predictFrame(served, recordsToFrame(served.schema, [row]));
   return result instanceof Float64Array ? result[0] : result.then((values) => values[0]);
+}
+
+/**
+ * The same loaded model with the aliases the registry shows now (another alias moved to or
+ * from its version): a new snapshot for the holder, sharing the model, metrics and usage.
+ */
+export function withAliases(served: ServedModel, aliases: readonly string[]): ServedModel {
+  return servedModel({
+    name: served.name,
+    version: served.version,
+    aliases,
+    origin: served.origin,
+    kind: served.kind,
+    runtime: served.runtime,
+    model: served.model,
+    digest: served.digest,
+    metrics: served.metrics,
+    loadedAt: served.loadedAt,
+    usage: served.usage,
+  });
 }

@@ -145,6 +145,42 @@ describe("serve() over real HTTP on 127.0.0.1", () => {
     expect(result.chunksWritten).toBeLessThan(1000);
   });
 
+  it("503 timeout for a body that stops arriving, and pooled large bodies", async () => {
+    const app = createInferenceApp({
+      models: [{ name: "houses", artifact: linearArtifact() }],
+      metrics: false,
+      limits: { timeoutMs: 100 },
+    });
+    const server = await start(app);
+    const started = performance.now();
+    const stalled = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${server.url}/v1/models/houses/predict`,
+        { method: "POST", headers: { "content-type": "application/json", "content-length": 100 } },
+        (res) => {
+          let body = "";
+          res.on("data", (chunk) => {
+            body += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      // 10 of the 100 bytes promised, then nothing.
+      req.write('{"rooms": ');
+    });
+    expect(stalled.status).toBe(503);
+    expect(JSON.parse(stalled.body).error.code).toBe("timeout");
+    expect(performance.now() - started).toBeLessThan(5_000);
+
+    // A large body arrives in several chunks (copied into a reused buffer): the same answers.
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ ...row, rooms: 1 + (i % 5) }));
+    for (let round = 0; round < 3; round++) {
+      const response = await postJson(`${server.url}/v1/models/houses/predict`, { rows });
+      expect((await json(response)).predictions).toEqual(rows.map((r) => byHand(r)));
+    }
+  });
+
   it("graceful shutdown: in-flight requests finish, new connections are refused", async () => {
     const gate = deferred();
     const app = createInferenceApp({
@@ -274,6 +310,9 @@ describe("Node fast path and Hono path", () => {
     expect(events).toEqual([
       {
         route: "v1_predict",
+        method: "POST",
+        path: "/v1/models/houses/predict",
+        requestId: "r-7",
         model: "houses",
         version: "1",
         status: 200,

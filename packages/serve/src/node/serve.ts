@@ -76,12 +76,14 @@ export async function serve(app: InferenceApp, options: ServeOptions = {}): Prom
   let closing: Promise<void> | undefined;
   const active = new Set<ServerResponse>();
   let drained: (() => void) | undefined;
+  // One shared listener (not a closure per request): `this` is the response.
+  function onClose(this: ServerResponse) {
+    active.delete(this);
+    if (active.size === 0) drained?.();
+  }
   const server = createServer((incoming, outgoing) => {
     active.add(outgoing);
-    outgoing.once("close", () => {
-      active.delete(outgoing);
-      if (active.size === 0) drained?.();
-    });
+    outgoing.on("close", onClose);
     // During shutdown every answer tells the client to reconnect elsewhere.
     if (closing !== undefined) outgoing.shouldKeepAlive = false;
     void listener(incoming, outgoing);

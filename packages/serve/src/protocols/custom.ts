@@ -1,15 +1,27 @@
+import type { IncomingMessage } from "node:http";
 import { MlopsError } from "@mlops/core";
-import { type AppState, jsonAnswer, type PredictEndpoint } from "../app/pipeline.js";
+import {
+  type AppState,
+  jsonAnswer,
+  type PredictEndpoint,
+  type RouteParams,
+} from "../app/pipeline.js";
 import { ServeError, toServeError } from "../errors.js";
-import { parseJson, requireJson } from "../http/body.js";
+import { header, parseJson, type RequestSource, requireJson } from "../http/body.js";
 import { holderOrNotFound } from "./named.js";
 import { checkRowCount, recordsToFrame } from "./tabular.js";
 
 type Row = Record<string, unknown>;
 
-/** What `mapRequest` may see besides the body: the path parameters and the request. */
+/** What `mapRequest` may see besides the body: the path parameters, headers and the request. */
 export interface PredictRouteContext {
   readonly params: Record<string, string>;
+  /** A request header by lower-case name (cheaper than `request.headers` under Node). */
+  header(name: string): string | undefined;
+  /**
+   * The request as a web `Request` (its body already read). Under Node it is built on first
+   * use from the Node request: prefer `header` on a hot path.
+   */
   readonly request: Request;
 }
 
@@ -77,6 +89,51 @@ export function predictRoute<Body = unknown, Answer = unknown>(
   });
 }
 
+/**
+ * What `mapRequest` sees besides the body, built lazily: a class (not an object literal with
+ * getters, which V8 builds slowly and whose garbage survived young-generation collections).
+ */
+class RouteContext implements PredictRouteContext {
+  readonly #source: RequestSource;
+  readonly #routeParams: RouteParams;
+  #params: Record<string, string> | undefined;
+  #request: Request | undefined;
+
+  constructor(source: RequestSource, routeParams: RouteParams) {
+    this.#source = source;
+    this.#routeParams = routeParams;
+  }
+
+  get params(): Record<string, string> {
+    this.#params ??= this.#routeParams.params();
+    return this.#params;
+  }
+
+  header(name: string): string | undefined {
+    return header(this.#source, name.toLowerCase());
+  }
+
+  get request(): Request {
+    this.#request ??= this.#source.request ?? webRequest(this.#source.incoming!);
+    return this.#request;
+  }
+}
+
+/** A body-less web `Request` with the URL, method and headers of a Node request. */
+function webRequest(incoming: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  const host = incoming.headers.host ?? "localhost";
+  return new Request(`http://${host}${incoming.url ?? "/"}`, {
+    method: incoming.method,
+    headers,
+  });
+}
+
 function isRecord(value: unknown): value is Row {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -91,12 +148,9 @@ export function customEndpoint(state: AppState, route: PredictRouteDefinition): 
     prepare(served, text, source, params) {
       const body = parseJson(text);
       let mapped: Row | Row[];
+      const context = new RouteContext(source, params);
       try {
-        mapped = route.mapRequest(body, {
-          params: params.params(),
-          // Custom routes are answered by Hono, which always has the web Request.
-          request: source.request!,
-        });
+        mapped = route.mapRequest(body, context);
       } catch (error) {
         const known = toServeError(error);
         if (known.code !== "internal") throw known;

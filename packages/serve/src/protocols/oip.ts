@@ -1,17 +1,19 @@
-import { describeReceived, type Frame, SDK_VERSION } from "@mlops/core";
+import { type Column, describeReceived, Frame, SDK_VERSION } from "@mlops/core";
 import {
   type AppState,
   jsonAnswer,
   jsonResponse,
   numbersJson,
   type PredictEndpoint,
+  type Prepared,
   requestId,
 } from "../app/pipeline.js";
 import { ServeError } from "../errors.js";
-import { parseJson, requireJson } from "../http/body.js";
+import { parseJson, type RequestSource, requireJson } from "../http/body.js";
 import type { ModelHolder } from "../models/holder.js";
 import { OUTPUT_NAME, type ServedModel } from "../models/served.js";
 import { holderOrNotFound } from "./named.js";
+import { type ByteInferRequest, parseInferBytes } from "./oip-bytes.js";
 import { checkRowCount, columnsToFrame, matrixToFrame } from "./tabular.js";
 
 /**
@@ -278,21 +280,123 @@ export function inferEndpoint(state: AppState): PredictEndpoint {
         }
       }
       const frame = inputsToFrame(served, body.inputs, parameters, state.limits.maxBatchRows);
-      const responseId = id ?? requestId(source);
-      const head =
-        `{"model_name":${JSON.stringify(served.name)},` +
-        `"model_version":${JSON.stringify(served.version)},` +
-        `"id":${JSON.stringify(responseId)},` +
-        `"outputs":[{"name":"${OUTPUT_NAME}","datatype":"FP64","shape":[`;
+      return inferAnswer(served, frame, id, source);
+    },
+    prepareBytes(served, bytes, source) {
+      const fast = parseInferBytes(bytes, state.limits.maxBatchRows * served.featureNames.length);
+      if (fast === undefined) return undefined;
+      const frame = byteTensorsToFrame(served, fast, state.limits.maxBatchRows);
+      if (frame === undefined) {
+        fast.arena.recycle();
+        return undefined;
+      }
       return {
-        frame,
-        respond: (predictions) => {
-          const n = typeof predictions === "number" ? 1 : predictions.length;
-          return jsonAnswer(`${head}${n}],"data":${numbersJson(predictions)}}]}`);
-        },
+        ...inferAnswer(served, frame, fast.id, source),
+        recycle: () => fast.arena.recycle(),
       };
     },
   };
+}
+
+/** The prepared answer of an inference request: the frame, and the response it gets. */
+function inferAnswer(
+  served: ServedModel,
+  frame: Frame,
+  id: string | undefined,
+  source: RequestSource,
+): Prepared {
+  const responseId = id ?? requestId(source);
+  // The request log shows the id the client gets back.
+  source.id = responseId;
+  const head =
+    `{"model_name":${JSON.stringify(served.name)},` +
+    `"model_version":${JSON.stringify(served.version)},` +
+    `"id":${JSON.stringify(responseId)},` +
+    `"outputs":[{"name":"${OUTPUT_NAME}","datatype":"FP64","shape":[`;
+  return {
+    frame,
+    respond: (predictions) => {
+      const n = typeof predictions === "number" ? 1 : predictions.length;
+      return jsonAnswer(`${head}${n}],"data":${numbersJson(predictions)}}]}`);
+    },
+  };
+}
+
+/** Every element of `values` fits `datatype` (NaN stands for null), as `checkElements` says. */
+function fitsDatatype(values: Float64Array, datatype: string): boolean {
+  if (datatype === "FP64") return true;
+  const n = values.length;
+  if (datatype === "FP32") {
+    for (let i = 0; i < n; i++) {
+      const value = values[i];
+      if (Math.abs(value) > FLOAT32_MAX && Number.isFinite(value)) return false;
+    }
+    return true;
+  }
+  const low = datatype === "INT32" ? INT32_MIN : -Number.MAX_SAFE_INTEGER;
+  const high = datatype === "INT32" ? INT32_MAX : Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < n; i++) {
+    const value = values[i];
+    if (Number.isNaN(value)) continue;
+    if (!Number.isInteger(value) || value < low || value > high) return false;
+  }
+  return true;
+}
+
+/** A numeric column kind of the schema for `name`, or undefined (not a number/integer field). */
+function numericKind(served: ServedModel, name: string): "number" | "integer" | undefined {
+  if (!Object.hasOwn(served.schema.fields, name)) return undefined;
+  const kind = served.schema.fields[name].kind;
+  return kind === "number" || kind === "integer" ? kind : undefined;
+}
+
+/**
+ * The frame the general path (`inputsToFrame`) would build from these tensors, or undefined
+ * when they are anything but the plain numeric cases: then the general path decides.
+ */
+function byteTensorsToFrame(
+  served: ServedModel,
+  request: ByteInferRequest,
+  maxBatchRows: number,
+): Frame | undefined {
+  const tensors = request.inputs;
+  for (const tensor of tensors) if (!fitsDatatype(tensor.values, tensor.datatype)) return undefined;
+  const features = served.featureNames;
+  const single = tensors.length === 1 ? tensors[0] : undefined;
+  if (
+    single !== undefined &&
+    single.shape.length === 2 &&
+    numericKind(served, single.name) === undefined
+  ) {
+    // One [N, F] tensor, features in schema order.
+    const [rows, width] = single.shape;
+    if (width !== features.length || rows > maxBatchRows) return undefined;
+    const kinds = features.map((name) => numericKind(served, name));
+    if (kinds.includes(undefined)) return undefined;
+    const values = single.values;
+    // One backing store for every column.
+    const store = request.arena.take(rows * width);
+    const columns: [string, Column][] = features.map((name, c) => {
+      const column = store.subarray(c * rows, (c + 1) * rows);
+      for (let r = 0, k = c; r < rows; r++, k += width) column[r] = values[k];
+      return [name, { kind: kinds[c]!, values: column }];
+    });
+    return new Frame(columns, rows);
+  }
+  const rows = tensors[0].shape[0];
+  if (rows > maxBatchRows) return undefined;
+  const seen = new Set<string>();
+  const columns: [string, Column][] = [];
+  for (const tensor of tensors) {
+    const kind = numericKind(served, tensor.name);
+    if (kind === undefined || seen.has(tensor.name)) return undefined;
+    if (tensor.shape[0] !== rows || (tensor.shape.length === 2 && tensor.shape[1] !== 1)) {
+      return undefined;
+    }
+    seen.add(tensor.name);
+    columns.push([tensor.name, { kind, values: tensor.values }]);
+  }
+  return new Frame(columns, rows);
 }
 
 /** `GET /v2`: the server metadata. */

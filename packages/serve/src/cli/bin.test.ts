@@ -1,0 +1,271 @@
+// End-to-end: runs the built `mlops-serve` executable (dist/cli.js) in a child process, as a
+// user or a container would, against a registry written through the SDK.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { hashApiKey } from "../auth/api-keys.js";
+import { byHand, tempRegistry } from "../testing/fixtures.js";
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const binary = join(packageDir, "dist", "cli.js");
+
+/** The newest modification time of the files a build reads. */
+function newestSource(path: string): number {
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry.endsWith(".test.ts")) continue;
+    newest = Math.max(newest, newestSource(join(path, entry)));
+  }
+  return newest;
+}
+
+function buildIfStale(): void {
+  const sources = Math.max(
+    newestSource(join(packageDir, "src")),
+    newestSource(join(packageDir, "tsup.config.ts")),
+    newestSource(join(packageDir, "package.json")),
+  );
+  if (existsSync(binary) && statSync(binary).mtimeMs >= sources) return;
+  // JavaScript only: these tests run the executable, and declaration files would triple the time.
+  execFileSync("npx", ["tsup", "--no-dts"], {
+    cwd: packageDir,
+    stdio: "pipe",
+    shell: process.platform === "win32",
+  });
+}
+
+let temp: Awaited<ReturnType<typeof tempRegistry>>;
+let registryPath = "";
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  buildIfStale();
+  temp = await tempRegistry();
+  registryPath = join(temp.dir, ".mlops");
+}, 60_000);
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+afterAll(async () => {
+  await temp.cleanup();
+});
+
+/** A clean environment: no registry or keys inherited from the developer's shell. */
+const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? "", ...extra });
+
+function run(args: string[], extra: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [binary, ...args], {
+    cwd: temp.dir,
+    encoding: "utf8",
+    env: env(extra),
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: { stdout: string; stderr: string };
+  exited: Promise<number | null>;
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/** Starts the server and resolves once it printed where it listens. */
+async function start(args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [binary, ...args], { cwd: temp.dir, env: env() });
+  children.push(child);
+  const output = { stdout: "", stderr: "" };
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+    output.stdout += text;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+    output.stderr += text;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const waitForOutput = async (pattern: RegExp, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const match = output.stdout.match(pattern);
+      if (match) return match;
+      if (child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no ${pattern} in stdout: ${output.stdout}\nstderr: ${output.stderr}`);
+  };
+  const [, url] = await waitForOutput(/listening on (http:\/\/127\.0\.0\.1:\d+)\n/);
+  return { child, url, output, exited, waitForOutput };
+}
+
+async function predict(url: string, rooms: number, headers: Record<string, string> = {}) {
+  const row = { rooms, area: 10, color: "red" };
+  const response = await fetch(`${url}/v1/models/houses/predict`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(row),
+  });
+  return { response, row };
+}
+
+describe("mlops-serve (the built executable)", () => {
+  it.skipIf(process.platform === "win32")("is executable through its shebang", () => {
+    expect(statSync(binary).mode & 0o111).not.toBe(0);
+    const direct = spawnSync(binary, ["--help"], { encoding: "utf8" });
+    expect(direct.status).toBe(0);
+    expect(direct.stdout).toMatch(/^Usage: mlops-serve --model REF/);
+  });
+
+  it("serves, prints URL and versions, follows the alias, exits 0 on SIGTERM", async () => {
+    const key = "cli-test-key";
+    const server = await start([
+      "--registry",
+      registryPath,
+      "--model",
+      "houses@production",
+      "--model",
+      "rooms-tree/1",
+      "--port",
+      "0",
+      "--api-key-hash",
+      `${hashApiKey(key)}:predict`,
+      "--watch-interval",
+      "50",
+    ]);
+    const table = server.output.stdout.split("\n").slice(1, 3);
+    expect(table).toEqual([
+      "  houses      version 1  @production  linear (native)  houses@production",
+      "  rooms-tree  version 1  -            tree (native)    rooms-tree/1",
+    ]);
+
+    expect((await predict(server.url, 2)).response.status).toBe(401);
+    const { response, row } = await predict(server.url, 2, { authorization: `Bearer ${key}` });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-model-version")).toBe("1");
+    expect(((await response.json()) as { predictions: number[] }).predictions).toEqual([
+      byHand(row, 50),
+    ]);
+    expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(200);
+
+    await temp.registry.setAlias("houses", "production", 2, { reason: "cli test" });
+    await server.waitForOutput(/reloaded houses: version 1 → 2\n/);
+    const after = await predict(server.url, 2, { "x-api-key": key });
+    expect(after.response.headers.get("x-model-version")).toBe("2");
+    await temp.registry.setAlias("houses", "production", 1, { reason: "cli test: back" });
+    await server.waitForOutput(/reloaded houses: version 2 → 1\n/);
+
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.output.stdout).toContain("shutting down");
+    expect(server.output.stderr).toBe("");
+  });
+
+  it("--log writes one JSON line per request", async () => {
+    const server = await start([
+      "--registry",
+      registryPath,
+      "--model",
+      "houses@production",
+      "--port",
+      "0",
+      "--log",
+      "--watch-interval",
+      "0",
+      "--max-body",
+      "64kb",
+    ]);
+    await predict(server.url, 3, { "x-request-id": "cli-1" });
+    const tooLarge = await fetch(`${server.url}/v1/models/houses/predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rooms: 1, area: 1, pad: "x".repeat(70_000) }),
+    });
+    expect(tooLarge.status).toBe(413);
+    const [line] = await server.waitForOutput(/\{"time":[^\n]*"request_id":"cli-1"[^\n]*\}\n/);
+    expect(JSON.parse(line)).toMatchObject({ route: "v1_predict", status: 200, version: "1" });
+    await server.waitForOutput(/"status":413[^\n]*"error":"payload_too_large"/);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("exit 2 for a missing registry, without creating it", () => {
+    const missing = join(temp.dir, "no-registry-here");
+    const { code, stderr, stdout } = run(["--registry", missing, "--model", "houses@production"]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      `mlops-serve: no registry at ${missing} ` +
+        "(set --registry or MLOPS_REGISTRY to an existing registry)\n",
+    );
+    expect(existsSync(missing)).toBe(false);
+    // MLOPS_REGISTRY is read when --registry is not given.
+    const fromEnv = run(["--model", "houses"], { MLOPS_REGISTRY: missing });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain(`no registry at ${missing}`);
+  });
+
+  it("exit 2 for an unknown model, version or alias", () => {
+    for (const [model, reason] of [
+      ["wine@production", 'model "wine" not found'],
+      ["houses@champion", 'model "houses" has no alias "champion"'],
+      ["houses/9", "houses"],
+    ]) {
+      const { code, stderr } = run(["--registry", registryPath, "--model", model, "--port", "0"]);
+      expect(code, model).toBe(2);
+      expect(stderr, model).toContain(`mlops-serve: --model ${model}: `);
+      expect(stderr, model).toContain(reason);
+    }
+  });
+
+  it("exit 2 for bad options, with a pointer to --help", () => {
+    for (const [args, message] of [
+      [[], "--model is required (e.g. --model wine@production)"],
+      [
+        ["--model", "houses", "--port", "http"],
+        '--port: expected an integer from 0 to 65535, got "http"',
+      ],
+      [["--model", "houses", "--max-body", "lots"], "--max-body: expected a size such as"],
+      [
+        ["--model", "houses", "--api-key-hash", "abc:predict"],
+        "--api-key-hash: entry 1 must start",
+      ],
+      [["--model", "houses", "--watch-interval", "-5"], "--watch-interval"],
+      [["--model", "houses", "--turbo"], "Unknown option '--turbo'"],
+      [["--model", "bad name!"], "--model bad name!: "],
+      [["--model", "houses", "--model", "houses@staging"], 'already served as "houses"'],
+    ] as const) {
+      const { code, stderr } = run(["--registry", registryPath, ...args]);
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr, args.join(" ")).toContain(message);
+      expect(stderr).toContain("Run mlops-serve --help for usage.");
+    }
+  });
+
+  it("exit 1 when the port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const { code, stderr } = run([
+        "--registry",
+        registryPath,
+        "--model",
+        "houses@production",
+        "--port",
+        String(port),
+      ]);
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        `mlops-serve: cannot listen: port ${port} on 127.0.0.1 is already in use\n`,
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
