@@ -34,6 +34,7 @@ export {
   type TreeModelSection,
 } from "./artifact/types.js";
 export { SDK_VERSION } from "./artifact/version.js";
+export { locateYamlPath } from "./config/yaml.js";
 export {
   formatLocation,
   MlopsError,

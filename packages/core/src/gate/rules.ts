@@ -1,5 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { locateYamlPath } from "../config/yaml.js";
 import { formatLocation, MlopsError, type SourceLocation } from "../errors/error.js";
 import { getMetric, metricNames } from "../metrics/metrics.js";
 
@@ -685,32 +686,6 @@ const configKeys = ["thresholds", "requireBaseline"] as const;
 
 const POSITION = / at line \d+, column \d+:?$/;
 
-/** The line and column of the deepest node of `path` that exists in the document. */
-function locate(
-  document: ReturnType<typeof parseDocument>,
-  lines: LineCounter,
-  path: readonly (string | number)[],
-): { line: number; column: number } | undefined {
-  let node: unknown = document.contents;
-  let offset = (node as { range?: [number] } | null)?.range?.[0];
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-      );
-      if (pair === undefined) break;
-      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === "number" && node.items[segment] !== undefined) {
-      node = node.items[segment];
-      offset = (node as { range?: [number] }).range?.[0] ?? offset;
-    } else break;
-  }
-  if (offset === undefined) return undefined;
-  const position = lines.linePos(offset);
-  return { line: position.line, column: position.col };
-}
-
 /**
  * Parses a gate config file (YAML, or JSON, which is YAML too):
  *
@@ -817,7 +792,7 @@ export function safeParseGateConfig(
   }
   if (issues.length > 0) {
     for (const issue of issues) {
-      const position = locate(document, lines, issue.path);
+      const position = locateYamlPath(document, lines, issue.path);
       if (source !== undefined || position !== undefined) {
         issue.location = { file: source, line: position?.line, column: position?.column };
       }

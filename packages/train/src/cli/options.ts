@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { locateYamlPath } from "@mlops/core";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 
 /** A mistake in the command line or the config file; exit code 2. */
@@ -194,32 +195,6 @@ const configShape = z.strictObject({
 
 type ConfigFile = z.infer<typeof configShape>;
 
-/** The line and column of the deepest node of `path` that exists in the document. */
-function locate(
-  document: ReturnType<typeof parseDocument>,
-  lines: LineCounter,
-  path: readonly (string | number)[],
-): { line: number; column: number } | undefined {
-  let node: unknown = document.contents;
-  let offset = (node as { range?: [number] } | null)?.range?.[0];
-  for (const segment of path) {
-    if (isMap(node)) {
-      const item = node.items.find(
-        (entry) => isScalar(entry.key) && String(entry.key.value) === String(segment),
-      );
-      if (item === undefined) break;
-      offset = (item.key as { range?: [number] }).range?.[0] ?? offset;
-      node = item.value;
-    } else if (isSeq(node) && typeof segment === "number" && node.items[segment] !== undefined) {
-      node = node.items[segment];
-      offset = (node as { range?: [number] }).range?.[0] ?? offset;
-    } else break;
-  }
-  if (offset === undefined) return undefined;
-  const position = lines.linePos(offset);
-  return { line: position.line, column: position.col };
-}
-
 function formatPath(path: readonly (string | number)[]): string {
   let text = "";
   for (const part of path) {
@@ -351,7 +326,7 @@ export async function readConfig(path: string, cwd: string): Promise<ConfigFile 
   if (!parsed.success) {
     const issues: ConfigIssue[] = [];
     const add = (at: (string | number)[], message: string, where = at) => {
-      const position = locate(document, lines, where);
+      const position = locateYamlPath(document, lines, where);
       issues.push({
         path: at,
         message,
