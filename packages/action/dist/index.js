@@ -61922,6 +61922,29 @@ async function writeFileAtomic(path, write) {
   }
 }
 
+// ../core/src/config/yaml.ts
+var import_yaml = __toESM(require_dist(), 1);
+function locateYamlPath(document, lines, path) {
+  let node2 = document.contents;
+  let offset = node2?.range?.[0];
+  for (const segment of path) {
+    if ((0, import_yaml.isMap)(node2)) {
+      const pair = node2.items.find(
+        (item) => (0, import_yaml.isScalar)(item.key) && String(item.key.value) === String(segment)
+      );
+      if (pair === void 0) break;
+      offset = pair.key.range?.[0] ?? offset;
+      node2 = pair.value;
+    } else if ((0, import_yaml.isSeq)(node2) && typeof segment === "number" && node2.items[segment] !== void 0) {
+      node2 = node2.items[segment];
+      offset = node2.range?.[0] ?? offset;
+    } else break;
+  }
+  if (offset === void 0) return void 0;
+  const position = lines.linePos(offset);
+  return { line: position.line, column: position.col };
+}
+
 // ../core/src/frame/describe.ts
 function quantileSorted(sorted, q) {
   const n = sorted.length;
@@ -62901,9 +62924,97 @@ var oneHot = {
     };
   }
 };
+var polynomialFeaturesSchema = external_exports.strictObject({
+  kind: external_exports.literal("polynomial_features"),
+  columns: external_exports.array(external_exports.string().min(1)).min(1).refine(uniqueNames, "column names must be unique"),
+  powers: external_exports.array(external_exports.array(external_exports.number().int().nonnegative())).min(1),
+  outputs: external_exports.array(external_exports.string().min(1)).refine(uniqueNames, "output names must be unique")
+}).refine((step) => step.outputs.length === step.powers.length, {
+  message: "needs one output name per row of powers",
+  path: ["outputs"]
+}).superRefine((step, context) => {
+  step.powers.forEach((row, i) => {
+    if (row.length !== step.columns.length) {
+      context.addIssue({
+        code: "custom",
+        message: `needs one power per column (${step.columns.length}), got ${row.length}`,
+        path: ["powers", i]
+      });
+    }
+  });
+});
+var polynomialFeatures = {
+  kind: "polynomial_features",
+  schema: polynomialFeaturesSchema,
+  compile(step, layout, context) {
+    const inputSlots = Int32Array.from(step.columns, (name) => {
+      const column = layout.get(name, context);
+      if (column.kind !== "numeric") {
+        invalid(
+          context,
+          `column "${name}" is a category column; polynomial_features needs numbers`
+        );
+      }
+      return column.slot;
+    });
+    let at = -1;
+    for (const name of step.columns) {
+      const position = layout.remove(name);
+      if (at < 0 || position < at) at = position;
+    }
+    const outputSlots = Int32Array.from(
+      step.outputs,
+      (name, i) => layout.add(name, "numeric", context, void 0, at + i).slot
+    );
+    const starts = new Int32Array(step.outputs.length + 1);
+    const factors = [];
+    step.powers.forEach((row, i) => {
+      for (let j = row.length - 1; j >= 0; j--) {
+        for (let e = 0; e < row[j]; e++) factors.push(j);
+      }
+      starts[i + 1] = factors.length;
+    });
+    const factorSlots = Int32Array.from(factors, (j) => inputSlots[j]);
+    const outputs = outputSlots.length;
+    return {
+      apply(data, stride, n, missing) {
+        for (let k = 0; k < outputs; k++) {
+          let mayMiss = 0;
+          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing[factorSlots[f]];
+          missing[outputSlots[k]] = mayMiss;
+        }
+        for (let r = 0, base = 0; r < n; r++, base += stride) {
+          for (let k = 0; k < outputs; k++) {
+            let value2 = 1;
+            for (let f = starts[k]; f < starts[k + 1]; f++) value2 *= data[base + factorSlots[f]];
+            data[base + outputSlots[k]] = value2;
+          }
+        }
+      }
+    };
+  }
+};
+var dropColumnsSchema = external_exports.strictObject({
+  kind: external_exports.literal("drop_columns"),
+  columns: external_exports.array(external_exports.string().min(1)).min(1).refine(uniqueNames, "column names must be unique")
+});
+var dropColumns = {
+  kind: "drop_columns",
+  schema: dropColumnsSchema,
+  compile(step, layout, context) {
+    for (const name of step.columns) {
+      layout.get(name, context);
+      layout.remove(name);
+    }
+    return { apply() {
+    } };
+  }
+};
 registerPreprocessingStep(simpleImputer);
 registerPreprocessingStep(standardScaler);
 registerPreprocessingStep(oneHot);
+registerPreprocessingStep(polynomialFeatures);
+registerPreprocessingStep(dropColumns);
 function blockRows(slotCount) {
   const rows = 1 << Math.floor(Math.log2(Math.max(1, 4096 / Math.max(1, slotCount))));
   return Math.min(512, Math.max(64, rows));
@@ -63440,7 +63551,7 @@ function formatSignedPercent(fraction) {
 }
 
 // ../core/src/gate/rules.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 var gateRuleKinds = Object.freeze([
   "threshold",
   "minAbsoluteChange",
@@ -63814,26 +63925,6 @@ function parseGateRules(rules) {
 }
 var configKeys = ["thresholds", "requireBaseline"];
 var POSITION = / at line \d+, column \d+:?$/;
-function locate(document, lines, path) {
-  let node2 = document.contents;
-  let offset = node2?.range?.[0];
-  for (const segment of path) {
-    if ((0, import_yaml.isMap)(node2)) {
-      const pair = node2.items.find(
-        (item) => (0, import_yaml.isScalar)(item.key) && String(item.key.value) === String(segment)
-      );
-      if (pair === void 0) break;
-      offset = pair.key.range?.[0] ?? offset;
-      node2 = pair.value;
-    } else if ((0, import_yaml.isSeq)(node2) && typeof segment === "number" && node2.items[segment] !== void 0) {
-      node2 = node2.items[segment];
-      offset = node2.range?.[0] ?? offset;
-    } else break;
-  }
-  if (offset === void 0) return void 0;
-  const position = lines.linePos(offset);
-  return { line: position.line, column: position.col };
-}
 function safeParseGateConfig(text, options = {}) {
   const source = options.source;
   const subject = "gate config";
@@ -63844,8 +63935,8 @@ function safeParseGateConfig(text, options = {}) {
   if (typeof text !== "string") {
     return fail2([{ path: [], message: `expected the config text, got ${describeValue(text)}` }]);
   }
-  const lines = new import_yaml.LineCounter();
-  const document = (0, import_yaml.parseDocument)(text, { lineCounter: lines, prettyErrors: true });
+  const lines = new import_yaml2.LineCounter();
+  const document = (0, import_yaml2.parseDocument)(text, { lineCounter: lines, prettyErrors: true });
   if (document.errors.length > 0) {
     return fail2(
       document.errors.map((error63) => {
@@ -63900,7 +63991,7 @@ function safeParseGateConfig(text, options = {}) {
   }
   if (issues.length > 0) {
     for (const issue4 of issues) {
-      const position = locate(document, lines, issue4.path);
+      const position = locateYamlPath(document, lines, issue4.path);
       if (source !== void 0 || position !== void 0) {
         issue4.location = { file: source, line: position?.line, column: position?.column };
       }
