@@ -22,6 +22,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { friedmanColumns } from "./friedman-hash.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), "..");
@@ -34,37 +35,6 @@ function option(name, fallback) {
 
 // The peers' friedman_hash (../shared/peers/friedman_hash.mjs), copied: bit-identical to
 // peerdata.friedman_hash and to bench/forest_sklearn.py.
-function fmix32(h) {
-  h >>>= 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-function uniformHash(seed, i) {
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) >>> 0;
-  const k = (Math.imul(i >>> 0, 0x9e3779b9) + base) >>> 0;
-  return fmix32(k) / 4294967296;
-}
-function friedmanColumns(n, p, seed) {
-  const columns = Array.from({ length: p }, () => new Float64Array(n));
-  const y = new Float64Array(n);
-  const x = new Float64Array(p);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < p; j++) {
-      x[j] = uniformHash(seed, r * (p + 1) + j);
-      columns[j][r] = x[j];
-    }
-    const e = uniformHash(seed, r * (p + 1) + p);
-    const t = x[0] * x[1];
-    const d = x[2] - 0.5;
-    y[r] = 40 * t * (1 - t) + 20 * d * d + 10 * x[3] + 5 * x[4] + 2 * (e - 0.5);
-  }
-  return { columns, y };
-}
-
 async function child() {
   const [rows, trees, jobs, holdout] = process.argv.slice(3).map(Number);
   const core = await import(pathToFileURL(join(ROOT, "packages/core/dist/index.js")).href);

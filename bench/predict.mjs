@@ -30,6 +30,7 @@ import {
   field,
   schema,
 } from "../packages/core/dist/index.js";
+import { uniformHash } from "./friedman-hash.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), "..");
@@ -56,22 +57,6 @@ const CALLS = option("calls", 1_000_000);
 
 // The portable generator of /work/shared/peers (peerdata.friedman_hash, friedman_hash.mjs):
 // counter-hash uniforms, so Python and JavaScript produce bit-identical X.
-function fmix32(h) {
-  let x = h >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b) >>> 0;
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-function uniformHash(seed, i) {
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) >>> 0;
-  const k = (Math.imul(i >>> 0, 0x9e3779b9) + base) >>> 0;
-  return fmix32(k) / 4294967296;
-}
-
 /** Columns of friedman_hash(n, p, seed)'s X, each value rounded to float32. */
 function friedmanColumns(n, p, seed) {
   const columns = Array.from({ length: p }, () => new Float64Array(n));

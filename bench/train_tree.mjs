@@ -37,6 +37,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { friedmanColumns } from "./friedman-hash.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), "..");
@@ -57,42 +58,6 @@ function positiveInteger(name, fallback) {
     throw new Error(`--${name}: expected a positive integer, got ${option(name, fallback)}`);
   }
   return value;
-}
-
-// ------------------------------------------------------------------ data (friedman_hash)
-
-function fmix32(h) {
-  let x = h >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b) >>> 0;
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
-
-function uniformHash(seed, i) {
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) >>> 0;
-  const k = (Math.imul(i >>> 0, 0x9e3779b9) + base) >>> 0;
-  return fmix32(k) / 4294967296;
-}
-
-/** friedman_hash(n, p, seed) as columns x0..x{p-1} and y, bit-identical to peerdata.py. */
-function friedmanColumns(n, p, seed) {
-  const columns = Array.from({ length: p }, () => new Float64Array(n));
-  const y = new Float64Array(n);
-  const row = new Float64Array(p);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < p; j++) {
-      row[j] = uniformHash(seed, r * (p + 1) + j);
-      columns[j][r] = row[j];
-    }
-    const e = uniformHash(seed, r * (p + 1) + p);
-    const t = row[0] * row[1];
-    const d = row[2] - 0.5;
-    y[r] = 40 * t * (1 - t) + 20 * d * d + 10 * row[3] + 5 * row[4] + 2 * (e - 0.5);
-  }
-  return { columns, y };
 }
 
 // ------------------------------------------------------------------ child: one fit series
