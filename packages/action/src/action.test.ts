@@ -1,13 +1,14 @@
 // Runs the BUNDLED action (dist/index.js) the way the GitHub runner does: `node dist/index.js` in
 // a child process, inputs in INPUT_* variables (defaults filled in from action.yml, as the runner
 // does), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against a real folder registry.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createArtifact, field, openRegistry, schema } from "@mlops/core";
+import { ensureBuilt } from "@mlops/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { INPUT_DEFAULTS, INPUT_NAMES } from "./main.js";
@@ -27,31 +28,6 @@ interface ActionYaml {
 const actionYaml = parse(readFileSync(join(packageDir, "action.yml"), "utf8")) as ActionYaml;
 
 /** The newest modification time of the files the bundle is built from. */
-function newestSource(path: string): number {
-  const stats = statSync(path);
-  if (!stats.isDirectory()) return stats.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry.endsWith(".test.ts")) continue;
-    newest = Math.max(newest, newestSource(join(path, entry)));
-  }
-  return newest;
-}
-
-function buildIfStale(): void {
-  const sources = Math.max(
-    newestSource(join(packageDir, "src")),
-    newestSource(coreSource),
-    newestSource(join(packageDir, "tsup.config.ts")),
-    newestSource(join(packageDir, "package.json")),
-  );
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
-  execFileSync("npx", ["tsup", "--silent"], {
-    cwd: packageDir,
-    stdio: "pipe",
-    shell: process.platform === "win32",
-  });
-}
 
 // ------------------------------------------------------------------ the registry
 
@@ -189,7 +165,7 @@ const THRESHOLDS = "- rmse:maxRelativeRegression=0.02\n- r2:minAbsoluteChange=0\
 let root = "";
 
 beforeAll(async () => {
-  buildIfStale();
+  ensureBuilt({ packageDir, extraSources: [coreSource], tsupArgs: ["--silent"] });
   root = await mkdtemp(join(tmpdir(), "mlops-action-"));
 }, 120_000);
 

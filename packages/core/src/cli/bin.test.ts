@@ -1,7 +1,7 @@
 // End-to-end: runs the built `mlops` executable (dist/cli.js) in a child process, as a user or a
 // CI job would, against a registry written through the SDK.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,37 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION } from "../artifact/version.js";
 import { gateEvaluationCsv, populateGateRegistry } from "../gate/fixture.js";
 import { openRegistry } from "../registry/registry.js";
+import { ensureBuilt } from "../testing/build.js";
 import { populateRegistry, type RegistryFixture } from "./fixture.js";
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const binary = join(packageDir, "dist", "cli.js");
-
-/** The newest modification time of the files a build reads. */
-function newestSource(path: string): number {
-  const stats = statSync(path);
-  if (!stats.isDirectory()) return stats.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry.endsWith(".test.ts")) continue;
-    newest = Math.max(newest, newestSource(join(path, entry)));
-  }
-  return newest;
-}
-
-function buildIfStale(): void {
-  const sources = Math.max(
-    newestSource(join(packageDir, "src")),
-    newestSource(join(packageDir, "tsup.config.ts")),
-    newestSource(join(packageDir, "package.json")),
-  );
-  if (existsSync(binary) && statSync(binary).mtimeMs >= sources) return;
-  // JavaScript only: these tests run the executable, and declaration files would triple the time.
-  execFileSync("npx", ["tsup", "--no-dts"], {
-    cwd: packageDir,
-    stdio: "pipe",
-    shell: process.platform === "win32",
-  });
-}
 
 interface Result {
   code: number | null;
@@ -63,7 +37,7 @@ function mlops(args: string[], env: Record<string, string> = {}): Result {
 }
 
 beforeAll(async () => {
-  buildIfStale();
+  ensureBuilt({ packageDir, outputs: ["cli.js"] });
   root = await mkdtemp(join(tmpdir(), "mlops-cli-bin-"));
   fixture = await populateRegistry(join(root, "registry"));
 }, 60_000);

@@ -2,6 +2,8 @@
  * Shared conformance suites and fixtures for @mlops plug-ins (vitest required):
  * every data format and every registry store must pass its suite.
  */
+
+export { type EnsureBuiltOptions, ensureBuilt } from "./build.js";
 export {
   conformanceFrame,
   conformanceSchema,

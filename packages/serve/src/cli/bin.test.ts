@@ -1,10 +1,11 @@
 // End-to-end: runs the built `mlops-serve` executable (dist/cli.js) in a child process, as a
 // user or a container would, against a registry written through the SDK.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "@mlops/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../auth/api-keys.js";
 import { byHand, tempRegistry } from "../testing/fixtures.js";
@@ -12,39 +13,12 @@ import { byHand, tempRegistry } from "../testing/fixtures.js";
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const binary = join(packageDir, "dist", "cli.js");
 
-/** The newest modification time of the files a build reads. */
-function newestSource(path: string): number {
-  const stats = statSync(path);
-  if (!stats.isDirectory()) return stats.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry.endsWith(".test.ts")) continue;
-    newest = Math.max(newest, newestSource(join(path, entry)));
-  }
-  return newest;
-}
-
-function buildIfStale(): void {
-  const sources = Math.max(
-    newestSource(join(packageDir, "src")),
-    newestSource(join(packageDir, "tsup.config.ts")),
-    newestSource(join(packageDir, "package.json")),
-  );
-  if (existsSync(binary) && statSync(binary).mtimeMs >= sources) return;
-  // JavaScript only: these tests run the executable, and declaration files would triple the time.
-  execFileSync("npx", ["tsup", "--no-dts"], {
-    cwd: packageDir,
-    stdio: "pipe",
-    shell: process.platform === "win32",
-  });
-}
-
 let temp: Awaited<ReturnType<typeof tempRegistry>>;
 let registryPath = "";
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  buildIfStale();
+  ensureBuilt({ packageDir, outputs: ["cli.js"] });
   temp = await tempRegistry();
   registryPath = join(temp.dir, ".mlops");
 }, 60_000);
