@@ -61652,14 +61652,17 @@ var manifestShape = external_exports.looseObject({
   })
 });
 var finite = external_exports.number();
+var categories = external_exports.record(external_exports.string().min(1), external_exports.array(external_exports.string())).optional();
 var modelSections = {
-  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1) }).catchall(json2),
+  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories }).catchall(json2),
   ensemble: external_exports.object({
     inputs: external_exports.array(external_exports.string().min(1)).min(1),
     aggregation: external_exports.enum(["mean", "sum"]),
     learningRate: finite.optional(),
     baseValue: finite.optional(),
-    treeCount: external_exports.number().int().positive()
+    link: external_exports.enum(["identity", "log"]).optional(),
+    treeCount: external_exports.number().int().positive(),
+    categories
   }).catchall(json2),
   linear: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), intercept: finite }).catchall(json2)
 };
@@ -63031,7 +63034,8 @@ var REQUIRED = {
 var OPTIONAL = {
   missingLeft: Uint8Array,
   nodeSamples: Float64Array,
-  impurity: Float64Array
+  impurity: Float64Array,
+  categorySplit: Int32Array
 };
 function typeName(array2) {
   return array2.constructor.name;
@@ -63067,6 +63071,22 @@ function treeArrays(arrays, prefix) {
   };
   for (const [name, type] of Object.entries(REQUIRED)) take(name, type, true);
   for (const [name, type] of Object.entries(OPTIONAL)) take(name, type, false);
+  const bits = arrays[`${prefix}categoryBits`];
+  if (bits === void 0 !== (out.categorySplit === void 0)) {
+    throw new MlopsError(
+      "artifact_invalid",
+      `arrays: "${prefix}categorySplit" and "${prefix}categoryBits" come together (found only "${prefix}${bits === void 0 ? "categorySplit" : "categoryBits"}")`
+    );
+  }
+  if (bits !== void 0) {
+    if (!(bits instanceof Int32Array)) {
+      throw new MlopsError(
+        "artifact_invalid",
+        `arrays["${prefix}categoryBits"]: expected Int32Array, got ${typeName(bits)}`
+      );
+    }
+    out.categoryBits = bits;
+  }
   if (count === 0)
     throw new MlopsError(
       "artifact_invalid",
@@ -63075,11 +63095,12 @@ function treeArrays(arrays, prefix) {
   return out;
 }
 function checkTree(tree, inputCount, prefix) {
-  const { left, right, feature, threshold } = tree;
+  const { left, right, feature, threshold, categorySplit, categoryBits } = tree;
   const n = left.length;
   const bad = (node2, detail) => {
     throw new MlopsError("artifact_invalid", `${prefix}: node ${node2}: ${detail}`);
   };
+  const bitCount = categoryBits === void 0 ? 0 : categoryBits.length;
   const order = new Int32Array(n);
   const level = new Int32Array(n);
   const seen = new Uint8Array(n);
@@ -63105,7 +63126,18 @@ function checkTree(tree, inputCount, prefix) {
     if (!(feature[node2] >= 0 && feature[node2] < inputCount)) {
       bad(node2, `feature ${feature[node2]} is outside 0..${inputCount - 1} (model.inputs)`);
     }
-    if (Number.isNaN(threshold[node2])) bad(node2, "threshold is NaN");
+    const offset = categorySplit === void 0 ? -1 : categorySplit[node2];
+    if (offset >= 0) {
+      const words = offset < bitCount ? categoryBits[offset] : -1;
+      if (!(words >= 0 && offset + 1 + words <= bitCount)) {
+        bad(
+          node2,
+          `categorySplit ${offset}: expected the offset of a bitset in categoryBits (a word count, then that many words; ${bitCount} words in all)`
+        );
+      }
+    } else if (offset !== -1) {
+      bad(node2, `categorySplit ${offset}: expected -1 (numeric split) or an offset \u2265 0`);
+    } else if (Number.isNaN(threshold[node2])) bad(node2, "threshold is NaN");
     seen[l] = 1;
     seen[r] = 1;
     level[l] = level[node2] + 1;
@@ -63132,7 +63164,21 @@ var CompiledTree = class {
   usedSlots;
   /** Some split sends missing values right, so NaN needs the slower step. */
   nanRoutes;
-  constructor(tree, inputSlots, prefix) {
+  /**
+   * Categorical splits: per node, -1, or where its table of sides starts in `categorySide`
+   * (`categorySide[start + v]` is 0 for left, 1 for right, for the slot value `v`).
+   */
+  categoryStart;
+  /** Per node: the table's length; values outside it follow the missing-value side. */
+  categorySize;
+  categorySide;
+  /**
+   * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
+   * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
+   * to the model, which goes where missing values go); undefined for other inputs, where a
+   * categorical split reads the value itself as the category number.
+   */
+  constructor(tree, inputSlots, prefix, categoryCodes2 = []) {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
     const position = new Int32Array(n);
@@ -63146,6 +63192,11 @@ var CompiledTree = class {
     const used = /* @__PURE__ */ new Set();
     let nanRoutes = false;
     const { left, right, feature, threshold, value: value2, missingLeft, nodeSamples } = tree;
+    const { categorySplit, categoryBits } = tree;
+    let categoryStart;
+    let categorySize;
+    const sides = [];
+    let sideCount = 0;
     for (let k = 0; k < n; k++) {
       const node2 = order[k];
       this.value[k] = value2[node2];
@@ -63155,16 +63206,58 @@ var CompiledTree = class {
         this.threshold[k] = Number.POSITIVE_INFINITY;
         continue;
       }
+      const input3 = feature[node2];
       this.child[k] = position[left[node2]];
-      this.slot[k] = inputSlots[feature[node2]];
+      this.slot[k] = inputSlots[input3];
       this.threshold[k] = threshold[node2];
-      used.add(inputSlots[feature[node2]]);
+      used.add(inputSlots[input3]);
       const goesLeft = missingLeft ? missingLeft[node2] !== 0 : nodeSamples ? nodeSamples[left[node2]] > nodeSamples[right[node2]] : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
       if (!goesLeft) nanRoutes = true;
+      const offset = categorySplit === void 0 ? -1 : categorySplit[node2];
+      const codes = categoryCodes2[input3];
+      if (offset < 0) {
+        if (codes !== void 0) {
+          throw new MlopsError(
+            "artifact_invalid",
+            `${prefix}: node ${node2}: a numeric split reads an input with categories (inputs listed in model.categories take categorical splits only)`
+          );
+        }
+        continue;
+      }
+      categoryStart ??= new Int32Array(n).fill(-1);
+      categorySize ??= new Int32Array(n);
+      const words = categoryBits[offset];
+      const has = (c) => c >= 0 && c < words * 32 && categoryBits[offset + 1 + (c >> 5)] >>> (c & 31) & 1;
+      const missingSide = goesLeft ? 0 : 1;
+      let side;
+      if (codes !== void 0) {
+        side = new Uint8Array(codes.length);
+        for (let code = 0; code < codes.length; code++) {
+          side[code] = codes[code] < 0 ? missingSide : has(codes[code]) ? 0 : 1;
+        }
+      } else {
+        side = new Uint8Array(words * 32);
+        for (let c = 0; c < side.length; c++) side[c] = has(c) ? 0 : 1;
+      }
+      categoryStart[k] = sideCount;
+      categorySize[k] = side.length;
+      sides.push(side);
+      sideCount += side.length;
     }
     this.usedSlots = Int32Array.from(used);
     this.nanRoutes = nanRoutes;
+    this.categoryStart = categoryStart;
+    this.categorySize = categorySize;
+    if (categoryStart !== void 0) {
+      const all = new Uint8Array(sideCount);
+      let at = 0;
+      for (const side of sides) {
+        all.set(side, at);
+        at += side.length;
+      }
+      this.categorySide = all;
+    }
   }
   /**
    * Walks rows `0..n-1` of a row-major block (`data[r * stride + slot]`) to their leaves,
@@ -63172,6 +63265,10 @@ var CompiledTree = class {
    * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
    */
   findLeaves(data, stride, n, missing, leaves) {
+    if (this.categoryStart !== void 0) {
+      for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
+      return;
+    }
     let nanAware = false;
     if (this.nanRoutes) {
       for (let i = 0; i < this.usedSlots.length; i++)
@@ -63182,6 +63279,7 @@ var CompiledTree = class {
   }
   /** The leaf position of one row held in `values` (one value per slot). */
   leafOf(values) {
+    if (this.categoryStart !== void 0) return this.#leafAt(values, 0);
     const { child, slot, threshold, missingRight } = this;
     let h = 0;
     for (; ; ) {
@@ -63189,6 +63287,25 @@ var CompiledTree = class {
       if (c === h) return h;
       const x = values[slot[h]];
       h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
+    }
+  }
+  /** The leaf of the row at `data[offset + slot]`, categorical splits included. */
+  #leafAt(data, offset) {
+    const { child, slot, threshold, missingRight } = this;
+    const start = this.categoryStart;
+    const size = this.categorySize;
+    const side = this.categorySide;
+    let h = 0;
+    for (; ; ) {
+      const c = child[h];
+      if (c === h) return h;
+      const x = data[offset + slot[h]];
+      const at = start[h];
+      if (at < 0) {
+        h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
+      } else {
+        h = x >= 0 && x < size[h] && x === Math.floor(x) ? c + side[at + x] : c + missingRight[h];
+      }
     }
   }
 };
@@ -63285,8 +63402,53 @@ function walkMissing(tree, data, stride, n, leaves) {
 }
 
 // ../core/src/predict/predictor.ts
-var compileTreeModel = (artifact, inputSlots, blockSize) => {
-  const tree = new CompiledTree(treeArrays(artifact.arrays, "tree."), inputSlots, "tree");
+function categoryCodes(artifact, inputs) {
+  const declared = artifact.manifest.model.categories;
+  return inputs.columns.map((column) => {
+    const categories2 = declared?.[column.name];
+    if (column.kind !== "category") {
+      if (categories2 === void 0) return void 0;
+      let largest = -1;
+      for (const [c, category] of categories2.entries()) {
+        const value2 = Number(category);
+        if (!(/^(0|[1-9][0-9]*)$/.test(category) && value2 <= 65535)) {
+          throw new MlopsError(
+            "artifact_invalid",
+            `model.categories["${column.name}"][${c}]: a numeric input's categories are integers in 0..65535 written as text, got ${JSON.stringify(category)}`
+          );
+        }
+        largest = Math.max(largest, value2);
+      }
+      const codes = new Int32Array(largest + 1).fill(-1);
+      categories2.forEach((category, c) => {
+        codes[Number(category)] = c;
+      });
+      return codes;
+    }
+    if (categories2 === void 0) {
+      throw new MlopsError(
+        "artifact_invalid",
+        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step), or declares its categories in model.categories["${column.name}"] for categorical splits`
+      );
+    }
+    const number4 = new Map(categories2.map((category, c) => [category, c]));
+    const dictionary = column.dictionary ?? [];
+    return Int32Array.from(dictionary, (value2) => number4.get(value2) ?? -1);
+  });
+}
+function compileTrees(artifact, inputs, prefixes) {
+  const codes = categoryCodes(artifact, inputs);
+  return prefixes.map(
+    (prefix) => new CompiledTree(
+      treeArrays(artifact.arrays, prefix),
+      inputs.slots,
+      prefix.replace(/\.$/, ""),
+      codes
+    )
+  );
+}
+var compileTreeModel = (artifact, inputs, blockSize) => {
+  const [tree] = compileTrees(artifact, inputs, ["tree."]);
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
@@ -63304,14 +63466,13 @@ function section(artifact, kind) {
   }
   return parsed.data;
 }
-var compileEnsembleModel = (artifact, inputSlots, blockSize) => {
+var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const model = section(artifact, "ensemble");
-  const trees = [];
-  for (let t = 0; t < model.treeCount; t++) {
-    trees.push(
-      new CompiledTree(treeArrays(artifact.arrays, `trees.${t}.`), inputSlots, `trees.${t}`)
-    );
-  }
+  const trees = compileTrees(
+    artifact,
+    inputs,
+    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`)
+  );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
   const count = trees.length;
@@ -63335,6 +63496,7 @@ var compileEnsembleModel = (artifact, inputSlots, blockSize) => {
   }
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
+  const exp = model.link === "log";
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
@@ -63343,16 +63505,26 @@ var compileEnsembleModel = (artifact, inputSlots, blockSize) => {
         const value2 = tree.value;
         for (let r = 0; r < n; r++) sum[r] += learningRate * value2[leaves[r]];
       }
-      for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
+      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
     },
     row(values) {
       let total = baseValue;
       for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
-      return total;
+      return exp ? Math.exp(total) : total;
     }
   };
 };
-var compileLinearModel = (artifact, inputSlots, blockSize) => {
+var compileLinearModel = (artifact, modelInputs, blockSize) => {
+  const inputSlots = modelInputs.slots;
+  for (const column of modelInputs.columns) {
+    if (column.kind === "category") {
+      throw new MlopsError(
+        "artifact_invalid",
+        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step)`
+      );
+    }
+  }
   const model = section(artifact, "linear");
   const coefficients = artifact.arrays.coefficients;
   if (!(coefficients instanceof Float64Array)) {
@@ -63448,21 +63620,13 @@ var CompiledPredictor = class {
     this.#steps = manifest.preprocessing.map(
       (step, i) => compileStep(step, layout, `preprocessing[${i}] (${step.kind})`)
     );
-    const inputSlots = Int32Array.from(this.inputs, (name) => {
-      const column = layout.get(name, "model.inputs");
-      if (column.kind === "category") {
-        throw new MlopsError(
-          "artifact_invalid",
-          `model.inputs: "${name}" is a category column; the model reads numbers (encode it with a one_hot step)`
-        );
-      }
-      return column.slot;
-    });
+    const columns = this.inputs.map((name) => layout.get(name, "model.inputs"));
+    const inputSlots = Int32Array.from(columns, (column) => column.slot);
     if (inputSlots.length === 0)
       throw new MlopsError("artifact_invalid", "model.inputs: the model reads no columns");
     this.#stride = layout.slotCount;
     this.#blockSize = blockRows(this.#stride);
-    this.#model = compile2(artifact, inputSlots, this.#blockSize);
+    this.#model = compile2(artifact, { slots: inputSlots, columns }, this.#blockSize);
     this.#block = new Float64Array(this.#blockSize * this.#stride);
     this.#missing = new Uint8Array(this.#stride);
     this.#row = new Float64Array(this.#stride);

@@ -43,8 +43,18 @@ export interface ModelSection {
   [key: string]: unknown;
 }
 
-/** `kind: "tree"`: one regression tree stored in the `tree.*` arrays. */
-export interface TreeModelSection extends ModelSection {}
+/**
+ * `kind: "tree"`: one regression tree stored in the `tree.*` arrays.
+ */
+export interface TreeModelSection extends ModelSection {
+  /**
+   * For inputs read by categorical splits: the categories in the order the split bitsets number
+   * them (bit `c` is `categories[input][c]`), the values of a category column or the integers of
+   * a numeric one (`"0"`, `"7"`). A value missing here goes where missing values go. A numeric
+   * input without a list reads its integer value as the category number.
+   */
+  categories?: Record<string, string[]>;
+}
 
 /** `kind: "ensemble"`: `treeCount` trees in `trees.<i>.*` arrays. */
 export interface EnsembleModelSection extends ModelSection {
@@ -54,7 +64,14 @@ export interface EnsembleModelSection extends ModelSection {
   learningRate?: number;
   /** Boosting only: the initial prediction. Default 0. */
   baseValue?: number;
+  /**
+   * Boosting only: how the sum becomes a prediction: `"identity"` (default) or `"log"`, where
+   * the sum is a logarithm and the prediction its `exp` (scikit-learn's Poisson loss).
+   */
+  link?: "identity" | "log";
   treeCount: number;
+  /** As for `tree`: the numbering of categories of category inputs (categorical splits). */
+  categories?: Record<string, string[]>;
 }
 
 /** `kind: "linear"`: prediction = Σ coefficients[j] × inputs[j] + intercept. */

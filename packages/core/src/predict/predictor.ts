@@ -10,7 +10,7 @@ import { MlopsError } from "../errors/error.js";
 import { Frame } from "../frame/frame.js";
 import { Schema } from "../schema/schema.js";
 import { InputPlan, inconsistentInput } from "./input.js";
-import { ColumnLayout } from "./layout.js";
+import { ColumnLayout, type LayoutColumn } from "./layout.js";
 import { blockRows, type CompiledStep, compileStep } from "./preprocessing.js";
 import { CompiledTree, treeArrays } from "./tree.js";
 
@@ -48,14 +48,85 @@ interface CompiledModel {
   row(values: Float64Array): number;
 }
 
+/** What a model compiler gets besides the artifact: where its inputs live. */
+interface ModelInputs {
+  /** The slot of each of `model.inputs`. */
+  slots: Int32Array;
+  /** The layout column of each input (kind, dictionary). */
+  columns: readonly LayoutColumn[];
+}
+
 type ModelCompiler = (
   artifact: ModelArtifact,
-  inputSlots: Int32Array,
+  inputs: ModelInputs,
   blockSize: number,
 ) => CompiledModel;
 
-const compileTreeModel: ModelCompiler = (artifact, inputSlots, blockSize) => {
-  const tree = new CompiledTree(treeArrays(artifact.arrays, "tree."), inputSlots, "tree");
+/**
+ * For each input read by categorical splits, the slot's values mapped to the category numbers of
+ * the model (`model.categories[input]`; -1 where the model does not know the category, which
+ * then goes where missing values go): a category column's codes (positions in its dictionary),
+ * or a numeric input's integer values (its categories are written as integers, `"0"`, `"7"`).
+ * A category input without categories is an error (a tree reads numbers there); a numeric input
+ * without them reads its value as the category number.
+ */
+function categoryCodes(artifact: ModelArtifact, inputs: ModelInputs): (Int32Array | undefined)[] {
+  const declared = artifact.manifest.model.categories as Record<string, string[]> | undefined;
+  return inputs.columns.map((column) => {
+    const categories = declared?.[column.name];
+    if (column.kind !== "category") {
+      if (categories === undefined) return undefined;
+      let largest = -1;
+      for (const [c, category] of categories.entries()) {
+        const value = Number(category);
+        if (!(/^(0|[1-9][0-9]*)$/.test(category) && value <= 65535)) {
+          throw new MlopsError(
+            "artifact_invalid",
+            `model.categories["${column.name}"][${c}]: a numeric input's categories are ` +
+              `integers in 0..65535 written as text, got ${JSON.stringify(category)}`,
+          );
+        }
+        largest = Math.max(largest, value);
+      }
+      const codes = new Int32Array(largest + 1).fill(-1);
+      categories.forEach((category, c) => {
+        codes[Number(category)] = c;
+      });
+      return codes;
+    }
+    if (categories === undefined) {
+      throw new MlopsError(
+        "artifact_invalid",
+        `model.inputs: "${column.name}" is a category column; ` +
+          "the model reads numbers (encode it with a one_hot step), or declares its categories " +
+          `in model.categories["${column.name}"] for categorical splits`,
+      );
+    }
+    const number = new Map(categories.map((category, c) => [category, c]));
+    const dictionary = column.dictionary ?? [];
+    return Int32Array.from(dictionary, (value) => number.get(value) ?? -1);
+  });
+}
+
+function compileTrees(
+  artifact: ModelArtifact,
+  inputs: ModelInputs,
+  prefixes: readonly string[],
+): CompiledTree[] {
+  const codes = categoryCodes(artifact, inputs);
+  return prefixes.map(
+    (prefix) =>
+      new CompiledTree(
+        treeArrays(artifact.arrays, prefix),
+        inputs.slots,
+        prefix.replace(/\.$/, ""),
+        codes,
+      ),
+  );
+}
+
+const compileTreeModel: ModelCompiler = (artifact, inputs, blockSize) => {
+  const [tree] = compileTrees(artifact, inputs, ["tree."]);
   const leaves = new Int32Array(blockSize);
   const value = tree.value;
   return {
@@ -80,14 +151,13 @@ function section<Kind extends keyof Sections>(artifact: ModelArtifact, kind: Kin
   return parsed.data as unknown as Sections[Kind];
 }
 
-const compileEnsembleModel: ModelCompiler = (artifact, inputSlots, blockSize) => {
+const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
   const model = section(artifact, "ensemble");
-  const trees: CompiledTree[] = [];
-  for (let t = 0; t < model.treeCount; t++) {
-    trees.push(
-      new CompiledTree(treeArrays(artifact.arrays, `trees.${t}.`), inputSlots, `trees.${t}`),
-    );
-  }
+  const trees = compileTrees(
+    artifact,
+    inputs,
+    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
+  );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
   const count = trees.length;
@@ -113,6 +183,7 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputSlots, blockSize) =>
   // scikit-learn's gradient boosting: start at the baseline, add learningRate × each tree.
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
+  const exp = model.link === "log";
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
@@ -121,17 +192,28 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputSlots, blockSize) =>
         const value = tree.value;
         for (let r = 0; r < n; r++) sum[r] += learningRate * value[leaves[r]];
       }
-      for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
+      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
     },
     row(values) {
       let total = baseValue;
       for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
-      return total;
+      return exp ? Math.exp(total) : total;
     },
   };
 };
 
-const compileLinearModel: ModelCompiler = (artifact, inputSlots, blockSize) => {
+const compileLinearModel: ModelCompiler = (artifact, modelInputs, blockSize) => {
+  const inputSlots = modelInputs.slots;
+  for (const column of modelInputs.columns) {
+    if (column.kind === "category") {
+      throw new MlopsError(
+        "artifact_invalid",
+        `model.inputs: "${column.name}" is a category column; ` +
+          "the model reads numbers (encode it with a one_hot step)",
+      );
+    }
+  }
   const model = section(artifact, "linear");
   const coefficients = artifact.arrays.coefficients;
   if (!(coefficients instanceof Float64Array)) {
@@ -255,22 +337,13 @@ class CompiledPredictor implements Predictor {
     this.#steps = manifest.preprocessing.map((step, i) =>
       compileStep(step, layout, `preprocessing[${i}] (${step.kind})`),
     );
-    const inputSlots = Int32Array.from(this.inputs, (name) => {
-      const column = layout.get(name, "model.inputs");
-      if (column.kind === "category") {
-        throw new MlopsError(
-          "artifact_invalid",
-          `model.inputs: "${name}" is a category column; ` +
-            "the model reads numbers (encode it with a one_hot step)",
-        );
-      }
-      return column.slot;
-    });
+    const columns = this.inputs.map((name) => layout.get(name, "model.inputs"));
+    const inputSlots = Int32Array.from(columns, (column) => column.slot);
     if (inputSlots.length === 0)
       throw new MlopsError("artifact_invalid", "model.inputs: the model reads no columns");
     this.#stride = layout.slotCount;
     this.#blockSize = blockRows(this.#stride);
-    this.#model = compile(artifact, inputSlots, this.#blockSize);
+    this.#model = compile(artifact, { slots: inputSlots, columns }, this.#blockSize);
     this.#block = new Float64Array(this.#blockSize * this.#stride);
     this.#missing = new Uint8Array(this.#stride);
     this.#row = new Float64Array(this.#stride);

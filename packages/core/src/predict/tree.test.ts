@@ -14,11 +14,13 @@ interface TreeSpec {
   left: number[];
   right: number[];
   feature: number[];
-  threshold: number[];
+  threshold: (number | string)[];
   value: number[];
   missingLeft?: number[];
   nodeSamples?: number[];
   impurity?: number[];
+  categorySplit?: number[];
+  categoryBits?: number[];
 }
 
 function treeArraysOf(spec: TreeSpec, prefix: string): Record<string, ArtifactArray> {
@@ -26,12 +28,14 @@ function treeArraysOf(spec: TreeSpec, prefix: string): Record<string, ArtifactAr
     [`${prefix}left`]: Int32Array.from(spec.left),
     [`${prefix}right`]: Int32Array.from(spec.right),
     [`${prefix}feature`]: Int32Array.from(spec.feature),
-    [`${prefix}threshold`]: Float64Array.from(spec.threshold),
+    [`${prefix}threshold`]: Float64Array.from(spec.threshold, Number),
     [`${prefix}value`]: Float64Array.from(spec.value),
   };
   if (spec.missingLeft) arrays[`${prefix}missingLeft`] = Uint8Array.from(spec.missingLeft);
   if (spec.nodeSamples) arrays[`${prefix}nodeSamples`] = Float64Array.from(spec.nodeSamples);
   if (spec.impurity) arrays[`${prefix}impurity`] = Float64Array.from(spec.impurity);
+  if (spec.categorySplit) arrays[`${prefix}categorySplit`] = Int32Array.from(spec.categorySplit);
+  if (spec.categoryBits) arrays[`${prefix}categoryBits`] = Int32Array.from(spec.categoryBits);
   return arrays;
 }
 
@@ -179,7 +183,7 @@ describe("tree predictor", () => {
           const value = columns[spec.feature[node]][row];
           const left = Number.isNaN(value)
             ? spec.missingLeft[node] === 1
-            : value <= spec.threshold[node];
+            : value <= Number(spec.threshold[node]);
           node = left ? spec.left[node] : spec.right[node];
         }
         return spec.value[node];
@@ -434,5 +438,173 @@ describe("treeFeatureImportances", () => {
       lineage: { gitCommit: "abc1234" },
     });
     expect(() => treeFeatureImportances(linear)).toThrow(/not "linear"/);
+  });
+});
+
+describe("categorical splits", () => {
+  // node0: color in {red, green} → node1 = 10, else node2 = 20; missing goes right.
+  const colorTree: TreeSpec = {
+    left: [1, -1, -1],
+    right: [2, -1, -1],
+    feature: [0, -2, -2],
+    threshold: [0, -2, -2],
+    value: [0, 10, 20],
+    missingLeft: [0, 0, 0],
+    categorySplit: [0, -1, -1],
+    // One word; categories numbered as model.categories.color: red 0, blue 1, green 2.
+    categoryBits: [1, 0b101],
+  };
+  const colored = schema({
+    color: field.category(["blue", "green", "red", "violet"]).nullable(),
+    size: field.number(),
+  });
+  const artifact = (spec: TreeSpec, categories: Record<string, string[]> | undefined) =>
+    createArtifact({
+      kind: "tree",
+      schema: colored,
+      model: { inputs: ["color", "size"], ...(categories ? { categories } : {}) },
+      arrays: treeArraysOf(spec, "tree."),
+      lineage: { gitCommit: "abc1234" },
+    });
+
+  it("sends a category left when its bit is set, by value not by schema code", () => {
+    const predictor = createPredictor(artifact(colorTree, { color: ["red", "blue", "green"] }));
+    const rows = [
+      { color: "red", size: 1 },
+      { color: "blue", size: 1 },
+      { color: "green", size: 1 },
+      // Known to the schema, unknown to the model: goes where missing values go.
+      { color: "violet", size: 1 },
+      { color: null, size: 1 },
+    ];
+    const expected = [10, 20, 10, 20, 20];
+    expect(rows.map((row) => predictor.predictRow(row))).toEqual(expected);
+    expect(Array.from(predictor.predict(colored.toFrame(rows)))).toEqual(expected);
+    const missingLeft = createPredictor(
+      artifact({ ...colorTree, missingLeft: [1, 0, 0] }, { color: ["red", "blue", "green"] }),
+    );
+    expect(Array.from(missingLeft.predict(colored.toFrame(rows)))).toEqual([10, 20, 10, 10, 10]);
+  });
+
+  it("reads a numeric input's integer value as the category number without a list", () => {
+    const numeric = schema({ code: field.number().nullable(), size: field.number() });
+    const predictor = createPredictor(
+      createArtifact({
+        kind: "tree",
+        schema: numeric,
+        model: { inputs: ["code", "size"] },
+        arrays: treeArraysOf(colorTree, "tree."),
+        lineage: { gitCommit: "abc1234" },
+      }),
+    );
+    const codes = [0, 1, 2, 3, 31, 32, 1e9, -1, 0.5, null];
+    const rows = codes.map((code) => ({ code, size: 0 }));
+    // In the set: 0 and 2. Outside the bitset, negative, fractional or missing: missing side.
+    const expected = [10, 20, 10, 20, 20, 20, 20, 20, 20, 20];
+    expect(rows.map((row) => predictor.predictRow(row))).toEqual(expected);
+    expect(Array.from(predictor.predict(numeric.toFrame(rows)))).toEqual(expected);
+  });
+
+  it("rejects bad bitsets, category inputs without categories and numeric splits on them", () => {
+    const categories = { color: ["red", "blue", "green"] };
+    expectInvalid(
+      () => createPredictor(artifact({ ...colorTree, categoryBits: [3, 1] }, categories)),
+      "categorySplit 0",
+    );
+    expectInvalid(
+      () => createPredictor(artifact({ ...colorTree, categorySplit: [-5, -1, -1] }, categories)),
+      "categorySplit -5",
+    );
+    const { categoryBits: _, ...noBits } = colorTree;
+    expectInvalid(() => createPredictor(artifact(noBits, categories)), "come together");
+    expectInvalid(() => createPredictor(artifact(colorTree, undefined)), "model.categories");
+    const numericSplit = { ...colorTree, categorySplit: [-1, -1, -1] };
+    expectInvalid(() => createPredictor(artifact(numericSplit, categories)), "numeric split");
+    const numeric = schema({ code: field.number(), size: field.number() });
+    const coded = (list: string[]) =>
+      createPredictor(
+        createArtifact({
+          kind: "tree",
+          schema: numeric,
+          model: { inputs: ["code", "size"], categories: { code: list } },
+          arrays: treeArraysOf(colorTree, "tree."),
+          lineage: { gitCommit: "abc1234" },
+        }),
+      );
+    expect(coded(["4", "0", "9"]).predictRow({ code: 9, size: 0 })).toBe(10);
+    expect(coded(["4", "0", "9"]).predictRow({ code: 0, size: 0 })).toBe(20);
+    expectInvalid(() => coded(["1", "2.5"]), 'model.categories["code"][1]');
+  });
+
+  const hist = reference.hist_gradient_boosting;
+  const histNames = ["x0", "x1", "x2"];
+  const histSchema = schema({
+    x0: field.number().nullable(),
+    x1: field.number().nullable(),
+    x2: field.number(),
+  });
+  const histArtifact = (fitted: typeof hist.squared_error, extra: Record<string, unknown> = {}) =>
+    createArtifact({
+      kind: "ensemble",
+      schema: histSchema,
+      model: {
+        inputs: histNames,
+        aggregation: "sum",
+        treeCount: fitted.trees.length,
+        baseValue: fitted.baseValue,
+        categories: { x1: fitted.categories },
+        ...extra,
+      } as never,
+      arrays: Object.assign(
+        {},
+        ...fitted.trees.map((tree, t) => treeArraysOf(tree as TreeSpec, `trees.${t}.`)),
+      ),
+      lineage: { gitCommit: "abc1234" },
+    });
+  const histFrame = () =>
+    new Frame(
+      histNames.map((name, j) => [name, numericColumn(hist.X_test.map((row) => row[j]))] as const),
+    );
+
+  it("matches scikit-learn's HistGradientBoostingRegressor.predict (categorical, missing)", () => {
+    // Integer categories listed in model.categories: an unknown one (7) goes where missing
+    // values go, as in scikit-learn.
+    const predictor = createPredictor(histArtifact(hist.squared_error));
+    expect(Array.from(predictor.predict(histFrame()))).toEqual(hist.squared_error.predict);
+    const rows = hist.X_test.map((row) => Object.fromEntries(histNames.map((n, j) => [n, row[j]])));
+    expect(rows.map((row) => predictor.predictRow(row))).toEqual(hist.squared_error.predict);
+  });
+
+  it("matches it with the category as a category column", () => {
+    // The integer codes as strings c0..c7; -1 (negative: missing for scikit-learn) as null.
+    const labels: [string, ...string[]] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"];
+    const asCategory = schema({
+      x0: field.number().nullable(),
+      x1: field.category(labels).nullable(),
+      x2: field.number(),
+    });
+    const base = histArtifact(hist.squared_error, {
+      categories: { x1: labels.slice(0, 6) },
+    });
+    const predictor = createPredictor({
+      ...base,
+      manifest: { ...base.manifest, schema: asCategory.toJSON() },
+    });
+    const rows = hist.X_test.map((row) => ({
+      x0: row[0],
+      x1: row[1] === null || (row[1] as number) < 0 ? null : labels[row[1] as number],
+      x2: row[2],
+    }));
+    expect(Array.from(predictor.predict(asCategory.toFrame(rows)))).toEqual(
+      hist.squared_error.predict,
+    );
+  });
+
+  it("applies the log link of the Poisson loss", () => {
+    const predictor = createPredictor(histArtifact(hist.poisson, { link: "log" }));
+    const predictions = predictor.predict(histFrame());
+    hist.poisson.predict.forEach((expected, i) => {
+      expect(predictions[i]).toBeCloseTo(expected, 12);
+    });
   });
 });

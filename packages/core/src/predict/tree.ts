@@ -20,6 +20,18 @@ export interface TreeArrays {
   nodeSamples?: Float64Array;
   /** Impurity per node (feature importances). */
   impurity?: Float64Array;
+  /**
+   * Categorical splits: per node, -1 for a leaf or a numeric split, else the offset in
+   * `categoryBits` of the node's bitset. A row goes left when its category is in the bitset.
+   */
+  categorySplit?: Int32Array;
+  /**
+   * The bitsets of the categorical splits, one after another: at each offset the number of
+   * 32-bit words `w`, then `w` words; bit `c` (word `c >> 5`, bit `c & 31`) stands for category
+   * number `c` (its position in `model.categories[input]`, or the value itself for a numeric
+   * input). A missing value, and a category the bitset cannot name, follows `missingLeft`.
+   */
+  categoryBits?: Int32Array;
 }
 
 const REQUIRED = {
@@ -33,6 +45,7 @@ const OPTIONAL = {
   missingLeft: Uint8Array,
   nodeSamples: Float64Array,
   impurity: Float64Array,
+  categorySplit: Int32Array,
 } as const;
 
 function typeName(array: ArtifactArray): string {
@@ -80,6 +93,23 @@ export function treeArrays(arrays: Record<string, ArtifactArray>, prefix: string
   };
   for (const [name, type] of Object.entries(REQUIRED)) take(name, type, true);
   for (const [name, type] of Object.entries(OPTIONAL)) take(name, type, false);
+  const bits = arrays[`${prefix}categoryBits`];
+  if ((bits === undefined) !== (out.categorySplit === undefined)) {
+    throw new MlopsError(
+      "artifact_invalid",
+      `arrays: "${prefix}categorySplit" and "${prefix}categoryBits" come together ` +
+        `(found only "${prefix}${bits === undefined ? "categorySplit" : "categoryBits"}")`,
+    );
+  }
+  if (bits !== undefined) {
+    if (!(bits instanceof Int32Array)) {
+      throw new MlopsError(
+        "artifact_invalid",
+        `arrays["${prefix}categoryBits"]: expected Int32Array, got ${typeName(bits)}`,
+      );
+    }
+    out.categoryBits = bits;
+  }
   if (count === 0)
     throw new MlopsError(
       "artifact_invalid",
@@ -98,11 +128,12 @@ export function checkTree(
   inputCount: number,
   prefix: string,
 ): { order: Int32Array; depth: number } {
-  const { left, right, feature, threshold } = tree;
+  const { left, right, feature, threshold, categorySplit, categoryBits } = tree;
   const n = left.length;
   const bad = (node: number, detail: string): never => {
     throw new MlopsError("artifact_invalid", `${prefix}: node ${node}: ${detail}`);
   };
+  const bitCount = categoryBits === undefined ? 0 : categoryBits.length;
   const order = new Int32Array(n);
   const level = new Int32Array(n);
   const seen = new Uint8Array(n);
@@ -128,7 +159,19 @@ export function checkTree(
     if (!(feature[node] >= 0 && feature[node] < inputCount)) {
       bad(node, `feature ${feature[node]} is outside 0..${inputCount - 1} (model.inputs)`);
     }
-    if (Number.isNaN(threshold[node])) bad(node, "threshold is NaN");
+    const offset = categorySplit === undefined ? -1 : categorySplit[node];
+    if (offset >= 0) {
+      const words = offset < bitCount ? categoryBits![offset] : -1;
+      if (!(words >= 0 && offset + 1 + words <= bitCount)) {
+        bad(
+          node,
+          `categorySplit ${offset}: expected the offset of a bitset in categoryBits ` +
+            `(a word count, then that many words; ${bitCount} words in all)`,
+        );
+      }
+    } else if (offset !== -1) {
+      bad(node, `categorySplit ${offset}: expected -1 (numeric split) or an offset ≥ 0`);
+    } else if (Number.isNaN(threshold[node])) bad(node, "threshold is NaN");
     seen[l] = 1;
     seen[r] = 1;
     level[l] = level[node] + 1;
@@ -147,7 +190,8 @@ export function checkTree(
  * A tree relaid for prediction: breadth-first, so the children of a node are `child` and
  * `child + 1`; a leaf is its own child with threshold +Infinity, so it never moves. That makes a
  * step branch-free, `h = child[h] + (x > threshold[h])`, and lets a block of rows walk the tree
- * level by level, with independent rows in flight at once.
+ * level by level, with independent rows in flight at once. A tree with categorical splits walks
+ * row by row instead, each categorical node looking its value up in a table of sides.
  */
 export class CompiledTree {
   readonly child: Int32Array;
@@ -162,8 +206,27 @@ export class CompiledTree {
   readonly usedSlots: Int32Array;
   /** Some split sends missing values right, so NaN needs the slower step. */
   readonly nanRoutes: boolean;
+  /**
+   * Categorical splits: per node, -1, or where its table of sides starts in `categorySide`
+   * (`categorySide[start + v]` is 0 for left, 1 for right, for the slot value `v`).
+   */
+  readonly categoryStart: Int32Array | undefined;
+  /** Per node: the table's length; values outside it follow the missing-value side. */
+  readonly categorySize: Int32Array | undefined;
+  readonly categorySide: Uint8Array | undefined;
 
-  constructor(tree: TreeArrays, inputSlots: Int32Array, prefix: string) {
+  /**
+   * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
+   * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
+   * to the model, which goes where missing values go); undefined for other inputs, where a
+   * categorical split reads the value itself as the category number.
+   */
+  constructor(
+    tree: TreeArrays,
+    inputSlots: Int32Array,
+    prefix: string,
+    categoryCodes: readonly (Int32Array | undefined)[] = [],
+  ) {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
     const position = new Int32Array(n);
@@ -177,6 +240,11 @@ export class CompiledTree {
     const used = new Set<number>();
     let nanRoutes = false;
     const { left, right, feature, threshold, value, missingLeft, nodeSamples } = tree;
+    const { categorySplit, categoryBits } = tree;
+    let categoryStart: Int32Array | undefined;
+    let categorySize: Int32Array | undefined;
+    const sides: Uint8Array[] = [];
+    let sideCount = 0;
     for (let k = 0; k < n; k++) {
       const node = order[k];
       this.value[k] = value[node];
@@ -186,10 +254,11 @@ export class CompiledTree {
         this.threshold[k] = Number.POSITIVE_INFINITY;
         continue;
       }
+      const input = feature[node];
       this.child[k] = position[left[node]];
-      this.slot[k] = inputSlots[feature[node]];
+      this.slot[k] = inputSlots[input];
       this.threshold[k] = threshold[node];
-      used.add(inputSlots[feature[node]]);
+      used.add(inputSlots[input]);
       // scikit-learn >= 1.3: missing_go_to_left; a split that saw no missing values sends them to
       // the child with more samples (ties right). Without either array, NaN <= t is false: right.
       const goesLeft = missingLeft
@@ -199,9 +268,52 @@ export class CompiledTree {
           : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
       if (!goesLeft) nanRoutes = true;
+      const offset = categorySplit === undefined ? -1 : categorySplit[node];
+      const codes = categoryCodes[input];
+      if (offset < 0) {
+        if (codes !== undefined) {
+          throw new MlopsError(
+            "artifact_invalid",
+            `${prefix}: node ${node}: a numeric split reads an input with categories ` +
+              "(inputs listed in model.categories take categorical splits only)",
+          );
+        }
+        continue;
+      }
+      categoryStart ??= new Int32Array(n).fill(-1);
+      categorySize ??= new Int32Array(n);
+      const words = categoryBits![offset];
+      const has = (c: number) =>
+        c >= 0 && c < words * 32 && (categoryBits![offset + 1 + (c >> 5)] >>> (c & 31)) & 1;
+      const missingSide = goesLeft ? 0 : 1;
+      let side: Uint8Array;
+      if (codes !== undefined) {
+        side = new Uint8Array(codes.length);
+        for (let code = 0; code < codes.length; code++) {
+          side[code] = codes[code] < 0 ? missingSide : has(codes[code]) ? 0 : 1;
+        }
+      } else {
+        side = new Uint8Array(words * 32);
+        for (let c = 0; c < side.length; c++) side[c] = has(c) ? 0 : 1;
+      }
+      categoryStart[k] = sideCount;
+      categorySize[k] = side.length;
+      sides.push(side);
+      sideCount += side.length;
     }
     this.usedSlots = Int32Array.from(used);
     this.nanRoutes = nanRoutes;
+    this.categoryStart = categoryStart;
+    this.categorySize = categorySize;
+    if (categoryStart !== undefined) {
+      const all = new Uint8Array(sideCount);
+      let at = 0;
+      for (const side of sides) {
+        all.set(side, at);
+        at += side.length;
+      }
+      this.categorySide = all;
+    }
   }
 
   /**
@@ -216,6 +328,10 @@ export class CompiledTree {
     missing: Uint8Array,
     leaves: Int32Array,
   ): void {
+    if (this.categoryStart !== undefined) {
+      for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
+      return;
+    }
     let nanAware = false;
     if (this.nanRoutes) {
       for (let i = 0; i < this.usedSlots.length; i++)
@@ -227,6 +343,7 @@ export class CompiledTree {
 
   /** The leaf position of one row held in `values` (one value per slot). */
   leafOf(values: Float64Array): number {
+    if (this.categoryStart !== undefined) return this.#leafAt(values, 0);
     const { child, slot, threshold, missingRight } = this;
     let h = 0;
     for (;;) {
@@ -234,6 +351,27 @@ export class CompiledTree {
       if (c === h) return h;
       const x = values[slot[h]];
       h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
+    }
+  }
+
+  /** The leaf of the row at `data[offset + slot]`, categorical splits included. */
+  #leafAt(data: Float64Array, offset: number): number {
+    const { child, slot, threshold, missingRight } = this;
+    const start = this.categoryStart!;
+    const size = this.categorySize!;
+    const side = this.categorySide!;
+    let h = 0;
+    for (;;) {
+      const c = child[h];
+      if (c === h) return h;
+      const x = data[offset + slot[h]];
+      const at = start[h];
+      if (at < 0) {
+        h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
+      } else {
+        // Category numbers are integers in the table; anything else is missing or unknown.
+        h = x >= 0 && x < size[h] && x === Math.floor(x) ? c + side[at + x] : c + missingRight[h];
+      }
     }
   }
 }
