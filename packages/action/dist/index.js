@@ -59538,14 +59538,14 @@ function assembleUnion(data) {
       const shiftedOffsets = new Int32Array(length);
       const childOffsets = /* @__PURE__ */ Object.create(null);
       const childLengths = /* @__PURE__ */ Object.create(null);
-      for (let typeId, shift2, index = -1; ++index < length; ) {
+      for (let typeId, shift, index = -1; ++index < length; ) {
         if ((typeId = typeIds[index]) === void 0) {
           continue;
         }
-        if ((shift2 = childOffsets[typeId]) === void 0) {
-          shift2 = childOffsets[typeId] = valueOffsets[index];
+        if ((shift = childOffsets[typeId]) === void 0) {
+          shift = childOffsets[typeId] = valueOffsets[index];
         }
-        shiftedOffsets[index] = valueOffsets[index] - shift2;
+        shiftedOffsets[index] = valueOffsets[index] - shift;
         childLengths[typeId] = ((_a7 = childLengths[typeId]) !== null && _a7 !== void 0 ? _a7 : 0) + 1;
       }
       addBuffer.call(this, shiftedOffsets);
@@ -61983,8 +61983,8 @@ function createRandom(seed = 0) {
   if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 2654435769;
   return randomFromState(state);
 }
-function rotateLeft(value2, shift2) {
-  return value2 << shift2 | value2 >>> 32 - shift2;
+function rotateLeft(value2, shift) {
+  return value2 << shift | value2 >>> 32 - shift;
 }
 function randomFromState(state) {
   const nextUint32 = () => {
@@ -62467,6 +62467,45 @@ function getMetric(nameOrAlias) {
     );
   }
   return definition;
+}
+
+// ../core/src/metrics/keys.ts
+var ON_DATA = /^(.+)_on_data_([A-Za-z0-9][\w.-]*)$/;
+var PREFIXED = /^([A-Za-z][A-Za-z0-9]*)_(.+)$/;
+function definitionOf(name) {
+  try {
+    return getMetric(name);
+  } catch {
+    return void 0;
+  }
+}
+function parseMetricKey(key) {
+  if (typeof key !== "string" || key === "") return void 0;
+  const plain = definitionOf(key);
+  if (plain !== void 0) return { key, metric: plain, dataset: void 0 };
+  const onData = ON_DATA.exec(key);
+  if (onData !== null) {
+    const metric = definitionOf(onData[1]);
+    if (metric !== void 0) return { key, metric, dataset: onData[2] };
+  }
+  const prefixed = PREFIXED.exec(key);
+  if (prefixed !== null) {
+    const metric = definitionOf(prefixed[2]);
+    if (metric !== void 0) return { key, metric, dataset: prefixed[1] };
+  }
+  return void 0;
+}
+function findMetric(metrics2, key, evaluationDataset = "holdout") {
+  if (Object.hasOwn(metrics2, key)) return { key, value: metrics2[key] };
+  const parsed = parseMetricKey(key);
+  if (parsed === void 0) return void 0;
+  const names = [parsed.metric.name, ...parsed.metric.aliases];
+  const qualified = (dataset) => names.flatMap((name) => [`${dataset}_${name}`, `${name}_on_data_${dataset}`]);
+  const candidates = parsed.dataset === void 0 ? [...names, ...qualified(evaluationDataset)] : [...qualified(parsed.dataset), ...parsed.dataset === evaluationDataset ? names : []];
+  for (const candidate of candidates) {
+    if (Object.hasOwn(metrics2, candidate)) return { key: candidate, value: metrics2[candidate] };
+  }
+  return void 0;
 }
 
 // ../core/src/predict/input.ts
@@ -63714,16 +63753,67 @@ function formatSignedPercent(fraction) {
   return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
 }
 
+// ../core/src/gate/kinds.ts
+var asGood = "at least as good required";
+var specs2 = {
+  threshold: {
+    comparison: false,
+    relative: false,
+    expected: "a finite number",
+    accepts: () => true,
+    requirement: (value2, greaterIsBetter) => `threshold ${greaterIsBetter ? "\u2265" : "\u2264"} ${formatNumber(value2)}`
+  },
+  minAbsoluteChange: {
+    comparison: true,
+    relative: false,
+    expected: "a finite number >= 0",
+    accepts: (value2) => value2 >= 0,
+    requirement: (value2) => value2 === 0 ? asGood : `at least ${formatNumber(value2)} better required`
+  },
+  minRelativeChange: {
+    comparison: true,
+    relative: true,
+    expected: "a fraction between 0 and 1 (0.05 means 5 %)",
+    accepts: (value2) => value2 >= 0 && value2 <= 1,
+    requirement: (value2) => value2 === 0 ? asGood : `at least ${formatPercent(value2)} better required`
+  },
+  maxAbsoluteRegression: {
+    comparison: true,
+    relative: false,
+    expected: "a finite number >= 0",
+    accepts: (value2) => value2 >= 0,
+    requirement: (value2) => value2 === 0 ? "no regression allowed" : `at most ${formatNumber(value2)} worse allowed`
+  },
+  maxRelativeRegression: {
+    comparison: true,
+    relative: true,
+    expected: "a fraction >= 0 (0.02 means 2 %)",
+    accepts: (value2) => value2 >= 0,
+    requirement: (value2) => value2 === 0 ? "no regression allowed" : `at most ${formatPercent(value2)} worse allowed`
+  },
+  significance: {
+    comparison: true,
+    relative: false,
+    expected: "a number between 0 and 1, exclusive (0.95 means 95 %)",
+    accepts: (value2) => value2 > 0 && value2 < 1,
+    requirement: (value2) => `not worse with ${formatPercent(value2)} confidence`
+  }
+};
+var gateRuleKinds = Object.freeze(
+  Object.keys(specs2)
+);
+function ruleKind(kind) {
+  return specs2[kind];
+}
+function ruleShorthand(kind, setting) {
+  return `${kind}=${setting}`;
+}
+function describeRequirement(kind, setting, greaterIsBetter) {
+  return specs2[kind].requirement(setting, greaterIsBetter);
+}
+
 // ../core/src/gate/rules.ts
 var import_yaml2 = __toESM(require_dist(), 1);
-var gateRuleKinds = Object.freeze([
-  "threshold",
-  "minAbsoluteChange",
-  "minRelativeChange",
-  "maxAbsoluteRegression",
-  "maxRelativeRegression",
-  "significance"
-]);
 function formatConfigPath(path) {
   let text = "";
   for (const part of path) {
@@ -63774,19 +63864,21 @@ function numberField(expected, accept = () => true) {
   );
 }
 var expectedNumbers = {
-  threshold: "a finite number",
-  minAbsoluteChange: "a finite number >= 0",
-  minRelativeChange: "a fraction between 0 and 1 (0.05 means 5 %)",
-  maxAbsoluteRegression: "a finite number >= 0",
-  maxRelativeRegression: "a fraction >= 0 (0.02 means 2 %)",
-  confidence: "a number between 0 and 1, exclusive (0.95 means 95 %)",
+  confidence: ruleKind("significance").expected,
   resamples: "a whole number >= 1",
   seed: "a whole number (a safe integer)"
 };
+function settingField(kind) {
+  const spec = ruleKind(kind);
+  return numberField(spec.expected, spec.accepts).optional();
+}
 var significanceKeys = ["confidence", "resamples", "seed"];
 var significanceShape = external_exports.strictObject(
   {
-    confidence: numberField(expectedNumbers.confidence, (n) => n > 0 && n < 1).optional(),
+    confidence: numberField(
+      expectedNumbers.confidence,
+      ruleKind("significance").accepts
+    ).optional(),
     resamples: numberField(
       expectedNumbers.resamples,
       (n) => Number.isSafeInteger(n) && n >= 1
@@ -63812,23 +63904,14 @@ var ruleShape = external_exports.strictObject(
     metric: external_exports.custom((value2) => typeof value2 === "string" && value2.trim() !== "", {
       error: (issue4) => `expected a metric name such as "rmse", got ${describeValue(issue4.input)}`
     }),
-    threshold: numberField(expectedNumbers.threshold).optional(),
-    minAbsoluteChange: numberField(expectedNumbers.minAbsoluteChange, (n) => n >= 0).optional(),
-    minRelativeChange: numberField(
-      expectedNumbers.minRelativeChange,
-      (n) => n >= 0 && n <= 1
-    ).optional(),
+    threshold: settingField("threshold"),
+    minAbsoluteChange: settingField("minAbsoluteChange"),
+    minRelativeChange: settingField("minRelativeChange"),
     greaterIsBetter: external_exports.custom((value2) => typeof value2 === "boolean", {
       error: (issue4) => `expected true or false, got ${describeValue(issue4.input)}`
     }).optional(),
-    maxAbsoluteRegression: numberField(
-      expectedNumbers.maxAbsoluteRegression,
-      (n) => n >= 0
-    ).optional(),
-    maxRelativeRegression: numberField(
-      expectedNumbers.maxRelativeRegression,
-      (n) => n >= 0
-    ).optional(),
+    maxAbsoluteRegression: settingField("maxAbsoluteRegression"),
+    maxRelativeRegression: settingField("maxRelativeRegression"),
     significance: external_exports.preprocess(
       (value2) => value2 === true ? {} : value2 === false ? void 0 : value2,
       significanceShape.optional()
@@ -63879,15 +63962,15 @@ function checkRule(value2, prefix, issues) {
   }
   let greaterIsBetter = input3.greaterIsBetter;
   if (greaterIsBetter === void 0) {
-    try {
-      greaterIsBetter = getMetric(metric).greaterIsBetter;
-    } catch {
+    const known = parseMetricKey(metric);
+    if (known === void 0) {
       issues.push({
         path: [...prefix, "greaterIsBetter"],
-        message: `required for "${metric}", which is not a built-in metric (${metricNames.join(", ")}): say whether greater is better (true or false)`
+        message: `required for "${metric}", which is not a built-in metric (${metricNames.join(", ")}) nor one qualified by a dataset (holdout_rmse, rmse_on_data_holdout): say whether greater is better (true or false)`
       });
       return void 0;
     }
+    greaterIsBetter = known.metric.greaterIsBetter;
   }
   const rule = { metric, greaterIsBetter };
   for (const key of gateRuleKinds) {
@@ -64087,23 +64170,20 @@ function parseGateRules(rules) {
   if (issues.length > 0) throw new GateConfigError(issues, "gate rules");
   return parsed;
 }
-var configKeys = ["thresholds", "requireBaseline"];
 var POSITION = / at line \d+, column \d+:?$/;
-function safeParseGateConfig(text, options = {}) {
-  const source = options.source;
-  const subject = "gate config";
-  const fail2 = (issues2) => ({
-    success: false,
-    error: new GateConfigError(issues2, subject)
-  });
+function readYaml(text, what, source) {
   if (typeof text !== "string") {
-    return fail2([{ path: [], message: `expected the config text, got ${describeValue(text)}` }]);
+    return {
+      success: false,
+      issues: [{ path: [], message: `expected ${what}, got ${describeValue(text)}` }]
+    };
   }
   const lines = new import_yaml2.LineCounter();
   const document = (0, import_yaml2.parseDocument)(text, { lineCounter: lines, prettyErrors: true });
   if (document.errors.length > 0) {
-    return fail2(
-      document.errors.map((error63) => {
+    return {
+      success: false,
+      issues: document.errors.map((error63) => {
         const position = error63.linePos?.[0];
         const issue4 = {
           path: [],
@@ -64115,57 +64195,23 @@ function safeParseGateConfig(text, options = {}) {
         }
         return issue4;
       })
-    );
+    };
   }
-  const value2 = document.toJS();
-  const issues = [];
-  let rules = [];
-  let requireBaseline = false;
-  if (!isPlainObject2(value2)) {
-    issues.push({
-      path: [],
-      message: `expected a gate config such as { thresholds: [...], requireBaseline: true }, got ${value2 === null || value2 === void 0 ? "an empty document" : describeValue(value2)}`
-    });
-  } else {
-    for (const key of Object.keys(value2)) {
-      if (!configKeys.includes(key)) {
-        issues.push({
-          path: [key],
-          message: `unknown setting "${key}"${suggest(key, configKeys)}; expected one of ${configKeys.join(", ")}`
-        });
+  return {
+    success: true,
+    value: document.toJS(),
+    locate(issues) {
+      for (const issue4 of issues) {
+        const position = locateYamlPath(document, lines, issue4.path);
+        if (source !== void 0 || position !== void 0) {
+          issue4.location = { file: source, line: position?.line, column: position?.column };
+        }
       }
+      const line = (issue4) => issue4.location?.line ?? 0;
+      const column = (issue4) => Number(issue4.location?.column ?? 0);
+      return issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
     }
-    if (value2.thresholds === void 0) {
-      issues.push({
-        path: ["thresholds"],
-        message: "missing: expected a list of rules or a map from metric to rules"
-      });
-    } else {
-      rules = readRules(value2.thresholds, ["thresholds"], issues);
-    }
-    if (value2.requireBaseline !== void 0) {
-      if (typeof value2.requireBaseline === "boolean") requireBaseline = value2.requireBaseline;
-      else {
-        issues.push({
-          path: ["requireBaseline"],
-          message: `expected true or false, got ${describeValue(value2.requireBaseline)}`
-        });
-      }
-    }
-  }
-  if (issues.length > 0) {
-    for (const issue4 of issues) {
-      const position = locateYamlPath(document, lines, issue4.path);
-      if (source !== void 0 || position !== void 0) {
-        issue4.location = { file: source, line: position?.line, column: position?.column };
-      }
-    }
-    const line = (issue4) => issue4.location?.line ?? 0;
-    const column = (issue4) => Number(issue4.location?.column ?? 0);
-    issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
-    return fail2(issues);
-  }
-  return { success: true, data: { rules, requireBaseline } };
+  };
 }
 
 // ../core/src/gate/evaluate.ts
@@ -64202,29 +64248,41 @@ function isFrame2(value2) {
 function messageOf(error63) {
   return error63 instanceof Error ? error63.message : String(error63);
 }
-function lookupMetric(metrics2, name) {
-  if (Object.hasOwn(metrics2, name)) return metrics2[name];
-  let definition;
-  try {
-    definition = getMetric(name);
-  } catch {
-    return void 0;
-  }
-  for (const key of [definition.name, ...definition.aliases]) {
-    if (Object.hasOwn(metrics2, key)) return metrics2[key];
-  }
-  return void 0;
+function evaluationDatasetOf(model) {
+  const evaluation = model?.artifact.manifest.lineage.evaluationData;
+  return typeof evaluation?.name === "string" ? evaluation.name : "holdout";
 }
-function storedSide(model, given, names) {
-  const side = { model, values: /* @__PURE__ */ new Map(), problems: /* @__PURE__ */ new Map() };
-  const metrics2 = given ?? model?.artifact.manifest.metrics ?? {};
+function roleLabel(model, role) {
+  const version2 = model?.version;
+  const name = model?.name ?? (typeof version2 === "object" ? version2.name : void 0);
+  const number4 = typeof version2 === "object" ? version2.version : version2;
+  if (name !== void 0 && number4 !== void 0) return `the ${role} ${name} v${number4}`;
+  if (number4 !== void 0) return `the ${role} (version ${number4})`;
+  return `the ${role}`;
+}
+function readStored(side, role, given, names, canCompute) {
+  const metrics2 = given ?? side.model?.artifact.manifest.metrics ?? {};
+  const dataset = evaluationDatasetOf(side.model);
   for (const name of names) {
-    const value2 = lookupMetric(metrics2, name);
-    if (value2 === void 0) continue;
-    if (typeof value2 === "number") side.values.set(name, value2);
-    else side.problems.set(name, `${name} is stored as ${JSON.stringify(value2)}, not a number.`);
+    const found = findMetric(metrics2, name, dataset);
+    const label = roleLabel(side.model, role);
+    if (found === void 0) {
+      const stored = Object.keys(metrics2).sort();
+      const known = parseMetricKey(name);
+      const hint = known === void 0 ? "" : known.dataset === void 0 ? canCompute ? "" : `; give evaluation data (--data) to compute ${name} for both models` : `; ${name} is ${known.metric.name} on the "${known.dataset}" dataset`;
+      throw new MlopsError(
+        "gate_metric_missing",
+        `${name} is not among the metrics of ${label} (${stored.length === 0 ? "it has none" : `it has: ${stored.join(", ")}`})${hint}.`
+      );
+    }
+    if (typeof found.value !== "number") {
+      throw new MlopsError(
+        "gate_metric_missing",
+        `${label} stores ${found.key} as ${JSON.stringify(found.value)}, not a number.`
+      );
+    }
+    side.values.set(name, found.value);
   }
-  return side;
 }
 function targetValues(data, target) {
   if (data.rowCount === 0) {
@@ -64267,26 +64325,27 @@ function predict(model, role, data, target) {
     );
   }
 }
-function computedSide(model, role, y, predictions, names) {
-  const side = { model, values: /* @__PURE__ */ new Map(), problems: /* @__PURE__ */ new Map() };
+function computeOn(side, role, y, predictions, names) {
   for (const name of names) {
-    let definition;
+    const definition = parseMetricKey(name).metric;
+    let value2;
     try {
-      definition = getMetric(name);
-    } catch {
-      side.problems.set(
-        name,
-        `"${name}" is not a built-in metric, so it cannot be computed from the evaluation data.`
-      );
-      continue;
-    }
-    try {
-      side.values.set(name, definition.compute(y, predictions));
+      value2 = definition.compute(y, predictions);
     } catch (error63) {
-      side.problems.set(name, `The ${role}'s ${name} could not be computed: ${messageOf(error63)}.`);
+      throw new MlopsError(
+        "gate_data_invalid",
+        `${name} of ${roleLabel(side.model, role)} cannot be computed on the evaluation data: ${messageOf(error63)}.`,
+        { cause: error63 }
+      );
     }
+    if (Number.isNaN(value2)) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `${name} cannot be computed on ${y.length} evaluation row${y.length === 1 ? "" : "s"}${y.length < 2 ? ` (${definition.name} needs at least 2 rows)` : ""}; use more evaluation rows or a rule on another metric.`
+      );
+    }
+    side.values.set(name, value2);
   }
-  return side;
 }
 var squaredLoss = (actual, predicted) => (actual - predicted) * (actual - predicted);
 var absoluteLoss = (actual, predicted) => Math.abs(actual - predicted);
@@ -64349,10 +64408,6 @@ function pairedBootstrap(definition, greaterIsBetter, evaluation, settings) {
   const tail = (1 - confidence) / 2;
   return { lower: quantileSorted(worseBy, tail), upper: quantileSorted(worseBy, 1 - tail) };
 }
-function ruleText(rule, kind) {
-  if (kind === "significance") return `significance=${rule.significance?.confidence}`;
-  return `${kind}=${rule[kind]}`;
-}
 function within(value2, bound, greaterIsBetter) {
   const slack = RELATIVE_TOLERANCE * Math.max(Math.abs(value2), Math.abs(bound));
   return greaterIsBetter ? value2 >= bound - slack : value2 <= bound + slack;
@@ -64365,18 +64420,6 @@ function changeText(metric, candidate, baseline, greaterIsBetter, relative2) {
   const direction = worse > 0 ? "worse" : "better";
   return `${shown} is ${amount} ${direction} than the baseline ${formatNumber(baseline)}`;
 }
-function requirementText(kind, value2) {
-  switch (kind) {
-    case "minAbsoluteChange":
-      return value2 === 0 ? "at least as good required" : `at least ${formatNumber(value2)} better required`;
-    case "minRelativeChange":
-      return value2 === 0 ? "at least as good required" : `at least ${formatPercent(value2)} better required`;
-    case "maxAbsoluteRegression":
-      return value2 === 0 ? "no regression allowed" : `at most ${formatNumber(value2)} worse allowed`;
-    default:
-      return value2 === 0 ? "no regression allowed" : `at most ${formatPercent(value2)} worse allowed`;
-  }
-}
 function describeNonFinite(value2) {
   return Number.isNaN(value2) ? "NaN" : String(value2);
 }
@@ -64384,14 +64427,14 @@ function checkComparison(rule, kind, candidate, baseline, context) {
   const { metric, greaterIsBetter } = rule;
   if (kind === "significance") return checkSignificance(rule, candidate, baseline, context);
   const value2 = rule[kind];
-  const relative2 = kind === "minRelativeChange" || kind === "maxRelativeRegression";
+  const relative2 = ruleKind(kind).relative;
   if (relative2 && baseline === 0) {
     const absoluteKind = kind === "minRelativeChange" ? "minAbsoluteChange" : "maxAbsoluteRegression";
     if (candidate === baseline) {
       const passed = kind === "maxRelativeRegression" || value2 === 0;
       return {
         passed,
-        reason: passed ? `${metric} ${formatNumber(candidate)} equals the baseline 0: no change (a relative change is undefined at a baseline of 0, but nothing changed).` : `${metric} ${formatNumber(candidate)} equals the baseline 0; ${requirementText(kind, value2)}, and a relative change is undefined at a baseline of 0 (use ${absoluteKind} for this metric).`
+        reason: passed ? `${metric} ${formatNumber(candidate)} equals the baseline 0: no change (a relative change is undefined at a baseline of 0, but nothing changed).` : `${metric} ${formatNumber(candidate)} equals the baseline 0; ${describeRequirement(kind, value2, greaterIsBetter)}, and a relative change is undefined at a baseline of 0 (use ${absoluteKind} for this metric).`
       };
     }
     return {
@@ -64405,7 +64448,7 @@ function checkComparison(rule, kind, candidate, baseline, context) {
   const bound = greaterIsBetter ? baseline + step : baseline - step;
   return {
     passed: within(candidate, bound, greaterIsBetter),
-    reason: `${changeText(metric, candidate, baseline, greaterIsBetter, relative2)}; ${requirementText(kind, value2)}.`
+    reason: `${changeText(metric, candidate, baseline, greaterIsBetter, relative2)}; ${describeRequirement(kind, value2, greaterIsBetter)}.`
   };
 }
 function checkSignificance(rule, candidate, baseline, context) {
@@ -64448,18 +64491,21 @@ function checkSignificance(rule, candidate, baseline, context) {
     reason: `${rule.metric} worse by ${formatSigned(estimate)} for the candidate (${confidence} interval ${formatSigned(lower)} to ${formatSigned(upper)}; ${settings.resamples} paired resamples, seed ${settings.seed}): ${passed ? "not worse" : "worse"} with ${confidence} confidence.`
   };
 }
-function missingReason(side, role, metric) {
-  return side.problems.get(metric) ?? `${metric} is missing from the ${role}'s metrics.`;
+function settingOf(rule, kind) {
+  return kind === "significance" ? rule.significance.confidence : rule[kind];
 }
 function checkRow(rule, kind, context) {
   const { metric, greaterIsBetter } = rule;
   const candidate = context.candidate.values.get(metric);
   const baseline = context.baseline?.values.get(metric);
+  const setting = settingOf(rule, kind);
   const row = {
     metric,
     kind,
-    rule: ruleText(rule, kind),
-    candidate: candidate ?? null,
+    setting,
+    rule: ruleShorthand(kind, setting),
+    source: context.computed.has(metric) ? "evaluation-data" : "stored-metrics",
+    candidate,
     baseline: baseline ?? null,
     delta: null,
     relativeDelta: null,
@@ -64467,7 +64513,7 @@ function checkRow(rule, kind, context) {
     passed: false,
     reason: ""
   };
-  if (candidate !== void 0 && baseline !== void 0) {
+  if (baseline !== void 0) {
     row.delta = candidate - baseline;
     row.relativeDelta = baseline === 0 ? null : (candidate - baseline) / Math.abs(baseline);
   }
@@ -64477,9 +64523,6 @@ function checkRow(rule, kind, context) {
     if (verdict.interval !== void 0) row.interval = verdict.interval;
     return row;
   };
-  if (candidate === void 0) {
-    return done({ passed: false, reason: missingReason(context.candidate, "candidate", metric) });
-  }
   if (!Number.isFinite(candidate)) {
     return done({
       passed: false,
@@ -64501,7 +64544,7 @@ function checkRow(rule, kind, context) {
     );
   }
   if (baseline === void 0) {
-    return done({ passed: false, reason: missingReason(context.baseline, "baseline", metric) });
+    throw new MlopsError("gate_metric_missing", `${metric} is missing from the baseline.`);
   }
   if (!Number.isFinite(baseline)) {
     return done({
@@ -64528,9 +64571,17 @@ function evaluateGate(options) {
   }
   const names = [...new Set(rules.map((rule) => rule.metric))];
   const notes = [];
-  let candidate;
-  let baseline;
+  const candidate = { model: candidateModel, values: /* @__PURE__ */ new Map() };
+  const baseline = baselineModel !== void 0 || baselineMetrics !== void 0 ? { model: baselineModel, values: /* @__PURE__ */ new Map() } : void 0;
   let evaluation;
+  const dataName = options.dataName;
+  const computed = new Set(
+    data === void 0 ? [] : names.filter((name) => {
+      const key = parseMetricKey(name);
+      return key !== void 0 && (key.dataset === void 0 || key.dataset === dataName);
+    })
+  );
+  const stored = names.filter((name) => !computed.has(name));
   if (data !== void 0) {
     if (candidateMetrics !== void 0 || baselineMetrics !== void 0) {
       throw new MlopsError(
@@ -64544,6 +64595,21 @@ function evaluateGate(options) {
     if (candidateModel === void 0) {
       throw new MlopsError("argument_invalid", "evaluateGate: data needs a candidate model");
     }
+  }
+  for (const rule of rules) {
+    if (rule.significance !== void 0 && !computed.has(rule.metric)) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The significance rule on ${rule.metric} needs evaluation data: it resamples the rows both models predicted` + (data === void 0 ? ", and only stored metrics were given." : `, and ${rule.metric} is a stored metric (write the metric's own name to compute it).`)
+      );
+    }
+  }
+  readStored(candidate, "candidate", candidateMetrics, stored, data !== void 0);
+  if (baseline !== void 0) {
+    readStored(baseline, "baseline", baselineMetrics, stored, data !== void 0);
+  }
+  const dataLabel = dataName === void 0 ? "the evaluation data" : `the "${dataName}" data`;
+  if (data !== void 0 && candidateModel !== void 0) {
     const target = options.target ?? candidateModel.artifact.manifest.schema.target;
     if (target === void 0) {
       throw new MlopsError(
@@ -64558,34 +64624,35 @@ function evaluateGate(options) {
       candidate: predict(candidateModel, "candidate", data, target),
       baseline: baselineModel === void 0 ? void 0 : predict(baselineModel, "baseline", data, target)
     };
-    candidate = computedSide(candidateModel, "candidate", y, evaluation.candidate, names);
-    if (baselineModel !== void 0 && evaluation.baseline !== void 0) {
-      baseline = computedSide(baselineModel, "baseline", y, evaluation.baseline, names);
+    computeOn(candidate, "candidate", y, evaluation.candidate, [...computed]);
+    if (baseline !== void 0 && evaluation.baseline !== void 0) {
+      computeOn(baseline, "baseline", y, evaluation.baseline, [...computed]);
       notes.push(
-        `Both models were scored on the same ${data.rowCount} rows of the evaluation data (target "${target}").`
+        `Both models were scored on the same ${data.rowCount} rows of ${dataLabel} (target "${target}").`
       );
     } else {
       notes.push(
-        `The candidate was scored on ${data.rowCount} rows of the evaluation data (target "${target}").`
+        `The candidate was scored on ${data.rowCount} rows of ${dataLabel} (target "${target}").`
       );
     }
+    if (stored.length > 0) {
+      notes.push(
+        `${stored.join(", ")} ${stored.length === 1 ? "is a stored metric" : "are stored metrics"}, compared as stored with each model (not computed on the evaluation data).`
+      );
+    }
+  } else if (baseline !== void 0) {
+    notes.push(
+      "Compared stored metrics, not predictions on shared data: the candidate's and the baseline's metrics may come from different data. Pass evaluation data to score both models on the same rows."
+    );
   } else {
-    candidate = storedSide(candidateModel, candidateMetrics, names);
-    if (baselineModel !== void 0 || baselineMetrics !== void 0) {
-      baseline = storedSide(baselineModel, baselineMetrics, names);
-      notes.push(
-        "Compared stored metrics, not predictions on shared data: the candidate's and the baseline's metrics may come from different data. Pass evaluation data to score both models on the same rows."
-      );
-    } else {
-      notes.push("Checked the candidate's stored metrics (no evaluation data was given).");
-    }
+    notes.push("Checked the candidate's stored metrics (no evaluation data was given).");
   }
   if (baseline === void 0) {
     notes.push(
       requireBaseline ? "No baseline, and requireBaseline is set: the gate fails." : "No baseline: nothing to compare, so only threshold rules were checked (a first model)."
     );
   }
-  const context = { candidate, baseline, requireBaseline, evaluation };
+  const context = { candidate, baseline, requireBaseline, evaluation, computed };
   const rows = [];
   for (const rule of rules) {
     for (const kind of gateRuleKinds) {
@@ -64604,6 +64671,7 @@ function evaluateGate(options) {
   if (baseline !== void 0) result.baseline = summaryOf(baselineModel, baseline.values);
   if (evaluation !== void 0) {
     result.evaluation = { rows: evaluation.y.length, target: evaluation.target };
+    if (dataName !== void 0) result.evaluation.dataset = dataName;
   }
   return result;
 }
@@ -64716,6 +64784,38 @@ function formatGateMarkdown(result) {
   lines.push(
     result.passed ? `**Verdict: \u2705 pass** (${countText(result)})` : `**Verdict: \u274C fail** (${countText(result)})`
   );
+  return `${lines.join("\n")}
+`;
+}
+
+// ../core/src/gate/report.ts
+function gateRunReport(run3) {
+  return {
+    result: run3.result,
+    candidate: { uri: run3.candidateUri, version: run3.candidate.version },
+    baseline: run3.baseline === null ? null : { uri: run3.baselineUri, version: run3.baseline.version },
+    promoted: run3.promoted === null ? null : { ...run3.promoted }
+  };
+}
+function formatGateRunMarkdown(run3) {
+  const lines = [formatGateMarkdown(run3.result).trimEnd(), ""];
+  const versionOf = (version2) => `${version2.name} v${version2.version}`;
+  const baseline = run3.baseline === null ? `\`${run3.baselineUri}\` is not set (first model)` : `\`${run3.baselineUri}\` (${versionOf(run3.baseline)})`;
+  lines.push(
+    `Candidate \`${run3.candidateUri}\` (${versionOf(run3.candidate)}), baseline ${baseline}.`
+  );
+  if (run3.promoted !== null) {
+    const { name, alias, from, to, moved, actor } = run3.promoted;
+    lines.push(
+      "",
+      moved ? `**Promoted:** \`${name}@${alias}\` v${from ?? "(none)"} \u2192 v${to} (by ${actor}).` : `**Promoted:** \`${name}@${alias}\` already points at v${to}; nothing to move.`
+    );
+  } else if (run3.promote !== null) {
+    lines.push(
+      "",
+      `**Not promoted:** \`${run3.candidate.name}@${run3.promote}\` was not moved, because the gate failed.`
+    );
+  }
   return `${lines.join("\n")}
 `;
 }
@@ -66604,26 +66704,26 @@ function readElement(reader, type) {
 }
 function readVarInt(reader) {
   let result = 0;
-  let shift2 = 0;
+  let shift = 0;
   while (true) {
     const byte = reader.view.getUint8(reader.offset++);
-    result |= (byte & 127) << shift2;
+    result |= (byte & 127) << shift;
     if (!(byte & 128)) {
       return result;
     }
-    shift2 += 7;
+    shift += 7;
   }
 }
 function readVarBigInt(reader) {
   let result = 0n;
-  let shift2 = 0n;
+  let shift = 0n;
   while (true) {
     const byte = reader.view.getUint8(reader.offset++);
-    result |= BigInt(byte & 127) << shift2;
+    result |= BigInt(byte & 127) << shift;
     if (!(byte & 128)) {
       return result;
     }
-    shift2 += 7n;
+    shift += 7n;
   }
 }
 function readZigZag(reader) {
@@ -73089,6 +73189,46 @@ async function resolveModelUri(store, uri) {
   return store.getModelVersion(parsed.name, version2);
 }
 
+// ../core/src/gate/summary.ts
+function valueText(value2) {
+  return value2 === null ? "missing" : formatNumber(value2);
+}
+function requirement(row) {
+  return describeRequirement(row.kind, row.setting, row.greaterIsBetter);
+}
+function metricText(rows, hasBaseline) {
+  const [first] = rows;
+  const broken = rows.find(
+    (row) => !row.passed && (!Number.isFinite(row.candidate) || hasBaseline && ruleKind(row.kind).comparison && (row.baseline === null || !Number.isFinite(row.baseline)))
+  );
+  if (broken !== void 0) return broken.reason.replace(/\.$/, "");
+  const shown = hasBaseline ? rows : rows.filter((row) => !ruleKind(row.kind).comparison);
+  const requirements = shown.map(requirement);
+  const candidate = valueText(first.candidate);
+  const baselineRow = rows.find((row) => row.baseline !== null);
+  if (!hasBaseline || baselineRow === void 0) {
+    return requirements.length === 0 ? `${first.metric} ${candidate}` : `${first.metric} ${candidate} (${requirements.join(", ")})`;
+  }
+  const change = baselineRow.relativeDelta !== null ? formatSignedPercent(baselineRow.relativeDelta) : baselineRow.delta !== null ? formatSigned(baselineRow.delta) : void 0;
+  const details = [change, ...requirements].filter((item) => item !== void 0);
+  const baseline = valueText(baselineRow.baseline);
+  return `${first.metric} ${candidate} vs ${baseline} (${details.join(", ")})`;
+}
+function formatGateSummary(result) {
+  const hasBaseline = result.baseline !== void 0;
+  const rows = result.passed ? result.rows : result.rows.filter((row) => !row.passed);
+  const byMetric = /* @__PURE__ */ new Map();
+  for (const row of rows) byMetric.set(row.metric, [...byMetric.get(row.metric) ?? [], row]);
+  const parts = [...byMetric.values()].map((group) => metricText(group, hasBaseline));
+  if (!hasBaseline) {
+    parts.unshift(
+      result.passed ? "first model (no baseline to compare with)" : "no baseline to compare with, and a baseline is required"
+    );
+  }
+  const unique = [...new Set(parts)];
+  return `gate ${result.passed ? "passed" : "failed"}: ${unique.join("; ")}`;
+}
+
 // ../core/src/gate/run.ts
 var DEFAULT_CANDIDATE = "@staging";
 var DEFAULT_BASELINE = "@production";
@@ -73114,124 +73254,6 @@ function gateModelUri(model, reference) {
     );
   }
   return formatModelUri(parseModelUri(uri));
-}
-var SHORTHAND_LINE = /^[A-Za-z_][\w.-]*:\S/;
-function withoutComment(line) {
-  return line.replace(/(^|\s)#.*$/, "").trim();
-}
-function shift(issue4, source) {
-  const path = issue4.path[0] === "thresholds" ? issue4.path.slice(1) : issue4.path;
-  const shifted = { ...issue4, path };
-  const location = issue4.location;
-  if (location !== void 0) {
-    const line = location.line === void 0 ? void 0 : Math.max(1, location.line - 1);
-    const column = typeof location.column === "number" && location.line !== void 0 && location.line > 1 ? Math.max(1, location.column - 2) : location.column;
-    shifted.location = { file: source, line, column };
-    if (line === void 0) delete shifted.location.line;
-    if (column === void 0) delete shifted.location.column;
-    if (source === void 0) delete shifted.location.file;
-  }
-  return shifted;
-}
-function parseGateThresholds(text, options = {}) {
-  const { source } = options;
-  const subject = "thresholds";
-  if (typeof text !== "string" || text.trim() === "") {
-    throw new GateConfigError(
-      [
-        {
-          path: [],
-          message: "expected rules such as rmse:maxRelativeRegression=0.02 (a YAML list, a map from metric to rules, or one rule per line), got nothing"
-        }
-      ],
-      subject
-    );
-  }
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
-  const content = lines.map(withoutComment);
-  if (content.every((line) => line === "" || SHORTHAND_LINE.test(line))) {
-    const rules = [];
-    const issues = [];
-    content.forEach((line, index) => {
-      if (line === "") return;
-      const result2 = safeParseThreshold(line);
-      if (result2.success) rules.push(result2.data);
-      else {
-        const location = source === void 0 ? { line: index + 1 } : { file: source, line: index + 1 };
-        for (const issue4 of result2.error.issues) issues.push({ ...issue4, location });
-      }
-    });
-    if (issues.length > 0) throw new GateConfigError(issues, subject);
-    return rules;
-  }
-  const indented = lines.map((line) => line === "" ? "" : `  ${line}`);
-  const wrapped = `thresholds:
-${indented.join("\n")}`;
-  const result = safeParseGateConfig(wrapped);
-  if (result.success) return result.data.rules;
-  throw new GateConfigError(
-    result.error.issues.map((issue4) => shift(issue4, source)),
-    subject
-  );
-}
-var COMPARISONS = /* @__PURE__ */ new Set([
-  "minAbsoluteChange",
-  "minRelativeChange",
-  "maxAbsoluteRegression",
-  "maxRelativeRegression",
-  "significance"
-]);
-function requirement(row) {
-  const value2 = Number(row.rule.slice(row.rule.indexOf("=") + 1));
-  switch (row.kind) {
-    case "threshold":
-      return `threshold ${row.greaterIsBetter ? "\u2265" : "\u2264"} ${formatNumber(value2)}`;
-    case "minAbsoluteChange":
-      return value2 === 0 ? "at least as good required" : `at least ${formatNumber(value2)} better required`;
-    case "minRelativeChange":
-      return value2 === 0 ? "at least as good required" : `at least ${formatPercent(value2)} better required`;
-    case "maxAbsoluteRegression":
-      return value2 === 0 ? "no regression allowed" : `at most ${formatNumber(value2)} worse allowed`;
-    case "maxRelativeRegression":
-      return value2 === 0 ? "no regression allowed" : `at most ${formatPercent(value2)} worse allowed`;
-    default:
-      return `not worse with ${formatPercent(value2)} confidence`;
-  }
-}
-function valueText(value2) {
-  return value2 === null ? "missing" : formatNumber(value2);
-}
-function metricText(rows, hasBaseline) {
-  const [first] = rows;
-  const broken = rows.find(
-    (row) => !row.passed && (row.candidate === null || !Number.isFinite(row.candidate) || hasBaseline && COMPARISONS.has(row.kind) && (row.baseline === null || !Number.isFinite(row.baseline)))
-  );
-  if (broken !== void 0) return broken.reason.replace(/\.$/, "");
-  const shown = hasBaseline ? rows : rows.filter((row) => !COMPARISONS.has(row.kind));
-  const requirements = shown.map(requirement);
-  const candidate = valueText(first.candidate);
-  const baselineRow = rows.find((row) => row.baseline !== null);
-  if (!hasBaseline || baselineRow === void 0) {
-    return requirements.length === 0 ? `${first.metric} ${candidate}` : `${first.metric} ${candidate} (${requirements.join(", ")})`;
-  }
-  const change = baselineRow.relativeDelta !== null ? formatSignedPercent(baselineRow.relativeDelta) : baselineRow.delta !== null ? formatSigned(baselineRow.delta) : void 0;
-  const details = [change, ...requirements].filter((item) => item !== void 0);
-  const baseline = valueText(baselineRow.baseline);
-  return `${first.metric} ${candidate} vs ${baseline} (${details.join(", ")})`;
-}
-function formatGateSummary(result) {
-  const hasBaseline = result.baseline !== void 0;
-  const rows = result.passed ? result.rows : result.rows.filter((row) => !row.passed);
-  const byMetric = /* @__PURE__ */ new Map();
-  for (const row of rows) byMetric.set(row.metric, [...byMetric.get(row.metric) ?? [], row]);
-  const parts = [...byMetric.values()].map((group) => metricText(group, hasBaseline));
-  if (!hasBaseline) {
-    parts.unshift(
-      result.passed ? "first model (no baseline to compare with)" : "no baseline to compare with, and a baseline is required"
-    );
-  }
-  const unique = [...new Set(parts)];
-  return `gate ${result.passed ? "passed" : "failed"}: ${unique.join("; ")}`;
 }
 function withRole(role, uri, error63) {
   if (!MlopsError.isInstance(error63)) return error63;
@@ -73327,35 +73349,50 @@ async function runGate(registry3, options) {
     summary: summary2
   };
 }
-function gateRunReport(run3) {
-  return {
-    result: run3.result,
-    candidate: { uri: run3.candidateUri, version: run3.candidate.version },
-    baseline: run3.baseline === null ? null : { uri: run3.baselineUri, version: run3.baseline.version },
-    promoted: run3.promoted === null ? null : { ...run3.promoted }
-  };
+
+// ../core/src/gate/thresholds.ts
+var SHORTHAND_LINE = /^[A-Za-z_][\w.-]*:\S/;
+function withoutComment(line) {
+  return line.replace(/(^|\s)#.*$/, "").trim();
 }
-function formatGateRunMarkdown(run3) {
-  const lines = [formatGateMarkdown(run3.result).trimEnd(), ""];
-  const versionOf = (version2) => `${version2.name} v${version2.version}`;
-  const baseline = run3.baseline === null ? `\`${run3.baselineUri}\` is not set (first model)` : `\`${run3.baselineUri}\` (${versionOf(run3.baseline)})`;
-  lines.push(
-    `Candidate \`${run3.candidateUri}\` (${versionOf(run3.candidate)}), baseline ${baseline}.`
-  );
-  if (run3.promoted !== null) {
-    const { name, alias, from, to, moved, actor } = run3.promoted;
-    lines.push(
-      "",
-      moved ? `**Promoted:** \`${name}@${alias}\` v${from ?? "(none)"} \u2192 v${to} (by ${actor}).` : `**Promoted:** \`${name}@${alias}\` already points at v${to}; nothing to move.`
-    );
-  } else if (run3.promote !== null) {
-    lines.push(
-      "",
-      `**Not promoted:** \`${run3.candidate.name}@${run3.promote}\` was not moved, because the gate failed.`
+function readLines(content, source) {
+  const rules = [];
+  const issues = [];
+  content.forEach((line, index) => {
+    if (line === "") return;
+    const result = safeParseThreshold(line);
+    if (result.success) rules.push(result.data);
+    else {
+      const location = source === void 0 ? { line: index + 1 } : { file: source, line: index + 1 };
+      for (const issue4 of result.error.issues) issues.push({ ...issue4, location });
+    }
+  });
+  if (issues.length > 0) throw new GateConfigError(issues, "thresholds");
+  return rules;
+}
+function parseGateThresholds(text, options = {}) {
+  const { source } = options;
+  if (typeof text !== "string" || text.trim() === "") {
+    throw new GateConfigError(
+      [
+        {
+          path: [],
+          message: "expected rules such as rmse:maxRelativeRegression=0.02 (a YAML list, a map from metric to rules, or one rule per line), got nothing"
+        }
+      ],
+      "thresholds"
     );
   }
-  return `${lines.join("\n")}
-`;
+  const content = text.replace(/\r\n?/g, "\n").split("\n").map(withoutComment);
+  if (content.every((line) => line === "" || SHORTHAND_LINE.test(line))) {
+    return readLines(content, source);
+  }
+  const parsed = readYaml(text, "rules", source);
+  if (!parsed.success) throw new GateConfigError(parsed.issues, "thresholds");
+  const issues = [];
+  const rules = readRules(parsed.value, [], issues);
+  if (issues.length > 0) throw new GateConfigError(parsed.locate(issues), "thresholds");
+  return rules;
 }
 
 // ../core/src/registry/existing.ts

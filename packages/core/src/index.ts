@@ -70,6 +70,8 @@ export {
   type GateJSONOptions,
   type GateTableOptions,
 } from "./gate/format.js";
+export { type GateRuleKind, gateRuleKinds } from "./gate/kinds.js";
+export { formatGateRunMarkdown, type GateRunReport, gateRunReport } from "./gate/report.js";
 export {
   formatGateIssue,
   type GateConfig,
@@ -77,9 +79,7 @@ export {
   type GateConfigIssue,
   type GateRule,
   type GateRuleInput,
-  type GateRuleKind,
   type GateRulesInput,
-  gateRuleKinds,
   type ParseGateConfigOptions,
   parseGateConfig,
   parseGateRules,
@@ -90,18 +90,14 @@ export {
   safeParseThreshold,
 } from "./gate/rules.js";
 export {
-  formatGateRunMarkdown,
-  formatGateSummary,
   type GatePromotion,
-  type GateRunReport,
   gateModelUri,
-  gateRunReport,
-  type ParseGateThresholdsOptions,
-  parseGateThresholds,
   type RunGateOptions,
   type RunGateResult,
   runGate,
 } from "./gate/run.js";
+export { formatGateSummary } from "./gate/summary.js";
+export { type ParseGateThresholdsOptions, parseGateThresholds } from "./gate/thresholds.js";
 export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";
 export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
 export type {
@@ -111,6 +107,7 @@ export type {
   StreamOptions,
   WriteOptions,
 } from "./io/types.js";
+export { findMetric, type MetricKey, parseMetricKey } from "./metrics/keys.js";
 export {
   type BootstrapInterval,
   type BootstrapOptions,

@@ -181,10 +181,30 @@ describe("mlops gate", () => {
       "wine",
       "--candidate",
       "/3",
+      "--data",
+      "holdout.csv",
       ...thresholds,
     ]);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ result: { verdict: "fail" }, promoted: null });
+  });
+
+  it("exits 2, not 1, for a metric the models do not store, and lists the ones they do", async () => {
+    // Without --data the stored metrics are compared; the fixture stores rmse only.
+    const { code, stdout, stderr } = await cli([
+      "gate",
+      "--model",
+      "wine",
+      "--candidate",
+      "/3",
+      ...thresholds,
+    ]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(
+      "r2 is not among the metrics of the candidate wine v3 (it has: rmse); give evaluation " +
+        "data (--data) to compute r2 for both models.",
+    );
   });
 
   it("passes a first model with a note, and fails it with --require-baseline", async () => {

@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MlopsError } from "../errors/error.js";
 import { formatGateTable } from "../gate/format.js";
+import { formatGateRunMarkdown, gateRunReport } from "../gate/report.js";
 import {
   GateConfigError,
   type GateConfigIssue,
@@ -9,7 +10,7 @@ import {
   parseGateConfig,
   safeParseThreshold,
 } from "../gate/rules.js";
-import { formatGateRunMarkdown, gateRunReport, type RunGateResult, runGate } from "../gate/run.js";
+import { type RunGateResult, runGate } from "../gate/run.js";
 import { currentActor } from "../registry/actor.js";
 import type { CommandSpec } from "./commands.js";
 import { openExistingRegistry } from "./registry.js";

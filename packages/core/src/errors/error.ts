@@ -22,6 +22,7 @@ export type MlopsErrorCode =
   | "metric_input"
   | "gate_config_invalid"
   | "gate_data_invalid"
+  | "gate_metric_missing"
   | "argument_invalid"
   | "registry_not_found"
   | "registry_conflict"

@@ -6,6 +6,7 @@ import { Frame, numericColumn } from "../frame/frame.js";
 import { field } from "../schema/field.js";
 import { schema } from "../schema/schema.js";
 import { evaluateGate } from "./evaluate.js";
+import { caught } from "./fixture.js";
 import type { GateRuleInput } from "./rules.js";
 import type { GateRow } from "./types.js";
 
@@ -123,22 +124,47 @@ describe("MLflow MetricThreshold semantics", () => {
     expect(row).toMatchObject({ passed: true, greaterIsBetter: true });
   });
 
-  it("a missing candidate metric fails; a missing baseline metric fails comparisons only", () => {
-    expect(check({ metric: "rmse", threshold: 1 }, { mae: 0.1 })).toMatchObject({
-      passed: false,
-      candidate: null,
-      reason: "rmse is missing from the candidate's metrics.",
+  it("a metric a model does not have is an error listing the metrics it has, not a failure", () => {
+    const missing = caught(() => check({ metric: "rmse", threshold: 1 }, { mae: 0.1 }));
+    expect(missing).toMatchObject({
+      code: "gate_metric_missing",
+      message:
+        "rmse is not among the metrics of the candidate (it has: mae); give evaluation data " +
+        "(--data) to compute rmse for both models.",
     });
-    const result = evaluateGate({
-      rules: [{ metric: "rmse", threshold: 1, maxRelativeRegression: 0.02 }],
-      candidateMetrics: { rmse: 0.5 },
-      baselineMetrics: { mae: 0.4 },
+    const baseline = caught(() =>
+      evaluateGate({
+        rules: [{ metric: "rmse", threshold: 1, maxRelativeRegression: 0.02 }],
+        candidateMetrics: { rmse: 0.5 },
+        baselineMetrics: { mae: 0.4, r2: 0.3 },
+      }),
+    );
+    expect(baseline).toMatchObject({
+      code: "gate_metric_missing",
+      message: expect.stringMatching(
+        /^rmse is not among the metrics of the baseline \(it has: mae, r2\)/,
+      ),
     });
-    expect(result.rows.map((row) => [row.rule, row.passed, row.reason])).toEqual([
-      ["threshold=1", true, "rmse 0.5 is at most the threshold 1."],
-      ["maxRelativeRegression=0.02", false, "rmse is missing from the baseline's metrics."],
-    ]);
-    expect(result.verdict).toBe("fail");
+  });
+
+  it("reads the naming scheme: the metric's own name, or qualified by its dataset", () => {
+    // mlops-train before 0.1 stored holdout_rmse and cv_rmse; later, rmse and cv_rmse.
+    const old = { cv_rmse: 0.8, cv_rmse_std: 0.01, holdout_rmse: 0.7, holdout_r2: 0.4 };
+    const now = { cv_rmse: 0.8, cv_rmse_std: 0.01, rmse: 0.7, r2: 0.4 };
+    for (const stored of [old, now]) {
+      expect(check({ metric: "rmse", threshold: 1 }, stored).candidate).toBe(0.7);
+      expect(check({ metric: "holdout_rmse", threshold: 1 }, stored).candidate).toBe(0.7);
+      expect(check({ metric: "rmse_on_data_holdout", threshold: 1 }, stored).candidate).toBe(0.7);
+      expect(check({ metric: "cv_rmse", threshold: 1 }, stored).candidate).toBe(0.8);
+      expect(check({ metric: "r2_score", threshold: 0.1 }, stored).candidate).toBe(0.4);
+    }
+    // A qualified name takes its direction from the metric it qualifies.
+    const row = check({ metric: "holdout_r2", minAbsoluteChange: 0 }, old, { holdout_r2: 0.5 });
+    expect(row).toMatchObject({ greaterIsBetter: true, passed: false });
+    expect(caught(() => check({ metric: "cv_r2", threshold: 0.1 }, now))).toMatchObject({
+      code: "gate_metric_missing",
+      message: expect.stringContaining('cv_r2 is r2 on the "cv" dataset'),
+    });
   });
 
   it("finds a stored metric under its canonical name or an alias", () => {
@@ -275,11 +301,12 @@ describe("missing and non-finite metrics", () => {
     });
   });
 
-  it("a stored value that is not a number fails with what it was", () => {
+  it("a stored value that is not a number is an error saying what it was", () => {
     const candidate = { rmse: "0.5" } as unknown as Record<string, number>;
-    expect(check({ threshold: 1 }, candidate).reason).toBe(
-      'rmse is stored as "0.5", not a number.',
-    );
+    expect(caught(() => check({ threshold: 1 }, candidate))).toMatchObject({
+      code: "gate_metric_missing",
+      message: 'the candidate stores rmse as "0.5", not a number.',
+    });
   });
 });
 
@@ -418,17 +445,41 @@ describe("evaluation on the same data", () => {
     ]);
   });
 
-  it("fails a metric that cannot be computed from predictions", () => {
+  it("compares a metric it cannot compute (not built in, or of another dataset) as stored", () => {
+    const candidate = linear(2, 2, { accuracy: 0.9, cv_rmse: 0.2 });
+    const baseline = linear(2, 1, { accuracy: 0.8, cv_rmse: 0.3 });
     const result = evaluateGate({
-      candidate: linear(2, 2),
-      baseline: linear(2, 1),
+      candidate,
+      baseline,
       data: small,
-      rules: [{ metric: "accuracy", threshold: 0.5, greaterIsBetter: true }],
+      rules: [
+        { metric: "accuracy", minAbsoluteChange: 0, greaterIsBetter: true },
+        "cv_rmse:maxRelativeRegression=0",
+        "rmse:threshold=10",
+      ],
     });
-    expect(result.rows[0]).toMatchObject({
-      passed: false,
-      reason:
-        '"accuracy" is not a built-in metric, so it cannot be computed from the evaluation data.',
+    expect(result.rows.map((row) => [row.metric, row.source, row.candidate, row.passed])).toEqual([
+      ["accuracy", "stored-metrics", 0.9, true],
+      ["cv_rmse", "stored-metrics", 0.2, true],
+      ["rmse", "evaluation-data", result.candidate.metrics.rmse, true],
+    ]);
+    expect(result.notes.at(-1)).toBe(
+      "accuracy, cv_rmse are stored metrics, compared as stored with each model (not computed " +
+        "on the evaluation data).",
+    );
+  });
+
+  it("a metric that cannot be computed on the rows is bad data, not a regression", () => {
+    const one = new Frame({ x: numericColumn([1]), y: numericColumn([3]) });
+    expect(
+      caught(() =>
+        evaluateGate({ candidate: linear(2, 1), data: one, rules: ["r2:threshold=0.1"] }),
+      ),
+    ).toMatchObject({
+      code: "gate_data_invalid",
+      message:
+        "r2 cannot be computed on 1 evaluation row (r2 needs at least 2 rows); use more " +
+        "evaluation rows or a rule on another metric.",
     });
   });
 

@@ -2,15 +2,21 @@ import type { ModelArtifact } from "../artifact/types.js";
 import { MlopsError } from "../errors/error.js";
 import { quantileSorted } from "../frame/describe.js";
 import { Frame } from "../frame/frame.js";
+import { findMetric, parseMetricKey } from "../metrics/keys.js";
 import { getMetric, type MetricDefinition } from "../metrics/metrics.js";
 import { createRandom } from "../metrics/random.js";
 import { createPredictor } from "../predict/predictor.js";
+import {
+  describeRequirement,
+  type GateRuleKind,
+  gateRuleKinds,
+  ruleKind,
+  ruleShorthand,
+} from "./kinds.js";
 import { formatNumber, formatPercent, formatSigned } from "./numbers.js";
 import {
   type GateRule,
-  type GateRuleKind,
   type GateRulesInput,
-  gateRuleKinds,
   parseGateRules,
   type SignificanceRule,
 } from "./rules.js";
@@ -48,6 +54,12 @@ export interface EvaluateGateOptions {
   data?: Frame;
   /** The target column of `data`. Default: the candidate schema's target. */
   target?: string;
+  /**
+   * The name of the dataset `data` is (`"holdout"` for the hold-out set `mlops-train` registers):
+   * a rule on a metric qualified with it (`holdout_rmse`) is computed on `data` too. Rules on
+   * metrics qualified with another dataset (`cv_rmse`) always compare stored values.
+   */
+  dataName?: string;
   /** The rules: rule objects, `--threshold` strings, or a map from metric to rules. */
   rules: GateRulesInput;
   /** Fail when there is no baseline to compare with. Default false. */
@@ -61,12 +73,11 @@ export interface EvaluateGateOptions {
 /** Float noise forgiven when a value is compared with a bound computed from the baseline. */
 const RELATIVE_TOLERANCE = 1e-12;
 
+/** The values of one model's rule metrics, and where each came from. */
 interface Side {
   model: GateModel | undefined;
-  /** The value of each rule metric found or computed (NaN included). */
+  /** The value of each rule metric found or computed. */
   values: Map<string, number>;
-  /** Why a metric has no value, when there is more to say than "missing". */
-  problems: Map<string, string>;
 }
 
 function isModelArtifact(value: unknown): value is ModelArtifact {
@@ -112,35 +123,65 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A stored metric by the name in the rule, else by its canonical name or an alias. */
-function lookupMetric(metrics: Record<string, unknown>, name: string): unknown {
-  if (Object.hasOwn(metrics, name)) return metrics[name];
-  let definition: MetricDefinition;
-  try {
-    definition = getMetric(name);
-  } catch {
-    return undefined;
-  }
-  for (const key of [definition.name, ...definition.aliases]) {
-    if (Object.hasOwn(metrics, key)) return metrics[key];
-  }
-  return undefined;
+/** The dataset the model's plain metric names were computed on (`holdout` for mlops-train). */
+function evaluationDatasetOf(model: GateModel | undefined): string {
+  const evaluation = model?.artifact.manifest.lineage.evaluationData as
+    | { name?: unknown }
+    | undefined;
+  return typeof evaluation?.name === "string" ? evaluation.name : "holdout";
 }
 
-function storedSide(
-  model: GateModel | undefined,
+function roleLabel(model: GateModel | undefined, role: string): string {
+  const version = model?.version;
+  const name = model?.name ?? (typeof version === "object" ? version.name : undefined);
+  const number = typeof version === "object" ? version.version : version;
+  if (name !== undefined && number !== undefined) return `the ${role} ${name} v${number}`;
+  if (number !== undefined) return `the ${role} (version ${number})`;
+  return `the ${role}`;
+}
+
+/**
+ * Reads each metric from what is stored with a model (or given), under any spelling of the
+ * naming scheme (`parseMetricKey`). A metric that is not there is not a regression: it is an
+ * error that lists the metrics that are (`gate_metric_missing`).
+ */
+function readStored(
+  side: Side,
+  role: string,
   given: Record<string, number> | undefined,
   names: readonly string[],
-): Side {
-  const side: Side = { model, values: new Map(), problems: new Map() };
-  const metrics: Record<string, unknown> = given ?? model?.artifact.manifest.metrics ?? {};
+  canCompute: boolean,
+): void {
+  const metrics: Record<string, unknown> = given ?? side.model?.artifact.manifest.metrics ?? {};
+  const dataset = evaluationDatasetOf(side.model);
   for (const name of names) {
-    const value = lookupMetric(metrics, name);
-    if (value === undefined) continue;
-    if (typeof value === "number") side.values.set(name, value);
-    else side.problems.set(name, `${name} is stored as ${JSON.stringify(value)}, not a number.`);
+    const found = findMetric(metrics, name, dataset);
+    const label = roleLabel(side.model, role);
+    if (found === undefined) {
+      const stored = Object.keys(metrics).sort();
+      const known = parseMetricKey(name);
+      const hint =
+        known === undefined
+          ? ""
+          : known.dataset === undefined
+            ? canCompute
+              ? ""
+              : `; give evaluation data (--data) to compute ${name} for both models`
+            : `; ${name} is ${known.metric.name} on the "${known.dataset}" dataset`;
+      throw new MlopsError(
+        "gate_metric_missing",
+        `${name} is not among the metrics of ${label} ` +
+          `(${stored.length === 0 ? "it has none" : `it has: ${stored.join(", ")}`})${hint}.`,
+      );
+    }
+    if (typeof found.value !== "number") {
+      throw new MlopsError(
+        "gate_metric_missing",
+        `${label} stores ${found.key} as ${JSON.stringify(found.value)}, not a number.`,
+      );
+    }
+    side.values.set(name, found.value);
   }
-  return side;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,32 +240,40 @@ function predict(model: GateModel, role: string, data: Frame, target: string): F
   }
 }
 
-function computedSide(
-  model: GateModel,
+/**
+ * Computes each metric from the predictions on the evaluation data. A metric that cannot be
+ * computed there (r² on one row) is bad evaluation data, not a regression: `gate_data_invalid`.
+ */
+function computeOn(
+  side: Side,
   role: string,
   y: Float64Array,
   predictions: Float64Array,
   names: readonly string[],
-): Side {
-  const side: Side = { model, values: new Map(), problems: new Map() };
+): void {
   for (const name of names) {
-    let definition: MetricDefinition;
+    const definition = (parseMetricKey(name) as { metric: MetricDefinition }).metric;
+    let value: number;
     try {
-      definition = getMetric(name);
-    } catch {
-      side.problems.set(
-        name,
-        `"${name}" is not a built-in metric, so it cannot be computed from the evaluation data.`,
-      );
-      continue;
-    }
-    try {
-      side.values.set(name, definition.compute(y, predictions));
+      value = definition.compute(y, predictions);
     } catch (error) {
-      side.problems.set(name, `The ${role}'s ${name} could not be computed: ${messageOf(error)}.`);
+      throw new MlopsError(
+        "gate_data_invalid",
+        `${name} of ${roleLabel(side.model, role)} cannot be computed on the evaluation data: ` +
+          `${messageOf(error)}.`,
+        { cause: error },
+      );
     }
+    if (Number.isNaN(value)) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `${name} cannot be computed on ${y.length} evaluation row${y.length === 1 ? "" : "s"}` +
+          `${y.length < 2 ? ` (${definition.name} needs at least 2 rows)` : ""}; ` +
+          "use more evaluation rows or a rule on another metric.",
+      );
+    }
+    side.values.set(name, value);
   }
-  return side;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,11 +373,8 @@ interface CheckContext {
   baseline: Side | undefined;
   requireBaseline: boolean;
   evaluation: Evaluation | undefined;
-}
-
-function ruleText(rule: GateRule, kind: GateRuleKind): string {
-  if (kind === "significance") return `significance=${rule.significance?.confidence}`;
-  return `${kind}=${rule[kind]}`;
+  /** The rule metrics computed on the evaluation data (the others are stored values). */
+  computed: ReadonlySet<string>;
 }
 
 /** True when `value` is on the good side of `bound`, forgiving float rounding in the bound. */
@@ -354,25 +400,6 @@ function changeText(
   return `${shown} is ${amount} ${direction} than the baseline ${formatNumber(baseline)}`;
 }
 
-function requirementText(kind: GateRuleKind, value: number): string {
-  switch (kind) {
-    case "minAbsoluteChange":
-      return value === 0
-        ? "at least as good required"
-        : `at least ${formatNumber(value)} better required`;
-    case "minRelativeChange":
-      return value === 0
-        ? "at least as good required"
-        : `at least ${formatPercent(value)} better required`;
-    case "maxAbsoluteRegression":
-      return value === 0 ? "no regression allowed" : `at most ${formatNumber(value)} worse allowed`;
-    default:
-      return value === 0
-        ? "no regression allowed"
-        : `at most ${formatPercent(value)} worse allowed`;
-  }
-}
-
 function describeNonFinite(value: number): string {
   return Number.isNaN(value) ? "NaN" : String(value);
 }
@@ -393,7 +420,7 @@ function checkComparison(
   const { metric, greaterIsBetter } = rule;
   if (kind === "significance") return checkSignificance(rule, candidate, baseline, context);
   const value = rule[kind as Exclude<GateRuleKind, "significance">] as number;
-  const relative = kind === "minRelativeChange" || kind === "maxRelativeRegression";
+  const relative = ruleKind(kind).relative;
   if (relative && baseline === 0) {
     const absoluteKind =
       kind === "minRelativeChange" ? "minAbsoluteChange" : "maxAbsoluteRegression";
@@ -405,7 +432,7 @@ function checkComparison(
           ? `${metric} ${formatNumber(candidate)} equals the baseline 0: no change (a relative ` +
             "change is undefined at a baseline of 0, but nothing changed)."
           : `${metric} ${formatNumber(candidate)} equals the baseline 0; ` +
-            `${requirementText(kind, value)}, and a relative change is undefined at a baseline ` +
+            `${describeRequirement(kind, value, greaterIsBetter)}, and a relative change is undefined at a baseline ` +
             `of 0 (use ${absoluteKind} for this metric).`,
       };
     }
@@ -425,7 +452,7 @@ function checkComparison(
     passed: within(candidate, bound, greaterIsBetter),
     reason:
       `${changeText(metric, candidate, baseline, greaterIsBetter, relative)}; ` +
-      `${requirementText(kind, value)}.`,
+      `${describeRequirement(kind, value, greaterIsBetter)}.`,
   };
 }
 
@@ -483,19 +510,25 @@ function checkSignificance(
   };
 }
 
-function missingReason(side: Side, role: string, metric: string): string {
-  return side.problems.get(metric) ?? `${metric} is missing from the ${role}'s metrics.`;
+/** The number a rule kind holds (a significance check: its confidence). */
+function settingOf(rule: GateRule, kind: GateRuleKind): number {
+  return kind === "significance"
+    ? (rule.significance as SignificanceRule).confidence
+    : (rule[kind] as number);
 }
 
 function checkRow(rule: GateRule, kind: GateRuleKind, context: CheckContext): GateRow {
   const { metric, greaterIsBetter } = rule;
-  const candidate = context.candidate.values.get(metric);
+  const candidate = context.candidate.values.get(metric) as number;
   const baseline = context.baseline?.values.get(metric);
+  const setting = settingOf(rule, kind);
   const row: GateRow = {
     metric,
     kind,
-    rule: ruleText(rule, kind),
-    candidate: candidate ?? null,
+    setting,
+    rule: ruleShorthand(kind, setting),
+    source: context.computed.has(metric) ? "evaluation-data" : "stored-metrics",
+    candidate,
     baseline: baseline ?? null,
     delta: null,
     relativeDelta: null,
@@ -503,7 +536,7 @@ function checkRow(rule: GateRule, kind: GateRuleKind, context: CheckContext): Ga
     passed: false,
     reason: "",
   };
-  if (candidate !== undefined && baseline !== undefined) {
+  if (baseline !== undefined) {
     row.delta = candidate - baseline;
     row.relativeDelta = baseline === 0 ? null : (candidate - baseline) / Math.abs(baseline);
   }
@@ -513,9 +546,6 @@ function checkRow(rule: GateRule, kind: GateRuleKind, context: CheckContext): Ga
     if (verdict.interval !== undefined) row.interval = verdict.interval;
     return row;
   };
-  if (candidate === undefined) {
-    return done({ passed: false, reason: missingReason(context.candidate, "candidate", metric) });
-  }
   if (!Number.isFinite(candidate)) {
     return done({
       passed: false,
@@ -547,7 +577,8 @@ function checkRow(rule: GateRule, kind: GateRuleKind, context: CheckContext): Ga
     );
   }
   if (baseline === undefined) {
-    return done({ passed: false, reason: missingReason(context.baseline, "baseline", metric) });
+    // Not reached: a baseline without the metric is reported before any check runs.
+    throw new MlopsError("gate_metric_missing", `${metric} is missing from the baseline.`);
   }
   if (!Number.isFinite(baseline)) {
     return done({
@@ -600,9 +631,24 @@ export function evaluateGate(options: EvaluateGateOptions): GateResult {
   }
   const names = [...new Set(rules.map((rule) => rule.metric))];
   const notes: string[] = [];
-  let candidate: Side;
-  let baseline: Side | undefined;
+  const candidate: Side = { model: candidateModel, values: new Map() };
+  const baseline: Side | undefined =
+    baselineModel !== undefined || baselineMetrics !== undefined
+      ? { model: baselineModel, values: new Map() }
+      : undefined;
   let evaluation: Evaluation | undefined;
+  // Which rule metrics are computed on the evaluation data: built-in metrics by their own name,
+  // or qualified with the evaluation data's name. The others are read from stored metrics.
+  const dataName = options.dataName;
+  const computed = new Set(
+    data === undefined
+      ? []
+      : names.filter((name) => {
+          const key = parseMetricKey(name);
+          return key !== undefined && (key.dataset === undefined || key.dataset === dataName);
+        }),
+  );
+  const stored = names.filter((name) => !computed.has(name));
 
   if (data !== undefined) {
     if (candidateMetrics !== undefined || baselineMetrics !== undefined) {
@@ -617,6 +663,26 @@ export function evaluateGate(options: EvaluateGateOptions): GateResult {
     if (candidateModel === undefined) {
       throw new MlopsError("argument_invalid", "evaluateGate: data needs a candidate model");
     }
+  }
+  for (const rule of rules) {
+    if (rule.significance !== undefined && !computed.has(rule.metric)) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The significance rule on ${rule.metric} needs evaluation data: it resamples the rows ` +
+          "both models predicted" +
+          (data === undefined
+            ? ", and only stored metrics were given."
+            : `, and ${rule.metric} is a stored metric (write the metric's own name to compute it).`),
+      );
+    }
+  }
+  // Stored metrics first: a rule on a metric a model does not have fails before any scoring.
+  readStored(candidate, "candidate", candidateMetrics, stored, data !== undefined);
+  if (baseline !== undefined) {
+    readStored(baseline, "baseline", baselineMetrics, stored, data !== undefined);
+  }
+  const dataLabel = dataName === undefined ? "the evaluation data" : `the "${dataName}" data`;
+  if (data !== undefined && candidateModel !== undefined) {
     const target = options.target ?? candidateModel.artifact.manifest.schema.target;
     if (target === undefined) {
       throw new MlopsError(
@@ -633,31 +699,32 @@ export function evaluateGate(options: EvaluateGateOptions): GateResult {
       baseline:
         baselineModel === undefined ? undefined : predict(baselineModel, "baseline", data, target),
     };
-    candidate = computedSide(candidateModel, "candidate", y, evaluation.candidate, names);
-    if (baselineModel !== undefined && evaluation.baseline !== undefined) {
-      baseline = computedSide(baselineModel, "baseline", y, evaluation.baseline, names);
+    computeOn(candidate, "candidate", y, evaluation.candidate, [...computed]);
+    if (baseline !== undefined && evaluation.baseline !== undefined) {
+      computeOn(baseline, "baseline", y, evaluation.baseline, [...computed]);
       notes.push(
-        `Both models were scored on the same ${data.rowCount} rows of the evaluation data ` +
+        `Both models were scored on the same ${data.rowCount} rows of ${dataLabel} ` +
           `(target "${target}").`,
       );
     } else {
       notes.push(
-        `The candidate was scored on ${data.rowCount} rows of the evaluation data ` +
-          `(target "${target}").`,
+        `The candidate was scored on ${data.rowCount} rows of ${dataLabel} (target "${target}").`,
       );
     }
+    if (stored.length > 0) {
+      notes.push(
+        `${stored.join(", ")} ${stored.length === 1 ? "is a stored metric" : "are stored metrics"}, ` +
+          "compared as stored with each model (not computed on the evaluation data).",
+      );
+    }
+  } else if (baseline !== undefined) {
+    notes.push(
+      "Compared stored metrics, not predictions on shared data: the candidate's and the " +
+        "baseline's metrics may come from different data. Pass evaluation data to score both " +
+        "models on the same rows.",
+    );
   } else {
-    candidate = storedSide(candidateModel, candidateMetrics, names);
-    if (baselineModel !== undefined || baselineMetrics !== undefined) {
-      baseline = storedSide(baselineModel, baselineMetrics, names);
-      notes.push(
-        "Compared stored metrics, not predictions on shared data: the candidate's and the " +
-          "baseline's metrics may come from different data. Pass evaluation data to score both " +
-          "models on the same rows.",
-      );
-    } else {
-      notes.push("Checked the candidate's stored metrics (no evaluation data was given).");
-    }
+    notes.push("Checked the candidate's stored metrics (no evaluation data was given).");
   }
   if (baseline === undefined) {
     notes.push(
@@ -667,7 +734,7 @@ export function evaluateGate(options: EvaluateGateOptions): GateResult {
     );
   }
 
-  const context: CheckContext = { candidate, baseline, requireBaseline, evaluation };
+  const context: CheckContext = { candidate, baseline, requireBaseline, evaluation, computed };
   const rows: GateRow[] = [];
   for (const rule of rules) {
     for (const kind of gateRuleKinds) {
@@ -686,6 +753,7 @@ export function evaluateGate(options: EvaluateGateOptions): GateResult {
   if (baseline !== undefined) result.baseline = summaryOf(baselineModel, baseline.values);
   if (evaluation !== undefined) {
     result.evaluation = { rows: evaluation.y.length, target: evaluation.target };
+    if (dataName !== undefined) result.evaluation.dataset = dataName;
   }
   return result;
 }

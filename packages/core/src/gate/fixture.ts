@@ -79,3 +79,13 @@ export async function populateGateRegistry(path: string): Promise<void> {
   });
   await registry.registerModel("fresh", alcoholModel(0.5), { ...options, aliases: ["staging"] });
 }
+
+/** The error `action` throws (the test fails when it throws nothing). */
+export function caught(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

@@ -260,7 +260,8 @@ describe("parseGateConfig", () => {
         "means 2 %), got -0.1",
       'gate.yaml:5:5: thresholds[1].greaterIsBetter: required for "accuracy", which is not a ' +
         "built-in metric (mse, rmse, mae, r2, mape, median_absolute_error, max_error, " +
-        "explained_variance): say whether greater is better (true or false)",
+        "explained_variance) nor one qualified by a dataset (holdout_rmse, rmse_on_data_holdout): " +
+        "say whether greater is better (true or false)",
       'gate.yaml:7:5: thresholds[2]: "minAbsoluteChange=x": expected a number, got "x"',
       'gate.yaml:9:5: thresholds[3].maxRelRegression: unknown rule "maxRelRegression"; ' +
         "expected one of metric, threshold, minAbsoluteChange, minRelativeChange, " +

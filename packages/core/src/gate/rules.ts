@@ -2,7 +2,11 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { locateYamlPath } from "../config/yaml.js";
 import { formatLocation, MlopsError, type SourceLocation } from "../errors/error.js";
-import { getMetric, metricNames } from "../metrics/metrics.js";
+import { parseMetricKey } from "../metrics/keys.js";
+import { metricNames } from "../metrics/metrics.js";
+import { type GateRuleKind, gateRuleKinds, ruleKind } from "./kinds.js";
+
+export { type GateRuleKind, gateRuleKinds } from "./kinds.js";
 
 /**
  * The paired-bootstrap settings of a `significance` rule.
@@ -65,35 +69,6 @@ export interface GateRule {
   maxRelativeRegression?: number;
   significance?: SignificanceRule;
 }
-
-/**
- * The checks a rule can hold, in the order they are evaluated and reported.
- *
- * @example
- * const kind: GateRuleKind = "maxRelativeRegression";
- */
-export type GateRuleKind =
-  | "threshold"
-  | "minAbsoluteChange"
-  | "minRelativeChange"
-  | "maxAbsoluteRegression"
-  | "maxRelativeRegression"
-  | "significance";
-
-/**
- * Every rule kind, in evaluation order.
- *
- * @example
- * gateRuleKinds; // ["threshold", "minAbsoluteChange", ..., "significance"]
- */
-export const gateRuleKinds: readonly GateRuleKind[] = Object.freeze([
-  "threshold",
-  "minAbsoluteChange",
-  "minRelativeChange",
-  "maxAbsoluteRegression",
-  "maxRelativeRegression",
-  "significance",
-]);
 
 /**
  * A gate config: the rules plus whether a missing baseline fails the gate.
@@ -235,21 +210,25 @@ function numberField(expected: string, accept: (value: number) => boolean = () =
 }
 
 const expectedNumbers = {
-  threshold: "a finite number",
-  minAbsoluteChange: "a finite number >= 0",
-  minRelativeChange: "a fraction between 0 and 1 (0.05 means 5 %)",
-  maxAbsoluteRegression: "a finite number >= 0",
-  maxRelativeRegression: "a fraction >= 0 (0.02 means 2 %)",
-  confidence: "a number between 0 and 1, exclusive (0.95 means 95 %)",
+  confidence: ruleKind("significance").expected,
   resamples: "a whole number >= 1",
   seed: "a whole number (a safe integer)",
 } as const;
+
+/** The zod check of one rule kind's setting, from its description in `kinds.ts`. */
+function settingField(kind: Exclude<GateRuleKind, "significance">) {
+  const spec = ruleKind(kind);
+  return numberField(spec.expected, spec.accepts).optional();
+}
 
 const significanceKeys = ["confidence", "resamples", "seed"] as const;
 
 const significanceShape = z.strictObject(
   {
-    confidence: numberField(expectedNumbers.confidence, (n) => n > 0 && n < 1).optional(),
+    confidence: numberField(
+      expectedNumbers.confidence,
+      ruleKind("significance").accepts,
+    ).optional(),
     resamples: numberField(
       expectedNumbers.resamples,
       (n) => Number.isSafeInteger(n) && n >= 1,
@@ -281,25 +260,16 @@ const ruleShape = z.strictObject(
     metric: z.custom<string>((value) => typeof value === "string" && value.trim() !== "", {
       error: (issue) => `expected a metric name such as "rmse", got ${describeValue(issue.input)}`,
     }),
-    threshold: numberField(expectedNumbers.threshold).optional(),
-    minAbsoluteChange: numberField(expectedNumbers.minAbsoluteChange, (n) => n >= 0).optional(),
-    minRelativeChange: numberField(
-      expectedNumbers.minRelativeChange,
-      (n) => n >= 0 && n <= 1,
-    ).optional(),
+    threshold: settingField("threshold"),
+    minAbsoluteChange: settingField("minAbsoluteChange"),
+    minRelativeChange: settingField("minRelativeChange"),
     greaterIsBetter: z
       .custom<boolean>((value) => typeof value === "boolean", {
         error: (issue) => `expected true or false, got ${describeValue(issue.input)}`,
       })
       .optional(),
-    maxAbsoluteRegression: numberField(
-      expectedNumbers.maxAbsoluteRegression,
-      (n) => n >= 0,
-    ).optional(),
-    maxRelativeRegression: numberField(
-      expectedNumbers.maxRelativeRegression,
-      (n) => n >= 0,
-    ).optional(),
+    maxAbsoluteRegression: settingField("maxAbsoluteRegression"),
+    maxRelativeRegression: settingField("maxRelativeRegression"),
     significance: z
       .preprocess(
         (value) => (value === true ? {} : value === false ? undefined : value),
@@ -371,17 +341,18 @@ function checkRule(
   }
   let greaterIsBetter = input.greaterIsBetter;
   if (greaterIsBetter === undefined) {
-    try {
-      greaterIsBetter = getMetric(metric).greaterIsBetter;
-    } catch {
+    const known = parseMetricKey(metric);
+    if (known === undefined) {
       issues.push({
         path: [...prefix, "greaterIsBetter"],
         message:
           `required for "${metric}", which is not a built-in metric ` +
-          `(${metricNames.join(", ")}): say whether greater is better (true or false)`,
+          `(${metricNames.join(", ")}) nor one qualified by a dataset (holdout_rmse, ` +
+          "rmse_on_data_holdout): say whether greater is better (true or false)",
       });
       return undefined;
     }
+    greaterIsBetter = known.metric.greaterIsBetter;
   }
   const rule: GateRule = { metric, greaterIsBetter };
   for (const key of gateRuleKinds) {
@@ -603,7 +574,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Reads the list or map form of rules at `prefix`; problems go to `issues`. */
-function readRules(
+export function readRules(
   value: unknown,
   prefix: readonly (string | number)[],
   issues: GateConfigIssue[],
@@ -724,33 +695,13 @@ export function safeParseGateConfig(
 ): SafeGateResult<GateConfig> {
   const source = options.source;
   // Each issue's location names the file, so the subject does not repeat it.
-  const subject = "gate config";
   const fail = (issues: GateConfigIssue[]): SafeGateResult<GateConfig> => ({
     success: false,
-    error: new GateConfigError(issues, subject),
+    error: new GateConfigError(issues, "gate config"),
   });
-  if (typeof text !== "string") {
-    return fail([{ path: [], message: `expected the config text, got ${describeValue(text)}` }]);
-  }
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  if (document.errors.length > 0) {
-    return fail(
-      document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        const issue: GateConfigIssue = {
-          path: [],
-          // The position goes into `location`; the message keeps the first line only.
-          message: `not valid YAML: ${error.message.split("\n")[0].replace(POSITION, "")}`,
-        };
-        if (source !== undefined || position !== undefined) {
-          issue.location = { file: source, line: position?.line, column: position?.col };
-        }
-        return issue;
-      }),
-    );
-  }
-  const value: unknown = document.toJS();
+  const parsed = readYaml(text, "the config text", source);
+  if (!parsed.success) return fail(parsed.issues);
+  const { value } = parsed;
   const issues: GateConfigIssue[] = [];
   let rules: GateRule[] = [];
   let requireBaseline = false;
@@ -790,18 +741,64 @@ export function safeParseGateConfig(
       }
     }
   }
-  if (issues.length > 0) {
-    for (const issue of issues) {
-      const position = locateYamlPath(document, lines, issue.path);
-      if (source !== undefined || position !== undefined) {
-        issue.location = { file: source, line: position?.line, column: position?.column };
-      }
-    }
-    // In file order, as an editor lists problems.
-    const line = (issue: GateConfigIssue) => issue.location?.line ?? 0;
-    const column = (issue: GateConfigIssue) => Number(issue.location?.column ?? 0);
-    issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
-    return fail(issues);
-  }
+  if (issues.length > 0) return fail(parsed.locate(issues));
   return { success: true, data: { rules, requireBaseline } };
+}
+
+/** A YAML (or JSON) text read for gate rules, or the syntax problems that stopped it. */
+export type YamlRules =
+  | {
+      success: true;
+      value: unknown;
+      /** Puts the file, line and column on each issue (by its path), in file order. */
+      locate(issues: GateConfigIssue[]): GateConfigIssue[];
+    }
+  | { success: false; issues: GateConfigIssue[] };
+
+/**
+ * Parses YAML for the gate (a config file, the Action's `thresholds` block), keeping what is
+ * needed to point every later issue at the line and column where the user wrote it.
+ */
+export function readYaml(text: unknown, what: string, source: string | undefined): YamlRules {
+  if (typeof text !== "string") {
+    return {
+      success: false,
+      issues: [{ path: [], message: `expected ${what}, got ${describeValue(text)}` }],
+    };
+  }
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  if (document.errors.length > 0) {
+    return {
+      success: false,
+      issues: document.errors.map((error) => {
+        const position = error.linePos?.[0];
+        const issue: GateConfigIssue = {
+          path: [],
+          // The position goes into `location`; the message keeps the first line only.
+          message: `not valid YAML: ${error.message.split("\n")[0].replace(POSITION, "")}`,
+        };
+        if (source !== undefined || position !== undefined) {
+          issue.location = { file: source, line: position?.line, column: position?.col };
+        }
+        return issue;
+      }),
+    };
+  }
+  return {
+    success: true,
+    value: document.toJS(),
+    locate(issues) {
+      for (const issue of issues) {
+        const position = locateYamlPath(document, lines, issue.path);
+        if (source !== undefined || position !== undefined) {
+          issue.location = { file: source, line: position?.line, column: position?.column };
+        }
+      }
+      // In file order, as an editor lists problems.
+      const line = (issue: GateConfigIssue) => issue.location?.line ?? 0;
+      const column = (issue: GateConfigIssue) => Number(issue.location?.column ?? 0);
+      return issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
+    },
+  };
 }

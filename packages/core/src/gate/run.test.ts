@@ -5,16 +5,10 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
 import { openExistingRegistry } from "../registry/existing.js";
 import { openRegistry, type Registry } from "../registry/registry.js";
-import { evaluateGate } from "./evaluate.js";
-import { GATE_METRICS, gateEvaluationCsv, populateGateRegistry } from "./fixture.js";
+import { caught, GATE_METRICS, gateEvaluationCsv, populateGateRegistry } from "./fixture.js";
+import { formatGateRunMarkdown } from "./report.js";
 import { GateConfigError } from "./rules.js";
-import {
-  formatGateRunMarkdown,
-  formatGateSummary,
-  gateModelUri,
-  parseGateThresholds,
-  runGate,
-} from "./run.js";
+import { gateModelUri, runGate } from "./run.js";
 
 const root = await mkdtemp(join(tmpdir(), "mlops-gate-run-"));
 let dir = "";
@@ -34,15 +28,6 @@ afterAll(async () => {
 
 async function aliases(name = "wine") {
   return registry.store.listAliases(name);
-}
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected an error");
 }
 
 async function rejected(promise: Promise<unknown>): Promise<MlopsError> {
@@ -77,132 +62,6 @@ describe("gateModelUri", () => {
     expect((caught(() => gateModelUri("../wine", "@staging")) as MlopsError).code).toBe(
       "registry_name_invalid",
     );
-  });
-});
-
-describe("parseGateThresholds", () => {
-  const expected = [
-    { metric: "rmse", greaterIsBetter: false, maxRelativeRegression: 0.02 },
-    { metric: "r2", greaterIsBetter: true, minAbsoluteChange: 0 },
-  ];
-
-  it("reads a YAML list, a map and plain lines alike", () => {
-    expect(
-      parseGateThresholds("- rmse:maxRelativeRegression=0.02\n- r2:minAbsoluteChange=0\n"),
-    ).toEqual(expected);
-    expect(
-      parseGateThresholds(
-        "rmse:\n  maxRelativeRegression: 0.02\nr2: { minAbsoluteChange: 0 }  # as good\n",
-      ),
-    ).toEqual(expected);
-    expect(
-      parseGateThresholds(
-        "rmse:maxRelativeRegression=0.02   # 2 %\r\n\r\n# and\r\nr2:minAbsoluteChange=0\r\n",
-      ),
-    ).toEqual(expected);
-    expect(parseGateThresholds("rmse:maxRelativeRegression=0.02")).toEqual([expected[0]]);
-    expect(
-      parseGateThresholds(
-        "- metric: rmse\n  maxRelativeRegression: 0.02\n- r2:minAbsoluteChange=0",
-      ),
-    ).toEqual(expected);
-  });
-
-  it("names the line and the token of every problem, where the user wrote them", () => {
-    const list = caught(() =>
-      parseGateThresholds("- rmse:maxRelativeRegression=0.02\n- r2:minAbsolutChange=0", {
-        source: "thresholds",
-      }),
-    ) as GateConfigError;
-    expect(list).toBeInstanceOf(GateConfigError);
-    expect(list.issues).toHaveLength(1);
-    expect(list.issues[0]).toMatchObject({
-      path: [1],
-      token: "minAbsolutChange=0",
-      location: { file: "thresholds", line: 2, column: 3 },
-    });
-    expect(list.message).toMatch(
-      new RegExp(
-        '^Invalid thresholds: thresholds:2:3: \\[1\\]: "minAbsolutChange=0": ' +
-          'unknown rule "minAbsolutChange"; expected one of threshold, ',
-      ),
-    );
-
-    const lines = caught(() =>
-      parseGateThresholds("rmse:maxRelativeRegression=2%\nr2:minAbsoluteChange=0\nmae:max=1", {
-        source: "thresholds",
-      }),
-    ) as GateConfigError;
-    expect(lines.issues.map((issue) => [issue.location?.line, issue.token])).toEqual([
-      [1, "maxRelativeRegression=2%"],
-      [3, "max=1"],
-    ]);
-    expect(lines.message).toContain(
-      'thresholds:1: "maxRelativeRegression=2%": expected a number, got "2%" (write a fraction: ' +
-        "0.02 for 2 %)",
-    );
-
-    const map = caught(() =>
-      parseGateThresholds("rmse:\n  maxRelativeRegression: -1\n"),
-    ) as GateConfigError;
-    expect(map.issues[0]).toMatchObject({
-      path: ["rmse", "maxRelativeRegression"],
-      location: { line: 2, column: 3 },
-    });
-  });
-
-  it("rejects empty text and YAML that is not rules", () => {
-    expect(() => parseGateThresholds("  \n")).toThrow(/got nothing/);
-    expect(() => parseGateThresholds("42")).toThrow(/expected a list of rules/);
-    const broken = caught(() => parseGateThresholds("- [rmse")) as GateConfigError;
-    expect(broken.issues[0].message).toMatch(/^not valid YAML/);
-    expect(broken.issues[0].location?.line).toBe(1);
-  });
-});
-
-describe("formatGateSummary", () => {
-  it("lists every metric on a pass and only the failures on a fail", () => {
-    const passed = evaluateGate({
-      rules: ["rmse:maxRelativeRegression=0.02,threshold=0.8", "r2:minAbsoluteChange=0"],
-      candidateMetrics: { rmse: 0.702, r2: 0.31 },
-      baselineMetrics: { rmse: 0.711, r2: 0.3 },
-    });
-    expect(formatGateSummary(passed)).toBe(
-      "gate passed: rmse 0.702 vs 0.711 (-1.27 %, threshold ≤ 0.8, at most 2 % worse allowed); " +
-        "r2 0.31 vs 0.3 (+3.33 %, at least as good required)",
-    );
-    const failed = evaluateGate({
-      rules: ["rmse:maxRelativeRegression=0.02", "r2:minRelativeChange=0.05"],
-      candidateMetrics: { rmse: 0.75, r2: 0.35 },
-      baselineMetrics: { rmse: 0.7, r2: 0.3 },
-    });
-    expect(formatGateSummary(failed)).toBe(
-      "gate failed: rmse 0.75 vs 0.7 (+7.14 %, at most 2 % worse allowed)",
-    );
-  });
-
-  it("says first model, a missing metric, and a required baseline", () => {
-    const first = evaluateGate({
-      rules: ["rmse:maxRelativeRegression=0.02,threshold=0.8"],
-      candidateMetrics: { rmse: 0.7 },
-    });
-    expect(formatGateSummary(first)).toBe(
-      "gate passed: first model (no baseline to compare with); rmse 0.7 (threshold ≤ 0.8)",
-    );
-    const required = evaluateGate({
-      rules: ["r2:threshold=0.2"],
-      candidateMetrics: { r2: 0.3 },
-      requireBaseline: true,
-    });
-    expect(formatGateSummary(required)).toBe(
-      "gate failed: no baseline to compare with, and a baseline is required",
-    );
-    const missing = evaluateGate({
-      rules: ["mae:maxAbsoluteRegression=0.01"],
-      candidateMetrics: { mae: 0.5 },
-      baselineMetrics: { rmse: 0.5 },
-    });
-    expect(formatGateSummary(missing)).toMatch(/^gate failed: .*mae.* baseline/);
   });
 });
 
@@ -314,11 +173,26 @@ describe("runGate", () => {
   });
 
   it("compares stored metrics without data, and says so", async () => {
-    const run = await runGate(registry, { model: "wine", candidate: "@challenger", rules });
+    const run = await runGate(registry, {
+      model: "wine",
+      candidate: "@challenger",
+      rules: [rules[0]],
+    });
     expect(run.result.comparedOn).toBe("stored-metrics");
-    // The stored training rmse (0.2 vs 0.4) looks better; r2 is not stored at all.
+    // The stored training rmse (0.2 vs 0.4) looks better.
     expect(run.result.rows[0].passed).toBe(true);
-    expect(run.result.rows[1].reason).toBe("r2 is missing from the candidate's metrics.");
+    expect(run.result.notes[0]).toMatch(/may come from different data/);
+  });
+
+  it("a rule on a metric the models do not store is an error that lists what they store", async () => {
+    const error = await rejected(
+      runGate(registry, { model: "wine", candidate: "@challenger", rules }),
+    );
+    expect(error.code).toBe("gate_metric_missing");
+    expect(error.message).toBe(
+      "r2 is not among the metrics of the candidate wine v3 (it has: rmse); give evaluation " +
+        "data (--data) to compute r2 for both models.",
+    );
   });
 
   it("refuses to promote when the baseline alias moved while the gate ran", async () => {

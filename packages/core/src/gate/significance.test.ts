@@ -148,18 +148,17 @@ describe("significance (paired bootstrap)", () => {
     expect(wide.upper).toBeGreaterThan(narrow.upper);
   });
 
-  it("fails without evaluation data, and passes with a note without a baseline", () => {
-    const stored = evaluateGate({
-      rules: ["rmse:significance"],
-      candidateMetrics: { rmse: 1 },
-      baselineMetrics: { rmse: 1 },
-    });
-    expect(stored.rows[0]).toMatchObject({
-      passed: false,
-      reason:
-        "The significance rule needs evaluation data: it resamples the rows both models " +
+  it("needs evaluation data (an error, not a failed check), and passes without a baseline", () => {
+    expect(() =>
+      evaluateGate({
+        rules: ["rmse:significance"],
+        candidateMetrics: { rmse: 1 },
+        baselineMetrics: { rmse: 1 },
+      }),
+    ).toThrow(
+      "The significance rule on rmse needs evaluation data: it resamples the rows both models " +
         "predicted, and only stored metrics were given.",
-    });
+    );
     const first = evaluateGate({ candidate: biased, data, rules: ["rmse:significance"] });
     expect(first.rows[0]).toMatchObject({
       passed: true,

@@ -1,4 +1,4 @@
-import type { GateRuleKind } from "./rules.js";
+import type { GateRuleKind } from "./kinds.js";
 
 /**
  * The paired-bootstrap interval of a `significance` check: how much worse the candidate is than
@@ -23,7 +23,8 @@ export interface GateInterval {
  * One check: one rule of one metric.
  *
  * @example
- * // { metric: "rmse", kind: "maxRelativeRegression", rule: "maxRelativeRegression=0.02",
+ * // { metric: "rmse", kind: "maxRelativeRegression", setting: 0.02,
+ * //   rule: "maxRelativeRegression=0.02", source: "evaluation-data",
  * //   candidate: 0.712, baseline: 0.702, delta: 0.01, relativeDelta: 0.0142,
  * //   greaterIsBetter: false, passed: true,
  * //   reason: "rmse 0.712 is 1.42 % worse than the baseline 0.702; at most 2 % worse allowed." }
@@ -31,11 +32,18 @@ export interface GateInterval {
 export interface GateRow {
   metric: string;
   kind: GateRuleKind;
+  /** The rule's setting: `0.02` for `maxRelativeRegression=0.02` (significance: its confidence). */
+  setting: number;
   /** The rule as written in the shorthand: `maxRelativeRegression=0.02`. */
   rule: string;
-  /** The candidate's value; null when it has none. */
-  candidate: number | null;
-  /** The baseline's value; null when there is no baseline or it has no such metric. */
+  /**
+   * Where both values come from: computed from predictions on the evaluation data, or the
+   * metrics stored with each model (a metric qualified by another dataset, such as `cv_rmse`).
+   */
+  source: "evaluation-data" | "stored-metrics";
+  /** The candidate's value. */
+  candidate: number;
+  /** The baseline's value; null when there is no baseline (a first model). */
   baseline: number | null;
   /** candidate − baseline; null when either is missing. */
   delta: number | null;
@@ -87,6 +95,9 @@ export interface GateResult {
   candidate: GateModelSummary;
   /** Absent when there was no baseline (a first model). */
   baseline?: GateModelSummary;
-  /** The evaluation rows and target column, when compared on evaluation data. */
-  evaluation?: { rows: number; target: string };
+  /**
+   * The evaluation rows and target column, when compared on evaluation data, and the name of
+   * the dataset when it has one (`"holdout"`: the hold-out set registered with the candidate).
+   */
+  evaluation?: { rows: number; target: string; dataset?: string };
 }
