@@ -63,7 +63,9 @@ for (const page of all) {
         const file = join(runDir, `${name.replaceAll("/", "_")}-${index + 1}.ts`);
         await writeFile(file, `${block.code}\nexport {};\n`);
         await import(/* @vite-ignore */ `${file}?t=${Date.now()}`);
-      });
+        // The first block of a page pays for transforming the sources it imports; on a loaded
+        // machine that alone takes tens of seconds (a timeout is not an assertion).
+      }, 180_000);
     }
   });
 }

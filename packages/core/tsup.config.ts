@@ -2,7 +2,13 @@ import { defineConfig } from "tsup";
 
 export default defineConfig({
   // `cli` is the `mlops` executable (package.json "bin"): dist/cli.js, shebang kept by esbuild.
-  entry: { index: "src/index.ts", "testing/index": "src/testing/index.ts", cli: "src/cli/bin.ts" },
+  entry: {
+    index: "src/index.ts",
+    "testing/index": "src/testing/index.ts",
+    // Shared by the packages (the CLI toolkit, number format): `@mlops/core/internal`.
+    "internal/index": "src/internal/index.ts",
+    cli: "src/cli/bin.ts",
+  },
   format: ["esm", "cjs"],
   // Project references need `composite`; the declaration bundler wants a plain program.
   dts: { compilerOptions: { composite: false, incremental: false } },

@@ -61925,29 +61925,6 @@ async function writeFileAtomic(path, write) {
   }
 }
 
-// ../core/src/config/yaml.ts
-var import_yaml = __toESM(require_dist(), 1);
-function locateYamlPath(document, lines, path) {
-  let node2 = document.contents;
-  let offset = node2?.range?.[0];
-  for (const segment of path) {
-    if ((0, import_yaml.isMap)(node2)) {
-      const pair = node2.items.find(
-        (item) => (0, import_yaml.isScalar)(item.key) && String(item.key.value) === String(segment)
-      );
-      if (pair === void 0) break;
-      offset = pair.key.range?.[0] ?? offset;
-      node2 = pair.value;
-    } else if ((0, import_yaml.isSeq)(node2) && typeof segment === "number" && node2.items[segment] !== void 0) {
-      node2 = node2.items[segment];
-      offset = node2.range?.[0] ?? offset;
-    } else break;
-  }
-  if (offset === void 0) return void 0;
-  const position = lines.linePos(offset);
-  return { line: position.line, column: position.col };
-}
-
 // ../core/src/frame/describe.ts
 function quantileSorted(sorted, q) {
   const n = sorted.length;
@@ -61956,6 +61933,41 @@ function quantileSorted(sorted, q) {
   const lower = Math.floor(position);
   const upper = Math.min(lower + 1, n - 1);
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+// ../core/src/format/numbers.ts
+function trimZeros(text) {
+  if (!text.includes(".")) return text;
+  return text.replace(/\.?0+$/, "");
+}
+function formatNumber(value2) {
+  if (Number.isNaN(value2)) return "NaN";
+  if (!Number.isFinite(value2)) return value2 > 0 ? "Infinity" : "-Infinity";
+  if (value2 === 0) return "0";
+  const magnitude = Math.abs(value2);
+  if (magnitude < 1e-4 || magnitude >= 1e15) {
+    const [mantissa, exponent] = value2.toExponential(3).split("e");
+    return `${trimZeros(mantissa)}e${exponent.replace("+", "")}`;
+  }
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(magnitude)));
+  const text = trimZeros(value2.toFixed(digits));
+  return text === "-0" ? "0" : text;
+}
+function formatSigned(value2) {
+  const text = formatNumber(value2);
+  return value2 > 0 && text !== "0" ? `+${text}` : text;
+}
+function formatPercent(fraction) {
+  if (!Number.isFinite(fraction)) return `${formatNumber(fraction * 100)} %`;
+  const percent = fraction * 100;
+  const magnitude = Math.abs(percent);
+  const digits = magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0;
+  const text = trimZeros(percent.toFixed(digits));
+  return `${text === "-0" ? "0" : text} %`;
+}
+function formatSignedPercent(fraction) {
+  const text = formatPercent(fraction);
+  return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
 }
 
 // ../core/src/metrics/random.ts
@@ -63718,41 +63730,6 @@ function createPredictor(artifact) {
   return new CompiledPredictor(artifact);
 }
 
-// ../core/src/gate/numbers.ts
-function trimZeros(text) {
-  if (!text.includes(".")) return text;
-  return text.replace(/\.?0+$/, "");
-}
-function formatNumber(value2) {
-  if (Number.isNaN(value2)) return "NaN";
-  if (!Number.isFinite(value2)) return value2 > 0 ? "Infinity" : "-Infinity";
-  if (value2 === 0) return "0";
-  const magnitude = Math.abs(value2);
-  if (magnitude < 1e-4 || magnitude >= 1e15) {
-    const [mantissa, exponent] = value2.toExponential(3).split("e");
-    return `${trimZeros(mantissa)}e${exponent.replace("+", "")}`;
-  }
-  const digits = Math.max(0, 3 - Math.floor(Math.log10(magnitude)));
-  const text = trimZeros(value2.toFixed(digits));
-  return text === "-0" ? "0" : text;
-}
-function formatSigned(value2) {
-  const text = formatNumber(value2);
-  return value2 > 0 && text !== "0" ? `+${text}` : text;
-}
-function formatPercent(fraction) {
-  if (!Number.isFinite(fraction)) return `${formatNumber(fraction * 100)} %`;
-  const percent = fraction * 100;
-  const magnitude = Math.abs(percent);
-  const digits = magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0;
-  const text = trimZeros(percent.toFixed(digits));
-  return `${text === "-0" ? "0" : text} %`;
-}
-function formatSignedPercent(fraction) {
-  const text = formatPercent(fraction);
-  return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
-}
-
 // ../core/src/gate/kinds.ts
 var asGood = "at least as good required";
 var specs2 = {
@@ -63814,6 +63791,74 @@ function describeRequirement(kind, setting, greaterIsBetter) {
 
 // ../core/src/gate/rules.ts
 var import_yaml2 = __toESM(require_dist(), 1);
+
+// ../core/src/command/suggest.ts
+function distance(a, b) {
+  const rows = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
+  }
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      rows[i][j] = best;
+    }
+  }
+  return rows[a.length][b.length];
+}
+function loose(text) {
+  return text.replace(/[_\-\s]/g, "").toLowerCase();
+}
+function closestName(word, known) {
+  const candidates = [...known];
+  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
+  if (exact !== void 0) return exact;
+  const limit = loose(word).length <= 4 ? 1 : 2;
+  let best;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const d = distance(loose(word), loose(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+function didYouMean(word, known, quote3 = (name) => name) {
+  const match = closestName(word, known);
+  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
+}
+
+// ../core/src/config/yaml.ts
+var import_yaml = __toESM(require_dist(), 1);
+function locateYamlPath(document, lines, path) {
+  let node2 = document.contents;
+  let offset = node2?.range?.[0];
+  for (const segment of path) {
+    if ((0, import_yaml.isMap)(node2)) {
+      const pair = node2.items.find(
+        (item) => (0, import_yaml.isScalar)(item.key) && String(item.key.value) === String(segment)
+      );
+      if (pair === void 0) break;
+      offset = pair.key.range?.[0] ?? offset;
+      node2 = pair.value;
+    } else if ((0, import_yaml.isSeq)(node2) && typeof segment === "number" && node2.items[segment] !== void 0) {
+      node2 = node2.items[segment];
+      offset = node2.range?.[0] ?? offset;
+    } else break;
+  }
+  if (offset === void 0) return void 0;
+  const position = lines.linePos(offset);
+  return { line: position.line, column: position.col };
+}
+
+// ../core/src/gate/rules.ts
 function formatConfigPath(path) {
   let text = "";
   for (const part of path) {
@@ -63922,9 +63967,7 @@ var ruleShape = external_exports.strictObject(
   }
 );
 function suggest(key, known) {
-  const loose = (text) => text.replace(/[_\-\s]/g, "").toLowerCase();
-  const match = known.find((candidate) => loose(candidate) === loose(key));
-  return match === void 0 ? "" : ` (did you mean "${match}"?)`;
+  return didYouMean(key, known);
 }
 function fromZod(error63, prefix) {
   const issues = [];

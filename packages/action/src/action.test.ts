@@ -375,7 +375,7 @@ describe("the bundled action", () => {
         properties: { title },
         message: expect.stringMatching(
           new RegExp(
-            '^thresholds:2:3: \\[1\\]: "minAbsolutChange=0": unknown rule "minAbsolutChange"; ' +
+            '^thresholds:2:3: \\[1\\]: "minAbsolutChange=0": unknown rule "minAbsolutChange" \\(did you mean "minAbsoluteChange"\\?\\); ' +
               "expected one of threshold, minAbsoluteChange,",
           ),
         ),

@@ -34,7 +34,6 @@ export {
   type TreeModelSection,
 } from "./artifact/types.js";
 export { SDK_VERSION } from "./artifact/version.js";
-export { locateYamlPath } from "./config/yaml.js";
 export {
   formatLocation,
   MlopsError,
@@ -48,7 +47,6 @@ export {
   type ColumnSummary,
   describeFrame,
   type NumericSummary,
-  quantileSorted,
 } from "./frame/describe.js";
 export {
   type CategoryColumn,
@@ -223,7 +221,6 @@ export {
   type InferShape,
   isMissingToken,
   type ParseOptions,
-  parseNumberText,
   Schema,
   type SchemaJSON,
   type SchemaOptions,

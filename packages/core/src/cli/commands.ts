@@ -1,66 +1,26 @@
 import type { ModelManifest, PreprocessingStep } from "../artifact/types.js";
+import type { OptionSpecs } from "../command/options.js";
+import type { Command } from "../command/program.js";
 import { MlopsError } from "../errors/error.js";
-import { currentActor } from "../registry/actor.js";
-import type { AliasHistoryEntry, ModelVersion, Run } from "../registry/types.js";
-import { formatModelUri, parseModelUri } from "../registry/uri.js";
-import type { FieldDefinition } from "../schema/field.js";
-import type { SchemaJSON } from "../schema/schema.js";
+import { formatNumber } from "../format/numbers.js";
 import {
   type Column,
   formatBytes,
   formatDuration,
   formatFields,
-  formatNumber,
   formatTable,
   formatTime,
   formatValue,
   type Style,
-} from "./format.js";
+} from "../format/text.js";
+import { currentActor } from "../registry/actor.js";
+import type { AliasHistoryEntry, ModelVersion, Run } from "../registry/types.js";
+import { formatModelUri, parseModelUri } from "../registry/uri.js";
+import type { FieldDefinition } from "../schema/field.js";
+import type { SchemaJSON } from "../schema/schema.js";
+import { defineMlopsCommand, type MlopsContext } from "./context.js";
 import { gateCommand } from "./gate.js";
 import { openExistingRegistry } from "./registry.js";
-
-/** What a command gets: its positional arguments, its option values and where things are. */
-export interface CommandContext {
-  args: string[];
-  options: Record<string, string | boolean | string[] | undefined>;
-  registryPath: string;
-  env: Record<string, string | undefined>;
-  /** The working directory: relative paths in options are resolved against it. */
-  cwd: string;
-  style: Style;
-}
-
-/** What a command produces: one JSON document for `--json`, text for people otherwise. */
-export interface CommandOutput {
-  json: unknown;
-  text: string;
-  /** The exit code when the command ran but its check failed (the gate); default 0. */
-  exitCode?: number;
-}
-
-export interface OptionSpec {
-  type: "string" | "boolean";
-  multiple?: boolean;
-  short?: string;
-  /** The value's placeholder in help (`NAME`, `EXPR`). */
-  value?: string;
-  description: string;
-  required?: boolean;
-}
-
-export interface CommandSpec {
-  group: string;
-  /** The subcommand; "" for a command that is one word (`mlops gate`). */
-  name: string;
-  summary: string;
-  /** Positional arguments, all required, in order. */
-  args: { name: string; description: string }[];
-  options: Record<string, OptionSpec>;
-  examples: string[];
-  /** The exit-code line of its help, when it differs from the usual 0 / 2 / 3. */
-  exitCodes?: string;
-  run(context: CommandContext): Promise<CommandOutput>;
-}
 
 // ------------------------------------------------------------------ helpers
 
@@ -107,9 +67,8 @@ function parsePositiveInteger(what: string, text: string): number {
 
 // ------------------------------------------------------------------ models list
 
-const modelsList: CommandSpec = {
-  group: "models",
-  name: "list",
+const modelsList = defineMlopsCommand({
+  name: "models list",
   summary: "List registered models: latest version, aliases, version count, last change.",
   args: [],
   options: {},
@@ -165,7 +124,7 @@ const modelsList: CommandSpec = {
           );
     return { json: { registry: registryPath, models }, text };
   },
-};
+});
 
 // ------------------------------------------------------------------ models show
 
@@ -355,9 +314,8 @@ function versionHeader(version: ModelVersion, style: Style): string {
   );
 }
 
-const modelsShow: CommandSpec = {
-  group: "models",
-  name: "show",
+const modelsShow = defineMlopsCommand({
+  name: "models show",
   summary: "Show one model version and its artifact (digest verified on load).",
   args: [
     {
@@ -382,7 +340,7 @@ const modelsShow: CommandSpec = {
       text,
     };
   },
-};
+});
 
 // ------------------------------------------------------------------ alias set / history
 
@@ -393,9 +351,8 @@ function moveText(entry: AliasHistoryEntry): string {
   return `${entry.name}@${entry.alias}: ${from} → ${to} (by ${entry.actor}${why})\n`;
 }
 
-const aliasSet: CommandSpec = {
-  group: "alias",
-  name: "set",
+const aliasSet = defineMlopsCommand({
+  name: "alias set",
   summary: "Point an alias at a version; the move is appended to the alias history.",
   args: [
     { name: "NAME", description: "the registered model" },
@@ -420,18 +377,17 @@ const aliasSet: CommandSpec = {
     const [name, alias, versionArgument] = args;
     const version = parsePositiveInteger("version", versionArgument);
     const registry = await openExistingRegistry(registryPath);
-    const actor = typeof options.actor === "string" ? options.actor : currentActor(env);
+    const actor = options.actor ?? currentActor(env);
     const entry = await registry.setAlias(name, alias, version, {
       actor,
-      reason: options.reason as string,
+      reason: options.reason,
     });
     return { json: entry, text: moveText(entry) };
   },
-};
+});
 
-const aliasHistory: CommandSpec = {
-  group: "alias",
-  name: "history",
+const aliasHistory = defineMlopsCommand({
+  name: "alias history",
   summary: "Every alias move of a model, oldest first: time, alias, from, to, actor, reason.",
   args: [{ name: "NAME", description: "the registered model" }],
   options: {
@@ -440,7 +396,7 @@ const aliasHistory: CommandSpec = {
   examples: ["mlops alias history wine", "mlops alias history wine --alias production"],
   async run({ args, options, registryPath, style }) {
     const registry = await openExistingRegistry(registryPath);
-    const alias = typeof options.alias === "string" ? options.alias : undefined;
+    const alias = options.alias;
     const history = await registry.aliasHistory(args[0], alias === undefined ? {} : { alias });
     const text =
       history.length === 0
@@ -466,7 +422,7 @@ const aliasHistory: CommandSpec = {
           );
     return { json: { name: args[0], history }, text };
   },
-};
+});
 
 // ------------------------------------------------------------------ runs list
 
@@ -474,9 +430,8 @@ function runDuration(run: Run): string {
   return run.endTime === undefined ? "-" : formatDuration(run.endTime - run.startTime);
 }
 
-const runsList: CommandSpec = {
-  group: "runs",
-  name: "list",
+const runsList = defineMlopsCommand({
+  name: "runs list",
   summary: "Search tracked runs (MLflow filter syntax) and list their params and metrics.",
   args: [],
   options: {
@@ -493,6 +448,7 @@ const runsList: CommandSpec = {
     "order-by": {
       type: "string",
       multiple: true,
+      list: true,
       value: "KEY",
       description: 'sort key: metrics.rmse, "metrics.rmse DESC" (default: newest first)',
     },
@@ -508,12 +464,12 @@ const runsList: CommandSpec = {
   ],
   async run({ options, registryPath, style }) {
     const maxResults =
-      typeof options.max === "string" ? parsePositiveInteger("--max", options.max) : undefined;
+      options.max === undefined ? undefined : parsePositiveInteger("--max", options.max);
     const registry = await openExistingRegistry(registryPath);
     const { store } = registry;
     const experiments = await store.listExperiments();
     let experimentIds: string[] | undefined;
-    if (typeof options.experiment === "string") {
+    if (options.experiment !== undefined) {
       const experiment = await store.getExperimentByName(options.experiment);
       if (!experiment) {
         const names = experiments.map((item) => JSON.stringify(item.name)).join(", ");
@@ -526,8 +482,8 @@ const runsList: CommandSpec = {
     }
     const runs = await store.searchRuns({
       experimentIds,
-      filter: typeof options.filter === "string" ? options.filter : undefined,
-      orderBy: Array.isArray(options["order-by"]) ? options["order-by"] : undefined,
+      filter: options.filter,
+      orderBy: options["order-by"].length > 0 ? options["order-by"] : undefined,
       maxResults,
     });
     const experimentNames = new Map(experiments.map((item) => [item.experimentId, item.name]));
@@ -560,10 +516,10 @@ const runsList: CommandSpec = {
     const text = runs.length === 0 ? "No runs found.\n" : formatTable(columns, rows, style);
     return { json: { runs }, text };
   },
-};
+});
 
 /** Every command, in the order `mlops --help` lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
+export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   modelsList,
   modelsShow,
   aliasSet,

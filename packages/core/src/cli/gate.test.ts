@@ -267,7 +267,7 @@ describe("mlops gate", () => {
       "mlops: Invalid thresholds (2 problems):\n" +
         '  - "maxRelativeRegression=2%": expected a number, got "2%" ' +
         "(write a fraction: 0.02 for 2 %)\n" +
-        '  - "minAbsolutChange=0": unknown rule "minAbsolutChange"; expected one of threshold, ' +
+        '  - "minAbsolutChange=0": unknown rule "minAbsolutChange" (did you mean "minAbsoluteChange"?); expected one of threshold, ' +
         "minAbsoluteChange, minRelativeChange, greaterIsBetter, maxAbsoluteRegression, " +
         "maxRelativeRegression, significance, significance.confidence, significance.resamples, " +
         "significance.seed\n",

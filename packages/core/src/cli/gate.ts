@@ -12,7 +12,7 @@ import {
 } from "../gate/rules.js";
 import { type RunGateResult, runGate } from "../gate/run.js";
 import { currentActor } from "../registry/actor.js";
-import type { CommandSpec } from "./commands.js";
+import { defineMlopsCommand } from "./context.js";
 import { openExistingRegistry } from "./registry.js";
 
 function errnoCode(error: unknown): string | undefined {
@@ -82,9 +82,8 @@ function comparedText(run: RunGateResult): string {
 }
 
 /** `mlops gate`: load candidate and baseline, score both on the same data, maybe promote. */
-export const gateCommand: CommandSpec = {
-  group: "gate",
-  name: "",
+export const gateCommand = defineMlopsCommand({
+  name: "gate",
   summary:
     "Compare a candidate with the baseline on the same data; promote it only if no rule fails.",
   args: [],
@@ -158,8 +157,8 @@ export const gateCommand: CommandSpec = {
     "Exit codes: 0 the gate passed, 1 it failed (a regression), 2 usage error or bad input " +
     '(rules, data, unknown model), 3 registry error (see "mlops --help").',
   async run({ options, registryPath, env, cwd }) {
-    const thresholds = Array.isArray(options.threshold) ? options.threshold : [];
-    const configPath = typeof options.config === "string" ? options.config : undefined;
+    const thresholds = options.threshold;
+    const configPath = options.config;
     if (thresholds.length > 0 && configPath !== undefined) {
       throw new MlopsError(
         "argument_invalid",
@@ -178,18 +177,18 @@ export const gateCommand: CommandSpec = {
         : await readConfig(configPath, cwd);
     const registry = await openExistingRegistry(registryPath);
     const run = await runGate(registry, {
-      model: options.model as string,
-      candidate: typeof options.candidate === "string" ? options.candidate : undefined,
-      baseline: typeof options.baseline === "string" ? options.baseline : undefined,
-      data: typeof options.data === "string" ? options.data : undefined,
+      model: options.model,
+      candidate: options.candidate,
+      baseline: options.baseline,
+      data: options.data,
       cwd,
       rules: config.rules,
       requireBaseline: options["require-baseline"] === true || config.requireBaseline,
-      promote: typeof options.promote === "string" ? options.promote : undefined,
-      reason: typeof options.reason === "string" ? options.reason : undefined,
-      actor: typeof options.actor === "string" ? options.actor : currentActor(env),
+      promote: options.promote,
+      reason: options.reason,
+      actor: options.actor ?? currentActor(env),
     });
-    if (typeof options.markdown === "string") {
+    if (options.markdown !== undefined) {
       const file = resolve(cwd, options.markdown);
       try {
         await writeFile(file, formatGateRunMarkdown(run));
@@ -210,4 +209,4 @@ export const gateCommand: CommandSpec = {
       exitCode: run.result.passed ? 0 : 1,
     };
   },
-};
+});

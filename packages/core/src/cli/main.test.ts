@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION } from "../artifact/version.js";
+import { stripEscapes } from "../format/text.js";
 import { openRegistry } from "../registry/registry.js";
 import { DATA_DIGEST, GIT_COMMIT, populateRegistry, type RegistryFixture } from "./fixture.js";
-import { stripEscapes } from "./format.js";
 import { type CliIo, main } from "./main.js";
 
 interface Result {
@@ -341,6 +341,17 @@ describe("help, version and errors", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(
       'mlops: unknown option "--experiment"\nRun "mlops models list --help" for usage.\n',
+    );
+    // One wording for the three tools, with the option meant when one is close.
+    const typo = await cli(["runs", "list", "--experment", "wine"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(
+      'mlops: unknown option "--experment" (did you mean "--experiment"?)\n' +
+        'Run "mlops runs list --help" for usage.\n',
+    );
+    const command = await cli(["runs", "lst"]);
+    expect(command.stderr).toMatch(
+      /^mlops: unknown command "runs lst" \(did you mean "runs list"\?\)/,
     );
     const noValue = await cli(["runs", "list", "--filter", "--json"]);
     expect(noValue.code).toBe(2);

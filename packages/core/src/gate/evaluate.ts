@@ -1,5 +1,6 @@
 import type { ModelArtifact } from "../artifact/types.js";
 import { MlopsError } from "../errors/error.js";
+import { formatNumber, formatPercent, formatSigned } from "../format/numbers.js";
 import { quantileSorted } from "../frame/describe.js";
 import { Frame } from "../frame/frame.js";
 import { findMetric, parseMetricKey } from "../metrics/keys.js";
@@ -13,7 +14,6 @@ import {
   ruleKind,
   ruleShorthand,
 } from "./kinds.js";
-import { formatNumber, formatPercent, formatSigned } from "./numbers.js";
 import {
   type GateRule,
   type GateRulesInput,

@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { createArtifact } from "../artifact/create.js";
+import {
+  formatNumber,
+  formatPercent,
+  formatSigned,
+  formatSignedPercent,
+} from "../format/numbers.js";
 import { field } from "../schema/field.js";
 import { schema } from "../schema/schema.js";
 import { evaluateGate } from "./evaluate.js";
 import { formatGateJSON, formatGateMarkdown, formatGateTable } from "./format.js";
-import { formatNumber, formatPercent, formatSigned, formatSignedPercent } from "./numbers.js";
 import type { GateResult } from "./types.js";
 
 const wine = schema({ alcohol: field.number(), quality: field.number() }, { target: "quality" });

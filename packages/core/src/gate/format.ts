@@ -1,4 +1,4 @@
-import { formatNumber, formatSigned, formatSignedPercent } from "./numbers.js";
+import { formatNumber, formatSigned, formatSignedPercent } from "../format/numbers.js";
 import type { GateModelSummary, GateResult, GateRow } from "./types.js";
 
 /**

@@ -1,4 +1,4 @@
-import { formatNumber, formatPercent } from "./numbers.js";
+import { formatNumber, formatPercent } from "../format/numbers.js";
 
 /**
  * The checks a rule can hold, in the order they are evaluated and reported.

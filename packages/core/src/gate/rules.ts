@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { didYouMean } from "../command/suggest.js";
 import { locateYamlPath } from "../config/yaml.js";
 import { formatLocation, MlopsError, type SourceLocation } from "../errors/error.js";
 import { parseMetricKey } from "../metrics/keys.js";
@@ -286,11 +287,9 @@ const ruleShape = z.strictObject(
   },
 );
 
-/** `(did you mean …?)` for a key that differs from a known one only in case, `_` or `-`. */
+/** `(did you mean …?)` for a key close to a known one (the tools' one "did you mean"). */
 function suggest(key: string, known: readonly string[]): string {
-  const loose = (text: string) => text.replace(/[_\-\s]/g, "").toLowerCase();
-  const match = known.find((candidate) => loose(candidate) === loose(key));
-  return match === undefined ? "" : ` (did you mean "${match}"?)`;
+  return didYouMean(key, known);
 }
 
 /** Zod issues as gate issues: one per unknown key, each naming what was expected. */

@@ -1,5 +1,5 @@
+import { formatNumber, formatSigned, formatSignedPercent } from "../format/numbers.js";
 import { describeRequirement, ruleKind } from "./kinds.js";
-import { formatNumber, formatSigned, formatSignedPercent } from "./numbers.js";
 import type { GateResult, GateRow } from "./types.js";
 
 function valueText(value: number | null): string {

@@ -47,7 +47,7 @@ describe("parseGateThresholds", () => {
     expect(list.message).toMatch(
       new RegExp(
         '^Invalid thresholds: thresholds:2:3: \\[1\\]: "minAbsolutChange=0": ' +
-          'unknown rule "minAbsolutChange"; expected one of threshold, ',
+          'unknown rule "minAbsolutChange" \\(did you mean "minAbsoluteChange"\\?\\); expected one of threshold, ',
       ),
     );
 

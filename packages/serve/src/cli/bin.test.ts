@@ -93,7 +93,8 @@ describe("mlops-serve (the built executable)", () => {
     expect(statSync(binary).mode & 0o111).not.toBe(0);
     const direct = spawnSync(binary, ["--help"], { encoding: "utf8" });
     expect(direct.status).toBe(0);
-    expect(direct.stdout).toMatch(/^Usage: mlops-serve --model REF/);
+    expect(direct.stdout).toMatch(/^mlops-serve — serve models/);
+    expect(direct.stdout).toContain("  mlops-serve --model REF [--model REF ...] [OPTIONS]\n");
   });
 
   it("serves, prints URL and versions, follows the alias, exits 0 on SIGTERM", async () => {
@@ -199,7 +200,7 @@ describe("mlops-serve (the built executable)", () => {
 
   it("exit 2 for bad options, with a pointer to --help", () => {
     for (const [args, message] of [
-      [[], "--model is required (e.g. --model wine@production)"],
+      [[], "missing option --model REF"],
       [
         ["--model", "houses", "--port", "http"],
         '--port: expected an integer from 0 to 65535, got "http"',
@@ -210,14 +211,15 @@ describe("mlops-serve (the built executable)", () => {
         "--api-key-hash: entry 1 must start",
       ],
       [["--model", "houses", "--watch-interval", "-5"], "--watch-interval"],
-      [["--model", "houses", "--turbo"], "Unknown option '--turbo'"],
+      [["--model", "houses", "--turbo"], 'unknown option "--turbo"'],
+      [["--model", "houses", "--prot", "0"], 'unknown option "--prot" (did you mean "--port"?)'],
       [["--model", "bad name!"], "--model bad name!: "],
       [["--model", "houses", "--model", "houses@staging"], 'already served as "houses"'],
     ] as const) {
       const { code, stderr } = run(["--registry", registryPath, ...args]);
       expect(code, args.join(" ")).toBe(2);
       expect(stderr, args.join(" ")).toContain(message);
-      expect(stderr).toContain("Run mlops-serve --help for usage.");
+      expect(stderr).toContain('Run "mlops-serve --help" for usage.');
     }
   });
 

@@ -1,12 +1,17 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { defaultRegistryPath, MlopsError, openExistingRegistry, SDK_VERSION } from "@mlops/core";
 import {
-  defaultRegistryPath,
-  MlopsError,
-  openExistingRegistry,
-  type Registry,
-  SDK_VERSION,
-} from "@mlops/core";
+  CommandFailure,
+  type CommandIo,
+  defineCommand,
+  ERROR_KINDS,
+  type ExitCodes,
+  type OptionSpecs,
+  type OptionValues,
+  type Program,
+  runProgram,
+  UsageError,
+} from "@mlops/core/internal";
 import { createInferenceApp, type InferenceApp } from "../app/app.js";
 import { type ApiKey, parseApiKeyHashes } from "../auth/api-keys.js";
 import { DEFAULT_LIMITS } from "../limits/limits.js";
@@ -14,11 +19,7 @@ import { parseModelReference, type ServeEvent } from "../models/catalog.js";
 import { type RunningServer, serve } from "../node/serve.js";
 
 /** Where `main` reads and writes: the process's streams in `bin.ts`, buffers in tests. */
-export interface ServeCliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  env: Record<string, string | undefined>;
-  cwd: string;
+export interface ServeCliIo extends CommandIo {
   /**
    * Resolves when the server should shut down (bin.ts: on SIGTERM or SIGINT). Left out, the
    * process's signals are handled.
@@ -40,43 +41,22 @@ export const SERVE_EXIT_CODES = {
   registry: 3,
 } as const;
 
-const REGISTRY_FAILURES = new Set([
-  "registry_corrupt",
-  "registry_lock_timeout",
-  "artifact_corrupt",
-  "artifact_invalid",
-  "file_read",
-]);
-
-const USAGE = `Usage: mlops-serve --model REF [--model REF ...] [options]
-
-Serves models from an @mlops registry over HTTP: named-field REST (/v1/models/NAME/predict),
-the Open Inference Protocol v2 (/v2/...), MLflow scoring (/invocations) and /metrics.
-
-Options:
-  --registry PATH          the registry folder (default: $MLOPS_REGISTRY, else ./.mlops);
-                           it must exist: mlops-serve never creates one
-  --model REF              a model to serve, repeatable: NAME@ALIAS (follows the alias),
-                           NAME/VERSION (pinned) or NAME (the latest version); SERVED=REF
-                           serves it under another name (two aliases of one model)
-  --port N                 port to listen on (default 8080; 0 picks a free one)
-  --host HOST              interface to bind (default 127.0.0.1; 0.0.0.0 for all)
-  --api-key-hash HEX:SCOPES
-                           accept the API key whose sha256 is HEX, with scopes predict
-                           and/or admin joined by "+" (repeatable; default: the keys in
-                           $MLOPS_API_KEY_HASHES, else no auth)
-  --log                    one JSON line per request on stdout
-  --watch-interval MS      how often to check the registry for moved aliases (default
-                           2000; 0 turns hot reload off)
-  --max-body SIZE          largest request body: bytes, or 512kb, 1mb, 8mb (default 1mb)
-  -h, --help               show this help
-  --version                print the version
-
-Exit codes: 0 shut down cleanly (SIGTERM/SIGINT drain in-flight requests first), 1 the
-server could not start, 2 usage error or no such registry/model/alias, 3 registry error.
-`;
-
-class UsageError extends Error {}
+const EXIT_CODES: ExitCodes = {
+  usage: SERVE_EXIT_CODES.usage,
+  not_found: SERVE_EXIT_CODES.usage,
+  conflict: SERVE_EXIT_CODES.usage,
+  data: SERVE_EXIT_CODES.failed,
+  registry: SERVE_EXIT_CODES.registry,
+  read: SERVE_EXIT_CODES.registry,
+  write: SERVE_EXIT_CODES.registry,
+  internal: SERVE_EXIT_CODES.failed,
+  help: [
+    [0, "shut down cleanly (SIGTERM/SIGINT drain in-flight requests first)"],
+    [1, "the server could not start: the port is taken, a model failed to load"],
+    [2, "usage error, or no such registry, model, version or alias"],
+    [3, "registry error: corrupt registry or artifact, I/O error"],
+  ],
+};
 
 /** `"1mb"`, `"512kb"`, `"1048576"` → bytes (k, m, g are powers of 1024). */
 export function parseSize(text: string): number {
@@ -108,7 +88,62 @@ interface ServedReference {
   reference: string;
 }
 
-interface Parsed {
+/**
+ * The options of `mlops-serve`. To add one: an entry here (parsing, `--help` and "did you mean"
+ * follow), then read it in `settings` below.
+ */
+const SERVE_OPTIONS = {
+  registry: {
+    type: "string",
+    value: "PATH",
+    description:
+      "the registry folder (default: $MLOPS_REGISTRY, else ./.mlops); it must exist: " +
+      "mlops-serve never creates one",
+  },
+  model: {
+    type: "string",
+    value: "REF",
+    multiple: true,
+    list: true,
+    required: true,
+    description:
+      "a model to serve: NAME@ALIAS (follows the alias), NAME/VERSION (pinned) or NAME (the " +
+      "latest version); SERVED=REF serves it under another name (two aliases of one model)",
+  },
+  port: {
+    type: "string",
+    value: "N",
+    description: "port to listen on (default 8080; 0 picks a free one)",
+  },
+  host: {
+    type: "string",
+    value: "HOST",
+    description: "interface to bind (default 127.0.0.1; 0.0.0.0 for all)",
+  },
+  "api-key-hash": {
+    type: "string",
+    value: "HEX:SCOPES",
+    multiple: true,
+    list: true,
+    description:
+      'accept the API key whose sha256 is HEX, with scopes predict and/or admin joined by "+" ' +
+      "(default: the keys in $MLOPS_API_KEY_HASHES, else no auth)",
+  },
+  log: { type: "boolean", description: "one JSON line per request on stdout" },
+  "watch-interval": {
+    type: "string",
+    value: "MS",
+    description:
+      "how often to check the registry for moved aliases (default 2000; 0 turns hot reload off)",
+  },
+  "max-body": {
+    type: "string",
+    value: "SIZE",
+    description: "largest request body: bytes, or 512kb, 1mb, 8mb (default 1mb)",
+  },
+} as const satisfies OptionSpecs;
+
+interface Settings {
   registry: string;
   models: ServedReference[];
   port: number;
@@ -119,26 +154,10 @@ interface Parsed {
   maxBodyBytes: number;
 }
 
-function parse(argv: string[], io: ServeCliIo): Parsed | "help" | "version" {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) return "help";
-  if (values.version) return "version";
-  const models = values.model ?? [];
-  if (models.length === 0) {
-    throw new UsageError("--model is required (e.g. --model wine@production)");
-  }
+/** The option values, checked: every mistake is a usage error before anything is opened. */
+function settings(values: OptionValues<typeof SERVE_OPTIONS>, io: CommandIo): Settings {
   const served: ServedReference[] = [];
-  for (const model of models) {
+  for (const model of values.model) {
     const equals = model.indexOf("=");
     const reference = equals < 0 ? model : model.slice(equals + 1);
     let name: string;
@@ -157,7 +176,7 @@ function parse(argv: string[], io: ServeCliIo): Parsed | "help" | "version" {
     served.push({ name, reference });
   }
   let keys: ApiKey[] | undefined;
-  if (values["api-key-hash"] !== undefined) {
+  if (values["api-key-hash"].length > 0) {
     try {
       keys = parseApiKeyHashes(values["api-key-hash"].join(","), "--api-key-hash");
     } catch (error) {
@@ -172,7 +191,7 @@ function parse(argv: string[], io: ServeCliIo): Parsed | "help" | "version" {
     port: integerOption("port", values.port, 0, 65535) ?? 8080,
     host: values.host ?? "127.0.0.1",
     keys,
-    log: values.log ?? false,
+    log: values.log,
     watchIntervalMs:
       integerOption("watch-interval", values["watch-interval"], 0, 86_400_000) ?? 2000,
     maxBodyBytes:
@@ -181,19 +200,6 @@ function parse(argv: string[], io: ServeCliIo): Parsed | "help" | "version" {
         : parseSize(values["max-body"]),
   };
 }
-
-const OPTIONS = {
-  registry: { type: "string" },
-  model: { type: "string", multiple: true },
-  port: { type: "string" },
-  host: { type: "string" },
-  "api-key-hash": { type: "string", multiple: true },
-  log: { type: "boolean" },
-  "watch-interval": { type: "string" },
-  "max-body": { type: "string" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
-} as const;
 
 function describeEvent(
   event: ServeEvent,
@@ -246,6 +252,105 @@ function modelTable(app: InferenceApp): string {
     .join("\n");
 }
 
+/** With the registry's own message: which `--model` named something that is not there. */
+function aboutModel(reference: string, error: unknown): unknown {
+  if (!MlopsError.isInstance(error) || ERROR_KINDS[error.code] === "registry") return error;
+  return new MlopsError(error.code, `--model ${reference}: ${error.message}`, { cause: error });
+}
+
+const serveCommand = defineCommand({
+  name: "",
+  summary: "serve models from an @mlops registry over HTTP",
+  usage: ["mlops-serve --model REF [--model REF ...] [OPTIONS]"],
+  description:
+    "Serves models from an @mlops registry over HTTP: named-field REST " +
+    "(/v1/models/NAME/predict), the Open Inference Protocol v2 (/v2/...), MLflow scoring " +
+    "(/invocations) and /metrics.",
+  options: SERVE_OPTIONS,
+  examples: [
+    "mlops-serve --model wine@production",
+    "mlops-serve --model wine=wine@production,wine-staging=wine@staging --port 0 --log",
+  ],
+  async run({ options, io }) {
+    const parsed = settings(options, io);
+    const serveIo = io as ServeCliIo;
+    const registry = await openExistingRegistry(parsed.registry, {
+      hint: "(set --registry or MLOPS_REGISTRY to an existing registry)",
+    });
+    // Every reference must name something before anything is served.
+    for (const model of parsed.models) {
+      try {
+        await registry.resolve(parseModelReference(model.reference));
+      } catch (error) {
+        throw aboutModel(model.reference, error);
+      }
+    }
+
+    let app: InferenceApp;
+    try {
+      app = createInferenceApp({
+        registry,
+        models: parsed.models.map(({ name, reference }) => ({ name, reference })),
+        auth: parsed.keys === undefined ? undefined : { keys: parsed.keys },
+        logger: parsed.log,
+        watch: parsed.watchIntervalMs === 0 ? false : { intervalMs: parsed.watchIntervalMs },
+        limits: { maxBodyBytes: parsed.maxBodyBytes },
+        onEvent: (event) => {
+          const line = describeEvent(event);
+          if (line !== undefined) io[line.stream].write(line.text);
+        },
+      });
+    } catch (error) {
+      // The settings were checked above; what the app still refuses is a usage error too.
+      throw MlopsError.isInstance(error)
+        ? error
+        : new CommandFailure((error as Error)?.message ?? String(error), SERVE_EXIT_CODES.usage);
+    }
+    try {
+      await app.ready;
+    } catch (error) {
+      await app.close({ timeoutMs: 0 });
+      throw MlopsError.isInstance(error)
+        ? error
+        : new CommandFailure((error as Error)?.message ?? String(error), SERVE_EXIT_CODES.failed);
+    }
+
+    let server: RunningServer;
+    try {
+      server = await serve(app, { port: parsed.port, host: parsed.host });
+    } catch (error) {
+      await app.close({ timeoutMs: 0 });
+      const errno = (error as NodeJS.ErrnoException).code;
+      const reason =
+        errno === "EADDRINUSE"
+          ? `port ${parsed.port} on ${parsed.host} is already in use`
+          : (error as Error).message;
+      throw new CommandFailure(`cannot listen: ${reason}`, SERVE_EXIT_CODES.failed);
+    }
+    io.stdout.write(`mlops-serve listening on ${server.url}\n${modelTable(app)}\n`);
+    serveIo.onListening?.(server, app);
+
+    const shutdown = serveIo.shutdown ?? processSignals();
+    await shutdown;
+    io.stdout.write("mlops-serve: shutting down (draining requests in flight)\n");
+    await server.close();
+    await app.close();
+    return SERVE_EXIT_CODES.success;
+  },
+});
+
+const PROGRAM: Program = {
+  name: "mlops-serve",
+  summary: "serve models from an @mlops registry over HTTP",
+  version: SDK_VERSION,
+  commands: [serveCommand],
+  exitCodes: EXIT_CODES,
+  environment: [
+    ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
+    ["MLOPS_API_KEY_HASHES", "API key hashes (HEX:SCOPES, comma-separated) when no --api-key-hash"],
+  ],
+};
+
 /**
  * The `mlops-serve` command: opens the registry (never creating one), loads the models,
  * listens, prints the URL and the versions served, and resolves with the exit code once the
@@ -259,97 +364,6 @@ function modelTable(app: InferenceApp): string {
  *   cwd: process.cwd(),
  * });
  */
-export async function main(argv: string[], io: ServeCliIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv, io);
-  } catch (error) {
-    io.stderr.write(
-      `mlops-serve: ${(error as Error).message}\nRun mlops-serve --help for usage.\n`,
-    );
-    return SERVE_EXIT_CODES.usage;
-  }
-  if (parsed === "help") {
-    io.stdout.write(USAGE);
-    return SERVE_EXIT_CODES.success;
-  }
-  if (parsed === "version") {
-    io.stdout.write(`${SDK_VERSION}\n`);
-    return SERVE_EXIT_CODES.success;
-  }
-  const fail = (error: unknown, fallback: number): number => {
-    const code = MlopsError.isInstance(error) ? error.code : undefined;
-    io.stderr.write(`mlops-serve: ${(error as Error)?.message ?? String(error)}\n`);
-    if (code !== undefined && REGISTRY_FAILURES.has(code)) return SERVE_EXIT_CODES.registry;
-    return fallback;
-  };
-
-  let registry: Registry;
-  try {
-    registry = await openExistingRegistry(parsed.registry, {
-      hint: "(set --registry or MLOPS_REGISTRY to an existing registry)",
-    });
-  } catch (error) {
-    return fail(error, SERVE_EXIT_CODES.usage);
-  }
-  // Every reference must name something before anything is served.
-  for (const model of parsed.models) {
-    try {
-      await registry.resolve(parseModelReference(model.reference));
-    } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
-      return fail(
-        MlopsError.isInstance(error) && REGISTRY_FAILURES.has(error.code)
-          ? error
-          : new Error(`--model ${model.reference}: ${reason}`),
-        SERVE_EXIT_CODES.usage,
-      );
-    }
-  }
-
-  let app: InferenceApp;
-  try {
-    app = createInferenceApp({
-      registry,
-      models: parsed.models.map(({ name, reference }) => ({ name, reference })),
-      auth: parsed.keys === undefined ? undefined : { keys: parsed.keys },
-      logger: parsed.log,
-      watch: parsed.watchIntervalMs === 0 ? false : { intervalMs: parsed.watchIntervalMs },
-      limits: { maxBodyBytes: parsed.maxBodyBytes },
-      onEvent: (event) => {
-        const line = describeEvent(event);
-        if (line !== undefined) io[line.stream].write(line.text);
-      },
-    });
-  } catch (error) {
-    return fail(error, SERVE_EXIT_CODES.usage);
-  }
-  try {
-    await app.ready;
-  } catch (error) {
-    await app.close({ timeoutMs: 0 });
-    return fail(error, SERVE_EXIT_CODES.failed);
-  }
-
-  let server: RunningServer;
-  try {
-    server = await serve(app, { port: parsed.port, host: parsed.host });
-  } catch (error) {
-    await app.close({ timeoutMs: 0 });
-    const errno = (error as NodeJS.ErrnoException).code;
-    const reason =
-      errno === "EADDRINUSE"
-        ? `port ${parsed.port} on ${parsed.host} is already in use`
-        : (error as Error).message;
-    return fail(new Error(`cannot listen: ${reason}`), SERVE_EXIT_CODES.failed);
-  }
-  io.stdout.write(`mlops-serve listening on ${server.url}\n${modelTable(app)}\n`);
-  io.onListening?.(server, app);
-
-  const shutdown = io.shutdown ?? processSignals();
-  await shutdown;
-  io.stdout.write("mlops-serve: shutting down (draining requests in flight)\n");
-  await server.close();
-  await app.close();
-  return SERVE_EXIT_CODES.success;
+export function main(argv: readonly string[], io: ServeCliIo): Promise<number> {
+  return runProgram(PROGRAM, argv, io);
 }

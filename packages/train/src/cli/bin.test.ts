@@ -19,6 +19,9 @@ interface Result {
 
 let root = "";
 
+/** A search small enough to finish at once, untracked. */
+const QUICK = ["--target", "quality", "--trials", "2", "--cv", "2", "--jobs", "1", "--no-track"];
+
 function mlopsTrain(args: string[], env: Record<string, string> = {}): Result {
   const result = spawnSync(process.execPath, [binary, ...args], {
     cwd: root,
@@ -214,18 +217,27 @@ describe("mlops-train (the built executable)", () => {
     expect(report.holdout.metrics.r2).toBeGreaterThan(0.2);
   });
 
+  it("leaves out columns given as a list, repeated, or both", () => {
+    const result = mlopsTrain([
+      "--data",
+      "wine.csv",
+      ...QUICK,
+      "--drop",
+      "color,density",
+      "--drop",
+      "pH",
+      "--json",
+    ]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const { data } = JSON.parse(result.stdout);
+    expect(data.features).toHaveLength(9);
+    for (const name of ["color", "density", "pH"]) expect(data.features).not.toContain(name);
+    expect(data.features).toContain("alcohol");
+  });
+
   it("saves the inferred schema draft and validates with a given one", async () => {
-    const quick = [
-      "--target",
-      "quality",
-      "--trials",
-      "2",
-      "--cv",
-      "2",
-      "--jobs",
-      "1",
-      "--no-track",
-    ];
+    const quick = QUICK;
     const saved = mlopsTrain(["--data", "wine.csv", ...quick, "--save-schema", "schema.json"]);
     expect(saved.code).toBe(0);
     const schema = JSON.parse(await readFile(join(root, "schema.json"), "utf8"));
@@ -268,7 +280,15 @@ describe("mlops-train (the built executable)", () => {
 
   it("rejects bad options and config files with a clear message (exit 2)", async () => {
     const cases: [string[], string][] = [
-      [["--data", "wine.csv", "--target", "quality", "--trails", "5"], 'unknown option "--trails"'],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--trails", "5"],
+        'mlops-train: unknown option "--trails" (did you mean "--trials"?)\n' +
+          'Run "mlops-train --help" for usage.\n',
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--drop", "color,,pH"],
+        'option --drop: empty item in "color,,pH"',
+      ],
       [
         ["--data", "wine.csv", "--target", "quality", "--trials", "many"],
         'option --trials: expected an integer ≥ 1, got "many"',

@@ -1,8 +1,15 @@
-import type { MlopsErrorCode } from "@mlops/core";
-import type { TrainIo } from "./format.js";
-import { OPTIONS, parseCommandLine, resolveOptions, UsageError } from "./options.js";
+import {
+  type CommandIo,
+  defineCommand,
+  type ExitCodes,
+  type Program,
+  runProgram,
+  SDK_VERSION,
+} from "@mlops/core/internal";
+import { resolveOptions, TRAIN_OPTIONS } from "./options.js";
 
-export type { TrainIo } from "./format.js";
+/** Where output goes: the process's streams in `bin.ts`, buffers in tests. */
+export type TrainIo = CommandIo;
 
 /** The exit codes of `mlops-train`, as `--help` and docs/training.md list them. */
 export const EXIT_CODES = {
@@ -17,64 +24,60 @@ export const EXIT_CODES = {
   registry: 4,
 } as const;
 
-const USAGE_CODES: ReadonlySet<MlopsErrorCode> = new Set<MlopsErrorCode>([
-  "argument_invalid",
-  "metric_unknown",
-  "schema_definition",
-  "registry_name_invalid",
-  "uri_invalid",
-]);
+const TRAIN_EXIT_CODES: ExitCodes = {
+  usage: EXIT_CODES.usage,
+  not_found: EXIT_CODES.usage,
+  conflict: EXIT_CODES.registry,
+  data: EXIT_CODES.data,
+  read: EXIT_CODES.data,
+  registry: EXIT_CODES.registry,
+  write: EXIT_CODES.registry,
+  internal: EXIT_CODES.unexpected,
+  help: [
+    [0, "success"],
+    [1, "unexpected error (printed with its stack)"],
+    [2, "bad options or config file (unknown option or model, bad value, unknown metric)"],
+    [
+      3,
+      "bad data (missing file, schema violations with file:line, unusable target, every fit failed)",
+    ],
+    [4, "registry error (corrupt registry, lock timeout, I/O)"],
+  ],
+};
 
-const REGISTRY_CODES: ReadonlySet<MlopsErrorCode> = new Set<MlopsErrorCode>([
-  "registry_not_found",
-  "registry_conflict",
-  "registry_lock_timeout",
-  "registry_corrupt",
-  "artifact_corrupt",
-  "artifact_invalid",
-  "file_write",
-]);
+const trainCommand = defineCommand({
+  name: "",
+  summary: "search hyperparameters with cross-validation, then register the best model",
+  usage: [
+    "mlops-train --data wine.csv --target quality [--model tree] [--search random]",
+    "            [--trials 100] [--cv 5] [--metric rmse] [--register wine --alias staging]",
+    "mlops-train --config mlops.train.yaml [OPTIONS]",
+  ],
+  options: TRAIN_OPTIONS,
+  async run({ options, json, io }) {
+    const resolved = await resolveOptions(options, json, io.cwd);
+    // The search (and what it loads) only past option errors and --help: those answer at once.
+    const { train } = await import("./run.js");
+    const say = (text: string) => {
+      if (!json) io.stdout.write(text);
+    };
+    const report = await train(resolved, io, say);
+    return { json: report };
+  },
+});
 
-function help(): string {
-  const rows = Object.entries(OPTIONS).map(([name, spec]) => {
-    const short = spec.short ? `-${spec.short}, ` : "";
-    const flag = `${short}--${name}${spec.type === "string" ? ` ${spec.value}` : ""}`;
-    return [flag, spec.description] as const;
-  });
-  const width = Math.max(...rows.map(([flag]) => flag.length));
-  return [
-    "mlops-train — search hyperparameters with cross-validation, then register the best model\n",
-    "\nUsage:\n",
-    "  mlops-train --data wine.csv --target quality [--model tree] [--search random]\n",
-    "              [--trials 100] [--cv 5] [--metric rmse] [--register wine --alias staging]\n",
-    "  mlops-train --config mlops.train.yaml [OPTIONS]\n",
-    "\nOptions:\n",
-    ...rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}\n`),
-    "\nExit codes:\n",
-    "  0  success\n",
-    "  1  unexpected error (printed with its stack)\n",
-    "  2  bad options or config file (unknown option or model, bad value, unknown metric)\n",
-    "  3  bad data (missing file, schema violations with file:line, unusable target,\n",
-    "     every fit failed)\n",
-    "  4  registry error (corrupt registry, lock timeout, I/O)\n",
-    "\nEnvironment:\n",
-    "  MLOPS_REGISTRY  the registry folder when --registry is not given (default ./.mlops)\n",
-    "  CI              when set, progress is printed as plain lines (also when not a terminal)\n",
-  ].join("");
-}
-
-/** core's `MlopsError.isInstance`, without loading core (the brand is a global symbol). */
-function isMlopsError(
-  error: unknown,
-): error is Error & { code: MlopsErrorCode; toJSON(): Record<string, unknown> } {
-  return typeof error === "object" && error !== null && Symbol.for("mlops.error") in error;
-}
-
-interface ErrorBody {
-  code: string;
-  message: string;
-  issues?: unknown[];
-}
+const PROGRAM: Program = {
+  name: "mlops-train",
+  summary: "search hyperparameters with cross-validation, then register the best model",
+  version: SDK_VERSION,
+  json: true,
+  commands: [trainCommand],
+  exitCodes: TRAIN_EXIT_CODES,
+  environment: [
+    ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
+    ["CI", "when set, progress is printed as plain lines (also when not a terminal)"],
+  ],
+};
 
 /**
  * Runs `mlops-train` and resolves to its exit code; never throws and never calls
@@ -85,65 +88,6 @@ interface ErrorBody {
  *   stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(),
  * });
  */
-export async function main(argv: readonly string[], io: TrainIo): Promise<number> {
-  let json = argv.includes("--json");
-  const fail = (code: number, body: ErrorBody, hint?: string): number => {
-    io.stderr.write(`mlops-train: ${body.message}\n${hint ? `${hint}\n` : ""}`);
-    if (json) io.stdout.write(`${JSON.stringify({ error: body }, null, 2)}\n`);
-    return code;
-  };
-  try {
-    const line = parseCommandLine(argv);
-    json = line.values.json === true;
-    if (line.values.help === true) {
-      io.stdout.write(help());
-      return EXIT_CODES.success;
-    }
-    // The SDK loads only past option errors and --help: those answer at once.
-    if (line.values.version === true) {
-      const { SDK_VERSION } = await import("@mlops/core");
-      io.stdout.write(json ? `${JSON.stringify({ version: SDK_VERSION })}\n` : `${SDK_VERSION}\n`);
-      return EXIT_CODES.success;
-    }
-    const options = await resolveOptions(line, io.cwd);
-    const { train } = await import("./run.js");
-    const say = (text: string) => {
-      if (!options.json) io.stdout.write(text);
-    };
-    const report = await train(options, io, say);
-    if (options.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return EXIT_CODES.success;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      return fail(
-        EXIT_CODES.usage,
-        {
-          code: "usage",
-          message: error.message,
-          ...(error.issues.length > 0 ? { issues: error.issues } : {}),
-        },
-        'Run "mlops-train --help" for usage.',
-      );
-    }
-    if (isMlopsError(error)) {
-      const body = error.toJSON() as unknown as ErrorBody;
-      const code = USAGE_CODES.has(error.code)
-        ? EXIT_CODES.usage
-        : REGISTRY_CODES.has(error.code)
-          ? EXIT_CODES.registry
-          : EXIT_CODES.data;
-      return fail(code, {
-        code: error.code,
-        message: error.message,
-        ...(body.issues ? { issues: body.issues } : {}),
-      });
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    const detail = error instanceof Error ? (error.stack ?? message) : message;
-    io.stderr.write(`mlops-train: unexpected error: ${detail}\n`);
-    if (json) {
-      io.stdout.write(`${JSON.stringify({ error: { code: "internal", message } }, null, 2)}\n`);
-    }
-    return EXIT_CODES.unexpected;
-  }
+export function main(argv: readonly string[], io: TrainIo): Promise<number> {
+  return runProgram(PROGRAM, argv, io);
 }

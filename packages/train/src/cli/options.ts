@@ -1,20 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { locateYamlPath } from "@mlops/core";
+import {
+  closestName,
+  locateYamlPath,
+  type OptionSpecs,
+  type OptionValues,
+  UsageError,
+} from "@mlops/core/internal";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-
-/** A mistake in the command line or the config file; exit code 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly issues: ConfigIssue[] = [],
-  ) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /** One problem in a config file, with where it is. */
 export interface ConfigIssue {
@@ -67,16 +61,12 @@ export interface TrainOptions {
   space?: Record<string, SpaceEntry>;
 }
 
-/** An option of the command line, for parsing and for `--help`. */
-interface OptionSpec {
-  type: "string" | "boolean";
-  value?: string;
-  description: string;
-  short?: string;
-  multiple?: boolean;
-}
-
-export const OPTIONS: Record<string, OptionSpec> = {
+/**
+ * The options of `mlops-train`. To add one: an entry here (parsing, `--help` and "did you mean"
+ * follow), a key in the config file's shape below if it may come from the file too, and its merge
+ * in `resolveOptions`.
+ */
+export const TRAIN_OPTIONS = {
   data: {
     type: "string",
     value: "PATH",
@@ -119,7 +109,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     value: "ALIAS",
     multiple: true,
-    description: "point ALIAS at the registered version (with --register; repeatable)",
+    list: true,
+    description: "point ALIAS at the registered version (with --register)",
   },
   registry: {
     type: "string",
@@ -140,7 +131,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     value: "COLUMN",
     multiple: true,
-    description: "leave a column out of the features (repeatable)",
+    list: true,
+    description: "leave a column out of the features",
   },
   "save-schema": {
     type: "string",
@@ -154,10 +146,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
     value: "PATH",
     description: "read options from a YAML file (command-line options win)",
   },
-  json: { type: "boolean", description: "print one JSON document on stdout" },
-  help: { type: "boolean", short: "h", description: "show this help" },
-  version: { type: "boolean", description: "print the version" },
-};
+} as const satisfies OptionSpecs;
 
 const name = z.string().min(1);
 const pair = z.tuple([z.number(), z.number()]);
@@ -233,37 +222,6 @@ function zodMessage(issue: z.core.$ZodIssue, value: unknown): string {
   return `${issue.message}${got}`;
 }
 
-/** Edit distance of two short strings (Levenshtein). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length];
-}
-
-/** The known name within two edits of `name`, if any. */
-function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const d = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node = root;
   for (const part of path) {
@@ -297,7 +255,7 @@ export async function readConfig(path: string, cwd: string): Promise<ConfigFile 
       issues.length === 1
         ? `invalid config: ${formatConfigIssue(issues[0])}`
         : `invalid config (${issues.length} problems):\n${body}`,
-      issues,
+      { issues },
     );
   };
   if (document.errors.length > 0) {
@@ -340,7 +298,7 @@ export async function readConfig(path: string, cwd: string): Promise<ConfigFile 
         // One issue per key, located at the key itself.
         const known = at.length === 0 ? Object.keys(configShape.shape) : [];
         for (const key of issue.keys) {
-          const hint = closest(key, known);
+          const hint = closestName(key, known);
           add(
             at,
             `unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}` +
@@ -356,67 +314,6 @@ export async function readConfig(path: string, cwd: string): Promise<ConfigFile 
     fail(issues);
   }
   return { ...parsed.data!, dir: dirname(file) };
-}
-
-/** The parsed command line: option values as given, `help` and `version`. */
-export interface CommandLine {
-  values: Record<string, string | boolean | string[] | undefined>;
-}
-
-/**
- * Splits argv into option values; unknown options, missing values and positional arguments are
- * usage errors that say what to type instead.
- */
-export function parseCommandLine(argv: readonly string[]): CommandLine {
-  const options: Record<
-    string,
-    { type: "string" | "boolean"; short?: string; multiple?: boolean }
-  > = {};
-  for (const [key, spec] of Object.entries(OPTIONS)) {
-    options[key] = {
-      type: spec.type,
-      ...(spec.short ? { short: spec.short } : {}),
-      ...(spec.multiple ? { multiple: true } : {}),
-    };
-  }
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const values: CommandLine["values"] = {};
-  for (const token of tokens) {
-    if (token.kind === "positional") {
-      throw new UsageError(
-        `unexpected argument ${JSON.stringify(token.value)} ` +
-          `(options start with --, e.g. --data ${token.value})`,
-      );
-    }
-    if (token.kind !== "option") continue;
-    const spec = OPTIONS[token.name];
-    if (spec === undefined) throw new UsageError(`unknown option ${JSON.stringify(token.rawName)}`);
-    if (spec.type === "boolean") {
-      if (token.value !== undefined) throw new UsageError(`option --${token.name} takes no value`);
-      values[token.name] = true;
-      continue;
-    }
-    const value = token.value;
-    if (value === undefined || (!token.inlineValue && value.startsWith("-") && value !== "-")) {
-      throw new UsageError(
-        `option --${token.name} needs a value (${spec.value ?? "VALUE"}); ` +
-          `write --${token.name}=VALUE for a value starting with "-"`,
-      );
-    }
-    if (spec.multiple) {
-      const previous = values[token.name];
-      values[token.name] = [...(Array.isArray(previous) ? previous : []), value];
-    } else {
-      values[token.name] = value;
-    }
-  }
-  return { values };
 }
 
 function integerFlag(value: string, flag: string, min: number): number {
@@ -442,13 +339,18 @@ const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Merges the config file (if any) and the flags (which win) into checked options. */
-export async function resolveOptions(line: CommandLine, cwd: string): Promise<TrainOptions> {
-  const flags = line.values;
+export async function resolveOptions(
+  flags: OptionValues<typeof TRAIN_OPTIONS>,
+  json: boolean,
+  cwd: string,
+): Promise<TrainOptions> {
   const config = typeof flags.config === "string" ? await readConfig(flags.config, cwd) : undefined;
   const fromConfig = (path: string | undefined) =>
     path === undefined ? undefined : resolve(config!.dir, path);
-  const text = (key: string) =>
-    typeof flags[key] === "string" ? (flags[key] as string) : undefined;
+  const text = (key: keyof typeof TRAIN_OPTIONS) => {
+    const value = flags[key];
+    return typeof value === "string" ? value : undefined;
+  };
   const data = text("data") !== undefined ? resolve(cwd, text("data")!) : fromConfig(config?.data);
   const target = text("target") ?? config?.target;
   if (data === undefined) {
@@ -487,7 +389,7 @@ export async function resolveOptions(line: CommandLine, cwd: string): Promise<Tr
     text("seed") !== undefined ? integerFlag(text("seed")!, "seed", 0) : (config?.seed ?? 0);
   const jobs = text("jobs") !== undefined ? integerFlag(text("jobs")!, "jobs", 1) : config?.jobs;
   const register = text("register") ?? config?.register;
-  const aliases = flags.alias !== undefined ? list(flags.alias as string[]) : list(config?.alias);
+  const aliases = flags.alias.length > 0 ? flags.alias : list(config?.alias);
   if (aliases.length > 0 && register === undefined) {
     throw new UsageError("--alias needs --register NAME (the model whose version the alias names)");
   }
@@ -515,13 +417,13 @@ export async function resolveOptions(line: CommandLine, cwd: string): Promise<Tr
     seed,
     schema,
     jobs,
-    drop: flags.drop !== undefined ? list(flags.drop as string[]) : list(config?.drop),
+    drop: flags.drop.length > 0 ? flags.drop : list(config?.drop),
     saveSchema:
       text("save-schema") !== undefined
         ? resolve(cwd, text("save-schema")!)
         : fromConfig(config?.saveSchema),
     track,
-    json: flags.json === true,
+    json,
     params: config?.params ?? {},
     space: config?.space as Record<string, SpaceEntry> | undefined,
   };

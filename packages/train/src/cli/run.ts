@@ -16,27 +16,28 @@ import {
   type OneHotStep,
   openRegistry,
   parseModelUri,
-  parseNumberText,
   type Registry,
   readFrame,
   Schema,
   type SchemaJSON,
 } from "@mlops/core";
+import {
+  type CommandIo,
+  formatDuration,
+  formatNumber,
+  formatTable,
+  formatValue,
+  parseNumberText,
+  UsageError,
+} from "@mlops/core/internal";
 import { SuccessiveHalving } from "../search/halving.js";
 import { type BaseSearch, GridSearch, RandomSearch, type SearchOptions } from "../search/search.js";
 import type { Params } from "../search/session.js";
 import { KFold } from "../selection/folds.js";
 import { trainTestSplit } from "../selection/split.js";
-import {
-  formatDuration,
-  formatNumber,
-  formatParam,
-  formatTable,
-  Progress,
-  type TrainIo,
-} from "./format.js";
+import { Progress } from "./format.js";
 import { loadModel, spaceFromConfig } from "./models.js";
-import { type TrainOptions, UsageError } from "./options.js";
+import type { TrainOptions } from "./options.js";
 
 /** One row of the leaderboard: a candidate by rank. */
 export interface LeaderboardRow {
@@ -240,7 +241,7 @@ function leaderboard(search: BaseSearch, limit: number): LeaderboardRow[] {
  */
 export async function train(
   options: TrainOptions,
-  io: TrainIo,
+  io: CommandIo,
   say: (text: string) => void,
 ): Promise<TrainReport> {
   const started = performance.now();
@@ -409,15 +410,17 @@ export async function train(
   );
   say(
     formatTable(
-      ["rank", metric.name, "± std", "fit", ...paramNames],
+      ["rank", metric.name, "± std", "fit", ...paramNames].map((header) => ({
+        header,
+        align: "right" as const,
+      })),
       rows.map((row) => [
         String(row.rank),
         formatNumber(row.mean),
         formatNumber(row.std),
         formatDuration(row.fitTime * 1000),
-        ...paramNames.map((name) => formatParam(row.params[name])),
+        ...paramNames.map((name) => formatValue(row.params[name])),
       ]),
-      [true, true, true, true, ...paramNames.map(() => true)],
     ),
   );
   const bestIndex = search.bestIndex;
@@ -429,7 +432,7 @@ export async function train(
   };
   say(
     `\nBest: ${Object.entries(best.params)
-      .map(([name, value]) => `${name}=${formatParam(value)}`)
+      .map(([name, value]) => `${name}=${formatValue(value)}`)
       .join(
         " ",
       )} (CV ${metric.name} ${formatNumber(best.cvScore)} ± ${formatNumber(best.cvStd)})\n`,

@@ -3,12 +3,11 @@ import {
   formatBytes,
   formatDuration,
   formatFields,
-  formatNumber,
   formatTable,
   formatTime,
   stripEscapes,
   styleFor,
-} from "./format.js";
+} from "./text.js";
 
 describe("formatTable", () => {
   it("pads every column to its widest cell, right-aligning where asked", () => {
@@ -76,14 +75,5 @@ describe("value formatting", () => {
     expect(formatBytes(1023)).toBe("1023 B");
     expect(formatBytes(1536)).toBe("1.5 KiB");
     expect(formatBytes(5 * 1024 * 1024)).toBe("5 MiB");
-  });
-
-  it("rounds long numbers to 6 significant digits and keeps short ones", () => {
-    expect(formatNumber(0.65 - 0.15)).toBe("0.5");
-    expect(formatNumber(0.6123456789)).toBe("0.612346");
-    expect(formatNumber(42)).toBe("42");
-    expect(formatNumber(123456789.123)).toBe("123457000");
-    expect(formatNumber(1.23456789e-12)).toBe("1.23457e-12");
-    expect(formatNumber(Number.NaN)).toBe("NaN");
   });
 });

@@ -1,11 +1,20 @@
-// How the gate writes numbers in reasons and tables: short, locale-free and deterministic.
+// The one way every @mlops tool writes a number for people: `mlops` tables, `mlops-train`'s
+// leaderboard, the gate's tables, reasons and job summaries. Short, locale-free, deterministic;
+// JSON output keeps every digit.
 
 function trimZeros(text: string): string {
   if (!text.includes(".")) return text;
   return text.replace(/\.?0+$/, "");
 }
 
-/** Four significant digits, whole digits kept (48213.5 → "48214"), tiny values as 1.5e-7. */
+/**
+ * Four significant digits, whole digits kept (48213.5 → "48214"), tiny values as 1.5e-7.
+ *
+ * @example
+ * formatNumber(0.6123456789); // "0.6123"
+ * formatNumber(48213.5); // "48214"
+ * formatNumber(42); // "42"
+ */
 export function formatNumber(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";

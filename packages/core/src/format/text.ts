@@ -1,7 +1,10 @@
 /**
- * Plain-text formatting for the `mlops` CLI: aligned tables, key/value blocks, times, sizes and
- * numbers. Output is deterministic (UTC times, no locale) so that scripts and tests can rely on it.
+ * Plain-text formatting for the command-line tools (`mlops`, `mlops-train`, `mlops-serve`):
+ * aligned tables, key/value blocks, times, durations, sizes and values. Output is deterministic
+ * (UTC times, no locale) so that scripts and tests can rely on it. Numbers are written by
+ * `formatNumber` (./numbers.ts), the one number format of every tool and of the gate's reports.
  */
+import { formatNumber } from "./numbers.js";
 
 /** How text is styled: `bold` and `dim` are identity functions when colour is off. */
 export interface Style {
@@ -173,22 +176,13 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * A number for a table: short numbers as they are, long ones to 6 significant digits (the JSON
- * output keeps every digit).
+ * Any value as one short table cell: strings as they are, numbers by `formatNumber`, `undefined`
+ * as "-", the rest as JSON.
  *
  * @example
- * formatNumber(0.6123456789); // "0.612346"
- * formatNumber(42); // "42"
+ * formatValue(0.6123456); // "0.6123"
+ * formatValue([1, 2]); // "[1,2]"
  */
-export function formatNumber(value: number): string {
-  const text = String(value);
-  if (text.length <= 8 || !Number.isFinite(value)) return text;
-  const rounded = Number(value.toPrecision(6));
-  const short = String(rounded);
-  return short.length <= 12 ? short : rounded.toExponential();
-}
-
-/** Any JSON value as one short line: strings as they are, the rest as JSON. */
 export function formatValue(value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "number") return formatNumber(value);

@@ -1,0 +1,64 @@
+/**
+ * `@mlops/core/internal`: what the @mlops packages share and users should not build on — the
+ * command-line toolkit of `mlops`, `mlops-train` and `mlops-serve` (see ../command/program.ts for
+ * how to add a tool, a command or a flag), the one number and table format, and helpers that other
+ * packages need from core's inside. Nothing here is a stable API: it changes with the packages,
+ * in any release.
+ */
+export { SDK_VERSION } from "../artifact/version.js";
+export {
+  CommandFailure,
+  ERROR_KINDS,
+  type ErrorKind,
+  type ExitCodes,
+  exitCodeFor,
+  type FailureOutput,
+  reportFailure,
+} from "../command/exit.js";
+export { optionsHelp, twoColumns, wrapText } from "../command/help.js";
+export { launch } from "../command/launch.js";
+export {
+  type CommandLine,
+  checkRequired,
+  type OptionSpec,
+  type OptionSpecs,
+  type OptionValue,
+  type OptionValues,
+  optionUsage,
+  parseCommandLine,
+  UsageError,
+} from "../command/options.js";
+export {
+  type ArgumentSpec,
+  type Command,
+  type CommandContext,
+  type CommandIo,
+  type CommandResult,
+  defineCommand,
+  type Program,
+  programHelp,
+  runProgram,
+} from "../command/program.js";
+export { closestName, didYouMean } from "../command/suggest.js";
+export { locateYamlPath } from "../config/yaml.js";
+export {
+  formatNumber,
+  formatPercent,
+  formatSigned,
+  formatSignedPercent,
+} from "../format/numbers.js";
+export {
+  type Align,
+  type Column,
+  formatBytes,
+  formatDuration,
+  formatFields,
+  formatTable,
+  formatTime,
+  formatValue,
+  type Style,
+  stripEscapes,
+  styleFor,
+} from "../format/text.js";
+export { quantileSorted } from "../frame/describe.js";
+export { parseNumberText } from "../schema/schema.js";
