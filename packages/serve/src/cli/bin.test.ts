@@ -221,7 +221,8 @@ describe("mlops-serve (the built executable)", () => {
       expect(stderr, args.join(" ")).toContain(message);
       expect(stderr).toContain('Run "mlops-serve --help" for usage.');
     }
-  });
+    // Ten processes in a row: generous on a loaded machine (a timeout is not an assertion).
+  }, 180_000);
 
   it("exit 1 when the port is taken", async () => {
     const blocker = createServer();
