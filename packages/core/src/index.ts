@@ -34,6 +34,57 @@ export {
   type TreeModelSection,
 } from "./artifact/types.js";
 export { SDK_VERSION } from "./artifact/version.js";
+export { profileBin } from "./drift/bins.js";
+export {
+  type BinnedNumbers,
+  type CategoryCounts,
+  compareCategory,
+  compareNumeric,
+  type NumericCurrent,
+  type NumericReference,
+  resolveDriftOptions,
+  type SortedNumbers,
+} from "./drift/compare.js";
+export {
+  type ChiSquareResult,
+  chiSquareContingency,
+  jensenShannonDistance,
+  PSI_EMPTY_BIN,
+  populationStabilityIndex,
+} from "./drift/divergence.js";
+export {
+  KS_EXACT_MAX_N,
+  type KsMethod,
+  type KsPValue,
+  kolmogorovSf,
+  ksTwoSamplePValue,
+  smirnovSf,
+} from "./drift/kolmogorov.js";
+export {
+  type DriftReportOptions,
+  driftReport,
+  driftReportFromSketch,
+  type SketchSummary,
+} from "./drift/report.js";
+export { type KsResult, ksTwoSample, wassersteinDistance } from "./drift/samples.js";
+export {
+  OTHER_VALUES,
+  ProfileSketch,
+  type ProfileSketchOptions,
+  type SketchWindow,
+} from "./drift/sketch.js";
+export type {
+  CategoryDriftMethod,
+  ColumnDriftOptions,
+  DriftMethod,
+  DriftOptions,
+  DriftReport,
+  DriftSideSummary,
+  DriftVerdict,
+  FeatureDrift,
+  NumericDriftMethod,
+  ResolvedDriftOptions,
+} from "./drift/types.js";
 export {
   formatLocation,
   MlopsError,
@@ -135,6 +186,22 @@ export {
   registerPreprocessingStep,
 } from "./predict/preprocessing.js";
 export { treeFeatureImportances } from "./predict/tree.js";
+export {
+  DEFAULT_MAX_CATEGORIES,
+  DEFAULT_PROFILE_BINS,
+  type ProfileOptions,
+  profileFrame,
+  profileNumbers,
+} from "./profile/profile.js";
+export {
+  type CategoryProfile,
+  type ColumnProfile,
+  isNumericProfile,
+  type NumericProfile,
+  PROFILE_FORMAT,
+  type TrainingProfile,
+} from "./profile/types.js";
+export { parseProfile } from "./profile/validate.js";
 export { currentActor, defaultRegistryPath } from "./registry/actor.js";
 export {
   type OpenExistingRegistryOptions,

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import type { TrainingProfile } from "../profile/types.js";
 import { Schema, type SchemaJSON } from "../schema/schema.js";
 import { describeArrays } from "./codec.js";
 import { validateManifest } from "./manifest.js";
@@ -23,6 +24,8 @@ export interface CreateArtifactInput {
   metrics?: Record<string, number>;
   /** `createdAt`, `sdkVersion` and `gitCommit` are filled when absent. */
   lineage?: Partial<Lineage>;
+  /** The training profile (`profileFrame` of the training data, with the predictions on it). */
+  profile?: TrainingProfile;
 }
 
 const gitCommits = new Map<string, string | undefined>();
@@ -86,6 +89,7 @@ export function createArtifact(input: CreateArtifactInput): ModelArtifact {
       metrics: input.metrics ?? {},
       lineage,
       payload: describeArrays(arrays),
+      ...(input.profile !== undefined ? { profile: input.profile } : {}),
     },
     "artifact",
   );

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MlopsError } from "../errors/error.js";
+import { trainingProfileShape } from "../profile/validate.js";
 import { Schema } from "../schema/schema.js";
 import { MODEL_FORMAT, type ModelManifest } from "./types.js";
 
@@ -33,6 +34,8 @@ const manifestShape = z.looseObject({
     arrays: z.record(z.string().min(1), descriptor),
     byteLength: z.number().int().nonnegative(),
   }),
+  // Artifacts written before profiles existed have none; they still load.
+  profile: trainingProfileShape.optional(),
 });
 
 const finite = z.number();
@@ -96,6 +99,14 @@ export function validateManifest(value: unknown, source: string): ModelManifest 
     Schema.fromJSON(manifest.schema);
   } catch (error) {
     fail(`schema: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (manifest.profile !== undefined) {
+    const unknown = Object.keys(manifest.profile.features).filter(
+      (name) => !(name in manifest.schema.fields),
+    );
+    if (unknown.length > 0) {
+      fail(`profile.features: ${unknown.map((name) => `"${name}"`).join(", ")} not in the schema`);
+    }
   }
   const section = modelSections[manifest.kind as keyof typeof modelSections];
   if (section) {

@@ -1,3 +1,4 @@
+import type { TrainingProfile } from "../profile/types.js";
 import type { SchemaJSON } from "../schema/schema.js";
 
 /**
@@ -147,6 +148,12 @@ export interface ModelManifest {
   metrics: Record<string, number>;
   lineage: Lineage;
   payload: { arrays: Record<string, ArrayDescriptor>; byteLength: number };
+  /**
+   * The training profile: the data the model was fitted on, sketched (features, target,
+   * predictions). Drift is measured against it. Absent from artifacts made before profiles
+   * existed, or made without data.
+   */
+  profile?: TrainingProfile;
   [key: string]: unknown;
 }
 

@@ -55,6 +55,7 @@ export const ERROR_KINDS: Readonly<Record<MlopsErrorCode, ErrorKind>> = {
   predictor_unsupported: "data",
   predictor_input: "data",
   not_fitted: "data",
+  profile_invalid: "data",
   registry_lock_timeout: "registry",
   registry_corrupt: "registry",
   artifact_corrupt: "registry",

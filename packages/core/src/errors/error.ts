@@ -35,7 +35,8 @@ export type MlopsErrorCode =
   | "predictor_input"
   | "filter_invalid"
   | "not_fitted"
-  | "uri_invalid";
+  | "uri_invalid"
+  | "profile_invalid";
 
 /** Where in a file a problem was found (1-based line and column, as editors show them). */
 export interface SourceLocation {

@@ -6,6 +6,7 @@ import { createArtifact } from "../artifact/create.js";
 import { MlopsError } from "../errors/error.js";
 import { Frame } from "../frame/frame.js";
 import { createPredictor } from "../predict/predictor.js";
+import { profileFrame } from "../profile/profile.js";
 import { field } from "../schema/field.js";
 import { schema } from "../schema/schema.js";
 import { openRegistry, type Registry } from "./registry.js";
@@ -40,6 +41,24 @@ afterEach(async () => {
 });
 
 describe("Registry", () => {
+  it("stores a training profile given at registration in the artifact", async () => {
+    const data = new Frame({
+      rooms: { kind: "number", values: Float64Array.of(1, 2, 3, 4) },
+      age: { kind: "number", values: Float64Array.of(10, 20, 30, 40) },
+      price: { kind: "number", values: Float64Array.of(1, 2, 3, 4) },
+    });
+    const profile = profileFrame(data, houses);
+    const bare = await registry.registerModel("houses", linear(1));
+    expect(bare.metadata.profiled).toBe(false);
+    const version = await registry.registerModel("houses", linear(1), { profile });
+    expect(version.metadata.profiled).toBe(true);
+    const { artifact } = await registry.loadModel("models:/houses/2");
+    expect(artifact.manifest.profile).toEqual(profile);
+    expect(
+      (await registry.loadModel("models:/houses/1")).artifact.manifest.profile,
+    ).toBeUndefined();
+  });
+
   it("registers artifacts as versions and loads them back by URI, verified", async () => {
     const first = await registry.registerModel("houses", linear(1), { aliases: ["staging"] });
     expect(first).toMatchObject({ name: "houses", version: 1, aliases: ["staging"] });

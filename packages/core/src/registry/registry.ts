@@ -1,5 +1,6 @@
 import { decodeArtifact, encodeArtifact } from "../artifact/codec.js";
 import type { ModelArtifact } from "../artifact/types.js";
+import type { TrainingProfile } from "../profile/types.js";
 import { defaultRegistryPath } from "./actor.js";
 import { type FolderStoreOptions, openFolderStore } from "./folder.js";
 import type {
@@ -22,6 +23,11 @@ export interface RegisterModelOptions {
   /** Why, for the alias history. */
   reason?: string;
   actor?: string;
+  /**
+   * A training profile to store in the artifact (`profileFrame(trainingData, schema)`), for an
+   * artifact made without one; it replaces the artifact's own profile when both exist.
+   */
+  profile?: TrainingProfile;
 }
 
 export interface StartRunOptions {
@@ -62,9 +68,13 @@ export class Registry {
     artifact: ModelArtifact,
     options: RegisterModelOptions = {},
   ): Promise<ModelVersion> {
-    const { manifest } = artifact;
+    const stored =
+      options.profile === undefined
+        ? artifact
+        : { manifest: { ...artifact.manifest, profile: options.profile }, arrays: artifact.arrays };
+    const { manifest } = stored;
     const version = await this.store.createModelVersion(name, {
-      artifact: encodeArtifact(artifact),
+      artifact: encodeArtifact(stored),
       runId: options.runId ?? manifest.lineage.runId,
       description: options.description,
       tags: options.tags,
@@ -76,6 +86,7 @@ export class Registry {
         lineage: manifest.lineage,
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
+        profiled: manifest.profile !== undefined,
       },
     });
     for (const alias of options.aliases ?? []) {
