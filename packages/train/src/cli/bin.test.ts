@@ -120,6 +120,12 @@ describe("mlops-train (the built executable)", () => {
     expect(artifact.manifest.preprocessing[0]).toMatchObject({ kind: "one_hot", column: "color" });
     expect(artifact.manifest.metrics.cv_rmse).toBe(report.best.cvScore);
     expect(artifact.manifest.metrics.holdout_rmse).toBe(report.holdout.metrics.rmse);
+    // The training profile describes the raw data file (color as a category), with predictions.
+    const profile = artifact.manifest.profile;
+    expect(profile?.features.color).toMatchObject({ kind: "category" });
+    expect(profile?.rowCount).toBe(report.data.rows);
+    expect(profile?.target).toMatchObject({ name: "quality", count: report.data.rows });
+    expect(profile?.predictions?.count).toBe(report.data.rows);
     // The artifact serves raw rows (category color) with no training code.
     const predictor = createPredictor(artifact);
     const frame = await readFrame(join(root, "wine.csv"));

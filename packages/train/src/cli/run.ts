@@ -16,6 +16,7 @@ import {
   type OneHotStep,
   openRegistry,
   parseModelUri,
+  profileFrame,
   type Registry,
   readFrame,
   Schema,
@@ -479,6 +480,8 @@ export async function train(
     params: base.manifest.params,
     metrics: base.manifest.metrics,
     lineage: base.manifest.lineage,
+    // The data file's raw columns (what a served request carries) and the model's predictions.
+    profile: profileFrame(frame, schema, { predictions: bestModel.predict(encoded.frame) }),
   });
 
   let run: TrainReport["run"] = null;

@@ -7,8 +7,10 @@ import {
   type Lineage,
   type ModelArtifact,
   type NumericColumn,
+  profileFrame,
   type Schema,
   type SchemaJSON,
+  type TrainingProfile,
 } from "@mlops/core";
 import { NotFittedError } from "./errors.js";
 import { checkParamNames } from "./params.js";
@@ -35,6 +37,11 @@ export interface ToArtifactOptions {
    * frame's feature columns and the target (core's `inferSchema`, target marked as such).
    */
   schema?: Schema | SchemaJSON;
+  /**
+   * The training profile to store; by default the one made at fit (the training frame's
+   * features and target, and the model's predictions on it). `null` stores none.
+   */
+  profile?: TrainingProfile | null;
 }
 
 /**
@@ -54,6 +61,7 @@ interface FittedState {
   featureNames: readonly string[];
   schema: Schema;
   rowCount: number;
+  profile: TrainingProfile | undefined;
 }
 
 /**
@@ -132,12 +140,28 @@ export abstract class Estimator<Params extends object> {
     this.#fitted = undefined;
     const data = resolveTrainingData(frame, target, options ?? {}, `${this.estimatorName}.fit`);
     this.fitData(data);
-    this.#fitted = {
+    const schema = trainingSchema(data);
+    const fitted: FittedState = {
       featureNames: Object.freeze([...data.featureNames]),
-      schema: trainingSchema(data),
+      schema,
       rowCount: data.rowCount,
+      profile: undefined,
     };
+    this.#fitted = fitted;
+    if (options?.profile !== false) {
+      fitted.profile = profileFrame(trainingFrame(data), schema, {
+        predictions: this.predictColumns(data.columns, data.rowCount),
+      });
+    }
     return this;
+  }
+
+  /**
+   * The training profile made at fit: features, target, and the model's predictions on the
+   * training rows (undefined when fitted with `profile: false`). Throws `NotFittedError`.
+   */
+  get trainingProfile(): TrainingProfile | undefined {
+    return this.requireFitted("reading trainingProfile").profile;
   }
 
   /** One prediction per row of `frame`, which must hold the feature columns seen at fit. */
@@ -162,6 +186,7 @@ export abstract class Estimator<Params extends object> {
       params: jsonParams(this.getParams()),
       metrics: options.metrics,
       lineage: { rowCount: fitted.rowCount, ...options.lineage },
+      profile: options.profile === null ? undefined : (options.profile ?? fitted.profile),
     });
   }
 
@@ -181,14 +206,19 @@ export abstract class Estimator<Params extends object> {
   protected abstract artifactModel(): ArtifactModel;
 }
 
-/** core's inferred schema over the feature columns and the target. */
-function trainingSchema(data: TrainingData): Schema {
+/** The feature columns and the target as one frame. */
+function trainingFrame(data: TrainingData): Frame {
   const entries: [string, NumericColumn][] = data.featureNames.map((name, j) => [
     name,
     { kind: data.featureKinds[j], values: data.columns[j] },
   ]);
   entries.push([data.targetName, { kind: "number", values: data.target }]);
-  return inferSchema(new FrameClass(entries, data.rowCount), { target: data.targetName });
+  return new FrameClass(entries, data.rowCount);
+}
+
+/** core's inferred schema over the feature columns and the target. */
+function trainingSchema(data: TrainingData): Schema {
+  return inferSchema(trainingFrame(data), { target: data.targetName });
 }
 
 /** Parameters as plain JSON (non-finite numbers become strings). */

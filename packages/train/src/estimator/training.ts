@@ -12,6 +12,12 @@ export interface FitOptions {
    * left out of the fit; forests pass bootstrap counts here.
    */
   sampleWeight?: ArrayLike<number>;
+  /**
+   * Profile the training data (default true): the features, the target and the model's
+   * predictions on them, stored by `toArtifact` so drift can be measured against them later.
+   * Searches and cross-validation pass false for the models they only score.
+   */
+  profile?: boolean;
 }
 
 /**

@@ -255,6 +255,21 @@ describe("Pipeline artifacts serve exactly what predict gives", () => {
     });
   });
 
+  it("profiles the raw inputs a request carries, not the transformed columns", () => {
+    const pipeline = mixedPipeline().fit(train, "y");
+    const profile = pipeline.toArtifact().manifest.profile;
+    expect(Object.keys(profile?.features ?? {})).toEqual(["a", "district", "b", "rooms", "c"]);
+    expect(profile?.features.district.kind).toBe("category");
+    expect(profile?.features.a.missing).toBeGreaterThan(0);
+    expect(profile?.predictions?.count).toBe(train.rowCount);
+    expect(profile?.predictions?.mean).toBeCloseTo(
+      pipeline.predict(train).reduce((sum, value) => sum + value, 0) / train.rowCount,
+      9,
+    );
+    // The final estimator is fitted without a profile of its own.
+    expect(pipeline.estimator.trainingProfile).toBeUndefined();
+  });
+
   it("serves a tree at the end too (missing values reach the tree)", () => {
     const pipeline = new Pipeline([
       ["encode", new OneHotEncoder({ handleUnknown: "ignore" })],

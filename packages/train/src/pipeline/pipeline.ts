@@ -6,7 +6,9 @@ import {
   MlopsError,
   type ModelArtifact,
   type PreprocessingStep,
+  profileFrame,
   type Schema,
+  type TrainingProfile,
 } from "@mlops/core";
 import { NotFittedError } from "../estimator/errors.js";
 import { type ArtifactModel, Estimator, type ToArtifactOptions } from "../estimator/estimator.js";
@@ -25,6 +27,7 @@ interface FittedPipeline {
   featureNames: readonly string[];
   schema: Schema;
   rowCount: number;
+  profile: TrainingProfile | undefined;
 }
 
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -242,15 +245,27 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
       const transformer = this.#steps[i][1] as Transformer<object>;
       current = transformer.fit(current, values).transform(current);
     }
-    this.estimator.fit(current, values, { sampleWeight });
+    this.estimator.fit(current, values, { sampleWeight, profile: false });
     const columns = [...features.columns()];
     columns.push([targetName, { kind: "number", values }]);
+    const trainingFrame = new FrameClass(columns, frame.rowCount);
+    const schema = inferSchema(trainingFrame, { target: targetName });
     this.#fitted = {
       featureNames: Object.freeze([...features.names]),
-      schema: inferSchema(new FrameClass(columns, frame.rowCount), { target: targetName }),
+      schema,
       rowCount: frame.rowCount,
+      // The raw inputs, as a served request carries them (before any transformer).
+      profile:
+        options?.profile === false
+          ? undefined
+          : profileFrame(trainingFrame, schema, { predictions: this.estimator.predict(current) }),
     };
     return this;
+  }
+
+  /** The training profile of the raw inputs, target and predictions (see `Estimator`). */
+  override get trainingProfile(): TrainingProfile | undefined {
+    return this.#require("reading trainingProfile").profile;
   }
 
   /** Frame → every transformer → the estimator's predictions (one per row). */
@@ -315,6 +330,7 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
       params: jsonParams(this.getParams()),
       metrics: options.metrics,
       lineage: { rowCount: fitted.rowCount, ...options.lineage },
+      profile: options.profile === null ? undefined : (options.profile ?? fitted.profile),
     });
   }
 

@@ -171,6 +171,28 @@ export function describeEstimatorConformance<Params extends object>(
       expect(estimator.predict(test)).toHaveLength(test.rowCount);
     });
 
+    it("keeps a training profile of the data it was fitted on, stored in its artifact", () => {
+      const estimator = factory().fit(train, "y");
+      const profile = estimator.trainingProfile;
+      expect(profile?.rowCount).toBe(train.rowCount);
+      expect(Object.keys(profile?.features ?? {})).toEqual(
+        train.names.filter((name) => name !== "y"),
+      );
+      expect(profile?.target).toMatchObject({ name: "y", count: train.rowCount });
+      // The predictions profiled are the model's on the training rows.
+      const fitted = estimator.predict(train);
+      let mean = 0;
+      for (const value of fitted) mean += value / fitted.length;
+      expect(profile?.predictions?.count).toBe(train.rowCount);
+      expect(profile?.predictions?.mean).toBeCloseTo(mean, 9);
+      expect(estimator.toArtifact().manifest.profile).toEqual(profile);
+      expect(estimator.toArtifact({ profile: null }).manifest.profile).toBeUndefined();
+      const unprofiled = factory().fit(train, "y", { profile: false });
+      expect(unprofiled.trainingProfile).toBeUndefined();
+      expect(unprofiled.toArtifact().manifest.profile).toBeUndefined();
+      expect(unprofiled.predict(test)).toEqual(estimator.predict(test));
+    });
+
     it("is deterministic: the same settings and data give the same predictions", () => {
       const first = factory().fit(train, "y").predict(test);
       const second = factory().fit(train, "y").predict(test);
