@@ -11,9 +11,9 @@
 // 2. The same tree becomes a `tree` artifact, is encoded and decoded (the predictor runs on the
 //    zero-copy arrays of the decoded file, as a server would), and predicts the same rows from a
 //    Frame of 10 Float64Array columns: best of --runs, schema validation included.
-// 3. Predictions must be identical to sklearn's (max |difference| 0). Data are rounded to float32
-//    on both sides: sklearn casts X to float32 inside predict, so float32-exact values make both
-//    compare the very same numbers with the same thresholds.
+// 3. Predictions must be identical to sklearn's (max |difference| 0) on the same float64 data:
+//    sklearn casts X to float32 inside predict, and the artifact says so (`splitRule:
+//    "float32_le"`), which our predictor folds into its thresholds once.
 // 4. predictRow is timed over --calls calls cycling through 10,000 row objects parsed from JSON.
 //
 // Results are printed and saved to .bench/predict-results.json.
@@ -57,11 +57,11 @@ const CALLS = option("calls", 1_000_000);
 
 // The portable generator of /work/shared/peers (peerdata.friedman_hash, friedman_hash.mjs):
 // counter-hash uniforms, so Python and JavaScript produce bit-identical X.
-/** Columns of friedman_hash(n, p, seed)'s X, each value rounded to float32. */
+/** Columns of friedman_hash(n, p, seed)'s X. */
 function friedmanColumns(n, p, seed) {
   const columns = Array.from({ length: p }, () => new Float64Array(n));
   for (let r = 0; r < n; r++) {
-    for (let j = 0; j < p; j++) columns[j][r] = Math.fround(uniformHash(seed, r * (p + 1) + j));
+    for (let j = 0; j < p; j++) columns[j][r] = uniformHash(seed, r * (p + 1) + j);
   }
   return columns;
 }
@@ -156,7 +156,7 @@ const bytes = encodeArtifact(
   createArtifact({
     kind: "tree",
     schema: features,
-    model: { inputs: names },
+    model: { inputs: names, splitRule: "float32_le" },
     arrays: treeArrays(tree),
     params: { maxDepth: DEPTH },
     lineage: { gitCommit: "0000000" },

@@ -4,9 +4,9 @@
         [--features 10] [--depth 8] [--runs 5]
 
 Data: the portable friedman_hash generator (peers/peerdata.py when present, else the same
-formula below), train seed 42, predict seed 7, every value rounded to float32. sklearn trees cast
-X to float32 inside predict; with float32-exact data that cast changes nothing, so the
-JavaScript side, which compares float64 values, reads exactly the numbers sklearn reads.
+formula below), train seed 42, predict seed 7. sklearn trees cast X to float32 inside predict; the
+JavaScript side reads the same float64 values and walks the tree with the same rule
+(`splitRule: "float32_le"`), so both predict the same on every row.
 
 Writes OUT_DIR/tree.json (the fitted tree_ arrays), OUT_DIR/predictions.f64 (predict's output,
 little-endian float64) and OUT_DIR/sklearn.json (timings, versions).
@@ -89,7 +89,7 @@ def main():
         json.dump(exported, f)
 
     X, _ = friedman_hash(args.rows, args.features, 7)
-    X = np.ascontiguousarray(X.astype(np.float32).astype(np.float64))
+    X = np.ascontiguousarray(X)
     X32 = np.ascontiguousarray(X.astype(np.float32))
 
     def best(run):

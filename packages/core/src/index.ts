@@ -19,6 +19,7 @@ export {
   type ArrayDType,
   type ArtifactArray,
   type DropColumnsStep,
+  type EnsembleLink,
   type EnsembleModelSection,
   type Lineage,
   type LinearModelSection,
@@ -30,6 +31,7 @@ export {
   type PolynomialFeaturesStep,
   type PreprocessingStep,
   type SimpleImputerStep,
+  type SplitRule,
   type StandardScalerStep,
   type TreeModelSection,
 } from "./artifact/types.js";
@@ -185,6 +187,13 @@ export {
   preprocessingStepKinds,
   registerPreprocessingStep,
 } from "./predict/preprocessing.js";
+export {
+  float32Threshold,
+  nextFloat32Down,
+  nextFloat32Up,
+  SPLIT_RULES,
+  walkThreshold,
+} from "./predict/split-rule.js";
 export { treeFeatureImportances } from "./predict/tree.js";
 export {
   DEFAULT_MAX_CATEGORIES,

@@ -39,21 +39,25 @@ const manifestShape = z.looseObject({
 });
 
 const finite = z.number();
+const splitRule = z.enum(["float64_le", "float32_le", "float32_lt"]).optional();
 
 /** Model sections of the built-in kinds, checked on load so a bad file fails early. */
 const categories = z.record(z.string().min(1), z.array(z.string())).optional();
 
 export const modelSections = {
-  tree: z.object({ inputs: z.array(z.string().min(1)).min(1), categories }).catchall(json),
+  tree: z
+    .object({ inputs: z.array(z.string().min(1)).min(1), categories, splitRule })
+    .catchall(json),
   ensemble: z
     .object({
       inputs: z.array(z.string().min(1)).min(1),
       aggregation: z.enum(["mean", "sum"]),
       learningRate: finite.optional(),
       baseValue: finite.optional(),
-      link: z.enum(["identity", "log"]).optional(),
+      link: z.enum(["identity", "log", "logit"]).optional(),
       treeCount: z.number().int().positive(),
       categories,
+      splitRule,
     })
     .catchall(json),
   linear: z.object({ inputs: z.array(z.string().min(1)).min(1), intercept: finite }).catchall(json),

@@ -45,8 +45,21 @@ export interface ModelSection {
 }
 
 /**
- * `kind: "tree"`: one regression tree stored in the `tree.*` arrays.
+ * How splits compare an input with a threshold (a row goes left when it holds):
+ * `"float64_le"` `x <= t` (the default, and the meaning of artifacts without the field);
+ * `"float32_le"` `float32(x) <= t` (scikit-learn, our exact splitter); `"float32_lt"`
+ * `float32(x) < float32(t)` (XGBoost).
  */
+export type SplitRule = "float64_le" | "float32_le" | "float32_lt";
+
+/**
+ * How a boosted ensemble's summed score becomes the prediction: `"identity"` (the default),
+ * `"log"` (prediction = exp(score): Poisson, gamma, Tweedie objectives) or `"logit"`
+ * (prediction = 1 / (1 + exp(-score)): `reg:logistic`).
+ */
+export type EnsembleLink = "identity" | "log" | "logit";
+
+/** `kind: "tree"`: one regression tree stored in the `tree.*` arrays. */
 export interface TreeModelSection extends ModelSection {
   /**
    * For inputs read by categorical splits: the categories in the order the split bitsets number
@@ -55,6 +68,8 @@ export interface TreeModelSection extends ModelSection {
    * input without a list reads its integer value as the category number.
    */
   categories?: Record<string, string[]>;
+  /** How splits compare (default `"float64_le"`). */
+  splitRule?: SplitRule;
 }
 
 /** `kind: "ensemble"`: `treeCount` trees in `trees.<i>.*` arrays. */
@@ -66,13 +81,16 @@ export interface EnsembleModelSection extends ModelSection {
   /** Boosting only: the initial prediction. Default 0. */
   baseValue?: number;
   /**
-   * Boosting only: how the sum becomes a prediction: `"identity"` (default) or `"log"`, where
-   * the sum is a logarithm and the prediction its `exp` (scikit-learn's Poisson loss).
+   * Boosting only: how the sum becomes a prediction: `"identity"` (default), `"log"`, where
+   * the sum is a logarithm and the prediction its `exp` (Poisson, gamma, Tweedie losses), or
+   * `"logit"`, where the prediction is `1 / (1 + exp(-sum))` (XGBoost's `reg:logistic`).
    */
-  link?: "identity" | "log";
+  link?: EnsembleLink;
   treeCount: number;
   /** As for `tree`: the numbering of categories of category inputs (categorical splits). */
   categories?: Record<string, string[]>;
+  /** How every tree's splits compare (default `"float64_le"`). */
+  splitRule?: SplitRule;
 }
 
 /** `kind: "linear"`: prediction = Σ coefficients[j] × inputs[j] + intercept. */

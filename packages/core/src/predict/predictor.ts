@@ -1,10 +1,13 @@
 import { describeArrays } from "../artifact/codec.js";
 import { formatZodIssues, modelSections, validateManifest } from "../artifact/manifest.js";
 import type {
+  EnsembleLink,
   EnsembleModelSection,
   LinearModelSection,
   ModelArtifact,
   ModelManifest,
+  SplitRule,
+  TreeModelSection,
 } from "../artifact/types.js";
 import { MlopsError } from "../errors/error.js";
 import { Frame } from "../frame/frame.js";
@@ -112,6 +115,7 @@ function compileTrees(
   artifact: ModelArtifact,
   inputs: ModelInputs,
   prefixes: readonly string[],
+  rule: SplitRule | undefined,
 ): CompiledTree[] {
   const codes = categoryCodes(artifact, inputs);
   return prefixes.map(
@@ -121,12 +125,14 @@ function compileTrees(
         inputs.slots,
         prefix.replace(/\.$/, ""),
         codes,
+        rule,
       ),
   );
 }
 
 const compileTreeModel: ModelCompiler = (artifact, inputs, blockSize) => {
-  const [tree] = compileTrees(artifact, inputs, ["tree."]);
+  const model = section(artifact, "tree");
+  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
   const leaves = new Int32Array(blockSize);
   const value = tree.value;
   return {
@@ -139,6 +145,7 @@ const compileTreeModel: ModelCompiler = (artifact, inputs, blockSize) => {
 };
 
 interface Sections {
+  tree: TreeModelSection;
   ensemble: EnsembleModelSection;
   linear: LinearModelSection;
 }
@@ -157,6 +164,7 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
     artifact,
     inputs,
     Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
+    model.splitRule,
   );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
@@ -180,28 +188,42 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
       },
     };
   }
-  // scikit-learn's gradient boosting: start at the baseline, add learningRate × each tree.
+  // Gradient boosting: start at the baseline, add learningRate × each tree, then the inverse
+  // link. A learning rate of 1 (XGBoost, whose leaves hold it already) skips the multiply.
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
-  const exp = model.link === "log";
+  const link = inverseLink(model.link ?? "identity");
+  if (learningRate !== 1) {
+    for (const tree of trees) {
+      const value = tree.value;
+      for (let k = 0; k < value.length; k++) value[k] *= learningRate;
+    }
+  }
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
         tree.findLeaves(data, stride, n, missing, leaves);
         const value = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += learningRate * value[leaves[r]];
+        for (let r = 0; r < n; r++) sum[r] += value[leaves[r]];
       }
-      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
-      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      if (link === undefined) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      else for (let r = 0; r < n; r++) out[offset + r] = link(sum[r]);
     },
     row(values) {
       let total = baseValue;
-      for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
-      return exp ? Math.exp(total) : total;
+      for (const tree of trees) total += tree.value[tree.leafOf(values)];
+      return link === undefined ? total : link(total);
     },
   };
 };
+
+/** Score → prediction for a link; undefined for the identity. */
+function inverseLink(link: EnsembleLink): ((score: number) => number) | undefined {
+  if (link === "log") return Math.exp;
+  if (link === "logit") return (score) => 1 / (1 + Math.exp(-score));
+  return undefined;
+}
 
 const compileLinearModel: ModelCompiler = (artifact, modelInputs, blockSize) => {
   const inputSlots = modelInputs.slots;

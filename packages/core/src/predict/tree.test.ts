@@ -6,8 +6,10 @@ import { Frame, numericColumn } from "../frame/frame.js";
 import { createRandom } from "../metrics/random.js";
 import { field } from "../schema/field.js";
 import { type Schema, schema } from "../schema/schema.js";
+import float32Reference from "./fixtures/float32_reference.json" with { type: "json" };
 import reference from "./fixtures/sklearn_reference.json" with { type: "json" };
 import { createPredictor } from "./predictor.js";
+import { nextFloat32Down } from "./split-rule.js";
 import { treeFeatureImportances } from "./tree.js";
 
 interface TreeSpec {
@@ -224,7 +226,90 @@ describe("tree predictor", () => {
     );
     expect(Array.from(predictor.predict(frame))).toEqual(reference.tree.predict);
   });
+
+  describe("split rules", () => {
+    // A depth-8 scikit-learn tree on California housing, and float64 inputs within a float32
+    // step of its thresholds (make_float32_fixture.py): scikit-learn rounds them to float32.
+    const { features: names, tree, X, predict } = float32Reference.california;
+    const features = schema(Object.fromEntries(names.map((name) => [name, field.number()])));
+    const frame = new Frame(
+      names.map((name, j) => [name, numericColumn(X.map((row) => row[j]))] as const),
+    );
+    const artifactWith = (splitRule?: string) =>
+      createArtifact({
+        kind: "tree",
+        schema: features,
+        model: { inputs: names, ...(splitRule ? { splitRule } : {}) },
+        arrays: treeArraysOf(tree, "tree."),
+        lineage: { gitCommit: "abc1234" },
+      });
+    const differences = (got: ArrayLike<number>) =>
+      predict.filter((value, i) => got[i] !== value).length;
+
+    it('"float32_le" predicts what scikit-learn predicts on every float64 input', () => {
+      const predictor = createPredictor(artifactWith("float32_le"));
+      expect(differences(predictor.predict(frame))).toBe(0);
+      const rows = X.map((row) => Object.fromEntries(names.map((name, j) => [name, row[j]])));
+      expect(differences(rows.map((row) => predictor.predictRow(row)))).toBe(0);
+    });
+
+    it("artifacts without a rule keep comparing in float64 (and there disagree)", () => {
+      const old = createPredictor(artifactWith());
+      const explicit = createPredictor(artifactWith("float64_le"));
+      expect(Array.from(old.predict(frame))).toEqual(Array.from(explicit.predict(frame)));
+      expect(differences(old.predict(frame))).toBeGreaterThan(20);
+    });
+
+    it('"float32_lt" sends float32(x) == threshold right, as XGBoost does', () => {
+      const split = createArtifact({
+        kind: "tree",
+        schema: xz,
+        model: { inputs: ["x", "z"], splitRule: "float32_lt" },
+        arrays: treeArraysOf(
+          {
+            left: [1, -1, -1],
+            right: [2, -1, -1],
+            feature: [0, -2, -2],
+            threshold: [0.1, -2, -2],
+            value: [0, 1, 2],
+            missingLeft: [1, 0, 0],
+          },
+          "tree.",
+        ),
+        lineage: { gitCommit: "abc1234" },
+      });
+      // Just below 0.1f in float64 still rounds to 0.1f (right); the float32 below goes left.
+      const below = nextAfter(Math.fround(0.1), -1);
+      const rows = [
+        0.1,
+        Math.fround(0.1),
+        below,
+        nextFloat32Down(Math.fround(0.1)),
+        0.09,
+        0.11,
+        null,
+      ];
+      expect(
+        predictBoth(
+          split,
+          rows.map((x) => ({ x, z: 0 })),
+        ),
+      ).toEqual([2, 2, 2, 1, 1, 2, 1]);
+    });
+
+    it("rejects an unknown rule", () => {
+      expect(() => artifactWith("float16_le")).toThrow(/model\.splitRule/);
+    });
+  });
 });
+
+/** The float64 next to `value` towards `direction` (+1 or -1). */
+function nextAfter(value: number, direction: number): number {
+  const buffer = new Float64Array([value]);
+  const bits = new BigInt64Array(buffer.buffer);
+  bits[0] += BigInt(value > 0 === direction > 0 ? 1 : -1);
+  return buffer[0];
+}
 
 function expectInvalid(run: () => unknown, text: string) {
   let error: unknown;
@@ -351,6 +436,21 @@ describe("ensemble predictor", () => {
     expect(Array.from(predictor.predict(frame))).toEqual(expected);
     expect(rows.map((row) => predictor.predictRow(row))).toEqual(expected);
     expect(Array.from(ensemble({ aggregation: "sum" }).predict(frame))).toEqual([11, 12, 42]);
+  });
+
+  it("applies the inverse link to the summed score", () => {
+    const scores = [
+      [1, 10],
+      [2, 10],
+      [2, 40],
+    ].map(([a, b]) => -1 + 0.1 * a + 0.1 * b);
+    const log = ensemble({ aggregation: "sum", baseValue: -1, learningRate: 0.1, link: "log" });
+    expect(Array.from(log.predict(frame))).toEqual(scores.map((s) => Math.exp(s)));
+    expect(rows.map((row) => log.predictRow(row))).toEqual(scores.map((s) => Math.exp(s)));
+    const logit = ensemble({ aggregation: "sum", baseValue: -1, learningRate: 0.1, link: "logit" });
+    const sigmoid = scores.map((s) => 1 / (1 + Math.exp(-s)));
+    expect(Array.from(logit.predict(frame))).toEqual(sigmoid);
+    expect(() => ensemble({ aggregation: "sum", link: "probit" })).toThrow(/model\.link/);
   });
 
   it("rejects a treeCount with missing trees", () => {

@@ -1,6 +1,7 @@
 import { formatZodIssues, modelSections } from "../artifact/manifest.js";
-import type { ArtifactArray, ModelArtifact } from "../artifact/types.js";
+import type { ArtifactArray, ModelArtifact, SplitRule } from "../artifact/types.js";
 import { MlopsError } from "../errors/error.js";
+import { walkThreshold } from "./split-rule.js";
 
 /** One tree as stored in an artifact: parallel arrays, node 0 the root (as in scikit-learn). */
 export interface TreeArrays {
@@ -10,7 +11,7 @@ export interface TreeArrays {
   right: Int32Array;
   /** Index into `model.inputs` of the value each split reads (ignored for leaves). */
   feature: Int32Array;
-  /** A row goes left when `value <= threshold` (ignored for leaves). */
+  /** A row goes left when `value <= threshold` (ignored for leaves; see `SplitRule`). */
   threshold: Float64Array;
   /** The prediction of each node (leaves are the ones used). */
   value: Float64Array;
@@ -190,8 +191,10 @@ export function checkTree(
  * A tree relaid for prediction: breadth-first, so the children of a node are `child` and
  * `child + 1`; a leaf is its own child with threshold +Infinity, so it never moves. That makes a
  * step branch-free, `h = child[h] + (x > threshold[h])`, and lets a block of rows walk the tree
- * level by level, with independent rows in flight at once. A tree with categorical splits walks
- * row by row instead, each categorical node looking its value up in a table of sides.
+ * level by level, with independent rows in flight at once. The artifact's split rule is folded
+ * into the thresholds once (`walkThreshold`), so every rule walks with the same `x <= t`. A tree
+ * with categorical splits walks row by row instead, each categorical node looking its value up
+ * in a table of sides.
  */
 export class CompiledTree {
   readonly child: Int32Array;
@@ -219,13 +222,15 @@ export class CompiledTree {
    * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
    * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
    * to the model, which goes where missing values go); undefined for other inputs, where a
-   * categorical split reads the value itself as the category number.
+   * categorical split reads the value itself as the category number. `rule` is the artifact's
+   * split rule for numeric splits.
    */
   constructor(
     tree: TreeArrays,
     inputSlots: Int32Array,
     prefix: string,
     categoryCodes: readonly (Int32Array | undefined)[] = [],
+    rule: SplitRule = "float64_le",
   ) {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
@@ -257,7 +262,7 @@ export class CompiledTree {
       const input = feature[node];
       this.child[k] = position[left[node]];
       this.slot[k] = inputSlots[input];
-      this.threshold[k] = threshold[node];
+      this.threshold[k] = walkThreshold(threshold[node], rule);
       used.add(inputSlots[input]);
       // scikit-learn >= 1.3: missing_go_to_left; a split that saw no missing values sends them to
       // the child with more samples (ties right). Without either array, NaN <= t is false: right.

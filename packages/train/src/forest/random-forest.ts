@@ -2,7 +2,7 @@ import { type ArtifactModel, Estimator } from "../estimator/estimator.js";
 import type { TrainingData } from "../estimator/training.js";
 import { type TreeArrays, treeFeatureImportanceArray } from "../tree/nodes.js";
 import { resolveSplitter } from "../tree/params.js";
-import { predictTree } from "../tree/predict.js";
+import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
 import { prepareTreeColumns } from "../tree/tree-data.js";
 import { type ForestJob, fitForestTree, forestTreeSeeds } from "./build.js";
 import {
@@ -119,7 +119,8 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
   }
 
   protected predictColumns(columns: Float64Array[], rowCount: number): Float64Array {
-    const { trees } = this.#forest("predict");
+    const { trees, splitter } = this.#forest("predict");
+    if (splitRuleOf(splitter) === "float32_le") columns = float32Columns(columns);
     // Summed in tree order, then divided: the operations of core's "mean" ensembles.
     const sum = new Float64Array(rowCount);
     for (const tree of trees) {
@@ -131,7 +132,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
   }
 
   protected artifactModel(): ArtifactModel {
-    const { trees } = this.#forest("toArtifact");
+    const { trees, splitter } = this.#forest("toArtifact");
     const arrays: ArtifactModel["arrays"] = {};
     trees.forEach((tree, t) => {
       const prefix = `trees.${t}.`;
@@ -144,7 +145,11 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
       arrays[`${prefix}nodeSamples`] = tree.nodeSamples;
       arrays[`${prefix}impurity`] = tree.impurity;
     });
-    return { kind: "ensemble", model: { aggregation: "mean", treeCount: trees.length }, arrays };
+    return {
+      kind: "ensemble",
+      model: { aggregation: "mean", treeCount: trees.length, splitRule: splitRuleOf(splitter) },
+      arrays,
+    };
   }
 
   #forest(action: string): FittedForest {

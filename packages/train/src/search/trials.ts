@@ -1,3 +1,4 @@
+import type { SplitRule } from "@mlops/core";
 import {
   type Column,
   type ColumnKind,
@@ -14,7 +15,7 @@ import type { Fold } from "../selection/folds.js";
 import { fitTree } from "../tree/fit-tree.js";
 import type { TreeArrays } from "../tree/nodes.js";
 import type { DecisionTreeParams } from "../tree/params.js";
-import { predictTree } from "../tree/predict.js";
+import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
 import type { TreeData } from "../tree/tree-data.js";
 import { decodeEstimator, type EstimatorConstructors, type EstimatorSpec } from "./spec.js";
 
@@ -208,12 +209,16 @@ export class TrialRunner {
     const trees = forest
       ? fitForestTrees(prepared, this.#y, fold.train, params, forest)
       : [fitTree(prepared, this.#y, undefined, fold.train, params)];
+    const rule = splitRuleOf(prepared.splitter);
     const fitEnd = performance.now();
-    const test = this.#scores(cache.yTest, predictMean(trees, cache.testColumns, fold.test.length));
+    const test = this.#scores(
+      cache.yTest,
+      predictMean(trees, cache.testColumns, fold.test.length, rule),
+    );
     const scoreEnd = performance.now();
     let train: number[] | undefined;
     if (this.#data.returnTrainScore) {
-      const all = predictMean(trees, this.#featureColumns, this.#data.rowCount);
+      const all = predictMean(trees, this.#featureColumns, this.#data.rowCount, rule);
       train = this.#scores(gather(this.#y, fold.train), gather(all, fold.train));
     }
     return {
@@ -287,13 +292,17 @@ function fitForestTrees(
   return trees;
 }
 
-/** One tree's predictions, or a forest's: summed in tree order, then divided (as it predicts). */
+/**
+ * One tree's predictions, or a forest's: summed in tree order, then divided (as it predicts);
+ * inputs rounded to float32 first under `"float32_le"`.
+ */
 function predictMean(
   trees: readonly TreeArrays[],
   columns: Float64Array[],
   rowCount: number,
+  rule: SplitRule,
 ): Float64Array {
-  if (trees.length === 1) return predictTree(trees[0], columns, rowCount);
+  if (rule === "float32_le") columns = float32Columns(columns);
   const sum = new Float64Array(rowCount);
   for (const tree of trees) {
     const predictions = predictTree(tree, columns, rowCount);

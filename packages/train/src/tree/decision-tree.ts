@@ -8,7 +8,7 @@ import {
   resolveSplitter,
   validateTreeParams,
 } from "./params.js";
-import { predictTree } from "./predict.js";
+import { predictTree, splitRuleOf } from "./predict.js";
 import { prepareTreeColumns } from "./tree-data.js";
 
 interface FittedTree {
@@ -30,9 +30,9 @@ interface FittedTree {
  *   ties between equally good splits are broken the same way, and node sums are taken in its
  *   order: on data without missing values the tree is scikit-learn's bit for bit (thresholds,
  *   leaf values, impurities). On very large nodes with repeated values the order of sums is
- *   approximated, so leaf values there may differ in the last bit. `predict` compares float64
- *   inputs with the thresholds (as core's predictor does) where scikit-learn first rounds them
- *   to float32: an unseen value within half a float32 step of a threshold may go the other way.
+ *   approximated, so leaf values there may differ in the last bit. Like scikit-learn, `predict`
+ *   rounds inputs to float32 before comparing them with the thresholds, and the artifact says so
+ *   (`model.splitRule: "float32_le"`), so core's predictor walks the same way on any input.
  * - `splitter: "hist"` bins every feature once into ≤ `maxBins` quantile bins (missing values in
  *   a bin of their own) and searches bin edges: much faster on large data, nearly as accurate.
  * - `splitter: "auto"` (default) is `"hist"` from 200,000 training rows up (`AUTO_HIST_MIN_ROWS`),
@@ -75,13 +75,15 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
   }
 
   protected predictColumns(columns: Float64Array[], rowCount: number): Float64Array {
-    return predictTree(this.#tree("predict").tree, columns, rowCount);
+    const { tree, splitter } = this.#tree("predict");
+    return predictTree(tree, columns, rowCount, splitRuleOf(splitter));
   }
 
   protected artifactModel(): ArtifactModel {
-    const { tree } = this.#tree("toArtifact");
+    const { tree, splitter } = this.#tree("toArtifact");
     return {
       kind: "tree",
+      model: { splitRule: splitRuleOf(splitter) },
       arrays: {
         "tree.left": tree.left,
         "tree.right": tree.right,

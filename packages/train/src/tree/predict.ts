@@ -1,19 +1,37 @@
 import type { TreeArrays } from "./nodes.js";
 
 /**
+ * The split rule of trees from a splitter: the exact one compares in float32 as scikit-learn
+ * does (it fits on float32 values); the hist one compares float64 values with bin edges.
+ */
+export function splitRuleOf(splitter: "best" | "hist"): "float32_le" | "float64_le" {
+  return splitter === "best" ? "float32_le" : "float64_le";
+}
+
+/**
+ * Copies of `columns` rounded to float32: `x <= t` on them is `float32(x) <= t` on the originals.
+ * For predicting many trees under `"float32_le"`, round once and predict with `"float64_le"`.
+ */
+export function float32Columns(columns: readonly Float64Array[]): Float64Array[] {
+  return columns.map((column) => Float64Array.from(Float32Array.from(column)));
+}
+
+/**
  * Predictions of one tree for `rowCount` rows given as feature columns (in the tree's feature
- * order). The same rule as core's predictor: `x <= threshold` goes left, NaN goes left where
- * `missingLeft` is 1 and right otherwise.
+ * order). The same rules as core's predictor: `x <= threshold` goes left (`float32(x) <=
+ * threshold` under `"float32_le"`), NaN goes left where `missingLeft` is 1 and right otherwise.
  *
  * @example
  * const columns = [frame.numeric("x1"), frame.numeric("x2")];
- * const predictions = predictTree(tree, columns, frame.rowCount);
+ * const predictions = predictTree(tree, columns, frame.rowCount, "float32_le");
  */
 export function predictTree(
   tree: TreeArrays,
   columns: readonly Float64Array[],
   rowCount: number,
+  splitRule: "float64_le" | "float32_le" = "float64_le",
 ): Float64Array {
+  if (splitRule === "float32_le") columns = float32Columns(columns);
   const out = new Float64Array(rowCount);
   const { left, right, feature, threshold, value, missingLeft } = tree;
   for (let row = 0; row < rowCount; row++) {
