@@ -150,6 +150,7 @@ export {
 export { formatGateSummary } from "./gate/summary.js";
 export { type ParseGateThresholdsOptions, parseGateThresholds } from "./gate/thresholds.js";
 export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";
+export { type ImportXGBoostOptions, importXGBoost } from "./interop/xgboost.js";
 export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
 export type {
   FrameFormat,
