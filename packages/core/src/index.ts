@@ -150,6 +150,22 @@ export {
 export { formatGateSummary } from "./gate/summary.js";
 export { type ParseGateThresholdsOptions, parseGateThresholds } from "./gate/thresholds.js";
 export type { GateInterval, GateModelSummary, GateResult, GateRow } from "./gate/types.js";
+export {
+  ONNX_OPSETS,
+  ONNX_OUTPUT_NAME,
+  type ToOnnxOptions,
+  toOnnx,
+} from "./interop/onnx/export.js";
+export {
+  type ImportOnnxOptions,
+  importOnnx,
+  inspectOnnx,
+  type OnnxElementType,
+  type OnnxFeeds,
+  type OnnxModelInfo,
+  type OnnxTensorInfo,
+  onnxModelOf,
+} from "./interop/onnx/import.js";
 export { type ImportXGBoostOptions, importXGBoost } from "./interop/xgboost.js";
 export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
 export type {

@@ -33,6 +33,7 @@ export type MlopsErrorCode =
   | "artifact_invalid"
   | "predictor_unsupported"
   | "predictor_input"
+  | "runtime_unavailable"
   | "filter_invalid"
   | "not_fitted"
   | "uri_invalid"

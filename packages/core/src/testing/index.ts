@@ -10,4 +10,5 @@ export {
   describeFormatConformance,
   expectSameFrame,
 } from "./formats.js";
+export { type ExportCase, exportCaseArtifact, exportCaseFrame } from "./onnx-cases.js";
 export { describeRegistryStoreConformance, INVALID_REGISTRY_NAMES } from "./registry.js";

@@ -19,6 +19,7 @@ import {
   serverReady,
 } from "../protocols/oip.js";
 import { nativeRuntime } from "../runtime/native.js";
+import { onnxRuntime } from "../runtime/onnx.js";
 import { type ModelRuntime, RuntimeTable } from "../runtime/runtime.js";
 import {
   createNodeFastPath,
@@ -54,7 +55,10 @@ export interface InferenceAppOptions {
    * latest version), `{ name, reference }`, `{ name, version, artifact }`, or `defineModel(...)`.
    */
   models: readonly ModelSource[];
-  /** Runtimes for more model kinds (tried before the built-in native runtime). */
+  /**
+   * Runtimes for more model kinds, tried before the built-in ones: native (`tree`, `ensemble`,
+   * `linear`) and ONNX (`onnx`, with the optional onnxruntime-node).
+   */
   runtimes?: readonly ModelRuntime[];
   limits?: Partial<Limits>;
   /** Prometheus metrics at `GET /metrics` (default on, in a registry of the app's own). */
@@ -172,7 +176,7 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
   const watchIntervalMs = resolveWatch(options.watch);
   catalog = new ModelCatalog(options.models, {
     registry: options.registry,
-    runtimes: new RuntimeTable([...(options.runtimes ?? []), nativeRuntime]),
+    runtimes: new RuntimeTable([...(options.runtimes ?? []), nativeRuntime, onnxRuntime]),
     metrics,
     onEvent: options.onEvent,
     drainTimeoutMs: limits.timeoutMs,
