@@ -54,6 +54,7 @@ export const ERROR_KINDS: Readonly<Record<MlopsErrorCode, ErrorKind>> = {
   gate_data_invalid: "data",
   predictor_unsupported: "data",
   predictor_input: "data",
+  runtime_unavailable: "data",
   not_fitted: "data",
   profile_invalid: "data",
   registry_lock_timeout: "registry",
