@@ -20,6 +20,7 @@ import type { FieldDefinition } from "../schema/field.js";
 import type { SchemaJSON } from "../schema/schema.js";
 import { defineMlopsCommand, type MlopsContext } from "./context.js";
 import { gateCommand } from "./gate.js";
+import { modelsExport, modelsRegister } from "./interop.js";
 import { openExistingRegistry } from "./registry.js";
 
 // ------------------------------------------------------------------ helpers
@@ -522,6 +523,8 @@ const runsList = defineMlopsCommand({
 export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   modelsList,
   modelsShow,
+  modelsRegister,
+  modelsExport,
   aliasSet,
   aliasHistory,
   runsList,

@@ -382,7 +382,7 @@ describe("mlops gate", () => {
   it("lists gate in the help, with its exit codes", async () => {
     const overall = await cli(["--help"]);
     expect(overall.stdout).toContain(
-      "  gate           Compare a candidate with the baseline on the same data;",
+      "  gate             Compare a candidate with the baseline on the same data;",
     );
     expect(overall.stdout).toContain("  1  a check failed: `mlops gate` found a regression\n");
     const help = await cli(["gate", "--help"]);
