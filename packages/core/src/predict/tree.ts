@@ -462,32 +462,63 @@ function walkMissing(
 ): void {
   const { child, slot, threshold, missingRight: right, depth } = tree;
   let r = 0;
-  for (; r + 4 <= n; r += 4) {
+  for (; r + 8 <= n; r += 8) {
     const o0 = r * stride;
     const o1 = o0 + stride;
     const o2 = o1 + stride;
     const o3 = o2 + stride;
+    const o4 = o3 + stride;
+    const o5 = o4 + stride;
+    const o6 = o5 + stride;
+    const o7 = o6 + stride;
     let h0 = 0;
     let h1 = 0;
     let h2 = 0;
     let h3 = 0;
+    let h4 = 0;
+    let h5 = 0;
+    let h6 = 0;
+    let h7 = 0;
     for (let level = 0; level < depth; level++) {
       const x0 = data[o0 + slot[h0]];
       const x1 = data[o1 + slot[h1]];
       const x2 = data[o2 + slot[h2]];
       const x3 = data[o3 + slot[h3]];
+      const x4 = data[o4 + slot[h4]];
+      const x5 = data[o5 + slot[h5]];
+      const x6 = data[o6 + slot[h6]];
+      const x7 = data[o7 + slot[h7]];
       h0 = child[h0] + (+(x0 > threshold[h0]) | (+Number.isNaN(x0) & right[h0]));
       h1 = child[h1] + (+(x1 > threshold[h1]) | (+Number.isNaN(x1) & right[h1]));
       h2 = child[h2] + (+(x2 > threshold[h2]) | (+Number.isNaN(x2) & right[h2]));
       h3 = child[h3] + (+(x3 > threshold[h3]) | (+Number.isNaN(x3) & right[h3]));
+      h4 = child[h4] + (+(x4 > threshold[h4]) | (+Number.isNaN(x4) & right[h4]));
+      h5 = child[h5] + (+(x5 > threshold[h5]) | (+Number.isNaN(x5) & right[h5]));
+      h6 = child[h6] + (+(x6 > threshold[h6]) | (+Number.isNaN(x6) & right[h6]));
+      h7 = child[h7] + (+(x7 > threshold[h7]) | (+Number.isNaN(x7) & right[h7]));
       if ((level & 7) === 7 && level + 1 < depth) {
-        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3) break;
+        if (
+          child[h0] === h0 &&
+          child[h1] === h1 &&
+          child[h2] === h2 &&
+          child[h3] === h3 &&
+          child[h4] === h4 &&
+          child[h5] === h5 &&
+          child[h6] === h6 &&
+          child[h7] === h7
+        ) {
+          break;
+        }
       }
     }
     leaves[r] = h0;
     leaves[r + 1] = h1;
     leaves[r + 2] = h2;
     leaves[r + 3] = h3;
+    leaves[r + 4] = h4;
+    leaves[r + 5] = h5;
+    leaves[r + 6] = h6;
+    leaves[r + 7] = h7;
   }
   for (; r < n; r++) {
     const o = r * stride;
