@@ -1,7 +1,8 @@
 // Seed 000's service, end to end with @mlops: generate the (synthetic) food-delivery data →
-// train a regression tree → register it as delivery@production → serve it with the seed's
-// own contract (POST /api/predict/delivery/duration → {"duration_time": …}) and every
-// standard route → answer the seed's request.
+// train a regression tree → import seed 000's kind of model, an XGBoost regressor trained on the
+// same rows by python3-xgboost (xgboost/) → register both, XGBoost as delivery@production →
+// serve it with the seed's own contract (POST /api/predict/delivery/duration →
+// {"duration_time": …}) and every standard route → answer the seed's request.
 //
 //   node main.mjs                  # registry ./.mlops here, a free port, then exit
 //   node main.mjs --keep-serving --port 8080    # ... and keep serving until Ctrl-C
@@ -10,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { computeMetrics, Frame, openRegistry } from "@mlops/core";
+import { computeMetrics, createPredictor, Frame, importXGBoost, openRegistry } from "@mlops/core";
 import { createInferenceApp, predictRoute, serve } from "@mlops/serve";
 import { DecisionTreeRegressor } from "@mlops/train";
 import { deliverySchema, FEATURES, makeDeliveryData } from "./data.mjs";
@@ -47,19 +48,42 @@ log(
     `r² ${metrics.r2.toFixed(3)} (${elapsed()})`,
 );
 
-// 3. Register it and point @production at it.
+// 3. Seed 000's best model is an XGBoost regressor saved as JSON: xgboost/model.json was trained
+// by python3-xgboost on the same rows (xgboost/make-model.mjs); import it and score it too.
+const xgboost = importXGBoost(await readFile(join(here, "xgboost", "model.json"), "utf8"), {
+  schema: deliverySchema,
+});
+const xgboostMetrics = computeMetrics(
+  holdout.numeric("duration_time"),
+  createPredictor(xgboost).predict(holdout),
+  ["rmse", "mae", "r2"],
+);
+log(
+  `3. imported the XGBoost model (${xgboost.manifest.model.treeCount} trees): hold-out rmse ` +
+    `${xgboostMetrics.rmse.toFixed(3)} min, mae ${xgboostMetrics.mae.toFixed(3)}, ` +
+    `r² ${xgboostMetrics.r2.toFixed(3)} (${elapsed()})`,
+);
+
+// 4. Register both, the tree at @tree and XGBoost at @production.
 const registryDir = testing
   ? await mkdtemp(join(tmpdir(), "mlops-delivery-"))
   : join(here, ".mlops");
 const registry = await openRegistry(testing ? join(registryDir, ".mlops") : registryDir);
+await registry.registerModel("delivery", tree.toArtifact({ metrics, schema: deliverySchema }), {
+  aliases: ["tree"],
+  reason: "example: a tree trained on synthetic data",
+});
 const version = await registry.registerModel(
   "delivery",
-  tree.toArtifact({ metrics, schema: deliverySchema }),
-  { aliases: ["production"], reason: "example: trained on synthetic data" },
+  importXGBoost(await readFile(join(here, "xgboost", "model.json"), "utf8"), {
+    schema: deliverySchema,
+    metrics: xgboostMetrics,
+  }),
+  { aliases: ["production"], reason: "example: seed 000's XGBoost model" },
 );
-log(`3. registered delivery version ${version.version} as @production in ${registryDir}`);
+log(`4. registered delivery version ${version.version} (XGBoost) as @production in ${registryDir}`);
 
-// 4. Serve it: the seed's contract as a custom route, next to every standard route.
+// 5. Serve it: the seed's contract as a custom route, next to every standard route.
 const duration = predictRoute({
   model: "delivery",
   path: "/api/predict/delivery/duration",
@@ -75,9 +99,9 @@ const app = createInferenceApp({
 });
 await app.ready;
 const server = await serve(app, { port, handleSignals: keepServing });
-log(`4. serving delivery version ${version.version} at ${server.url} (${elapsed()})`);
+log(`5. serving delivery version ${version.version} at ${server.url} (${elapsed()})`);
 
-// 5. The seed's request.
+// 6. The seed's request.
 const request = JSON.parse(await readFile(join(here, "request.json"), "utf8"));
 const post = async (path, body) => {
   const response = await fetch(`${server.url}${path}`, {
@@ -88,7 +112,7 @@ const post = async (path, body) => {
   return { status: response.status, body: await response.json() };
 };
 const answer = await post("/api/predict/delivery/duration", request);
-log(`5. POST /api/predict/delivery/duration → ${answer.status} ${JSON.stringify(answer.body)}`);
+log(`6. POST /api/predict/delivery/duration → ${answer.status} ${JSON.stringify(answer.body)}`);
 
 // The same row on the standard routes: the same answer everywhere.
 const { id: _id, ...features } = request;
@@ -110,7 +134,7 @@ log(`     /invocations                 ${mlflow.body.predictions[0]}`);
 log(`   a bad request → ${invalid.status} ${JSON.stringify(invalid.body.error.issues?.[0])}`);
 
 if (testing) {
-  const offline = tree.predict(
+  const offline = createPredictor(xgboost).predict(
     new Frame(
       FEATURES.map((name) => [
         name,
@@ -118,6 +142,14 @@ if (testing) {
       ]),
     ),
   )[0];
+  // What xgboost itself predicted for this request (xgboost/expected.json, to 1e-5 relative).
+  const expected = JSON.parse(await readFile(join(here, "xgboost", "expected.json"), "utf8"));
+  assert.ok(Math.abs(offline - expected.request) <= 1e-5 * expected.request);
+  const first = createPredictor(xgboost).predict(holdout.slice(0, 100));
+  expected.holdout.forEach((value, i) => {
+    assert.ok(Math.abs(first[i] - value) <= 1e-5 * Math.abs(value), `hold-out row ${i}`);
+  });
+  assert.ok(Math.abs(xgboostMetrics.rmse - expected.holdoutRmse) < 1e-4);
   assert.equal(answer.status, 200);
   assert.deepEqual(Object.keys(answer.body), ["duration_time"]);
   assert.equal(answer.body.duration_time, offline);
@@ -130,11 +162,13 @@ if (testing) {
   assert.deepEqual(invalid.body.error.issues[0].path, ["distance"]);
   // The noise alone has sd 3; a depth-8 tree adds its own approximation error.
   assert.ok(metrics.rmse > 3 && metrics.rmse < 5, `hold-out rmse ${metrics.rmse}`);
+  assert.ok(xgboostMetrics.rmse < metrics.rmse, "XGBoost beats the tree on the hold-out");
   const ready = await fetch(`${server.url}/v2/health/ready`);
   assert.equal(ready.status, 200);
   console.log(
     `delivery-duration: ok (duration_time ${answer.body.duration_time.toFixed(3)} min, ` +
-      `rmse ${metrics.rmse.toFixed(3)}, ${elapsed()})`,
+      `rmse: tree ${metrics.rmse.toFixed(3)}, XGBoost ${xgboostMetrics.rmse.toFixed(3)}, ` +
+      `${elapsed()})`,
   );
 }
 
