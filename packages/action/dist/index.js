@@ -61746,17 +61746,19 @@ var manifestShape = external_exports.looseObject({
   profile: trainingProfileShape.optional()
 });
 var finite = external_exports.number();
+var splitRule = external_exports.enum(["float64_le", "float32_le", "float32_lt"]).optional();
 var categories = external_exports.record(external_exports.string().min(1), external_exports.array(external_exports.string())).optional();
 var modelSections = {
-  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories }).catchall(json2),
+  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories, splitRule }).catchall(json2),
   ensemble: external_exports.object({
     inputs: external_exports.array(external_exports.string().min(1)).min(1),
     aggregation: external_exports.enum(["mean", "sum"]),
     learningRate: finite.optional(),
     baseValue: finite.optional(),
-    link: external_exports.enum(["identity", "log"]).optional(),
+    link: external_exports.enum(["identity", "log", "logit"]).optional(),
     treeCount: external_exports.number().int().positive(),
-    categories
+    categories,
+    splitRule
   }).catchall(json2),
   linear: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), intercept: finite }).catchall(json2)
 };
@@ -63176,6 +63178,51 @@ function blockRows(slotCount) {
   return Math.min(512, Math.max(64, rows));
 }
 
+// ../core/src/predict/split-rule.ts
+var SPLIT_RULES = Object.freeze([
+  "float64_le",
+  "float32_le",
+  "float32_lt"
+]);
+var f32 = new Float32Array(1);
+var u322 = new Uint32Array(f32.buffer);
+var f642 = new Float64Array(1);
+var u64 = new BigUint64Array(f642.buffer);
+function nextFloat32Up(value2) {
+  if (Number.isNaN(value2) || value2 === Number.POSITIVE_INFINITY) return value2;
+  if (value2 === 0) return 2 ** -149;
+  f32[0] = value2;
+  u322[0] += value2 > 0 ? 1 : -1;
+  return f32[0];
+}
+function nextFloat32Down(value2) {
+  return -nextFloat32Up(-value2);
+}
+function previousFloat64(value2) {
+  if (value2 === 0) return -Number.MIN_VALUE;
+  f642[0] = value2;
+  u64[0] += value2 > 0 ? -1n : 1n;
+  return f642[0];
+}
+function float32AtMost(value2) {
+  const rounded = Math.fround(value2);
+  return rounded > value2 ? nextFloat32Down(rounded) : rounded;
+}
+function walkThreshold(threshold, rule) {
+  if (rule === "float64_le" || Number.isNaN(threshold)) return threshold;
+  if (threshold === Number.POSITIVE_INFINITY) return threshold;
+  if (rule === "float32_lt" && Math.fround(threshold) === Number.NEGATIVE_INFINITY) {
+    return Number.NEGATIVE_INFINITY;
+  }
+  const bound = rule === "float32_lt" ? nextFloat32Down(Math.fround(threshold)) : float32AtMost(threshold);
+  if (bound === Number.POSITIVE_INFINITY) return bound;
+  const next = nextFloat32Up(bound);
+  const upper = next === Number.POSITIVE_INFINITY ? 2 ** 128 : next;
+  const lower = bound === Number.NEGATIVE_INFINITY ? -(2 ** 128) : bound;
+  const midpoint = lower / 2 + upper / 2;
+  return Math.fround(midpoint) <= bound ? midpoint : previousFloat64(midpoint);
+}
+
 // ../core/src/predict/tree.ts
 var REQUIRED = {
   left: Int32Array,
@@ -63329,9 +63376,10 @@ var CompiledTree = class {
    * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
    * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
    * to the model, which goes where missing values go); undefined for other inputs, where a
-   * categorical split reads the value itself as the category number.
+   * categorical split reads the value itself as the category number. `rule` is the artifact's
+   * split rule for numeric splits.
    */
-  constructor(tree, inputSlots, prefix, categoryCodes2 = []) {
+  constructor(tree, inputSlots, prefix, categoryCodes2 = [], rule = "float64_le") {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
     const position = new Int32Array(n);
@@ -63362,7 +63410,7 @@ var CompiledTree = class {
       const input3 = feature[node2];
       this.child[k] = position[left[node2]];
       this.slot[k] = inputSlots[input3];
-      this.threshold[k] = threshold[node2];
+      this.threshold[k] = walkThreshold(threshold[node2], rule);
       used.add(inputSlots[input3]);
       const goesLeft = missingLeft ? missingLeft[node2] !== 0 : nodeSamples ? nodeSamples[left[node2]] > nodeSamples[right[node2]] : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
@@ -63516,32 +63564,54 @@ function walk(tree, data, stride, n, leaves) {
 function walkMissing(tree, data, stride, n, leaves) {
   const { child, slot, threshold, missingRight: right, depth } = tree;
   let r = 0;
-  for (; r + 4 <= n; r += 4) {
+  for (; r + 8 <= n; r += 8) {
     const o0 = r * stride;
     const o1 = o0 + stride;
     const o2 = o1 + stride;
     const o3 = o2 + stride;
+    const o4 = o3 + stride;
+    const o5 = o4 + stride;
+    const o6 = o5 + stride;
+    const o7 = o6 + stride;
     let h0 = 0;
     let h1 = 0;
     let h2 = 0;
     let h3 = 0;
+    let h4 = 0;
+    let h5 = 0;
+    let h6 = 0;
+    let h7 = 0;
     for (let level = 0; level < depth; level++) {
       const x0 = data[o0 + slot[h0]];
       const x1 = data[o1 + slot[h1]];
       const x2 = data[o2 + slot[h2]];
       const x3 = data[o3 + slot[h3]];
+      const x4 = data[o4 + slot[h4]];
+      const x5 = data[o5 + slot[h5]];
+      const x6 = data[o6 + slot[h6]];
+      const x7 = data[o7 + slot[h7]];
       h0 = child[h0] + (+(x0 > threshold[h0]) | +Number.isNaN(x0) & right[h0]);
       h1 = child[h1] + (+(x1 > threshold[h1]) | +Number.isNaN(x1) & right[h1]);
       h2 = child[h2] + (+(x2 > threshold[h2]) | +Number.isNaN(x2) & right[h2]);
       h3 = child[h3] + (+(x3 > threshold[h3]) | +Number.isNaN(x3) & right[h3]);
+      h4 = child[h4] + (+(x4 > threshold[h4]) | +Number.isNaN(x4) & right[h4]);
+      h5 = child[h5] + (+(x5 > threshold[h5]) | +Number.isNaN(x5) & right[h5]);
+      h6 = child[h6] + (+(x6 > threshold[h6]) | +Number.isNaN(x6) & right[h6]);
+      h7 = child[h7] + (+(x7 > threshold[h7]) | +Number.isNaN(x7) & right[h7]);
       if ((level & 7) === 7 && level + 1 < depth) {
-        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3) break;
+        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3 && child[h4] === h4 && child[h5] === h5 && child[h6] === h6 && child[h7] === h7) {
+          break;
+        }
       }
     }
     leaves[r] = h0;
     leaves[r + 1] = h1;
     leaves[r + 2] = h2;
     leaves[r + 3] = h3;
+    leaves[r + 4] = h4;
+    leaves[r + 5] = h5;
+    leaves[r + 6] = h6;
+    leaves[r + 7] = h7;
   }
   for (; r < n; r++) {
     const o = r * stride;
@@ -63589,19 +63659,21 @@ function categoryCodes(artifact, inputs) {
     return Int32Array.from(dictionary, (value2) => number4.get(value2) ?? -1);
   });
 }
-function compileTrees(artifact, inputs, prefixes) {
+function compileTrees(artifact, inputs, prefixes, rule) {
   const codes = categoryCodes(artifact, inputs);
   return prefixes.map(
     (prefix) => new CompiledTree(
       treeArrays(artifact.arrays, prefix),
       inputs.slots,
       prefix.replace(/\.$/, ""),
-      codes
+      codes,
+      rule
     )
   );
 }
 var compileTreeModel = (artifact, inputs, blockSize) => {
-  const [tree] = compileTrees(artifact, inputs, ["tree."]);
+  const model = section(artifact, "tree");
+  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
@@ -63624,7 +63696,8 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const trees = compileTrees(
     artifact,
     inputs,
-    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`)
+    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
+    model.splitRule
   );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
@@ -63649,25 +63722,36 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   }
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
-  const exp = model.link === "log";
+  const link2 = inverseLink(model.link ?? "identity");
+  if (learningRate !== 1) {
+    for (const tree of trees) {
+      const value2 = tree.value;
+      for (let k = 0; k < value2.length; k++) value2[k] *= learningRate;
+    }
+  }
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
         tree.findLeaves(data, stride, n, missing, leaves);
         const value2 = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += learningRate * value2[leaves[r]];
+        for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
       }
-      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
-      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      if (link2 === void 0) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      else for (let r = 0; r < n; r++) out[offset + r] = link2(sum[r]);
     },
     row(values) {
       let total = baseValue;
-      for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
-      return exp ? Math.exp(total) : total;
+      for (const tree of trees) total += tree.value[tree.leafOf(values)];
+      return link2 === void 0 ? total : link2(total);
     }
   };
 };
+function inverseLink(link2) {
+  if (link2 === "log") return Math.exp;
+  if (link2 === "logit") return (score) => 1 / (1 + Math.exp(-score));
+  return void 0;
+}
 var compileLinearModel = (artifact, modelInputs, blockSize) => {
   const inputSlots = modelInputs.slots;
   for (const column2 of modelInputs.columns) {
