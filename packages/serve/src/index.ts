@@ -73,4 +73,10 @@ export {
 export { OIP_DATATYPES, type OipDatatype } from "./protocols/oip.js";
 export { type DefineModelInput, defineModel, type ModelDefinition } from "./runtime/define.js";
 export { nativeRuntime } from "./runtime/native.js";
+export {
+  createOnnxRuntime,
+  type OnnxRuntimeModule,
+  type OnnxRuntimeOptions,
+  onnxRuntime,
+} from "./runtime/onnx.js";
 export type { LoadedModel, ModelRuntime } from "./runtime/runtime.js";
