@@ -167,10 +167,20 @@ export {
   onnxModelOf,
 } from "./interop/onnx/import.js";
 export { type ImportXGBoostOptions, importXGBoost } from "./interop/xgboost.js";
-export { formatFor, formats, readFrame, streamFrames, writeFrame } from "./io/index.js";
+export {
+  formatFor,
+  formats,
+  openFrameWriter,
+  readFrame,
+  streamFrames,
+  writeFrame,
+} from "./io/index.js";
 export type {
+  EncodeOptions,
   FrameFormat,
   FrameFormatName,
+  FrameWriter,
+  InvalidRow,
   ReadOptions,
   StreamOptions,
   WriteOptions,

@@ -42,17 +42,25 @@ const NUMERIC_KINDS = new Set<string>(["number", "integer", "boolean"]);
  *   represent exactly (fractions, -0, beyond ±2^53) is written as Float64 instead; either way the
  *   field carries `mlops.kind = "integer"` metadata so the kind round-trips.
  * - `boolean` → Bool (bit-packed, so copied).
- * - `category` → Dictionary<Utf8, Int32> whose indices are the frame's `Int32Array` codes.
+ * - `category` → Dictionary<Utf8, Int32> whose indices are the frame's `Int32Array` codes, or
+ *   plain Utf8 strings with `categories: "utf8"` (streamed IPC files, whose batches cannot each
+ *   bring their own dictionary).
  *
  * @example
  * const table = frameToArrow(frame);
  * const bytes = tableToIPC(table, "file");
  */
-export function frameToArrow(frame: Frame): Table {
+export function frameToArrow(
+  frame: Frame,
+  options: { categories?: "dictionary" | "utf8" } = {},
+): Table {
   const fields: Field[] = [];
   const children: Data[] = [];
   for (const [name, column] of frame.columns()) {
-    const data = columnToArrow(column);
+    const data =
+      column.kind === "category" && options.categories === "utf8"
+        ? categoryToUtf8(column)
+        : columnToArrow(column);
     const metadata = new Map([[ARROW_KIND_METADATA_KEY, column.kind]]);
     fields.push(new Field(name, data.type, true, metadata));
     children.push(data);
@@ -120,6 +128,14 @@ function columnToArrow(column: Column): Data {
   }
   // The data buffer is the frame's own array: Arrow never reads the slots marked null.
   return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
+}
+
+/** A category column as plain strings (one Utf8 value per row, null when missing). */
+function categoryToUtf8(column: CategoryColumn): Data {
+  const { codes, dictionary } = column;
+  const strings: (string | null)[] = new Array(codes.length);
+  for (let i = 0; i < codes.length; i++) strings[i] = codes[i] < 0 ? null : dictionary[codes[i]];
+  return vectorFromArray(strings, new Utf8()).data[0];
 }
 
 function categoryToArrow(column: CategoryColumn): Data {

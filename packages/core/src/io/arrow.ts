@@ -1,11 +1,18 @@
 import { type FileHandle, open, readFile } from "node:fs/promises";
-import { RecordBatchFileWriter, RecordBatchReader, Table, tableFromIPC } from "apache-arrow";
+import {
+  type Schema as ArrowSchema,
+  RecordBatch,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  Table,
+  tableFromIPC,
+} from "apache-arrow";
 import { MlopsError } from "../errors/error.js";
 import { frameFromArrow, frameToArrow } from "../frame/arrow.js";
 import type { Frame } from "../frame/frame.js";
 import { checkBatchSize, checkColumns, conformRows, rebatchFrames } from "./batch.js";
-import { assertReadableFile, writeFileAtomic } from "./files.js";
-import type { FrameFormat, ReadOptions, StreamOptions } from "./types.js";
+import { AtomicFile, assertReadableFile, writeError, writeFileAtomic } from "./files.js";
+import type { FrameFormat, FrameWriter, ReadOptions, StreamOptions } from "./types.js";
 
 /** Rows per Frame yielded by `stream` when no `batchSize` is given. */
 
@@ -30,6 +37,7 @@ export const arrowFormat: FrameFormat = {
   read: readArrow,
   stream: streamArrow,
   write: writeArrow,
+  openWriter: (path) => ArrowFrameWriter.open(path),
 };
 
 async function readArrow(path: string, options: ReadOptions = {}): Promise<Frame> {
@@ -109,6 +117,88 @@ async function writeArrow(path: string, frame: Frame): Promise<void> {
     }
     await drained;
   });
+}
+
+/**
+ * Streams record batches into an Arrow IPC file. Category columns are written as Utf8 (read
+ * back as categories) rather than dictionaries: each batch has its own dictionary, and the IPC
+ * file format cannot replace a dictionary between batches.
+ */
+class ArrowFrameWriter implements FrameWriter {
+  readonly path: string;
+  rowCount = 0;
+  readonly #file: AtomicFile;
+  readonly #writer = new RecordBatchFileWriter();
+  readonly #drained: Promise<void>;
+  #schema: ArrowSchema | undefined;
+  #failure: unknown;
+
+  private constructor(file: AtomicFile) {
+    this.path = file.path;
+    this.#file = file;
+    const handle = file.handle;
+    this.#drained = (async () => {
+      for await (const chunk of this.#writer) await handle.writeFile(chunk);
+    })();
+    // A failed drain is reported by write/close; never as an unhandled rejection.
+    this.#drained.catch((error) => {
+      this.#failure = error;
+    });
+  }
+
+  static async open(path: string): Promise<ArrowFrameWriter> {
+    return new ArrowFrameWriter(await AtomicFile.create(path));
+  }
+
+  async write(frame: Frame): Promise<void> {
+    if (this.#failure !== undefined) throw writeError(this.path, this.#failure);
+    const table = frameToArrow(frame, { categories: "utf8" });
+    if (this.#schema === undefined) this.#schema = table.schema;
+    else if (!sameTypes(this.#schema, table.schema)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's column types (${describeTypes(table.schema)}) differ from ` +
+          `the first batch's (${describeTypes(this.#schema)}); an Arrow file has one schema`,
+        { location: { file: this.path } },
+      );
+    }
+    // Every batch carries the first batch's schema object, so the writer never sees a "new"
+    // schema (which would make it start another file).
+    const schema = this.#schema;
+    for (const batch of table.batches) this.#writer.write(new RecordBatch(schema, batch.data));
+    this.rowCount += frame.rowCount;
+    // Let the queued chunks reach the file before the next batch is encoded.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.#writer.finish();
+    try {
+      await this.#drained;
+    } catch (error) {
+      await this.#file.abort();
+      throw writeError(this.path, error);
+    }
+    await this.#file.commit();
+  }
+
+  async abort(): Promise<void> {
+    this.#writer.abort();
+    await this.#drained.catch(() => {});
+    await this.#file.abort();
+  }
+}
+
+function sameTypes(a: ArrowSchema, b: ArrowSchema): boolean {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every(
+    (field, i) =>
+      field.name === b.fields[i].name && String(field.type) === String(b.fields[i].type),
+  );
+}
+
+function describeTypes(schema: ArrowSchema): string {
+  return schema.fields.map((field) => `${field.name}: ${String(field.type)}`).join(", ");
 }
 
 // ---------------------------------------------------------------- helpers

@@ -1,6 +1,7 @@
 // Helpers every reader shares: batch sizes, re-batching, column checks, schema application.
 import { MlopsError } from "../errors/error.js";
-import { Frame } from "../frame/frame.js";
+import { cellValue, Frame, type RowObject } from "../frame/frame.js";
+import { type Issue, SchemaError } from "../schema/issues.js";
 import type { ReadOptions } from "./types.js";
 
 /** Rows per streamed Frame when `batchSize` is not given. */
@@ -68,12 +69,105 @@ export function conformRows(
   options: ReadOptions,
   rowOffset: number,
 ): Frame {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: rowOffset + row + 1 }),
+    textMissing: false,
+    lineOf: (row) => rowOffset + row + 1,
   });
+}
+
+/** Where a reader's batch came from, for `applySchema`. */
+export interface BatchSource {
+  path: string;
+  /** Rows of the file before this batch. */
+  rowOffset: number;
+  /** The 1-based file line of a batch row. */
+  lineOf(row: number): number;
+  /** Text tokens such as "NA" count as missing (CSV only). */
+  textMissing?: boolean;
+}
+
+/**
+ * Applies `options.schema` to a batch as every reader does: conform it (throwing `SchemaError`
+ * with located issues), or with `onInvalidRow` hand each invalid row to the callback and keep
+ * the rest; with `keepUnknownColumns` the undeclared columns ride along as read. Internal,
+ * shared by the readers.
+ *
+ * @example
+ * return applySchema(raw, options, { path, rowOffset, lineOf: (row) => lines[row] });
+ */
+export function applySchema(raw: Frame, options: ReadOptions, source: BatchSource): Frame {
+  const schema = options.schema;
+  if (!schema) return raw;
+  const extras = options.keepUnknownColumns
+    ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name))
+    : [];
+  const declared = extras.length > 0 ? raw.drop(extras) : raw;
+  const { path, rowOffset, lineOf } = source;
+  const conformOptions = {
+    textMissing: source.textMissing ?? true,
+    rowOffset,
+    locate: (row: number) => ({ file: path, line: lineOf(row) }),
+  };
+  const onInvalidRow = options.onInvalidRow;
+  if (onInvalidRow === undefined) {
+    return withExtras(schema.conformFrame(declared, conformOptions), raw, extras);
+  }
+  const first = schema.safeConformFrame(declared, {
+    ...conformOptions,
+    maxIssues: Number.POSITIVE_INFINITY,
+  });
+  if (first.success) return withExtras(first.data, raw, extras);
+  const byRow = new Map<number, Issue[]>();
+  const whole: Issue[] = [];
+  for (const found of first.error.issues) {
+    const at = found.path[0];
+    if (typeof at !== "number") {
+      whole.push(found);
+      continue;
+    }
+    const row = at - rowOffset;
+    const list = byRow.get(row);
+    if (list) list.push(found);
+    else byRow.set(row, [found]);
+  }
+  // A missing or unknown column is the file's problem, not one row's: no row could be scored.
+  if (whole.length > 0) throw new SchemaError(whole, { subject: path });
+  const keep = new Uint8Array(raw.rowCount).fill(1);
+  const rows = [...byRow.keys()].sort((a, b) => a - b);
+  for (const row of rows) {
+    keep[row] = 0;
+    onInvalidRow({
+      row: rowOffset + row,
+      location: { file: path, line: lineOf(row) },
+      values: rowValues(raw, row),
+      issues: byRow.get(row) ?? [],
+    });
+  }
+  const indices: number[] = [];
+  for (let row = 0; row < raw.rowCount; row++) if (keep[row]) indices.push(row);
+  const valid = raw.take(indices);
+  const validDeclared = extras.length > 0 ? valid.drop(extras) : valid;
+  const conformed = schema.conformFrame(validDeclared, {
+    ...conformOptions,
+    locate: (row) => ({ file: path, line: lineOf(indices[row]) }),
+  });
+  return withExtras(conformed, valid, extras);
+}
+
+/** The conformed frame followed by the undeclared columns of `raw`, as read. */
+function withExtras(conformed: Frame, raw: Frame, extras: readonly string[]): Frame {
+  if (extras.length === 0) return conformed;
+  const entries = [...conformed.columns()];
+  for (const name of extras) entries.push([name, raw.column(name)]);
+  return new Frame(entries, conformed.rowCount);
+}
+
+function rowValues(frame: Frame, row: number): RowObject {
+  const values: RowObject = {};
+  for (const [name, column] of frame.columns()) values[name] = cellValue(column, row);
+  return values;
 }
 
 /**

@@ -3,15 +3,22 @@ import { MlopsError } from "../errors/error.js";
 import { type Column, Frame } from "../frame/frame.js";
 import type { Field } from "../schema/field.js";
 import { Schema } from "../schema/schema.js";
-import { checkBatchSize } from "./batch.js";
+import { applySchema, checkBatchSize } from "./batch.js";
 import { type CsvBatch, CsvReader, MODE_NUMERIC, MODE_SKIP, MODE_TEXT } from "./csv-reader.js";
-import { writeFileAtomic } from "./files.js";
-import type { FrameFormat, ReadOptions, StreamOptions, WriteOptions } from "./types.js";
+import type {
+  EncodeOptions,
+  FrameFormat,
+  FrameWriter,
+  ReadOptions,
+  StreamOptions,
+  WriteOptions,
+} from "./types.js";
+import { ByteBuffer, MAX_NUMBER_CHARS, TextFrameWriter } from "./writer.js";
 
 /** 1 MiB: large enough that per-read overhead vanishes, small enough to stay in cache. */
 const DEFAULT_CHUNK_SIZE = 1 << 20;
-/** The writer hands the file this much text at a time. */
-const WRITE_CHUNK_CHARS = 1 << 20;
+/** `writeCsvFile` encodes and writes this many rows at a time. */
+const WRITE_CHUNK_ROWS = 65_536;
 
 /** CSV read options, plus the size of each read (exposed for chunk-boundary tests). */
 export interface CsvReadOptions extends ReadOptions {
@@ -41,7 +48,7 @@ export async function readCsvFile(path: string, options: CsvReadOptions = {}): P
     reader.configure(plan.modes, plan.order);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
-    return toFrame(path, batch, plan.schema, 0);
+    return toFrame(path, batch, plan.schema, 0, options);
   } finally {
     await reader.close();
   }
@@ -74,7 +81,7 @@ export async function* streamCsvFile(
         if (rowOffset === 0) throw headerOnly(reader);
         return;
       }
-      yield toFrame(path, batch, plan.schema, rowOffset);
+      yield toFrame(path, batch, plan.schema, rowOffset, options);
       rowOffset += batch.rowCount;
     }
   } finally {
@@ -97,28 +104,69 @@ export async function writeCsvFile(
   frame: Frame,
   options: WriteOptions = {},
 ): Promise<void> {
-  const delimiter = resolveDelimiter(path, options.delimiter);
+  const writer = await openCsvWriter(path, options);
+  try {
+    for (let start = 0; start < frame.rowCount || start === 0; start += WRITE_CHUNK_ROWS) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS));
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/**
+ * Opens a streaming CSV writer: `write(frame)` appends a batch (the first with the header line)
+ * to a temporary file, `close()` renames it onto `path`.
+ *
+ * @example
+ * const writer = await openCsvWriter("scored.csv");
+ * for await (const batch of streamFrames("big.csv")) await writer.write(batch);
+ * await writer.close();
+ */
+export function openCsvWriter(path: string, options: WriteOptions = {}): Promise<FrameWriter> {
+  resolveDelimiter(path, options.delimiter);
+  return TextFrameWriter.open(path, encodeCsv, options);
+}
+
+/**
+ * The CSV bytes of a batch, as the writer appends them: the header line first when `first`,
+ * then one line per row (see `writeCsvFile` for how cells are written). Pure, so batches can be
+ * encoded on worker threads.
+ *
+ * @example
+ * const bytes = encodeCsv(frame, { first: true });
+ */
+export function encodeCsv(frame: Frame, options: EncodeOptions): Uint8Array {
+  const delimiter = resolveDelimiter(options.path ?? "", options.delimiter);
+  const delimiterByte = delimiter.charCodeAt(0);
   const names = frame.names;
-  const cells = names.map((name) => cellWriter(frame.column(name), delimiter));
-  const columnCount = cells.length;
+  const columnCount = names.length;
+  const rowCount = frame.rowCount;
+  const cells = names.map((name) => cellEncoder(frame.column(name), delimiter));
+  // Room reserved per row: exact bounds for numbers, a guess for strings (which check for room).
+  let width = 1;
+  for (const cell of cells) width += Math.min(cell.width, 64) + 1;
+  const header = options.first
+    ? Buffer.from(`${names.map((name) => quote(name, delimiter)).join(delimiter)}\n`, "utf8")
+    : undefined;
+  const out = new ByteBuffer(rowCount * width + (header?.length ?? 0) + 64, width);
+  if (header) out.append(header);
   // A single-column row whose value is missing would be a blank line, which readers skip.
-  const missing = columnCount === 1 ? '""' : "";
-  await writeFileAtomic(path, async (handle) => {
-    let text = `${names.map((name) => quote(name, delimiter)).join(delimiter)}\n`;
-    for (let row = 0; row < frame.rowCount; row++) {
-      for (let column = 0; column < columnCount; column++) {
-        if (column > 0) text += delimiter;
-        const cell = cells[column](row);
-        text += cell === undefined ? missing : cell;
-      }
-      text += "\n";
-      if (text.length >= WRITE_CHUNK_CHARS) {
-        await handle.write(text);
-        text = "";
+  const loneMissing = columnCount === 1;
+  for (let row = 0; row < rowCount; row++) {
+    out.reserve(width);
+    for (let column = 0; column < columnCount; column++) {
+      if (column > 0) out.byte(delimiterByte);
+      if (!cells[column].write(out, row) && loneMissing) {
+        out.byte(34);
+        out.byte(34);
       }
     }
-    if (text.length > 0) await handle.write(text);
-  });
+    out.byte(10);
+  }
+  return out.result();
 }
 
 /**
@@ -135,6 +183,8 @@ export const csvFormat: FrameFormat = {
   read: (path, options) => readCsvFile(path, options),
   stream: (path, options) => streamCsvFile(path, options),
   write: (path, frame, options) => writeCsvFile(path, frame, options),
+  openWriter: (path, options) => openCsvWriter(path, options),
+  encode: encodeCsv,
 };
 
 // ---------------------------------------------------------------------- helpers
@@ -207,7 +257,7 @@ function planColumns(reader: CsvReader, options: ReadOptions): ColumnPlan {
   const order: number[] = [];
   for (const index of picked) {
     const field = schema?.fields[header[index]] as Field<unknown, boolean> | undefined;
-    if (schema && !field && schema.unknownKeys === "strip") continue;
+    if (schema && !field && schema.unknownKeys === "strip" && !options.keepUnknownColumns) continue;
     modes[index] = field?.kind === "category" ? MODE_TEXT : MODE_NUMERIC;
     order.push(index);
   }
@@ -234,13 +284,10 @@ function toFrame(
   batch: CsvBatch,
   schema: Schema | undefined,
   rowOffset: number,
+  options: ReadOptions,
 ): Frame {
   const raw = new Frame(batch.columns, batch.rowCount);
-  if (!schema) return raw;
-  return schema.conformFrame(raw, {
-    locate: (row) => ({ file: path, line: batch.lineOf(row) }),
-    rowOffset,
-  });
+  return applySchema(raw, { ...options, schema }, { path, rowOffset, lineOf: batch.lineOf });
 }
 
 function headerOnly(reader: CsvReader): MlopsError {
@@ -266,28 +313,51 @@ function quote(text: string, delimiter: string): string {
   return text;
 }
 
-/** Per column, a function from row to cell text (undefined = missing). */
-function cellWriter(column: Column, delimiter: string): (row: number) => string | undefined {
+/** Writes one column's cells into a ByteBuffer; `width` bounds the bytes of any one cell. */
+interface CellEncoder {
+  readonly width: number;
+  /** Writes the cell of `row`; false when it is missing (nothing written). */
+  write(out: ByteBuffer, row: number): boolean;
+}
+
+/** Per column, an encoder of its cells (room for `width` bytes is reserved per row up front). */
+function cellEncoder(column: Column, delimiter: string): CellEncoder {
   if (column.kind === "category") {
-    // Each distinct string is quoted once, not once per row.
-    const encoded = column.dictionary.map((value) => quote(value, delimiter));
+    // Each distinct string is quoted and encoded once, not once per row.
+    const encoded = column.dictionary.map((value) => Buffer.from(quote(value, delimiter), "utf8"));
+    let width = 2;
+    for (const bytes of encoded) width = Math.max(width, bytes.length);
     const codes = column.codes;
-    return (row) => {
-      const code = codes[row];
-      return code < 0 ? undefined : encoded[code];
+    return {
+      width,
+      write(out, row) {
+        const code = codes[row];
+        if (code < 0) return false;
+        out.append(encoded[code]);
+        return true;
+      },
     };
   }
   const values = column.values;
   if (column.kind === "boolean") {
-    return (row) => {
-      const value = values[row];
-      return Number.isNaN(value) ? undefined : value !== 0 ? "true" : "false";
+    return {
+      width: 5,
+      write(out, row) {
+        const value = values[row];
+        if (Number.isNaN(value)) return false;
+        out.ascii(value !== 0 ? "true" : "false");
+        return true;
+      },
     };
   }
-  return (row) => {
-    const value = values[row];
-    if (Number.isNaN(value)) return undefined;
-    // String(-0) is "0"; keep the sign so the value reads back identical.
-    return value === 0 && 1 / value < 0 ? "-0" : String(value);
+  return {
+    width: MAX_NUMBER_CHARS,
+    write(out, row) {
+      const value = values[row];
+      if (Number.isNaN(value)) return false;
+      // String(-0) is "0"; keep the sign so the value reads back identical.
+      out.ascii(value === 0 && 1 / value < 0 ? "-0" : String(value));
+      return true;
+    },
   };
 }

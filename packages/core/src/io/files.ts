@@ -30,6 +30,115 @@ export async function assertReadableFile(path: string): Promise<number> {
 }
 
 /**
+ * A file written under a temporary name beside `path` (`.NAME.RANDOM.tmp`) and renamed onto
+ * `path` by `commit` once complete (after an fsync), so `path` never holds a half-written file:
+ * a failed or interrupted write leaves any previous file untouched, and `abort` removes the
+ * temporary file. Every failure becomes a `file_write` MlopsError naming `path`.
+ * Internal: the streaming writers of every format are built on it.
+ *
+ * @example
+ * const file = await AtomicFile.create("out.csv");
+ * try {
+ *   await file.append("a,b\n1,2\n");
+ *   await file.commit();
+ * } catch (error) {
+ *   await file.abort();
+ *   throw error;
+ * }
+ */
+export class AtomicFile {
+  readonly path: string;
+  readonly temporaryPath: string;
+  /** Bytes appended so far. */
+  bytesWritten = 0;
+  #handle: FileHandle | undefined;
+  #done = false;
+
+  private constructor(path: string, temporary: string, handle: FileHandle) {
+    this.path = path;
+    this.temporaryPath = temporary;
+    this.#handle = handle;
+  }
+
+  /** Creates the temporary file (exclusively) in the folder of `path`. */
+  static async create(path: string): Promise<AtomicFile> {
+    const temporary = join(
+      dirname(path),
+      `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`,
+    );
+    try {
+      return new AtomicFile(path, temporary, await open(temporary, "wx"));
+    } catch (error) {
+      throw writeError(path, error);
+    }
+  }
+
+  /** The open temporary file (for writers that need its handle, such as Arrow's and Parquet's). */
+  get handle(): FileHandle {
+    if (this.#handle === undefined) {
+      throw new MlopsError("file_write", `${this.path}: the file is already closed`, {
+        location: { file: this.path },
+      });
+    }
+    return this.#handle;
+  }
+
+  /** Appends bytes (or text, as UTF-8) at the end of the temporary file. */
+  async append(data: Uint8Array | string): Promise<void> {
+    const handle = this.handle;
+    try {
+      await handle.writeFile(data);
+    } catch (error) {
+      throw writeError(this.path, error);
+    }
+    this.bytesWritten += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  }
+
+  /** Flushes the data to disk and renames the temporary file onto `path`. */
+  async commit(): Promise<void> {
+    const handle = this.handle;
+    try {
+      await handle.sync();
+      this.#handle = undefined;
+      await handle.close();
+      await rename(this.temporaryPath, this.path);
+      this.#done = true;
+    } catch (error) {
+      await this.abort();
+      throw writeError(this.path, error);
+    }
+  }
+
+  /** Closes and deletes the temporary file; `path` is left as it was. Safe to call twice. */
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close().catch(() => {});
+    await unlink(this.temporaryPath).catch(() => {});
+  }
+}
+
+/** A failed write as a `file_write` MlopsError naming `path` (with a hint for common errnos). */
+export function writeError(path: string, error: unknown): MlopsError {
+  if (MlopsError.isInstance(error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const hint =
+    code === "ENOSPC"
+      ? ": no space left on the device"
+      : code === "EACCES" || code === "EPERM"
+        ? ": permission denied"
+        : code === "ENOENT"
+          ? ": the folder does not exist"
+          : "";
+  return new MlopsError("file_write", `${path}: cannot write (${code ?? String(error)})${hint}`, {
+    cause: error,
+    location: { file: path },
+  });
+}
+
+/**
  * Writes a file atomically: a temporary file beside `path`, fsync, then rename over `path`.
  * A failed or interrupted write leaves any previous file untouched.
  */
@@ -37,23 +146,12 @@ export async function writeFileAtomic(
   path: string,
   write: (handle: FileHandle) => Promise<void>,
 ): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  let handle: FileHandle | undefined;
+  const file = await AtomicFile.create(path);
   try {
-    handle = await open(temporary, "wx");
-    await write(handle);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temporary, path);
+    await write(file.handle);
   } catch (error) {
-    await handle?.close().catch(() => {});
-    await unlink(temporary).catch(() => {});
-    if (MlopsError.isInstance(error)) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new MlopsError("file_write", `${path}: cannot write (${code ?? String(error)})`, {
-      cause: error,
-      location: { file: path },
-    });
+    await file.abort();
+    throw writeError(path, error);
   }
+  await file.commit();
 }

@@ -8,6 +8,7 @@ import { parquetFormat } from "./parquet.js";
 import type {
   FrameFormat,
   FrameFormatName,
+  FrameWriter,
   ReadOptions,
   StreamOptions,
   WriteOptions,
@@ -87,4 +88,21 @@ export function writeFrame(
   options: WriteOptions & { format?: FrameFormatName } = {},
 ): Promise<void> {
   return formatFor(path, options.format).write(path, frame, options);
+}
+
+/**
+ * Opens a streaming writer in the format of the extension (or `format`): batches are appended to
+ * a temporary file that `close()` renames onto `path`, so a crash never leaves a half-written
+ * file under the final name.
+ *
+ * @example
+ * const writer = await openFrameWriter("scored.parquet");
+ * for await (const batch of streamFrames("big.csv")) await writer.write(batch);
+ * await writer.close();
+ */
+export function openFrameWriter(
+  path: string,
+  options: WriteOptions & { format?: FrameFormatName } = {},
+): Promise<FrameWriter> {
+  return formatFor(path, options.format).openWriter(path, options);
 }

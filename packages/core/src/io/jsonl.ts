@@ -3,15 +3,21 @@ import { TextDecoder } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { type Column, Frame } from "../frame/frame.js";
 import { describeReceived } from "../schema/issues.js";
-import { checkBatchSize, checkColumns } from "./batch.js";
-import { assertReadableFile, writeFileAtomic } from "./files.js";
-import type { FrameFormat, ReadOptions, StreamOptions } from "./types.js";
+import { applySchema, checkBatchSize, checkColumns } from "./batch.js";
+import { assertReadableFile } from "./files.js";
+import type {
+  EncodeOptions,
+  FrameFormat,
+  FrameWriter,
+  ReadOptions,
+  StreamOptions,
+} from "./types.js";
+import { ByteBuffer, MAX_NUMBER_CHARS, TextFrameWriter } from "./writer.js";
 
 /** Bytes read from the file at a time; lines are cut out of these chunks. */
 const READ_CHUNK_BYTES = 1 << 20;
 
 /** Characters of output gathered before each write to the file. */
-const WRITE_CHUNK_CHARS = 1 << 20;
 
 /**
  * JSON Lines (`.jsonl`, `.ndjson`): one JSON object per line; blank lines are skipped, CRLF line
@@ -37,6 +43,8 @@ export const jsonlFormat: FrameFormat = {
   read: readJsonl,
   stream: streamJsonl,
   write: writeJsonl,
+  openWriter: (path) => openJsonlWriter(path),
+  encode: encodeJsonl,
 };
 
 // ---------------------------------------------------------------- reading
@@ -74,11 +82,11 @@ function conform(
   options: ReadOptions,
   rowOffset: number,
 ): Frame {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: lines[row] }),
+    textMissing: false,
+    lineOf: (row) => lines[row],
   });
 }
 
@@ -287,41 +295,65 @@ function isBlank(text: string): boolean {
 
 // ---------------------------------------------------------------- writing
 
+/** `writeJsonl` encodes and writes this many rows at a time. */
+const WRITE_CHUNK_ROWS = 65_536;
+
 async function writeJsonl(path: string, frame: Frame): Promise<void> {
+  const writer = await openJsonlWriter(path);
+  try {
+    for (let start = 0; start < frame.rowCount; start += WRITE_CHUNK_ROWS) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS));
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+function openJsonlWriter(path: string): Promise<FrameWriter> {
+  return TextFrameWriter.open(path, encodeJsonl, {});
+}
+
+/**
+ * The JSON Lines bytes of a batch: one object per row, keys in column order, missing values as
+ * null. Pure, so batches can be encoded on worker threads.
+ */
+export function encodeJsonl(frame: Frame, options: EncodeOptions): Uint8Array {
+  const path = options.path ?? "frame";
   const names = frame.names;
-  const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
+  const keys = names.map((name, c) =>
+    Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`),
+  );
   const columns = names.map((name) => frame.column(name));
   // Category values are quoted once per distinct value, not once per row.
   const quoted = columns.map((column) =>
-    column.kind === "category" ? column.dictionary.map((value) => JSON.stringify(value)) : [],
+    column.kind === "category"
+      ? column.dictionary.map((value) => Buffer.from(JSON.stringify(value), "utf8"))
+      : [],
   );
-  await writeFileAtomic(path, async (handle) => {
-    let parts: string[] = [];
-    let size = 0;
-    for (let row = 0; row < frame.rowCount; row++) {
-      let line = names.length === 0 ? "{" : "";
-      for (let c = 0; c < columns.length; c++) {
-        const column = columns[c];
-        let cell: string;
-        if (column.kind === "category") {
-          const code = column.codes[row];
-          cell = code < 0 ? "null" : (quoted[c][code] ?? "null");
-        } else {
-          cell = numberCell(path, names[c], row, column.kind, column.values[row]);
-        }
-        line += keys[c] + cell;
-      }
-      line += "}\n";
-      parts.push(line);
-      size += line.length;
-      if (size >= WRITE_CHUNK_CHARS) {
-        await handle.writeFile(parts.join(""));
-        parts = [];
-        size = 0;
+  let width = 2;
+  for (let c = 0; c < columns.length; c++) width += keys[c].length + MAX_NUMBER_CHARS;
+  const out = new ByteBuffer(frame.rowCount * width + 64, width);
+  const open = Buffer.from("{");
+  for (let row = 0; row < frame.rowCount; row++) {
+    out.reserve(width);
+    if (names.length === 0) out.append(open);
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c];
+      out.append(keys[c]);
+      if (column.kind === "category") {
+        const code = column.codes[row];
+        if (code < 0) out.ascii("null");
+        else out.append(quoted[c][code]);
+      } else {
+        out.ascii(numberCell(path, names[c], row, column.kind, column.values[row]));
       }
     }
-    if (parts.length > 0) await handle.writeFile(parts.join(""));
-  });
+    out.byte(125);
+    out.byte(10);
+  }
+  return out.result();
 }
 
 function numberCell(path: string, name: string, row: number, kind: string, value: number): string {

@@ -9,7 +9,13 @@ import {
   parquetSchema,
   type SchemaElement,
 } from "hyparquet";
-import { ByteWriter, type ColumnSource, parquetWrite } from "hyparquet-writer";
+import {
+  ByteWriter,
+  type ColumnSource,
+  ParquetWriter,
+  parquetWrite,
+  schemaFromColumnData,
+} from "hyparquet-writer";
 import { MlopsError } from "../errors/error.js";
 import {
   type CategoryColumn,
@@ -19,8 +25,8 @@ import {
   type NumericColumn,
 } from "../frame/frame.js";
 import { checkBatchSize, checkColumns, conformRows, rebatchFrames } from "./batch.js";
-import { assertReadableFile, writeFileAtomic } from "./files.js";
-import type { FrameFormat, ReadOptions, StreamOptions } from "./types.js";
+import { AtomicFile, assertReadableFile, writeError, writeFileAtomic } from "./files.js";
+import type { FrameFormat, FrameWriter, ReadOptions, StreamOptions } from "./types.js";
 
 /**
  * File key-value metadata key holding `{ "<column>": "<kind>" }` as JSON, so kinds Parquet types
@@ -68,6 +74,7 @@ export const parquetFormat: FrameFormat = {
   extensions: [".parquet"],
   read: readParquet,
   stream: streamParquet,
+  openWriter: (path) => ParquetFrameWriter.open(path),
   write: writeParquet,
 };
 
@@ -485,6 +492,105 @@ async function writeParquet(path: string, frame: Frame): Promise<void> {
       createdBy: "@mlops/core",
     });
   });
+}
+
+/**
+ * Streams frames into a Parquet file, one or more row groups per batch. The schema comes from
+ * the first batch: every column OPTIONAL (a later batch may have missing values) and integer
+ * columns INT64 (a later value that does not fit exactly is an error, not a silent change).
+ */
+class ParquetFrameWriter implements FrameWriter {
+  readonly path: string;
+  rowCount = 0;
+  readonly #file: AtomicFile;
+  #writer: ParquetWriter | undefined;
+  #kinds: Record<string, ColumnKind> | undefined;
+
+  private constructor(file: AtomicFile) {
+    this.path = file.path;
+    this.#file = file;
+  }
+
+  static async open(path: string): Promise<ParquetFrameWriter> {
+    return new ParquetFrameWriter(await AtomicFile.create(path));
+  }
+
+  async write(frame: Frame): Promise<void> {
+    const kinds: Record<string, ColumnKind> = {};
+    const columnData: ColumnSource[] = [];
+    for (const [name, column] of frame.columns()) {
+      kinds[name] = column.kind;
+      columnData.push(streamedColumnSource(this.path, name, column));
+    }
+    if (this.#writer === undefined) {
+      this.#kinds = kinds;
+      this.#writer = this.#start(columnData, kinds);
+    } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first ` +
+          `batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
+        { location: { file: this.path } },
+      );
+    }
+    if (frame.rowCount === 0) return;
+    await guardWrite(this.path, () =>
+      this.#writer!.write({ columnData, rowGroupSize: ROW_GROUP_ROWS }),
+    );
+    this.rowCount += frame.rowCount;
+  }
+
+  #start(columnData: ColumnSource[], kinds: Record<string, ColumnKind>): ParquetWriter {
+    return new ParquetWriter({
+      writer: new FileHandleWriter(this.#file.handle),
+      schema: schemaFromColumnData({ columnData }),
+      codec: "UNCOMPRESSED",
+      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
+      createdBy: "@mlops/core",
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#writer ??= this.#start([], {});
+    const writer = this.#writer;
+    try {
+      await guardWrite(this.path, () => writer.finish());
+    } catch (error) {
+      await this.#file.abort();
+      throw error;
+    }
+    await this.#file.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.#file.abort();
+  }
+}
+
+/** `columnSource` with a fixed type per kind: OPTIONAL always, integers as INT64. */
+function streamedColumnSource(path: string, name: string, column: Column): ColumnSource {
+  const source = columnSource(name, column);
+  if (column.kind === "integer" && source.type !== "INT64") {
+    const values = column.values;
+    const at = values.findIndex(
+      (value) => !Number.isNaN(value) && (!Number.isSafeInteger(value) || Object.is(value, -0)),
+    );
+    throw new MlopsError(
+      "file_write",
+      `${path}: column "${name}" (integer): ${Object.is(values[at], -0) ? "-0" : values[at]} ` +
+        `at row ${at} of this batch is not an integer Parquet INT64 holds exactly`,
+      { location: { file: path, column: name } },
+    );
+  }
+  return source.nullable ? source : { ...source, nullable: true };
+}
+
+async function guardWrite(path: string, run: () => void | Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    throw writeError(path, error);
+  }
 }
 
 function columnSource(name: string, column: Column): ColumnSource {

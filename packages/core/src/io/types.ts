@@ -1,4 +1,6 @@
-import type { Frame } from "../frame/frame.js";
+import type { SourceLocation } from "../errors/error.js";
+import type { Frame, RowObject } from "../frame/frame.js";
+import type { Issue } from "../schema/issues.js";
 import type { Schema } from "../schema/schema.js";
 
 /** The file formats @mlops reads and writes. */
@@ -15,6 +17,30 @@ export interface ReadOptions {
   columns?: readonly string[];
   /** CSV only: the field delimiter (default `,`). */
   delimiter?: string;
+  /**
+   * With `schema`: called with each row that violates it, which is then left out of the frame
+   * instead of failing the read (pandas' `on_bad_lines` callable, Spark's bad-records path).
+   * Problems with the file as a whole (not the format, a missing column) still throw.
+   */
+  onInvalidRow?: (row: InvalidRow) => void;
+  /**
+   * With `schema`: keep the columns it does not declare, as read (not validated), after the
+   * schema's own, instead of rejecting or stripping them as its `unknownKeys` says. Batch
+   * scoring uses it to carry id columns through.
+   */
+  keepUnknownColumns?: boolean;
+}
+
+/** A row that failed the schema, as `onInvalidRow` receives it. */
+export interface InvalidRow {
+  /** 0-based index of the row among the file's data rows. */
+  readonly row: number;
+  /** Where it is: the file and its 1-based line (the row number for Parquet and Arrow). */
+  readonly location: SourceLocation & { file: string; line: number };
+  /** The row as read, before the schema typed it. */
+  readonly values: RowObject;
+  /** Every issue of the row (paths `[row, column]`). */
+  readonly issues: readonly Issue[];
 }
 
 export interface StreamOptions extends ReadOptions {
@@ -41,4 +67,52 @@ export interface FrameFormat {
   stream(path: string, options?: StreamOptions): AsyncIterable<Frame>;
   /** Writes a Frame to `path` (atomically: a temporary file renamed into place). */
   write(path: string, frame: Frame, options?: WriteOptions): Promise<void>;
+  /**
+   * Opens a streaming writer: frames are appended batch by batch to a temporary file beside
+   * `path`, which `close()` renames onto `path`; memory holds one batch, not the whole file.
+   */
+  openWriter(path: string, options?: WriteOptions): Promise<FrameWriter>;
+  /**
+   * Row-wise text formats (CSV, JSON Lines) only: the bytes a writer appends for `frame`, as a
+   * pure function, so encoding can run on worker threads while one thread appends the results
+   * in order with `FrameWriter.writeEncoded`. `first` marks a file's first batch (CSV puts the
+   * header before it); `path` picks defaults such as the `.tsv` delimiter.
+   */
+  encode?(frame: Frame, options: EncodeOptions): Uint8Array;
+}
+
+export interface EncodeOptions extends WriteOptions {
+  /** The file's first batch: CSV writes the header line before its rows. */
+  first: boolean;
+  /** The file the bytes are for (its extension picks defaults such as TSV's tab). */
+  path?: string;
+}
+
+/**
+ * A file being written batch by batch. Nothing appears under the final name until `close()`
+ * succeeds; after a failure or `abort()` the final name is as it was before.
+ *
+ * @example
+ * const writer = await formats.csv.openWriter("scored.csv");
+ * try {
+ *   for await (const batch of streamFrames("big.csv")) await writer.write(score(batch));
+ *   await writer.close();
+ * } catch (error) {
+ *   await writer.abort();
+ *   throw error;
+ * }
+ */
+export interface FrameWriter {
+  /** The final path. */
+  readonly path: string;
+  /** Rows appended so far. */
+  readonly rowCount: number;
+  /** Appends a batch; every batch has the columns and kinds of the first. */
+  write(frame: Frame): Promise<void>;
+  /** Text formats: appends bytes made by the format's `encode` (`rows` rows of them). */
+  writeEncoded?(bytes: Uint8Array, rows: number): Promise<void>;
+  /** Finishes the file (footer, fsync) and renames it onto `path`. */
+  close(): Promise<void>;
+  /** Deletes the temporary file; `path` is untouched. Safe after a failed `close`. */
+  abort(): Promise<void>;
 }

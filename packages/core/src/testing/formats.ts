@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { access, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
 import { type Column, categoryColumn, cellValue, Frame, numericColumn } from "../frame/frame.js";
-import type { FrameFormat } from "../io/types.js";
+import type { FrameFormat, InvalidRow } from "../io/types.js";
 import { field } from "../schema/field.js";
 import { type Schema, schema } from "../schema/schema.js";
 
@@ -79,6 +79,15 @@ function describeColumn(column: Column, rowCount: number): string[] {
     }
   }
   return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function captureError(run: () => Promise<unknown>): Promise<unknown> {
@@ -179,6 +188,86 @@ export function describeFormatConformance(
         for await (const _ of format.stream(path)) break;
       });
       expect(MlopsError.isInstance(fromStream) && fromStream.code).toBe("file_not_found");
+    });
+
+    it("streams batches through openWriter into a file equal to the whole frame", async () => {
+      const path = pathOf(`writer-${fileName}`);
+      const fixture = conformanceFrame();
+      const writer = await format.openWriter(path);
+      for (const [start, end] of [
+        [0, 3],
+        [3, 3],
+        [3, 6],
+        [6, 7],
+      ]) {
+        await writer.write(fixture.slice(start, end));
+        // Nothing appears under the final name before close().
+        expect(await exists(path)).toBe(false);
+      }
+      expect(writer.rowCount).toBe(7);
+      await writer.close();
+      expectSameFrame(await format.read(path, { schema: conformanceSchema() }), fixture);
+      if (format.encode) {
+        const text = [0, 3, 6].map((start, i) =>
+          Buffer.from(
+            format.encode!(fixture.slice(start, start + 3), { first: i === 0, path }),
+          ).toString("utf8"),
+        );
+        const { readFile } = await import("node:fs/promises");
+        expect(text.join("")).toBe(await readFile(path, "utf8"));
+      }
+    });
+
+    it("abort() leaves neither the file nor a temporary file", async () => {
+      const path = pathOf(`aborted-${fileName}`);
+      const writer = await format.openWriter(path);
+      await writer.write(conformanceFrame());
+      await writer.abort();
+      expect((await readdir(directory)).filter((name) => name.includes("aborted"))).toEqual([]);
+    });
+
+    it("hands rows that violate the schema to onInvalidRow and keeps the rest", async () => {
+      const path = pathOf(`invalid-${fileName}`);
+      await format.write(path, conformanceFrame());
+      const strict = schema({
+        alcohol: field.number({ min: 0 }).nullable(),
+        quality: field.integer().nullable(),
+        organic: field.boolean().nullable(),
+        color: field.category(COLORS).nullable(),
+      });
+      const invalid: InvalidRow[] = [];
+      const batches: Frame[] = [];
+      for await (const batch of format.stream(path, {
+        schema: strict,
+        batchSize: 3,
+        onInvalidRow: (row) => invalid.push(row),
+      })) {
+        batches.push(batch);
+      }
+      // Only -2.25 (row 5) is below min 0; -0 is not.
+      expect(invalid.map((row) => row.row)).toEqual([5]);
+      expect(invalid[0].issues.map((issue) => [issue.code, issue.path])).toEqual([
+        ["too_small", [5, "alcohol"]],
+      ]);
+      expect(invalid[0].location.file).toBe(path);
+      expect(invalid[0].location.line).toBeGreaterThan(0);
+      expect(invalid[0].values.alcohol).toBe(-2.25);
+      expect(invalid[0].values.quality).toBe(42);
+      const kept = Frame.concat(batches);
+      expect(kept.rowCount).toBe(6);
+      expectSameFrame(kept, conformanceFrame().take([0, 1, 2, 3, 4, 6]));
+    });
+
+    it("keeps undeclared columns as read with keepUnknownColumns", async () => {
+      const path = pathOf(`unknown-${fileName}`);
+      await format.write(path, conformanceFrame());
+      const partial = schema({ alcohol: field.number().nullable() });
+      const frame = await format.read(path, { schema: partial, keepUnknownColumns: true });
+      expect(frame.names).toEqual(["alcohol", "quality", "organic", "color"]);
+      expect(frame.get(5, "quality")).toBe(42);
+      expect(frame.get(0, "color")).toBe("red");
+      const rejected = await captureError(() => format.read(path, { schema: partial }));
+      expect(MlopsError.isInstance(rejected) && rejected.code).toBe("schema_invalid");
     });
 
     it("replaces an existing file atomically, leaving no temporary files", async () => {
