@@ -37,7 +37,10 @@ export type MlopsErrorCode =
   | "filter_invalid"
   | "not_fitted"
   | "uri_invalid"
-  | "profile_invalid";
+  | "profile_invalid"
+  | "batch_no_input"
+  | "batch_run_conflict"
+  | "batch_failed";
 
 /** Where in a file a problem was found (1-based line and column, as editors show them). */
 export interface SourceLocation {

@@ -40,7 +40,7 @@ export {
   runProgram,
 } from "../command/program.js";
 export { closestName, didYouMean } from "../command/suggest.js";
-export { locateYamlPath } from "../config/yaml.js";
+export { locateYamlPath, parseYamlConfig, type YamlConfig } from "../config/yaml.js";
 export {
   formatNumber,
   formatPercent,
@@ -61,4 +61,5 @@ export {
   styleFor,
 } from "../format/text.js";
 export { quantileSorted } from "../frame/describe.js";
+export { AtomicFile, writeError } from "../io/files.js";
 export { parseNumberText } from "../schema/schema.js";

@@ -1,6 +1,6 @@
 // Helpers every reader shares: batch sizes, re-batching, column checks, schema application.
 import { MlopsError } from "../errors/error.js";
-import { cellValue, Frame, type RowObject } from "../frame/frame.js";
+import { type Column, cellValue, Frame, type RowObject } from "../frame/frame.js";
 import { type Issue, SchemaError } from "../schema/issues.js";
 import type { ReadOptions } from "./types.js";
 
@@ -156,11 +156,19 @@ export function applySchema(raw: Frame, options: ReadOptions, source: BatchSourc
   return withExtras(conformed, valid, extras);
 }
 
-/** The conformed frame followed by the undeclared columns of `raw`, as read. */
+/**
+ * The conformed columns and the undeclared ones (as read) in the file's column order; declared
+ * columns the file lacks (filled from defaults) come last.
+ */
 function withExtras(conformed: Frame, raw: Frame, extras: readonly string[]): Frame {
   if (extras.length === 0) return conformed;
-  const entries = [...conformed.columns()];
-  for (const name of extras) entries.push([name, raw.column(name)]);
+  const entries: [string, Column][] = [];
+  for (const name of raw.names) {
+    entries.push([name, conformed.has(name) ? conformed.column(name) : raw.column(name)]);
+  }
+  for (const name of conformed.names) {
+    if (!raw.has(name)) entries.push([name, conformed.column(name)]);
+  }
   return new Frame(entries, conformed.rowCount);
 }
 

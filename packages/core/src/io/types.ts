@@ -24,9 +24,9 @@ export interface ReadOptions {
    */
   onInvalidRow?: (row: InvalidRow) => void;
   /**
-   * With `schema`: keep the columns it does not declare, as read (not validated), after the
-   * schema's own, instead of rejecting or stripping them as its `unknownKeys` says. Batch
-   * scoring uses it to carry id columns through.
+   * With `schema`: keep the columns it does not declare, as read (not validated), in the
+   * file's column order, instead of rejecting or stripping them as its `unknownKeys` says.
+   * Batch scoring uses it to carry id columns through.
    */
   keepUnknownColumns?: boolean;
 }

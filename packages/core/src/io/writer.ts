@@ -16,7 +16,8 @@ export class ByteBuffer {
   readonly slack: number;
 
   constructor(capacity: number, slack = 1024) {
-    this.bytes = Buffer.allocUnsafe(Math.max(64, capacity));
+    // Never from the shared pool: the bytes may be transferred to another thread.
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
     this.slack = slack;
   }
 
@@ -24,7 +25,7 @@ export class ByteBuffer {
   reserve(more: number): void {
     const needed = this.length + more;
     if (needed <= this.bytes.length) return;
-    const larger = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2));
+    const larger = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2));
     this.bytes.copy(larger, 0, 0, this.length);
     this.bytes = larger;
   }

@@ -261,9 +261,11 @@ export function describeFormatConformance(
     it("keeps undeclared columns as read with keepUnknownColumns", async () => {
       const path = pathOf(`unknown-${fileName}`);
       await format.write(path, conformanceFrame());
-      const partial = schema({ alcohol: field.number().nullable() });
+      const partial = schema({ organic: field.boolean().nullable() });
       const frame = await format.read(path, { schema: partial, keepUnknownColumns: true });
+      // The file's column order, the declared column typed by the schema.
       expect(frame.names).toEqual(["alcohol", "quality", "organic", "color"]);
+      expect(frame.column("organic").kind).toBe("boolean");
       expect(frame.get(5, "quality")).toBe(42);
       expect(frame.get(0, "color")).toBe("red");
       const rejected = await captureError(() => format.read(path, { schema: partial }));
