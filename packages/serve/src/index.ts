@@ -30,6 +30,14 @@ export {
   parseApiKeyHashes,
 } from "./auth/api-keys.js";
 export {
+  type BatchFileSummary,
+  type BatchProgress,
+  type BatchSummary,
+  rejectsPathFor,
+  type ScoreBatchOptions,
+  scoreBatch,
+} from "./batch/score.js";
+export {
   ERROR_STATUS,
   errorHeaders,
   oipErrorBody,

@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, type LineCounter, type parseDocument } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { MlopsError } from "../errors/error.js";
 
 /**
  * The 1-based line and column of the deepest node of `path` that exists in a parsed YAML
@@ -33,4 +34,39 @@ export function locateYamlPath(
   if (offset === undefined) return undefined;
   const position = lines.linePos(offset);
   return { line: position.line, column: position.col };
+}
+
+/** A YAML config file parsed, with a way to point at any path in it. */
+export interface YamlConfig {
+  /** The document as plain JavaScript values. */
+  readonly value: unknown;
+  /** The 1-based line and column of `path` (or of its deepest existing part). */
+  locate(path: readonly (string | number)[]): { line: number; column: number } | undefined;
+}
+
+/**
+ * Parses the text of a YAML config file; a syntax error is a `data_invalid` MlopsError with the
+ * file, line and column. Internal: every @mlops YAML config starts here, then checks its own
+ * shape and reports problems at `locate(path)`.
+ *
+ * @example
+ * const config = parseYamlConfig(text, "batch.yaml");
+ * config.locate(["target", "path"]); // { line: 7, column: 3 }
+ */
+export function parseYamlConfig(text: string, file: string): YamlConfig {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problem = document.errors[0];
+  if (problem) {
+    const position = lines.linePos(problem.pos[0]);
+    throw new MlopsError(
+      "data_invalid",
+      `${file}:${position.line}:${position.col}: not valid YAML (${problem.message.split("\n")[0]})`,
+      { location: { file, line: position.line, column: position.col } },
+    );
+  }
+  return {
+    value: document.toJS(),
+    locate: (path) => locateYamlPath(document, lines, path),
+  };
 }

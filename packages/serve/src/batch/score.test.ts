@@ -1,0 +1,508 @@
+// scoreBatch on real files in temporary folders, against the houses model of the serve fixtures
+// (a linear model whose predictions are computed by hand in `byHand`).
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  categoryColumn,
+  Frame,
+  type FrameFormat,
+  formats,
+  MlopsError,
+  numericColumn,
+  readFrame,
+  writeFrame,
+} from "@mlops/core";
+import { ensureBuilt } from "@mlops/core/testing";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { byHand, tempRegistry } from "../testing/fixtures.js";
+import { manifestPath, readManifest } from "./manifest.js";
+import { type BatchProgress, scoreBatch } from "./score.js";
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+let temp: Awaited<ReturnType<typeof tempRegistry>>;
+let dir = "";
+
+beforeAll(() => {
+  // The worker threads run the built package.
+  ensureBuilt(
+    { packageDir: join(packageDir, "..", "core") },
+    { packageDir, outputs: ["index.js", "batch-worker.js"] },
+  );
+}, 180_000);
+
+beforeEach(async () => {
+  temp = await tempRegistry();
+  dir = temp.dir;
+});
+
+afterEach(async () => {
+  await temp.cleanup();
+});
+
+/** `n` house rows: rooms 1..5, area 10·i, colors cycling with a missing one; an id column. */
+function housesCsv(n: number, extra: (i: number) => string | undefined = () => undefined): string {
+  const colors = ["red", "green", "blue", ""];
+  let text = "id,rooms,area,color\n";
+  for (let i = 0; i < n; i++) {
+    text += extra(i) ?? `h${i},${(i % 5) + 1},${10 * i},${colors[i % 4]}\n`;
+  }
+  return text;
+}
+
+function expected(i: number): number {
+  const colors = ["red", "green", "blue", null];
+  return byHand({ rooms: (i % 5) + 1, area: 10 * i, color: colors[i % 4] });
+}
+
+async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path, "utf8");
+  return text
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+}
+
+describe("scoreBatch", () => {
+  it("scores a CSV file on worker threads, rows in order, ids and inputs kept", async () => {
+    await mkdir(join(dir, "data"));
+    await writeFile(join(dir, "data", "a.csv"), housesCsv(1000));
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: "data/a.csv",
+      output: "out",
+      cwd: dir,
+      batchSize: 64,
+      workers: 2,
+      versionColumn: "model_version",
+    });
+    expect(summary.ok).toBe(true);
+    expect(summary.workers).toBe(2);
+    expect(summary.model).toMatchObject({
+      name: "houses",
+      version: 1,
+      reference: "houses@production",
+    });
+    expect(summary.totals).toMatchObject({
+      files: 1,
+      rowsIn: 1000,
+      rowsScored: 1000,
+      rowsRejected: 0,
+    });
+    const out = await readFrame(join(dir, "out", "a.csv"));
+    expect(out.names).toEqual(["id", "rooms", "area", "color", "prediction", "model_version"]);
+    expect(out.rowCount).toBe(1000);
+    const predictions = out.numeric("prediction");
+    for (let i = 0; i < 1000; i++) {
+      expect(out.get(i, "id")).toBe(`h${i}`);
+      expect(predictions[i]).toBe(expected(i));
+    }
+    expect([...out.numeric("model_version")].every((v) => v === 1)).toBe(true);
+    // Nothing but the output and the manifest is left in the folder.
+    expect((await readdir(join(dir, "out"))).sort()).toEqual(["_mlops_batch.json", "a.csv"]);
+  });
+
+  it("rejects rows that violate the schema into NAME.rejects.jsonl, with file, line and issues", async () => {
+    await mkdir(join(dir, "data"));
+    const bad = new Map([
+      [3, "h3,zero,30,blue\n"],
+      [7, "h7,4,-70,red\n"],
+      [8, "h8,99,80,purple\n"],
+    ]);
+    await writeFile(
+      join(dir, "data", "a.csv"),
+      housesCsv(20, (i) => bad.get(i)),
+    );
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: "data",
+      output: "out",
+      cwd: dir,
+      batchSize: 4,
+      workers: 0,
+      maxRejectRate: 0.2,
+    });
+    expect(summary.totals).toMatchObject({ rowsIn: 20, rowsScored: 17, rowsRejected: 3 });
+    expect(summary.totals.rejectRate).toBeCloseTo(0.15);
+    expect(summary.ok).toBe(true);
+    const [file] = summary.files;
+    expect(file.rejects).toBe(join(dir, "out", "a.rejects.jsonl"));
+    const rejects = await jsonLines(file.rejects!);
+    expect(rejects.map((line) => [line.line, line.row])).toEqual([
+      [5, 3],
+      [9, 7],
+      [10, 8],
+    ]);
+    expect(rejects[0]).toMatchObject({
+      file: join(dir, "data", "a.csv"),
+      values: { id: "h3", rooms: "zero", area: 30, color: "blue" },
+      issues: [{ code: "invalid_type", path: [3, "rooms"], column: "rooms" }],
+    });
+    // Row 8 has two issues: both are listed.
+    expect((rejects[2].issues as { code: string }[]).map((issue) => issue.code).sort()).toEqual([
+      "invalid_category",
+      "too_big",
+    ]);
+    const out = await readFrame(join(dir, "out", "a.csv"));
+    expect(out.rowCount).toBe(17);
+    const ids = [...Array(out.rowCount).keys()].map((row) => out.get(row, "id"));
+    expect(ids).toEqual([...Array(20).keys()].filter((i) => !bad.has(i)).map((i) => `h${i}`));
+  });
+
+  it("is not ok when the reject share passes maxRejectRate (default 0)", async () => {
+    await writeFile(
+      join(dir, "a.csv"),
+      housesCsv(10, (i) => (i === 0 ? "h0,x,1,red\n" : undefined)),
+    );
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: "a.csv",
+      output: "out",
+      cwd: dir,
+      workers: 0,
+    });
+    expect(summary.totals.rowsRejected).toBe(1);
+    expect(summary.ok).toBe(false);
+  });
+
+  it("mixes formats: a folder of CSV, JSON Lines, Parquet and Arrow, each written as Parquet", async () => {
+    await mkdir(join(dir, "data", "sub"), { recursive: true });
+    const frame = new Frame({
+      id: categoryColumn(["a", "b", "c"]),
+      rooms: numericColumn([1, 2, 3], "integer"),
+      area: numericColumn([10, 20, 30]),
+      color: categoryColumn(["red", null, "blue"]),
+    });
+    await writeFrame(join(dir, "data", "one.csv"), frame);
+    await writeFrame(join(dir, "data", "two.jsonl"), frame);
+    await writeFrame(join(dir, "data", "sub", "three.parquet"), frame);
+    await writeFrame(join(dir, "data", "sub", "four.arrow"), frame);
+    await writeFile(join(dir, "data", "notes.md"), "not data\n");
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: ["data", "data/sub/*.{parquet,arrow}"],
+      output: "out",
+      outputFormat: "parquet",
+      keepColumns: false,
+      idColumns: ["id"],
+      cwd: dir,
+      workers: 0,
+    });
+    expect(summary.files.map((file) => file.output.slice(dir.length + 1))).toEqual([
+      "out/one.parquet",
+      "out/two.parquet",
+      "out/four.parquet",
+      "out/three.parquet",
+    ]);
+    for (const file of summary.files) {
+      const out = await readFrame(file.output);
+      expect(out.names).toEqual(["id", "prediction"]);
+      expect([...out.numeric("prediction")]).toEqual([
+        byHand({ rooms: 1, area: 10, color: "red" }),
+        byHand({ rooms: 2, area: 20, color: null }),
+        byHand({ rooms: 3, area: 30, color: "blue" }),
+      ]);
+    }
+  });
+
+  it("pins the version at start: an alias moved mid-run does not mix versions", async () => {
+    await mkdir(join(dir, "data"));
+    for (const name of ["a", "b", "c"])
+      await writeFile(join(dir, "data", `${name}.csv`), housesCsv(5));
+    const events: BatchProgress[] = [];
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: "data",
+      output: "out",
+      cwd: dir,
+      workers: 0,
+      versionColumn: "v",
+      onProgress: (progress) => {
+        events.push(progress);
+        // After the first file, production moves to version 2 (intercept 60 instead of 50).
+        if (progress.event === "file" && progress.fileIndex === 0) {
+          void temp.registry.setAlias("houses", "production", 2);
+        }
+      },
+    });
+    expect(summary.model.version).toBe(1);
+    for (const file of summary.files) {
+      const out = await readFrame(file.output);
+      expect([...out.numeric("v")]).toEqual([1, 1, 1, 1, 1]);
+      expect(out.numeric("prediction")[0]).toBe(expected(0));
+    }
+    expect(events.filter((event) => event.event === "file")).toHaveLength(3);
+    const manifest = await readManifest(join(dir, "out"));
+    expect(manifest?.model).toMatchObject({
+      name: "houses",
+      version: 1,
+      reference: "houses@production",
+    });
+    expect(manifest?.status).toBe("completed");
+  });
+
+  it("names outputs with a timestamp the way seed 001 does", async () => {
+    await writeFile(join(dir, "a.csv"), housesCsv(3));
+    const summary = await scoreBatch({
+      model: "houses/2",
+      registry: temp.registry,
+      input: "a.csv",
+      output: "out",
+      outputName: "{timestamp}_{name}_v{version}{ext}",
+      predictionColumn: "predictions",
+      cwd: dir,
+      workers: 0,
+    });
+    expect(basenameOf(summary.files[0].output)).toMatch(/^\d{14}_a_v2\.csv$/);
+    const out = await readFrame(summary.files[0].output);
+    expect(out.numeric("predictions")[0]).toBe(expected(0) + 10);
+  });
+
+  describe("bad input: clear outcomes", () => {
+    it("a model that does not exist", async () => {
+      await writeFile(join(dir, "a.csv"), housesCsv(3));
+      const error = await captured(() =>
+        scoreBatch({
+          model: "nope@production",
+          registry: temp.registry,
+          input: "a.csv",
+          output: "out",
+          cwd: dir,
+        }),
+      );
+      expect(MlopsError.isInstance(error) && error.code).toBe("registry_not_found");
+      expect(String((error as Error).message)).toMatch(/nope/);
+    });
+
+    it("an input folder with no matching files, and a glob that matches nothing", async () => {
+      await mkdir(join(dir, "empty"));
+      await writeFile(join(dir, "empty", "readme.md"), "hi");
+      for (const input of ["empty", "data/*.csv"]) {
+        const error = await captured(() =>
+          scoreBatch({
+            model: "houses@production",
+            registry: temp.registry,
+            input,
+            output: "out",
+            cwd: dir,
+          }),
+        );
+        expect(MlopsError.isInstance(error) && error.code).toBe("batch_no_input");
+        expect((error as Error).message).toContain(input);
+      }
+    });
+
+    it("an output folder that is not writable", async () => {
+      await writeFile(join(dir, "a.csv"), housesCsv(3));
+      // A file where the folder should be: no user (root included) can create files inside it.
+      await writeFile(join(dir, "out"), "a file, not a folder");
+      const error = await captured(() =>
+        scoreBatch({
+          model: "houses@production",
+          registry: temp.registry,
+          input: "a.csv",
+          output: "out/x",
+          cwd: dir,
+        }),
+      );
+      expect(MlopsError.isInstance(error) && error.code).toBe("file_write");
+      expect((error as Error).message).toMatch(/output folder .*out\/x is not writable/);
+    });
+
+    it("an empty file, a file that is not its extension's format, a header missing a feature", async () => {
+      await mkdir(join(dir, "data"));
+      await writeFile(join(dir, "data", "a_empty.csv"), "");
+      await writeFile(join(dir, "data", "b_fake.parquet"), "id,rooms\n1,2\n");
+      await writeFile(join(dir, "data", "c_noarea.csv"), "id,rooms,color\nh0,1,red\n");
+      await writeFile(join(dir, "data", "d_good.csv"), housesCsv(4));
+      const summary = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "data",
+        output: "out",
+        cwd: dir,
+        workers: 0,
+      });
+      expect(summary.ok).toBe(false);
+      expect(summary.totals.failedFiles).toBe(3);
+      const byName = Object.fromEntries(
+        summary.files.map((file) => [basenameOf(file.input), file]),
+      );
+      expect(byName["a_empty.csv"].error).toMatchObject({ code: "csv_empty" });
+      expect(byName["b_fake.parquet"].error).toMatchObject({ code: "parquet_invalid" });
+      expect(byName["b_fake.parquet"].error?.message).toMatch(/not a Parquet file/);
+      expect(byName["c_noarea.csv"].error).toMatchObject({ code: "schema_invalid" });
+      expect(byName["c_noarea.csv"].error?.message).toMatch(/missing column "area"/);
+      expect(byName["d_good.csv"]).toMatchObject({ status: "scored", rowsScored: 4 });
+      // Failed files leave no output, not even an empty one.
+      expect((await readdir(join(dir, "out"))).sort()).toEqual(["_mlops_batch.json", "d_good.csv"]);
+      const manifest = await readManifest(join(dir, "out"));
+      expect(manifest?.status).toBe("failed");
+    });
+
+    it("a rename that fails leaves no output under the final name and no temporary file", async () => {
+      await writeFile(join(dir, "a.csv"), housesCsv(10));
+      // A non-empty folder where the output should go: rename(2) onto it fails for real.
+      await mkdir(join(dir, "out", "a.csv"), { recursive: true });
+      await writeFile(join(dir, "out", "a.csv", "keep"), "x");
+      const summary = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "a.csv",
+        output: "out",
+        cwd: dir,
+        workers: 0,
+      });
+      expect(summary.files[0]).toMatchObject({ status: "failed", error: { code: "file_write" } });
+      expect((await readdir(join(dir, "out"))).sort()).toEqual(["_mlops_batch.json", "a.csv"]);
+      expect(await readdir(join(dir, "out", "a.csv"))).toEqual(["keep"]);
+    });
+
+    it("a full disk stops the run, keeps what is done, and a second run finishes the rest", async () => {
+      await mkdir(join(dir, "data"));
+      for (const name of ["a", "b", "c"])
+        await writeFile(join(dir, "data", `${name}.csv`), housesCsv(50));
+      // A sink like CSV whose device fills up while writing b's output.
+      const full = diskFullOnce("b.csv");
+      const error = await captured(() =>
+        scoreBatch({
+          model: "houses@production",
+          registry: temp.registry,
+          input: "data",
+          output: "out",
+          outputFormat: full.format,
+          cwd: dir,
+          workers: 0,
+          batchSize: 10,
+        }),
+      );
+      expect(MlopsError.isInstance(error) && error.code).toBe("file_write");
+      expect((error as Error).message).toMatch(/no space left/);
+      expect((await readdir(join(dir, "out"))).sort()).toEqual(["_mlops_batch.json", "a.csv"]);
+      const manifest = await readManifest(join(dir, "out"));
+      expect(manifest?.files.map((file) => file.status)).toEqual(["done", "pending", "pending"]);
+      const second = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "data",
+        output: "out",
+        outputFormat: full.format,
+        cwd: dir,
+        workers: 0,
+        batchSize: 10,
+      });
+      expect(second.resumed).toBe(true);
+      expect(second.files.map((file) => file.status)).toEqual(["skipped", "scored", "scored"]);
+      expect(second.totals).toMatchObject({ rowsIn: 150, rowsScored: 150 });
+      expect((await readdir(join(dir, "out"))).sort()).toEqual([
+        "_mlops_batch.json",
+        "a.csv",
+        "b.csv",
+        "c.csv",
+      ]);
+    });
+
+    it("refuses to mix an unfinished run with other options, and restart discards it", async () => {
+      await writeFile(join(dir, "a.csv"), housesCsv(3));
+      await mkdir(join(dir, "out"));
+      await writeFile(
+        manifestPath(join(dir, "out")),
+        JSON.stringify({
+          format: "mlops.batch-run/v1",
+          runId: "r",
+          status: "running",
+          startedAt: "",
+          updatedAt: "",
+          timestamp: "20240101000000",
+          model: { reference: "houses@staging", name: "houses", version: 2, digest: "x" },
+          fingerprint: "{}",
+          files: [],
+        }),
+      );
+      const options = {
+        model: "houses@production",
+        registry: temp.registry,
+        input: "a.csv",
+        output: "out",
+        cwd: dir,
+        workers: 0,
+      };
+      const error = await captured(() => scoreBatch(options));
+      expect(MlopsError.isInstance(error) && error.code).toBe("batch_run_conflict");
+      expect((error as Error).message).toMatch(/unfinished run of houses@staging/);
+      const summary = await scoreBatch({ ...options, restart: true });
+      expect(summary.ok).toBe(true);
+      expect(summary.resumed).toBe(false);
+    });
+
+    it("a prediction column that would overwrite an input column", async () => {
+      await writeFile(join(dir, "a.csv"), "rooms,area,color,prediction\n1,2,red,5\n");
+      const summary = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "a.csv",
+        output: "out",
+        cwd: dir,
+        workers: 0,
+      });
+      expect(summary.files[0].error?.message).toMatch(/already has a column "prediction"/);
+    });
+  });
+});
+
+/** A CSV sink whose writes fail with ENOSPC once, while writing the output named `name`. */
+function diskFullOnce(name: string): { format: FrameFormat } {
+  let failed = false;
+  const csv = formats.csv;
+  const format: FrameFormat = {
+    ...csv,
+    async openWriter(path, options) {
+      const writer = await csv.openWriter(path, options);
+      if (failed || !path.endsWith(name)) return writer;
+      return {
+        get path() {
+          return writer.path;
+        },
+        get rowCount() {
+          return writer.rowCount;
+        },
+        async write(frame) {
+          if (writer.rowCount >= 20) {
+            failed = true;
+            const cause = Object.assign(new Error("ENOSPC: no space left on device, write"), {
+              code: "ENOSPC",
+            });
+            throw new MlopsError(
+              "file_write",
+              `${path}: cannot write (ENOSPC): no space left on the device`,
+              { cause },
+            );
+          }
+          await writer.write(frame);
+        },
+        close: () => writer.close(),
+        abort: () => writer.abort(),
+      };
+    },
+  };
+  return { format };
+}
+
+function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+async function captured(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}
