@@ -156,6 +156,45 @@ describe("linear models", () => {
   });
 });
 
+describe("Ridge with more features than rows (the kernel solver)", () => {
+  it("solves the centred normal equations (XᵀX + alpha I) β = Xᵀy, like the primal solver", () => {
+    // 5 rows, 8 features from a fixed sequence: p > n takes the n × n kernel path.
+    const columns: Record<string, number[]> = {};
+    for (let j = 0; j < 8; j++) {
+      columns[`x${j}`] = [0, 1, 2, 3, 4].map((i) => Math.sin(1 + i * 1.7 + j * 0.9) * (j + 1));
+    }
+    const y = [0, 1, 2, 3, 4].map((i) => Math.cos(i * 0.7) * 3 + i);
+    const frame = Frame.fromRows(
+      y.map((target, i) => ({
+        ...Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])),
+        y: target,
+      })),
+    );
+    const alpha = 0.3;
+    const model = new Ridge({ alpha }).fit(frame, "y");
+    const beta = model.coefficients;
+    const names = Object.keys(columns);
+    const centred = names.map((name) => {
+      const values = columns[name];
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      return values.map((value) => value - mean);
+    });
+    const yMean = y.reduce((a, b) => a + b, 0) / y.length;
+    const yc = y.map((value) => value - yMean);
+    for (let j = 0; j < names.length; j++) {
+      let lhs = alpha * beta[j];
+      for (let k = 0; k < names.length; k++) {
+        let dot = 0;
+        for (let i = 0; i < 5; i++) dot += centred[j][i] * centred[k][i];
+        lhs += dot * beta[k];
+      }
+      let rhs = 0;
+      for (let i = 0; i < 5; i++) rhs += centred[j][i] * yc[i];
+      expect(lhs).toBeCloseTo(rhs, 9);
+    }
+  });
+});
+
 describeEstimatorConformance(() => new LinearRegression(), {
   invalidParams: { fitIntercept: 1 },
 });

@@ -41,6 +41,17 @@ export class Ridge extends LinearModel<RidgeParams> {
     const { columns, target } = centered;
     const p = columns.length;
     const n = target.length;
+    if (p > n && alpha > 0) {
+      // More features than rows (polynomial expansions): scikit-learn's cholesky solver works
+      // on the n × n kernel instead, β = Xᵀ (X Xᵀ + alpha I)⁻¹ y, the same solution for far less.
+      const coefficients = kernelRidge(columns, target, alpha);
+      if (coefficients !== undefined) {
+        return {
+          coefficients,
+          intercept: fitIntercept ? interceptOf(centered, coefficients) : 0,
+        };
+      }
+    }
     const gram = Array.from({ length: p }, () => new Float64Array(p));
     const rhs = new Float64Array(p);
     for (let j = 0; j < p; j++) {
@@ -64,4 +75,38 @@ export class Ridge extends LinearModel<RidgeParams> {
       intercept: fitIntercept ? interceptOf(centered, coefficients) : 0,
     };
   }
+}
+
+/** Ridge through the kernel: `a = (X Xᵀ + alpha I)⁻¹ y`, then `β = Xᵀ a` (X centred columns). */
+function kernelRidge(
+  columns: readonly Float64Array[],
+  target: Float64Array,
+  alpha: number,
+): Float64Array | undefined {
+  const n = target.length;
+  const p = columns.length;
+  const kernel = Array.from({ length: n }, () => new Float64Array(n));
+  for (let j = 0; j < p; j++) {
+    const x = columns[j];
+    for (let a = 0; a < n; a++) {
+      const xa = x[a];
+      if (xa === 0) continue;
+      const row = kernel[a];
+      for (let b = 0; b <= a; b++) row[b] += xa * x[b];
+    }
+  }
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b < a; b++) kernel[b][a] = kernel[a][b];
+    kernel[a][a] += alpha;
+  }
+  const dual = choleskySolve(kernel, Float64Array.from(target));
+  if (dual === undefined) return undefined;
+  const coefficients = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    const x = columns[j];
+    let dot = 0;
+    for (let i = 0; i < n; i++) dot += x[i] * dual[i];
+    coefficients[j] = dot;
+  }
+  return coefficients;
 }
