@@ -780,9 +780,14 @@ function pickFormat(
   return found;
 }
 
-/** A registry reference as a models:/ URI (`wine@production` → `models:/wine@production`). */
+/**
+ * A registry reference as a models:/ URI: `wine@production` → `models:/wine@production`,
+ * `wine/3` → `models:/wine/3`, `wine` → `models:/wine/latest`.
+ */
 export function toModelUri(reference: string): string {
-  const uri = reference.startsWith("models:/") ? reference : `models:/${reference}`;
+  const bare = reference.startsWith("models:/") ? reference.slice("models:/".length) : reference;
+  // A bare name means its latest version, as in mlops-serve.
+  const uri = /[@/]/.test(bare) ? `models:/${bare}` : `models:/${bare}/latest`;
   parseModelUri(uri);
   return uri;
 }
