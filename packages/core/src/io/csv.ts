@@ -151,11 +151,18 @@ export function encodeCsv(frame: Frame, options: EncodeOptions): Uint8Array {
   const header = options.first
     ? Buffer.from(`${names.map((name) => quote(name, delimiter)).join(delimiter)}\n`, "utf8")
     : undefined;
-  const out = new ByteBuffer(rowCount * width + (header?.length ?? 0) + 64, width);
+  // Sized from the first rows: the worst case (25 bytes a number) would hold about twice the
+  // bytes needed while batches wait to be written, and doubling from small leaves garbage.
+  const sample = Math.min(rowCount, 64);
+  const out = new ByteBuffer(sample * width + (header?.length ?? 0), width);
   if (header) out.append(header);
   // A single-column row whose value is missing would be a blank line, which readers skip.
   const loneMissing = columnCount === 1;
   for (let row = 0; row < rowCount; row++) {
+    if (row === sample && row < rowCount) {
+      const perRow = (out.length - (header?.length ?? 0)) / sample;
+      out.reserve(Math.ceil(perRow * (rowCount - row) * 1.1) + width);
+    }
     out.reserve(width);
     for (let column = 0; column < columnCount; column++) {
       if (column > 0) out.byte(delimiterByte);

@@ -334,9 +334,13 @@ export function encodeJsonl(frame: Frame, options: EncodeOptions): Uint8Array {
   );
   let width = 2;
   for (let c = 0; c < columns.length; c++) width += keys[c].length + MAX_NUMBER_CHARS;
-  const out = new ByteBuffer(frame.rowCount * width + 64, width);
+  // Sized from the first rows (see encodeCsv).
+  const sample = Math.min(frame.rowCount, 64);
+  const out = new ByteBuffer(sample * width, width);
   const open = Buffer.from("{");
   for (let row = 0; row < frame.rowCount; row++) {
+    if (row === sample)
+      out.reserve(Math.ceil((out.length / sample) * (frame.rowCount - row) * 1.1) + width);
     out.reserve(width);
     if (names.length === 0) out.append(open);
     for (let c = 0; c < columns.length; c++) {

@@ -49,8 +49,16 @@ export class ByteBuffer {
     this.bytes[this.length++] = value;
   }
 
-  /** The bytes written (a view, not a copy). */
+  /**
+   * The bytes written: a view, or a trimmed copy when doubling left much more room than used
+   * (the buffer may be transferred to another thread whole, and wait there to be written).
+   */
   result(): Buffer {
+    if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
+      const trimmed = Buffer.allocUnsafeSlow(this.length);
+      this.bytes.copy(trimmed, 0, 0, this.length);
+      return trimmed;
+    }
     return this.bytes.subarray(0, this.length);
   }
 }

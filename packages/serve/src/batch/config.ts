@@ -16,7 +16,7 @@ import type { ScoreBatchOptions } from "./score.js";
  *   type: csv                # csv | jsonl | parquet | arrow (default: from each extension)
  *   path: data/              # a file, a folder, a glob, or a list of them
  *   load_params: { delimiter: ";" }
- *   batch_size: 65536
+ *   batch_size: 16384
  * target:
  *   type: parquet
  *   path: out/

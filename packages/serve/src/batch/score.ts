@@ -65,7 +65,7 @@ export interface ScoreBatchOptions {
   idColumns?: readonly string[];
   /** Also write the model version used in a column of this name. */
   versionColumn?: string;
-  /** Rows per batch (default 65,536): memory holds a few batches, never a whole file. */
+  /** Rows per batch (default 16,384): memory holds a few batches, never a whole file. */
   batchSize?: number;
   /** Worker threads scoring batches (default: the machine's parallelism; 0 = this thread). */
   workers?: number;
@@ -138,7 +138,8 @@ export interface BatchSummary {
   readonly workers: number;
 }
 
-const DEFAULT_BATCH_SIZE = 65_536;
+/** Rows per batch: small enough that a few in flight per thread keep the RSS low. */
+const DEFAULT_BATCH_SIZE = 16_384;
 const DEFAULT_NAME = "{name}{ext}";
 
 /**
@@ -426,7 +427,6 @@ async function scoreFile(context: {
   let invalid: InvalidRow[] = [];
   const inFlight: {
     result: Promise<BatchResult>;
-    frame: Frame;
     /** File row of the batch's first row, and the file rows rejected from it by the schema. */
     firstRow: number;
     rejectedRows: readonly number[];
@@ -449,7 +449,7 @@ async function scoreFile(context: {
           file: source.path,
           line: null,
           row: fileRow(next.firstRow, next.rejectedRows, failed.row),
-          values: rowObject(next.frame, failed.row),
+          values: failed.values,
           issues: [{ code: failed.code, path: [], message: failed.message }],
         })),
       );
@@ -497,7 +497,6 @@ async function scoreFile(context: {
       result.catch(() => {});
       inFlight.push({
         result,
-        frame,
         firstRow,
         rejectedRows,
       });
@@ -682,12 +681,6 @@ class RejectsFile {
 /** Non-finite numbers read from a file (NaN, Infinity) have no JSON form: write them as text. */
 function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
-}
-
-function rowObject(frame: Frame, row: number): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const name of frame.names) values[name] = frame.get(row, name);
-  return values;
 }
 
 // ---------------------------------------------------------------- helpers

@@ -40,6 +40,8 @@ export interface FailedRow {
   readonly row: number;
   readonly code: string;
   readonly message: string;
+  /** The row's values, for the rejects file. */
+  readonly values: Record<string, unknown>;
 }
 
 export interface BatchResult {
@@ -82,7 +84,9 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
         good.push(row);
       } catch (rowError) {
         if (!MlopsError.isInstance(rowError)) throw rowError;
-        failed.push({ row, code: rowError.code, message: rowError.message });
+        const values: Record<string, unknown> = {};
+        for (const name of frame.names) values[name] = frame.get(row, name);
+        failed.push({ row, code: rowError.code, message: rowError.message, values });
       }
     }
     if (failed.length === 0) throw error;
@@ -110,4 +114,18 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
     return { id: task.id, rowCount: output.rowCount, bytes, failed };
   }
   return { id: task.id, rowCount: output.rowCount, columns, failed };
+}
+
+/**
+ * The buffers a task's columns live in, each once: posted as a transfer list they move to the
+ * worker instead of being copied (the caller no longer needs them).
+ */
+export function taskBuffers(task: BatchTask): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const [, column] of task.columns) {
+    const array = column.kind === "category" ? column.codes : column.values;
+    if (array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0)
+      buffers.add(array.buffer);
+  }
+  return [...buffers];
 }

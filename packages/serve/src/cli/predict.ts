@@ -55,7 +55,7 @@ Options:
   --version-column NAME    also write the model version in this column
   --max-reject-rate R      largest share of rejected rows, 0 to 1 or a percentage such as
                            1% (default 0: any rejected row makes the exit code 1)
-  --batch-size N           rows per batch (default 65536)
+  --batch-size N           rows per batch (default 16384)
   --workers N              scoring threads (default: the machine's parallelism; 0 = none)
   --delimiter C            CSV delimiter of the inputs (and outputs)
   --restart                discard an unfinished run in the output folder instead of resuming
