@@ -25984,7 +25984,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "../../node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter2 = class {
+    var LineCounter3 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -26007,7 +26007,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter2;
+    exports.LineCounter = LineCounter3;
   }
 });
 
@@ -26915,7 +26915,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -26941,7 +26941,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -26977,7 +26977,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -60379,11 +60379,11 @@ RecordBatchStreamWriter["throughDOM"] = recordBatchWriterThroughDOMStream;
 // ../core/src/frame/arrow.ts
 var ARROW_KIND_METADATA_KEY = "mlops.kind";
 var NUMERIC_KINDS = /* @__PURE__ */ new Set(["number", "integer", "boolean"]);
-function frameToArrow(frame) {
+function frameToArrow(frame, options = {}) {
   const fields = [];
   const children = [];
   for (const [name, column2] of frame.columns()) {
-    const data = columnToArrow(column2);
+    const data = column2.kind === "category" && options.categories === "utf8" ? categoryToUtf8(column2) : columnToArrow(column2);
     const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column2.kind]]);
     fields.push(new Field2(name, data.type, true, metadata));
     children.push(data);
@@ -60431,6 +60431,12 @@ function columnToArrow(column2) {
     return makeData({ type: new Int64(), length: n, data: integers, ...validity });
   }
   return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
+}
+function categoryToUtf8(column2) {
+  const { codes, dictionary } = column2;
+  const strings = new Array(codes.length);
+  for (let i = 0; i < codes.length; i++) strings[i] = codes[i] < 0 ? null : dictionary[codes[i]];
+  return vectorFromArray(strings, new Utf82()).data[0];
 }
 function categoryToArrow(column2) {
   const { codes } = column2;
@@ -62005,28 +62011,93 @@ async function assertReadableFile(path) {
     });
   }
 }
-async function writeFileAtomic(path, write) {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  let handle;
-  try {
-    handle = await open3(temporary, "wx");
-    await write(handle);
-    await handle.sync();
-    await handle.close();
-    handle = void 0;
-    await rename2(temporary, path);
-  } catch (error63) {
+var AtomicFile = class _AtomicFile {
+  path;
+  temporaryPath;
+  /** Bytes appended so far. */
+  bytesWritten = 0;
+  #handle;
+  #done = false;
+  constructor(path, temporary, handle) {
+    this.path = path;
+    this.temporaryPath = temporary;
+    this.#handle = handle;
+  }
+  /** Creates the temporary file (exclusively) in the folder of `path`. */
+  static async create(path) {
+    const temporary = join(
+      dirname(path),
+      `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`
+    );
+    try {
+      return new _AtomicFile(path, temporary, await open3(temporary, "wx"));
+    } catch (error63) {
+      throw writeError(path, error63);
+    }
+  }
+  /** The open temporary file (for writers that need its handle, such as Arrow's and Parquet's). */
+  get handle() {
+    if (this.#handle === void 0) {
+      throw new MlopsError("file_write", `${this.path}: the file is already closed`, {
+        location: { file: this.path }
+      });
+    }
+    return this.#handle;
+  }
+  /** Appends bytes (or text, as UTF-8) at the end of the temporary file. */
+  async append(data) {
+    const handle = this.handle;
+    try {
+      await handle.writeFile(data);
+    } catch (error63) {
+      throw writeError(this.path, error63);
+    }
+    this.bytesWritten += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  }
+  /** Flushes the data to disk and renames the temporary file onto `path`. */
+  async commit() {
+    const handle = this.handle;
+    try {
+      await handle.sync();
+      this.#handle = void 0;
+      await handle.close();
+      await rename2(this.temporaryPath, this.path);
+      this.#done = true;
+    } catch (error63) {
+      await this.abort();
+      throw writeError(this.path, error63);
+    }
+  }
+  /** Closes and deletes the temporary file; `path` is left as it was. Safe to call twice. */
+  async abort() {
+    if (this.#done) return;
+    this.#done = true;
+    const handle = this.#handle;
+    this.#handle = void 0;
     await handle?.close().catch(() => {
     });
-    await unlink2(temporary).catch(() => {
-    });
-    if (MlopsError.isInstance(error63)) throw error63;
-    const code = error63.code;
-    throw new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})`, {
-      cause: error63,
-      location: { file: path }
+    await unlink2(this.temporaryPath).catch(() => {
     });
   }
+};
+function writeError(path, error63) {
+  if (MlopsError.isInstance(error63)) return error63;
+  const code = error63.code;
+  const hint = code === "ENOSPC" ? ": no space left on the device" : code === "EACCES" || code === "EPERM" ? ": permission denied" : code === "ENOENT" ? ": the folder does not exist" : "";
+  return new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})${hint}`, {
+    cause: error63,
+    location: { file: path }
+  });
+}
+async function writeFileAtomic(path, write) {
+  const file2 = await AtomicFile.create(path);
+  try {
+    await write(file2.handle);
+  } catch (error63) {
+    await file2.abort();
+    throw writeError(path, error63);
+  }
+  await file2.commit();
 }
 
 // ../core/src/frame/describe.ts
@@ -65090,12 +65161,83 @@ function checkBatchSize(batchSize) {
   return batchSize;
 }
 function conformRows(path, frame, options, rowOffset) {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: rowOffset + row + 1 })
+    textMissing: false,
+    lineOf: (row) => rowOffset + row + 1
   });
+}
+function applySchema(raw, options, source) {
+  const schema = options.schema;
+  if (!schema) return raw;
+  const extras = options.keepUnknownColumns ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name)) : [];
+  const declared = extras.length > 0 ? raw.drop(extras) : raw;
+  const { path, rowOffset, lineOf } = source;
+  const conformOptions = {
+    textMissing: source.textMissing ?? true,
+    rowOffset,
+    locate: (row) => ({ file: path, line: lineOf(row) })
+  };
+  const onInvalidRow = options.onInvalidRow;
+  if (onInvalidRow === void 0) {
+    return withExtras(schema.conformFrame(declared, conformOptions), raw, extras);
+  }
+  const first = schema.safeConformFrame(declared, {
+    ...conformOptions,
+    maxIssues: Number.POSITIVE_INFINITY
+  });
+  if (first.success) return withExtras(first.data, raw, extras);
+  const byRow = /* @__PURE__ */ new Map();
+  const whole = [];
+  for (const found of first.error.issues) {
+    const at = found.path[0];
+    if (typeof at !== "number") {
+      whole.push(found);
+      continue;
+    }
+    const row = at - rowOffset;
+    const list = byRow.get(row);
+    if (list) list.push(found);
+    else byRow.set(row, [found]);
+  }
+  if (whole.length > 0) throw new SchemaError(whole, { subject: path });
+  const keep = new Uint8Array(raw.rowCount).fill(1);
+  const rows = [...byRow.keys()].sort((a, b) => a - b);
+  for (const row of rows) {
+    keep[row] = 0;
+    onInvalidRow({
+      row: rowOffset + row,
+      location: { file: path, line: lineOf(row) },
+      values: rowValues(raw, row),
+      issues: byRow.get(row) ?? []
+    });
+  }
+  const indices = [];
+  for (let row = 0; row < raw.rowCount; row++) if (keep[row]) indices.push(row);
+  const valid = raw.take(indices);
+  const validDeclared = extras.length > 0 ? valid.drop(extras) : valid;
+  const conformed = schema.conformFrame(validDeclared, {
+    ...conformOptions,
+    locate: (row) => ({ file: path, line: lineOf(indices[row]) })
+  });
+  return withExtras(conformed, valid, extras);
+}
+function withExtras(conformed, raw, extras) {
+  if (extras.length === 0) return conformed;
+  const entries = [];
+  for (const name of raw.names) {
+    entries.push([name, conformed.has(name) ? conformed.column(name) : raw.column(name)]);
+  }
+  for (const name of conformed.names) {
+    if (!raw.has(name)) entries.push([name, conformed.column(name)]);
+  }
+  return new Frame(entries, conformed.rowCount);
+}
+function rowValues(frame, row) {
+  const values = {};
+  for (const [name, column2] of frame.columns()) values[name] = cellValue(column2, row);
+  return values;
 }
 function checkColumns(path, available, columns) {
   if (!columns) return;
@@ -65119,7 +65261,8 @@ var arrowFormat = {
   extensions: [".arrow", ".feather", ".ipc"],
   read: readArrow,
   stream: streamArrow,
-  write: writeArrow
+  write: writeArrow,
+  openWriter: (path) => ArrowFrameWriter.open(path)
 };
 async function readArrow(path, options = {}) {
   await assertReadableFile(path);
@@ -65194,6 +65337,70 @@ async function writeArrow(path, frame) {
     }
     await drained;
   });
+}
+var ArrowFrameWriter = class _ArrowFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #writer = new RecordBatchFileWriter();
+  #drained;
+  #schema;
+  #failure;
+  constructor(file2) {
+    this.path = file2.path;
+    this.#file = file2;
+    const handle = file2.handle;
+    this.#drained = (async () => {
+      for await (const chunk of this.#writer) await handle.writeFile(chunk);
+    })();
+    this.#drained.catch((error63) => {
+      this.#failure = error63;
+    });
+  }
+  static async open(path) {
+    return new _ArrowFrameWriter(await AtomicFile.create(path));
+  }
+  async write(frame) {
+    if (this.#failure !== void 0) throw writeError(this.path, this.#failure);
+    const table = frameToArrow(frame, { categories: "utf8" });
+    if (this.#schema === void 0) this.#schema = table.schema;
+    else if (!sameTypes(this.#schema, table.schema)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's column types (${describeTypes(table.schema)}) differ from the first batch's (${describeTypes(this.#schema)}); an Arrow file has one schema`,
+        { location: { file: this.path } }
+      );
+    }
+    const schema = this.#schema;
+    for (const batch of table.batches) this.#writer.write(new RecordBatch3(schema, batch.data));
+    this.rowCount += frame.rowCount;
+    await new Promise((resolve6) => setImmediate(resolve6));
+  }
+  async close() {
+    this.#writer.finish();
+    try {
+      await this.#drained;
+    } catch (error63) {
+      await this.#file.abort();
+      throw writeError(this.path, error63);
+    }
+    await this.#file.commit();
+  }
+  async abort() {
+    this.#writer.abort();
+    await this.#drained.catch(() => {
+    });
+    await this.#file.abort();
+  }
+};
+function sameTypes(a, b) {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every(
+    (field, i) => field.name === b.fields[i].name && String(field.type) === String(b.fields[i].type)
+  );
+}
+function describeTypes(schema) {
+  return schema.fields.map((field) => `${field.name}: ${String(field.type)}`).join(", ");
 }
 function toFrame(path, table, columns) {
   let selected = table;
@@ -66004,9 +66211,107 @@ var CsvReader = class _CsvReader {
   }
 };
 
+// ../core/src/io/writer.ts
+var ByteBuffer4 = class {
+  bytes;
+  length = 0;
+  /** Room kept free after an `append` that had to grow the buffer (the caller's row reserve). */
+  slack;
+  constructor(capacity, slack = 1024) {
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+    this.slack = slack;
+  }
+  /** Makes room for `more` bytes after `length`. */
+  reserve(more) {
+    const needed = this.length + more;
+    if (needed <= this.bytes.length) return;
+    const larger = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2));
+    this.bytes.copy(larger, 0, 0, this.length);
+    this.bytes = larger;
+  }
+  /** Appends an ASCII string (numbers as `String(n)` writes them); room must be reserved. */
+  ascii(text) {
+    const bytes = this.bytes;
+    let at = this.length;
+    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
+    this.length = at;
+  }
+  /** Appends encoded bytes (making room when needed). */
+  append(chunk) {
+    if (this.length + chunk.length > this.bytes.length) this.reserve(chunk.length + this.slack);
+    this.bytes.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+  byte(value2) {
+    this.bytes[this.length++] = value2;
+  }
+  /**
+   * The bytes written: a view, or a trimmed copy when doubling left much more room than used
+   * (the buffer may be transferred to another thread whole, and wait there to be written).
+   */
+  result() {
+    if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
+      const trimmed = Buffer.allocUnsafeSlow(this.length);
+      this.bytes.copy(trimmed, 0, 0, this.length);
+      return trimmed;
+    }
+    return this.bytes.subarray(0, this.length);
+  }
+};
+var MAX_NUMBER_CHARS = 25;
+var TextFrameWriter = class _TextFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #encode;
+  #options;
+  #batches = 0;
+  #failed = false;
+  constructor(file2, encode3, options) {
+    this.path = file2.path;
+    this.#file = file2;
+    this.#encode = encode3;
+    this.#options = options;
+  }
+  static async open(path, encode3, options) {
+    return new _TextFrameWriter(await AtomicFile.create(path), encode3, { ...options, path });
+  }
+  async write(frame) {
+    const bytes = this.#encode(frame, { ...this.#options, first: this.#batches === 0 });
+    await this.writeEncoded(bytes, frame.rowCount);
+  }
+  async writeEncoded(bytes, rows) {
+    this.#check();
+    try {
+      await this.#file.append(bytes);
+    } catch (error63) {
+      this.#failed = true;
+      throw error63;
+    }
+    this.#batches++;
+    this.rowCount += rows;
+  }
+  async close() {
+    this.#check();
+    await this.#file.commit();
+  }
+  abort() {
+    return this.#file.abort();
+  }
+  #check() {
+    if (this.#failed) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: an earlier write failed; abort() the writer and start again`,
+        { location: { file: this.path } }
+      );
+    }
+  }
+};
+
 // ../core/src/io/csv.ts
 var DEFAULT_CHUNK_SIZE = 1 << 20;
-var WRITE_CHUNK_CHARS = 1 << 20;
+var WRITE_CHUNK_ROWS = 65536;
 async function readCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
@@ -66014,7 +66319,7 @@ async function readCsvFile(path, options = {}) {
     reader.configure(plan.modes, plan.order);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
-    return toFrame2(path, batch, plan.schema, 0);
+    return toFrame2(path, batch, plan.schema, 0, options);
   } finally {
     await reader.close();
   }
@@ -66032,7 +66337,7 @@ async function* streamCsvFile(path, options = {}) {
         if (rowOffset === 0) throw headerOnly(reader);
         return;
       }
-      yield toFrame2(path, batch, plan.schema, rowOffset);
+      yield toFrame2(path, batch, plan.schema, rowOffset, options);
       rowOffset += batch.rowCount;
     }
   } finally {
@@ -66040,35 +66345,61 @@ async function* streamCsvFile(path, options = {}) {
   }
 }
 async function writeCsvFile(path, frame, options = {}) {
-  const delimiter = resolveDelimiter(path, options.delimiter);
+  const writer = await openCsvWriter(path, options);
+  try {
+    for (let start = 0; start < frame.rowCount || start === 0; start += WRITE_CHUNK_ROWS) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS));
+    }
+    await writer.close();
+  } catch (error63) {
+    await writer.abort();
+    throw error63;
+  }
+}
+function openCsvWriter(path, options = {}) {
+  resolveDelimiter(path, options.delimiter);
+  return TextFrameWriter.open(path, encodeCsv, options);
+}
+function encodeCsv(frame, options) {
+  const delimiter = resolveDelimiter(options.path ?? "", options.delimiter);
+  const delimiterByte = delimiter.charCodeAt(0);
   const names = frame.names;
-  const cells = names.map((name) => cellWriter(frame.column(name), delimiter));
-  const columnCount = cells.length;
-  const missing = columnCount === 1 ? '""' : "";
-  await writeFileAtomic(path, async (handle) => {
-    let text = `${names.map((name) => quote(name, delimiter)).join(delimiter)}
-`;
-    for (let row = 0; row < frame.rowCount; row++) {
-      for (let column2 = 0; column2 < columnCount; column2++) {
-        if (column2 > 0) text += delimiter;
-        const cell = cells[column2](row);
-        text += cell === void 0 ? missing : cell;
-      }
-      text += "\n";
-      if (text.length >= WRITE_CHUNK_CHARS) {
-        await handle.write(text);
-        text = "";
+  const columnCount = names.length;
+  const rowCount = frame.rowCount;
+  const cells = names.map((name) => cellEncoder(frame.column(name), delimiter));
+  let width2 = 1;
+  for (const cell of cells) width2 += Math.min(cell.width, 64) + 1;
+  const header = options.first ? Buffer.from(`${names.map((name) => quote(name, delimiter)).join(delimiter)}
+`, "utf8") : void 0;
+  const sample = Math.min(rowCount, 64);
+  const out = new ByteBuffer4(sample * width2 + (header?.length ?? 0), width2);
+  if (header) out.append(header);
+  const loneMissing = columnCount === 1;
+  for (let row = 0; row < rowCount; row++) {
+    if (row === sample && row < rowCount) {
+      const perRow = (out.length - (header?.length ?? 0)) / sample;
+      out.reserve(Math.ceil(perRow * (rowCount - row) * 1.1) + width2);
+    }
+    out.reserve(width2);
+    for (let column2 = 0; column2 < columnCount; column2++) {
+      if (column2 > 0) out.byte(delimiterByte);
+      if (!cells[column2].write(out, row) && loneMissing) {
+        out.byte(34);
+        out.byte(34);
       }
     }
-    if (text.length > 0) await handle.write(text);
-  });
+    out.byte(10);
+  }
+  return out.result();
 }
 var csvFormat = {
   name: "csv",
   extensions: [".csv", ".tsv", ".txt"],
   read: (path, options) => readCsvFile(path, options),
   stream: (path, options) => streamCsvFile(path, options),
-  write: (path, frame, options) => writeCsvFile(path, frame, options)
+  write: (path, frame, options) => writeCsvFile(path, frame, options),
+  openWriter: (path, options) => openCsvWriter(path, options),
+  encode: encodeCsv
 };
 function resolveDelimiter(path, delimiter) {
   if (delimiter === void 0) return extname(path).toLowerCase() === ".tsv" ? "	" : ",";
@@ -66122,7 +66453,7 @@ function planColumns(reader, options) {
   const order = [];
   for (const index of picked) {
     const field = schema?.fields[header[index]];
-    if (schema && !field && schema.unknownKeys === "strip") continue;
+    if (schema && !field && schema.unknownKeys === "strip" && !options.keepUnknownColumns) continue;
     modes[index] = field?.kind === "category" ? MODE_TEXT : MODE_NUMERIC;
     order.push(index);
   }
@@ -66141,13 +66472,9 @@ function restrictSchema(schema, columns) {
     description: schema.description
   });
 }
-function toFrame2(path, batch, schema, rowOffset) {
+function toFrame2(path, batch, schema, rowOffset, options) {
   const raw = new Frame(batch.columns, batch.rowCount);
-  if (!schema) return raw;
-  return schema.conformFrame(raw, {
-    locate: (row) => ({ file: path, line: batch.lineOf(row) }),
-    rowOffset
-  });
+  return applySchema(raw, { ...options, schema }, { path, rowOffset, lineOf: batch.lineOf });
 }
 function headerOnly(reader) {
   return new MlopsError(
@@ -66162,26 +66489,42 @@ function quote(text, delimiter) {
   }
   return text;
 }
-function cellWriter(column2, delimiter) {
+function cellEncoder(column2, delimiter) {
   if (column2.kind === "category") {
-    const encoded = column2.dictionary.map((value2) => quote(value2, delimiter));
+    const encoded = column2.dictionary.map((value2) => Buffer.from(quote(value2, delimiter), "utf8"));
+    let width2 = 2;
+    for (const bytes of encoded) width2 = Math.max(width2, bytes.length);
     const codes = column2.codes;
-    return (row) => {
-      const code = codes[row];
-      return code < 0 ? void 0 : encoded[code];
+    return {
+      width: width2,
+      write(out, row) {
+        const code = codes[row];
+        if (code < 0) return false;
+        out.append(encoded[code]);
+        return true;
+      }
     };
   }
   const values = column2.values;
   if (column2.kind === "boolean") {
-    return (row) => {
-      const value2 = values[row];
-      return Number.isNaN(value2) ? void 0 : value2 !== 0 ? "true" : "false";
+    return {
+      width: 5,
+      write(out, row) {
+        const value2 = values[row];
+        if (Number.isNaN(value2)) return false;
+        out.ascii(value2 !== 0 ? "true" : "false");
+        return true;
+      }
     };
   }
-  return (row) => {
-    const value2 = values[row];
-    if (Number.isNaN(value2)) return void 0;
-    return value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2);
+  return {
+    width: MAX_NUMBER_CHARS,
+    write(out, row) {
+      const value2 = values[row];
+      if (Number.isNaN(value2)) return false;
+      out.ascii(value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2));
+      return true;
+    }
   };
 }
 
@@ -66189,13 +66532,14 @@ function cellWriter(column2, delimiter) {
 import { createReadStream } from "fs";
 import { TextDecoder as TextDecoder2 } from "util";
 var READ_CHUNK_BYTES = 1 << 20;
-var WRITE_CHUNK_CHARS2 = 1 << 20;
 var jsonlFormat = {
   name: "jsonl",
   extensions: [".jsonl", ".ndjson"],
   read: readJsonl,
   stream: streamJsonl,
-  write: writeJsonl
+  write: writeJsonl,
+  openWriter: (path) => openJsonlWriter(path),
+  encode: encodeJsonl
 };
 async function readJsonl(path, options = {}) {
   let last;
@@ -66214,11 +66558,11 @@ async function* streamJsonl(path, options = {}) {
   }
 }
 function conform(path, frame, lines, options, rowOffset) {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: lines[row] })
+    textMissing: false,
+    lineOf: (row) => lines[row]
   });
 }
 async function* parseBatches(path, batchSize, columns) {
@@ -66393,40 +66737,57 @@ function isBlank(text) {
   }
   return true;
 }
+var WRITE_CHUNK_ROWS2 = 65536;
 async function writeJsonl(path, frame) {
+  const writer = await openJsonlWriter(path);
+  try {
+    for (let start = 0; start < frame.rowCount; start += WRITE_CHUNK_ROWS2) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS2));
+    }
+    await writer.close();
+  } catch (error63) {
+    await writer.abort();
+    throw error63;
+  }
+}
+function openJsonlWriter(path) {
+  return TextFrameWriter.open(path, encodeJsonl, {});
+}
+function encodeJsonl(frame, options) {
+  const path = options.path ?? "frame";
   const names = frame.names;
-  const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
+  const keys = names.map(
+    (name, c) => Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`)
+  );
   const columns = names.map((name) => frame.column(name));
   const quoted = columns.map(
-    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => JSON.stringify(value2)) : []
+    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => Buffer.from(JSON.stringify(value2), "utf8")) : []
   );
-  await writeFileAtomic(path, async (handle) => {
-    let parts = [];
-    let size = 0;
-    for (let row = 0; row < frame.rowCount; row++) {
-      let line = names.length === 0 ? "{" : "";
-      for (let c = 0; c < columns.length; c++) {
-        const column2 = columns[c];
-        let cell;
-        if (column2.kind === "category") {
-          const code = column2.codes[row];
-          cell = code < 0 ? "null" : quoted[c][code] ?? "null";
-        } else {
-          cell = numberCell(path, names[c], row, column2.kind, column2.values[row]);
-        }
-        line += keys[c] + cell;
-      }
-      line += "}\n";
-      parts.push(line);
-      size += line.length;
-      if (size >= WRITE_CHUNK_CHARS2) {
-        await handle.writeFile(parts.join(""));
-        parts = [];
-        size = 0;
+  let width2 = 2;
+  for (let c = 0; c < columns.length; c++) width2 += keys[c].length + MAX_NUMBER_CHARS;
+  const sample = Math.min(frame.rowCount, 64);
+  const out = new ByteBuffer4(sample * width2, width2);
+  const open10 = Buffer.from("{");
+  for (let row = 0; row < frame.rowCount; row++) {
+    if (row === sample)
+      out.reserve(Math.ceil(out.length / sample * (frame.rowCount - row) * 1.1) + width2);
+    out.reserve(width2);
+    if (names.length === 0) out.append(open10);
+    for (let c = 0; c < columns.length; c++) {
+      const column2 = columns[c];
+      out.append(keys[c]);
+      if (column2.kind === "category") {
+        const code = column2.codes[row];
+        if (code < 0) out.ascii("null");
+        else out.append(quoted[c][code]);
+      } else {
+        out.ascii(numberCell(path, names[c], row, column2.kind, column2.values[row]));
       }
     }
-    if (parts.length > 0) await handle.writeFile(parts.join(""));
-  });
+    out.byte(125);
+    out.byte(10);
+  }
+  return out.result();
 }
 function numberCell(path, name, row, kind, value2) {
   if (Number.isNaN(value2)) return "null";
@@ -72683,6 +73044,7 @@ var parquetFormat = {
   extensions: [".parquet"],
   read: readParquet,
   stream: streamParquet,
+  openWriter: (path) => ParquetFrameWriter.open(path),
   write: writeParquet
 };
 async function readParquet(path, options = {}) {
@@ -73018,6 +73380,89 @@ async function writeParquet(path, frame) {
       createdBy: "@mlops/core"
     });
   });
+}
+var ParquetFrameWriter = class _ParquetFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #writer;
+  #kinds;
+  constructor(file2) {
+    this.path = file2.path;
+    this.#file = file2;
+  }
+  static async open(path) {
+    return new _ParquetFrameWriter(await AtomicFile.create(path));
+  }
+  async write(frame) {
+    const kinds = {};
+    const columnData = [];
+    for (const [name, column2] of frame.columns()) {
+      kinds[name] = column2.kind;
+      columnData.push(streamedColumnSource(this.path, name, column2));
+    }
+    if (this.#writer === void 0) {
+      this.#kinds = kinds;
+      this.#writer = this.#start(columnData, kinds);
+    } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
+        { location: { file: this.path } }
+      );
+    }
+    if (frame.rowCount === 0) return;
+    await guardWrite(
+      this.path,
+      () => this.#writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
+    );
+    this.rowCount += frame.rowCount;
+  }
+  #start(columnData, kinds) {
+    return new ParquetWriter({
+      writer: new FileHandleWriter(this.#file.handle),
+      schema: schemaFromColumnData({ columnData }),
+      codec: "UNCOMPRESSED",
+      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
+      createdBy: "@mlops/core"
+    });
+  }
+  async close() {
+    this.#writer ??= this.#start([], {});
+    const writer = this.#writer;
+    try {
+      await guardWrite(this.path, () => writer.finish());
+    } catch (error63) {
+      await this.#file.abort();
+      throw error63;
+    }
+    await this.#file.commit();
+  }
+  abort() {
+    return this.#file.abort();
+  }
+};
+function streamedColumnSource(path, name, column2) {
+  const source = columnSource(name, column2);
+  if (column2.kind === "integer" && source.type !== "INT64") {
+    const values = column2.values;
+    const at = values.findIndex(
+      (value2) => !Number.isNaN(value2) && (!Number.isSafeInteger(value2) || Object.is(value2, -0))
+    );
+    throw new MlopsError(
+      "file_write",
+      `${path}: column "${name}" (integer): ${Object.is(values[at], -0) ? "-0" : values[at]} at row ${at} of this batch is not an integer Parquet INT64 holds exactly`,
+      { location: { file: path, column: name } }
+    );
+  }
+  return source.nullable ? source : { ...source, nullable: true };
+}
+async function guardWrite(path, run3) {
+  try {
+    await run3();
+  } catch (error63) {
+    throw writeError(path, error63);
+  }
 }
 function columnSource(name, column2) {
   const n = column2.kind === "category" ? column2.codes.length : column2.values.length;

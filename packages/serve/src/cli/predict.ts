@@ -1,7 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { type FrameFormatName, formats, MlopsError, SDK_VERSION } from "@mlops/core";
+import { type FrameFormatName, formats, SDK_VERSION } from "@mlops/core";
+import {
+  type CommandIo,
+  defineCommand,
+  type ExitCodes,
+  formatDuration,
+  formatPercent,
+  type Program,
+  runProgram,
+  UsageError,
+} from "@mlops/core/internal";
 import { type BatchConfig, parseBatchConfig } from "../batch/config.js";
 import {
   type BatchProgress,
@@ -9,14 +18,6 @@ import {
   type ScoreBatchOptions,
   scoreBatch,
 } from "../batch/score.js";
-
-/** Where `predictMain` reads and writes: the process's streams in the bin, buffers in tests. */
-export interface PredictCliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  env: Record<string, string | undefined>;
-  cwd: string;
-}
 
 /** The exit codes of `mlops-predict`, as `mlops-predict --help` lists them. */
 export const PREDICT_EXIT_CODES = {
@@ -32,48 +33,25 @@ export const PREDICT_EXIT_CODES = {
   stopped: 4,
 } as const;
 
-const USAGE = `Usage: mlops-predict --model NAME@ALIAS --input PATH --output DIR [options]
-
-Scores files with a registered model, in bounded memory, on worker threads. Every input row
-ends in the output (same order) or in NAME.rejects.jsonl next to it, with its file, line and
-schema issues. Outputs appear under their final names only when complete; a run that is killed
-and started again finishes the remaining files with the same model version.
-
-Options:
-  --model REF              NAME@ALIAS, NAME/VERSION or NAME (latest); pinned when the run starts
-  --input PATH             a file, a folder or a glob ("data/**/*.csv"); repeatable
-  --output DIR             the output folder (created if missing)
-  --format FORMAT          output format: csv, jsonl, parquet, arrow (default: each input's)
-  --input-format FORMAT    read the inputs as FORMAT whatever their extension
-  --config FILE            a batch.yaml with model, source and target sections; flags win
-  --registry PATH          the registry folder (default: $MLOPS_REGISTRY, else ./.mlops)
-  --name TEMPLATE          output file name: {name} {ext} {timestamp} {model} {version}
-                           (default "{name}{ext}"; seed 001: "{timestamp}_{name}{ext}")
-  --prediction-column NAME the prediction column (default "prediction")
-  --columns LIST           input columns to keep, comma-separated: all (default) or none
-  --id-column NAME         a column carried through first (repeatable)
-  --version-column NAME    also write the model version in this column
-  --max-reject-rate R      largest share of rejected rows, 0 to 1 or a percentage such as
-                           1% (default 0: any rejected row makes the exit code 1)
-  --batch-size N           rows per batch (default 16384)
-  --workers N              scoring threads (default: the machine's parallelism; 0 = none)
-  --delimiter C            CSV delimiter of the inputs (and outputs)
-  --restart                discard an unfinished run in the output folder instead of resuming
-  --json                   print the summary as JSON on stdout
-  -h, --help               show this help
-  --version                print the version
-
-Exit codes: 0 every file scored within --max-reject-rate, 1 a file failed or too many rows
-were rejected, 2 usage error / no input / no such model or alias / a conflicting run, 3
-registry error, 4 the run stopped (output not writable, disk full): run it again to resume.
-`;
-
-class UsageError extends Error {}
-
-interface Parsed {
-  options: ScoreBatchOptions;
-  json: boolean;
-}
+const EXIT_CODES: ExitCodes = {
+  usage: PREDICT_EXIT_CODES.usage,
+  not_found: PREDICT_EXIT_CODES.usage,
+  conflict: PREDICT_EXIT_CODES.usage,
+  // Data problems that stop a run before it starts (an input path that is not there); a file
+  // that cannot be read during the run fails alone and makes the exit code 1.
+  data: PREDICT_EXIT_CODES.usage,
+  registry: PREDICT_EXIT_CODES.registry,
+  read: PREDICT_EXIT_CODES.registry,
+  write: PREDICT_EXIT_CODES.stopped,
+  internal: PREDICT_EXIT_CODES.failed,
+  help: [
+    [0, "every file scored, the reject share within --max-reject-rate"],
+    [1, "a file failed, or more rows were rejected than --max-reject-rate allows"],
+    [2, "usage error, no input files, no such registry, model or alias, a conflicting run"],
+    [3, "registry error: corrupt registry or artifact, I/O error"],
+    [4, "the run stopped (output folder not writable, disk full): run it again to resume"],
+  ],
+};
 
 const FORMAT_NAMES = Object.keys(formats) as FrameFormatName[];
 
@@ -113,143 +91,115 @@ export function parseRate(value: string): number {
   return share;
 }
 
-async function parse(argv: string[], io: PredictCliIo): Promise<Parsed | "help" | "version"> {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        model: { type: "string" },
-        input: { type: "string", multiple: true },
-        output: { type: "string" },
-        format: { type: "string" },
-        "input-format": { type: "string" },
-        config: { type: "string" },
-        registry: { type: "string" },
-        name: { type: "string" },
-        "prediction-column": { type: "string" },
-        columns: { type: "string" },
-        "id-column": { type: "string", multiple: true },
-        "version-column": { type: "string" },
-        "max-reject-rate": { type: "string" },
-        "batch-size": { type: "string" },
-        workers: { type: "string" },
-        delimiter: { type: "string" },
-        restart: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (values.help) return "help";
-  if (values.version) return "version";
-  let config: BatchConfig = {};
-  const configPath = values.config as string | undefined;
-  if (configPath !== undefined) {
-    const path = resolve(io.cwd, configPath);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      throw new UsageError(
-        `--config ${configPath}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`,
-      );
-    }
-    config = parseBatchConfig(text, configPath);
-  }
-  const model = (values.model as string | undefined) ?? config.model;
-  const input = (values.input as string[] | undefined) ?? config.input;
-  const output = (values.output as string | undefined) ?? config.output;
-  const missing = [
-    model === undefined && "--model",
-    input === undefined && "--input",
-    output === undefined && "--output",
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new UsageError(`missing ${missing.join(", ")} (or give them in --config)`);
-  }
-  const columns = values.columns as string | undefined;
-  const keepColumns =
-    columns === undefined
-      ? config.keepColumns
-      : columns === "all"
-        ? true
-        : columns === "none"
-          ? false
-          : columns
-              .split(",")
-              .map((name) => name.trim())
-              .filter((name) => name !== "");
-  const rate = values["max-reject-rate"] as string | undefined;
-  const options: ScoreBatchOptions = {
-    ...config,
-    model: model!,
-    input: input!,
-    output: output!,
-    registry:
-      (values.registry as string | undefined) ??
-      config.registry ??
-      io.env.MLOPS_REGISTRY ??
-      ".mlops",
-    cwd: io.cwd,
-    outputFormat:
-      formatOption("--format", values.format as string | undefined) ?? config.outputFormat,
-    inputFormat:
-      formatOption("--input-format", values["input-format"] as string | undefined) ??
-      config.inputFormat,
-    outputName: (values.name as string | undefined) ?? config.outputName,
-    predictionColumn:
-      (values["prediction-column"] as string | undefined) ?? config.predictionColumn,
-    keepColumns,
-    idColumns: (values["id-column"] as string[] | undefined) ?? config.idColumns,
-    versionColumn: (values["version-column"] as string | undefined) ?? config.versionColumn,
-    maxRejectRate: rate === undefined ? config.maxRejectRate : parseRate(rate),
-    batchSize:
-      integerOption("--batch-size", values["batch-size"] as string | undefined, 1, 1 << 24) ??
-      config.batchSize,
-    workers:
-      integerOption("--workers", values.workers as string | undefined, 0, 256) ?? config.workers,
-    delimiter: (values.delimiter as string | undefined) ?? config.delimiter,
-    restart: (values.restart as boolean | undefined) ?? false,
-  };
-  return { options, json: Boolean(values.json) };
-}
+const OPTIONS = {
+  model: {
+    type: "string",
+    value: "REF",
+    description: "NAME@ALIAS, NAME/VERSION or NAME (latest); pinned when the run starts",
+  },
+  input: {
+    type: "string",
+    value: "PATH",
+    multiple: true,
+    description: 'a file, a folder or a glob ("data/**/*.csv")',
+  },
+  output: { type: "string", value: "DIR", description: "the output folder (created if missing)" },
+  format: {
+    type: "string",
+    value: "FORMAT",
+    description: "output format: csv, jsonl, parquet, arrow (default: each input's)",
+  },
+  "input-format": {
+    type: "string",
+    value: "FORMAT",
+    description: "read the inputs as FORMAT whatever their extension",
+  },
+  config: {
+    type: "string",
+    value: "FILE",
+    description: "a batch.yaml with model, source and target sections; flags win",
+  },
+  registry: {
+    type: "string",
+    value: "PATH",
+    description: "the registry folder (default: $MLOPS_REGISTRY, else ./.mlops)",
+  },
+  name: {
+    type: "string",
+    value: "TEMPLATE",
+    description:
+      'output file name: {name} {ext} {timestamp} {model} {version}\n(default "{name}{ext}"; seed 001: "{timestamp}_{name}{ext}")',
+  },
+  "prediction-column": {
+    type: "string",
+    value: "NAME",
+    description: 'the prediction column (default "prediction")',
+  },
+  columns: {
+    type: "string",
+    value: "LIST",
+    description: "input columns to keep, comma-separated: all (default) or none",
+  },
+  "id-column": {
+    type: "string",
+    value: "NAME",
+    multiple: true,
+    list: true,
+    description: "a column carried through to the output first",
+  },
+  "version-column": {
+    type: "string",
+    value: "NAME",
+    description: "also write the model version in this column",
+  },
+  "max-reject-rate": {
+    type: "string",
+    value: "R",
+    description:
+      "largest share of rejected rows, 0 to 1 or a percentage such as 1%\n(default 0: any rejected row makes the exit code 1)",
+  },
+  "batch-size": { type: "string", value: "N", description: "rows per batch (default 16384)" },
+  workers: {
+    type: "string",
+    value: "N",
+    description: "scoring threads (default: the machine's parallelism; 0 = none)",
+  },
+  delimiter: {
+    type: "string",
+    value: "C",
+    description: "CSV delimiter of the inputs (and outputs)",
+  },
+  restart: {
+    type: "boolean",
+    description: "discard an unfinished run in the output folder instead of resuming it",
+  },
+} as const;
 
 // ---------------------------------------------------------------- output
 
-const integerFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
+/** Row counts: whole numbers with thousands separators (1,000,000 rows reads at a glance). */
 function count(value: number): string {
-  return integerFormat.format(value);
+  return Math.round(value).toLocaleString("en-US");
 }
 
 function percent(share: number): string {
-  if (share === 0) return "0%";
-  const value = share * 100;
-  return `${value < 0.01 ? value.toPrecision(2) : value.toFixed(2).replace(/\.?0+$/, "")}%`;
+  return formatPercent(share);
 }
 
 function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+  return formatDuration(seconds * 1000);
 }
 
 /** Progress on stderr: a redrawn bar on a terminal, plain lines elsewhere (CI logs). */
 class ProgressReporter {
-  readonly #io: PredictCliIo;
+  readonly #io: CommandIo;
   readonly #cwd: string;
   readonly #tty: boolean;
   #lastDraw = 0;
   #lastTenth = -1;
   #drawn = false;
 
-  constructor(io: PredictCliIo) {
+  constructor(io: CommandIo) {
     this.#io = io;
     this.#cwd = io.cwd;
     this.#tty = io.stderr.isTTY === true;
@@ -357,7 +307,7 @@ function summaryText(summary: BatchSummary, cwd: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-function summaryJson(summary: BatchSummary): string {
+function summaryJson(summary: BatchSummary): unknown {
   const files = summary.files.map((file) => ({
     input: file.input,
     output: file.status === "failed" ? null : file.output,
@@ -368,98 +318,116 @@ function summaryJson(summary: BatchSummary): string {
     rows_rejected: file.rowsRejected,
     ...(file.error ? { error: file.error } : {}),
   }));
-  return `${JSON.stringify(
-    {
-      ok: summary.ok,
-      run_id: summary.runId,
-      resumed: summary.resumed,
-      model: summary.model,
-      files,
-      totals: {
-        files: summary.totals.files,
-        failed_files: summary.totals.failedFiles,
-        rows_in: summary.totals.rowsIn,
-        rows_scored: summary.totals.rowsScored,
-        rows_rejected: summary.totals.rowsRejected,
-        reject_rate: summary.totals.rejectRate,
-      },
-      max_reject_rate: summary.maxRejectRate,
-      manifest: summary.manifest,
-      seconds: summary.seconds,
-      rows_per_second: summary.rowsPerSecond,
-      workers: summary.workers,
+  return {
+    ok: summary.ok,
+    run_id: summary.runId,
+    resumed: summary.resumed,
+    model: summary.model,
+    files,
+    totals: {
+      files: summary.totals.files,
+      failed_files: summary.totals.failedFiles,
+      rows_in: summary.totals.rowsIn,
+      rows_scored: summary.totals.rowsScored,
+      rows_rejected: summary.totals.rowsRejected,
+      reject_rate: summary.totals.rejectRate,
     },
-    null,
-    2,
-  )}\n`;
+    max_reject_rate: summary.maxRejectRate,
+    manifest: summary.manifest,
+    seconds: summary.seconds,
+    rows_per_second: summary.rowsPerSecond,
+    workers: summary.workers,
+  };
 }
 
-const USAGE_CODES = new Set([
-  "argument_invalid",
-  "batch_no_input",
-  "batch_run_conflict",
-  "file_not_found",
-  "format_unsupported",
-  "registry_not_found",
-  "uri_invalid",
-  "data_invalid",
-]);
-const REGISTRY_CODES = new Set([
-  "registry_corrupt",
-  "registry_lock_timeout",
-  "artifact_corrupt",
-  "artifact_invalid",
-  "file_read",
-  "predictor_unsupported",
-]);
-
-/**
- * The `mlops-predict` command: parses `argv`, scores, prints progress on stderr and the summary
- * on stdout (JSON with `--json`), and resolves to the exit code.
- *
- * @example
- * process.exitCode = await predictMain(process.argv.slice(2), { ...process, cwd: process.cwd() });
- */
-export async function predictMain(argv: string[], io: PredictCliIo): Promise<number> {
-  let parsed: Parsed | "help" | "version";
-  try {
-    parsed = await parse(argv, io);
-  } catch (error) {
-    if (error instanceof UsageError || MlopsError.isInstance(error)) {
-      io.stderr.write(
-        `mlops-predict: ${(error as Error).message}\nRun mlops-predict --help for usage.\n`,
-      );
-      return PREDICT_EXIT_CODES.usage;
+const predict = defineCommand({
+  name: "",
+  summary: "score files with a registered model",
+  description:
+    "Scores files with a registered model, in bounded memory, on worker threads. Every input " +
+    "row ends in the output (same order) or in NAME.rejects.jsonl next to it, with its file, " +
+    "line and schema issues. Outputs appear under their final names only when complete; a run " +
+    "that is killed and started again finishes the remaining files with the same model version.",
+  usage: [
+    "mlops-predict --model NAME@ALIAS --input PATH --output DIR [options]",
+    "mlops-predict --config batch.yaml [options]",
+  ],
+  options: OPTIONS,
+  examples: [
+    "mlops-predict --model wine@production --input data/ --output out/",
+    'mlops-predict --model wine/3 --input "data/**/*.csv" --output out/ --format parquet --json',
+    "mlops-predict --config batch.yaml --max-reject-rate 1%",
+  ],
+  async run({ options, io, cwd, env, json }) {
+    let config: BatchConfig = {};
+    if (options.config !== undefined) {
+      const path = resolve(cwd, options.config);
+      let text: string;
+      try {
+        text = await readFile(path, "utf8");
+      } catch (error) {
+        throw new UsageError(
+          `--config ${options.config}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`,
+        );
+      }
+      config = parseBatchConfig(text, options.config);
     }
-    throw error;
-  }
-  if (parsed === "help") {
-    io.stdout.write(USAGE);
-    return PREDICT_EXIT_CODES.success;
-  }
-  if (parsed === "version") {
-    io.stdout.write(`${SDK_VERSION}\n`);
-    return PREDICT_EXIT_CODES.success;
-  }
-  const reporter = new ProgressReporter(io);
-  let summary: BatchSummary;
-  try {
-    summary = await scoreBatch({ ...parsed.options, onProgress: (p) => reporter.update(p) });
-  } catch (error) {
-    reporter.finish();
-    if (!MlopsError.isInstance(error)) throw error;
-    io.stderr.write(`mlops-predict: ${error.message}\n`);
-    if (USAGE_CODES.has(error.code)) return PREDICT_EXIT_CODES.usage;
-    if (REGISTRY_CODES.has(error.code)) return PREDICT_EXIT_CODES.registry;
-    if (error.code === "file_write") {
-      io.stderr.write("mlops-predict: the run stopped; run the same command again to resume it\n");
-      return PREDICT_EXIT_CODES.stopped;
+    const model = options.model ?? config.model;
+    const input = options.input.length > 0 ? options.input : config.input;
+    const output = options.output ?? config.output;
+    const missing = [
+      model === undefined && "--model",
+      input === undefined && "--input",
+      output === undefined && "--output",
+    ].filter(Boolean);
+    if (missing.length > 0) {
+      throw new UsageError(`missing ${missing.join(", ")} (or give them in --config)`);
     }
-    return PREDICT_EXIT_CODES.failed;
-  }
-  reporter.finish();
-  io.stdout.write(parsed.json ? summaryJson(summary) : summaryText(summary, io.cwd));
-  if (!summary.ok) {
+    const columns = options.columns;
+    const keepColumns =
+      columns === undefined
+        ? config.keepColumns
+        : columns === "all"
+          ? true
+          : columns === "none"
+            ? false
+            : columns
+                .split(",")
+                .map((name) => name.trim())
+                .filter((name) => name !== "");
+    const rate = options["max-reject-rate"];
+    const ids = options["id-column"];
+    const scoreOptions: ScoreBatchOptions = {
+      ...config,
+      model: model!,
+      input: input!,
+      output: output!,
+      registry: options.registry ?? config.registry ?? env.MLOPS_REGISTRY ?? ".mlops",
+      cwd,
+      outputFormat: formatOption("--format", options.format) ?? config.outputFormat,
+      inputFormat: formatOption("--input-format", options["input-format"]) ?? config.inputFormat,
+      outputName: options.name ?? config.outputName,
+      predictionColumn: options["prediction-column"] ?? config.predictionColumn,
+      keepColumns,
+      idColumns: ids.length > 0 ? ids : config.idColumns,
+      versionColumn: options["version-column"] ?? config.versionColumn,
+      maxRejectRate: rate === undefined ? config.maxRejectRate : parseRate(rate),
+      batchSize:
+        integerOption("--batch-size", options["batch-size"], 1, 1 << 24) ?? config.batchSize,
+      workers: integerOption("--workers", options.workers, 0, 256) ?? config.workers,
+      delimiter: options.delimiter ?? config.delimiter,
+      restart: options.restart,
+    };
+    const reporter = new ProgressReporter(io);
+    let summary: BatchSummary;
+    try {
+      summary = await scoreBatch({ ...scoreOptions, onProgress: (p) => reporter.update(p) });
+    } finally {
+      reporter.finish();
+    }
+    if (summary.totals.failedFiles === 0 && summary.totals.rejectRate <= summary.maxRejectRate) {
+      return { json: summaryJson(summary), text: summaryText(summary, cwd) };
+    }
     const reasons: string[] = [];
     if (summary.totals.failedFiles > 0)
       reasons.push(`${summary.totals.failedFiles} file(s) failed`);
@@ -469,8 +437,33 @@ export async function predictMain(argv: string[], io: PredictCliIo): Promise<num
           `--max-reject-rate ${percent(summary.maxRejectRate)}`,
       );
     }
-    io.stderr.write(`mlops-predict: not ok: ${reasons.join("; ")}\n`);
-    return PREDICT_EXIT_CODES.failed;
-  }
-  return PREDICT_EXIT_CODES.success;
+    if (!json) io.stderr.write(`mlops-predict: not ok: ${reasons.join("; ")}\n`);
+    return {
+      json: summaryJson(summary),
+      text: summaryText(summary, cwd),
+      exitCode: PREDICT_EXIT_CODES.failed,
+    };
+  },
+});
+
+/** The `mlops-predict` tool, on the shared command-line toolkit. */
+export const PREDICT_PROGRAM: Program = {
+  name: "mlops-predict",
+  summary: "score files with a registered model, losing no row",
+  version: SDK_VERSION,
+  json: true,
+  commands: [predict as never],
+  exitCodes: EXIT_CODES,
+  environment: [["MLOPS_REGISTRY", "the registry folder when --registry is not given"]],
+};
+
+/**
+ * The `mlops-predict` command: parses `argv`, scores, prints progress on stderr and the summary
+ * on stdout (JSON with `--json`), and resolves to the exit code.
+ *
+ * @example
+ * process.exitCode = await predictMain(process.argv.slice(2), { ...process, cwd: process.cwd() });
+ */
+export function predictMain(argv: string[], io: CommandIo): Promise<number> {
+  return runProgram(PREDICT_PROGRAM, argv, io);
 }
