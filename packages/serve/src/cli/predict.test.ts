@@ -9,7 +9,7 @@ import { ensureBuilt } from "@mlops/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manifestPath, readManifest } from "../batch/manifest.js";
 import { byHand, tempRegistry } from "../testing/fixtures.js";
-import { parseRate } from "./predict.js";
+import { ProgressReporter, parseRate } from "./predict.js";
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const binary = join(packageDir, "dist", "predict-cli.js");
@@ -203,6 +203,46 @@ describe("mlops-predict (the built executable)", () => {
     const bad = run(["--config", "bad.yaml", "--input", "cfg-data", "--output", "x"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bad\.yaml:4:3: target\.keep_input_colums: unknown key/);
+  });
+
+  it("draws a bar with rows/s and an ETA on a terminal, plain lines elsewhere", () => {
+    const progress = {
+      event: "batch" as const,
+      fileIndex: 0,
+      fileCount: 2,
+      file: join(temp.dir, "data", "a.csv"),
+      rows: 250_000,
+      estimatedRows: 1_000_000,
+      elapsedSeconds: 2,
+    };
+    const terminal = {
+      text: "",
+      isTTY: true,
+      columns: 120,
+      write(t: string) {
+        this.text += t;
+      },
+    };
+    const bar = new ProgressReporter({
+      stdout: terminal,
+      stderr: terminal,
+      env: {},
+      cwd: temp.dir,
+    });
+    bar.update(progress);
+    expect(terminal.text).toMatch(
+      /^\r\[█{6}░{18}\] +25 % 250,000 rows 125,000 rows\/s ETA 6s {2}\(1\/2\) data\/a\.csv/,
+    );
+    const log = {
+      text: "",
+      write(t: string) {
+        this.text += t;
+      },
+    };
+    const lines = new ProgressReporter({ stdout: log, stderr: log, env: {}, cwd: temp.dir });
+    lines.update(progress);
+    lines.update({ ...progress, rows: 260_000 });
+    expect(log.text).toBe("progress 20 %: 250,000 rows, 125,000 rows/s ETA 6s\n");
   });
 
   it("parses reject rates as shares or percentages", () => {

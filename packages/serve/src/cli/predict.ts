@@ -190,8 +190,11 @@ function duration(seconds: number): string {
   return formatDuration(seconds * 1000);
 }
 
-/** Progress on stderr: a redrawn bar on a terminal, plain lines elsewhere (CI logs). */
-class ProgressReporter {
+/**
+ * Progress on stderr: a redrawn bar with rows/s and an ETA on a terminal, plain lines elsewhere
+ * (CI logs): one per finished file and one per tenth of the estimated rows.
+ */
+export class ProgressReporter {
   readonly #io: CommandIo;
   readonly #cwd: string;
   readonly #tty: boolean;
@@ -257,7 +260,7 @@ class ProgressReporter {
     this.#lastTenth = tenth;
     if (tenth === 0) return;
     this.#io.stderr.write(
-      `progress ${tenth * 10}%: ${count(progress.rows)} rows, ${count(rate)} rows/s${eta}\n`,
+      `progress ${percent(tenth / 10)}: ${count(progress.rows)} rows, ${count(rate)} rows/s${eta}\n`,
     );
   }
 
