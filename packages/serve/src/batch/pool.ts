@@ -8,7 +8,7 @@ import {
   type BatchTask,
   loadPredictor,
   scoreTask,
-  taskBuffers,
+  transferable,
 } from "./scorer.js";
 import type { BatchWorkerRequest, BatchWorkerResponse } from "./worker.js";
 
@@ -189,10 +189,8 @@ export class WorkerScorer implements BatchScorer {
         if (slot.busy.length > depth) continue;
         const next = this.#queue.shift()!;
         slot.busy.push(next);
-        slot.worker.postMessage(
-          { type: "task", task: next.task } satisfies BatchWorkerRequest,
-          taskBuffers(next.task),
-        );
+        const { task, transfer } = transferable(next.task);
+        slot.worker.postMessage({ type: "task", task } satisfies BatchWorkerRequest, transfer);
       }
     }
   }

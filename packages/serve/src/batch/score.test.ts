@@ -210,6 +210,45 @@ describe("scoreBatch", () => {
     }
   });
 
+  it("scores Parquet and Arrow files whose row groups are cut into batches, on workers", async () => {
+    // 70,000 rows: two row groups (record batches) of up to 65,536, cut into batches of 4,096
+    // that are views into them, posted to two worker threads.
+    const n = 70_000;
+    const rooms = new Float64Array(n);
+    const area = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      rooms[i] = (i % 5) + 1;
+      area[i] = i % 1000;
+    }
+    const frame = new Frame({
+      rooms: { kind: "integer", values: rooms },
+      area: { kind: "number", values: area },
+      color: categoryColumn(Array.from({ length: n }, (_, i) => ["red", "green", null][i % 3])),
+    });
+    await mkdir(join(dir, "data"));
+    await writeFrame(join(dir, "data", "big.parquet"), frame);
+    await writeFrame(join(dir, "data", "big.arrow"), frame);
+    const summary = await scoreBatch({
+      model: "houses@production",
+      registry: temp.registry,
+      input: "data",
+      output: "out",
+      cwd: dir,
+      batchSize: 4096,
+      workers: 2,
+    });
+    expect(summary.ok).toBe(true);
+    expect(summary.totals.rowsScored).toBe(2 * n);
+    for (const file of summary.files) {
+      const out = await readFrame(file.output);
+      const predictions = out.numeric("prediction");
+      for (const i of [0, 1, 4095, 4096, 65_535, 65_536, n - 1]) {
+        const color = ["red", "green", null][i % 3];
+        expect(predictions[i]).toBe(byHand({ rooms: (i % 5) + 1, area: i % 1000, color }));
+      }
+    }
+  });
+
   it("pins the version at start: an alias moved mid-run does not mix versions", async () => {
     await mkdir(join(dir, "data"));
     for (const name of ["a", "b", "c"])

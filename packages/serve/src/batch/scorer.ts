@@ -117,15 +117,30 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
 }
 
 /**
- * The buffers a task's columns live in, each once: posted as a transfer list they move to the
- * worker instead of being copied (the caller no longer needs them).
+ * The task ready to post with a transfer list, so its columns move to the worker instead of
+ * being copied. A column that owns its whole buffer moves as it is; one that is a view into a
+ * larger buffer (a Parquet row group cut into batches, an Arrow file's bytes) is copied first,
+ * since moving the buffer would take the rest of it from the reader, and cloning a view would
+ * copy the whole buffer anyway.
  */
-export function taskBuffers(task: BatchTask): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const [, column] of task.columns) {
-    const array = column.kind === "category" ? column.codes : column.values;
-    if (array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0)
-      buffers.add(array.buffer);
-  }
-  return [...buffers];
+export function transferable(task: BatchTask): { task: BatchTask; transfer: ArrayBuffer[] } {
+  const transfer = new Set<ArrayBuffer>();
+  const owned = <T extends Float64Array | Int32Array>(array: T): T => {
+    const buffer = array.buffer;
+    const whole =
+      buffer instanceof ArrayBuffer &&
+      array.byteOffset === 0 &&
+      array.byteLength === buffer.byteLength &&
+      !transfer.has(buffer);
+    const moved = whole ? array : (array.slice() as T);
+    if (moved.byteLength > 0) transfer.add(moved.buffer as ArrayBuffer);
+    return moved;
+  };
+  const columns = task.columns.map(([name, column]): [string, Column] => [
+    name,
+    column.kind === "category"
+      ? { kind: "category", codes: owned(column.codes), dictionary: column.dictionary }
+      : { kind: column.kind, values: owned(column.values) },
+  ]);
+  return { task: { ...task, columns }, transfer: [...transfer] };
 }
