@@ -6,8 +6,9 @@
 //
 // The model: the XGBoost fixture on California housing (60 trees, depth 6, 8 features;
 // core's interop fixtures), imported with importXGBoost. "native" serves that artifact;
-// "onnx" serves toOnnx(artifact) wrapped by importOnnx, run by onnxruntime-node (1 thread per
-// inference). Each server is a child process on 127.0.0.1 with the whole stack on (validation,
+// "onnx-columns" serves toOnnx(artifact) (one input per feature) and "onnx-matrix"
+// toOnnx(artifact, { inputs: "matrix" }) (one [N, 8] input), wrapped by importOnnx and run by
+// onnxruntime-node (1 thread per inference). Each server is a child process on 127.0.0.1 with the whole stack on (validation,
 // metrics, limits); wrk (-t1, keep-alive) sends the same one-row JSON body. For each
 // concurrency the two servers alternate, --reps times each; the median requests/s is reported
 // with the min–max, and the load average before the run. Needs wrk (apt-get install wrk).
@@ -30,16 +31,21 @@ function option(name, fallback) {
   return index < 0 ? fallback : process.argv[index + 1];
 }
 
+const RUNTIMES = ["native", "onnx-columns", "onnx-matrix"];
+
 function model(runtime) {
   const expected = JSON.parse(readFileSync(join(FIXTURES, "xgboost-expected.json"), "utf8"));
   const { features, X } = expected.cases.california;
   const artifact = importXGBoost(readFileSync(join(FIXTURES, "xgboost-california.json"), "utf8"), {
     featureNames: features,
   });
+  const inputs = runtime === "onnx-matrix" ? "matrix" : "columns";
   const served =
-    runtime === "onnx"
-      ? importOnnx(toOnnx(artifact), { schema: Schema.fromJSON(artifact.manifest.schema) })
-      : artifact;
+    runtime === "native"
+      ? artifact
+      : importOnnx(toOnnx(artifact, { inputs }), {
+          schema: Schema.fromJSON(artifact.manifest.schema),
+        });
   const row = Object.fromEntries(features.map((name, j) => [name, X[0][j] ?? 1]));
   return { served, row };
 }
@@ -126,13 +132,11 @@ async function main() {
   console.log(
     `machine: ${cpus().length} cores, load average ${load.map((v) => v.toFixed(2)).join(" ")}`,
   );
-  const servers = {
-    native: await startServer("native", 18_611),
-    onnx: await startServer("onnx", 18_612),
-  };
-  const ports = { native: 18_611, onnx: 18_612 };
+  const ports = Object.fromEntries(RUNTIMES.map((runtime, i) => [runtime, 18_611 + i]));
+  const servers = {};
+  for (const runtime of RUNTIMES) servers[runtime] = await startServer(runtime, ports[runtime]);
   const answers = {};
-  for (const runtime of ["native", "onnx"]) {
+  for (const runtime of RUNTIMES) {
     const response = await fetch(`http://127.0.0.1:${ports[runtime]}/v1/models/houses/predict`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -140,29 +144,32 @@ async function main() {
     });
     answers[runtime] = (await response.json()).predictions[0];
   }
-  console.log(`one row: native ${answers.native}, onnx ${answers.onnx}`);
+  console.log(`one row: ${RUNTIMES.map((runtime) => `${runtime} ${answers[runtime]}`).join(", ")}`);
   const results = { duration, reps, load, node: process.version, answers, concurrency: {} };
   try {
     for (const connections of concurrencies) {
-      const rates = { native: [], onnx: [] };
-      for (const runtime of ["native", "onnx"]) wrk(ports[runtime], connections, 1, lua); // warm-up
+      const rates = Object.fromEntries(RUNTIMES.map((runtime) => [runtime, []]));
+      for (const runtime of RUNTIMES) wrk(ports[runtime], connections, 1, lua); // warm-up
       for (let rep = 0; rep < reps; rep++) {
-        for (const runtime of ["native", "onnx"]) {
+        for (const runtime of RUNTIMES) {
           rates[runtime].push(wrk(ports[runtime], connections, duration, lua));
         }
       }
-      const native = summary(rates.native);
-      const onnx = summary(rates.onnx);
-      const ratio = onnx.median / native.median;
-      results.concurrency[connections] = { native, onnx, ratio };
-      const line = (label, s) =>
-        `  ${label.padEnd(8)} ${s.median.toFixed(0).padStart(7)} req/s (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+      const figures = Object.fromEntries(
+        RUNTIMES.map((runtime) => [runtime, summary(rates[runtime])]),
+      );
+      results.concurrency[connections] = figures;
       console.log(
         `\n${connections} connection(s), ${reps} × ${duration} s each, median (min–max):`,
       );
-      console.log(line("native", native));
-      console.log(line("onnx", onnx));
-      console.log(`  onnx ÷ native ${ratio.toFixed(2)}×`);
+      for (const runtime of RUNTIMES) {
+        const figure = figures[runtime];
+        const ratio = figure.median / figures.native.median;
+        console.log(
+          `  ${runtime.padEnd(13)} ${figure.median.toFixed(0).padStart(7)} req/s ` +
+            `(${figure.min.toFixed(0)}–${figure.max.toFixed(0)})  ${ratio.toFixed(2)}× native`,
+        );
+      }
     }
   } finally {
     await Promise.all(Object.values(servers).map(stopServer));

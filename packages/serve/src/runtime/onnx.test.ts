@@ -26,8 +26,10 @@ const expected = JSON.parse(readFileSync(here("./fixtures/expected.json"), "utf8
 };
 
 /** Our artifact exported to ONNX, wrapped as an `onnx` artifact with the same schema. */
-function viaOnnx(artifact: ModelArtifact): ModelArtifact {
-  return importOnnx(toOnnx(artifact), { schema: Schema.fromJSON(artifact.manifest.schema) });
+function viaOnnx(artifact: ModelArtifact, inputs: "columns" | "matrix" = "columns"): ModelArtifact {
+  return importOnnx(toOnnx(artifact, { inputs }), {
+    schema: Schema.fromJSON(artifact.manifest.schema),
+  });
 }
 
 /** Largest |a − b| / max(|b|, 1): float32 arithmetic keeps it near 1e-7 per operation. */
@@ -74,7 +76,32 @@ describe("exported graphs run by onnxruntime predict what our predictor predicts
       features.map((feature, j) => [feature, numericColumn(X.map((row) => row[j]))] as const),
     );
     const native = createPredictor(artifact).predict(frame);
+    for (const inputs of ["columns", "matrix"] as const) {
+      const onnx = await onnxRuntime.load(viaOnnx(artifact, inputs));
+      expect(worstError(await onnx.predict(frame), native)).toBeLessThan(1e-5);
+      await onnx.close?.();
+    }
+  });
+
+  it("answers concurrent single-row requests in one batched run, each with its own row", async () => {
+    const exportCase = cases["california-boosting"];
+    const artifact = exportCaseArtifact(exportCase);
+    const frame = exportCaseFrame(exportCase, artifact);
     const onnx = await onnxRuntime.load(viaOnnx(artifact));
+    const batch = await onnx.predict(frame);
+    const rows = frame.toRows().slice(0, 64);
+    const single = await Promise.all(rows.map((row) => onnx.predictRow!(row)));
+    expect(single).toEqual(Array.from(batch.subarray(0, 64)));
+    await onnx.close?.();
+  });
+
+  it('a wine pipeline exported with inputs: "matrix"', async () => {
+    const exportCase = cases["wine-linear"];
+    const artifact = exportCaseArtifact(exportCase);
+    const frame = exportCaseFrame(exportCase, artifact);
+    const onnx = await onnxRuntime.load(viaOnnx(artifact, "matrix"));
+    expect(onnx.schema.featureNames).toHaveLength(11);
+    const native = createPredictor(artifact).predict(frame);
     expect(worstError(await onnx.predict(frame), native)).toBeLessThan(1e-5);
     await onnx.close?.();
   });

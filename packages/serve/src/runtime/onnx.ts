@@ -62,6 +62,13 @@ export async function importOnnxRuntime(specifier = PACKAGE): Promise<OnnxRuntim
 
 const DTYPES = { float: "float32", double: "float64", string: "string" } as const;
 
+/** A single-row request waiting for the next batched run. */
+interface PendingRow {
+  row: Record<string, unknown>;
+  resolve(value: number): void;
+  reject(error: unknown): void;
+}
+
 /** Feeds for `n` rows: `value(feature, row)` gives a number (NaN = missing) or a string. */
 function buildFeeds(
   ort: OnnxRuntimeModule,
@@ -147,6 +154,33 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
       const categories = features.map(
         (name) => schema.fields[name]?.definition.kind === "category",
       );
+      const numberOf = (value: unknown) =>
+        typeof value === "number" ? value : typeof value === "boolean" ? Number(value) : Number.NaN;
+      let pending: PendingRow[] = [];
+      const flush = async () => {
+        const batch = pending;
+        pending = [];
+        try {
+          const n = batch.length;
+          const result = await session.run(
+            buildFeeds(
+              ort,
+              feeds,
+              features,
+              n,
+              (j, r) => numberOf(batch[r].row[features[j]]),
+              (j, r) => {
+                const value = batch[r].row[features[j]];
+                return categories[j] && typeof value === "string" ? value : "";
+              },
+            ),
+          );
+          const values = outputValues(result, output, n);
+          for (let r = 0; r < n; r++) batch[r].resolve(values[r]);
+        } catch (error) {
+          for (const waiting of batch) waiting.reject(error);
+        }
+      };
       return {
         schema,
         platform: "onnxruntime",
@@ -169,28 +203,13 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
           );
           return outputValues(result, output, n);
         },
-        async predictRow(row: Record<string, unknown>) {
-          const result = await session.run(
-            buildFeeds(
-              ort,
-              feeds,
-              features,
-              1,
-              (j) => {
-                const value = row[features[j]];
-                return typeof value === "number"
-                  ? value
-                  : typeof value === "boolean"
-                    ? Number(value)
-                    : Number.NaN;
-              },
-              (j) => {
-                const value = row[features[j]];
-                return categories[j] && typeof value === "string" ? value : "";
-              },
-            ),
-          );
-          return outputValues(result, output, 1)[0];
+        predictRow(row: Record<string, unknown>) {
+          // Rows that arrive while a batch is pending join it: one onnxruntime run answers
+          // every single-row request of the moment (its fixed cost per run dominates a row).
+          return new Promise<number>((resolve, reject) => {
+            pending.push({ row, resolve, reject });
+            if (pending.length === 1) setImmediate(flush);
+          });
         },
         close: () => session.release(),
       };

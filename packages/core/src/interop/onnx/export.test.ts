@@ -61,8 +61,31 @@ describe("toOnnx", () => {
     written.push(file);
   });
 
+  it('exports one [N, F] input "X" with inputs: "matrix" (numeric schemas)', () => {
+    const wine = exportCaseArtifact(cases["wine-linear"]);
+    const matrix = inspectOnnx(toOnnx(wine, { inputs: "matrix" }));
+    expect(matrix.inputs).toEqual([{ name: "X", elementType: "float", shape: ["N", 11] }]);
+    expect(matrix.operators).toContain("Split");
+    // A model reading the features as they come gets the matrix itself: no Split, no Concat.
+    const model = readFileSync(new URL("xgboost-diabetes-poisson.json", fixtures), "utf8");
+    const direct = toOnnx(importXGBoost(model), { inputs: "matrix" });
+    expect(inspectOnnx(direct).operators).toEqual(["Exp", "ai.onnx.ml:TreeEnsembleRegressor"]);
+    for (const [name, bytes] of [
+      ["wine-matrix", toOnnx(wine, { inputs: "matrix" })],
+      ["xgboost-matrix", direct],
+    ] as const) {
+      const file = join(folder, `${name}.onnx`);
+      writeFileSync(file, bytes);
+      written.push(file);
+    }
+    const california = exportCaseArtifact(cases["california-tree"]);
+    expect(() => toOnnx(california, { inputs: "matrix" })).toThrow(
+      /"matrix" takes numeric features only; ocean_proximity are categories/,
+    );
+  });
+
   it("writes graphs that onnx.checker accepts (python3-onnx, full check)", () => {
-    expect(written.length).toBe(Object.keys(cases).length + 1);
+    expect(written.length).toBe(Object.keys(cases).length + 3);
     const script = [
       "import sys, onnx",
       "for path in sys.argv[1:]:",
