@@ -27034,9 +27034,6 @@ var require_dist = __commonJS({
   }
 });
 
-// src/main.ts
-import { resolve as resolve5 } from "path";
-
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -60246,7 +60243,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     },
     start(controller) {
       return __awaiter2(this, void 0, void 0, function* () {
-        yield next(controller, reader || (reader = yield open10()));
+        yield next(controller, reader || (reader = yield open11()));
       });
     },
     pull(controller) {
@@ -60256,7 +60253,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     }
   });
   return { writable: new WritableStream(queue, Object.assign({ "highWaterMark": Math.pow(2, 14) }, writableStrategy)), readable };
-  function open10() {
+  function open11() {
     return __awaiter2(this, void 0, void 0, function* () {
       return yield (yield RecordBatchReader.from(queue)).open(readableStrategy);
     });
@@ -61562,8 +61559,8 @@ function checkValue(fieldDef, raw, present, path, coerce) {
   const expected = fieldDef.expected();
   let value2 = raw;
   if (coerce && typeof value2 === "string" && isMissingToken(value2)) value2 = null;
-  const missing = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
-  if (missing) {
+  const missing2 = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
+  if (missing2) {
     if (def.default !== void 0) return { ok: true, value: def.default };
     if (def.nullable || def.optional && !present || def.optional)
       return { ok: true, value: null };
@@ -61887,7 +61884,7 @@ function decodeArtifact(bytes, options = {}) {
   const invalid5 = (detail) => {
     throw new MlopsError("artifact_invalid", `${source}: ${detail}`, { location });
   };
-  const corrupt = (detail) => {
+  const corrupt2 = (detail) => {
     throw new MlopsError("artifact_corrupt", `${source}: artifact is corrupt: ${detail}`, {
       location
     });
@@ -61908,7 +61905,7 @@ function decodeArtifact(bytes, options = {}) {
     );
   }
   if (bytes.length < HEADER_BYTES + TRAILER_BYTES) {
-    corrupt(
+    corrupt2(
       `truncated: ${bytes.length} bytes, a model file has at least ${HEADER_BYTES + TRAILER_BYTES}`
     );
   }
@@ -61917,7 +61914,7 @@ function decodeArtifact(bytes, options = {}) {
   const actual = sha256(bytes.subarray(0, end));
   for (let i = 0; i < TRAILER_BYTES; i++) {
     if (expected[i] !== actual[i]) {
-      corrupt(
+      corrupt2(
         `sha256 mismatch (trailer ${toHex(expected).slice(0, 16)}\u2026, content ${toHex(actual).slice(0, 16)}\u2026): the file was changed or truncated after it was written`
       );
     }
@@ -62743,9 +62740,9 @@ var InputPlan = class {
    * Returns false when the row is not exactly valid (the caller then lets `schema.parseRow`
    * report it). Allocates nothing.
    */
-  readRow(row, values, missing) {
+  readRow(row, values, missing2) {
     const plans = this.#plans;
-    missing.fill(0);
+    missing2.fill(0);
     let present = 0;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -62753,12 +62750,12 @@ var InputPlan = class {
       if (value2 === void 0) {
         if (plan.name in row) present++;
         else if (plan.isTarget) continue;
-        if (!this.#writeMissing(plan, values, missing)) return false;
+        if (!this.#writeMissing(plan, values, missing2)) return false;
         continue;
       }
       present++;
       if (value2 === null || typeof value2 === "number" && Number.isNaN(value2)) {
-        if (!this.#writeMissing(plan, values, missing)) return false;
+        if (!this.#writeMissing(plan, values, missing2)) return false;
         continue;
       }
       switch (plan.kind) {
@@ -62790,11 +62787,11 @@ var InputPlan = class {
     }
     return true;
   }
-  #writeMissing(plan, values, missing) {
+  #writeMissing(plan, values, missing2) {
     if (plan.hasDefault) values[plan.slot] = plan.fill;
     else if (plan.allowMissing) {
       values[plan.slot] = plan.kind === "category" ? -1 : Number.NaN;
-      missing[plan.slot] = 1;
+      missing2[plan.slot] = 1;
     } else return false;
     return true;
   }
@@ -62840,7 +62837,7 @@ var InputPlan = class {
    * (`data[r * stride + slot]`), checking each value. Sets `missing[slot]` for fields with a
    * missing value in the block. Returns false at the first invalid value.
    */
-  copyBlock(sources, start, n, data, stride, missing) {
+  copyBlock(sources, start, n, data, stride, missing2) {
     const plans = this.#plans;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -62848,15 +62845,15 @@ var InputPlan = class {
       let ok;
       switch (source.type) {
         case "numeric":
-          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing);
+          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing2) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing2);
           break;
         case "category":
-          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing);
+          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing2);
           break;
         case "constant": {
           const value2 = plan.hasDefault ? plan.fill : plan.kind === "category" ? -1 : Number.NaN;
           for (let r = 0, at = plan.slot; r < n; r++, at += stride) data[at] = value2;
-          if (!plan.hasDefault) missing[plan.slot] = 1;
+          if (!plan.hasDefault) missing2[plan.slot] = 1;
           ok = true;
           break;
         }
@@ -62868,7 +62865,7 @@ var InputPlan = class {
     return true;
   }
 };
-function copyNumbers(source, start, n, data, stride, plan, missing) {
+function copyNumbers(source, start, n, data, stride, plan, missing2) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -62877,13 +62874,13 @@ function copyNumbers(source, start, n, data, stride, plan, missing) {
     if (value2 >= lo && value2 <= hi) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing[plan.slot] = 1;
+      else if (plan.allowMissing) missing2[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyWholeNumbers(source, start, n, data, stride, plan, missing) {
+function copyWholeNumbers(source, start, n, data, stride, plan, missing2) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -62892,13 +62889,13 @@ function copyWholeNumbers(source, start, n, data, stride, plan, missing) {
     if (value2 >= lo && value2 <= hi && Math.floor(value2) === value2) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing[plan.slot] = 1;
+      else if (plan.allowMissing) missing2[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyCodes(source, lookup, start, n, data, stride, plan, missing) {
+function copyCodes(source, lookup, start, n, data, stride, plan, missing2) {
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
     const raw = source[start + r];
     const code = raw < 0 ? MISSING : lookup === void 0 ? raw : lookup[raw];
@@ -62910,7 +62907,7 @@ function copyCodes(source, lookup, start, n, data, stride, plan, missing) {
     if (plan.hasDefault) data[at] = plan.fill;
     else if (plan.allowMissing) {
       data[at] = -1;
-      missing[plan.slot] = 1;
+      missing2[plan.slot] = 1;
     } else return false;
   }
   return true;
@@ -63049,18 +63046,18 @@ var simpleImputer = {
       fills[i] = code;
     });
     return {
-      apply(data, stride, n, missing) {
+      apply(data, stride, n, missing2) {
         const end = n * stride;
         for (let i = 0; i < slots.length; i++) {
           const slot = slots[i];
-          if (missing[slot] === 0) continue;
+          if (missing2[slot] === 0) continue;
           const fill = fills[i];
           if (isCategory[i] === 1) {
             for (let at = slot; at < end; at += stride) if (data[at] < 0) data[at] = fill;
           } else {
             for (let at = slot; at < end; at += stride) if (Number.isNaN(data[at])) data[at] = fill;
           }
-          missing[slot] = 0;
+          missing2[slot] = 0;
         }
       }
     };
@@ -63140,8 +63137,8 @@ var oneHot = {
     };
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing, rowOffset) {
-        for (let k = 0; k < outputs; k++) missing[outputSlots[k]] = 0;
+      apply(data, stride, n, missing2, rowOffset) {
+        for (let k = 0; k < outputs; k++) missing2[outputSlots[k]] = 0;
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k2 = 0; k2 < outputs; k2++) data[base + outputSlots[k2]] = 0;
           const code = data[base + inputSlot];
@@ -63206,11 +63203,11 @@ var polynomialFeatures = {
     const factorSlots = Int32Array.from(factors, (j) => inputSlots[j]);
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing) {
+      apply(data, stride, n, missing2) {
         for (let k = 0; k < outputs; k++) {
           let mayMiss = 0;
-          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing[factorSlots[f]];
-          missing[outputSlots[k]] = mayMiss;
+          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing2[factorSlots[f]];
+          missing2[outputSlots[k]] = mayMiss;
         }
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k = 0; k < outputs; k++) {
@@ -63536,7 +63533,7 @@ var CompiledTree = class {
    * writing leaf positions into `leaves`. `missing[slot]` says whether a slot may hold NaN in
    * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
    */
-  findLeaves(data, stride, n, missing, leaves) {
+  findLeaves(data, stride, n, missing2, leaves) {
     if (this.categoryStart !== void 0) {
       for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
       return;
@@ -63544,7 +63541,7 @@ var CompiledTree = class {
     let nanAware = false;
     if (this.nanRoutes) {
       for (let i = 0; i < this.usedSlots.length; i++)
-        if (missing[this.usedSlots[i]] !== 0) nanAware = true;
+        if (missing2[this.usedSlots[i]] !== 0) nanAware = true;
     }
     if (nanAware) walkMissing(this, data, stride, n, leaves);
     else walk(this, data, stride, n, leaves);
@@ -63748,8 +63745,8 @@ var compileTreeModel = (artifact, inputs, blockSize) => {
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
-    block(data, stride, n, missing, out, offset) {
-      tree.findLeaves(data, stride, n, missing, leaves);
+    block(data, stride, n, missing2, out, offset) {
+      tree.findLeaves(data, stride, n, missing2, leaves);
       for (let r = 0; r < n; r++) out[offset + r] = value2[leaves[r]];
     },
     row: (values) => value2[tree.leafOf(values)]
@@ -63775,10 +63772,10 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const count2 = trees.length;
   if (model.aggregation === "mean") {
     return {
-      block(data, stride, n, missing, out, offset) {
+      block(data, stride, n, missing2, out, offset) {
         sum.fill(0, 0, n);
         for (const tree of trees) {
-          tree.findLeaves(data, stride, n, missing, leaves);
+          tree.findLeaves(data, stride, n, missing2, leaves);
           const value2 = tree.value;
           for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
         }
@@ -63801,10 +63798,10 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
     }
   }
   return {
-    block(data, stride, n, missing, out, offset) {
+    block(data, stride, n, missing2, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
-        tree.findLeaves(data, stride, n, missing, leaves);
+        tree.findLeaves(data, stride, n, missing2, leaves);
         const value2 = tree.value;
         for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
       }
@@ -63858,11 +63855,11 @@ var compileLinearModel = (artifact, modelInputs, blockSize) => {
     );
   };
   return {
-    block(data, stride, n, missing, out, offset) {
+    block(data, stride, n, missing2, out, offset) {
       sum.fill(0, 0, n);
       for (let j = 0; j < inputSlots.length; j++) {
         const slot = inputSlots[j];
-        if (missing[slot] !== 0) {
+        if (missing2[slot] !== 0) {
           for (let r = 0; r < n; r++)
             if (Number.isNaN(data[r * stride + slot])) missingInput(j, offset + r);
         }
@@ -63960,26 +63957,26 @@ var CompiledPredictor = class {
     const size = this.#blockSize;
     const stride = this.#stride;
     const data = this.#block;
-    const missing = this.#missing;
+    const missing2 = this.#missing;
     const steps = this.#steps;
     for (let start = 0; start < n; start += size) {
       const count2 = Math.min(size, n - start);
-      missing.fill(0);
-      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing)) return false;
-      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing, start);
-      this.#model.block(data, stride, count2, missing, out, start);
+      missing2.fill(0);
+      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing2)) return false;
+      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing2, start);
+      this.#model.block(data, stride, count2, missing2, out, start);
     }
     return true;
   }
   predictRow(row) {
     const values = this.#row;
-    const missing = this.#rowMissing;
-    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing)) {
+    const missing2 = this.#rowMissing;
+    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing2)) {
       const parsed = this.schema.parseRow(row);
-      if (!this.#input.readRow(parsed, values, missing)) throw inconsistentInput();
+      if (!this.#input.readRow(parsed, values, missing2)) throw inconsistentInput();
     }
     const steps = this.#steps;
-    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing, -1);
+    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing2, -1);
     return this.#model.row(values);
   }
 };
@@ -66173,9 +66170,9 @@ var CsvReader = class _CsvReader {
       this.#codes[field][row] = !plain && isMissingToken(text) ? -1 : this.#intern(field, text);
       return;
     }
-    const missing = !plain && isMissingToken(text);
-    const number4 = plain ? Number.NaN : missing ? Number.NaN : parseNumberText(text);
-    const isText = !missing && Number.isNaN(number4);
+    const missing2 = !plain && isMissingToken(text);
+    const number4 = plain ? Number.NaN : missing2 ? Number.NaN : parseNumberText(text);
+    const isText = !missing2 && Number.isNaN(number4);
     if (mode === MODE_NUMERIC) {
       if (!isText) {
         this.#numeric[field][row] = number4;
@@ -66183,7 +66180,7 @@ var CsvReader = class _CsvReader {
       }
       this.#toCategory(field, row);
     }
-    this.#codes[field][row] = isText ? this.#intern(field, text) : missing ? -1 : this.#intern(field, String(number4));
+    this.#codes[field][row] = isText ? this.#intern(field, text) : missing2 ? -1 : this.#intern(field, String(number4));
   }
   /** A numeric column met text: re-encodes the rows so far as strings (String(n)). */
   #toCategory(field, row) {
@@ -66767,12 +66764,12 @@ function encodeJsonl(frame, options) {
   for (let c = 0; c < columns.length; c++) width2 += keys[c].length + MAX_NUMBER_CHARS;
   const sample = Math.min(frame.rowCount, 64);
   const out = new ByteBuffer4(sample * width2, width2);
-  const open10 = Buffer.from("{");
+  const open11 = Buffer.from("{");
   for (let row = 0; row < frame.rowCount; row++) {
     if (row === sample)
       out.reserve(Math.ceil(out.length / sample * (frame.rowCount - row) * 1.1) + width2);
     out.reserve(width2);
-    if (names.length === 0) out.append(open10);
+    if (names.length === 0) out.append(open11);
     for (let c = 0; c < columns.length; c++) {
       const column2 = columns[c];
       out.append(keys[c]);
@@ -73469,19 +73466,19 @@ function columnSource(name, column2) {
   if (column2.kind === "category") {
     const { codes, dictionary } = column2;
     const data2 = new Array(n);
-    let missing2 = false;
+    let missing3 = false;
     for (let i = 0; i < n; i++) {
       const code = codes[i];
-      if (code < 0) missing2 = true;
+      if (code < 0) missing3 = true;
       data2[i] = code < 0 ? null : dictionary[code];
     }
-    return { name, data: data2, type: "STRING", nullable: missing2, codec: "SNAPPY" };
+    return { name, data: data2, type: "STRING", nullable: missing3, codec: "SNAPPY" };
   }
   const values = column2.values;
-  let missing = false;
+  let missing2 = false;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(values[i])) {
-      missing = true;
+      missing2 = true;
       break;
     }
   }
@@ -73491,21 +73488,21 @@ function columnSource(name, column2) {
       const value2 = values[i];
       data2[i] = Number.isNaN(value2) ? null : value2 !== 0;
     }
-    return { name, data: data2, type: "BOOLEAN", nullable: missing, codec: "SNAPPY" };
+    return { name, data: data2, type: "BOOLEAN", nullable: missing2, codec: "SNAPPY" };
   }
   if (column2.kind === "integer" && fitsInt642(values)) {
     let data2;
-    if (missing) {
+    if (missing2) {
       data2 = new Array(n);
       for (let i = 0; i < n; i++) data2[i] = Number.isNaN(values[i]) ? null : BigInt(values[i]);
     } else {
       data2 = new BigInt64Array(n);
       for (let i = 0; i < n; i++) data2[i] = BigInt(values[i]);
     }
-    return { name, data: data2, type: "INT64", nullable: missing, encoding: "PLAIN", codec: "SNAPPY" };
+    return { name, data: data2, type: "INT64", nullable: missing2, encoding: "PLAIN", codec: "SNAPPY" };
   }
   let data = values;
-  if (missing) {
+  if (missing2) {
     data = new Array(n);
     for (let i = 0; i < n; i++) data[i] = Number.isNaN(values[i]) ? null : values[i];
   }
@@ -73513,7 +73510,7 @@ function columnSource(name, column2) {
     name,
     data,
     type: "DOUBLE",
-    nullable: missing,
+    nullable: missing2,
     encoding: "PLAIN",
     codec: "UNCOMPRESSED"
   };
@@ -73620,6 +73617,7 @@ function currentActor(env = process.env) {
 }
 function defaultRegistryPath(env = process.env, cwd = process.cwd()) {
   const configured = env.MLOPS_REGISTRY?.trim();
+  if (configured && /^[A-Za-z][A-Za-z0-9+.-]+:/.test(configured)) return configured;
   return resolve2(cwd, configured ? configured : ".mlops");
 }
 
@@ -74069,14 +74067,310 @@ function parseGateThresholds(text, options = {}) {
   return rules;
 }
 
-// ../core/src/registry/existing.ts
-import { stat as stat4 } from "fs/promises";
-import { join as join4 } from "path";
+// ../core/src/registry/backends.ts
+import { stat as stat5 } from "fs/promises";
+import { join as join5, resolve as resolve5 } from "path";
+import { fileURLToPath } from "url";
 
-// ../core/src/registry/folder.ts
-import { createHash as createHash2, randomBytes as randomBytes4, randomInt } from "crypto";
-import { open as open9, readdir as readdir2, unlink as unlink5 } from "fs/promises";
-import { join as join3 } from "path";
+// ../core/src/registry/common.ts
+import { createHash as createHash2, randomInt } from "crypto";
+
+// ../core/src/registry/types.ts
+var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
+var DEFAULT_EXPERIMENT_ID = "0";
+var DEFAULT_EXPERIMENT_NAME = "Default";
+
+// ../core/src/registry/common.ts
+var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
+var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
+function generateRunName() {
+  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
+  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
+}
+function sha256Hex(bytes) {
+  return createHash2("sha256").update(bytes).digest("hex");
+}
+function digestHex(digest, what) {
+  const hex3 = typeof digest === "string" ? digest.replace(/^sha256:/, "") : "";
+  if (!/^[0-9a-f]{64}$/.test(hex3) || !String(digest).startsWith("sha256:")) {
+    throw new MlopsError(
+      "registry_corrupt",
+      `${what}: digest ${String(digest)} is not sha256:<64 hex digits>`
+    );
+  }
+  return hex3;
+}
+function listText(items, limit = 20) {
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
+}
+function rangeText(versions) {
+  const first = versions[0];
+  const last = versions.at(-1);
+  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+}
+function isNewerMetric(candidate, current) {
+  if (!current) return true;
+  if (candidate.step !== current.step) return candidate.step > current.step;
+  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
+  return candidate.value >= current.value;
+}
+function foldAliases(history) {
+  const current = /* @__PURE__ */ new Map();
+  for (const entry of history) {
+    if (entry.toVersion === null) current.delete(entry.alias);
+    else current.set(entry.alias, entry.toVersion);
+  }
+  const aliases = {};
+  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
+  return aliases;
+}
+function checkBytes(what, value2) {
+  if (!(value2 instanceof Uint8Array)) {
+    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
+  }
+  return value2;
+}
+function checkAliasChange(options) {
+  let actor = currentActor();
+  if (options.actor !== void 0) {
+    actor = validateText("actor", options.actor, 255).trim();
+    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
+  }
+  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
+  return { actor, reason };
+}
+function checkMetrics(metrics2) {
+  if (!Array.isArray(metrics2)) {
+    throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
+  }
+  const now = Date.now();
+  return metrics2.map((metric, index) => {
+    const where = `metrics[${index}]`;
+    if (typeof metric !== "object" || metric === null) {
+      throw new MlopsError("argument_invalid", `${where}: expected {key, value, timestamp, step}`);
+    }
+    const key = validateKey("metric key", metric.key);
+    if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
+      throw new MlopsError(
+        "argument_invalid",
+        `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
+      );
+    }
+    const step = metric.step ?? 0;
+    if (!Number.isSafeInteger(step)) {
+      throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
+    }
+    const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
+    return { key, value: metric.value, timestamp, step };
+  });
+}
+function checkTerminalStatus(status) {
+  if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
+    throw new MlopsError(
+      "argument_invalid",
+      `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
+    );
+  }
+  return status;
+}
+function checkVersionOptions(name, options) {
+  if (typeof options !== "object" || options === null) {
+    throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
+  }
+  const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
+  const tags = validateTags(options.tags, "version tags");
+  const metadata = options.metadata ?? {};
+  validateJson(metadata, "metadata");
+  if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
+    throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
+  }
+  if (options.description !== void 0) {
+    validateText("description", options.description, 5e3);
+  }
+  if (options.runId !== void 0) validateId("run id", options.runId);
+  return {
+    artifact,
+    tags,
+    metadata: JSON.parse(JSON.stringify(metadata)),
+    description: options.description,
+    runId: options.runId
+  };
+}
+function modelNotFound(name, where, names) {
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" not found in ${where}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
+  );
+}
+function versionNotFound(name, version2, versions) {
+  const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no version ${version2}; ${known}`
+  );
+}
+function aliasNotFound(name, alias, aliases) {
+  const names = Object.keys(aliases);
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
+  );
+}
+function paramConflict(runId, key, old, value2) {
+  return new MlopsError(
+    "registry_conflict",
+    `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
+  );
+}
+function plainRun(run3) {
+  const metrics2 = {};
+  for (const key of Object.keys(run3.metrics).sort()) metrics2[key] = run3.metrics[key];
+  return {
+    runId: run3.runId,
+    experimentId: run3.experimentId,
+    runName: run3.runName,
+    status: run3.status,
+    startTime: run3.startTime,
+    ...run3.endTime === void 0 || run3.endTime === null ? {} : { endTime: run3.endTime },
+    ...run3.parentRunId === void 0 || run3.parentRunId === null ? {} : { parentRunId: run3.parentRunId },
+    params: { ...run3.params },
+    metrics: metrics2,
+    tags: { ...run3.tags }
+  };
+}
+function redactLocation(location) {
+  const text = String(location);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  let result = text;
+  if (scheme) {
+    const rest = text.slice(scheme[0].length);
+    const beforeQuery = rest.split(/[?#]/, 1)[0];
+    const at = beforeQuery.lastIndexOf("@");
+    const colon = at < 0 ? -1 : beforeQuery.slice(0, at).indexOf(":");
+    if (colon >= 0) {
+      result = `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+  }
+  return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
+}
+
+// ../core/src/registry/compose.ts
+var ComposedRegistryStore = class {
+  tracking;
+  models;
+  artifacts;
+  location;
+  #close;
+  #closing;
+  constructor(parts) {
+    this.tracking = parts.tracking;
+    this.models = parts.models;
+    this.artifacts = parts.artifacts;
+    this.location = parts.location;
+    this.#close = parts.close;
+    if (typeof parts.models.watchAliases === "function") {
+      const models = parts.models;
+      this.watchAliases = (listener) => models.watchAliases(listener);
+    }
+  }
+  close() {
+    this.#closing ??= this.#close ? this.#close() : Promise.resolve();
+    return this.#closing;
+  }
+  // ---------------------------------------------------------------- tracking
+  createExperiment(name, options) {
+    return this.tracking.createExperiment(name, options);
+  }
+  getExperiment(experimentId) {
+    return this.tracking.getExperiment(experimentId);
+  }
+  getExperimentByName(name) {
+    return this.tracking.getExperimentByName(name);
+  }
+  listExperiments() {
+    return this.tracking.listExperiments();
+  }
+  createRun(options) {
+    return this.tracking.createRun(options);
+  }
+  getRun(runId) {
+    return this.tracking.getRun(runId);
+  }
+  logParams(runId, params) {
+    return this.tracking.logParams(runId, params);
+  }
+  logMetrics(runId, metrics2) {
+    return this.tracking.logMetrics(runId, metrics2);
+  }
+  getMetricHistory(runId, key) {
+    return this.tracking.getMetricHistory(runId, key);
+  }
+  setTags(runId, tags) {
+    return this.tracking.setTags(runId, tags);
+  }
+  endRun(runId, status, endTime) {
+    return this.tracking.endRun(runId, status, endTime);
+  }
+  logArtifact(runId, name, bytes) {
+    return this.tracking.logArtifact(runId, name, bytes);
+  }
+  listArtifacts(runId) {
+    return this.tracking.listArtifacts(runId);
+  }
+  readArtifact(runId, name) {
+    return this.tracking.readArtifact(runId, name);
+  }
+  searchRuns(options) {
+    return this.tracking.searchRuns(options);
+  }
+  // ---------------------------------------------------------------- model registry
+  createRegisteredModel(name, options) {
+    return this.models.createRegisteredModel(name, options);
+  }
+  getRegisteredModel(name) {
+    return this.models.getRegisteredModel(name);
+  }
+  listRegisteredModels() {
+    return this.models.listRegisteredModels();
+  }
+  createModelVersion(name, options) {
+    return this.models.createModelVersion(name, options);
+  }
+  getModelVersion(name, version2) {
+    return this.models.getModelVersion(name, version2);
+  }
+  getLatestModelVersion(name) {
+    return this.models.getLatestModelVersion(name);
+  }
+  listModelVersions(name) {
+    return this.models.listModelVersions(name);
+  }
+  readModelArtifact(name, version2) {
+    return this.models.readModelArtifact(name, version2);
+  }
+  setAlias(name, alias, version2, options) {
+    return this.models.setAlias(name, alias, version2, options);
+  }
+  deleteAlias(name, alias, options) {
+    return this.models.deleteAlias(name, alias, options);
+  }
+  getAlias(name, alias) {
+    return this.models.getAlias(name, alias);
+  }
+  listAliases(name) {
+    return this.models.listAliases(name);
+  }
+  getAliasHistory(name, options) {
+    return this.models.getAliasHistory(name, options);
+  }
+  watchAliases;
+};
+
+// ../core/src/registry/folder-artifacts.ts
+import { createHash as createHash3 } from "crypto";
+import { createReadStream as createReadStream2 } from "fs";
+import { open as open9, rename as rename4, stat as stat4, unlink as unlink5 } from "fs/promises";
 
 // ../core/src/registry/files.ts
 import { randomBytes as randomBytes2 } from "crypto";
@@ -74244,10 +74538,626 @@ async function appendLines(path, records, midAppend) {
   }
 }
 
-// ../core/src/registry/types.ts
-var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
-var DEFAULT_EXPERIMENT_ID = "0";
-var DEFAULT_EXPERIMENT_NAME = "Default";
+// ../core/src/registry/folder-root.ts
+import { readdir as readdir2 } from "fs/promises";
+import { join as join3 } from "path";
+
+// ../core/src/registry/lock.ts
+import { randomBytes as randomBytes3 } from "crypto";
+import { link, open as open8, readFile as readFile3, stat as stat3, unlink as unlink4 } from "fs/promises";
+import { hostname as hostname3 } from "os";
+import { setTimeout as sleep } from "timers/promises";
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return !isErrno(error63, "ESRCH");
+  }
+}
+async function tryCreate(path, holder) {
+  const content = JSON.stringify(holder);
+  const temporary = temporaryPath(path);
+  try {
+    const handle = await open8(temporary, "wx", 420);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temporary, path);
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
+    }
+    try {
+      const handle2 = await open8(path, "wx", 420);
+      try {
+        await handle2.writeFile(content);
+        await handle2.sync();
+      } finally {
+        await handle2.close();
+      }
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      throw error63;
+    }
+  } catch (error63) {
+    throw fileError("write", path, error63);
+  } finally {
+    await unlink4(temporary).catch(() => {
+    });
+  }
+}
+async function readLock(path) {
+  try {
+    const [text, info2] = await Promise.all([readFile3(path, "utf8"), stat3(path)]);
+    try {
+      const holder = JSON.parse(text);
+      if (typeof holder.pid === "number" && typeof holder.token === "string") {
+        return { holder, since: holder.createdAt };
+      }
+    } catch {
+    }
+    return { holder: void 0, since: info2.mtimeMs };
+  } catch (error63) {
+    if (isErrno(error63, "ENOENT")) return void 0;
+    throw fileError("read", path, error63);
+  }
+}
+function isStale(state, staleMs) {
+  const { holder } = state;
+  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
+  return Date.now() - state.since > staleMs;
+}
+async function removeIfToken(path, token) {
+  const current = await readLock(path);
+  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
+  });
+}
+async function breakStale(path, stale, staleMs) {
+  const breakPath = `${path}.break`;
+  const breaker2 = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  if (!await tryCreate(breakPath, breaker2)) {
+    const other = await readLock(breakPath);
+    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
+    return;
+  }
+  try {
+    const current = await readLock(path);
+    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
+      await unlink4(path).catch(() => {
+      });
+    }
+  } finally {
+    await unlink4(breakPath).catch(() => {
+    });
+  }
+}
+async function withLock(path, subject, options, work) {
+  const holder = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  let delay = 2;
+  for (; ; ) {
+    holder.createdAt = Date.now();
+    if (await tryCreate(path, holder)) break;
+    const current = await readLock(path);
+    if (current === void 0) continue;
+    if (isStale(current, options.staleMs)) {
+      await breakStale(path, current, options.staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
+      throw new MlopsError(
+        "registry_lock_timeout",
+        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
+        { location: { file: path } }
+      );
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  try {
+    await options.onAcquired?.();
+    return await work();
+  } finally {
+    await removeIfToken(path, holder.token);
+  }
+}
+
+// ../core/src/registry/folder-root.ts
+var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
+function json3(value2) {
+  return `${JSON.stringify(value2, null, 2)}
+`;
+}
+var FolderRoot = class {
+  constructor(path, options = {}) {
+    this.path = path;
+    if (typeof path !== "string" || path === "") {
+      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
+    }
+    if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(path)) {
+      throw new MlopsError(
+        "registry_location_invalid",
+        `FolderStore: ${JSON.stringify(redactLocation(path))} is a URL, not a folder: open it with openStore() or openRegistry(), or write ./ before a folder name`
+      );
+    }
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
+    this.lockStaleMs = options.lockStaleMs ?? 2e4;
+    this.pauseAt = options.pauseAt;
+  }
+  lockTimeoutMs;
+  lockStaleMs;
+  pauseAt;
+  #marker;
+  join(...parts) {
+    return join3(this.path, ...parts);
+  }
+  /** When the registry was created (0 before it exists). */
+  get createdAt() {
+    return this.#marker?.createdAt ?? 0;
+  }
+  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
+  async ensure() {
+    if (this.#marker) return;
+    const markerPath = this.join("registry.json");
+    let marker2 = await readJsonIfExists(markerPath);
+    if (!marker2) {
+      let entries = [];
+      try {
+        entries = await readdir2(this.path);
+      } catch (error63) {
+        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.path, error63);
+      }
+      const foreign = entries.filter(
+        (entry) => !entry.startsWith(".") && entry !== "registry.json"
+      );
+      if (foreign.length > 0) {
+        throw new MlopsError(
+          "registry_not_found",
+          `${this.path} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
+          { location: { file: this.path } }
+        );
+      }
+      await ensureDirectory(this.path);
+      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
+      if (await readIfExists(markerPath) === void 0) {
+        await writeFileAtomic2(markerPath, json3(fresh));
+      }
+      marker2 = await readJsonIfExists(markerPath) ?? fresh;
+    }
+    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
+      throw new MlopsError(
+        "registry_corrupt",
+        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
+        { location: { file: markerPath } }
+      );
+    }
+    this.#marker = marker2;
+  }
+  /** Reads the marker if there is one, for readers that must not create the folder. */
+  async readMarker() {
+    if (this.#marker) return;
+    const marker2 = await readJsonIfExists(this.join("registry.json"));
+    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.#marker = marker2;
+  }
+  lock(lockPath, subject, work) {
+    const pauseAt = this.pauseAt;
+    return withLock(
+      lockPath,
+      subject,
+      {
+        timeoutMs: this.lockTimeoutMs,
+        staleMs: this.lockStaleMs,
+        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
+      },
+      work
+    );
+  }
+  /** The entries of a folder, without dot files (temporary files, locks), sorted. */
+  async list(path) {
+    try {
+      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
+    } catch (error63) {
+      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
+      throw fileError("read", path, error63);
+    }
+  }
+};
+function storedJson(value2) {
+  return json3(value2);
+}
+
+// ../core/src/registry/folder-artifacts.ts
+var FolderArtifactStore = class {
+  root;
+  constructor(root, options = {}) {
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+  }
+  blobPath(hex3) {
+    return this.root.join("blobs", "sha256", hex3.slice(0, 2), hex3);
+  }
+  async put(content) {
+    await this.root.ensure();
+    if (content instanceof Uint8Array) {
+      const hex3 = sha256Hex(content);
+      const path = this.blobPath(hex3);
+      const existing = await readIfExists(path).catch(() => void 0);
+      if (existing === void 0 || sha256Hex(existing) !== hex3) {
+        await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+        await writeFileAtomic2(path, content);
+      }
+      return { digest: `sha256:${hex3}`, sizeBytes: content.byteLength };
+    }
+    if (content === null || typeof content !== "object" || !(Symbol.asyncIterator in content)) {
+      throw new MlopsError(
+        "argument_invalid",
+        "put: expected a Uint8Array or an async iterable of Uint8Array chunks"
+      );
+    }
+    const staging = this.root.join("blobs", "sha256");
+    await ensureDirectory(staging);
+    const temporary = temporaryPath(this.root.join("blobs", "sha256", "upload"));
+    const hash2 = createHash3("sha256");
+    let sizeBytes = 0;
+    let handle;
+    try {
+      handle = await open9(temporary, "wx", 420);
+      for await (const chunk of content) {
+        if (!(chunk instanceof Uint8Array)) {
+          throw new MlopsError("argument_invalid", "put: every chunk must be a Uint8Array");
+        }
+        hash2.update(chunk);
+        sizeBytes += chunk.byteLength;
+        await handle.write(chunk);
+      }
+      await handle.sync();
+      await handle.close();
+      handle = void 0;
+      const hex3 = hash2.digest("hex");
+      await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+      await rename4(temporary, this.blobPath(hex3));
+      await syncDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+      return { digest: `sha256:${hex3}`, sizeBytes };
+    } catch (error63) {
+      await handle?.close().catch(() => {
+      });
+      await unlink5(temporary).catch(() => {
+      });
+      if (MlopsError.isInstance(error63)) throw error63;
+      throw fileError("write", temporary, error63);
+    }
+  }
+  async get(digest, options = {}) {
+    const what = options.what ?? `blob ${digest}`;
+    const hex3 = digestHex(digest, what);
+    const path = this.blobPath(hex3);
+    const bytes = await readIfExists(path);
+    if (bytes === void 0) throw missing(what, path);
+    const actual = sha256Hex(bytes);
+    if (actual !== hex3) throw corrupt(what, path, digest, actual);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  async *stream(digest, options = {}) {
+    const what = options.what ?? `blob ${digest}`;
+    const hex3 = digestHex(digest, what);
+    const path = this.blobPath(hex3);
+    const hash2 = createHash3("sha256");
+    try {
+      for await (const chunk of createReadStream2(path, { highWaterMark: 256 * 1024 })) {
+        hash2.update(chunk);
+        yield chunk;
+      }
+    } catch (error63) {
+      if (isErrno(error63, "ENOENT", "ENOTDIR")) throw missing(what, path);
+      throw fileError("read", path, error63);
+    }
+    const actual = hash2.digest("hex");
+    if (actual !== hex3) throw corrupt(what, path, digest, actual);
+  }
+  async has(digest) {
+    const hex3 = digestHex(digest, `blob ${digest}`);
+    try {
+      return (await stat4(this.blobPath(hex3))).isFile();
+    } catch {
+      return false;
+    }
+  }
+};
+function missing(what, path) {
+  return new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
+    location: { file: path }
+  });
+}
+function corrupt(what, path, digest, actual) {
+  return new MlopsError(
+    "artifact_corrupt",
+    `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
+    { location: { file: path } }
+  );
+}
+
+// ../core/src/registry/folder-models.ts
+import { readdir as readdir3, unlink as unlink6 } from "fs/promises";
+import { join as join4 } from "path";
+var FolderModelRegistryStore = class {
+  root;
+  artifacts;
+  #tracking;
+  constructor(root, options = {}) {
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
+    this.#tracking = options.tracking;
+  }
+  modelPath(name, ...parts) {
+    return this.root.join("models", name, ...parts);
+  }
+  /** The stored model, or a `registry_not_found` error listing the models that exist. */
+  async readModel(name) {
+    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (model && model.name === name) return model;
+    throw modelNotFound(name, this.root.path, await this.modelNames());
+  }
+  async modelNames() {
+    return this.root.list(this.root.join("models"));
+  }
+  async versionNumbers(name) {
+    const files = await this.root.list(this.modelPath(name, "versions"));
+    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
+  }
+  async readHistory(name) {
+    const path = this.modelPath(name, "alias-history.jsonl");
+    const bytes = await readIfExists(path);
+    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
+  }
+  async toRegisteredModel(model) {
+    const [versions, history] = await Promise.all([
+      this.versionNumbers(model.name),
+      this.readHistory(model.name)
+    ]);
+    const latest = versions.at(-1);
+    return {
+      name: model.name,
+      description: model.description,
+      tags: { ...model.tags },
+      createdAt: model.createdAt,
+      aliases: foldAliases(history),
+      ...latest === void 0 ? {} : { latestVersion: latest }
+    };
+  }
+  /** Under the model lock: the model, created when missing (`created` says so). */
+  async createModelLocked(name, options, mustBeNew) {
+    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (existing && existing.name === name) {
+      if (mustBeNew) {
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" already exists in ${this.root.path}`
+        );
+      }
+      return { model: existing, created: false };
+    }
+    const clash = (await this.modelNames()).find(
+      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
+    );
+    if (clash || existing) {
+      throw new MlopsError(
+        "registry_conflict",
+        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
+      );
+    }
+    const model = {
+      name,
+      description: options.description ?? "",
+      tags: validateTags(options.tags, "model tags"),
+      createdAt: Date.now()
+    };
+    await writeFileAtomic2(this.modelPath(name, "model.json"), storedJson(model));
+    return { model, created: true };
+  }
+  async modelLock(name, work) {
+    await this.root.ensure();
+    await ensureDirectory(this.modelPath(name));
+    return this.root.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
+  }
+  async createRegisteredModel(name, options = {}) {
+    validateName("model name", name);
+    if (options.description !== void 0) {
+      validateText("description", options.description, 5e3);
+    }
+    validateTags(options.tags, "model tags");
+    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
+    return this.toRegisteredModel(model);
+  }
+  async getRegisteredModel(name) {
+    validateName("model name", name);
+    return this.toRegisteredModel(await this.readModel(name));
+  }
+  async listRegisteredModels() {
+    const models = [];
+    for (const name of await this.modelNames()) {
+      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+      if (model) models.push(await this.toRegisteredModel(model));
+    }
+    return models;
+  }
+  withAliases(version2, aliases) {
+    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
+    return { ...version2, aliases: names.sort() };
+  }
+  async createModelVersion(name, options) {
+    validateName("model name", name);
+    const checked2 = checkVersionOptions(name, options);
+    if (checked2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(checked2.runId);
+    await this.root.ensure();
+    const { digest } = await this.artifacts.put(checked2.artifact);
+    const version2 = await this.modelLock(name, async () => {
+      const { created } = await this.createModelLocked(name, {}, false);
+      try {
+        await ensureDirectory(this.modelPath(name, "versions"));
+        await this.removeOrphans(this.modelPath(name, "versions"));
+        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        const record2 = {
+          name,
+          version: next,
+          digest,
+          sizeBytes: checked2.artifact.byteLength,
+          ...checked2.runId === void 0 ? {} : { runId: checked2.runId },
+          ...checked2.description === void 0 ? {} : { description: checked2.description },
+          tags: checked2.tags,
+          metadata: checked2.metadata,
+          createdAt: Date.now()
+        };
+        const pauseAt = this.root.pauseAt;
+        await writeFileAtomic2(
+          this.modelPath(name, "versions", `${next}.json`),
+          storedJson(record2),
+          {
+            beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
+          }
+        );
+        return record2;
+      } catch (error63) {
+        if (created) await unlink6(this.modelPath(name, "model.json")).catch(() => {
+        });
+        throw error63;
+      }
+    });
+    return this.withAliases(version2, {});
+  }
+  /** Deletes temporary files left by writers that died (only called under the model lock). */
+  async removeOrphans(directory) {
+    let entries = [];
+    try {
+      entries = await readdir3(directory);
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink6(join4(directory, entry)).catch(() => {
+      }))
+    );
+  }
+  async readVersion(name, version2) {
+    const record2 = await readJsonIfExists(
+      this.modelPath(name, "versions", `${version2}.json`)
+    );
+    if (record2) return record2;
+    await this.readModel(name);
+    throw versionNotFound(name, version2, await this.versionNumbers(name));
+  }
+  async getModelVersion(name, version2) {
+    validateName("model name", name);
+    validateVersion(version2);
+    await this.readModel(name);
+    const [record2, history] = await Promise.all([
+      this.readVersion(name, version2),
+      this.readHistory(name)
+    ]);
+    return this.withAliases(record2, foldAliases(history));
+  }
+  async getLatestModelVersion(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const latest = (await this.versionNumbers(name)).at(-1);
+    if (latest === void 0) {
+      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
+    }
+    return this.getModelVersion(name, latest);
+  }
+  async listModelVersions(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const [numbers, history] = await Promise.all([
+      this.versionNumbers(name),
+      this.readHistory(name)
+    ]);
+    const aliases = foldAliases(history);
+    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
+    return versions.map((version2) => this.withAliases(version2, aliases));
+  }
+  async readModelArtifact(name, version2) {
+    const record2 = await this.getModelVersion(name, version2);
+    return this.artifacts.get(record2.digest, { what: `model "${name}" version ${version2}` });
+  }
+  async appendAliasMove(name, alias, toVersion, options) {
+    const { actor, reason } = checkAliasChange(options);
+    await this.readModel(name);
+    if (toVersion !== null) await this.readVersion(name, toVersion);
+    return this.modelLock(name, async () => {
+      const aliases = foldAliases(await this.readHistory(name));
+      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
+      if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
+      const entry = {
+        name,
+        alias,
+        fromVersion,
+        toVersion,
+        actor,
+        time: Date.now(),
+        reason
+      };
+      const pauseAt = this.root.pauseAt;
+      await appendLines(
+        this.modelPath(name, "alias-history.jsonl"),
+        [entry],
+        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
+      );
+      return entry;
+    });
+  }
+  async setAlias(name, alias, version2, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    validateVersion(version2);
+    return this.appendAliasMove(name, alias, version2, options);
+  }
+  async deleteAlias(name, alias, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    return this.appendAliasMove(name, alias, null, options);
+  }
+  async getAlias(name, alias) {
+    validateName("model name", name);
+    validateAlias(alias);
+    await this.readModel(name);
+    const aliases = foldAliases(await this.readHistory(name));
+    if (!Object.hasOwn(aliases, alias)) throw aliasNotFound(name, alias, aliases);
+    return aliases[alias];
+  }
+  async listAliases(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    return foldAliases(await this.readHistory(name));
+  }
+  async getAliasHistory(name, options = {}) {
+    validateName("model name", name);
+    if (options.alias !== void 0) validateAlias(options.alias);
+    await this.readModel(name);
+    const history = await this.readHistory(name);
+    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
+  }
+};
+
+// ../core/src/registry/folder-tracking.ts
+import { randomBytes as randomBytes4 } from "crypto";
+import { open as open10 } from "fs/promises";
 
 // ../core/src/registry/filter.ts
 var ENTITIES = {
@@ -74454,8 +75364,8 @@ var Parser = class {
     }
     let value2;
     if (comparator === "IN" || comparator === "NOT IN") {
-      const open10 = this.next();
-      if (open10.type !== "punctuation" || open10.text !== "(") this.expected('"("', open10);
+      const open11 = this.next();
+      if (open11.type !== "punctuation" || open11.text !== "(") this.expected('"("', open11);
       const values = [];
       for (; ; ) {
         values.push(this.value(false, subject));
@@ -74636,331 +75546,21 @@ function prepareRunSearch(options = {}) {
   };
 }
 
-// ../core/src/registry/lock.ts
-import { randomBytes as randomBytes3 } from "crypto";
-import { link, open as open8, readFile as readFile3, stat as stat3, unlink as unlink4 } from "fs/promises";
-import { hostname as hostname3 } from "os";
-import { setTimeout as sleep } from "timers/promises";
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error63) {
-    return !isErrno(error63, "ESRCH");
-  }
-}
-async function tryCreate(path, holder) {
-  const content = JSON.stringify(holder);
-  const temporary = temporaryPath(path);
-  try {
-    const handle = await open8(temporary, "wx", 420);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(temporary, path);
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
-    }
-    try {
-      const handle2 = await open8(path, "wx", 420);
-      try {
-        await handle2.writeFile(content);
-        await handle2.sync();
-      } finally {
-        await handle2.close();
-      }
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      throw error63;
-    }
-  } catch (error63) {
-    throw fileError("write", path, error63);
-  } finally {
-    await unlink4(temporary).catch(() => {
-    });
-  }
-}
-async function readLock(path) {
-  try {
-    const [text, info2] = await Promise.all([readFile3(path, "utf8"), stat3(path)]);
-    try {
-      const holder = JSON.parse(text);
-      if (typeof holder.pid === "number" && typeof holder.token === "string") {
-        return { holder, since: holder.createdAt };
-      }
-    } catch {
-    }
-    return { holder: void 0, since: info2.mtimeMs };
-  } catch (error63) {
-    if (isErrno(error63, "ENOENT")) return void 0;
-    throw fileError("read", path, error63);
-  }
-}
-function isStale(state, staleMs) {
-  const { holder } = state;
-  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
-  return Date.now() - state.since > staleMs;
-}
-async function removeIfToken(path, token) {
-  const current = await readLock(path);
-  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
-  });
-}
-async function breakStale(path, stale, staleMs) {
-  const breakPath = `${path}.break`;
-  const breaker2 = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  if (!await tryCreate(breakPath, breaker2)) {
-    const other = await readLock(breakPath);
-    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
-    return;
-  }
-  try {
-    const current = await readLock(path);
-    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
-      await unlink4(path).catch(() => {
-      });
-    }
-  } finally {
-    await unlink4(breakPath).catch(() => {
-    });
-  }
-}
-async function withLock(path, subject, options, work) {
-  const holder = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  const deadline = Date.now() + options.timeoutMs;
-  let delay = 2;
-  for (; ; ) {
-    holder.createdAt = Date.now();
-    if (await tryCreate(path, holder)) break;
-    const current = await readLock(path);
-    if (current === void 0) continue;
-    if (isStale(current, options.staleMs)) {
-      await breakStale(path, current, options.staleMs);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
-      throw new MlopsError(
-        "registry_lock_timeout",
-        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
-        { location: { file: path } }
-      );
-    }
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 50);
-  }
-  try {
-    await options.onAcquired?.();
-    return await work();
-  } finally {
-    await removeIfToken(path, holder.token);
-  }
-}
-
-// ../core/src/registry/folder.ts
-var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
-var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
-var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
-function generateRunName() {
-  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
-  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
-}
-function sha2562(bytes) {
-  return createHash2("sha256").update(bytes).digest("hex");
-}
-function listText(items, limit = 20) {
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
-}
-function json3(value2) {
-  return `${JSON.stringify(value2, null, 2)}
-`;
-}
-function isNewer(candidate, current) {
-  if (!current) return true;
-  if (candidate.step !== current.step) return candidate.step > current.step;
-  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
-  return candidate.value >= current.value;
-}
+// ../core/src/registry/folder-tracking.ts
 function toRun(record2, latest) {
   const metrics2 = {};
-  for (const key of Object.keys(latest).sort()) metrics2[key] = latest[key].value;
-  return {
-    runId: record2.runId,
-    experimentId: record2.experimentId,
-    runName: record2.runName,
-    status: record2.status,
-    startTime: record2.startTime,
-    ...record2.endTime === void 0 ? {} : { endTime: record2.endTime },
-    ...record2.parentRunId === void 0 ? {} : { parentRunId: record2.parentRunId },
-    params: { ...record2.params },
-    metrics: metrics2,
-    tags: { ...record2.tags }
-  };
+  for (const key of Object.keys(latest)) metrics2[key] = latest[key].value;
+  return plainRun({ ...record2, metrics: metrics2 });
 }
-function foldAliases(history) {
-  const current = /* @__PURE__ */ new Map();
-  for (const entry of history) {
-    if (entry.toVersion === null) current.delete(entry.alias);
-    else current.set(entry.alias, entry.toVersion);
-  }
-  const aliases = {};
-  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
-  return aliases;
-}
-function checkBytes(what, value2) {
-  if (!(value2 instanceof Uint8Array)) {
-    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
-  }
-  return value2;
-}
-function checkActor(options) {
-  let actor = currentActor();
-  if (options.actor !== void 0) {
-    actor = validateText("actor", options.actor, 255).trim();
-    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
-  }
-  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
-  return { actor, reason };
-}
-var FolderStore = class {
-  /** The registry folder (absolute or as given). */
+var FolderTrackingStore = class {
   root;
-  lockTimeoutMs;
-  lockStaleMs;
-  pauseAt;
-  marker;
+  artifacts;
   constructor(root, options = {}) {
-    if (typeof root !== "string" || root === "") {
-      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
-    }
-    this.root = root;
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
-    this.lockStaleMs = options.lockStaleMs ?? 2e4;
-    this.pauseAt = options.pauseAt;
-  }
-  // ---------------------------------------------------------------- paths, root, locks, blobs
-  path(...parts) {
-    return join3(this.root, ...parts);
-  }
-  modelPath(name, ...parts) {
-    return this.path("models", name, ...parts);
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
   }
   runPath(runId, ...parts) {
-    return this.path("runs", runId, ...parts);
-  }
-  blobPath(hex3) {
-    return this.path("blobs", "sha256", hex3.slice(0, 2), hex3);
-  }
-  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
-  async ensureRoot() {
-    if (this.marker) return;
-    const markerPath = this.path("registry.json");
-    let marker2 = await readJsonIfExists(markerPath);
-    if (!marker2) {
-      let entries = [];
-      try {
-        entries = await readdir2(this.root);
-      } catch (error63) {
-        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.root, error63);
-      }
-      const foreign = entries.filter(
-        (entry) => !entry.startsWith(".") && entry !== "registry.json"
-      );
-      if (foreign.length > 0) {
-        throw new MlopsError(
-          "registry_not_found",
-          `${this.root} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
-          { location: { file: this.root } }
-        );
-      }
-      await ensureDirectory(this.root);
-      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
-      if (await readIfExists(markerPath) === void 0) {
-        await writeFileAtomic2(markerPath, json3(fresh));
-      }
-      marker2 = await readJsonIfExists(markerPath) ?? fresh;
-    }
-    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
-      throw new MlopsError(
-        "registry_corrupt",
-        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
-        { location: { file: markerPath } }
-      );
-    }
-    this.marker = marker2;
-  }
-  lock(lockPath, subject, work) {
-    const pauseAt = this.pauseAt;
-    return withLock(
-      lockPath,
-      subject,
-      {
-        timeoutMs: this.lockTimeoutMs,
-        staleMs: this.lockStaleMs,
-        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
-      },
-      work
-    );
-  }
-  /** Stores bytes by content; the same bytes are stored once. Returns `sha256:<hex>`. */
-  async writeBlob(bytes) {
-    const hex3 = sha2562(bytes);
-    const path = this.blobPath(hex3);
-    const existing = await readIfExists(path).catch(() => void 0);
-    if (existing === void 0 || sha2562(existing) !== hex3) {
-      await ensureDirectory(this.path("blobs", "sha256", hex3.slice(0, 2)));
-      await writeFileAtomic2(path, bytes);
-    }
-    return `sha256:${hex3}`;
-  }
-  /** Reads a blob and checks it against `digest`; `what` names its owner in errors. */
-  async readBlob(digest, what) {
-    const hex3 = digest.replace(/^sha256:/, "");
-    const path = this.blobPath(hex3);
-    if (!/^[0-9a-f]{64}$/.test(hex3)) {
-      throw new MlopsError("registry_corrupt", `${what}: digest ${digest} is not sha256:<hex>`);
-    }
-    const bytes = await readIfExists(path);
-    if (bytes === void 0) {
-      throw new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
-        location: { file: path }
-      });
-    }
-    const actual = sha2562(bytes);
-    if (actual !== hex3) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
-        { location: { file: path } }
-      );
-    }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  async listDirectory(path) {
-    try {
-      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
-    } catch (error63) {
-      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
-      throw fileError("read", path, error63);
-    }
+    return this.root.join("runs", runId, ...parts);
   }
   // ---------------------------------------------------------------- experiments
   defaultExperiment() {
@@ -74968,20 +75568,15 @@ var FolderStore = class {
       experimentId: DEFAULT_EXPERIMENT_ID,
       name: DEFAULT_EXPERIMENT_NAME,
       tags: {},
-      createdAt: this.marker?.createdAt ?? 0
+      createdAt: this.root.createdAt
     };
-  }
-  async readMarker() {
-    if (this.marker) return;
-    const marker2 = await readJsonIfExists(this.path("registry.json"));
-    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.marker = marker2;
   }
   async createExperiment(name, options = {}) {
     validateName("experiment name", name);
     const tags = validateTags(options.tags, "experiment tags");
-    await this.ensureRoot();
-    await ensureDirectory(this.path("experiments"));
-    return this.lock(this.path("experiments", ".lock"), "experiments", async () => {
+    await this.root.ensure();
+    await ensureDirectory(this.root.join("experiments"));
+    return this.root.lock(this.root.join("experiments", ".lock"), "experiments", async () => {
       const existing = await this.listExperiments();
       const same = existing.find((experiment2) => experiment2.name === name);
       if (same) {
@@ -74997,16 +75592,16 @@ var FolderStore = class {
         tags,
         createdAt: Date.now()
       };
-      await writeFileAtomic2(this.path("experiments", `${next}.json`), json3(experiment));
+      await writeFileAtomic2(this.root.join("experiments", `${next}.json`), storedJson(experiment));
       return experiment;
     });
   }
   async getExperiment(experimentId) {
     validateId("experiment id", experimentId);
-    await this.readMarker();
+    await this.root.readMarker();
     if (experimentId === DEFAULT_EXPERIMENT_ID) return this.defaultExperiment();
     const experiment = await readJsonIfExists(
-      this.path("experiments", `${experimentId}.json`)
+      this.root.join("experiments", `${experimentId}.json`)
     );
     if (!experiment) {
       const ids = (await this.listExperiments()).map(
@@ -75014,7 +75609,7 @@ var FolderStore = class {
       );
       throw new MlopsError(
         "registry_not_found",
-        `experiment ${experimentId} not found in ${this.root}; experiments: ${listText(ids)}`
+        `experiment ${experimentId} not found in ${this.root.path}; experiments: ${listText(ids)}`
       );
     }
     return experiment;
@@ -75024,13 +75619,13 @@ var FolderStore = class {
     return (await this.listExperiments()).find((experiment) => experiment.name === name);
   }
   async listExperiments() {
-    await this.readMarker();
-    const files = (await this.listDirectory(this.path("experiments"))).filter(
+    await this.root.readMarker();
+    const files = (await this.root.list(this.root.join("experiments"))).filter(
       (file2) => /^\d+\.json$/.test(file2)
     );
     const experiments = await Promise.all(
       files.map(async (file2) => {
-        const path = this.path("experiments", file2);
+        const path = this.root.join("experiments", file2);
         const bytes = await readIfExists(path);
         return bytes === void 0 ? void 0 : parseStoredJson(path, bytes);
       })
@@ -75044,7 +75639,7 @@ var FolderStore = class {
     validateId("run id", runId);
     const record2 = await readJsonIfExists(this.runPath(runId, "run.json"));
     if (!record2) {
-      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root}`);
+      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root.path}`);
     }
     return record2;
   }
@@ -75054,13 +75649,13 @@ var FolderStore = class {
     const path = this.runPath(record2.runId, "metrics.jsonl");
     let handle;
     try {
-      handle = await open9(path, "r");
+      handle = await open10(path, "r");
       const { size } = await handle.stat();
       if (size > record2.metricsOffset) {
         const tail = Buffer.alloc(size - record2.metricsOffset);
         await handle.read(tail, 0, tail.length, record2.metricsOffset);
         for (const metric of parseJsonLines(path, tail)) {
-          if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
+          if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
         }
       }
     } catch (error63) {
@@ -75073,12 +75668,12 @@ var FolderStore = class {
   }
   async updateRun(runId, change) {
     await this.readStoredRun(runId);
-    return this.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
+    return this.root.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
       const record2 = await this.readStoredRun(runId);
       const latest = await this.latestMetrics(record2);
       await change(record2, latest);
       record2.latestMetrics = latest;
-      await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
+      await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
       return toRun(record2, latest);
     });
   }
@@ -75090,7 +75685,7 @@ var FolderStore = class {
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     await this.getExperiment(experimentId);
     if (options.parentRunId !== void 0) await this.readStoredRun(options.parentRunId);
-    await this.ensureRoot();
+    await this.root.ensure();
     const runId = randomBytes4(16).toString("hex");
     const record2 = {
       runId,
@@ -75105,7 +75700,7 @@ var FolderStore = class {
       metricsOffset: 0
     };
     await ensureDirectory(this.runPath(runId));
-    await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
+    await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
     return toRun(record2, {});
   }
   async getRun(runId) {
@@ -75117,48 +75712,18 @@ var FolderStore = class {
     await this.updateRun(runId, (record2) => {
       for (const [key, value2] of Object.entries(values)) {
         const old = Object.hasOwn(record2.params, key) ? record2.params[key] : void 0;
-        if (old !== void 0 && old !== value2) {
-          throw new MlopsError(
-            "registry_conflict",
-            `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
-          );
-        }
+        if (old !== void 0 && old !== value2) throw paramConflict(runId, key, old, value2);
       }
       Object.assign(record2.params, values);
     });
   }
   async logMetrics(runId, metrics2) {
-    if (!Array.isArray(metrics2)) {
-      throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
-    }
-    const now = Date.now();
-    const checked2 = metrics2.map((metric, index) => {
-      const where = `metrics[${index}]`;
-      if (typeof metric !== "object" || metric === null) {
-        throw new MlopsError(
-          "argument_invalid",
-          `${where}: expected {key, value, timestamp, step}`
-        );
-      }
-      const key = validateKey("metric key", metric.key);
-      if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
-        throw new MlopsError(
-          "argument_invalid",
-          `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
-        );
-      }
-      const step = metric.step ?? 0;
-      if (!Number.isSafeInteger(step)) {
-        throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
-      }
-      const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
-      return { key, value: metric.value, timestamp, step };
-    });
+    const checked2 = checkMetrics(metrics2);
     if (checked2.length === 0) return;
     await this.updateRun(runId, async (record2, latest) => {
       record2.metricsOffset = await appendLines(this.runPath(runId, "metrics.jsonl"), checked2);
       for (const metric of checked2) {
-        if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
       }
     });
   }
@@ -75177,12 +75742,7 @@ var FolderStore = class {
     });
   }
   async endRun(runId, status = "FINISHED", endTime) {
-    if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
-      throw new MlopsError(
-        "argument_invalid",
-        `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
-      );
-    }
+    checkTerminalStatus(status);
     const end = validateTime("endTime", endTime ?? Date.now());
     return this.updateRun(runId, (record2) => {
       record2.status = status;
@@ -75194,15 +75754,15 @@ var FolderStore = class {
     validateName("artifact name", name);
     checkBytes(`artifact "${name}"`, bytes);
     await this.readStoredRun(runId);
-    const digest = await this.writeBlob(bytes);
+    const { digest } = await this.artifacts.put(bytes);
     const info2 = { name, digest, sizeBytes: bytes.byteLength };
     await ensureDirectory(this.runPath(runId, "artifacts"));
-    await writeFileAtomic2(this.runPath(runId, "artifacts", name), json3(info2));
+    await writeFileAtomic2(this.runPath(runId, "artifacts", name), storedJson(info2));
     return info2;
   }
   async listArtifacts(runId) {
     await this.readStoredRun(runId);
-    const names = await this.listDirectory(this.runPath(runId, "artifacts"));
+    const names = await this.root.list(this.runPath(runId, "artifacts"));
     const infos = await Promise.all(
       names.map((name) => readJsonIfExists(this.runPath(runId, "artifacts", name)))
     );
@@ -75214,20 +75774,20 @@ var FolderStore = class {
     await this.readStoredRun(runId);
     const info2 = await readJsonIfExists(this.runPath(runId, "artifacts", name));
     if (!info2) {
-      const names = await this.listDirectory(this.runPath(runId, "artifacts"));
+      const names = await this.root.list(this.runPath(runId, "artifacts"));
       throw new MlopsError(
         "registry_not_found",
         `run ${runId} has no artifact "${name}"; artifacts: ${names.length ? listText(names) : "none"}`
       );
     }
-    return this.readBlob(info2.digest, `run ${runId} artifact "${name}"`);
+    return this.artifacts.get(info2.digest, { what: `run ${runId} artifact "${name}"` });
   }
   async searchRuns(options = {}) {
     const { clauses, order, maxResults } = prepareRunSearch(options);
     for (const id of options.experimentIds ?? []) validateId("experiment id", id);
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     const experiments = options.experimentIds ? new Set(options.experimentIds) : void 0;
-    const runIds = await this.listDirectory(this.path("runs"));
+    const runIds = await this.root.list(this.root.join("runs"));
     const matches = [];
     for (let start = 0; start < runIds.length; start += 64) {
       const batch = await Promise.all(
@@ -75245,297 +75805,170 @@ var FolderStore = class {
     }
     return matches.sort(compareRunsBy(order)).slice(0, maxResults);
   }
-  // ---------------------------------------------------------------- registered models
-  /** The stored model, or a `registry_not_found` error listing the models that exist. */
-  async readModel(name) {
-    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (model && model.name === name) return model;
-    const names = await this.modelNames();
-    throw new MlopsError(
-      "registry_not_found",
-      `model "${name}" not found in ${this.root}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
-    );
+};
+
+// ../core/src/registry/folder.ts
+var FolderStore = class extends ComposedRegistryStore {
+  /** The registry folder (absolute or as given). */
+  root;
+  tracking;
+  models;
+  artifacts;
+  #root;
+  constructor(root, options = {}) {
+    const folder = new FolderRoot(root, options);
+    const artifacts = new FolderArtifactStore(folder);
+    const tracking = new FolderTrackingStore(folder, { artifacts });
+    const models = new FolderModelRegistryStore(folder, { artifacts, tracking });
+    super({ tracking, models, artifacts, location: root });
+    this.root = root;
+    this.tracking = tracking;
+    this.models = models;
+    this.artifacts = artifacts;
+    this.#root = folder;
   }
-  async modelNames() {
-    return this.listDirectory(this.path("models"));
-  }
-  async versionNumbers(name) {
-    const files = await this.listDirectory(this.modelPath(name, "versions"));
-    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
-  }
-  async readHistory(name) {
-    const path = this.modelPath(name, "alias-history.jsonl");
-    const bytes = await readIfExists(path);
-    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
-  }
-  async toRegisteredModel(model) {
-    const [versions, history] = await Promise.all([
-      this.versionNumbers(model.name),
-      this.readHistory(model.name)
-    ]);
-    const latest = versions.at(-1);
-    return {
-      name: model.name,
-      description: model.description,
-      tags: { ...model.tags },
-      createdAt: model.createdAt,
-      aliases: foldAliases(history),
-      ...latest === void 0 ? {} : { latestVersion: latest }
-    };
-  }
-  /** Under the model lock: the model, created when missing (`created` says so). */
-  async createModelLocked(name, options, mustBeNew) {
-    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (existing && existing.name === name) {
-      if (mustBeNew) {
-        throw new MlopsError("registry_conflict", `model "${name}" already exists in ${this.root}`);
-      }
-      return { model: existing, created: false };
-    }
-    const clash = (await this.modelNames()).find(
-      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
-    );
-    if (clash || existing) {
-      throw new MlopsError(
-        "registry_conflict",
-        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
-      );
-    }
-    const model = {
-      name,
-      description: options.description ?? "",
-      tags: validateTags(options.tags, "model tags"),
-      createdAt: Date.now()
-    };
-    await writeFileAtomic2(this.modelPath(name, "model.json"), json3(model));
-    return { model, created: true };
-  }
-  checkModelOptions(options) {
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    validateTags(options.tags, "model tags");
-  }
-  async modelLock(name, work) {
-    await this.ensureRoot();
-    await ensureDirectory(this.modelPath(name));
-    return this.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
-  }
-  async createRegisteredModel(name, options = {}) {
-    validateName("model name", name);
-    this.checkModelOptions(options);
-    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
-    return this.toRegisteredModel(model);
-  }
-  async getRegisteredModel(name) {
-    validateName("model name", name);
-    return this.toRegisteredModel(await this.readModel(name));
-  }
-  async listRegisteredModels() {
-    const models = [];
-    for (const name of await this.modelNames()) {
-      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-      if (model) models.push(await this.toRegisteredModel(model));
-    }
-    return models;
-  }
-  // ---------------------------------------------------------------- model versions
-  withAliases(version2, aliases) {
-    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
-    return { ...version2, aliases: names.sort() };
-  }
-  async createModelVersion(name, options) {
-    validateName("model name", name);
-    if (typeof options !== "object" || options === null) {
-      throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
-    }
-    const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
-    const tags = validateTags(options.tags, "version tags");
-    const metadata = options.metadata ?? {};
-    validateJson(metadata, "metadata");
-    if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
-      throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
-    }
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    if (options.runId !== void 0) {
-      validateId("run id", options.runId);
-      await this.readStoredRun(options.runId);
-    }
-    await this.ensureRoot();
-    const digest = await this.writeBlob(artifact);
-    const version2 = await this.modelLock(name, async () => {
-      const { created } = await this.createModelLocked(name, {}, false);
-      try {
-        await ensureDirectory(this.modelPath(name, "versions"));
-        await this.removeOrphans(this.modelPath(name, "versions"));
-        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
-        const record2 = {
-          name,
-          version: next,
-          digest,
-          sizeBytes: artifact.byteLength,
-          ...options.runId === void 0 ? {} : { runId: options.runId },
-          ...options.description === void 0 ? {} : { description: options.description },
-          tags,
-          metadata: JSON.parse(JSON.stringify(metadata)),
-          createdAt: Date.now()
-        };
-        const pauseAt = this.pauseAt;
-        await writeFileAtomic2(this.modelPath(name, "versions", `${next}.json`), json3(record2), {
-          beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
-        });
-        return record2;
-      } catch (error63) {
-        if (created) await unlink5(this.modelPath(name, "model.json")).catch(() => {
-        });
-        throw error63;
-      }
-    });
-    return this.withAliases(version2, {});
-  }
-  /** Deletes temporary files left by writers that died (only called under the model lock). */
-  async removeOrphans(directory) {
-    let entries = [];
-    try {
-      entries = await readdir2(directory);
-    } catch {
-      return;
-    }
-    await Promise.all(
-      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink5(join3(directory, entry)).catch(() => {
-      }))
-    );
-  }
-  async readVersion(name, version2) {
-    const record2 = await readJsonIfExists(
-      this.modelPath(name, "versions", `${version2}.json`)
-    );
-    if (record2) return record2;
-    await this.readModel(name);
-    const versions = await this.versionNumbers(name);
-    const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
-    throw new MlopsError(
-      "registry_not_found",
-      `model "${name}" has no version ${version2}; ${known}`
-    );
-  }
-  async getModelVersion(name, version2) {
-    validateName("model name", name);
-    validateVersion(version2);
-    await this.readModel(name);
-    const [record2, history] = await Promise.all([
-      this.readVersion(name, version2),
-      this.readHistory(name)
-    ]);
-    return this.withAliases(record2, foldAliases(history));
-  }
-  async getLatestModelVersion(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const latest = (await this.versionNumbers(name)).at(-1);
-    if (latest === void 0) {
-      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
-    }
-    return this.getModelVersion(name, latest);
-  }
-  async listModelVersions(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const [numbers, history] = await Promise.all([
-      this.versionNumbers(name),
-      this.readHistory(name)
-    ]);
-    const aliases = foldAliases(history);
-    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
-    return versions.map((version2) => this.withAliases(version2, aliases));
-  }
-  async readModelArtifact(name, version2) {
-    const record2 = await this.getModelVersion(name, version2);
-    return this.readBlob(record2.digest, `model "${name}" version ${version2}`);
-  }
-  // ---------------------------------------------------------------- aliases
-  noAlias(name, alias, aliases) {
-    const names = Object.keys(aliases);
-    return new MlopsError(
-      "registry_not_found",
-      `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
-    );
-  }
-  async appendAliasMove(name, alias, toVersion, options) {
-    const { actor, reason } = checkActor(options);
-    await this.readModel(name);
-    if (toVersion !== null) await this.readVersion(name, toVersion);
-    return this.modelLock(name, async () => {
-      const aliases = foldAliases(await this.readHistory(name));
-      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
-      if (toVersion === null && fromVersion === null) throw this.noAlias(name, alias, aliases);
-      const entry = {
-        name,
-        alias,
-        fromVersion,
-        toVersion,
-        actor,
-        time: Date.now(),
-        reason
-      };
-      const pauseAt = this.pauseAt;
-      await appendLines(
-        this.modelPath(name, "alias-history.jsonl"),
-        [entry],
-        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
-      );
-      return entry;
-    });
-  }
-  async setAlias(name, alias, version2, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    validateVersion(version2);
-    return this.appendAliasMove(name, alias, version2, options);
-  }
-  async deleteAlias(name, alias, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    return this.appendAliasMove(name, alias, null, options);
-  }
-  async getAlias(name, alias) {
-    validateName("model name", name);
-    validateAlias(alias);
-    await this.readModel(name);
-    const aliases = foldAliases(await this.readHistory(name));
-    if (!Object.hasOwn(aliases, alias)) throw this.noAlias(name, alias, aliases);
-    return aliases[alias];
-  }
-  async listAliases(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    return foldAliases(await this.readHistory(name));
-  }
-  async getAliasHistory(name, options = {}) {
-    validateName("model name", name);
-    if (options.alias !== void 0) validateAlias(options.alias);
-    await this.readModel(name);
-    const history = await this.readHistory(name);
-    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
+  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
+  ensureRoot() {
+    return this.#root.ensure();
   }
 };
-function rangeText(versions) {
-  const first = versions[0];
-  const last = versions.at(-1);
-  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+
+// ../core/src/registry/backends.ts
+var LAZY_BACKENDS = {
+  postgres: "@mlops/postgres",
+  postgresql: "@mlops/postgres"
+};
+var TABLE_KEY = Symbol.for("mlops.registryBackends");
+function backends() {
+  const holder = globalThis;
+  holder[TABLE_KEY] ??= /* @__PURE__ */ new Map();
+  return holder[TABLE_KEY];
 }
-async function openFolderStore(path = defaultRegistryPath(), options = {}) {
+function registerRegistryBackend(backend) {
+  if (!backend || typeof backend.open !== "function" || !Array.isArray(backend.schemes)) {
+    throw new MlopsError(
+      "argument_invalid",
+      "registerRegistryBackend: expected { name, schemes, open(url, options) }"
+    );
+  }
+  for (const scheme of backend.schemes) backends().set(scheme.toLowerCase(), backend);
+}
+function registryBackendSchemes() {
+  return [.../* @__PURE__ */ new Set(["file", ...backends().keys(), ...Object.keys(LAZY_BACKENDS)])].sort();
+}
+var SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function parseRegistryLocation(location, cwd = process.cwd()) {
+  if (typeof location !== "string" || location.trim() === "") {
+    throw new MlopsError(
+      "registry_location_invalid",
+      `registry location ${JSON.stringify(location)}: expected a folder path or a URL such as postgres://user@host/db`
+    );
+  }
+  const text = location.trim();
+  const match = SCHEME.exec(text);
+  if (!match) return { kind: "folder", path: resolve5(cwd, text) };
+  const scheme = match[1].toLowerCase();
+  if (scheme !== "file") return { kind: "url", scheme, url: text };
+  if (text.toLowerCase().startsWith("file://")) {
+    try {
+      return { kind: "folder", path: fileURLToPath(text) };
+    } catch (error63) {
+      throw new MlopsError(
+        "registry_location_invalid",
+        `registry location ${JSON.stringify(text)}: not a valid file: URL (${String(error63)})`,
+        { cause: error63 }
+      );
+    }
+  }
+  return { kind: "folder", path: resolve5(cwd, text.slice("file:".length)) };
+}
+async function loadBackend(scheme, location) {
+  const known = backends().get(scheme);
+  if (known) return known;
+  const packageName = LAZY_BACKENDS[scheme];
+  if (packageName === void 0) {
+    throw new MlopsError(
+      "registry_location_invalid",
+      `registry location ${JSON.stringify(redactLocation(location))}: unknown scheme "${scheme}:"; expected a folder path or one of ${registryBackendSchemes().map((known2) => `${known2}:`).join(", ")}`
+    );
+  }
+  let module;
+  try {
+    const specifier = packageName;
+    module = await import(specifier);
+  } catch (error63) {
+    const code = error63?.code;
+    const text = String(error63?.message ?? error63);
+    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(packageName)) {
+      throw new MlopsError(
+        "package_missing",
+        `${scheme}: registries need the ${packageName} package, which is not installed: npm install ${packageName}`,
+        { cause: error63 }
+      );
+    }
+    throw error63;
+  }
+  if (!module.registryBackend) {
+    throw new MlopsError(
+      "package_missing",
+      `${packageName} does not export registryBackend: install a version that matches @mlops/core`
+    );
+  }
+  registerRegistryBackend(module.registryBackend);
+  return backends().get(scheme) ?? module.registryBackend;
+}
+async function openFolder(path, options) {
+  if (options.mustExist) {
+    const hint = options.hint ? ` ${options.hint}` : "";
+    try {
+      await stat5(join5(path, "registry.json"));
+    } catch (error63) {
+      const code = error63?.code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
+          cause: error63,
+          location: { file: path }
+        });
+      }
+      const exists2 = await stat5(path).then(
+        (info2) => info2.isDirectory(),
+        () => false
+      );
+      throw new MlopsError(
+        "registry_not_found",
+        exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
+        { location: { file: path } }
+      );
+    }
+  }
   const store = new FolderStore(path, options);
   await store.ensureRoot();
   return store;
+}
+async function openStore(location = defaultRegistryPath(), options = {}) {
+  const parsed = parseRegistryLocation(location, options.cwd);
+  if (parsed.kind === "folder") return openFolder(parsed.path, options);
+  const backend = await loadBackend(parsed.scheme, parsed.url);
+  return backend.open(parsed.url, options);
+}
+function resolveRegistryLocation(value2, env = process.env, cwd = process.cwd()) {
+  if (value2 === void 0) return defaultRegistryPath(env, cwd);
+  const parsed = parseRegistryLocation(value2, cwd);
+  return parsed.kind === "folder" ? parsed.path : parsed.url;
 }
 
 // ../core/src/registry/registry.ts
 var Registry = class {
   constructor(store) {
     this.store = store;
+  }
+  /** Where the registry lives, safe to print (a URL's password is hidden). */
+  get location() {
+    return this.store.location;
+  }
+  /** Releases the store's connections and watchers (a folder holds none). */
+  close() {
+    return this.store.close();
   }
   /**
    * Encodes `artifact` and stores it as the next version of `name` (creating the model on first
@@ -75651,39 +76084,13 @@ var Registry = class {
     }
   }
 };
-async function openRegistry(path = defaultRegistryPath(), options = {}) {
-  return new Registry(await openFolderStore(path, options));
+async function openRegistry(location = defaultRegistryPath(), options = {}) {
+  return new Registry(await openStore(location, options));
 }
 
 // ../core/src/registry/existing.ts
-function errnoCode(error63) {
-  return error63?.code;
-}
-async function openExistingRegistry(path, options = {}) {
-  const hint = options.hint ? ` ${options.hint}` : "";
-  try {
-    await stat4(join4(path, "registry.json"));
-  } catch (error63) {
-    const code = errnoCode(error63);
-    if (code !== "ENOENT" && code !== "ENOTDIR") {
-      throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
-        cause: error63,
-        location: { file: path }
-      });
-    }
-    let exists2 = false;
-    try {
-      exists2 = (await stat4(path)).isDirectory();
-    } catch {
-      exists2 = false;
-    }
-    throw new MlopsError(
-      "registry_not_found",
-      exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
-      { location: { file: path } }
-    );
-  }
-  return openRegistry(path);
+function openExistingRegistry(location, options = {}) {
+  return openRegistry(location, { ...options, mustExist: true });
 }
 
 // src/main.ts
@@ -75810,19 +76217,25 @@ async function run2() {
       );
       return;
     }
-    const registry3 = await openExistingRegistry(resolve5(inputs.registry), {
-      hint: '(check the "registry" input)'
-    });
-    const gate = await runGate(registry3, {
-      model: inputs.model,
-      candidate: inputs.candidate,
-      baseline: inputs.baseline,
-      data: inputs.data,
-      rules: inputs.rules,
-      requireBaseline: inputs.requireBaseline,
-      promote: inputs.promoteTo,
-      reason: inputs.reason
-    });
+    const registry3 = await openExistingRegistry(
+      resolveRegistryLocation(inputs.registry, {}, process.cwd()),
+      { hint: '(check the "registry" input)' }
+    );
+    let gate;
+    try {
+      gate = await runGate(registry3, {
+        model: inputs.model,
+        candidate: inputs.candidate,
+        baseline: inputs.baseline,
+        data: inputs.data,
+        rules: inputs.rules,
+        requireBaseline: inputs.requireBaseline,
+        promote: inputs.promoteTo,
+        reason: inputs.reason
+      });
+    } finally {
+      await registry3.close();
+    }
     info(formatGateTable(gate.result).trimEnd());
     for (const row of gate.result.rows) {
       if (!row.passed) error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });

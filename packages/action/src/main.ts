@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import * as core from "@actions/core";
 import {
   formatGateIssue,
@@ -12,6 +11,7 @@ import {
   openExistingRegistry,
   parseGateThresholds,
   type RunGateResult,
+  resolveRegistryLocation,
   runGate,
 } from "@mlops/core";
 
@@ -212,19 +212,25 @@ export async function run(): Promise<void> {
       );
       return;
     }
-    const registry = await openExistingRegistry(resolve(inputs.registry), {
-      hint: '(check the "registry" input)',
-    });
-    const gate = await runGate(registry, {
-      model: inputs.model,
-      candidate: inputs.candidate,
-      baseline: inputs.baseline,
-      data: inputs.data,
-      rules: inputs.rules,
-      requireBaseline: inputs.requireBaseline,
-      promote: inputs.promoteTo,
-      reason: inputs.reason,
-    });
+    const registry = await openExistingRegistry(
+      resolveRegistryLocation(inputs.registry, {}, process.cwd()),
+      { hint: '(check the "registry" input)' },
+    );
+    let gate: RunGateResult;
+    try {
+      gate = await runGate(registry, {
+        model: inputs.model,
+        candidate: inputs.candidate,
+        baseline: inputs.baseline,
+        data: inputs.data,
+        rules: inputs.rules,
+        requireBaseline: inputs.requireBaseline,
+        promote: inputs.promoteTo,
+        reason: inputs.reason,
+      });
+    } finally {
+      await registry.close();
+    }
     core.info(formatGateTable(gate.result).trimEnd());
     for (const row of gate.result.rows) {
       if (!row.passed) core.error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });

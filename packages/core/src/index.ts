@@ -240,6 +240,18 @@ export {
 export { parseProfile } from "./profile/validate.js";
 export { currentActor, defaultRegistryPath } from "./registry/actor.js";
 export {
+  type OpenStoreOptions,
+  openStore,
+  parseRegistryLocation,
+  type RegistryBackend,
+  type RegistryLocation,
+  registerRegistryBackend,
+  registryBackendSchemes,
+  resolveRegistryLocation,
+} from "./registry/backends.js";
+export { redactLocation } from "./registry/common.js";
+export { ComposedRegistryStore, type RegistryStoreParts } from "./registry/compose.js";
+export {
   type OpenExistingRegistryOptions,
   openExistingRegistry,
 } from "./registry/existing.js";
@@ -260,8 +272,12 @@ export {
 } from "./registry/filter.js";
 export {
   FOLDER_REGISTRY_FORMAT,
+  FolderArtifactStore,
+  FolderModelRegistryStore,
   FolderStore,
   type FolderStoreOptions,
+  FolderTrackingStore,
+  type ModelRegistryStoreDependencies,
   openFolderStore,
 } from "./registry/folder.js";
 export {
@@ -274,7 +290,12 @@ export {
 export {
   type AliasChangeOptions,
   type AliasHistoryEntry,
+  type AliasMovedEvent,
+  type AliasWatchEvent,
   type ArtifactInfo,
+  type ArtifactStore,
+  type BlobInfo,
+  type BlobReadOptions,
   type CreateModelVersionOptions,
   type CreateRegisteredModelOptions,
   type CreateRunOptions,
@@ -283,6 +304,7 @@ export {
   type Experiment,
   type Metric,
   type MetricInput,
+  type ModelRegistryStore,
   type ModelVersion,
   type RegisteredModel,
   type RegistryStore,
@@ -290,7 +312,9 @@ export {
   type Run,
   type RunStatus,
   type SearchRunsOptions,
+  type StopWatching,
   type TerminalRunStatus,
+  type TrackingStore,
 } from "./registry/types.js";
 export {
   formatModelUri,

@@ -186,6 +186,21 @@ describe("mlops (the built executable)", () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it("exits 2 for a registry URL with an unknown scheme and creates no folder for it", () => {
+    for (const args of [
+      ["models", "list"],
+      ["--registry", "mysql://ana:s3cret@db/x", "models", "list"],
+    ]) {
+      const { code, stderr } = mlops(args, { MLOPS_REGISTRY: "mysql://ana:s3cret@db/x" });
+      expect(code).toBe(2);
+      expect(stderr).toMatch(
+        /^mlops: registry location "mysql:\/\/ana:\*\*\*@db\/x": unknown scheme "mysql:"/,
+      );
+      expect(stderr).not.toContain("s3cret");
+    }
+    expect(existsSync(join(root, "mysql:"))).toBe(false);
+  });
+
   it("prints the version and help", () => {
     expect(mlops(["--version"])).toEqual({ code: 0, stdout: `${SDK_VERSION}\n`, stderr: "" });
     const help = mlops(["--help"]);

@@ -21,7 +21,6 @@ import type { SchemaJSON } from "../schema/schema.js";
 import { defineMlopsCommand, type MlopsContext } from "./context.js";
 import { gateCommand } from "./gate.js";
 import { modelsExport, modelsRegister } from "./interop.js";
-import { openExistingRegistry } from "./registry.js";
 
 // ------------------------------------------------------------------ helpers
 
@@ -74,8 +73,8 @@ const modelsList = defineMlopsCommand({
   args: [],
   options: {},
   examples: ["mlops models list", "mlops models list --json"],
-  async run({ registryPath, style }) {
-    const registry = await openExistingRegistry(registryPath);
+  async run({ openRegistry, style }) {
+    const registry = await openRegistry();
     const { store } = registry;
     const models = [];
     for (const model of await store.listRegisteredModels()) {
@@ -111,7 +110,7 @@ const modelsList = defineMlopsCommand({
     ];
     const text =
       models.length === 0
-        ? `No registered models in ${registryPath}.\n`
+        ? `No registered models in ${registry.location}.\n`
         : formatTable(
             columns,
             models.map((model) => [
@@ -123,7 +122,7 @@ const modelsList = defineMlopsCommand({
             ]),
             style,
           );
-    return { json: { registry: registryPath, models }, text };
+    return { json: { registry: registry.location, models }, text };
   },
 });
 
@@ -326,10 +325,10 @@ const modelsShow = defineMlopsCommand({
   ],
   options: {},
   examples: ["mlops models show wine@production", "mlops models show wine/2 --json"],
-  async run({ args, registryPath, style }) {
+  async run({ openRegistry, args, style }) {
     // Parse before opening the registry so a malformed reference is reported as such.
     const uri = parseModelUri(modelReferenceToUri(args[0]));
-    const registry = await openExistingRegistry(registryPath);
+    const registry = await openRegistry();
     const { version, artifact } = await registry.loadModel(uri);
     const text = `${versionHeader(version, style)}\n${manifestText(artifact.manifest, style)}`;
     return {
@@ -374,10 +373,10 @@ const aliasSet = defineMlopsCommand({
     },
   },
   examples: ['mlops alias set wine production 3 --reason "gate passed: rmse 0.61 < 0.64"'],
-  async run({ args, options, registryPath, env }) {
+  async run({ openRegistry, args, options, env }) {
     const [name, alias, versionArgument] = args;
     const version = parsePositiveInteger("version", versionArgument);
-    const registry = await openExistingRegistry(registryPath);
+    const registry = await openRegistry();
     const actor = options.actor ?? currentActor(env);
     const entry = await registry.setAlias(name, alias, version, {
       actor,
@@ -395,8 +394,8 @@ const aliasHistory = defineMlopsCommand({
     alias: { type: "string", value: "ALIAS", description: "only the moves of this alias" },
   },
   examples: ["mlops alias history wine", "mlops alias history wine --alias production"],
-  async run({ args, options, registryPath, style }) {
-    const registry = await openExistingRegistry(registryPath);
+  async run({ openRegistry, args, options, style }) {
+    const registry = await openRegistry();
     const alias = options.alias;
     const history = await registry.aliasHistory(args[0], alias === undefined ? {} : { alias });
     const text =
@@ -463,10 +462,10 @@ const runsList = defineMlopsCommand({
     "mlops runs list --experiment wine",
     'mlops runs list --filter "metrics.rmse < 0.7" --order-by metrics.rmse --max 5',
   ],
-  async run({ options, registryPath, style }) {
+  async run({ openRegistry, options, style }) {
     const maxResults =
       options.max === undefined ? undefined : parsePositiveInteger("--max", options.max);
-    const registry = await openExistingRegistry(registryPath);
+    const registry = await openRegistry();
     const { store } = registry;
     const experiments = await store.listExperiments();
     let experimentIds: string[] | undefined;

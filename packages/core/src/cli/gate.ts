@@ -13,7 +13,6 @@ import {
 import { type RunGateResult, runGate } from "../gate/run.js";
 import { currentActor } from "../registry/actor.js";
 import { defineMlopsCommand } from "./context.js";
-import { openExistingRegistry } from "./registry.js";
 
 function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -156,7 +155,7 @@ export const gateCommand = defineMlopsCommand({
   exitCodes:
     "Exit codes: 0 the gate passed, 1 it failed (a regression), 2 usage error or bad input " +
     '(rules, data, unknown model), 3 registry error (see "mlops --help").',
-  async run({ options, registryPath, env, cwd }) {
+  async run({ openRegistry, options, env, cwd }) {
     const thresholds = options.threshold;
     const configPath = options.config;
     if (thresholds.length > 0 && configPath !== undefined) {
@@ -175,7 +174,7 @@ export const gateCommand = defineMlopsCommand({
       configPath === undefined
         ? { rules: parseThresholds(thresholds), requireBaseline: false }
         : await readConfig(configPath, cwd);
-    const registry = await openExistingRegistry(registryPath);
+    const registry = await openRegistry();
     const run = await runGate(registry, {
       model: options.model,
       candidate: options.candidate,

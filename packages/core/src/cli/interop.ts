@@ -7,12 +7,10 @@ import { formatBytes } from "../format/text.js";
 import { toOnnx } from "../interop/onnx/export.js";
 import { importOnnx } from "../interop/onnx/import.js";
 import { importXGBoost } from "../interop/xgboost.js";
-import { openRegistry } from "../registry/registry.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import { Schema } from "../schema/schema.js";
 import { modelReferenceToUri } from "./commands.js";
 import { defineMlopsCommand } from "./context.js";
-import { openExistingRegistry } from "./registry.js";
 
 async function readInput(path: string, what: string): Promise<Buffer> {
   try {
@@ -92,7 +90,7 @@ export const modelsRegister = defineMlopsCommand({
     "mlops models register houses --onnx model.onnx --feature-names rooms,area,age",
     "mlops models register houses --onnx model.onnx --schema schema.json",
   ],
-  async run({ args, options, registryPath, cwd }) {
+  async run({ args, options, openRegistry, cwd }) {
     const [name] = args;
     if ((options.xgboost === undefined) === (options.onnx === undefined)) {
       throw new UsageError("give the model file with exactly one of --xgboost FILE or --onnx FILE");
@@ -110,7 +108,8 @@ export const modelsRegister = defineMlopsCommand({
       const bytes = await readInput(source, "ONNX model");
       artifact = importOnnx(new Uint8Array(bytes), { schema, featureNames }, source);
     }
-    const registry = await openRegistry(registryPath);
+    // Registering writes: a registry that is not there yet is created. Closed after the command.
+    const registry = await openRegistry({ create: true });
     const version = await registry.registerModel(name, artifact, {
       aliases: options.alias ?? [],
       description: options.description,
@@ -150,9 +149,9 @@ export const modelsExport = defineMlopsCommand({
     },
   },
   examples: ["mlops models export wine@production --onnx wine.onnx"],
-  async run({ args, options, registryPath, cwd }) {
+  async run({ args, options, openRegistry, cwd }) {
     const uri = parseModelUri(modelReferenceToUri(args[0]));
-    const registry = await openExistingRegistry(registryPath);
+    const registry = await openRegistry();
     const { version, artifact } = await registry.loadModel(uri);
     const bytes = toOnnx(artifact, { description: `${version.name} version ${version.version}` });
     const path = resolve(cwd, options.onnx);

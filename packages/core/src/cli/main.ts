@@ -1,9 +1,7 @@
-import { resolve } from "node:path";
 import { SDK_VERSION } from "../artifact/version.js";
 import type { ExitCodes } from "../command/exit.js";
-import { UsageError } from "../command/options.js";
 import { type CommandIo, type Program, runProgram } from "../command/program.js";
-import { defaultRegistryPath } from "../registry/actor.js";
+import { registryLocation } from "../command/registry.js";
 import { COMMANDS } from "./commands.js";
 import type { MlopsContext } from "./context.js";
 
@@ -52,31 +50,18 @@ export const PROGRAM: Program<MlopsContext> = {
   name: "mlops",
   summary: "inspect and manage an @mlops model registry",
   version: SDK_VERSION,
-  options: {
-    registry: {
-      type: "string",
-      value: "PATH",
-      description: "the registry folder (default: $MLOPS_REGISTRY, else ./.mlops)",
-    },
-  },
+  registry: true,
   json: true,
   commands: COMMANDS,
   exitCodes: MLOPS_EXIT_CODES,
   commandExitCodes:
     'Exit codes: 0 success, 2 usage error or bad input, 3 registry error (see "mlops --help").',
   environment: [
-    ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
     ["GITHUB_ACTOR", "the default --actor of `alias set` and `gate` (else the OS user name)"],
     ["NO_COLOR", "set to turn colour off (colour is only used on a terminal)"],
   ],
   context(globals, io) {
-    if (globals.registry === "") throw new UsageError("option --registry: expected a path");
-    return {
-      registryPath:
-        typeof globals.registry === "string"
-          ? resolve(io.cwd, globals.registry)
-          : defaultRegistryPath(io.env, io.cwd),
-    };
+    return { registryPath: registryLocation(globals.registry, io) };
   },
 };
 

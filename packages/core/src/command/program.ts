@@ -54,6 +54,7 @@
  */
 import { parseArgs } from "node:util";
 import { type Style, styleFor } from "../format/text.js";
+import type { Registry } from "../registry/registry.js";
 import { type ExitCodes, reportFailure } from "./exit.js";
 import { optionSynopsis, optionsHelp, twoColumns, wrapText } from "./help.js";
 import {
@@ -64,6 +65,13 @@ import {
   parseCommandLine,
   UsageError,
 } from "./options.js";
+import {
+  CommandRegistries,
+  type CommandRegistryOptions,
+  REGISTRY_ENVIRONMENT,
+  REGISTRY_OPTION,
+  registryLocation,
+} from "./registry.js";
 import { closestName, didYouMean } from "./suggest.js";
 
 /** Where a tool reads and writes: the process's streams in bin.ts, buffers in tests. */
@@ -94,6 +102,16 @@ export interface CommandContext<O extends OptionSpecs = OptionSpecs> {
   globals: Record<string, string | boolean | string[] | undefined>;
   /** `--json` was given: print one JSON document on stdout. */
   json: boolean;
+  /**
+   * In a tool with `registry: true`: where the registry is (`--registry`, else
+   * `$MLOPS_REGISTRY`, else ./.mlops; a folder resolved, a URL as given).
+   */
+  registry: string;
+  /**
+   * Opens the registry (by default it must exist; `{ create: true }` for commands that write a
+   * new one), or another one at `location`; closed when the command ends.
+   */
+  openRegistry(options?: CommandRegistryOptions, location?: string): Promise<Registry>;
   io: CommandIo;
   env: Record<string, string | undefined>;
   cwd: string;
@@ -157,8 +175,13 @@ export interface Program<X = unknown> {
   summary: string;
   /** What `--version` prints. */
   version: string;
-  /** Options every command takes (`--registry`). `--help` and `--version` are added. */
+  /** Options every command takes. `--help` and `--version` are added. */
   options?: OptionSpecs;
+  /**
+   * The tool reads a registry: adds `--registry LOCATION` (a folder or a `postgres://` URL) and
+   * `MLOPS_REGISTRY` to every command, which gets `registry` and `openRegistry()`.
+   */
+  registry?: boolean;
   /** Adds `--json`: results, and errors, as one JSON document on stdout. */
   json?: boolean;
   /** The commands: one named "" for a tool that is one command, else `group name` words. */
@@ -190,6 +213,7 @@ const JSON_OPTION: OptionSpec = {
 function globalOptions(program: Program<never>): OptionSpecs {
   const isSuite = !isSingle(program);
   return {
+    ...(program.registry ? { registry: REGISTRY_OPTION } : {}),
     ...program.options,
     ...(program.json ? { json: JSON_OPTION } : {}),
     help: isSuite
@@ -253,9 +277,11 @@ function exitCodeTable(program: Program<never>): string {
 
 function tail(program: Program<never>, parts: string[]): void {
   parts.push("\nExit codes:\n", exitCodeTable(program));
-  if (program.environment && program.environment.length > 0) {
-    parts.push("\nEnvironment:\n", twoColumns(program.environment));
-  }
+  const environment = [
+    ...(program.registry ? [REGISTRY_ENVIRONMENT] : []),
+    ...(program.environment ?? []),
+  ];
+  if (environment.length > 0) parts.push("\nEnvironment:\n", twoColumns(environment));
 }
 
 /** The help of a tool that is one command. */
@@ -411,6 +437,7 @@ export async function runProgram<X>(
 ): Promise<number> {
   const tool = program as unknown as Program<never>;
   let json = program.json === true && argv.includes("--json");
+  let registries: CommandRegistries | undefined;
   try {
     const globals = globalOptions(tool);
     // First pass: find the command words and the global flags, whatever the command.
@@ -491,8 +518,13 @@ export async function runProgram<X>(
     const ownValues: Record<string, unknown> = {};
     for (const name of Object.keys(command.options)) ownValues[name] = values[name];
     const extra = program.context ? await program.context(globalValues, io) : undefined;
+    const location = program.registry ? registryLocation(values.registry, io) : "";
+    registries = new CommandRegistries(location);
+    const opener = registries;
     const result = await command.run({
       ...(extra as object),
+      registry: location,
+      openRegistry: (options?: CommandRegistryOptions, at?: string) => opener.open(options, at),
       args,
       options: ownValues as OptionValues<OptionSpecs>,
       globals: globalValues,
@@ -512,5 +544,7 @@ export async function runProgram<X>(
     return result.exitCode ?? 0;
   } catch (error) {
     return reportFailure(error, { program: program.name, io, json, exitCodes: program.exitCodes });
+  } finally {
+    await registries?.close();
   }
 }

@@ -39,6 +39,12 @@ export {
   programHelp,
   runProgram,
 } from "../command/program.js";
+export {
+  type CommandRegistryOptions,
+  REGISTRY_ENVIRONMENT,
+  REGISTRY_OPTION,
+  registryLocation,
+} from "../command/registry.js";
 export { closestName, didYouMean } from "../command/suggest.js";
 export { locateYamlPath, parseYamlConfig, type YamlConfig } from "../config/yaml.js";
 export {
@@ -62,4 +68,38 @@ export {
 } from "../format/text.js";
 export { quantileSorted } from "../frame/describe.js";
 export { AtomicFile, writeError } from "../io/files.js";
+// Registry helpers: store backends in other packages check arguments and word errors as core's.
+export {
+  aliasNotFound,
+  type CheckedVersionOptions,
+  checkAliasChange,
+  checkBytes,
+  checkMetrics,
+  checkTerminalStatus,
+  checkVersionOptions,
+  digestHex,
+  foldAliases,
+  generateRunName,
+  isNewerMetric,
+  listText,
+  modelNotFound,
+  paramConflict,
+  plainRun,
+  rangeText,
+  redactLocation,
+  sha256Hex,
+  versionNotFound,
+} from "../registry/common.js";
+export {
+  validateAlias,
+  validateId,
+  validateJson,
+  validateKey,
+  validateName,
+  validateParams,
+  validateTags,
+  validateText,
+  validateTime,
+  validateVersion,
+} from "../registry/names.js";
 export { parseNumberText } from "../schema/schema.js";

@@ -24,17 +24,21 @@ export function currentActor(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Where the embedded registry lives: the `MLOPS_REGISTRY` environment variable, else `./.mlops`,
- * as an absolute path resolved against the working directory.
+ * Where the registry lives: the `MLOPS_REGISTRY` environment variable, else `./.mlops`. A folder
+ * comes back as an absolute path resolved against the working directory; a URL
+ * (`postgres://…`) comes back as it is, for `openStore` to pick its backend.
  *
  * @example
  * defaultRegistryPath(); // "/home/ana/project/.mlops"
  * defaultRegistryPath({ MLOPS_REGISTRY: "/srv/registry" }); // "/srv/registry"
+ * defaultRegistryPath({ MLOPS_REGISTRY: "postgres://db/mlops" }); // "postgres://db/mlops"
  */
 export function defaultRegistryPath(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): string {
   const configured = env.MLOPS_REGISTRY?.trim();
+  // A URL (two-letter scheme at least, so C:\\models stays a path) is not resolved as a folder.
+  if (configured && /^[A-Za-z][A-Za-z0-9+.-]+:/.test(configured)) return configured;
   return resolve(cwd, configured ? configured : ".mlops");
 }

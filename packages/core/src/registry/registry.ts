@@ -2,7 +2,7 @@ import { decodeArtifact, encodeArtifact } from "../artifact/codec.js";
 import type { ModelArtifact } from "../artifact/types.js";
 import type { TrainingProfile } from "../profile/types.js";
 import { defaultRegistryPath } from "./actor.js";
-import { type FolderStoreOptions, openFolderStore } from "./folder.js";
+import { type OpenStoreOptions, openStore } from "./backends.js";
 import type {
   AliasChangeOptions,
   AliasHistoryEntry,
@@ -57,6 +57,16 @@ export interface LoadedModel {
  */
 export class Registry {
   constructor(readonly store: RegistryStore) {}
+
+  /** Where the registry lives, safe to print (a URL's password is hidden). */
+  get location(): string {
+    return this.store.location;
+  }
+
+  /** Releases the store's connections and watchers (a folder holds none). */
+  close(): Promise<void> {
+    return this.store.close();
+  }
 
   /**
    * Encodes `artifact` and stores it as the next version of `name` (creating the model on first
@@ -197,15 +207,18 @@ export class Registry {
 }
 
 /**
- * Opens the folder registry at `path` (default `$MLOPS_REGISTRY`, else `./.mlops`), creating it
- * when absent.
+ * Opens the registry at `location` (default `$MLOPS_REGISTRY`, else `./.mlops`): a folder,
+ * created when absent, or a URL whose scheme picks the backend (`postgres://…` needs
+ * `@mlops/postgres`). Close it when done (`registry.close()`): a PostgreSQL registry holds
+ * connections.
  *
  * @example
  * const registry = await openRegistry("./.mlops");
+ * const team = await openRegistry("postgres://mlops@db.internal/mlops");
  */
 export async function openRegistry(
-  path: string = defaultRegistryPath(),
-  options: FolderStoreOptions = {},
+  location: string = defaultRegistryPath(),
+  options: OpenStoreOptions = {},
 ): Promise<Registry> {
-  return new Registry(await openFolderStore(path, options));
+  return new Registry(await openStore(location, options));
 }

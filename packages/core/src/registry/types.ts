@@ -1,6 +1,7 @@
 /**
- * The registry and tracking vocabulary (MLflow's words) and the `RegistryStore` interface that
- * every store implements. Every entity is a plain JSON value: no classes, no `undefined`
+ * The registry and tracking vocabulary (MLflow's words) and the three store interfaces, split as
+ * MLflow splits them: a `TrackingStore` (experiments, runs), a `ModelRegistryStore` (models,
+ * versions, aliases, alias history), both over an `ArtifactStore` (content-addressed blobs). Every entity is a plain JSON value: no classes, no `undefined`
  * properties, no `Date`s. Times are milliseconds since the Unix epoch, as in MLflow.
  */
 
@@ -201,31 +202,61 @@ export interface AliasHistoryEntry {
   reason: string | null;
 }
 
+/** A stored blob: its content digest (`sha256:<hex>`) and length. */
+export interface BlobInfo {
+  digest: string;
+  sizeBytes: number;
+}
+
+/** Where an error message names a blob's owner (`model "wine" version 3`). */
+export interface BlobReadOptions {
+  what?: string;
+}
+
 /**
- * Where experiments, runs, model versions and aliases are kept. Every method is async and every
- * value it returns is plain JSON. Errors are `MlopsError`s: `registry_not_found`,
- * `registry_conflict`, `registry_name_invalid`, `argument_invalid`, `filter_invalid`,
- * `artifact_corrupt`, `registry_lock_timeout`, `registry_corrupt`. Every implementation must pass
- * `describeRegistryStoreConformance` from `@mlops/core/testing`.
+ * Content-addressed bytes: a blob is stored once per sha256 digest, written whole or not at all,
+ * and verified against its digest on every read. Model versions and run artifacts point at
+ * blobs by digest. Every implementation must pass `describeArtifactStoreConformance` from
+ * `@mlops/core/testing`.
  *
  * @example
- * const store: RegistryStore = await openFolderStore();
- * const run = await store.createRun({ experimentId: "0", runName: "baseline" });
- * await store.logParams(run.runId, { max_depth: 5 });
- * await store.logMetrics(run.runId, [{ key: "rmse", value: 0.64, step: 0 }]);
- * await store.endRun(run.runId, "FINISHED");
- * const version = await store.createModelVersion("wine", { artifact: bytes, runId: run.runId });
- * await store.setAlias("wine", "production", version.version, { reason: "gate passed" });
+ * const { digest } = await artifacts.put(bytes);
+ * const same = await artifacts.get(digest); // throws artifact_corrupt if the bytes changed
  */
-export interface RegistryStore {
-  // Experiments
+export interface ArtifactStore {
+  /** Stores bytes, or a stream of chunks, and returns their digest; the same bytes are kept once. */
+  put(content: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobInfo>;
+  /** The bytes of `digest`, verified: `artifact_corrupt` when missing or changed. */
+  get(digest: string, options?: BlobReadOptions): Promise<Uint8Array>;
+  /**
+   * The bytes of `digest` in chunks, without holding them all; the digest is checked at the end
+   * and a mismatch throws `artifact_corrupt` instead of ending the stream.
+   */
+  stream(digest: string, options?: BlobReadOptions): AsyncIterable<Uint8Array>;
+  /** Whether a blob with this digest is stored (unverified). */
+  has(digest: string): Promise<boolean>;
+}
+
+/**
+ * Experiments and runs: params, metrics with their history, tags, and run artifacts (pointers to
+ * blobs in the artifact store). Errors are `MlopsError`s: `registry_not_found`,
+ * `registry_conflict`, `registry_name_invalid`, `argument_invalid`, `filter_invalid`,
+ * `artifact_corrupt`. Every implementation must pass `describeTrackingStoreConformance` from
+ * `@mlops/core/testing`.
+ *
+ * @example
+ * const run = await tracking.createRun({ experimentId: "0", runName: "baseline" });
+ * await tracking.logParams(run.runId, { max_depth: 5 });
+ * await tracking.logMetrics(run.runId, [{ key: "rmse", value: 0.64, step: 0 }]);
+ * await tracking.endRun(run.runId, "FINISHED");
+ */
+export interface TrackingStore {
   createExperiment(name: string, options?: { tags?: Record<string, string> }): Promise<Experiment>;
   getExperiment(experimentId: string): Promise<Experiment>;
   /** The experiment with this name, or `undefined` (as MLflow's `get_experiment_by_name`). */
   getExperimentByName(name: string): Promise<Experiment | undefined>;
   listExperiments(): Promise<Experiment[]>;
 
-  // Runs
   createRun(options?: CreateRunOptions): Promise<Run>;
   getRun(runId: string): Promise<Run>;
   /** Params are immutable: logging a different value for a key already set is a conflict. */
@@ -240,8 +271,36 @@ export interface RegistryStore {
   /** The artifact's bytes, verified against its digest. */
   readArtifact(runId: string, name: string): Promise<Uint8Array>;
   searchRuns(options?: SearchRunsOptions): Promise<Run[]>;
+}
 
-  // Registered models and versions
+/** An alias move as the registry announces it to watchers (`ModelRegistryStore.watchAliases`). */
+export interface AliasMovedEvent {
+  name: string;
+  alias: string;
+  /** The version it points at now; null when the alias was deleted. */
+  version: number | null;
+}
+
+/**
+ * What a watcher is told: an alias moved, or `resync` when moves may have been missed (the
+ * connection to the registry was lost and is back) and every alias should be read again.
+ */
+export type AliasWatchEvent = ({ type: "alias_moved" } & AliasMovedEvent) | { type: "resync" };
+
+/** Stops an alias watch; resolves once nothing more will be delivered. */
+export type StopWatching = () => Promise<void>;
+
+/**
+ * Registered models, their immutable versions (bytes in the artifact store), aliases and the
+ * append-only alias history. Errors are `MlopsError`s: `registry_not_found`, `registry_conflict`,
+ * `registry_name_invalid`, `argument_invalid`, `artifact_corrupt`. Every implementation must pass
+ * `describeModelRegistryStoreConformance` from `@mlops/core/testing`.
+ *
+ * @example
+ * const version = await models.createModelVersion("wine", { artifact: bytes, runId });
+ * await models.setAlias("wine", "production", version.version, { reason: "gate passed" });
+ */
+export interface ModelRegistryStore {
   createRegisteredModel(
     name: string,
     options?: CreateRegisteredModelOptions,
@@ -257,7 +316,6 @@ export interface RegistryStore {
   /** The version's artifact bytes, verified against its sha256 digest. */
   readModelArtifact(name: string, version: number): Promise<Uint8Array>;
 
-  // Aliases
   setAlias(
     name: string,
     alias: string,
@@ -274,4 +332,34 @@ export interface RegistryStore {
   listAliases(name: string): Promise<Record<string, number>>;
   /** Every alias move of the model, oldest first; never rewritten. */
   getAliasHistory(name: string, options?: { alias?: string }): Promise<AliasHistoryEntry[]>;
+
+  /**
+   * Pushes alias moves to `listener` as they are committed, when the backend can (PostgreSQL's
+   * LISTEN/NOTIFY). Absent on backends that cannot: callers poll instead.
+   */
+  watchAliases?(listener: (event: AliasWatchEvent) => void): Promise<StopWatching>;
+}
+
+/**
+ * One registry: the three stores of one backend, opened together, plus where they live and how
+ * to close them. It is also a `TrackingStore` and a `ModelRegistryStore` (each method goes to
+ * the store that owns it), so `store.createRun(...)` and `store.setAlias(...)` read naturally.
+ * Every backend must pass `describeRegistryStoreConformance` (which runs the three suites) from
+ * `@mlops/core/testing`.
+ *
+ * @example
+ * const store: RegistryStore = await openStore("postgres://mlops@db/mlops");
+ * const run = await store.createRun({ runName: "baseline" });
+ * const version = await store.createModelVersion("wine", { artifact: bytes, runId: run.runId });
+ * await store.setAlias("wine", "production", version.version, { reason: "gate passed" });
+ * await store.close();
+ */
+export interface RegistryStore extends TrackingStore, ModelRegistryStore {
+  readonly tracking: TrackingStore;
+  readonly models: ModelRegistryStore;
+  readonly artifacts: ArtifactStore;
+  /** Where the registry lives, safe to print: a folder path, or a URL without its password. */
+  readonly location: string;
+  /** Releases connections and watchers; the store is unusable afterwards. Safe to call twice. */
+  close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { MlopsError } from "../errors/error.js";
 import { validateAlias, validateName } from "./names.js";
-import type { ModelVersion, RegistryStore } from "./types.js";
+import type { ModelRegistryStore, ModelVersion } from "./types.js";
 
 /**
  * A parsed `models:/` URI: a fixed version (`models:/wine/3`), an alias (`models:/wine@production`)
@@ -121,7 +121,7 @@ export function formatModelUri(uri: ModelUri): string {
  * const bytes = await store.readModelArtifact(version.name, version.version);
  */
 export async function resolveModelUri(
-  store: RegistryStore,
+  store: Pick<ModelRegistryStore, "getModelVersion" | "getLatestModelVersion" | "getAlias">,
   uri: string | ModelUri,
 ): Promise<ModelVersion> {
   const parsed = typeof uri === "string" ? parseModelUri(uri) : uri;

@@ -11,4 +11,12 @@ export {
   expectSameFrame,
 } from "./formats.js";
 export { type ExportCase, exportCaseArtifact, exportCaseFrame } from "./onnx-cases.js";
-export { describeRegistryStoreConformance, INVALID_REGISTRY_NAMES } from "./registry.js";
+export {
+  type CreateRegistryStore,
+  describeArtifactStoreConformance,
+  describeModelRegistryStoreConformance,
+  describeRegistryStoreConformance,
+  describeTrackingStoreConformance,
+  expectMlopsError,
+  INVALID_REGISTRY_NAMES,
+} from "./registry.js";

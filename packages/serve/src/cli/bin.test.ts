@@ -175,8 +175,7 @@ describe("mlops-serve (the built executable)", () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toBe(
-      `mlops-serve: no registry at ${missing} ` +
-        "(set --registry or MLOPS_REGISTRY to an existing registry)\n",
+      `mlops-serve: no registry at ${missing} ` + "(set --registry or MLOPS_REGISTRY)\n",
     );
     expect(existsSync(missing)).toBe(false);
     // MLOPS_REGISTRY is read when --registry is not given.

@@ -1,5 +1,4 @@
-import { resolve } from "node:path";
-import { defaultRegistryPath, MlopsError, openExistingRegistry, SDK_VERSION } from "@mlops/core";
+import { MlopsError, SDK_VERSION } from "@mlops/core";
 import {
   CommandFailure,
   type CommandIo,
@@ -93,13 +92,6 @@ interface ServedReference {
  * follow), then read it in `settings` below.
  */
 const SERVE_OPTIONS = {
-  registry: {
-    type: "string",
-    value: "PATH",
-    description:
-      "the registry folder (default: $MLOPS_REGISTRY, else ./.mlops); it must exist: " +
-      "mlops-serve never creates one",
-  },
   model: {
     type: "string",
     value: "REF",
@@ -144,7 +136,6 @@ const SERVE_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 interface Settings {
-  registry: string;
   models: ServedReference[];
   port: number;
   host: string;
@@ -155,7 +146,7 @@ interface Settings {
 }
 
 /** The option values, checked: every mistake is a usage error before anything is opened. */
-function settings(values: OptionValues<typeof SERVE_OPTIONS>, io: CommandIo): Settings {
+function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
   const served: ServedReference[] = [];
   for (const model of values.model) {
     const equals = model.indexOf("=");
@@ -184,9 +175,6 @@ function settings(values: OptionValues<typeof SERVE_OPTIONS>, io: CommandIo): Se
     }
   }
   return {
-    registry: values.registry
-      ? resolve(io.cwd, values.registry)
-      : defaultRegistryPath(io.env as NodeJS.ProcessEnv, io.cwd),
     models: served,
     port: integerOption("port", values.port, 0, 65535) ?? 8080,
     host: values.host ?? "127.0.0.1",
@@ -271,12 +259,12 @@ const serveCommand = defineCommand({
     "mlops-serve --model wine@production",
     "mlops-serve --model wine=wine@production,wine-staging=wine@staging --port 0 --log",
   ],
-  async run({ options, io }) {
-    const parsed = settings(options, io);
+  async run({ options, io, openRegistry }) {
+    const parsed = settings(options);
     const serveIo = io as ServeCliIo;
-    const registry = await openExistingRegistry(parsed.registry, {
-      hint: "(set --registry or MLOPS_REGISTRY to an existing registry)",
-    });
+    // Never created: serving from an empty registry is a typo in --registry. Closed by the
+    // command runner when the server has shut down.
+    const registry = await openRegistry();
     // Every reference must name something before anything is served.
     for (const model of parsed.models) {
       try {
@@ -345,8 +333,8 @@ const PROGRAM: Program = {
   version: SDK_VERSION,
   commands: [serveCommand],
   exitCodes: EXIT_CODES,
+  registry: true,
   environment: [
-    ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
     ["MLOPS_API_KEY_HASHES", "API key hashes (HEX:SCOPES, comma-separated) when no --api-key-hash"],
   ],
 };

@@ -3,6 +3,7 @@ import {
   defineCommand,
   type ExitCodes,
   type Program,
+  REGISTRY_ENVIRONMENT,
   runProgram,
   SDK_VERSION,
 } from "@mlops/core/internal";
@@ -74,7 +75,7 @@ const PROGRAM: Program = {
   commands: [trainCommand],
   exitCodes: TRAIN_EXIT_CODES,
   environment: [
-    ["MLOPS_REGISTRY", "the registry folder when --registry is not given (default ./.mlops)"],
+    REGISTRY_ENVIRONMENT,
     ["CI", "when set, progress is printed as plain lines (also when not a terminal)"],
   ],
 };

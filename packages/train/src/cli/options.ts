@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { resolveRegistryLocation } from "@mlops/core";
 import {
   closestName,
   locateYamlPath,
   type OptionSpecs,
   type OptionValues,
+  REGISTRY_OPTION,
   UsageError,
 } from "@mlops/core/internal";
 import { LineCounter, parseDocument } from "yaml";
@@ -112,11 +114,9 @@ export const TRAIN_OPTIONS = {
     list: true,
     description: "point ALIAS at the registered version (with --register)",
   },
-  registry: {
-    type: "string",
-    value: "PATH",
-    description: "registry folder (default $MLOPS_REGISTRY, else ./.mlops)",
-  },
+  // The registry may also come from the config file (relative to it), so it is this tool's
+  // own option, with the shared wording.
+  registry: REGISTRY_OPTION,
   experiment: {
     type: "string",
     value: "NAME",
@@ -397,8 +397,14 @@ export async function resolveOptions(
   if (!track && register !== undefined) {
     throw new UsageError("--no-track cannot be combined with --register (the registry keeps both)");
   }
+  if (text("registry") === "")
+    throw new UsageError("option --registry: expected a folder or a URL");
   const registry =
-    text("registry") !== undefined ? resolve(cwd, text("registry")!) : fromConfig(config?.registry);
+    text("registry") !== undefined
+      ? resolveRegistryLocation(text("registry"), {}, cwd)
+      : config?.registry === undefined
+        ? undefined
+        : resolveRegistryLocation(config.registry, {}, config.dir);
   const schema =
     text("schema") !== undefined ? resolve(cwd, text("schema")!) : fromConfig(config?.schema);
   return {

@@ -245,6 +245,21 @@ export async function train(
   io: CommandIo,
   say: (text: string) => void,
 ): Promise<TrainReport> {
+  const opened: Registry[] = [];
+  try {
+    return await trainWith(options, io, say, opened);
+  } finally {
+    // A PostgreSQL registry holds a connection pool that would keep the process alive.
+    await Promise.all(opened.map((registry) => registry.close()));
+  }
+}
+
+async function trainWith(
+  options: TrainOptions,
+  io: CommandIo,
+  say: (text: string) => void,
+  opened: Registry[],
+): Promise<TrainReport> {
   const started = performance.now();
   // Names are checked before the search, not after it.
   for (const alias of options.aliases) {
@@ -343,6 +358,7 @@ export async function train(
   let registry: Registry | undefined;
   if (options.track) {
     registry = await openRegistry(options.registry ?? defaultRegistryPath(io.env, io.cwd));
+    opened.push(registry);
   }
   const experiment = options.experiment ?? options.register;
 

@@ -1,0 +1,284 @@
+/**
+ * What every store backend shares: argument checks done before anything is stored, the wording
+ * of not-found errors, MLflow's "latest metric" rule and run-name generator. Backends in other
+ * packages reach these through `@mlops/core/internal`, so every backend says the same thing.
+ */
+import { createHash, randomInt } from "node:crypto";
+import { MlopsError } from "../errors/error.js";
+import { currentActor } from "./actor.js";
+import {
+  validateId,
+  validateJson,
+  validateKey,
+  validateTags,
+  validateText,
+  validateTime,
+} from "./names.js";
+import {
+  type AliasChangeOptions,
+  type AliasHistoryEntry,
+  type CreateModelVersionOptions,
+  type Metric,
+  type MetricInput,
+  RUN_STATUSES,
+  type Run,
+  type RunStatus,
+  type TerminalRunStatus,
+} from "./types.js";
+
+const ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
+const NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
+
+/** A readable default run name, as MLflow gives one: `bold-heron-417`. */
+export function generateRunName(): string {
+  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
+  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1000)}`;
+}
+
+/** The lowercase hex sha256 of `bytes`. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The hex part of a `sha256:<hex>` digest; `registry_corrupt` for anything else. */
+export function digestHex(digest: string, what: string): string {
+  const hex = typeof digest === "string" ? digest.replace(/^sha256:/, "") : "";
+  if (!/^[0-9a-f]{64}$/.test(hex) || !String(digest).startsWith("sha256:")) {
+    throw new MlopsError(
+      "registry_corrupt",
+      `${what}: digest ${String(digest)} is not sha256:<64 hex digits>`,
+    );
+  }
+  return hex;
+}
+
+/** `a, b, c … and 7 more`. */
+export function listText(items: readonly (string | number)[], limit = 20): string {
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} … and ${items.length - limit} more` : shown;
+}
+
+/** "1-5" for consecutive versions, else a list. */
+export function rangeText(versions: readonly number[]): string {
+  const first = versions[0];
+  const last = versions.at(-1)!;
+  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+}
+
+/** MLflow's rule for the latest value of a metric: highest step, then timestamp, then value. */
+export function isNewerMetric(candidate: Metric, current: Metric | undefined): boolean {
+  if (!current) return true;
+  if (candidate.step !== current.step) return candidate.step > current.step;
+  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
+  return candidate.value >= current.value;
+}
+
+/** The current aliases: the fold of the alias history, sorted by alias. */
+export function foldAliases(history: readonly AliasHistoryEntry[]): Record<string, number> {
+  const current = new Map<string, number>();
+  for (const entry of history) {
+    if (entry.toVersion === null) current.delete(entry.alias);
+    else current.set(entry.alias, entry.toVersion);
+  }
+  const aliases: Record<string, number> = {};
+  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias)!;
+  return aliases;
+}
+
+/** `value`, if it is bytes; `argument_invalid` naming `what` otherwise. */
+export function checkBytes(what: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
+  }
+  return value;
+}
+
+/** The actor (default `currentActor()`) and reason of an alias move, checked. */
+export function checkAliasChange(options: AliasChangeOptions): {
+  actor: string;
+  reason: string | null;
+} {
+  let actor = currentActor();
+  if (options.actor !== undefined) {
+    actor = validateText("actor", options.actor, 255).trim();
+    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
+  }
+  const reason = options.reason === undefined ? null : validateText("reason", options.reason, 2000);
+  return { actor, reason };
+}
+
+/** Metrics to log, checked, with `timestamp` defaulting to now and `step` to 0. */
+export function checkMetrics(metrics: MetricInput[]): Metric[] {
+  if (!Array.isArray(metrics)) {
+    throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
+  }
+  const now = Date.now();
+  return metrics.map((metric, index) => {
+    const where = `metrics[${index}]`;
+    if (typeof metric !== "object" || metric === null) {
+      throw new MlopsError("argument_invalid", `${where}: expected {key, value, timestamp, step}`);
+    }
+    const key = validateKey("metric key", metric.key);
+    if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
+      throw new MlopsError(
+        "argument_invalid",
+        `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`,
+      );
+    }
+    const step = metric.step ?? 0;
+    if (!Number.isSafeInteger(step)) {
+      throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
+    }
+    const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
+    return { key, value: metric.value, timestamp, step };
+  });
+}
+
+/** A terminal run status, checked. */
+export function checkTerminalStatus(status: TerminalRunStatus): TerminalRunStatus {
+  if (!RUN_STATUSES.includes(status) || (status as RunStatus) === "RUNNING") {
+    throw new MlopsError(
+      "argument_invalid",
+      `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`,
+    );
+  }
+  return status;
+}
+
+/** What `createModelVersion` takes, checked, with metadata copied to plain JSON. */
+export interface CheckedVersionOptions {
+  artifact: Uint8Array;
+  tags: Record<string, string>;
+  metadata: Record<string, unknown>;
+  description: string | undefined;
+  runId: string | undefined;
+}
+
+/** Checks `createModelVersion`'s options before anything is stored. */
+export function checkVersionOptions(
+  name: string,
+  options: CreateModelVersionOptions,
+): CheckedVersionOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
+  }
+  const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
+  const tags = validateTags(options.tags, "version tags");
+  const metadata = options.metadata ?? {};
+  validateJson(metadata, "metadata");
+  if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
+    throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
+  }
+  if (options.description !== undefined) {
+    validateText("description", options.description, 5000);
+  }
+  if (options.runId !== undefined) validateId("run id", options.runId);
+  return {
+    artifact,
+    tags,
+    metadata: JSON.parse(JSON.stringify(metadata)) as Record<string, unknown>,
+    description: options.description,
+    runId: options.runId,
+  };
+}
+
+/** `registry_not_found` for a model, listing those that exist. */
+export function modelNotFound(name: string, where: string, names: readonly string[]): MlopsError {
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" not found in ${where}; ` +
+      (names.length ? `registered models: ${listText(names)}` : "no models are registered"),
+  );
+}
+
+/** `registry_not_found` for a version, naming those that exist. */
+export function versionNotFound(
+  name: string,
+  version: number,
+  versions: readonly number[],
+): MlopsError {
+  const known =
+    versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no version ${version}; ${known}`,
+  );
+}
+
+/** `registry_not_found` for an alias, listing the model's aliases. */
+export function aliasNotFound(
+  name: string,
+  alias: string,
+  aliases: Record<string, number>,
+): MlopsError {
+  const names = Object.keys(aliases);
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no alias "${alias}"; ` +
+      (names.length ? `aliases: ${listText(names)}` : "it has no aliases"),
+  );
+}
+
+/** `registry_conflict` for a param logged again with another value. */
+export function paramConflict(runId: string, key: string, old: string, value: string): MlopsError {
+  return new MlopsError(
+    "registry_conflict",
+    `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are ` +
+      `immutable, cannot change it to ${JSON.stringify(value)} (log a new run instead)`,
+  );
+}
+
+/** A run with its metrics sorted by key and no undefined optional fields: plain JSON. */
+export function plainRun(run: {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  status: RunStatus;
+  startTime: number;
+  endTime?: number | null;
+  parentRunId?: string | null;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}): Run {
+  const metrics: Record<string, number> = {};
+  for (const key of Object.keys(run.metrics).sort()) metrics[key] = run.metrics[key];
+  return {
+    runId: run.runId,
+    experimentId: run.experimentId,
+    runName: run.runName,
+    status: run.status,
+    startTime: run.startTime,
+    ...(run.endTime === undefined || run.endTime === null ? {} : { endTime: run.endTime }),
+    ...(run.parentRunId === undefined || run.parentRunId === null
+      ? {}
+      : { parentRunId: run.parentRunId }),
+    params: { ...run.params },
+    metrics,
+    tags: { ...run.tags },
+  };
+}
+
+/**
+ * A URL with its password (and any `password=` query parameter) replaced by `***`, so it can
+ * appear in logs and error messages.
+ *
+ * @example
+ * redactLocation("postgres://ana:s3cret@db/mlops"); // "postgres://ana:***@db/mlops"
+ */
+export function redactLocation(location: string): string {
+  const text = String(location);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  let result = text;
+  if (scheme) {
+    const rest = text.slice(scheme[0].length);
+    // The user info ends at the last "@" before the query: a password may hold "/" or "@".
+    const beforeQuery = rest.split(/[?#]/, 1)[0];
+    const at = beforeQuery.lastIndexOf("@");
+    const colon = at < 0 ? -1 : beforeQuery.slice(0, at).indexOf(":");
+    if (colon >= 0) {
+      result = `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+  }
+  return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
+}
