@@ -1,0 +1,436 @@
+import {
+  type AliasChangeOptions,
+  type AliasHistoryEntry,
+  type AliasWatchEvent,
+  type CreateModelVersionOptions,
+  type CreateRegisteredModelOptions,
+  MlopsError,
+  type ModelRegistryStore,
+  type ModelVersion,
+  type RegisteredModel,
+  type StopWatching,
+  type TrackingStore,
+} from "@mlops/core";
+import {
+  aliasNotFound,
+  checkAliasChange,
+  checkVersionOptions,
+  modelNotFound,
+  validateAlias,
+  validateName,
+  validateTags,
+  validateText,
+  validateVersion,
+  versionNotFound,
+} from "@mlops/core/internal";
+import type pg from "pg";
+import type { PauseAt, PostgresArtifactStore } from "./artifacts.js";
+import type { Database, Queryable } from "./connection.js";
+import { type AliasEvents, aliasChannel } from "./events.js";
+
+interface VersionRow {
+  name: string;
+  version: number;
+  digest: string;
+  size_bytes: number;
+  run_id: string | null;
+  description: string | null;
+  tags: Record<string, string>;
+  metadata: Record<string, unknown>;
+  created_at: number;
+  aliases: string[] | null;
+}
+
+interface ModelRow {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  created_at: number;
+  latest_version: number;
+}
+
+interface HistoryRow {
+  name: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number | null;
+  actor: string;
+  time: number;
+  reason: string | null;
+}
+
+const VERSION_COLUMNS = `v.name, v.version, v.digest, v.size_bytes, v.run_id, v.description,
+  v.tags, v.metadata, v.created_at,
+  (SELECT array_agg(a.alias ORDER BY a.alias) FROM aliases a
+   WHERE a.name = v.name AND a.version = v.version) AS aliases`;
+
+function toVersion(row: VersionRow): ModelVersion {
+  return {
+    name: row.name,
+    version: row.version,
+    digest: row.digest,
+    sizeBytes: row.size_bytes,
+    ...(row.run_id === null ? {} : { runId: row.run_id }),
+    ...(row.description === null ? {} : { description: row.description }),
+    tags: { ...row.tags },
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    aliases: row.aliases ?? [],
+  };
+}
+
+function toEntry(row: HistoryRow): AliasHistoryEntry {
+  return {
+    name: row.name,
+    alias: row.alias,
+    fromVersion: row.from_version,
+    toVersion: row.to_version,
+    actor: row.actor,
+    time: row.time,
+    reason: row.reason,
+  };
+}
+
+/** Milliseconds since the epoch on the database server's clock. */
+const SERVER_NOW = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/**
+ * Registered models, versions and aliases in PostgreSQL. Version numbers come from the model
+ * row, incremented under its row lock in the transaction that inserts the version and its bytes:
+ * concurrent writers get consecutive numbers, and a writer that dies takes its number with it.
+ * Every alias move appends to `alias_history` and sends a NOTIFY in the same transaction, so
+ * watchers hear of exactly the committed moves.
+ *
+ * @example
+ * const version = await store.models.createModelVersion("wine", { artifact: bytes });
+ */
+export class PostgresModelRegistryStore implements ModelRegistryStore {
+  readonly #database: Database;
+  readonly #artifacts: PostgresArtifactStore;
+  readonly #tracking: Pick<TrackingStore, "getRun">;
+  readonly #events: AliasEvents;
+  readonly #pauseAt: PauseAt | undefined;
+
+  constructor(
+    database: Database,
+    parts: {
+      artifacts: PostgresArtifactStore;
+      tracking: Pick<TrackingStore, "getRun">;
+      events: AliasEvents;
+      pauseAt?: PauseAt;
+    },
+  ) {
+    this.#database = database;
+    this.#artifacts = parts.artifacts;
+    this.#tracking = parts.tracking;
+    this.#events = parts.events;
+    this.#pauseAt = parts.pauseAt;
+  }
+
+  async #modelNames(client: Queryable): Promise<string[]> {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT name FROM registered_models ORDER BY name",
+    );
+    return rows.map((row) => row.name);
+  }
+
+  async #readModel(client: Queryable, name: string, lock = false): Promise<ModelRow> {
+    const { rows } = await client.query<ModelRow>(
+      `SELECT name, description, tags, created_at, latest_version FROM registered_models
+       WHERE name = $1${lock ? " FOR UPDATE" : ""}`,
+      [name],
+    );
+    if (rows.length === 0) {
+      throw modelNotFound(name, this.#database.url.display, await this.#modelNames(client));
+    }
+    return rows[0];
+  }
+
+  async #aliases(client: Queryable, name: string): Promise<Record<string, number>> {
+    const { rows } = await client.query<{ alias: string; version: number }>(
+      "SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias",
+      [name],
+    );
+    const aliases: Record<string, number> = {};
+    for (const row of rows) aliases[row.alias] = row.version;
+    return aliases;
+  }
+
+  async #toRegisteredModel(client: Queryable, model: ModelRow): Promise<RegisteredModel> {
+    return {
+      name: model.name,
+      description: model.description,
+      tags: { ...model.tags },
+      createdAt: model.created_at,
+      aliases: await this.#aliases(client, model.name),
+      ...(model.latest_version > 0 ? { latestVersion: model.latest_version } : {}),
+    };
+  }
+
+  /** Runs read-only work on one pooled connection, with driver errors translated. */
+  async #read<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#database.pool.connect();
+    } catch (error) {
+      throw this.#database.translate(error, what);
+    }
+    let broken = false;
+    try {
+      return await work(client);
+    } catch (error) {
+      broken = !MlopsError.isInstance(error);
+      throw this.#database.translate(error, what);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async createRegisteredModel(
+    name: string,
+    options: CreateRegisteredModelOptions = {},
+  ): Promise<RegisteredModel> {
+    validateName("model name", name);
+    if (options.description !== undefined) {
+      validateText("description", options.description, 5000);
+    }
+    const tags = validateTags(options.tags, "model tags");
+    return this.#database.transaction("create a registered model", async (client) => {
+      const { rows } = await client.query<ModelRow>(
+        `INSERT INTO registered_models (name, description, tags, created_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING
+         RETURNING name, description, tags, created_at, latest_version`,
+        [name, options.description ?? "", tags, Date.now()],
+      );
+      if (rows.length === 0) {
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" already exists in ${this.#database.url.display}`,
+        );
+      }
+      return this.#toRegisteredModel(client, rows[0]);
+    });
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+    validateName("model name", name);
+    return this.#read("read a registered model", async (client) =>
+      this.#toRegisteredModel(client, await this.#readModel(client, name)),
+    );
+  }
+
+  async listRegisteredModels(): Promise<RegisteredModel[]> {
+    return this.#read("list registered models", async (client) => {
+      const { rows } = await client.query<ModelRow>(
+        `SELECT name, description, tags, created_at, latest_version FROM registered_models
+         ORDER BY name`,
+      );
+      const models: RegisteredModel[] = [];
+      for (const row of rows) models.push(await this.#toRegisteredModel(client, row));
+      return models;
+    });
+  }
+
+  async createModelVersion(
+    name: string,
+    options: CreateModelVersionOptions,
+  ): Promise<ModelVersion> {
+    validateName("model name", name);
+    const checked = checkVersionOptions(name, options);
+    if (checked.runId !== undefined) await this.#tracking.getRun(checked.runId);
+    const subject = `model "${name}"`;
+    return this.#database.transaction(`register a version of ${subject}`, async (client) => {
+      // The bytes first, outside any lock other writers wait on.
+      const { digest } = await this.#artifacts.putIn(client, checked.artifact);
+      const now = Date.now();
+      await client.query(
+        `INSERT INTO registered_models (name, created_at) VALUES ($1, $2)
+         ON CONFLICT (name) DO NOTHING`,
+        [name, now],
+      );
+      // The row lock taken here orders concurrent writers until this transaction ends.
+      const {
+        rows: [{ latest_version: version }],
+      } = await client.query<{ latest_version: number }>(
+        `UPDATE registered_models SET latest_version = latest_version + 1 WHERE name = $1
+         RETURNING latest_version`,
+        [name],
+      );
+      const { rows } = await client.query<VersionRow>(
+        `INSERT INTO model_versions AS v
+           (name, version, digest, size_bytes, run_id, description, tags, metadata, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING ${VERSION_COLUMNS}`,
+        [
+          name,
+          version,
+          digest,
+          checked.artifact.byteLength,
+          checked.runId ?? null,
+          checked.description ?? null,
+          checked.tags,
+          checked.metadata,
+          now,
+        ],
+      );
+      await this.#pauseAt?.("version-before-commit", subject);
+      return toVersion(rows[0]);
+    });
+  }
+
+  async #readVersion(client: Queryable, name: string, version: number): Promise<ModelVersion> {
+    const { rows } = await client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.name = $1 AND v.version = $2`,
+      [name, version],
+    );
+    if (rows.length > 0) return toVersion(rows[0]);
+    await this.#readModel(client, name);
+    const { rows: numbers } = await client.query<{ version: number }>(
+      "SELECT version FROM model_versions WHERE name = $1 ORDER BY version",
+      [name],
+    );
+    throw versionNotFound(
+      name,
+      version,
+      numbers.map((row) => row.version),
+    );
+  }
+
+  async getModelVersion(name: string, version: number): Promise<ModelVersion> {
+    validateName("model name", name);
+    validateVersion(version);
+    return this.#read("read a model version", (client) => this.#readVersion(client, name, version));
+  }
+
+  async getLatestModelVersion(name: string): Promise<ModelVersion> {
+    validateName("model name", name);
+    return this.#read("read a model version", async (client) => {
+      const model = await this.#readModel(client, name);
+      if (model.latest_version === 0) {
+        throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
+      }
+      return this.#readVersion(client, name, model.latest_version);
+    });
+  }
+
+  async listModelVersions(name: string): Promise<ModelVersion[]> {
+    validateName("model name", name);
+    return this.#read("list model versions", async (client) => {
+      await this.#readModel(client, name);
+      const { rows } = await client.query<VersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.name = $1 ORDER BY v.version`,
+        [name],
+      );
+      return rows.map(toVersion);
+    });
+  }
+
+  async readModelArtifact(name: string, version: number): Promise<Uint8Array> {
+    const record = await this.getModelVersion(name, version);
+    return this.#artifacts.get(record.digest, { what: `model "${name}" version ${version}` });
+  }
+
+  async #moveAlias(
+    name: string,
+    alias: string,
+    toVersion: number | null,
+    options: AliasChangeOptions,
+  ): Promise<AliasHistoryEntry> {
+    const { actor, reason } = checkAliasChange(options);
+    const subject = `model "${name}"`;
+    return this.#database.transaction(`move alias "${alias}" of ${subject}`, async (client) => {
+      // The model's row lock orders alias moves (and version numbers) of one model.
+      await this.#readModel(client, name, true);
+      if (toVersion !== null) await this.#readVersion(client, name, toVersion);
+      const aliases = await this.#aliases(client, name);
+      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
+      if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
+      if (toVersion === null) {
+        await client.query("DELETE FROM aliases WHERE name = $1 AND alias = $2", [name, alias]);
+      } else {
+        await client.query(
+          `INSERT INTO aliases (name, alias, version) VALUES ($1, $2, $3)
+           ON CONFLICT (name, alias) DO UPDATE SET version = $3`,
+          [name, alias, toVersion],
+        );
+      }
+      // Server time, never before the model's last move: the history reads in order.
+      const { rows } = await client.query<HistoryRow>(
+        `INSERT INTO alias_history (name, alias, from_version, to_version, actor, time, reason)
+         VALUES ($1, $2, $3, $4, $5, GREATEST(${SERVER_NOW},
+           (SELECT coalesce(max(time), 0) FROM alias_history WHERE name = $1)), $6)
+         RETURNING name, alias, from_version, to_version, actor, time, reason`,
+        [name, alias, fromVersion, toVersion, actor, reason],
+      );
+      await client.query("SELECT pg_notify($1, $2)", [
+        aliasChannel(this.#database.url.schema),
+        JSON.stringify({ name, alias, version: toVersion }),
+      ]);
+      await this.#pauseAt?.("alias-before-commit", subject);
+      return toEntry(rows[0]);
+    });
+  }
+
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    options: AliasChangeOptions = {},
+  ): Promise<AliasHistoryEntry> {
+    validateName("model name", name);
+    validateAlias(alias);
+    validateVersion(version);
+    return this.#moveAlias(name, alias, version, options);
+  }
+
+  async deleteAlias(
+    name: string,
+    alias: string,
+    options: AliasChangeOptions = {},
+  ): Promise<AliasHistoryEntry> {
+    validateName("model name", name);
+    validateAlias(alias);
+    return this.#moveAlias(name, alias, null, options);
+  }
+
+  async getAlias(name: string, alias: string): Promise<number> {
+    validateName("model name", name);
+    validateAlias(alias);
+    return this.#read("read an alias", async (client) => {
+      await this.#readModel(client, name);
+      const aliases = await this.#aliases(client, name);
+      if (!Object.hasOwn(aliases, alias)) throw aliasNotFound(name, alias, aliases);
+      return aliases[alias];
+    });
+  }
+
+  async listAliases(name: string): Promise<Record<string, number>> {
+    validateName("model name", name);
+    return this.#read("list aliases", async (client) => {
+      await this.#readModel(client, name);
+      return this.#aliases(client, name);
+    });
+  }
+
+  async getAliasHistory(
+    name: string,
+    options: { alias?: string } = {},
+  ): Promise<AliasHistoryEntry[]> {
+    validateName("model name", name);
+    if (options.alias !== undefined) validateAlias(options.alias);
+    return this.#read("read the alias history", async (client) => {
+      await this.#readModel(client, name);
+      const { rows } = await client.query<HistoryRow>(
+        `SELECT name, alias, from_version, to_version, actor, time, reason FROM alias_history
+         WHERE name = $1 AND ($2::text IS NULL OR alias = $2) ORDER BY id`,
+        [name, options.alias ?? null],
+      );
+      return rows.map(toEntry);
+    });
+  }
+
+  /** Alias moves as they commit, over LISTEN/NOTIFY (`resync` after a reconnection). */
+  watchAliases(listener: (event: AliasWatchEvent) => void): Promise<StopWatching> {
+    return this.#events.subscribe(listener);
+  }
+}
