@@ -252,6 +252,13 @@ export {
 export { redactLocation } from "./registry/common.js";
 export { ComposedRegistryStore, type RegistryStoreParts } from "./registry/compose.js";
 export {
+  type CopyCounts,
+  type CopyProgress,
+  type CopyRegistryOptions,
+  type CopySummary,
+  copyRegistry,
+} from "./registry/copy.js";
+export {
   type OpenExistingRegistryOptions,
   openExistingRegistry,
 } from "./registry/existing.js";
@@ -302,14 +309,18 @@ export {
   DEFAULT_EXPERIMENT_ID,
   DEFAULT_EXPERIMENT_NAME,
   type Experiment,
+  type ImportOutcome,
   type Metric,
   type MetricInput,
   type ModelRegistryStore,
   type ModelVersion,
+  type ModelVersionRecord,
   type RegisteredModel,
+  type RegisteredModelRecord,
   type RegistryStore,
   RUN_STATUSES,
   type Run,
+  type RunRecord,
   type RunStatus,
   type SearchRunsOptions,
   type StopWatching,

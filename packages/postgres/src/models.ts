@@ -1,20 +1,27 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   type AliasChangeOptions,
   type AliasHistoryEntry,
   type AliasWatchEvent,
   type CreateModelVersionOptions,
   type CreateRegisteredModelOptions,
+  type ImportOutcome,
   MlopsError,
   type ModelRegistryStore,
   type ModelVersion,
+  type ModelVersionRecord,
   type RegisteredModel,
+  type RegisteredModelRecord,
   type StopWatching,
   type TrackingStore,
 } from "@mlops/core";
 import {
   aliasNotFound,
   checkAliasChange,
+  checkModelRecord,
   checkVersionOptions,
+  checkVersionRecord,
+  historyTail,
   modelNotFound,
   validateAlias,
   validateName,
@@ -427,6 +434,138 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
       );
       return rows.map(toEntry);
     });
+  }
+
+  async importRegisteredModel(record: RegisteredModelRecord): Promise<ImportOutcome> {
+    const model = checkModelRecord(record);
+    return this.#database.transaction(`import model "${model.name}"`, async (client) => {
+      const { rows } = await client.query<ModelRow>(
+        `SELECT name, description, tags, created_at, latest_version FROM registered_models
+         WHERE name = $1 FOR UPDATE`,
+        [model.name],
+      );
+      if (rows.length > 0) {
+        const current = {
+          name: rows[0].name,
+          description: rows[0].description,
+          tags: rows[0].tags,
+          createdAt: rows[0].created_at,
+        };
+        if (isDeepStrictEqual(current, model)) return "unchanged";
+      }
+      await client.query(
+        `INSERT INTO registered_models (name, description, tags, created_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE
+         SET description = $2, tags = $3, created_at = $4`,
+        [model.name, model.description, model.tags, model.createdAt],
+      );
+      return rows.length > 0 ? "updated" : "created";
+    });
+  }
+
+  async importModelVersion(record: ModelVersionRecord): Promise<ImportOutcome> {
+    const version = checkVersionRecord(record);
+    const { name } = version;
+    if (version.runId !== undefined) await this.#tracking.getRun(version.runId);
+    if (!(await this.#artifacts.has(version.digest))) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `model "${name}" version ${version.version}: blob ${version.digest} is not in this ` +
+          "registry's artifact store; store the bytes first (artifacts.put)",
+      );
+    }
+    return this.#database.transaction(
+      `import model "${name}" version ${version.version}`,
+      async (client) => {
+        await this.#readModel(client, name, true);
+        const { rows } = await client.query<VersionRow>(
+          `SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.name = $1 AND v.version = $2`,
+          [name, version.version],
+        );
+        if (rows.length > 0) {
+          const { aliases: _aliases, ...current } = toVersion(rows[0]);
+          if (isDeepStrictEqual(current, version)) return "unchanged";
+          throw new MlopsError(
+            "registry_conflict",
+            `model "${name}" version ${version.version} already exists here with other contents ` +
+              `(${current.digest}, not ${version.digest}); versions are immutable`,
+          );
+        }
+        await client.query(
+          `INSERT INTO model_versions
+           (name, version, digest, size_bytes, run_id, description, tags, metadata, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            name,
+            version.version,
+            version.digest,
+            version.sizeBytes,
+            version.runId ?? null,
+            version.description ?? null,
+            version.tags,
+            version.metadata,
+            version.createdAt,
+          ],
+        );
+        // Later registrations continue after the highest number.
+        await client.query(
+          "UPDATE registered_models SET latest_version = GREATEST(latest_version, $2) WHERE name = $1",
+          [name, version.version],
+        );
+        return "created";
+      },
+    );
+  }
+
+  async importAliasHistory(name: string, history: AliasHistoryEntry[]): Promise<ImportOutcome> {
+    validateName("model name", name);
+    return this.#database.transaction(
+      `import the alias history of model "${name}"`,
+      async (client) => {
+        await this.#readModel(client, name, true);
+        const { rows } = await client.query<HistoryRow>(
+          `SELECT name, alias, from_version, to_version, actor, time, reason FROM alias_history
+         WHERE name = $1 ORDER BY id`,
+          [name],
+        );
+        const tail = historyTail(name, rows.map(toEntry), history);
+        if (tail.length === 0) return "unchanged";
+        const moved = new Map<string, number | null>();
+        for (const entry of tail) {
+          if (entry.toVersion !== null) await this.#readVersion(client, name, entry.toVersion);
+          await client.query(
+            `INSERT INTO alias_history (name, alias, from_version, to_version, actor, time, reason)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [
+              name,
+              entry.alias,
+              entry.fromVersion,
+              entry.toVersion,
+              entry.actor,
+              entry.time,
+              entry.reason,
+            ],
+          );
+          moved.set(entry.alias, entry.toVersion);
+        }
+        for (const [alias, version] of moved) {
+          if (version === null) {
+            await client.query("DELETE FROM aliases WHERE name = $1 AND alias = $2", [name, alias]);
+          } else {
+            await client.query(
+              `INSERT INTO aliases (name, alias, version) VALUES ($1, $2, $3)
+             ON CONFLICT (name, alias) DO UPDATE SET version = $3`,
+              [name, alias, version],
+            );
+          }
+          await client.query("SELECT pg_notify($1, $2)", [
+            aliasChannel(this.#database.url.schema),
+            JSON.stringify({ name, alias, version }),
+          ]);
+        }
+        return "updated";
+      },
+    );
   }
 
   /** Alias moves as they commit, over LISTEN/NOTIFY (`resync` after a reconnection). */

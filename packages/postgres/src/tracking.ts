@@ -5,26 +5,31 @@ import {
   compareRunsBy,
   DEFAULT_EXPERIMENT_ID,
   type Experiment,
+  type ImportOutcome,
   type Metric,
   type MetricInput,
   MlopsError,
   matchesRunFilter,
   prepareRunSearch,
   type Run,
+  type RunRecord,
   type RunStatus,
   type SearchRunsOptions,
   type TerminalRunStatus,
   type TrackingStore,
 } from "@mlops/core";
 import {
+  checkBlobs,
   checkBytes,
   checkMetrics,
+  checkRunRecord,
   checkTerminalStatus,
   generateRunName,
   isNewerMetric,
   listText,
   paramConflict,
   plainRun,
+  sameRecord,
   validateId,
   validateKey,
   validateName,
@@ -364,5 +369,92 @@ export class PostgresTrackingStore implements TrackingStore {
       .filter((run) => matchesRunFilter(run, clauses))
       .sort(compareRunsBy(order))
       .slice(0, maxResults);
+  }
+
+  async importRun(record: RunRecord): Promise<ImportOutcome> {
+    const { run, metricHistory, artifacts } = checkRunRecord(record);
+    await this.getExperiment(run.experimentId);
+    if (run.parentRunId !== undefined) await this.getRun(run.parentRunId);
+    await checkBlobs(this.#artifacts, run.runId, artifacts);
+    return this.#database.transaction(`import run ${run.runId}`, async (client) => {
+      const { rows } = await client.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 FOR UPDATE`,
+        [run.runId],
+      );
+      if (rows.length > 0) {
+        const current = await this.#exportRun(client, rows[0]);
+        if (sameRecord(current, { run, metricHistory, artifacts })) return "unchanged";
+        await client.query("DELETE FROM metrics WHERE run_id = $1", [run.runId]);
+        await client.query("DELETE FROM run_artifacts WHERE run_id = $1", [run.runId]);
+      }
+      const latest: Record<string, Metric> = {};
+      for (const metric of metricHistory) {
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+      }
+      await client.query(
+        `INSERT INTO runs (run_id, experiment_id, run_name, status, start_time, end_time,
+           parent_run_id, params, tags, latest_metrics)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (run_id) DO UPDATE SET experiment_id = $2, run_name = $3, status = $4,
+           start_time = $5, end_time = $6, parent_run_id = $7, params = $8, tags = $9,
+           latest_metrics = $10`,
+        [
+          run.runId,
+          run.experimentId,
+          run.runName,
+          run.status,
+          run.startTime,
+          run.endTime ?? null,
+          run.parentRunId ?? null,
+          run.params,
+          run.tags,
+          latest,
+        ],
+      );
+      await client.query(
+        `INSERT INTO metrics (run_id, key, value, timestamp, step)
+         SELECT $1, key, value, timestamp, step
+         FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[])
+           WITH ORDINALITY AS m(key, value, timestamp, step, position)
+         ORDER BY position`,
+        [
+          run.runId,
+          metricHistory.map((metric) => metric.key),
+          metricHistory.map((metric) => metric.value),
+          metricHistory.map((metric) => metric.timestamp),
+          metricHistory.map((metric) => metric.step),
+        ],
+      );
+      for (const artifact of artifacts) {
+        await client.query(
+          "INSERT INTO run_artifacts (run_id, name, digest, size_bytes) VALUES ($1, $2, $3, $4)",
+          [run.runId, artifact.name, artifact.digest, artifact.sizeBytes],
+        );
+      }
+      return rows.length > 0 ? "updated" : "created";
+    });
+  }
+
+  async #exportRun(client: Queryable, row: RunRow): Promise<RunRecord> {
+    const { rows: metrics } = await client.query<Metric>(
+      "SELECT key, value, timestamp, step FROM metrics WHERE run_id = $1 ORDER BY seq",
+      [row.run_id],
+    );
+    const { rows: artifacts } = await client.query<{
+      name: string;
+      digest: string;
+      size_bytes: number;
+    }>("SELECT name, digest, size_bytes FROM run_artifacts WHERE run_id = $1 ORDER BY name", [
+      row.run_id,
+    ]);
+    return {
+      run: toRun(row),
+      metricHistory: metrics,
+      artifacts: artifacts.map((item) => ({
+        name: item.name,
+        digest: item.digest,
+        sizeBytes: item.size_bytes,
+      })),
+    };
   }
 }

@@ -137,7 +137,7 @@ describe("mlops (the built executable)", () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toBe(
-      'mlops: unknown command "modles" (did you mean "models"?); commands: "models", "alias", "runs", "gate"\n' +
+      'mlops: unknown command "modles" (did you mean "models"?); commands: "models", "alias", "runs", "gate", "registry"\n' +
         'Run "mlops --help" for usage.\n',
     );
   });

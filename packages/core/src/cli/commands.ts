@@ -19,6 +19,7 @@ import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import type { FieldDefinition } from "../schema/field.js";
 import type { SchemaJSON } from "../schema/schema.js";
 import { defineMlopsCommand, type MlopsContext } from "./context.js";
+import { registryCopy } from "./copy.js";
 import { gateCommand } from "./gate.js";
 import { modelsExport, modelsRegister } from "./interop.js";
 
@@ -528,4 +529,5 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   aliasHistory,
   runsList,
   gateCommand,
+  registryCopy,
 ];

@@ -4,24 +4,34 @@
  * packages reach these through `@mlops/core/internal`, so every backend says the same thing.
  */
 import { createHash, randomInt } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { currentActor } from "./actor.js";
 import {
+  validateAlias,
   validateId,
   validateJson,
   validateKey,
+  validateName,
+  validateParams,
   validateTags,
   validateText,
   validateTime,
+  validateVersion,
 } from "./names.js";
 import {
   type AliasChangeOptions,
   type AliasHistoryEntry,
+  type ArtifactInfo,
+  type ArtifactStore,
   type CreateModelVersionOptions,
   type Metric,
   type MetricInput,
+  type ModelVersionRecord,
+  type RegisteredModelRecord,
   RUN_STATUSES,
   type Run,
+  type RunRecord,
   type RunStatus,
   type TerminalRunStatus,
 } from "./types.js";
@@ -281,4 +291,200 @@ export function redactLocation(location: string): string {
     }
   }
   return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
+}
+
+function checkObject(what: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MlopsError("argument_invalid", `${what}: expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A `RunRecord` to import, checked field by field, as plain JSON. */
+export function checkRunRecord(record: RunRecord): RunRecord {
+  const { run, metricHistory, artifacts } = checkObject(
+    "run record",
+    record,
+  ) as unknown as RunRecord;
+  checkObject("run record.run", run);
+  validateId("run id", run.runId);
+  validateId("experiment id", run.experimentId);
+  validateText("runName", run.runName, 250);
+  if (!RUN_STATUSES.includes(run.status)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `run ${run.runId}: status ${JSON.stringify(run.status)} is invalid: expected one of ${RUN_STATUSES.join(", ")}`,
+    );
+  }
+  validateTime("startTime", run.startTime);
+  if (run.endTime !== undefined) validateTime("endTime", run.endTime);
+  if (run.parentRunId !== undefined) validateId("parent run id", run.parentRunId);
+  const params = validateParams(run.params ?? {});
+  const tags = validateTags(run.tags ?? {}, "run tags");
+  if (!Array.isArray(metricHistory) || !Array.isArray(artifacts)) {
+    throw new MlopsError(
+      "argument_invalid",
+      "run record: expected metricHistory and artifacts arrays",
+    );
+  }
+  const metrics = checkMetrics(metricHistory);
+  const files = artifacts.map((artifact, index) => {
+    checkObject(`artifacts[${index}]`, artifact);
+    validateName("artifact name", artifact.name);
+    digestHex(artifact.digest, `artifact "${artifact.name}"`);
+    if (!Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0) {
+      throw new MlopsError(
+        "argument_invalid",
+        `artifacts[${index}].sizeBytes: expected a size in bytes`,
+      );
+    }
+    return { name: artifact.name, digest: artifact.digest, sizeBytes: artifact.sizeBytes };
+  });
+  const latest: Record<string, Metric> = {};
+  for (const metric of metrics)
+    if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+  const values: Record<string, number> = {};
+  for (const [key, metric] of Object.entries(latest)) values[key] = metric.value;
+  return {
+    run: plainRun({ ...run, params, tags, metrics: values }),
+    metricHistory: metrics,
+    artifacts: files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+/** A registered model to import, checked. */
+export function checkModelRecord(model: RegisteredModelRecord): RegisteredModelRecord {
+  checkObject("registered model", model);
+  validateName("model name", model.name);
+  return {
+    name: model.name,
+    description: validateText("description", model.description ?? "", 5000),
+    tags: validateTags(model.tags ?? {}, "model tags"),
+    createdAt: validateTime("createdAt", model.createdAt),
+  };
+}
+
+/** A model version to import, checked, as plain JSON without undefined fields. */
+export function checkVersionRecord(version: ModelVersionRecord): ModelVersionRecord {
+  checkObject("model version", version);
+  validateName("model name", version.name);
+  validateVersion(version.version);
+  digestHex(version.digest, `model "${version.name}" version ${version.version}`);
+  if (!Number.isSafeInteger(version.sizeBytes) || version.sizeBytes < 0) {
+    throw new MlopsError("argument_invalid", "sizeBytes: expected a size in bytes");
+  }
+  if (version.runId !== undefined) validateId("run id", version.runId);
+  if (version.description !== undefined) validateText("description", version.description, 5000);
+  const metadata = version.metadata ?? {};
+  validateJson(metadata, "metadata");
+  return {
+    name: version.name,
+    version: version.version,
+    digest: version.digest,
+    sizeBytes: version.sizeBytes,
+    ...(version.runId === undefined ? {} : { runId: version.runId }),
+    ...(version.description === undefined ? {} : { description: version.description }),
+    tags: validateTags(version.tags ?? {}, "version tags"),
+    metadata: JSON.parse(JSON.stringify(metadata)) as Record<string, unknown>,
+    createdAt: validateTime("createdAt", version.createdAt),
+  };
+}
+
+/**
+ * The moves of `incoming` that `existing` lacks, after checking that `existing` is its
+ * beginning (else `registry_conflict`: the histories diverged) and that each move is well formed.
+ */
+export function historyTail(
+  name: string,
+  existing: readonly AliasHistoryEntry[],
+  incoming: readonly AliasHistoryEntry[],
+): AliasHistoryEntry[] {
+  if (!Array.isArray(incoming)) {
+    throw new MlopsError("argument_invalid", "alias history: expected an array of moves");
+  }
+  const checked = incoming.map((entry, index) => {
+    checkObject(`history[${index}]`, entry);
+    if (entry.name !== name) {
+      throw new MlopsError(
+        "argument_invalid",
+        `history[${index}]: a move of model "${entry.name}", not "${name}"`,
+      );
+    }
+    validateAlias(entry.alias);
+    for (const key of ["fromVersion", "toVersion"] as const) {
+      if (entry[key] !== null) validateVersion(entry[key], `history[${index}].${key}`);
+    }
+    return {
+      name,
+      alias: entry.alias,
+      fromVersion: entry.fromVersion,
+      toVersion: entry.toVersion,
+      actor: validateText("actor", entry.actor, 255),
+      time: validateTime(`history[${index}].time`, entry.time),
+      reason: entry.reason === null ? null : validateText("reason", entry.reason, 2000),
+    };
+  });
+  const same = (a: AliasHistoryEntry, b: AliasHistoryEntry) =>
+    JSON.stringify(a) === JSON.stringify(b);
+  const diverged = existing.findIndex(
+    (entry, index) => !checked[index] || !same(entry, checked[index]),
+  );
+  if (diverged >= 0) {
+    throw new MlopsError(
+      "registry_conflict",
+      `model "${name}": the alias history here has ${existing.length} moves and differs from the ` +
+        `one being imported at move ${diverged + 1}; histories are append-only, so it cannot be ` +
+        "merged (copy into a registry without this model)",
+    );
+  }
+  // Replaying the tail over the current aliases must give each move's recorded starting point.
+  const aliases = foldAliases(existing);
+  const tail = checked.slice(existing.length);
+  for (const [index, entry] of tail.entries()) {
+    const current = Object.hasOwn(aliases, entry.alias) ? aliases[entry.alias] : null;
+    if (current !== entry.fromVersion) {
+      throw new MlopsError(
+        "argument_invalid",
+        `model "${name}": history move ${existing.length + index + 1} moves "${entry.alias}" from ` +
+          `${entry.fromVersion}, but it points at ${current} then`,
+      );
+    }
+    if (entry.toVersion === null) delete aliases[entry.alias];
+    else aliases[entry.alias] = entry.toVersion;
+  }
+  return tail;
+}
+
+/** Every artifact's blob must already be stored: runs never point at missing bytes. */
+export async function checkBlobs(
+  artifacts: ArtifactStore,
+  runId: string,
+  infos: readonly ArtifactInfo[],
+): Promise<void> {
+  for (const info of infos) {
+    if (!(await artifacts.has(info.digest))) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `run ${runId} artifact "${info.name}": blob ${info.digest} is not in this registry's ` +
+          "artifact store; store the bytes first (artifacts.put)",
+      );
+    }
+  }
+}
+
+/** Two run records hold the same run (metrics compared per key in step order). */
+export function sameRecord(a: RunRecord, b: RunRecord): boolean {
+  const order = (metrics: Metric[]) =>
+    [...metrics].sort(
+      (x, y) =>
+        (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) ||
+        x.step - y.step ||
+        x.timestamp - y.timestamp ||
+        x.value - y.value,
+    );
+  return (
+    isDeepStrictEqual(a.run, b.run) &&
+    isDeepStrictEqual(order(a.metricHistory), order(b.metricHistory)) &&
+    isDeepStrictEqual(a.artifacts, b.artifacts)
+  );
 }

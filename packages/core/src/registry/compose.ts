@@ -8,13 +8,17 @@ import type {
   CreateRegisteredModelOptions,
   CreateRunOptions,
   Experiment,
+  ImportOutcome,
   Metric,
   MetricInput,
   ModelRegistryStore,
   ModelVersion,
+  ModelVersionRecord,
   RegisteredModel,
+  RegisteredModelRecord,
   RegistryStore,
   Run,
+  RunRecord,
   SearchRunsOptions,
   StopWatching,
   TerminalRunStatus,
@@ -115,6 +119,9 @@ export class ComposedRegistryStore implements RegistryStore {
   searchRuns(options?: SearchRunsOptions): Promise<Run[]> {
     return this.tracking.searchRuns(options);
   }
+  importRun(record: RunRecord): Promise<ImportOutcome> {
+    return this.tracking.importRun(record);
+  }
 
   // ---------------------------------------------------------------- model registry
 
@@ -168,6 +175,15 @@ export class ComposedRegistryStore implements RegistryStore {
   }
   getAliasHistory(name: string, options?: { alias?: string }): Promise<AliasHistoryEntry[]> {
     return this.models.getAliasHistory(name, options);
+  }
+  importRegisteredModel(model: RegisteredModelRecord): Promise<ImportOutcome> {
+    return this.models.importRegisteredModel(model);
+  }
+  importModelVersion(version: ModelVersionRecord): Promise<ImportOutcome> {
+    return this.models.importModelVersion(version);
+  }
+  importAliasHistory(name: string, history: AliasHistoryEntry[]): Promise<ImportOutcome> {
+    return this.models.importAliasHistory(name, history);
   }
   watchAliases?: (listener: (event: AliasWatchEvent) => void) => Promise<StopWatching>;
 }

@@ -1,11 +1,15 @@
 import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import {
   aliasNotFound,
   checkAliasChange,
+  checkModelRecord,
   checkVersionOptions,
+  checkVersionRecord,
   foldAliases,
+  historyTail,
   modelNotFound,
   versionNotFound,
 } from "./common.js";
@@ -32,9 +36,12 @@ import type {
   ArtifactStore,
   CreateModelVersionOptions,
   CreateRegisteredModelOptions,
+  ImportOutcome,
   ModelRegistryStore,
   ModelVersion,
+  ModelVersionRecord,
   RegisteredModel,
+  RegisteredModelRecord,
   TrackingStore,
 } from "./types.js";
 
@@ -387,5 +394,66 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
     return options.alias === undefined
       ? history
       : history.filter((entry) => entry.alias === options.alias);
+  }
+
+  async importRegisteredModel(record: RegisteredModelRecord): Promise<ImportOutcome> {
+    const model = checkModelRecord(record);
+    return this.modelLock(model.name, async () => {
+      const existing = await readJsonIfExists<StoredModel>(
+        this.modelPath(model.name, "model.json"),
+      );
+      if (existing && existing.name === model.name) {
+        if (isDeepStrictEqual(existing, model)) return "unchanged";
+        await writeFileAtomic(this.modelPath(model.name, "model.json"), storedJson(model));
+        return "updated";
+      }
+      // The same checks as a new model (a name differing only in case is refused).
+      await this.createModelLocked(model.name, {}, true);
+      await writeFileAtomic(this.modelPath(model.name, "model.json"), storedJson(model));
+      return "created";
+    });
+  }
+
+  async importModelVersion(record: ModelVersionRecord): Promise<ImportOutcome> {
+    const version = checkVersionRecord(record);
+    const { name } = version;
+    await this.readModel(name);
+    if (version.runId !== undefined && this.#tracking) await this.#tracking.getRun(version.runId);
+    if (!(await this.artifacts.has(version.digest))) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `model "${name}" version ${version.version}: blob ${version.digest} is not in this ` +
+          "registry's artifact store; store the bytes first (artifacts.put)",
+      );
+    }
+    return this.modelLock(name, async () => {
+      const path = this.modelPath(name, "versions", `${version.version}.json`);
+      const existing = await readJsonIfExists<StoredVersion>(path);
+      if (existing) {
+        if (isDeepStrictEqual(existing, version)) return "unchanged";
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" version ${version.version} already exists here with other contents ` +
+            `(${existing.digest}, not ${version.digest}); versions are immutable`,
+        );
+      }
+      await ensureDirectory(this.modelPath(name, "versions"));
+      await writeFileAtomic(path, storedJson(version));
+      return "created";
+    });
+  }
+
+  async importAliasHistory(name: string, history: AliasHistoryEntry[]): Promise<ImportOutcome> {
+    validateName("model name", name);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const tail = historyTail(name, await this.readHistory(name), history);
+      if (tail.length === 0) return "unchanged";
+      for (const entry of tail) {
+        if (entry.toVersion !== null) await this.readVersion(name, entry.toVersion);
+      }
+      await appendLines(this.modelPath(name, "alias-history.jsonl"), tail);
+      return "updated";
+    });
   }
 }

@@ -1,15 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, unlink } from "node:fs/promises";
 import { MlopsError } from "../errors/error.js";
 import {
+  checkBlobs,
   checkBytes,
   checkMetrics,
+  checkRunRecord,
   checkTerminalStatus,
   generateRunName,
   isNewerMetric,
   listText,
   paramConflict,
   plainRun,
+  sameRecord,
 } from "./common.js";
 import {
   appendLines,
@@ -41,9 +44,11 @@ import {
   DEFAULT_EXPERIMENT_ID,
   DEFAULT_EXPERIMENT_NAME,
   type Experiment,
+  type ImportOutcome,
   type Metric,
   type MetricInput,
   type Run,
+  type RunRecord,
   type RunStatus,
   type SearchRunsOptions,
   type TerminalRunStatus,
@@ -374,5 +379,66 @@ export class FolderTrackingStore implements TrackingStore {
       for (const run of batch) if (run && matchesRunFilter(run, clauses)) matches.push(run);
     }
     return matches.sort(compareRunsBy(order)).slice(0, maxResults);
+  }
+
+  async importRun(record: RunRecord): Promise<ImportOutcome> {
+    const { run, metricHistory, artifacts } = checkRunRecord(record);
+    await this.getExperiment(run.experimentId);
+    if (run.parentRunId !== undefined) await this.readStoredRun(run.parentRunId);
+    await checkBlobs(this.artifacts, run.runId, artifacts);
+    await this.root.ensure();
+    await ensureDirectory(this.runPath(run.runId));
+    return this.root.lock(this.runPath(run.runId, ".lock"), `run ${run.runId}`, async () => {
+      const existing = await readJsonIfExists<StoredRun>(this.runPath(run.runId, "run.json"));
+      if (existing) {
+        const current = await this.exportRun(existing);
+        if (sameRecord(current, { run, metricHistory, artifacts })) return "unchanged";
+      }
+      const metricsPath = this.runPath(run.runId, "metrics.jsonl");
+      const lines = metricHistory.map((metric) => `${JSON.stringify(metric)}\n`).join("");
+      await writeFileAtomic(metricsPath, lines);
+      await ensureDirectory(this.runPath(run.runId, "artifacts"));
+      const keep = new Set(artifacts.map((artifact) => artifact.name));
+      for (const name of await this.root.list(this.runPath(run.runId, "artifacts"))) {
+        if (!keep.has(name)) await unlink(this.runPath(run.runId, "artifacts", name));
+      }
+      for (const artifact of artifacts) {
+        await writeFileAtomic(
+          this.runPath(run.runId, "artifacts", artifact.name),
+          storedJson(artifact),
+        );
+      }
+      const latest: Record<string, Metric> = {};
+      for (const metric of metricHistory) {
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+      }
+      const stored: StoredRun = {
+        runId: run.runId,
+        experimentId: run.experimentId,
+        runName: run.runName,
+        status: run.status,
+        startTime: run.startTime,
+        ...(run.endTime === undefined ? {} : { endTime: run.endTime }),
+        ...(run.parentRunId === undefined ? {} : { parentRunId: run.parentRunId }),
+        params: run.params,
+        tags: run.tags,
+        latestMetrics: latest,
+        metricsOffset: Buffer.byteLength(lines),
+      };
+      // run.json last: until it is written, readers see the run as it was.
+      await writeFileAtomic(this.runPath(run.runId, "run.json"), storedJson(stored));
+      return existing ? "updated" : "created";
+    });
+  }
+
+  /** The whole run as `importRun` takes it. */
+  private async exportRun(record: StoredRun): Promise<RunRecord> {
+    const path = this.runPath(record.runId, "metrics.jsonl");
+    const bytes = await readIfExists(path);
+    return {
+      run: toRun(record, await this.latestMetrics(record)),
+      metricHistory: bytes === undefined ? [] : parseJsonLines<Metric>(path, bytes),
+      artifacts: await this.listArtifacts(record.runId),
+    };
   }
 }

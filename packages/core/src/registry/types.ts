@@ -202,6 +202,29 @@ export interface AliasHistoryEntry {
   reason: string | null;
 }
 
+/**
+ * A whole run as it moves between registries (`importRun`): the run itself, every value of every
+ * metric (per key in step order), and its artifacts, whose blobs are already in the target's
+ * artifact store.
+ */
+export interface RunRecord {
+  run: Run;
+  metricHistory: Metric[];
+  artifacts: ArtifactInfo[];
+}
+
+/** What an import did: wrote something new, changed what was there, or found it identical. */
+export type ImportOutcome = "created" | "updated" | "unchanged";
+
+/** A registered model as `importRegisteredModel` takes it (aliases come with the history). */
+export type RegisteredModelRecord = Pick<
+  RegisteredModel,
+  "name" | "description" | "tags" | "createdAt"
+>;
+
+/** A model version as `importModelVersion` takes it (aliases come with the history). */
+export type ModelVersionRecord = Omit<ModelVersion, "aliases">;
+
 /** A stored blob: its content digest (`sha256:<hex>`) and length. */
 export interface BlobInfo {
   digest: string;
@@ -271,6 +294,14 @@ export interface TrackingStore {
   /** The artifact's bytes, verified against its digest. */
   readArtifact(runId: string, name: string): Promise<Uint8Array>;
   searchRuns(options?: SearchRunsOptions): Promise<Run[]>;
+
+  /**
+   * Writes a run exactly as given (id, times, status, params, tags, metric history, artifacts),
+   * replacing one with the same id: how `copyRegistry` moves runs between backends. Its
+   * experiment and parent run must exist here, its artifacts' blobs must be in this registry's
+   * artifact store. Importing the same record again is `unchanged`.
+   */
+  importRun(record: RunRecord): Promise<ImportOutcome>;
 }
 
 /** An alias move as the registry announces it to watchers (`ModelRegistryStore.watchAliases`). */
@@ -332,6 +363,25 @@ export interface ModelRegistryStore {
   listAliases(name: string): Promise<Record<string, number>>;
   /** Every alias move of the model, oldest first; never rewritten. */
   getAliasHistory(name: string, options?: { alias?: string }): Promise<AliasHistoryEntry[]>;
+
+  /**
+   * Creates the model as given (keeping `createdAt`), or updates its description and tags: how
+   * `copyRegistry` moves models between backends.
+   */
+  importRegisteredModel(model: RegisteredModelRecord): Promise<ImportOutcome>;
+  /**
+   * Writes a version with its own number, digest, metadata and time; its blob must be in this
+   * registry's artifact store. The same version again is `unchanged`; a different one under
+   * that number is `registry_conflict` (versions are immutable). Later registrations continue
+   * after the highest number.
+   */
+  importModelVersion(version: ModelVersionRecord): Promise<ImportOutcome>;
+  /**
+   * Makes the model's alias history equal to `history`, which must extend the history already
+   * here (else `registry_conflict`): the missing moves are appended as they were (actor, time,
+   * reason) and the aliases follow.
+   */
+  importAliasHistory(name: string, history: AliasHistoryEntry[]): Promise<ImportOutcome>;
 
   /**
    * Pushes alias moves to `listener` as they are committed, when the backend can (PostgreSQL's

@@ -4,6 +4,7 @@
  */
 
 export { type EnsureBuiltOptions, ensureBuilt } from "./build.js";
+export { dumpRegistry } from "./dump.js";
 export {
   conformanceFrame,
   conformanceSchema,

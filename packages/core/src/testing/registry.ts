@@ -397,6 +397,105 @@ export function describeTrackingStoreConformance(
       });
     });
 
+    describe("importRun", () => {
+      it("writes a run exactly as given, and again is unchanged", async () => {
+        const experiment = await store.createExperiment("imported");
+        const parent = await store.createRun({ experimentId: experiment.experimentId });
+        const blob = bytes("importances");
+        const { digest } = await opened!.artifacts.put(blob);
+        const record = {
+          run: {
+            runId: "0123456789abcdef0123456789abcdef",
+            experimentId: experiment.experimentId,
+            runName: "copied",
+            status: "FINISHED" as const,
+            startTime: 1_700_000_000_000,
+            endTime: 1_700_000_005_000,
+            parentRunId: parent.runId,
+            params: { max_depth: "5" },
+            metrics: { rmse: 0.6 },
+            tags: { team: "ml" },
+          },
+          metricHistory: [
+            { key: "rmse", value: 0.9, timestamp: 1000, step: 0 },
+            { key: "rmse", value: 0.6, timestamp: 1500, step: 1 },
+          ],
+          artifacts: [{ name: "importances.json", digest, sizeBytes: blob.byteLength }],
+        };
+        expect(await store.importRun(record)).toBe("created");
+        expect(await store.getRun(record.run.runId)).toStrictEqual(record.run);
+        expect(await store.getMetricHistory(record.run.runId, "rmse")).toStrictEqual(
+          record.metricHistory,
+        );
+        expect(await store.listArtifacts(record.run.runId)).toStrictEqual(record.artifacts);
+        expect(Buffer.from(await store.readArtifact(record.run.runId, "importances.json"))).toEqual(
+          Buffer.from(blob),
+        );
+        expect(await store.importRun(record)).toBe("unchanged");
+        const moved = {
+          ...record,
+          run: { ...record.run, metrics: { rmse: 0.5 }, tags: { team: "ops" } },
+          metricHistory: [
+            ...record.metricHistory,
+            { key: "rmse", value: 0.5, timestamp: 2000, step: 2 },
+          ],
+        };
+        expect(await store.importRun(moved)).toBe("updated");
+        expect(await store.getRun(record.run.runId)).toStrictEqual(moved.run);
+        expect(await store.getMetricHistory(record.run.runId, "rmse")).toHaveLength(3);
+        // Runs found by search as any other.
+        const found = await store.searchRuns({ filter: "tags.team = 'ops'" });
+        expect(found.map((run) => run.runId)).toEqual([record.run.runId]);
+      });
+
+      it("refuses runs whose experiment, parent or blobs are not here", async () => {
+        const base = {
+          runId: "fedcba9876543210fedcba9876543210",
+          experimentId: "0",
+          runName: "x",
+          status: "RUNNING" as const,
+          startTime: 1,
+          params: {},
+          metrics: {},
+          tags: {},
+        };
+        await expectMlopsError(
+          store.importRun({
+            run: { ...base, experimentId: "424242" },
+            metricHistory: [],
+            artifacts: [],
+          }),
+          "registry_not_found",
+        );
+        await expectMlopsError(
+          store.importRun({
+            run: { ...base, parentRunId: "0123456789abcdef0123456789abcdef" },
+            metricHistory: [],
+            artifacts: [],
+          }),
+          "registry_not_found",
+        );
+        await expectMlopsError(
+          store.importRun({
+            run: base,
+            metricHistory: [],
+            artifacts: [{ name: "a.bin", digest: sha256(bytes("absent")), sizeBytes: 6 }],
+          }),
+          "artifact_corrupt",
+          /not in this registry's artifact store/,
+        );
+        await expectMlopsError(
+          store.importRun({
+            run: { ...base, status: "DONE" as never },
+            metricHistory: [],
+            artifacts: [],
+          }),
+          "argument_invalid",
+        );
+        await expectMlopsError(store.getRun(base.runId), "registry_not_found");
+      });
+    });
+
     describe("name validation", () => {
       it("refuses unsafe names everywhere with registry_name_invalid", async () => {
         const { runId } = await store.createRun();
@@ -804,6 +903,153 @@ export function describeModelRegistryStoreConformance(
           'model "wine" has no alias "prod"; aliases: production, staging',
         );
         await expectMlopsError(resolveModelUri(store, "models:/wine"), "uri_invalid");
+      });
+    });
+
+    describe("imports", () => {
+      it("keep a model, its version numbers and its alias history as they were", async () => {
+        const blobs = [bytes("one"), bytes("two"), bytes("three")];
+        const digests = [];
+        for (const blob of blobs) digests.push((await opened!.artifacts.put(blob)).digest);
+        const model = { name: "wine", description: "red", tags: { owner: "ana" }, createdAt: 1000 };
+        expect(await store.importRegisteredModel(model)).toBe("created");
+        expect(await store.importRegisteredModel(model)).toBe("unchanged");
+        const versions = digests.map((digest, index) => ({
+          name: "wine",
+          version: index + 1,
+          digest,
+          sizeBytes: blobs[index].byteLength,
+          tags: { index: String(index) },
+          metadata: { kind: "tree" },
+          createdAt: 2000 + index,
+        }));
+        for (const version of versions)
+          expect(await store.importModelVersion(version)).toBe("created");
+        expect(await store.importModelVersion(versions[1])).toBe("unchanged");
+        await expectMlopsError(
+          store.importModelVersion({ ...versions[1], digest: digests[0], sizeBytes: 3 }),
+          "registry_conflict",
+          /version 2 already exists here with other contents/,
+        );
+        const history = [
+          {
+            name: "wine",
+            alias: "production",
+            fromVersion: null,
+            toVersion: 1,
+            actor: "ana",
+            time: 3000,
+            reason: "first",
+          },
+          {
+            name: "wine",
+            alias: "staging",
+            fromVersion: null,
+            toVersion: 3,
+            actor: "ci",
+            time: 3001,
+            reason: null,
+          },
+          {
+            name: "wine",
+            alias: "production",
+            fromVersion: 1,
+            toVersion: 2,
+            actor: "ana",
+            time: 3002,
+            reason: "gate passed",
+          },
+        ];
+        expect(await store.importAliasHistory("wine", history.slice(0, 2))).toBe("updated");
+        expect(await store.importAliasHistory("wine", history)).toBe("updated");
+        expect(await store.importAliasHistory("wine", history)).toBe("unchanged");
+        expect(await store.getAliasHistory("wine")).toStrictEqual(history);
+        expect(await store.listAliases("wine")).toStrictEqual({ production: 2, staging: 3 });
+        expect(await store.getRegisteredModel("wine")).toStrictEqual({
+          ...model,
+          aliases: { production: 2, staging: 3 },
+          latestVersion: 3,
+        });
+        expect(await store.getModelVersion("wine", 2)).toStrictEqual({
+          ...versions[1],
+          aliases: ["production"],
+        });
+        expect(Buffer.from(await store.readModelArtifact("wine", 3)).toString()).toBe("three");
+        // New registrations continue after the highest imported number.
+        expect((await store.createModelVersion("wine", { artifact: bytes("four") })).version).toBe(
+          4,
+        );
+        expect(await store.importRegisteredModel({ ...model, description: "rosé" })).toBe(
+          "updated",
+        );
+      });
+
+      it("refuse histories that diverged and versions without their bytes", async () => {
+        await store.createModelVersion("wine", { artifact: bytes("v1") });
+        await store.createModelVersion("wine", { artifact: bytes("v2") });
+        await store.setAlias("wine", "production", 1, { actor: "ana" });
+        const other = [
+          {
+            name: "wine",
+            alias: "production",
+            fromVersion: null,
+            toVersion: 2,
+            actor: "bob",
+            time: 1,
+            reason: null,
+          },
+        ];
+        await expectMlopsError(
+          store.importAliasHistory("wine", other),
+          "registry_conflict",
+          /differs from the one being imported at move 1/,
+        );
+        const mine = await store.getAliasHistory("wine");
+        await expectMlopsError(
+          store.importAliasHistory("wine", [
+            ...mine,
+            {
+              name: "wine",
+              alias: "production",
+              fromVersion: 2,
+              toVersion: 1,
+              actor: "x",
+              time: 9,
+              reason: null,
+            },
+          ]),
+          "argument_invalid",
+          /moves "production" from 2, but it points at 1 then/,
+        );
+        await expectMlopsError(
+          store.importModelVersion({
+            name: "wine",
+            version: 3,
+            digest: sha256(bytes("never stored")),
+            sizeBytes: 12,
+            tags: {},
+            metadata: {},
+            createdAt: 1,
+          }),
+          "artifact_corrupt",
+          /not in this registry's artifact store/,
+        );
+        await expectMlopsError(
+          store.importModelVersion({
+            name: "beer",
+            version: 1,
+            digest: sha256(bytes("v1")),
+            sizeBytes: 2,
+            tags: {},
+            metadata: {},
+            createdAt: 1,
+          }),
+          "registry_not_found",
+        );
+        expect(await store.getAliasHistory("wine")).toStrictEqual(mine);
+        expect((await store.listModelVersions("wine")).map((version) => version.version)).toEqual([
+          1, 2,
+        ]);
       });
     });
 
