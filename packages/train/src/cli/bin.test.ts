@@ -53,7 +53,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe("mlops-train (the built executable)", () => {
+// Each test runs whole training searches in child processes: on a loaded two-core CI machine
+// one can pass the default 30 s (a timeout is not an assertion).
+describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
   it("searches, tracks and registers a tree on the wine data (--json)", async () => {
     const result = mlopsTrain([
       "--data",
