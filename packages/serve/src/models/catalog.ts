@@ -1,4 +1,5 @@
 import {
+  type AliasWatchEvent,
   formatModelUri,
   MlopsError,
   type ModelArtifact,
@@ -7,6 +8,7 @@ import {
   openRegistry,
   parseModelUri,
   type Registry,
+  type StopWatching,
 } from "@mlops/core";
 import { type ModelInfo, NO_METRICS, type ServeMetrics } from "../metrics/metrics.js";
 import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
@@ -195,6 +197,10 @@ export class ModelCatalog {
   readonly #retiring = new Set<ServedModel>();
   #registry: Promise<Registry> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** Stops the registry's push of alias moves (LISTEN/NOTIFY), while subscribed. */
+  #stopPush: Promise<StopWatching | undefined> | undefined;
+  /** The registry pushes alias moves to this catalog. */
+  #pushing = false;
   #intervalMs = 0;
   #closed = false;
 
@@ -303,19 +309,92 @@ export class ModelCatalog {
     this.unwatch();
     if (this.#closed || this.followed.length === 0) return;
     this.#intervalMs = intervalMs;
-    this.#timer = setInterval(() => this.#tick(), intervalMs);
-    this.#timer.unref?.();
+    const poll = () => {
+      this.#timer = setInterval(() => this.#tick(), intervalMs);
+      this.#timer.unref?.();
+    };
+    // A registry that pushes alias moves (PostgreSQL's LISTEN/NOTIFY) is not polled for them;
+    // a folder registry is. Models that follow the latest version are polled either way.
+    const subscribing = this.#subscribe();
+    this.#stopPush = subscribing;
+    subscribing.then(
+      (stop) => {
+        // Still polled with pushed moves: models that follow "latest" and failed loads to retry.
+        if (!this.#closed && this.#stopPush === subscribing) poll();
+        // Moves made before the subscription was in place.
+        if (stop !== undefined) this.#tick(true);
+      },
+      () => {
+        if (!this.#closed && this.#stopPush === subscribing) poll();
+      },
+    );
   }
 
-  /** Stops polling the registry. */
+  /** Subscribes to the registry's alias moves when it can push them; undefined when it cannot. */
+  async #subscribe(): Promise<StopWatching | undefined> {
+    const registry = await this.#openRegistry();
+    const store = registry.store;
+    if (typeof store.watchAliases !== "function") return undefined;
+    const stop = await store.watchAliases((event) => this.#pushed(event));
+    if (this.#stopPush === undefined || this.#closed) {
+      await stop();
+      return undefined;
+    }
+    this.#pushing = true;
+    return async () => {
+      this.#pushing = false;
+      await stop();
+    };
+  }
+
+  #followsLatest(name: string): boolean {
+    const planned = this.#plans.get(name);
+    return planned?.type === "registry" && planned.uri.kind === "latest";
+  }
+
+  /** An alias moved (or moves may have been missed): reload what follows it. */
+  #pushed(event: AliasWatchEvent): void {
+    if (this.#closed) return;
+    if (event.type === "resync") {
+      this.#tick(true);
+      return;
+    }
+    for (const name of this.followed) {
+      const planned = this.#plans.get(name) as Extract<Planned, { type: "registry" }>;
+      // Labels change too when another alias of a served model moves: any move of the model.
+      if (planned.uri.name !== event.name) continue;
+      const holder = this.#holders.get(name)!;
+      const run = () => this.#reloadRegistry(holder, planned, false);
+      // A reload already running may have read the alias before this move: run once more after.
+      const busy = this.#busy.get(name);
+      const next = busy ? busy.then(run, run) : run();
+      this.#exclusive(name, () => next).catch(() => {});
+    }
+  }
+
+  /** Stops polling the registry and its pushed alias moves. */
   unwatch(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    const stopping = this.#stopPush;
+    this.#stopPush = undefined;
+    this.#pushing = false;
+    stopping
+      ?.then(
+        (stop) => stop?.(),
+        () => {},
+      )
+      .catch(() => {});
   }
 
-  /** True while the registry is polled. */
+  /** True while the registry is polled or pushes alias moves. */
   get watching(): boolean {
-    return this.#timer !== undefined;
+    return this.#timer !== undefined || this.#stopPush !== undefined;
+  }
+
+  /** True when the registry pushes alias moves (LISTEN/NOTIFY) instead of being polled. */
+  get pushed(): boolean {
+    return this.#pushing;
   }
 
   /**
@@ -352,10 +431,14 @@ export class ModelCatalog {
     return running;
   }
 
-  #tick(): void {
+  #tick(all = false): void {
     const now = Date.now();
     for (const name of this.followed) {
       if (this.#busy.has(name)) continue;
+      // With pushed alias moves, the timer only polls what follows "latest" and retries failures.
+      if (!all && this.#pushing && !this.#followsLatest(name) && !this.#failures.has(name)) {
+        continue;
+      }
       const holder = this.#holders.get(name)!;
       const planned = this.#plans.get(name) as Extract<Planned, { type: "registry" }>;
       this.#exclusive(name, () => this.#reloadRegistry(holder, planned, false, now)).catch(
