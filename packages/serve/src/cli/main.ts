@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { MlopsError, SDK_VERSION } from "@mlops/core";
 import {
   CommandFailure,
@@ -133,6 +135,16 @@ const SERVE_OPTIONS = {
     value: "SIZE",
     description: "largest request body: bytes, or 512kb, 1mb, 8mb (default 1mb)",
   },
+  "tls-cert": {
+    type: "string",
+    value: "PATH",
+    description: "serve HTTPS with this PEM certificate (chain); needs --tls-key",
+  },
+  "tls-key": {
+    type: "string",
+    value: "PATH",
+    description: "the PEM private key of --tls-cert",
+  },
 } as const satisfies OptionSpecs;
 
 interface Settings {
@@ -143,6 +155,7 @@ interface Settings {
   log: boolean;
   watchIntervalMs: number;
   maxBodyBytes: number;
+  tls: { cert: string; key: string } | undefined;
 }
 
 /** The option values, checked: every mistake is a usage error before anything is opened. */
@@ -186,7 +199,41 @@ function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
       values["max-body"] === undefined
         ? DEFAULT_LIMITS.maxBodyBytes
         : parseSize(values["max-body"]),
+    tls: tlsFiles(values["tls-cert"], values["tls-key"]),
   };
+}
+
+/** `--tls-cert` and `--tls-key`, both or neither. */
+function tlsFiles(
+  cert: string | undefined,
+  key: string | undefined,
+): { cert: string; key: string } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new UsageError(
+      `--${cert === undefined ? "tls-key" : "tls-cert"} needs ` +
+        `--${cert === undefined ? "tls-cert" : "tls-key"} too (HTTPS takes a certificate and its key)`,
+    );
+  }
+  return { cert, key };
+}
+
+/** Reads a PEM file named by an option; a missing or unreadable one is a clear error. */
+async function readPem(option: string, path: string, cwd: string): Promise<string> {
+  const file = resolve(cwd, path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new MlopsError(
+      "file_read",
+      `--${option} ${path}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new UsageError(`--${option} ${path}: ${file} is not a PEM file (no "-----BEGIN" line)`);
+  }
+  return text;
 }
 
 function describeEvent(
@@ -261,6 +308,14 @@ const serveCommand = defineCommand({
   ],
   async run({ options, io, openRegistry }) {
     const parsed = settings(options);
+    // Unreadable certificates are found before anything is opened.
+    const tls =
+      parsed.tls === undefined
+        ? undefined
+        : {
+            cert: await readPem("tls-cert", parsed.tls.cert, io.cwd),
+            key: await readPem("tls-key", parsed.tls.key, io.cwd),
+          };
     const serveIo = io as ServeCliIo;
     // Never created: serving from an empty registry is a typo in --registry. Closed by the
     // command runner when the server has shut down.
@@ -305,7 +360,11 @@ const serveCommand = defineCommand({
 
     let server: RunningServer;
     try {
-      server = await serve(app, { port: parsed.port, host: parsed.host });
+      server = await serve(app, {
+        port: parsed.port,
+        host: parsed.host,
+        tls,
+      });
     } catch (error) {
       await app.close({ timeoutMs: 0 });
       const errno = (error as NodeJS.ErrnoException).code;

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { InferenceApp } from "../app/app.js";
@@ -44,11 +45,16 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Called with the exit code after a signal-triggered shutdown (default `process.exit`). */
   exit?: (code: number) => void;
+  /**
+   * Serve HTTPS with this certificate chain and private key (PEM text or bytes, as
+   * `tls.createSecureContext` takes them); the URL becomes `https://`.
+   */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
 }
 
 /** A running server. */
 export interface RunningServer {
-  /** `http://host:port`. */
+  /** `http://host:port`, or `https://host:port` with `tls`. */
   readonly url: string;
   readonly port: number;
   readonly server: Server;
@@ -81,13 +87,20 @@ export async function serve(app: InferenceApp, options: ServeOptions = {}): Prom
     active.delete(this);
     if (active.size === 0) drained?.();
   }
-  const server = createServer((incoming, outgoing) => {
+  const handle = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     active.add(outgoing);
     outgoing.on("close", onClose);
     // During shutdown every answer tells the client to reconnect elsewhere.
     if (closing !== undefined) outgoing.shouldKeepAlive = false;
     void listener(incoming, outgoing);
-  });
+  };
+  // An HTTPS server is an HTTP server over TLS: the same requests, responses and close methods.
+  const server: Server = options.tls
+    ? (createHttpsServer(
+        { cert: toPem(options.tls.cert), key: toPem(options.tls.key) },
+        handle,
+      ) as unknown as Server)
+    : createServer(handle);
   // Keep-alive connections outlive a load balancer's idle timeout (60 s on AWS ALB), and the
   // header timeout outlives keep-alive.
   server.keepAliveTimeout = 65_000;
@@ -147,5 +160,12 @@ export async function serve(app: InferenceApp, options: ServeOptions = {}): Prom
   }
   server.once("close", () => options.signal?.removeEventListener("abort", onAbort));
 
-  return { url: `http://${urlHost}:${address.port}`, port: address.port, server, close };
+  const scheme = options.tls ? "https" : "http";
+  return { url: `${scheme}://${urlHost}:${address.port}`, port: address.port, server, close };
+}
+
+function toPem(value: string | Uint8Array): string | Buffer {
+  return typeof value === "string"
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
