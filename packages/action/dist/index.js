@@ -74074,6 +74074,7 @@ import { fileURLToPath } from "url";
 
 // ../core/src/registry/common.ts
 import { createHash as createHash2, randomInt } from "crypto";
+import { isDeepStrictEqual } from "util";
 
 // ../core/src/registry/types.ts
 var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
@@ -74254,6 +74255,163 @@ function redactLocation(location) {
   }
   return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
 }
+function checkObject(what, value2) {
+  if (typeof value2 !== "object" || value2 === null || Array.isArray(value2)) {
+    throw new MlopsError("argument_invalid", `${what}: expected an object`);
+  }
+  return value2;
+}
+function checkRunRecord(record2) {
+  const { run: run3, metricHistory, artifacts } = checkObject(
+    "run record",
+    record2
+  );
+  checkObject("run record.run", run3);
+  validateId("run id", run3.runId);
+  validateId("experiment id", run3.experimentId);
+  validateText("runName", run3.runName, 250);
+  if (!RUN_STATUSES.includes(run3.status)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `run ${run3.runId}: status ${JSON.stringify(run3.status)} is invalid: expected one of ${RUN_STATUSES.join(", ")}`
+    );
+  }
+  validateTime("startTime", run3.startTime);
+  if (run3.endTime !== void 0) validateTime("endTime", run3.endTime);
+  if (run3.parentRunId !== void 0) validateId("parent run id", run3.parentRunId);
+  const params = validateParams(run3.params ?? {});
+  const tags = validateTags(run3.tags ?? {}, "run tags");
+  if (!Array.isArray(metricHistory) || !Array.isArray(artifacts)) {
+    throw new MlopsError(
+      "argument_invalid",
+      "run record: expected metricHistory and artifacts arrays"
+    );
+  }
+  const metrics2 = checkMetrics(metricHistory);
+  const files = artifacts.map((artifact, index) => {
+    checkObject(`artifacts[${index}]`, artifact);
+    validateName("artifact name", artifact.name);
+    digestHex(artifact.digest, `artifact "${artifact.name}"`);
+    if (!Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0) {
+      throw new MlopsError(
+        "argument_invalid",
+        `artifacts[${index}].sizeBytes: expected a size in bytes`
+      );
+    }
+    return { name: artifact.name, digest: artifact.digest, sizeBytes: artifact.sizeBytes };
+  });
+  const latest = {};
+  for (const metric of metrics2)
+    if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+  const values = {};
+  for (const [key, metric] of Object.entries(latest)) values[key] = metric.value;
+  return {
+    run: plainRun({ ...run3, params, tags, metrics: values }),
+    metricHistory: metrics2,
+    artifacts: files.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  };
+}
+function checkModelRecord(model) {
+  checkObject("registered model", model);
+  validateName("model name", model.name);
+  return {
+    name: model.name,
+    description: validateText("description", model.description ?? "", 5e3),
+    tags: validateTags(model.tags ?? {}, "model tags"),
+    createdAt: validateTime("createdAt", model.createdAt)
+  };
+}
+function checkVersionRecord(version2) {
+  checkObject("model version", version2);
+  validateName("model name", version2.name);
+  validateVersion(version2.version);
+  digestHex(version2.digest, `model "${version2.name}" version ${version2.version}`);
+  if (!Number.isSafeInteger(version2.sizeBytes) || version2.sizeBytes < 0) {
+    throw new MlopsError("argument_invalid", "sizeBytes: expected a size in bytes");
+  }
+  if (version2.runId !== void 0) validateId("run id", version2.runId);
+  if (version2.description !== void 0) validateText("description", version2.description, 5e3);
+  const metadata = version2.metadata ?? {};
+  validateJson(metadata, "metadata");
+  return {
+    name: version2.name,
+    version: version2.version,
+    digest: version2.digest,
+    sizeBytes: version2.sizeBytes,
+    ...version2.runId === void 0 ? {} : { runId: version2.runId },
+    ...version2.description === void 0 ? {} : { description: version2.description },
+    tags: validateTags(version2.tags ?? {}, "version tags"),
+    metadata: JSON.parse(JSON.stringify(metadata)),
+    createdAt: validateTime("createdAt", version2.createdAt)
+  };
+}
+function historyTail(name, existing, incoming) {
+  if (!Array.isArray(incoming)) {
+    throw new MlopsError("argument_invalid", "alias history: expected an array of moves");
+  }
+  const checked2 = incoming.map((entry, index) => {
+    checkObject(`history[${index}]`, entry);
+    if (entry.name !== name) {
+      throw new MlopsError(
+        "argument_invalid",
+        `history[${index}]: a move of model "${entry.name}", not "${name}"`
+      );
+    }
+    validateAlias(entry.alias);
+    for (const key of ["fromVersion", "toVersion"]) {
+      if (entry[key] !== null) validateVersion(entry[key], `history[${index}].${key}`);
+    }
+    return {
+      name,
+      alias: entry.alias,
+      fromVersion: entry.fromVersion,
+      toVersion: entry.toVersion,
+      actor: validateText("actor", entry.actor, 255),
+      time: validateTime(`history[${index}].time`, entry.time),
+      reason: entry.reason === null ? null : validateText("reason", entry.reason, 2e3)
+    };
+  });
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const diverged = existing.findIndex(
+    (entry, index) => !checked2[index] || !same(entry, checked2[index])
+  );
+  if (diverged >= 0) {
+    throw new MlopsError(
+      "registry_conflict",
+      `model "${name}": the alias history here has ${existing.length} moves and differs from the one being imported at move ${diverged + 1}; histories are append-only, so it cannot be merged (copy into a registry without this model)`
+    );
+  }
+  const aliases = foldAliases(existing);
+  const tail = checked2.slice(existing.length);
+  for (const [index, entry] of tail.entries()) {
+    const current = Object.hasOwn(aliases, entry.alias) ? aliases[entry.alias] : null;
+    if (current !== entry.fromVersion) {
+      throw new MlopsError(
+        "argument_invalid",
+        `model "${name}": history move ${existing.length + index + 1} moves "${entry.alias}" from ${entry.fromVersion}, but it points at ${current} then`
+      );
+    }
+    if (entry.toVersion === null) delete aliases[entry.alias];
+    else aliases[entry.alias] = entry.toVersion;
+  }
+  return tail;
+}
+async function checkBlobs(artifacts, runId, infos) {
+  for (const info2 of infos) {
+    if (!await artifacts.has(info2.digest)) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `run ${runId} artifact "${info2.name}": blob ${info2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
+      );
+    }
+  }
+}
+function sameRecord(a, b) {
+  const order = (metrics2) => [...metrics2].sort(
+    (x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) || x.step - y.step || x.timestamp - y.timestamp || x.value - y.value
+  );
+  return isDeepStrictEqual(a.run, b.run) && isDeepStrictEqual(order(a.metricHistory), order(b.metricHistory)) && isDeepStrictEqual(a.artifacts, b.artifacts);
+}
 
 // ../core/src/registry/compose.ts
 var ComposedRegistryStore = class {
@@ -74324,6 +74482,9 @@ var ComposedRegistryStore = class {
   searchRuns(options) {
     return this.tracking.searchRuns(options);
   }
+  importRun(record2) {
+    return this.tracking.importRun(record2);
+  }
   // ---------------------------------------------------------------- model registry
   createRegisteredModel(name, options) {
     return this.models.createRegisteredModel(name, options);
@@ -74363,6 +74524,15 @@ var ComposedRegistryStore = class {
   }
   getAliasHistory(name, options) {
     return this.models.getAliasHistory(name, options);
+  }
+  importRegisteredModel(model) {
+    return this.models.importRegisteredModel(model);
+  }
+  importModelVersion(version2) {
+    return this.models.importModelVersion(version2);
+  }
+  importAliasHistory(name, history) {
+    return this.models.importAliasHistory(name, history);
   }
   watchAliases;
 };
@@ -74896,6 +75066,7 @@ function corrupt(what, path, digest, actual) {
 // ../core/src/registry/folder-models.ts
 import { readdir as readdir3, unlink as unlink6 } from "fs/promises";
 import { join as join4 } from "path";
+import { isDeepStrictEqual as isDeepStrictEqual2 } from "util";
 var FolderModelRegistryStore = class {
   root;
   artifacts;
@@ -75153,11 +75324,66 @@ var FolderModelRegistryStore = class {
     const history = await this.readHistory(name);
     return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
   }
+  async importRegisteredModel(record2) {
+    const model = checkModelRecord(record2);
+    return this.modelLock(model.name, async () => {
+      const existing = await readJsonIfExists(
+        this.modelPath(model.name, "model.json")
+      );
+      if (existing && existing.name === model.name) {
+        if (isDeepStrictEqual2(existing, model)) return "unchanged";
+        await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
+        return "updated";
+      }
+      await this.createModelLocked(model.name, {}, true);
+      await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
+      return "created";
+    });
+  }
+  async importModelVersion(record2) {
+    const version2 = checkVersionRecord(record2);
+    const { name } = version2;
+    await this.readModel(name);
+    if (version2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(version2.runId);
+    if (!await this.artifacts.has(version2.digest)) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `model "${name}" version ${version2.version}: blob ${version2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
+      );
+    }
+    return this.modelLock(name, async () => {
+      const path = this.modelPath(name, "versions", `${version2.version}.json`);
+      const existing = await readJsonIfExists(path);
+      if (existing) {
+        if (isDeepStrictEqual2(existing, version2)) return "unchanged";
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" version ${version2.version} already exists here with other contents (${existing.digest}, not ${version2.digest}); versions are immutable`
+        );
+      }
+      await ensureDirectory(this.modelPath(name, "versions"));
+      await writeFileAtomic2(path, storedJson(version2));
+      return "created";
+    });
+  }
+  async importAliasHistory(name, history) {
+    validateName("model name", name);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const tail = historyTail(name, await this.readHistory(name), history);
+      if (tail.length === 0) return "unchanged";
+      for (const entry of tail) {
+        if (entry.toVersion !== null) await this.readVersion(name, entry.toVersion);
+      }
+      await appendLines(this.modelPath(name, "alias-history.jsonl"), tail);
+      return "updated";
+    });
+  }
 };
 
 // ../core/src/registry/folder-tracking.ts
 import { randomBytes as randomBytes4 } from "crypto";
-import { open as open10 } from "fs/promises";
+import { open as open10, unlink as unlink7 } from "fs/promises";
 
 // ../core/src/registry/filter.ts
 var ENTITIES = {
@@ -75804,6 +76030,65 @@ var FolderTrackingStore = class {
       for (const run3 of batch) if (run3 && matchesRunFilter(run3, clauses)) matches.push(run3);
     }
     return matches.sort(compareRunsBy(order)).slice(0, maxResults);
+  }
+  async importRun(record2) {
+    const { run: run3, metricHistory, artifacts } = checkRunRecord(record2);
+    await this.getExperiment(run3.experimentId);
+    if (run3.parentRunId !== void 0) await this.readStoredRun(run3.parentRunId);
+    await checkBlobs(this.artifacts, run3.runId, artifacts);
+    await this.root.ensure();
+    await ensureDirectory(this.runPath(run3.runId));
+    return this.root.lock(this.runPath(run3.runId, ".lock"), `run ${run3.runId}`, async () => {
+      const existing = await readJsonIfExists(this.runPath(run3.runId, "run.json"));
+      if (existing) {
+        const current = await this.exportRun(existing);
+        if (sameRecord(current, { run: run3, metricHistory, artifacts })) return "unchanged";
+      }
+      const metricsPath = this.runPath(run3.runId, "metrics.jsonl");
+      const lines = metricHistory.map((metric) => `${JSON.stringify(metric)}
+`).join("");
+      await writeFileAtomic2(metricsPath, lines);
+      await ensureDirectory(this.runPath(run3.runId, "artifacts"));
+      const keep = new Set(artifacts.map((artifact) => artifact.name));
+      for (const name of await this.root.list(this.runPath(run3.runId, "artifacts"))) {
+        if (!keep.has(name)) await unlink7(this.runPath(run3.runId, "artifacts", name));
+      }
+      for (const artifact of artifacts) {
+        await writeFileAtomic2(
+          this.runPath(run3.runId, "artifacts", artifact.name),
+          storedJson(artifact)
+        );
+      }
+      const latest = {};
+      for (const metric of metricHistory) {
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+      }
+      const stored = {
+        runId: run3.runId,
+        experimentId: run3.experimentId,
+        runName: run3.runName,
+        status: run3.status,
+        startTime: run3.startTime,
+        ...run3.endTime === void 0 ? {} : { endTime: run3.endTime },
+        ...run3.parentRunId === void 0 ? {} : { parentRunId: run3.parentRunId },
+        params: run3.params,
+        tags: run3.tags,
+        latestMetrics: latest,
+        metricsOffset: Buffer.byteLength(lines)
+      };
+      await writeFileAtomic2(this.runPath(run3.runId, "run.json"), storedJson(stored));
+      return existing ? "updated" : "created";
+    });
+  }
+  /** The whole run as `importRun` takes it. */
+  async exportRun(record2) {
+    const path = this.runPath(record2.runId, "metrics.jsonl");
+    const bytes = await readIfExists(path);
+    return {
+      run: toRun(record2, await this.latestMetrics(record2)),
+      metricHistory: bytes === void 0 ? [] : parseJsonLines(path, bytes),
+      artifacts: await this.listArtifacts(record2.runId)
+    };
   }
 };
 
