@@ -1,8 +1,9 @@
 /**
  * `@mlops/core/internal`: what the @mlops packages share and users should not build on — the
  * command-line toolkit of `mlops`, `mlops-train` and `mlops-serve` (see ../command/program.ts for
- * how to add a tool, a command or a flag), the one number and table format, and helpers that other
- * packages need from core's inside. Nothing here is a stable API: it changes with the packages,
+ * how to add a tool, a command or a flag), the one number and table format, the worker-thread pool
+ * of training, search and batch scoring (./pool.ts), and helpers that other packages need from
+ * core's inside. Nothing here is a stable API: it changes with the packages,
  * in any release.
  */
 export { SDK_VERSION } from "../artifact/version.js";
@@ -109,3 +110,12 @@ export {
   validateVersion,
 } from "../registry/names.js";
 export { parseNumberText } from "../schema/schema.js";
+export {
+  builtModulePath,
+  sharedThreadPool,
+  type ThreadError,
+  ThreadPool,
+  type ThreadPoolOptions,
+  threadError,
+  workerExecArgv,
+} from "./pool.js";

@@ -184,11 +184,13 @@ describe("RandomForestRegressor parameters", () => {
   });
 
   it("finds its worker module in dist/ from either layout", () => {
-    const exists = (path: string) => path.endsWith("/train/dist/forest-worker.js");
-    expect(resolveForestWorker("file:///x/train/dist/index.js", exists)).toBe(
+    const files = new Set(["/x/train/package.json", "/x/train/dist/forest-worker.js"]);
+    const exists = (path: string) => files.has(path);
+    const manifest = () => JSON.stringify({ name: "@mlops/train" });
+    expect(resolveForestWorker("file:///x/train/dist/index.js", exists, manifest)).toBe(
       "/x/train/dist/forest-worker.js",
     );
-    expect(resolveForestWorker("file:///x/train/src/forest/pool.ts", exists)).toBe(
+    expect(resolveForestWorker("file:///x/train/src/forest/pool.ts", exists, manifest)).toBe(
       "/x/train/dist/forest-worker.js",
     );
     expect(resolveForestWorker("file:///x/other/src/forest/pool.ts", () => false)).toBeUndefined();

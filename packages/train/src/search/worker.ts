@@ -1,7 +1,6 @@
-// The entry of search worker threads (built as dist/search-worker.js): receives the search data
-// once, then runs trials and posts their results. Estimators are built from their specs with
+// The worker module of search threads (built as dist/search-worker.js): receives the search data
+// once, then runs trials and answers their results. Estimators are built from their specs with
 // the classes this package exports.
-import { parentPort } from "node:worker_threads";
 import type { Estimator } from "../estimator/estimator.js";
 import * as api from "../index.js";
 import type { WorkerRequest, WorkerResponse } from "./executor.js";
@@ -26,31 +25,30 @@ function exportedEstimators(): EstimatorConstructors {
   return constructors;
 }
 
-const port = parentPort;
-if (port !== null) {
-  const constructors = exportedEstimators();
-  let runner: TrialRunner | undefined;
-  port.on("message", (message: WorkerRequest) => {
-    if (message.type === "init") {
-      try {
-        if (message.check !== undefined) decodeEstimator(message.check, constructors);
-        runner = new TrialRunner(message.data, constructors);
-        port.postMessage({ type: "ready" } satisfies WorkerResponse);
-      } catch (error) {
-        port.postMessage({
-          type: "unsupported",
-          message: error instanceof Error ? error.message : String(error),
-        } satisfies WorkerResponse);
-      }
-    } else if (message.type === "dataset") {
-      runner?.addDataset(message.key, message.data);
-    } else if (message.type === "folds") {
-      runner?.addFolds(message.id, message.folds);
-    } else if (message.type === "task" && runner !== undefined) {
-      port.postMessage({
-        type: "result",
-        result: runner.run(message.task),
-      } satisfies WorkerResponse);
+const constructors = exportedEstimators();
+let runner: TrialRunner | undefined;
+
+/**
+ * Handles one message from the search's thread pool (`@mlops/core/internal`): the data once
+ * (`init`, answered `ready` or `unsupported`), prepared data sets and folds (broadcast, no
+ * answer), then tasks (answered with their result).
+ */
+export function onMessage(message: WorkerRequest): WorkerResponse | undefined {
+  if (message.type === "init") {
+    try {
+      if (message.check !== undefined) decodeEstimator(message.check, constructors);
+      runner = new TrialRunner(message.data, constructors);
+      return { type: "ready" };
+    } catch (error) {
+      return {
+        type: "unsupported",
+        message: error instanceof Error ? error.message : String(error),
+      };
     }
-  });
+  }
+  if (runner === undefined) throw new Error(`search worker: "${message.type}" before "init"`);
+  if (message.type === "dataset") runner.addDataset(message.key, message.data);
+  else if (message.type === "folds") runner.addFolds(message.id, message.folds);
+  else return { type: "result", result: runner.run(message.task) };
+  return undefined;
 }
