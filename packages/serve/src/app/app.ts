@@ -1,5 +1,5 @@
 import { MlopsError, type Registry } from "@mlops/core";
-import { type Context, type Handler, Hono } from "hono";
+import { type Handler, Hono } from "hono";
 import type { Registry as MetricsRegistry } from "prom-client";
 import { type ApiKey, type AuthOptions, apiKeyGuard, resolveApiKeys } from "../auth/api-keys.js";
 import { ServeError, toServeError } from "../errors.js";
@@ -8,43 +8,29 @@ import { ConcurrencyLimiter, type Limits, resolveLimits } from "../limits/limits
 import { createRequestLogger, type LoggerOption } from "../logs/request-log.js";
 import { type MetricsOptions, NO_METRICS, ServeMetrics } from "../metrics/metrics.js";
 import { ModelCatalog, type ModelSource, type ServeEventListener } from "../models/catalog.js";
-import { customEndpoint, type PredictRouteDefinition } from "../protocols/custom.js";
-import { invocationsEndpoint, ping, version as versionResponse } from "../protocols/mlflow.js";
-import { listModels, namedPredictEndpoint, showModel } from "../protocols/named.js";
-import {
-  inferEndpoint,
-  modelMetadata,
-  modelReady,
-  serverMetadata,
-  serverReady,
-} from "../protocols/oip.js";
+import type { PredictRouteDefinition } from "../protocols/custom.js";
 import { nativeRuntime } from "../runtime/native.js";
 import { onnxRuntime } from "../runtime/onnx.js";
 import { type ModelRuntime, RuntimeTable } from "../runtime/runtime.js";
-import {
-  createNodeFastPath,
-  type FastCustomRoute,
-  NODE_FAST_PATH,
-  type NodeFastPath,
-} from "./fast-path.js";
+import { createNodeFastPath, NODE_FAST_PATH, type NodeFastPath } from "./fast-path.js";
 import {
   type AppState,
   answerPrediction,
-  type ErrorStyle,
   errorResponse,
-  type PredictEndpoint,
   type PredictionObserver,
   type RouteParams,
   requestId,
+  styleOf,
+  styleOfPath,
   toResponse,
 } from "./pipeline.js";
+import { allowedMethods, type RouteEntry, routeTable } from "./routes.js";
 import type {
   GuardRequest,
   InferenceEnv,
   InferenceMiddleware,
   RequestGuard,
   RouteInfo,
-  RouteProtocol,
 } from "./types.js";
 
 export interface InferenceAppOptions {
@@ -127,18 +113,6 @@ export interface InferenceApp {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-interface RouteSpec {
-  method: "GET" | "POST" | "PUT" | "PATCH";
-  path: string;
-  info: RouteInfo;
-  handler: Handler<InferenceEnv>;
-}
-
-function styleOf(protocol: RouteProtocol | undefined, path: string): ErrorStyle {
-  if (protocol !== undefined) return protocol === "oip" ? "oip" : "rest";
-  return path.startsWith("/v2/") || path === "/v2" ? "oip" : "rest";
-}
-
 /**
  * Creates the inference app: every listed model behind the named-field REST API
  * (`/v1/models/{name}/predict`), the Open Inference Protocol v2 (`/v2/...`), MLflow's scoring
@@ -201,86 +175,11 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
       );
     }
   }
-  const serverName = options.name ?? "mlops-serve";
-  const predict = (endpoint: PredictEndpoint): Handler<InferenceEnv> => {
-    return async (c) => {
-      // The pipeline logs this request (the log middleware leaves it alone).
-      if (logger) c.set("predicted", true);
-      const params: RouteParams = {
-        param: (name) => c.req.param(name),
-        params: () => c.req.param(),
-        query: (name) => c.req.query(name),
-        method: () => c.req.method,
-        path: () => c.req.path,
-      };
-      const source = { request: c.req.raw, incoming: nodeIncoming(c.env) };
-      return toResponse(await answerPrediction(state, endpoint, source, params));
-    };
-  };
-  const get = (
-    path: string,
-    name: string,
-    scope: RouteInfo["scope"],
-    protocol: RouteProtocol,
-    handler: Handler<InferenceEnv>,
-  ): RouteSpec => ({ method: "GET", path, info: { name, scope, protocol }, handler });
-  const post = (path: string, protocol: RouteProtocol, endpoint: PredictEndpoint): RouteSpec => ({
-    method: "POST",
-    path,
-    info: { name: endpoint.route, scope: "predict", protocol },
-    handler: predict(endpoint),
+  const routes = routeTable(state, {
+    serverName: options.name ?? "mlops-serve",
+    metrics,
+    custom: options.routes ?? [],
   });
-
-  const named = namedPredictEndpoint(state);
-  const infer = inferEndpoint(state);
-  const invocations = invocationsEndpoint(state);
-  const param = (c: Context<InferenceEnv>, name: string) => c.req.param(name) as string;
-  const routes: RouteSpec[] = [
-    get("/v1/models", "v1_models", "metadata", "rest", () => listModels(state)),
-    get("/v1/models/:name", "v1_model", "metadata", "rest", (c) =>
-      showModel(state, param(c, "name")),
-    ),
-    post("/v1/models/:name/predict", "rest", named),
-    get("/v2", "v2_server", "metadata", "oip", () => serverMetadata(serverName)),
-    get("/v2/health/live", "v2_live", "health", "oip", () => new Response(null, { status: 200 })),
-    get("/v2/health/ready", "v2_ready", "health", "oip", () => serverReady(state)),
-    get("/v2/models/:name", "v2_model", "metadata", "oip", (c) =>
-      modelMetadata(state, param(c, "name")),
-    ),
-    get("/v2/models/:name/versions/:version", "v2_model", "metadata", "oip", (c) =>
-      modelMetadata(state, param(c, "name"), param(c, "version")),
-    ),
-    get("/v2/models/:name/ready", "v2_model_ready", "health", "oip", (c) =>
-      modelReady(state, param(c, "name")),
-    ),
-    get("/v2/models/:name/versions/:version/ready", "v2_model_ready", "health", "oip", (c) =>
-      modelReady(state, param(c, "name"), param(c, "version")),
-    ),
-    post("/v2/models/:name/infer", "oip", infer),
-    post("/v2/models/:name/versions/:version/infer", "oip", infer),
-    post("/invocations", "mlflow", invocations),
-    get("/ping", "ping", "health", "mlflow", () => ping(state)),
-    get("/health", "health", "health", "mlflow", () => ping(state)),
-    get("/version", "version", "health", "mlflow", versionResponse),
-  ];
-  if (metrics !== undefined) {
-    routes.push(
-      get("/metrics", "metrics", "metrics", "rest", async () => {
-        const { contentType, body } = await metrics.scrape();
-        return new Response(body, { status: 200, headers: { "content-type": contentType } });
-      }),
-    );
-  }
-  // Custom routes with a fixed path (no parameters) are answered on the Node fast path too.
-  const customFast: FastCustomRoute[] = [];
-  for (const route of options.routes ?? []) {
-    const endpoint = customEndpoint(state, route);
-    const info: RouteInfo = { name: route.path, scope: "predict", protocol: "rest" };
-    routes.push({ method: route.method, path: route.path, info, handler: predict(endpoint) });
-    if (!route.path.includes(":") && !route.path.includes("*")) {
-      customFast.push({ method: route.method, path: route.path, endpoint, info });
-    }
-  }
 
   const hono = new Hono<InferenceEnv>();
   const guards: RequestGuard[] = [...(options.guards ?? [])];
@@ -305,28 +204,25 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     });
   }
   for (const route of routes) {
+    const handler =
+      route.predict === undefined
+        ? route.handle
+        : predictHandler(state, route, logger !== undefined);
     if (middleware.length === 0 && logger === undefined) {
       // Nothing reads the route info: register the bare handler (one call less per request).
-      hono.on(route.method, route.path, route.handler);
+      hono.on(route.method, route.path, handler);
     } else {
       const info = route.info;
       const mark: InferenceMiddleware = async (c, next) => {
         c.set("route", info);
         await next();
       };
-      hono.on(route.method, route.path, mark, ...middleware, route.handler);
+      hono.on(route.method, route.path, mark, ...middleware, handler);
     }
   }
   // Known paths with another method: 405 with the methods that exist.
-  const methods = new Map<string, Set<string>>();
-  for (const route of routes) {
-    const set = methods.get(route.path) ?? new Set<string>();
-    set.add(route.method);
-    if (route.method === "GET") set.add("HEAD");
-    methods.set(route.path, set);
-  }
-  for (const [path, allowed] of methods) {
-    const allow = [...allowed].join(", ");
+  for (const [path, allowed] of allowedMethods(routes)) {
+    const allow = allowed.join(", ");
     hono.all(path, (c) => {
       const error = new ServeError(
         "method_not_allowed",
@@ -334,40 +230,31 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
         { headers: { allow } },
       );
       c.set("errorCode", error.code);
-      return errorResponse(error, styleOf(undefined, c.req.path));
+      return errorResponse(error, styleOfPath(c.req.path));
     });
   }
   hono.notFound((c) => {
     c.set("errorCode", "route_not_found");
     return errorResponse(
       new ServeError("route_not_found", `no route ${c.req.method} ${c.req.path}`),
-      styleOf(undefined, c.req.path),
+      styleOfPath(c.req.path),
     );
   });
   hono.onError((error, c) => {
     const route = c.get("route") as RouteInfo | undefined;
     const known = toServeError(error);
     c.set("errorCode", known.code);
-    return errorResponse(known, styleOf(route?.protocol, c.req.path));
+    return errorResponse(
+      known,
+      route === undefined ? styleOfPath(c.req.path) : styleOf(route.protocol),
+    );
   });
 
   const fetch = (request: Request, env?: unknown) =>
     hono.fetch(request, env as InferenceEnv["Bindings"]);
-  const routeInfo = (path: string) => routes.find((route) => route.path === path)!.info;
+  // Hono middleware may answer or change any request: with it, every request goes through Hono.
   const fastPath =
-    (options.middleware ?? []).length === 0
-      ? createNodeFastPath(
-          state,
-          { named, infer, invocations },
-          {
-            named: routeInfo("/v1/models/:name/predict"),
-            infer: routeInfo("/v2/models/:name/infer"),
-            invocations: routeInfo("/invocations"),
-          },
-          guards,
-          customFast,
-        )
-      : undefined;
+    (options.middleware ?? []).length === 0 ? createNodeFastPath(state, routes, guards) : undefined;
   if (watchIntervalMs !== undefined) catalog.watch(watchIntervalMs);
 
   return {
@@ -389,6 +276,28 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
       }
       await state.catalog.close();
     },
+  };
+}
+
+/** The Hono handler of a prediction route: the prediction pipeline on Hono's request. */
+function predictHandler(
+  state: AppState,
+  route: RouteEntry & { predict: object },
+  logged: boolean,
+): Handler<InferenceEnv> {
+  const { predict: endpoint, info } = route;
+  return async (c) => {
+    // The pipeline logs this request (the log middleware leaves it alone).
+    if (logged) c.set("predicted", true);
+    const params: RouteParams = {
+      param: (name) => c.req.param(name),
+      params: () => c.req.param(),
+      query: (name) => c.req.query(name),
+      method: () => c.req.method,
+      path: () => c.req.path,
+    };
+    const source = { request: c.req.raw, incoming: nodeIncoming(c.env) };
+    return toResponse(await answerPrediction(state, endpoint, info, source, params));
   };
 }
 

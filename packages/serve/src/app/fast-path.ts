@@ -5,14 +5,15 @@ import {
   type AppState,
   answerPrediction,
   errorAnswer,
-  type PredictEndpoint,
   type RouteParams,
   requestId,
+  styleOf,
 } from "./pipeline.js";
-import type { GuardRequest, RequestGuard, RouteInfo } from "./types.js";
+import { type CompiledPattern, compilePattern, type RouteEntry } from "./routes.js";
+import type { GuardRequest, RequestGuard } from "./types.js";
 
 /**
- * Handles a Node request if it is one of the built-in prediction routes, else returns false.
+ * Handles a Node request if it is for one of the app's prediction routes, else returns false.
  * Set on the app under `NODE_FAST_PATH` only when no Hono middleware is configured.
  */
 export type NodeFastPath = (incoming: IncomingMessage, outgoing: ServerResponse) => boolean;
@@ -20,57 +21,22 @@ export type NodeFastPath = (incoming: IncomingMessage, outgoing: ServerResponse)
 /** Where an app keeps its Node fast path (read by `toNodeListener`). */
 export const NODE_FAST_PATH: unique symbol = Symbol.for("mlops.serve.nodeFastPath");
 
-export interface FastPathEndpoints {
-  named: PredictEndpoint;
-  infer: PredictEndpoint;
-  invocations: PredictEndpoint;
-}
-
-/** A custom prediction route with a fixed path, answered on the fast path. */
-export interface FastCustomRoute {
-  readonly method: string;
-  readonly path: string;
-  readonly endpoint: PredictEndpoint;
-  readonly info: RouteInfo;
-}
-
-const NAMED_PREFIX = "/v1/models/";
-const NAMED_SUFFIX = "/predict";
-const OIP_PREFIX = "/v2/models/";
-const OIP_SUFFIX = "/infer";
-const VERSIONS = "/versions/";
-
-/** A path segment as Hono gives it: percent-decoded; undefined when it cannot be. */
-function segment(text: string): string | undefined {
-  if (text === "" || text.includes("/")) return undefined;
-  if (!text.includes("%")) return text;
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The route parameters of a fast-path request (a class: no closures per request). */
 class FastParams implements RouteParams {
   constructor(
     readonly url: string,
     readonly queryStart: number,
-    readonly name: string | undefined,
-    readonly version: string | undefined,
+    readonly values: Record<string, string>,
     readonly requestMethod: string,
     readonly requestPath: string,
   ) {}
 
   param(key: string): string | undefined {
-    return key === "name" ? this.name : key === "version" ? this.version : undefined;
+    return this.values[key];
   }
 
   params(): Record<string, string> {
-    const out: Record<string, string> = {};
-    if (this.name !== undefined) out.name = this.name;
-    if (this.version !== undefined) out.version = this.version;
-    return out;
+    return { ...this.values };
   }
 
   query(key: string): string | undefined {
@@ -86,6 +52,48 @@ class FastParams implements RouteParams {
   path(): string {
     return this.requestPath;
   }
+}
+
+/** A route of the table as the fast path matches it: its entry, place and compiled pattern. */
+interface FastRoute {
+  readonly entry: RouteEntry;
+  readonly index: number;
+  readonly pattern: CompiledPattern;
+}
+
+/** The routes of one method: static paths by path, parametric ones in table order. */
+interface MethodRoutes {
+  readonly statics: Map<string, FastRoute>;
+  readonly dynamic: FastRoute[];
+}
+
+/**
+ * The routes of the table by method, for matching raw paths. A route whose pattern the fast path
+ * cannot compile (a wildcard) ends its method's list: it might match before the routes after it,
+ * so those go to Hono too.
+ */
+function compileTable(routes: readonly RouteEntry[]): Map<string, MethodRoutes> {
+  const byMethod = new Map<string, MethodRoutes>();
+  const stopped = new Set<string>();
+  routes.forEach((entry, index) => {
+    if (stopped.has(entry.method)) return;
+    const pattern = compilePattern(entry.path);
+    if (pattern === undefined) {
+      stopped.add(entry.method);
+      return;
+    }
+    let methodRoutes = byMethod.get(entry.method);
+    if (methodRoutes === undefined) {
+      methodRoutes = { statics: new Map(), dynamic: [] };
+      byMethod.set(entry.method, methodRoutes);
+    }
+    const route: FastRoute = { entry, index, pattern };
+    if (pattern.staticPath === undefined) methodRoutes.dynamic.push(route);
+    else if (!methodRoutes.statics.has(pattern.staticPath)) {
+      methodRoutes.statics.set(pattern.staticPath, route);
+    }
+  });
+  return byMethod;
 }
 
 function write(answer: Answer, incoming: IncomingMessage, outgoing: ServerResponse): void {
@@ -104,57 +112,42 @@ function write(answer: Answer, incoming: IncomingMessage, outgoing: ServerRespon
 }
 
 /**
- * The prediction routes of the app answered straight from Node's request and response —
- * no URL object, no web Request, no router — with the same pipeline (validation, limits,
- * metrics) as through `fetch`. Everything else goes to Hono.
+ * The prediction routes of the app's route table answered straight from Node's request and
+ * response — no URL object, no web Request, no router — with the same table, guards, pipeline
+ * (validation, limits, metrics) and error answers as through `fetch`. A request is taken only
+ * when the first route of the table that matches it is a prediction route; everything else
+ * (other routes, 404, 405, paths it cannot read) goes to Hono, which answers from the same table.
  */
 export function createNodeFastPath(
   state: AppState,
-  endpoints: FastPathEndpoints,
-  routes: { named: RouteInfo; infer: RouteInfo; invocations: RouteInfo },
+  routes: readonly RouteEntry[],
   guards: readonly RequestGuard[],
-  custom: readonly FastCustomRoute[] = [],
 ): NodeFastPath {
-  const customByPath = new Map<string, FastCustomRoute>();
-  for (const route of custom) customByPath.set(route.path, route);
+  const table = compileTable(routes);
   return (incoming, outgoing) => {
-    const method = incoming.method;
+    const method = incoming.method ?? "";
+    const methodRoutes = table.get(method);
+    if (methodRoutes === undefined) return false;
     const url = incoming.url ?? "";
     const queryStart = url.indexOf("?");
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
-    let endpoint: PredictEndpoint;
-    let route: RouteInfo;
-    let name: string | undefined;
-    let version: string | undefined;
-    const customRoute = customByPath.size > 0 ? customByPath.get(path) : undefined;
-    if (customRoute !== undefined) {
-      if (method !== customRoute.method) return false;
-      endpoint = customRoute.endpoint;
-      route = customRoute.info;
-    } else if (method !== "POST") {
-      return false;
-    } else if (path.startsWith(NAMED_PREFIX) && path.endsWith(NAMED_SUFFIX)) {
-      name = segment(path.slice(NAMED_PREFIX.length, -NAMED_SUFFIX.length));
-      if (name === undefined) return false;
-      endpoint = endpoints.named;
-      route = routes.named;
-    } else if (path.startsWith(OIP_PREFIX) && path.endsWith(OIP_SUFFIX)) {
-      const rest = path.slice(OIP_PREFIX.length, -OIP_SUFFIX.length);
-      const at = rest.indexOf(VERSIONS);
-      name = segment(at < 0 ? rest : rest.slice(0, at));
-      if (at >= 0) {
-        version = segment(rest.slice(at + VERSIONS.length));
-        if (version === undefined) return false;
+    // The first route of the table that matches: a static one by lookup, or a parametric one
+    // that comes before it.
+    let found = methodRoutes.statics.get(path);
+    let values: Record<string, string> | undefined = found === undefined ? undefined : {};
+    for (const route of methodRoutes.dynamic) {
+      if (found !== undefined && route.index > found.index) break;
+      const matched = route.pattern.match(path);
+      if (matched !== undefined) {
+        found = route;
+        values = matched;
+        break;
       }
-      if (name === undefined) return false;
-      endpoint = endpoints.infer;
-      route = routes.infer;
-    } else if (path === "/invocations") {
-      endpoint = endpoints.invocations;
-      route = routes.invocations;
-    } else {
-      return false;
     }
+    if (found === undefined || values === undefined) return false;
+    const endpoint = found.entry.predict;
+    if (endpoint === undefined) return false;
+    const route = found.entry.info;
     const source = { incoming };
     if (guards.length > 0) {
       const started = performance.now();
@@ -171,7 +164,7 @@ export function createNodeFastPath(
         for (const guard of guards) guard(request);
       } catch (error) {
         const refused = toServeError(error);
-        write(errorAnswer(refused, endpoint.style), incoming, outgoing);
+        write(errorAnswer(refused, styleOf(route.protocol)), incoming, outgoing);
         state.log?.({
           method,
           path,
@@ -187,8 +180,9 @@ export function createNodeFastPath(
     answerPrediction(
       state,
       endpoint,
+      route,
       source,
-      new FastParams(url, queryStart, name, version, method, path),
+      new FastParams(url, queryStart, values, method, path),
     ).then(
       (answer) => {
         try {

@@ -8,9 +8,20 @@ import type { RequestRecorder } from "../metrics/metrics.js";
 import type { ModelCatalog } from "../models/catalog.js";
 import type { ModelHolder } from "../models/holder.js";
 import { type ModelUsage, predictFrame, predictRow, type ServedModel } from "../models/served.js";
+import type { RouteInfo, RouteProtocol } from "./types.js";
 
 /** The error body style of a route: REST/MLflow `{"error":{code,message}}` or OIP's. */
 export type ErrorStyle = "rest" | "oip";
+
+/** The error style of a protocol: OIP's `{"error": "..."}`, else REST's `{"error": {...}}`. */
+export function styleOf(protocol: RouteProtocol): ErrorStyle {
+  return protocol === "oip" ? "oip" : "rest";
+}
+
+/** The style of a path no route matched (404, 405): OIP's under `/v2`, else REST's. */
+export function styleOfPath(path: string): ErrorStyle {
+  return path === "/v2" || path.startsWith("/v2/") ? "oip" : "rest";
+}
 
 /** What one answered prediction request looked like (for request logs). */
 export interface PredictionEvent {
@@ -93,11 +104,11 @@ export interface Prepared {
   recycle?(): void;
 }
 
-/** One prediction route: how it picks the model, checks the request and parses the body. */
+/**
+ * One prediction route: how it picks the model, checks the request and parses the body. Its
+ * name (the `route` label of metrics) and error style come from its entry in the route table.
+ */
 export interface PredictEndpoint {
-  /** The `route` label of its metrics. */
-  readonly route: string;
-  readonly style: ErrorStyle;
   /** The holder of the model the request is for (throws 404 / 400). */
   select(params: RouteParams, source: RequestSource): ModelHolder;
   /** Throws 415 for a content type the route does not take. */
@@ -193,6 +204,7 @@ export function requestId(source: RequestSource): string {
 export async function answerPrediction(
   state: AppState,
   endpoint: PredictEndpoint,
+  route: RouteInfo,
   source: RequestSource,
   params: RouteParams,
 ): Promise<Answer> {
@@ -252,15 +264,15 @@ export async function answerPrediction(
   } catch (error) {
     predictions = undefined;
     failure = toServeError(error);
-    answer = errorAnswer(failure, endpoint.style);
+    answer = errorAnswer(failure, styleOf(route.protocol));
   } finally {
     if (holdsSlot) release();
   }
   const seconds = (performance.now() - started) / 1000;
-  (served?.metrics ?? state.unmatched).record(endpoint.route, answer.status, seconds, predictions);
+  (served?.metrics ?? state.unmatched).record(route.name, answer.status, seconds, predictions);
   if (state.observers.length > 0) {
     const event: PredictionEvent = {
-      route: endpoint.route,
+      route: route.name,
       method: params.method(),
       path: params.path(),
       requestId: requestId(source),

@@ -141,8 +141,6 @@ function isRecord(value: unknown): value is Row {
 /** The endpoint of a custom route. */
 export function customEndpoint(state: AppState, route: PredictRouteDefinition): PredictEndpoint {
   return {
-    route: route.path,
-    style: "rest",
     select: () => holderOrNotFound(state, route.model),
     accept: requireJson,
     prepare(served, text, source, params) {

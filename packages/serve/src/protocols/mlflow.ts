@@ -171,8 +171,6 @@ function selectInvocationModel(state: AppState, params: RouteParams, source: Req
 /** `POST /invocations`. */
 export function invocationsEndpoint(state: AppState): PredictEndpoint {
   return {
-    route: "invocations",
-    style: "rest",
     select: (params, source): ModelHolder => selectInvocationModel(state, params, source),
     accept: invocationType,
     prepare(served, text, source) {

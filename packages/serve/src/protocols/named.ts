@@ -40,8 +40,6 @@ function predictionBody(served: ServedModel, predictions: Float64Array | number,
  */
 export function namedPredictEndpoint(state: AppState): PredictEndpoint {
   return {
-    route: "v1_predict",
-    style: "rest",
     select: (params) => holderOrNotFound(state, params.param("name") ?? ""),
     accept: requireJson,
     prepare(served, text, source) {

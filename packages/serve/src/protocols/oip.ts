@@ -243,8 +243,6 @@ function servedVersion(holder: ModelHolder, version: string | undefined): Served
 /** `POST /v2/models/{name}[/versions/{v}]/infer`. */
 export function inferEndpoint(state: AppState): PredictEndpoint {
   return {
-    route: "v2_infer",
-    style: "oip",
     select: (params) => {
       const holder = holderOrNotFound(state, params.param("name") ?? "");
       const version = params.param("version");
