@@ -10,6 +10,7 @@ import {
   json,
   linearArtifact,
   post,
+  waitFor,
 } from "../testing/fixtures.js";
 import { createInferenceApp } from "./app.js";
 
@@ -169,15 +170,24 @@ describe("error statuses", () => {
 
   it("503 overloaded with Retry-After when maxConcurrent requests are in flight", async () => {
     const gate = deferred();
+    const entered = deferred();
     const app = createInferenceApp({
       models: [{ name: "blocked", artifact: constantArtifact(3) }],
-      runtimes: [gatedRuntime({ predict: () => gate.promise })],
+      runtimes: [
+        gatedRuntime({
+          predict: () => {
+            entered.resolve();
+            return gate.promise;
+          },
+        }),
+      ],
       metrics: false,
       limits: { maxConcurrent: 1 },
     });
     await app.ready;
     const first = app.fetch(post("/v1/models/blocked/predict", { rows: [row] }));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The first request is inside the model: its slot is taken.
+    await entered.promise;
     expect(app.inFlight).toBe(1);
     const second = await app.fetch(post("/v1/models/blocked/predict", { rows: [row] }));
     expect(second.status).toBe(503);
@@ -220,7 +230,7 @@ describe("error statuses", () => {
     // The slot stays taken until the model really finishes.
     expect(app.inFlight).toBe(1);
     gate.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => app.inFlight === 0);
     expect(app.inFlight).toBe(0);
   });
 

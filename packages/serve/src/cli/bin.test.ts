@@ -49,7 +49,7 @@ interface Running {
   url: string;
   output: { stdout: string; stderr: string };
   exited: Promise<number | null>;
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
 }
 
 /** Starts the server and resolves once it printed where it listens. */
@@ -64,16 +64,27 @@ async function start(args: string[]): Promise<Running> {
     output.stderr += text;
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const waitForOutput = async (pattern: RegExp, timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const match = output.stdout.match(pattern);
-      if (match) return match;
-      if (child.exitCode !== null) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`no ${pattern} in stdout: ${output.stdout}\nstderr: ${output.stderr}`);
-  };
+  // Resolves when stdout shows `pattern`, rejects when the process exits first (no deadline of
+  // its own: the test's timeout ends a wait that never comes).
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = output.stdout.match(pattern);
+        if (match) {
+          child.stdout!.off("data", check);
+          child.off("exit", exit);
+          resolve(match);
+        }
+      };
+      const exit = () => {
+        check();
+        reject(new Error(`no ${pattern} in stdout: ${output.stdout}\nstderr: ${output.stderr}`));
+      };
+      child.stdout!.on("data", check);
+      child.once("exit", exit);
+      check();
+      if (child.exitCode !== null) exit();
+    });
   const [, url] = await waitForOutput(/listening on (http:\/\/127\.0\.0\.1:\d+)\n/);
   return { child, url, output, exited, waitForOutput };
 }

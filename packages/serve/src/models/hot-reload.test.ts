@@ -12,6 +12,7 @@ import {
   json,
   post,
   tempRegistry,
+  waitFor,
 } from "../testing/fixtures.js";
 import type { ServeEvent } from "./catalog.js";
 
@@ -22,23 +23,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Polls `condition` every 5 ms until it holds; fails after `timeoutMs` (never a fixed sleep). */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 async function registryApp(options: Parameters<typeof createInferenceApp>[0]) {
   const app = createInferenceApp(options);
   cleanups.push(() => app.close({ timeoutMs: 1000 }));
   return app;
 }
 
+/** A logical clock: the order in which requests were sent and answers arrived. */
+let clock = 0;
+const tick = () => ++clock;
+
 interface Answer {
+  /** `tick()` when sent and when answered (an order, not a time). */
   sentAt: number;
   receivedAt: number;
   status: number;
@@ -49,12 +45,12 @@ interface Answer {
 
 /** One POST over a keep-alive agent; resolves with what came back (never rejects). */
 function postOnce(agent: Agent, port: number, body: string): Promise<Answer> {
-  const sentAt = performance.now();
+  const sentAt = tick();
   return new Promise((resolve) => {
     const fail = () =>
       resolve({
         sentAt,
-        receivedAt: performance.now(),
+        receivedAt: tick(),
         status: 0,
         header: undefined,
         version: undefined,
@@ -81,7 +77,7 @@ function postOnce(agent: Agent, port: number, body: string): Promise<Answer> {
           }
           resolve({
             sentAt,
-            receivedAt: performance.now(),
+            receivedAt: tick(),
             status: response.statusCode ?? 0,
             header: response.headers["x-model-version"] as string | undefined,
             version: parsed.model?.version,
@@ -118,19 +114,18 @@ describe("hot reload: the server follows its aliases", () => {
     const body = JSON.stringify(row);
     const answers: Answer[] = [];
     let stop = false;
-    const deadline = Date.now() + 20_000;
     const worker = async () => {
-      // Bounded: stops when told, after 20 s, or after 20,000 requests in all.
-      while (!stop && Date.now() < deadline && answers.length < 20_000) {
+      // Bounded: stops when told, or after 20,000 requests in all.
+      while (!stop && answers.length < 20_000) {
         answers.push(await postOnce(agent, server.port, body));
       }
     };
     const workers = Array.from({ length: concurrency }, worker);
     const count = (version: string) => answers.filter((a) => a.version === version).length;
 
-    await waitFor("answers from version 1", () => count("1") >= 100);
+    await waitFor(() => count("1") >= 100);
     await temp.registry.setAlias("houses", "production", 2, { reason: "hot reload test" });
-    await waitFor("answers from version 2", () => count("2") >= 200);
+    await waitFor(() => count("2") >= 200);
     stop = true;
     await Promise.all(workers);
 
@@ -151,7 +146,7 @@ describe("hot reload: the server follows its aliases", () => {
       { name: "houses", version: "1", previousVersion: undefined, reference: "houses@production" },
       { name: "houses", version: "2", previousVersion: "1", aliases: ["production", "staging"] },
     ]);
-    await waitFor("version 1 released", () => events.some((e) => e.type === "model_released"));
+    await waitFor(() => events.some((e) => e.type === "model_released"));
     expect(events.find((e) => e.type === "model_released")).toEqual({
       type: "model_released",
       name: "houses",
@@ -184,7 +179,7 @@ describe("hot reload: the server follows its aliases", () => {
       (await app.fetch(post("/v1/models/houses/predict", row))).headers.get("x-model-version");
 
     await temp.registry.setAlias("houses", "production", 3);
-    await waitFor("the failure", () => events.some((e) => e.type === "model_load_failed"));
+    await waitFor(() => events.some((e) => e.type === "model_load_failed"));
     const failure = events.find((e) => e.type === "model_load_failed");
     expect(failure).toMatchObject({
       name: "houses",
@@ -204,9 +199,7 @@ describe("hot reload: the server follows its aliases", () => {
     expect(await predictVersion()).toBe("1");
 
     await temp.registry.setAlias("houses", "production", 2);
-    await waitFor("version 2", () =>
-      events.some((e) => e.type === "model_loaded" && e.version === "2"),
-    );
+    await waitFor(() => events.some((e) => e.type === "model_loaded" && e.version === "2"));
     expect(await predictVersion()).toBe("2");
   });
 
@@ -222,9 +215,7 @@ describe("hot reload: the server follows its aliases", () => {
     await app.ready;
     expect(app.models.get("houses")?.current?.aliases).toEqual(["production"]);
     await temp.registry.setAlias("houses", "canary", 1);
-    await waitFor("the canary alias", () =>
-      (app.models.get("houses")?.current?.aliases ?? []).includes("canary"),
-    );
+    await waitFor(() => (app.models.get("houses")?.current?.aliases ?? []).includes("canary"));
     const { models } = await json(app.fetch(get("/v1/models")));
     expect(models[0]).toMatchObject({ version: "1", aliases: ["canary", "production"] });
   });
@@ -241,7 +232,7 @@ describe("hot reload: the server follows its aliases", () => {
     await expect(app.ready).rejects.toThrow(/champion/);
     expect((await app.fetch(get("/v2/health/ready"))).status).toBe(503);
     await temp.registry.setAlias("houses", "champion", 2);
-    await waitFor("the model", () => app.models.get("houses")?.current !== undefined);
+    await waitFor(() => app.models.get("houses")?.current !== undefined);
     expect((await app.fetch(get("/v2/health/ready"))).status).toBe(200);
     expect(
       (await app.fetch(post("/v1/models/houses/predict", row))).headers.get("x-model-version"),
@@ -307,10 +298,7 @@ describe("releasing a swapped-out version", () => {
     });
     await app.ready;
     const slow = app.fetch(post("/v1/models/answer/predict", { rooms: 1, area: 1, color: null }));
-    await waitFor(
-      "the request in flight",
-      () => app.models.get("answer")!.current!.usage.inFlight === 1,
-    );
+    await waitFor(() => app.models.get("answer")!.current!.usage.inFlight === 1);
 
     await temp.registry.setAlias("answer", "production", 2);
     const { current, previous } = await app.models.reload("answer");
@@ -322,7 +310,7 @@ describe("releasing a swapped-out version", () => {
 
     gate.resolve();
     expect((await json(slow)).predictions).toEqual([1]);
-    await waitFor("the release", () => events.some((e) => e.type === "model_released"));
+    await waitFor(() => events.some((e) => e.type === "model_released"));
     expect(closed).toEqual([1]);
     expect(previous?.usage.inFlight).toBe(0);
   });

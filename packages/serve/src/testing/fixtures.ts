@@ -105,6 +105,15 @@ export function get(path: string, headers: Record<string, string> = {}): Request
   return new Request(`http://localhost${path}`, { headers });
 }
 
+/**
+ * Resolves once `condition()` holds, checking every few milliseconds: a wait on a count or a
+ * state (requests in flight, events seen), never a fixed sleep. It has no deadline of its own:
+ * the test's timeout ends a wait that never comes, on however loaded a machine.
+ */
+export async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /** A promise with its resolve function outside (for runtimes that wait on the test). */
 export function deferred<T = void>(): {
   promise: Promise<T>;
