@@ -3,7 +3,9 @@
 //
 //   cd packages/core && npx tsup && cd ../train && npx tsup && cd ../..   # built packages
 //   node bench/forest.mjs [--rows 100000] [--trees 100] [--jobs 1,2] [--holdout 20000]
-//                         [--no-sklearn]
+//                         [--reps 3] [--wait 180] [--no-sklearn] [--tree DIR]
+//
+// `--tree DIR` times the built packages (dist/) of another checkout.
 //
 // Each configuration runs in a fresh `node` child: it generates friedman_hash(rows, 10, seed
 // 42) straight into Frame columns, fits a 4-tree forest on 2,000 other rows (V8 compiles the
@@ -15,30 +17,41 @@
 // rounds inputs inside predict), and the script reports hold-out RMSE, node counts and the
 // share of identical predictions: with the same seed the two forests are the same trees.
 //
-// The machine is shared: the script prints the 1-minute load average before each run.
+// Both sides get the same warm-up (4 trees on 2,000 other rows) and the same threads (nJobs
+// worker threads, n_jobs joblib workers, one OpenMP thread each); reps are interleaved, each a
+// fresh process, and the table gives the median with the min–max spread and the machine's load.
 // Results are printed and saved to .bench/forest/results.json.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { friedmanColumns } from "./friedman-hash.mjs";
+import {
+  flag,
+  integerList,
+  loadLine,
+  markdownTable,
+  option,
+  PYTHON,
+  positiveInteger,
+  pythonHas,
+  ROOT,
+  run,
+  sourceTree,
+  spread,
+  summary,
+  waitForQuiet,
+} from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), "..");
 const OUT = join(ROOT, ".bench", "forest");
-
-function option(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? fallback : process.argv[index + 1];
-}
 
 // The peers' friedman_hash (../shared/peers/friedman_hash.mjs), copied: bit-identical to
 // peerdata.friedman_hash and to bench/forest_sklearn.py.
 async function child() {
-  const [rows, trees, jobs, holdout] = process.argv.slice(3).map(Number);
-  const core = await import(pathToFileURL(join(ROOT, "packages/core/dist/index.js")).href);
-  const train = await import(pathToFileURL(join(ROOT, "packages/train/dist/index.js")).href);
+  const [rows, trees, jobs, holdout] = process.argv.slice(3, 7).map(Number);
+  const tree = process.argv[7] ?? ROOT;
+  const core = await import(pathToFileURL(join(tree, "packages/core/dist/index.js")).href);
+  const train = await import(pathToFileURL(join(tree, "packages/train/dist/index.js")).href);
   const frameOf = (columns, round = false) =>
     new core.Frame(
       columns.map((values, j) => [
@@ -69,63 +82,100 @@ async function child() {
   );
 }
 
-function main() {
-  const rows = Number(option("rows", "100000"));
-  const trees = Number(option("trees", "100"));
-  const holdout = Number(option("holdout", "20000"));
-  const jobsList = option("jobs", "1,2").split(",").map(Number);
-  const sklearn = !process.argv.includes("--no-sklearn");
+async function main() {
+  const rows = positiveInteger("rows", 100000);
+  const trees = positiveInteger("trees", 100);
+  const holdout = positiveInteger("holdout", 20000);
+  const reps = positiveInteger("reps", 3);
+  const jobsList = integerList("jobs", "1,2");
+  const wait = Number(option("wait", 180));
+  const sklearn = !flag("no-sklearn") && pythonHas("sklearn");
   mkdirSync(OUT, { recursive: true });
+  const tree = sourceTree();
+  console.log(`node ${process.version}, ${reps} reps per side (fresh process each), tree ${tree}`);
+  console.log(await loadLine());
   const results = [];
   for (const jobs of jobsList) {
-    const load = loadavg()[0].toFixed(2);
-    const run = spawnSync(
-      process.execPath,
-      [SCRIPT, "--child", rows, trees, jobs, holdout].map(String),
-      { encoding: "utf8", maxBuffer: 1 << 26 },
-    );
-    if (run.status !== 0) throw new Error(run.stderr);
-    const ours = JSON.parse(run.stdout);
-    const row = { rows, trees, jobs, load, ours };
-    if (sklearn) {
-      const py = spawnSync(
-        "/usr/bin/python3",
+    const busy = await waitForQuiet(wait);
+    const ours = [];
+    const theirs = [];
+    let identical;
+    // Interleaved reps, the same threads (nJobs / n_jobs) and warm-up on both sides.
+    for (let rep = 0; rep < reps; rep++) {
+      ours.push(
+        JSON.parse(
+          run(process.execPath, [SCRIPT, "--child", rows, trees, jobs, holdout, tree].map(String)),
+        ),
+      );
+      if (!sklearn) continue;
+      run(
+        PYTHON,
         [
           join(ROOT, "bench/forest_sklearn.py"),
           ...["--rows", rows, "--trees", trees, "--jobs", jobs, "--holdout", holdout],
           ...["--out", OUT],
         ].map(String),
-        { encoding: "utf8" },
+        { env: { ...process.env, OMP_NUM_THREADS: "1" } },
       );
-      if (py.status !== 0) throw new Error(py.stderr);
       const stem = join(OUT, `sklearn-${rows}-${trees}-${jobs}`);
-      row.sklearn = JSON.parse(readFileSync(`${stem}.json`, "utf8"));
-      const theirs = new Float64Array(readFileSync(`${stem}.f64`).buffer.slice(0));
+      theirs.push(JSON.parse(readFileSync(`${stem}.json`, "utf8")));
+      const expected = new Float64Array(readFileSync(`${stem}.f64`).buffer.slice(0));
       const mine = new Float64Array(
         readFileSync(join(OUT, `ours-${rows}-${trees}-${jobs}.f64`)).buffer.slice(0),
       );
       let same = 0;
-      for (let i = 0; i < holdout; i++) if (theirs[i] === mine[i]) same++;
-      row.identical = same / holdout;
-      row.ratio = ours.seconds / row.sklearn.seconds;
+      for (let i = 0; i < holdout; i++) if (expected[i] === mine[i]) same++;
+      identical = same / holdout;
+    }
+    const row = {
+      rows,
+      trees,
+      jobs,
+      busy,
+      ours: summary(ours.map((r) => r.seconds)),
+      oursRmse: ours[0].rmse,
+    };
+    if (sklearn) {
+      row.sklearn = summary(theirs.map((r) => r.seconds));
+      row.sklearnRmse = theirs[0].rmse;
+      row.ratio = row.ours.median / row.sklearn.median;
+      row.identical = identical;
     }
     results.push(row);
-    console.log(JSON.stringify(row));
+    console.log(`nJobs=${jobs} done (busy cores before: ${busy.toFixed(2)})`);
   }
   writeFileSync(join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  const header = ["rows", "trees", "jobs", "ours (s)", "sklearn (s)", "ratio", "RMSE ours"];
-  header.push("RMSE sklearn", "identical");
-  console.log(`\n| ${header.join(" | ")} |`);
-  console.log(`|${" --- |".repeat(header.length)}`);
-  for (const r of results) {
-    const s = r.sklearn;
-    const cells = [r.rows, r.trees, r.jobs, r.ours.seconds.toFixed(2)];
-    cells.push(s ? s.seconds.toFixed(2) : "-", r.ratio ? `${r.ratio.toFixed(2)}×` : "-");
-    cells.push(r.ours.rmse.toFixed(4), s ? s.rmse.toFixed(4) : "-");
-    cells.push(r.identical === undefined ? "-" : `${(100 * r.identical).toFixed(1)} %`);
-    console.log(`| ${cells.join(" | ")} |`);
-  }
+  const s = (value) => value.toFixed(2);
+  console.log(
+    markdownTable(
+      [
+        "rows",
+        "trees",
+        "threads",
+        "@mlops s, median (min–max)",
+        "sklearn s",
+        "÷ sklearn (medians)",
+        "RMSE ours",
+        "RMSE sklearn",
+        "identical",
+        "busy",
+      ],
+      results.map((r) => [
+        r.rows,
+        r.trees,
+        r.jobs,
+        spread(r.ours, "", s),
+        r.sklearn ? spread(r.sklearn, "", s) : "-",
+        r.ratio ? `${r.ratio.toFixed(2)}×` : "-",
+        r.oursRmse.toFixed(4),
+        r.sklearnRmse === undefined ? "-" : r.sklearnRmse.toFixed(4),
+        r.identical === undefined ? "-" : `${(100 * r.identical).toFixed(1)} %`,
+        r.busy.toFixed(2),
+      ]),
+    ),
+  );
+  console.log(await loadLine());
 }
 
 if (process.argv[2] === "--child") await child();
-else main();
+else await main();

@@ -1,7 +1,11 @@
 // Hyperparameter-search benchmark: our GridSearch against scikit-learn's GridSearchCV, side by
 // side in one run, on the peers' portable friedman_hash data.
 //
-//   node bench/gridsearch.mjs [--reps 3] [--jobs 1,2] [--wait 180] [--no-sklearn]
+//   node bench/gridsearch.mjs [--reps 3] [--jobs 1,2] [--wait 180] [--no-sklearn] [--tree DIR]
+//
+// Same threads on both sides (n_jobs worker threads against n_jobs loky processes, one OpenMP
+// thread each); every rep is a fresh process on both sides; the table gives the median of the
+// reps with the min–max spread and the machine's load. `--tree DIR` measures another checkout.
 //
 // The grid is the peers' benchmark 2 (../shared/peers/bench_gridsearch.py): max_depth 2..12 ×
 // min_samples_leaf [1, 2, 5, 10, 20, 50, 100, 200, 500] = 99 settings, 5 contiguous folds
@@ -23,34 +27,37 @@
 // The machine is shared and small: the "busy" column is the CPU other processes used (in cores)
 // during our timed runs; rerun when it is above ~0.2 or the reps disagree by more than ~20%.
 // Results are printed and saved to .bench/gridsearch/results.json.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { friedmanColumns } from "./friedman-hash.mjs";
+import {
+  bundleSources,
+  busyBetween,
+  flag,
+  integerList,
+  loadLine,
+  machineTicks,
+  markdownTable,
+  median,
+  option,
+  PYTHON,
+  positiveInteger,
+  pythonHas,
+  ROOT,
+  run,
+  sourceTree,
+  spread,
+  summary,
+  waitForQuiet,
+  writeEntry,
+} from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), "..");
 const OUT = join(ROOT, ".bench", "gridsearch");
 const BUNDLE = join(OUT, "bundle.js");
-const PYTHON = "/usr/bin/python3";
-const TRAIN_SOURCE = join(ROOT, "packages/train/src/index.ts");
 const LEAVES = [1, 2, 5, 10, 20, 50, 100, 200, 500];
 const DEPTHS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-
-function option(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? fallback : process.argv[index + 1];
-}
-
-function positiveInteger(name, fallback) {
-  const value = Number(option(name, fallback));
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${name}: expected a positive integer, got ${option(name, fallback)}`);
-  }
-  return value;
-}
 
 // ------------------------------------------------------------------ child: one timed search
 
@@ -80,13 +87,10 @@ async function child() {
   const ticksAfter = machineTicks();
   // Cores other processes kept busy meanwhile: the machine's busy share minus our own CPU
   // (process.cpuUsage counts the worker threads too).
-  let foreignCores;
-  if (ticksBefore && ticksAfter && ticksAfter.total > ticksBefore.total) {
-    const machine =
-      (availableParallelism() * (ticksAfter.busy - ticksBefore.busy)) /
-      (ticksAfter.total - ticksBefore.total);
-    foreignCores = Math.max(0, machine - (cpu.user + cpu.system) / 1e6 / wall);
-  }
+  const foreignCores = Math.max(
+    0,
+    busyBetween(ticksBefore, ticksAfter) - (cpu.user + cpu.system) / 1e6 / wall,
+  );
   const predictions = search.predict(frameOf(holdout));
   let squares = 0;
   for (let i = 0; i < predictions.length; i++) squares += (predictions[i] - holdout.y[i]) ** 2;
@@ -124,75 +128,21 @@ async function child() {
 // ------------------------------------------------------------------ parent
 
 async function bundle() {
-  const { build } = await import("esbuild");
-  const entry = join(OUT, "entry.mjs");
-  writeFileSync(
-    entry,
+  const tree = sourceTree();
+  const entry = writeEntry(
+    join(OUT, "entry.mjs"),
     [
-      `export { DecisionTreeRegressor, GridSearch } from ${JSON.stringify(TRAIN_SOURCE)};`,
-      `export { Frame } from ${JSON.stringify(join(ROOT, "packages/core/src/index.ts"))};`,
+      `export { DecisionTreeRegressor, GridSearch } from ${JSON.stringify(join(tree, "packages/train/src/index.ts"))};`,
+      `export { Frame } from ${JSON.stringify(join(tree, "packages/core/src/index.ts"))};`,
       "",
     ].join("\n"),
   );
-  await build({
-    entryPoints: {
-      bundle: entry,
-      "search-worker": join(ROOT, "packages/train/src/search/worker.ts"),
-    },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@mlops/source"],
-    outdir: OUT,
-    // CommonJS dependencies bundled into an ES module may call require().
-    banner: {
-      js:
-        "import { createRequire } from 'node:module'; " +
-        "const require = createRequire(import.meta.url);",
-    },
-    logLevel: "warning",
-  });
-}
-
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result.stdout;
-}
-
-/** CPU ticks of the whole machine (busy, total), from /proc/stat. */
-function machineTicks() {
-  try {
-    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
-    const numbers = fields.slice(1).map(Number);
-    const total = numbers.reduce((a, b) => a + b, 0);
-    return { busy: total - numbers[3] - (numbers[4] ?? 0), total };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Cores busy over one second. */
-async function busyCores() {
-  const first = machineTicks();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const second = machineTicks();
-  if (!first || !second || second.total === first.total) return 0;
-  return (availableParallelism() * (second.busy - first.busy)) / (second.total - first.total);
-}
-
-/** Waits until under 0.3 of a core is busy (other engineers' jobs), at most `limit` seconds. */
-async function waitForQuiet(limit) {
-  const started = Date.now();
-  let busy = await busyCores();
-  while (busy > 0.3 && Date.now() - started < limit * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    busy = await busyCores();
-  }
-  return busy;
+  // The search worker beside the bundle, where the pool looks for it outside the package.
+  await bundleSources(
+    { bundle: entry, "search-worker": join(tree, "packages/train/src/search/worker.ts") },
+    OUT,
+  );
+  return tree;
 }
 
 /** Runs one timed child and returns its result. */
@@ -200,12 +150,6 @@ function timedChild(jobs, file) {
   run(process.execPath, [SCRIPT, "--child", "--jobs", String(jobs), "--out", file]);
   return JSON.parse(readFileSync(file, "utf8"));
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 function compareTables(ours, theirs) {
   let maxMean = 0;
@@ -244,13 +188,13 @@ function compareTables(ours, theirs) {
 
 async function parent() {
   const reps = positiveInteger("reps", 3);
-  const jobsList = option("jobs", "1,2").split(",").map(Number);
+  const jobsList = integerList("jobs", "1,2");
   const wait = Number(option("wait", 180));
-  const withSklearn =
-    !process.argv.includes("--no-sklearn") &&
-    spawnSync(PYTHON, ["-c", "import sklearn"], { stdio: "ignore" }).status === 0;
+  const withSklearn = !flag("no-sklearn") && pythonHas("sklearn");
   mkdirSync(OUT, { recursive: true });
-  await bundle();
+  const tree = await bundle();
+  console.log(`node ${process.version}, ${reps} reps per side (fresh process each), tree ${tree}`);
+  console.log(await loadLine());
   if (!withSklearn)
     console.log("scikit-learn not run (--no-sklearn, or /usr/bin/python3 lacks it)");
   const rows = [];
@@ -259,15 +203,20 @@ async function parent() {
     const busyBefore = await waitForQuiet(wait);
     let sklearn;
     if (withSklearn) {
-      run(PYTHON, [
-        join(ROOT, "bench/gridsearch_sklearn.py"),
-        "--n-jobs",
-        String(jobs),
-        "--reps",
-        String(reps),
-        "--out",
-        OUT,
-      ]);
+      // n_jobs threads for us, n_jobs loky processes for scikit-learn, one BLAS/OpenMP thread each.
+      run(
+        PYTHON,
+        [
+          join(ROOT, "bench/gridsearch_sklearn.py"),
+          "--n-jobs",
+          String(jobs),
+          "--reps",
+          String(reps),
+          "--out",
+          OUT,
+        ],
+        { env: { ...process.env, OMP_NUM_THREADS: "1" } },
+      );
       sklearn = JSON.parse(readFileSync(join(OUT, `sklearn-jobs${jobs}.json`), "utf8"));
     }
     await waitForQuiet(wait);
@@ -318,43 +267,26 @@ async function parent() {
     p.maxDepth !== undefined
       ? `max_depth=${p.maxDepth}, min_samples_leaf=${p.minSamplesLeaf}`
       : `max_depth=${p.max_depth}, min_samples_leaf=${p.min_samples_leaf}`;
-  const header = [
-    "n_jobs",
-    "implementation",
-    "wall (median)",
-    "all reps (s)",
-    "÷ sklearn",
-    "target",
-    "best params",
-    "best CV RMSE",
-    "hold-out RMSE",
-    "busy",
-  ];
-  const lines = [`| ${header.join(" | ")} |`, `|${"---|".repeat(header.length)}`];
-  const tableRow = (cells) => lines.push(`| ${cells.join(" | ")} |`);
+  const lines = [];
   for (const row of rows) {
     const { ours, sklearn } = row;
     const how = `${ours.workers > 1 ? `${ours.workers} workers` : "in-thread"}`;
-    tableRow([
+    lines.push([
       row.jobs,
       `@mlops GridSearch (${how}${ours.fastPath ? ", fast path" : ""})`,
-      `${s(ours.wall)} s`,
-      ours.walls.map(s).join(", "),
+      spread(summary(ours.walls), " s", s),
       row.ratio === undefined ? "-" : `${row.ratio.toFixed(3)}×`,
-      row.jobs === 1 ? "≤ 0.25×" : "≤ 0.5×",
       params(ours.bestParams),
       ours.bestScore.toFixed(6),
       ours.holdoutRmse.toFixed(6),
       ours.busy.toFixed(2),
     ]);
     if (sklearn) {
-      tableRow([
+      lines.push([
         row.jobs,
         `sklearn ${sklearn.version} GridSearchCV`,
-        `${s(sklearn.wall)} s`,
-        sklearn.walls.map(s).join(", "),
+        spread(summary(sklearn.walls), " s", s),
         "1",
-        "",
         params(sklearn.bestParams),
         sklearn.bestScore.toFixed(6),
         sklearn.holdoutRmse.toFixed(6),
@@ -362,7 +294,21 @@ async function parent() {
       ]);
     }
   }
-  console.log(lines.join("\n"));
+  console.log(
+    markdownTable(
+      [
+        "n_jobs",
+        "implementation",
+        "wall, median (min–max)",
+        "÷ sklearn (medians)",
+        "best params",
+        "best CV RMSE",
+        "hold-out RMSE",
+        "busy",
+      ],
+      lines,
+    ),
+  );
   for (const row of rows) {
     if (!row.agreement) continue;
     const a = row.agreement;
@@ -374,11 +320,12 @@ async function parent() {
         `bit-identical), ${a.sameRanks}/${a.rows} identical ranks`,
     );
   }
+  console.log(await loadLine());
   writeFileSync(
     join(OUT, "results.json"),
     JSON.stringify({ node: process.version, reps, rows }, null, 1),
   );
 }
 
-if (process.argv.includes("--child")) await child();
+if (flag("child")) await child();
 else await parent();

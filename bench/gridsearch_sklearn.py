@@ -12,8 +12,8 @@ bench_gridsearch.py, plus the per-split scores of every setting, so that another
 can be compared split by split. Writes `sklearn-jobs<N>.json`: wall seconds per rep, best
 params and score, hold-out RMSE and the cv table (RMSE, positive).
 
-The generator is the peers' portable friedman_hash (../shared/peers/peerdata.py), copied here so
-this script runs without that folder; the JavaScript side has a bit-identical port.
+The generator is the peers' portable friedman_hash, in bench/peerdata.py (a copy, so this script
+runs without ../shared); the JavaScript side has a bit-identical port.
 """
 import argparse
 import json
@@ -24,32 +24,7 @@ import numpy as np
 import sklearn
 from sklearn.model_selection import GridSearchCV
 from sklearn.tree import DecisionTreeRegressor
-
-M32 = np.uint64(0xFFFFFFFF)
-GRID = {"max_depth": list(range(2, 13)), "min_samples_leaf": [1, 2, 5, 10, 20, 50, 100, 200, 500]}
-
-
-def uniform_hash(seed, start, count):
-    i = np.arange(start, start + count, dtype=np.uint64)
-    base = (np.uint64(seed) * np.uint64(0x85EBCA77) + np.uint64(0x165667B1)) & M32
-    h = ((i & M32) * np.uint64(0x9E3779B9) + base) & M32
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & M32
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & M32
-    h ^= h >> np.uint64(16)
-    return h.astype(np.float64) / 4294967296.0
-
-
-def friedman_hash(n, p=10, seed=42):
-    u = uniform_hash(seed, 0, n * (p + 1)).reshape(n, p + 1)
-    X = np.ascontiguousarray(u[:, :p])
-    e = u[:, p]
-    t = X[:, 0] * X[:, 1]
-    d = X[:, 2] - 0.5
-    y = 40.0 * t * (1.0 - t) + 20.0 * d * d + 10.0 * X[:, 3] + 5.0 * X[:, 4] + 2.0 * (e - 0.5)
-    return X, y
-
+from peerdata import friedman_hash
 
 def main():
     ap = argparse.ArgumentParser()

@@ -4,13 +4,17 @@
 //   npm run build --workspace @mlops/core   # the script imports the built package (dist/)
 //   node bench/predict.mjs [--rows 1000000] [--depth 8] [--runs 5] [--calls 1000000]
 //
+// Both sides: one untimed warm-up run, then --runs timed runs, one thread; the figures are the
+// median with the min–max spread, and the machine's load is printed. For another checkout, run
+// this file from there (it imports ../packages/core/dist): copy it in, or use that checkout's own.
+//
 // 1. When `/usr/bin/python3 -c 'import sklearn'` works, bench/predict_sklearn.py fits
 //    DecisionTreeRegressor(max_depth=8) on 100,000 friedman_hash rows (seed 42), exports its
-//    tree_ arrays, and times predict on 1,000,000 fresh rows (seed 7), best of --runs.
+//    tree_ arrays, and times predict on 1,000,000 fresh rows (seed 7).
 //    Otherwise a random depth-8 tree is built here and only our figures are printed.
 // 2. The same tree becomes a `tree` artifact, is encoded and decoded (the predictor runs on the
 //    zero-copy arrays of the decoded file, as a server would), and predicts the same rows from a
-//    Frame of 10 Float64Array columns: best of --runs, schema validation included.
+//    Frame of 10 Float64Array columns, schema validation included.
 // 3. Predictions must be identical to sklearn's (max |difference| 0) on the same float64 data:
 //    sklearn casts X to float32 inside predict, and the artifact says so (`splitRule:
 //    "float32_le"`), which our predictor folds into its thresholds once.
@@ -19,8 +23,7 @@
 // Results are printed and saved to .bench/predict-results.json.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   createArtifact,
   createPredictor,
@@ -31,11 +34,9 @@ import {
   schema,
 } from "../packages/core/dist/index.js";
 import { uniformHash } from "./friedman-hash.mjs";
+import { loadLine, PYTHON, ROOT, spread, summary } from "./lib.mjs";
 
-const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), "..");
 const OUT = join(ROOT, ".bench", "predict");
-const PYTHON = "/usr/bin/python3";
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -131,15 +132,16 @@ function treeArrays(tree) {
   return arrays;
 }
 
-function best(runs, run) {
-  let seconds = Number.POSITIVE_INFINITY;
-  let result;
+/** One untimed warm-up run, then `runs` timed ones: the summary and the last result. */
+function timed(runs, run) {
+  let result = run();
+  const seconds = [];
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
     result = run();
-    seconds = Math.min(seconds, (performance.now() - start) / 1000);
+    seconds.push((performance.now() - start) / 1000);
   }
-  return { seconds, result };
+  return { seconds: summary(seconds), result };
 }
 
 // ------------------------------------------------------------------ main
@@ -166,8 +168,9 @@ const predictor = createPredictor(decodeArtifact(bytes, { source: "bench tree" }
 
 const columns = friedmanColumns(ROWS, FEATURES, 7);
 const frame = new Frame(names.map((name, j) => [name, { kind: "number", values: columns[j] }]));
-const ours = best(RUNS, () => predictor.predict(frame));
-const validation = best(RUNS, () => features.features().conformFrame(frame));
+console.log(await loadLine());
+const ours = timed(RUNS, () => predictor.predict(frame));
+const validation = timed(RUNS, () => features.features().conformFrame(frame));
 
 let maxDifference = 0;
 let mismatches = 0;
@@ -189,13 +192,14 @@ pool.forEach((row, i) => {
 });
 let sink = 0;
 for (let i = 0; i < 200_000; i++) sink += predictor.predictRow(pool[i % pool.length]);
-const rowRuns = best(3, () => {
+const rowRuns = timed(3, () => {
   for (let i = 0; i < CALLS; i++) sink += predictor.predictRow(pool[i % pool.length]);
   return sink;
 });
-const rowNanoseconds = (rowRuns.seconds * 1e9) / CALLS;
+const rowNanoseconds = (rowRuns.seconds.median * 1e9) / CALLS;
 
-const sklearnSeconds = reference.info?.predictSeconds;
+const sklearnTimes = reference.info ? summary(reference.info.predictTimes) : undefined;
+const sklearnSeconds = sklearnTimes?.median;
 const results = {
   rows: ROWS,
   features: FEATURES,
@@ -211,43 +215,46 @@ const results = {
   sklearn: reference.info
     ? {
         version: reference.info.sklearn,
-        predictSeconds: sklearnSeconds,
+        predictSeconds: sklearnTimes,
         rowsPerSecond: ROWS / sklearnSeconds,
-        predictFloat32Seconds: reference.info.predictFloat32Seconds,
+        predictFloat32Seconds: summary(reference.info.predictFloat32Times),
         generator: reference.info.generator,
       }
     : { skipped: reference.skipped },
   ours: {
     predictSeconds: ours.seconds,
-    rowsPerSecond: ROWS / ours.seconds,
+    rowsPerSecond: ROWS / ours.seconds.median,
     conformFrameSeconds: validation.seconds,
     predictRowNanoseconds: rowNanoseconds,
   },
-  speedup: sklearnSeconds ? sklearnSeconds / ours.seconds : undefined,
+  speedup: sklearnSeconds ? sklearnSeconds / ours.seconds.median : undefined,
   maxAbsDifference: reference.predictions ? maxDifference : undefined,
   mismatches: reference.predictions ? mismatches : undefined,
   predictRowMismatches: rowMismatches,
 };
 
 const millions = (rate) => `${(rate / 1e6).toFixed(1)} M rows/s`;
+const s4 = (value) => value.toFixed(4);
 console.log(
   `\ntree: ${JSON.stringify(results.tree)}; ` +
-    `${ROWS.toLocaleString("en")} rows × ${FEATURES}, best of ${RUNS}`,
+    `${ROWS.toLocaleString("en")} rows × ${FEATURES}, median (min–max) of ${RUNS} after a warm-up`,
 );
 if (sklearnSeconds) {
   console.log(
     `sklearn ${reference.info.sklearn} predict      ` +
-      `${sklearnSeconds.toFixed(4)} s  ${millions(ROWS / sklearnSeconds)}`,
+      `${spread(sklearnTimes, " s", s4)}  ${millions(ROWS / sklearnSeconds)}`,
   );
-  console.log(`  (float32 input: ${reference.info.predictFloat32Seconds.toFixed(4)} s)`);
+  console.log(`  (float32 input: ${spread(results.sklearn.predictFloat32Seconds, " s", s4)})`);
 }
 console.log(
-  `@mlops predict           ${ours.seconds.toFixed(4)} s  ` +
-    `${millions(ROWS / ours.seconds)} (validation included)`,
+  `@mlops predict           ${spread(ours.seconds, " s", s4)}  ` +
+    `${millions(ROWS / ours.seconds.median)} (validation included)`,
 );
-console.log(`  (schema.conformFrame alone, for scale: ${validation.seconds.toFixed(4)} s)`);
+console.log(`  (schema.conformFrame alone, for scale: ${spread(validation.seconds, " s", s4)})`);
 if (sklearnSeconds) {
-  console.log(`ratio sklearn ÷ ours     ${(sklearnSeconds / ours.seconds).toFixed(2)}×`);
+  console.log(
+    `ratio sklearn ÷ ours     ${(sklearnSeconds / ours.seconds.median).toFixed(2)}× (medians)`,
+  );
   console.log(`max |ours − sklearn|     ${maxDifference} (${mismatches} rows differ)`);
 }
 console.log(
@@ -263,6 +270,7 @@ writeFileSync(
   join(ROOT, ".bench", "predict-results.json"),
   `${JSON.stringify(results, null, 2)}\n`,
 );
+console.log(await loadLine());
 if (mismatches > 0 || rowMismatches > 0) {
   console.error("predictions differ");
   process.exitCode = 1;

@@ -5,19 +5,19 @@
 //   node --expose-gc bench/read.mjs [--rows 1000000] [--runs 3]
 //
 // Each of our reads runs in a fresh `node --expose-gc` child so its peak memory (max RSS minus
-// the RSS just before the read) is not polluted by earlier runs; wall time is the best of the runs.
+// the RSS just before the read) is not polluted by earlier runs; pandas reads in a fresh process
+// per run too. Wall times: the median of the runs with the min–max spread; the load is printed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formats, readFrame, streamFrames, writeFrame } from "../packages/core/dist/index.js";
+import { loadLine, PYTHON, ROOT, spread, summary } from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), "..");
 const DATA = join(ROOT, ".bench");
 const COLUMNS = 10;
-const PYTHON = "/usr/bin/python3";
 const MB = 1024 * 1024;
 
 function option(name, fallback) {
@@ -107,7 +107,7 @@ async function generate(path, rows) {
   renameSync(temporary, path);
 }
 
-/** Runs `kind` in fresh child processes: best wall time, largest peak memory. */
+/** Runs `kind` in fresh child processes: every wall time, the largest peak memory. */
 function measure(kind, path, runs) {
   const results = [];
   for (let run = 0; run < runs; run++) {
@@ -120,7 +120,7 @@ function measure(kind, path, runs) {
   }
   return {
     ...results[0],
-    seconds: Math.min(...results.map((result) => result.seconds)),
+    seconds: summary(results.map((result) => result.seconds)),
     peakBytes: Math.max(...results.map((result) => result.peakBytes)),
   };
 }
@@ -131,12 +131,21 @@ function pandas(path, runs, floatPrecision) {
     return { skipped: `${PYTHON} cannot import pandas (apt-get install python3-pandas)` };
   }
   const script = join(ROOT, "bench", "read_pandas.py");
-  const args = [script, path, "--runs", String(runs)];
+  // A fresh process per run, as ours: both sides read cold.
+  const args = [script, path, "--runs", "1"];
   if (floatPrecision) args.push("--float-precision", floatPrecision);
-  const done = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * MB });
-  if (done.status !== 0)
-    return { skipped: `pandas failed: ${done.stderr.trim().split("\n").at(-1)}` };
-  return JSON.parse(done.stdout.trim().split("\n").at(-1));
+  const results = [];
+  for (let run = 0; run < runs; run++) {
+    const done = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * MB });
+    if (done.status !== 0)
+      return { skipped: `pandas failed: ${done.stderr.trim().split("\n").at(-1)}` };
+    results.push(JSON.parse(done.stdout.trim().split("\n").at(-1)));
+  }
+  return {
+    ...results[0],
+    seconds: summary(results.map((result) => result.seconds)),
+    peakBytes: Math.max(...results.map((result) => result.peakBytes)),
+  };
 }
 
 /** Writes the CSV's data as `extension` with our writer (once), or says why it cannot. */
@@ -157,10 +166,12 @@ function row(label, result, reference) {
   if (result.skipped) return `${label.padEnd(26)} skipped: ${result.skipped}`;
   const ratio = result.peakBytes / result.frameBytes;
   const versus =
-    reference && !reference.skipped ? `${(result.seconds / reference.seconds).toFixed(2)}×` : "";
+    reference && !reference.skipped
+      ? `${(result.seconds.median / reference.seconds.median).toFixed(2)}×`
+      : "";
   return [
     label.padEnd(26),
-    `${result.seconds.toFixed(3)} s`.padStart(10),
+    spread(result.seconds, " s", (value) => value.toFixed(3)).padStart(26),
     `${(result.peakBytes / MB).toFixed(1)} MB`.padStart(11),
     `${(result.frameBytes / MB).toFixed(1)} MB`.padStart(11),
     `${ratio.toFixed(2)}×`.padStart(8),
@@ -175,7 +186,11 @@ async function main() {
   await generate(csvPath, rows);
   const size = statSync(csvPath).size;
   console.log(`${csvPath}: ${rows} rows × ${COLUMNS} columns, ${(size / MB).toFixed(1)} MB`);
-  console.log(`node ${process.version}, best of ${runs}; memory = max RSS − RSS before the read\n`);
+  console.log(
+    `node ${process.version}, median (min–max) of ${runs} fresh processes per side; ` +
+      "memory = max RSS − RSS before the read",
+  );
+  console.log(`${await loadLine()}\n`);
 
   const reference = pandas(csvPath, runs);
   const results = [
@@ -198,7 +213,7 @@ async function main() {
   console.log(
     [
       "".padEnd(26),
-      "wall".padStart(10),
+      "wall, median (min–max)".padStart(26),
       "peak mem".padStart(11),
       "frame".padStart(11),
       "mem/frm".padStart(8),
@@ -209,10 +224,11 @@ async function main() {
   const ours = results[2][1];
   if (!reference.skipped) {
     console.log(
-      `\nours / pandas: ${(ours.seconds / reference.seconds).toFixed(2)}× the time; ` +
+      `\nours / pandas: ${(ours.seconds.median / reference.seconds.median).toFixed(2)}× the time; ` +
         `peak memory ${(ours.peakBytes / ours.frameBytes).toFixed(2)}× the frame's size`,
     );
   }
+  console.log(await loadLine());
   writeFileSync(join(DATA, "read-results.json"), `${JSON.stringify(results, null, 2)}\n`);
 }
 

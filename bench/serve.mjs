@@ -2,31 +2,39 @@
 // endpoint, side by side in one run, with the peers' own harness and load tool (wrk).
 //
 //   npm run build --workspace @mlops/core && npm run build --workspace @mlops/serve
-//   node bench/serve.mjs [--duration 5] [--reps 2] [--conc 16,64] [--wait 300]
-//                        [--skip-harness] [--skip-batch] [--skip-start]
+//   node bench/serve.mjs [--duration 5] [--reps 3] [--conc 16,64] [--wait 300]
+//                        [--baseline DIR] [--skip-harness] [--skip-batch] [--skip-start]
 //
-// Needs /usr/bin/python3 with python3-sklearn, python3-fastapi, python3-uvicorn and wrk (see
-// ../shared/peers/setup.sh).
+// Needs /usr/bin/python3 with python3-sklearn, python3-fastapi, python3-uvicorn,
+// python3-uvloop, python3-httptools and wrk (Debian packages; see bench/README.md).
+//
+// `--baseline DIR` adds a row for the @mlops/serve of another checkout (built: its
+// bench/serve-entry.mjs and packages' dist/), measured in the same reps — how the figures before
+// a change are taken: `git worktree add /tmp/before <commit>`, build it, pass its path.
 //
 // 1. Copies ../shared/peers to .bench/serve/peers (the original is read-only and the harness
 //    writes its model files next to itself), fits the peer's seed-000 tree there
 //    (serve/train_model.py) and exports its arrays (bench/serve_export_tree.py), so both
 //    services answer with the very same tree.
 // 2. Single-row predictions (POST /predict, the 30-field seed body, {"prediction": x}), with
-//    serve/bench_serve.py, unchanged: per rep, one after the other, the lean FastAPI service
-//    (config numpy_w1: uvicorn, 1 worker, a NumPy handler), ours (bench/serve-entry.mjs:
-//    predictRoute with validation, prediction and metrics on) and bench/serve-raw.mjs (a
-//    node:http endpoint answering a constant). The harness waits for a quiet machine before
-//    each server and redoes a measurement when other processes used more than 0.1 core.
+//    serve/bench_serve.py, unchanged: per rep, one after the other, the peer as FastAPI's
+//    experts configure it (bench/serve_fastapi.py: an `async def` handler, uvicorn with uvloop
+//    and httptools, 1 worker, NumPy row → the same scikit-learn tree), the peers' own lean
+//    service (config numpy_w1: a sync `def` handler, for comparison with earlier figures), ours
+//    (bench/serve-entry.mjs: predictRoute with validation, prediction and metrics on) and
+//    bench/serve-raw.mjs (a node:http endpoint answering a constant). Every server gets the same
+//    warm-up (2 s of wrk) and the same single wrk thread. The harness waits for a quiet machine
+//    before each server and redoes a measurement when other processes used more than 0.1 core.
 // 3. Batches of 1,000 rows through OIP infer (`POST /v2/models/delivery/infer`: 29 tensors of
 //    [1000], and one [1000, 29] tensor) and the named-field route ({"rows": [...]}), with wrk
 //    (1 thread, 4 connections): rows/s = requests/s × 1000; every answer is checked.
 // 4. Resident memory of our server (VmRSS, and its peak VmHWM) with one model, idle after
 //    start and after the load; time from spawn to the first 200 on /v2/health/ready, for
-//    bench/serve-entry.mjs and for the mlops-serve executable with a folder registry (best
-//    and median of 5 starts).
+//    bench/serve-entry.mjs and for the mlops-serve executable with a folder registry (median
+//    and min–max of 5 starts).
 //
-// Prints a table with the ratios the serving issue asks for and writes
+// Every figure is the median of the reps with the min–max spread; the machine's load is printed
+// before and after. Prints the tables (ratios against the async FastAPI peer) and writes
 // .bench/serve/results.json. The machine is shared and has 2 cores: look at the foreign
 // column and rerun when the reps disagree by more than ~20%.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -40,59 +48,31 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
+import {
+  flag,
+  loadLine,
+  markdownTable,
+  option,
+  PYTHON,
+  positiveInteger,
+  ROOT,
+  spread,
+  summary,
+  waitForQuiet,
+} from "./lib.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, ".bench", "serve");
 const PEERS = join(OUT, "peers");
 const PEER_SERVE = join(PEERS, "serve");
-const PYTHON = "/usr/bin/python3";
 const PORT = 18090;
 
-function option(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? fallback : process.argv[index + 1];
-}
-const flag = (name) => process.argv.includes(`--${name}`);
-const DURATION = Number(option("duration", 5));
-const REPS = Number(option("reps", 2));
+const DURATION = positiveInteger("duration", 5);
+const REPS = positiveInteger("reps", 3);
 const CONC = option("conc", "16,64");
 const WAIT = Number(option("wait", 300));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ------------------------------------------------------------------ machine
-
-/** Cores busy over one second, from /proc/stat. */
-async function busyCores() {
-  const sample = () => {
-    const numbers = readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return { idle: numbers[3] + numbers[4], total: numbers.reduce((a, b) => a + b, 0) };
-  };
-  const first = sample();
-  await sleep(1000);
-  const second = sample();
-  const total = second.total - first.total;
-  return total > 0 ? (availableParallelism() * (total - (second.idle - first.idle))) / total : 0;
-}
-
-/** Waits until under 0.3 of a core is busy, at most `limit` seconds; returns what it saw. */
-async function waitForQuiet(limit) {
-  const started = Date.now();
-  let busy = await busyCores();
-  while (busy > 0.3 && Date.now() - started < limit * 1000) {
-    process.stdout.write(`  (machine busy: ${busy.toFixed(2)} cores; waiting)\n`);
-    await sleep(4000);
-    busy = await busyCores();
-  }
-  return busy;
-}
+const BASELINE = option("baseline");
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 // ------------------------------------------------------------------ setup
 
@@ -139,10 +119,19 @@ function preparePeers() {
 
 // ------------------------------------------------------------------ single rows (the harness)
 
+const PEER_ASYNC =
+  `${PYTHON} -m uvicorn serve_fastapi:app --app-dir bench --host 127.0.0.1 --port {port} ` +
+  "--workers 1 --loop uvloop --http httptools --no-access-log";
+
 const CONFIGS = [
   {
+    name: "fastapi_async",
+    label: "FastAPI + uvicorn, async def handler (peer)",
+    args: ["--external", PEER_ASYNC, "--external-name", "fastapi_async"],
+  },
+  {
     name: "fastapi_numpy_w1",
-    label: "FastAPI + uvicorn, NumPy handler (lean)",
+    label: "FastAPI + uvicorn, sync def handler (peers' numpy_w1)",
     args: ["--configs", "numpy_w1"],
   },
   {
@@ -150,6 +139,21 @@ const CONFIGS = [
     label: "@mlops/serve (predictRoute, validation + metrics)",
     args: ["--external", "node bench/serve-entry.mjs --port {port}", "--external-name", "mlops_ts"],
   },
+  ...(BASELINE === undefined
+    ? []
+    : [
+        {
+          name: "mlops_baseline",
+          label: `@mlops/serve of ${BASELINE}`,
+          args: [
+            "--external",
+            `node ${join(isAbsolute(BASELINE) ? BASELINE : resolve(BASELINE), "bench/serve-entry.mjs")} ` +
+              `--port {port} --tree ${join(OUT, "tree.json")}`,
+            "--external-name",
+            "mlops_baseline",
+          ],
+        },
+      ]),
   {
     name: "node_raw",
     label: "node:http constant (floor)",
@@ -194,13 +198,6 @@ function harness(config, rep) {
     serverCpu: row.server_cpu_s,
   }));
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2
-    ? sorted[(sorted.length - 1) / 2]
-    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-};
 
 // ------------------------------------------------------------------ our server, spawned
 
@@ -329,36 +326,42 @@ async function batches(rows) {
       spawnSync("wrk", ["-t1", "-c4", "-d2s", "-s", lua, `http://127.0.0.1:${port}${path}`], {
         env: { ...process.env, BODY: file },
       });
-      const cpu0 = cpuSeconds(child.pid);
-      const run = spawnSync(
-        "wrk",
-        [
-          "-t1",
-          "-c4",
-          `-d${DURATION}s`,
-          "--timeout",
-          "10s",
-          "-s",
-          lua,
-          `http://127.0.0.1:${port}${path}`,
-        ],
-        {
-          env: { ...process.env, BODY: file },
-          encoding: "utf8",
-        },
-      );
-      const cpu = cpuSeconds(child.pid) - cpu0;
-      const line = run.stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
-      const summary = JSON.parse(line.slice(8));
-      const rps = summary.requests / (summary.duration_us / 1e6);
+      const runs = [];
+      for (let rep = 0; rep < REPS; rep++) {
+        const cpu0 = cpuSeconds(child.pid);
+        const run = spawnSync(
+          "wrk",
+          [
+            "-t1",
+            "-c4",
+            `-d${DURATION}s`,
+            "--timeout",
+            "10s",
+            "-s",
+            lua,
+            `http://127.0.0.1:${port}${path}`,
+          ],
+          { env: { ...process.env, BODY: file }, encoding: "utf8" },
+        );
+        const cpu = cpuSeconds(child.pid) - cpu0;
+        const line = run.stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
+        const result = JSON.parse(line.slice(8));
+        const rps = result.requests / (result.duration_us / 1e6);
+        runs.push({
+          rps,
+          p99Ms: result.p99_us / 1000,
+          errors: result.errors,
+          cpuMs: (cpu / result.requests) * 1000,
+        });
+      }
       results.push({
         name,
         bytes: text.length,
-        requestsPerSecond: rps,
-        rowsPerSecond: rps * rows,
-        p99Ms: summary.p99_us / 1000,
-        errors: summary.errors,
-        serverCpuMsPerRequest: (cpu / summary.requests) * 1000,
+        requestsPerSecond: summary(runs.map((r) => r.rps)),
+        rowsPerSecond: summary(runs.map((r) => r.rps * rows)),
+        p99Ms: summary(runs.map((r) => r.p99Ms)),
+        errors: runs.reduce((total, r) => total + r.errors, 0),
+        serverCpuMsPerRequest: summary(runs.map((r) => r.cpuMs)),
       });
     }
     return { results, memory: memory(child.pid) };
@@ -431,7 +434,7 @@ async function startup(tree) {
       const code = await stopServer(child);
       if (code !== 0) throw new Error(`${name}: exit code ${code} after SIGTERM`);
     }
-    out[name] = { readyMsBest: Math.min(...times), readyMsMedian: median(times), idle, loaded };
+    out[name] = { readyMs: summary(times), idle, loaded };
   }
   return out;
 }
@@ -446,86 +449,111 @@ async function main() {
   ensureBuilt();
   const tree = preparePeers();
   const results = { when: new Date().toISOString(), duration: DURATION, reps: REPS, conc: CONC };
+  const load = await loadLine();
+  results.loadBefore = load;
+  console.log(`node ${process.version}; ${load}`);
 
   if (!flag("skip-harness")) {
+    process.env.PEER_MODEL = join(PEER_SERVE, "model_np.joblib");
     console.log(
       `single rows: bench_serve.py, ${REPS} rep(s) × ${CONFIGS.length} servers, ` +
-        `c=${CONC}, ${DURATION} s each`,
+        `c=${CONC}, ${DURATION} s each, 2 s warm-up each, wrk -t1`,
     );
     const rows = [];
+    // Interleaved: a load that comes and goes hits every server alike.
     for (let rep = 0; rep < REPS; rep++) {
       for (const config of CONFIGS) rows.push(...harness(config, rep));
     }
     results.harness = rows;
     const table = [];
     for (const conc of CONC.split(",").map(Number)) {
-      const pick = (name) => rows.filter((r) => r.config === name && r.conc === conc);
-      const summary = (name) => {
-        const runs = pick(name);
+      const stats = (name) => {
+        const runs = rows.filter((r) => r.config === name && r.conc === conc);
         return {
-          rps: median(runs.map((r) => r.rps)),
-          p99: median(runs.map((r) => r.p99Ms)),
-          all: runs.map((r) => fmt(r.rps)).join(", "),
+          rps: summary(runs.map((r) => r.rps)),
+          p99: summary(runs.map((r) => r.p99Ms)),
           errors: runs.reduce((a, r) => a + r.errors, 0),
           foreign: Math.max(...runs.map((r) => r.foreign)),
         };
       };
-      const [peer, ours, raw] = CONFIGS.map((c) => summary(c.name));
-      table.push({
-        conc,
-        peer,
-        ours,
-        raw,
-        vsPeer: ours.rps / peer.rps,
-        p99VsPeer: ours.p99 / peer.p99,
-        vsRaw: ours.rps / raw.rps,
-      });
+      const byName = Object.fromEntries(CONFIGS.map((c) => [c.name, stats(c.name)]));
+      table.push({ conc, byName });
     }
     results.singleRow = table;
+    console.log();
     console.log(
-      "\n| c | server | req/s (median) | p99 ms | req/s (all reps) | errors | foreign cores |",
+      markdownTable(
+        ["c", "server", "req/s", "p99 ms", "errors", "foreign cores (max)"],
+        table.flatMap((row) =>
+          CONFIGS.map((config) => {
+            const s = row.byName[config.name];
+            return [
+              row.conc,
+              config.label,
+              spread(s.rps),
+              spread(s.p99),
+              s.errors,
+              s.foreign.toFixed(2),
+            ];
+          }),
+        ),
+      ),
     );
-    console.log("|---|---|---|---|---|---|---|");
-    for (const row of table) {
-      for (const [key, label] of [
-        ["peer", CONFIGS[0].label],
-        ["ours", CONFIGS[1].label],
-        ["raw", CONFIGS[2].label],
-      ]) {
-        const s = row[key];
-        console.log(
-          `| ${row.conc} | ${label} | ${fmt(s.rps)} | ${fmt(s.p99, 2)} | ${s.all} | ` +
-            `${s.errors} | ${fmt(s.foreign, 2)} |`,
-        );
-      }
-    }
+    console.log();
+    const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     console.log(
-      "\n| c | ours ÷ lean FastAPI (req/s) | ours p99 ÷ FastAPI p99 | " +
-        "ours ÷ node:http (req/s) |",
+      markdownTable(
+        [
+          "c",
+          "ours ÷ async FastAPI (req/s)",
+          "ours p99 ÷ async FastAPI p99",
+          "ours ÷ node:http (req/s)",
+          ...(BASELINE === undefined ? [] : ["ours ÷ baseline (req/s)"]),
+        ],
+        table.map(({ conc, byName }) => {
+          const ours = byName.mlops_ts;
+          const cells = [
+            conc,
+            ratio(ours.rps.median, byName.fastapi_async.rps.median),
+            (ours.p99.median / byName.fastapi_async.p99.median).toFixed(3),
+            ratio(ours.rps.median, byName.node_raw.rps.median),
+          ];
+          if (BASELINE !== undefined) {
+            cells.push(ratio(ours.rps.median, byName.mlops_baseline.rps.median));
+          }
+          return cells;
+        }),
+      ),
     );
-    console.log("|---|---|---|---|");
-    for (const row of table) {
-      console.log(
-        `| ${row.conc} | ${fmt(row.vsPeer, 1)}× (target ≥ 10×) | ` +
-          `${fmt(row.p99VsPeer, 3)} (target ≤ 0.2) | ${fmt(row.vsRaw, 2)}× (target ≥ 0.6×) |`,
-      );
-    }
+    console.log("(ratios of the medians; each cell above: median (min–max) of the reps)");
   }
 
   if (!flag("skip-batch")) {
-    console.log("\nbatches of 1,000 rows (wrk -t1 -c4):");
+    console.log(
+      `\nbatches of 1,000 rows (wrk -t1 -c4, ${REPS} runs of ${DURATION} s after 2 s of warm-up):`,
+    );
     const { results: batch, memory: afterLoad } = await batches(1000);
     results.batches = batch;
     results.memoryAfterLoad = afterLoad;
-    console.log("| route | body | rows/s | req/s | p99 ms | server CPU ms/request | errors |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const b of batch) {
-      console.log(
-        `| ${b.name} | ${fmt(b.bytes / 1024)} KiB | ${fmt(b.rowsPerSecond / 1e6, 2)} M | ` +
-          `${fmt(b.requestsPerSecond)} | ${fmt(b.p99Ms, 1)} | ` +
-          `${fmt(b.serverCpuMsPerRequest, 2)} | ${b.errors} |`,
-      );
-    }
+    console.log(
+      markdownTable(
+        ["route", "body", "rows/s (M)", "req/s", "p99 ms", "server CPU ms/request", "errors"],
+        batch.map((b) => [
+          b.name,
+          `${Math.round(b.bytes / 1024)} KiB`,
+          spread({
+            ...b.rowsPerSecond,
+            median: b.rowsPerSecond.median / 1e6,
+            min: b.rowsPerSecond.min / 1e6,
+            max: b.rowsPerSecond.max / 1e6,
+          }),
+          spread(b.requestsPerSecond),
+          spread(b.p99Ms),
+          spread(b.serverCpuMsPerRequest),
+          b.errors,
+        ]),
+      ),
+    );
     console.log(
       `memory after the batch load: RSS ${fmt(afterLoad.rssMiB)} MiB, ` +
         `peak ${fmt(afterLoad.peakMiB)} MiB`,
@@ -536,19 +564,26 @@ async function main() {
     await waitForQuiet(WAIT);
     const start = await startup(tree);
     results.startup = start;
+    console.log();
     console.log(
-      "\n| server | ready (best of 5) | ready (median) | RSS idle, one model | " +
-        "RSS (peak) after c64 single rows |",
+      markdownTable(
+        [
+          "server",
+          "ready ms (5 starts)",
+          "RSS idle, one model",
+          "RSS (peak) after c64 single rows",
+        ],
+        Object.entries(start).map(([name, s]) => [
+          name,
+          spread(s.readyMs),
+          `${fmt(s.idle.rssMiB)} MiB`,
+          `${fmt(s.loaded.rssMiB)} (${fmt(s.loaded.peakMiB)}) MiB`,
+        ]),
+      ),
     );
-    console.log("|---|---|---|---|---|");
-    for (const [name, s] of Object.entries(start)) {
-      console.log(
-        `| ${name} | ${fmt(s.readyMsBest)} ms | ${fmt(s.readyMsMedian)} ms | ` +
-          `${fmt(s.idle.rssMiB)} MiB | ${fmt(s.loaded.rssMiB)} (${fmt(s.loaded.peakMiB)}) MiB |`,
-      );
-    }
   }
 
+  console.log(`\n${await loadLine()}`);
   writeFileSync(join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${join(OUT, "results.json")}`);
 }

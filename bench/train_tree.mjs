@@ -1,18 +1,25 @@
 // Training benchmark: our DecisionTreeRegressor (exact "best" and "hist" splitters) against
 // scikit-learn's, side by side in one run, on the peers' portable friedman_hash data.
 //
-//   node bench/train_tree.mjs [--sizes 10000,100000,1000000] [--reps 3] [--holdout 100000]
-//                             [--depth 8] [--wait 180] [--no-sklearn]
+//   node bench/train_tree.mjs [--sizes 10000,100000,1000000] [--reps 5] [--holdout 100000]
+//                             [--depth 8] [--wait 180] [--no-sklearn] [--tree DIR]
+//
+// Like is compared with like: our exact splitter ("best") with scikit-learn's
+// DecisionTreeRegressor, our binned splitter ("hist", 255 bins) with scikit-learn's binned tree
+// (HistGradientBoostingRegressor, one iteration at learning rate 1: see train_tree_sklearn.py).
+// Both sides fit on one thread (OMP_NUM_THREADS=1 for scikit-learn), after the same untimed
+// warm-up fit on 2,000 other rows, --reps times; the tables give the median with the min–max
+// spread. `--tree DIR` measures the sources of another checkout.
 //
 // 1. Bundles @mlops/train and @mlops/core from source (esbuild, the `@mlops/source`
 //    condition) into .bench/train-tree/bundle.mjs, so no build step is needed and the
 //    numbers are for the code in the tree.
-// 2. For each size: runs /usr/bin/python3 bench/train_tree_sklearn.py (sklearn's fit, best of
-//    --reps, float64 X as users pass it), then one fresh `node --expose-gc` child per splitter.
+// 2. For each size: runs /usr/bin/python3 bench/train_tree_sklearn.py for each of scikit-learn's
+//    trees (float64 X as users pass it), then one fresh `node --expose-gc` child per splitter.
 //    A child generates friedman_hash(rows, 10, seed 42) straight into Frame columns, fits once
 //    on 2,000 other rows (V8 compiles the kernel then; that cold fit is reported in the JSON),
 //    takes the RSS after a GC as baseline, fits DecisionTreeRegressor({ maxDepth, splitter })
-//    --reps times (best time kept; peak memory = maxRSS after the first fit − baseline), and
+//    --reps times (peak memory = maxRSS after the first fit − baseline), and
 //    writes its predictions on friedman_hash(holdout, 10, seed 7).
 // 3. Compares predictions with sklearn's: the fraction of hold-out rows with identical
 //    predictions (exact splitter; a difference would come from the last bits of a leaf mean,
@@ -32,39 +39,39 @@
 // the busy column, and rerun when the reps of a row disagree by more than ~20%.
 //
 // Results are printed and saved to .bench/train-tree/results.json.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { friedmanColumns } from "./friedman-hash.mjs";
+import {
+  bundleSources,
+  flag,
+  integerList,
+  loadLine,
+  markdownTable,
+  option,
+  PYTHON,
+  positiveInteger,
+  pythonHas,
+  ROOT,
+  run,
+  sourceTree,
+  spread,
+  summary,
+  waitForQuiet,
+  writeEntry,
+} from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), "..");
 const OUT = join(ROOT, ".bench", "train-tree");
-const BUNDLE = join(OUT, "bundle.mjs");
-const PYTHON = "/usr/bin/python3";
+const BUNDLE = join(OUT, "bundle.js");
 const FEATURES = 10;
-const TRAIN_SOURCE = "packages/train/src/index.ts";
-
-function option(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? fallback : process.argv[index + 1];
-}
-
-function positiveInteger(name, fallback) {
-  const value = Number(option(name, fallback));
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${name}: expected a positive integer, got ${option(name, fallback)}`);
-  }
-  return value;
-}
 
 // ------------------------------------------------------------------ child: one fit series
 
 async function child() {
   const rows = positiveInteger("rows");
-  const reps = positiveInteger("reps", 3);
+  const reps = positiveInteger("reps", 5);
   const holdout = positiveInteger("holdout", 100000);
   const depth = positiveInteger("depth", 8);
   const splitter = option("splitter");
@@ -77,8 +84,8 @@ async function child() {
   const train = frameOf(friedmanColumns(rows, FEATURES, 42));
   const test = friedmanColumns(holdout, FEATURES, 7);
   const testFrame = frameOf(test);
-  // V8 compiles the kernel on first use (scikit-learn's is compiled ahead of time): one fit on
-  // 2,000 other rows first, timed and reported as the cold fit.
+  // The same warm-up as scikit-learn's side: one fit on 2,000 other rows first (V8 compiles the
+  // kernel then; it is timed and reported as the cold fit).
   const warmStart = performance.now();
   new DecisionTreeRegressor({ maxDepth: depth, splitter }).fit(
     frameOf(friedmanColumns(2000, FEATURES, 1)),
@@ -115,7 +122,6 @@ async function child() {
     rows,
     splitter: model.splitterUsed,
     fitSeconds: times,
-    bestSeconds: Math.min(...times),
     coldSeconds,
     leaves: model.leafCount,
     nodes: model.nodeCount,
@@ -134,34 +140,17 @@ async function child() {
 // ------------------------------------------------------------------ parent
 
 async function bundle() {
-  const { build } = await import("esbuild");
-  const entry = join(OUT, "entry.mjs");
-  writeFileSync(
-    entry,
+  const tree = sourceTree();
+  const entry = writeEntry(
+    join(OUT, "entry.mjs"),
     [
-      `export { DecisionTreeRegressor } from ${JSON.stringify(join(ROOT, TRAIN_SOURCE))};`,
-      `export { Frame } from ${JSON.stringify(join(ROOT, "packages/core/src/index.ts"))};`,
+      `export { DecisionTreeRegressor } from ${JSON.stringify(join(tree, "packages/train/src/index.ts"))};`,
+      `export { Frame } from ${JSON.stringify(join(tree, "packages/core/src/index.ts"))};`,
       "",
     ].join("\n"),
   );
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@mlops/source"],
-    outfile: BUNDLE,
-    logLevel: "warning",
-  });
-}
-
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result.stdout;
+  await bundleSources({ bundle: entry }, OUT);
+  return tree;
 }
 
 function readF64(path) {
@@ -179,72 +168,34 @@ function agreement(ours, theirs) {
   return { identical: identical / ours.length, close: close / ours.length };
 }
 
-/** Cores busy over one second, from /proc/stat (0 where it cannot be read). */
-async function busyCores() {
-  const sample = () => {
-    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
-    const numbers = fields.slice(1).map(Number);
-    const idle = numbers[3] + (numbers[4] ?? 0);
-    return { idle, total: numbers.reduce((a, b) => a + b, 0) };
-  };
-  try {
-    const first = sample();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const second = sample();
-    const total = second.total - first.total;
-    const cores = availableParallelism();
-    return total > 0 ? (cores * (total - (second.idle - first.idle))) / total : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Waits until under 0.3 of a core is busy (other engineers' jobs), at most `limit` seconds. */
-async function waitForQuiet(limit) {
-  const started = Date.now();
-  let busy = await busyCores();
-  while (busy > 0.3 && Date.now() - started < limit * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    busy = await busyCores();
-  }
-  return busy;
-}
-
 const seconds = (s) => (s < 1 ? s.toFixed(3) : s.toFixed(2));
 const mib = (bytes) => `${(bytes / 1048576).toFixed(0)} MiB`;
 
+/** Our splitter and scikit-learn's tree of the same kind. */
+const PAIRS = [
+  { splitter: "best", sklearn: "tree", label: "exact" },
+  { splitter: "hist", sklearn: "hist", label: "binned (255 bins)" },
+];
+
 async function parent() {
-  const sizes = option("sizes", "10000,100000,1000000").split(",").map(Number);
-  const reps = positiveInteger("reps", 3);
+  const sizes = integerList("sizes", "10000,100000,1000000");
+  const reps = positiveInteger("reps", 5);
   const holdout = positiveInteger("holdout", 100000);
   const depth = positiveInteger("depth", 8);
   const wait = Number(option("wait", 180));
-  const withSklearn =
-    !process.argv.includes("--no-sklearn") &&
-    spawnSync(PYTHON, ["-c", "import sklearn"], { stdio: "ignore" }).status === 0;
+  const withSklearn = !flag("no-sklearn") && pythonHas("sklearn");
   mkdirSync(OUT, { recursive: true });
-  await bundle();
+  const tree = await bundle();
+  console.log(`node ${process.version}, ${reps} fits per side, one thread each, tree ${tree}`);
+  console.log(await loadLine());
   if (!withSklearn)
     console.log("scikit-learn not run (--no-sklearn, or /usr/bin/python3 lacks it)");
   const rows = [];
   for (const size of sizes) {
     const busy = await waitForQuiet(wait);
     const common = ["--rows", String(size), "--reps", String(reps), "--holdout", String(holdout)];
-    let sklearn;
-    if (withSklearn) {
-      run(PYTHON, [
-        join(ROOT, "bench/train_tree_sklearn.py"),
-        ...common,
-        "--max-depth",
-        String(depth),
-        "--out",
-        OUT,
-      ]);
-      sklearn = JSON.parse(readFileSync(join(OUT, `sklearn-${size}.json`), "utf8"));
-      sklearn.predictions = readF64(join(OUT, `sklearn-${size}.f64`));
-    }
     const ours = {};
-    for (const splitter of ["best", "hist"]) {
+    for (const { splitter } of PAIRS) {
       run(process.execPath, [
         "--expose-gc",
         SCRIPT,
@@ -259,83 +210,111 @@ async function parent() {
       ours[splitter].predictions = readF64(join(OUT, `ours-${splitter}-${size}.f64`));
       ours[splitter].predictions32 = readF64(join(OUT, `ours-${splitter}-${size}-f32.f64`));
     }
-    if (sklearn) {
-      const fp = ours.best.fingerprint;
-      if (JSON.stringify(fp) !== JSON.stringify(sklearn.fingerprint)) {
+    const theirs = {};
+    if (withSklearn) {
+      for (const { sklearn: model } of PAIRS) {
+        run(
+          PYTHON,
+          [
+            join(ROOT, "bench/train_tree_sklearn.py"),
+            ...common,
+            "--max-depth",
+            String(depth),
+            "--model",
+            model,
+            "--out",
+            OUT,
+          ],
+          { env: { ...process.env, OMP_NUM_THREADS: "1" } },
+        );
+        const result = JSON.parse(readFileSync(join(OUT, `sklearn-${model}-${size}.json`), "utf8"));
+        result.predictions = readF64(join(OUT, `sklearn-${model}-${size}.f64`));
+        theirs[model] = result;
+      }
+      if (JSON.stringify(ours.best.fingerprint) !== JSON.stringify(theirs.tree.fingerprint)) {
         throw new Error(`friedman_hash differs between Python and JavaScript at ${size} rows`);
       }
     }
-    for (const splitter of ["best", "hist"]) {
-      const result = ours[splitter];
+    for (const pair of PAIRS) {
+      const result = ours[pair.splitter];
+      const peer = theirs[pair.sklearn];
+      const time = summary(result.fitSeconds);
       const row = {
         rows: size,
-        model: `ours ${splitter}`,
-        seconds: result.bestSeconds,
-        reps: result.fitSeconds,
-        ratio: sklearn ? result.bestSeconds / sklearn.best_seconds : undefined,
+        kind: pair.label,
+        model: `@mlops ${pair.splitter}`,
+        time,
+        ratio: peer ? time.median / summary(peer.fit_seconds).median : undefined,
         leaves: result.leaves,
         holdoutRmse: result.holdoutRmse,
-        rmseVsExact: result.holdoutRmse / ours.best.holdoutRmse,
         peakBytes: result.peakBytes,
         memoryRatio: result.peakBytes / result.dataBytes,
         busy,
       };
-      // Agreement is the exact splitter's promise; hist trees split at bin edges instead.
-      if (sklearn && splitter === "best") {
-        Object.assign(row, agreement(result.predictions, sklearn.predictions));
-        row.identical32 = agreement(result.predictions32, sklearn.predictions).identical;
+      // Agreement is the exact splitter's promise; binned trees split at bin edges instead.
+      if (peer && pair.splitter === "best") {
+        Object.assign(row, agreement(result.predictions, peer.predictions));
+        row.identical32 = agreement(result.predictions32, peer.predictions).identical;
       }
       rows.push(row);
-    }
-    if (sklearn) {
-      rows.push({
-        rows: size,
-        model: `sklearn ${sklearn.sklearn}`,
-        seconds: sklearn.best_seconds,
-        reps: sklearn.fit_seconds,
-        ratio: 1,
-        leaves: sklearn.leaves,
-        holdoutRmse: sklearn.holdout_rmse,
-        rmseVsExact: sklearn.holdout_rmse / ours.best.holdoutRmse,
-        peakBytes: sklearn.peak_bytes,
-        memoryRatio: sklearn.peak_bytes / sklearn.data_bytes,
-        busy,
-      });
+      if (peer) {
+        rows.push({
+          rows: size,
+          kind: pair.label,
+          model: `sklearn ${peer.sklearn} ${pair.sklearn === "tree" ? "DecisionTreeRegressor" : "HistGradientBoosting (1 tree)"}`,
+          time: summary(peer.fit_seconds),
+          ratio: 1,
+          leaves: peer.leaves,
+          holdoutRmse: peer.holdout_rmse,
+          peakBytes: peer.peak_bytes,
+          memoryRatio: peer.peak_bytes / peer.data_bytes,
+          busy,
+        });
+      }
     }
     console.log(`${size} rows done (busy cores before: ${busy.toFixed(2)})`);
   }
-  const header =
-    "| rows × 10 | model | fit (best of reps) | all reps (s) | ÷ sklearn | leaves " +
-    "| hold-out RMSE | ÷ exact RMSE | identical to sklearn | ≤1e-12 | identical, X as float32 " +
-    "| peak memory | ÷ data | busy |";
-  const lines = [header, `|${"---|".repeat(14)}`];
   const fraction = (value) => (value === undefined ? "-" : value.toFixed(5));
-  for (const row of rows) {
-    const ratio = row.ratio === undefined ? "-" : `${row.ratio.toFixed(2)}×`;
-    const cells = [
-      row.rows.toLocaleString("en-US"),
-      row.model,
-      `${seconds(row.seconds)} s`,
-      row.reps.map(seconds).join(", "),
-      ratio,
-      row.leaves,
-      row.holdoutRmse.toFixed(4),
-      row.rmseVsExact.toFixed(4),
-      fraction(row.identical),
-      fraction(row.close),
-      fraction(row.identical32),
-      mib(row.peakBytes),
-      `${row.memoryRatio.toFixed(2)}×`,
-      row.busy.toFixed(2),
-    ];
-    lines.push(`| ${cells.join(" | ")} |`);
-  }
-  console.log(lines.join("\n"));
+  console.log(
+    markdownTable(
+      [
+        "rows × 10",
+        "splitter",
+        "model",
+        "fit s, median (min–max)",
+        "÷ sklearn (medians)",
+        "leaves",
+        "hold-out RMSE",
+        "identical to sklearn",
+        "≤1e-12",
+        "identical, X as float32",
+        "peak memory",
+        "÷ data",
+        "busy",
+      ],
+      rows.map((row) => [
+        row.rows.toLocaleString("en-US"),
+        row.kind,
+        row.model,
+        spread(row.time, "", seconds),
+        row.ratio === undefined ? "-" : `${row.ratio.toFixed(2)}×`,
+        row.leaves,
+        row.holdoutRmse.toFixed(4),
+        fraction(row.identical),
+        fraction(row.close),
+        fraction(row.identical32),
+        mib(row.peakBytes),
+        `${row.memoryRatio.toFixed(2)}×`,
+        row.busy.toFixed(2),
+      ]),
+    ),
+  );
+  console.log(await loadLine());
   writeFileSync(
     join(OUT, "results.json"),
     JSON.stringify({ node: process.version, depth, holdout, reps, rows }, null, 1),
   );
 }
 
-if (process.argv.includes("--child")) await child();
+if (flag("child")) await child();
 else await parent();
