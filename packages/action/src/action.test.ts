@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createArtifact, field, openRegistry, schema } from "@mlops/core";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { INPUT_DEFAULTS, INPUT_NAMES } from "./main.js";

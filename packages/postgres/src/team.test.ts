@@ -5,7 +5,7 @@ import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { freshSchemaUrl } from "./testing/index.js";
 

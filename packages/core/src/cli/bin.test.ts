@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION } from "../artifact/version.js";
 import { gateEvaluationCsv, populateGateRegistry } from "../gate/fixture.js";
 import { openRegistry } from "../registry/registry.js";
-import { ensureBuilt } from "../testing/build.js";
+import { ensureBuilt } from "@mlops/test-support";
 import { populateRegistry, type RegistryFixture } from "./fixture.js";
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

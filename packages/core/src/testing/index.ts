@@ -3,7 +3,6 @@
  * every data format and every registry store must pass its suite.
  */
 
-export { type EnsureBuiltOptions, ensureBuilt } from "./build.js";
 export { dumpRegistry } from "./dump.js";
 export {
   conformanceFrame,

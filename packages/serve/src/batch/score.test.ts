@@ -13,7 +13,7 @@ import {
   readFrame,
   writeFrame,
 } from "@mlops/core";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { byHand, tempRegistry } from "../testing/fixtures.js";
 import { manifestPath, readManifest } from "./manifest.js";

@@ -5,7 +5,7 @@ import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../auth/api-keys.js";
 import { byHand, tempRegistry } from "../testing/fixtures.js";

@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFrame } from "@mlops/core";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { manifestPath, readManifest } from "../batch/manifest.js";
 import { byHand, tempRegistry } from "../testing/fixtures.js";

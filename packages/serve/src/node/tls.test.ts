@@ -7,7 +7,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBuilt } from "@mlops/core/testing";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInferenceApp } from "../app/app.js";
 import { tempRegistry } from "../testing/fixtures.js";

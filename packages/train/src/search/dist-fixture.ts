@@ -3,7 +3,7 @@
 // @mlops/core's dist that they import — when it is missing or older than its sources.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureBuilt as ensurePackagesBuilt } from "@mlops/core/testing";
+import { ensureBuilt as ensurePackagesBuilt } from "@mlops/test-support";
 
 /** This package's folder (packages/train). */
 export const trainPackageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
