@@ -221,7 +221,7 @@ export {
   SPLIT_RULES,
   walkThreshold,
 } from "./predict/split-rule.js";
-export { treeFeatureImportances } from "./predict/tree.js";
+export { type TreeArrays, treeFeatureImportances } from "./predict/tree.js";
 export {
   DEFAULT_MAX_CATEGORIES,
   DEFAULT_PROFILE_BINS,

@@ -6,11 +6,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SDK_VERSION } from "../artifact/version.js";
 import { gateEvaluationCsv, populateGateRegistry } from "../gate/fixture.js";
 import { openRegistry } from "../registry/registry.js";
-import { ensureBuilt } from "@mlops/test-support";
 import { populateRegistry, type RegistryFixture } from "./fixture.js";
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

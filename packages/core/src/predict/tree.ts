@@ -3,23 +3,35 @@ import type { ArtifactArray, ModelArtifact, SplitRule } from "../artifact/types.
 import { MlopsError } from "../errors/error.js";
 import { walkThreshold } from "./split-rule.js";
 
-/** One tree as stored in an artifact: parallel arrays, node 0 the root (as in scikit-learn). */
+/**
+ * One regression tree as parallel typed arrays, node 0 the root, as `tree` and `ensemble`
+ * artifacts store it (scikit-learn's `tree_` layout): a row goes left when
+ * `x <= threshold` (compared as the artifact's split rule says), and a missing value (NaN) goes left where `missingLeft` is 1. Declared once
+ * here; @mlops/train's fitted trees are this type with the training arrays present.
+ *
+ * @example
+ * const tree: TreeArrays = { left, right, feature, threshold, value };
+ * tree.value[tree.left[0]]; // the prediction of the root's left child
+ */
 export interface TreeArrays {
   /** Left child of each node, -1 for a leaf. */
   left: Int32Array;
   /** Right child of each node, -1 for a leaf. */
   right: Int32Array;
-  /** Index into `model.inputs` of the value each split reads (ignored for leaves). */
+  /**
+   * Index into `model.inputs` of the value each split reads; ignored for leaves (-2 there, as
+   * scikit-learn writes it).
+   */
   feature: Int32Array;
-  /** A row goes left when `value <= threshold` (ignored for leaves; see `SplitRule`). */
+  /** A row goes left when `value <= threshold`; ignored for leaves (-2 there; see `SplitRule`). */
   threshold: Float64Array;
-  /** The prediction of each node (leaves are the ones used). */
+  /** The prediction of each node, the (weighted) mean target of its training rows. */
   value: Float64Array;
   /** 1 where a missing value goes left, 0 where it goes right. */
   missingLeft?: Uint8Array;
-  /** Weighted training samples per node (feature importances, default missing direction). */
+  /** Total sample weight of each node's training rows (importances, default missing side). */
   nodeSamples?: Float64Array;
-  /** Impurity per node (feature importances). */
+  /** Impurity per node: the weighted variance of its training targets (importances). */
   impurity?: Float64Array;
   /**
    * Categorical splits: per node, -1 for a leaf or a numeric split, else the offset in

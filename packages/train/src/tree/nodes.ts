@@ -1,30 +1,16 @@
+import type { TreeArrays as StoredTreeArrays } from "@mlops/core";
+
 /**
- * One fitted regression tree as parallel typed arrays, node 0 the root, in the layout of core's
- * `tree` artifacts (scikit-learn's `tree_`): a row goes left when `x <= threshold`, and a
- * missing value (NaN) goes left where `missingLeft` is 1.
+ * One fitted regression tree: core's `TreeArrays` (the layout of `tree` and `ensemble`
+ * artifacts, declared there once) with the training arrays — `missingLeft`, `nodeSamples`,
+ * `impurity` — always present.
  *
  * @example
  * const tree = fitTree(data, y, undefined, undefined, { maxDepth: 2 });
  * tree.feature[0]; // the root's feature; tree.value[tree.left[0]] the left child's mean
  */
-export interface TreeArrays {
-  /** Left child of each node, -1 for a leaf. */
-  left: Int32Array;
-  /** Right child of each node, -1 for a leaf. */
-  right: Int32Array;
-  /** Feature index each split reads; -2 for a leaf (as scikit-learn). */
-  feature: Int32Array;
-  /** Split threshold (`x <= threshold` goes left); -2 for a leaf. */
-  threshold: Float64Array;
-  /** Mean target (weighted) of the node's training rows: the prediction of a leaf. */
-  value: Float64Array;
-  /** 1 where a missing value goes left. */
-  missingLeft: Uint8Array;
-  /** Total sample weight of the node's training rows. */
-  nodeSamples: Float64Array;
-  /** Weighted variance of the node's training targets (squared error). */
-  impurity: Float64Array;
-}
+export type TreeArrays = StoredTreeArrays &
+  Required<Pick<StoredTreeArrays, "missingLeft" | "nodeSamples" | "impurity">>;
 
 export const LEAF = -1;
 export const UNDEFINED_FEATURE = -2;
