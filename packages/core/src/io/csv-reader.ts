@@ -155,6 +155,32 @@ export class CsvReader {
     return reader;
   }
 
+  /**
+   * A reader over bytes already in memory (a request body): the same parser and rules as for a
+   * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
+   */
+  static fromBytes(name: string, bytes: Uint8Array, delimiter: number): CsvReader {
+    const reader = new CsvReader(name, { delimiter, chunkSize: bytes.length });
+    reader.#buffer.set(bytes, 0);
+    reader.#end = bytes.length;
+    reader.#fileSize = bytes.length;
+    reader.#filePosition = bytes.length;
+    reader.#eof = true;
+    reader.#buffer[reader.#end] = LF;
+    reader.#takeHeader();
+    return reader;
+  }
+
+  /** Every row of an in-memory reader (`fromBytes`), up to `limit`. */
+  readAllSync(limit: number): CsvBatch {
+    if (!this.#eof || this.#handle !== undefined) {
+      throw new MlopsError("argument_invalid", `${this.path}: readAllSync needs a reader of bytes`);
+    }
+    this.#startBatch(limit);
+    this.#parse();
+    return this.#finishBatch();
+  }
+
   async close(): Promise<void> {
     const handle = this.#handle;
     this.#handle = undefined;
@@ -236,6 +262,23 @@ export class CsvReader {
 
   async #readHeader(): Promise<void> {
     while (this.#end - this.#start < 3 && !this.#eof) await this.#fill();
+    this.#skipBom();
+    let names = this.#parseTextRecord();
+    while (names === undefined) {
+      await this.#fill();
+      names = this.#parseTextRecord();
+    }
+    this.#checkHeader(names);
+  }
+
+  /** The header of an in-memory reader: every byte is there, so no record is ever partial. */
+  #takeHeader(): void {
+    this.#skipBom();
+    const names = this.#parseTextRecord();
+    this.#checkHeader(names ?? null);
+  }
+
+  #skipBom(): void {
     const buffer = this.#buffer;
     if (
       this.#end - this.#start >= 3 &&
@@ -245,11 +288,10 @@ export class CsvReader {
     ) {
       this.#start = 3;
     }
-    let names = this.#parseTextRecord();
-    while (names === undefined) {
-      await this.#fill();
-      names = this.#parseTextRecord();
-    }
+  }
+
+  /** Checks the header's names (none empty, none twice) and keeps them. */
+  #checkHeader(names: string[] | null): void {
     if (names === null) {
       throw new MlopsError("csv_empty", `${this.path}: the file is empty; expected a header line`, {
         location: { file: this.path, line: 1 },

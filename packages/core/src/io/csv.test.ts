@@ -7,7 +7,7 @@ import { type CategoryColumn, Frame, type NumericColumn } from "../frame/frame.j
 import { field } from "../schema/field.js";
 import { SchemaError } from "../schema/issues.js";
 import { schema } from "../schema/schema.js";
-import { csvFormat, readCsvFile, streamCsvFile, writeCsvFile } from "./csv.js";
+import { csvFormat, readCsvFile, readCsvText, streamCsvFile, writeCsvFile } from "./csv.js";
 
 let directory: string;
 
@@ -649,5 +649,52 @@ describe("a small real-world data set", () => {
     expect(numbers(frame, "alcohol")).toEqual([9.4, 9.8, 9.8, 9.8, 9.4]);
     expect(numbers(frame, "quality")).toEqual([5, 5, 5, 6, 5]);
     expect(numbers(frame, "density")[3]).toBe(0.998);
+  });
+});
+
+describe("readCsvText (CSV in memory, as serve reads request bodies)", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const cells = (frame: Frame, name: string) => {
+    const { codes, dictionary } = frame.column(name) as CategoryColumn;
+    return Array.from(codes, (code) => (code < 0 ? null : dictionary[code]));
+  };
+
+  it("reads every column as text, with the file reader's quoting and line ends", () => {
+    const { frame, truncated } = readCsvText(
+      bytes('\uFEFFa,b\r\n"x,y","say ""hi"""\r\n\r\n01,NA\r"line\nbreak",2'),
+      { name: "body", maxRows: 10 },
+    );
+    expect(truncated).toBe(false);
+    expect(frame.rowCount).toBe(3);
+    expect(cells(frame, "a")).toEqual(["x,y", "01", "line\nbreak"]);
+    expect(cells(frame, "b")).toEqual(['say "hi"', null, "2"]);
+  });
+
+  it("says when more rows than maxRows follow, and reads a header alone as no rows", () => {
+    const read = readCsvText(bytes("a\n1\n2\n3\n"), { name: "body", maxRows: 2 });
+    expect(read.truncated).toBe(true);
+    expect(read.frame.rowCount).toBe(2);
+    expect(readCsvText(bytes("a,b\n"), { name: "body", maxRows: 2 }).frame.rowCount).toBe(0);
+  });
+
+  it("fails as the file reader does, naming the source and line", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "csv-text-"));
+    try {
+      for (const text of ["", "a,b\n1\n", 'a\n"open\n', "a,a\n1,2\n", "a,,b\n1,2,3\n"]) {
+        const path = join(dir, "same.csv");
+        await writeFile(path, text);
+        const fromFile = await readCsvFile(path).catch((error: unknown) => error as MlopsError);
+        let fromText: MlopsError | undefined;
+        try {
+          readCsvText(bytes(text), { name: path, maxRows: 10 });
+        } catch (error) {
+          fromText = error as MlopsError;
+        }
+        expect(fromText?.code, JSON.stringify(text)).toBe((fromFile as MlopsError).code);
+        expect(fromText?.message, JSON.stringify(text)).toBe((fromFile as MlopsError).message);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

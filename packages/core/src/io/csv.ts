@@ -90,6 +90,36 @@ export async function* streamCsvFile(
 }
 
 /**
+ * CSV held in memory (a request body), read by the same parser and rules as `readCsvFile` —
+ * RFC 4180 quoting, LF/CRLF/CR line ends, a leading BOM, blank lines skipped, the first record
+ * the header — with every column kept as text (a category column of the raw strings; missing
+ * tokens become missing), for a schema's `conformFrame` to parse as it would a file's. Reads at
+ * most `maxRows` rows; `truncated` says that more followed. A header without rows is a frame of
+ * no rows. Errors are the file reader's (`csv_empty`, `csv_ragged_row`,
+ * `csv_unterminated_quote`, `csv_duplicate_column`, `data_invalid` for an empty header name),
+ * with `name` where a file's path would be.
+ *
+ * @example
+ * const { frame } = readCsvText(body, { name: "CSV body", maxRows: 1000 });
+ */
+export function readCsvText(
+  bytes: Uint8Array,
+  options: { name: string; maxRows: number; delimiter?: string },
+): { frame: Frame; truncated: boolean } {
+  const delimiter = resolveDelimiter("", options.delimiter).charCodeAt(0);
+  const reader = CsvReader.fromBytes(options.name, bytes, delimiter);
+  const modes = reader.header.map(() => MODE_TEXT as number);
+  reader.configure(
+    modes,
+    modes.map((_, index) => index),
+  );
+  const batch = reader.readAllSync(options.maxRows + 1);
+  const truncated = batch.rowCount > options.maxRows;
+  const frame = new Frame(batch.columns, batch.rowCount);
+  return { frame: truncated ? frame.slice(0, options.maxRows) : frame, truncated };
+}
+
+/**
  * Writes a Frame as CSV: a header, then one line per row. Numbers are written as `String(n)`
  * (the shortest text that reads back to the same double), missing values as empty cells,
  * booleans as true/false; strings are quoted where they contain the delimiter, a quote, a line

@@ -138,10 +138,19 @@ describe("POST /invocations (MLflow scoring protocol)", () => {
     const two = await app.fetch(post("/invocations", { instances: [], inputs: [] }));
     expect(two.status).toBe(400);
     for (const [text, message] of [
-      ["", "CSV body: empty (expected a header line, then rows)"],
-      ["a,b\n1\n", "CSV body: line 2: 1 fields, expected 2 like the header"],
-      ['a\n"open\n', "CSV body: line 2: unterminated quoted field (the quote is never closed)"],
-      ["a,a\n1,2\n", 'CSV body: line 1: duplicate column "a"'],
+      // Core's CSV reader answers, in its words, with the body where a file's path would be.
+      ["", "CSV body: the file is empty; expected a header line"],
+      ["a,b\n1\n", "CSV body:2: expected 2 fields like the header, found 1"],
+      [
+        'a\n"open\n',
+        'CSV body:2: unterminated quoted field in column "a": the quote opened on this line is ' +
+          "never closed",
+      ],
+      ["a,a\n1,2\n", 'CSV body:1: duplicate column "a" in the header, at positions 1 and 2'],
+      [
+        "a,,b\n1,2,3\n",
+        "CSV body:1: column 2 of the header has an empty name; every column needs a name",
+      ],
     ]) {
       const response = await app.fetch(csv(text));
       expect(response.status).toBe(400);
