@@ -3,10 +3,10 @@
     /usr/bin/python3 bench/predict_sklearn.py OUT_DIR [--rows 1000000] [--train-rows 100000]
         [--features 10] [--depth 8] [--runs 5]
 
-Data: the portable friedman_hash generator (peers/peerdata.py when present, else the same
-formula below), train seed 42, predict seed 7. sklearn trees cast X to float32 inside predict; the
-JavaScript side reads the same float64 values and walks the tree with the same rule
-(`splitRule: "float32_le"`), so both predict the same on every row.
+Data: the portable friedman_hash generator (bench/peerdata.py), train seed 42, predict seed 7.
+sklearn trees cast X to float32 inside predict; the JavaScript side reads the same float64 values
+and walks the tree with the same rule (`splitRule: "float32_le"`), so both predict the same on
+every row.
 
 Writes OUT_DIR/tree.json (the fitted tree_ arrays), OUT_DIR/predictions.f64 (predict's output,
 little-endian float64) and OUT_DIR/sklearn.json (timings, versions).
@@ -21,42 +21,7 @@ import numpy as np
 import sklearn
 from sklearn.tree import DecisionTreeRegressor
 
-PEERS = os.environ.get("MLOPS_PEERS", "/work/shared/peers")
-
-
-def friedman_hash_inline(n, p=10, seed=42):
-    """Same as peerdata.friedman_hash (see /work/shared/peers/README.md)."""
-    m32 = np.uint64(0xFFFFFFFF)
-
-    def fmix32(h):
-        h = h & m32
-        h ^= h >> np.uint64(16)
-        h = (h * np.uint64(0x85EBCA6B)) & m32
-        h ^= h >> np.uint64(13)
-        h = (h * np.uint64(0xC2B2AE35)) & m32
-        h ^= h >> np.uint64(16)
-        return h
-
-    i = np.arange(0, n * (p + 1), dtype=np.uint64)
-    base = (np.uint64(seed) * np.uint64(0x85EBCA77) + np.uint64(0x165667B1)) & m32
-    u = (fmix32(((i & m32) * np.uint64(0x9E3779B9) + base) & m32).astype(np.float64) / 4294967296.0)
-    u = u.reshape(n, p + 1)
-    X = np.ascontiguousarray(u[:, :p])
-    e = u[:, p]
-    t = X[:, 0] * X[:, 1]
-    d = X[:, 2] - 0.5
-    y = 40.0 * t * (1.0 - t) + 20.0 * d * d + 10.0 * X[:, 3] + 5.0 * X[:, 4] + 2.0 * (e - 0.5)
-    return X, y
-
-
-def generator():
-    if os.path.exists(os.path.join(PEERS, "peerdata.py")):
-        sys.path.insert(0, PEERS)
-        from peerdata import friedman_hash
-
-        return friedman_hash, "peers/peerdata.py"
-    return friedman_hash_inline, "inline copy"
-
+from peerdata import friedman_hash
 
 def main():
     parser = argparse.ArgumentParser()
@@ -68,7 +33,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    friedman_hash, source = generator()
+    source = "bench/peerdata.py"
 
     X_train, y_train = friedman_hash(args.train_rows, args.features, 42)
     X_train = X_train.astype(np.float32).astype(np.float64)

@@ -102,7 +102,16 @@ function ensureBuilt() {
 function preparePeers() {
   if (!existsSync(join(PEER_SERVE, "bench_serve.py"))) {
     rmSync(PEERS, { recursive: true, force: true });
-    cpSync(join(ROOT, "..", "shared", "peers"), PEERS, { recursive: true });
+    // ../shared/peers beside the checkout (or beside a worktree's parent folder, or --peers DIR).
+    const source = [
+      option("peers"),
+      join(ROOT, "..", "shared", "peers"),
+      join(ROOT, "..", "..", "shared", "peers"),
+    ]
+      .filter((path) => path !== undefined)
+      .find((path) => existsSync(join(path, "serve", "bench_serve.py")));
+    if (source === undefined) throw new Error("no ../shared/peers: pass --peers DIR");
+    cpSync(source, PEERS, { recursive: true });
     execFileSync("chmod", ["-R", "u+w", PEERS]);
   }
   if (!existsSync(join(PEER_SERVE, "model_np.joblib"))) {
