@@ -65565,6 +65565,30 @@ var CsvReader = class _CsvReader {
     }
     return reader;
   }
+  /**
+   * A reader over bytes already in memory (a request body): the same parser and rules as for a
+   * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
+   */
+  static fromBytes(name, bytes, delimiter) {
+    const reader = new _CsvReader(name, { delimiter, chunkSize: bytes.length });
+    reader.#buffer.set(bytes, 0);
+    reader.#end = bytes.length;
+    reader.#fileSize = bytes.length;
+    reader.#filePosition = bytes.length;
+    reader.#eof = true;
+    reader.#buffer[reader.#end] = LF;
+    reader.#takeHeader();
+    return reader;
+  }
+  /** Every row of an in-memory reader (`fromBytes`), up to `limit`. */
+  readAllSync(limit) {
+    if (!this.#eof || this.#handle !== void 0) {
+      throw new MlopsError("argument_invalid", `${this.path}: readAllSync needs a reader of bytes`);
+    }
+    this.#startBatch(limit);
+    this.#parse();
+    return this.#finishBatch();
+  }
   async close() {
     const handle = this.#handle;
     this.#handle = void 0;
@@ -65638,15 +65662,28 @@ var CsvReader = class _CsvReader {
   // ------------------------------------------------------------------ header
   async #readHeader() {
     while (this.#end - this.#start < 3 && !this.#eof) await this.#fill();
-    const buffer = this.#buffer;
-    if (this.#end - this.#start >= 3 && buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
-      this.#start = 3;
-    }
+    this.#skipBom();
     let names = this.#parseTextRecord();
     while (names === void 0) {
       await this.#fill();
       names = this.#parseTextRecord();
     }
+    this.#checkHeader(names);
+  }
+  /** The header of an in-memory reader: every byte is there, so no record is ever partial. */
+  #takeHeader() {
+    this.#skipBom();
+    const names = this.#parseTextRecord();
+    this.#checkHeader(names ?? null);
+  }
+  #skipBom() {
+    const buffer = this.#buffer;
+    if (this.#end - this.#start >= 3 && buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
+      this.#start = 3;
+    }
+  }
+  /** Checks the header's names (none empty, none twice) and keeps them. */
+  #checkHeader(names) {
     if (names === null) {
       throw new MlopsError("csv_empty", `${this.path}: the file is empty; expected a header line`, {
         location: { file: this.path, line: 1 }
