@@ -70,6 +70,17 @@ export {
   OUTPUT_NAME,
   type ServedModel,
 } from "./models/served.js";
+export {
+  parseSplitSpec,
+  parseStickyKey,
+  type ShadowSource,
+  type SplitModelSource,
+  type StickyKey,
+  stickyPoint,
+  type Variant,
+  VariantRouter,
+  type VariantSource,
+} from "./models/variants.js";
 export { type RunningServer, type ServeOptions, serve, toNodeListener } from "./node/serve.js";
 export { parseCsvText } from "./protocols/csv.js";
 export {

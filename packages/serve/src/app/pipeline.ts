@@ -1,13 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { Frame } from "@mlops/core";
 import { errorHeaders, oipErrorBody, restErrorBody, ServeError, toServeError } from "../errors.js";
-import { header, type RequestSource, readBodyBytes } from "../http/body.js";
+import { type BodyBytes, header, type RequestSource, readBodyBytes } from "../http/body.js";
 import type { ConcurrencyLimiter, Limits } from "../limits/limits.js";
 import { withTimeout } from "../limits/limits.js";
 import type { RequestRecorder } from "../metrics/metrics.js";
 import type { ModelCatalog } from "../models/catalog.js";
 import type { ModelHolder } from "../models/holder.js";
 import { type ModelUsage, predictFrame, predictRow, type ServedModel } from "../models/served.js";
+import {
+  keyFromBody,
+  stripKeyField,
+  type Variant,
+  type VariantRouter,
+} from "../models/variants.js";
 import type { RouteInfo, RouteProtocol } from "./types.js";
 
 /** The error body style of a route: REST/MLflow `{"error":{code,message}}` or OIP's. */
@@ -38,6 +44,13 @@ export interface PredictionEvent {
   /** The served model and version, when the request got as far as choosing one. */
   readonly model: string | undefined;
   readonly version: string | undefined;
+  /** The variant that answered, for a split (A/B) name. */
+  readonly variant?: string;
+  /**
+   * True for a shadow's prediction of a mirrored request (same `requestId` as the answered
+   * one); its answer was not returned, and `status` is what it would have been.
+   */
+  readonly shadow?: boolean;
   readonly status: number;
   /** Rows predicted (0 for a failed request). */
   readonly rows: number;
@@ -60,6 +73,8 @@ export interface AppState {
   /** Logs requests answered outside the prediction pipeline (a guard refused on the fast path). */
   readonly log: ((entry: RequestLogEntry) => void) | undefined;
   closing: boolean;
+  /** Shadow predictions running now (bounded by `limits.maxConcurrent`; more are dropped). */
+  shadowInFlight?: number;
 }
 
 /** One request for the request log, when it did not go through the prediction pipeline. */
@@ -115,6 +130,11 @@ export interface PredictEndpoint {
   accept(source: RequestSource): void;
   /** Parses the body (throws 400 / 413 / 422). */
   prepare(served: ServedModel, body: string, source: RequestSource, params: RouteParams): Prepared;
+  /**
+   * True when a sticky-key field the model does not take as a feature is removed from the
+   * rows before `prepare` (built-in routes); custom routes see the body as it came.
+   */
+  readonly stripsKeyField?: boolean;
   /**
    * A faster parser of the body's bytes for the common case; undefined hands the request to
    * `prepare` (which answers it or reports the error). It never throws for bad input.
@@ -218,26 +238,47 @@ export async function answerPrediction(
   let usage: ModelUsage | undefined;
   const release = () => {
     limiter.release();
-    usage!.inFlight--;
+    if (usage !== undefined) usage.inFlight--;
   };
+  /** The body as text, kept for the shadows of a split name. */
+  let mirrored: string | undefined;
+  let router: VariantRouter | undefined;
   try {
     if (state.closing) throw shuttingDown();
     const holder = endpoint.select(params, source);
     endpoint.accept(source);
-    served = holder.require();
-    limiter.acquire();
-    // Counted in the same tick as `require`: a hot reload releases the old version only once
-    // every request that took it is done.
-    usage = served.usage;
-    usage.inFlight++;
-    holdsSlot = true;
+    router = holder.router;
     const timeoutMs = state.limits.timeoutMs;
-    const body = await readBodyBytes(source, state.limits.maxBodyBytes, timeoutMs);
+    let body: BodyBytes;
+    /** The body as text when it had to be read before choosing the variant. */
+    let text: string | undefined;
+    if (router === undefined) {
+      served = holder.require();
+      limiter.acquire();
+      // Counted in the same tick as `require`: a hot reload releases the old version only once
+      // every request that took it is done.
+      usage = served.usage;
+      usage.inFlight++;
+      holdsSlot = true;
+      body = await readBodyBytes(source, state.limits.maxBodyBytes, timeoutMs);
+    } else {
+      limiter.acquire();
+      holdsSlot = true;
+      body = await readBodyBytes(source, state.limits.maxBodyBytes, timeoutMs);
+      const chosen = chooseVariant(router, endpoint, body, source, params);
+      text = chosen.text;
+      served = chosen.variant.holder.require();
+      usage = served.usage;
+      usage.inFlight++;
+      if (router.shadows.length > 0) mirrored = text ?? body.bytes.toString("utf8");
+    }
     let prepared: Prepared;
     try {
       prepared =
-        endpoint.prepareBytes?.(served, body.bytes, source, params) ??
-        endpoint.prepare(served, body.bytes.toString("utf8"), source, params);
+        text !== undefined
+          ? endpoint.prepare(served, text, source, params)
+          : (endpoint.prepareBytes?.(served, body.bytes, source, params) ??
+            endpoint.prepare(served, body.bytes.toString("utf8"), source, params));
     } finally {
       // The parsers copy what they keep: the body's memory can serve the next request.
       body.recycle?.();
@@ -261,6 +302,7 @@ export async function answerPrediction(
     }
     predictions = result;
     answer = prepared.respond(result);
+    if (served.variant !== undefined) answer.headers["x-model-variant"] = served.variant;
   } catch (error) {
     predictions = undefined;
     failure = toServeError(error);
@@ -270,6 +312,16 @@ export async function answerPrediction(
   }
   const seconds = (performance.now() - started) / 1000;
   (served?.metrics ?? state.unmatched).record(route.name, answer.status, seconds, predictions);
+  if (mirrored !== undefined && router !== undefined && predictions !== undefined) {
+    // After the answer is written: a shadow never delays, changes or fails the response.
+    const text = mirrored;
+    const primary = predictions;
+    setImmediate(() => {
+      for (const shadow of router.shadows) {
+        void runShadow(state, endpoint, route, shadow, text, source, params, primary);
+      }
+    });
+  }
   if (state.observers.length > 0) {
     const event: PredictionEvent = {
       route: route.name,
@@ -278,6 +330,7 @@ export async function answerPrediction(
       requestId: requestId(source),
       model: served?.name,
       version: served?.version,
+      ...(served?.variant === undefined ? {} : { variant: served.variant }),
       status: answer.status,
       rows:
         predictions === undefined ? 0 : typeof predictions === "number" ? 1 : predictions.length,
@@ -293,6 +346,122 @@ export async function answerPrediction(
     }
   }
   return answer;
+}
+
+/**
+ * The variant of a split name for this request: the one serving the version asked for (OIP's
+ * `/versions/{v}/infer`), else by its sticky key (header, or body field), else in turn by
+ * weight. Returns the body as text when it had to be parsed for the key.
+ */
+function chooseVariant(
+  router: VariantRouter,
+  endpoint: PredictEndpoint,
+  body: BodyBytes,
+  source: RequestSource,
+  params: RouteParams,
+): { variant: Variant; text: string | undefined } {
+  const version = params.param("version");
+  if (version !== undefined) {
+    const variant = router.byVersion(version);
+    if (variant !== undefined) return { variant, text: undefined };
+  }
+  const sticky = router.stickyKey;
+  if (sticky === undefined) return { variant: router.pick(undefined), text: undefined };
+  if ("header" in sticky) {
+    const key = header(source, sticky.header);
+    return { variant: router.pick(key === "" ? undefined : key), text: undefined };
+  }
+  let text = body.bytes.toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON (CSV, or malformed: `prepare` reports it): routed by weight alone.
+    return { variant: router.pick(undefined), text };
+  }
+  const variant = router.pick(keyFromBody(parsed, sticky.field));
+  const schema = variant.holder.current?.schema;
+  if (
+    endpoint.stripsKeyField &&
+    schema !== undefined &&
+    !Object.hasOwn(schema.fields, sticky.field) &&
+    stripKeyField(parsed, sticky.field)
+  ) {
+    text = JSON.stringify(parsed);
+  }
+  return { variant, text };
+}
+
+/**
+ * Predicts a mirrored request with a shadow version: parsed for its own schema, measured
+ * (`mlops_shadow_*`, its variant's prediction metrics), reported to the observers with
+ * `shadow: true`, and never returned. At most `limits.maxConcurrent` run at once; more are
+ * dropped and counted.
+ */
+async function runShadow(
+  state: AppState,
+  endpoint: PredictEndpoint,
+  route: RouteInfo,
+  shadow: Variant,
+  text: string,
+  source: RequestSource,
+  params: RouteParams,
+  primary: Float64Array | number,
+): Promise<void> {
+  const served = shadow.holder.current;
+  if (served === undefined) return;
+  const recorder = served.metrics;
+  if (state.closing) return;
+  const running = state.shadowInFlight ?? 0;
+  if (running >= state.limits.maxConcurrent) {
+    recorder.recordShadow?.("dropped", 0);
+    return;
+  }
+  state.shadowInFlight = running + 1;
+  served.usage.inFlight++;
+  const started = performance.now();
+  let predictions: Float64Array | number | undefined;
+  let failure: ServeError | undefined;
+  try {
+    const prepared = endpoint.prepare(served, text, source, params);
+    const result: Float64Array | number | Promise<Float64Array | number> =
+      prepared.row !== undefined
+        ? predictRow(served, prepared.row)
+        : predictFrame(served, prepared.frame!);
+    predictions =
+      typeof result === "object" && !(result instanceof Float64Array)
+        ? await withTimeout(result, state.limits.timeoutMs, () => {})
+        : result;
+  } catch (error) {
+    failure = toServeError(error);
+  } finally {
+    state.shadowInFlight = (state.shadowInFlight ?? 1) - 1;
+    served.usage.inFlight--;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  recorder.recordShadow?.(failure === undefined ? "ok" : "error", seconds, predictions, primary);
+  if (state.observers.length === 0) return;
+  const event: PredictionEvent = {
+    route: route.name,
+    method: params.method(),
+    path: params.path(),
+    requestId: requestId(source),
+    model: served.name,
+    version: served.version,
+    ...(served.variant === undefined ? {} : { variant: served.variant }),
+    shadow: true,
+    status: failure?.status ?? 200,
+    rows: predictions === undefined ? 0 : typeof predictions === "number" ? 1 : predictions.length,
+    seconds,
+    error: failure?.code,
+  };
+  for (const observer of state.observers) {
+    try {
+      observer(event);
+    } catch {
+      // An observer must not break the shadow.
+    }
+  }
 }
 
 /** 503 while the app shuts down. */

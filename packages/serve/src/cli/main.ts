@@ -16,7 +16,13 @@ import {
 import { createInferenceApp, type InferenceApp } from "../app/app.js";
 import { type ApiKey, parseApiKeyHashes } from "../auth/api-keys.js";
 import { DEFAULT_LIMITS } from "../limits/limits.js";
-import { parseModelReference, type ServeEvent } from "../models/catalog.js";
+import { type ModelSource, parseModelReference, type ServeEvent } from "../models/catalog.js";
+import {
+  parseSplitSpec,
+  parseStickyKey,
+  type SplitModelSource,
+  type StickyKey,
+} from "../models/variants.js";
 import { type RunningServer, serve } from "../node/serve.js";
 
 /** Where `main` reads and writes: the process's streams in `bin.ts`, buffers in tests. */
@@ -83,10 +89,15 @@ function integerOption(name: string, text: string | undefined, min: number, max:
   return value;
 }
 
-/** A `--model` option: the served name and the registry reference. */
-interface ServedReference {
-  name: string;
-  reference: string;
+/** A `--model` option: the served name and the registry reference, or a split (A/B) name. */
+type ServedReference = { name: string; reference: string } | SplitModelSource;
+
+/** The registry references a served entry needs (one, or each variant and shadow). */
+function referencesOf(entry: ServedReference): string[] {
+  if (!("variants" in entry)) return [entry.reference];
+  const text = (item: string | { reference: string }) =>
+    typeof item === "string" ? item : item.reference;
+  return [...entry.variants.map(text), ...(entry.shadow ?? []).map(text)];
 }
 
 /**
@@ -98,11 +109,20 @@ const SERVE_OPTIONS = {
     type: "string",
     value: "REF",
     multiple: true,
-    list: true,
     required: true,
     description:
       "a model to serve: NAME@ALIAS (follows the alias), NAME/VERSION (pinned) or NAME (the " +
-      "latest version); SERVED=REF serves it under another name (two aliases of one model)",
+      "latest version); SERVED=REF serves it under another name (two aliases of one model); " +
+      "A,B serves both. With weights, one name is split between variants (A/B) and REF:shadow " +
+      "gets a copy of the traffic, never returned: house=house@production:90,house@candidate:10," +
+      "house@next:shadow",
+  },
+  "sticky-key": {
+    type: "string",
+    value: "header:NAME|field:NAME",
+    description:
+      "keep a client on one variant of a split model: the request header NAME, or the JSON " +
+      "body's field NAME, is hashed to pick the variant (default: weighted round robin)",
   },
   port: {
     type: "string",
@@ -161,7 +181,45 @@ interface Settings {
 /** The option values, checked: every mistake is a usage error before anything is opened. */
 function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
   const served: ServedReference[] = [];
-  for (const model of values.model) {
+  let sticky: StickyKey | undefined;
+  if (values["sticky-key"] !== undefined) {
+    try {
+      sticky = parseStickyKey(values["sticky-key"]);
+    } catch (error) {
+      throw new UsageError(`--sticky-key: ${(error as Error).message}`);
+    }
+  }
+  const items: string[] = [];
+  for (const value of values.model) {
+    let split: SplitModelSource | undefined;
+    try {
+      split = parseSplitSpec(value);
+    } catch (error) {
+      throw new UsageError(`--model ${(error as Error).message}`);
+    }
+    if (split === undefined) {
+      const parts = value.split(",").map((item) => item.trim());
+      if (parts.some((item) => item === "")) {
+        throw new UsageError(`--model ${value}: an empty entry in the list`);
+      }
+      items.push(...parts);
+      continue;
+    }
+    for (const reference of referencesOf(split)) {
+      try {
+        parseModelReference(reference);
+      } catch (error) {
+        throw new UsageError(`--model ${value}: ${(error as Error).message}`);
+      }
+    }
+    if (served.some((entry) => entry.name === split.name)) {
+      throw new UsageError(
+        `--model ${value}: another --model is already served as "${split.name}"`,
+      );
+    }
+    served.push(sticky === undefined ? split : { ...split, stickyKey: sticky });
+  }
+  for (const model of items) {
     const equals = model.indexOf("=");
     const reference = equals < 0 ? model : model.slice(equals + 1);
     let name: string;
@@ -186,6 +244,11 @@ function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+  }
+  if (sticky !== undefined && !served.some((entry) => "variants" in entry)) {
+    throw new UsageError(
+      "--sticky-key: no --model is split between variants (NAME=REF:WEIGHT,REF:WEIGHT)",
+    );
   }
   return {
     models: served,
@@ -239,10 +302,14 @@ async function readPem(option: string, path: string, cwd: string): Promise<strin
 function describeEvent(
   event: ServeEvent,
 ): { stream: "stdout" | "stderr"; text: string } | undefined {
+  const label =
+    event.type !== "model_released" && event.variant !== undefined
+      ? `${event.name} [${event.variant}]`
+      : event.name;
   if (event.type === "model_loaded" && event.previousVersion !== undefined) {
     return {
       stream: "stdout",
-      text: `reloaded ${event.name}: version ${event.previousVersion} → ${event.version}\n`,
+      text: `reloaded ${label}: version ${event.previousVersion} → ${event.version}\n`,
     };
   }
   if (event.type === "model_load_failed") {
@@ -250,7 +317,7 @@ function describeEvent(
     const still = event.serving === undefined ? "" : ` (still serving version ${event.serving})`;
     return {
       stream: "stderr",
-      text: `mlops-serve: could not load ${event.name}${which}: ${event.error.message}${still}\n`,
+      text: `mlops-serve: could not load ${label}${which}: ${event.error.message}${still}\n`,
     };
   }
   return undefined;
@@ -273,8 +340,17 @@ function processSignals(): Promise<NodeJS.Signals> {
 function modelTable(app: InferenceApp): string {
   const rows = app.models.list().map((holder) => {
     const served = holder.require();
+    const share = app.models
+      .router(holder.name)
+      ?.variants.find((variant) => variant.holder === holder);
+    const role =
+      holder.variant === undefined
+        ? ""
+        : holder.shadow
+          ? " (shadow)"
+          : ` (weight ${share?.weight ?? 0})`;
     return [
-      holder.name,
+      `${holder.label}${role}`,
       `version ${served.version}`,
       served.aliases.length > 0 ? served.aliases.map((alias) => `@${alias}`).join(" ") : "-",
       `${served.kind} (${served.runtime})`,
@@ -305,6 +381,7 @@ const serveCommand = defineCommand({
   examples: [
     "mlops-serve --model wine@production",
     "mlops-serve --model wine=wine@production,wine-staging=wine@staging --port 0 --log",
+    "mlops-serve --model house=house@production:90,house@candidate:10 --sticky-key header:x-user-id",
   ],
   async run({ options, io, openRegistry }) {
     const parsed = settings(options);
@@ -322,10 +399,12 @@ const serveCommand = defineCommand({
     const registry = await openRegistry();
     // Every reference must name something before anything is served.
     for (const model of parsed.models) {
-      try {
-        await registry.resolve(parseModelReference(model.reference));
-      } catch (error) {
-        throw aboutModel(model.reference, error);
+      for (const reference of referencesOf(model)) {
+        try {
+          await registry.resolve(parseModelReference(reference));
+        } catch (error) {
+          throw aboutModel(reference, error);
+        }
       }
     }
 
@@ -333,7 +412,7 @@ const serveCommand = defineCommand({
     try {
       app = createInferenceApp({
         registry,
-        models: parsed.models.map(({ name, reference }) => ({ name, reference })),
+        models: parsed.models as ModelSource[],
         auth: parsed.keys === undefined ? undefined : { keys: parsed.keys },
         logger: parsed.log,
         watch: parsed.watchIntervalMs === 0 ? false : { intervalMs: parsed.watchIntervalMs },

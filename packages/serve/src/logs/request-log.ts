@@ -36,6 +36,13 @@ export interface RequestLogLine {
   request_id: string;
   /** The error code of a failed request (`"schema_invalid"`, `"unauthorized"`, …). */
   error: string | null;
+  /** The variant that answered, for a split (A/B) name (absent otherwise). */
+  variant?: string;
+  /**
+   * `true` on a shadow's line: a mirrored request's prediction, not returned to the client
+   * (same `request_id` as the answered request). Absent otherwise.
+   */
+  shadow?: true;
 }
 
 /**
@@ -78,6 +85,8 @@ export class RequestLogger {
       duration_ms: milliseconds(event.seconds),
       request_id: event.requestId,
       error: event.error ?? null,
+      ...(event.variant === undefined ? {} : { variant: event.variant }),
+      ...(event.shadow ? { shadow: true as const } : {}),
     });
   };
 

@@ -29,6 +29,8 @@ const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const VALUE_BUCKETS = [-1e4, -1e3, -100, -10, -1, 0, 1, 10, 100, 1e3, 1e4];
+/** Shadow vs returned prediction, absolute: from "the same" to "another model entirely". */
+const DIFFERENCE_BUCKETS = [0, 1e-9, 1e-6, 1e-3, 0.01, 0.1, 1, 10, 100, 1e3, 1e4];
 
 /** Ten equal-width bounds over [low, high], rounded to 6 significant digits. */
 export function linearBuckets(low: number, high: number, steps = 10): number[] {
@@ -50,6 +52,8 @@ export interface RouteSeries {
 /** What `mlops_model_info` reports for one served model. */
 export interface ModelInfo {
   name: string;
+  /** The variant of a split (A/B) name; undefined for a plain model. */
+  variant?: string;
   version: string;
   aliases: readonly string[];
   kind: string;
@@ -58,21 +62,35 @@ export interface ModelInfo {
 }
 
 /**
- * The series of one served model (name + version). Routes are bound on first use and kept, so
- * recording a request is a Map lookup and a few additions.
+ * The labels of a model's series: `model`, `version`, and `variant` for a split (A/B) name.
+ * A plain model has no `variant` label, which Prometheus reads as `variant=""`.
+ */
+function modelLabels(
+  model: string,
+  version: string,
+  variant: string | undefined,
+): Record<string, string> {
+  return variant === undefined ? { model, version } : { model, version, variant };
+}
+
+/**
+ * The series of one served model (name + version, + variant for a split name). Routes are
+ * bound on first use and kept, so recording a request is a Map lookup and a few additions.
  */
 export class ModelSeries {
   readonly predictions: CounterCell;
   readonly values: HistogramCell;
   readonly #routes = new Map<string, RouteSeries>();
+  #shadow: ShadowSeries | undefined;
 
   constructor(
     readonly metrics: ServeMetrics,
     readonly model: string,
     readonly version: string,
     valueBuckets: readonly number[] | undefined,
+    readonly variant: string | undefined = undefined,
   ) {
-    const labels = { model, version };
+    const labels = modelLabels(model, version, variant);
     this.predictions = metrics.predictions.cell(labels);
     this.values = metrics.values.cell(labels, valueBuckets);
   }
@@ -80,7 +98,7 @@ export class ModelSeries {
   route(route: string): RouteSeries {
     let series = this.#routes.get(route);
     if (series === undefined) {
-      const labels = { model: this.model, version: this.version, route };
+      const labels = { ...modelLabels(this.model, this.version, this.variant), route };
       series = {
         latency: this.metrics.latency.cell(labels),
         ok: this.metrics.requests.cell({ ...labels, status: "200" }),
@@ -100,8 +118,7 @@ export class ModelSeries {
       let cell = series.byStatus.get(status);
       if (cell === undefined) {
         cell = this.metrics.requests.cell({
-          model: this.model,
-          version: this.version,
+          ...modelLabels(this.model, this.version, this.variant),
           route,
           status: String(status),
         });
@@ -112,6 +129,10 @@ export class ModelSeries {
     }
     observe(series.latency, seconds);
     if (predictions === undefined) return;
+    this.#count(predictions);
+  }
+
+  #count(predictions: Float64Array | number): void {
     if (typeof predictions === "number") {
       this.predictions.value++;
       observe(this.values, predictions);
@@ -120,6 +141,45 @@ export class ModelSeries {
       observeAll(this.values, predictions);
     }
   }
+
+  /**
+   * Records one mirrored request answered by this (shadow) version: its outcome, its time, and
+   * how far its predictions were from those returned to the client. Its predictions count in
+   * `mlops_predictions_total` and `mlops_prediction_value` under its variant, like any other.
+   */
+  recordShadow(
+    result: ShadowResult,
+    seconds: number,
+    predictions?: Float64Array | number,
+    primary?: Float64Array | number,
+  ): void {
+    this.#shadow ??= this.metrics.shadowSeries(this.model, this.version, this.variant ?? "");
+    const shadow = this.#shadow;
+    shadow.results[result].value++;
+    if (result !== "ok" && result !== "error") return;
+    observe(shadow.latency, seconds);
+    if (predictions === undefined) return;
+    this.#count(predictions);
+    if (primary === undefined) return;
+    if (typeof predictions === "number" || typeof primary === "number") {
+      const a = typeof predictions === "number" ? predictions : predictions[0];
+      const b = typeof primary === "number" ? primary : primary[0];
+      observe(shadow.difference, Math.abs(a - b));
+      return;
+    }
+    const n = Math.min(predictions.length, primary.length);
+    for (let i = 0; i < n; i++) observe(shadow.difference, Math.abs(predictions[i] - primary[i]));
+  }
+}
+
+/** How a mirrored request went for a shadow. */
+export type ShadowResult = "ok" | "error" | "dropped";
+
+/** The series of one shadow version. */
+interface ShadowSeries {
+  readonly results: Record<ShadowResult, CounterCell>;
+  readonly latency: HistogramCell;
+  readonly difference: HistogramCell;
 }
 
 /**
@@ -156,6 +216,17 @@ export class ServeMetrics {
     'Model versions put in place (result="loaded": first load or hot reload) and loads that ' +
       'failed (result="failed"; the version in place keeps serving), by name',
   );
+  readonly shadowRequests = new CounterFamily(
+    "mlops_shadow_requests_total",
+    "Requests mirrored to a shadow version, by result: ok, error (it failed; the client never " +
+      "sees it), dropped (too many shadow predictions in flight)",
+  );
+  readonly shadowLatency: HistogramFamily;
+  readonly shadowDifference = new HistogramFamily(
+    "mlops_shadow_prediction_difference",
+    "Absolute difference between a shadow's prediction and the one returned, per row",
+    DIFFERENCE_BUCKETS,
+  );
   readonly #valueBuckets: readonly number[] | undefined;
   readonly #series = new Map<string, ModelSeries>();
 
@@ -171,6 +242,11 @@ export class ServeMetrics {
       "Predicted values, by model and version",
       VALUE_BUCKETS,
     );
+    this.shadowLatency = new HistogramFamily(
+      "mlops_shadow_duration_seconds",
+      "Time a shadow version took to answer a mirrored request, in seconds",
+      options.latencyBuckets ?? LATENCY_BUCKETS,
+    );
     this.#valueBuckets = options.valueBuckets;
     const info = new GaugeFamily(
       "mlops_model_info",
@@ -182,6 +258,7 @@ export class ServeMetrics {
             (model.aliases.length > 0 ? model.aliases : [""]).map((alias) => ({
               labels: {
                 name: model.name,
+                ...(model.variant === undefined ? {} : { variant: model.variant }),
                 version: model.version,
                 alias,
                 kind: model.kind,
@@ -194,7 +271,13 @@ export class ServeMetrics {
     const ready = new GaugeFamily(
       "mlops_model_ready",
       "1 when the model is loaded and answering, 0 while it loads or after it failed",
-      () => models().map((model) => ({ labels: { name: model.name }, value: model.ready ? 1 : 0 })),
+      () =>
+        models().map((model) => ({
+          labels: (model.variant === undefined
+            ? { name: model.name }
+            : { name: model.name, variant: model.variant }) as Record<string, string>,
+          value: model.ready ? 1 : 0,
+        })),
     );
     for (const family of [
       this.requests,
@@ -205,6 +288,9 @@ export class ServeMetrics {
       info,
       ready,
       this.modelLoads,
+      this.shadowRequests,
+      this.shadowLatency,
+      this.shadowDifference,
     ]) {
       // The families implement what the registry reads (get, reset, name, help, type).
       this.registry.registerMetric(family as unknown as Metric);
@@ -216,22 +302,42 @@ export class ServeMetrics {
    * The series of `model` at `version`, created on first use. `valueRange` (a target's declared
    * range or a tree's leaf range) sets the prediction-value buckets unless the app set them.
    */
-  model(model: string, version: string, valueRange?: readonly [number, number]): ModelSeries {
-    const id = `${model}\u0000${version}`;
+  model(
+    model: string,
+    version: string,
+    valueRange?: readonly [number, number],
+    variant?: string,
+  ): ModelSeries {
+    const id = `${model}\u0000${version}\u0000${variant ?? ""}`;
     let series = this.#series.get(id);
     if (series === undefined) {
       const buckets =
         this.#valueBuckets ??
         (valueRange !== undefined ? linearBuckets(valueRange[0], valueRange[1]) : undefined);
-      series = new ModelSeries(this, model, version, buckets);
+      series = new ModelSeries(this, model, version, buckets, variant);
       this.#series.set(id, series);
     }
     return series;
   }
 
   /** Counts one model load: `"loaded"` (a version put in place) or `"failed"`. */
-  modelLoad(name: string, result: "loaded" | "failed"): void {
-    this.modelLoads.cell({ name, result }).value++;
+  modelLoad(name: string, result: "loaded" | "failed", variant?: string): void {
+    this.modelLoads.cell(variant === undefined ? { name, result } : { name, variant, result })
+      .value++;
+  }
+
+  /** The shadow series of one shadow version (created on first use). */
+  shadowSeries(model: string, version: string, variant: string): ShadowSeries {
+    const labels = { model, variant, version };
+    const results = {} as Record<ShadowResult, CounterCell>;
+    for (const result of ["ok", "error", "dropped"] as const) {
+      results[result] = this.shadowRequests.cell({ ...labels, result });
+    }
+    return {
+      results,
+      latency: this.shadowLatency.cell(labels),
+      difference: this.shadowDifference.cell(labels),
+    };
   }
 
   /** Where requests that reached no model are recorded (`model=""`, `version=""`). */
@@ -254,7 +360,14 @@ export class ServeMetrics {
 /** What a request records into: a model's series, or nothing when metrics are off. */
 export interface RequestRecorder {
   record(route: string, status: number, seconds: number, predictions?: Float64Array | number): void;
+  /** Records a mirrored request answered (or not) by a shadow version. */
+  recordShadow?(
+    result: ShadowResult,
+    seconds: number,
+    predictions?: Float64Array | number,
+    primary?: Float64Array | number,
+  ): void;
 }
 
 /** The recorder used when the app runs without metrics. */
-export const NO_METRICS: RequestRecorder = Object.freeze({ record() {} });
+export const NO_METRICS: RequestRecorder = Object.freeze({ record() {}, recordShadow() {} });

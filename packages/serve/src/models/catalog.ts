@@ -15,6 +15,14 @@ import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
 import type { LoadedModel, RuntimeTable } from "../runtime/runtime.js";
 import { ModelHolder } from "./holder.js";
 import { type ModelOrigin, type ServedModel, servedModel, withAliases } from "./served.js";
+import {
+  isSplitSource,
+  parseSplitSpec,
+  planSplit,
+  type SplitModelSource,
+  type Variant,
+  VariantRouter,
+} from "./variants.js";
 
 /** A model already in memory: an artifact, run by the runtime for its kind. */
 export interface ArtifactModelSource {
@@ -32,16 +40,49 @@ export interface ReferenceModelSource {
 
 /**
  * What `models` lists: a registry reference (`"wine@production"`, `"housing/3"`, `"wine"` for
- * the latest version; a `models:/` prefix is optional), the same under another name, an
- * artifact in memory, or a `defineModel` model.
+ * the latest version; a `models:/` prefix is optional), the same under another name
+ * (`"red=wine@production"` or `{ name, reference }`), an artifact in memory, a `defineModel`
+ * model, or one name split between weighted variants with optional shadows
+ * (`"house=house@production:90,house@candidate:10"` or a `SplitModelSource`).
  */
-export type ModelSource = string | ReferenceModelSource | ArtifactModelSource | ModelDefinition;
+export type ModelSource =
+  | string
+  | ReferenceModelSource
+  | ArtifactModelSource
+  | ModelDefinition
+  | SplitModelSource;
+
+/** Where a planned model sits: its own name, or one variant (or shadow) of a split name. */
+interface Slot {
+  /** The key of its holder: the name, or name + NUL + variant. */
+  key: string;
+  variant?: string;
+  shadow?: boolean;
+}
 
 /** A source with its served name worked out (before anything is loaded). */
-type Planned =
-  | { type: "registry"; name: string; reference: string; uri: ModelUri }
-  | { type: "artifact"; name: string; source: ArtifactModelSource }
-  | { type: "definition"; name: string; source: ModelDefinition };
+type Planned = Slot &
+  (
+    | { type: "registry"; name: string; reference: string; uri: ModelUri }
+    | { type: "artifact"; name: string; source: ArtifactModelSource }
+    | { type: "definition"; name: string; source: ModelDefinition }
+  );
+
+/** The holder key of a name's variant (the name itself for a plain model). */
+function slotKey(name: string, variant: string | undefined): string {
+  return variant === undefined ? name : `${name}\u0000${variant}`;
+}
+
+function registryPlan(name: string, reference: string, slot?: Omit<Slot, "key">): Planned {
+  return {
+    type: "registry",
+    name,
+    reference,
+    uri: parseModelReference(reference),
+    ...slot,
+    key: slotKey(name, slot?.variant),
+  };
+}
 
 /**
  * Parses a model reference without the `models:/` prefix (`wine@production`, `wine/3`,
@@ -63,29 +104,47 @@ export function parseModelReference(reference: string): ModelUri {
   return parseModelUri(`models:/${text}${bare ? "/latest" : ""}`);
 }
 
-function plan(source: ModelSource): Planned {
+/** A source's plans: one, or one per variant and shadow of a split name (with its router). */
+function plan(source: ModelSource): { plans: Planned[]; split?: SplitModelSource } {
   if (typeof source === "string") {
-    const uri = parseModelReference(source);
-    return { type: "registry", name: uri.name, reference: source, uri };
+    const split = parseSplitSpec(source);
+    if (split !== undefined) return plan(split);
+    const equals = source.indexOf("=");
+    if (equals > 0) {
+      return { plans: [registryPlan(source.slice(0, equals), source.slice(equals + 1))] };
+    }
+    return { plans: [registryPlan(parseModelReference(source).name, source)] };
   }
-  if (isModelDefinition(source)) return { type: "definition", name: source.name, source };
+  if (isModelDefinition(source)) {
+    return { plans: [{ type: "definition", name: source.name, source, key: source.name }] };
+  }
+  if (isSplitSource(source)) {
+    const split = planSplit(source);
+    return {
+      plans: [
+        ...split.variants.map((item) =>
+          registryPlan(split.name, item.reference, { variant: item.variant }),
+        ),
+        ...split.shadow.map((item) =>
+          registryPlan(split.name, item.reference, { variant: item.variant, shadow: true }),
+        ),
+      ],
+      split: source,
+    };
+  }
   if (typeof source === "object" && source !== null) {
     if ("reference" in source && typeof source.reference === "string") {
-      return {
-        type: "registry",
-        name: String(source.name),
-        reference: source.reference,
-        uri: parseModelReference(source.reference),
-      };
+      return { plans: [registryPlan(String(source.name), source.reference)] };
     }
     if ("artifact" in source && typeof source.name === "string") {
-      return { type: "artifact", name: source.name, source };
+      return { plans: [{ type: "artifact", name: source.name, source, key: source.name }] };
     }
   }
   throw new MlopsError(
     "argument_invalid",
     'models: each entry must be a reference string ("wine@production"), ' +
-      "{ name, reference }, { name, artifact } or a defineModel(...) model",
+      '{ name, reference }, { name, artifact }, { name, variants } ("house=house@production:90,' +
+      'house@candidate:10") or a defineModel(...) model',
   );
 }
 
@@ -108,6 +167,8 @@ export type ServeEvent =
   | {
       readonly type: "model_loaded";
       readonly name: string;
+      /** The variant of a split (A/B) name; undefined for a plain model. */
+      readonly variant?: string;
       readonly version: string;
       /** The version it replaced (hot reload); undefined for the first load. */
       readonly previousVersion: string | undefined;
@@ -119,6 +180,7 @@ export type ServeEvent =
   | {
       readonly type: "model_load_failed";
       readonly name: string;
+      readonly variant?: string;
       readonly reference: string | undefined;
       /** The version that failed to load, when the reference resolved. */
       readonly version: string | undefined;
@@ -129,6 +191,7 @@ export type ServeEvent =
   | {
       readonly type: "model_released";
       readonly name: string;
+      readonly variant?: string;
       readonly version: string;
     };
 
@@ -187,8 +250,11 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  */
 export class ModelCatalog {
   readonly ready: Promise<void>;
+  /** Every holder by its key: plain names, and each variant and shadow of split names. */
   readonly #holders = new Map<string, ModelHolder>();
   readonly #plans = new Map<string, Planned>();
+  /** The holder a name's requests start from (a split name's carries its router). */
+  readonly #byName = new Map<string, ModelHolder>();
   readonly #options: CatalogOptions;
   /** The load or reload running per name (one at a time). */
   readonly #busy = new Map<string, Promise<unknown>>();
@@ -210,25 +276,53 @@ export class ModelCatalog {
       throw new MlopsError("argument_invalid", "models: list at least one model to serve");
     }
     for (const source of sources) {
-      const planned = plan(source);
-      if (this.#plans.has(planned.name)) {
+      const { plans, split } = plan(source);
+      const name = plans[0].name;
+      if (this.#byName.has(name)) {
         throw new MlopsError(
           "argument_invalid",
-          `models: two entries are served as "${planned.name}"; ` +
+          `models: two entries are served as "${name}"; ` +
             'give one another name with { name: "…", reference: "…" }',
         );
       }
-      if (planned.type === "registry" && options.registry === undefined) {
-        throw new MlopsError(
-          "argument_invalid",
-          `models: "${planned.reference}" is a registry reference but no registry was given`,
+      const holders: ModelHolder[] = [];
+      for (const planned of plans) {
+        if (planned.type === "registry" && options.registry === undefined) {
+          throw new MlopsError(
+            "argument_invalid",
+            `models: "${planned.reference}" is a registry reference but no registry was given`,
+          );
+        }
+        const holder = new ModelHolder(
+          planned.name,
+          planned.type === "registry" ? planned.reference : undefined,
+          planned.variant,
+          planned.shadow ?? false,
+        );
+        this.#plans.set(planned.key, planned);
+        this.#holders.set(planned.key, holder);
+        holders.push(holder);
+      }
+      this.#byName.set(name, holders[0]);
+      if (split !== undefined) {
+        const plannedSplit = planSplit(split);
+        const variant = (
+          item: { reference: string; variant: string; weight?: number },
+          holder: ModelHolder,
+        ): Variant => ({
+          variant: item.variant,
+          reference: item.reference,
+          weight: item.weight ?? 0,
+          holder,
+        });
+        const count = plannedSplit.variants.length;
+        holders[0].router = new VariantRouter(
+          name,
+          plannedSplit.variants.map((item, i) => variant(item, holders[i])),
+          plannedSplit.shadow.map((item, i) => variant(item, holders[count + i])),
+          plannedSplit.stickyKey,
         );
       }
-      this.#plans.set(planned.name, planned);
-      this.#holders.set(
-        planned.name,
-        new ModelHolder(planned.name, planned.type === "registry" ? planned.reference : undefined),
-      );
     }
     const loads = [...this.#plans.values()].map((planned) => this.#loadInto(planned));
     this.ready = Promise.all(loads).then(() => undefined);
@@ -236,12 +330,30 @@ export class ModelCatalog {
     this.ready.catch(() => {});
   }
 
-  /** The holder serving `name`. */
-  get(name: string): ModelHolder | undefined {
-    return this.#holders.get(name);
+  /**
+   * The holder serving `name`; for a split (A/B) name, its first variant's, which carries the
+   * `router` of all its variants. `get(name, variant)` is one variant's (or shadow's).
+   */
+  get(name: string, variant?: string): ModelHolder | undefined {
+    return variant === undefined
+      ? this.#byName.get(name)
+      : this.#holders.get(slotKey(name, variant));
   }
 
-  /** Every holder, in the order the models were listed. */
+  /** The router of a split (A/B) name's variants; undefined for a plain model. */
+  router(name: string): VariantRouter | undefined {
+    return this.#byName.get(name)?.router;
+  }
+
+  /** The served names, in the order they were listed. */
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /**
+   * Every holder, in the order the models were listed: a split name's variants and shadows
+   * each have their own.
+   */
   list(): ModelHolder[] {
     return [...this.#holders.values()];
   }
@@ -254,7 +366,12 @@ export class ModelCatalog {
 
   /** The served names that follow a moving reference (an alias or the latest version). */
   get followed(): string[] {
-    return [...this.#plans.values()].filter(follows).map((planned) => planned.name);
+    return [...new Set(this.#followedKeys().map((key) => this.#plans.get(key)!.name))];
+  }
+
+  /** The holder keys of the models that follow a moving reference. */
+  #followedKeys(): string[] {
+    return [...this.#plans.values()].filter(follows).map((planned) => planned.key);
   }
 
   /** What the `mlops_model_info` and `mlops_model_ready` gauges show. */
@@ -263,6 +380,7 @@ export class ModelCatalog {
       const current = holder.current;
       return {
         name: holder.name,
+        variant: holder.variant,
         version: current?.version ?? "",
         aliases: current?.aliases ?? [],
         kind: current?.kind ?? "",
@@ -280,20 +398,28 @@ export class ModelCatalog {
    * is reported (`model_load_failed` event, `mlops_model_loads_total{result="failed"}`) and
    * rejects. A model that is not from a registry is returned as it is.
    */
-  async reload(name: string): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
-    const holder = this.#holders.get(name);
-    const planned = this.#plans.get(name);
+  async reload(
+    name: string,
+    variant?: string,
+  ): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
+    const key = slotKey(name, variant ?? this.#byName.get(name)?.variant);
+    const holder = this.#holders.get(key);
+    const planned = this.#plans.get(key);
     if (holder === undefined || planned === undefined) {
-      throw new MlopsError("argument_invalid", `reload: no model is served as "${name}"`);
+      throw new MlopsError(
+        "argument_invalid",
+        `reload: no model is served as "${name}"` +
+          (variant === undefined ? "" : ` with a variant "${variant}"`),
+      );
     }
     if (planned.type !== "registry") {
-      await this.#busy.get(name)?.catch(() => {});
+      await this.#busy.get(key)?.catch(() => {});
       const current = holder.require();
       return { current, previous: undefined };
     }
-    // One load per name at a time: wait for the one running, then look again.
-    while (this.#busy.has(name)) await this.#busy.get(name)!.catch(() => {});
-    return this.#exclusive(name, () => this.#reloadRegistry(holder, planned, true));
+    // One load per model at a time: wait for the one running, then look again.
+    while (this.#busy.has(key)) await this.#busy.get(key)!.catch(() => {});
+    return this.#exclusive(key, () => this.#reloadRegistry(holder, planned, true));
   }
 
   /**
@@ -347,8 +473,8 @@ export class ModelCatalog {
     };
   }
 
-  #followsLatest(name: string): boolean {
-    const planned = this.#plans.get(name);
+  #followsLatest(key: string): boolean {
+    const planned = this.#plans.get(key);
     return planned?.type === "registry" && planned.uri.kind === "latest";
   }
 
@@ -359,16 +485,16 @@ export class ModelCatalog {
       this.#tick(true);
       return;
     }
-    for (const name of this.followed) {
-      const planned = this.#plans.get(name) as Extract<Planned, { type: "registry" }>;
+    for (const key of this.#followedKeys()) {
+      const planned = this.#plans.get(key) as Extract<Planned, { type: "registry" }>;
       // Labels change too when another alias of a served model moves: any move of the model.
       if (planned.uri.name !== event.name) continue;
-      const holder = this.#holders.get(name)!;
+      const holder = this.#holders.get(key)!;
       const run = () => this.#reloadRegistry(holder, planned, false);
       // A reload already running may have read the alias before this move: run once more after.
-      const busy = this.#busy.get(name);
+      const busy = this.#busy.get(key);
       const next = busy ? busy.then(run, run) : run();
-      this.#exclusive(name, () => next).catch(() => {});
+      this.#exclusive(key, () => next).catch(() => {});
     }
   }
 
@@ -433,17 +559,15 @@ export class ModelCatalog {
 
   #tick(all = false): void {
     const now = Date.now();
-    for (const name of this.followed) {
-      if (this.#busy.has(name)) continue;
+    for (const key of this.#followedKeys()) {
+      if (this.#busy.has(key)) continue;
       // With pushed alias moves, the timer only polls what follows "latest" and retries failures.
-      if (!all && this.#pushing && !this.#followsLatest(name) && !this.#failures.has(name)) {
+      if (!all && this.#pushing && !this.#followsLatest(key) && !this.#failures.has(key)) {
         continue;
       }
-      const holder = this.#holders.get(name)!;
-      const planned = this.#plans.get(name) as Extract<Planned, { type: "registry" }>;
-      this.#exclusive(name, () => this.#reloadRegistry(holder, planned, false, now)).catch(
-        () => {},
-      );
+      const holder = this.#holders.get(key)!;
+      const planned = this.#plans.get(key) as Extract<Planned, { type: "registry" }>;
+      this.#exclusive(key, () => this.#reloadRegistry(holder, planned, false, now)).catch(() => {});
     }
   }
 
@@ -458,7 +582,8 @@ export class ModelCatalog {
     force: boolean,
     now = Date.now(),
   ): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
-    const failure = this.#failures.get(holder.name);
+    const key = planned.key;
+    const failure = this.#failures.get(key);
     let version: ModelVersion;
     let registry: Registry;
     try {
@@ -473,7 +598,7 @@ export class ModelCatalog {
     const target = String(version.version);
     const current = holder.current;
     if (current !== undefined && current.version === target) {
-      this.#failures.delete(holder.name);
+      this.#failures.delete(key);
       if (!sameList(current.aliases, version.aliases)) {
         // Another alias moved to or from this version: same model, fresh labels.
         holder.swap(withAliases(current, version.aliases));
@@ -496,7 +621,7 @@ export class ModelCatalog {
       await next.model.close?.();
       throw new MlopsError(
         "argument_invalid",
-        `reload: the app closed while "${holder.name}" loaded`,
+        `reload: the app closed while "${holder.label}" loaded`,
       );
     }
     const previous = holder.swap(next);
@@ -508,17 +633,19 @@ export class ModelCatalog {
   #failed(holder: ModelHolder, version: string | undefined, cause: unknown): Error {
     const error = asError(cause);
     holder.fail(error);
-    this.#options.metrics?.modelLoad(holder.name, "failed");
-    const previous = this.#failures.get(holder.name);
+    this.#options.metrics?.modelLoad(holder.name, "failed", holder.variant);
+    const key = slotKey(holder.name, holder.variant);
+    const previous = this.#failures.get(key);
     const base = Math.max(this.#intervalMs, 1000);
     const delayMs =
       previous !== undefined && previous.version === version
         ? Math.min(previous.delayMs * 2, MAX_RETRY_DELAY_MS)
         : base;
-    this.#failures.set(holder.name, { version, delayMs, until: Date.now() + delayMs });
+    this.#failures.set(key, { version, delayMs, until: Date.now() + delayMs });
     this.#emit({
       type: "model_load_failed",
       name: holder.name,
+      ...(holder.variant === undefined ? {} : { variant: holder.variant }),
       reference: holder.reference,
       version,
       serving: holder.current?.version,
@@ -529,15 +656,17 @@ export class ModelCatalog {
 
   /** Records a version put in place, and retires the one it replaced. */
   #loaded(next: ServedModel, previous: ServedModel | undefined, seconds: number): void {
-    this.#failures.delete(next.name);
-    this.#options.metrics?.modelLoad(next.name, "loaded");
+    const key = slotKey(next.name, next.variant);
+    this.#failures.delete(key);
+    this.#options.metrics?.modelLoad(next.name, "loaded", next.variant);
     this.#emit({
       type: "model_loaded",
       name: next.name,
+      ...(next.variant === undefined ? {} : { variant: next.variant }),
       version: next.version,
       previousVersion: previous?.version,
       aliases: next.aliases,
-      reference: this.#holders.get(next.name)?.reference,
+      reference: this.#holders.get(key)?.reference,
       seconds,
     });
     if (previous !== undefined && previous.model !== next.model) void this.#retire(previous);
@@ -557,7 +686,12 @@ export class ModelCatalog {
     } catch {
       // Nothing more to do for a model that fails to close.
     }
-    this.#emit({ type: "model_released", name: previous.name, version: previous.version });
+    this.#emit({
+      type: "model_released",
+      name: previous.name,
+      ...(previous.variant === undefined ? {} : { variant: previous.variant }),
+      version: previous.version,
+    });
   }
 
   /**
@@ -565,7 +699,7 @@ export class ModelCatalog {
    * in place before the constructor returns (an embedded app answers at once).
    */
   #loadInto(planned: Planned): Promise<void> {
-    const holder = this.#holders.get(planned.name)!;
+    const holder = this.#holders.get(planned.key)!;
     const started = performance.now();
     const failed = (error: unknown) => {
       throw this.#failed(holder, undefined, error);
@@ -580,7 +714,7 @@ export class ModelCatalog {
         done(loaded);
         return Promise.resolve();
       }
-      return this.#exclusive(planned.name, () => loaded.then(done, failed));
+      return this.#exclusive(planned.key, () => loaded.then(done, failed));
     } catch (error) {
       return Promise.reject(error).catch(failed);
     }
@@ -634,6 +768,8 @@ export class ModelCatalog {
       aliases: version.aliases,
       origin: { type: "registry", reference: planned.reference, uri: formatModelUri(planned.uri) },
       digest: version.digest,
+      variant: planned.variant,
+      shadow: planned.shadow,
     });
   }
 
@@ -641,7 +777,13 @@ export class ModelCatalog {
     name: string,
     version: string,
     artifact: ModelArtifact,
-    extra: { aliases?: readonly string[]; origin: ModelOrigin; digest?: string },
+    extra: {
+      aliases?: readonly string[];
+      origin: ModelOrigin;
+      digest?: string;
+      variant?: string;
+      shadow?: boolean;
+    },
   ): ServedModel | Promise<ServedModel> {
     const kind = artifact.manifest.kind;
     const runtime = this.#options.runtimes.get(kind);
@@ -669,6 +811,8 @@ export class ModelCatalog {
       digest?: string;
       kind: string;
       runtime: string;
+      variant?: string;
+      shadow?: boolean;
     },
   ): ServedModel {
     const metrics = this.#options.metrics;
@@ -678,7 +822,9 @@ export class ModelCatalog {
       model,
       ...extra,
       metrics:
-        metrics === undefined ? NO_METRICS : metrics.model(name, version, valueRangeOf(model)),
+        metrics === undefined
+          ? NO_METRICS
+          : metrics.model(name, version, valueRangeOf(model), extra.variant),
     });
   }
 }

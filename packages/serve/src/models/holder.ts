@@ -1,5 +1,6 @@
 import { ServeError } from "../errors.js";
 import type { ServedModel } from "./served.js";
+import type { VariantRouter } from "./variants.js";
 
 /** Where a holder is in its life: loading its first version, serving, or failed to load. */
 export type HolderState = "loading" | "ready" | "failed";
@@ -25,7 +26,17 @@ export class ModelHolder {
     readonly name: string,
     /** The registry reference it follows (`"wine@production"`), if it came from a registry. */
     readonly reference: string | undefined,
+    /** Its variant of a split (A/B) name (`"house@candidate"`); undefined for a plain model. */
+    readonly variant: string | undefined = undefined,
+    /** True for a shadow: it gets a copy of the requests and its answers are never returned. */
+    readonly shadow = false,
   ) {}
+
+  /**
+   * For a split (A/B) name, the router of its variants: set on the holder that
+   * `catalog.get(name)` returns (the first variant listed).
+   */
+  router: VariantRouter | undefined;
 
   /** The version answering requests now (undefined while the first one loads). */
   get current(): ServedModel | undefined {
@@ -48,8 +59,11 @@ export class ModelHolder {
 
   /** Puts `next` in place for every request that starts from now on; returns the previous. */
   swap(next: ServedModel): ServedModel | undefined {
-    if (next.name !== this.name) {
-      throw new Error(`ModelHolder "${this.name}": cannot hold a model named "${next.name}"`);
+    if (next.name !== this.name || next.variant !== this.variant) {
+      throw new Error(
+        `ModelHolder "${this.label}": cannot hold a model named "${next.name}"` +
+          (next.variant === undefined ? "" : ` (variant "${next.variant}")`),
+      );
     }
     const previous = this.#current;
     this.#current = next;
@@ -65,6 +79,11 @@ export class ModelHolder {
     if (this.#current === undefined) this.#state = "failed";
   }
 
+  /** The name, with the variant of a split name: `house` or `house[house@candidate]`. */
+  get label(): string {
+    return this.variant === undefined ? this.name : `${this.name}[${this.variant}]`;
+  }
+
   /** The version to answer with, or 503 `model_not_ready` saying why there is none. */
   require(): ServedModel {
     const current = this.#current;
@@ -72,8 +91,8 @@ export class ModelHolder {
     throw new ServeError(
       "model_not_ready",
       this.#state === "failed"
-        ? `model "${this.name}" failed to load: ${this.#error?.message ?? "unknown error"}`
-        : `model "${this.name}" is still loading`,
+        ? `model "${this.label}" failed to load: ${this.#error?.message ?? "unknown error"}`
+        : `model "${this.label}" is still loading`,
     );
   }
 }

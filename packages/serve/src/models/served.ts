@@ -25,6 +25,10 @@ export type ModelOrigin =
 export interface ServedModel {
   /** The name it is served under. */
   readonly name: string;
+  /** Its variant of a split (A/B) name (`"house@candidate"`); undefined for a plain model. */
+  readonly variant: string | undefined;
+  /** True for a shadow variant (mirrored requests, answers never returned). */
+  readonly shadow: boolean;
   /** The version as text (`"3"`): OIP versions, the `x-model-version` header and labels. */
   readonly version: string;
   /** Aliases pointing at this version when it was loaded. */
@@ -40,7 +44,7 @@ export interface ServedModel {
   readonly featureNames: readonly string[];
   /** OIP tensor metadata: one input per feature, one `predict` output. */
   readonly tensors: { inputs: TensorMetadata[]; outputs: TensorMetadata[] };
-  /** `{"name":…,"version":…}` serialized once, for response bodies. */
+  /** `{"name":…,"version":…}` (and `"variant"` for a split name) serialized once, for bodies. */
   readonly modelJson: string;
   /** The artifact digest, when loaded from a registry. */
   readonly digest: string | undefined;
@@ -65,6 +69,8 @@ export interface ModelUsage {
 
 export interface ServedModelInput {
   name: string;
+  variant?: string;
+  shadow?: boolean;
   version: string;
   aliases?: readonly string[];
   origin: ModelOrigin;
@@ -106,6 +112,8 @@ export function servedModel(input: ServedModelInput): ServedModel {
   const metadata = schema.toTensorMetadata();
   return Object.freeze({
     name: input.name,
+    variant: input.variant,
+    shadow: input.shadow ?? false,
     version: input.version,
     aliases: Object.freeze([...(input.aliases ?? [])]),
     origin: input.origin,
@@ -119,7 +127,11 @@ export function servedModel(input: ServedModelInput): ServedModel {
       inputs: metadata.inputs,
       outputs: [{ name: OUTPUT_NAME, datatype: "FP64" as const, shape: [-1] }],
     },
-    modelJson: JSON.stringify({ name: input.name, version: input.version }),
+    modelJson: JSON.stringify(
+      input.variant === undefined
+        ? { name: input.name, version: input.version }
+        : { name: input.name, version: input.version, variant: input.variant },
+    ),
     digest: input.digest,
     loadedAt: input.loadedAt ?? new Date().toISOString(),
     metrics: input.metrics,
@@ -181,6 +193,8 @@ export function predictRow(
 export function withAliases(served: ServedModel, aliases: readonly string[]): ServedModel {
   return servedModel({
     name: served.name,
+    variant: served.variant,
+    shadow: served.shadow,
     version: served.version,
     aliases,
     origin: served.origin,

@@ -155,13 +155,13 @@ export function invocationFrame(served: ServedModel, body: unknown, maxRows: num
 
 /** The model `/invocations` scores: the only one, or the one `x-model` / `?model=` names. */
 function selectInvocationModel(state: AppState, params: RouteParams, source: RequestSource) {
-  const holders = state.catalog.list();
-  if (holders.length === 1) return holders[0];
+  const names = state.catalog.names();
+  if (names.length === 1) return state.catalog.get(names[0])!;
   const name = header(source, "x-model") ?? params.query("model");
   if (name === undefined || name === "") {
     throw new ServeError(
       "model_selection_required",
-      `this server serves ${holders.length} models (${holders.map((h) => h.name).join(", ")}); ` +
+      `this server serves ${names.length} models (${names.join(", ")}); ` +
         'name one with the "x-model" header or "?model=" in the URL',
     );
   }
@@ -171,6 +171,7 @@ function selectInvocationModel(state: AppState, params: RouteParams, source: Req
 /** `POST /invocations`. */
 export function invocationsEndpoint(state: AppState): PredictEndpoint {
   return {
+    stripsKeyField: true,
     select: (params, source): ModelHolder => selectInvocationModel(state, params, source),
     accept: invocationType,
     prepare(served, text, source) {
@@ -198,7 +199,7 @@ export function ping(state: AppState): Response {
   if (waiting.length > 0) {
     throw new ServeError(
       "model_not_ready",
-      `not ready: ${waiting.map((h) => `"${h.name}" (${h.state})`).join(", ")}`,
+      `not ready: ${waiting.map((h) => `"${h.label}" (${h.state})`).join(", ")}`,
     );
   }
   return new Response("\n", { status: 200, headers: { "content-type": "application/json" } });

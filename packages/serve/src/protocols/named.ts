@@ -11,13 +11,14 @@ import { ServeError } from "../errors.js";
 import { parseJson, requireJson } from "../http/body.js";
 import type { ModelHolder } from "../models/holder.js";
 import type { ServedModel } from "../models/served.js";
+import type { Variant } from "../models/variants.js";
 import { checkRowCount, recordsToFrame } from "./tabular.js";
 
 /** The holder of `name`, or 404 `model_not_found` naming the models served. */
 export function holderOrNotFound(state: AppState, name: string): ModelHolder {
   const holder = state.catalog.get(name);
   if (holder !== undefined) return holder;
-  const names = state.catalog.list().map((h) => h.name);
+  const names = state.catalog.names();
   throw new ServeError(
     "model_not_found",
     `no model named ${JSON.stringify(name)} is served (models: ${names.join(", ")})`,
@@ -40,6 +41,7 @@ function predictionBody(served: ServedModel, predictions: Float64Array | number,
  */
 export function namedPredictEndpoint(state: AppState): PredictEndpoint {
   return {
+    stripsKeyField: true,
     select: (params) => holderOrNotFound(state, params.param("name") ?? ""),
     accept: requireJson,
     prepare(served, text, source) {
@@ -81,8 +83,30 @@ export function namedPredictEndpoint(state: AppState): PredictEndpoint {
 
 const descriptions = new WeakMap<ServedModel, Record<string, unknown>>();
 
-/** A served model as `GET /v1/models/{name}` shows it. */
+/**
+ * A served model as `GET /v1/models/{name}` shows it; a split (A/B) name also lists its
+ * `variants` (variant, reference, weight, version, state) and `shadows`.
+ */
 export function describeHolder(holder: ModelHolder): Record<string, unknown> {
+  const router = holder.router;
+  if (router === undefined) return describeOne(holder);
+  const variant = (item: Variant, weight: boolean) => ({
+    variant: item.variant,
+    reference: item.reference,
+    ...(weight ? { weight: item.weight } : {}),
+    version: item.holder.current?.version ?? null,
+    aliases: item.holder.current?.aliases ?? [],
+    state: item.holder.state,
+  });
+  return {
+    ...describeOne(holder),
+    variants: router.variants.map((item) => variant(item, true)),
+    shadows: router.shadows.map((item) => variant(item, false)),
+    stickyKey: router.stickyKey ?? null,
+  };
+}
+
+function describeOne(holder: ModelHolder): Record<string, unknown> {
   const served = holder.current;
   if (served === undefined) {
     const out: Record<string, unknown> = {
@@ -98,6 +122,7 @@ export function describeHolder(holder: ModelHolder): Record<string, unknown> {
   if (description === undefined) {
     description = {
       name: served.name,
+      ...(served.variant === undefined ? {} : { variant: served.variant }),
       version: served.version,
       reference: holder.reference ?? null,
       aliases: served.aliases,
@@ -117,9 +142,9 @@ export function describeHolder(holder: ModelHolder): Record<string, unknown> {
   return description;
 }
 
-/** `GET /v1/models`: every served model, in the order they were listed. */
+/** `GET /v1/models`: every served name, in the order they were listed. */
 export function listModels(state: AppState): Response {
-  const models = state.catalog.list().map(describeHolder);
+  const models = state.catalog.names().map((name) => describeHolder(state.catalog.get(name)!));
   return jsonResponse(JSON.stringify({ models }));
 }
 

@@ -229,6 +229,18 @@ export function inputsToFrame(
 
 /** The version `c` asks for, checked against the one served: 404 `version_not_found`. */
 function servedVersion(holder: ModelHolder, version: string | undefined): ServedModel {
+  const router = holder.router;
+  if (version !== undefined && router !== undefined) {
+    // A split name serves a version per variant.
+    const variant = router.byVersion(version);
+    if (variant !== undefined) return variant.holder.require();
+    const versions = router.variants.map((item) => item.holder.current?.version ?? "loading");
+    throw new ServeError(
+      "version_not_found",
+      `model "${holder.name}" has no version "${version}" loaded ` +
+        `(its variants serve versions ${versions.join(", ")})`,
+    );
+  }
   const served = holder.require();
   if (version !== undefined && version !== served.version) {
     throw new ServeError(
@@ -404,11 +416,22 @@ export function serverMetadata(name: string): Response {
 
 /** `GET /v2/models/{name}[/versions/{v}]`: the model metadata. */
 export function modelMetadata(state: AppState, name: string, version?: string): Response {
-  const served = servedVersion(holderOrNotFound(state, name), version);
+  const holder = holderOrNotFound(state, name);
+  const served = servedVersion(holder, version);
+  const versions =
+    version === undefined && holder.router !== undefined
+      ? [
+          ...new Set(
+            holder.router.variants.flatMap((item) =>
+              item.holder.current === undefined ? [] : [item.holder.current.version],
+            ),
+          ),
+        ]
+      : [served.version];
   return jsonResponse(
     JSON.stringify({
       name: served.name,
-      versions: [served.version],
+      versions,
       platform: served.platform,
       inputs: served.tensors.inputs,
       outputs: served.tensors.outputs,
@@ -429,7 +452,7 @@ export function serverReady(state: AppState): Response {
   if (waiting.length > 0) {
     throw new ServeError(
       "model_not_ready",
-      `not ready: ${waiting.map((h) => `"${h.name}" (${h.state})`).join(", ")}`,
+      `not ready: ${waiting.map((h) => `"${h.label}" (${h.state})`).join(", ")}`,
     );
   }
   return new Response(null, { status: 200 });
