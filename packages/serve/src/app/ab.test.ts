@@ -201,7 +201,7 @@ describe("A/B: one name, weighted variants", () => {
     );
     expect(metrics).toContain('mlops_model_ready{name="house",variant="house@candidate"} 1');
     const listed = await app.fetch(new Request("http://localhost/v1/models/house"));
-    const described = await listed.json();
+    const described = (await listed.json()) as { variants: unknown };
     expect(described.variants).toEqual([
       expect.objectContaining({ variant: "house@production", weight: 90, version: "1" }),
       expect.objectContaining({ variant: "house@candidate", weight: 10, version: "2" }),
