@@ -3,6 +3,18 @@
  * The package exists now so the workspace, build and exports map are in place.
  */
 export const PACKAGE_NAME = "@mlops/train";
+export {
+  AUTO_EARLY_STOPPING_ROWS,
+  type BoostedTree,
+  HistGradientBoostingRegressor,
+} from "./boosting/hist-gradient-boosting.js";
+export {
+  type BoostingLoss,
+  type CategoricalFeatures,
+  HIST_GRADIENT_BOOSTING_DEFAULTS,
+  type HistGradientBoostingParams,
+  validateBoostingParams,
+} from "./boosting/params.js";
 export { NotFittedError } from "./estimator/errors.js";
 export { type ArtifactModel, Estimator, type ToArtifactOptions } from "./estimator/estimator.js";
 export { describeValue, paramError } from "./estimator/params.js";

@@ -1,5 +1,6 @@
 import {
   type ArtifactArray,
+  type Column,
   createArtifact,
   type Frame,
   Frame as FrameClass,
@@ -62,6 +63,8 @@ interface FittedState {
   schema: Schema;
   rowCount: number;
   profile: TrainingProfile | undefined;
+  /** Dictionaries of the category features read natively (see `categoryFeatures`). */
+  categories: (readonly string[] | undefined)[] | undefined;
 }
 
 /**
@@ -138,7 +141,13 @@ export abstract class Estimator<Params extends object> {
    */
   fit(frame: Frame, target: string | ArrayLike<number>, options: FitOptions = {}): this {
     this.#fitted = undefined;
-    const data = resolveTrainingData(frame, target, options ?? {}, `${this.estimatorName}.fit`);
+    const data = resolveTrainingData(
+      frame,
+      target,
+      options ?? {},
+      `${this.estimatorName}.fit`,
+      this.categoryFeatures(),
+    );
     this.fitData(data);
     const schema = trainingSchema(data);
     const fitted: FittedState = {
@@ -146,6 +155,7 @@ export abstract class Estimator<Params extends object> {
       schema,
       rowCount: data.rowCount,
       profile: undefined,
+      categories: data.categories,
     };
     this.#fitted = fitted;
     if (options?.profile !== false) {
@@ -167,8 +177,22 @@ export abstract class Estimator<Params extends object> {
   /** One prediction per row of `frame`, which must hold the feature columns seen at fit. */
   predict(frame: Frame): Float64Array {
     const fitted = this.requireFitted("predict");
-    const columns = featureColumns(frame, fitted.featureNames, `${this.estimatorName}.predict`);
+    const columns = featureColumns(
+      frame,
+      fitted.featureNames,
+      `${this.estimatorName}.predict`,
+      fitted.categories,
+    );
     return this.predictColumns(columns, frame.rowCount);
+  }
+
+  /**
+   * Whether `fit` passes category columns to `fitData` (as codes, with `TrainingData.categories`)
+   * instead of rejecting them; estimators with native categorical support override it. `predict`
+   * then maps a category column's values to the codes seen at fit (NaN for unseen values).
+   */
+  protected categoryFeatures(): boolean {
+    return false;
   }
 
   /**
@@ -206,12 +230,17 @@ export abstract class Estimator<Params extends object> {
   protected abstract artifactModel(): ArtifactModel;
 }
 
-/** The feature columns and the target as one frame. */
+/** The feature columns (category features as category columns again) and the target. */
 function trainingFrame(data: TrainingData): Frame {
-  const entries: [string, NumericColumn][] = data.featureNames.map((name, j) => [
-    name,
-    { kind: data.featureKinds[j], values: data.columns[j] },
-  ]);
+  const entries: [string, Column][] = data.featureNames.map((name, j) => {
+    const dictionary = data.categories?.[j];
+    if (dictionary === undefined) {
+      return [name, { kind: data.featureKinds[j], values: data.columns[j] } as NumericColumn];
+    }
+    const values = data.columns[j];
+    const codes = Int32Array.from(values, (code) => (Number.isNaN(code) ? -1 : code));
+    return [name, { kind: "category", codes, dictionary: [...dictionary] }];
+  });
   entries.push([data.targetName, { kind: "number", values: data.target }]);
   return new FrameClass(entries, data.rowCount);
 }

@@ -34,6 +34,12 @@ export interface TrainingData {
   columns: Float64Array[];
   /** The column kind of each feature (`number`, `integer` or `boolean`). */
   featureKinds: NumericKind[];
+  /**
+   * Only for estimators that read category columns natively (`categoryFeatures` of
+   * `resolveTrainingData`): per feature, the dictionary of a category column — whose entry in
+   * `columns` then holds its codes as numbers, NaN for a missing value — or undefined.
+   */
+  categories?: (readonly string[] | undefined)[];
   /** The target, finite, one value per row. */
   target: Float64Array;
   /** The target's name: the column named by `fit`, else `"target"` (made unique). */
@@ -84,6 +90,7 @@ export function featureColumns(
   frame: Frame,
   names: readonly string[],
   context: string,
+  categories?: readonly (readonly string[] | undefined)[],
 ): Float64Array[] {
   if (!isFrame(frame)) {
     throw new MlopsError(
@@ -99,9 +106,35 @@ export function featureColumns(
       );
     }
     const column: Column = frame.column(name);
+    const dictionary = categories?.[names.indexOf(name)];
+    if (dictionary !== undefined) {
+      if (column.kind !== "category") {
+        throw new MlopsError(
+          "data_invalid",
+          `${context}: feature "${name}" was a category column at fit, got a ${column.kind} column`,
+        );
+      }
+      return categoryCodesIn(column.codes, column.dictionary, dictionary);
+    }
     if (column.kind === "category") throw categoryError(context, name);
     return column.values;
   });
+}
+
+/**
+ * A category column's codes re-expressed as positions in `dictionary` (as numbers; NaN for a
+ * missing value or a value `dictionary` lacks).
+ */
+function categoryCodesIn(
+  codes: Int32Array,
+  own: readonly string[],
+  dictionary: readonly string[],
+): Float64Array {
+  const position = new Map(dictionary.map((value, i) => [value, i]));
+  const map = Float64Array.from(own, (value) => position.get(value) ?? Number.NaN);
+  const out = new Float64Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = codes[i] < 0 ? Number.NaN : map[codes[i]];
+  return out;
 }
 
 /**
@@ -113,6 +146,7 @@ export function resolveTrainingData(
   target: string | ArrayLike<number>,
   options: FitOptions,
   context: string,
+  categoryFeatures = false,
 ): TrainingData {
   if (!isFrame(frame)) {
     throw new MlopsError(
@@ -180,13 +214,23 @@ export function resolveTrainingData(
       `${context}: the frame has no feature columns besides the target`,
     );
   }
-  const columns = featureColumns(frame, featureNames, context);
-  const featureKinds = featureNames.map((name) => frame.column(name).kind as NumericKind);
+  const categories = categoryFeatures
+    ? featureNames.map((name) => {
+        const column = frame.has(name) ? frame.column(name) : undefined;
+        return column?.kind === "category" ? column.dictionary : undefined;
+      })
+    : undefined;
+  const columns = featureColumns(frame, featureNames, context, categories);
+  const featureKinds = featureNames.map((name) => {
+    const kind = frame.column(name).kind;
+    return (kind === "category" ? "integer" : kind) as NumericKind;
+  });
   const sampleWeight = checkSampleWeight(options.sampleWeight, rowCount, context);
   return {
     featureNames,
     columns,
     featureKinds,
+    ...(categories !== undefined ? { categories } : {}),
     target: targetValues,
     targetName,
     sampleWeight,

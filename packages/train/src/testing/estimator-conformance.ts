@@ -31,6 +31,12 @@ export interface EstimatorConformanceOptions {
    * preprocessing steps may turn them into other columns.
    */
   modelInputs?: string[];
+  /**
+   * The estimator reads category columns natively (gradient boosting's categorical splits):
+   * instead of expecting one to be rejected, the suite fits with one and checks that its
+   * artifact predicts exactly like `predict`, an unseen category included.
+   */
+  nativeCategories?: boolean;
 }
 
 /**
@@ -273,11 +279,13 @@ export function describeEstimatorConformance<Params extends object>(
       const colors = categoryColumn(
         Array.from({ length: rows }, (_, i) => (i % 2 ? "red" : "blue")),
       );
-      expectMlopsError(
-        () => estimator.fit(train.withColumn("color", colors), "y"),
-        "data_invalid",
-        /"color".*OneHotEncoder/,
-      );
+      if (!options.nativeCategories) {
+        expectMlopsError(
+          () => estimator.fit(train.withColumn("color", colors), "y"),
+          "data_invalid",
+          /"color".*OneHotEncoder/,
+        );
+      }
       expectMlopsError(() => estimator.fit(train.slice(0, 0), "y"), "data_invalid", /no rows/);
       expectMlopsError(() => estimator.fit(train, "price"), "data_invalid", /"price"/);
       expectMlopsError(
@@ -295,5 +303,44 @@ export function describeEstimatorConformance<Params extends object>(
         /OneHotEncoder/,
       );
     });
+
+    if (options.nativeCategories) {
+      it("reads category columns natively, and so does its artifact", () => {
+        const labels = ["red", "green", "blue"];
+        const trainColors = categoryColumn(
+          Array.from({ length: rows }, (_, i) => (i % 7 === 3 ? null : labels[i % 3])),
+        );
+        const y = Float64Array.from(train.numeric("y"), (value, i) =>
+          i % 3 === 0 ? value + 2 : value,
+        );
+        const estimator = factory().fit(
+          train.withColumn("color", trainColors).withColumn("y", { kind: "number", values: y }),
+          "y",
+        );
+        expect(estimator.featureNames).toEqual(["a", "b", "c", "noise", "color"]);
+        // Another frame's dictionary order, and a category the model never saw.
+        const testColors = categoryColumn(
+          Array.from({ length: test.rowCount }, (_, i) => ["blue", "red", "green", null][i % 4]),
+        );
+        const withColors = test.withColumn("color", testColors);
+        const predictions = estimator.predict(withColors);
+        const artifact = estimator.toArtifact();
+        expect(createPredictor(artifact).predict(withColors)).toEqual(predictions);
+        const unseen = test.withColumn(
+          "color",
+          categoryColumn(Array.from({ length: test.rowCount }, () => "violet")),
+        );
+        const missing = test.withColumn(
+          "color",
+          categoryColumn(Array.from({ length: test.rowCount }, () => null)),
+        );
+        expect(estimator.predict(unseen)).toEqual(estimator.predict(missing));
+        expectMlopsError(
+          () => estimator.predict(test.withColumn("color", test.column("a"))),
+          "data_invalid",
+          /"color".*category/,
+        );
+      });
+    }
   });
 }
