@@ -8,6 +8,8 @@ export default defineConfig({
     "search-worker": "src/search/worker.ts",
     // The worker threads of random forests (resolved at run time as dist/forest-worker.js).
     "forest-worker": "src/forest/forest-worker.ts",
+    // The threads of gradient boosting's histograms (resolved at run time as dist/boosting-worker.js).
+    "boosting-worker": "src/boosting/boosting-worker.ts",
     // The `mlops-train` executable (package.json "bin"): dist/cli.js, shebang kept by esbuild.
     cli: "src/cli/bin.ts",
   },

@@ -1,5 +1,6 @@
 import { MlopsError } from "@mlops/core";
 import { NumpyRandomState } from "../forest/random-state.js";
+import { binColumn } from "../tree/tree-data.js";
 import { binPercentiles, numpyPermutation, percentileSorted } from "./numpy.js";
 
 /** Rows sampled to place bin edges beyond this many (scikit-learn's `subsample`). */
@@ -7,16 +8,6 @@ export const BIN_SUBSAMPLE = 200_000;
 
 /** scikit-learn's `ALMOST_INF`: edges are clipped to it, so +Infinity means "split on NaN". */
 const ALMOST_INF = 1e300;
-
-/**
- * Binned features, as the grower reads them: row-major codes (`codes[row * featureCount + f]`),
- * the missing-value bin `missingBin` (= maxBins), and per feature the bins used by values.
- */
-export interface BinnedData {
-  rowCount: number;
-  featureCount: number;
-  codes: Uint8Array;
-}
 
 /**
  * How each feature maps to bins, fitted on the training rows as scikit-learn's `_BinMapper`:
@@ -94,27 +85,20 @@ export class BinMapper {
   }
 
   /**
-   * Codes of `rows` (all rows when undefined) as one row-major array, `missingBin` for a missing
-   * value. Categorical values must be known categories (checked when fitting).
+   * Codes of `rows` (all rows when undefined), `missingBin` for a missing value, row-major with
+   * `rowStride` bytes per row (`codes[row * rowStride + f]`, padding zero). Categorical values
+   * must be known categories (checked when fitting).
    */
   transform(
     columns: readonly Float64Array[],
     rows: Int32Array | undefined,
-    shared: boolean,
+    rowStride: number,
   ): Uint8Array {
-    const featureCount = columns.length;
     const n = rows === undefined ? columns[0].length : rows.length;
-    const bytes = Math.max(8, n * featureCount);
-    const codes = new Uint8Array(
-      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes),
-      0,
-      n * featureCount,
-    );
-    for (let f = 0; f < featureCount; f++) {
-      const column = columns[f];
-      const edge = this.edges[f];
-      const thresholds = edge ?? this.categories[f]!;
-      assignBins(column, rows, thresholds, this.missingBin, codes, f, featureCount);
+    const codes = new Uint8Array(n * rowStride);
+    for (let f = 0; f < columns.length; f++) {
+      const thresholds = this.edges[f] ?? this.categories[f]!;
+      binColumn(columns[f], rows, thresholds, this.missingBin, codes, f, rowStride);
     }
     return codes;
   }
@@ -141,38 +125,6 @@ export function binEdges(sorted: Float64Array, maxBins: number): Float64Array {
     edges = percentileSorted(sorted, binPercentiles(maxBins), "midpoint");
   }
   return Float64Array.from(edges, (edge) => Math.min(edge, ALMOST_INF));
-}
-
-/**
- * Writes the bin of each value into `codes[i * stride + offset]`: the first `b` with
- * `x <= thresholds[b]` (scikit-learn's binary search), `missingBin` for NaN.
- */
-function assignBins(
-  column: Float64Array,
-  rows: Int32Array | undefined,
-  thresholds: Float64Array,
-  missingBin: number,
-  codes: Uint8Array,
-  offset: number,
-  stride: number,
-): void {
-  const n = rows === undefined ? column.length : rows.length;
-  const t = thresholds.length;
-  for (let i = 0, at = offset; i < n; i++, at += stride) {
-    const x = column[rows === undefined ? i : rows[i]];
-    if (Number.isNaN(x)) {
-      codes[at] = missingBin;
-      continue;
-    }
-    let lo = 0;
-    let hi = t;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (x <= thresholds[mid]) hi = mid;
-      else lo = mid + 1;
-    }
-    codes[at] = lo;
-  }
 }
 
 /**

@@ -1,9 +1,14 @@
 import { BIN_STRIDE, buildHistogram, subtractHistogram } from "./histogram.js";
+import { type PartitionBuffers, type PartitionKernel, partitionKernel } from "./partition.js";
 
 /** The binned training data a tree grows on (rows in training order). */
 export interface GrowerData {
-  /** Row-major bin codes: `codes[row * featureCount + f]`. */
+  /**
+   * Row-major bin codes in training order: `codes[row * rowStride + f]`, each row padded to
+   * `rowStride` bytes (a multiple of 4, so rows move as 32-bit words).
+   */
   codes: Uint8Array;
+  rowStride: number;
   rowCount: number;
   featureCount: number;
   /** Bins per feature in a histogram: `maxBins + 1` (the last is for missing values). */
@@ -23,11 +28,45 @@ export interface GrowerSettings {
 }
 
 /**
- * Builds histograms; the grower calls it for every node it histograms by brute force. The
- * in-thread builder runs the kernel here; a thread team splits the features among threads.
+ * The rows of the tree being grown, kept in node order: each node's rows lie contiguously at
+ * `start..end`, so histograms and partitions read memory in order. Stable partitions keep each
+ * node's rows in training order, so every bin is still summed in that order. Shared with the
+ * histogram threads when there are some.
+ */
+export interface NodeRows {
+  /** The rows' codes (`codes[k * rowStride + f]` for the k-th row in node order). */
+  codes: Uint8Array;
+  gradient: Float32Array;
+  /** Undefined for constant hessians. */
+  hessian: Float32Array | undefined;
+  /** The training row at each position. */
+  index: Int32Array;
+}
+
+/** Allocates node-order rows (on shared memory for threads). */
+export function allocateNodeRows(
+  data: GrowerData,
+  withHessian: boolean,
+  shared: boolean,
+): NodeRows {
+  const n = data.rowCount;
+  const buffer = (bytes: number) =>
+    shared ? new SharedArrayBuffer(Math.max(8, bytes)) : new ArrayBuffer(Math.max(8, bytes));
+  return {
+    codes: new Uint8Array(buffer(n * data.rowStride), 0, n * data.rowStride),
+    gradient: new Float32Array(buffer(4 * n), 0, n),
+    hessian: withHessian ? new Float32Array(buffer(4 * n), 0, n) : undefined,
+    index: new Int32Array(buffer(4 * n), 0, n),
+  };
+}
+
+/**
+ * Builds histograms of node-order rows `start..end`; the grower calls it for every node it
+ * histograms by brute force. The in-thread builder runs the kernel here; a thread team splits
+ * the features among threads.
  */
 export interface HistogramBuilder {
-  build(rows: Int32Array | undefined, start: number, end: number, histogram: Float64Array): void;
+  build(start: number, end: number, histogram: Float64Array): void;
 }
 
 /** A tree as the grower leaves it: nodes in depth-first order (scikit-learn's predictor order). */
@@ -127,12 +166,12 @@ export class TreeGrower {
   readonly #data: GrowerData;
   readonly #settings: GrowerSettings;
   readonly #builder: HistogramBuilder;
-  readonly #partition: Int32Array;
-  readonly #scratch: Int32Array;
+  readonly #rows: NodeRows;
+  readonly #buffers: PartitionBuffers;
+  readonly #partition: PartitionKernel;
   readonly #histograms: Float64Array[] = [];
   readonly #free: number[] = [];
   readonly #histogramSize: number;
-  #gradient: Float32Array = new Float32Array(0);
   #hessian: Float32Array | undefined;
   // Scratch of the categorical split search.
   readonly #categoryBin = new Int32Array(257);
@@ -143,19 +182,34 @@ export class TreeGrower {
     data: GrowerData,
     settings: GrowerSettings,
     builder: HistogramBuilder,
-    partition: Int32Array,
+    rows: NodeRows,
   ) {
     this.#data = data;
     this.#settings = settings;
     this.#builder = builder;
-    this.#partition = partition;
-    this.#scratch = new Int32Array(data.rowCount);
+    this.#rows = rows;
+    const n = data.rowCount;
+    const words = data.rowStride / 4;
+    const int32 = (array: Float32Array) =>
+      new Int32Array(array.buffer, array.byteOffset, array.length);
+    this.#buffers = {
+      codes: rows.codes,
+      words: new Int32Array(rows.codes.buffer, rows.codes.byteOffset, n * words),
+      gradient: int32(rows.gradient),
+      hessian: rows.hessian === undefined ? undefined : int32(rows.hessian),
+      index: rows.index,
+      scratchWords: new Int32Array(n * words),
+      scratchGradient: new Int32Array(n),
+      scratchHessian: rows.hessian === undefined ? undefined : new Int32Array(n),
+      scratchIndex: new Int32Array(n),
+    };
+    this.#partition = partitionKernel(data.rowStride, rows.hessian !== undefined);
     this.#histogramSize = data.featureCount * data.bins * BIN_STRIDE;
   }
 
-  /** The partition: after `grow`, each leaf's rows lie in `leafStart..leafEnd`. */
+  /** The training row at each node-order position: after `grow`, leaves hold `leafStart..leafEnd`. */
   get partition(): Int32Array {
-    return this.#partition;
+    return this.#rows.index;
   }
 
   #acquire(): number {
@@ -175,12 +229,16 @@ export class TreeGrower {
    * training rows.
    */
   grow(gradient: Float32Array, hessian: Float32Array | undefined): GrownTree {
-    this.#gradient = gradient;
     this.#hessian = hessian;
     const { rowCount } = this.#data;
     const { minSamplesLeaf, maxLeafNodes, maxDepth } = this.#settings;
-    const partition = this.#partition;
-    for (let i = 0; i < rowCount; i++) partition[i] = i;
+    // Every tree starts from the training order.
+    const rows = this.#rows;
+    rows.codes.set(this.#data.codes);
+    rows.gradient.set(gradient);
+    if (hessian !== undefined) rows.hessian!.set(hessian);
+    const index = rows.index;
+    for (let i = 0; i < rowCount; i++) index[i] = i;
     const root = new GrowNode();
     root.start = 0;
     root.end = rowCount;
@@ -208,7 +266,7 @@ export class TreeGrower {
       root.histogram = this.#acquire();
       const histogram = this.#histograms[root.histogram];
       histogram.fill(0);
-      this.#builder.build(undefined, 0, rowCount, histogram);
+      this.#builder.build(0, rowCount, histogram);
       this.#findSplitAndPush(root, heap, finalize);
     }
     while (heap.length > 0) {
@@ -262,7 +320,7 @@ export class TreeGrower {
         small.histogram = this.#acquire();
         const smallHistogram = this.#histograms[small.histogram];
         smallHistogram.fill(0);
-        this.#builder.build(partition, small.start, small.end, smallHistogram);
+        this.#builder.build(small.start, small.end, smallHistogram);
         if (!large.isLeaf) {
           // The parent's histogram becomes the larger child's.
           const parentHistogram = this.#histograms[node.histogram];
@@ -520,35 +578,23 @@ export class TreeGrower {
     out.valueRight = nodeValue(out.gradientRight, out.hessianRight, l2);
   }
 
-  /** Stable in-place partition of the node's rows; returns how many go left. */
+  /**
+   * Stable partition of the node's rows (codes, gradients, hessians, training index): the left
+   * ones move down in place, the right ones through scratch buffers to the end. Returns how
+   * many go left.
+   */
   #partitionRows(node: GrowNode, split: SplitInfo): number {
-    const { codes, featureCount, bins } = this.#data;
-    const partition = this.#partition;
-    const scratch = this.#scratch;
-    const f = split.feature;
-    const missingBin = bins - 1;
-    let l = node.start;
-    let r = 0;
-    if (split.categorical) {
-      const bitset = split.bitset;
-      for (let k = node.start; k < node.end; k++) {
-        const row = partition[k];
-        const code = codes[row * featureCount + f];
-        if ((bitset[code >> 5] >>> (code & 31)) & 1) partition[l++] = row;
-        else scratch[r++] = row;
-      }
-    } else {
-      const threshold = split.bin;
-      const missingLeft = split.missingLeft;
-      for (let k = node.start; k < node.end; k++) {
-        const row = partition[k];
-        const code = codes[row * featureCount + f];
-        if (code <= threshold || (missingLeft && code === missingBin)) partition[l++] = row;
-        else scratch[r++] = row;
-      }
-    }
-    partition.set(scratch.subarray(0, r), l);
-    return l - node.start;
+    // Missing values going left count as ≤ the threshold; going right, no code matches 256.
+    const missing = split.missingLeft ? this.#data.bins - 1 : 256;
+    return this.#partition(
+      this.#buffers,
+      node.start,
+      node.end,
+      split.feature,
+      split.bin,
+      missing,
+      split.categorical ? split.bitset : undefined,
+    );
   }
 
   /** The tree in depth-first order (node, left subtree, right subtree). */
@@ -691,29 +737,24 @@ function heapPop(heap: GrowNode[]): GrowNode {
 /** The in-thread histogram builder: the kernel over every feature. */
 export class LocalHistogramBuilder implements HistogramBuilder {
   readonly #data: GrowerData;
-  #gradient: Float32Array = new Float32Array(0);
-  #hessian: Float32Array | undefined;
+  readonly #rows: NodeRows;
 
-  constructor(data: GrowerData) {
+  constructor(data: GrowerData, rows: NodeRows) {
     this.#data = data;
+    this.#rows = rows;
   }
 
-  setGradients(gradient: Float32Array, hessian: Float32Array | undefined): void {
-    this.#gradient = gradient;
-    this.#hessian = hessian;
-  }
-
-  build(rows: Int32Array | undefined, start: number, end: number, histogram: Float64Array): void {
-    const { codes, featureCount, bins } = this.#data;
+  build(start: number, end: number, histogram: Float64Array): void {
+    const { featureCount, rowStride, bins } = this.#data;
+    const { codes, gradient, hessian } = this.#rows;
     buildHistogram(
       codes,
-      featureCount,
+      rowStride,
       bins,
-      rows,
       start,
       end,
-      this.#gradient,
-      this.#hessian,
+      gradient,
+      hessian,
       histogram,
       0,
       featureCount,

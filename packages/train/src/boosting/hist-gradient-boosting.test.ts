@@ -2,10 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { categoryColumn, createPredictor, Frame, MlopsError, readFrame } from "@mlops/core";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../search/dist-fixture.js";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { HistGradientBoostingRegressor } from "./hist-gradient-boosting.js";
 import type { HistGradientBoostingParams } from "./params.js";
+
+// The quality tests and the thread test run the built worker threads (dist/boosting-worker.js).
+beforeAll(() => ensureBuilt(), 180_000);
 
 describeEstimatorConformance(
   () => new HistGradientBoostingRegressor({ maxIter: 20, minSamplesLeaf: 5, nJobs: 1 }),
@@ -273,6 +277,20 @@ describe("HistGradientBoostingRegressor parameters and data checks", () => {
         fitModel({ earlyStopping: true, validationFraction: 5 }, frame.slice(0, 5), y.slice(0, 5)),
       /leaves 0 to train and 5 to validate; both need at least one/,
     );
+  });
+
+  it("grows the same model on any number of threads", () => {
+    const settings = { categoricalFeatures: ["x2"], maxIter: 10, minSamplesLeaf: 5 };
+    const inThread = fitModel({ ...settings, nJobs: 1 });
+    const threads = fitModel({ ...settings, nJobs: 3 });
+    expect(threads.predict(frame)).toEqual(inThread.predict(frame));
+    // Thousands of rows: the threads share every histogram's features.
+    const rows = Int32Array.from({ length: 24_000 }, (_, i) => i % frame.rowCount);
+    const large = frame.take(rows);
+    const target = Float64Array.from(rows, (row) => y[row] + (row % 7) * 0.01);
+    const one = fitModel({ ...settings, nJobs: 1 }, large, target);
+    const two = fitModel({ ...settings, nJobs: 2 }, large, target);
+    expect(two.predict(frame)).toEqual(one.predict(frame));
   });
 
   it("takes categorical features by name, index or mask, with the same model", () => {

@@ -4,7 +4,7 @@ import { paramError } from "../estimator/params.js";
 import type { TrainingData } from "../estimator/training.js";
 import { NumpyRandomState } from "../forest/random-state.js";
 import { BinMapper, knownCategoryValues } from "./binning.js";
-import { type GrownTree, TreeGrower } from "./grower.js";
+import { allocateNodeRows, type GrownTree, TreeGrower } from "./grower.js";
 import { type BoostingLossFunction, createLoss } from "./loss.js";
 import { numpyPermutation } from "./numpy.js";
 import {
@@ -125,12 +125,13 @@ export class HistGradientBoostingRegressor extends Estimator<HistGradientBoostin
     }
     const threads = resolveThreads(params.nJobs, featureNames.length);
     const mapper = BinMapper.fit(columns, trainRows, known, params.maxBins, randomSeed);
-    const codes = mapper.transform(columns, trainRows, threads > 1);
+    const rowStride = (featureNames.length + 3) & ~3;
+    const codes = mapper.transform(columns, trainRows, rowStride);
     const trainCount = trainRows === undefined ? n : trainRows.length;
     const featureCount = featureNames.length;
     const hasMissing = new Uint8Array(featureCount);
-    for (let i = 0, at = 0; i < trainCount; i++) {
-      for (let f = 0; f < featureCount; f++, at++) {
+    for (let i = 0; i < trainCount; i++) {
+      for (let f = 0, at = i * rowStride; f < featureCount; f++, at++) {
         if (codes[at] === mapper.missingBin) hasMissing[f] = 1;
       }
     }
@@ -141,6 +142,7 @@ export class HistGradientBoostingRegressor extends Estimator<HistGradientBoostin
     const raw = new Float64Array(trainCount).fill(baseline);
     const growerData = {
       codes,
+      rowStride,
       rowCount: trainCount,
       featureCount,
       bins: params.maxBins + 1,
@@ -148,9 +150,10 @@ export class HistGradientBoostingRegressor extends Estimator<HistGradientBoostin
       hasMissing,
       isCategorical: mapper.isCategorical,
     };
-    const gradient = sharedFloat32(trainCount, threads > 1);
-    const hessian = loss.constantHessian ? undefined : sharedFloat32(trainCount, threads > 1);
-    const builder = createHistogramBuilder(growerData, threads);
+    const gradient = new Float32Array(trainCount);
+    const hessian = loss.constantHessian ? undefined : new Float32Array(trainCount);
+    const nodeRows = allocateNodeRows(growerData, hessian !== undefined, threads > 1);
+    const builder = createHistogramBuilder(growerData, threads, nodeRows);
     const grower = new TreeGrower(
       growerData,
       {
@@ -160,7 +163,7 @@ export class HistGradientBoostingRegressor extends Estimator<HistGradientBoostin
         l2Regularization: params.l2Regularization,
       },
       builder,
-      new Int32Array(trainCount),
+      nodeRows,
     );
     const monitor = earlyStopping
       ? new EarlyStopping(
@@ -180,7 +183,6 @@ export class HistGradientBoostingRegressor extends Estimator<HistGradientBoostin
       monitor?.record(baseline, raw, y, weight);
       for (let iteration = 0; iteration < params.maxIter; iteration++) {
         loss.gradients(y, raw, weight, gradient, hessian ?? gradient, 0, trainCount);
-        builder.setGradients(gradient, hessian);
         const grown = grower.grow(gradient, hessian);
         if (loss.refitLeaves) refitLeaves(grown, grower.partition, loss, y, raw, weight);
         // Raw predictions move by learningRate × leaf value, the artifact's own arithmetic.
@@ -408,15 +410,6 @@ function gather(values: Float64Array, rows: Int32Array | undefined): Float64Arra
   return out;
 }
 
-function sharedFloat32(length: number, shared: boolean): Float32Array {
-  const bytes = Math.max(8, 4 * length);
-  return new Float32Array(
-    shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes),
-    0,
-    length,
-  );
-}
-
 /** Absolute error and quantile: each leaf's value becomes the quantile of its residuals. */
 function refitLeaves(
   tree: GrownTree,
@@ -573,7 +566,7 @@ class EarlyStopping {
     if (validationRows !== undefined) {
       const y = gather(data.target, validationRows);
       this.#validation = {
-        codes: mapper.transform(columns, validationRows, false),
+        codes: mapper.transform(columns, validationRows, columns.length),
         y,
         weight:
           data.sampleWeight === undefined ? undefined : gather(data.sampleWeight, validationRows),

@@ -268,7 +268,7 @@ function binColumns(
     edgeArray.set(edge);
     edges.push(edgeArray);
     binCounts[f] = edge.length + 1;
-    assignBins(column, edgeArray, code);
+    binColumn(column, undefined, edgeArray, MISSING_BIN, code, 0, 1);
   }
   return { codes, edges, binCounts };
 }
@@ -311,15 +311,29 @@ const LOOKUP_BUCKETS = 4096;
 
 /**
  * Codes: the first bin `b` with `x <= edges[b]` (the count of edges below `x`), the last bin past
- * every edge, `MISSING_BIN` for NaN. A table over evenly spaced buckets of the edges' range gives
- * a lower bound of the answer; a short forward scan (or a binary search where edges crowd)
- * finishes it.
+ * every edge, `missingBin` for NaN, for the values `column[rows[i]]` (or `column[i]`), written
+ * to `code[offset + i * stride]`. A table over evenly spaced buckets of the edges' range gives a
+ * lower bound of the answer; a short forward scan (or a binary search where edges crowd)
+ * finishes it. Shared by the hist splitter and gradient boosting's bins.
+ *
+ * @example
+ * binColumn(values, undefined, edges, MISSING_BIN, codes, 0, 1); // codes[i] = bin of values[i]
  */
-function assignBins(column: Float64Array, edges: Float64Array, code: Uint8Array): void {
-  const n = column.length;
+export function binColumn(
+  column: Float64Array,
+  rows: Int32Array | undefined,
+  edges: Float64Array,
+  missingBin: number,
+  code: Uint8Array,
+  offset: number,
+  stride: number,
+): void {
+  const n = rows === undefined ? column.length : rows.length;
   const e = edges.length;
   if (e === 0) {
-    for (let i = 0; i < n; i++) code[i] = Number.isNaN(column[i]) ? MISSING_BIN : 0;
+    for (let i = 0, at = offset; i < n; i++, at += stride) {
+      code[at] = Number.isNaN(column[rows === undefined ? i : rows[i]]) ? missingBin : 0;
+    }
     return;
   }
   const low = edges[0];
@@ -333,18 +347,18 @@ function assignBins(column: Float64Array, edges: Float64Array, code: Uint8Array)
     while (count < e && edges[count] < bound) count++;
     below[k] = count;
   }
-  for (let i = 0; i < n; i++) {
-    const x = column[i];
+  for (let i = 0, at = offset; i < n; i++, at += stride) {
+    const x = column[rows === undefined ? i : rows[i]];
     if (Number.isNaN(x)) {
-      code[i] = MISSING_BIN;
+      code[at] = missingBin;
       continue;
     }
     if (x <= low) {
-      code[i] = 0;
+      code[at] = 0;
       continue;
     }
     if (x > high) {
-      code[i] = e;
+      code[at] = e;
       continue;
     }
     let k = Math.floor((x - low) * scale);
@@ -362,6 +376,6 @@ function assignBins(column: Float64Array, edges: Float64Array, code: Uint8Array)
     } else {
       while (lo < e && edges[lo] < x) lo++;
     }
-    code[i] = lo;
+    code[at] = lo;
   }
 }

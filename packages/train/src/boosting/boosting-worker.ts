@@ -1,0 +1,6 @@
+/**
+ * The worker-thread entry of `HistGradientBoostingRegressor` (built to
+ * `dist/boosting-worker.js`): each fit posts its shared arrays, and the thread builds its
+ * features of every histogram until the fit ends. Not part of the public API.
+ */
+export { runTeamWorker } from "./threads.js";
