@@ -68,6 +68,7 @@ export type { CandidateOutcome, ErrorScore, Params } from "./search/session.js";
 export {
   choice,
   type Distribution,
+  type DistributionSpec,
   integer,
   logUniform,
   type ParamDistributions,
@@ -76,6 +77,7 @@ export {
   parameterSampler,
   uniform,
 } from "./search/space.js";
+export { defaultGamma, TPESearch, type TPESearchOptions } from "./search/tpe.js";
 export {
   type CrossValidateOptions,
   type CrossValidateResult,

@@ -13,6 +13,18 @@ export type ParamGrid =
   | readonly Readonly<Record<string, readonly unknown[]>>[];
 
 /**
+ * What a distribution is, for searches that model it (TPE): a real or integer range (on a log
+ * scale or not), or a list of choices (values, or distributions drawn from when chosen).
+ *
+ * @example
+ * logUniform(1e-3, 1).spec; // { type: "float", low: 0.001, high: 1, log: true }
+ */
+export type DistributionSpec =
+  | { type: "float"; low: number; high: number; log: boolean }
+  | { type: "int"; low: number; high: number; log: boolean }
+  | { type: "categorical"; values: readonly unknown[] };
+
+/**
  * A distribution to draw one parameter from (`uniform`, `logUniform`, `integer`, `choice`).
  *
  * @example
@@ -21,6 +33,8 @@ export type ParamGrid =
  */
 export interface Distribution<T = unknown> {
   readonly kind: "uniform" | "log_uniform" | "integer" | "choice";
+  /** The distribution's shape (what TPE models); absent for custom distributions. */
+  readonly spec?: DistributionSpec;
   /** Draws one value. */
   sample(random: Random): T;
   /** The distribution as JSON (what tracking and `--json` show). */
@@ -60,6 +74,7 @@ export function uniform(low: number, high: number): Distribution<number> {
   }
   return {
     kind: "uniform",
+    spec: { type: "float", low, high, log: false },
     sample: (random) => low + (high - low) * random.next(),
     toJSON: () => ({ distribution: "uniform", low, high }),
   };
@@ -85,36 +100,57 @@ export function logUniform(low: number, high: number): Distribution<number> {
   const b = Math.log(high);
   return {
     kind: "log_uniform",
+    spec: { type: "float", low, high, log: true },
     sample: (random) => Math.min(high, Math.max(low, Math.exp(a + (b - a) * random.next()))),
     toJSON: () => ({ distribution: "log_uniform", low, high }),
   };
 }
 
 /**
- * Integers drawn uniformly from low..high, both included (scipy's `randint(low, high + 1)`).
+ * Integers drawn uniformly from low..high, both included (scipy's `randint(low, high + 1)`);
+ * with `{ log: true }`, on a log scale (as many from 1..10 as from 10..100; low ≥ 1).
  *
  * @example
  * integer(2, 12); // e.g. maxDepth
+ * integer(10, 1000, { log: true }); // e.g. maxIter
  */
-export function integer(low: number, high: number): Distribution<number> {
+export function integer(
+  low: number,
+  high: number,
+  options: { log?: boolean } = {},
+): Distribution<number> {
   if (!(Number.isSafeInteger(low) && Number.isSafeInteger(high) && low <= high)) {
     throw new MlopsError(
       "argument_invalid",
       `integer: expected integers low ≤ high, got ${low}, ${high}`,
     );
   }
+  const log = options?.log === true;
+  if (log && low < 1) {
+    throw new MlopsError("argument_invalid", `integer: a log scale needs low ≥ 1, got ${low}`);
+  }
+  // A log scale draws uniformly in [log(low − ½), log(high + ½)) and rounds: each integer
+  // gets the share of the log range its cell covers.
+  const a = Math.log(low - 0.5);
+  const b = Math.log(high + 0.5);
   return {
     kind: "integer",
-    sample: (random) => low + random.int(high - low + 1),
-    toJSON: () => ({ distribution: "integer", low, high }),
+    spec: { type: "int", low, high, log },
+    sample: log
+      ? (random) => Math.min(high, Math.max(low, Math.round(Math.exp(a + (b - a) * random.next()))))
+      : (random) => low + random.int(high - low + 1),
+    toJSON: () => ({ distribution: "integer", low, high, ...(log ? { log } : {}) }),
   };
 }
 
 /**
- * One of `values`, each equally likely (a plain list in a search space means the same).
+ * One of `values`, each equally likely (a plain list in a search space means the same). A value
+ * that is itself a distribution is drawn from when chosen: a conditional parameter, such as
+ * hyperopt's `hp.choice("max_depth", [None, hp.quniform(…)])`.
  *
  * @example
  * choice(["squared_error", "friedman_mse"]);
+ * choice([null, integer(1, 20)]); // maxDepth: unlimited, or 1..20
  */
 export function choice<T>(values: readonly T[]): Distribution<T> {
   if (!Array.isArray(values) || values.length === 0) {
@@ -123,9 +159,18 @@ export function choice<T>(values: readonly T[]): Distribution<T> {
   const copy = [...values];
   return {
     kind: "choice",
-    sample: (random) => copy[random.int(copy.length)],
-    toJSON: () => ({ distribution: "choice", values: copy }),
+    spec: { type: "categorical", values: copy },
+    sample: (random) => drawValue(copy[random.int(copy.length)], random) as T,
+    toJSON: () => ({
+      distribution: "choice",
+      values: copy.map((value) => (isDistribution(value) ? value.toJSON() : value)),
+    }),
   };
+}
+
+/** A value of a list, drawn from when it is a distribution itself. */
+function drawValue(value: unknown, random: Random): unknown {
+  return isDistribution(value) ? value.sample(random) : value;
 }
 
 /** True for a `Distribution` made by the helpers (or anything with `sample`). */
@@ -252,6 +297,9 @@ export function parameterSampler(
     for (const [name, value] of Object.entries(item)) {
       if (isDistribution(value)) {
         allLists = false;
+      } else if (Array.isArray(value) && value.length > 0 && value.some(isDistribution)) {
+        // A list with a distribution among its values: a conditional choice, drawn each time.
+        allLists = false;
       } else if (!Array.isArray(value) || value.length === 0) {
         throw new MlopsError(
           "argument_invalid",
@@ -283,7 +331,10 @@ export function parameterSampler(
       const value = item[name];
       params[name] = isDistribution(value)
         ? value.sample(random)
-        : (value as readonly unknown[])[random.int((value as readonly unknown[]).length)];
+        : drawValue(
+            (value as readonly unknown[])[random.int((value as readonly unknown[]).length)],
+            random,
+          );
     }
     out.push(params);
   }
