@@ -1,8 +1,13 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { isMainThread, Worker } from "node:worker_threads";
+import { isMainThread } from "node:worker_threads";
 import { MlopsError } from "@mlops/core";
+import {
+  builtModulePath,
+  sharedThreadPool,
+  type ThreadError,
+  type ThreadPool,
+  threadError,
+} from "@mlops/core/internal";
 import {
   type GrowerData,
   type HistogramBuilder,
@@ -93,82 +98,57 @@ export function runTeamWorker(setup: TeamSetup): void {
 }
 
 /**
- * The worker code each thread starts with (CommonJS, evaluated): it loads the built worker
- * module and runs each fit's team loop. Loading inside the worker's own code reports a module
- * that fails to load through the control words like any other failure.
- */
-const BOOTSTRAP = `
-const { workerData, parentPort } = require("node:worker_threads");
-const loaded = import(workerData.file).then((module) => module, (error) => ({ loadError: error }));
-parentPort.on("message", async (setup) => {
-  const module = await loaded;
-  if (module.loadError) {
-    Atomics.store(setup.control, 6, 2);
-    Atomics.add(setup.control, 7, 1);
-    Atomics.notify(setup.control, 7);
-    return;
-  }
-  module.runTeamWorker(setup);
-});
-`;
-
-/**
- * The worker module next to this code: `./boosting-worker.js` from `dist/`, or
- * `../../dist/boosting-worker.js` from `src/boosting/` (tests, docs).
+ * The built worker module, `dist/boosting-worker.js` of this package, found from this module's
+ * place (`dist/` once built, `src/boosting/` in tests and docs).
  */
 function workerFile(): string {
-  for (const relative of ["./boosting-worker.js", "../../dist/boosting-worker.js"]) {
-    const path = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(path)) return path;
+  const found = builtModulePath(import.meta.url, "@mlops/train", "boosting-worker.js");
+  if (found === undefined) {
+    throw new MlopsError(
+      "file_not_found",
+      "HistGradientBoostingRegressor: the worker module dist/boosting-worker.js of @mlops/train " +
+        "is not built; build the package (npm run build -w @mlops/train) or fit with nJobs: 1",
+    );
   }
-  throw new MlopsError(
-    "file_not_found",
-    "HistGradientBoostingRegressor: the worker module dist/boosting-worker.js of @mlops/train " +
-      "is not built; build the package (npm run build -w @mlops/train) or fit with nJobs: 1",
+  return found;
+}
+
+/** What the pool's threads are sent: a probe (do they load?) or a fit's team setup. */
+export type BoostingMessage = { type: "probe" } | ({ type: "team" } & TeamSetup);
+
+/** The pool threads' handler (exported by `dist/boosting-worker.js`). */
+export function onBoostingMessage(message: BoostingMessage): void {
+  if (message.type === "team") runTeamWorker(message);
+}
+
+/**
+ * `count` threads of the process's boosting pool (core's `ThreadPool`, shared by every fit), each
+ * checked to have loaded the worker module: a thread that cannot load it answers the probe with
+ * its error here, instead of leaving the fit waiting for a team member that never comes.
+ */
+function teamPool(count: number): ThreadPool {
+  const pool = sharedThreadPool({
+    module: workerFile(),
+    handler: "onBoostingMessage",
+    size: count,
+    name: "HistGradientBoostingRegressor",
+  });
+  let failure: ThreadError | undefined;
+  pool.runBlocking(
+    () => ({ type: "probe" }) satisfies BoostingMessage,
+    (received) => {
+      const error = (received as { error?: ThreadError }).error;
+      if (error !== undefined) failure ??= error;
+    },
   );
-}
-
-/** The parent's Node flags minus the `@mlops/source` condition (the worker imports built code). */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const flags = process.execArgv;
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i];
-    if (flag === "--conditions=@mlops/source" || flag === "-C=@mlops/source") continue;
-    if ((flag === "--conditions" || flag === "-C") && flags[i + 1] === "@mlops/source") {
-      i++;
-      continue;
-    }
-    out.push(flag);
+  if (failure !== undefined) throw threadError(pool.name, failure);
+  if (pool.size < count) {
+    throw new MlopsError(
+      "argument_invalid",
+      `HistGradientBoostingRegressor: ${count} worker threads needed, ${pool.size} running`,
+    );
   }
-  return out;
-}
-
-/** Idle workers kept between fits (unref'd: they do not keep the process alive). */
-const idle: Worker[] = [];
-
-function takeWorkers(count: number): Worker[] {
-  const file = pathToFileURL(workerFile()).href;
-  while (idle.length < count) {
-    let worker: Worker;
-    try {
-      worker = new Worker(BOOTSTRAP, {
-        eval: true,
-        execArgv: workerExecArgv(),
-        workerData: { file },
-      });
-    } catch {
-      // Flags a worker may not take (--expose-gc, …): the built worker needs none of them.
-      worker = new Worker(BOOTSTRAP, { eval: true, execArgv: [], workerData: { file } });
-    }
-    worker.unref();
-    worker.on("exit", () => {
-      const at = idle.indexOf(worker);
-      if (at >= 0) idle.splice(at, 1);
-    });
-    idle.push(worker);
-  }
-  return idle.splice(0, count);
+  return pool;
 }
 
 function sharedFloat64(length: number): Float64Array {
@@ -185,7 +165,8 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
   readonly #data: GrowerData;
   readonly #control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
   readonly #target: Float64Array;
-  readonly #workers: Worker[];
+  readonly #pool: ThreadPool;
+  readonly #others: number;
   readonly #ranges: [number, number][];
   readonly #rows: NodeRows;
   #started = false;
@@ -200,7 +181,8 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
       Math.round(t * per),
       Math.round((t + 1) * per),
     ]);
-    this.#workers = takeWorkers(threads - 1);
+    this.#others = threads - 1;
+    this.#pool = teamPool(this.#others);
   }
 
   /** Sends each worker its setup and waits until all are in their loop. */
@@ -209,9 +191,10 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
     const control = this.#control;
     const { rowStride, bins } = this.#data;
     const { codes, gradient, hessian } = this.#rows;
-    this.#workers.forEach((worker, i) => {
+    for (let i = 0; i < this.#others; i++) {
       const [f0, f1] = this.#ranges[i + 1];
-      worker.postMessage({
+      const setup: BoostingMessage = {
+        type: "team",
         control,
         codes,
         rowStride,
@@ -221,20 +204,14 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
         target: this.#target,
         f0,
         f1,
-      } satisfies TeamSetup);
-    });
+      };
+      // The thread stays in its team loop until `close`; the answer comes after the fit.
+      this.#pool.runOn(i, setup).catch(() => {});
+    }
     for (;;) {
       const ready = Atomics.load(control, READY);
-      if (ready >= this.#workers.length) break;
+      if (ready >= this.#others) break;
       Atomics.wait(control, READY, ready, 1000);
-    }
-    if (Atomics.load(control, FAILED) !== 0) {
-      this.close();
-      throw new MlopsError(
-        "argument_invalid",
-        "HistGradientBoostingRegressor: a worker thread could not load " +
-          "dist/boosting-worker.js; rebuild @mlops/train or fit with nJobs: 1",
-      );
     }
   }
 
@@ -266,7 +243,7 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
     Atomics.notify(control, GENERATION);
     const [f0, f1] = this.#ranges[0];
     buildHistogram(codes, rowStride, bins, start, end, gradient, hessian, histogram, f0, f1);
-    const others = this.#workers.length;
+    const others = this.#others;
     for (;;) {
       const finished = Atomics.load(control, FINISHED);
       if (finished >= others) break;
@@ -291,8 +268,7 @@ class TeamHistogramBuilder implements FitHistogramBuilder {
       Atomics.add(control, GENERATION, 1);
       Atomics.notify(control, GENERATION);
     }
-    // The workers return to their event loop and wait for the next fit.
-    idle.push(...this.#workers.filter((worker) => worker.threadId >= 0));
+    // The threads leave their team loop and wait in the pool for the next fit.
   }
 }
 
