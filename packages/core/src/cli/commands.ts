@@ -1,12 +1,10 @@
 import type { ModelManifest, PreprocessingStep } from "../artifact/types.js";
 import type { OptionSpecs } from "../command/options.js";
 import type { Command } from "../command/program.js";
-import { MlopsError } from "../errors/error.js";
 import { formatNumber } from "../format/numbers.js";
 import {
   type Column,
   formatBytes,
-  formatDuration,
   formatFields,
   formatTable,
   formatTime,
@@ -14,7 +12,7 @@ import {
   type Style,
 } from "../format/text.js";
 import { currentActor } from "../registry/actor.js";
-import type { AliasHistoryEntry, ModelVersion, Run } from "../registry/types.js";
+import type { AliasHistoryEntry, ModelVersion } from "../registry/types.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import type { FieldDefinition } from "../schema/field.js";
 import type { SchemaJSON } from "../schema/schema.js";
@@ -22,49 +20,15 @@ import { defineMlopsCommand, type MlopsContext } from "./context.js";
 import { registryCopy } from "./copy.js";
 import { gateCommand } from "./gate.js";
 import { modelsExport, modelsRegister } from "./interop.js";
-
-// ------------------------------------------------------------------ helpers
-
-function section(title: string, body: string, style: Style): string {
-  return `${style.bold(title)}\n${body === "" ? "  (none)\n" : body}`;
-}
-
-function sortedEntries<T>(record: Record<string, T>): [string, T][] {
-  return Object.keys(record)
-    .sort()
-    .map((key) => [key, record[key]]);
-}
-
-function aliasText(aliases: Record<string, number>): string {
-  const entries = sortedEntries(aliases);
-  return entries.length === 0
-    ? "-"
-    : entries.map(([alias, version]) => `${alias}→${version}`).join(", ");
-}
-
-function versionText(version: number | null, none: string): string {
-  return version === null ? none : String(version);
-}
-
-/**
- * `wine`, `wine@production`, `wine/3` or a full `models:/` URI, as a URI. A bare name means the
- * latest version, the same default as `models:/wine/latest`.
- */
-export function modelReferenceToUri(reference: string): string {
-  if (reference.startsWith("models:/")) return reference;
-  if (reference.includes("@") || reference.includes("/")) return `models:/${reference}`;
-  return `models:/${reference}/latest`;
-}
-
-function parsePositiveInteger(what: string, text: string): number {
-  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new MlopsError(
-      "argument_invalid",
-      `${what} ${JSON.stringify(text)} is invalid: expected a positive integer (1, 2, 3, ...)`,
-    );
-  }
-  return Number(text);
-}
+import { runsList, runsShow } from "./runs.js";
+import {
+  aliasText,
+  modelReferenceToUri,
+  parsePositiveInteger,
+  section,
+  sortedEntries,
+  versionText,
+} from "./shared.js";
 
 // ------------------------------------------------------------------ models list
 
@@ -425,100 +389,6 @@ const aliasHistory = defineMlopsCommand({
   },
 });
 
-// ------------------------------------------------------------------ runs list
-
-function runDuration(run: Run): string {
-  return run.endTime === undefined ? "-" : formatDuration(run.endTime - run.startTime);
-}
-
-const runsList = defineMlopsCommand({
-  name: "runs list",
-  summary: "Search tracked runs (MLflow filter syntax) and list their params and metrics.",
-  args: [],
-  options: {
-    experiment: {
-      type: "string",
-      value: "NAME",
-      description: "only runs of this experiment (default: every experiment)",
-    },
-    filter: {
-      type: "string",
-      value: "EXPR",
-      description: "MLflow search filter, e.g. \"metrics.rmse < 1 and params.depth = '4'\"",
-    },
-    "order-by": {
-      type: "string",
-      multiple: true,
-      list: true,
-      value: "KEY",
-      description: 'sort key: metrics.rmse, "metrics.rmse DESC" (default: newest first)',
-    },
-    max: {
-      type: "string",
-      value: "N",
-      description: "at most N runs (1 to 50000, default 1000)",
-    },
-  },
-  examples: [
-    "mlops runs list --experiment wine",
-    'mlops runs list --filter "metrics.rmse < 0.7" --order-by metrics.rmse --max 5',
-  ],
-  async run({ openRegistry, options, style }) {
-    const maxResults =
-      options.max === undefined ? undefined : parsePositiveInteger("--max", options.max);
-    const registry = await openRegistry();
-    const { store } = registry;
-    const experiments = await store.listExperiments();
-    let experimentIds: string[] | undefined;
-    if (options.experiment !== undefined) {
-      const experiment = await store.getExperimentByName(options.experiment);
-      if (!experiment) {
-        const names = experiments.map((item) => JSON.stringify(item.name)).join(", ");
-        throw new MlopsError(
-          "registry_not_found",
-          `experiment ${JSON.stringify(options.experiment)} not found; experiments: ${names}`,
-        );
-      }
-      experimentIds = [experiment.experimentId];
-    }
-    const runs = await store.searchRuns({
-      experimentIds,
-      filter: options.filter,
-      orderBy: options["order-by"].length > 0 ? options["order-by"] : undefined,
-      maxResults,
-    });
-    const experimentNames = new Map(experiments.map((item) => [item.experimentId, item.name]));
-    const paramKeys = [...new Set(runs.flatMap((run) => Object.keys(run.params)))].sort();
-    const metricKeys = [...new Set(runs.flatMap((run) => Object.keys(run.metrics)))].sort();
-    // One experiment is already named on the command line; across several, say which is which.
-    const showExperiment = experimentIds === undefined;
-    const columns: Column[] = [
-      { header: "RUN ID" },
-      { header: "NAME" },
-      ...(showExperiment ? [{ header: "EXPERIMENT" }] : []),
-      { header: "STATUS" },
-      { header: "START" },
-      { header: "DURATION", align: "right" },
-      ...paramKeys.map((key) => ({ header: `params.${key}` })),
-      ...metricKeys.map((key): Column => ({ header: `metrics.${key}`, align: "right" })),
-    ];
-    const rows = runs.map((run) => [
-      run.runId,
-      run.runName,
-      ...(showExperiment ? [experimentNames.get(run.experimentId) ?? run.experimentId] : []),
-      run.status,
-      formatTime(run.startTime),
-      runDuration(run),
-      ...paramKeys.map((key) => run.params[key] ?? "-"),
-      ...metricKeys.map((key) =>
-        run.metrics[key] === undefined ? "-" : formatNumber(run.metrics[key]),
-      ),
-    ]);
-    const text = runs.length === 0 ? "No runs found.\n" : formatTable(columns, rows, style);
-    return { json: { runs }, text };
-  },
-});
-
 /** Every command, in the order `mlops --help` lists them. */
 export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   modelsList,
@@ -528,6 +398,7 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   aliasSet,
   aliasHistory,
   runsList,
+  runsShow,
   gateCommand,
   registryCopy,
 ];

@@ -9,8 +9,8 @@ import { importOnnx } from "../interop/onnx/import.js";
 import { importXGBoost } from "../interop/xgboost.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import { Schema } from "../schema/schema.js";
-import { modelReferenceToUri } from "./commands.js";
 import { defineMlopsCommand } from "./context.js";
+import { modelReferenceToUri } from "./shared.js";
 
 async function readInput(path: string, what: string): Promise<Buffer> {
   try {

@@ -151,7 +151,7 @@ describe("models show", () => {
 });
 
 describe("runs list", () => {
-  it("filters, orders and shows params and metrics as sorted columns", async () => {
+  it("filters, orders and shows the metrics, then the params that differ", async () => {
     const { code, stdout } = await cli([
       "runs",
       "list",
@@ -171,23 +171,25 @@ describe("runs list", () => {
       "STATUS",
       "START",
       "DURATION",
-      "params.alpha",
-      "params.max_depth",
-      "metrics.mae",
-      "metrics.rmse",
+      "mae",
+      "rmse",
+      "alpha",
+      "max_depth",
     ]);
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(new RegExp(`^${fixture.wineRuns[2]}\\s+wine-3\\s+FINISHED\\s`));
-    expect(lines[1]).toMatch(/\s0\.3\s+6\s+0\.46\s+0\.61$/);
+    expect(lines[1]).toMatch(/\s0\.46\s+0\.61\s+0\.3\s+6$/);
     expect(lines[2]).toMatch(new RegExp(`^${fixture.wineRuns[1]}\\s+wine-2\\s`));
   });
 
-  it("names the experiment of each run when listing them all", async () => {
+  it("names the experiment of each run when the runs shown come from several", async () => {
     const { code, stdout } = await cli(["runs", "list", ...registryArgs()]);
     expect(code).toBe(0);
     expect(stdout.split("\n")[0]).toContain("EXPERIMENT");
     const running = stdout.split("\n").find((line) => line.startsWith(fixture.defaultRun));
     expect(running).toMatch(/exploration\s+Default\s+RUNNING\s+\S+ \S+\s+-\s/);
+    const one = await cli(["runs", "list", "--experiment", "wine", ...registryArgs()]);
+    expect(one.stdout.split("\n")[0]).not.toContain("EXPERIMENT");
   });
 
   it("rejects a --max that is not a positive integer", async () => {
@@ -317,7 +319,8 @@ describe("help, version and errors", () => {
     const command = await cli(["help", "runs", "list"]);
     expect(command.code).toBe(0);
     expect(command.stdout).toContain(
-      "Usage: mlops runs list [--experiment NAME] [--filter EXPR] [--order-by KEY ...] [--max N]",
+      "Usage: mlops runs list [--experiment NAME] [--filter EXPR] [--parent RUN_ID] [--children] " +
+        "[--columns KEY ...] [--wide] [--order-by KEY ...] [--max N]",
     );
   });
 
