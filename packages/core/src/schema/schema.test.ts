@@ -278,21 +278,63 @@ describe("schema export", () => {
     });
   });
 
-  it("rejects invalid schema JSON with the path", () => {
-    expect(() =>
-      Schema.fromJSON({
+  it("explains an invalid schema file in its own terms, every problem with its path", () => {
+    const message = (json: unknown) => {
+      try {
+        Schema.fromJSON(json);
+      } catch (error) {
+        expect((error as { code: string }).code).toBe("schema_definition");
+        return (error as Error).message;
+      }
+      throw new Error("no error");
+    };
+    expect(message({ format: "mlops.schema/v2", fields: {} })).toBe(
+      'invalid schema: format: expected "mlops.schema/v1", got "mlops.schema/v2" (the format of ' +
+        "a schema written by mlops-train --save-schema)",
+    );
+    expect(
+      message({
         format: "mlops.schema/v1",
-        fields: { x: { kind: "text" } },
-        unknownKeys: "reject",
+        fields: {
+          alcohol: { kind: "float", minimum: 0 },
+          color: { kind: "category" },
+          pH: { kind: "number", max: "14" },
+        },
+        targt: "quality",
       }),
-    ).toThrow(/fields\.x\.kind/);
-    expect(() =>
-      Schema.fromJSON({
-        format: "mlops.schema/v1",
-        fields: { c: { kind: "category" } },
-        unknownKeys: "reject",
-      }),
-    ).toThrow(/category field needs its values/);
+    ).toBe(
+      [
+        "invalid schema (5 problems):",
+        '  - fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", ' +
+          'got "float"',
+        '  - fields.alcohol: unknown setting "minimum"; a field takes kind, nullable, optional, ' +
+          "default, min, max, values, description",
+        '  - fields.color.values: a category field needs its values, e.g. "values": ["red", "white"]',
+        '  - fields.pH.max: expected a number, got "14"',
+        '  - unknown setting "targt" (did you mean "target"?); a schema takes format, fields, ' +
+          "target, unknownKeys, description",
+      ].join("\n"),
+    );
+    expect(message({ fields: { x: { kind: "number" } } })).toBe(
+      'invalid schema: format: expected "mlops.schema/v1", got nothing (the format of a schema ' +
+        "written by mlops-train --save-schema)",
+    );
+    expect(message({ format: "mlops.schema/v1" })).toBe(
+      'invalid schema: fields: missing; expected an object of fields, e.g. { "alcohol": { "kind": ' +
+        '"number" } }',
+    );
+    expect(message([1])).toMatch(/^invalid schema: expected an object with "format": /);
+    expect(
+      message({ $schema: "https://json-schema.org/draft/2020-12/schema", properties: {} }),
+    ).toMatch(/^invalid schema: this is a JSON Schema; an @mlops schema is a different format/);
+  });
+
+  it("reads a schema file written without unknownKeys as one that rejects unknown keys", () => {
+    const schema = Schema.fromJSON({
+      format: "mlops.schema/v1",
+      fields: { x: { kind: "number" } },
+    });
+    expect(schema.unknownKeys).toBe("reject");
   });
 
   it("exports JSON Schema", () => {

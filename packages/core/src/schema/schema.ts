@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { didYouMean } from "../command/suggest.js";
 import { MlopsError, type SourceLocation } from "../errors/error.js";
 import { type Column, Frame } from "../frame/frame.js";
 import { Field, type FieldDefinition, type FieldOutput, type Simplify } from "./field.js";
@@ -113,10 +114,135 @@ const schemaJSON = z
     format: z.literal("mlops.schema/v1"),
     fields: z.record(z.string(), fieldDefinitionJSON),
     target: z.string().optional(),
-    unknownKeys: z.enum(["reject", "strip"]),
+    unknownKeys: z.enum(["reject", "strip"]).default("reject"),
     description: z.string().optional(),
   })
   .strict();
+
+const SCHEMA_KEYS = ["format", "fields", "target", "unknownKeys", "description"];
+const FIELD_KEYS = [
+  "kind",
+  "nullable",
+  "optional",
+  "default",
+  "min",
+  "max",
+  "values",
+  "description",
+];
+
+/** A value as a message shows it: `"float"`, `12`, `a list`, `nothing`. */
+function describeJSONValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return JSON.stringify(value);
+}
+
+const EXPECTED_TYPE: Record<string, string> = {
+  object: "an object",
+  record: "an object",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  array: "a list",
+};
+
+function jsonValueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const part of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part as string];
+  }
+  return node;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  let text = "";
+  for (const part of path) {
+    if (typeof part === "number") text += `[${part}]`;
+    else text += text === "" ? String(part) : `.${String(part)}`;
+  }
+  return text;
+}
+
+/**
+ * Each problem of a schema file as one line in the file's terms (what is wrong, where, what was
+ * expected), not zod's: a reader fixes the file from these lines alone.
+ */
+function explainSchemaJSON(json: unknown, error: z.ZodError): string[] {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    return [
+      `expected an object with "format": "mlops.schema/v1" and "fields", got ` +
+        `${describeJSONValue(json)} (write one with mlops-train --save-schema, or Schema.toJSON())`,
+    ];
+  }
+  const record = json as Record<string, unknown>;
+  if (record.format === undefined && ("$schema" in record || "properties" in record)) {
+    return [
+      "this is a JSON Schema; an @mlops schema is a different format (" +
+        '"format": "mlops.schema/v1", "fields": { "alcohol": { "kind": "number" } }): write one ' +
+        "with mlops-train --save-schema and edit it",
+    ];
+  }
+  const problems: string[] = [];
+  for (const issue of error.issues) {
+    const at = jsonPath(issue.path);
+    const where = at === "" ? "" : `${at}: `;
+    const value = jsonValueAt(json, issue.path);
+    const isField = issue.path.length === 2 && issue.path[0] === "fields";
+    switch (issue.code) {
+      case "unrecognized_keys": {
+        const known = isField ? FIELD_KEYS : issue.path.length === 0 ? SCHEMA_KEYS : [];
+        for (const key of issue.keys) {
+          problems.push(
+            `${where}unknown setting "${key}"${didYouMean(key, known)}` +
+              (known.length > 0
+                ? `; ${isField ? "a field takes" : "a schema takes"} ${known.join(", ")}`
+                : ""),
+          );
+        }
+        break;
+      }
+      case "invalid_value": {
+        const expected = issue.values.map((item) => JSON.stringify(item));
+        problems.push(
+          `${where}expected ${expected.length === 1 ? expected[0] : `one of ${expected.join(", ")}`}` +
+            (value === undefined ? ", got nothing" : `, got ${describeJSONValue(value)}`) +
+            (at === "format"
+              ? " (the format of a schema written by mlops-train --save-schema)"
+              : ""),
+        );
+        break;
+      }
+      case "invalid_type": {
+        const expected =
+          at === "fields"
+            ? 'an object of fields, e.g. { "alcohol": { "kind": "number" } }'
+            : (EXPECTED_TYPE[issue.expected] ?? issue.expected);
+        problems.push(
+          value === undefined
+            ? `${where}missing; expected ${expected}`
+            : `${where}expected ${expected}, got ${describeJSONValue(value)}`,
+        );
+        break;
+      }
+      case "too_small":
+        problems.push(`${where}expected at least one value, got an empty list`);
+        break;
+      default:
+        problems.push(
+          issue.message === "a category field needs its values"
+            ? `${where}a category field needs its values, e.g. "values": ["red", "white"]`
+            : `${where}${issue.message}`,
+        );
+    }
+  }
+  return problems
+    .slice(0, 10)
+    .concat(problems.length > 10 ? [`… and ${problems.length - 10} more`] : []);
+}
 
 type Checked = { ok: true; value: number | string | boolean | null } | { ok: false; issue: Issue };
 
@@ -475,15 +601,22 @@ export class Schema<S extends Shape = Shape> {
     return json;
   }
 
-  /** Rebuilds a schema from `toJSON()` output, validating it (throws `schema_definition`). */
+  /**
+   * Rebuilds a schema from `toJSON()` output (a file written by `mlops-train --save-schema`),
+   * validating it. Throws `schema_definition` saying, in the file's own words, what is wrong
+   * where: `fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", got
+   * "float"`.
+   */
   static fromJSON(json: unknown): Schema {
     const parsed = schemaJSON.safeParse(json);
     if (!parsed.success) {
-      const detail = parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
-        .join("; ");
-      throw new MlopsError("schema_definition", `Invalid schema JSON: ${detail}`);
+      const problems = explainSchemaJSON(json, parsed.error);
+      throw new MlopsError(
+        "schema_definition",
+        problems.length === 1
+          ? `invalid schema: ${problems[0]}`
+          : `invalid schema (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      );
     }
     const fields: Shape = {};
     for (const [name, definition] of Object.entries(parsed.data.fields)) {

@@ -261,6 +261,29 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/wine\.csv:\d+, column "alcohol"/);
   });
 
+  it("explains a bad --schema file in the file's terms (exit 2)", async () => {
+    // A schema written by hand from memory: a format of its own and a kind that is not one.
+    const edited = {
+      format: "mlops.schema/v2",
+      fields: { alcohol: { kind: "float", min: 8 }, quality: { kind: "integer" } },
+      target: "quality",
+    };
+    await writeFile(join(root, "edited.json"), JSON.stringify(edited, null, 2));
+    const result = mlopsTrain(["--data", "wine.csv", ...QUICK, "--schema", "edited.json"]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("edited.json: invalid schema (2 problems):\n");
+    expect(result.stderr).toContain(
+      '  - format: expected "mlops.schema/v1", got "mlops.schema/v2" (the format of a schema ' +
+        "written by mlops-train --save-schema)\n",
+    );
+    expect(result.stderr).toContain(
+      '  - fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", ' +
+        'got "float"\n',
+    );
+    expect(result.stderr).not.toMatch(/Invalid input|invalid_value/);
+  });
+
   it("reports bad data with file, line and column (exit 3)", () => {
     const result = mlopsTrain(["--data", "bad.csv", "--target", "quality", "--trials", "2"]);
     expect(result.code).toBe(3);
