@@ -46,7 +46,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe("mlops (the built executable)", () => {
+// Child processes on a loaded CI machine: generous time (a timeout is not an assertion).
+describe("mlops (the built executable)", { timeout: 120_000 }, () => {
   it.skipIf(process.platform === "win32")("runs directly through its shebang", () => {
     expect(statSync(binary).mode & 0o111).not.toBe(0);
     const direct = spawnSync(binary, ["--version"], { encoding: "utf8" });
@@ -209,7 +210,8 @@ describe("mlops (the built executable)", () => {
   });
 });
 
-describe("mlops gate (the built executable)", () => {
+// Child processes on a loaded CI machine: generous time (a timeout is not an assertion).
+describe("mlops gate (the built executable)", { timeout: 120_000 }, () => {
   const rules = [
     "--threshold",
     "rmse:maxRelativeRegression=0.02",
