@@ -47372,6 +47372,49 @@ var profileShape = external_exports.object({
 });
 var trainingProfileShape = profileShape;
 
+// ../core/src/command/suggest.ts
+function distance(a, b) {
+  const rows = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
+  }
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      rows[i][j] = best;
+    }
+  }
+  return rows[a.length][b.length];
+}
+function loose(text) {
+  return text.replace(/[_\-\s]/g, "").toLowerCase();
+}
+function closestName(word, known) {
+  const candidates = [...known];
+  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
+  if (exact !== void 0) return exact;
+  const limit = loose(word).length <= 4 ? 1 : 2;
+  let best;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const d = distance(loose(word), loose(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+function didYouMean(word, known, quote3 = (name) => name) {
+  const match = closestName(word, known);
+  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
+}
+
 // ../../node_modules/tslib/modules/index.js
 var import_tslib = __toESM(require_tslib(), 1);
 var {
@@ -61185,9 +61228,104 @@ var schemaJSON = external_exports.object({
   format: external_exports.literal("mlops.schema/v1"),
   fields: external_exports.record(external_exports.string(), fieldDefinitionJSON),
   target: external_exports.string().optional(),
-  unknownKeys: external_exports.enum(["reject", "strip"]),
+  unknownKeys: external_exports.enum(["reject", "strip"]).default("reject"),
   description: external_exports.string().optional()
 }).strict();
+var SCHEMA_KEYS = ["format", "fields", "target", "unknownKeys", "description"];
+var FIELD_KEYS = [
+  "kind",
+  "nullable",
+  "optional",
+  "default",
+  "min",
+  "max",
+  "values",
+  "description"
+];
+function describeJSONValue(value2) {
+  if (value2 === void 0) return "nothing";
+  if (value2 === null) return "null";
+  if (Array.isArray(value2)) return "a list";
+  if (typeof value2 === "object") return "an object";
+  return JSON.stringify(value2);
+}
+var EXPECTED_TYPE = {
+  object: "an object",
+  record: "an object",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  array: "a list"
+};
+function jsonValueAt(root, path) {
+  let node2 = root;
+  for (const part of path) {
+    if (node2 === null || typeof node2 !== "object") return void 0;
+    node2 = node2[part];
+  }
+  return node2;
+}
+function jsonPath(path) {
+  let text = "";
+  for (const part of path) {
+    if (typeof part === "number") text += `[${part}]`;
+    else text += text === "" ? String(part) : `.${String(part)}`;
+  }
+  return text;
+}
+function explainSchemaJSON(json4, error63) {
+  if (json4 === null || typeof json4 !== "object" || Array.isArray(json4)) {
+    return [
+      `expected an object with "format": "mlops.schema/v1" and "fields", got ${describeJSONValue(json4)} (write one with mlops-train --save-schema, or Schema.toJSON())`
+    ];
+  }
+  const record2 = json4;
+  if (record2.format === void 0 && ("$schema" in record2 || "properties" in record2)) {
+    return [
+      'this is a JSON Schema; an @mlops schema is a different format ("format": "mlops.schema/v1", "fields": { "alcohol": { "kind": "number" } }): write one with mlops-train --save-schema and edit it'
+    ];
+  }
+  const problems = [];
+  for (const issue4 of error63.issues) {
+    const at = jsonPath(issue4.path);
+    const where = at === "" ? "" : `${at}: `;
+    const value2 = jsonValueAt(json4, issue4.path);
+    const isField = issue4.path.length === 2 && issue4.path[0] === "fields";
+    switch (issue4.code) {
+      case "unrecognized_keys": {
+        const known = isField ? FIELD_KEYS : issue4.path.length === 0 ? SCHEMA_KEYS : [];
+        for (const key of issue4.keys) {
+          problems.push(
+            `${where}unknown setting "${key}"${didYouMean(key, known)}` + (known.length > 0 ? `; ${isField ? "a field takes" : "a schema takes"} ${known.join(", ")}` : "")
+          );
+        }
+        break;
+      }
+      case "invalid_value": {
+        const expected = issue4.values.map((item) => JSON.stringify(item));
+        problems.push(
+          `${where}expected ${expected.length === 1 ? expected[0] : `one of ${expected.join(", ")}`}` + (value2 === void 0 ? ", got nothing" : `, got ${describeJSONValue(value2)}`) + (at === "format" ? " (the format of a schema written by mlops-train --save-schema)" : "")
+        );
+        break;
+      }
+      case "invalid_type": {
+        const expected = at === "fields" ? 'an object of fields, e.g. { "alcohol": { "kind": "number" } }' : EXPECTED_TYPE[issue4.expected] ?? issue4.expected;
+        problems.push(
+          value2 === void 0 ? `${where}missing; expected ${expected}` : `${where}expected ${expected}, got ${describeJSONValue(value2)}`
+        );
+        break;
+      }
+      case "too_small":
+        problems.push(`${where}expected at least one value, got an empty list`);
+        break;
+      default:
+        problems.push(
+          issue4.message === "a category field needs its values" ? `${where}a category field needs its values, e.g. "values": ["red", "white"]` : `${where}${issue4.message}`
+        );
+    }
+  }
+  return problems.slice(0, 10).concat(problems.length > 10 ? [`\u2026 and ${problems.length - 10} more`] : []);
+}
 var Schema3 = class _Schema {
   fields;
   names;
@@ -61482,12 +61620,21 @@ var Schema3 = class _Schema {
     if (this.description !== void 0) json4.description = this.description;
     return json4;
   }
-  /** Rebuilds a schema from `toJSON()` output, validating it (throws `schema_definition`). */
+  /**
+   * Rebuilds a schema from `toJSON()` output (a file written by `mlops-train --save-schema`),
+   * validating it. Throws `schema_definition` saying, in the file's own words, what is wrong
+   * where: `fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", got
+   * "float"`.
+   */
   static fromJSON(json4) {
     const parsed = schemaJSON.safeParse(json4);
     if (!parsed.success) {
-      const detail = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new MlopsError("schema_definition", `Invalid schema JSON: ${detail}`);
+      const problems = explainSchemaJSON(json4, parsed.error);
+      throw new MlopsError(
+        "schema_definition",
+        problems.length === 1 ? `invalid schema: ${problems[0]}` : `invalid schema (${problems.length} problems):
+${problems.map((p) => `  - ${p}`).join("\n")}`
+      );
     }
     const fields = {};
     for (const [name, definition] of Object.entries(parsed.data.fields)) {
@@ -64045,49 +64192,6 @@ function describeRequirement(kind, setting, greaterIsBetter) {
 
 // ../core/src/gate/rules.ts
 var import_yaml2 = __toESM(require_dist(), 1);
-
-// ../core/src/command/suggest.ts
-function distance(a, b) {
-  const rows = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
-  }
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      rows[i][j] = best;
-    }
-  }
-  return rows[a.length][b.length];
-}
-function loose(text) {
-  return text.replace(/[_\-\s]/g, "").toLowerCase();
-}
-function closestName(word, known) {
-  const candidates = [...known];
-  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
-  if (exact !== void 0) return exact;
-  const limit = loose(word).length <= 4 ? 1 : 2;
-  let best;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    const d = distance(loose(word), loose(candidate));
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-function didYouMean(word, known, quote3 = (name) => name) {
-  const match = closestName(word, known);
-  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
-}
 
 // ../core/src/config/yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
