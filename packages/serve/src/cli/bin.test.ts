@@ -99,7 +99,8 @@ async function predict(url: string, rooms: number, headers: Record<string, strin
   return { response, row };
 }
 
-describe("mlops-serve (the built executable)", () => {
+// Child processes on a loaded CI machine: generous time (a timeout is not an assertion).
+describe("mlops-serve (the built executable)", { timeout: 120_000 }, () => {
   it.skipIf(process.platform === "win32")("is executable through its shebang", () => {
     expect(statSync(binary).mode & 0o111).not.toBe(0);
     const direct = spawnSync(binary, ["--help"], { encoding: "utf8" });
