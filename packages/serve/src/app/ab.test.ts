@@ -216,6 +216,9 @@ describe("A/B: one name, weighted variants", () => {
     });
     expect(infer.status).toBe(200);
     expect(infer.body.model_version).toBe("2");
+    // Every route of a split name says which variant and version answered.
+    expect(infer.headers["x-model-variant"]).toBe("house@candidate");
+    expect(infer.headers["x-model-version"]).toBe("2");
     expect(infer.body.outputs[0].data).toEqual([byHand(row, 60)]);
   }, 60_000);
 

@@ -302,7 +302,11 @@ export async function answerPrediction(
     }
     predictions = result;
     answer = prepared.respond(result);
-    if (served.variant !== undefined) answer.headers["x-model-variant"] = served.variant;
+    if (served.variant !== undefined) {
+      // Every route of a split name says which variant and version answered.
+      answer.headers["x-model-variant"] = served.variant;
+      answer.headers["x-model-version"] = served.version;
+    }
   } catch (error) {
     predictions = undefined;
     failure = toServeError(error);
