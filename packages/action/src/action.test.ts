@@ -145,7 +145,7 @@ async function runAction(workspace: string, inputs: Record<string, string>): Pro
     cwd: workspace,
     encoding: "utf8",
     env,
-    timeout: 30_000,
+    timeout: 100_000,
   });
   return {
     code: result.status,

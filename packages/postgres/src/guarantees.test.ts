@@ -287,7 +287,7 @@ describe("credentials", () => {
         cwd: packageDir,
         encoding: "utf8",
         env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: registry },
-        timeout: 60_000,
+        timeout: 100_000,
       });
     const listed = run(["models", "list"], url);
     expect(listed.stderr).toBe("");

@@ -31,7 +31,7 @@ function mlops(args: string[], env: Record<string, string> = {}): Result {
     encoding: "utf8",
     // A clean environment: no registry or colour settings inherited from the developer's shell.
     env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: fixture.path, ...env },
-    timeout: 30_000,
+    timeout: 100_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -235,7 +235,7 @@ describe("mlops gate (the built executable)", { timeout: 120_000 }, () => {
       cwd: gateDir,
       encoding: "utf8",
       env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: "registry", ...env },
-      timeout: 30_000,
+      timeout: 100_000,
     });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
   }

@@ -179,7 +179,7 @@ try {
         cwd: outdir,
         encoding: "utf8",
         env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: "postgres://ana:s3cret@db/mlops" },
-        timeout: 30_000,
+        timeout: 100_000,
       });
       const outcome = JSON.parse(result.stdout.trim());
       expect(outcome).toEqual({

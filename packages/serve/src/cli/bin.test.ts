@@ -39,7 +39,7 @@ function run(args: string[], extra: Record<string, string> = {}) {
     cwd: temp.dir,
     encoding: "utf8",
     env: env(extra),
-    timeout: 30_000,
+    timeout: 100_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

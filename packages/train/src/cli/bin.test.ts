@@ -28,7 +28,7 @@ function mlopsTrain(args: string[], env: Record<string, string> = {}): Result {
     encoding: "utf8",
     // A clean environment: no registry, CI or colour settings from the developer's shell.
     env: { PATH: process.env.PATH ?? "", MLOPS_REGISTRY: join(root, "registry"), ...env },
-    timeout: 60_000,
+    timeout: 100_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
