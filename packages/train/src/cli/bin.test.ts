@@ -201,6 +201,102 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
     expect(report.registered).toBeNull();
   });
 
+  it("tunes gradient boosting by TPE, category columns split natively, and serves it", async () => {
+    const result = mlopsTrain([
+      "--data",
+      "wine.csv",
+      "--target",
+      "quality",
+      "--model",
+      "gbm",
+      "--search",
+      "tpe",
+      "--trials",
+      "3",
+      "--cv",
+      "2",
+      "--jobs",
+      "1",
+      "--register",
+      "wine-gbm",
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.estimator).toBe("HistGradientBoostingRegressor");
+    expect(report.search).toMatchObject({ kind: "tpe", candidates: 3 });
+    // The default space: what a practitioner tunes.
+    expect(Object.keys(report.best.params)).toEqual(
+      expect.arrayContaining(["learningRate", "maxIter", "maxLeafNodes", "minSamplesLeaf"]),
+    );
+    expect(report.best.params.learningRate).toBeGreaterThanOrEqual(0.01);
+    expect(report.best.params.learningRate).toBeLessThanOrEqual(0.3);
+    expect(report.holdout.metrics.r2).toBeGreaterThan(0.3);
+    // `color` reaches the model as a category column (no one-hot step), and the registered
+    // artifact predicts from raw rows with it.
+    const registry = await openRegistry(join(root, "registry"));
+    try {
+      const { artifact } = await registry.loadModel("models:/wine-gbm/1");
+      expect(artifact.manifest.preprocessing.map((step) => step.kind)).not.toContain("one_hot");
+      const rows = (await readFrame(join(root, "wine.csv"))).take(Int32Array.from([0, 5000]));
+      const predictions = createPredictor(artifact).predict(rows);
+      expect(predictions).toHaveLength(2);
+      for (const value of predictions) expect(value).toBeGreaterThan(2);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it("runs seed 003's TPE config (conditional space) from examples/wine-quality", async () => {
+    const config = join(trainPackageDir, "..", "..", "examples", "wine-quality", "tpe.yaml");
+    const result = mlopsTrain([
+      "--config",
+      config,
+      "--trials",
+      "12",
+      "--cv",
+      "3",
+      "--no-track",
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.search).toMatchObject({ kind: "tpe", candidates: 12, metric: "rmse" });
+    const depth = report.best.params.maxDepth;
+    expect(depth === null || (Number.isInteger(depth) && depth >= 1 && depth <= 20)).toBe(true);
+    expect(report.holdout.metrics.rmse).toBeLessThan(0.85);
+  });
+
+  it("rejects bad search spaces in a config, saying which entry", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["search: tpe", "space:", "  maxDepth: { choice: [null, { integr: [1, 20] }] }"],
+        "bad-space.yaml:6:30: space.maxDepth.choice[1]: expected a value, or a distribution",
+      ],
+      [
+        ["search: tpe", "space:", "  maxDepth: { integer: [20, 1] }"],
+        "space.maxDepth: integer: expected integers low ≤ high, got 20, 1",
+      ],
+      [
+        ["search: random", "space:", "  maxLeafNodes: [null, { logUniform: [0, 10] }]"],
+        "space.maxLeafNodes[1]: logUniform: expected 0 < low < high, got 0, 10",
+      ],
+      [
+        ["search: grid", "space:", "  maxDepth: { choice: [null, { integer: [1, 20] }] }"],
+        "space.maxDepth: a grid search needs a list of values, got a distribution",
+      ],
+    ];
+    for (const [lines, message] of cases) {
+      await writeFile(
+        join(root, "bad-space.yaml"),
+        ["data: wine.csv", "target: quality", "cv: 2", ...lines, ""].join("\n"),
+      );
+      const result = mlopsTrain(["--config", "bad-space.yaml", "--no-track"]);
+      expect(result.code, lines.join(" ")).toBe(2);
+      expect(result.stderr).toContain(message);
+    }
+  });
+
   it("searches the other models by name (ridge on a grid)", () => {
     const result = mlopsTrain([
       "--data",
@@ -326,8 +422,12 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
       ],
       [["--data", "wine.csv"], "missing option --target NAME"],
       [
-        ["--data", "wine.csv", "--target", "quality", "--model", "gbm"],
-        'option --model: expected one of tree, forest, linear, ridge, got "gbm"',
+        ["--data", "wine.csv", "--target", "quality", "--model", "xgb"],
+        'option --model: expected one of tree, forest, gbm, linear, ridge, got "xgb"',
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--search", "bayes"],
+        'option --search: expected one of random, grid, halving, tpe, got "bayes"',
       ],
       [
         ["--data", "wine.csv", "--target", "quality", "--alias", "staging"],

@@ -21,19 +21,25 @@ export interface ConfigIssue {
   column?: number;
 }
 
-export const MODELS = ["tree", "forest", "linear", "ridge"] as const;
-export const SEARCHES = ["random", "grid", "halving"] as const;
+export const MODELS = ["tree", "forest", "gbm", "linear", "ridge"] as const;
+export const SEARCHES = ["random", "grid", "halving", "tpe"] as const;
 
 export type ModelName = (typeof MODELS)[number];
 export type SearchName = (typeof SEARCHES)[number];
 
-/** A search-space entry of a config file: a list of values, or a distribution. */
-export type SpaceEntry =
-  | unknown[]
-  | { integer: [number, number] }
+/**
+ * A distribution of a config file's search space. A value of a `choice` (or of a plain list) may
+ * be a distribution itself, drawn only when chosen: a conditional parameter, such as
+ * `maxDepth: { choice: [null, { integer: [1, 20] }] }`.
+ */
+export type DistributionEntry =
+  | { integer: [number, number]; log?: boolean }
   | { uniform: [number, number] }
   | { logUniform: [number, number] }
   | { choice: unknown[] };
+
+/** A search-space entry of a config file: a list of values, or a distribution. */
+export type SpaceEntry = unknown[] | DistributionEntry;
 
 /** Everything one run of `mlops-train` needs, after flags and config file are merged. */
 export interface TrainOptions {
@@ -88,7 +94,7 @@ export const TRAIN_OPTIONS = {
   trials: {
     type: "string",
     value: "N",
-    description: "settings to try: random draws, or halving's first round (default 50)",
+    description: "settings to try: random or TPE trials, or halving's first round (default 50)",
   },
   cv: { type: "string", value: "K", description: "cross-validation folds, shuffled (default 5)" },
   metric: {
@@ -150,13 +156,29 @@ export const TRAIN_OPTIONS = {
 
 const name = z.string().min(1);
 const pair = z.tuple([z.number(), z.number()]);
-const spaceEntry = z.union([
-  z.array(z.unknown()).min(1),
-  z.strictObject({ integer: z.tuple([z.number().int(), z.number().int()]) }),
+const DISTRIBUTION_HINT =
+  "a value, or a distribution ({ integer: [low, high] }, { uniform: [low, high] }, " +
+  "{ logUniform: [low, high] }, { choice: [values] })";
+/** A value of a choice or list: a plain value, or (an object) a distribution, checked as one. */
+const choiceValue: z.ZodType<unknown> = z.lazy(() =>
+  z.unknown().superRefine((value, context) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+    const parsed = distributionEntry.safeParse(value);
+    if (!parsed.success) {
+      context.addIssue({ code: "custom", message: `expected ${DISTRIBUTION_HINT}` });
+    }
+  }),
+);
+const distributionEntry: z.ZodType<DistributionEntry> = z.union([
+  z.strictObject({
+    integer: z.tuple([z.number().int(), z.number().int()]),
+    log: z.boolean().optional(),
+  }),
   z.strictObject({ uniform: pair }),
   z.strictObject({ logUniform: pair }),
-  z.strictObject({ choice: z.array(z.unknown()).min(1) }),
+  z.strictObject({ choice: z.array(choiceValue).min(1) }),
 ]);
+const spaceEntry = z.union([z.array(choiceValue).min(1), distributionEntry]);
 
 /** The config file's shape (every key optional; the merge checks what is required). */
 const configShape = z.strictObject({
@@ -372,7 +394,7 @@ export async function resolveOptions(
   if (search === "grid" && trials !== undefined) {
     throw new UsageError(
       "--trials does not apply to --search grid (a grid tries every combination); " +
-        "use --search random or halving",
+        "use --search random, halving or tpe",
     );
   }
   const cv = text("cv") !== undefined ? integerFlag(text("cv")!, "cv", 2) : (config?.cv ?? 5);

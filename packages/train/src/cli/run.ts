@@ -34,6 +34,7 @@ import {
 import { SuccessiveHalving } from "../search/halving.js";
 import { type BaseSearch, GridSearch, RandomSearch, type SearchOptions } from "../search/search.js";
 import type { Params } from "../search/session.js";
+import { TPESearch } from "../search/tpe.js";
 import { KFold } from "../selection/folds.js";
 import { trainTestSplit } from "../selection/split.js";
 import { Progress } from "./format.js";
@@ -319,8 +320,15 @@ async function trainWith(
     await writeFile(options.saveSchema, `${JSON.stringify(schema.toJSON(), null, 2)}\n`);
   }
   const features = frame.names.filter((name) => name !== options.target);
-  const encoded = oneHotEncode(frame, schema, options.target);
+  // Gradient boosting splits category columns itself (unless `params` turns that off).
+  const native = model.nativeCategories && options.params.categoricalFeatures !== null;
+  const encoded = native
+    ? { frame, steps: [] as OneHotStep[] }
+    : oneHotEncode(frame, schema, options.target);
   const inputs = encoded.frame.names.filter((name) => name !== options.target);
+  const categories = native
+    ? features.filter((name) => frame.column(name).kind === "category")
+    : [];
   const digest = await fileDigest(options.data);
   say(
     `mlops-train: ${source}: ${frame.rowCount} rows, ${features.length} features` +
@@ -328,6 +336,7 @@ async function trainWith(
         ? ` (${encoded.steps.map((step) => step.column).join(", ")} one-hot encoded: ` +
           `${inputs.length} inputs)`
         : "") +
+      (categories.length > 0 ? ` (${categories.join(", ")} split as categories)` : "") +
       `, target ${options.target}; ` +
       `schema ${options.schema ? "given" : "inferred (draft, saved with the model)"}\n`,
   );
@@ -394,14 +403,25 @@ async function trainWith(
             nCandidates: trials,
             seed: options.seed,
           })
-        : new RandomSearch({
-            ...common,
-            paramDistributions: space,
-            nIter: trials,
-            seed: options.seed,
-          });
+        : options.search === "tpe"
+          ? // One trial at a time (its folds in parallel): the sequential algorithm, whose trials
+            // do not depend on the number of workers.
+            new TPESearch({
+              ...common,
+              paramDistributions: space,
+              nIter: trials,
+              seed: options.seed,
+            })
+          : new RandomSearch({
+              ...common,
+              paramDistributions: space,
+              nIter: trials,
+              seed: options.seed,
+            });
   const candidates =
-    search instanceof SuccessiveHalving ? trials : (search as GridSearch).candidates.length;
+    search instanceof SuccessiveHalving || search instanceof TPESearch
+      ? trials
+      : (search as GridSearch).candidates.length;
   say(
     `search: ${options.search}, ${candidates} candidate${candidates === 1 ? "" : "s"} × ` +
       `${options.cv}-fold CV on ${trainFrame.rowCount} rows, best by ${metric.name} ` +
