@@ -62244,16 +62244,6 @@ async function writeFileAtomic(path, write) {
   await file2.commit();
 }
 
-// ../core/src/frame/describe.ts
-function quantileSorted(sorted, q) {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const position = (n - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.min(lower + 1, n - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
-}
-
 // ../core/src/format/numbers.ts
 function trimZeros(text) {
   if (!text.includes(".")) return text;
@@ -62287,6 +62277,16 @@ function formatPercent(fraction) {
 function formatSignedPercent(fraction) {
   const text = formatPercent(fraction);
   return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
+}
+
+// ../core/src/frame/describe.ts
+function quantileSorted(sorted, q) {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const position = (n - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, n - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
 // ../core/src/metrics/random.ts

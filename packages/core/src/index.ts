@@ -36,7 +36,8 @@ export {
   type TreeModelSection,
 } from "./artifact/types.js";
 export { SDK_VERSION } from "./artifact/version.js";
-export { profileBin } from "./drift/bins.js";
+export { alignColumns, profileKinds } from "./drift/align.js";
+export { profileBin, profileBinCount } from "./drift/bins.js";
 export {
   type BinnedNumbers,
   type CategoryCounts,
@@ -54,6 +55,7 @@ export {
   PSI_EMPTY_BIN,
   populationStabilityIndex,
 } from "./drift/divergence.js";
+export { formatDriftText } from "./drift/format.js";
 export {
   KS_EXACT_MAX_N,
   type KsMethod,

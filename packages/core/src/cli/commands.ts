@@ -18,6 +18,7 @@ import type { FieldDefinition } from "../schema/field.js";
 import type { SchemaJSON } from "../schema/schema.js";
 import { defineMlopsCommand, type MlopsContext } from "./context.js";
 import { registryCopy } from "./copy.js";
+import { driftCommand } from "./drift.js";
 import { gateCommand } from "./gate.js";
 import { modelsExport, modelsRegister } from "./interop.js";
 import { runsList, runsShow } from "./runs.js";
@@ -400,5 +401,6 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   runsList,
   runsShow,
   gateCommand,
+  driftCommand,
   registryCopy,
 ];

@@ -384,7 +384,9 @@ describe("mlops gate", () => {
     expect(overall.stdout).toContain(
       "  gate             Compare a candidate with the baseline on the same data;",
     );
-    expect(overall.stdout).toContain("  1  a check failed: `mlops gate` found a regression\n");
+    expect(overall.stdout).toContain(
+      "  1  a check failed: `mlops gate` found a regression, `mlops drift` found drift\n",
+    );
     const help = await cli(["gate", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: mlops gate --model NAME \[--candidate REF\] /);

@@ -30,7 +30,7 @@ const MLOPS_EXIT_CODES: ExitCodes = {
   internal: EXIT_CODES.registry,
   help: [
     [0, "success"],
-    [1, "a check failed: `mlops gate` found a regression"],
+    [1, "a check failed: `mlops gate` found a regression, `mlops drift` found drift"],
     [
       2,
       "usage error or bad input: unknown command or option, missing argument, invalid name, URI, " +
@@ -40,7 +40,7 @@ const MLOPS_EXIT_CODES: ExitCodes = {
     [
       3,
       "registry error: corrupt registry or artifact, lock timeout, I/O error; also an unexpected " +
-        "internal error (printed with its stack)",
+        "internal error (printed with its stack); for `mlops drift`, bad data",
     ],
   ],
 };

@@ -406,7 +406,8 @@ export const KS_EXACT_MAX_N = 10_000;
 /**
  * The two-sided p-value of a two-sample KS statistic `d` for sample sizes `n1` and `n2`, as
  * scipy's `ks_2samp(..., method="auto")` computes it: exact when both samples have at most
- * 10,000 values, else `kstwo.sf(d, round(n1·n2/(n1+n2)))`.
+ * 10,000 values, else `kstwo.sf(d, round(n1·n2/(n1+n2)))`. (Where the exact count would take
+ * seconds and the asymptotic p-value is below 1e-12, that is returned, with method "asymp".)
  *
  * @example
  * ksTwoSamplePValue(0.1, 500, 400).pValue; // ≈ 0.0218, as scipy
@@ -421,12 +422,29 @@ export function ksTwoSamplePValue(d: number, n1: number, n2: number): KsPValue {
     const h = roundHalfEven(d * lcm);
     const statistic = h / lcm;
     if (h === 0) return { statistic, pValue: 1, method: "exact" };
+    // The band recursion costs m × (band width) steps: seconds for two large samples far apart.
+    // There the p-value is far below anything a threshold uses; when the asymptotic law puts it
+    // under 1e-12 (both samples large, so exact and asymptotic are both that small) it is used.
+    const larger = Math.max(n1, n2);
+    const band = Math.min(Math.min(n1, n2) + 1, 2 * Math.ceil(h / (larger / g)) + 2);
+    if (n1 !== n2 && larger * band > EXACT_COST_LIMIT && n1 * n2 >= 1_000_000) {
+      const asymptotic = asymptoticPValue(statistic, n1, n2);
+      if (asymptotic < 1e-12) return { statistic, pValue: asymptotic, method: "asymp" };
+    }
     const p = n1 === n2 ? probabilityOutsideSquare(n1, h) : probabilityOutsideBand(n1, n2, g, h);
     if (p >= 0 && p <= 1) return { statistic, pValue: p, method: "exact" };
     d = statistic;
   }
+  return { statistic: d, pValue: asymptoticPValue(d, n1, n2), method: "asymp" };
+}
+
+/** Steps of the exact band recursion above which a tiny p-value is taken from the asymptotic law. */
+const EXACT_COST_LIMIT = 5_000_000;
+
+/** scipy's asymptotic two-sided p-value: `kstwo.sf(d, round(n1·n2 / (n1 + n2)))`. */
+function asymptoticPValue(d: number, n1: number, n2: number): number {
   const larger = Math.max(n1, n2);
   const smaller = Math.min(n1, n2);
   const effective = roundHalfEven((larger * smaller) / (larger + smaller));
-  return { statistic: d, pValue: clip(kolmogorovSf(effective, d)), method: "asymp" };
+  return clip(kolmogorovSf(effective, d));
 }

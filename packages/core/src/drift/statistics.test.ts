@@ -154,6 +154,15 @@ describe("KS and Wasserstein by hand", () => {
     expect(() => wassersteinDistance([1], [])).toThrow(/at least one finite value/);
   });
 
+  it("far-apart large samples: the asymptotic p-value, without a seconds-long exact count", () => {
+    const result = ksTwoSamplePValue(0.45, 5000, 3000);
+    expect(result.method).toBe("asymp");
+    expect(result.pValue).toBeLessThan(1e-12);
+    // Small samples keep the exact count even when far apart (5 vs 4: 2 paths of 126).
+    expect(ksTwoSamplePValue(1, 5, 4)).toMatchObject({ method: "exact" });
+    expect(ksTwoSamplePValue(1, 5, 4).pValue).toBeCloseTo(2 / 126, 15);
+  });
+
   it("the p-value needs sizes: NaN without them", () => {
     expect(ksTwoSamplePValue(0.5, 0, 10).pValue).toBeNaN();
   });

@@ -75,6 +75,8 @@ export interface DriftReport {
   predictions: FeatureDrift | null;
   /** The target (when both sides have it). */
   target: FeatureDrift | null;
+  /** The target's name, when the reference has one. */
+  targetName: string | null;
   /**
    * Where the reference came from: raw `data` (KS and Wasserstein exact), a stored `profile`
    * (within 1/bins), and whether the current side was raw `data` or a streaming `sketch`.
@@ -82,6 +84,8 @@ export interface DriftReport {
   reference: { source: "data" | "profile"; rows: number };
   current: { source: "data" | "sketch"; rows: number };
   options: ResolvedDriftOptions;
+  /** Anything a reader should know that the figures do not say (a comparison left out, why). */
+  notes?: string[];
 }
 
 /** Per-column overrides of the method and its threshold. */
