@@ -1,4 +1,8 @@
-import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
 import { builtModulePath, ThreadPool, workerExecArgv } from "./pool.js";
@@ -125,5 +129,29 @@ describe("builtModulePath and workerExecArgv", () => {
         "x",
       ]),
     ).toEqual(["--expose-gc", "-C", "x"]);
+  });
+
+  it("starts threads in a process run with V8 flags, which threads refuse (node --expose-gc)", () => {
+    // The built pool, in a child process started as benchmarks start (node --expose-gc).
+    const dist = fileURLToPath(new URL("../../dist/internal/index.js", import.meta.url));
+    const folder = mkdtempSync(join(tmpdir(), "mlops-pool-flags-"));
+    try {
+      const script = join(folder, "run.mjs");
+      writeFileSync(
+        script,
+        `const { ThreadPool } = await import(${JSON.stringify(pathToFileURL(dist).href)});\n` +
+          `const pool = new ThreadPool({ module: ${JSON.stringify(module)}, size: 2, name: "t" });\n` +
+          `console.log(await pool.run({ type: "square", value: 7 }));\n` +
+          "await pool.close();\n",
+      );
+      const result = spawnSync(process.execPath, ["--expose-gc", script], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(result.stderr).toBe("");
+      expect(result.stdout.trim()).toBe("49");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

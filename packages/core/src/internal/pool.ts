@@ -209,9 +209,9 @@ export class ThreadPool {
 
   #start(): Thread {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(BOOTSTRAP, {
+    const options = (execArgv: string[]) => ({
       eval: true,
-      execArgv: workerExecArgv(),
+      execArgv,
       workerData: {
         port: port2,
         file: pathToFileURL(this.#module).href,
@@ -219,6 +219,15 @@ export class ThreadPool {
       },
       transferList: [port2],
     });
+    let worker: Worker;
+    try {
+      worker = new Worker(BOOTSTRAP, options(workerExecArgv()));
+    } catch (error) {
+      // V8 flags (`node --expose-gc`, `--max-old-space-size`) are refused by worker threads; the
+      // built worker module needs none of the parent's flags.
+      if ((error as NodeJS.ErrnoException).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+      worker = new Worker(BOOTSTRAP, options([]));
+    }
     const thread: Thread = { worker, port: port1, busy: new Map(), exited: false };
     worker.unref();
     port1.unref();
