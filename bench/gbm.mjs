@@ -26,6 +26,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { friedmanColumns } from "./friedman-hash.mjs";
+import { loadLine } from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SCRIPT), "..");
@@ -124,7 +125,7 @@ function peerAvailable(peer) {
   return spawnSync("/usr/bin/python3", ["-c", `import ${module}`]).status === 0;
 }
 
-function main() {
+async function main() {
   const rowsList = option("rows", "1000000,100000").split(",").map(Number);
   const threads = Number(option("threads", "2"));
   const runs = Number(option("runs", "3"));
@@ -143,6 +144,8 @@ function main() {
       return false;
     });
   mkdirSync(OUT, { recursive: true });
+  const before = await loadLine();
+  console.log(`before: ${before}`);
   const sides = ["ours", ...peers];
   const results = [];
   for (const rows of rowsList) {
@@ -173,7 +176,12 @@ function main() {
     }
     results.push(summary);
   }
-  writeFileSync(join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const after = await loadLine();
+  console.log(`after: ${after}`);
+  writeFileSync(
+    join(OUT, "results.json"),
+    `${JSON.stringify({ before, after, results }, null, 2)}\n`,
+  );
   const header = ["rows", "side", "fit (median, min–max)", "÷ ours", "RMSE", "peak ÷ data", "load"];
   console.log(`\n| ${header.join(" | ")} |`);
   console.log(`|${" --- |".repeat(header.length)}`);
@@ -196,4 +204,4 @@ function main() {
 }
 
 if (process.argv[2] === "--child") await child();
-else main();
+else await main();

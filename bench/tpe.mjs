@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadLine } from "./lib.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, ".bench", "tpe");
@@ -53,7 +54,8 @@ function median(values) {
 }
 
 const rows = [];
-console.log(`load ${loadavg()[0].toFixed(2)}; ${seeds} seeds × ${trials} trials, ${cv}-fold CV`);
+const before = await loadLine();
+console.log(`before: ${before}\n${seeds} seeds × ${trials} trials, ${cv}-fold CV, ${jobs} workers`);
 for (let seed = 0; seed < seeds; seed++) {
   const common = {
     estimator: new train.DecisionTreeRegressor(),
@@ -83,7 +85,11 @@ for (let seed = 0; seed < seeds; seed++) {
 const differences = rows.map((row) => row.difference);
 const wins = rows.filter((row) => row.tpe < row.random).length;
 const ties = rows.filter((row) => row.tpe === row.random).length;
+const after = await loadLine();
+console.log(`after: ${after}`);
 const summary = {
+  before,
+  after,
   seeds,
   trials,
   cv,
