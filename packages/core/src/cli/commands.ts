@@ -352,6 +352,38 @@ const aliasSet = defineMlopsCommand({
   },
 });
 
+const aliasDelete = defineMlopsCommand({
+  name: "alias delete",
+  summary: "Remove an alias; the version stays, and the removal is appended to the alias history.",
+  args: [
+    { name: "NAME", description: "the registered model" },
+    { name: "ALIAS", description: "the alias to remove (e.g. canary)" },
+  ],
+  options: {
+    reason: {
+      type: "string",
+      value: "TEXT",
+      description: "why the alias goes (kept in the alias history)",
+      required: true,
+    },
+    actor: {
+      type: "string",
+      value: "NAME",
+      description: "who removes it (default: $GITHUB_ACTOR, else the OS user)",
+    },
+  },
+  examples: ['mlops alias delete wine canary --reason "canary ended"'],
+  async run({ openRegistry, args, options, env }) {
+    const [name, alias] = args;
+    const registry = await openRegistry();
+    const entry = await registry.store.deleteAlias(name, alias, {
+      actor: options.actor ?? currentActor(env),
+      reason: options.reason,
+    });
+    return { json: entry, text: moveText(entry) };
+  },
+});
+
 const aliasHistory = defineMlopsCommand({
   name: "alias history",
   summary: "Every alias move of a model, oldest first: time, alias, from, to, actor, reason.",
@@ -397,6 +429,7 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   modelsRegister,
   modelsExport,
   aliasSet,
+  aliasDelete,
   aliasHistory,
   runsList,
   runsShow,

@@ -259,6 +259,42 @@ describe("alias set and alias history", () => {
     });
   });
 
+  it("alias delete removes an alias, keeps the version and records who and why", async () => {
+    await cli(["alias", "set", "wine", "shadow", "2", "--reason", "try", "--registry", path]);
+    const removed = await cli(
+      ["alias", "delete", "wine", "shadow", "--reason", "shadow ended", "--registry", path],
+      { env: { GITHUB_ACTOR: "octocat" } },
+    );
+    expect(removed.stderr).toBe("");
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toBe('wine@shadow: 2 → (deleted) (by octocat, reason "shadow ended")\n');
+    const registry = await openRegistry(path);
+    expect(await registry.store.listAliases("wine")).not.toHaveProperty("shadow");
+    expect((await registry.store.getModelVersion("wine", 2)).version).toBe(2);
+    expect((await registry.aliasHistory("wine", { alias: "shadow" })).at(-1)).toMatchObject({
+      fromVersion: 2,
+      toVersion: null,
+      actor: "octocat",
+      reason: "shadow ended",
+    });
+
+    const again = await cli([
+      "alias",
+      "delete",
+      "wine",
+      "shadow",
+      "--reason",
+      "x",
+      "--registry",
+      path,
+    ]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^mlops: model "wine" has no alias "shadow"; aliases: /);
+    const noReason = await cli(["alias", "delete", "wine", "canary", "--registry", path]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain("mlops: missing option --reason TEXT\n");
+  });
+
   it("requires --reason and a numeric version", async () => {
     const noReason = await cli(["alias", "set", "wine", "production", "1", "--registry", path]);
     expect(noReason.code).toBe(2);
@@ -315,7 +351,7 @@ describe("help, version and errors", () => {
     expect(overall.stdout).toContain("Exit codes:\n  0  success\n");
     expect(overall.stdout).toContain("MLOPS_REGISTRY");
     const group = await cli(["alias", "--help"]);
-    expect(group.stdout).toContain("Usage: mlops alias set|history ...");
+    expect(group.stdout).toContain("Usage: mlops alias set|delete|history ...");
     const command = await cli(["help", "runs", "list"]);
     expect(command.code).toBe(0);
     expect(command.stdout).toContain(
