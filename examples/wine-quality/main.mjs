@@ -23,6 +23,12 @@ import { wineSchema } from "./schema.mjs";
 import { leaderboard, searchTree } from "./search.mjs";
 
 const quiet = process.argv.includes("--quiet");
+// `--trials N` (default 60): fewer for a quick run (the rerun check uses 6).
+const trialsAt = process.argv.indexOf("--trials");
+const trials = trialsAt === -1 ? 60 : Number(process.argv[trialsAt + 1]);
+if (!Number.isInteger(trials) || trials < 1) {
+  throw new Error(`--trials takes a whole number ≥ 1, got ${process.argv[trialsAt + 1]}`);
+}
 const log = (...args) => {
   if (!quiet) console.log(...args);
 };
@@ -103,8 +109,9 @@ log(
   `\nBaseline (mean quality per color) on ${holdout.rowCount} holdout rows: rmse ${metrics.rmse.toFixed(4)} (95% CI ${interval.lower.toFixed(4)}–${interval.upper.toFixed(4)}), mae ${metrics.mae.toFixed(4)}, r2 ${metrics.r2.toFixed(4)}`,
 );
 
-// 6. Train: a regression tree tuned by a random search of 60 trials with 5-fold CV on worker
-// threads (search.mjs), every trial a nested run in the registry; the best by CV rmse is refitted.
+// 6. Train: a regression tree tuned by a random search of 60 trials (`--trials N`) with 5-fold CV
+// on worker threads (search.mjs), every trial a nested run in the registry; the best by CV rmse
+// is refitted.
 // `--temp-registry` (used by the tests) registers into a fresh temporary folder instead.
 const temporary = process.argv.includes("--temp-registry")
   ? await mkdtemp(join(tmpdir(), "mlops-example-"))
@@ -114,8 +121,8 @@ const registryPath = temporary
   : (process.env.MLOPS_REGISTRY ?? join(process.env.INIT_CWD ?? process.cwd(), ".mlops"));
 const registry = await openRegistry(registryPath);
 const train = frame.filter((i) => !isHoldout(i));
-log("\nTraining: random search over regression trees (60 trials × 5 folds)");
-const search = await searchTree(train, { registry, trials: 60, log });
+log(`\nTraining: random search over regression trees (${trials} trials × 5 folds)`);
+const search = await searchTree(train, { registry, trials, log });
 if (!quiet) console.table(leaderboard(search));
 const treePredictions = search.predict(holdout);
 const treeMetrics = computeMetrics(yTrue, treePredictions, ["rmse", "mae", "r2"]);
@@ -136,14 +143,22 @@ const shown = (path) => {
   return rel.startsWith("..") ? path : rel || ".";
 };
 
-// 7. Register the refitted best model as the next version of `wine`, with alias @staging.
-const version = await registry.registerModel("wine", artifact, {
-  runId: search.runId,
-  aliases: ["staging"],
-  reason: `main job: best of 60 trials, cv rmse ${search.bestScore.toFixed(4)}`,
-});
+// 7. Register the refitted best model as the next version of `wine`, with alias @staging —
+// unless the registry already holds this very model (a rerun on the same data with the same
+// seeds makes it again): then say so, and neither register a copy nor gate it against itself.
+const same = await registry.findIdentical("wine", artifact);
+const version =
+  same ??
+  (await registry.registerModel("wine", artifact, {
+    runId: search.runId,
+    aliases: ["staging"],
+    reason: `main job: best of ${trials} trials, cv rmse ${search.bestScore.toFixed(4)}`,
+  }));
+const modelDigest = version.metadata.modelDigest ?? version.digest;
 log(
-  `Registered models:/wine/${version.version} (${version.digest.slice(0, 19)}…) with alias @staging in ${shown(registryPath)}`,
+  same
+    ? `Identical to models:/wine/${same.version} (model digest ${modelDigest.slice(0, 19)}…): not registered again`
+    : `Registered models:/wine/${version.version} (${version.digest.slice(0, 19)}…) with alias @staging in ${shown(registryPath)}`,
 );
 
 // 8. Gate: the new version (@staging) against @production on the same holdout rows; promote only
@@ -152,10 +167,13 @@ log(
 // example does with the gate action.
 const skipGate = process.argv.includes("--no-gate") || process.env.MLOPS_EXAMPLE_NO_GATE === "1";
 let verdict = "skipped";
-if (!skipGate) {
+if (same?.aliases.includes("production")) {
+  verdict = `skipped: v${same.version} is already @production`;
+  log(`Gate ${verdict}`);
+} else if (!skipGate) {
   const gate = await runGate(registry, {
     model: "wine",
-    candidate: "@staging",
+    candidate: same ? `models:/wine/${same.version}` : "@staging",
     baseline: "@production",
     data: holdout,
     rules: ["rmse:maxRelativeRegression=0.02", "r2:maxAbsoluteRegression=0.01"],
@@ -211,6 +229,6 @@ log(
   `Inspect the registry with: npx mlops models show wine@production --registry ${shown(registryPath)}`,
 );
 console.log(
-  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, tree rmse ${treeMetrics.rmse.toFixed(4)}, registered wine v${version.version}, gate ${verdict}; ${answer})`,
+  `wine-quality: ok (${frame.rowCount} rows validated, baseline rmse ${metrics.rmse.toFixed(4)}, tree rmse ${treeMetrics.rmse.toFixed(4)}, ${same ? "identical to" : "registered"} wine v${version.version}, gate ${verdict}; ${answer})`,
 );
 if (temporary) await rm(temporary, { recursive: true, force: true });

@@ -291,6 +291,7 @@ export {
 } from "./registry/folder.js";
 export {
   type LoadedModel,
+  modelDigest,
   openRegistry,
   type RegisterModelOptions,
   Registry,

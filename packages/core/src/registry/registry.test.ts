@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { encodeArtifact } from "../artifact/codec.js";
 import { createArtifact } from "../artifact/create.js";
 import { MlopsError } from "../errors/error.js";
 import { Frame } from "../frame/frame.js";
@@ -9,14 +10,17 @@ import { createPredictor } from "../predict/predictor.js";
 import { profileFrame } from "../profile/profile.js";
 import { field } from "../schema/field.js";
 import { schema } from "../schema/schema.js";
-import { openRegistry, type Registry } from "./registry.js";
+import { modelDigest, openRegistry, type Registry } from "./registry.js";
 
 const houses = schema(
   { rooms: field.number({ min: 0 }), age: field.number({ min: 0 }), price: field.number() },
   { target: "price" },
 );
 
-function linear(intercept: number) {
+function linear(
+  intercept: number,
+  lineage: { runId?: string; createdAt?: string; rowCount?: number } = {},
+) {
   return createArtifact({
     kind: "linear",
     schema: houses,
@@ -24,7 +28,7 @@ function linear(intercept: number) {
     arrays: { coefficients: Float64Array.of(2, -0.5) },
     params: { fitIntercept: true },
     metrics: { rmse: 1 / intercept },
-    lineage: { rowCount: 100, dataDigest: "sha256:abc" },
+    lineage: { rowCount: 100, dataDigest: "sha256:abc", ...lineage },
   });
 }
 
@@ -41,6 +45,28 @@ afterEach(async () => {
 });
 
 describe("Registry", () => {
+  it("finds a version holding the same model, made by another run at another time", async () => {
+    expect(await registry.findIdentical("houses", linear(1))).toBeUndefined();
+    const [runA, runB] = [await registry.startRun(), await registry.startRun()];
+    const first = linear(1, { runId: runA.runId, createdAt: "2026-01-01T00:00:00.000Z" });
+    const again = linear(1, { runId: runB.runId, createdAt: "2026-02-01T00:00:00.000Z" });
+    expect(modelDigest(again)).toBe(modelDigest(first));
+    const v1 = await registry.registerModel("houses", first);
+    expect(v1.metadata.modelDigest).toBe(modelDigest(first));
+    await registry.registerModel("houses", linear(2));
+    expect((await registry.findIdentical("houses", again))?.version).toBe(1);
+    // Another model, other metrics or other training data are not the same model.
+    expect(await registry.findIdentical("houses", linear(3))).toBeUndefined();
+    expect(await registry.findIdentical("houses", linear(1, { rowCount: 101 }))).toBeUndefined();
+  });
+
+  it("recognises versions registered before the model digest was kept", async () => {
+    const first = linear(1, { createdAt: "2026-01-01T00:00:00.000Z" });
+    // A version as an older release registered it: no modelDigest in its metadata.
+    await registry.store.createModelVersion("houses", { artifact: encodeArtifact(first) });
+    expect((await registry.findIdentical("houses", linear(1)))?.version).toBe(1);
+  });
+
   it("stores a training profile given at registration in the artifact", async () => {
     const data = new Frame({
       rooms: { kind: "number", values: Float64Array.of(1, 2, 3, 4) },

@@ -1,8 +1,10 @@
 import { decodeArtifact, encodeArtifact } from "../artifact/codec.js";
 import type { ModelArtifact } from "../artifact/types.js";
+import { MlopsError } from "../errors/error.js";
 import type { TrainingProfile } from "../profile/types.js";
 import { defaultRegistryPath } from "./actor.js";
 import { type OpenStoreOptions, openStore } from "./backends.js";
+import { sha256Hex } from "./common.js";
 import type {
   AliasChangeOptions,
   AliasHistoryEntry,
@@ -30,6 +32,12 @@ export interface RegisterModelOptions {
   profile?: TrainingProfile;
 }
 
+function withProfile(artifact: ModelArtifact, profile: TrainingProfile | undefined): ModelArtifact {
+  return profile === undefined
+    ? artifact
+    : { manifest: { ...artifact.manifest, profile }, arrays: artifact.arrays };
+}
+
 export interface StartRunOptions {
   /** Experiment name; created when it does not exist (default: the "Default" experiment). */
   experiment?: string;
@@ -43,6 +51,34 @@ export interface StartRunOptions {
 export interface LoadedModel {
   version: ModelVersion;
   artifact: ModelArtifact;
+}
+
+/**
+ * The digest of what a model is — its manifest and arrays — leaving out the lineage that differs
+ * between two fits of the same model on the same data (`createdAt`, `runId`, `gitCommit`,
+ * `sdkVersion`). Two artifacts with the same model digest predict the same, declare the same
+ * schema and carry the same metrics; the artifact's own digest (of its bytes) differs whenever
+ * it was made at another time. `registerModel` keeps it in the version's metadata
+ * (`metadata.modelDigest`), and `findIdentical` looks for it.
+ *
+ * @example
+ * modelDigest(artifact); // "sha256:9f2c…"
+ */
+export function modelDigest(artifact: ModelArtifact): string {
+  const {
+    createdAt: _createdAt,
+    runId: _runId,
+    gitCommit: _gitCommit,
+    ...lineage
+  } = artifact.manifest.lineage;
+  const stable: ModelArtifact = {
+    manifest: {
+      ...artifact.manifest,
+      lineage: { ...lineage, createdAt: "1970-01-01T00:00:00.000Z", sdkVersion: "-" },
+    },
+    arrays: artifact.arrays,
+  };
+  return `sha256:${sha256Hex(encodeArtifact(stable))}`;
 }
 
 /**
@@ -78,10 +114,7 @@ export class Registry {
     artifact: ModelArtifact,
     options: RegisterModelOptions = {},
   ): Promise<ModelVersion> {
-    const stored =
-      options.profile === undefined
-        ? artifact
-        : { manifest: { ...artifact.manifest, profile: options.profile }, arrays: artifact.arrays };
+    const stored = withProfile(artifact, options.profile);
     const { manifest } = stored;
     const version = await this.store.createModelVersion(name, {
       artifact: encodeArtifact(stored),
@@ -97,6 +130,7 @@ export class Registry {
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
         profiled: manifest.profile !== undefined,
+        modelDigest: modelDigest(stored),
       },
     });
     for (const alias of options.aliases ?? []) {
@@ -106,6 +140,43 @@ export class Registry {
       });
     }
     return options.aliases?.length ? this.store.getModelVersion(name, version.version) : version;
+  }
+
+  /**
+   * The newest version of `name` that holds the same model as `artifact` (the same
+   * `modelDigest`: rerunning a seeded training on the same data makes one), or undefined when
+   * there is none or no model `name` yet. Use it before `registerModel` to avoid registering a
+   * copy as a new version. `profile` is the one you would pass to `registerModel`.
+   *
+   * @example
+   * const same = await registry.findIdentical("wine", artifact);
+   * if (same) console.log(`identical to models:/wine/${same.version}: not registered again`);
+   */
+  async findIdentical(
+    name: string,
+    artifact: ModelArtifact,
+    options: { profile?: TrainingProfile } = {},
+  ): Promise<ModelVersion | undefined> {
+    const digest = modelDigest(withProfile(artifact, options.profile));
+    let versions: ModelVersion[];
+    try {
+      versions = await this.store.listModelVersions(name);
+    } catch (error) {
+      if (MlopsError.isInstance(error) && error.code === "registry_not_found") return undefined;
+      throw error;
+    }
+    for (const version of versions.reverse()) {
+      let known = version.metadata.modelDigest;
+      if (typeof known !== "string") {
+        // Registered before versions kept their model digest: read the artifact once.
+        const bytes = await this.store.readModelArtifact(name, version.version);
+        known = modelDigest(
+          decodeArtifact(bytes, { source: `models:/${name}/${version.version}` }),
+        );
+      }
+      if (known === digest) return version;
+    }
+    return undefined;
   }
 
   /** The version a `models:/name/3`, `models:/name@alias` or `models:/name/latest` URI names. */
