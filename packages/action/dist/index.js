@@ -76384,6 +76384,25 @@ function resolveRegistryLocation(value2, env = process.env, cwd = process.cwd())
 }
 
 // ../core/src/registry/registry.ts
+function withProfile(artifact, profile) {
+  return profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile }, arrays: artifact.arrays };
+}
+function modelDigest(artifact) {
+  const {
+    createdAt: _createdAt,
+    runId: _runId,
+    gitCommit: _gitCommit,
+    ...lineage
+  } = artifact.manifest.lineage;
+  const stable = {
+    manifest: {
+      ...artifact.manifest,
+      lineage: { ...lineage, createdAt: "1970-01-01T00:00:00.000Z", sdkVersion: "-" }
+    },
+    arrays: artifact.arrays
+  };
+  return `sha256:${sha256Hex(encodeArtifact(stable))}`;
+}
 var Registry = class {
   constructor(store) {
     this.store = store;
@@ -76402,7 +76421,7 @@ var Registry = class {
    * listings need not read the artifact.
    */
   async registerModel(name, artifact, options = {}) {
-    const stored = options.profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile: options.profile }, arrays: artifact.arrays };
+    const stored = withProfile(artifact, options.profile);
     const { manifest } = stored;
     const version2 = await this.store.createModelVersion(name, {
       artifact: encodeArtifact(stored),
@@ -76417,7 +76436,8 @@ var Registry = class {
         lineage: manifest.lineage,
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
-        profiled: manifest.profile !== void 0
+        profiled: manifest.profile !== void 0,
+        modelDigest: modelDigest(stored)
       }
     });
     for (const alias of options.aliases ?? []) {
@@ -76427,6 +76447,37 @@ var Registry = class {
       });
     }
     return options.aliases?.length ? this.store.getModelVersion(name, version2.version) : version2;
+  }
+  /**
+   * The newest version of `name` that holds the same model as `artifact` (the same
+   * `modelDigest`: rerunning a seeded training on the same data makes one), or undefined when
+   * there is none or no model `name` yet. Use it before `registerModel` to avoid registering a
+   * copy as a new version. `profile` is the one you would pass to `registerModel`.
+   *
+   * @example
+   * const same = await registry.findIdentical("wine", artifact);
+   * if (same) console.log(`identical to models:/wine/${same.version}: not registered again`);
+   */
+  async findIdentical(name, artifact, options = {}) {
+    const digest = modelDigest(withProfile(artifact, options.profile));
+    let versions;
+    try {
+      versions = await this.store.listModelVersions(name);
+    } catch (error63) {
+      if (MlopsError.isInstance(error63) && error63.code === "registry_not_found") return void 0;
+      throw error63;
+    }
+    for (const version2 of versions.reverse()) {
+      let known = version2.metadata.modelDigest;
+      if (typeof known !== "string") {
+        const bytes = await this.store.readModelArtifact(name, version2.version);
+        known = modelDigest(
+          decodeArtifact(bytes, { source: `models:/${name}/${version2.version}` })
+        );
+      }
+      if (known === digest) return version2;
+    }
+    return void 0;
   }
   /** The version a `models:/name/3`, `models:/name@alias` or `models:/name/latest` URI names. */
   resolve(uri) {
