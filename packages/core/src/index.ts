@@ -285,6 +285,7 @@ export {
   FolderModelRegistryStore,
   FolderStore,
   type FolderStoreOptions,
+  FolderStudyStore,
   FolderTrackingStore,
   type ModelRegistryStoreDependencies,
   openFolderStore,
@@ -297,6 +298,18 @@ export {
   Registry,
   type StartRunOptions,
 } from "./registry/registry.js";
+export {
+  type ClaimTrialOptions,
+  type CreateStudyOptions,
+  DEFAULT_MAX_ATTEMPTS,
+  type FinishOutcome,
+  type Study,
+  type StudyState,
+  type StudyStore,
+  type StudyTrial,
+  type TrialClaim,
+  type TrialState,
+} from "./registry/studies.js";
 export {
   type AliasChangeOptions,
   type AliasHistoryEntry,

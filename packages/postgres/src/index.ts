@@ -19,4 +19,5 @@ export {
   type PostgresStoreOptions,
   registryBackend,
 } from "./store.js";
+export { PostgresStudyStore } from "./studies.js";
 export { PostgresTrackingStore } from "./tracking.js";

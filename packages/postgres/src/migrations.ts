@@ -118,6 +118,44 @@ CREATE TABLE alias_history (
 CREATE INDEX alias_history_model ON alias_history (name, id);
 `,
   },
+  {
+    version: 2,
+    description: "studies of distributed searches",
+    sql: `
+CREATE TABLE studies (
+  name text PRIMARY KEY,
+  study_id text NOT NULL,
+  spec json NOT NULL,
+  data_digest text NOT NULL,
+  state text NOT NULL,
+  run_id text NOT NULL REFERENCES runs (run_id),
+  experiment_id text NOT NULL,
+  created_at bigint NOT NULL,
+  created_by text NOT NULL,
+  completed_at bigint,
+  finished_by text,
+  result json
+);
+
+CREATE TABLE study_trials (
+  study text NOT NULL REFERENCES studies (name),
+  number integer NOT NULL,
+  batch integer NOT NULL,
+  position integer NOT NULL,
+  payload json NOT NULL,
+  state text NOT NULL,
+  attempt integer NOT NULL,
+  worker text,
+  heartbeat_at bigint,
+  completed_at bigint,
+  result json,
+  PRIMARY KEY (study, number),
+  UNIQUE (study, batch, position)
+);
+CREATE INDEX study_trials_open ON study_trials (study, number)
+  WHERE state IN ('WAITING', 'RUNNING');
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -9,6 +9,7 @@ import { Database, type PostgresConnectionOptions, parseRegistryUrl } from "./co
 import { AliasEvents } from "./events.js";
 import { migrate, registryExists } from "./migrations.js";
 import { PostgresModelRegistryStore } from "./models.js";
+import { PostgresStudyStore } from "./studies.js";
 import { PostgresTrackingStore } from "./tracking.js";
 
 /**
@@ -30,8 +31,8 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
 }
 
 /**
- * A registry in PostgreSQL: the tracking, model-registry and artifact stores over one pool, and
- * alias events over LISTEN/NOTIFY. Open it with `openPostgresStore` (or any `openRegistry`
+ * A registry in PostgreSQL: the tracking, model-registry and artifact stores over one pool, the
+ * study store of distributed searches, and alias events over LISTEN/NOTIFY. Open it with `openPostgresStore` (or any `openRegistry`
  * with a `postgres://` URL); `close()` it when done.
  *
  * @example
@@ -42,6 +43,7 @@ export class PostgresStore extends ComposedRegistryStore {
   override readonly tracking: PostgresTrackingStore;
   override readonly models: PostgresModelRegistryStore;
   override readonly artifacts: PostgresArtifactStore;
+  override readonly studies: PostgresStudyStore;
   /** The schema that holds this registry's tables. */
   readonly schema: string;
 
@@ -55,10 +57,12 @@ export class PostgresStore extends ComposedRegistryStore {
       events,
       pauseAt: options.pauseAt,
     });
+    const studies = new PostgresStudyStore(database, tracking);
     super({
       tracking,
       models,
       artifacts,
+      studies,
       location: database.url.display,
       close: async () => {
         await events.close();
@@ -68,6 +72,7 @@ export class PostgresStore extends ComposedRegistryStore {
     this.tracking = tracking;
     this.models = models;
     this.artifacts = artifacts;
+    this.studies = studies;
     this.schema = database.url.schema;
   }
 }

@@ -110,6 +110,17 @@ export {
   validateTime,
   validateVersion,
 } from "../registry/names.js";
+// Study helpers: every study store checks and words the same way.
+export {
+  abandonedResult,
+  batchConflict,
+  batchOutOfOrder,
+  checkClaimOptions,
+  checkStudyJson,
+  checkTrialBatch,
+  studyNotFound,
+  validateStudyName,
+} from "../registry/studies.js";
 export { parseNumberText } from "../schema/schema.js";
 export {
   builtModulePath,

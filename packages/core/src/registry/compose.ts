@@ -1,3 +1,4 @@
+import type { StudyStore } from "./studies.js";
 import type {
   AliasChangeOptions,
   AliasHistoryEntry,
@@ -30,6 +31,8 @@ export interface RegistryStoreParts {
   tracking: TrackingStore;
   models: ModelRegistryStore;
   artifacts: ArtifactStore;
+  /** The queue of distributed searches, where the backend has one. */
+  studies?: StudyStore;
   /** Where the registry lives, safe to print (no password). */
   location: string;
   /** Releases what the stores hold (connections, watchers); called once. */
@@ -49,6 +52,7 @@ export class ComposedRegistryStore implements RegistryStore {
   readonly tracking: TrackingStore;
   readonly models: ModelRegistryStore;
   readonly artifacts: ArtifactStore;
+  readonly studies?: StudyStore;
   readonly location: string;
   readonly #close: (() => Promise<void>) | undefined;
   #closing: Promise<void> | undefined;
@@ -57,6 +61,7 @@ export class ComposedRegistryStore implements RegistryStore {
     this.tracking = parts.tracking;
     this.models = parts.models;
     this.artifacts = parts.artifacts;
+    if (parts.studies !== undefined) this.studies = parts.studies;
     this.location = parts.location;
     this.#close = parts.close;
     // Only stores that can push alias moves offer watchAliases (callers test for it).

@@ -9,6 +9,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError, type MlopsErrorCode } from "../errors/error.js";
 import { describeRegistryStoreConformance, INVALID_REGISTRY_NAMES } from "../testing/registry.js";
+import { describeStudyStoreConformance } from "../testing/studies.js";
 import { FolderStore, openFolderStore } from "./folder.js";
 import { resolveModelUri } from "./uri.js";
 
@@ -27,6 +28,11 @@ async function newRoot(): Promise<string> {
 }
 
 describeRegistryStoreConformance("FolderStore", async () => openFolderStore(await newRoot()));
+describeStudyStoreConformance(
+  "FolderStore",
+  async () => openFolderStore(await newRoot()),
+  (store) => openFolderStore(store.location),
+);
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -20,6 +20,9 @@
  *   <root>/models/<name>/alias-history.jsonl  every alias move, append-only; the current aliases
  *                                         are its fold, so a move is one durable append
  *   <root>/models/<name>/.lock            guards version allocation and alias moves
+ *   <root>/studies/<name>/study.json      a distributed search: the study and its trials
+ *   <root>/studies/<name>/.lock           guards claims, heartbeats and completions
+ *   <root>/studies/<name>/.finish.lock    held by the worker finishing the study
  *
  * Safety rules:
  * - Every file is replaced atomically (temp file in the same directory, fsync, rename, fsync the
@@ -37,6 +40,7 @@ import { ComposedRegistryStore } from "./compose.js";
 import { FolderArtifactStore } from "./folder-artifacts.js";
 import { FolderModelRegistryStore } from "./folder-models.js";
 import { FolderRoot, type FolderStoreOptions } from "./folder-root.js";
+import { FolderStudyStore } from "./folder-studies.js";
 import { FolderTrackingStore } from "./folder-tracking.js";
 
 export { FolderArtifactStore } from "./folder-artifacts.js";
@@ -46,6 +50,7 @@ export {
   type FolderStoreOptions,
   type FolderStorePhase,
 } from "./folder-root.js";
+export { FolderStudyStore } from "./folder-studies.js";
 export { FolderTrackingStore } from "./folder-tracking.js";
 
 /**
@@ -63,6 +68,7 @@ export class FolderStore extends ComposedRegistryStore {
   override readonly tracking: FolderTrackingStore;
   override readonly models: FolderModelRegistryStore;
   override readonly artifacts: FolderArtifactStore;
+  override readonly studies: FolderStudyStore;
   readonly #root: FolderRoot;
 
   constructor(root: string, options: FolderStoreOptions = {}) {
@@ -70,11 +76,13 @@ export class FolderStore extends ComposedRegistryStore {
     const artifacts = new FolderArtifactStore(folder);
     const tracking = new FolderTrackingStore(folder, { artifacts });
     const models = new FolderModelRegistryStore(folder, { artifacts, tracking });
-    super({ tracking, models, artifacts, location: root });
+    const studies = new FolderStudyStore(folder, tracking);
+    super({ tracking, models, artifacts, studies, location: root });
     this.root = root;
     this.tracking = tracking;
     this.models = models;
     this.artifacts = artifacts;
+    this.studies = studies;
     this.#root = folder;
   }
 

@@ -5,6 +5,8 @@
  * properties, no `Date`s. Times are milliseconds since the Unix epoch, as in MLflow.
  */
 
+import type { StudyStore } from "./studies.js";
+
 /** A run's lifecycle state, as MLflow names it. */
 export type RunStatus = "RUNNING" | "FINISHED" | "FAILED" | "KILLED";
 
@@ -408,6 +410,11 @@ export interface RegistryStore extends TrackingStore, ModelRegistryStore {
   readonly tracking: TrackingStore;
   readonly models: ModelRegistryStore;
   readonly artifacts: ArtifactStore;
+  /**
+   * The queue of distributed searches (`mlops-train --study`), where the backend has one: the
+   * folder registry (processes on one machine) and PostgreSQL (any number of machines).
+   */
+  readonly studies?: StudyStore;
   /** Where the registry lives, safe to print: a folder path, or a URL without its password. */
   readonly location: string;
   /** Releases connections and watchers; the store is unusable afterwards. Safe to call twice. */

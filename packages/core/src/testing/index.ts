@@ -20,3 +20,5 @@ export {
   expectMlopsError,
   INVALID_REGISTRY_NAMES,
 } from "./registry.js";
+export { describeStudyStoreConformance, type ReopenRegistryStore } from "./studies.js";
+export { describeStudyWorkers, type StudyWorkersSetup } from "./study-workers.js";

@@ -67,6 +67,10 @@ export interface TrainOptions {
   params: Record<string, unknown>;
   /** A search space replacing the model's default (config `space`). */
   space?: Record<string, SpaceEntry>;
+  /** Share the search with other mlops-train processes through the registry. */
+  study?: string;
+  /** Seconds without a heartbeat before a trial is run again elsewhere. */
+  studyGrace: number;
 }
 
 /**
@@ -146,6 +150,18 @@ export const TRAIN_OPTIONS = {
     description: "write the schema (given or the inferred draft) as JSON, to review and reuse",
   },
   jobs: { type: "string", value: "N", description: "worker threads (default: every core)" },
+  study: {
+    type: "string",
+    value: "NAME",
+    description:
+      "share the search with every mlops-train started with the same --study and registry " +
+      "(a folder: one machine; postgres://: any machines); the best model is registered once",
+  },
+  "study-grace": {
+    type: "string",
+    value: "SECONDS",
+    description: "with --study: re-run a trial whose worker is silent this long (default 60)",
+  },
   "no-track": { type: "boolean", description: "do not record runs in the registry" },
   config: {
     type: "string",
@@ -429,6 +445,22 @@ export async function resolveOptions(
         : resolveRegistryLocation(config.registry, {}, config.dir);
   const schema =
     text("schema") !== undefined ? resolve(cwd, text("schema")!) : fromConfig(config?.schema);
+  const study = text("study");
+  if (study !== undefined && !track) {
+    throw new UsageError("--study needs the registry (the workers share it): drop --no-track");
+  }
+  let studyGrace = 60;
+  if (text("study-grace") !== undefined) {
+    if (study === undefined) throw new UsageError("--study-grace applies to --study NAME only");
+    studyGrace = Number(text("study-grace"));
+    if (!(text("study-grace")!.trim() !== "" && studyGrace > 0 && Number.isFinite(studyGrace))) {
+      throw new UsageError(
+        `option --study-grace: expected a number of seconds > 0, got ${JSON.stringify(
+          text("study-grace"),
+        )}`,
+      );
+    }
+  }
   return {
     data,
     target,
@@ -454,5 +486,7 @@ export async function resolveOptions(
     json,
     params: config?.params ?? {},
     space: config?.space as Record<string, SpaceEntry> | undefined,
+    ...(study === undefined ? {} : { study }),
+    studyGrace,
   };
 }

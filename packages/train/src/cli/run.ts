@@ -86,6 +86,15 @@ export interface TrainReport {
     aliasUris: string[];
     digest: string;
   } | null;
+  /** With `--study`: this process's share of the distributed search. */
+  study?: {
+    name: string;
+    worker: string;
+    trialsRun: number;
+    takenOver: number;
+    /** Whether this process finished the study (registered the model). */
+    finished: boolean;
+  };
 }
 
 /** Most distinct text values a feature may have to be one-hot encoded. */
@@ -371,6 +380,73 @@ async function trainWith(
   }
   const experiment = options.experiment ?? options.register;
 
+  // The refitted best model, scored on the holdout and made an artifact (once).
+  let final: { holdout: TrainReport["holdout"]; artifact: ModelArtifact } | undefined;
+  const finalModel = () => {
+    if (final !== undefined) return final;
+    const bestModel = search.bestEstimator;
+    let holdout: TrainReport["holdout"] = null;
+    if (testFrame !== undefined) {
+      const names = [...new Set(["rmse", "mae", "r2", metric.name])];
+      const metrics = computeMetrics(
+        testFrame.numeric(options.target),
+        bestModel.predict(testFrame),
+        names,
+      );
+      holdout = { rows: testFrame.rowCount, metrics };
+    }
+    // 7. The artifact: the estimator's, behind the one-hot steps, with the data's schema.
+    const bestIndex = search.bestIndex;
+    const artifactMetrics: Record<string, number> = {
+      [`cv_${metric.name}`]: search.bestScore,
+      [`cv_${metric.name}_std`]: (search.cvResults[`std_test_${metric.name}`] as number[])[
+        bestIndex
+      ],
+    };
+    for (const [name, value] of Object.entries(holdout?.metrics ?? {})) {
+      artifactMetrics[`holdout_${name}`] = value;
+    }
+    const runId = search.runId;
+    const base = bestModel.toArtifact({
+      metrics: artifactMetrics,
+      lineage: { ...(runId ? { runId } : {}), dataDigest: digest, trainingData: source },
+    });
+    const artifact: ModelArtifact = createArtifact({
+      kind: base.manifest.kind,
+      schema,
+      preprocessing: [...encoded.steps, ...base.manifest.preprocessing],
+      model: base.manifest.model,
+      arrays: base.arrays,
+      params: base.manifest.params,
+      metrics: base.manifest.metrics,
+      lineage: base.manifest.lineage,
+      // The data file's raw columns (what a served request carries) and the model's predictions.
+      profile: profileFrame(frame, schema, { predictions: bestModel.predict(encoded.frame) }),
+    });
+    final = { holdout, artifact };
+    return final;
+  };
+  const register = async (): Promise<TrainReport["registered"]> => {
+    if (options.register === undefined || registry === undefined) return null;
+    const total = search.cvResults.params.length;
+    const version = await registry.registerModel(options.register, finalModel().artifact, {
+      runId: search.runId,
+      aliases: options.aliases,
+      reason:
+        `mlops-train: best of ${total} ${options.search} trials, ` +
+        `cv ${metric.name} ${formatNumber(search.bestScore)}` +
+        (options.study === undefined ? "" : ` (study ${options.study})`),
+    });
+    return {
+      name: version.name,
+      version: version.version,
+      uri: `models:/${version.name}/${version.version}`,
+      aliases: options.aliases,
+      aliasUris: options.aliases.map((alias) => `models:/${version.name}@${alias}`),
+      digest: version.digest,
+    };
+  };
+
   // 5. Search.
   const progress =
     options.json && io.stderr.isTTY !== true ? undefined : new Progress(io.stderr, io.env);
@@ -382,6 +458,17 @@ async function trainWith(
     registry,
     experiment,
     runName: `mlops-train ${options.model} ${options.search}`,
+    ...(options.study === undefined
+      ? {}
+      : {
+          study: {
+            name: options.study,
+            graceMs: options.studyGrace * 1000,
+            // The study's one finisher registers the model; the others read what it registered.
+            onFinish: async () => ({ registered: await register() }),
+            ...studyTestSeam(io.env, io.stderr),
+          },
+        }),
     onProgress: (event) =>
       progress?.update(
         event.done,
@@ -436,9 +523,9 @@ async function trainWith(
   }
   const searchSeconds = (performance.now() - searchStart) / 1000;
   const results = search.cvResults;
+  const total = results.params.length;
   const rows = leaderboard(search, 10);
   const paramNames = [...new Set(results.params.flatMap((params) => Object.keys(params)))].sort();
-  const total = results.params.length;
   say(
     `\n${search.workers > 1 ? `${search.workers} workers` : "in-thread"}` +
       `${search.fastPath ? ", tree fast path (data sorted once)" : ""}, ` +
@@ -476,50 +563,16 @@ async function trainWith(
   );
 
   // 6. Holdout metrics of the model refitted on every search row.
-  const bestModel = search.bestEstimator;
-  let holdout: TrainReport["holdout"] = null;
-  if (testFrame !== undefined) {
-    const names = [...new Set(["rmse", "mae", "r2", metric.name])];
-    const metrics = computeMetrics(
-      testFrame.numeric(options.target),
-      bestModel.predict(testFrame),
-      names,
-    );
-    holdout = { rows: testFrame.rowCount, metrics };
+  const { holdout } = finalModel();
+  if (holdout !== null) {
     say(
-      `\nHoldout (${testFrame.rowCount} rows, refitted best): ` +
-        `${Object.entries(metrics)
+      `\nHoldout (${holdout.rows} rows, refitted best): ` +
+        `${Object.entries(holdout.metrics)
           .map(([name, value]) => `${name} ${formatNumber(value)}`)
           .join("  ")}\n`,
     );
   }
-
-  // 7. The artifact: the estimator's, behind the one-hot steps, with the data's schema.
-  const artifactMetrics: Record<string, number> = {
-    [`cv_${metric.name}`]: best.cvScore,
-    [`cv_${metric.name}_std`]: best.cvStd,
-  };
-  for (const [name, value] of Object.entries(holdout?.metrics ?? {})) {
-    artifactMetrics[`holdout_${name}`] = value;
-  }
   const runId = search.runId;
-  const base = bestModel.toArtifact({
-    metrics: artifactMetrics,
-    lineage: { ...(runId ? { runId } : {}), dataDigest: digest, trainingData: source },
-  });
-  const artifact: ModelArtifact = createArtifact({
-    kind: base.manifest.kind,
-    schema,
-    preprocessing: [...encoded.steps, ...base.manifest.preprocessing],
-    model: base.manifest.model,
-    arrays: base.arrays,
-    params: base.manifest.params,
-    metrics: base.manifest.metrics,
-    lineage: base.manifest.lineage,
-    // The data file's raw columns (what a served request carries) and the model's predictions.
-    profile: profileFrame(frame, schema, { predictions: bestModel.predict(encoded.frame) }),
-  });
-
   let run: TrainReport["run"] = null;
   if (registry !== undefined && runId !== undefined) {
     const parent = await registry.store.getRun(runId);
@@ -527,28 +580,23 @@ async function trainWith(
     run = { id: runId, experiment: name };
     say(`\nTracked: run ${runId} (experiment ${name}), ${total} nested trial runs\n`);
   }
-
-  // 8. Registration.
-  let registered: TrainReport["registered"] = null;
-  if (options.register !== undefined && registry !== undefined) {
-    const version = await registry.registerModel(options.register, artifact, {
-      runId,
-      aliases: options.aliases,
-      reason:
-        `mlops-train: best of ${total} ${options.search} trials, ` +
-        `cv ${metric.name} ${formatNumber(best.cvScore)}`,
-    });
-    const uri = `models:/${version.name}/${version.version}`;
-    registered = {
-      name: version.name,
-      version: version.version,
-      uri,
-      aliases: options.aliases,
-      aliasUris: options.aliases.map((alias) => `models:/${version.name}@${alias}`),
-      digest: version.digest,
-    };
+  const study = search.study;
+  if (study !== undefined) {
     say(
-      `Registered ${version.name} version ${version.version}: ${uri}` +
+      `Study ${study.name}: this worker (${study.worker}) ran ${study.trialsRun} of ${total} ` +
+        `trials${study.takenOver > 0 ? `, ${study.takenOver} taken over from a stopped worker` : ""}` +
+        `; ${study.finished ? "it finished the study" : `finished by ${study.study.finishedBy}`}\n`,
+    );
+  }
+
+  // 8. Registration (with --study, done once by the worker that finished the study).
+  const registered =
+    study === undefined
+      ? await register()
+      : ((study.study.result?.registered as TrainReport["registered"] | undefined) ?? null);
+  if (registered !== null) {
+    say(
+      `Registered ${registered.name} version ${registered.version}: ${registered.uri}` +
         registered.aliasUris.map((aliasUri) => `, ${aliasUri}`).join("") +
         "\n",
     );
@@ -581,5 +629,38 @@ async function trainWith(
     holdout,
     run,
     registered,
+    ...(study === undefined
+      ? {}
+      : {
+          study: {
+            name: study.name,
+            worker: study.worker,
+            trialsRun: study.trialsRun,
+            takenOver: study.takenOver,
+            finished: study.finished,
+          },
+        }),
+  };
+}
+
+/**
+ * Test seam of the distributed-search tests: with `MLOPS_TEST_STUDY_STOP_AFTER_CLAIMS=N`, the
+ * worker says so on stderr after its Nth claim and stops there (without beating), as a worker
+ * whose machine froze would, until the test kills it.
+ */
+function studyTestSeam(
+  env: Record<string, string | undefined>,
+  stderr: { write(text: string): unknown },
+): { afterClaim?: (claim: { number: number }, count: number) => Promise<void> } {
+  const stopAfter = Number(env.MLOPS_TEST_STUDY_STOP_AFTER_CLAIMS);
+  if (!(Number.isInteger(stopAfter) && stopAfter > 0)) return {};
+  return {
+    afterClaim: async (claim, count) => {
+      if (count < stopAfter) return;
+      stderr.write(`study test seam: stopped holding trial ${claim.number}\n`);
+      // Kept alive (a pending promise alone would let Node exit) until the test kills it.
+      setInterval(() => {}, 60_000);
+      await new Promise(() => {});
+    },
   };
 }

@@ -19,7 +19,14 @@ import {
   parameterSampler,
 } from "./space.js";
 import { isEstimatorLike } from "./spec.js";
-import { SearchTracker } from "./tracking.js";
+import {
+  type SearchStudyOptions,
+  type SearchStudyReport,
+  StudyWorker,
+  searchDataDigest,
+  studyStoreOf,
+} from "./study.js";
+import { paramText, SearchTracker } from "./tracking.js";
 
 /**
  * A progress event of a search: candidates done out of the total, and the best mean CV score so
@@ -83,6 +90,13 @@ export interface SearchOptions<E extends Estimator<object> = Estimator<object>> 
    * on fold frames, as for any estimator: the same scores for the exact splitter, more time.
    */
   fastPath?: boolean;
+  /**
+   * Share this search with other worker processes through `registry` (its study store): each
+   * worker claims trials, every worker ends with the results of the whole search, and the study
+   * is finished (its `onFinish` run, the parent run ended) by one of them. Needs `registry`: a
+   * folder (workers on one machine) or a `postgres://` registry (workers anywhere).
+   */
+  study?: SearchStudyOptions;
 }
 
 interface Evaluation {
@@ -140,6 +154,26 @@ function checkOptions(options: SearchOptions, context: string): void {
   }
 }
 
+/** The id of experiment `name` (created when missing; the Default experiment without one). */
+async function experimentIdOf(registry: Registry, name: string | undefined): Promise<string> {
+  if (name === undefined) return "0";
+  const existing = await registry.store.getExperimentByName(name);
+  if (existing !== undefined) return existing.experimentId;
+  try {
+    return (await registry.store.createExperiment(name)).experimentId;
+  } catch (error) {
+    // Another worker created it in between: use theirs.
+    const created = await registry.store.getExperimentByName(name);
+    if (created !== undefined) return created.experimentId;
+    throw error;
+  }
+}
+
+/** A score as a study result holds it (JSON has no NaN). */
+function finite(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
 /** Candidate and fold of the first failed fit. */
 function firstError(outcomes: readonly CandidateOutcome[]): [number, number] {
   for (let i = 0; i < outcomes.length; i++) {
@@ -172,6 +206,7 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
   #runId: string | undefined;
   #parallel = 0;
   #fastPath = false;
+  #study: SearchStudyReport | undefined;
 
   protected constructor(options: SearchOptions<E>) {
     const context = this.constructor.name;
@@ -203,8 +238,50 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
     if (!isFrame(frame)) throw new MlopsError("argument_invalid", `${context}: expected a Frame`);
     const baseFolds = resolveFolds(this.options.cv, frame.rowCount, context);
     this.#nSplits = baseFolds.length;
+    this.#study = undefined;
     let tracker: SearchTracker | undefined;
-    if (registry !== undefined) {
+    let worker: StudyWorker | undefined;
+    const runParams = {
+      search: this.constructor.name,
+      estimator: estimator.constructor.name,
+      cv: baseFolds.length,
+      scoring: this.metrics.map((metric) => metric.name).join(","),
+      ...this.describe(),
+    };
+    if (this.options.study !== undefined) {
+      const studies = studyStoreOf(registry, this.options.study, context);
+      worker = new StudyWorker(studies, this.options.study);
+      const experimentId = await experimentIdOf(registry!, this.options.experiment);
+      const estimatorParams: Record<string, string | number | boolean> = {};
+      for (const [name, value] of Object.entries(estimator.getParams())) {
+        estimatorParams[name] = paramText(value);
+      }
+      const study = await worker.join(
+        {
+          ...runParams,
+          estimatorParams,
+          refit: this.options.refit ?? true,
+          errorScore: String(errorScore),
+          returnTrainScore: this.options.returnTrainScore ?? false,
+        },
+        searchDataDigest(frame, target, baseFolds),
+        {
+          experimentId,
+          runName: this.options.runName ?? this.constructor.name,
+          tags: {
+            "mlops.search": this.constructor.name,
+            "mlops.estimator": estimator.constructor.name,
+          },
+          params: runParams,
+        },
+      );
+      tracker = SearchTracker.attach(
+        registry!,
+        await registry!.store.getRun(study.runId),
+        this.metrics,
+      );
+      this.#runId = study.runId;
+    } else if (registry !== undefined) {
       tracker = await SearchTracker.start(
         registry,
         {
@@ -212,13 +289,7 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
           runName: this.options.runName ?? this.constructor.name,
           search: this.constructor.name,
           estimator: estimator.constructor.name,
-          params: {
-            search: this.constructor.name,
-            estimator: estimator.constructor.name,
-            cv: baseFolds.length,
-            scoring: this.metrics.map((metric) => metric.name).join(","),
-            ...this.describe(),
-          },
+          params: runParams,
         },
         this.metrics,
       );
@@ -247,16 +318,21 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
       let bestMean = Number.NaN;
       const m = this.metrics.indexOf(this.metric);
       const activeSession = session;
+      const foldCounts = [baseFolds.length];
       const runner: SearchRunner = {
         rowCount: session.rowCount,
         folds: baseFolds,
-        addFolds: (folds) => activeSession.addFolds(folds),
+        addFolds: (folds) => {
+          const id = activeSession.addFolds(folds);
+          foldCounts[id] = folds.length;
+          return id;
+        },
         setTotal: (value) => {
           total = value;
         },
         evaluate: async (candidates, foldSet = 0, tags = {}) => {
           const offset = all.length;
-          const outcomes = await activeSession.evaluate(candidates, foldSet, (index, outcome) => {
+          const seen = (index: number, outcome: CandidateOutcome, track: boolean) => {
             done++;
             const scores = outcome.test[m];
             const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
@@ -264,7 +340,7 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
               best = outcome;
               bestMean = mean;
             }
-            tracker?.logCandidate(offset + index, outcome, tags);
+            if (track) tracker?.logCandidate(offset + index, outcome, tags);
             this.options.onProgress?.({
               done,
               total: Math.max(total, done),
@@ -273,7 +349,30 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
               bestParams: best === undefined || Number.isNaN(bestMean) ? undefined : best.params,
               elapsedMs: performance.now() - started,
             });
-          });
+          };
+          const outcomes =
+            worker === undefined
+              ? await activeSession.evaluate(candidates, foldSet, (index, outcome) =>
+                  seen(index, outcome, true),
+                )
+              : await worker.evaluate(
+                  activeSession,
+                  candidates,
+                  foldSet,
+                  foldCounts[foldSet],
+                  this.metrics.length,
+                  errorScore,
+                  async (index, outcome, local) => {
+                    seen(index, outcome, false);
+                    if (!local || tracker === undefined) return {};
+                    // Tracked before the trial completes: every completed trial has its run.
+                    const runId = await tracker.writeCandidate(offset + index, outcome, {
+                      ...tags,
+                      "mlops.worker": worker!.worker,
+                    });
+                    return { runId };
+                  },
+                );
           all.push(...outcomes);
           return outcomes;
         },
@@ -322,21 +421,33 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
         this.#refitTime = (performance.now() - refitStart) / 1000;
         this.#bestEstimator = model as E;
       }
-      if (tracker !== undefined) {
-        const scores: Record<string, number> = {};
-        for (const metric of this.metrics) {
-          scores[metric.name] = (results[`mean_test_${metric.name}`] as number[])[bestIndex];
-        }
-        await tracker.finish({
+      const scores: Record<string, number> = {};
+      for (const metric of this.metrics) {
+        scores[metric.name] = (results[`mean_test_${metric.name}`] as number[])[bestIndex];
+      }
+      const finishRun = () =>
+        tracker!.finish({
           params: results.params[bestIndex],
           scores,
           index: bestIndex,
           refitTime: this.#refitTime,
         });
+      if (worker !== undefined) {
+        await tracker!.flush();
+        // One worker ends the shared parent run and runs `onFinish` (registers the model).
+        this.#study = await worker.finish(async (study) => {
+          await finishRun();
+          const extra = (await this.options.study!.onFinish?.(study)) ?? {};
+          return { bestIndex, bestScore: finite(scores[this.metric.name]), ...extra };
+        });
+      } else if (tracker !== undefined) {
+        await finishRun();
       }
       return this;
     } catch (error) {
-      await tracker?.fail();
+      // A study's parent run is shared: one worker failing does not end it.
+      if (worker === undefined) await tracker?.fail();
+      else await tracker?.flush().catch(() => {});
       throw error;
     } finally {
       await session?.close();
@@ -402,6 +513,14 @@ export abstract class BaseSearch<E extends Estimator<object> = Estimator<object>
   /** The tracked parent run (with `registry`). */
   get runId(): string | undefined {
     return this.#runId;
+  }
+
+  /**
+   * The study of a distributed search (`study` option) as this worker saw it: trials it ran,
+   * whether it finished the study, and the study's result (what `onFinish` returned).
+   */
+  get study(): SearchStudyReport | undefined {
+    return this.#study;
   }
 
   /** Worker threads the last fit used (1 = in-thread). */

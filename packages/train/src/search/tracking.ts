@@ -67,6 +67,15 @@ export class SearchTracker {
     return new SearchTracker(registry, parent, metrics);
   }
 
+  /** Tracks into an existing parent run (a study's, shared by its workers). */
+  static attach(
+    registry: Registry,
+    parent: Run,
+    metrics: readonly MetricDefinition[],
+  ): SearchTracker {
+    return new SearchTracker(registry, parent, metrics);
+  }
+
   get runId(): string {
     return this.#parent.runId;
   }
@@ -83,50 +92,66 @@ export class SearchTracker {
 
   /** Queues the nested run of one candidate (`index` in `cvResults`). */
   logCandidate(index: number, outcome: CandidateOutcome, tags: Record<string, string> = {}): void {
+    this.#enqueue(async () => {
+      await this.writeCandidate(index, outcome, tags);
+    });
+  }
+
+  /** Writes the nested run of one candidate now; answers its run id. */
+  async writeCandidate(
+    index: number,
+    outcome: CandidateOutcome,
+    tags: Record<string, string> = {},
+  ): Promise<string> {
     const store = this.#registry.store;
     const parent = this.#parent;
-    this.#enqueue(async () => {
-      const run = await store.createRun({
-        experimentId: parent.experimentId,
-        runName: `trial-${String(index).padStart(3, "0")}`,
-        parentRunId: parent.runId,
-        startTime: outcome.startTime,
-        tags: { "mlops.trial": String(index), ...tags },
-      });
-      if (Object.keys(outcome.params).length > 0) {
-        await store.logParams(run.runId, paramsOf(outcome.params));
-      }
-      const metrics: MetricInput[] = [];
-      const timestamp = outcome.endTime;
-      const folds = outcome.fitTime.length;
-      this.#metrics.forEach((metric, m) => {
-        let sum = 0;
-        for (let k = 0; k < folds; k++) {
-          const value = outcome.test[m][k];
-          sum += value;
-          if (Number.isFinite(value)) {
-            metrics.push({ key: `test_${metric.name}`, value, step: k, timestamp });
-          }
-          const train = outcome.train?.[m][k];
-          if (train !== undefined && Number.isFinite(train)) {
-            metrics.push({ key: `train_${metric.name}`, value: train, step: k, timestamp });
-          }
-        }
-        if (Number.isFinite(sum)) {
-          metrics.push({ key: `mean_test_${metric.name}`, value: sum / folds, timestamp });
-        }
-      });
-      let fitSum = 0;
-      for (let k = 0; k < folds; k++) {
-        fitSum += outcome.fitTime[k];
-        metrics.push({ key: "fit_time", value: outcome.fitTime[k], step: k, timestamp });
-      }
-      metrics.push({ key: "mean_fit_time", value: fitSum / folds, timestamp });
-      await store.logMetrics(run.runId, metrics);
-      const failed = outcome.errors.find((error) => error !== undefined);
-      if (failed) await store.setTags(run.runId, { "mlops.error": failed.message.slice(0, 500) });
-      await store.endRun(run.runId, failed ? "FAILED" : "FINISHED", outcome.endTime);
+    const run = await store.createRun({
+      experimentId: parent.experimentId,
+      runName: `trial-${String(index).padStart(3, "0")}`,
+      parentRunId: parent.runId,
+      startTime: outcome.startTime,
+      tags: { "mlops.trial": String(index), ...tags },
     });
+    if (Object.keys(outcome.params).length > 0) {
+      await store.logParams(run.runId, paramsOf(outcome.params));
+    }
+    const metrics: MetricInput[] = [];
+    const timestamp = outcome.endTime;
+    const folds = outcome.fitTime.length;
+    this.#metrics.forEach((metric, m) => {
+      let sum = 0;
+      for (let k = 0; k < folds; k++) {
+        const value = outcome.test[m][k];
+        sum += value;
+        if (Number.isFinite(value)) {
+          metrics.push({ key: `test_${metric.name}`, value, step: k, timestamp });
+        }
+        const train = outcome.train?.[m][k];
+        if (train !== undefined && Number.isFinite(train)) {
+          metrics.push({ key: `train_${metric.name}`, value: train, step: k, timestamp });
+        }
+      }
+      if (Number.isFinite(sum)) {
+        metrics.push({ key: `mean_test_${metric.name}`, value: sum / folds, timestamp });
+      }
+    });
+    let fitSum = 0;
+    for (let k = 0; k < folds; k++) {
+      fitSum += outcome.fitTime[k];
+      metrics.push({ key: "fit_time", value: outcome.fitTime[k], step: k, timestamp });
+    }
+    metrics.push({ key: "mean_fit_time", value: fitSum / folds, timestamp });
+    await store.logMetrics(run.runId, metrics);
+    const failed = outcome.errors.find((error) => error !== undefined);
+    if (failed) await store.setTags(run.runId, { "mlops.error": failed.message.slice(0, 500) });
+    await store.endRun(run.runId, failed ? "FAILED" : "FINISHED", outcome.endTime);
+    return run.runId;
+  }
+
+  /** Waits for queued writes; throws the first that failed. */
+  async flush(): Promise<void> {
+    await this.#queue;
+    if (this.#error !== undefined) throw this.#error;
   }
 
   /** Waits for queued writes, logs the best candidate on the parent run and ends it. */
@@ -136,8 +161,7 @@ export class SearchTracker {
     index: number;
     refitTime?: number;
   }): Promise<void> {
-    await this.#queue;
-    if (this.#error !== undefined) throw this.#error;
+    await this.flush();
     const metrics: Record<string, number> = { best_index: best.index };
     for (const [name, value] of Object.entries(best.scores)) {
       if (Number.isFinite(value)) metrics[`best_cv_${name}`] = value;
