@@ -53,5 +53,10 @@ it("docs/team.md: every runnable command works as written", async () => {
   );
   expect(result.stdout).toMatch(/Copied postgres:\/\/mlops:\*\*\*@.* → .*backup/);
   expect(result.stdout).toMatch(/wine\s+1\s+production→1/);
+  // Two workers shared one search: each ran some trials, one finished it and registered once.
+  const studyLines = result.stdout.match(/^Study wine-ridge-grid: .*$/gm) ?? [];
+  expect(studyLines).toHaveLength(2);
+  expect(studyLines.filter((line) => line.endsWith("it finished the study"))).toHaveLength(1);
+  expect(result.stdout).toMatch(/wine-ridge\s+1\b/);
   expect(output).not.toContain(new URL(url).password);
 }, 900_000);
