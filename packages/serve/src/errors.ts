@@ -19,6 +19,10 @@ export type ServeErrorCode =
   | "too_many_rows"
   | "unsupported_media_type"
   | "schema_invalid"
+  | "feedback_unknown_id"
+  | "feedback_expired"
+  | "feedback_duplicate"
+  | "feedback_invalid"
   | "model_not_ready"
   | "overloaded"
   | "timeout"
@@ -47,6 +51,10 @@ export const ERROR_STATUS: Readonly<Record<ServeErrorCode, number>> = Object.fre
   too_many_rows: 413,
   unsupported_media_type: 415,
   schema_invalid: 422,
+  feedback_unknown_id: 404,
+  feedback_expired: 410,
+  feedback_duplicate: 409,
+  feedback_invalid: 422,
   model_not_ready: 503,
   overloaded: 503,
   timeout: 503,

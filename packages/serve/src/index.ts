@@ -81,6 +81,28 @@ export {
   VariantRouter,
   type VariantSource,
 } from "./models/variants.js";
+export {
+  type AlertManagerOptions,
+  type AlertMetric,
+  type AlertNotification,
+  type AlertOperator,
+  type AlertRule,
+  type AlertWebhook,
+  type DeliveryResult,
+  parseAlertRule,
+  webhookBody,
+} from "./monitor/alerts.js";
+export type { OnlineError } from "./monitor/errors-window.js";
+export {
+  type FeedbackItem,
+  type FeedbackOptions,
+  type FeedbackRejection,
+  FeedbackStore,
+  type JoinedFeedback,
+  type PredictionOwner,
+} from "./monitor/feedback.js";
+export { type MonitoredVersion, Monitoring, type MonitoringOptions } from "./monitor/monitoring.js";
+export { type MonitoringReport, type VariantRole, VersionMonitor } from "./monitor/version.js";
 export { type RunningServer, type ServeOptions, serve, toNodeListener } from "./node/serve.js";
 export { parseCsvText } from "./protocols/csv.js";
 export {

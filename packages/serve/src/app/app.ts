@@ -8,6 +8,7 @@ import { ConcurrencyLimiter, type Limits, resolveLimits } from "../limits/limits
 import { createRequestLogger, type LoggerOption } from "../logs/request-log.js";
 import { type MetricsOptions, NO_METRICS, ServeMetrics } from "../metrics/metrics.js";
 import { ModelCatalog, type ModelSource, type ServeEventListener } from "../models/catalog.js";
+import { Monitoring, type MonitoringOptions } from "../monitor/monitoring.js";
 import type { PredictRouteDefinition } from "../protocols/custom.js";
 import { nativeRuntime } from "../runtime/native.js";
 import { onnxRuntime } from "../runtime/onnx.js";
@@ -80,6 +81,13 @@ export interface InferenceAppOptions {
    * stdout, or pass a sink with `write(line)` (`process.stderr`, a file stream, a logger).
    */
   logger?: LoggerOption;
+  /**
+   * Monitoring (off by default): `true`, or options. Each served version (each variant and
+   * shadow) keeps a sliding window of its inputs and predictions against its training profile
+   * (`GET /v1/models/{name}/monitoring`, drift gauges in `/metrics`), joins the actual values
+   * sent to `POST /v1/feedback` for its online error, and alert rules post to a webhook.
+   */
+  monitoring?: boolean | MonitoringOptions;
   /** Custom prediction routes (`predictRoute(...)`). */
   routes?: readonly PredictRouteDefinition[];
   /** The server name in `GET /v2` (default `"mlops-serve"`). */
@@ -97,6 +105,8 @@ export interface InferenceApp {
   readonly ready: Promise<void>;
   /** The served models (one holder per name; `holder.swap` / `models.reload` for hot reload). */
   readonly models: ModelCatalog;
+  /** The monitoring (drift windows, feedback, alerts); undefined when it is off. */
+  readonly monitoring: Monitoring | undefined;
   /** The prom-client registry behind `GET /metrics` (undefined when metrics are off). */
   readonly metricsRegistry: MetricsRegistry | undefined;
   readonly limits: Readonly<Limits>;
@@ -148,10 +158,19 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
   const authGuard = createAuthGuard(options.auth);
   const logger = createRequestLogger(options.logger);
   const watchIntervalMs = resolveWatch(options.watch);
+  const monitoringOption = options.monitoring ?? false;
+  const monitoring =
+    monitoringOption === false
+      ? undefined
+      : new Monitoring(monitoringOption === true ? {} : monitoringOption, () =>
+          catalog === undefined ? [] : catalog.monitors(),
+        );
+  if (monitoring !== undefined && metrics !== undefined) monitoring.registerMetrics(metrics);
   catalog = new ModelCatalog(options.models, {
     registry: options.registry,
     runtimes: new RuntimeTable([...(options.runtimes ?? []), nativeRuntime, onnxRuntime]),
     metrics,
+    monitoring,
     onEvent: options.onEvent,
     drainTimeoutMs: limits.timeoutMs,
   });
@@ -164,6 +183,7 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     limiter: new ConcurrencyLimiter(limits.maxConcurrent),
     unmatched: metrics === undefined ? NO_METRICS : metrics.unmatched(),
     observers,
+    monitoring,
     log: logger?.request,
     closing: false,
   };
@@ -257,10 +277,16 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     (options.middleware ?? []).length === 0 ? createNodeFastPath(state, routes, guards) : undefined;
   if (watchIntervalMs !== undefined) catalog.watch(watchIntervalMs);
 
+  const ready =
+    monitoring === undefined
+      ? catalog.ready
+      : Promise.all([catalog.ready, monitoring.feedback.restore()]).then(() => undefined);
+  ready.catch(() => {});
   return {
     fetch,
-    ready: catalog.ready,
+    ready,
     models: catalog,
+    monitoring,
     metricsRegistry: metrics?.registry,
     limits: Object.freeze({ ...limits }),
     get inFlight() {
@@ -275,6 +301,7 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       await state.catalog.close();
+      await monitoring?.close();
     },
   };
 }

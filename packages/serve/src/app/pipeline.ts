@@ -14,6 +14,7 @@ import {
   type Variant,
   type VariantRouter,
 } from "../models/variants.js";
+import type { Monitoring } from "../monitor/monitoring.js";
 import type { RouteInfo, RouteProtocol } from "./types.js";
 
 /** The error body style of a route: REST/MLflow `{"error":{code,message}}` or OIP's. */
@@ -70,6 +71,8 @@ export interface AppState {
   /** Where requests that never reached a model (404, 400 before selection) are recorded. */
   readonly unmatched: RequestRecorder;
   readonly observers: readonly PredictionObserver[];
+  /** Drift windows, feedback and alerts (undefined when the app does not monitor). */
+  readonly monitoring: Monitoring | undefined;
   /** Logs requests answered outside the prediction pipeline (a guard refused on the fast path). */
   readonly log: ((entry: RequestLogEntry) => void) | undefined;
   closing: boolean;
@@ -284,11 +287,16 @@ export async function answerPrediction(
       body.recycle?.();
     }
     let result: Float64Array | number | Promise<Float64Array | number>;
+    let observed = false;
     if (prepared.row !== undefined) {
       result = predictRow(served, prepared.row);
     } else if (prepared.recycle !== undefined && served.runtime === "native") {
       try {
         result = predictFrame(served, prepared.frame!);
+        if (served.monitor !== undefined && result instanceof Float64Array) {
+          // Counted before the frame's memory goes back to the pool.
+          observed = observe(state, served, source, prepared, result);
+        }
       } finally {
         if (!(result! instanceof Promise)) prepared.recycle();
       }
@@ -302,6 +310,7 @@ export async function answerPrediction(
     }
     predictions = result;
     answer = prepared.respond(result);
+    if (served.monitor !== undefined && !observed) observe(state, served, source, prepared, result);
     if (served.variant !== undefined) {
       // Every route of a split name says which variant and version answered.
       answer.headers["x-model-variant"] = served.variant;
@@ -436,6 +445,8 @@ async function runShadow(
       typeof result === "object" && !(result instanceof Float64Array)
         ? await withTimeout(result, state.limits.timeoutMs, () => {})
         : result;
+    // Its drift window, and its prediction kept beside the answered one for the feedback.
+    if (served.monitor !== undefined) observe(state, served, source, prepared, predictions);
   } catch (error) {
     failure = toServeError(error);
   } finally {
@@ -469,6 +480,38 @@ async function runShadow(
 }
 
 /** 503 while the app shuts down. */
+/**
+ * Counts a prediction in the version's monitor (drift window) and keeps it for its feedback
+ * under the request id (a shadow's beside the answered one). Monitoring never changes the
+ * answer: a failure here is swallowed (and shows as rows missing from the window).
+ */
+function observe(
+  state: AppState,
+  served: ServedModel,
+  source: RequestSource,
+  prepared: Prepared,
+  predictions: Float64Array | number,
+): boolean {
+  const monitor = served.monitor!;
+  try {
+    if (prepared.row !== undefined) {
+      monitor.observeRow(
+        prepared.row,
+        typeof predictions === "number" ? predictions : predictions[0],
+      );
+    } else if (prepared.frame !== undefined) {
+      monitor.observeFrame(
+        prepared.frame,
+        typeof predictions === "number" ? Float64Array.of(predictions) : predictions,
+      );
+    }
+    state.monitoring?.feedback.remember(requestId(source), monitor, predictions, served.shadow);
+  } catch {
+    // Monitoring must not change the answer.
+  }
+  return true;
+}
+
 export function shuttingDown(): ServeError {
   return new ServeError("shutting_down", "the server is shutting down");
 }

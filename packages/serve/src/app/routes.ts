@@ -1,5 +1,7 @@
 import type { Context, Handler } from "hono";
+import { nodeIncoming } from "../http/body.js";
 import type { ServeMetrics } from "../metrics/metrics.js";
+import { feedbackResponse, monitoringResponse } from "../monitor/routes.js";
 import { customEndpoint, type PredictRouteDefinition } from "../protocols/custom.js";
 import { invocationsEndpoint, ping, version } from "../protocols/mlflow.js";
 import { listModels, namedPredictEndpoint, showModel } from "../protocols/named.js";
@@ -215,6 +217,22 @@ export function routeTable(state: AppState, options: RouteTableOptions): RouteEn
     get("/health", "health", "health", "mlflow", () => ping(state)),
     get("/version", "version", "health", "mlflow", version),
   ];
+  const monitoring = state.monitoring;
+  if (monitoring !== undefined) {
+    const monitored = { catalog: state.catalog, monitoring, limits: state.limits };
+    routes.push(
+      get("/v1/models/:name/monitoring", "v1_monitoring", "metadata", "rest", (c) =>
+        monitoringResponse(monitored, param(c, "name"), c.req.query("variant")),
+      ),
+      {
+        method: "POST",
+        path: "/v1/feedback",
+        info: { name: "v1_feedback", scope: "predict", protocol: "rest" },
+        handle: (c) =>
+          feedbackResponse(monitored, { request: c.req.raw, incoming: nodeIncoming(c.env) }),
+      },
+    );
+  }
   if (metrics !== undefined) {
     routes.push(
       get("/metrics", "metrics", "metrics", "rest", async () => {

@@ -23,6 +23,8 @@ import {
   type SplitModelSource,
   type StickyKey,
 } from "../models/variants.js";
+import { parseAlertRule } from "../monitor/alerts.js";
+import type { MonitoringOptions } from "../monitor/monitoring.js";
 import { type RunningServer, serve } from "../node/serve.js";
 
 /** Where `main` reads and writes: the process's streams in `bin.ts`, buffers in tests. */
@@ -165,6 +167,40 @@ const SERVE_OPTIONS = {
     value: "PATH",
     description: "the PEM private key of --tls-cert",
   },
+  monitor: {
+    type: "boolean",
+    description:
+      "watch every served version: drift of its inputs and predictions against its training " +
+      "profile (GET /v1/models/NAME/monitoring, drift gauges in /metrics) and POST /v1/feedback",
+  },
+  "monitor-window": {
+    type: "string",
+    value: "ROWS|DURATION",
+    description:
+      "the window drift and online error are measured over: a row count or 30s, 15m, 1h (default 10000 rows)",
+  },
+  "feedback-file": {
+    type: "string",
+    value: "PATH",
+    description: "JSON Lines file keeping the predictions that wait for feedback across restarts",
+  },
+  alert: {
+    type: "string",
+    value: "RULE",
+    multiple: true,
+    description:
+      'an alert rule, e.g. "dataset_drift_share >= 0.5 for 5m" (repeatable; needs --alert-webhook)',
+  },
+  "alert-webhook": {
+    type: "string",
+    value: "URL",
+    description: "where firing and resolved alerts are POSTed (token: $MLOPS_ALERT_TOKEN)",
+  },
+  "alert-format": {
+    type: "string",
+    value: "json|github",
+    description: "the webhook body: the alert as JSON (default) or GitHub's repository_dispatch",
+  },
 } as const satisfies OptionSpecs;
 
 interface Settings {
@@ -176,6 +212,7 @@ interface Settings {
   watchIntervalMs: number;
   maxBodyBytes: number;
   tls: { cert: string; key: string } | undefined;
+  monitoring: MonitoringOptions | undefined;
 }
 
 /** The option values, checked: every mistake is a usage error before anything is opened. */
@@ -263,6 +300,74 @@ function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
         ? DEFAULT_LIMITS.maxBodyBytes
         : parseSize(values["max-body"]),
     tls: tlsFiles(values["tls-cert"], values["tls-key"]),
+    monitoring: monitoringSettings(values),
+  };
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `--monitor` and its options (any of them turns monitoring on). */
+function monitoringSettings(
+  values: OptionValues<typeof SERVE_OPTIONS>,
+): MonitoringOptions | undefined {
+  const window = values["monitor-window"];
+  const file = values["feedback-file"];
+  const rules = values.alert;
+  const webhook = values["alert-webhook"];
+  const format = values["alert-format"];
+  if (!values.monitor && window === undefined && file === undefined && rules.length === 0) {
+    if (webhook !== undefined || format !== undefined) {
+      throw new UsageError("--alert-webhook and --alert-format need at least one --alert RULE");
+    }
+    return undefined;
+  }
+  const options: MonitoringOptions = {};
+  if (window !== undefined) {
+    const duration = DURATION.exec(window);
+    if (duration !== null) {
+      options.window = {
+        milliseconds: Number(duration[1]) * DURATION_MS[duration[2] as keyof typeof DURATION_MS],
+      };
+    } else if (/^\d+$/.test(window) && Number(window) >= 1) {
+      options.window = { rows: Number(window) };
+    } else {
+      throw new UsageError(
+        `--monitor-window ${window}: expected a row count (10000) or a duration (30s, 15m, 1h)`,
+      );
+    }
+  }
+  if (file !== undefined) options.feedback = { file };
+  if (rules.length > 0 || webhook !== undefined) {
+    if (rules.length === 0) throw new UsageError("--alert-webhook needs at least one --alert RULE");
+    if (webhook === undefined) {
+      throw new UsageError("--alert needs --alert-webhook URL (where the alerts are POSTed)");
+    }
+    if (format !== undefined && format !== "json" && format !== "github") {
+      throw new UsageError(`--alert-format ${format}: expected json or github`);
+    }
+    try {
+      for (const rule of rules) parseAlertRule(rule);
+    } catch (error) {
+      throw new UsageError(`--alert: ${(error as Error).message}`);
+    }
+    options.alerts = {
+      rules,
+      webhook: { url: webhook, format: format as "json" | "github" | undefined },
+    };
+  }
+  return options;
+}
+
+/** The alert webhook's token, from the environment (never an argument: it would show in `ps`). */
+function withAlertToken(
+  options: MonitoringOptions | undefined,
+  token: string | undefined,
+): MonitoringOptions | undefined {
+  if (options?.alerts === undefined || token === undefined || token === "") return options;
+  return {
+    ...options,
+    alerts: { ...options.alerts, webhook: { ...options.alerts.webhook, token } },
   };
 }
 
@@ -417,6 +522,7 @@ const serveCommand = defineCommand({
         logger: parsed.log,
         watch: parsed.watchIntervalMs === 0 ? false : { intervalMs: parsed.watchIntervalMs },
         limits: { maxBodyBytes: parsed.maxBodyBytes },
+        monitoring: withAlertToken(parsed.monitoring, io.env.MLOPS_ALERT_TOKEN),
         onEvent: (event) => {
           const line = describeEvent(event);
           if (line !== undefined) io[line.stream].write(line.text);
@@ -474,6 +580,10 @@ const PROGRAM: Program = {
   registry: true,
   environment: [
     ["MLOPS_API_KEY_HASHES", "API key hashes (HEX:SCOPES, comma-separated) when no --api-key-hash"],
+    [
+      "MLOPS_ALERT_TOKEN",
+      "sent as a bearer token with --alert-webhook (a GitHub token for github)",
+    ],
   ],
 };
 

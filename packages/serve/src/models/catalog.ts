@@ -9,8 +9,11 @@ import {
   parseModelUri,
   type Registry,
   type StopWatching,
+  type TrainingProfile,
 } from "@mlops/core";
 import { type ModelInfo, NO_METRICS, type ServeMetrics } from "../metrics/metrics.js";
+import type { Monitoring } from "../monitor/monitoring.js";
+import type { VersionMonitor } from "../monitor/version.js";
 import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
 import type { LoadedModel, RuntimeTable } from "../runtime/runtime.js";
 import { ModelHolder } from "./holder.js";
@@ -207,6 +210,11 @@ export interface CatalogOptions {
   registry: Registry | string | undefined;
   runtimes: RuntimeTable;
   metrics: ServeMetrics | undefined;
+  /**
+   * The app's monitoring: each version served (each variant and shadow of a split name) gets
+   * its monitor, keyed by (name, version, variant), with its training profile.
+   */
+  monitoring?: Monitoring;
   onEvent?: ServeEventListener;
   /**
    * How long a swapped-out version may keep answering requests before it is released anyway
@@ -796,8 +804,9 @@ export class ModelCatalog {
       );
     }
     const loaded = runtime.load(artifact);
+    const profile = artifact.manifest.profile;
     const serve = (model: LoadedModel) =>
-      this.#serve(name, version, model, { ...extra, kind, runtime: runtime.name });
+      this.#serve(name, version, model, { ...extra, kind, runtime: runtime.name, profile });
     return loaded instanceof Promise ? loaded.then(serve) : serve(loaded);
   }
 
@@ -813,19 +822,39 @@ export class ModelCatalog {
       runtime: string;
       variant?: string;
       shadow?: boolean;
+      profile?: TrainingProfile;
     },
   ): ServedModel {
     const metrics = this.#options.metrics;
+    const { profile, ...rest } = extra;
     return servedModel({
       name,
       version,
       model,
-      ...extra,
+      ...rest,
       metrics:
         metrics === undefined
           ? NO_METRICS
           : metrics.model(name, version, valueRangeOf(model), extra.variant),
+      monitor: this.#options.monitoring?.monitor({
+        name,
+        version,
+        variant: extra.variant ?? null,
+        role:
+          extra.shadow === true ? "shadow" : extra.variant !== undefined ? "variant" : "primary",
+        profile,
+      }),
     });
+  }
+
+  /** The monitors of the versions answering now (every variant and shadow). */
+  monitors(): VersionMonitor[] {
+    const out: VersionMonitor[] = [];
+    for (const holder of this.#holders.values()) {
+      const monitor = holder.current?.monitor;
+      if (monitor !== undefined) out.push(monitor);
+    }
+    return out;
   }
 }
 

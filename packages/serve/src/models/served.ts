@@ -1,5 +1,6 @@
 import { type Frame, MlopsError, type Schema, type TensorMetadata } from "@mlops/core";
 import type { RequestRecorder } from "../metrics/metrics.js";
+import type { VersionMonitor } from "../monitor/version.js";
 import { recordsToFrame } from "../protocols/tabular.js";
 import type { LoadedModel } from "../runtime/runtime.js";
 
@@ -50,6 +51,8 @@ export interface ServedModel {
   readonly digest: string | undefined;
   readonly loadedAt: string;
   readonly metrics: RequestRecorder;
+  /** Its monitoring (drift window, online error), when the app monitors. */
+  readonly monitor: VersionMonitor | undefined;
   /**
    * Prediction requests using this model now. A version swapped out by hot reload is released
    * (`LoadedModel.close`) once this drops to 0.
@@ -79,6 +82,7 @@ export interface ServedModelInput {
   model: LoadedModel;
   digest?: string;
   metrics: RequestRecorder;
+  monitor?: VersionMonitor;
   /** When it was loaded (default now). */
   loadedAt?: string;
   /** Shared with an earlier snapshot of the same loaded model (aliases refreshed). */
@@ -135,6 +139,7 @@ export function servedModel(input: ServedModelInput): ServedModel {
     digest: input.digest,
     loadedAt: input.loadedAt ?? new Date().toISOString(),
     metrics: input.metrics,
+    monitor: input.monitor,
     usage: input.usage ?? { inFlight: 0 },
   });
 }
@@ -203,6 +208,7 @@ export function withAliases(served: ServedModel, aliases: readonly string[]): Se
     model: served.model,
     digest: served.digest,
     metrics: served.metrics,
+    monitor: served.monitor,
     loadedAt: served.loadedAt,
     usage: served.usage,
   });
