@@ -1,0 +1,338 @@
+// Monitoring benchmark (issue 11): what watching a served model costs.
+//
+//   npx turbo run build --filter=@mlops/serve --filter=@mlops/train   # the script uses dist/
+//   node bench/monitor.mjs [--duration 5] [--reps 3] [--conc 8] [--predictions 1000000]
+//                          [--drift-rows 1000000] [--skip-http] [--skip-rss] [--skip-drift]
+//
+// 1. Single-row predictions over HTTP, monitoring off and on: the same app (one-hot encoding
+//    and a depth-8 DecisionTreeRegressor on 8 housing-like features and one category, with its
+//    training profile) in a child process (`serve`, the Node fast path), loaded by wrk (1 thread,
+//    --conc connections, POST /v1/models/house/predict with one row). Off and on alternate,
+//    --reps times each: the median requests/s of each with the min–max, and on ÷ off.
+//    "On" is everything: the drift sketch of the inputs and the prediction, and the prediction
+//    kept for its feedback (50,000 kept, the default).
+// 2. Memory: a `node --expose-gc` child makes --predictions monitored single-row predictions
+//    through `app.fetch` (in process, no sockets: the memory is the app's) and prints its RSS
+//    after a warm-up of 50,000 and at the end, both after a full GC; the growth must stay
+//    under 20 MB (the feedback store is full after 50,000; the windows never grow).
+// 3. `mlops drift --model house@production --current FILE --json` on --drift-rows rows
+//    (CSV and Parquet) against the model's stored profile, as a child process, wall time,
+//    --reps runs; and `driftReport(profile, frame)` alone on the frame in memory.
+//
+// The machine's load is printed with every figure: on a shared 2-core machine rerun when the
+// reps disagree by more than ~20 %.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(ROOT, ".bench", "monitor");
+const PORT = 18190;
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index < 0 ? fallback : process.argv[index + 1];
+}
+const flag = (name) => process.argv.includes(`--${name}`);
+const DURATION = Number(option("duration", 5));
+const REPS = Number(option("reps", 3));
+const CONC = Number(option("conc", 8));
+const PREDICTIONS = Number(option("predictions", 1_000_000));
+const DRIFT_ROWS = Number(option("drift-rows", 1_000_000));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+const spread = (values, digits = 0) =>
+  `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+
+// ------------------------------------------------------------------ the model (child and parent)
+
+/** Housing-like rows from a seeded generator; `shift` moves the incomes (a drifted batch). */
+export async function housingFrame(rows, seed, shift = 0) {
+  const { createRandom, Frame } = await import("@mlops/core");
+  const random = createRandom(seed);
+  const names = ["income", "age", "rooms", "bedrooms", "population", "occupancy", "lat", "lon"];
+  const columns = Object.fromEntries(names.map((name) => [name, new Float64Array(rows)]));
+  const codes = new Int32Array(rows);
+  const value = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const income = 1 + random.next() * 9 + shift;
+    columns.income[i] = income;
+    columns.age[i] = 1 + random.int(52);
+    columns.rooms[i] = 2 + random.next() * 6;
+    columns.bedrooms[i] = random.next() < 0.01 ? Number.NaN : 0.5 + random.next() * 1.5;
+    columns.population[i] = 100 + random.int(3000);
+    columns.occupancy[i] = 1 + random.next() * 4;
+    columns.lat[i] = 32 + random.next() * 10;
+    columns.lon[i] = -124 + random.next() * 10;
+    codes[i] = random.int(4);
+    value[i] = 40_000 * income + 1_000 * columns.rooms[i] + (codes[i] === 3 ? 50_000 : 0);
+  }
+  return new Frame({
+    ...Object.fromEntries(names.map((name) => [name, { kind: "number", values: columns[name] }])),
+    ocean: { kind: "category", codes, dictionary: ["inland", "near_bay", "near_ocean", "island"] },
+    value: { kind: "number", values: value },
+  });
+}
+
+export const ROW = {
+  income: 4.2,
+  age: 30,
+  rooms: 5.1,
+  bedrooms: 1.1,
+  population: 1200,
+  occupancy: 2.7,
+  lat: 37.5,
+  lon: -122.1,
+  ocean: "near_bay",
+};
+
+async function artifact() {
+  const { DecisionTreeRegressor, OneHotEncoder, Pipeline } = await import("@mlops/train");
+  const training = await housingFrame(20_000, 1);
+  return new Pipeline([
+    ["ocean", new OneHotEncoder()],
+    ["tree", new DecisionTreeRegressor({ maxDepth: 8, seed: 0 })],
+  ])
+    .fit(training, "value")
+    .toArtifact();
+}
+
+// ------------------------------------------------------------------ children
+
+async function childServer(monitored) {
+  const { createInferenceApp, serve } = await import("@mlops/serve");
+  const app = createInferenceApp({
+    models: [{ name: "house", artifact: await artifact() }],
+    watch: false,
+    monitoring: monitored,
+  });
+  await app.ready;
+  const server = await serve(app, { port: PORT, host: "127.0.0.1" });
+  process.stdout.write("ready\n");
+  process.on("SIGTERM", async () => {
+    await server.close();
+    process.exit(0);
+  });
+}
+
+async function childMemory() {
+  const { createInferenceApp } = await import("@mlops/serve");
+  const app = createInferenceApp({
+    models: [{ name: "house", artifact: await artifact() }],
+    watch: false,
+    monitoring: true,
+  });
+  await app.ready;
+  const body = JSON.stringify(ROW);
+  const headers = { "content-type": "application/json" };
+  const rss = () => {
+    globalThis.gc();
+    globalThis.gc();
+    return process.memoryUsage().rss / 2 ** 20;
+  };
+  const predict = async (count) => {
+    for (let i = 0; i < count; i++) {
+      const response = await app.fetch(
+        new Request("http://localhost/v1/models/house/predict", { method: "POST", headers, body }),
+      );
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+      await response.arrayBuffer();
+    }
+  };
+  const warm = 50_000;
+  await predict(warm);
+  const before = rss();
+  const started = performance.now();
+  await predict(PREDICTIONS - warm);
+  const seconds = (performance.now() - started) / 1000;
+  const after = rss();
+  const report = app.monitoring.reports()[0];
+  process.stdout.write(
+    `${JSON.stringify({ before, after, seconds, windowRows: report.window.rows, predictions: report.window.predictions, kept: app.monitoring.feedback.size })}\n`,
+  );
+  await app.close();
+}
+
+// ------------------------------------------------------------------ parent
+
+async function http() {
+  const script = join(OUT, "post.lua");
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = '${JSON.stringify(ROW)}'\nwrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  const results = { off: [], on: [] };
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const mode of ["off", "on"]) {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(import.meta.url), "--child-server", mode],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      await new Promise((resolve, reject) => {
+        child.stdout.on("data", (chunk) => chunk.toString().includes("ready") && resolve());
+        child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      const url = `http://127.0.0.1:${PORT}/v1/models/house/predict`;
+      // Warm-up (JIT), then the measurement.
+      spawnSync("wrk", ["-t1", `-c${CONC}`, "-d1s", "-s", script, url], { encoding: "utf8" });
+      const run = spawnSync("wrk", ["-t1", `-c${CONC}`, `-d${DURATION}s`, "-s", script, url], {
+        encoding: "utf8",
+      });
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
+      const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1];
+      if (!(rps > 0) || non2xx !== undefined)
+        throw new Error(`wrk failed:\n${run.stdout}${run.stderr}`);
+      results[mode].push(rps);
+      console.log(
+        `  rep ${rep + 1} monitoring ${mode.padEnd(3)} ${rps.toFixed(0)} req/s  (load ${load()})`,
+      );
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.on("exit", resolve));
+      await sleep(200);
+    }
+  }
+  return results;
+}
+
+function memory() {
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      fileURLToPath(import.meta.url),
+      "--child-memory",
+      "--predictions",
+      String(PREDICTIONS),
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
+  );
+  if (run.status !== 0) throw new Error(`memory child failed (${run.status})`);
+  return JSON.parse(run.stdout.trim().split("\n").at(-1));
+}
+
+async function drift() {
+  const { openRegistry, writeFrame, driftReport } = await import("@mlops/core");
+  const registryDir = join(OUT, "registry");
+  rmSync(registryDir, { recursive: true, force: true });
+  const registry = await openRegistry(registryDir);
+  const model = await artifact();
+  await registry.registerModel("house", model, { aliases: ["production"] });
+  await registry.close?.();
+  const frame = (await housingFrame(DRIFT_ROWS, 2, 1.5)).drop(["value"]);
+  const files = {};
+  for (const ext of ["csv", "parquet"]) {
+    files[ext] = join(OUT, `current-${DRIFT_ROWS}.${ext}`);
+    if (!existsSync(files[ext])) await writeFrame(files[ext], frame);
+  }
+  const bin = join(ROOT, "packages", "core", "bin", "mlops.js");
+  const out = {};
+  for (const [ext, file] of Object.entries(files)) {
+    const seconds = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const started = performance.now();
+      const run = spawnSync(
+        process.execPath,
+        [
+          bin,
+          "drift",
+          "--registry",
+          registryDir,
+          "--model",
+          "house@production",
+          "--current",
+          file,
+          "--json",
+        ],
+        { encoding: "utf8", maxBuffer: 1 << 24 },
+      );
+      seconds.push((performance.now() - started) / 1000);
+      if (run.status !== 1) throw new Error(`mlops drift exited ${run.status}: ${run.stderr}`);
+      const report = JSON.parse(run.stdout);
+      if (report.current.rows !== DRIFT_ROWS || !report.features.income.drifted) {
+        throw new Error("mlops drift: unexpected report");
+      }
+      console.log(
+        `  mlops drift ${ext.padEnd(7)} run ${rep + 1}: ${seconds.at(-1).toFixed(2)} s (load ${load()})`,
+      );
+    }
+    out[ext] = seconds;
+  }
+  const profile = model.manifest.profile;
+  const inMemory = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const started = performance.now();
+    const report = driftReport(profile, frame);
+    inMemory.push((performance.now() - started) / 1000);
+    if (!report.features.income.drifted) throw new Error("driftReport: no drift found");
+  }
+  console.log(`  driftReport in memory: ${spread(inMemory, 3)} s (load ${load()})`);
+  out.memory = inMemory;
+  return out;
+}
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  for (const pkg of ["core", "train", "serve"]) {
+    if (!existsSync(join(ROOT, "packages", pkg, "dist", "index.js"))) {
+      execFileSync("npx", ["tsup"], { cwd: join(ROOT, "packages", pkg), stdio: "inherit" });
+    }
+  }
+  console.log(`node ${process.version}, load at start ${load()}`);
+  const lines = ["", "| figure | value | target |", "| --- | --- | --- |"];
+  if (!flag("skip-http")) {
+    console.log(`single-row HTTP predictions, wrk -t1 -c${CONC} -d${DURATION}s, ${REPS} reps`);
+    const { off, on } = await http();
+    const ratio = median(on) / median(off);
+    lines.push(`| req/s monitoring off | ${spread(off)} | |`);
+    lines.push(`| req/s monitoring on | ${spread(on)} | |`);
+    lines.push(`| on ÷ off (medians) | ${ratio.toFixed(3)} | ≥ 0.9 |`);
+  }
+  if (!flag("skip-rss")) {
+    console.log(`${PREDICTIONS} monitored predictions in process (app.fetch)…`);
+    const result = memory();
+    const growth = result.after - result.before;
+    console.log(
+      `  RSS ${result.before.toFixed(1)} → ${result.after.toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (load ${load()})`,
+    );
+    lines.push(
+      `| RSS after 50,000 → after ${PREDICTIONS.toLocaleString("en")} | ${result.before.toFixed(1)} → ${result.after.toFixed(1)} MiB | |`,
+    );
+    lines.push(`| RSS growth | ${growth.toFixed(1)} MiB | < 20 MB |`);
+    lines.push(
+      `| window rows / predictions kept for feedback | ${result.windowRows} / ${result.kept} | bounded |`,
+    );
+  }
+  if (!flag("skip-drift")) {
+    console.log(`mlops drift on ${DRIFT_ROWS} rows against the stored profile, ${REPS} runs`);
+    const result = await drift();
+    lines.push(`| mlops drift, CSV, wall (process) | ${spread(result.csv, 2)} s | < 1 s |`);
+    lines.push(`| mlops drift, Parquet, wall (process) | ${spread(result.parquet, 2)} s | < 1 s |`);
+    lines.push(`| driftReport(profile, frame), in memory | ${spread(result.memory, 3)} s | |`);
+  }
+  lines.push("", `load at the end: ${load()}`);
+  console.log(lines.join("\n"));
+  writeFileSync(join(OUT, "results.md"), `${lines.join("\n")}\n`);
+}
+
+if (process.argv.includes("--child-server")) {
+  await childServer(process.argv[process.argv.indexOf("--child-server") + 1] === "on");
+} else if (process.argv.includes("--child-memory")) {
+  await childMemory();
+} else {
+  await main();
+}
