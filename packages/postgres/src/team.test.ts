@@ -1,4 +1,4 @@
-// Runs the `sh` blocks of docs/team.md (all but those marked no-run), in order, in one bash
+// Runs the `sh run-by` blocks of docs/team.md (not those marked no-run), in order, in one bash
 // session against the test cluster: the team guide's commands work as written.
 import { spawnSync } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -32,7 +32,11 @@ afterAll(async () => {
 
 it("docs/team.md: every runnable command works as written", async () => {
   const markdown = await readFile(join(root, "docs", "team.md"), "utf8");
-  const blocks = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((match) => match[1]);
+  const blocks = [
+    ...markdown.matchAll(
+      /^```sh run-by: packages\/postgres\/src\/team\.test\.ts\n([\s\S]*?)^```/gm,
+    ),
+  ].map((match) => match[1]);
   expect(blocks.length).toBeGreaterThanOrEqual(2);
   const url = freshSchemaUrl(inject("postgresUrl"));
   const script = `set -euo pipefail\n${blocks.join("\n")}`;
