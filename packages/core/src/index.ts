@@ -81,6 +81,7 @@ export type {
   CategoryDriftMethod,
   ColumnDriftOptions,
   DriftMethod,
+  DriftHistogram,
   DriftOptions,
   DriftReport,
   DriftSideSummary,

@@ -12,6 +12,7 @@ import {
 } from "../gate/rules.js";
 import { type RunGateResult, runGate } from "../gate/run.js";
 import { currentActor } from "../registry/actor.js";
+import { loadUi } from "../ui/load.js";
 import { defineMlopsCommand } from "./context.js";
 
 function errnoCode(error: unknown): string | undefined {
@@ -50,6 +51,18 @@ async function readConfig(path: string, cwd: string) {
     );
   }
   return parseGateConfig(text, { source: path });
+}
+
+async function writeReport(cwd: string, path: string, kind: string, text: string): Promise<void> {
+  try {
+    await writeFile(resolve(cwd, path), text);
+  } catch (error) {
+    throw new MlopsError(
+      "file_write",
+      `cannot write the ${kind} report ${path} (${errnoCode(error) ?? error})`,
+      { cause: error, location: { file: path } },
+    );
+  }
 }
 
 function versionText(version: number | null): string {
@@ -146,6 +159,13 @@ export const gateCommand = defineMlopsCommand({
       value: "FILE",
       description: "also write the report as Markdown (a job summary) to FILE",
     },
+    html: {
+      type: "string",
+      value: "FILE",
+      description:
+        "also write the report as one HTML file with charts and the bootstrap intervals " +
+        "(needs @mlops/ui)",
+    },
   },
   examples: [
     "mlops gate --model wine --data holdout.csv --threshold rmse:maxRelativeRegression=0.02 " +
@@ -174,6 +194,8 @@ export const gateCommand = defineMlopsCommand({
       configPath === undefined
         ? { rules: parseThresholds(thresholds), requireBaseline: false }
         : await readConfig(configPath, cwd);
+    // Before the gate runs: a missing @mlops/ui fails at once, and nothing is promoted.
+    const ui = options.html === undefined ? undefined : await loadUi("renderGateReport");
     const registry = await openRegistry();
     const run = await runGate(registry, {
       model: options.model,
@@ -188,16 +210,10 @@ export const gateCommand = defineMlopsCommand({
       actor: options.actor ?? currentActor(env),
     });
     if (options.markdown !== undefined) {
-      const file = resolve(cwd, options.markdown);
-      try {
-        await writeFile(file, formatGateRunMarkdown(run));
-      } catch (error) {
-        throw new MlopsError(
-          "file_write",
-          `cannot write the Markdown report ${options.markdown} (${errnoCode(error) ?? error})`,
-          { cause: error, location: { file: options.markdown } },
-        );
-      }
+      await writeReport(cwd, options.markdown, "Markdown", formatGateRunMarkdown(run));
+    }
+    if (ui !== undefined && options.html !== undefined) {
+      await writeReport(cwd, options.html, "HTML", ui.renderGateReport(gateRunReport(run)));
     }
     return {
       json: gateRunReport(run),

@@ -59,6 +59,8 @@ export const ERROR_KINDS: Readonly<Record<MlopsErrorCode, ErrorKind>> = {
   predictor_unsupported: "data",
   predictor_input: "data",
   runtime_unavailable: "data",
+  // An optional package (@mlops/ui) to install: the command line asked for what it draws.
+  ui_unavailable: "usage",
   not_fitted: "data",
   profile_invalid: "data",
   batch_failed: "data",

@@ -1,4 +1,5 @@
 import { MlopsError } from "../errors/error.js";
+import { formatNumber } from "../format/numbers.js";
 import type { CategoryProfile, NumericProfile } from "../profile/types.js";
 import {
   coarseBins,
@@ -15,6 +16,7 @@ import {
 import { ksTwoSamplePValue } from "./kolmogorov.js";
 import { ksStatisticSorted, wassersteinSorted } from "./samples.js";
 import type {
+  DriftHistogram,
   DriftMethod,
   DriftOptions,
   DriftSideSummary,
@@ -236,6 +238,7 @@ function decide(
   referenceSummary: DriftSideSummary,
   currentSummary: DriftSideSummary,
   options: ResolvedDriftOptions,
+  histogram: DriftHistogram | null = null,
 ): FeatureDrift {
   const numeric = kind === "number" || kind === "integer";
   const column = options.columns[name];
@@ -302,7 +305,28 @@ function decide(
     verdict: enough && measured ? (drifted ? "drift" : "no_drift") : "insufficient_data",
     reference: referenceSummary,
     current: currentSummary,
+    histogram,
   };
+}
+
+/** The labels and bounds of the coarse bins (below the minimum, each group, above the maximum). */
+function coarseHistogram(
+  edges: readonly number[],
+  closing: readonly number[],
+  reference: number[],
+  current: number[],
+): DriftHistogram {
+  const bounds: [number | null, number | null][] = [[null, edges[0]]];
+  const bins = [`< ${formatNumber(edges[0])}`];
+  closing.forEach((edge, group) => {
+    const lower = group === 0 ? edges[0] : edges[closing[group - 1]];
+    const upper = edges[edge];
+    bounds.push([lower, upper]);
+    bins.push(`${group === 0 ? "[" : "("}${formatNumber(lower)}, ${formatNumber(upper)}]`);
+  });
+  bounds.push([edges[edges.length - 1], null]);
+  bins.push(`> ${formatNumber(edges[edges.length - 1])}`);
+  return { bins, bounds, reference, current };
 }
 
 function numericCurrentSummary(current: NumericCurrent): DriftSideSummary {
@@ -408,7 +432,15 @@ export function numericDrift(
     chiSquare: null,
     chiSquarePValue: null,
   };
-  return decide(name, profile.kind, statistics, referenceSummary, currentSummary, resolved);
+  return decide(
+    name,
+    profile.kind,
+    statistics,
+    referenceSummary,
+    currentSummary,
+    resolved,
+    coarseHistogram(profile.edges, closing, referenceCounts, currentCounts),
+  );
 }
 
 /**
@@ -459,6 +491,9 @@ export function categoryDrift(
     }
     currentCounts[at] += frequency;
   }
+  const labels = [...keys];
+  if (otherIndex >= 0) labels.push("(other)");
+  for (const [value, at] of index) if (at >= labels.length) labels[at] = value;
   const referenceSummary: DriftSideSummary = {
     count: reference.count,
     missingRate: reference.missingRate,
@@ -483,5 +518,9 @@ export function categoryDrift(
     chiSquare: finiteOrNull(chi.statistic),
     chiSquarePValue: finiteOrNull(chi.pValue),
   };
-  return decide(name, reference.kind, statistics, referenceSummary, currentSummary, resolved);
+  return decide(name, reference.kind, statistics, referenceSummary, currentSummary, resolved, {
+    bins: labels,
+    reference: referenceCounts,
+    current: currentCounts,
+  });
 }

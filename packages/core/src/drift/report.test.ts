@@ -310,3 +310,48 @@ describe("driftReport", () => {
     );
   });
 });
+
+describe("the histogram of a feature's drift", () => {
+  it("numeric: the reference's deciles, plus a bin on each side for values out of its range", () => {
+    // 1..100 as the reference: deciles close at 10, 20, …, 100.
+    const reference = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+    const current = Float64Array.from([-5, 1, 2, 15, 15, 95, 100, 250]);
+    const drift = compareNumeric(
+      "x",
+      { profile: profileNumbers(reference) },
+      { kind: "sorted", sorted: current, missing: 0 },
+    );
+    const histogram = drift.histogram!;
+    expect(histogram.bins).toEqual([
+      "< 1",
+      "[1, 10]",
+      "(10, 20]",
+      "(20, 30]",
+      "(30, 40]",
+      "(40, 50]",
+      "(50, 60]",
+      "(60, 70]",
+      "(70, 80]",
+      "(80, 90]",
+      "(90, 100]",
+      "> 100",
+    ]);
+    expect(histogram.bounds?.[0]).toEqual([null, 1]);
+    expect(histogram.bounds?.at(-1)).toEqual([100, null]);
+    expect(histogram.reference).toEqual([0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 0]);
+    expect(histogram.current).toEqual([1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 1]);
+  });
+
+  it("category: the reference's values in order, then values it never saw", () => {
+    const drift = driftReport(
+      new Frame([["color", categoryColumn(["red", "white", "red", "red"])]], 4),
+      new Frame([["color", categoryColumn(["white", "rosé", "red"])]], 3),
+      { minSampleSize: 1 },
+    ).features.color;
+    expect(drift.histogram).toEqual({
+      bins: ["red", "white", "rosé"],
+      reference: [3, 1, 0],
+      current: [1, 1, 1],
+    });
+  });
+});

@@ -54,6 +54,28 @@ export interface FeatureDrift {
   verdict: DriftVerdict;
   reference: DriftSideSummary;
   current: DriftSideSummary;
+  /** Both sides counted on the same bins, as PSI and Jensen–Shannon saw them (null when a side is empty). */
+  histogram: DriftHistogram | null;
+}
+
+/**
+ * Both sides of a column counted on the same bins, for a picture of the drift. Numeric columns
+ * use the reference's coarse quantile bins (deciles by default): the first bin holds the values
+ * below the reference minimum, the last those above its maximum (both empty in the reference).
+ * Category columns use the values (the reference's order, then unseen ones; `"(other)"` for the
+ * rare values a profile summed).
+ *
+ * @example
+ * // { bins: ["< 1", "[1, 2.5]", "(2.5, 4]", "> 4"], bounds: [[null, 1], [1, 2.5], [2.5, 4], [4, null]],
+ * //   reference: [0, 50, 50, 0], current: [3, 40, 52, 5] }
+ */
+export interface DriftHistogram {
+  /** One label per bin. */
+  bins: string[];
+  /** Numeric columns: each bin's lower and upper bound (null: unbounded). */
+  bounds?: [number | null, number | null][];
+  reference: number[];
+  current: number[];
 }
 
 /** A drift report: per-feature drift, the drift of the predictions and target, the verdict. */

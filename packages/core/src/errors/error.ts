@@ -38,6 +38,7 @@ export type MlopsErrorCode =
   | "predictor_unsupported"
   | "predictor_input"
   | "runtime_unavailable"
+  | "ui_unavailable"
   | "filter_invalid"
   | "not_fitted"
   | "uri_invalid"

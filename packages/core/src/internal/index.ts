@@ -122,6 +122,8 @@ export {
   validateStudyName,
 } from "../registry/studies.js";
 export { parseNumberText } from "../schema/schema.js";
+export { loadUi, UI_PACKAGE } from "../ui/load.js";
+export type { RunningUi, SearchReport, UiModule, UiServerOptions } from "../ui/types.js";
 export {
   builtModulePath,
   sharedThreadPool,

@@ -61,6 +61,8 @@ export interface TrainOptions {
   drop: string[];
   /** Write the schema (given or inferred) here as JSON. */
   saveSchema?: string;
+  /** Write the search as a single-file HTML report here (needs @mlops/ui). */
+  report?: string;
   track: boolean;
   json: boolean;
   /** Fixed estimator parameters (config `params`). */
@@ -161,6 +163,13 @@ export const TRAIN_OPTIONS = {
     type: "string",
     value: "SECONDS",
     description: "with --study: re-run a trial whose worker is silent this long (default 60)",
+  },
+  report: {
+    type: "string",
+    value: "FILE",
+    description:
+      "write the search as one HTML file: leaderboard, params vs score, importances, residuals " +
+      "(needs @mlops/ui)",
   },
   "no-track": { type: "boolean", description: "do not record runs in the registry" },
   config: {
@@ -482,6 +491,7 @@ export async function resolveOptions(
       text("save-schema") !== undefined
         ? resolve(cwd, text("save-schema")!)
         : fromConfig(config?.saveSchema),
+    report: text("report") !== undefined ? resolve(cwd, text("report")!) : undefined,
     track,
     json,
     params: config?.params ?? {},

@@ -40,6 +40,7 @@ import { trainTestSplit } from "../selection/split.js";
 import { Progress } from "./format.js";
 import { loadModel, spaceFromConfig } from "./models.js";
 import type { TrainOptions } from "./options.js";
+import { loadReportRenderer, searchReport, writeSearchReport } from "./report.js";
 
 /** One row of the leaderboard: a candidate by rank. */
 export interface LeaderboardRow {
@@ -285,6 +286,7 @@ async function trainWith(
   }
   const model = await loadModel(options.model);
   const metric = getMetric(options.metric);
+  const ui = options.report === undefined ? undefined : await loadReportRenderer();
   const source = basename(options.data);
 
   // 1. Data and schema: given, or a draft inferred from the data and saved in the artifact.
@@ -601,8 +603,7 @@ async function trainWith(
         "\n",
     );
   }
-  say(`Done in ${formatDuration(performance.now() - started)}.\n`);
-  return {
+  const trained: TrainReport = {
     data: {
       path: options.data,
       rows: frame.rowCount,
@@ -641,6 +642,16 @@ async function trainWith(
           },
         }),
   };
+  if (ui !== undefined && options.report !== undefined) {
+    await writeSearchReport(
+      ui,
+      options.report,
+      searchReport(trained, search, options.target, testFrame),
+    );
+    say(`Report: ${options.report}\n`);
+  }
+  say(`Done in ${formatDuration(performance.now() - started)}.\n`);
+  return trained;
 }
 
 /**

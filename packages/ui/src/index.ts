@@ -1,0 +1,6 @@
+/**
+ * `@mlops/ui`: the single-file HTML reports (search, gate, drift) and `mlops ui`, a local web app
+ * over any registry. `@mlops/core` loads it lazily (`loadUi`) for `--html`, `--report` and
+ * `mlops ui`; it can also be used directly.
+ */
+export { renderDriftReport, renderGateReport, renderSearchReport } from "./report/reports.js";
