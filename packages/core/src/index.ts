@@ -80,8 +80,8 @@ export {
 export type {
   CategoryDriftMethod,
   ColumnDriftOptions,
-  DriftMethod,
   DriftHistogram,
+  DriftMethod,
   DriftOptions,
   DriftReport,
   DriftSideSummary,

@@ -34,7 +34,7 @@ async function open(file: string, screenshot: string) {
   await page.goto(pathToFileURL(join(workspace.dir, file)).href);
   const charts = await chartPixels(page);
   await page.screenshot({ path: join(shots, screenshot), fullPage: true });
-  const text = await page.locator("main").innerText();
+  const text = await page.locator("main").textContent();
   await page.close();
   return { charts, errors, text };
 }

@@ -16,7 +16,9 @@ afterAll(async () => {
 });
 
 function dataOf(html: string): { kind: string; data: unknown } {
-  const match = /<script type="application\/json" id="mlops-report">([^]*?)<\/script>/.exec(html);
+  const match = /<script type="application\/json" id="mlops-report">([\s\S]*?)<\/script>/.exec(
+    html,
+  );
   expect(match).not.toBeNull();
   return JSON.parse(match![1]);
 }
