@@ -1,9 +1,11 @@
 // The test of this example (npm test). First it checks the workflow file: it parses, trains on
-// push, its gate step uses this repository's action with inputs that action.yml declares (every
-// required one given), the data it names exists and its thresholds are valid gate rules. Then it
-// runs the gate step for real, as the runner would on main after two pushes: the wine example's
-// main job trains twice into a fresh registry, and the bundled action runs with the step's inputs.
-// It prints the job summary the action wrote (the README shows it).
+// push, its registry is the PostgreSQL service container (or the MLOPS_REGISTRY_URL secret), its
+// gate step uses this repository's action with inputs that action.yml declares (every required
+// one given), the data it names exists and its thresholds are valid gate rules. Then it runs the
+// steps for real, as the runner would on main after two pushes, against a PostgreSQL 15 server
+// started here (in place of the service container): the wine example's main job trains twice
+// into it, and the bundled action gates with the step's inputs. It prints the job summary the
+// action wrote (the README shows it).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gateModelUri, openRegistry, parseGateThresholds } from "@mlops/core";
+import { startPostgresCluster } from "@mlops/postgres/testing";
 import { parse } from "yaml";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,7 +26,14 @@ const action = parse(readFileSync(join(repository, "packages", "action", "action
 // ------------------------------------------------------------------ the workflow, statically
 
 assert.ok(workflow.on && "push" in workflow.on, "the workflow runs on push");
-const steps = Object.values(workflow.jobs).flatMap((job) => job.steps ?? []);
+const jobs = Object.values(workflow.jobs);
+assert.equal(jobs.length, 1, "one job");
+const [job] = jobs;
+const steps = job.steps ?? [];
+assert.ok(
+  !steps.some((step) => String(step.uses).startsWith("actions/cache")),
+  "the registry is PostgreSQL, not an evictable Actions cache",
+);
 const train = steps.find(
   (step) => typeof step.run === "string" && step.run.includes("npm run main"),
 );
@@ -51,6 +61,8 @@ function evaluate(expression, context) {
   const text = expression.trim();
   const choice = /^([\w.]+) == '([^']*)' && '([^']*)' \|\| '([^']*)'$/.exec(text);
   if (choice) return context[choice[1]] === choice[2] ? choice[3] : choice[4];
+  const fallback = /^([\w.]+) \|\| '([^']*)'$/.exec(text);
+  if (fallback) return context[fallback[1]] || fallback[2];
   if (Object.hasOwn(context, text)) return context[text];
   throw new Error(`validate.mjs cannot evaluate \${{ ${text} }}`);
 }
@@ -68,12 +80,46 @@ const onMain = {
   "github.sha": "0123456789abcdef0123456789abcdef01234567",
 };
 const onBranch = { ...onMain, "github.ref": "refs/heads/feature" };
-const inputs = Object.fromEntries(
-  Object.entries(gate.with).map(([name, value]) => [name, substitute(value, onMain)]),
+
+// The registry: the service container's database unless the repository has the secret.
+const service = job.services?.postgres;
+assert.ok(service, "a postgres service container");
+assert.match(service.image, /^postgres:15\b/, "PostgreSQL 15, the version the tests run");
+assert.ok(service.ports.includes("5432:5432"), "the service listens on the runner's port 5432");
+assert.match(
+  service.options,
+  /--health-cmd "pg_isready/,
+  "steps wait until it accepts connections",
 );
+const fallbackUrl = new URL(substitute(job.env.MLOPS_REGISTRY, onMain));
+assert.deepEqual(
+  [fallbackUrl.protocol, fallbackUrl.hostname, fallbackUrl.port],
+  ["postgres:", "localhost", "5432"],
+);
+assert.deepEqual(
+  [fallbackUrl.username, fallbackUrl.password, fallbackUrl.pathname],
+  [service.env.POSTGRES_USER, service.env.POSTGRES_PASSWORD, `/${service.env.POSTGRES_DB}`],
+  "without the secret, the registry URL names the service's role, password and database",
+);
+assert.equal(
+  substitute(job.env.MLOPS_REGISTRY, {
+    ...onMain,
+    "secrets.MLOPS_REGISTRY_URL": "postgres://team",
+  }),
+  "postgres://team",
+  "the MLOPS_REGISTRY_URL secret wins",
+);
+/** The gate step's inputs in `context`, with the job's env as the runner sets it. */
+function gateInputs(context) {
+  const withEnv = { ...context, "env.MLOPS_REGISTRY": substitute(job.env.MLOPS_REGISTRY, context) };
+  return Object.fromEntries(
+    Object.entries(gate.with).map(([name, value]) => [name, substitute(value, withEnv)]),
+  );
+}
+let inputs = gateInputs(onMain);
 assert.equal(inputs["promote-to"], "production", "promotes on main");
 assert.equal(substitute(gate.with["promote-to"], onBranch), "", "promotes nothing elsewhere");
-assert.equal(inputs.registry, ".mlops", "gates the registry the main job writes (./.mlops)");
+assert.equal(inputs.registry, fallbackUrl.href, "gates the registry the main job writes");
 assert.ok(existsSync(join(repository, inputs.data)), `the data ${inputs.data} exists`);
 const rules = parseGateThresholds(inputs.thresholds, { source: "thresholds" });
 assert.deepEqual(
@@ -94,8 +140,13 @@ function parseOutputs(text) {
 }
 
 const workspace = await mkdtemp(join(tmpdir(), "mlops-github-workflow-"));
+// In place of the service container (or the team's server behind the secret).
+const cluster = await startPostgresCluster();
 try {
-  const registryPath = join(workspace, inputs.registry);
+  const runner = { ...onMain, "secrets.MLOPS_REGISTRY_URL": cluster.url };
+  inputs = gateInputs(runner);
+  const registryPath = substitute(job.env.MLOPS_REGISTRY, runner);
+  assert.equal(inputs.registry, cluster.url);
   await mkdir(dirname(join(workspace, inputs.data)), { recursive: true });
   await copyFile(join(repository, inputs.data), join(workspace, inputs.data));
   const outputFile = join(workspace, "github-output");
@@ -106,7 +157,14 @@ try {
   for (let push = 1; push <= 2; push++) {
     const trained = spawnSync(
       process.execPath,
-      [join(repository, "examples", "wine-quality", "main.mjs"), "--quiet"],
+      // The second push changes the search (one setting instead of 60): a new model, not a
+      // rerun of the first (the main job does not register a model identical to one the
+      // registry holds). On these rows it scores better, so the gate passes and promotes it.
+      [
+        join(repository, "examples", "wine-quality", "main.mjs"),
+        "--quiet",
+        ...(push === 2 ? ["--trials", "1"] : []),
+      ],
       {
         encoding: "utf8",
         env: { ...process.env, MLOPS_REGISTRY: registryPath, MLOPS_EXAMPLE_NO_GATE: "1" },
@@ -118,6 +176,7 @@ try {
     const env = {
       PATH: process.env.PATH ?? "",
       GITHUB_ACTIONS: "true",
+      MLOPS_REGISTRY: registryPath, // the job's env reaches every step
       GITHUB_ACTOR: "octocat",
       GITHUB_OUTPUT: outputFile,
       GITHUB_STEP_SUMMARY: summaryFile,
@@ -157,7 +216,10 @@ try {
   const summary = await readFile(summaryFile, "utf8");
   assert.match(summary, /\*\*Verdict: ✅ pass\*\*/);
   process.stdout.write(`The job summary of the gate step:\n\n${summary}`);
+  await registry.close();
+  assert.ok(!summary.includes(cluster.password), "the job summary shows no password");
   process.stdout.write(`\ngithub-workflow: ok (gate passed, wine@production 1 → 2)\n`);
 } finally {
+  await cluster.stop();
   await rm(workspace, { recursive: true, force: true });
 }
