@@ -138,6 +138,21 @@ async function run() {
     "the drift alert fired",
   );
 
+  // What the alert saw, per variant: the income drifted, the others did not; the feedback
+  // gives each variant its online error.
+  const monitored = await (
+    await fetch(`${server.url}/v1/models/house/monitoring?variant=house%40production`)
+  ).json();
+  const income = monitored.features.median_income_in_block;
+  assert.equal(income.drifted, true);
+  assert.equal(monitored.features.median_house_age_in_block.drifted, false);
+  assert.ok(monitored.online.count > 0);
+  log(
+    `Monitoring of ${monitored.model.variant} v${monitored.model.version}: income drift ` +
+      `${income.method} ${income.statistic.toFixed(3)} (p ${income.pValue.toExponential(1)}), ` +
+      `online rmse ${Math.round(monitored.online.rmse)} over ${monitored.online.count} feedback`,
+  );
+
   // 7. The receiver retrains and gates; the server follows @production.
   const outcome = await receiver.retrained;
   const promoted = String(outcome.trained.registered.version);
