@@ -36,11 +36,11 @@ afterAll(async () => {
 /** A clean environment: no registry inherited from the developer's shell. */
 const env = () => ({ PATH: process.env.PATH ?? "", MLOPS_REGISTRY: join(temp.dir, ".mlops") });
 
-function run(args: string[], cwd = temp.dir) {
+function run(args: string[], cwd = temp.dir, extraEnv: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [binary, ...args], {
     cwd,
     encoding: "utf8",
-    env: env(),
+    env: { ...env(), ...extraEnv },
     timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -155,6 +155,21 @@ describe("mlops-predict (the built executable)", () => {
     const usage = run(["--model", "houses@production", "--output", "x"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/missing --input/);
+    // One wording with mlops, mlops-train and mlops-serve: did-you-mean, and the help to read.
+    const typo = run(["--modle", "houses@production", "--input", "two-data", "--output", "x"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(
+      'mlops-predict: unknown option "--modle" (did you mean "--model"?)\n' +
+        'Run "mlops-predict --help" for usage.\n',
+    );
+    // An empty MLOPS_REGISTRY is unset, as for the other tools: ./.mlops of the working folder.
+    const emptyEnv = run(
+      ["--model", "houses@production", "--input", "two-data", "--output", "empty-env-out"],
+      temp.dir,
+      { MLOPS_REGISTRY: "" },
+    );
+    expect(emptyEnv.stderr).not.toMatch(/no registry/);
+    expect(emptyEnv.code).toBe(0);
   });
 
   it("reads a batch.yaml laid out like seed 001's (model, source, target), flags win", async () => {

@@ -405,7 +405,8 @@ const predict = defineCommand({
       model: model!,
       input: input!,
       output: output!,
-      registry: options.registry ?? config.registry ?? env.MLOPS_REGISTRY ?? ".mlops",
+      // An empty MLOPS_REGISTRY is unset, as for mlops and mlops-train.
+      registry: options.registry ?? config.registry ?? (env.MLOPS_REGISTRY?.trim() || ".mlops"),
       cwd,
       outputFormat: formatOption("--format", options.format) ?? config.outputFormat,
       inputFormat: formatOption("--input-format", options["input-format"]) ?? config.inputFormat,
