@@ -439,6 +439,18 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
         "--trials does not apply to --search grid",
       ],
       [
+        ["--data", "wine.csv", "--target", "quality", "--study-grace", "5"],
+        "--study-grace applies to --study NAME only",
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--study", "s", "--study-grace", "0"],
+        'option --study-grace: expected a number of seconds > 0, got "0"',
+      ],
+      [
+        ["--data", "wine.csv", "--target", "quality", "--study", "s", "--no-track"],
+        "--study needs the registry (the workers share it): drop --no-track",
+      ],
+      [
         ["--data", "wine.csv", "--target", "quality", "--cv", "1"],
         'option --cv: expected an integer ≥ 2, got "1"',
       ],
