@@ -19,41 +19,12 @@ import { readFrame } from "../io/index.js";
 import { createPredictor } from "../predict/predictor.js";
 import { parseModelUri } from "../registry/uri.js";
 import { parseNumberText, Schema } from "../schema/schema.js";
+import { loadUi, UI_PACKAGE } from "../ui/load.js";
 import { defineMlopsCommand } from "./context.js";
 import { modelReferenceToUri } from "./shared.js";
 
 /** The exit codes of `mlops drift` (its help and docs/monitoring.md say the same). */
 export const DRIFT_EXIT_CODES = { noDrift: 0, drift: 1, usage: 2, badData: 3 } as const;
-
-/**
- * What renders a drift report as one HTML file: the `@mlops/ui` package, loaded only when
- * `--html` asks for it (core never depends on it).
- */
-export interface DriftHtmlRenderer {
-  renderDriftReport(report: DriftReport, options: { title: string }): string;
-}
-
-const UI_PACKAGE = "@mlops/ui";
-
-async function loadHtmlRenderer(): Promise<DriftHtmlRenderer> {
-  let loaded: Partial<DriftHtmlRenderer> | undefined;
-  try {
-    // A variable specifier: bundlers and tsc leave the optional package alone.
-    const specifier = UI_PACKAGE;
-    loaded = (await import(specifier)) as Partial<DriftHtmlRenderer>;
-  } catch {
-    loaded = undefined;
-  }
-  if (typeof loaded?.renderDriftReport !== "function") {
-    throw new CommandFailure(
-      `--html needs the ${UI_PACKAGE} package, which renders the report: npm install ${UI_PACKAGE} ` +
-        "(or use --json and render it yourself)",
-      DRIFT_EXIT_CODES.usage,
-      "ui_missing",
-    );
-  }
-  return loaded as DriftHtmlRenderer;
-}
 
 function numberOption(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -314,7 +285,7 @@ export const driftCommand = defineMlopsCommand({
     }
     if (notes.length > 0) report.notes = notes;
     if (options.html !== undefined) {
-      const renderer = await loadHtmlRenderer();
+      const renderer = await loadUi("renderDriftReport");
       const file = resolve(cwd, options.html);
       try {
         await writeFile(file, renderer.renderDriftReport(report, { title }));

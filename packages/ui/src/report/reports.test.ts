@@ -1,7 +1,14 @@
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { driftReport, type GateRunReport } from "@mlops/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { housingHalves, type Workspace, wineWorkspace } from "../testing/workspace.js";
+import {
+  command,
+  housingHalves,
+  WINE_CSV,
+  type Workspace,
+  wineWorkspace,
+} from "../testing/workspace.js";
 import { renderDriftReport, renderGateReport } from "./reports.js";
 
 /** A report must open from disk and attach to a CI run: at most 1.5 MB. */
@@ -81,6 +88,23 @@ describe("single-file HTML reports", () => {
     expect(html.match(/<\/script>/g)).toHaveLength(2);
     const { data } = dataOf(html);
     expect(data).toEqual(JSON.parse(JSON.stringify(report)));
+  });
+
+  it("mlops drift --html writes the drift report through the same package", async () => {
+    const file = join(workspace.dir, "drift-cli.html");
+    const run = await command(
+      "mlops",
+      ["drift", "--reference", WINE_CSV, "--current", WINE_CSV, "--html", file],
+      workspace.dir,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const html = await readFile(file, "utf8");
+    expect(Buffer.byteLength(html)).toBeLessThan(MAX_BYTES);
+    expectSelfContained(html);
+    const { kind, data } = dataOf(html);
+    expect(kind).toBe("drift");
+    const report = data as { dataset: { drifted: boolean }; features: Record<string, unknown> };
+    expect(report.dataset.drifted).toBe(false);
   });
 
   it("renderGateReport names both models in its title", async () => {
