@@ -182,6 +182,7 @@ export type {
   EncodeOptions,
   FrameFormat,
   FrameFormatName,
+  FrameOrigin,
   FrameWriter,
   InvalidRow,
   ReadOptions,

@@ -2,7 +2,7 @@
 import { MlopsError } from "../errors/error.js";
 import { type Column, cellValue, Frame, type RowObject } from "../frame/frame.js";
 import { type Issue, SchemaError } from "../schema/issues.js";
-import type { ReadOptions } from "./types.js";
+import type { InvalidRow, ReadOptions } from "./types.js";
 
 /** Rows per streamed Frame when `batchSize` is not given. */
 export const DEFAULT_BATCH_SIZE = 65_536;
@@ -77,6 +77,18 @@ export function conformRows(
   });
 }
 
+/** A record a reader could not read, kept in its batch as a row of missing values. */
+export interface MalformedRecord {
+  /** Batch-local row. */
+  readonly row: number;
+  /** The record's text as it is in the file. */
+  readonly text: string;
+  /** What is wrong with it (`expected 5 fields like the header, found 6`). */
+  readonly message: string;
+  readonly expected: string;
+  readonly received: string;
+}
+
 /** Where a reader's batch came from, for `applySchema`. */
 export interface BatchSource {
   path: string;
@@ -86,39 +98,148 @@ export interface BatchSource {
   lineOf(row: number): number;
   /** Text tokens such as "NA" count as missing (CSV only). */
   textMissing?: boolean;
+  /**
+   * Rows of the batch a lenient reader (one given `onInvalidRow`) could not read: their slots
+   * hold missing values, and they go to `onInvalidRow` instead of being conformed.
+   */
+  malformed?: readonly MalformedRecord[];
 }
 
 /**
  * Applies `options.schema` to a batch as every reader does: conform it (throwing `SchemaError`
- * with located issues), or with `onInvalidRow` hand each invalid row to the callback and keep
- * the rest; with `keepUnknownColumns` the undeclared columns ride along as read. Internal,
- * shared by the readers.
+ * with located issues), or with `onInvalidRow` hand each unreadable or invalid row to the
+ * callback and keep the rest; with `keepUnknownColumns` the undeclared columns ride along as
+ * read. Then tells `onFrameOrigin` where the returned rows came from. Internal, shared by the
+ * readers.
  *
  * @example
  * return applySchema(raw, options, { path, rowOffset, lineOf: (row) => lines[row] });
  */
 export function applySchema(raw: Frame, options: ReadOptions, source: BatchSource): Frame {
+  const { path, rowOffset, lineOf } = source;
+  const malformed = source.malformed ?? [];
+  // Batch rows still in play (undefined: all of them, in order).
+  let kept: number[] | undefined;
+  // With malformed rows, every rejected row of the batch is gathered first, to go out in order.
+  let gathered: InvalidRow[] | undefined;
+  if (malformed.length > 0) {
+    if (options.onInvalidRow === undefined) {
+      // Readers are lenient only when asked to be; a strict one has thrown already.
+      const first = malformed[0];
+      throw new MlopsError("data_invalid", `${path}:${lineOf(first.row)}: ${first.message}`, {
+        location: { file: path, line: lineOf(first.row) },
+      });
+    }
+    const drop = new Uint8Array(raw.rowCount);
+    gathered = [];
+    for (const record of malformed) {
+      drop[record.row] = 1;
+      const row = rowOffset + record.row;
+      const line = lineOf(record.row);
+      gathered.push({
+        row,
+        location: { file: path, line },
+        values: {},
+        text: record.text,
+        issues: [
+          {
+            code: "malformed_row",
+            path: [row],
+            message: record.message,
+            expected: record.expected,
+            received: record.received,
+            location: { file: path, line },
+          },
+        ],
+      });
+    }
+    kept = [];
+    for (let row = 0; row < raw.rowCount; row++) if (!drop[row]) kept.push(row);
+  }
+  const readable = kept === undefined ? raw : raw.take(kept);
+  const batchRow = (row: number): number => (kept === undefined ? row : kept[row]);
+  const collect = gathered;
+  const schemaOptions =
+    collect === undefined
+      ? options
+      : { ...options, onInvalidRow: (row: InvalidRow) => void collect.push(row) };
+  const { frame, rows } = conformBatch(readable, schemaOptions, {
+    ...source,
+    // Rows of `readable` are numbered from 0 for the schema, then mapped back to the file.
+    rowOffset: 0,
+    lineOf: (row) => lineOf(batchRow(row)),
+    fileRow: (row) => rowOffset + batchRow(row),
+  });
+  if (collect !== undefined) {
+    collect.sort((a, b) => a.row - b.row);
+    for (const row of collect) options.onInvalidRow?.(row);
+  }
+  if (options.onFrameOrigin !== undefined) {
+    const at = (index: number): number => batchRow(rows === undefined ? index : rows[index]);
+    options.onFrameOrigin({
+      file: path,
+      rowCount: frame.rowCount,
+      row: (index) => rowOffset + at(index),
+      line: (index) => lineOf(at(index)),
+    });
+  }
+  return frame;
+}
+
+/**
+ * The schema step of `applySchema` over readable rows numbered from 0: the frame, and which of
+ * those rows it kept (undefined: all).
+ */
+function conformBatch(
+  batch: Frame,
+  options: ReadOptions,
+  source: BatchSource & { fileRow(row: number): number },
+): { frame: Frame; rows: number[] | undefined } {
   const schema = options.schema;
-  if (!schema) return raw;
+  if (!schema) return { frame: batch, rows: undefined };
+  let raw = batch;
+  if (raw.rowCount === 0 && source.malformed !== undefined && source.malformed.length > 0) {
+    // Every row of the batch was unreadable: a JSON Lines batch then has no columns to check.
+    const entries: [string, Column][] = [...raw.columns()];
+    for (const name of schema.names) {
+      if (raw.has(name)) continue;
+      entries.push([
+        name,
+        schema.fields[name].kind === "category"
+          ? { kind: "category", codes: new Int32Array(0), dictionary: [] }
+          : { kind: "number", values: new Float64Array(0) },
+      ]);
+    }
+    raw = new Frame(entries, 0);
+  }
   const extras = options.keepUnknownColumns
     ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name))
     : [];
   const declared = extras.length > 0 ? raw.drop(extras) : raw;
-  const { path, rowOffset, lineOf } = source;
+  const { path, lineOf, fileRow } = source;
+  // Issue paths name the row in the file, whatever was taken out of the batch before.
+  const relocate = (issues: readonly Issue[], shift: (row: number) => number): Issue[] =>
+    issues.map((found) =>
+      typeof found.path[0] === "number"
+        ? { ...found, path: [shift(found.path[0]), ...found.path.slice(1)] }
+        : found,
+    );
   const conformOptions = {
     textMissing: source.textMissing ?? true,
-    rowOffset,
+    rowOffset: 0,
     locate: (row: number) => ({ file: path, line: lineOf(row) }),
   };
   const onInvalidRow = options.onInvalidRow;
   if (onInvalidRow === undefined) {
-    return withExtras(schema.conformFrame(declared, conformOptions), raw, extras);
+    // Strict: no row was taken out before (a strict reader throws on a malformed record).
+    const conformed = schema.conformFrame(declared, { ...conformOptions, rowOffset: fileRow(0) });
+    return { frame: withExtras(conformed, raw, extras), rows: undefined };
   }
   const first = schema.safeConformFrame(declared, {
     ...conformOptions,
     maxIssues: Number.POSITIVE_INFINITY,
   });
-  if (first.success) return withExtras(first.data, raw, extras);
+  if (first.success) return { frame: withExtras(first.data, raw, extras), rows: undefined };
   const byRow = new Map<number, Issue[]>();
   const whole: Issue[] = [];
   for (const found of first.error.issues) {
@@ -127,22 +248,21 @@ export function applySchema(raw: Frame, options: ReadOptions, source: BatchSourc
       whole.push(found);
       continue;
     }
-    const row = at - rowOffset;
-    const list = byRow.get(row);
+    const list = byRow.get(at);
     if (list) list.push(found);
-    else byRow.set(row, [found]);
+    else byRow.set(at, [found]);
   }
   // A missing or unknown column is the file's problem, not one row's: no row could be scored.
   if (whole.length > 0) throw new SchemaError(whole, { subject: path });
   const keep = new Uint8Array(raw.rowCount).fill(1);
-  const rows = [...byRow.keys()].sort((a, b) => a - b);
-  for (const row of rows) {
+  const invalid = [...byRow.keys()].sort((a, b) => a - b);
+  for (const row of invalid) {
     keep[row] = 0;
     onInvalidRow({
-      row: rowOffset + row,
+      row: fileRow(row),
       location: { file: path, line: lineOf(row) },
       values: rowValues(raw, row),
-      issues: byRow.get(row) ?? [],
+      issues: relocate(byRow.get(row) ?? [], fileRow),
     });
   }
   const indices: number[] = [];
@@ -153,7 +273,7 @@ export function applySchema(raw: Frame, options: ReadOptions, source: BatchSourc
     ...conformOptions,
     locate: (row) => ({ file: path, line: lineOf(indices[row]) }),
   });
-  return withExtras(conformed, valid, extras);
+  return { frame: withExtras(conformed, valid, extras), rows: indices };
 }
 
 /**

@@ -2,6 +2,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { MlopsError } from "../errors/error.js";
 import type { Column } from "../frame/frame.js";
 import { isMissingToken, parseNumberText } from "../schema/schema.js";
+import type { MalformedRecord } from "./batch.js";
 import { assertReadableFile } from "./files.js";
 
 const LF = 10;
@@ -34,6 +35,9 @@ const NEED_MORE: Status = 0;
 const LIMIT: Status = 1;
 const DONE: Status = 2;
 
+/** `#scanQuoted` in lenient mode: the quote is never closed before the end of the file. */
+const UNTERMINATED = -2;
+
 /** Text cells up to this many bytes are looked up by their bytes before a string is made. */
 const CACHE_VALUE_BYTES = 24;
 /** Direct-mapped cache slots per text column (a power of two). */
@@ -61,6 +65,11 @@ export interface CsvBatch {
   readonly columns: [string, Column][];
   /** The 1-based file line where `row` (batch-local) starts. */
   readonly lineOf: (row: number) => number;
+  /**
+   * Lenient readers only: records that could not be read (a wrong number of fields, a quote
+   * never closed), each holding a row of missing values in the columns.
+   */
+  readonly malformed: readonly MalformedRecord[];
 }
 
 /**
@@ -121,6 +130,10 @@ export class CsvReader {
   #lineRows: number[] = [];
   #lineDeltas: number[] = [];
   #lineDelta = Number.NaN;
+
+  /** Malformed records are kept as rows (see `configure`) instead of thrown. */
+  #lenient = false;
+  #malformed: MalformedRecord[] = [];
 
   /** Set by `#scanQuoted`: the field's text and the line breaks inside it. */
   #quotedText = "";
@@ -189,9 +202,13 @@ export class CsvReader {
 
   /**
    * Chooses how each header column is stored (`modes`, by header index) and the order of the
-   * materialised columns in the batches (`order`, header indices).
+   * materialised columns in the batches (`order`, header indices). `lenient`: a record with the
+   * wrong number of fields, or whose quote is never closed, becomes a row of missing values
+   * listed in the batch's `malformed` (with its text) instead of an error; after an unclosed
+   * quote, reading goes on at the next line.
    */
-  configure(modes: readonly number[], order: readonly number[]): void {
+  configure(modes: readonly number[], order: readonly number[], lenient = false): void {
+    this.#lenient = lenient;
     this.#modes = Uint8Array.from(modes);
     this.#order = [...order];
     this.#numeric = modes.map(() => EMPTY_VALUES);
@@ -393,10 +410,11 @@ export class CsvReader {
   /**
    * Scans the quoted field opening at `position`. Returns the position of the byte after it (a
    * delimiter, a line break or the end of the file), or -1 when the buffer ends before the field
-   * is known to be complete. Sets `#quotedText` (with `""` unescaped, and any bytes between the
+   * is known to be complete, or UNTERMINATED when `lenient` and the quote is never closed. Sets
+   * `#quotedText` (with `""` unescaped, and any bytes between the
    * closing quote and the delimiter appended, as Python's csv module does) and `#quotedNewlines`.
    */
-  #scanQuoted(position: number, line: number, column: string | number): number {
+  #scanQuoted(position: number, line: number, column: string | number, lenient = false): number {
     const buffer = this.#buffer;
     const end = this.#end;
     const eof = this.#eof;
@@ -406,6 +424,7 @@ export class CsvReader {
     while (true) {
       if (cursor >= end) {
         if (!eof) return -1;
+        if (lenient) return UNTERMINATED;
         throw new MlopsError(
           "csv_unterminated_quote",
           `${this.path}:${line}: unterminated quoted field in column ${
@@ -483,6 +502,7 @@ export class CsvReader {
     this.#lineRows = [];
     this.#lineDeltas = [];
     this.#lineDelta = Number.NaN;
+    this.#malformed = [];
     const capacity = Math.min(limit, this.#estimateRows(this.#start, this.#rowsBefore));
     this.#capacity = capacity;
     const modes = this.#modes;
@@ -569,7 +589,7 @@ export class CsvReader {
       }
       return row + (lineDeltas[low] ?? 0);
     };
-    return { rowCount, columns, lineOf };
+    return { rowCount, columns, lineOf, malformed: this.#malformed };
   }
 
   /**
@@ -621,7 +641,30 @@ export class CsvReader {
       while (true) {
         const mode = field < columnCount ? modes[field] : MODE_SKIP;
         if (byte === QUOTE) {
-          const next = this.#scanQuoted(position, line, this.#columnLabel(field));
+          const next = this.#scanQuoted(position, line, this.#columnLabel(field), this.#lenient);
+          if (next === UNTERMINATED) {
+            // Set the physical line aside (the quote is most likely stray) and go on after it.
+            let lineEnd = position;
+            while (lineEnd < end && buffer[lineEnd] !== LF && buffer[lineEnd] !== CR) lineEnd++;
+            this.#keepMalformed(
+              row,
+              recordStart,
+              lineEnd,
+              `unterminated quoted field in column ${describeColumn(this.#columnLabel(field))}: ` +
+                `the quote opened on line ${line} is never closed`,
+              "a closing quote",
+              "none before the end of the file",
+            );
+            position = lineEnd >= end ? end : this.#recordEnd(lineEnd);
+            line++;
+            if (recordLine - row !== lineDelta) {
+              lineDelta = recordLine - row;
+              this.#lineRows.push(row);
+              this.#lineDeltas.push(lineDelta);
+            }
+            row++;
+            continue records;
+          }
           if (next < 0) {
             position = recordStart;
             line = recordLine;
@@ -757,7 +800,17 @@ export class CsvReader {
           status = NEED_MORE;
           break records;
         }
-        if (field !== columnCount) throw this.#raggedRow(recordLine, field);
+        if (field !== columnCount) {
+          if (!this.#lenient) throw this.#raggedRow(recordLine, field);
+          this.#keepMalformed(
+            row,
+            recordStart,
+            position,
+            `expected ${columnCount} fields like the header, found ${field}`,
+            `${columnCount} fields`,
+            `${field}`,
+          );
+        }
         position = next;
         line++;
         if (recordLine - row !== lineDelta) {
@@ -774,6 +827,33 @@ export class CsvReader {
     this.#row = row;
     this.#lineDelta = lineDelta;
     return status;
+  }
+
+  /**
+   * Lenient mode: records the malformed record `row` (its bytes `[start, end)`) and makes its
+   * row all missing values (what was parsed of it may sit in the wrong columns).
+   */
+  #keepMalformed(
+    row: number,
+    start: number,
+    end: number,
+    message: string,
+    expected: string,
+    received: string,
+  ): void {
+    const modes = this.#modes;
+    for (let field = 0; field < modes.length; field++) {
+      const mode = modes[field];
+      if (mode === MODE_NUMERIC) this.#numeric[field][row] = Number.NaN;
+      else if (mode !== MODE_SKIP) this.#codes[field][row] = -1;
+    }
+    this.#malformed.push({
+      row,
+      text: this.#buffer.toString("utf8", start, end),
+      message,
+      expected,
+      received,
+    });
   }
 
   #columnLabel(field: number): string | number {
@@ -895,4 +975,8 @@ export class CsvReader {
     }
     return code;
   }
+}
+
+function describeColumn(column: string | number): string {
+  return typeof column === "string" ? `"${column}"` : String(column);
 }

@@ -8,6 +8,7 @@ import { field } from "../schema/field.js";
 import { SchemaError } from "../schema/issues.js";
 import { schema } from "../schema/schema.js";
 import { csvFormat, readCsvFile, readCsvText, streamCsvFile, writeCsvFile } from "./csv.js";
+import type { FrameOrigin, InvalidRow } from "./types.js";
 
 let directory: string;
 
@@ -463,6 +464,97 @@ describe("errors", () => {
     expect(error.code).toBe("file_not_found");
     expect(error.message).toContain(path);
     expect((await failure(collect(streamCsvFile(path)))).code).toBe("file_not_found");
+  });
+});
+
+describe("malformed records with onInvalidRow", () => {
+  const strict = schema({
+    a: field.number(),
+    b: field.number(),
+    label: field.category(["v", "w", "x", "y", "z"]).nullable(),
+  });
+  // Line 3 has one field (text in a numeric column), line 4 four, lines 5-6 hold a quoted line
+  // break that the schema rejects, line 8 opens a quote that is never closed.
+  const content = [
+    "a,b,label",
+    "1,2,x",
+    "oops",
+    "5,6,y,extra",
+    '"7\n8",9,z',
+    "10,11,w",
+    '12,"open,q',
+    "13,14,v",
+  ].join("\n");
+
+  it("hands each to onInvalidRow with its text and line, and reads on", async () => {
+    const path = await file(`${content}\n`);
+    for (const [batchSize, chunkSize] of [
+      [2, 3],
+      [100, 1 << 20],
+    ]) {
+      const invalid: InvalidRow[] = [];
+      const origins: FrameOrigin[] = [];
+      const frames = await collect(
+        streamCsvFile(path, {
+          schema: strict,
+          batchSize,
+          chunkSize,
+          onInvalidRow: (row) => invalid.push(row),
+          onFrameOrigin: (origin) => origins.push(origin),
+        }),
+      );
+      expect(
+        invalid.map((row) => [row.row, row.location.line, row.text ?? null, row.issues[0].code]),
+      ).toEqual([
+        [1, 3, "oops", "malformed_row"],
+        [2, 4, "5,6,y,extra", "malformed_row"],
+        [3, 5, null, "invalid_type"],
+        [5, 8, '12,"open,q', "malformed_row"],
+      ]);
+      expect(invalid[0].issues[0].message).toBe("expected 3 fields like the header, found 1");
+      expect(invalid[0].issues[0].path).toEqual([1]);
+      expect(invalid[1].issues[0].message).toBe("expected 3 fields like the header, found 4");
+      expect(invalid[2].issues[0].path).toEqual([3, "a"]);
+      expect(invalid[2].values).toEqual({ a: "7\n8", b: 9, label: "z" });
+      expect(invalid[3].issues[0].message).toBe(
+        'unterminated quoted field in column "b": the quote opened on line 8 is never closed',
+      );
+      const kept = Frame.concat(frames);
+      expect(numbers(kept, "a")).toEqual([1, 10, 13]);
+      expect(numbers(kept, "b")).toEqual([2, 11, 14]);
+      expect(strings(kept, "label")).toEqual(["x", "w", "v"]);
+      const located = origins.flatMap((origin) =>
+        Array.from({ length: origin.rowCount }, (_, i) => [origin.row(i), origin.line(i)]),
+      );
+      expect(located).toEqual([
+        [0, 2],
+        [4, 7],
+        [6, 9],
+      ]);
+      expect(origins.map((origin) => origin.rowCount)).toEqual(frames.map((f) => f.rowCount));
+    }
+  });
+
+  it("without onInvalidRow the first one still fails the read", async () => {
+    const path = await file(`${content}\n`);
+    const error = await failure(readCsvFile(path, { schema: strict }));
+    expect(error.code).toBe("csv_ragged_row");
+    expect(error.message).toBe(`${path}:3: expected 3 fields like the header, found 1`);
+  });
+
+  it("works without a schema, and when every row is malformed", async () => {
+    const invalid: InvalidRow[] = [];
+    const path = await file("a,b\n1,2\n3\n4,5\n");
+    const frame = await readCsvFile(path, { onInvalidRow: (row) => invalid.push(row) });
+    expect(numbers(frame, "a")).toEqual([1, 4]);
+    expect(invalid.map((row) => [row.row, row.location.line, row.text])).toEqual([[1, 3, "3"]]);
+    const broken: InvalidRow[] = [];
+    const all = await file("a,b,label\n1\n2,3,4,5\n");
+    const empty = await collect(
+      streamCsvFile(all, { schema: strict, onInvalidRow: (row) => broken.push(row) }),
+    );
+    expect(empty.reduce((rows, f) => rows + f.rowCount, 0)).toBe(0);
+    expect(broken.map((row) => row.location.line)).toEqual([2, 3]);
   });
 });
 

@@ -45,7 +45,7 @@ export async function readCsvFile(path: string, options: CsvReadOptions = {}): P
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order);
+    reader.configure(plan.modes, plan.order, options.onInvalidRow !== undefined);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
     return toFrame(path, batch, plan.schema, 0, options);
@@ -73,7 +73,7 @@ export async function* streamCsvFile(
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order);
+    reader.configure(plan.modes, plan.order, options.onInvalidRow !== undefined);
     let rowOffset = 0;
     while (true) {
       const batch = await reader.readBatch(batchSize);
@@ -324,7 +324,11 @@ function toFrame(
   options: ReadOptions,
 ): Frame {
   const raw = new Frame(batch.columns, batch.rowCount);
-  return applySchema(raw, { ...options, schema }, { path, rowOffset, lineOf: batch.lineOf });
+  return applySchema(
+    raw,
+    { ...options, schema },
+    { path, rowOffset, lineOf: batch.lineOf, malformed: batch.malformed },
+  );
 }
 
 function headerOnly(reader: CsvReader): MlopsError {

@@ -9,6 +9,7 @@ import type { SchemaError } from "../schema/issues.js";
 import { schema } from "../schema/schema.js";
 import { conformanceFrame, conformanceSchema, expectSameFrame } from "../testing/formats.js";
 import { jsonlFormat } from "./jsonl.js";
+import type { FrameOrigin, InvalidRow } from "./types.js";
 
 let directory = "";
 const pathOf = (name: string) => join(directory, name);
@@ -222,6 +223,57 @@ describe("jsonlFormat bad input", () => {
     const object = await fileWith("object.jsonl", '{"a":{"b":1}}\n');
     expect((await captureError(() => jsonlFormat.read(object))).message).toContain(
       ':1: field "a": expected a number, string, boolean or null, got an object',
+    );
+  });
+
+  it("hands unreadable lines to onInvalidRow with their text and line, and reads on", async () => {
+    const text = [
+      '{"a":1,"b":"x"}',
+      '{"a":2,"b":',
+      "",
+      "[3]",
+      '{"a":4,"b":{"c":1}}',
+      '{"a":"five","b":"y"}',
+      '{"a":6,"b":"z"}',
+    ].join("\n");
+    const path = await fileWith("lenient.jsonl", text);
+    const typed = schema({ a: field.number(), b: field.category(["x", "y", "z"]) });
+    for (const batchSize of [2, 100]) {
+      const invalid: InvalidRow[] = [];
+      const origins: FrameOrigin[] = [];
+      const frames = await collect(
+        jsonlFormat.stream(path, {
+          schema: typed,
+          batchSize,
+          onInvalidRow: (row) => invalid.push(row),
+          onFrameOrigin: (origin) => origins.push(origin),
+        }),
+      );
+      expect(
+        invalid.map((row) => [row.row, row.location.line, row.text ?? null, row.issues[0].code]),
+      ).toEqual([
+        [1, 2, '{"a":2,"b":', "malformed_row"],
+        [2, 4, "[3]", "malformed_row"],
+        [3, 5, '{"a":4,"b":{"c":1}}', "malformed_row"],
+        [4, 6, null, "invalid_type"],
+      ]);
+      expect(invalid[1].issues[0].message).toBe("expected a JSON object, got an array");
+      expect(invalid[2].issues[0].message).toBe(
+        'field "b": expected a number, string, boolean or null, got an object',
+      );
+      const kept = Frame.concat(frames);
+      expect([...kept.numeric("a")]).toEqual([1, 6]);
+      const located = origins.flatMap((origin) =>
+        Array.from({ length: origin.rowCount }, (_, i) => [origin.row(i), origin.line(i)]),
+      );
+      expect(located).toEqual([
+        [0, 1],
+        [5, 7],
+      ]);
+    }
+    // Without onInvalidRow the first bad line still fails the read.
+    expect((await captureError(() => jsonlFormat.read(path, { schema: typed }))).code).toBe(
+      "jsonl_invalid",
     );
   });
 

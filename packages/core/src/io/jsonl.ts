@@ -3,7 +3,7 @@ import { TextDecoder } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { type Column, Frame } from "../frame/frame.js";
 import { describeReceived } from "../schema/issues.js";
-import { applySchema, checkBatchSize, checkColumns } from "./batch.js";
+import { applySchema, checkBatchSize, checkColumns, type MalformedRecord } from "./batch.js";
 import { assertReadableFile } from "./files.js";
 import type {
   EncodeOptions,
@@ -55,51 +55,66 @@ interface Batch {
   readonly lines: readonly number[];
   /** Every column name seen in the batch, requested or not. */
   readonly seen: readonly string[];
+  /** Lenient reads: lines that are not a JSON object of plain values (rows of missing values). */
+  readonly malformed: readonly MalformedRecord[];
 }
 
 async function readJsonl(path: string, options: ReadOptions = {}): Promise<Frame> {
   let last: Batch | undefined;
-  for await (const batch of parseBatches(path, Number.POSITIVE_INFINITY, options.columns)) {
+  const lenient = options.onInvalidRow !== undefined;
+  for await (const batch of parseBatches(
+    path,
+    Number.POSITIVE_INFINITY,
+    options.columns,
+    lenient,
+  )) {
     last = batch;
   }
   checkColumns(path, last?.seen ?? [], options.columns);
-  return conform(path, last?.frame ?? new Frame({}), last?.lines ?? [], options, 0);
+  return conform(
+    path,
+    last ?? { frame: new Frame({}), lines: [], seen: [], malformed: [] },
+    options,
+    0,
+  );
 }
 
 async function* streamJsonl(path: string, options: StreamOptions = {}): AsyncGenerator<Frame> {
   const batchSize = checkBatchSize(options.batchSize);
   let offset = 0;
-  for await (const batch of parseBatches(path, batchSize, options.columns)) {
-    yield conform(path, batch.frame, batch.lines, options, offset);
+  const lenient = options.onInvalidRow !== undefined;
+  for await (const batch of parseBatches(path, batchSize, options.columns, lenient)) {
+    yield conform(path, batch, options, offset);
     offset += batch.frame.rowCount;
   }
 }
 
-function conform(
-  path: string,
-  frame: Frame,
-  lines: readonly number[],
-  options: ReadOptions,
-  rowOffset: number,
-): Frame {
-  return applySchema(frame, options, {
+function conform(path: string, batch: Batch, options: ReadOptions, rowOffset: number): Frame {
+  const lines = batch.lines;
+  return applySchema(batch.frame, options, {
     path,
     rowOffset,
     textMissing: false,
     lineOf: (row) => lines[row],
+    malformed: batch.malformed,
   });
 }
 
-/** Parses the file into batches of `batchSize` rows, reading it in chunks of lines. */
+/**
+ * Parses the file into batches of `batchSize` rows, reading it in chunks of lines. `lenient`:
+ * a line that is not a JSON object of plain values becomes a row of missing values listed in
+ * the batch's `malformed` instead of an error.
+ */
 async function* parseBatches(
   path: string,
   batchSize: number,
   columns: readonly string[] | undefined,
+  lenient = false,
 ): AsyncGenerator<Batch> {
   await assertReadableFile(path);
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-  let builder = new BatchBuilder(path, columns);
+  let builder = new BatchBuilder(path, columns, lenient);
   let pending = "";
   let lineNumber = 0;
   try {
@@ -112,7 +127,7 @@ async function* parseBatches(
         builder.addLine(text.slice(start, newline), lineNumber);
         if (builder.rowCount === batchSize) {
           yield builder.finish();
-          builder = new BatchBuilder(path, columns);
+          builder = new BatchBuilder(path, columns, lenient);
         }
         start = newline + 1;
         newline = text.indexOf("\n", start);
@@ -214,10 +229,13 @@ class BatchBuilder {
   readonly #columns = new Map<string, ColumnBuilder>();
   readonly #seen = new Set<string>();
   readonly #lines: number[] = [];
+  readonly #lenient: boolean;
+  readonly #malformed: MalformedRecord[] = [];
   rowCount = 0;
 
-  constructor(path: string, columns: readonly string[] | undefined) {
+  constructor(path: string, columns: readonly string[] | undefined, lenient: boolean) {
     this.#path = path;
+    this.#lenient = lenient;
     this.#requested = columns;
     this.#wanted = columns ? new Set(columns) : undefined;
   }
@@ -231,29 +249,40 @@ class BatchBuilder {
       row = JSON.parse(text);
     } catch (error) {
       const snippet = text.length > 40 ? `${text.slice(0, 37)}...` : text;
-      throw this.#invalid(
-        line,
-        `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} ` +
-          `(${(error as Error).message})`,
-        error,
-      );
+      const message = (error as Error).message;
+      const problem = `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} (${message})`;
+      if (this.#lenient) {
+        this.#keepMalformed(text, line, problem, "invalid JSON");
+        return;
+      }
+      throw this.#invalid(line, problem, error);
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      throw this.#invalid(line, `expected a JSON object, got ${describeReceived(row)}`);
+      const received = describeReceived(row);
+      const problem = `expected a JSON object, got ${received}`;
+      if (this.#lenient) {
+        this.#keepMalformed(text, line, problem, received);
+        return;
+      }
+      throw this.#invalid(line, problem);
     }
     const index = this.rowCount;
     const record = row as Record<string, unknown>;
+    // Every value is checked before any is kept, so a malformed line leaves no cell behind.
     for (const key in record) {
       const value = record[key];
       if (value !== null && typeof value === "object") {
-        throw this.#invalid(
-          line,
-          `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ` +
-            (Array.isArray(value) ? "an array" : "an object"),
-          undefined,
-          key,
-        );
+        const received = Array.isArray(value) ? "an array" : "an object";
+        const problem = `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ${received}`;
+        if (this.#lenient) {
+          this.#keepMalformed(text, line, problem, received);
+          return;
+        }
+        throw this.#invalid(line, problem, undefined, key);
       }
+    }
+    for (const key in record) {
+      const value = record[key];
       this.#seen.add(key);
       if (this.#wanted && !this.#wanted.has(key)) continue;
       let column = this.#columns.get(key);
@@ -274,7 +303,25 @@ class BatchBuilder {
       name,
       (this.#columns.get(name) ?? new ColumnBuilder()).finish(n),
     ]);
-    return { frame: new Frame(entries, n), lines: this.#lines, seen: [...this.#seen] };
+    return {
+      frame: new Frame(entries, n),
+      lines: this.#lines,
+      seen: [...this.#seen],
+      malformed: this.#malformed,
+    };
+  }
+
+  /** Lenient reads: the line becomes a row of missing values, listed as malformed. */
+  #keepMalformed(text: string, line: number, message: string, received: string): void {
+    this.#malformed.push({
+      row: this.rowCount,
+      text,
+      message,
+      expected: "a JSON object of numbers, strings, booleans and nulls",
+      received,
+    });
+    this.#lines.push(line);
+    this.rowCount++;
   }
 
   #invalid(line: number, message: string, cause?: unknown, column?: string): MlopsError {

@@ -18,11 +18,19 @@ export interface ReadOptions {
   /** CSV only: the field delimiter (default `,`). */
   delimiter?: string;
   /**
-   * With `schema`: called with each row that violates it, which is then left out of the frame
-   * instead of failing the read (pandas' `on_bad_lines` callable, Spark's bad-records path).
-   * Problems with the file as a whole (not the format, a missing column) still throw.
+   * Called with each row that cannot be read (a CSV record with the wrong number of fields or a
+   * quote never closed, a JSON Lines line that is not a JSON object of plain values) or, with
+   * `schema`, violates it; the row is then left out of the frame instead of failing the read
+   * (pandas' `on_bad_lines` callable, Spark's bad-records path). Problems with the file as a
+   * whole (not the format, an empty file, a missing column) still throw.
    */
   onInvalidRow?: (row: InvalidRow) => void;
+  /**
+   * Called once for each frame a reader returns or yields, just before it does, with where that
+   * frame's rows came from in the file (their line and data-row index): what a consumer needs to
+   * name the line of a row it rejects later (batch scoring, when the model cannot score a row).
+   */
+  onFrameOrigin?: (origin: FrameOrigin) => void;
   /**
    * With `schema`: keep the columns it does not declare, as read (not validated), in the
    * file's column order, instead of rejecting or stripping them as its `unknownKeys` says.
@@ -31,16 +39,33 @@ export interface ReadOptions {
   keepUnknownColumns?: boolean;
 }
 
-/** A row that failed the schema, as `onInvalidRow` receives it. */
+/** A row that could not be read or failed the schema, as `onInvalidRow` receives it. */
 export interface InvalidRow {
-  /** 0-based index of the row among the file's data rows. */
+  /** 0-based index of the row among the file's data rows (unreadable ones included). */
   readonly row: number;
   /** Where it is: the file and its 1-based line (the row number for Parquet and Arrow). */
   readonly location: SourceLocation & { file: string; line: number };
-  /** The row as read, before the schema typed it. */
+  /** The row as read, before the schema typed it (empty for a row that could not be read). */
   readonly values: RowObject;
-  /** Every issue of the row (paths `[row, column]`). */
+  /**
+   * A row that could not be read: its text as it is in the file (a CSV record, a JSON Lines
+   * line), with one `malformed_row` issue saying what is wrong. Undefined for schema violations.
+   */
+  readonly text?: string;
+  /** Every issue of the row (paths `[row, column]`, or `[row]` for a malformed row). */
   readonly issues: readonly Issue[];
+}
+
+/** Where the rows of one frame came from, as `onFrameOrigin` receives it. */
+export interface FrameOrigin {
+  /** The file. */
+  readonly file: string;
+  /** Rows in the frame. */
+  readonly rowCount: number;
+  /** 0-based index among the file's data rows (as `InvalidRow.row`) of the frame's row `index`. */
+  row(index: number): number;
+  /** 1-based file line (the row number for Parquet and Arrow) of the frame's row `index`. */
+  line(index: number): number;
 }
 
 export interface StreamOptions extends ReadOptions {

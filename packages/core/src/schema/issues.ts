@@ -11,7 +11,9 @@ export type IssueCode =
   | "too_small"
   | "too_big"
   | "invalid_category"
-  | "invalid_row";
+  | "invalid_row"
+  /** A row a reader could not read at all (a ragged CSV record, a line that is not JSON). */
+  | "malformed_row";
 
 /**
  * One validation problem, as plain data (zod's shape): `path` is `[rowIndex, field]` for batches

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
 import { type Column, categoryColumn, cellValue, Frame, numericColumn } from "../frame/frame.js";
-import type { FrameFormat, InvalidRow } from "../io/types.js";
+import type { FrameFormat, FrameOrigin, InvalidRow } from "../io/types.js";
 import { field } from "../schema/field.js";
 import { type Schema, schema } from "../schema/schema.js";
 
@@ -256,6 +256,46 @@ export function describeFormatConformance(
       const kept = Frame.concat(batches);
       expect(kept.rowCount).toBe(6);
       expectSameFrame(kept, conformanceFrame().take([0, 1, 2, 3, 4, 6]));
+    });
+
+    it("tells onFrameOrigin the data row and line of every row it returns", async () => {
+      const path = pathOf(`origin-${fileName}`);
+      await format.write(path, conformanceFrame());
+      const strict = schema({
+        alcohol: field.number({ min: 0 }).nullable(),
+        quality: field.integer().nullable(),
+        organic: field.boolean().nullable(),
+        color: field.category(COLORS).nullable(),
+      });
+      const invalid: InvalidRow[] = [];
+      const origins: FrameOrigin[] = [];
+      const sizes: number[] = [];
+      for await (const batch of format.stream(path, {
+        schema: strict,
+        batchSize: 3,
+        onInvalidRow: (row) => invalid.push(row),
+        onFrameOrigin: (origin) => origins.push(origin),
+      })) {
+        sizes.push(batch.rowCount);
+      }
+      expect(origins.map((origin) => origin.rowCount)).toEqual(sizes);
+      expect(origins.every((origin) => origin.file === path)).toBe(true);
+      const rows = origins.flatMap((origin) =>
+        Array.from({ length: origin.rowCount }, (_, i) => origin.row(i)),
+      );
+      expect(rows).toEqual([0, 1, 2, 3, 4, 6]);
+      const lines = origins.flatMap((origin) =>
+        Array.from({ length: origin.rowCount }, (_, i) => origin.line(i)),
+      );
+      // Lines rise through the file, and the rejected row's line sits between rows 4 and 6.
+      for (let i = 1; i < lines.length; i++) expect(lines[i]).toBeGreaterThan(lines[i - 1]);
+      expect(invalid[0].location.line).toBeGreaterThan(lines[4]);
+      expect(invalid[0].location.line).toBeLessThan(lines[5]);
+      // A whole read reports one origin for its one frame.
+      const whole: FrameOrigin[] = [];
+      const frame = await format.read(path, { onFrameOrigin: (origin) => whole.push(origin) });
+      expect(whole.map((origin) => origin.rowCount)).toEqual([frame.rowCount]);
+      expect(whole[0].row(6)).toBe(6);
     });
 
     it("keeps undeclared columns as read with keepUnknownColumns", async () => {

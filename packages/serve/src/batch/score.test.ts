@@ -5,17 +5,20 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   categoryColumn,
+  createArtifact,
   Frame,
   type FrameFormat,
+  field,
   formats,
   MlopsError,
   numericColumn,
   readFrame,
+  schema,
   writeFrame,
 } from "@mlops/core";
 import { ensureBuilt } from "@mlops/test-support";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { byHand, tempRegistry } from "../testing/fixtures.js";
+import { byHand, linearArtifact, tempRegistry } from "../testing/fixtures.js";
 import { manifestPath, readManifest } from "./manifest.js";
 import { type BatchProgress, scoreBatch } from "./score.js";
 
@@ -150,6 +153,112 @@ describe("scoreBatch", () => {
     expect(out.rowCount).toBe(17);
     const ids = [...Array(out.rowCount).keys()].map((row) => out.get(row, "id"));
     expect(ids).toEqual([...Array(20).keys()].filter((i) => !bad.has(i)).map((i) => `h${i}`));
+  });
+
+  it("rejects unreadable rows too (ragged CSV, an unclosed quote, a line that is not JSON), with their line", async () => {
+    // A model whose schema lets `area` be missing although the linear model needs it: rows
+    // without it pass the schema and are rejected by the model, and must name their line too.
+    const loose = schema(
+      {
+        rooms: field.integer({ min: 1, max: 20 }),
+        area: field.number({ min: 0 }).nullable(),
+        color: field.category(["red", "green", "blue"]).nullable(),
+        price: field.number({ min: 0, max: 10_000 }),
+      },
+      { target: "price" },
+    );
+    const base = linearArtifact(50);
+    await temp.registry.registerModel(
+      "loose",
+      createArtifact({
+        kind: "linear",
+        schema: loose,
+        preprocessing: base.manifest.preprocessing,
+        model: base.manifest.model,
+        arrays: { coefficients: Float64Array.of(100, 2, 10, 20, 30) },
+      }),
+      { aliases: ["production"] },
+    );
+    await mkdir(join(dir, "data"));
+    const csv = [
+      "id,rooms,area,color",
+      "h0,1,0,red",
+      "h1,2,10,green,extra",
+      "h2,3",
+      "h3,zero,30,blue",
+      "h4,5,,red",
+      'h5,1,50,"open',
+      "h6,2,60,blue",
+    ];
+    await writeFile(join(dir, "data", "a.csv"), `${csv.join("\n")}\n`);
+    const jsonl = [
+      '{"id":"j0","rooms":1,"area":0,"color":"red"}',
+      "not json",
+      "",
+      '{"id":"j1","rooms":2,"area":null,"color":null}',
+      '{"id":"j2","rooms":3,"area":20,"color":"blue"}',
+    ];
+    await writeFile(join(dir, "data", "b.jsonl"), `${jsonl.join("\n")}\n`);
+    for (const workers of [0, 2]) {
+      const output = `out${workers}`;
+      const summary = await scoreBatch({
+        model: "loose@production",
+        registry: temp.registry,
+        input: "data",
+        output,
+        cwd: dir,
+        batchSize: 2,
+        workers,
+        maxRejectRate: 1,
+      });
+      expect(summary.ok).toBe(true);
+      expect(summary.totals.failedFiles).toBe(0);
+      const [a, b] = summary.files;
+      expect(a).toMatchObject({ status: "scored", rowsIn: 7, rowsScored: 2, rowsRejected: 5 });
+      expect(b).toMatchObject({ status: "scored", rowsIn: 4, rowsScored: 2, rowsRejected: 2 });
+      for (const file of summary.files)
+        expect(file.rowsIn).toBe(file.rowsScored + file.rowsRejected);
+      const aRejects = (await jsonLines(a.rejects!)).sort(
+        (x, y) => Number(x.line) - Number(y.line),
+      );
+      expect(aRejects.map((line) => [line.line, line.row, line.text ?? null])).toEqual([
+        [3, 1, "h1,2,10,green,extra"],
+        [4, 2, "h2,3"],
+        [5, 3, null],
+        [6, 4, null],
+        [7, 5, 'h5,1,50,"open'],
+      ]);
+      expect(aRejects[0]).toMatchObject({
+        file: join(dir, "data", "a.csv"),
+        issues: [{ code: "malformed_row", message: "expected 4 fields like the header, found 5" }],
+      });
+      expect(aRejects[0].values).toBeUndefined();
+      expect(aRejects[2]).toMatchObject({ values: { id: "h3", rooms: "zero" } });
+      expect(aRejects[3]).toMatchObject({
+        values: { id: "h4", rooms: 5, color: "red" },
+        issues: [{ code: "predictor_input", path: [4] }],
+      });
+      expect((aRejects[4].issues as { message: string }[])[0].message).toMatch(
+        /unterminated quoted field in column "color"/,
+      );
+      const bRejects = (await jsonLines(b.rejects!)).sort(
+        (x, y) => Number(x.line) - Number(y.line),
+      );
+      expect(bRejects.map((line) => [line.line, line.row, line.text ?? null])).toEqual([
+        [2, 1, "not json"],
+        [4, 2, null],
+      ]);
+      expect((bRejects[0].issues as { code: string }[])[0].code).toBe("malformed_row");
+      expect((bRejects[1].issues as { code: string }[])[0].code).toBe("predictor_input");
+      const outA = await readFrame(join(dir, output, "a.csv"));
+      expect([0, 1].map((row) => outA.get(row, "id"))).toEqual(["h0", "h6"]);
+      expect([...outA.numeric("prediction")]).toEqual([
+        byHand({ rooms: 1, area: 0, color: "red" }),
+        byHand({ rooms: 2, area: 60, color: "blue" }),
+      ]);
+      const outB = await readFrame(join(dir, output, "b.jsonl"));
+      expect([0, 1].map((row) => outB.get(row, "id"))).toEqual(["j0", "j2"]);
+    }
   });
 
   it("is not ok when the reject share passes maxRejectRate (default 0)", async () => {

@@ -7,6 +7,7 @@ import {
   Frame,
   type FrameFormat,
   type FrameFormatName,
+  type FrameOrigin,
   type FrameWriter,
   formats,
   type InvalidRow,
@@ -427,9 +428,8 @@ async function scoreFile(context: {
   let invalid: InvalidRow[] = [];
   const inFlight: {
     result: Promise<BatchResult>;
-    /** File row of the batch's first row, and the file rows rejected from it by the schema. */
-    firstRow: number;
-    rejectedRows: readonly number[];
+    /** Where the batch's rows are in the file (their data-row index and line). */
+    origin: FrameOrigin;
   }[] = [];
   const limit = Math.max(1, scorer.threads) * IN_FLIGHT_PER_THREAD;
 
@@ -445,13 +445,16 @@ async function scoreFile(context: {
     if (result.failed.length > 0) {
       // Rows the schema accepted but the model could not score: rejected, not lost.
       await reject(
-        result.failed.map((failed) => ({
-          file: source.path,
-          line: null,
-          row: fileRow(next.firstRow, next.rejectedRows, failed.row),
-          values: failed.values,
-          issues: [{ code: failed.code, path: [], message: failed.message }],
-        })),
+        result.failed.map((failed) => {
+          const row = next.origin.row(failed.row);
+          return {
+            file: source.path,
+            line: next.origin.line(failed.row),
+            row,
+            values: failed.values,
+            issues: [{ code: failed.code, path: [row], message: failed.message }],
+          };
+        }),
       );
     }
     if (result.bytes) await writer!.writeEncoded!(result.bytes, result.rowCount);
@@ -461,19 +464,30 @@ async function scoreFile(context: {
   try {
     let plan: OutputPlan | undefined;
     let batchIndex = 0;
+    let origin: FrameOrigin | undefined;
     const stream = source.format.stream(source.path, {
       schema,
       keepUnknownColumns: true,
+      // Unreadable rows (a ragged CSV record, a line that is not JSON) and schema violations.
       onInvalidRow: (row) => invalid.push(row),
+      onFrameOrigin: (where) => {
+        origin = where;
+      },
       batchSize: settings.batchSize,
       delimiter: settings.delimiter,
     });
-    let rowsBefore = 0;
     for await (const frame of stream) {
       const rejectedHere = invalid;
       invalid = [];
       rowsIn += frame.rowCount + rejectedHere.length;
       await reject(rejectedHere.map(fromInvalidRow));
+      if (frame.rowCount === 0) {
+        // Every row of the batch was rejected: nothing to score (and a JSON Lines batch of
+        // unreadable lines has none of the file's other columns).
+        context.onBatch(rejectedHere.length);
+        continue;
+      }
+      const where = origin!;
       plan ??= outputPlan(frame, source.path, settings, model);
       writer ??= await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
       const encode =
@@ -484,9 +498,6 @@ async function scoreFile(context: {
         ...plan,
         encode: encode && { ...encode, delimiter: settings.outputDelimiter },
       };
-      const firstRow = rowsBefore;
-      rowsBefore += frame.rowCount + rejectedHere.length;
-      const rejectedRows = rejectedHere.map((row) => row.row);
       const result = context.scorer.score({
         id: batchIndex,
         columns: [...frame.columns()],
@@ -495,11 +506,7 @@ async function scoreFile(context: {
       });
       // Awaited in order by flushOne; until then a failure must not count as unhandled.
       result.catch(() => {});
-      inFlight.push({
-        result,
-        firstRow,
-        rejectedRows,
-      });
+      inFlight.push({ result, origin: where });
       batchIndex++;
       context.onBatch(frame.rowCount + rejectedHere.length);
       if (inFlight.length >= limit) await flushOne();
@@ -561,20 +568,6 @@ async function scoreFile(context: {
   }
 }
 
-/** The file row of a batch's `index`-th kept row, given the file rows the schema rejected. */
-function fileRow(firstRow: number, rejected: readonly number[], index: number): number {
-  let row = firstRow;
-  let kept = -1;
-  let next = 0;
-  for (; ; row++) {
-    if (next < rejected.length && rejected[next] === row) {
-      next++;
-      continue;
-    }
-    if (++kept === index) return row;
-  }
-}
-
 function isTextFormat(format: FrameFormat): boolean {
   return format === formats.csv || format === formats.jsonl;
 }
@@ -626,11 +619,16 @@ function outputPlan(
 
 // ---------------------------------------------------------------- rejects
 
+/**
+ * One line of a rejects file: where the row is (file, 1-based line, 0-based data row), the row
+ * as read (`values`, or `text` for a row that could not be read at all) and every issue.
+ */
 interface RejectLine {
   file: string;
-  line: number | null;
+  line: number;
   row: number;
-  values: Record<string, unknown>;
+  values?: Record<string, unknown>;
+  text?: string;
   issues: readonly Pick<Issue, "code" | "path" | "message">[] | readonly unknown[];
 }
 
@@ -639,7 +637,7 @@ function fromInvalidRow(row: InvalidRow): RejectLine {
     file: row.location.file,
     line: row.location.line,
     row: row.row,
-    values: row.values,
+    ...(row.text === undefined ? { values: row.values } : { text: row.text }),
     issues: row.issues.map((issue) => ({
       code: issue.code,
       path: issue.path,
