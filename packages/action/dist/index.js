@@ -13614,7 +13614,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch(input3, init = void 0) {
+    function fetch2(input3, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14569,7 +14569,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch,
+      fetch: fetch2,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -19108,7 +19108,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -21349,12 +21349,12 @@ var require_log = __commonJS({
       if (logLevel === "debug")
         console.log(...messages);
     }
-    function warn(logLevel, warning) {
+    function warn(logLevel, warning2) {
       if (logLevel === "debug" || logLevel === "warn") {
         if (typeof node_process.emitWarning === "function")
-          node_process.emitWarning(warning);
+          node_process.emitWarning(warning2);
         else
-          console.warn(warning);
+          console.warn(warning2);
       }
     }
     exports.debug = debug2;
@@ -24824,9 +24824,9 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message2, warning) => {
+        this.onError = (source, code, message2, warning2) => {
           const pos = getErrorPos(source);
-          if (warning)
+          if (warning2)
             this.warnings.push(new errors.YAMLWarning(pos, code, message2));
           else
             this.errors.push(new errors.YAMLParseError(pos, code, message2));
@@ -24899,10 +24899,10 @@ ${cb}` : comment;
           console.dir(token, { depth: null });
         switch (token.type) {
           case "directive":
-            this.directives.add(token.source, (offset, message2, warning) => {
+            this.directives.add(token.source, (offset, message2, warning2) => {
               const pos = getErrorPos(token);
               pos[0] += offset;
-              this.onError(pos, "BAD_DIRECTIVE", message2, warning);
+              this.onError(pos, "BAD_DIRECTIVE", message2, warning2);
             });
             this.prelude.push(token.source);
             this.atDirectives = true;
@@ -26944,7 +26944,7 @@ var require_public_api = __commonJS({
       const doc = parseDocument3(src, options);
       if (!doc)
         return null;
-      doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
+      doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
       if (doc.errors.length > 0) {
         if (doc.options.logLevel !== "silent")
           throw doc.errors[0];
@@ -27498,6 +27498,9 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
 function getInput(name, options) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
   if (options && options.required && !val) {
@@ -27525,6 +27528,9 @@ function debug(message2) {
 }
 function error(message2, properties = {}) {
   issueCommand("error", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+}
+function warning(message2, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
 }
 function info(message2) {
   process.stdout.write(message2 + os4.EOL);
@@ -73938,8 +73944,8 @@ function readFrame(path, options = {}) {
 import { userInfo } from "os";
 import { resolve as resolve2 } from "path";
 function currentActor(env = process.env) {
-  const github = env.GITHUB_ACTOR?.trim();
-  if (github) return github;
+  const github2 = env.GITHUB_ACTOR?.trim();
+  if (github2) return github2;
   try {
     const name = userInfo().username.trim();
     if (name) return name;
@@ -77090,6 +77096,64 @@ function openExistingRegistry(location, options = {}) {
   return openRegistry(location, { ...options, mustExist: true });
 }
 
+// src/comment.ts
+import { readFile as readFile4 } from "fs/promises";
+async function pullRequestOf(env) {
+  const repository = env.GITHUB_REPOSITORY;
+  if (!env.GITHUB_EVENT_PATH || !repository) return void 0;
+  const event = JSON.parse(await readFile4(env.GITHUB_EVENT_PATH, "utf8"));
+  const number4 = event.pull_request?.number ?? (event.issue?.pull_request === void 0 ? void 0 : event.issue.number);
+  if (typeof number4 !== "number") return void 0;
+  const apiUrl = (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
+  return { apiUrl, repository, number: number4 };
+}
+function commentMarker(model) {
+  return `<!-- mlops-gate: ${model.replace(/--/g, "- -")} -->`;
+}
+async function github(token, method, url2, body) {
+  const response = await fetch(url2, {
+    method,
+    headers: {
+      accept: "application/vnd.github+json",
+      authorization: `Bearer ${token}`,
+      "x-github-api-version": "2022-11-28",
+      "user-agent": "mlops-gate-action",
+      ...body === void 0 ? {} : { "content-type": "application/json" }
+    },
+    body: body === void 0 ? void 0 : JSON.stringify(body)
+  });
+  if (!response.ok) {
+    const text = (await response.text()).slice(0, 300);
+    throw new Error(`${method} ${url2} answered ${response.status}: ${text}`);
+  }
+  return response.json();
+}
+async function upsertGateComment(token, target, model, markdown) {
+  const marker2 = commentMarker(model);
+  const body = `${marker2}
+${markdown}`;
+  const repo = `${target.apiUrl}/repos/${target.repository}`;
+  for (let page = 1; ; page += 1) {
+    const comments = await github(
+      token,
+      "GET",
+      `${repo}/issues/${target.number}/comments?per_page=100&page=${page}`
+    );
+    const mine = comments.find((comment) => comment.body?.startsWith(marker2));
+    if (mine !== void 0) {
+      const updated = await github(token, "PATCH", `${repo}/issues/comments/${mine.id}`, {
+        body
+      });
+      return { url: updated.html_url, action: "updated" };
+    }
+    if (comments.length < 100) break;
+  }
+  const created = await github(token, "POST", `${repo}/issues/${target.number}/comments`, {
+    body
+  });
+  return { url: created.html_url, action: "created" };
+}
+
 // src/main.ts
 var INPUT_DEFAULTS = {
   registry: ".mlops",
@@ -77098,7 +77162,8 @@ var INPUT_DEFAULTS = {
   data: "",
   "promote-to": "",
   "require-baseline": "false",
-  reason: ""
+  reason: "",
+  "github-token": ""
 };
 function input2(name) {
   const value2 = getInput(name, { trimWhitespace: name !== "thresholds" });
@@ -77183,6 +77248,24 @@ async function writeSummary(markdown) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   await summary.addRaw(markdown).write();
 }
+async function commentOnPullRequest(token, model, markdown) {
+  if (token === "") return;
+  setSecret(token);
+  const target = await pullRequestOf(process.env);
+  if (target === void 0) {
+    info("Not a pull request: no gate comment to post.");
+    return;
+  }
+  try {
+    const comment = await upsertGateComment(token, target, model, markdown);
+    setOutput("comment-url", comment.url);
+    info(`Gate comment ${comment.action}: ${comment.url}`);
+  } catch (error63) {
+    warning(`Could not post the gate comment: ${messageOf2(error63)}`, {
+      title: "Gate comment"
+    });
+  }
+}
 function setOutputs(run3) {
   setOutput("passed", String(run3.result.passed));
   setOutput("candidate-version", String(run3.candidate.version));
@@ -77238,7 +77321,9 @@ async function run2() {
       if (!row.passed) error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });
     }
     setOutputs(gate);
-    await writeSummary(formatGateRunMarkdown(gate));
+    const markdown = formatGateRunMarkdown(gate);
+    await writeSummary(markdown);
+    await commentOnPullRequest(input2("github-token"), gate.candidate.name, markdown);
     const promotion = promotionLine(gate);
     if (promotion !== void 0) info(promotion);
     if (gate.result.passed) info(gate.summary);

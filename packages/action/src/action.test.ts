@@ -1,9 +1,10 @@
 // Runs the BUNDLED action (dist/index.js) the way the GitHub runner does: `node dist/index.js` in
 // a child process, inputs in INPUT_* variables (defaults filled in from action.yml, as the runner
 // does), GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against a real folder registry.
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,7 +124,11 @@ function parseAnnotations(stdout: string, command: string): Annotation[] {
 }
 
 /** Runs dist/index.js with these inputs, the unset ones taking action.yml's defaults. */
-async function runAction(workspace: string, inputs: Record<string, string>): Promise<ActionRun> {
+async function runAction(
+  workspace: string,
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
   const outputFile = join(workspace, `output-${Math.random().toString(36).slice(2)}.txt`);
   const summaryFile = join(workspace, `summary-${Math.random().toString(36).slice(2)}.md`);
   await writeFile(outputFile, "");
@@ -141,12 +146,25 @@ async function runAction(workspace: string, inputs: Record<string, string>): Pro
     const value = inputs[name] ?? spec.default;
     if (value !== undefined) env[`INPUT_${name.toUpperCase()}`] = value;
   }
-  const result = spawnSync(process.execPath, [bundle], {
-    cwd: workspace,
-    encoding: "utf8",
-    env,
-    timeout: 100_000,
-  });
+  Object.assign(env, extraEnv);
+  // Asynchronous: a test's stand-in GitHub API answers from this process meanwhile.
+  const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      execFile(
+        process.execPath,
+        [bundle],
+        { cwd: workspace, encoding: "utf8", env, timeout: 100_000, maxBuffer: 16 << 20 },
+        (error, stdout, stderr) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          resolve({
+            status: error === null ? 0 : typeof code === "number" ? code : null,
+            stdout,
+            stderr,
+          });
+        },
+      );
+    },
+  );
   return {
     code: result.status,
     stdout: result.stdout,
@@ -193,6 +211,7 @@ describe("action.yml", () => {
       "candidate-version",
       "baseline-version",
       "report",
+      "comment-url",
     ]);
     expect(actionYaml.runs).toEqual({ using: "node24", main: "dist/index.js" });
   });
@@ -455,4 +474,168 @@ describe("the bundled action", () => {
     expect(run.errors[0].message).toContain("rose");
     expect(run.outputs.passed).toBe("false");
   });
+});
+
+// ------------------------------------------------------------------ the pull-request comment
+
+interface ApiRequest {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  accept: string | undefined;
+  apiVersion: string | undefined;
+  body: unknown;
+}
+
+/** A stand-in for the GitHub REST API's issue comments, recording every request it gets. */
+async function fakeGitHub() {
+  const requests: ApiRequest[] = [];
+  const comments: { id: number; body: string; html_url: string }[] = [
+    { id: 7, body: "Looks good to me", html_url: "https://github.test/o/r/pull/42#issuecomment-7" },
+  ];
+  const readBody = async (request: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    return text === "" ? undefined : JSON.parse(text);
+  };
+  const server = createServer(async (request, response) => {
+    const body = await readBody(request);
+    requests.push({
+      method: request.method ?? "",
+      url: request.url ?? "",
+      authorization: request.headers.authorization,
+      accept: request.headers.accept,
+      apiVersion: request.headers["x-github-api-version"] as string | undefined,
+      body,
+    });
+    const send = (status: number, value: unknown) => {
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(value));
+    };
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (request.method === "GET" && url.pathname === "/repos/o/r/issues/42/comments") {
+      return send(200, url.searchParams.get("page") === "1" ? comments : []);
+    }
+    if (request.method === "POST" && url.pathname === "/repos/o/r/issues/42/comments") {
+      const comment = {
+        id: 100 + comments.length,
+        body: body.body,
+        html_url: `https://github.test/o/r/pull/42#issuecomment-${100 + comments.length}`,
+      };
+      comments.push(comment);
+      return send(201, comment);
+    }
+    const patch = /^\/repos\/o\/r\/issues\/comments\/(\d+)$/.exec(url.pathname);
+    if (request.method === "PATCH" && patch) {
+      const comment = comments.find((item) => item.id === Number(patch[1]));
+      if (comment === undefined) return send(404, { message: "Not Found" });
+      comment.body = body.body;
+      return send(200, comment);
+    }
+    send(404, { message: "Not Found" });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    requests,
+    comments,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("the gate comment on the pull request", () => {
+  it("posts one comment, edits it on the next run, and sends nothing without a token", async () => {
+    const api = await fakeGitHub();
+    try {
+      const workspace = await makeWorkspace();
+      const eventPath = join(workspace, "event.json");
+      await writeFile(eventPath, JSON.stringify({ pull_request: { number: 42 } }));
+      const env = {
+        GITHUB_API_URL: api.url,
+        GITHUB_REPOSITORY: "o/r",
+        GITHUB_EVENT_PATH: eventPath,
+      };
+      const inputs = { model: "wine", data: "holdout.csv", thresholds: THRESHOLDS };
+
+      const silent = await runAction(workspace, inputs, env);
+      expect(silent.code).toBe(0);
+      expect(api.requests).toEqual([]);
+
+      const first = await runAction(workspace, { ...inputs, "github-token": "t0ken" }, env);
+      expect(first.code).toBe(0);
+      // The runner masks the token in the log; the action prints it nowhere else.
+      expect(first.stdout.split("\n").filter((line) => line.includes("t0ken"))).toEqual([
+        "::add-mask::t0ken",
+      ]);
+      const headers = {
+        authorization: "Bearer t0ken",
+        accept: "application/vnd.github+json",
+        apiVersion: "2022-11-28",
+      };
+      const markdown = first.summary;
+      const body = `<!-- mlops-gate: wine -->\n${markdown}`;
+      expect(api.requests).toEqual([
+        {
+          method: "GET",
+          url: "/repos/o/r/issues/42/comments?per_page=100&page=1",
+          ...headers,
+          body: undefined,
+        },
+        { method: "POST", url: "/repos/o/r/issues/42/comments", ...headers, body: { body } },
+      ]);
+      expect(first.outputs["comment-url"]).toBe("https://github.test/o/r/pull/42#issuecomment-101");
+
+      api.requests.length = 0;
+      const second = await runAction(
+        workspace,
+        { ...inputs, thresholds: "- rmse:maxRelativeRegression=0.5\n", "github-token": "t0ken" },
+        env,
+      );
+      expect(second.code).toBe(0);
+      const secondBody = `<!-- mlops-gate: wine -->\n${second.summary}`;
+      expect(secondBody).not.toBe(body);
+      expect(api.requests).toEqual([
+        {
+          method: "GET",
+          url: "/repos/o/r/issues/42/comments?per_page=100&page=1",
+          ...headers,
+          body: undefined,
+        },
+        {
+          method: "PATCH",
+          url: "/repos/o/r/issues/comments/101",
+          ...headers,
+          body: { body: secondBody },
+        },
+      ]);
+      // Still one gate comment beside the reviewer's, holding the latest table.
+      expect(api.comments.map((comment) => comment.id)).toEqual([7, 101]);
+      expect(api.comments[1].body).toBe(secondBody);
+    } finally {
+      await api.close();
+    }
+  }, 300_000);
+
+  it("a comment the API refuses is a warning; the gate's verdict stands", async () => {
+    const workspace = await makeWorkspace();
+    const eventPath = join(workspace, "event.json");
+    await writeFile(eventPath, JSON.stringify({ pull_request: { number: 9 } }));
+    const api = await fakeGitHub();
+    try {
+      const run = await runAction(
+        workspace,
+        { model: "wine", data: "holdout.csv", thresholds: THRESHOLDS, "github-token": "t0ken" },
+        { GITHUB_API_URL: api.url, GITHUB_REPOSITORY: "o/r", GITHUB_EVENT_PATH: eventPath },
+      );
+      expect(run.code).toBe(0);
+      expect(run.outputs.passed).toBe("true");
+      expect(run.stdout).toMatch(
+        /::warning title=Gate comment::Could not post the gate comment: GET .*\/repos\/o\/r\/issues\/9\/comments\?per_page=100&page=1 answered 404/,
+      );
+    } finally {
+      await api.close();
+    }
+  }, 300_000);
 });

@@ -14,6 +14,7 @@ import {
   resolveRegistryLocation,
   runGate,
 } from "@mlops/core";
+import { pullRequestOf, upsertGateComment } from "./comment.js";
 
 /**
  * The defaults of the optional inputs, as `action.yml` states them. The runner passes them in
@@ -27,6 +28,7 @@ export const INPUT_DEFAULTS = {
   "promote-to": "",
   "require-baseline": "false",
   reason: "",
+  "github-token": "",
 } as const;
 
 /** Every input `run()` reads: a test keeps this list equal to the inputs of `action.yml`. */
@@ -40,6 +42,7 @@ export const INPUT_NAMES = [
   "promote-to",
   "require-baseline",
   "reason",
+  "github-token",
 ] as const;
 
 type InputName = (typeof INPUT_NAMES)[number];
@@ -160,6 +163,30 @@ async function writeSummary(markdown: string): Promise<void> {
   await core.summary.addRaw(markdown).write();
 }
 
+/**
+ * With a token, the gate's table as the pull request's one gate comment (edited on later runs).
+ * Nothing is sent without a token or outside a pull request; a comment that cannot be posted is a
+ * warning, the gate's verdict stands.
+ */
+async function commentOnPullRequest(token: string, model: string, markdown: string) {
+  if (token === "") return;
+  core.setSecret(token);
+  const target = await pullRequestOf(process.env);
+  if (target === undefined) {
+    core.info("Not a pull request: no gate comment to post.");
+    return;
+  }
+  try {
+    const comment = await upsertGateComment(token, target, model, markdown);
+    core.setOutput("comment-url", comment.url);
+    core.info(`Gate comment ${comment.action}: ${comment.url}`);
+  } catch (error) {
+    core.warning(`Could not post the gate comment: ${messageOf(error)}`, {
+      title: "Gate comment",
+    });
+  }
+}
+
 function setOutputs(run: RunGateResult): void {
   core.setOutput("passed", String(run.result.passed));
   core.setOutput("candidate-version", String(run.candidate.version));
@@ -236,7 +263,9 @@ export async function run(): Promise<void> {
       if (!row.passed) core.error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });
     }
     setOutputs(gate);
-    await writeSummary(formatGateRunMarkdown(gate));
+    const markdown = formatGateRunMarkdown(gate);
+    await writeSummary(markdown);
+    await commentOnPullRequest(input("github-token"), gate.candidate.name, markdown);
     const promotion = promotionLine(gate);
     if (promotion !== undefined) core.info(promotion);
     if (gate.result.passed) core.info(gate.summary);
