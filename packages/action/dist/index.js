@@ -74773,6 +74773,10 @@ var ComposedRegistryStore = class {
       const models = parts.models;
       this.watchAliases = (listener) => models.watchAliases(listener);
     }
+    if (typeof parts.models.deleteModelVersion === "function") {
+      const models = parts.models;
+      this.deleteModelVersion = (name, version2) => models.deleteModelVersion(name, version2);
+    }
   }
   close() {
     this.#closing ??= this.#close ? this.#close() : Promise.resolve();
@@ -74877,6 +74881,7 @@ var ComposedRegistryStore = class {
     return this.models.importAliasHistory(name, history);
   }
   watchAliases;
+  deleteModelVersion;
 };
 
 // ../core/src/registry/folder-artifacts.ts
@@ -75434,6 +75439,32 @@ var FolderModelRegistryStore = class {
     const files = await this.root.list(this.modelPath(name, "versions"));
     return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
   }
+  async deletedNumbers(name) {
+    const files = await this.root.list(this.modelPath(name, "versions"));
+    return files.filter((file2) => /^[1-9]\d*\.deleted\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -".deleted.json".length)));
+  }
+  async deleteModelVersion(name, version2) {
+    validateName("model name", name);
+    validateVersion(version2);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const record2 = await this.readVersion(name, version2);
+      const aliases = foldAliases(await this.readHistory(name));
+      const pointing = Object.keys(aliases).filter((alias) => aliases[alias] === version2).sort();
+      if (pointing.length > 0) {
+        throw new MlopsError(
+          "registry_conflict",
+          `version ${version2} of model "${name}" is not deleted: ${pointing.map((alias) => `@${alias}`).join(", ")} ${pointing.length === 1 ? "points" : "point"} at it; move or delete ${pointing.length === 1 ? "that alias" : "those aliases"} first`
+        );
+      }
+      await writeFileAtomic2(
+        this.modelPath(name, "versions", `${version2}.deleted.json`),
+        storedJson({ ...record2, deletedAt: Date.now() })
+      );
+      await unlink6(this.modelPath(name, "versions", `${version2}.json`));
+      return this.withAliases(record2, {});
+    });
+  }
   async readHistory(name) {
     const path = this.modelPath(name, "alias-history.jsonl");
     const bytes = await readIfExists(path);
@@ -75525,7 +75556,8 @@ var FolderModelRegistryStore = class {
       try {
         await ensureDirectory(this.modelPath(name, "versions"));
         await this.removeOrphans(this.modelPath(name, "versions"));
-        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        const taken = [...await this.versionNumbers(name), ...await this.deletedNumbers(name)];
+        const next = Math.max(0, ...taken) + 1;
         const record2 = {
           name,
           version: next,

@@ -1,6 +1,7 @@
 import type { ModelManifest, PreprocessingStep } from "../artifact/types.js";
 import type { OptionSpecs } from "../command/options.js";
 import type { Command } from "../command/program.js";
+import { MlopsError } from "../errors/error.js";
 import { formatNumber } from "../format/numbers.js";
 import {
   type Column,
@@ -308,6 +309,37 @@ const modelsShow = defineMlopsCommand({
   },
 });
 
+// ------------------------------------------------------------------ models delete-version
+
+const modelsDeleteVersion = defineMlopsCommand({
+  name: "models delete-version",
+  summary: "Delete a version no alias points at; its number is never reused, its alias moves stay.",
+  args: [
+    { name: "NAME", description: "the registered model" },
+    { name: "VERSION", description: "the version number to delete" },
+  ],
+  options: {},
+  examples: ["mlops models delete-version wine 2"],
+  async run({ openRegistry, args }) {
+    const [name, versionArgument] = args;
+    const version = parsePositiveInteger("version", versionArgument);
+    const registry = await openRegistry();
+    const store = registry.store;
+    if (store.deleteModelVersion === undefined) {
+      throw new MlopsError(
+        "argument_invalid",
+        `the registry at ${store.location} cannot delete versions (this backend does not ` +
+          "support it yet)",
+      );
+    }
+    const deleted = await store.deleteModelVersion(name, version);
+    return {
+      json: { deleted },
+      text: `Deleted ${formatModelUri({ name, kind: "version", version })} (${deleted.digest.slice(0, 19)}…); version ${version} will not be reused.\n`,
+    };
+  },
+});
+
 // ------------------------------------------------------------------ alias set / history
 
 function moveText(entry: AliasHistoryEntry): string {
@@ -428,6 +460,7 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   modelsShow,
   modelsRegister,
   modelsExport,
+  modelsDeleteVersion,
   aliasSet,
   aliasDelete,
   aliasHistory,

@@ -295,6 +295,55 @@ describe("alias set and alias history", () => {
     expect(noReason.stderr).toContain("mlops: missing option --reason TEXT\n");
   });
 
+  it("models delete-version refuses a version an alias points at, and never reuses a number", async () => {
+    const registry = await openRegistry(path);
+    const before = (await registry.store.listModelVersions("wine")).map((v) => v.version);
+    const last = before.at(-1)!;
+    const aliases = await registry.store.listAliases("wine");
+    const held = aliases.production;
+    const refused = await cli([
+      "models",
+      "delete-version",
+      "wine",
+      String(held),
+      "--registry",
+      path,
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(`^mlops: version ${held} of model "wine" is not deleted: .*@production`),
+    );
+    expect((await registry.store.listModelVersions("wine")).length).toBe(before.length);
+
+    for (const [alias, version] of Object.entries(aliases)) {
+      if (version === last) await registry.store.deleteAlias("wine", alias);
+    }
+    const deleted = await cli([
+      "models",
+      "delete-version",
+      "wine",
+      String(last),
+      "--registry",
+      path,
+    ]);
+    expect(deleted.stderr).toBe("");
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toMatch(
+      new RegExp(
+        `^Deleted models:/wine/${last} \\(sha256:.*\\); version ${last} will not be reused\\.\n$`,
+      ),
+    );
+    expect((await registry.store.listModelVersions("wine")).map((v) => v.version)).toEqual(
+      before.slice(0, -1),
+    );
+    const missing = await cli(["models", "show", `wine/${last}`, "--registry", path]);
+    expect(missing.code).toBe(2);
+    // The number stays taken: the next registration gets the one after it.
+    const bytes = await registry.store.readModelArtifact("wine", before[0]);
+    const next = await registry.store.createModelVersion("wine", { artifact: bytes });
+    expect(next.version).toBe(last + 1);
+  });
+
   it("requires --reason and a numeric version", async () => {
     const noReason = await cli(["alias", "set", "wine", "production", "1", "--registry", path]);
     expect(noReason.code).toBe(2);

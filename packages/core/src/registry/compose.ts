@@ -70,6 +70,11 @@ export class ComposedRegistryStore implements RegistryStore {
       this.watchAliases = (listener: (event: AliasWatchEvent) => void): Promise<StopWatching> =>
         models.watchAliases!(listener);
     }
+    if (typeof parts.models.deleteModelVersion === "function") {
+      const models = parts.models;
+      this.deleteModelVersion = (name: string, version: number): Promise<ModelVersion> =>
+        models.deleteModelVersion!(name, version);
+    }
   }
 
   close(): Promise<void> {
@@ -191,4 +196,5 @@ export class ComposedRegistryStore implements RegistryStore {
     return this.models.importAliasHistory(name, history);
   }
   watchAliases?: (listener: (event: AliasWatchEvent) => void) => Promise<StopWatching>;
+  deleteModelVersion?: (name: string, version: number) => Promise<ModelVersion>;
 }

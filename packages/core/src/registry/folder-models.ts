@@ -109,6 +109,43 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
       .sort((a, b) => a - b);
   }
 
+  private async deletedNumbers(name: string): Promise<number[]> {
+    const files = await this.root.list(this.modelPath(name, "versions"));
+    return files
+      .filter((file) => /^[1-9]\d*\.deleted\.json$/.test(file))
+      .map((file) => Number(file.slice(0, -".deleted.json".length)));
+  }
+
+  async deleteModelVersion(name: string, version: number): Promise<ModelVersion> {
+    validateName("model name", name);
+    validateVersion(version);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const record = await this.readVersion(name, version);
+      const aliases = foldAliases(await this.readHistory(name));
+      const pointing = Object.keys(aliases)
+        .filter((alias) => aliases[alias] === version)
+        .sort();
+      if (pointing.length > 0) {
+        throw new MlopsError(
+          "registry_conflict",
+          `version ${version} of model "${name}" is not deleted: ` +
+            `${pointing.map((alias) => `@${alias}`).join(", ")} ` +
+            `${pointing.length === 1 ? "points" : "point"} at it; move or delete ` +
+            `${pointing.length === 1 ? "that alias" : "those aliases"} first`,
+        );
+      }
+      // The tombstone first: a crash between the two writes leaves the version listed, not its
+      // number free.
+      await writeFileAtomic(
+        this.modelPath(name, "versions", `${version}.deleted.json`),
+        storedJson({ ...record, deletedAt: Date.now() }),
+      );
+      await unlink(this.modelPath(name, "versions", `${version}.json`));
+      return this.withAliases(record, {});
+    });
+  }
+
   private async readHistory(name: string): Promise<AliasHistoryEntry[]> {
     const path = this.modelPath(name, "alias-history.jsonl");
     const bytes = await readIfExists(path);
@@ -220,7 +257,9 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
       try {
         await ensureDirectory(this.modelPath(name, "versions"));
         await this.removeOrphans(this.modelPath(name, "versions"));
-        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        // Deleted versions keep their number (a tombstone): a URI never names other bytes.
+        const taken = [...(await this.versionNumbers(name)), ...(await this.deletedNumbers(name))];
+        const next = Math.max(0, ...taken) + 1;
         const record: StoredVersion = {
           name,
           version: next,

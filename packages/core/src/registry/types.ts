@@ -390,6 +390,14 @@ export interface ModelRegistryStore {
    * LISTEN/NOTIFY). Absent on backends that cannot: callers poll instead.
    */
   watchAliases?(listener: (event: AliasWatchEvent) => void): Promise<StopWatching>;
+
+  /**
+   * Deletes a version that no alias points at (else `registry_conflict`, naming the aliases):
+   * it is no longer listed, resolved or loaded, and its number is never given again, so a
+   * `models:/name/N` URI cannot come to mean other bytes. The alias history keeps its moves.
+   * Absent on backends that cannot delete versions yet (callers test for it).
+   */
+  deleteModelVersion?(name: string, version: number): Promise<ModelVersion>;
 }
 
 /**
