@@ -131,5 +131,6 @@ export {
   ThreadPool,
   type ThreadPoolOptions,
   threadError,
+  transferResult,
   workerExecArgv,
 } from "./pool.js";

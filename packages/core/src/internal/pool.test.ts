@@ -10,8 +10,12 @@ import { builtModulePath, ThreadPool, workerExecArgv } from "./pool.js";
 const module = fileURLToPath(new URL("./fixtures/test-worker.mjs", import.meta.url));
 const pools: ThreadPool[] = [];
 
-function open(size: number, perThread?: number): ThreadPool {
-  const pool = new ThreadPool({ module, size, perThread, name: "test pool" });
+function open(
+  size: number,
+  perThread?: number,
+  resourceLimits?: ConstructorParameters<typeof ThreadPool>[0]["resourceLimits"],
+): ThreadPool {
+  const pool = new ThreadPool({ module, size, perThread, name: "test pool", resourceLimits });
   pools.push(pool);
   return pool;
 }
@@ -38,6 +42,17 @@ describe("ThreadPool", () => {
     const threads = new Set(states.map((answer) => (answer as { threadId: number }).threadId));
     expect(threads.size).toBe(3);
     for (const answer of states) expect((answer as { state: string[] }).state).toEqual(["a", "b"]);
+  });
+
+  it("moves a transferResult's buffers to the caller, and applies resourceLimits", async () => {
+    const pool = open(1, 2, { maxYoungGenerationSizeMb: 8 });
+    const answer = await pool.run<{ bytes: Uint8Array }>({ type: "bytes", values: [1, 2, 3] });
+    expect([...answer.bytes]).toEqual([1, 2, 3]);
+    // Moved, not copied: the thread's array is detached.
+    await expect(pool.run({ type: "sent" })).resolves.toBe(0);
+    await expect(pool.run({ type: "heap" })).resolves.toMatchObject({
+      maxYoungGenerationSizeMb: 8,
+    });
   });
 
   it("rejects with the thread's error code and message, and keeps serving", async () => {
@@ -118,13 +133,15 @@ describe("builtModulePath and workerExecArgv", () => {
     ).toBeUndefined();
   });
 
-  it("drops the source condition and keeps every other flag", () => {
+  it("drops the source condition, entry and heap-size flags, and keeps every other flag", () => {
     expect(
       workerExecArgv([
         "--conditions",
         "@mlops/source",
         "-C=@mlops/source",
         "--expose-gc",
+        "--input-type=module",
+        "--max-old-space-size=512",
         "-C",
         "x",
       ]),

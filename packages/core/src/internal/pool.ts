@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   MessageChannel,
   type MessagePort,
+  type ResourceLimits,
   receiveMessageOnPort,
   type TransferListItem,
   Worker,
@@ -15,11 +16,13 @@ import { MlopsError, type MlopsErrorCode } from "../errors/error.js";
  * then hands each message to the module's handler and answers requests. Loading inside the
  * thread's own code means a module that fails to load is reported per message like any other
  * error; a message carrying a `control` array counts itself finished there, errors included, so
- * a thread blocked in `runBlocking` always wakes.
+ * a thread blocked in `runBlocking` always wakes. A result made by `transferResult` moves its
+ * buffers to the caller instead of copying them.
  */
 const BOOTSTRAP = `
 const { workerData } = require("node:worker_threads");
 const { port, file, handler } = workerData;
+const TRANSFER = Symbol.for("mlops.pool.transfer");
 const loaded = import(file).then((module) => module, (error) => ({ loadError: error }));
 const describe = (error) => ({
   name: typeof error?.name === "string" ? error.name : "Error",
@@ -35,7 +38,11 @@ port.on("message", async (envelope) => {
       throw new Error("the worker module " + file + " exports no function " + handler);
     }
     const result = await module[handler](payload, port);
-    if (id !== undefined) port.postMessage({ id, result });
+    if (id !== undefined) {
+      const transfer = result !== null && typeof result === "object" ? result[TRANSFER] : undefined;
+      if (transfer === undefined) port.postMessage({ id, result });
+      else port.postMessage({ id, result: result.value }, transfer);
+    }
   } catch (error) {
     port.postMessage({ id, error: describe(error) });
   } finally {
@@ -87,11 +94,32 @@ export interface ThreadPoolOptions {
   perThread?: number;
   /** Who uses the pool, for error messages (`"RandomForestRegressor"`, `"search"`). */
   name: string;
+  /** Heap limits of each thread (batch scoring keeps the young generation small). */
+  resourceLimits?: ResourceLimits;
+}
+
+const TRANSFER = Symbol.for("mlops.pool.transfer");
+
+/**
+ * What a worker module's handler returns to move buffers to the caller instead of copying them
+ * (`value` arrives as the request's result; the buffers are unusable in the thread after).
+ *
+ * @example
+ * export function onMessage(task) {
+ *   const bytes = encode(task);
+ *   return transferResult({ bytes }, [bytes.buffer]);
+ * }
+ */
+export function transferResult<T>(value: T, transfer: readonly TransferListItem[]): T {
+  return { [TRANSFER]: transfer, value } as unknown as T;
 }
 
 /**
- * The parent's Node flags minus the `@mlops/source` condition: this repository's tests run on
- * TypeScript sources with it, and a worker module is built JavaScript that imports built packages.
+ * The parent's Node flags minus the `@mlops/source` condition (this repository's tests run on
+ * TypeScript sources with it, and a worker module is built JavaScript that imports built
+ * packages), flags about the parent's own entry (`node --input-type=module -e …`: the threads
+ * start from evaluated CommonJS) and V8 heap sizes (per process; a thread refuses them, and
+ * `resourceLimits` sets its own).
  */
 export function workerExecArgv(flags: readonly string[] = process.execArgv): string[] {
   const out: string[] = [];
@@ -102,6 +130,7 @@ export function workerExecArgv(flags: readonly string[] = process.execArgv): str
       i++;
       continue;
     }
+    if (flag.startsWith("--input-type") || flag.startsWith("--max-")) continue;
     out.push(flag);
   }
   return out;
@@ -176,6 +205,7 @@ export class ThreadPool {
   readonly #module: string;
   readonly #handler: string;
   readonly #perThread: number;
+  readonly #resourceLimits: ResourceLimits | undefined;
   readonly #threads: Thread[] = [];
   readonly #queue: Pending[] = [];
   #nextId = 1;
@@ -194,6 +224,7 @@ export class ThreadPool {
     this.#module = options.module;
     this.#handler = options.handler ?? "onMessage";
     this.#perThread = Math.max(1, options.perThread ?? 2);
+    this.#resourceLimits = options.resourceLimits;
     this.resize(options.size);
   }
 
@@ -212,6 +243,7 @@ export class ThreadPool {
     const options = (execArgv: string[]) => ({
       eval: true,
       execArgv,
+      ...(this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {}),
       workerData: {
         port: port2,
         file: pathToFileURL(this.#module).href,
