@@ -169,6 +169,13 @@ export {
   type OnnxTensorInfo,
   onnxModelOf,
 } from "./interop/onnx/import.js";
+export {
+  type OnnxPredictOptions,
+  type OnnxRuntimeModule,
+  type OnnxSession,
+  type OnnxTensor,
+  predictOnnx,
+} from "./interop/onnx/runtime.js";
 export { type ImportXGBoostOptions, importXGBoost } from "./interop/xgboost.js";
 export {
   formatFor,
@@ -210,6 +217,7 @@ export {
   rmse,
 } from "./metrics/metrics.js";
 export { createRandom, type Random } from "./metrics/random.js";
+export { isNativeArtifact, predictFrame } from "./predict/frame.js";
 export { createPredictor, type Predictor, predictorKinds } from "./predict/predictor.js";
 export {
   applyPreprocessing,

@@ -267,6 +267,68 @@ describe("mlops gate (the built executable)", { timeout: 120_000 }, () => {
     });
   });
 
+  it("gates an ONNX model registered with --onnx, as candidate and as baseline", async () => {
+    const path = await gateRegistry();
+    const env = { MLOPS_REGISTRY: path };
+    // wine/2 leaves as an ONNX graph and comes back as version 4, a model of kind onnx.
+    const exported = mlops(["models", "export", "wine/2", "--onnx", join(gateDir, "v2.onnx")], env);
+    expect(exported.code).toBe(0);
+    const shown = mlops(["models", "show", "wine/2", "--json"], env);
+    await writeFile(join(gateDir, "schema.json"), shown.stdout);
+    const registered = mlops(
+      [
+        "models",
+        "register",
+        "wine",
+        "--onnx",
+        join(gateDir, "v2.onnx"),
+        "--schema",
+        join(gateDir, "schema.json"),
+        "--json",
+      ],
+      env,
+    );
+    expect(registered.stderr).toBe("");
+    expect(registered.code).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({ uri: "models:/wine/4", kind: "onnx" });
+    // The ONNX candidate scores what wine/2 scores (float32): the same verdict and figures.
+    const passed = gate([
+      "--model",
+      "wine",
+      "--candidate",
+      "4",
+      "--data",
+      "holdout.csv",
+      ...rules,
+      "--promote",
+      "production",
+    ]);
+    expect(passed.stderr).toBe("");
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toContain("Verdict: PASS (all 2 checks passed)\n");
+    expect(passed.stdout).toContain("Promoted wine@production: 1 → 4");
+    expect((await aliasHistory(path)).at(-1)?.reason).toContain(
+      "gate passed: rmse 0.3062 vs 0.3348 (-8.54 %, at most 2 % worse allowed); " +
+        "r2 0.8969 vs 0.8768 (+2.3 %, at least as good required)",
+    );
+    // Now the ONNX model is the baseline: the challenger (1 too high everywhere) fails against it.
+    const failed = gate([
+      "--model",
+      "wine",
+      "--candidate",
+      "@challenger",
+      "--data",
+      "holdout.csv",
+      ...rules,
+    ]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain("Verdict: FAIL");
+    expect(failed.stdout).toContain("BASELINE wine v4");
+    expect(failed.stdout).toContain(
+      "rmse 0.9104 is 197 % worse than the baseline 0.3062; at most 2 % worse allowed.",
+    );
+  }, 120_000);
+
   it("exits 1 on a regression and does not move the alias", async () => {
     const path = await gateRegistry();
     const { code, stdout } = gate([

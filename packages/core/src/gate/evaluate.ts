@@ -6,6 +6,7 @@ import { Frame } from "../frame/frame.js";
 import { findMetric, parseMetricKey } from "../metrics/keys.js";
 import { getMetric, type MetricDefinition } from "../metrics/metrics.js";
 import { createRandom } from "../metrics/random.js";
+import { isNativeArtifact } from "../predict/frame.js";
 import { createPredictor } from "../predict/predictor.js";
 import {
   describeRequirement,
@@ -34,6 +35,12 @@ export interface GateModel {
   /** A registry version number, or a `ModelVersion` (its `name` and `version` are used). */
   version?: number | { name: string; version: number };
   name?: string;
+  /**
+   * The model's predictions of the evaluation `data`, one per row, made elsewhere: an ONNX
+   * model's, by `await predictFrame(artifact, data)` (the gate's own predictors are pure JS and
+   * synchronous). `runGate` fills it in for ONNX models.
+   */
+  predictions?: Float64Array;
 }
 
 /**
@@ -226,6 +233,24 @@ function targetValues(data: Frame, target: string): Float64Array {
 }
 
 function predict(model: GateModel, role: string, data: Frame, target: string): Float64Array {
+  if (model.predictions !== undefined) {
+    if (model.predictions.length !== data.rowCount) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The ${role} model's predictions have ${model.predictions.length} values for ` +
+          `${data.rowCount} evaluation rows; expected one per row.`,
+      );
+    }
+    return model.predictions;
+  }
+  if (!isNativeArtifact(model.artifact)) {
+    throw new MlopsError(
+      "gate_data_invalid",
+      `The ${role} model is an ONNX model: score the evaluation data with ` +
+        "`await predictFrame(artifact, data)` and pass the result as its `predictions` " +
+        "(runGate and `mlops gate` do this).",
+    );
+  }
   try {
     const predictor = createPredictor(model.artifact);
     // A target the model's schema does not declare would be an unknown column to it.

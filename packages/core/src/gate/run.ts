@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { MlopsError } from "../errors/error.js";
 import type { Frame } from "../frame/frame.js";
 import { readFrame } from "../io/index.js";
+import { isNativeArtifact, predictFrame } from "../predict/frame.js";
 import { currentActor } from "../registry/actor.js";
 import { validateAlias, validateName } from "../registry/names.js";
 import type { LoadedModel, Registry } from "../registry/registry.js";
@@ -226,10 +227,39 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
     typeof options.data === "string"
       ? await readData(options.data, options.cwd ?? process.cwd(), candidate)
       : options.data;
+  // ONNX models run on onnxruntime-node (asynchronous, optional): scored here, beforehand.
+  const scored = async (role: string, uri: string, model: LoadedModel) => {
+    if (data === undefined || isNativeArtifact(model.artifact)) return undefined;
+    try {
+      return await predictFrame(model.artifact, data);
+    } catch (error) {
+      if (MlopsError.isInstance(error) && error.code === "runtime_unavailable") {
+        throw withRole(role, uri, error);
+      }
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The ${role} model cannot score the evaluation data: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  };
+  const candidatePredictions = await scored("candidate", candidateUri, candidate);
+  const baselinePredictions =
+    baseline === null ? undefined : await scored("baseline", baselineUri, baseline);
   const result = evaluateGate({
-    candidate: { artifact: candidate.artifact, version: candidate.version },
+    candidate: {
+      artifact: candidate.artifact,
+      version: candidate.version,
+      predictions: candidatePredictions,
+    },
     baseline:
-      baseline === null ? undefined : { artifact: baseline.artifact, version: baseline.version },
+      baseline === null
+        ? undefined
+        : {
+            artifact: baseline.artifact,
+            version: baseline.version,
+            predictions: baselinePredictions,
+          },
     data,
     target: options.target,
     rules,

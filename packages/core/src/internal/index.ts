@@ -68,6 +68,12 @@ export {
   styleFor,
 } from "../format/text.js";
 export { quantileSorted } from "../frame/describe.js";
+export {
+  buildOnnxFeeds,
+  frameFeeds,
+  importOnnxRuntime,
+  onnxOutputValues,
+} from "../interop/onnx/runtime.js";
 export { readCsvText } from "../io/csv.js";
 export { AtomicFile, writeError } from "../io/files.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.

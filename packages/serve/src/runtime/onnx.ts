@@ -1,34 +1,22 @@
 import {
   type Frame,
-  MlopsError,
   type ModelArtifact,
-  type OnnxFeeds,
+  type OnnxRuntimeModule,
   onnxModelOf,
   Schema,
 } from "@mlops/core";
+import {
+  buildOnnxFeeds,
+  frameFeeds,
+  importOnnxRuntime,
+  onnxOutputValues,
+} from "@mlops/core/internal";
 import type { LoadedModel, ModelRuntime } from "./runtime.js";
 
-// The few parts of onnxruntime-node used here, typed locally so that @mlops/serve's types do not
-// depend on the optional package.
-interface OrtTensor {
-  readonly data: ArrayLike<number> | ArrayLike<string>;
-  readonly dims: readonly number[];
-}
-interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  release(): Promise<void>;
-}
-/** The parts of the `onnxruntime-node` module the ONNX runtime uses. */
-export interface OnnxRuntimeModule {
-  Tensor: new (
-    type: "float32" | "float64" | "string",
-    data: Float32Array | Float64Array | string[],
-    dims: readonly number[],
-  ) => OrtTensor;
-  InferenceSession: {
-    create(bytes: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
-  };
-}
+// onnxruntime-node is loaded, fed and read by core's ONNX helpers (the gate runs ONNX models
+// too); this module adds the server's side: a session per loaded model, batched single rows.
+export type { OnnxRuntimeModule } from "@mlops/core";
+export { importOnnxRuntime };
 
 /** Options of `createOnnxRuntime`. */
 export interface OnnxRuntimeOptions {
@@ -41,77 +29,11 @@ export interface OnnxRuntimeOptions {
   threads?: number;
 }
 
-const PACKAGE = "onnxruntime-node";
-
-/** Imports onnxruntime (internal: tests name a package that is not installed). */
-export async function importOnnxRuntime(specifier = PACKAGE): Promise<OnnxRuntimeModule> {
-  let loaded: { default?: OnnxRuntimeModule } & Partial<OnnxRuntimeModule>;
-  try {
-    loaded = await import(specifier);
-  } catch (error) {
-    throw new MlopsError(
-      "runtime_unavailable",
-      `ONNX models are served by the optional package ${specifier}, which is not installed: ` +
-        `npm install ${specifier} (${(error as Error).message.split("\n")[0]})`,
-      { cause: error },
-    );
-  }
-  const module = (loaded.InferenceSession ? loaded : loaded.default) as OnnxRuntimeModule;
-  return module;
-}
-
-const DTYPES = { float: "float32", double: "float64", string: "string" } as const;
-
 /** A single-row request waiting for the next batched run. */
 interface PendingRow {
   row: Record<string, unknown>;
   resolve(value: number): void;
   reject(error: unknown): void;
-}
-
-/** Feeds for `n` rows: `value(feature, row)` gives a number (NaN = missing) or a string. */
-function buildFeeds(
-  ort: OnnxRuntimeModule,
-  feeds: OnnxFeeds,
-  features: readonly string[],
-  n: number,
-  numberAt: (feature: number, row: number) => number,
-  stringAt: (feature: number, row: number) => string,
-): Record<string, OrtTensor> {
-  if (feeds.layout === "matrix") {
-    const width = features.length;
-    const data =
-      feeds.elementType === "double" ? new Float64Array(n * width) : new Float32Array(n * width);
-    for (let j = 0; j < width; j++) {
-      for (let r = 0, at = j; r < n; r++, at += width) data[at] = numberAt(j, r);
-    }
-    return { [feeds.input]: new ort.Tensor(DTYPES[feeds.elementType], data, [n, width]) };
-  }
-  const out: Record<string, OrtTensor> = {};
-  feeds.inputs.forEach((input) => {
-    const j = features.indexOf(input.feature);
-    if (input.elementType === "string") {
-      const values = Array.from({ length: n }, (_, r) => stringAt(j, r));
-      out[input.name] = new ort.Tensor("string", values, [n, 1]);
-      return;
-    }
-    const data = input.elementType === "double" ? new Float64Array(n) : new Float32Array(n);
-    for (let r = 0; r < n; r++) data[r] = numberAt(j, r);
-    out[input.name] = new ort.Tensor(DTYPES[input.elementType], data, [n, 1]);
-  });
-  return out;
-}
-
-function outputValues(result: Record<string, OrtTensor>, name: string, n: number): Float64Array {
-  const tensor = result[name];
-  if (tensor === undefined || tensor.data.length !== n) {
-    throw new MlopsError(
-      "predictor_unsupported",
-      `the ONNX graph's output "${name}" has ${tensor?.data.length ?? 0} values for ${n} rows ` +
-        "(expected one prediction per row)",
-    );
-  }
-  return Float64Array.from(tensor.data as ArrayLike<number>);
 }
 
 /**
@@ -163,7 +85,7 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
         try {
           const n = batch.length;
           const result = await session.run(
-            buildFeeds(
+            buildOnnxFeeds(
               ort,
               feeds,
               features,
@@ -175,7 +97,7 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
               },
             ),
           );
-          const values = outputValues(result, output, n);
+          const values = onnxOutputValues(result, output, n);
           for (let r = 0; r < n; r++) batch[r].resolve(values[r]);
         } catch (error) {
           for (const waiting of batch) waiting.reject(error);
@@ -185,23 +107,8 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
         schema,
         platform: "onnxruntime",
         async predict(frame: Frame) {
-          const n = frame.rowCount;
-          const columns = features.map((name) => frame.column(name) as never);
-          const result = await session.run(
-            buildFeeds(
-              ort,
-              feeds,
-              features,
-              n,
-              (j, r) => (columns[j] as { values: Float64Array }).values[r],
-              (j, r) => {
-                const column = columns[j] as { codes: Int32Array; dictionary: readonly string[] };
-                const code = column.codes[r];
-                return code < 0 ? "" : column.dictionary[code];
-              },
-            ),
-          );
-          return outputValues(result, output, n);
+          const result = await session.run(frameFeeds(ort, feeds, features, frame));
+          return onnxOutputValues(result, output, frame.rowCount);
         },
         predictRow(row: Record<string, unknown>) {
           // Rows that arrive while a batch is pending join it: one onnxruntime run answers
