@@ -449,7 +449,7 @@ async function scoreFile(context: {
           const row = next.origin.row(failed.row);
           return {
             file: source.path,
-            line: next.origin.line(failed.row),
+            line: lineOrNull(next.origin.line(failed.row)),
             row,
             values: failed.values,
             issues: [{ code: failed.code, path: [row], message: failed.message }],
@@ -476,9 +476,17 @@ async function scoreFile(context: {
       batchSize: settings.batchSize,
       delimiter: settings.delimiter,
     });
+    let rowsBefore = 0;
     for await (const frame of stream) {
       const rejectedHere = invalid;
       invalid = [];
+      // A format of your own that does not report origins: rows in order, lines unknown.
+      // (Set by the reader's callback: the cast keeps TypeScript from narrowing it away.)
+      const where: FrameOrigin =
+        (origin as FrameOrigin | undefined) ??
+        sequentialOrigin(source.path, rowsBefore, frame.rowCount);
+      origin = undefined;
+      rowsBefore += frame.rowCount + rejectedHere.length;
       rowsIn += frame.rowCount + rejectedHere.length;
       await reject(rejectedHere.map(fromInvalidRow));
       if (frame.rowCount === 0) {
@@ -487,7 +495,6 @@ async function scoreFile(context: {
         context.onBatch(rejectedHere.length);
         continue;
       }
-      const where = origin!;
       plan ??= outputPlan(frame, source.path, settings, model);
       writer ??= await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
       const encode =
@@ -568,6 +575,11 @@ async function scoreFile(context: {
   }
 }
 
+/** Where a frame's rows are when its reader does not say: in order, after `before` rows. */
+function sequentialOrigin(file: string, before: number, rowCount: number): FrameOrigin {
+  return { file, rowCount, row: (index) => before + index, line: () => Number.NaN };
+}
+
 function isTextFormat(format: FrameFormat): boolean {
   return format === formats.csv || format === formats.jsonl;
 }
@@ -625,11 +637,16 @@ function outputPlan(
  */
 interface RejectLine {
   file: string;
-  line: number;
+  /** Null only for a source of your own that does not report lines (`onFrameOrigin`). */
+  line: number | null;
   row: number;
   values?: Record<string, unknown>;
   text?: string;
   issues: readonly Pick<Issue, "code" | "path" | "message">[] | readonly unknown[];
+}
+
+function lineOrNull(line: number): number | null {
+  return Number.isNaN(line) ? null : line;
 }
 
 function fromInvalidRow(row: InvalidRow): RejectLine {
