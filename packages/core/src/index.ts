@@ -217,6 +217,7 @@ export {
   rmse,
 } from "./metrics/metrics.js";
 export { createRandom, type Random } from "./metrics/random.js";
+export { type ModelParts, widenSchema } from "./predict/contract.js";
 export { isNativeArtifact, predictFrame } from "./predict/frame.js";
 export { createPredictor, type Predictor, predictorKinds } from "./predict/predictor.js";
 export {

@@ -63,6 +63,7 @@ export {
   type ServeEvent,
   type ServeEventListener,
 } from "./models/catalog.js";
+export { requestContract, type UnknownFields } from "./models/contract.js";
 export { type HolderState, ModelHolder } from "./models/holder.js";
 export {
   type ModelOrigin,

@@ -113,6 +113,7 @@ function schemaText(schema: SchemaJSON, style: Style): string {
     const nullable = definition.nullable ? "yes" : "no";
     const extras = [
       definition.optional ? "optional" : undefined,
+      definition.open ? "other values accepted (read as missing)" : undefined,
       definition.default !== undefined ? `default ${formatValue(definition.default)}` : undefined,
     ].filter((item) => item !== undefined);
     return [

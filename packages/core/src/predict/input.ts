@@ -21,6 +21,8 @@ interface FieldPlan {
   /** Absent column of an optional field is allowed (filled with missing or the default). */
   readonly optional: boolean;
   readonly codes: ReadonlyMap<string, number> | undefined;
+  /** An open category field: an unknown value is read as missing. */
+  readonly open: boolean;
 }
 
 /** Where a block of one field comes from in a bound frame. */
@@ -86,6 +88,7 @@ export class InputPlan {
         optional: field.acceptsMissing && Boolean(definition.optional),
         codes:
           kind === "category" ? new Map(values.map((value, code) => [value, code])) : undefined,
+        open: definition.open === true,
       };
     });
   }
@@ -132,8 +135,11 @@ export class InputPlan {
         default: {
           if (typeof value !== "string") return false;
           const code = plan.codes!.get(value);
-          if (code === undefined) return false;
-          values[plan.slot] = code;
+          if (code !== undefined) values[plan.slot] = code;
+          else if (plan.open) {
+            values[plan.slot] = -1;
+            missing[plan.slot] = 1;
+          } else return false;
         }
       }
     }
@@ -302,7 +308,13 @@ function copyCodes(
       data[at] = code;
       continue;
     }
-    if (code !== MISSING) return false;
+    if (code !== MISSING) {
+      // An open field reads a value it does not know as missing.
+      if (!plan.open) return false;
+      data[at] = -1;
+      missing[plan.slot] = 1;
+      continue;
+    }
     if (plan.hasDefault) data[at] = plan.fill;
     else if (plan.allowMissing) {
       data[at] = -1;

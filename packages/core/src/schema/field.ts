@@ -16,8 +16,13 @@ export interface FieldDefinition {
   /** Inclusive bounds for number and integer fields. */
   min?: number;
   max?: number;
-  /** The closed set of values of a category field. */
+  /** The known values of a category field (the closed set, unless `open`). */
   values?: string[];
+  /**
+   * Category fields: a value outside `values` is accepted and read as missing (code -1) instead
+   * of being reported — what a model whose one-hot step ignores unknown values can take.
+   */
+  open?: boolean;
   description?: string;
 }
 
@@ -85,7 +90,9 @@ export class Field<Output = unknown, IsOptional extends boolean = false> {
     if (kind === "category") {
       const shown = (values ?? []).slice(0, 8).map((v) => JSON.stringify(v));
       if ((values ?? []).length > 8) shown.push("…");
-      return `one of ${shown.join(", ")}`;
+      return this.definition.open
+        ? `text (known: ${shown.join(", ")})`
+        : `one of ${shown.join(", ")}`;
     }
     if (kind === "boolean") return "boolean";
     if (min !== undefined && max !== undefined) return `${kind} between ${min} and ${max}`;
@@ -112,8 +119,9 @@ export class Field<Output = unknown, IsOptional extends boolean = false> {
   toZod(): z.ZodType {
     const { kind, min, max, values } = this.definition;
     let type: z.ZodType;
-    if (kind === "category") type = z.enum(values as [string, ...string[]]);
-    else if (kind === "boolean") type = z.boolean();
+    if (kind === "category") {
+      type = this.definition.open ? z.string() : z.enum(values as [string, ...string[]]);
+    } else if (kind === "boolean") type = z.boolean();
     else {
       let number = kind === "integer" ? z.number().int() : z.number();
       if (min !== undefined) number = number.min(min);
@@ -131,7 +139,8 @@ export class Field<Output = unknown, IsOptional extends boolean = false> {
     const schema: Record<string, unknown> = {};
     if (kind === "category") {
       schema.type = "string";
-      schema.enum = [...(values ?? [])];
+      if (this.definition.open) schema.examples = [...(values ?? [])];
+      else schema.enum = [...(values ?? [])];
     } else if (kind === "boolean") schema.type = "boolean";
     else {
       schema.type = kind === "integer" ? "integer" : "number";

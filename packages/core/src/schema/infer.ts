@@ -1,14 +1,20 @@
 import type { Frame } from "../frame/frame.js";
 import { Field, type FieldDefinition } from "./field.js";
-import { Schema, type SchemaOptions, type Shape } from "./schema.js";
+import { parseNumberText, Schema, type SchemaOptions, type Shape } from "./schema.js";
 
 export type InferSchemaOptions = SchemaOptions;
+
+/** Share of a text column's present values that must read as numbers to draft a number. */
+const NUMERIC_TEXT_SHARE = 0.9;
 
 /**
  * A first draft of a schema from data: integer columns (all whole numbers) become `integer`,
  * other numeric columns `number`, string columns `category` with the values seen (sorted),
- * and a column with missing values is `nullable`. No bounds are set: review the draft and
- * add the ranges you mean before you rely on it.
+ * and a column with missing values is `nullable`. A text column whose present values are
+ * nearly all numbers (90 % or more) is drafted as a `number` column with a few bad values, so
+ * that reading the data with the draft reports them with their line and column instead of
+ * making a category of every distinct number. No bounds are set: review the draft and add the
+ * ranges you mean before you rely on it (`widenSchema` widens a draft to what a model takes).
  *
  * @example
  * const draft = inferSchema(await readFrame("wine.csv"), { target: "quality" });
@@ -21,12 +27,22 @@ export function inferSchema(frame: Frame, options: InferSchemaOptions = {}): Sch
     let missing = false;
     if (column.kind === "category") {
       const used = new Uint8Array(column.dictionary.length);
+      const numeric = column.dictionary.map((value) => Number.isFinite(parseNumberText(value)));
+      let present = 0;
+      let numbers = 0;
       for (const code of column.codes) {
         if (code < 0) missing = true;
-        else used[code] = 1;
+        else {
+          used[code] = 1;
+          present++;
+          if (numeric[code]) numbers++;
+        }
       }
       const values = column.dictionary.filter((_, index) => used[index]).sort();
-      definition = { kind: "category", values: values.length > 0 ? values : ["(none)"] };
+      definition =
+        present > 0 && numbers / present >= NUMERIC_TEXT_SHARE
+          ? { kind: "number" }
+          : { kind: "category", values: values.length > 0 ? values : ["(none)"] };
     } else if (column.kind === "boolean") {
       definition = { kind: "boolean" };
       missing = column.values.some(Number.isNaN);

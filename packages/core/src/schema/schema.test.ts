@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
-import { Frame } from "../frame/frame.js";
-import { field } from "./field.js";
+import { categoryColumn, Frame, numericColumn } from "../frame/frame.js";
+import { Field, field } from "./field.js";
 import { inferSchema } from "./infer.js";
 import { formatIssue, SchemaError } from "./issues.js";
 import { type Infer, Schema, schema } from "./schema.js";
@@ -387,5 +387,55 @@ describe("inferSchema", () => {
       d: { kind: "boolean" },
     });
     expect(draft.target).toBe("b");
+  });
+
+  it("drafts a text column of nearly all numbers as a number column with a few bad values", () => {
+    const rows = Array.from({ length: 20 }, (_, i) => ({ size: i === 3 ? "12km" : String(i) }));
+    const draft = inferSchema(Frame.fromRows(rows));
+    expect(draft.toJSON().fields.size).toEqual({ kind: "number" });
+    // Reading with the draft names the bad value; text that is mostly words stays a category.
+    expect(draft.safeToFrame(rows, { coerce: true }).success).toBe(false);
+    const words = Frame.fromRows([{ size: "S" }, { size: "M" }, { size: "12" }]);
+    expect(inferSchema(words).toJSON().fields.size).toEqual({
+      kind: "category",
+      values: ["12", "M", "S"],
+    });
+  });
+});
+
+describe("open category fields", () => {
+  const houses = schema({
+    rooms: field.number(),
+    ocean: new Field({ kind: "category", values: ["INLAND", "NEAR BAY"], open: true }),
+  });
+
+  it("accept a value they do not know and read it as missing", () => {
+    expect(houses.parseRow({ rooms: 3, ocean: "LAKE" })).toEqual({ rooms: 3, ocean: "LAKE" });
+    const frame = houses.toFrame([
+      { rooms: 3, ocean: "LAKE" },
+      { rooms: 4, ocean: "INLAND" },
+    ]);
+    expect(frame.column("ocean")).toMatchObject({ codes: Int32Array.of(-1, 0) });
+    const conformed = houses.conformFrame(
+      new Frame({ rooms: numericColumn([1, 2]), ocean: categoryColumn(["LAKE", "NEAR BAY"]) }),
+    );
+    expect(conformed.column("ocean")).toMatchObject({ codes: Int32Array.of(-1, 1) });
+  });
+
+  it("still want text, and say so; a closed field still refuses unknown values", () => {
+    expect(houses.safeParseRow({ rooms: 3, ocean: 7 }).success).toBe(false);
+    expect(houses.fields.ocean.expected()).toBe('text (known: "INLAND", "NEAR BAY")');
+    const closed = schema({ ocean: field.category(["INLAND", "NEAR BAY"]) });
+    expect(closed.safeParseRow({ ocean: "LAKE" }).success).toBe(false);
+    expect(houses.toJSONSchema().properties).toMatchObject({
+      ocean: { type: "string", examples: ["INLAND", "NEAR BAY"] },
+    });
+    expect(() =>
+      Schema.fromJSON({
+        format: "mlops.schema/v1",
+        fields: { rooms: { kind: "number", open: true } },
+        unknownKeys: "reject",
+      }),
+    ).toThrow(/only a category field can be open/);
   });
 });

@@ -101,12 +101,17 @@ const fieldDefinitionJSON = z
     min: z.number().optional(),
     max: z.number().optional(),
     values: z.array(z.string()).min(1).optional(),
+    open: z.boolean().optional(),
     description: z.string().optional(),
   })
   .strict()
   .refine((d) => d.kind !== "category" || d.values !== undefined, {
     message: "a category field needs its values",
     path: ["values"],
+  })
+  .refine((d) => d.open === undefined || d.kind === "category", {
+    message: "only a category field can be open",
+    path: ["open"],
   });
 
 const schemaJSON = z
@@ -755,7 +760,7 @@ function checkValue(
       if (coerce && typeof value === "number") text = String(value);
       if (typeof text !== "string")
         return { ok: false, issue: issue("invalid_type", path, expected, describeReceived(raw)) };
-      if (fieldDef.codeOf(text) < 0)
+      if (fieldDef.codeOf(text) < 0 && !def.open)
         return {
           ok: false,
           issue: issue("invalid_category", path, expected, describeReceived(raw)),
@@ -854,7 +859,7 @@ function conformColumn(
           report("missing_value", i, receivedAt(i));
           code = -1;
         }
-      } else if (code < 0) report("invalid_category", i, receivedAt(i));
+      } else if (code < 0 && !def.open) report("invalid_category", i, receivedAt(i));
       codes[i] = code;
     }
     return { kind: "category", codes, dictionary: def.values ?? [] };

@@ -8,6 +8,7 @@ import { ConcurrencyLimiter, type Limits, resolveLimits } from "../limits/limits
 import { createRequestLogger, type LoggerOption } from "../logs/request-log.js";
 import { type MetricsOptions, NO_METRICS, ServeMetrics } from "../metrics/metrics.js";
 import { ModelCatalog, type ModelSource, type ServeEventListener } from "../models/catalog.js";
+import { checkUnknownFields, type UnknownFields } from "../models/contract.js";
 import { Monitoring, type MonitoringOptions } from "../monitor/monitoring.js";
 import type { PredictRouteDefinition } from "../protocols/custom.js";
 import { nativeRuntime } from "../runtime/native.js";
@@ -92,6 +93,11 @@ export interface InferenceAppOptions {
   routes?: readonly PredictRouteDefinition[];
   /** The server name in `GET /v2` (default `"mlops-serve"`). */
   name?: string;
+  /**
+   * Fields of a request the model does not read (a client's `id`, the target): `"ignore"`
+   * (default, as MLflow does) or `"reject"` (422, the schema as declared).
+   */
+  unknownFields?: UnknownFields;
 }
 
 /**
@@ -173,6 +179,7 @@ export function createInferenceApp(options: InferenceAppOptions): InferenceApp {
     monitoring,
     onEvent: options.onEvent,
     drainTimeoutMs: limits.timeoutMs,
+    unknownFields: checkUnknownFields(options.unknownFields),
   });
   const observers: PredictionObserver[] = [];
   if (options.onPrediction) observers.push(options.onPrediction);

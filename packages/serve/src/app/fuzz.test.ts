@@ -175,7 +175,8 @@ function generate(random: Random, target: Target): Case {
     case 7: {
       const pollute = pick(random, [
         '{"__proto__":{"rooms":2},"area":1,"color":"red"}',
-        '{"constructor":{"prototype":{"x":1}},"rooms":2,"area":1,"color":"red"}',
+        // Fields the model does not read are ignored: a bad value keeps this body bad.
+        '{"constructor":{"prototype":{"x":1}},"rooms":"2","area":1,"color":"red"}',
         '{"rows":[{"__proto__":null,"rooms":2,"area":1,"color":"red"}],"__proto__":[]}',
       ]);
       return jsonCase(pollute, "prototype keys");

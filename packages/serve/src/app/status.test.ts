@@ -65,7 +65,10 @@ describe("error statuses", () => {
     expect(await json(response)).toEqual({
       error: {
         code: "payload_too_large",
-        message: "request body is larger than the limit of 100 bytes",
+        message:
+          "request body is larger than the limit of 100 bytes: send fewer rows per request, " +
+          "raise the limit (mlops-serve --max-body 8mb, or limits.maxBodyBytes), or score a " +
+          "large file offline in batches with mlops-predict",
       },
     });
   });

@@ -41,10 +41,20 @@ export function header(source: RequestSource, name: string): string | undefined 
   return source.request?.headers.get(name) ?? undefined;
 }
 
+/** A byte count as people write it: 1048576 → "1 MiB". */
+function sizeText(bytes: number): string {
+  if (bytes >= 1024 ** 2 && bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
 function tooLarge(limit: number): ServeError {
   return new ServeError(
     "payload_too_large",
-    `request body is larger than the limit of ${limit} bytes`,
+    `request body is larger than the limit of ${limit} bytes` +
+      `${limit >= 1024 ? ` (${sizeText(limit)})` : ""}: send fewer rows per request, raise the ` +
+      "limit (mlops-serve --max-body 8mb, or limits.maxBodyBytes), or score a large file " +
+      "offline in batches with mlops-predict",
     { headers: { connection: "close" } },
   );
 }

@@ -8,6 +8,7 @@ import {
   openRegistry,
   parseModelUri,
   type Registry,
+  Schema,
   type StopWatching,
   type TrainingProfile,
 } from "@mlops/core";
@@ -16,6 +17,7 @@ import type { Monitoring } from "../monitor/monitoring.js";
 import type { VersionMonitor } from "../monitor/version.js";
 import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
 import type { LoadedModel, RuntimeTable } from "../runtime/runtime.js";
+import { requestContract, servedArtifact, type UnknownFields } from "./contract.js";
 import { ModelHolder } from "./holder.js";
 import { type ModelOrigin, type ServedModel, servedModel, withAliases } from "./served.js";
 import {
@@ -216,6 +218,8 @@ export interface CatalogOptions {
    */
   monitoring?: Monitoring;
   onEvent?: ServeEventListener;
+  /** What requests may carry besides the model's features (default `"ignore"`). */
+  unknownFields?: UnknownFields;
   /**
    * How long a swapped-out version may keep answering requests before it is released anyway
    * (default 10 s, the default request timeout).
@@ -748,7 +752,7 @@ export class ModelCatalog {
     }
     const { source } = planned;
     const model: LoadedModel = {
-      schema: source.schema,
+      schema: requestContract(source.schema, this.#options.unknownFields ?? "ignore"),
       predict: source.predict as LoadedModel["predict"],
       predictRow: source.predictRow,
       platform: source.platform,
@@ -759,6 +763,7 @@ export class ModelCatalog {
       origin: { type: "definition" },
       kind: "custom",
       runtime: "custom",
+      declared: source.schema,
     });
   }
 
@@ -803,10 +808,17 @@ export class ModelCatalog {
           "pass one in createInferenceApp({ runtimes })",
       );
     }
-    const loaded = runtime.load(artifact);
+    const declared = Schema.fromJSON(artifact.manifest.schema);
+    const loaded = runtime.load(servedArtifact(artifact, this.#options.unknownFields ?? "ignore"));
     const profile = artifact.manifest.profile;
     const serve = (model: LoadedModel) =>
-      this.#serve(name, version, model, { ...extra, kind, runtime: runtime.name, profile });
+      this.#serve(name, version, model, {
+        ...extra,
+        kind,
+        runtime: runtime.name,
+        declared,
+        profile,
+      });
     return loaded instanceof Promise ? loaded.then(serve) : serve(loaded);
   }
 
@@ -823,19 +835,22 @@ export class ModelCatalog {
       variant?: string;
       shadow?: boolean;
       profile?: TrainingProfile;
+      /** The schema as the model declares it (the request contract may leave its target out). */
+      declared: Schema;
     },
   ): ServedModel {
     const metrics = this.#options.metrics;
-    const { profile, ...rest } = extra;
+    const { profile, declared, ...rest } = extra;
     return servedModel({
       name,
       version,
       model,
       ...rest,
+      target: declared.target,
       metrics:
         metrics === undefined
           ? NO_METRICS
-          : metrics.model(name, version, valueRangeOf(model), extra.variant),
+          : metrics.model(name, version, valueRangeOf(declared, model), extra.variant),
       monitor: this.#options.monitoring?.monitor({
         name,
         version,
@@ -859,10 +874,10 @@ export class ModelCatalog {
 }
 
 /** The target's declared range, else the model's own (tree leaves). */
-function valueRangeOf(model: LoadedModel): readonly [number, number] | undefined {
-  const target = model.schema.target;
+function valueRangeOf(declared: Schema, model: LoadedModel): readonly [number, number] | undefined {
+  const target = declared.target;
   if (target !== undefined) {
-    const { min, max } = model.schema.fields[target].definition;
+    const { min, max } = declared.fields[target].definition;
     if (min !== undefined && max !== undefined && max > min) return [min, max];
   }
   return model.valueRange;

@@ -41,7 +41,10 @@ export interface ServedModel {
   readonly runtime: string;
   readonly platform: string;
   readonly model: LoadedModel;
+  /** The request contract: the features requests are checked against (see `requestContract`). */
   readonly schema: Schema;
+  /** The target the model predicts, as its schema declares it (never read from requests). */
+  readonly target: string | undefined;
   readonly featureNames: readonly string[];
   /** OIP tensor metadata: one input per feature, one `predict` output. */
   readonly tensors: { inputs: TensorMetadata[]; outputs: TensorMetadata[] };
@@ -81,6 +84,8 @@ export interface ServedModelInput {
   runtime: string;
   model: LoadedModel;
   digest?: string;
+  /** The declared target (default: the runtime schema's). */
+  target?: string;
   metrics: RequestRecorder;
   monitor?: VersionMonitor;
   /** When it was loaded (default now). */
@@ -126,6 +131,7 @@ export function servedModel(input: ServedModelInput): ServedModel {
     platform: input.model.platform ?? input.runtime,
     model: input.model,
     schema,
+    target: input.target ?? schema.target,
     featureNames: Object.freeze(schema.featureNames),
     tensors: {
       inputs: metadata.inputs,
@@ -207,6 +213,7 @@ export function withAliases(served: ServedModel, aliases: readonly string[]): Se
     runtime: served.runtime,
     model: served.model,
     digest: served.digest,
+    target: served.target,
     metrics: served.metrics,
     monitor: served.monitor,
     loadedAt: served.loadedAt,

@@ -134,7 +134,7 @@ function describeOne(holder: ModelHolder): Record<string, unknown> {
       digest: served.digest ?? null,
       loadedAt: served.loadedAt,
       features: served.featureNames,
-      target: served.schema.target ?? null,
+      target: served.target ?? null,
       schema: served.schema.toJSONSchema(),
     };
     descriptions.set(served, description);

@@ -195,6 +195,18 @@ export function inputsToFrame(
       (contentType !== "pd" && !Object.hasOwn(served.schema.fields, single.name)));
   if (matrix) {
     const [rows, width] = single.shape;
+    const category = features.find((name) => served.schema.fields[name].kind === "category");
+    if (category !== undefined) {
+      // An OIP tensor has one datatype: a matrix of numbers cannot carry a category's text.
+      throw bad(
+        `inputs[0]: a single [N, F] tensor cannot carry the category feature "${category}" ` +
+          "(a tensor has one datatype); send one tensor per feature, named after it, e.g. " +
+          `{"name": "${category}", "datatype": "BYTES", "shape": [${rows}], "data": [...]} ` +
+          `next to {"name": "${features.find((name) => name !== category) ?? features[0]}", ` +
+          `"datatype": "FP64", "shape": [${rows}], "data": [...]} (GET /v2/models/${served.name} ` +
+          "lists the inputs)",
+      );
+    }
     if (width !== features.length) {
       throw bad(
         `inputs[0]: shape ${JSON.stringify(single.shape)} has ${width} columns, the model reads ` +

@@ -1,4 +1,4 @@
-import { createPredictor, Frame, field, MlopsError, schema } from "@mlops/core";
+import { createPredictor, Frame, field, inferSchema, MlopsError, schema } from "@mlops/core";
 import { describe, expect, it } from "vitest";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { NotFittedError } from "./errors.js";
@@ -99,20 +99,27 @@ describe("Estimator", () => {
     expect(model.isFitted).toBe(false);
   });
 
-  it("records the training schema with column kinds and the target", () => {
+  it("records the training schema, widened to what the model takes, and the target", () => {
     const artifact = new ShrunkMean().fit(frame, "y").toArtifact();
     const { fields, target } = artifact.manifest.schema as unknown as {
       fields: Record<string, { kind: string }>;
       target: string;
     };
     expect(target).toBe("y");
-    expect(fields.x.kind).toBe("integer");
+    // Whole numbers at fit do not make 7.5 wrong: the model reads floats.
+    expect(fields.x.kind).toBe("number");
     expect(fields.flag.kind).toBe("boolean");
     expect(fields.y.kind).toBe("number");
     expect(artifact.manifest.lineage.rowCount).toBe(4);
     expect(artifact.manifest.params).toEqual({ shrink: 0, note: null });
     const predictor = createPredictor(artifact);
     expect(predictor.predictRow({ x: 7, flag: true })).toBe(3.125);
+    expect(predictor.predictRow({ x: 7.5, flag: true })).toBe(3.125);
+    // A given schema is the contract as given.
+    const given = new ShrunkMean()
+      .fit(frame, "y")
+      .toArtifact({ schema: inferSchema(frame, { target: "y" }) });
+    expect(() => createPredictor(given).predictRow({ x: 7.5, flag: true })).toThrow(/integer/);
   });
 
   it('names an array target "target" (unless a column has that name)', () => {

@@ -12,6 +12,7 @@ import {
   type Schema,
   type SchemaJSON,
   type TrainingProfile,
+  widenSchema,
 } from "@mlops/core";
 import { NotFittedError } from "./errors.js";
 import { checkParamNames } from "./params.js";
@@ -202,10 +203,15 @@ export abstract class Estimator<Params extends object> {
   toArtifact(options: ToArtifactOptions = {}): ModelArtifact {
     const fitted = this.requireFitted("toArtifact");
     const { kind, model, arrays } = this.artifactModel();
+    const inputs = [...fitted.featureNames];
     return createArtifact({
       kind,
-      schema: options.schema ?? fitted.schema,
-      model: { ...model, inputs: [...fitted.featureNames] },
+      // A schema drafted from the fit data is widened to what the model takes; a given one is
+      // the contract as given.
+      schema:
+        options.schema ??
+        widenSchema(fitted.schema, { kind, preprocessing: [], model: { inputs } }),
+      model: { ...model, inputs },
       arrays,
       params: jsonParams(this.getParams()),
       metrics: options.metrics,

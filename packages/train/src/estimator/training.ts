@@ -1,4 +1,5 @@
-import { type Column, Frame, MlopsError } from "@mlops/core";
+import { type Column, type Frame, MlopsError } from "@mlops/core";
+import { isFrame, resolveTarget } from "./target.js";
 
 /**
  * Options of `fit` beyond the data.
@@ -57,19 +58,7 @@ export interface TrainingData {
  */
 export type NumericKind = "number" | "integer" | "boolean";
 
-/** A Frame, also one from another copy of @mlops/core (duplicate installs). */
-export function isFrame(value: unknown): value is Frame {
-  if (value instanceof Frame) return true;
-  const candidate = value as Frame | null;
-  return (
-    typeof candidate === "object" &&
-    candidate !== null &&
-    typeof candidate.column === "function" &&
-    typeof candidate.has === "function" &&
-    Array.isArray(candidate.names) &&
-    Number.isInteger(candidate.rowCount)
-  );
-}
+export { isFrame } from "./target.js";
 
 function categoryError(context: string, name: string): MlopsError {
   return new MlopsError(
@@ -148,72 +137,7 @@ export function resolveTrainingData(
   context: string,
   categoryFeatures = false,
 ): TrainingData {
-  if (!isFrame(frame)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `${context}: expected a Frame (use Frame.fromRows(rows) or schema.toFrame(rows) for rows)`,
-    );
-  }
-  const rowCount = frame.rowCount;
-  if (rowCount === 0) {
-    throw new MlopsError("data_invalid", `${context}: the frame has no rows; nothing to fit`);
-  }
-  let targetValues: Float64Array;
-  let targetName: string;
-  let featureNames: string[];
-  if (typeof target === "string") {
-    if (!frame.has(target)) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is not a column of the frame ` +
-          `(columns: ${frame.names.join(", ") || "none"})`,
-      );
-    }
-    const column = frame.column(target);
-    if (column.kind === "category") {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is a category column; a regressor needs a numeric target`,
-      );
-    }
-    targetValues = column.values;
-    targetName = target;
-    featureNames = frame.names.filter((name) => name !== target);
-  } else {
-    if (target === null || typeof target !== "object" || typeof target.length !== "number") {
-      throw new MlopsError(
-        "argument_invalid",
-        `${context}: target: expected a column name or one number per row, got ${typeof target}`,
-      );
-    }
-    if (target.length !== rowCount) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target has ${target.length} values, expected ${rowCount} (one per row)`,
-      );
-    }
-    targetValues = target instanceof Float64Array ? target : Float64Array.from(target);
-    featureNames = [...frame.names];
-    targetName = "target";
-    while (featureNames.includes(targetName)) targetName = `_${targetName}`;
-  }
-  for (let i = 0; i < rowCount; i++) {
-    const value = targetValues[i];
-    if (!Number.isFinite(value)) {
-      const what = Number.isNaN(value) ? "a missing value (NaN)" : `${value}`;
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target${typeof target === "string" ? ` "${target}"` : ""} has ${what} ` +
-          `at row ${i}; drop or impute those rows first`,
-      );
-    }
-  }
-  if (featureNames.length === 0) {
-    throw new MlopsError(
-      "data_invalid",
-      `${context}: the frame has no feature columns besides the target`,
-    );
-  }
+  const { rowCount, targetName, values, featureNames } = resolveTarget(frame, target, context);
   const categories = categoryFeatures
     ? featureNames.map((name) => {
         const column = frame.has(name) ? frame.column(name) : undefined;
@@ -231,7 +155,7 @@ export function resolveTrainingData(
     columns,
     featureKinds,
     ...(categories !== undefined ? { categories } : {}),
-    target: targetValues,
+    target: values,
     targetName,
     sampleWeight,
     rowCount,

@@ -290,6 +290,34 @@ describe("Pipeline artifacts serve exactly what predict gives", () => {
     ]);
   });
 
+  it("states what the chain can take: a tree behind an ignoring one-hot step takes gaps and new districts", () => {
+    const tree = new Pipeline([
+      ["encode", new OneHotEncoder({ handleUnknown: "ignore" })],
+      ["tree", new DecisionTreeRegressor({ maxDepth: 5 })],
+    ]).fit(train, "y");
+    const { fields } = tree.toArtifact().manifest.schema;
+    expect(fields.rooms).toEqual({ kind: "number", nullable: true });
+    expect(fields.district).toMatchObject({ kind: "category", nullable: true, open: true });
+    expect(fields.y).toEqual({ kind: "number" });
+    const served = createPredictor(tree.toArtifact());
+    const row = heldOut.toRows()[0];
+    const zeros = served.predictRow({ ...row, district: null });
+    expect(served.predictRow({ ...row, district: "harbour", rooms: 2.5 })).toBe(
+      served.predictRow({ ...row, district: null, rooms: 2.5 }),
+    );
+    expect(Number.isFinite(zeros)).toBe(true);
+    // A linear model cannot take a gap: rooms (never missing at fit) stays required.
+    const linear = new Pipeline([
+      ["encode", new OneHotEncoder({ handleUnknown: "ignore" })],
+      ["scaler", new StandardScaler({ columns: ["rooms"] })],
+      ["ridge", new Ridge({ alpha: 0.5 })],
+    ])
+      .fit(train.drop(["a", "c"]), "y")
+      .toArtifact().manifest.schema.fields;
+    expect(linear.rooms).toEqual({ kind: "number" });
+    expect(linear.district).toMatchObject({ nullable: true, open: true });
+  });
+
   it("needs every input column and names the one that is absent", () => {
     const pipeline = mixedPipeline().fit(train, "y");
     const error = (() => {

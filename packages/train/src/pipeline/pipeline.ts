@@ -9,9 +9,11 @@ import {
   profileFrame,
   type Schema,
   type TrainingProfile,
+  widenSchema,
 } from "@mlops/core";
 import { NotFittedError } from "../estimator/errors.js";
 import { type ArtifactModel, Estimator, type ToArtifactOptions } from "../estimator/estimator.js";
+import { resolveTarget } from "../estimator/target.js";
 import { checkSampleWeight, type FitOptions, isFrame } from "../estimator/training.js";
 import { Transformer } from "../preprocessing/transformer.js";
 
@@ -228,15 +230,6 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
   override fit(frame: Frame, target: string | ArrayLike<number>, options: FitOptions = {}): this {
     this.#fitted = undefined;
     const context = "Pipeline.fit";
-    if (!isFrame(frame)) {
-      throw new MlopsError(
-        "argument_invalid",
-        `${context}: expected a Frame (use Frame.fromRows(rows) or schema.toFrame(rows) for rows)`,
-      );
-    }
-    if (frame.rowCount === 0) {
-      throw new MlopsError("data_invalid", `${context}: the frame has no rows; nothing to fit`);
-    }
     const { features, values, targetName } = resolveTarget(frame, target, context);
     const sampleWeight = checkSampleWeight(options?.sampleWeight, frame.rowCount, context);
     let current = features;
@@ -321,10 +314,18 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
   override toArtifact(options: ToArtifactOptions = {}): ModelArtifact {
     const fitted = this.#require("toArtifact");
     const model = this.estimator.toArtifact();
+    const preprocessing = [...this.toPreprocessing(), ...model.manifest.preprocessing];
     return createArtifact({
       kind: model.manifest.kind,
-      schema: options.schema ?? fitted.schema,
-      preprocessing: [...this.toPreprocessing(), ...model.manifest.preprocessing],
+      // A schema drafted from the fit data is widened to what the whole chain takes.
+      schema:
+        options.schema ??
+        widenSchema(fitted.schema, {
+          kind: model.manifest.kind,
+          preprocessing,
+          model: model.manifest.model,
+        }),
+      preprocessing,
       model: model.manifest.model,
       arrays: model.arrays,
       params: jsonParams(this.getParams()),
@@ -351,65 +352,4 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
   protected artifactModel(): ArtifactModel {
     throw new MlopsError("argument_invalid", "Pipeline: artifactModel is not used");
   }
-}
-
-function resolveTarget(
-  frame: Frame,
-  target: string | ArrayLike<number>,
-  context: string,
-): { features: Frame; values: Float64Array; targetName: string } {
-  let features = frame;
-  let values: Float64Array;
-  let targetName: string;
-  if (typeof target === "string") {
-    if (!frame.has(target)) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is not a column of the frame ` +
-          `(columns: ${frame.names.join(", ") || "none"})`,
-      );
-    }
-    const column = frame.column(target);
-    if (column.kind === "category") {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is a category column; a regressor needs a numeric target`,
-      );
-    }
-    values = column.values;
-    targetName = target;
-    features = frame.drop([target]);
-  } else {
-    if (target === null || typeof target !== "object" || typeof target.length !== "number") {
-      throw new MlopsError(
-        "argument_invalid",
-        `${context}: target: expected a column name or one number per row, got ${typeof target}`,
-      );
-    }
-    if (target.length !== frame.rowCount) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target has ${target.length} values, expected ${frame.rowCount} (one per row)`,
-      );
-    }
-    values = target instanceof Float64Array ? target : Float64Array.from(target);
-    targetName = "target";
-    while (frame.has(targetName)) targetName = `_${targetName}`;
-  }
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      const what = Number.isNaN(values[i]) ? "a missing value (NaN)" : `${values[i]}`;
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target has ${what} at row ${i}; drop or impute those rows first`,
-      );
-    }
-  }
-  if (features.columnCount === 0) {
-    throw new MlopsError(
-      "data_invalid",
-      `${context}: the frame has no feature columns besides the target`,
-    );
-  }
-  return { features, values, targetName };
 }

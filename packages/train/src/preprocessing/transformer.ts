@@ -7,6 +7,7 @@ import {
 } from "@mlops/core";
 import { NotFittedError } from "../estimator/errors.js";
 import { checkParamNames } from "../estimator/params.js";
+import { resolveTarget } from "../estimator/target.js";
 import { checkSampleWeight, type FitOptions, isFrame } from "../estimator/training.js";
 
 /**
@@ -239,62 +240,10 @@ function resolveInput(
   options: FitOptions,
   context: string,
 ): TransformerInput {
-  if (!isFrame(frame)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `${context}: expected a Frame (use Frame.fromRows(rows) or schema.toFrame(rows) for rows)`,
-    );
-  }
-  const rowCount = frame.rowCount;
-  if (rowCount === 0) {
-    throw new MlopsError("data_invalid", `${context}: the frame has no rows; nothing to fit`);
-  }
-  let features = frame;
-  let values: Float64Array | undefined;
-  if (typeof target === "string") {
-    if (!frame.has(target)) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is not a column of the frame ` +
-          `(columns: ${frame.names.join(", ") || "none"})`,
-      );
-    }
-    const column = frame.column(target);
-    if (column.kind === "category") {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is a category column; expected a numeric target`,
-      );
-    }
-    values = column.values;
-    features = frame.drop([target]);
-  } else if (target !== undefined && target !== null) {
-    if (typeof target !== "object" || typeof target.length !== "number") {
-      throw new MlopsError(
-        "argument_invalid",
-        `${context}: target: expected a column name or one number per row, got ${typeof target}`,
-      );
-    }
-    if (target.length !== rowCount) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target has ${target.length} values, expected ${rowCount} (one per row)`,
-      );
-    }
-    values = target instanceof Float64Array ? target : Float64Array.from(target);
-  }
-  if (values !== undefined) {
-    for (let i = 0; i < rowCount; i++) {
-      if (!Number.isFinite(values[i])) {
-        throw new MlopsError(
-          "data_invalid",
-          `${context}: target has ` +
-            `${Number.isNaN(values[i]) ? "a missing value (NaN)" : values[i]} ` +
-            `at row ${i}; drop or impute those rows first`,
-        );
-      }
-    }
-  }
+  const { features, values, rowCount } = resolveTarget(frame, target, context, {
+    optional: true,
+    requireFeatures: false,
+  });
   return {
     frame: features,
     target: values,

@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { type Frame, type MetricDefinition, MlopsError } from "@mlops/core";
 import type { Estimator } from "../estimator/estimator.js";
-import { featureColumns, isFrame } from "../estimator/training.js";
+import { resolveTarget } from "../estimator/target.js";
+import { featureColumns } from "../estimator/training.js";
 import { validateForestParams } from "../forest/params.js";
 import { RandomForestRegressor } from "../forest/random-forest.js";
 import type { Fold } from "../selection/folds.js";
@@ -191,7 +192,7 @@ export class TrialSession {
     columns.push({
       name: training.targetName,
       kind: "number",
-      values: shareFloat64(training.target, share),
+      values: shareFloat64(training.values, share),
     });
     const data: TrialData = {
       mode: kernel ?? "generic",
@@ -384,67 +385,6 @@ export class TrialSession {
     await this.#executor.close();
     await this.#fallback?.close();
   }
-}
-
-/**
- * The target as a numeric column name and its finite values; every other column is a feature
- * (checked by the estimator: a pipeline takes category columns, a bare tree does not).
- */
-function resolveTarget(
-  frame: Frame,
-  target: string | ArrayLike<number>,
-  context: string,
-): { target: Float64Array; targetName: string; featureNames: string[]; rowCount: number } {
-  if (!isFrame(frame)) {
-    throw new MlopsError("argument_invalid", `${context}: expected a Frame`);
-  }
-  const rowCount = frame.rowCount;
-  if (rowCount === 0) throw new MlopsError("data_invalid", `${context}: the frame has no rows`);
-  let values: Float64Array;
-  let targetName: string;
-  if (typeof target === "string") {
-    if (!frame.has(target)) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is not a column of the frame ` +
-          `(columns: ${frame.names.join(", ") || "none"})`,
-      );
-    }
-    const column = frame.column(target);
-    if (column.kind === "category") {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${target}" is a category column; a regressor needs a numeric target`,
-      );
-    }
-    values = column.values;
-    targetName = target;
-  } else {
-    if (target === null || typeof target !== "object" || target.length !== rowCount) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target: expected a column name or one number per row (${rowCount})`,
-      );
-    }
-    values = target instanceof Float64Array ? target : Float64Array.from(target);
-    targetName = "target";
-    while (frame.has(targetName)) targetName = `_${targetName}`;
-  }
-  for (let i = 0; i < rowCount; i++) {
-    if (!Number.isFinite(values[i])) {
-      throw new MlopsError(
-        "data_invalid",
-        `${context}: target "${targetName}" has ` +
-          `${Number.isNaN(values[i]) ? "a missing value (NaN)" : values[i]} at row ${i}; ` +
-          "drop or impute those rows first",
-      );
-    }
-  }
-  const featureNames = frame.names.filter((name) => name !== targetName);
-  if (featureNames.length === 0) {
-    throw new MlopsError("data_invalid", `${context}: the frame has no feature columns`);
-  }
-  return { target: values, targetName, featureNames, rowCount };
 }
 
 interface TreePlan {
