@@ -11243,11 +11243,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count2) {
-        const one = count2 === 1;
+      pluralize(count) {
+        const one = count === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count2, noun };
+        return { ...keys, count, noun };
       }
     };
   }
@@ -12915,15 +12915,15 @@ var require_request2 = __commonJS({
           signal = input3[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
-        let window2 = "client";
+        let window = "client";
         if (request.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request.window, origin)) {
-          window2 = request.window;
+          window = request.window;
         }
         if (init.window != null) {
-          throw new TypeError(`'window' option '${window2}' must be null`);
+          throw new TypeError(`'window' option '${window}' must be null`);
         }
         if ("window" in init) {
-          window2 = "no-window";
+          window = "no-window";
         }
         request = makeRequest({
           // URL request’s URL.
@@ -12938,7 +12938,7 @@ var require_request2 = __commonJS({
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
-          window: window2,
+          window,
           // priority request’s priority.
           priority: request.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
@@ -13614,7 +13614,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch2(input3, init = void 0) {
+    function fetch(input3, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14569,7 +14569,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch2,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -18667,15 +18667,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count2) {
-        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count) {
+        while (count > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count2 < remaining) {
-            this.linePos += count2;
-            count2 = 0;
+          if (count < remaining) {
+            this.linePos += count;
+            count = 0;
           } else {
-            count2 -= remaining;
+            count -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -19108,7 +19108,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch2(init, options = void 0) {
+    module.exports.fetch = async function fetch(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -19704,7661 +19704,6 @@ var require_tslib = __commonJS({
   }
 });
 
-// ../../node_modules/protobufjs/src/util/aspromise.js
-var require_aspromise = __commonJS({
-  "../../node_modules/protobufjs/src/util/aspromise.js"(exports, module) {
-    "use strict";
-    module.exports = asPromise;
-    function asPromise(fn, ctx) {
-      var params = new Array(arguments.length - 1), offset = 0, index = 2, pending = true;
-      while (index < arguments.length)
-        params[offset++] = arguments[index++];
-      return new Promise(function executor(resolve6, reject) {
-        params[offset] = function callback(err) {
-          if (pending) {
-            pending = false;
-            if (err)
-              reject(err);
-            else {
-              var params2 = new Array(arguments.length - 1), offset2 = 0;
-              while (offset2 < params2.length)
-                params2[offset2++] = arguments[offset2];
-              resolve6.apply(null, params2);
-            }
-          }
-        };
-        try {
-          fn.apply(ctx || null, params);
-        } catch (err) {
-          if (pending) {
-            pending = false;
-            reject(err);
-          }
-        }
-      });
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/base64.js
-var require_base64 = __commonJS({
-  "../../node_modules/protobufjs/src/util/base64.js"(exports) {
-    "use strict";
-    var base643 = exports;
-    base643.length = function length(string4) {
-      var p = string4.length;
-      if (!p)
-        return 0;
-      while (p > 0 && string4.charAt(p - 1) === "=")
-        --p;
-      return Math.floor(p * 3 / 4);
-    };
-    var b64 = new Array(64);
-    var s64 = new Array(123);
-    for (i = 0; i < 64; )
-      s64[b64[i] = i < 26 ? i + 65 : i < 52 ? i + 71 : i < 62 ? i - 4 : i - 59 | 43] = i++;
-    var i;
-    s64[45] = 62;
-    s64[95] = 63;
-    base643.encode = function encode3(buffer, start, end) {
-      var parts = null, chunk = [];
-      var i2 = 0, j = 0, t;
-      while (start < end) {
-        var b = buffer[start++];
-        switch (j) {
-          case 0:
-            chunk[i2++] = b64[b >> 2];
-            t = (b & 3) << 4;
-            j = 1;
-            break;
-          case 1:
-            chunk[i2++] = b64[t | b >> 4];
-            t = (b & 15) << 2;
-            j = 2;
-            break;
-          case 2:
-            chunk[i2++] = b64[t | b >> 6];
-            chunk[i2++] = b64[b & 63];
-            j = 0;
-            break;
-        }
-        if (i2 > 8191) {
-          (parts || (parts = [])).push(String.fromCharCode.apply(String, chunk));
-          i2 = 0;
-        }
-      }
-      if (j) {
-        chunk[i2++] = b64[t];
-        chunk[i2++] = 61;
-        if (j === 1)
-          chunk[i2++] = 61;
-      }
-      if (parts) {
-        if (i2)
-          parts.push(String.fromCharCode.apply(String, chunk.slice(0, i2)));
-        return parts.join("");
-      }
-      return String.fromCharCode.apply(String, chunk.slice(0, i2));
-    };
-    var invalidEncoding = "invalid encoding";
-    base643.decode = function decode6(string4, buffer, offset) {
-      var start = offset;
-      var j = 0, t;
-      for (var i2 = 0; i2 < string4.length; ) {
-        var c = string4.charCodeAt(i2++);
-        if (c === 61 && j > 1)
-          break;
-        if ((c = s64[c]) === void 0)
-          throw Error(invalidEncoding);
-        switch (j) {
-          case 0:
-            t = c;
-            j = 1;
-            break;
-          case 1:
-            buffer[offset++] = t << 2 | (c & 48) >> 4;
-            t = c;
-            j = 2;
-            break;
-          case 2:
-            buffer[offset++] = (t & 15) << 4 | (c & 60) >> 2;
-            t = c;
-            j = 3;
-            break;
-          case 3:
-            buffer[offset++] = (t & 3) << 6 | c;
-            j = 0;
-            break;
-        }
-      }
-      if (j === 1)
-        throw Error(invalidEncoding);
-      return offset - start;
-    };
-    var base64Re = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-    var base64UrlRe = /[-_]/;
-    var base64UrlNoPaddingRe = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/;
-    base643.test = function test(string4) {
-      return base64Re.test(string4) || base64UrlRe.test(string4) && base64UrlNoPaddingRe.test(string4);
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/eventemitter.js
-var require_eventemitter = __commonJS({
-  "../../node_modules/protobufjs/src/util/eventemitter.js"(exports, module) {
-    "use strict";
-    module.exports = EventEmitter;
-    function EventEmitter() {
-      this._listeners = /* @__PURE__ */ Object.create(null);
-    }
-    EventEmitter.prototype.on = function on(evt, fn, ctx) {
-      (this._listeners[evt] || (this._listeners[evt] = [])).push({
-        fn,
-        ctx: ctx || this
-      });
-      return this;
-    };
-    EventEmitter.prototype.off = function off(evt, fn) {
-      if (evt === void 0)
-        this._listeners = /* @__PURE__ */ Object.create(null);
-      else {
-        if (fn === void 0)
-          this._listeners[evt] = [];
-        else {
-          var listeners = this._listeners[evt];
-          if (!listeners)
-            return this;
-          for (var i = 0; i < listeners.length; )
-            if (listeners[i].fn === fn)
-              listeners.splice(i, 1);
-            else
-              ++i;
-        }
-      }
-      return this;
-    };
-    EventEmitter.prototype.emit = function emit(evt) {
-      var listeners = this._listeners[evt];
-      if (listeners) {
-        var args = [], i = 1;
-        for (; i < arguments.length; )
-          args.push(arguments[i++]);
-        for (i = 0; i < listeners.length; )
-          listeners[i].fn.apply(listeners[i++].ctx, args);
-      }
-      return this;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/float.js
-var require_float = __commonJS({
-  "../../node_modules/protobufjs/src/util/float.js"(exports, module) {
-    "use strict";
-    module.exports = factory(factory);
-    function factory(exports2) {
-      if (typeof Float32Array !== "undefined") (function() {
-        var f322 = new Float32Array([-0]), f8b = new Uint8Array(f322.buffer), le = f8b[3] === 128;
-        function writeFloat_f32_cpy(val, buf, pos) {
-          f322[0] = val;
-          buf[pos] = f8b[0];
-          buf[pos + 1] = f8b[1];
-          buf[pos + 2] = f8b[2];
-          buf[pos + 3] = f8b[3];
-        }
-        function writeFloat_f32_rev(val, buf, pos) {
-          f322[0] = val;
-          buf[pos] = f8b[3];
-          buf[pos + 1] = f8b[2];
-          buf[pos + 2] = f8b[1];
-          buf[pos + 3] = f8b[0];
-        }
-        exports2.writeFloatLE = le ? writeFloat_f32_cpy : writeFloat_f32_rev;
-        exports2.writeFloatBE = le ? writeFloat_f32_rev : writeFloat_f32_cpy;
-        function readFloat_f32_cpy(buf, pos) {
-          f8b[0] = buf[pos];
-          f8b[1] = buf[pos + 1];
-          f8b[2] = buf[pos + 2];
-          f8b[3] = buf[pos + 3];
-          return f322[0];
-        }
-        function readFloat_f32_rev(buf, pos) {
-          f8b[3] = buf[pos];
-          f8b[2] = buf[pos + 1];
-          f8b[1] = buf[pos + 2];
-          f8b[0] = buf[pos + 3];
-          return f322[0];
-        }
-        exports2.readFloatLE = le ? readFloat_f32_cpy : readFloat_f32_rev;
-        exports2.readFloatBE = le ? readFloat_f32_rev : readFloat_f32_cpy;
-      })();
-      else (function() {
-        function writeFloat_ieee754(writeUint, val, buf, pos) {
-          var sign = val < 0 ? 1 : 0;
-          if (sign)
-            val = -val;
-          if (val === 0)
-            writeUint(1 / val > 0 ? (
-              /* positive */
-              0
-            ) : (
-              /* negative 0 */
-              2147483648
-            ), buf, pos);
-          else if (isNaN(val))
-            writeUint(2143289344, buf, pos);
-          else if (val > 34028234663852886e22)
-            writeUint((sign << 31 | 2139095040) >>> 0, buf, pos);
-          else if (val < 11754943508222875e-54)
-            writeUint((sign << 31 | Math.round(val / 1401298464324817e-60)) >>> 0, buf, pos);
-          else {
-            var exponent = Math.floor(Math.log(val) / Math.LN2), mantissa = Math.round(val * Math.pow(2, -exponent) * 8388608) & 8388607;
-            writeUint((sign << 31 | exponent + 127 << 23 | mantissa) >>> 0, buf, pos);
-          }
-        }
-        exports2.writeFloatLE = writeFloat_ieee754.bind(null, writeUintLE);
-        exports2.writeFloatBE = writeFloat_ieee754.bind(null, writeUintBE);
-        function readFloat_ieee754(readUint, buf, pos) {
-          var uint = readUint(buf, pos), sign = (uint >> 31) * 2 + 1, exponent = uint >>> 23 & 255, mantissa = uint & 8388607;
-          return exponent === 255 ? mantissa ? NaN : sign * Infinity : exponent === 0 ? sign * 1401298464324817e-60 * mantissa : sign * Math.pow(2, exponent - 150) * (mantissa + 8388608);
-        }
-        exports2.readFloatLE = readFloat_ieee754.bind(null, readUintLE);
-        exports2.readFloatBE = readFloat_ieee754.bind(null, readUintBE);
-      })();
-      if (typeof Float64Array !== "undefined") (function() {
-        var f643 = new Float64Array([-0]), f8b = new Uint8Array(f643.buffer), le = f8b[7] === 128;
-        function writeDouble_f64_cpy(val, buf, pos) {
-          f643[0] = val;
-          buf[pos] = f8b[0];
-          buf[pos + 1] = f8b[1];
-          buf[pos + 2] = f8b[2];
-          buf[pos + 3] = f8b[3];
-          buf[pos + 4] = f8b[4];
-          buf[pos + 5] = f8b[5];
-          buf[pos + 6] = f8b[6];
-          buf[pos + 7] = f8b[7];
-        }
-        function writeDouble_f64_rev(val, buf, pos) {
-          f643[0] = val;
-          buf[pos] = f8b[7];
-          buf[pos + 1] = f8b[6];
-          buf[pos + 2] = f8b[5];
-          buf[pos + 3] = f8b[4];
-          buf[pos + 4] = f8b[3];
-          buf[pos + 5] = f8b[2];
-          buf[pos + 6] = f8b[1];
-          buf[pos + 7] = f8b[0];
-        }
-        exports2.writeDoubleLE = le ? writeDouble_f64_cpy : writeDouble_f64_rev;
-        exports2.writeDoubleBE = le ? writeDouble_f64_rev : writeDouble_f64_cpy;
-        function readDouble_f64_cpy(buf, pos) {
-          f8b[0] = buf[pos];
-          f8b[1] = buf[pos + 1];
-          f8b[2] = buf[pos + 2];
-          f8b[3] = buf[pos + 3];
-          f8b[4] = buf[pos + 4];
-          f8b[5] = buf[pos + 5];
-          f8b[6] = buf[pos + 6];
-          f8b[7] = buf[pos + 7];
-          return f643[0];
-        }
-        function readDouble_f64_rev(buf, pos) {
-          f8b[7] = buf[pos];
-          f8b[6] = buf[pos + 1];
-          f8b[5] = buf[pos + 2];
-          f8b[4] = buf[pos + 3];
-          f8b[3] = buf[pos + 4];
-          f8b[2] = buf[pos + 5];
-          f8b[1] = buf[pos + 6];
-          f8b[0] = buf[pos + 7];
-          return f643[0];
-        }
-        exports2.readDoubleLE = le ? readDouble_f64_cpy : readDouble_f64_rev;
-        exports2.readDoubleBE = le ? readDouble_f64_rev : readDouble_f64_cpy;
-      })();
-      else (function() {
-        function writeDouble_ieee754(writeUint, off0, off1, val, buf, pos) {
-          var sign = val < 0 ? 1 : 0;
-          if (sign)
-            val = -val;
-          if (val === 0) {
-            writeUint(0, buf, pos + off0);
-            writeUint(1 / val > 0 ? (
-              /* positive */
-              0
-            ) : (
-              /* negative 0 */
-              2147483648
-            ), buf, pos + off1);
-          } else if (isNaN(val)) {
-            writeUint(0, buf, pos + off0);
-            writeUint(2146959360, buf, pos + off1);
-          } else if (val > 17976931348623157e292) {
-            writeUint(0, buf, pos + off0);
-            writeUint((sign << 31 | 2146435072) >>> 0, buf, pos + off1);
-          } else {
-            var mantissa;
-            if (val < 22250738585072014e-324) {
-              mantissa = val / 5e-324;
-              writeUint(mantissa >>> 0, buf, pos + off0);
-              writeUint((sign << 31 | mantissa / 4294967296) >>> 0, buf, pos + off1);
-            } else {
-              var exponent = Math.floor(Math.log(val) / Math.LN2);
-              if (exponent === 1024)
-                exponent = 1023;
-              mantissa = val * Math.pow(2, -exponent);
-              writeUint(mantissa * 4503599627370496 >>> 0, buf, pos + off0);
-              writeUint((sign << 31 | exponent + 1023 << 20 | mantissa * 1048576 & 1048575) >>> 0, buf, pos + off1);
-            }
-          }
-        }
-        exports2.writeDoubleLE = writeDouble_ieee754.bind(null, writeUintLE, 0, 4);
-        exports2.writeDoubleBE = writeDouble_ieee754.bind(null, writeUintBE, 4, 0);
-        function readDouble_ieee754(readUint, off0, off1, buf, pos) {
-          var lo = readUint(buf, pos + off0), hi = readUint(buf, pos + off1);
-          var sign = (hi >> 31) * 2 + 1, exponent = hi >>> 20 & 2047, mantissa = 4294967296 * (hi & 1048575) + lo;
-          return exponent === 2047 ? mantissa ? NaN : sign * Infinity : exponent === 0 ? sign * 5e-324 * mantissa : sign * Math.pow(2, exponent - 1075) * (mantissa + 4503599627370496);
-        }
-        exports2.readDoubleLE = readDouble_ieee754.bind(null, readUintLE, 0, 4);
-        exports2.readDoubleBE = readDouble_ieee754.bind(null, readUintBE, 4, 0);
-      })();
-      return exports2;
-    }
-    function writeUintLE(val, buf, pos) {
-      buf[pos] = val & 255;
-      buf[pos + 1] = val >>> 8 & 255;
-      buf[pos + 2] = val >>> 16 & 255;
-      buf[pos + 3] = val >>> 24;
-    }
-    function writeUintBE(val, buf, pos) {
-      buf[pos] = val >>> 24;
-      buf[pos + 1] = val >>> 16 & 255;
-      buf[pos + 2] = val >>> 8 & 255;
-      buf[pos + 3] = val & 255;
-    }
-    function readUintLE(buf, pos) {
-      return (buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 | buf[pos + 3] << 24) >>> 0;
-    }
-    function readUintBE(buf, pos) {
-      return (buf[pos] << 24 | buf[pos + 1] << 16 | buf[pos + 2] << 8 | buf[pos + 3]) >>> 0;
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/utf8.js
-var require_utf8 = __commonJS({
-  "../../node_modules/protobufjs/src/util/utf8.js"(exports) {
-    "use strict";
-    var utf8 = exports;
-    var looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-    var strictDecoder;
-    var TEXT_DECODER_MIN_LENGTH = 64;
-    try {
-      strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-    } catch (err) {
-      strictDecoder = looseDecoder;
-    }
-    utf8.length = function utf8_length(string4) {
-      var len = 0, c = 0;
-      for (var i = 0; i < string4.length; ++i) {
-        c = string4.charCodeAt(i);
-        if (c < 128)
-          len += 1;
-        else if (c < 2048)
-          len += 2;
-        else if ((c & 64512) === 55296 && (string4.charCodeAt(i + 1) & 64512) === 56320) {
-          ++i;
-          len += 4;
-        } else
-          len += 3;
-      }
-      return len;
-    };
-    function utf8_read_decoder(decoder5, buffer, start, end) {
-      var source = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
-      return decoder5.decode(source);
-    }
-    utf8.read = function utf8_read_loose(buffer, start, end) {
-      if (end - start < 1)
-        return "";
-      if (end - start >= TEXT_DECODER_MIN_LENGTH)
-        return utf8_read_decoder(looseDecoder, buffer, start, end);
-      var str = "", i = start, c1, c2, c3, c4, c5, c6, c7, c8;
-      for (; i + 7 < end; i += 8) {
-        c1 = buffer[i];
-        c2 = buffer[i + 1];
-        c3 = buffer[i + 2];
-        c4 = buffer[i + 3];
-        c5 = buffer[i + 4];
-        c6 = buffer[i + 5];
-        c7 = buffer[i + 6];
-        c8 = buffer[i + 7];
-        if ((c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8) & 128)
-          return str + utf8_read_decoder(looseDecoder, buffer, i, end);
-        str += String.fromCharCode(c1, c2, c3, c4, c5, c6, c7, c8);
-      }
-      for (; i < end; ++i) {
-        c1 = buffer[i];
-        if (c1 & 128)
-          return str + utf8_read_decoder(looseDecoder, buffer, i, end);
-        str += String.fromCharCode(c1);
-      }
-      return str;
-    };
-    utf8.readStrict = function utf8_read_strict(buffer, start, end) {
-      if (end - start < 1)
-        return "";
-      if (end - start >= TEXT_DECODER_MIN_LENGTH)
-        return utf8_read_decoder(strictDecoder, buffer, start, end);
-      var str = "", i = start, c1, c2, c3, c4, c5, c6, c7, c8;
-      for (; i + 7 < end; i += 8) {
-        c1 = buffer[i];
-        c2 = buffer[i + 1];
-        c3 = buffer[i + 2];
-        c4 = buffer[i + 3];
-        c5 = buffer[i + 4];
-        c6 = buffer[i + 5];
-        c7 = buffer[i + 6];
-        c8 = buffer[i + 7];
-        if ((c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8) & 128)
-          return str + utf8_read_decoder(strictDecoder, buffer, i, end);
-        str += String.fromCharCode(c1, c2, c3, c4, c5, c6, c7, c8);
-      }
-      for (; i < end; ++i) {
-        c1 = buffer[i];
-        if (c1 & 128)
-          return str + utf8_read_decoder(strictDecoder, buffer, i, end);
-        str += String.fromCharCode(c1);
-      }
-      return str;
-    };
-    utf8.write = function utf8_write(string4, buffer, offset) {
-      var start = offset, c1, c2;
-      for (var i = 0; i < string4.length; ++i) {
-        c1 = string4.charCodeAt(i);
-        if (c1 < 128) {
-          buffer[offset++] = c1;
-        } else if (c1 < 2048) {
-          buffer[offset++] = c1 >> 6 | 192;
-          buffer[offset++] = c1 & 63 | 128;
-        } else if ((c1 & 64512) === 55296 && ((c2 = string4.charCodeAt(i + 1)) & 64512) === 56320) {
-          c1 = 65536 + ((c1 & 1023) << 10) + (c2 & 1023);
-          ++i;
-          buffer[offset++] = c1 >> 18 | 240;
-          buffer[offset++] = c1 >> 12 & 63 | 128;
-          buffer[offset++] = c1 >> 6 & 63 | 128;
-          buffer[offset++] = c1 & 63 | 128;
-        } else {
-          buffer[offset++] = c1 >> 12 | 224;
-          buffer[offset++] = c1 >> 6 & 63 | 128;
-          buffer[offset++] = c1 & 63 | 128;
-        }
-      }
-      return offset - start;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/pool.js
-var require_pool2 = __commonJS({
-  "../../node_modules/protobufjs/src/util/pool.js"(exports, module) {
-    "use strict";
-    module.exports = pool;
-    function pool(alloc, slice, size) {
-      var SIZE = size || 8192;
-      var MAX = SIZE >>> 1;
-      var slab = null;
-      var offset = SIZE;
-      return function pool_alloc(size2) {
-        if (size2 < 1 || size2 > MAX)
-          return alloc(size2);
-        if (offset + size2 > SIZE) {
-          slab = alloc(SIZE);
-          offset = 0;
-        }
-        var buf = slice.call(slab, offset, offset += size2);
-        if (offset & 7)
-          offset = (offset | 7) + 1;
-        return buf;
-      };
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/longbits.js
-var require_longbits = __commonJS({
-  "../../node_modules/protobufjs/src/util/longbits.js"(exports, module) {
-    "use strict";
-    module.exports = LongBits;
-    var Long;
-    function LongBits(lo, hi) {
-      this.lo = lo >>> 0;
-      this.hi = hi >>> 0;
-    }
-    var zero = LongBits.zero = new LongBits(0, 0);
-    zero.toNumber = function() {
-      return 0;
-    };
-    zero.zzEncode = zero.zzDecode = function() {
-      return this;
-    };
-    zero.length = function() {
-      return 1;
-    };
-    var zeroHash = LongBits.zeroHash = "\0\0\0\0\0\0\0\0";
-    LongBits.fromNumber = function fromNumber(value2) {
-      if (value2 === 0)
-        return zero;
-      var sign = value2 < 0;
-      if (sign)
-        value2 = -value2;
-      var lo = value2 >>> 0, hi = (value2 - lo) / 4294967296 >>> 0;
-      if (sign) {
-        hi = ~hi >>> 0;
-        lo = ~lo >>> 0;
-        if (++lo > 4294967295) {
-          lo = 0;
-          if (++hi > 4294967295)
-            hi = 0;
-        }
-      }
-      return new LongBits(lo, hi);
-    };
-    LongBits.from = function from(value2) {
-      if (typeof value2 === "number")
-        return LongBits.fromNumber(value2);
-      if (typeof value2 === "string" || value2 instanceof String) {
-        if (Long)
-          value2 = Long.fromString(value2);
-        else
-          return LongBits.fromNumber(parseInt(value2, 10));
-      }
-      return value2.low || value2.high ? new LongBits(value2.low >>> 0, value2.high >>> 0) : zero;
-    };
-    LongBits.prototype.toNumber = function toNumber(unsigned) {
-      if (!unsigned && this.hi >>> 31) {
-        var lo = ~this.lo + 1 >>> 0, hi = ~this.hi >>> 0;
-        if (!lo)
-          hi = hi + 1 >>> 0;
-        return -(lo + hi * 4294967296);
-      }
-      return this.lo + this.hi * 4294967296;
-    };
-    LongBits.prototype.toLong = function toLong(unsigned) {
-      return Long ? new Long(this.lo | 0, this.hi | 0, Boolean(unsigned)) : { low: this.lo | 0, high: this.hi | 0, unsigned: Boolean(unsigned) };
-    };
-    var charCodeAt = String.prototype.charCodeAt;
-    LongBits.fromHash = function fromHash(hash2) {
-      if (hash2 === zeroHash)
-        return zero;
-      return new LongBits(
-        (charCodeAt.call(hash2, 0) | charCodeAt.call(hash2, 1) << 8 | charCodeAt.call(hash2, 2) << 16 | charCodeAt.call(hash2, 3) << 24) >>> 0,
-        (charCodeAt.call(hash2, 4) | charCodeAt.call(hash2, 5) << 8 | charCodeAt.call(hash2, 6) << 16 | charCodeAt.call(hash2, 7) << 24) >>> 0
-      );
-    };
-    LongBits.prototype.toHash = function toHash() {
-      return String.fromCharCode(
-        this.lo & 255,
-        this.lo >>> 8 & 255,
-        this.lo >>> 16 & 255,
-        this.lo >>> 24,
-        this.hi & 255,
-        this.hi >>> 8 & 255,
-        this.hi >>> 16 & 255,
-        this.hi >>> 24
-      );
-    };
-    LongBits.prototype.zzEncode = function zzEncode() {
-      var mask = this.hi >> 31;
-      this.hi = ((this.hi << 1 | this.lo >>> 31) ^ mask) >>> 0;
-      this.lo = (this.lo << 1 ^ mask) >>> 0;
-      return this;
-    };
-    LongBits.prototype.zzDecode = function zzDecode() {
-      var mask = -(this.lo & 1);
-      this.lo = ((this.lo >>> 1 | this.hi << 31) ^ mask) >>> 0;
-      this.hi = (this.hi >>> 1 ^ mask) >>> 0;
-      return this;
-    };
-    LongBits.prototype.length = function length() {
-      var part0 = this.lo, part1 = (this.lo >>> 28 | this.hi << 4) >>> 0, part2 = this.hi >>> 24;
-      return part2 === 0 ? part1 === 0 ? part0 < 16384 ? part0 < 128 ? 1 : 2 : part0 < 2097152 ? 3 : 4 : part1 < 16384 ? part1 < 128 ? 5 : 6 : part1 < 2097152 ? 7 : 8 : part2 < 128 ? 9 : 10;
-    };
-    LongBits._configure = function(Long_) {
-      Long = Long_;
-    };
-  }
-});
-
-// ../../node_modules/long/umd/index.js
-var require_umd = __commonJS({
-  "../../node_modules/long/umd/index.js"(exports, module) {
-    "use strict";
-    (function(global2, factory) {
-      function preferDefault(exports2) {
-        return exports2.default || exports2;
-      }
-      if (typeof define === "function" && define.amd) {
-        define([], function() {
-          var exports2 = {};
-          factory(exports2);
-          return preferDefault(exports2);
-        });
-      } else if (typeof exports === "object") {
-        factory(exports);
-        if (typeof module === "object") module.exports = preferDefault(exports);
-      } else {
-        (function() {
-          var exports2 = {};
-          factory(exports2);
-          global2.Long = preferDefault(exports2);
-        })();
-      }
-    })(
-      typeof globalThis !== "undefined" ? globalThis : typeof self !== "undefined" ? self : exports,
-      function(_exports) {
-        "use strict";
-        Object.defineProperty(_exports, "__esModule", {
-          value: true
-        });
-        _exports.default = void 0;
-        /**
-         * @license
-         * Copyright 2009 The Closure Library Authors
-         * Copyright 2020 Daniel Wirtz / The long.js Authors.
-         *
-         * Licensed under the Apache License, Version 2.0 (the "License");
-         * you may not use this file except in compliance with the License.
-         * You may obtain a copy of the License at
-         *
-         *     http://www.apache.org/licenses/LICENSE-2.0
-         *
-         * Unless required by applicable law or agreed to in writing, software
-         * distributed under the License is distributed on an "AS IS" BASIS,
-         * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-         * See the License for the specific language governing permissions and
-         * limitations under the License.
-         *
-         * SPDX-License-Identifier: Apache-2.0
-         */
-        var wasm = null;
-        try {
-          wasm = new WebAssembly.Instance(
-            new WebAssembly.Module(
-              new Uint8Array([
-                // \0asm
-                0,
-                97,
-                115,
-                109,
-                // version 1
-                1,
-                0,
-                0,
-                0,
-                // section "type"
-                1,
-                13,
-                2,
-                // 0, () => i32
-                96,
-                0,
-                1,
-                127,
-                // 1, (i32, i32, i32, i32) => i32
-                96,
-                4,
-                127,
-                127,
-                127,
-                127,
-                1,
-                127,
-                // section "function"
-                3,
-                7,
-                6,
-                // 0, type 0
-                0,
-                // 1, type 1
-                1,
-                // 2, type 1
-                1,
-                // 3, type 1
-                1,
-                // 4, type 1
-                1,
-                // 5, type 1
-                1,
-                // section "global"
-                6,
-                6,
-                1,
-                // 0, "high", mutable i32
-                127,
-                1,
-                65,
-                0,
-                11,
-                // section "export"
-                7,
-                50,
-                6,
-                // 0, "mul"
-                3,
-                109,
-                117,
-                108,
-                0,
-                1,
-                // 1, "div_s"
-                5,
-                100,
-                105,
-                118,
-                95,
-                115,
-                0,
-                2,
-                // 2, "div_u"
-                5,
-                100,
-                105,
-                118,
-                95,
-                117,
-                0,
-                3,
-                // 3, "rem_s"
-                5,
-                114,
-                101,
-                109,
-                95,
-                115,
-                0,
-                4,
-                // 4, "rem_u"
-                5,
-                114,
-                101,
-                109,
-                95,
-                117,
-                0,
-                5,
-                // 5, "get_high"
-                8,
-                103,
-                101,
-                116,
-                95,
-                104,
-                105,
-                103,
-                104,
-                0,
-                0,
-                // section "code"
-                10,
-                191,
-                1,
-                6,
-                // 0, "get_high"
-                4,
-                0,
-                35,
-                0,
-                11,
-                // 1, "mul"
-                36,
-                1,
-                1,
-                126,
-                32,
-                0,
-                173,
-                32,
-                1,
-                173,
-                66,
-                32,
-                134,
-                132,
-                32,
-                2,
-                173,
-                32,
-                3,
-                173,
-                66,
-                32,
-                134,
-                132,
-                126,
-                34,
-                4,
-                66,
-                32,
-                135,
-                167,
-                36,
-                0,
-                32,
-                4,
-                167,
-                11,
-                // 2, "div_s"
-                36,
-                1,
-                1,
-                126,
-                32,
-                0,
-                173,
-                32,
-                1,
-                173,
-                66,
-                32,
-                134,
-                132,
-                32,
-                2,
-                173,
-                32,
-                3,
-                173,
-                66,
-                32,
-                134,
-                132,
-                127,
-                34,
-                4,
-                66,
-                32,
-                135,
-                167,
-                36,
-                0,
-                32,
-                4,
-                167,
-                11,
-                // 3, "div_u"
-                36,
-                1,
-                1,
-                126,
-                32,
-                0,
-                173,
-                32,
-                1,
-                173,
-                66,
-                32,
-                134,
-                132,
-                32,
-                2,
-                173,
-                32,
-                3,
-                173,
-                66,
-                32,
-                134,
-                132,
-                128,
-                34,
-                4,
-                66,
-                32,
-                135,
-                167,
-                36,
-                0,
-                32,
-                4,
-                167,
-                11,
-                // 4, "rem_s"
-                36,
-                1,
-                1,
-                126,
-                32,
-                0,
-                173,
-                32,
-                1,
-                173,
-                66,
-                32,
-                134,
-                132,
-                32,
-                2,
-                173,
-                32,
-                3,
-                173,
-                66,
-                32,
-                134,
-                132,
-                129,
-                34,
-                4,
-                66,
-                32,
-                135,
-                167,
-                36,
-                0,
-                32,
-                4,
-                167,
-                11,
-                // 5, "rem_u"
-                36,
-                1,
-                1,
-                126,
-                32,
-                0,
-                173,
-                32,
-                1,
-                173,
-                66,
-                32,
-                134,
-                132,
-                32,
-                2,
-                173,
-                32,
-                3,
-                173,
-                66,
-                32,
-                134,
-                132,
-                130,
-                34,
-                4,
-                66,
-                32,
-                135,
-                167,
-                36,
-                0,
-                32,
-                4,
-                167,
-                11
-              ])
-            ),
-            {}
-          ).exports;
-        } catch {
-        }
-        function Long(low, high, unsigned) {
-          this.low = low | 0;
-          this.high = high | 0;
-          this.unsigned = !!unsigned;
-        }
-        Long.prototype.__isLong__;
-        Object.defineProperty(Long.prototype, "__isLong__", {
-          value: true
-        });
-        function isLong(obj) {
-          return (obj && obj["__isLong__"]) === true;
-        }
-        function ctz32(value2) {
-          var c = Math.clz32(value2 & -value2);
-          return value2 ? 31 - c : c;
-        }
-        Long.isLong = isLong;
-        var INT_CACHE = {};
-        var UINT_CACHE = {};
-        function fromInt(value2, unsigned) {
-          var obj, cachedObj, cache;
-          if (unsigned) {
-            value2 >>>= 0;
-            if (cache = 0 <= value2 && value2 < 256) {
-              cachedObj = UINT_CACHE[value2];
-              if (cachedObj) return cachedObj;
-            }
-            obj = fromBits(value2, 0, true);
-            if (cache) UINT_CACHE[value2] = obj;
-            return obj;
-          } else {
-            value2 |= 0;
-            if (cache = -128 <= value2 && value2 < 128) {
-              cachedObj = INT_CACHE[value2];
-              if (cachedObj) return cachedObj;
-            }
-            obj = fromBits(value2, value2 < 0 ? -1 : 0, false);
-            if (cache) INT_CACHE[value2] = obj;
-            return obj;
-          }
-        }
-        Long.fromInt = fromInt;
-        function fromNumber(value2, unsigned) {
-          if (isNaN(value2)) return unsigned ? UZERO : ZERO2;
-          if (unsigned) {
-            if (value2 < 0) return UZERO;
-            if (value2 >= TWO_PWR_64_DBL) return MAX_UNSIGNED_VALUE;
-          } else {
-            if (value2 <= -TWO_PWR_63_DBL) return MIN_VALUE;
-            if (value2 + 1 >= TWO_PWR_63_DBL) return MAX_VALUE;
-          }
-          if (value2 < 0) return fromNumber(-value2, unsigned).neg();
-          return fromBits(
-            value2 % TWO_PWR_32_DBL | 0,
-            value2 / TWO_PWR_32_DBL | 0,
-            unsigned
-          );
-        }
-        Long.fromNumber = fromNumber;
-        function fromBits(lowBits, highBits, unsigned) {
-          return new Long(lowBits, highBits, unsigned);
-        }
-        Long.fromBits = fromBits;
-        var pow_dbl = Math.pow;
-        function fromString(str, unsigned, radix) {
-          if (str.length === 0) throw Error("empty string");
-          if (typeof unsigned === "number") {
-            radix = unsigned;
-            unsigned = false;
-          } else {
-            unsigned = !!unsigned;
-          }
-          if (str === "NaN" || str === "Infinity" || str === "+Infinity" || str === "-Infinity")
-            return unsigned ? UZERO : ZERO2;
-          radix = radix || 10;
-          if (radix < 2 || 36 < radix) throw RangeError("radix");
-          var p;
-          if ((p = str.indexOf("-")) > 0) throw Error("interior hyphen");
-          else if (p === 0) {
-            return fromString(str.substring(1), unsigned, radix).neg();
-          }
-          var radixToPower = fromNumber(pow_dbl(radix, 8));
-          var result = ZERO2;
-          for (var i = 0; i < str.length; i += 8) {
-            var size = Math.min(8, str.length - i), value2 = parseInt(str.substring(i, i + size), radix);
-            if (size < 8) {
-              var power = fromNumber(pow_dbl(radix, size));
-              result = result.mul(power).add(fromNumber(value2));
-            } else {
-              result = result.mul(radixToPower);
-              result = result.add(fromNumber(value2));
-            }
-          }
-          result.unsigned = unsigned;
-          return result;
-        }
-        Long.fromString = fromString;
-        function fromValue(val, unsigned) {
-          if (typeof val === "number") return fromNumber(val, unsigned);
-          if (typeof val === "string") return fromString(val, unsigned);
-          return fromBits(
-            val.low,
-            val.high,
-            typeof unsigned === "boolean" ? unsigned : val.unsigned
-          );
-        }
-        Long.fromValue = fromValue;
-        var TWO_PWR_16_DBL = 1 << 16;
-        var TWO_PWR_24_DBL = 1 << 24;
-        var TWO_PWR_32_DBL = TWO_PWR_16_DBL * TWO_PWR_16_DBL;
-        var TWO_PWR_64_DBL = TWO_PWR_32_DBL * TWO_PWR_32_DBL;
-        var TWO_PWR_63_DBL = TWO_PWR_64_DBL / 2;
-        var TWO_PWR_24 = fromInt(TWO_PWR_24_DBL);
-        var ZERO2 = fromInt(0);
-        Long.ZERO = ZERO2;
-        var UZERO = fromInt(0, true);
-        Long.UZERO = UZERO;
-        var ONE = fromInt(1);
-        Long.ONE = ONE;
-        var UONE = fromInt(1, true);
-        Long.UONE = UONE;
-        var NEG_ONE = fromInt(-1);
-        Long.NEG_ONE = NEG_ONE;
-        var MAX_VALUE = fromBits(4294967295 | 0, 2147483647 | 0, false);
-        Long.MAX_VALUE = MAX_VALUE;
-        var MAX_UNSIGNED_VALUE = fromBits(4294967295 | 0, 4294967295 | 0, true);
-        Long.MAX_UNSIGNED_VALUE = MAX_UNSIGNED_VALUE;
-        var MIN_VALUE = fromBits(0, 2147483648 | 0, false);
-        Long.MIN_VALUE = MIN_VALUE;
-        var LongPrototype = Long.prototype;
-        LongPrototype.toInt = function toInt() {
-          return this.unsigned ? this.low >>> 0 : this.low;
-        };
-        LongPrototype.toNumber = function toNumber() {
-          if (this.unsigned)
-            return (this.high >>> 0) * TWO_PWR_32_DBL + (this.low >>> 0);
-          return this.high * TWO_PWR_32_DBL + (this.low >>> 0);
-        };
-        LongPrototype.toString = function toString(radix) {
-          radix = radix || 10;
-          if (radix < 2 || 36 < radix) throw RangeError("radix");
-          if (this.isZero()) return "0";
-          if (this.isNegative()) {
-            if (this.eq(MIN_VALUE)) {
-              var radixLong = fromNumber(radix), div = this.div(radixLong), rem1 = div.mul(radixLong).sub(this);
-              return div.toString(radix) + rem1.toInt().toString(radix);
-            } else return "-" + this.neg().toString(radix);
-          }
-          var radixToPower = fromNumber(pow_dbl(radix, 6), this.unsigned), rem = this;
-          var result = "";
-          while (true) {
-            var remDiv = rem.div(radixToPower), intval = rem.sub(remDiv.mul(radixToPower)).toInt() >>> 0, digits = intval.toString(radix);
-            rem = remDiv;
-            if (rem.isZero()) return digits + result;
-            else {
-              while (digits.length < 6) digits = "0" + digits;
-              result = "" + digits + result;
-            }
-          }
-        };
-        LongPrototype.getHighBits = function getHighBits() {
-          return this.high;
-        };
-        LongPrototype.getHighBitsUnsigned = function getHighBitsUnsigned() {
-          return this.high >>> 0;
-        };
-        LongPrototype.getLowBits = function getLowBits() {
-          return this.low;
-        };
-        LongPrototype.getLowBitsUnsigned = function getLowBitsUnsigned() {
-          return this.low >>> 0;
-        };
-        LongPrototype.getNumBitsAbs = function getNumBitsAbs() {
-          if (this.isNegative())
-            return this.eq(MIN_VALUE) ? 64 : this.neg().getNumBitsAbs();
-          var val = this.high != 0 ? this.high : this.low;
-          for (var bit = 31; bit > 0; bit--) if ((val & 1 << bit) != 0) break;
-          return this.high != 0 ? bit + 33 : bit + 1;
-        };
-        LongPrototype.isSafeInteger = function isSafeInteger() {
-          var top11Bits = this.high >> 21;
-          if (!top11Bits) return true;
-          if (this.unsigned) return false;
-          return top11Bits === -1 && !(this.low === 0 && this.high === -2097152);
-        };
-        LongPrototype.isZero = function isZero() {
-          return this.high === 0 && this.low === 0;
-        };
-        LongPrototype.eqz = LongPrototype.isZero;
-        LongPrototype.isNegative = function isNegative() {
-          return !this.unsigned && this.high < 0;
-        };
-        LongPrototype.isPositive = function isPositive() {
-          return this.unsigned || this.high >= 0;
-        };
-        LongPrototype.isOdd = function isOdd() {
-          return (this.low & 1) === 1;
-        };
-        LongPrototype.isEven = function isEven() {
-          return (this.low & 1) === 0;
-        };
-        LongPrototype.equals = function equals2(other) {
-          if (!isLong(other)) other = fromValue(other);
-          if (this.unsigned !== other.unsigned && this.high >>> 31 === 1 && other.high >>> 31 === 1)
-            return false;
-          return this.high === other.high && this.low === other.low;
-        };
-        LongPrototype.eq = LongPrototype.equals;
-        LongPrototype.notEquals = function notEquals(other) {
-          return !this.eq(
-            /* validates */
-            other
-          );
-        };
-        LongPrototype.neq = LongPrototype.notEquals;
-        LongPrototype.ne = LongPrototype.notEquals;
-        LongPrototype.lessThan = function lessThan(other) {
-          return this.comp(
-            /* validates */
-            other
-          ) < 0;
-        };
-        LongPrototype.lt = LongPrototype.lessThan;
-        LongPrototype.lessThanOrEqual = function lessThanOrEqual(other) {
-          return this.comp(
-            /* validates */
-            other
-          ) <= 0;
-        };
-        LongPrototype.lte = LongPrototype.lessThanOrEqual;
-        LongPrototype.le = LongPrototype.lessThanOrEqual;
-        LongPrototype.greaterThan = function greaterThan(other) {
-          return this.comp(
-            /* validates */
-            other
-          ) > 0;
-        };
-        LongPrototype.gt = LongPrototype.greaterThan;
-        LongPrototype.greaterThanOrEqual = function greaterThanOrEqual(other) {
-          return this.comp(
-            /* validates */
-            other
-          ) >= 0;
-        };
-        LongPrototype.gte = LongPrototype.greaterThanOrEqual;
-        LongPrototype.ge = LongPrototype.greaterThanOrEqual;
-        LongPrototype.compare = function compare(other) {
-          if (!isLong(other)) other = fromValue(other);
-          if (this.eq(other)) return 0;
-          var thisNeg = this.isNegative(), otherNeg = other.isNegative();
-          if (thisNeg && !otherNeg) return -1;
-          if (!thisNeg && otherNeg) return 1;
-          if (!this.unsigned) return this.sub(other).isNegative() ? -1 : 1;
-          return other.high >>> 0 > this.high >>> 0 || other.high === this.high && other.low >>> 0 > this.low >>> 0 ? -1 : 1;
-        };
-        LongPrototype.comp = LongPrototype.compare;
-        LongPrototype.negate = function negate() {
-          if (!this.unsigned && this.eq(MIN_VALUE)) return MIN_VALUE;
-          return this.not().add(ONE);
-        };
-        LongPrototype.neg = LongPrototype.negate;
-        LongPrototype.add = function add(addend) {
-          if (!isLong(addend)) addend = fromValue(addend);
-          var a48 = this.high >>> 16;
-          var a32 = this.high & 65535;
-          var a16 = this.low >>> 16;
-          var a00 = this.low & 65535;
-          var b48 = addend.high >>> 16;
-          var b32 = addend.high & 65535;
-          var b16 = addend.low >>> 16;
-          var b00 = addend.low & 65535;
-          var c48 = 0, c32 = 0, c16 = 0, c00 = 0;
-          c00 += a00 + b00;
-          c16 += c00 >>> 16;
-          c00 &= 65535;
-          c16 += a16 + b16;
-          c32 += c16 >>> 16;
-          c16 &= 65535;
-          c32 += a32 + b32;
-          c48 += c32 >>> 16;
-          c32 &= 65535;
-          c48 += a48 + b48;
-          c48 &= 65535;
-          return fromBits(c16 << 16 | c00, c48 << 16 | c32, this.unsigned);
-        };
-        LongPrototype.subtract = function subtract(subtrahend) {
-          if (!isLong(subtrahend)) subtrahend = fromValue(subtrahend);
-          return this.add(subtrahend.neg());
-        };
-        LongPrototype.sub = LongPrototype.subtract;
-        LongPrototype.multiply = function multiply(multiplier) {
-          if (this.isZero()) return this;
-          if (!isLong(multiplier)) multiplier = fromValue(multiplier);
-          if (wasm) {
-            var low = wasm["mul"](
-              this.low,
-              this.high,
-              multiplier.low,
-              multiplier.high
-            );
-            return fromBits(low, wasm["get_high"](), this.unsigned);
-          }
-          if (multiplier.isZero()) return this.unsigned ? UZERO : ZERO2;
-          if (this.eq(MIN_VALUE)) return multiplier.isOdd() ? MIN_VALUE : ZERO2;
-          if (multiplier.eq(MIN_VALUE)) return this.isOdd() ? MIN_VALUE : ZERO2;
-          if (this.isNegative()) {
-            if (multiplier.isNegative()) return this.neg().mul(multiplier.neg());
-            else return this.neg().mul(multiplier).neg();
-          } else if (multiplier.isNegative())
-            return this.mul(multiplier.neg()).neg();
-          if (this.lt(TWO_PWR_24) && multiplier.lt(TWO_PWR_24))
-            return fromNumber(
-              this.toNumber() * multiplier.toNumber(),
-              this.unsigned
-            );
-          var a48 = this.high >>> 16;
-          var a32 = this.high & 65535;
-          var a16 = this.low >>> 16;
-          var a00 = this.low & 65535;
-          var b48 = multiplier.high >>> 16;
-          var b32 = multiplier.high & 65535;
-          var b16 = multiplier.low >>> 16;
-          var b00 = multiplier.low & 65535;
-          var c48 = 0, c32 = 0, c16 = 0, c00 = 0;
-          c00 += a00 * b00;
-          c16 += c00 >>> 16;
-          c00 &= 65535;
-          c16 += a16 * b00;
-          c32 += c16 >>> 16;
-          c16 &= 65535;
-          c16 += a00 * b16;
-          c32 += c16 >>> 16;
-          c16 &= 65535;
-          c32 += a32 * b00;
-          c48 += c32 >>> 16;
-          c32 &= 65535;
-          c32 += a16 * b16;
-          c48 += c32 >>> 16;
-          c32 &= 65535;
-          c32 += a00 * b32;
-          c48 += c32 >>> 16;
-          c32 &= 65535;
-          c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
-          c48 &= 65535;
-          return fromBits(c16 << 16 | c00, c48 << 16 | c32, this.unsigned);
-        };
-        LongPrototype.mul = LongPrototype.multiply;
-        LongPrototype.divide = function divide(divisor) {
-          if (!isLong(divisor)) divisor = fromValue(divisor);
-          if (divisor.isZero()) throw Error("division by zero");
-          if (wasm) {
-            if (!this.unsigned && this.high === -2147483648 && divisor.low === -1 && divisor.high === -1) {
-              return this;
-            }
-            var low = (this.unsigned ? wasm["div_u"] : wasm["div_s"])(
-              this.low,
-              this.high,
-              divisor.low,
-              divisor.high
-            );
-            return fromBits(low, wasm["get_high"](), this.unsigned);
-          }
-          if (this.isZero()) return this.unsigned ? UZERO : ZERO2;
-          var approx, rem, res;
-          if (!this.unsigned) {
-            if (this.eq(MIN_VALUE)) {
-              if (divisor.eq(ONE) || divisor.eq(NEG_ONE))
-                return MIN_VALUE;
-              else if (divisor.eq(MIN_VALUE)) return ONE;
-              else {
-                var halfThis = this.shr(1);
-                approx = halfThis.div(divisor).shl(1);
-                if (approx.eq(ZERO2)) {
-                  return divisor.isNegative() ? ONE : NEG_ONE;
-                } else {
-                  rem = this.sub(divisor.mul(approx));
-                  res = approx.add(rem.div(divisor));
-                  return res;
-                }
-              }
-            } else if (divisor.eq(MIN_VALUE)) return this.unsigned ? UZERO : ZERO2;
-            if (this.isNegative()) {
-              if (divisor.isNegative()) return this.neg().div(divisor.neg());
-              return this.neg().div(divisor).neg();
-            } else if (divisor.isNegative()) return this.div(divisor.neg()).neg();
-            res = ZERO2;
-          } else {
-            if (!divisor.unsigned) divisor = divisor.toUnsigned();
-            if (divisor.gt(this)) return UZERO;
-            if (divisor.gt(this.shru(1)))
-              return UONE;
-            res = UZERO;
-          }
-          rem = this;
-          while (rem.gte(divisor)) {
-            approx = Math.max(1, Math.floor(rem.toNumber() / divisor.toNumber()));
-            var log2 = Math.ceil(Math.log(approx) / Math.LN2), delta = log2 <= 48 ? 1 : pow_dbl(2, log2 - 48), approxRes = fromNumber(approx), approxRem = approxRes.mul(divisor);
-            while (approxRem.isNegative() || approxRem.gt(rem)) {
-              approx -= delta;
-              approxRes = fromNumber(approx, this.unsigned);
-              approxRem = approxRes.mul(divisor);
-            }
-            if (approxRes.isZero()) approxRes = ONE;
-            res = res.add(approxRes);
-            rem = rem.sub(approxRem);
-          }
-          return res;
-        };
-        LongPrototype.div = LongPrototype.divide;
-        LongPrototype.modulo = function modulo(divisor) {
-          if (!isLong(divisor)) divisor = fromValue(divisor);
-          if (wasm) {
-            var low = (this.unsigned ? wasm["rem_u"] : wasm["rem_s"])(
-              this.low,
-              this.high,
-              divisor.low,
-              divisor.high
-            );
-            return fromBits(low, wasm["get_high"](), this.unsigned);
-          }
-          return this.sub(this.div(divisor).mul(divisor));
-        };
-        LongPrototype.mod = LongPrototype.modulo;
-        LongPrototype.rem = LongPrototype.modulo;
-        LongPrototype.not = function not() {
-          return fromBits(~this.low, ~this.high, this.unsigned);
-        };
-        LongPrototype.countLeadingZeros = function countLeadingZeros() {
-          return this.high ? Math.clz32(this.high) : Math.clz32(this.low) + 32;
-        };
-        LongPrototype.clz = LongPrototype.countLeadingZeros;
-        LongPrototype.countTrailingZeros = function countTrailingZeros() {
-          return this.low ? ctz32(this.low) : ctz32(this.high) + 32;
-        };
-        LongPrototype.ctz = LongPrototype.countTrailingZeros;
-        LongPrototype.and = function and(other) {
-          if (!isLong(other)) other = fromValue(other);
-          return fromBits(
-            this.low & other.low,
-            this.high & other.high,
-            this.unsigned
-          );
-        };
-        LongPrototype.or = function or(other) {
-          if (!isLong(other)) other = fromValue(other);
-          return fromBits(
-            this.low | other.low,
-            this.high | other.high,
-            this.unsigned
-          );
-        };
-        LongPrototype.xor = function xor2(other) {
-          if (!isLong(other)) other = fromValue(other);
-          return fromBits(
-            this.low ^ other.low,
-            this.high ^ other.high,
-            this.unsigned
-          );
-        };
-        LongPrototype.shiftLeft = function shiftLeft(numBits) {
-          if (isLong(numBits)) numBits = numBits.toInt();
-          if ((numBits &= 63) === 0) return this;
-          else if (numBits < 32)
-            return fromBits(
-              this.low << numBits,
-              this.high << numBits | this.low >>> 32 - numBits,
-              this.unsigned
-            );
-          else return fromBits(0, this.low << numBits - 32, this.unsigned);
-        };
-        LongPrototype.shl = LongPrototype.shiftLeft;
-        LongPrototype.shiftRight = function shiftRight(numBits) {
-          if (isLong(numBits)) numBits = numBits.toInt();
-          if ((numBits &= 63) === 0) return this;
-          else if (numBits < 32)
-            return fromBits(
-              this.low >>> numBits | this.high << 32 - numBits,
-              this.high >> numBits,
-              this.unsigned
-            );
-          else
-            return fromBits(
-              this.high >> numBits - 32,
-              this.high >= 0 ? 0 : -1,
-              this.unsigned
-            );
-        };
-        LongPrototype.shr = LongPrototype.shiftRight;
-        LongPrototype.shiftRightUnsigned = function shiftRightUnsigned(numBits) {
-          if (isLong(numBits)) numBits = numBits.toInt();
-          if ((numBits &= 63) === 0) return this;
-          if (numBits < 32)
-            return fromBits(
-              this.low >>> numBits | this.high << 32 - numBits,
-              this.high >>> numBits,
-              this.unsigned
-            );
-          if (numBits === 32) return fromBits(this.high, 0, this.unsigned);
-          return fromBits(this.high >>> numBits - 32, 0, this.unsigned);
-        };
-        LongPrototype.shru = LongPrototype.shiftRightUnsigned;
-        LongPrototype.shr_u = LongPrototype.shiftRightUnsigned;
-        LongPrototype.rotateLeft = function rotateLeft2(numBits) {
-          var b;
-          if (isLong(numBits)) numBits = numBits.toInt();
-          if ((numBits &= 63) === 0) return this;
-          if (numBits === 32) return fromBits(this.high, this.low, this.unsigned);
-          if (numBits < 32) {
-            b = 32 - numBits;
-            return fromBits(
-              this.low << numBits | this.high >>> b,
-              this.high << numBits | this.low >>> b,
-              this.unsigned
-            );
-          }
-          numBits -= 32;
-          b = 32 - numBits;
-          return fromBits(
-            this.high << numBits | this.low >>> b,
-            this.low << numBits | this.high >>> b,
-            this.unsigned
-          );
-        };
-        LongPrototype.rotl = LongPrototype.rotateLeft;
-        LongPrototype.rotateRight = function rotateRight(numBits) {
-          var b;
-          if (isLong(numBits)) numBits = numBits.toInt();
-          if ((numBits &= 63) === 0) return this;
-          if (numBits === 32) return fromBits(this.high, this.low, this.unsigned);
-          if (numBits < 32) {
-            b = 32 - numBits;
-            return fromBits(
-              this.high << b | this.low >>> numBits,
-              this.low << b | this.high >>> numBits,
-              this.unsigned
-            );
-          }
-          numBits -= 32;
-          b = 32 - numBits;
-          return fromBits(
-            this.low << b | this.high >>> numBits,
-            this.high << b | this.low >>> numBits,
-            this.unsigned
-          );
-        };
-        LongPrototype.rotr = LongPrototype.rotateRight;
-        LongPrototype.toSigned = function toSigned() {
-          if (!this.unsigned) return this;
-          return fromBits(this.low, this.high, false);
-        };
-        LongPrototype.toUnsigned = function toUnsigned() {
-          if (this.unsigned) return this;
-          return fromBits(this.low, this.high, true);
-        };
-        LongPrototype.toBytes = function toBytes(le) {
-          return le ? this.toBytesLE() : this.toBytesBE();
-        };
-        LongPrototype.toBytesLE = function toBytesLE() {
-          var hi = this.high, lo = this.low;
-          return [
-            lo & 255,
-            lo >>> 8 & 255,
-            lo >>> 16 & 255,
-            lo >>> 24,
-            hi & 255,
-            hi >>> 8 & 255,
-            hi >>> 16 & 255,
-            hi >>> 24
-          ];
-        };
-        LongPrototype.toBytesBE = function toBytesBE() {
-          var hi = this.high, lo = this.low;
-          return [
-            hi >>> 24,
-            hi >>> 16 & 255,
-            hi >>> 8 & 255,
-            hi & 255,
-            lo >>> 24,
-            lo >>> 16 & 255,
-            lo >>> 8 & 255,
-            lo & 255
-          ];
-        };
-        Long.fromBytes = function fromBytes(bytes, unsigned, le) {
-          return le ? Long.fromBytesLE(bytes, unsigned) : Long.fromBytesBE(bytes, unsigned);
-        };
-        Long.fromBytesLE = function fromBytesLE(bytes, unsigned) {
-          return new Long(
-            bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24,
-            bytes[4] | bytes[5] << 8 | bytes[6] << 16 | bytes[7] << 24,
-            unsigned
-          );
-        };
-        Long.fromBytesBE = function fromBytesBE(bytes, unsigned) {
-          return new Long(
-            bytes[4] << 24 | bytes[5] << 16 | bytes[6] << 8 | bytes[7],
-            bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3],
-            unsigned
-          );
-        };
-        if (typeof BigInt === "function") {
-          Long.fromBigInt = function fromBigInt(value2, unsigned) {
-            var lowBits = Number(BigInt.asIntN(32, value2));
-            var highBits = Number(BigInt.asIntN(32, value2 >> BigInt(32)));
-            return fromBits(lowBits, highBits, unsigned);
-          };
-          Long.fromValue = function fromValueWithBigInt(value2, unsigned) {
-            if (typeof value2 === "bigint") return Long.fromBigInt(value2, unsigned);
-            return fromValue(value2, unsigned);
-          };
-          LongPrototype.toBigInt = function toBigInt() {
-            var lowBigInt = BigInt(this.low >>> 0);
-            var highBigInt = BigInt(this.unsigned ? this.high >>> 0 : this.high);
-            return highBigInt << BigInt(32) | lowBigInt;
-          };
-        }
-        var _default3 = _exports.default = Long;
-      }
-    );
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/minimal.js
-var require_minimal = __commonJS({
-  "../../node_modules/protobufjs/src/util/minimal.js"(exports) {
-    "use strict";
-    var util2 = exports;
-    util2.asPromise = require_aspromise();
-    util2.base64 = require_base64();
-    util2.EventEmitter = require_eventemitter();
-    util2.float = require_float();
-    util2.utf8 = require_utf8();
-    util2.pool = require_pool2();
-    util2.LongBits = require_longbits();
-    function isUnsafeProperty(key) {
-      return key === "__proto__" || key === "prototype" || key === "constructor";
-    }
-    util2.isUnsafeProperty = isUnsafeProperty;
-    util2.isNode = Boolean(typeof global !== "undefined" && global && global.process && global.process.versions && global.process.versions.node);
-    util2.global = util2.isNode && global || typeof window !== "undefined" && window || typeof self !== "undefined" && self || typeof globalThis !== "undefined" && globalThis || exports;
-    util2.emptyArray = Object.freeze ? Object.freeze([]) : (
-      /* istanbul ignore next */
-      []
-    );
-    util2.emptyObject = Object.freeze ? Object.freeze({}) : (
-      /* istanbul ignore next */
-      {}
-    );
-    util2.isInteger = Number.isInteger || /* istanbul ignore next */
-    function isInteger(value2) {
-      return typeof value2 === "number" && isFinite(value2) && Math.floor(value2) === value2;
-    };
-    util2.isString = function isString(value2) {
-      return typeof value2 === "string" || value2 instanceof String;
-    };
-    util2.isObject = function isObject4(value2) {
-      return value2 && typeof value2 === "object";
-    };
-    util2.isset = /**
-     * Checks if a property on a message is considered to be present.
-     * @param {Object} obj Plain object or message instance
-     * @param {string} prop Property name
-     * @returns {boolean} `true` if considered to be present, otherwise `false`
-     */
-    util2.isSet = function isSet(obj, prop) {
-      var value2 = obj[prop];
-      if (value2 != null && Object.hasOwnProperty.call(obj, prop))
-        return typeof value2 !== "object" || (Array.isArray(value2) ? value2.length : Object.keys(value2).length) > 0;
-      return false;
-    };
-    util2.Buffer = (function() {
-      try {
-        var Buffer3 = util2.global.Buffer;
-        return Buffer3.prototype.utf8Write || util2.isNode ? Buffer3 : (
-          /* istanbul ignore next */
-          null
-        );
-      } catch (e) {
-        return null;
-      }
-    })();
-    util2.newBuffer = function newBuffer(sizeOrArray) {
-      var Buffer3 = util2.Buffer;
-      return typeof sizeOrArray === "number" ? Buffer3 ? Buffer3.allocUnsafe(sizeOrArray) : new Uint8Array(sizeOrArray) : Buffer3 ? Buffer3.from(sizeOrArray) : new Uint8Array(sizeOrArray);
-    };
-    util2.rawField = function rawField(id, wireType, data) {
-      var out = [], tag = id << 3 | wireType;
-      tag >>>= 0;
-      while (tag > 127) {
-        out.push(tag & 127 | 128);
-        tag >>>= 7;
-      }
-      out.push(tag);
-      for (var i = 0; i < data.length; ++i)
-        out.push(data[i]);
-      return util2.newBuffer(out);
-    };
-    util2.Array = Uint8Array;
-    util2.Long = /* istanbul ignore next */
-    util2.global.dcodeIO && /* istanbul ignore next */
-    util2.global.dcodeIO.Long || /* istanbul ignore next */
-    util2.global.Long || (function() {
-      try {
-        var Long = require_umd();
-        return Long && Long.isLong ? Long : null;
-      } catch (e) {
-        return null;
-      }
-    })();
-    util2.key2Re = /^(?:true|false|0|1)$/;
-    util2.key32Re = /^-?(?:0|[1-9][0-9]*)$/;
-    util2.key64Re = /^(?:[\x00-\xff]{8}|-?(?:0|[1-9][0-9]*))$/;
-    util2.longToHash = function longToHash(value2) {
-      return value2 ? util2.LongBits.from(value2).toHash() : util2.LongBits.zeroHash;
-    };
-    util2.longFromHash = function longFromHash(hash2, unsigned) {
-      var bits = util2.LongBits.fromHash(hash2);
-      if (util2.Long)
-        return util2.Long.fromBits(bits.lo, bits.hi, unsigned);
-      return bits.toNumber(Boolean(unsigned));
-    };
-    util2.longFromKey = function longFromKey(key, unsigned) {
-      return util2.key64Re.test(key) && !util2.key32Re.test(key) ? util2.longFromHash(key, unsigned) : key;
-    };
-    util2.boolFromKey = function boolFromKey(key) {
-      return key === "true" || key === "1";
-    };
-    function merge2(dst) {
-      var ifNotSet = typeof arguments[arguments.length - 1] === "boolean", limit = ifNotSet ? arguments.length - 1 : arguments.length;
-      ifNotSet = ifNotSet && arguments[arguments.length - 1];
-      for (var a = 1; a < limit; ++a) {
-        var src = arguments[a];
-        if (!src)
-          continue;
-        for (var keys = Object.keys(src), i = 0; i < keys.length; ++i)
-          if (!isUnsafeProperty(keys[i]) && (!ifNotSet || !Object.prototype.hasOwnProperty.call(dst, keys[i]) || dst[keys[i]] === void 0))
-            dst[keys[i]] = src[keys[i]];
-      }
-      return dst;
-    }
-    util2.merge = merge2;
-    util2.nestingLimit = 32;
-    util2.recursionLimit = 100;
-    util2.makeProp = function makeProp(obj, key, enumerable) {
-      if (Object.prototype.hasOwnProperty.call(obj, key))
-        return;
-      Object.defineProperty(obj, key, {
-        enumerable: enumerable === void 0 ? true : enumerable,
-        configurable: true,
-        writable: true
-      });
-    };
-    util2.lcFirst = function lcFirst(str) {
-      return str.charAt(0).toLowerCase() + str.substring(1);
-    };
-    function newError2(name) {
-      function CustomError(message2, properties) {
-        if (!(this instanceof CustomError))
-          return new CustomError(message2, properties);
-        Object.defineProperty(this, "message", { get: function() {
-          return message2;
-        } });
-        if (Error.captureStackTrace)
-          Error.captureStackTrace(this, CustomError);
-        else
-          Object.defineProperty(this, "stack", { value: new Error().stack || "" });
-        if (properties)
-          merge2(this, properties);
-      }
-      CustomError.prototype = Object.create(Error.prototype, {
-        constructor: {
-          value: CustomError,
-          writable: true,
-          enumerable: false,
-          configurable: true
-        },
-        name: {
-          get: function get() {
-            return name;
-          },
-          set: void 0,
-          enumerable: false,
-          // configurable: false would accurately preserve the behavior of
-          // the original, but I'm guessing that was not intentional.
-          // For an actual error subclass, this property would
-          // be configurable.
-          configurable: true
-        },
-        toString: {
-          value: function value2() {
-            return this.name + ": " + this.message;
-          },
-          writable: true,
-          enumerable: false,
-          configurable: true
-        }
-      });
-      return CustomError;
-    }
-    util2.newError = newError2;
-    util2.ProtocolError = newError2("ProtocolError");
-    util2.oneOfGetter = function getOneOf(fieldNames) {
-      var fieldMap = {};
-      for (var i = 0; i < fieldNames.length; ++i)
-        fieldMap[fieldNames[i]] = 1;
-      return function() {
-        for (var keys = Object.keys(this), i2 = keys.length - 1; i2 > -1; --i2)
-          if (fieldMap[keys[i2]] === 1 && this[keys[i2]] !== void 0 && this[keys[i2]] !== null)
-            return keys[i2];
-      };
-    };
-    util2.oneOfSetter = function setOneOf(fieldNames) {
-      return function(name) {
-        for (var i = 0; i < fieldNames.length; ++i)
-          if (fieldNames[i] !== name)
-            delete this[fieldNames[i]];
-      };
-    };
-    util2.toJSONOptions = {
-      longs: String,
-      enums: String,
-      bytes: String,
-      json: true
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/writer.js
-var require_writer = __commonJS({
-  "../../node_modules/protobufjs/src/writer.js"(exports, module) {
-    "use strict";
-    module.exports = Writer;
-    var util2 = require_minimal();
-    var BufferWriter;
-    var LongBits = util2.LongBits;
-    var base643 = util2.base64;
-    var utf8 = util2.utf8;
-    function Writer() {
-      this.pos = 0;
-      this.buf = this.constructor.alloc(Writer.initialBufferSize);
-      this.view = null;
-      this.states = null;
-    }
-    Writer.initialBufferSize = 128;
-    Object.defineProperty(Writer.prototype, "len", {
-      configurable: true,
-      enumerable: true,
-      get: function get_len() {
-        return this.pos;
-      }
-    });
-    var create = function create2() {
-      return util2.Buffer ? function create_buffer_setup() {
-        return (Writer.create = function create_buffer() {
-          return new BufferWriter();
-        })();
-      } : function create_array() {
-        return new Writer();
-      };
-    };
-    Writer.create = create();
-    Writer.alloc = function alloc(size) {
-      return new Uint8Array(size);
-    };
-    Writer.alloc = util2.pool(Writer.alloc, Uint8Array.prototype.subarray);
-    function sizeVarint32(value2) {
-      return value2 < 128 ? 1 : value2 < 16384 ? 2 : value2 < 2097152 ? 3 : value2 < 268435456 ? 4 : 5;
-    }
-    Writer.prototype._reserve = function _reserve(n) {
-      var need = this.pos + n;
-      if (need > this.buf.length) {
-        var size = this.buf.length << 1;
-        if (size < need)
-          size = need;
-        var buf = this.constructor.alloc(size);
-        buf.set(this.buf.subarray(0, this.pos), 0);
-        this.buf = buf;
-        this.view = null;
-      }
-    };
-    function writeStringAscii(val, buf, pos) {
-      for (var i = 0; i < val.length; )
-        buf[pos++] = val.charCodeAt(i++);
-    }
-    function writeVarint32(val, buf, pos) {
-      while (val > 127) {
-        buf[pos++] = val & 127 | 128;
-        val >>>= 7;
-      }
-      buf[pos] = val;
-      return pos + 1;
-    }
-    Writer.prototype.uint32 = function write_uint32(value2) {
-      value2 = value2 >>> 0;
-      this._reserve(5);
-      var pos = this.pos;
-      this.pos = writeVarint32(value2, this.buf, pos);
-      return this;
-    };
-    Writer.prototype.int32 = function write_int32(value2) {
-      if ((value2 |= 0) < 0) {
-        this._reserve(10);
-        writeVarint64(LongBits.fromNumber(value2), this.buf, this.pos);
-        this.pos += 10;
-        return this;
-      }
-      return this.uint32(value2);
-    };
-    Writer.prototype.sint32 = function write_sint32(value2) {
-      return this.uint32((value2 << 1 ^ value2 >> 31) >>> 0);
-    };
-    function writeVarint64(val, buf, pos) {
-      var lo = val.lo, hi = val.hi;
-      while (hi) {
-        buf[pos++] = lo & 127 | 128;
-        lo = (lo >>> 7 | hi << 25) >>> 0;
-        hi >>>= 7;
-      }
-      while (lo > 127) {
-        buf[pos++] = lo & 127 | 128;
-        lo = lo >>> 7;
-      }
-      buf[pos] = lo;
-      return pos + 1;
-    }
-    Writer.prototype.uint64 = function write_uint64(value2) {
-      var bits = LongBits.from(value2);
-      this._reserve(10);
-      var pos = this.pos;
-      this.pos = writeVarint64(bits, this.buf, pos);
-      return this;
-    };
-    Writer.prototype.int64 = Writer.prototype.uint64;
-    Writer.prototype.sint64 = function write_sint64(value2) {
-      var bits = LongBits.from(value2).zzEncode();
-      this._reserve(10);
-      var pos = this.pos;
-      this.pos = writeVarint64(bits, this.buf, pos);
-      return this;
-    };
-    Writer.prototype.bool = function write_bool(value2) {
-      this._reserve(1);
-      this.buf[this.pos++] = value2 ? 1 : 0;
-      return this;
-    };
-    function writeFixed32(val, buf, pos) {
-      buf[pos] = val & 255;
-      buf[pos + 1] = val >>> 8 & 255;
-      buf[pos + 2] = val >>> 16 & 255;
-      buf[pos + 3] = val >>> 24;
-    }
-    Writer.prototype.fixed32 = function write_fixed32(value2) {
-      this._reserve(4);
-      writeFixed32(value2 >>> 0, this.buf, this.pos);
-      this.pos += 4;
-      return this;
-    };
-    Writer.prototype.sfixed32 = Writer.prototype.fixed32;
-    Writer.prototype.fixed64 = function write_fixed64(value2) {
-      var bits = LongBits.from(value2);
-      this._reserve(8);
-      writeFixed32(bits.lo, this.buf, this.pos);
-      writeFixed32(bits.hi, this.buf, this.pos + 4);
-      this.pos += 8;
-      return this;
-    };
-    Writer.prototype.sfixed64 = Writer.prototype.fixed64;
-    Writer.prototype.float = function write_float(value2) {
-      this._reserve(4);
-      util2.float.writeFloatLE(value2, this.buf, this.pos);
-      this.pos += 4;
-      return this;
-    };
-    Writer.prototype.double = function write_double(value2) {
-      this._reserve(8);
-      util2.float.writeDoubleLE(value2, this.buf, this.pos);
-      this.pos += 8;
-      return this;
-    };
-    Writer.prototype.bytes = function write_bytes(value2) {
-      var len = value2.length >>> 0;
-      if (!len) {
-        this._reserve(1);
-        this.buf[this.pos++] = 0;
-        return this;
-      }
-      if (util2.isString(value2)) {
-        var buf = Writer.alloc(len = base643.length(value2));
-        base643.decode(value2, buf, 0);
-        value2 = buf;
-      }
-      this.uint32(len);
-      this._reserve(len);
-      this.buf.set(value2, this.pos);
-      this.pos += len;
-      return this;
-    };
-    Writer.prototype.raw = function write_raw(value2) {
-      var len = value2.length >>> 0;
-      if (!len)
-        return this;
-      this._reserve(len);
-      this.buf.set(value2, this.pos);
-      this.pos += len;
-      return this;
-    };
-    Writer.prototype._delim = function _delim(pos, len) {
-      var n = sizeVarint32(len);
-      if (n > 1)
-        this.buf.copyWithin(pos + n, pos + 1, pos + 1 + len);
-      writeVarint32(len, this.buf, pos);
-      this.pos = pos + n + len;
-      return this;
-    };
-    Writer.prototype.string = function write_string(value2) {
-      var n = value2.length;
-      if (!n) {
-        this._reserve(1);
-        this.buf[this.pos++] = 0;
-        return this;
-      }
-      if (n < 128) {
-        this._reserve(n * 3 + 5);
-        var lenPos = this.pos;
-        return this._delim(lenPos, utf8.write(value2, this.buf, lenPos + 1));
-      }
-      var len = utf8.length(value2);
-      this.uint32(len);
-      this._reserve(len);
-      if (len === value2.length)
-        writeStringAscii(value2, this.buf, this.pos);
-      else
-        utf8.write(value2, this.buf, this.pos);
-      this.pos += len;
-      return this;
-    };
-    Writer.prototype.uint32s = function write_uint32s(value2) {
-      var n = value2.length;
-      this._reserve(n * 5 + 5);
-      var buf = this.buf, lenPos = this.pos, p = lenPos + 1;
-      for (var i = 0; i < n; ++i)
-        p = writeVarint32(value2[i] >>> 0, buf, p);
-      return this._delim(lenPos, p - lenPos - 1);
-    };
-    Writer.prototype.int32s = function write_int32s(value2) {
-      var n = value2.length;
-      this._reserve(n * 10 + 5);
-      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1, val;
-      for (var i = 0; i < n; ++i) {
-        if ((val = value2[i] | 0) < 0) {
-          pos = writeVarint64(LongBits.fromNumber(val), buf, pos);
-        } else {
-          pos = writeVarint32(val, buf, pos);
-        }
-      }
-      return this._delim(lenPos, pos - lenPos - 1);
-    };
-    Writer.prototype.sint32s = function write_sint32s(value2) {
-      var n = value2.length;
-      this._reserve(n * 5 + 5);
-      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
-      for (var i = 0; i < n; ++i)
-        pos = writeVarint32((value2[i] << 1 ^ value2[i] >> 31) >>> 0, buf, pos);
-      return this._delim(lenPos, pos - lenPos - 1);
-    };
-    Writer.prototype.uint64s = function write_uint64s(value2) {
-      var n = value2.length;
-      this._reserve(n * 10 + 5);
-      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
-      for (var i = 0; i < n; ++i) {
-        pos = writeVarint64(LongBits.from(value2[i]), buf, pos);
-      }
-      return this._delim(lenPos, pos - lenPos - 1);
-    };
-    Writer.prototype.int64s = Writer.prototype.uint64s;
-    Writer.prototype.sint64s = function write_sint64s(value2) {
-      var n = value2.length;
-      this._reserve(n * 10 + 5);
-      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
-      for (var i = 0; i < n; ++i) {
-        pos = writeVarint64(LongBits.from(value2[i]).zzEncode(), buf, pos);
-      }
-      return this._delim(lenPos, pos - lenPos - 1);
-    };
-    Writer.prototype.bools = function write_bools(value2) {
-      var n = value2.length;
-      this.uint32(n);
-      this._reserve(n);
-      var buf = this.buf, p = this.pos;
-      for (var i = 0; i < n; ++i)
-        buf[p++] = value2[i] ? 1 : 0;
-      this.pos += n;
-      return this;
-    };
-    var VIEW_THRESHOLD_FLOAT = 16;
-    var VIEW_THRESHOLD_INT = 128;
-    function getLazyView(writer, count2, threshold) {
-      var view = writer.view;
-      if (view || count2 < threshold)
-        return view;
-      var buf = writer.buf;
-      return writer.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    Writer.prototype.fixed32s = function write_fixed32s(value2) {
-      var n = value2.length, bytes = n * 4;
-      this.uint32(bytes);
-      this._reserve(bytes);
-      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_INT);
-      if (dv)
-        for (i = 0; i < n; ++i) {
-          dv.setUint32(p, value2[i] >>> 0, true);
-          p += 4;
-        }
-      else {
-        var buf = this.buf;
-        for (i = 0; i < n; ++i) {
-          writeFixed32(value2[i] >>> 0, buf, p);
-          p += 4;
-        }
-      }
-      this.pos += bytes;
-      return this;
-    };
-    Writer.prototype.sfixed32s = Writer.prototype.fixed32s;
-    Writer.prototype.fixed64s = function write_fixed64s(value2) {
-      var n = value2.length, bytes = n * 8;
-      this.uint32(bytes);
-      this._reserve(bytes);
-      var p = this.pos, i, bits, dv = getLazyView(this, n, VIEW_THRESHOLD_INT);
-      if (dv)
-        for (i = 0; i < n; ++i) {
-          bits = LongBits.from(value2[i]);
-          dv.setUint32(p, bits.lo, true);
-          dv.setUint32(p + 4, bits.hi, true);
-          p += 8;
-        }
-      else {
-        var buf = this.buf;
-        for (i = 0; i < n; ++i) {
-          bits = LongBits.from(value2[i]);
-          writeFixed32(bits.lo, buf, p);
-          writeFixed32(bits.hi, buf, p + 4);
-          p += 8;
-        }
-      }
-      this.pos += bytes;
-      return this;
-    };
-    Writer.prototype.sfixed64s = Writer.prototype.fixed64s;
-    Writer.prototype.floats = function write_floats(value2) {
-      var n = value2.length, bytes = n * 4;
-      this.uint32(bytes);
-      this._reserve(bytes);
-      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_FLOAT);
-      if (dv)
-        for (i = 0; i < n; ++i) {
-          dv.setFloat32(p, value2[i], true);
-          p += 4;
-        }
-      else {
-        var buf = this.buf;
-        for (i = 0; i < n; ++i) {
-          util2.float.writeFloatLE(value2[i], buf, p);
-          p += 4;
-        }
-      }
-      this.pos += bytes;
-      return this;
-    };
-    Writer.prototype.doubles = function write_doubles(value2) {
-      var n = value2.length, bytes = n * 8;
-      this.uint32(bytes);
-      this._reserve(bytes);
-      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_FLOAT);
-      if (dv)
-        for (i = 0; i < n; ++i) {
-          dv.setFloat64(p, value2[i], true);
-          p += 8;
-        }
-      else {
-        var buf = this.buf;
-        for (i = 0; i < n; ++i) {
-          util2.float.writeDoubleLE(value2[i], buf, p);
-          p += 8;
-        }
-      }
-      this.pos += bytes;
-      return this;
-    };
-    Writer.prototype.fork = function fork() {
-      this._reserve(1);
-      (this.states || (this.states = [])).push(this.pos);
-      this.pos += 1;
-      return this;
-    };
-    Writer.prototype.reset = function reset() {
-      var states = this.states;
-      if (states && states.length) {
-        this.pos = states.pop();
-      } else {
-        this.pos = 0;
-      }
-      return this;
-    };
-    Writer.prototype.ldelim = function ldelim() {
-      var states = this.states, len, vlen;
-      if (states && states.length) {
-        var lenPos = states.pop();
-        len = this.pos - lenPos - 1;
-        vlen = sizeVarint32(len);
-        if (vlen > 1) {
-          this._reserve(vlen - 1);
-          this.buf.copyWithin(lenPos + vlen, lenPos + 1, lenPos + 1 + len);
-          this.pos += vlen - 1;
-          writeVarint32(len, this.buf, lenPos);
-        } else {
-          this.buf[lenPos] = len;
-        }
-      } else {
-        len = this.pos;
-        vlen = sizeVarint32(len);
-        this._reserve(vlen);
-        this.buf.copyWithin(vlen, 0, len);
-        writeVarint32(len, this.buf, 0);
-        this.pos += vlen;
-      }
-      return this;
-    };
-    Writer.prototype.finish = function finish(shared) {
-      if (shared)
-        return this.buf.subarray(0, this.pos);
-      var buf = this.constructor.alloc(this.pos);
-      buf.set(this.buf.subarray(0, this.pos), 0);
-      return buf;
-    };
-    Writer.prototype.finishInto = function finishInto(buf, offset) {
-      if (offset === void 0)
-        offset = 0;
-      buf.set(this.buf.subarray(0, this.pos), offset);
-      return buf;
-    };
-    Writer._configure = function(BufferWriter_) {
-      BufferWriter = BufferWriter_;
-      Writer.create = create();
-      BufferWriter._configure();
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/writer_buffer.js
-var require_writer_buffer = __commonJS({
-  "../../node_modules/protobufjs/src/writer_buffer.js"(exports, module) {
-    "use strict";
-    module.exports = BufferWriter;
-    var Writer = require_writer();
-    BufferWriter.prototype = Object.create(Writer.prototype, {
-      constructor: {
-        value: BufferWriter,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    var util2 = require_minimal();
-    function BufferWriter() {
-      Writer.call(this);
-    }
-    var writeStringBuffer;
-    BufferWriter._configure = function() {
-      BufferWriter.alloc = util2.Buffer && util2.Buffer.allocUnsafe;
-      writeStringBuffer = util2.Buffer && util2.Buffer.prototype.utf8Write ? function writeStringBuffer_utf8Write(val, buf, pos) {
-        return buf.utf8Write(val, pos);
-      } : function writeStringBuffer_write(val, buf, pos) {
-        return buf.write(val, pos);
-      };
-    };
-    BufferWriter.prototype.bytes = function write_bytes_buffer(value2) {
-      if (util2.isString(value2))
-        value2 = util2.Buffer.from(value2, "base64");
-      var len = value2.length >>> 0;
-      this.uint32(len);
-      if (len) {
-        this._reserve(len);
-        this.buf.set(value2, this.pos);
-        this.pos += len;
-      }
-      return this;
-    };
-    BufferWriter.prototype.string = function write_string_buffer(value2) {
-      var n = value2.length;
-      if (!n) {
-        this._reserve(1);
-        this.buf[this.pos++] = 0;
-        return this;
-      }
-      if (n < 128) {
-        this._reserve(n * 3 + 5);
-        var pos = this.pos, buf = this.buf;
-        return this._delim(
-          pos,
-          n < 40 ? util2.utf8.write(value2, buf, pos + 1) : writeStringBuffer(value2, buf, pos + 1)
-        );
-      }
-      var len = util2.Buffer.byteLength(value2);
-      this.uint32(len);
-      this._reserve(len);
-      writeStringBuffer(value2, this.buf, this.pos);
-      this.pos += len;
-      return this;
-    };
-    BufferWriter._configure();
-  }
-});
-
-// ../../node_modules/protobufjs/src/reader.js
-var require_reader = __commonJS({
-  "../../node_modules/protobufjs/src/reader.js"(exports, module) {
-    "use strict";
-    module.exports = Reader;
-    var util2 = require_minimal();
-    var BufferReader;
-    var LongBits = util2.LongBits;
-    var utf8 = util2.utf8;
-    function indexOutOfRange(reader, writeLength) {
-      return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
-    }
-    function Reader(buffer) {
-      this.buf = buffer;
-      this.pos = 0;
-      this.len = buffer.length;
-      this.view = null;
-      this.discardUnknown = Reader.discardUnknown;
-    }
-    function create_array(buffer) {
-      if (Array.isArray(buffer))
-        buffer = new Uint8Array(buffer);
-      if (buffer instanceof Uint8Array)
-        return new Reader(buffer);
-      throw Error("illegal buffer");
-    }
-    var create = function create2() {
-      return util2.Buffer ? function create_buffer_setup(buffer) {
-        return (Reader.create = function create_buffer(buffer2) {
-          return util2.Buffer.isBuffer(buffer2) ? new BufferReader(buffer2) : create_array(buffer2);
-        })(buffer);
-      } : create_array;
-    };
-    Reader.create = create();
-    Reader.prototype.raw = function read_raw(start, end) {
-      return this.buf.subarray(start, end);
-    };
-    function readVarint32NearEnd(reader) {
-      var value2 = 0;
-      for (var i = 0; i < 4; ++i) {
-        if (reader.pos >= reader.len)
-          throw indexOutOfRange(reader);
-        var b = reader.buf[reader.pos++];
-        value2 = (value2 | (b & 127) << i * 7) >>> 0;
-        if (b < 128)
-          return value2;
-      }
-      throw indexOutOfRange(reader);
-    }
-    Reader.prototype.uint32 = function read_uint32() {
-      if (this.len - this.pos < 5) {
-        if (this.pos >= this.len)
-          throw indexOutOfRange(this);
-        if (this.buf[this.pos] >= 128)
-          return readVarint32NearEnd(this);
-      }
-      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 15) << 28) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      for (var i = 0; i < 5; ++i) {
-        if (pos >= this.len) {
-          this.pos = pos;
-          throw indexOutOfRange(this);
-        }
-        if (buf[pos++] < 128) {
-          this.pos = pos;
-          return value2;
-        }
-      }
-      this.pos = pos;
-      throw Error("invalid varint encoding");
-    };
-    Reader.prototype.tag = function read_tag() {
-      if (this.len - this.pos < 5) {
-        if (this.pos >= this.len)
-          throw indexOutOfRange(this);
-        if (this.buf[this.pos] >= 128)
-          return readVarint32NearEnd(this);
-      }
-      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 15) << 28) >>> 0;
-      if (buf[pos] < 128 && (buf[pos] & 112) === 0) {
-        this.pos = pos + 1;
-        return value2;
-      }
-      this.pos = pos + 1;
-      throw Error("invalid tag encoding");
-    };
-    Reader.prototype.size = function read_size() {
-      if (this.len - this.pos < 5) {
-        if (this.pos >= this.len)
-          throw indexOutOfRange(this);
-        if (this.buf[this.pos] >= 128)
-          return readVarint32NearEnd(this);
-      }
-      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
-      if (buf[pos++] < 128) {
-        this.pos = pos;
-        return value2;
-      }
-      this.pos = pos + 1;
-      if (buf[pos] > 7)
-        throw Error("invalid length encoding");
-      return (value2 | buf[pos] << 28) >>> 0;
-    };
-    Reader.prototype.int32 = function read_int32() {
-      return this.uint32() | 0;
-    };
-    Reader.prototype.sint32 = function read_sint32() {
-      var value2 = this.uint32();
-      return value2 >>> 1 ^ -(value2 & 1) | 0;
-    };
-    function readLongVarint() {
-      var bits = new LongBits(0, 0);
-      var i = 0;
-      if (this.len - this.pos > 4) {
-        for (; i < 4; ++i) {
-          bits.lo = (bits.lo | (this.buf[this.pos] & 127) << i * 7) >>> 0;
-          if (this.buf[this.pos++] < 128)
-            return bits;
-        }
-        bits.lo = (bits.lo | (this.buf[this.pos] & 127) << 28) >>> 0;
-        bits.hi = (bits.hi | (this.buf[this.pos] & 127) >> 4) >>> 0;
-        if (this.buf[this.pos++] < 128)
-          return bits;
-        i = 0;
-      } else {
-        for (; i < 4; ++i) {
-          if (this.pos >= this.len)
-            throw indexOutOfRange(this);
-          bits.lo = (bits.lo | (this.buf[this.pos] & 127) << i * 7) >>> 0;
-          if (this.buf[this.pos++] < 128)
-            return bits;
-        }
-        throw indexOutOfRange(this);
-      }
-      if (this.len - this.pos > 4) {
-        for (; i < 5; ++i) {
-          bits.hi = (bits.hi | (this.buf[this.pos] & 127) << i * 7 + 3) >>> 0;
-          if (this.buf[this.pos++] < 128)
-            return bits;
-        }
-      } else {
-        for (; i < 5; ++i) {
-          if (this.pos >= this.len)
-            throw indexOutOfRange(this);
-          bits.hi = (bits.hi | (this.buf[this.pos] & 127) << i * 7 + 3) >>> 0;
-          if (this.buf[this.pos++] < 128)
-            return bits;
-        }
-      }
-      throw Error("invalid varint encoding");
-    }
-    Reader.prototype.bool = function read_bool() {
-      var value2 = false, b;
-      for (var i = 0; i < 10; ++i) {
-        if (this.pos >= this.len)
-          throw indexOutOfRange(this);
-        b = this.buf[this.pos++];
-        if (b & 127)
-          value2 = true;
-        if (b < 128)
-          return value2;
-      }
-      throw Error("invalid varint encoding");
-    };
-    function readFixed32_end(buf, end) {
-      return (buf[end - 4] | buf[end - 3] << 8 | buf[end - 2] << 16 | buf[end - 1] << 24) >>> 0;
-    }
-    Reader.prototype.fixed32 = function read_fixed32() {
-      if (this.pos + 4 > this.len)
-        throw indexOutOfRange(this, 4);
-      return readFixed32_end(this.buf, this.pos += 4);
-    };
-    Reader.prototype.sfixed32 = function read_sfixed32() {
-      if (this.pos + 4 > this.len)
-        throw indexOutOfRange(this, 4);
-      return readFixed32_end(this.buf, this.pos += 4) | 0;
-    };
-    function readFixed64() {
-      if (this.pos + 8 > this.len)
-        throw indexOutOfRange(this, 8);
-      return new LongBits(readFixed32_end(this.buf, this.pos += 4), readFixed32_end(this.buf, this.pos += 4));
-    }
-    Reader.prototype.float = function read_float() {
-      if (this.pos + 4 > this.len)
-        throw indexOutOfRange(this, 4);
-      var value2 = util2.float.readFloatLE(this.buf, this.pos);
-      this.pos += 4;
-      return value2;
-    };
-    Reader.prototype.double = function read_double() {
-      if (this.pos + 8 > this.len)
-        throw indexOutOfRange(this, 4);
-      var value2 = util2.float.readDoubleLE(this.buf, this.pos);
-      this.pos += 8;
-      return value2;
-    };
-    Reader.prototype.uint32s = function read_uint32s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (pos < end) {
-        value2 = buf[pos++];
-        if (value2 < 128)
-          array2.push(value2);
-        else {
-          this.pos = pos - 1;
-          array2.push(this.uint32());
-          pos = this.pos;
-        }
-      }
-      this.pos = pos;
-      if (pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.int32s = function read_int32s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (pos < end) {
-        value2 = buf[pos++];
-        if (value2 < 128)
-          array2.push(value2);
-        else {
-          this.pos = pos - 1;
-          array2.push(this.int32());
-          pos = this.pos;
-        }
-      }
-      this.pos = pos;
-      if (pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.sint32s = function read_sint32s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (this.pos < end)
-        array2.push(this.sint32());
-      if (this.pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.bools = function read_bools(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (pos < end) {
-        value2 = buf[pos++];
-        if (value2 < 128)
-          array2.push(value2 !== 0);
-        else {
-          this.pos = pos - 1;
-          array2.push(this.bool());
-          pos = this.pos;
-        }
-      }
-      this.pos = pos;
-      if (pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    var VIEW_THRESHOLD_FLOAT = 8;
-    var VIEW_THRESHOLD_INT = 128;
-    function getLazyView(reader, count2, threshold) {
-      var view = reader.view;
-      if (view || count2 < threshold)
-        return view;
-      var buf = reader.buf;
-      return reader.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    Reader.prototype.fixed32s = function read_fixed32s(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 2, i = array2.length, pos = this.pos;
-      array2.length = i + count2;
-      var dv = getLazyView(this, count2, VIEW_THRESHOLD_INT);
-      if (dv)
-        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getUint32(pos, true);
-      else {
-        var buf = this.buf;
-        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = readFixed32_end(buf, pos + 4);
-      }
-      this.pos = pos;
-      if (pos !== end) throw indexOutOfRange(this, 4);
-      return array2;
-    };
-    Reader.prototype.sfixed32s = function read_sfixed32s(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 2, i = array2.length, pos = this.pos;
-      array2.length = i + count2;
-      var dv = getLazyView(this, count2, VIEW_THRESHOLD_INT);
-      if (dv)
-        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getInt32(pos, true);
-      else {
-        var buf = this.buf;
-        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = readFixed32_end(buf, pos + 4) | 0;
-      }
-      this.pos = pos;
-      if (pos !== end) throw indexOutOfRange(this, 4);
-      return array2;
-    };
-    Reader.prototype.floats = function read_floats(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 2, i = array2.length, pos = this.pos;
-      array2.length = i + count2;
-      var dv = getLazyView(this, count2, VIEW_THRESHOLD_FLOAT);
-      if (dv)
-        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getFloat32(pos, true);
-      else {
-        var buf = this.buf;
-        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = util2.float.readFloatLE(buf, pos);
-      }
-      this.pos = pos;
-      if (pos !== end) throw indexOutOfRange(this, 4);
-      return array2;
-    };
-    Reader.prototype.doubles = function read_doubles(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 3, i = array2.length, pos = this.pos;
-      array2.length = i + count2;
-      var dv = getLazyView(this, count2, VIEW_THRESHOLD_FLOAT);
-      if (dv)
-        for (var k = 0; k < count2; ++k, pos += 8) array2[i++] = dv.getFloat64(pos, true);
-      else {
-        var buf = this.buf;
-        for (var j = 0; j < count2; ++j, pos += 8) array2[i++] = util2.float.readDoubleLE(buf, pos);
-      }
-      this.pos = pos;
-      if (pos !== end) throw indexOutOfRange(this, 8);
-      return array2;
-    };
-    Reader.prototype.uint64s = function read_uint64s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (this.pos < end)
-        array2.push(this.uint64());
-      if (this.pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.int64s = function read_int64s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (this.pos < end)
-        array2.push(this.int64());
-      if (this.pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.sint64s = function read_sint64s(array2) {
-      if (array2 === void 0) array2 = [];
-      var end = this.size() + this.pos, len = this.len;
-      if (end > len) throw indexOutOfRange(this, end - this.pos);
-      this.len = end;
-      while (this.pos < end)
-        array2.push(this.sint64());
-      if (this.pos !== end) throw RangeError("index out of range");
-      this.len = len;
-      return array2;
-    };
-    Reader.prototype.fixed64s = function read_fixed64s(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len, i = array2.length;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 3;
-      array2.length = i + count2;
-      for (var j = 0; j < count2; ++j)
-        array2[i++] = this.fixed64();
-      if (this.pos !== end) throw indexOutOfRange(this, 8);
-      return array2;
-    };
-    Reader.prototype.sfixed64s = function read_sfixed64s(array2) {
-      if (array2 === void 0) array2 = [];
-      var len = this.size(), end = this.pos + len, i = array2.length;
-      if (end > this.len) throw indexOutOfRange(this, len);
-      var count2 = len >>> 3;
-      array2.length = i + count2;
-      for (var j = 0; j < count2; ++j)
-        array2[i++] = this.sfixed64();
-      if (this.pos !== end) throw indexOutOfRange(this, 8);
-      return array2;
-    };
-    Reader.prototype.bytes = function read_bytes() {
-      var length = this.size(), start = this.pos, end = this.pos + length;
-      if (end > this.len)
-        throw indexOutOfRange(this, length);
-      this.pos = end;
-      return this.raw(start, end);
-    };
-    Reader.prototype.string = function read_string() {
-      var length = this.size(), start = this.pos, end = this.pos + length;
-      if (end > this.len)
-        throw indexOutOfRange(this, length);
-      this.pos = end;
-      return utf8.read(this.buf, start, end);
-    };
-    Reader.prototype.stringVerify = function read_string_verify() {
-      var length = this.size(), start = this.pos, end = this.pos + length;
-      if (end > this.len)
-        throw indexOutOfRange(this, length);
-      this.pos = end;
-      return utf8.readStrict(this.buf, start, end);
-    };
-    Reader.prototype.skip = function skip(length) {
-      if (typeof length === "number") {
-        if (this.pos + length > this.len)
-          throw indexOutOfRange(this, length);
-        this.pos += length;
-      } else {
-        do {
-          if (this.pos >= this.len)
-            throw indexOutOfRange(this);
-        } while (this.buf[this.pos++] & 128);
-      }
-      return this;
-    };
-    Reader.recursionLimit = util2.recursionLimit;
-    Reader.discardUnknown = true;
-    Reader.prototype.skipType = function(wireType, depth, fieldNumber) {
-      if (depth === void 0) depth = 0;
-      if (depth > Reader.recursionLimit)
-        throw Error("max depth exceeded");
-      if (fieldNumber === 0)
-        throw Error("illegal tag: field number 0");
-      switch (wireType) {
-        case 0:
-          this.skip();
-          break;
-        case 1:
-          this.skip(8);
-          break;
-        case 2:
-          this.skip(this.size());
-          break;
-        case 3:
-          while (true) {
-            var tag = this.tag();
-            var nestedField = tag >>> 3;
-            wireType = tag & 7;
-            if (!nestedField)
-              throw Error("illegal tag: field number 0");
-            if (wireType === 4) {
-              if (fieldNumber !== void 0 && nestedField !== fieldNumber)
-                throw Error("invalid end group tag");
-              break;
-            }
-            this.skipType(wireType, depth + 1, nestedField);
-          }
-          break;
-        case 5:
-          this.skip(4);
-          break;
-        /* istanbul ignore next */
-        default:
-          throw Error("invalid wire type " + wireType + " at offset " + this.pos);
-      }
-      return this;
-    };
-    Reader._configure = function(BufferReader_) {
-      BufferReader = BufferReader_;
-      Reader.create = create();
-      BufferReader._configure();
-      var fn = util2.Long ? "toLong" : (
-        /* istanbul ignore next */
-        "toNumber"
-      );
-      util2.merge(Reader.prototype, {
-        int64: function read_int64() {
-          return readLongVarint.call(this)[fn](false);
-        },
-        uint64: function read_uint64() {
-          return readLongVarint.call(this)[fn](true);
-        },
-        sint64: function read_sint64() {
-          return readLongVarint.call(this).zzDecode()[fn](false);
-        },
-        fixed64: function read_fixed64() {
-          return readFixed64.call(this)[fn](true);
-        },
-        sfixed64: function read_sfixed64() {
-          return readFixed64.call(this)[fn](false);
-        }
-      });
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/reader_buffer.js
-var require_reader_buffer = __commonJS({
-  "../../node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
-    "use strict";
-    module.exports = BufferReader;
-    var Reader = require_reader();
-    BufferReader.prototype = Object.create(Reader.prototype, {
-      constructor: {
-        value: BufferReader,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    var util2 = require_minimal();
-    function BufferReader(buffer) {
-      Reader.call(this, buffer);
-    }
-    BufferReader._configure = function() {
-      if (util2.Buffer)
-        BufferReader.prototype._slice = util2.Buffer.prototype.slice;
-    };
-    BufferReader.prototype.raw = function read_raw_buffer(start, end) {
-      return this._slice.call(this.buf, start, end);
-    };
-    BufferReader.prototype.string = function read_string_buffer() {
-      var len = this.size(), start = this.pos, end = this.pos + len;
-      if (end > this.len)
-        throw RangeError("index out of range: " + this.pos + " + " + len + " > " + this.len);
-      this.pos = end;
-      return this.buf.utf8Slice ? this.buf.utf8Slice(start, end) : this.buf.toString("utf-8", start, end);
-    };
-    BufferReader._configure();
-  }
-});
-
-// ../../node_modules/protobufjs/src/rpc/service.js
-var require_service = __commonJS({
-  "../../node_modules/protobufjs/src/rpc/service.js"(exports, module) {
-    "use strict";
-    module.exports = Service;
-    var util2 = require_minimal();
-    Service.prototype = Object.create(util2.EventEmitter.prototype, {
-      constructor: {
-        value: Service,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    function Service(rpcImpl, requestDelimited, responseDelimited) {
-      if (typeof rpcImpl !== "function")
-        throw TypeError("rpcImpl must be a function");
-      util2.EventEmitter.call(this);
-      this.rpcImpl = rpcImpl;
-      this.requestDelimited = Boolean(requestDelimited);
-      this.responseDelimited = Boolean(responseDelimited);
-    }
-    Service.prototype.rpcCall = function rpcCall(method, requestCtor, responseCtor, request, callback) {
-      if (!request)
-        throw TypeError("request must be specified");
-      var self2 = this;
-      if (!callback)
-        return util2.asPromise(rpcCall, self2, method, requestCtor, responseCtor, request);
-      if (!self2.rpcImpl) {
-        setTimeout(function() {
-          callback(Error("already ended"));
-        }, 0);
-        return void 0;
-      }
-      try {
-        return self2.rpcImpl(
-          method,
-          requestCtor[self2.requestDelimited ? "encodeDelimited" : "encode"](request).finish(),
-          function rpcCallback(err, response) {
-            if (err) {
-              self2.emit("error", err, method);
-              return callback(err);
-            }
-            if (response === null) {
-              self2.end(
-                /* endedByRPC */
-                true
-              );
-              return void 0;
-            }
-            if (!(response instanceof responseCtor)) {
-              try {
-                response = responseCtor[self2.responseDelimited ? "decodeDelimited" : "decode"](response);
-              } catch (err2) {
-                self2.emit("error", err2, method);
-                return callback(err2);
-              }
-            }
-            self2.emit("data", response, method);
-            return callback(null, response);
-          }
-        );
-      } catch (err) {
-        self2.emit("error", err, method);
-        setTimeout(function() {
-          callback(err);
-        }, 0);
-        return void 0;
-      }
-    };
-    Service.prototype.end = function end(endedByRPC) {
-      if (this.rpcImpl) {
-        if (!endedByRPC)
-          this.rpcImpl(null, null, null);
-        this.rpcImpl = null;
-        this.emit("end").off();
-      }
-      return this;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/rpc.js
-var require_rpc = __commonJS({
-  "../../node_modules/protobufjs/src/rpc.js"(exports) {
-    "use strict";
-    var rpc = exports;
-    rpc.Service = require_service();
-  }
-});
-
-// ../../node_modules/protobufjs/src/roots.js
-var require_roots = __commonJS({
-  "../../node_modules/protobufjs/src/roots.js"(exports, module) {
-    "use strict";
-    module.exports = /* @__PURE__ */ Object.create(null);
-  }
-});
-
-// ../../node_modules/protobufjs/src/index-minimal.js
-var require_index_minimal = __commonJS({
-  "../../node_modules/protobufjs/src/index-minimal.js"(exports) {
-    "use strict";
-    exports.build = "minimal";
-    exports.Writer = require_writer();
-    exports.BufferWriter = require_writer_buffer();
-    exports.Reader = require_reader();
-    exports.BufferReader = require_reader_buffer();
-    exports.util = require_minimal();
-    exports.rpc = require_rpc();
-    exports.roots = require_roots();
-    exports.configure = configure;
-    function configure() {
-      exports.util.LongBits._configure(exports.util.Long);
-      exports.Writer._configure(exports.BufferWriter);
-      exports.Reader._configure(exports.BufferReader);
-    }
-    configure();
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/patterns.js
-var require_patterns = __commonJS({
-  "../../node_modules/protobufjs/src/util/patterns.js"(exports) {
-    "use strict";
-    var patterns = exports;
-    patterns.numberRe = /^(?![eE])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?$/;
-    patterns.typeRefRe = /^(?:\.?[a-zA-Z_][a-zA-Z_0-9]*)(?:\.[a-zA-Z_][a-zA-Z_0-9]*)*$/;
-    patterns.reservedRe = /^(?:do|if|in|for|let|new|try|var|case|else|enum|eval|false|null|this|true|void|with|break|catch|class|const|super|throw|while|yield|delete|export|import|public|return|static|switch|typeof|default|extends|finally|package|private|continue|debugger|function|arguments|interface|protected|implements|instanceof)$/;
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/codegen.js
-var require_codegen = __commonJS({
-  "../../node_modules/protobufjs/src/util/codegen.js"(exports, module) {
-    "use strict";
-    module.exports = codegen;
-    var patterns = require_patterns();
-    var reservedRe = patterns.reservedRe;
-    function codegen(functionParams, functionName) {
-      if (typeof functionParams === "string") {
-        functionName = functionParams;
-        functionParams = void 0;
-      }
-      var body = [];
-      function Codegen(formatStringOrScope) {
-        if (typeof formatStringOrScope !== "string") {
-          var source = toString();
-          if (codegen.verbose)
-            console.log("codegen: " + source);
-          source = "return " + source;
-          if (formatStringOrScope) {
-            var scopeKeys = Object.keys(formatStringOrScope), scopeParams = new Array(scopeKeys.length + 1), scopeValues = new Array(scopeKeys.length), scopeOffset = 0;
-            while (scopeOffset < scopeKeys.length) {
-              scopeParams[scopeOffset] = scopeKeys[scopeOffset];
-              scopeValues[scopeOffset] = formatStringOrScope[scopeKeys[scopeOffset++]];
-            }
-            scopeParams[scopeOffset] = source;
-            return Function.apply(null, scopeParams).apply(null, scopeValues);
-          }
-          return Function(source)();
-        }
-        var formatParams = new Array(arguments.length - 1), formatOffset = 0;
-        while (formatOffset < formatParams.length)
-          formatParams[formatOffset] = arguments[++formatOffset];
-        formatOffset = 0;
-        formatStringOrScope = formatStringOrScope.replace(/%([%dfijs])/g, function replace($0, $1) {
-          var value2 = formatParams[formatOffset++];
-          switch ($1) {
-            case "d":
-            case "f":
-              value2 = Number(value2);
-              return Object.is(value2, -0) ? "-0" : String(value2);
-            case "i":
-              return String(Math.floor(value2));
-            case "j":
-              return JSON.stringify(value2);
-            case "s":
-              return String(value2);
-          }
-          return "%";
-        });
-        if (formatOffset !== formatParams.length)
-          throw Error("parameter count mismatch");
-        body.push(formatStringOrScope);
-        return Codegen;
-      }
-      function toString(functionNameOverride) {
-        return "function " + safeFunctionName(functionNameOverride || functionName) + "(" + (functionParams && functionParams.join(",") || "") + "){\n  " + body.join("\n  ") + "\n}";
-      }
-      Object.defineProperty(Codegen, "toString", {
-        value: toString,
-        writable: true,
-        enumerable: true,
-        configurable: true
-      });
-      return Codegen;
-    }
-    codegen.verbose = false;
-    function safeFunctionName(name) {
-      if (!name)
-        return "";
-      name = String(name).replace(/[^\w$]/g, "");
-      if (!name)
-        return "";
-      if (/^\d/.test(name))
-        name = "_" + name;
-      return reservedRe.test(name) ? name + "_" : name;
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/fs.js
-var require_fs = __commonJS({
-  "../../node_modules/protobufjs/src/util/fs.js"(exports, module) {
-    "use strict";
-    var fs3 = null;
-    try {
-      fs3 = __require(
-        /* webpackIgnore: true */
-        "fs"
-      );
-      if (!fs3 || !fs3.readFile || !fs3.readFileSync)
-        fs3 = null;
-    } catch (e) {
-    }
-    module.exports = fs3;
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/fetch.js
-var require_fetch2 = __commonJS({
-  "../../node_modules/protobufjs/src/util/fetch.js"(exports, module) {
-    "use strict";
-    module.exports = fetch2;
-    var asPromise = require_aspromise();
-    var fs3 = require_fs();
-    function fetch2(filename, options, callback) {
-      if (typeof options === "function") {
-        callback = options;
-        options = {};
-      } else if (!options)
-        options = {};
-      if (!callback)
-        return asPromise(fetch2, this, filename, options);
-      if (!options.xhr && fs3 && fs3.readFile)
-        return fs3.readFile(filename, function fetchReadFileCallback(err, contents) {
-          return err && typeof XMLHttpRequest !== "undefined" ? fetch2.xhr(filename, options, callback) : err ? callback(err) : callback(null, options.binary ? contents : contents.toString("utf8"));
-        });
-      return fetch2.xhr(filename, options, callback);
-    }
-    fetch2.xhr = function fetch_xhr(filename, options, callback) {
-      var xhr = new XMLHttpRequest();
-      xhr.onreadystatechange = function fetchOnReadyStateChange() {
-        if (xhr.readyState !== 4)
-          return void 0;
-        if (xhr.status !== 0 && xhr.status !== 200)
-          return callback(Error("status " + xhr.status));
-        if (options.binary) {
-          var buffer = xhr.response;
-          if (!buffer) {
-            buffer = [];
-            for (var i = 0; i < xhr.responseText.length; ++i)
-              buffer.push(xhr.responseText.charCodeAt(i) & 255);
-          }
-          return callback(null, typeof Uint8Array !== "undefined" ? new Uint8Array(buffer) : buffer);
-        }
-        return callback(null, xhr.responseText);
-      };
-      if (options.binary) {
-        if ("overrideMimeType" in xhr)
-          xhr.overrideMimeType("text/plain; charset=x-user-defined");
-        xhr.responseType = "arraybuffer";
-      }
-      xhr.open("GET", filename);
-      xhr.send();
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/util/path.js
-var require_path = __commonJS({
-  "../../node_modules/protobufjs/src/util/path.js"(exports) {
-    "use strict";
-    var path = exports;
-    var urlRe = /^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//;
-    function normalizeUrl(path2) {
-      if (typeof URL === "undefined" || !urlRe.test(path2))
-        return null;
-      try {
-        return new URL(path2).href;
-      } catch (e) {
-        return null;
-      }
-    }
-    function resolveUrl(originPath, includePath) {
-      if (typeof URL === "undefined" || !urlRe.test(originPath) || urlRe.test(includePath))
-        return null;
-      try {
-        return new URL(includePath, originPath).href;
-      } catch (e) {
-        return null;
-      }
-    }
-    var isAbsolute2 = (
-      /**
-       * Tests if the specified path is absolute.
-       * @param {string} path Path to test
-       * @returns {boolean} `true` if path is absolute
-       */
-      path.isAbsolute = function isAbsolute3(path2) {
-        return /^(?:\/|\w+:|\\\\\w+)/.test(path2);
-      }
-    );
-    var normalize = (
-      /**
-       * Normalizes the specified path.
-       * @param {string} path Path to normalize
-       * @returns {string} Normalized path
-       */
-      path.normalize = function normalize2(path2) {
-        var normalizedUrl = normalizeUrl(path2);
-        if (normalizedUrl)
-          return normalizedUrl;
-        var firstTwoCharacters = path2.substring(0, 2);
-        var uncPrefix = "";
-        if (firstTwoCharacters === "\\\\") {
-          uncPrefix = firstTwoCharacters;
-          path2 = path2.substring(2);
-        }
-        path2 = path2.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path2.split("/"), absolute = isAbsolute2(path2), prefix = "";
-        if (absolute)
-          prefix = parts.shift() + "/";
-        for (var i = 0; i < parts.length; ) {
-          if (parts[i] === "..") {
-            if (i > 0 && parts[i - 1] !== "..")
-              parts.splice(--i, 2);
-            else if (absolute)
-              parts.splice(i, 1);
-            else
-              ++i;
-          } else if (parts[i] === ".")
-            parts.splice(i, 1);
-          else
-            ++i;
-        }
-        return uncPrefix + prefix + parts.join("/");
-      }
-    );
-    path.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
-      var resolvedUrl = resolveUrl(originPath, includePath);
-      if (resolvedUrl)
-        return resolvedUrl;
-      if (!alreadyNormalized)
-        includePath = normalize(includePath);
-      if (isAbsolute2(includePath))
-        return includePath;
-      if (!alreadyNormalized)
-        originPath = normalize(originPath);
-      return (originPath = originPath.replace(/(?:\/|^)[^/]+$/, "")).length ? normalize(originPath + "/" + includePath) : includePath;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/namespace.js
-var require_namespace = __commonJS({
-  "../../node_modules/protobufjs/src/namespace.js"(exports, module) {
-    "use strict";
-    module.exports = Namespace;
-    var ReflectionObject = require_object();
-    Namespace.prototype = Object.create(ReflectionObject.prototype, {
-      constructor: {
-        value: Namespace,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Namespace.className = "Namespace";
-    var Field4 = require_field();
-    var util2 = require_util9();
-    var OneOf = require_oneof();
-    var Type3;
-    var Service;
-    var Enum;
-    Namespace.fromJSON = function fromJSON(name, json4, depth) {
-      if (depth === void 0)
-        depth = 0;
-      if (depth > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      return new Namespace(name, json4.options).addJSON(json4.nested, depth);
-    };
-    function arrayToJSON(array2, toJSONOptions) {
-      if (!(array2 && array2.length))
-        return void 0;
-      var obj = {};
-      for (var i = 0; i < array2.length; ++i)
-        obj[array2[i].name] = array2[i].toJSON(toJSONOptions);
-      return obj;
-    }
-    Namespace.arrayToJSON = arrayToJSON;
-    Namespace.isReservedId = function isReservedId(reserved, id) {
-      if (reserved) {
-        for (var i = 0; i < reserved.length; ++i)
-          if (typeof reserved[i] !== "string" && reserved[i][0] <= id && reserved[i][1] >= id)
-            return true;
-      }
-      return false;
-    };
-    Namespace.isReservedName = function isReservedName(reserved, name) {
-      if (reserved) {
-        for (var i = 0; i < reserved.length; ++i)
-          if (reserved[i] === name)
-            return true;
-      }
-      return false;
-    };
-    function Namespace(name, options) {
-      ReflectionObject.call(this, name, options);
-      this.nested = void 0;
-      this._nestedArray = null;
-      this._lookupCache = /* @__PURE__ */ Object.create(null);
-      this._needsRecursiveFeatureResolution = true;
-      this._needsRecursiveResolve = true;
-    }
-    function clearCache(namespace) {
-      namespace._nestedArray = null;
-      namespace._lookupCache = /* @__PURE__ */ Object.create(null);
-      var parent = namespace;
-      while (parent = parent.parent) {
-        parent._lookupCache = /* @__PURE__ */ Object.create(null);
-      }
-      return namespace;
-    }
-    Object.defineProperty(Namespace.prototype, "nestedArray", {
-      get: function() {
-        return this._nestedArray || (this._nestedArray = util2.toArray(this.nested));
-      }
-    });
-    Namespace.prototype.toJSON = function toJSON(toJSONOptions) {
-      return util2.toObject([
-        "options",
-        this.options,
-        "nested",
-        arrayToJSON(this.nestedArray, toJSONOptions)
-      ]);
-    };
-    Namespace.prototype.addJSON = function addJSON(nestedJson, depth) {
-      if (depth === void 0)
-        depth = 0;
-      if (depth > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      var ns = this;
-      if (nestedJson) {
-        for (var names = Object.keys(nestedJson), i = 0, nested; i < names.length; ++i) {
-          nested = nestedJson[names[i]];
-          ns.add(
-            // most to least likely
-            (nested.fields !== void 0 ? Type3.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field4.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
-          );
-        }
-      }
-      return this;
-    };
-    Namespace.prototype.get = function get(name) {
-      return this.nested && Object.prototype.hasOwnProperty.call(this.nested, name) ? this.nested[name] : null;
-    };
-    Namespace.prototype.getEnum = function getEnum(name) {
-      if (this.nested && Object.prototype.hasOwnProperty.call(this.nested, name) && this.nested[name] instanceof Enum)
-        return this.nested[name].values;
-      throw Error("no such enum: " + name);
-    };
-    Namespace.prototype.add = function add(object2) {
-      if (!(object2 instanceof Field4 && object2.extend !== void 0 || object2 instanceof Type3 || object2 instanceof OneOf || object2 instanceof Enum || object2 instanceof Service || object2 instanceof Namespace))
-        throw TypeError("object must be a valid nested object");
-      if (object2.name === "__proto__")
-        return this;
-      if (!this.nested)
-        this.nested = {};
-      else {
-        var prev = this.get(object2.name);
-        if (prev) {
-          if (prev instanceof Namespace && object2 instanceof Namespace && !(prev instanceof Type3 || prev instanceof Service)) {
-            var nested = prev.nestedArray;
-            for (var i = 0; i < nested.length; ++i)
-              object2.add(nested[i]);
-            this.remove(prev);
-            if (!this.nested)
-              this.nested = {};
-            object2.setOptions(prev.options, true);
-          } else
-            throw Error("duplicate name '" + object2.name + "' in " + this);
-        }
-      }
-      this.nested[object2.name] = object2;
-      if (!(this instanceof Type3 || this instanceof Service || this instanceof Enum || this instanceof Field4)) {
-        if (!object2._edition) {
-          object2._edition = object2._defaultEdition;
-        }
-      }
-      this._needsRecursiveFeatureResolution = true;
-      this._needsRecursiveResolve = true;
-      var parent = this;
-      while (parent = parent.parent) {
-        parent._needsRecursiveFeatureResolution = true;
-        parent._needsRecursiveResolve = true;
-      }
-      object2.onAdd(this);
-      return clearCache(this);
-    };
-    Namespace.prototype.remove = function remove(object2) {
-      if (!(object2 instanceof ReflectionObject))
-        throw TypeError("object must be a ReflectionObject");
-      if (object2.parent !== this)
-        throw Error(object2 + " is not a member of " + this);
-      if (!util2.remove(this.nested, object2, object2.name))
-        throw Error(object2 + " is not a member of " + this);
-      if (!Object.keys(this.nested).length)
-        this.nested = void 0;
-      object2.onRemove(this);
-      return clearCache(this);
-    };
-    Namespace.prototype.define = function define2(path, json4) {
-      if (util2.isString(path))
-        path = path.split(".");
-      else if (!Array.isArray(path))
-        throw TypeError("illegal path");
-      if (path && path.length && path[0] === "")
-        throw Error("path must be relative");
-      if (path.length > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      var ptr = this;
-      while (path.length > 0) {
-        var part = path.shift();
-        if (ptr.nested && ptr.nested[part]) {
-          ptr = ptr.nested[part];
-          if (!(ptr instanceof Namespace))
-            throw Error("path conflicts with non-namespace objects");
-        } else
-          ptr.add(ptr = new Namespace(part));
-      }
-      if (json4)
-        ptr.addJSON(json4);
-      return ptr;
-    };
-    Namespace.prototype.resolveAll = function resolveAll() {
-      if (!this._needsRecursiveResolve) return this;
-      if (this._needsRecursiveFeatureResolution)
-        this._resolveFeaturesRecursive(this._edition);
-      var nested = this.nestedArray, i = 0;
-      this.resolve();
-      while (i < nested.length)
-        if (nested[i] instanceof Namespace)
-          nested[i++].resolveAll();
-        else
-          nested[i++].resolve();
-      this._needsRecursiveResolve = false;
-      return this;
-    };
-    Namespace.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
-      if (!this._needsRecursiveFeatureResolution) return this;
-      this._needsRecursiveFeatureResolution = false;
-      edition = this._edition || edition;
-      ReflectionObject.prototype._resolveFeaturesRecursive.call(this, edition);
-      this.nestedArray.forEach((nested) => {
-        nested._resolveFeaturesRecursive(edition);
-      });
-      return this;
-    };
-    Namespace.prototype.lookup = function lookup(path, filterTypes, parentAlreadyChecked) {
-      if (typeof filterTypes === "boolean") {
-        parentAlreadyChecked = filterTypes;
-        filterTypes = void 0;
-      } else if (filterTypes && !Array.isArray(filterTypes))
-        filterTypes = [filterTypes];
-      if (util2.isString(path) && path.length) {
-        if (path === ".")
-          return this.root;
-        path = path.split(".");
-      } else if (!path.length)
-        return this;
-      var flatPath = path.join(".");
-      if (path[0] === "")
-        return this.root.lookup(path.slice(1), filterTypes);
-      var found = this._lookupImpl(path, flatPath);
-      if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
-        return found;
-      }
-      found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
-      if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
-        return found;
-      }
-      if (parentAlreadyChecked)
-        return null;
-      var current = this;
-      while (current.parent) {
-        found = current.parent._lookupImpl(path, flatPath);
-        if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
-          return found;
-        }
-        current = current.parent;
-      }
-      return null;
-    };
-    Namespace.prototype._lookupImpl = function lookup(path, flatPath) {
-      if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
-        return this._lookupCache[flatPath];
-      }
-      var found = this.get(path[0]);
-      var exact = null;
-      if (found) {
-        if (path.length === 1) {
-          exact = found;
-        } else if (found instanceof Namespace) {
-          path = path.slice(1);
-          exact = found._lookupImpl(path, path.join("."));
-        }
-      } else {
-        for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path, flatPath))) {
-            exact = found;
-            break;
-          }
-      }
-      this._lookupCache[flatPath] = exact;
-      return exact;
-    };
-    Namespace.prototype.lookupType = function lookupType(path) {
-      var found = this.lookup(path, [Type3]);
-      if (!found)
-        throw Error("no such type: " + path);
-      return found;
-    };
-    Namespace.prototype.lookupEnum = function lookupEnum(path) {
-      var found = this.lookup(path, [Enum]);
-      if (!found)
-        throw Error("no such Enum '" + path + "' in " + this);
-      return found;
-    };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path) {
-      var found = this.lookup(path, [Type3, Enum]);
-      if (!found)
-        throw Error("no such Type or Enum '" + path + "' in " + this);
-      return found;
-    };
-    Namespace.prototype.lookupService = function lookupService(path) {
-      var found = this.lookup(path, [Service]);
-      if (!found)
-        throw Error("no such Service '" + path + "' in " + this);
-      return found;
-    };
-    Namespace._configure = function(Type_, Service_, Enum_) {
-      Type3 = Type_;
-      Service = Service_;
-      Enum = Enum_;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/mapfield.js
-var require_mapfield = __commonJS({
-  "../../node_modules/protobufjs/src/mapfield.js"(exports, module) {
-    "use strict";
-    module.exports = MapField;
-    var Field4 = require_field();
-    MapField.prototype = Object.create(Field4.prototype, {
-      constructor: {
-        value: MapField,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    MapField.className = "MapField";
-    var types = require_types();
-    var util2 = require_util9();
-    function MapField(name, id, keyType, type, options, comment) {
-      Field4.call(this, name, id, type, void 0, void 0, options, comment);
-      if (!util2.isString(keyType))
-        throw TypeError("keyType must be a string");
-      this.keyType = keyType;
-      this.resolvedKeyType = null;
-      this.map = true;
-    }
-    MapField.fromJSON = function fromJSON(name, json4) {
-      var field = new MapField(name, json4.id, json4.keyType, json4.type, json4.options, json4.comment);
-      if (json4.protoName)
-        field.protoName = json4.protoName;
-      if (json4.jsonName !== void 0)
-        field.jsonName = json4.jsonName;
-      else if (json4.options && json4.options.json_name !== void 0)
-        field.jsonName = json4.options.json_name;
-      return field;
-    };
-    MapField.prototype.toJSON = function toJSON(toJSONOptions) {
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "keyType",
-        this.keyType,
-        "type",
-        this.type,
-        "id",
-        this.id,
-        "extend",
-        this.extend,
-        "protoName",
-        this.protoName !== this.name ? this.protoName : void 0,
-        "jsonName",
-        this.jsonName !== util2.jsonName(this.protoName || this.name) ? this.jsonName : void 0,
-        "options",
-        this.options,
-        "comment",
-        keepComments ? this.comment : void 0
-      ]);
-    };
-    MapField.prototype.resolve = function resolve6() {
-      if (this.resolved)
-        return this;
-      if (types.mapKey[this.keyType] === void 0)
-        throw Error("invalid key type: " + this.keyType);
-      return Field4.prototype.resolve.call(this);
-    };
-    MapField.d = function decorateMapField(fieldId, fieldKeyType, fieldValueType) {
-      if (typeof fieldValueType === "function")
-        fieldValueType = util2.decorateType(fieldValueType).name;
-      else if (fieldValueType && typeof fieldValueType === "object")
-        fieldValueType = util2.decorateEnum(fieldValueType).name;
-      return function mapFieldDecorator(prototype, fieldName) {
-        util2.decorateType(prototype.constructor).add(new MapField(fieldName, fieldId, fieldKeyType, fieldValueType));
-      };
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/method.js
-var require_method = __commonJS({
-  "../../node_modules/protobufjs/src/method.js"(exports, module) {
-    "use strict";
-    module.exports = Method;
-    var ReflectionObject = require_object();
-    Method.prototype = Object.create(ReflectionObject.prototype, {
-      constructor: {
-        value: Method,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Method.className = "Method";
-    var util2 = require_util9();
-    function Method(name, type, requestType, responseType, requestStream, responseStream, options, comment, parsedOptions) {
-      if (util2.isObject(requestStream)) {
-        options = requestStream;
-        requestStream = responseStream = void 0;
-      } else if (util2.isObject(responseStream)) {
-        options = responseStream;
-        responseStream = void 0;
-      }
-      if (!(type === void 0 || util2.isString(type)))
-        throw TypeError("type must be a string");
-      if (!util2.isString(requestType))
-        throw TypeError("requestType must be a string");
-      if (!util2.isString(responseType))
-        throw TypeError("responseType must be a string");
-      ReflectionObject.call(this, name, options);
-      this.type = type || "rpc";
-      this.requestType = requestType;
-      this.requestStream = requestStream ? true : void 0;
-      this.responseType = responseType;
-      this.responseStream = responseStream ? true : void 0;
-      this.path = "/" + this.name;
-      this.resolvedRequestType = null;
-      this.resolvedResponseType = null;
-      this.comment = comment;
-      this.parsedOptions = parsedOptions;
-    }
-    Method.fromJSON = function fromJSON(name, json4) {
-      return new Method(name, json4.type, json4.requestType, json4.responseType, json4.requestStream, json4.responseStream, json4.options, json4.comment, json4.parsedOptions);
-    };
-    Method.prototype.toJSON = function toJSON(toJSONOptions) {
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "type",
-        this.type !== "rpc" && /* istanbul ignore next */
-        this.type || void 0,
-        "requestType",
-        this.requestType,
-        "requestStream",
-        this.requestStream,
-        "responseType",
-        this.responseType,
-        "responseStream",
-        this.responseStream,
-        "options",
-        this.options,
-        "comment",
-        keepComments ? this.comment : void 0,
-        "parsedOptions",
-        this.parsedOptions
-      ]);
-    };
-    Method.prototype.resolve = function resolve6() {
-      if (this.resolved)
-        return this;
-      if (this.parent) {
-        var serviceName = this.parent.fullName;
-        if (serviceName.charAt(0) === ".")
-          serviceName = serviceName.substring(1);
-        this.path = "/" + serviceName + "/" + this.name;
-      } else
-        this.path = "/" + this.name;
-      this.resolvedRequestType = this.parent.lookupType(this.requestType);
-      this.resolvedResponseType = this.parent.lookupType(this.responseType);
-      return ReflectionObject.prototype.resolve.call(this);
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/service.js
-var require_service2 = __commonJS({
-  "../../node_modules/protobufjs/src/service.js"(exports, module) {
-    "use strict";
-    module.exports = Service;
-    var Namespace = require_namespace();
-    Service.prototype = Object.create(Namespace.prototype, {
-      constructor: {
-        value: Service,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Service.className = "Service";
-    var Method = require_method();
-    var util2 = require_util9();
-    var rpc = require_rpc();
-    function Service(name, options) {
-      Namespace.call(this, name, options);
-      this.methods = {};
-      this._methodsArray = null;
-    }
-    Service.fromJSON = function fromJSON(name, json4, depth) {
-      if (depth === void 0)
-        depth = 0;
-      if (depth > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      var service = new Service(name, json4.options);
-      if (json4.methods)
-        for (var names = Object.keys(json4.methods), i = 0; i < names.length; ++i)
-          service.add(Method.fromJSON(names[i], json4.methods[names[i]]));
-      if (json4.nested)
-        service.addJSON(json4.nested, depth);
-      if (json4.edition)
-        service._edition = json4.edition;
-      service.comment = json4.comment;
-      service._defaultEdition = "proto3";
-      return service;
-    };
-    Service.prototype.toJSON = function toJSON(toJSONOptions) {
-      var inherited = Namespace.prototype.toJSON.call(this, toJSONOptions);
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "edition",
-        this._editionToJSON(),
-        "options",
-        inherited && inherited.options || void 0,
-        "methods",
-        Namespace.arrayToJSON(this.methodsArray, toJSONOptions) || /* istanbul ignore next */
-        {},
-        "nested",
-        inherited && inherited.nested || void 0,
-        "comment",
-        keepComments ? this.comment : void 0
-      ]);
-    };
-    Object.defineProperty(Service.prototype, "methodsArray", {
-      get: function() {
-        return this._methodsArray || (this._methodsArray = util2.toArray(this.methods));
-      }
-    });
-    function clearCache(service) {
-      service._methodsArray = null;
-      return service;
-    }
-    Service.prototype.get = function get(name) {
-      return Object.prototype.hasOwnProperty.call(this.methods, name) ? this.methods[name] : Namespace.prototype.get.call(this, name);
-    };
-    Service.prototype.resolveAll = function resolveAll() {
-      if (!this._needsRecursiveResolve) return this;
-      Namespace.prototype.resolve.call(this);
-      var methods = this.methodsArray;
-      for (var i = 0; i < methods.length; ++i)
-        methods[i].resolve();
-      return this;
-    };
-    Service.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
-      if (!this._needsRecursiveFeatureResolution) return this;
-      edition = this._edition || edition;
-      Namespace.prototype._resolveFeaturesRecursive.call(this, edition);
-      this.methodsArray.forEach((method) => {
-        method._resolveFeaturesRecursive(edition);
-      });
-      return this;
-    };
-    Service.prototype.add = function add(object2) {
-      if (this.get(object2.name))
-        throw Error("duplicate name '" + object2.name + "' in " + this);
-      if (object2 instanceof Method) {
-        if (object2.name === "__proto__")
-          return this;
-        this.methods[object2.name] = object2;
-        object2.parent = this;
-        return clearCache(this);
-      }
-      return Namespace.prototype.add.call(this, object2);
-    };
-    Service.prototype.remove = function remove(object2) {
-      if (object2 instanceof Method) {
-        if (this.methods[object2.name] !== object2)
-          throw Error(object2 + " is not a member of " + this);
-        delete this.methods[object2.name];
-        object2.parent = null;
-        return clearCache(this);
-      }
-      return Namespace.prototype.remove.call(this, object2);
-    };
-    Service.prototype.create = function create(rpcImpl, requestDelimited, responseDelimited) {
-      var rpcService = new rpc.Service(rpcImpl, requestDelimited, responseDelimited);
-      for (var i = 0, method; i < /* initializes */
-      this.methodsArray.length; ++i) {
-        var methodName = util2.lcFirst((method = this._methodsArray[i]).resolve().name).replace(/[^$\w_]/g, "");
-        rpcService[methodName] = /* @__PURE__ */ (function(method2, requestType, responseType) {
-          return function rpcMethod(request, callback) {
-            return rpc.Service.prototype.rpcCall.call(this, method2, requestType, responseType, request, callback);
-          };
-        })(method, method.resolvedRequestType.ctor, method.resolvedResponseType.ctor);
-      }
-      return rpcService;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/message.js
-var require_message = __commonJS({
-  "../../node_modules/protobufjs/src/message.js"(exports, module) {
-    "use strict";
-    module.exports = Message3;
-    var util2 = require_minimal();
-    function Message3(properties) {
-      if (properties) {
-        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
-          if (properties[keys[i]] != null && keys[i] !== "__proto__")
-            this[keys[i]] = properties[keys[i]];
-      }
-    }
-    Message3.create = function create(properties) {
-      return this.$type.create(properties);
-    };
-    Message3.encode = function encode3(message2, writer) {
-      return this.$type.encode(message2, writer);
-    };
-    Message3.encodeDelimited = function encodeDelimited(message2, writer) {
-      return this.$type.encodeDelimited(message2, writer);
-    };
-    Message3.decode = function decode6(reader) {
-      return this.$type.decode(reader);
-    };
-    Message3.decodeDelimited = function decodeDelimited(reader) {
-      return this.$type.decodeDelimited(reader);
-    };
-    Message3.verify = function verify(message2) {
-      return this.$type.verify(message2);
-    };
-    Message3.fromObject = function fromObject(object2) {
-      return this.$type.fromObject(object2);
-    };
-    Message3.toObject = function toObject(message2, options) {
-      return this.$type.toObject(message2, options);
-    };
-    Message3.prototype.toJSON = function toJSON() {
-      return this.$type.toObject(this, util2.toJSONOptions);
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/decoder.js
-var require_decoder = __commonJS({
-  "../../node_modules/protobufjs/src/decoder.js"(exports, module) {
-    "use strict";
-    module.exports = decoder5;
-    var Enum = require_enum();
-    var types = require_types();
-    var util2 = require_util9();
-    function missing2(field) {
-      return "missing required '" + field.name + "'";
-    }
-    function stringMethod(field) {
-      return field._features.utf8_validation === "VERIFY" ? "stringVerify" : "string";
-    }
-    function genPreserveUnknown(gen, ref) {
-      return gen("if(!r.discardUnknown){")('util.makeProp(m,"$unknowns",false);')("(m.$unknowns||(m.$unknowns=[])).push(%s)", ref)("}");
-    }
-    function decoder5(mtype) {
-      var hasMapField = false, needsValueVar = false, i = 0;
-      for (; i < mtype.fieldsArray.length; ++i) {
-        var pfield = mtype._fieldsArray[i];
-        if (pfield.map)
-          hasMapField = true;
-        if (pfield.resolvedType instanceof Enum || !pfield.repeated && !pfield.map && !pfield.hasPresence)
-          needsValueVar = true;
-      }
-      var gen = util2.codegen(["r", "l", "z", "q", "g"])("if(!(r instanceof Reader))")("r=Reader.create(r)")("if(q===undefined)q=0")("if(q>Reader.recursionLimit)")('throw Error("max depth exceeded")')("var c,m" + (hasMapField ? ",k,v" : needsValueVar ? ",v" : ""))("if(l===undefined)")("c=r.len")("else{")("c=r.pos+l")("if(c>r.len)")('throw RangeError("index out of range")')("l=r.len")("r.len=c")("}")("m=g||new C")("while(r.pos<c){")("var s=r.pos")("var t=r.tag()")("if(t===z){")("z=undefined")("break")("}");
-      if (mtype.fieldsArray.length) gen("var u=t&7")("switch(t>>>=3){");
-      for (i = 0; i < /* initializes */
-      mtype.fieldsArray.length; ++i) {
-        var field = mtype._fieldsArray[i].resolve(), type = field.resolvedType instanceof Enum ? "int32" : field.type, ref = "m" + util2.safeProp(field.name), closed = field.resolvedType instanceof Enum && field.resolvedType._features.enum_type === "CLOSED";
-        if (field.map) {
-          gen("case %i:{", field.id)("if(u!==2)")("break");
-          if (!closed) gen("if(%s===util.emptyObject)", ref)("%s={}", ref);
-          gen("var c2=r.size()+r.pos")("if(c2>r.len)")('throw RangeError("index out of range")')("r.len=c2");
-          if (types.defaults[field.keyType] !== void 0) gen("k=%j", types.defaults[field.keyType]);
-          else gen("k=null");
-          if (types.long[type] !== void 0) gen("v=util.Long?util.Long.fromNumber(0,%j):0", type === "uint64" || type === "fixed64");
-          else if (types.defaults[type] !== void 0) gen("v=%j", types.defaults[type]);
-          else gen("v=null");
-          gen("while(r.pos<c2){")("var t2=r.tag()")("u=t2&7")("switch(t2>>>=3){")("case 1:")("if(u!==%i)", types.mapKey[field.keyType])("break")("k=r.%s()", field.keyType === "string" ? stringMethod(field) : field.keyType)("continue")("case 2:")("if(u!==%i)", types.basic[type] === void 0 ? 2 : types.basic[type])("break");
-          if (types.basic[type] === void 0) gen("v=types[%i].decode(r,r.size(),undefined,q+1,v)", i);
-          else gen("v=r.%s()", type === "string" ? stringMethod(field) : type);
-          gen("continue")("}")("r.skipType(u,q,t2)")("}");
-          gen("if(r.pos!==c2)")('throw RangeError("index out of range")')("r.len=c");
-          if (closed) {
-            gen("if(types[%i].valuesById[v]===undefined){", i);
-            genPreserveUnknown(gen, "r.raw(s,r.pos)")("continue")("}")("if(%s===util.emptyObject)", ref)("%s={}", ref);
-          }
-          var val = types.basic[type] === void 0 ? "v||new types[" + i + "].ctor" : "v";
-          if (types.long[field.keyType] !== void 0) gen('%s[typeof k==="object"?util.longToHash(k):k]=%s', ref, val);
-          else {
-            if (field.keyType === "string") gen('if(k==="__proto__")')("util.makeProp(%s,k)", ref);
-            gen("%s[k]=%s", ref, val);
-          }
-        } else if (field.repeated) {
-          gen("case %i:", field.id)("{");
-          if (types.packed[type] !== void 0) {
-            gen("if(u===2){");
-            if (closed) {
-              gen("var c2=r.size()+r.pos")("if(c2>r.len)")('throw RangeError("index out of range")')("r.len=c2")("while(r.pos<c2){")("s=r.pos")("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("%s.push(v)", ref)("}else");
-              genPreserveUnknown(gen, "util.rawField(" + field.id + ",0,r.raw(s,r.pos))")("}");
-              gen("if(r.pos!==c2)")('throw RangeError("index out of range")')("r.len=c");
-            } else gen("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("r.%ss(%s)", type, ref);
-            gen("continue")("}");
-          }
-          gen("if(u!==%i)", types.basic[type] === void 0 ? field.delimited ? 3 : 2 : types.basic[type])("break");
-          if (!closed) gen("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref);
-          if (types.basic[type] === void 0) {
-            if (field.delimited) gen("%s.push(types[%i].decode(r,undefined,%i,q+1))", ref, i, field.id * 8 + 4);
-            else gen("%s.push(types[%i].decode(r,r.size(),undefined,q+1))", ref, i);
-          } else if (closed) {
-            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("%s.push(v)", ref)("}else");
-            genPreserveUnknown(gen, "r.raw(s,r.pos)");
-          } else gen("%s.push(r.%s())", ref, type === "string" ? stringMethod(field) : type);
-        } else if (types.basic[type] === void 0) {
-          gen("case %i:{", field.id)("if(u!==%i)", field.delimited ? 3 : 2)("break");
-          if (field.delimited) gen("%s=types[%i].decode(r,undefined,%i,q+1,%s)", ref, i, field.id * 8 + 4, ref);
-          else gen("%s=types[%i].decode(r,r.size(),undefined,q+1,%s)", ref, i, ref);
-        } else if (field.hasPresence) {
-          gen("case %i:{", field.id)("if(u!==%i)", types.basic[type])("break");
-          if (closed) {
-            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("%s=v", ref);
-            if (field.partOf) gen("m%s=%j", util2.safeProp(field.partOf.name), field.name);
-            gen("}else");
-            genPreserveUnknown(gen, "r.raw(s,r.pos)");
-          } else gen("%s=r.%s()", ref, type === "string" ? stringMethod(field) : type);
-        } else {
-          gen("case %i:{", field.id)("if(u!==%i)", types.basic[type])("break");
-          if (closed) {
-            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(v!==%j)", field.typeDefault)("%s=v", ref)("else")("delete %s", ref)("}else{");
-            genPreserveUnknown(gen, "r.raw(s,r.pos)")("}");
-          } else {
-            if (field.resolvedType instanceof Enum && field.typeDefault !== 0) gen("if((v=r.%s())!==%j)", type, field.typeDefault);
-            else if (type === "string") gen("if((v=r.%s()).length)", stringMethod(field));
-            else if (type === "bytes") gen("if((v=r.%s()).length)", type);
-            else if (types.long[type] !== void 0) gen('if(typeof(v=r.%s())==="object"?v.low||v.high:v!==0)', type);
-            else if (type === "double" || type === "float") gen("if(!Object.is(v=r.%s(),0))", type);
-            else gen("if(v=r.%s())", type);
-            gen("%s=v", ref)("else")("delete %s", ref);
-          }
-        }
-        if (field.partOf && !closed) gen("m%s=%j", util2.safeProp(field.partOf.name), field.name);
-        gen("continue")("}");
-      }
-      if (i) gen("}");
-      gen("r.skipType(%s,q,t)", i ? "u" : "t&7");
-      genPreserveUnknown(gen, "r.raw(s,r.pos)")("}")("if(l!==undefined){")("if(r.pos!==c)")('throw RangeError("index out of range")')("r.len=l")("}")("if(z!==undefined)")('throw Error("missing end group")');
-      for (i = 0; i < mtype._fieldsArray.length; ++i) {
-        var rfield = mtype._fieldsArray[i];
-        if (rfield.required) gen("if(!Object.hasOwnProperty.call(m,%j))", rfield.name)("throw util.ProtocolError(%j,{instance:m})", missing2(rfield));
-      }
-      return gen("return m");
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/verifier.js
-var require_verifier = __commonJS({
-  "../../node_modules/protobufjs/src/verifier.js"(exports, module) {
-    "use strict";
-    module.exports = verifier;
-    var Enum = require_enum();
-    var util2 = require_util9();
-    function invalid5(field, expected) {
-      return field.name + ": " + expected + (field.repeated && expected !== "array" ? "[]" : field.map && expected !== "object" ? "{k:" + field.keyType + "}" : "") + " expected";
-    }
-    function genVerifyValue(gen, field, fieldIndex, ref) {
-      var resolvedType = field.resolvedType;
-      if (resolvedType) {
-        if (resolvedType instanceof Enum) {
-          if (resolvedType._features.enum_type === "CLOSED") {
-            gen("switch(%s){", ref)("default:")("return%j", invalid5(field, "enum value"));
-            for (var keys = Object.keys(resolvedType.values), j = 0; j < keys.length; ++j) gen("case %i:", resolvedType.values[keys[j]]);
-            gen("break")("}");
-          } else gen('if(typeof %s!=="number"||(%s|0)!==%s)', ref, ref, ref)("return%j", invalid5(field, "enum value"));
-        } else {
-          gen("{")("var e=types[%i].verify(%s,q+1);", fieldIndex, ref)("if(e)")("return%j+e", field.name + ".")("}");
-        }
-      } else {
-        switch (field.type) {
-          case "int32":
-          case "uint32":
-          case "sint32":
-          case "fixed32":
-          case "sfixed32":
-            gen("if(!util.isInteger(%s))", ref)("return%j", invalid5(field, "integer"));
-            break;
-          case "int64":
-          case "uint64":
-          case "sint64":
-          case "fixed64":
-          case "sfixed64":
-            gen("if(!util.isInteger(%s)&&!(%s&&util.isInteger(%s.low)&&util.isInteger(%s.high)))", ref, ref, ref, ref)("return%j", invalid5(field, "integer|Long"));
-            break;
-          case "float":
-          case "double":
-            gen('if(typeof %s!=="number")', ref)("return%j", invalid5(field, "number"));
-            break;
-          case "bool":
-            gen('if(typeof %s!=="boolean")', ref)("return%j", invalid5(field, "boolean"));
-            break;
-          case "string":
-            gen("if(!util.isString(%s))", ref)("return%j", invalid5(field, "string"));
-            break;
-          case "bytes":
-            gen('if(!(%s&&typeof %s.length==="number"||util.isString(%s)))', ref, ref, ref)("return%j", invalid5(field, "buffer"));
-            break;
-        }
-      }
-      return gen;
-    }
-    function genVerifyKey(gen, field, ref) {
-      switch (field.keyType) {
-        case "int32":
-        case "uint32":
-        case "sint32":
-        case "fixed32":
-        case "sfixed32":
-          gen("if(!util.key32Re.test(%s))", ref)("return%j", invalid5(field, "integer key"));
-          break;
-        case "int64":
-        case "uint64":
-        case "sint64":
-        case "fixed64":
-        case "sfixed64":
-          gen("if(!util.key64Re.test(%s))", ref)("return%j", invalid5(field, "integer|Long key"));
-          break;
-        case "bool":
-          gen("if(!util.key2Re.test(%s))", ref)("return%j", invalid5(field, "boolean key"));
-          break;
-      }
-      return gen;
-    }
-    function verifier(mtype) {
-      var gen = util2.codegen(["m", "q"])('if(typeof m!=="object"||m===null)')("return%j", "object expected")("if(q===undefined)q=0")("if(q>util.recursionLimit)")("return%j", "max depth exceeded");
-      var oneofs = mtype.oneofsArray, seenFirstField = {};
-      if (oneofs.length) gen("var p={}");
-      for (var i = 0; i < /* initializes */
-      mtype.fieldsArray.length; ++i) {
-        var field = mtype._fieldsArray[i].resolve(), ref = "m" + util2.safeProp(field.name);
-        if (field.optional) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)){", ref, field.name);
-        if (field.map) {
-          gen("if(!util.isObject(%s))", ref)("return%j", invalid5(field, "object"))("var k=Object.keys(%s)", ref)("for(var i=0;i<k.length;++i){");
-          genVerifyKey(gen, field, "k[i]");
-          genVerifyValue(gen, field, i, ref + "[k[i]]")("}");
-        } else if (field.repeated) {
-          gen("if(!Array.isArray(%s))", ref)("return%j", invalid5(field, "array"))("for(var i=0;i<%s.length;++i){", ref);
-          genVerifyValue(gen, field, i, ref + "[i]")("}");
-        } else {
-          if (field.partOf) {
-            var oneofProp = util2.safeProp(field.partOf.name);
-            if (seenFirstField[field.partOf.name] === 1) gen("if(p%s===1)", oneofProp)("return%j", field.partOf.name + ": multiple values");
-            seenFirstField[field.partOf.name] = 1;
-            gen("p%s=1", oneofProp);
-          }
-          genVerifyValue(gen, field, i, ref);
-        }
-        if (field.optional) gen("}");
-      }
-      return gen("return null");
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/converter.js
-var require_converter = __commonJS({
-  "../../node_modules/protobufjs/src/converter.js"(exports) {
-    "use strict";
-    var converter = exports;
-    var Enum = require_enum();
-    var types = require_types();
-    var util2 = require_util9();
-    function genValuePartial_fromObject(gen, field, fieldIndex, prop, dstProp) {
-      if (field.resolvedType) {
-        if (field.resolvedType instanceof Enum) {
-          var dst = dstProp ? "m" + dstProp + "[m" + dstProp + ".length]" : "m" + prop;
-          gen("switch(d%s){", prop);
-          for (var values = field.resolvedType.values, keys = Object.keys(values), i = 0; i < keys.length; ++i) {
-            gen("case%j:", keys[i])("case %i:", values[keys[i]])("%s=%j", dst, values[keys[i]])("break");
-          }
-          gen("default:");
-          if (field.resolvedType._features.enum_type !== "CLOSED") {
-            gen('if(typeof d%s==="number"&&(d%s|0)===d%s)', prop, prop, prop)("%s=d%s", dst, prop);
-          }
-          gen("}");
-        } else gen("if(!util.isObject(d%s))", prop)("throw TypeError(%j)", field.fullName + ": object expected")("m%s=types[%i].fromObject(d%s,q+1)", prop, fieldIndex, prop);
-      } else {
-        var isUnsigned = false;
-        switch (field.type) {
-          case "double":
-          case "float":
-            gen("m%s=Number(d%s)", prop, prop);
-            break;
-          case "uint32":
-          case "fixed32":
-            gen("m%s=d%s>>>0", prop, prop);
-            break;
-          case "int32":
-          case "sint32":
-          case "sfixed32":
-            gen("m%s=d%s|0", prop, prop);
-            break;
-          case "uint64":
-          case "fixed64":
-            isUnsigned = true;
-          // eslint-disable-next-line no-fallthrough
-          case "int64":
-          case "sint64":
-          case "sfixed64":
-            gen("if(util.Long)")("m%s=util.Long.fromValue(d%s,%j)", prop, prop, isUnsigned)('else if(typeof d%s==="string")', prop)("m%s=parseInt(d%s,10)", prop, prop)('else if(typeof d%s==="number")', prop)("m%s=d%s", prop, prop)('else if(typeof d%s==="object")', prop)("m%s=new util.LongBits(d%s.low>>>0,d%s.high>>>0).toNumber(%s)", prop, prop, prop, isUnsigned ? "true" : "");
-            break;
-          case "bytes":
-            gen('if(typeof d%s==="string")', prop)("util.base64.decode(d%s,m%s=util.newBuffer(util.base64.length(d%s)),0)", prop, prop, prop)("else if(d%s.length>=0)", prop)("m%s=d%s", prop, prop);
-            break;
-          case "string":
-            gen("m%s=String(d%s)", prop, prop);
-            break;
-          case "bool":
-            gen("m%s=Boolean(d%s)", prop, prop);
-            break;
-        }
-      }
-      return gen;
-    }
-    converter.fromObject = function fromObject(mtype) {
-      var fields = mtype.fieldsArray;
-      var gen = util2.codegen(["d", "q"])("if(d instanceof C)")("return d")("if(!util.isObject(d))")("throw TypeError(%j)", mtype.fullName + ": object expected")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")');
-      if (!fields.length) return gen("return new C");
-      gen("var m=new C");
-      for (var i = 0; i < fields.length; ++i) {
-        var field = fields[i].resolve(), prop = util2.safeProp(field.name), implicitPresence = !field.hasPresence && !field.repeated && !field.map && (field.resolvedType instanceof Enum || types.basic[field.type] !== void 0);
-        if (field.map) {
-          gen("if(d%s){", prop)("if(!util.isObject(d%s))", prop)("throw TypeError(%j)", field.fullName + ": object expected")("m%s={}", prop)("for(var ks=Object.keys(d%s),i=0;i<ks.length;++i){", prop);
-          gen('if(ks[i]==="__proto__")')("util.makeProp(m%s,ks[i])", prop);
-          genValuePartial_fromObject(
-            gen,
-            field,
-            /* not sorted */
-            i,
-            prop + "[ks[i]]"
-          )("}")("}");
-        } else if (field.repeated) {
-          gen("if(d%s){", prop)("if(!Array.isArray(d%s))", prop)("throw TypeError(%j)", field.fullName + ": array expected");
-          if (field.resolvedType instanceof Enum) gen("m%s=[]", prop);
-          else gen("m%s=Array(d%s.length)", prop, prop);
-          gen("for(var i=0;i<d%s.length;++i){", prop);
-          genValuePartial_fromObject(
-            gen,
-            field,
-            /* not sorted */
-            i,
-            prop + "[i]",
-            field.resolvedType instanceof Enum ? prop : void 0
-          )("}")("}");
-        } else {
-          if (!(field.resolvedType instanceof Enum)) gen("if(d%s!=null){", prop);
-          if (implicitPresence) {
-            if (field.resolvedType instanceof Enum) gen('if(d%s!==%j&&(typeof d%s!=="string"||types[%i].values[d%s]!==%j)){', prop, field.typeDefault, prop, i, prop, field.typeDefault);
-            else if (field.type === "string") gen('if(typeof d%s!=="string"||d%s.length){', prop, prop);
-            else if (field.type === "bytes") gen("if(d%s.length){", prop);
-            else if (field.type === "bool") gen("if(d%s){", prop);
-            else if (field.type === "double" || field.type === "float") gen("if(!Object.is(Number(d%s),0)){", prop);
-            else if (types.long[field.type] !== void 0) gen('if(typeof d%s==="object"?d%s.low||d%s.high:Number(d%s)!==0){', prop, prop, prop, prop);
-            else gen("if(Number(d%s)!==0){", prop);
-          }
-          genValuePartial_fromObject(
-            gen,
-            field,
-            /* not sorted */
-            i,
-            prop
-          );
-          if (implicitPresence) gen("}");
-          if (!(field.resolvedType instanceof Enum)) gen("}");
-        }
-      }
-      return gen("return m");
-    };
-    function genValuePartial_toObject(gen, field, fieldIndex, dstProp, srcProp) {
-      if (!srcProp)
-        srcProp = dstProp;
-      if (field.resolvedType) {
-        if (field.resolvedType instanceof Enum) gen("d%s=o.enums===String?(types[%i].values[m%s]===undefined?m%s:types[%i].values[m%s]):m%s", dstProp, fieldIndex, srcProp, srcProp, fieldIndex, srcProp, srcProp);
-        else gen("d%s=types[%i].toObject(m%s,o,q+1)", dstProp, fieldIndex, srcProp);
-      } else {
-        var isUnsigned = false;
-        switch (field.type) {
-          case "double":
-          case "float":
-            gen("d%s=o.json&&!isFinite(m%s)?String(m%s):m%s", dstProp, srcProp, srcProp, srcProp);
-            break;
-          case "uint64":
-          case "fixed64":
-            isUnsigned = true;
-          // eslint-disable-next-line no-fallthrough
-          case "int64":
-          case "sint64":
-          case "sfixed64":
-            gen('if(typeof BigInt!=="undefined"&&o.longs===BigInt)')('d%s=typeof m%s==="number"?BigInt(m%s):util.Long.fromBits(m%s.low>>>0,m%s.high>>>0,%j).toBigInt()', dstProp, srcProp, srcProp, srcProp, srcProp, isUnsigned)('else if(typeof m%s==="number")', srcProp)("d%s=o.longs===String?String(m%s):m%s", dstProp, srcProp, srcProp)("else")("d%s=o.longs===String?util.Long.prototype.toString.call(m%s):o.longs===Number?new util.LongBits(m%s.low>>>0,m%s.high>>>0).toNumber(%s):m%s", dstProp, srcProp, srcProp, srcProp, isUnsigned ? "true" : "", srcProp);
-            break;
-          case "bytes":
-            gen("d%s=o.bytes===String?util.base64.encode(m%s,0,m%s.length):o.bytes===Array?Array.prototype.slice.call(m%s):m%s", dstProp, srcProp, srcProp, srcProp, srcProp);
-            break;
-          default:
-            gen("d%s=m%s", dstProp, srcProp);
-            break;
-        }
-      }
-      return gen;
-    }
-    converter.toObject = function toObject(mtype) {
-      var fields = mtype.fieldsArray.slice().sort(util2.compareFieldsById);
-      if (!fields.length)
-        return util2.codegen()("return {}");
-      var gen = util2.codegen(["m", "o", "q"])("if(!o)")("o={}")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")')("var d={}");
-      var repeatedFields = [], mapFields = [], normalFields = [], i = 0;
-      for (; i < fields.length; ++i)
-        if (!fields[i].partOf)
-          (fields[i].resolve().repeated ? repeatedFields : fields[i].map ? mapFields : normalFields).push(fields[i]);
-      if (repeatedFields.length) {
-        gen("if(o.arrays||o.defaults){");
-        for (i = 0; i < repeatedFields.length; ++i) gen("d%s=[]", util2.safeProp(repeatedFields[i].name));
-        gen("}");
-      }
-      if (mapFields.length) {
-        gen("if(o.objects||o.defaults){");
-        for (i = 0; i < mapFields.length; ++i) gen("d%s={}", util2.safeProp(mapFields[i].name));
-        gen("}");
-      }
-      if (normalFields.length) {
-        gen("if(o.defaults){");
-        for (i = 0; i < normalFields.length; ++i) {
-          var field = normalFields[i], prop = util2.safeProp(field.name);
-          if (field.resolvedType instanceof Enum) gen("d%s=o.enums===String?%j:%j", prop, field.resolvedType.valuesById[field.typeDefault], field.typeDefault);
-          else if (field.long) gen("if(util.Long){")("var n=new util.Long(%i,%i,%j)", field.typeDefault.low, field.typeDefault.high, field.typeDefault.unsigned)('d%s=o.longs===String?n.toString():o.longs===Number?n.toNumber():typeof BigInt!=="undefined"&&o.longs===BigInt?n.toBigInt():n', prop)("}else")('d%s=o.longs===String?%j:typeof BigInt!=="undefined"&&o.longs===BigInt?BigInt(%j):%i', prop, field.typeDefault.toString(), field.typeDefault.toString(), field.typeDefault.toNumber());
-          else if (field.bytes) {
-            var arrayDefault = Array.prototype.slice.call(field.typeDefault);
-            gen("if(o.bytes===String)d%s=%j", prop, util2.base64.encode(field.typeDefault, 0, field.typeDefault.length))("else{")("d%s=%j", prop, arrayDefault)("if(o.bytes!==Array)d%s=util.newBuffer(d%s)", prop, prop)("}");
-          } else if ((field.type === "double" || field.type === "float") && typeof field.typeDefault === "number" && (!isFinite(field.typeDefault) || Object.is(field.typeDefault, -0))) gen("d%s=%f", prop, field.typeDefault)("if(o.json&&!isFinite(d%s))d%s=String(d%s)", prop, prop, prop);
-          else gen("d%s=%j", prop, field.typeDefault);
-        }
-        gen("}");
-      }
-      var hasKs2 = false;
-      for (i = 0; i < fields.length; ++i) {
-        var field = fields[i], index = mtype._fieldsArray.indexOf(field), prop = util2.safeProp(field.name);
-        if (field.map) {
-          if (!hasKs2) {
-            hasKs2 = true;
-            gen("var ks2");
-          }
-          gen("if(m%s&&(ks2=Object.keys(m%s)).length){", prop, prop)("d%s={}", prop);
-          var longKey = types.long[field.keyType] !== void 0, srcProp = prop + "[ks2[j]]";
-          gen("for(var j=0;j<ks2.length;++j){");
-          if (longKey) gen("var k2=util.longFromKey(ks2[j],%j).toString()", field.keyType === "uint64" || field.keyType === "fixed64");
-          gen('if(ks2[j]==="__proto__")')("util.makeProp(d%s,ks2[j])", prop);
-          genValuePartial_toObject(
-            gen,
-            field,
-            /* sorted */
-            index,
-            longKey ? prop + "[k2]" : srcProp,
-            srcProp
-          )("}");
-        } else if (field.repeated) {
-          gen("if(m%s&&m%s.length){", prop, prop)("d%s=Array(m%s.length)", prop, prop)("for(var j=0;j<m%s.length;++j){", prop);
-          genValuePartial_toObject(
-            gen,
-            field,
-            /* sorted */
-            index,
-            prop + "[j]"
-          )("}");
-        } else {
-          gen("if(m%s!=null&&Object.hasOwnProperty.call(m,%j)){", prop, field.name);
-          genValuePartial_toObject(
-            gen,
-            field,
-            /* sorted */
-            index,
-            prop
-          );
-          if (field.partOf && !field.partOf.isProto3Optional) gen("if(o.oneofs)")("d%s=%j", util2.safeProp(field.partOf.name), field.name);
-        }
-        gen("}");
-      }
-      return gen("return d");
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/wrappers.js
-var require_wrappers = __commonJS({
-  "../../node_modules/protobufjs/src/wrappers.js"(exports) {
-    "use strict";
-    var wrappers = exports;
-    var Message3 = require_message();
-    var util2 = require_minimal();
-    wrappers[".google.protobuf.Any"] = {
-      fromObject: function(object2, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.recursionLimit)
-          throw Error("max depth exceeded");
-        if (object2 && object2["@type"]) {
-          var name = object2["@type"].substring(object2["@type"].lastIndexOf("/") + 1);
-          var type = this.lookup(name, [this.constructor]);
-          if (type) {
-            var type_url = object2["@type"].charAt(0) === "." ? object2["@type"].slice(1) : object2["@type"];
-            if (type_url.indexOf("/") === -1) {
-              type_url = "/" + type_url;
-            }
-            return this.create({
-              type_url,
-              value: type.encode(type.fromObject(object2, depth + 1)).finish()
-            });
-          }
-        }
-        return this.fromObject(object2, depth);
-      },
-      toObject: function(message2, options, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.recursionLimit)
-          throw Error("max depth exceeded");
-        var googleApi = "type.googleapis.com/";
-        var prefix = "";
-        var name = "";
-        if (options && options.json && message2.type_url && message2.value) {
-          name = message2.type_url.substring(message2.type_url.lastIndexOf("/") + 1);
-          prefix = message2.type_url.substring(0, message2.type_url.lastIndexOf("/") + 1);
-          var type = this.lookup(name, [this.constructor]);
-          if (type)
-            message2 = type.decode(message2.value, void 0, void 0, depth + 1);
-        }
-        if (!(message2 instanceof this.ctor) && message2 instanceof Message3) {
-          var object2 = message2.$type.toObject(message2, options, depth + 1);
-          var messageName = message2.$type.fullName[0] === "." ? message2.$type.fullName.slice(1) : message2.$type.fullName;
-          if (prefix === "") {
-            prefix = googleApi;
-          }
-          name = prefix + messageName;
-          object2["@type"] = name;
-          return object2;
-        }
-        return this.toObject(message2, options, depth);
-      }
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/type.js
-var require_type = __commonJS({
-  "../../node_modules/protobufjs/src/type.js"(exports, module) {
-    "use strict";
-    module.exports = Type3;
-    var Namespace = require_namespace();
-    Type3.prototype = Object.create(Namespace.prototype, {
-      constructor: {
-        value: Type3,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Type3.className = "Type";
-    var Enum = require_enum();
-    var OneOf = require_oneof();
-    var Field4 = require_field();
-    var MapField = require_mapfield();
-    var Service = require_service2();
-    var Message3 = require_message();
-    var Reader = require_reader();
-    var Writer = require_writer();
-    var util2 = require_util9();
-    var encoder4 = require_encoder();
-    var decoder5 = require_decoder();
-    var verifier = require_verifier();
-    var converter = require_converter();
-    var wrappers = require_wrappers();
-    function Type3(name, options) {
-      name = name.replace(/\W/g, "");
-      Namespace.call(this, name, options);
-      this.fields = {};
-      this.oneofs = void 0;
-      this.extensions = void 0;
-      this.reserved = void 0;
-      this.group = void 0;
-      this.visibility = void 0;
-      this._fieldsById = null;
-      this._fieldsArray = null;
-      this._oneofsArray = null;
-      this._ctor = null;
-      this._fieldsByJsonName = null;
-    }
-    Object.defineProperties(Type3.prototype, {
-      /**
-       * Message fields by id.
-       * @name Type#fieldsById
-       * @type {Object.<number,Field>}
-       * @readonly
-       */
-      fieldsById: {
-        get: function() {
-          if (this._fieldsById)
-            return this._fieldsById;
-          this._fieldsById = {};
-          for (var names = Object.keys(this.fields), i = 0; i < names.length; ++i) {
-            var field = this.fields[names[i]], id = field.id;
-            if (this._fieldsById[id])
-              throw Error("duplicate id " + id + " in " + this);
-            this._fieldsById[id] = field;
-          }
-          return this._fieldsById;
-        }
-      },
-      /**
-       * Fields of this message as an array for iteration.
-       * @name Type#fieldsArray
-       * @type {Field[]}
-       * @readonly
-       */
-      fieldsArray: {
-        get: function() {
-          return this._fieldsArray || (this._fieldsArray = util2.toArray(this.fields));
-        }
-      },
-      /**
-       * Oneofs of this message as an array for iteration.
-       * @name Type#oneofsArray
-       * @type {OneOf[]}
-       * @readonly
-       */
-      oneofsArray: {
-        get: function() {
-          return this._oneofsArray || (this._oneofsArray = util2.toArray(this.oneofs));
-        }
-      },
-      /**
-       * The registered constructor, if any registered, otherwise a generic constructor.
-       * Assigning a function replaces the internal constructor. If the function does not extend {@link Message} yet, its prototype will be setup accordingly and static methods will be populated. If it already extends {@link Message}, it will just replace the internal constructor.
-       * When assigning manually, add the type to its parent namespace/root first if fields reference other reflected types, because constructor setup resolves field defaults.
-       * @name Type#ctor
-       * @type {Constructor<{}>}
-       */
-      ctor: {
-        get: function() {
-          return this._ctor || (this.ctor = Type3.generateConstructor(this)());
-        },
-        set: function(ctor) {
-          var prototype = ctor.prototype;
-          if (!(prototype instanceof Message3)) {
-            ctor.prototype = new Message3();
-            Object.defineProperty(ctor.prototype, "constructor", {
-              value: ctor,
-              writable: true,
-              enumerable: false,
-              configurable: true
-            });
-            util2.merge(ctor.prototype, prototype);
-          }
-          ctor.$type = ctor.prototype.$type = this;
-          util2.merge(ctor, Message3, true);
-          this._ctor = ctor;
-          delete this.decode;
-          delete this.fromObject;
-          var i = 0;
-          for (var field; i < /* initializes */
-          this.fieldsArray.length; ++i) {
-            field = this._fieldsArray[i].resolve();
-            ctor.prototype[field.name] = field.defaultValue;
-          }
-          var ctorProperties = {};
-          for (i = 0; i < /* initializes */
-          this.oneofsArray.length; ++i)
-            ctorProperties[this._oneofsArray[i].resolve().name] = {
-              get: util2.oneOfGetter(this._oneofsArray[i].oneof),
-              set: util2.oneOfSetter(this._oneofsArray[i].oneof)
-            };
-          if (i)
-            Object.defineProperties(ctor.prototype, ctorProperties);
-        }
-      }
-    });
-    Type3.generateConstructor = function generateConstructor(mtype) {
-      var gen = util2.codegen(["p"]);
-      for (var i = 0, field; i < mtype.fieldsArray.length; ++i)
-        if ((field = mtype._fieldsArray[i]).map) gen("this%s={}", util2.safeProp(field.name));
-        else if (field.repeated) gen("this%s=[]", util2.safeProp(field.name));
-      return gen('if(p)for(var ks=Object.keys(p),i=0;i<ks.length;++i)if(p[ks[i]]!=null&&ks[i]!=="__proto__")')("this[ks[i]]=p[ks[i]]");
-    };
-    function clearCache(type) {
-      type._fieldsById = type._fieldsArray = type._oneofsArray = type._fieldsByJsonName = null;
-      delete type.encode;
-      delete type.decode;
-      delete type.verify;
-      return type;
-    }
-    Type3.fromJSON = function fromJSON(name, json4, depth) {
-      if (depth === void 0)
-        depth = 0;
-      if (depth > util2.nestingLimit)
-        throw Error("max depth exceeded");
-      var type = new Type3(name, json4.options);
-      type.extensions = json4.extensions;
-      type.reserved = json4.reserved;
-      var names = Object.keys(json4.fields), i = 0;
-      for (; i < names.length; ++i)
-        type.add(
-          (typeof json4.fields[names[i]].keyType !== "undefined" ? MapField.fromJSON : Field4.fromJSON)(names[i], json4.fields[names[i]])
-        );
-      if (json4.oneofs)
-        for (names = Object.keys(json4.oneofs), i = 0; i < names.length; ++i)
-          type.add(OneOf.fromJSON(names[i], json4.oneofs[names[i]]));
-      if (json4.nested)
-        for (names = Object.keys(json4.nested), i = 0; i < names.length; ++i) {
-          var nested = json4.nested[names[i]];
-          type.add(
-            // most to least likely
-            (nested.id !== void 0 ? Field4.fromJSON : nested.fields !== void 0 ? Type3.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
-          );
-        }
-      if (json4.extensions && json4.extensions.length)
-        type.extensions = json4.extensions;
-      if (json4.reserved && json4.reserved.length)
-        type.reserved = json4.reserved;
-      if (json4.group)
-        type.group = true;
-      if (json4.visibility)
-        type.visibility = json4.visibility;
-      if (json4.comment)
-        type.comment = json4.comment;
-      if (json4.edition)
-        type._edition = json4.edition;
-      type._defaultEdition = "proto3";
-      return type;
-    };
-    Type3.prototype.toJSON = function toJSON(toJSONOptions) {
-      var inherited = Namespace.prototype.toJSON.call(this, toJSONOptions);
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "edition",
-        this._editionToJSON(),
-        "options",
-        inherited && inherited.options || void 0,
-        "oneofs",
-        Namespace.arrayToJSON(this.oneofsArray, toJSONOptions),
-        "fields",
-        Namespace.arrayToJSON(this.fieldsArray.filter(function(obj) {
-          return !obj.declaringField;
-        }), toJSONOptions) || {},
-        "extensions",
-        this.extensions && this.extensions.length ? this.extensions : void 0,
-        "reserved",
-        this.reserved && this.reserved.length ? this.reserved : void 0,
-        "group",
-        this.group || void 0,
-        "visibility",
-        this.visibility,
-        "nested",
-        inherited && inherited.nested || void 0,
-        "comment",
-        keepComments ? this.comment : void 0
-      ]);
-    };
-    Type3.prototype.resolveAll = function resolveAll() {
-      if (!this._needsRecursiveResolve) return this;
-      Namespace.prototype.resolveAll.call(this);
-      var oneofs = this.oneofsArray;
-      i = 0;
-      while (i < oneofs.length)
-        oneofs[i++].resolve();
-      var fields = this.fieldsArray, i = 0;
-      while (i < fields.length)
-        fields[i++].resolve();
-      return this;
-    };
-    Type3.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
-      if (!this._needsRecursiveFeatureResolution) return this;
-      edition = this._edition || edition;
-      Namespace.prototype._resolveFeaturesRecursive.call(this, edition);
-      this.oneofsArray.forEach((oneof) => {
-        oneof._resolveFeatures(edition);
-      });
-      this.fieldsArray.forEach((field) => {
-        field._resolveFeatures(edition);
-      });
-      return this;
-    };
-    Type3.prototype.get = function get(name) {
-      if (Object.prototype.hasOwnProperty.call(this.fields, name))
-        return this.fields[name];
-      if (this.oneofs && Object.prototype.hasOwnProperty.call(this.oneofs, name))
-        return this.oneofs[name];
-      if (this.nested && Object.prototype.hasOwnProperty.call(this.nested, name))
-        return this.nested[name];
-      return null;
-    };
-    Type3.prototype.add = function add(object2) {
-      if (this.get(object2.name))
-        throw Error("duplicate name '" + object2.name + "' in " + this);
-      if (object2 instanceof Field4 && object2.extend === void 0) {
-        if (this._fieldsById ? (
-          /* istanbul ignore next */
-          this._fieldsById[object2.id]
-        ) : this.fieldsById[object2.id])
-          throw Error("duplicate id " + object2.id + " in " + this);
-        if (this.isReservedId(object2.id))
-          throw Error("id " + object2.id + " is reserved in " + this);
-        if (this.isReservedName(object2.name) || object2.name.charAt(0) === "$")
-          throw Error("name '" + object2.name + "' is reserved in " + this);
-        if (object2.name === "__proto__")
-          return this;
-        if (object2.parent)
-          object2.parent.remove(object2);
-        this.fields[object2.name] = object2;
-        object2.message = this;
-        object2.onAdd(this);
-        return clearCache(this);
-      }
-      if (object2 instanceof OneOf) {
-        if (object2.name.charAt(0) === "$")
-          throw Error("name '" + object2.name + "' is reserved in " + this);
-        if (object2.name === "__proto__")
-          return this;
-        if (!this.oneofs)
-          this.oneofs = {};
-        this.oneofs[object2.name] = object2;
-        object2.onAdd(this);
-        return clearCache(this);
-      }
-      return Namespace.prototype.add.call(this, object2);
-    };
-    Type3.prototype.remove = function remove(object2) {
-      if (object2 instanceof Field4 && object2.extend === void 0) {
-        if (!util2.remove(this.fields, object2, object2.name))
-          throw Error(object2 + " is not a member of " + this);
-        object2.parent = null;
-        object2.onRemove(this);
-        return clearCache(this);
-      }
-      if (object2 instanceof OneOf) {
-        if (!util2.remove(this.oneofs, object2, object2.name))
-          throw Error(object2 + " is not a member of " + this);
-        object2.parent = null;
-        object2.onRemove(this);
-        return clearCache(this);
-      }
-      return Namespace.prototype.remove.call(this, object2);
-    };
-    Type3.prototype.isReservedId = function isReservedId(id) {
-      return Namespace.isReservedId(this.reserved, id);
-    };
-    Type3.prototype.isReservedName = function isReservedName(name) {
-      return Namespace.isReservedName(this.reserved, name);
-    };
-    Type3.prototype.create = function create(properties) {
-      return new this.ctor(properties);
-    };
-    Type3.prototype.setup = function setup() {
-      var root = this.root;
-      if (root && root._needsRecursiveFeatureResolution) {
-        var edition = root._edition || this._edition;
-        if (edition)
-          root._resolveFeaturesRecursive(edition);
-      }
-      var fullName = this.fullName, types = [];
-      for (var i = 0; i < /* initializes */
-      this.fieldsArray.length; ++i)
-        types.push(this._fieldsArray[i].resolve().resolvedType);
-      this.encode = encoder4(this)({
-        Writer,
-        types,
-        util: util2
-      });
-      this.decode = decoder5(this)({
-        Reader,
-        types,
-        util: util2,
-        C: this.ctor
-      });
-      this.verify = verifier(this)({
-        types,
-        util: util2
-      });
-      this.fromObject = converter.fromObject(this)({
-        types,
-        util: util2,
-        C: this.ctor
-      });
-      this.toObject = converter.toObject(this)({
-        types,
-        util: util2
-      });
-      var wrapper = wrappers[fullName];
-      if (wrapper) {
-        var wrapperThis = Object.create(this);
-        wrapperThis._ctor = this.ctor;
-        wrapperThis.fromObject = this.fromObject;
-        this.fromObject = wrapper.fromObject.bind(wrapperThis);
-        wrapperThis.toObject = this.toObject;
-        this.toObject = wrapper.toObject.bind(wrapperThis);
-      }
-      return this;
-    };
-    Type3.prototype.encode = function encode_setup(message2, writer) {
-      return this.setup().encode.apply(this, arguments);
-    };
-    Type3.prototype.encodeDelimited = function encodeDelimited(message2, writer) {
-      return this.encode(message2, (writer || Writer.create()).fork()).ldelim();
-    };
-    Type3.prototype.decode = function decode_setup(reader, length) {
-      return this.setup().decode.apply(this, arguments);
-    };
-    Type3.prototype.decodeDelimited = function decodeDelimited(reader) {
-      if (!(reader instanceof Reader))
-        reader = Reader.create(reader);
-      return this.decode(reader, reader.size());
-    };
-    Type3.prototype.verify = function verify_setup(message2) {
-      return this.setup().verify.apply(this, arguments);
-    };
-    Type3.prototype.fromObject = function fromObject(object2) {
-      return this.setup().fromObject.apply(this, arguments);
-    };
-    Type3.prototype.toObject = function toObject(message2, options) {
-      return this.setup().toObject.apply(this, arguments);
-    };
-    Type3.prototype.getTypeUrl = function getTypeUrl(prefix) {
-      if (prefix === void 0)
-        prefix = "type.googleapis.com";
-      var fullName = this.fullName;
-      return prefix + "/" + (fullName.charAt(0) === "." ? fullName.substring(1) : fullName);
-    };
-    Type3.d = function decorateType(typeName2) {
-      return function typeDecorator(target) {
-        util2.decorateType(target, typeName2);
-      };
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/root.js
-var require_root = __commonJS({
-  "../../node_modules/protobufjs/src/root.js"(exports, module) {
-    "use strict";
-    module.exports = Root;
-    var Namespace = require_namespace();
-    Root.prototype = Object.create(Namespace.prototype, {
-      constructor: {
-        value: Root,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Root.className = "Root";
-    var Field4 = require_field();
-    var Enum = require_enum();
-    var OneOf = require_oneof();
-    var util2 = require_util9();
-    var Type3;
-    var parse3;
-    var common;
-    function Root(options) {
-      Namespace.call(this, "", options);
-      this.deferred = [];
-      this.files = [];
-      this._edition = "proto2";
-      this._fullyQualifiedObjects = {};
-    }
-    Root.fromJSON = function fromJSON(json4, root, depth) {
-      if (depth === void 0)
-        depth = 0;
-      if (depth > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      if (!root)
-        root = new Root();
-      if (json4.options)
-        root.setOptions(json4.options);
-      return root.addJSON(json4.nested, depth).resolveAll();
-    };
-    Root.prototype.resolvePath = util2.path.resolve;
-    Root.prototype.fetch = util2.fetch;
-    function SYNC() {
-    }
-    Root.prototype.load = function load(filename, options, callback) {
-      if (typeof options === "function") {
-        callback = options;
-        options = void 0;
-      }
-      var self2 = this;
-      if (!callback) {
-        return util2.asPromise(load, self2, filename, options);
-      }
-      var sync = callback === SYNC;
-      function finish(err, root) {
-        if (!callback) {
-          return;
-        }
-        if (sync) {
-          throw err;
-        }
-        if (root) {
-          root.resolveAll();
-        }
-        var cb = callback;
-        callback = null;
-        cb(err, root);
-      }
-      function getBundledFileName(filename2) {
-        var idx = filename2.lastIndexOf("google/protobuf/");
-        if (idx > -1) {
-          var altname = filename2.substring(idx);
-          if (Object.prototype.hasOwnProperty.call(common, altname)) return altname;
-        }
-        if (Object.prototype.hasOwnProperty.call(common, filename2)) return filename2;
-        return null;
-      }
-      function process2(filename2, source, depth) {
-        if (depth === void 0)
-          depth = 0;
-        try {
-          if (depth > util2.recursionLimit)
-            throw Error("max depth exceeded");
-          if (util2.isString(source) && source.charAt(0) === "{")
-            source = JSON.parse(source);
-          if (!util2.isString(source))
-            self2.setOptions(source.options).addJSON(source.nested);
-          else {
-            parse3.filename = filename2;
-            var parsed = parse3(source, self2, options), resolved2, i2 = 0;
-            if (parsed.imports) {
-              for (; i2 < parsed.imports.length; ++i2)
-                if (resolved2 = getBundledFileName(parsed.imports[i2]) || self2.resolvePath(filename2, parsed.imports[i2]))
-                  fetch2(resolved2, false, depth + 1);
-            }
-            if (parsed.weakImports) {
-              for (i2 = 0; i2 < parsed.weakImports.length; ++i2)
-                if (resolved2 = getBundledFileName(parsed.weakImports[i2]) || self2.resolvePath(filename2, parsed.weakImports[i2]))
-                  fetch2(resolved2, true, depth + 1);
-            }
-          }
-        } catch (err) {
-          finish(err);
-        }
-        if (!sync && !queued) {
-          finish(null, self2);
-        }
-      }
-      function fetch2(filename2, weak, depth) {
-        if (depth === void 0)
-          depth = 0;
-        filename2 = getBundledFileName(filename2) || filename2;
-        if (self2.files.indexOf(filename2) > -1) {
-          return;
-        }
-        self2.files.push(filename2);
-        if (Object.prototype.hasOwnProperty.call(common, filename2)) {
-          if (sync) {
-            process2(filename2, common[filename2], depth);
-          } else {
-            ++queued;
-            setTimeout(function() {
-              --queued;
-              process2(filename2, common[filename2], depth);
-            });
-          }
-          return;
-        }
-        if (sync) {
-          var source;
-          try {
-            source = util2.fs.readFileSync(filename2).toString("utf8");
-          } catch (err) {
-            if (!weak)
-              finish(err);
-            return;
-          }
-          process2(filename2, source, depth);
-        } else {
-          ++queued;
-          self2.fetch(filename2, function(err, source2) {
-            --queued;
-            if (!callback) {
-              return;
-            }
-            if (err) {
-              if (!weak)
-                finish(err);
-              else if (!queued)
-                finish(null, self2);
-              return;
-            }
-            process2(filename2, source2, depth);
-          });
-        }
-      }
-      var queued = 0;
-      if (util2.isString(filename)) {
-        filename = [filename];
-      }
-      for (var i = 0, resolved; i < filename.length; ++i)
-        if (resolved = self2.resolvePath("", filename[i]))
-          fetch2(resolved);
-      if (sync) {
-        self2.resolveAll();
-        return self2;
-      }
-      if (!queued) {
-        finish(null, self2);
-      }
-      return self2;
-    };
-    Root.prototype.loadSync = function loadSync(filename, options) {
-      if (!util2.isNode)
-        throw Error("not supported");
-      return this.load(filename, options, SYNC);
-    };
-    Root.prototype.resolveAll = function resolveAll() {
-      if (!this._needsRecursiveResolve) return this;
-      if (this.deferred.length)
-        throw Error("unresolvable extensions: " + this.deferred.map(function(field) {
-          return "'extend " + field.extend + "' in " + field.parent.fullName;
-        }).join(", "));
-      return Namespace.prototype.resolveAll.call(this);
-    };
-    var exposeRe = /^[A-Z]/;
-    function tryHandleExtension(root, field) {
-      var extendedType = field.parent.lookup(field.extend);
-      if (extendedType) {
-        var sisterField = new Field4(field.fullName, field.id, field.type, field.rule, void 0, field.options);
-        if (extendedType.get(sisterField.name)) {
-          return true;
-        }
-        sisterField.declaringField = field;
-        field.extensionField = sisterField;
-        extendedType.add(sisterField);
-        return true;
-      }
-      return false;
-    }
-    Root.prototype._handleAdd = function _handleAdd(object2) {
-      if (object2 instanceof Field4) {
-        if (
-          /* an extension field (implies not part of a oneof) */
-          object2.extend !== void 0 && /* not already handled */
-          !object2.extensionField
-        ) {
-          if (!tryHandleExtension(this, object2))
-            this.deferred.push(object2);
-        }
-      } else if (object2 instanceof Enum) {
-        if (exposeRe.test(object2.name))
-          object2.parent[object2.name] = object2.values;
-      } else if (!(object2 instanceof OneOf)) {
-        if (object2 instanceof Type3)
-          for (var i = 0; i < this.deferred.length; )
-            if (tryHandleExtension(this, this.deferred[i]))
-              this.deferred.splice(i, 1);
-            else
-              ++i;
-        for (var j = 0; j < /* initializes */
-        object2.nestedArray.length; ++j)
-          this._handleAdd(object2._nestedArray[j]);
-        if (exposeRe.test(object2.name))
-          object2.parent[object2.name] = object2;
-      }
-      if (object2 instanceof Type3 || object2 instanceof Enum || object2 instanceof Field4) {
-        this._fullyQualifiedObjects[object2.fullName] = object2;
-      }
-    };
-    Root.prototype._handleRemove = function _handleRemove(object2) {
-      if (object2 instanceof Field4) {
-        if (
-          /* an extension field */
-          object2.extend !== void 0
-        ) {
-          if (
-            /* already handled */
-            object2.extensionField
-          ) {
-            object2.extensionField.parent.remove(object2.extensionField);
-            object2.extensionField = null;
-          } else {
-            var index = this.deferred.indexOf(object2);
-            if (index > -1)
-              this.deferred.splice(index, 1);
-          }
-        }
-      } else if (object2 instanceof Enum) {
-        if (exposeRe.test(object2.name))
-          delete object2.parent[object2.name];
-      } else if (object2 instanceof Namespace) {
-        for (var i = 0; i < /* initializes */
-        object2.nestedArray.length; ++i)
-          this._handleRemove(object2._nestedArray[i]);
-        if (exposeRe.test(object2.name))
-          delete object2.parent[object2.name];
-      }
-      delete this._fullyQualifiedObjects[object2.fullName];
-    };
-    Root._configure = function(Type_, parse_, common_) {
-      Type3 = Type_;
-      parse3 = parse_;
-      common = common_;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/util.js
-var require_util9 = __commonJS({
-  "../../node_modules/protobufjs/src/util.js"(exports, module) {
-    "use strict";
-    var util2 = module.exports = require_minimal();
-    var roots = require_roots();
-    var Type3;
-    var Enum;
-    util2.codegen = require_codegen();
-    util2.fetch = require_fetch2();
-    util2.path = require_path();
-    util2.patterns = require_patterns();
-    var reservedRe = util2.patterns.reservedRe;
-    util2.fs = require_fs();
-    util2.toArray = function toArray(object2) {
-      if (object2) {
-        var keys = Object.keys(object2), array2 = new Array(keys.length), index = 0;
-        while (index < keys.length)
-          array2[index] = object2[keys[index++]];
-        return array2;
-      }
-      return [];
-    };
-    util2.toObject = function toObject(array2) {
-      var object2 = {}, index = 0;
-      while (index < array2.length) {
-        var key = array2[index++], val = array2[index++];
-        if (val !== void 0)
-          object2[key] = val;
-      }
-      return object2;
-    };
-    util2.remove = function remove(object2, value2, key) {
-      if (!object2)
-        return false;
-      if (key !== void 0 && Object.prototype.hasOwnProperty.call(object2, key) && object2[key] === value2) {
-        delete object2[key];
-        return true;
-      }
-      for (var names = Object.keys(object2), i = 0; i < names.length; ++i)
-        if (object2[names[i]] === value2) {
-          delete object2[names[i]];
-          return true;
-        }
-      return false;
-    };
-    util2.isReserved = function isReserved(name) {
-      return reservedRe.test(name);
-    };
-    util2.safeProp = function safeProp(prop) {
-      if (!/^[$\w_]+$/.test(prop) || reservedRe.test(prop))
-        return "[" + JSON.stringify(prop) + "]";
-      return "." + prop;
-    };
-    util2.ucFirst = function ucFirst(str) {
-      return str.charAt(0).toUpperCase() + str.substring(1);
-    };
-    var camelCaseRe = /_([a-z])/g;
-    util2.camelCase = function camelCase(str) {
-      return str.substring(0, 1) + str.substring(1).replace(camelCaseRe, function($0, $1) {
-        return $1.toUpperCase();
-      });
-    };
-    util2.jsonName = function jsonName(str) {
-      var result = "", upperNext = false, i = 0;
-      for (; i < str.length; ++i) {
-        var ch = str.charAt(i);
-        if (ch === "_")
-          upperNext = true;
-        else if (upperNext) {
-          result += ch.toUpperCase();
-          upperNext = false;
-        } else
-          result += ch;
-      }
-      return result;
-    };
-    util2.compareFieldsById = function compareFieldsById(a, b) {
-      return a.id - b.id;
-    };
-    util2.decorateType = function decorateType(ctor, typeName2) {
-      if (ctor.$type) {
-        if (typeName2 && ctor.$type.name !== typeName2) {
-          util2.decorateRoot.remove(ctor.$type);
-          ctor.$type.name = typeName2;
-          util2.decorateRoot.add(ctor.$type);
-        }
-        return ctor.$type;
-      }
-      if (!Type3)
-        Type3 = require_type();
-      var type = new Type3(typeName2 || ctor.name);
-      util2.decorateRoot.add(type);
-      type.ctor = ctor;
-      Object.defineProperty(ctor, "$type", { value: type, enumerable: false });
-      Object.defineProperty(ctor.prototype, "$type", { value: type, enumerable: false });
-      return type;
-    };
-    var decorateEnumIndex = 0;
-    util2.decorateEnum = function decorateEnum(object2) {
-      if (object2.$type)
-        return object2.$type;
-      if (!Enum)
-        Enum = require_enum();
-      var enm = new Enum("Enum" + decorateEnumIndex++, object2);
-      util2.decorateRoot.add(enm);
-      Object.defineProperty(object2, "$type", { value: enm, enumerable: false });
-      return enm;
-    };
-    util2.setProperty = function setProperty(dst, path, value2, ifNotSet) {
-      function setProp(dst2, path2, value3) {
-        var part = path2.shift();
-        if (util2.isUnsafeProperty(part))
-          return dst2;
-        if (path2.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path2, value3);
-        } else {
-          var prevValue = dst2[part];
-          if (prevValue && ifNotSet)
-            return dst2;
-          if (prevValue)
-            value3 = [].concat(prevValue).concat(value3);
-          dst2[part] = value3;
-        }
-        return dst2;
-      }
-      if (typeof dst !== "object")
-        throw TypeError("dst must be an object");
-      if (!path)
-        throw TypeError("path must be specified");
-      path = path.split(".");
-      if (path.length > util2.recursionLimit)
-        throw Error("max depth exceeded");
-      return setProp(dst, path, value2);
-    };
-    Object.defineProperty(util2, "decorateRoot", {
-      get: function() {
-        return roots["decorated"] || (roots["decorated"] = new (require_root())());
-      }
-    });
-  }
-});
-
-// ../../node_modules/protobufjs/src/types.js
-var require_types = __commonJS({
-  "../../node_modules/protobufjs/src/types.js"(exports) {
-    "use strict";
-    var types = exports;
-    var util2 = require_util9();
-    var s = [
-      "double",
-      // 0
-      "float",
-      // 1
-      "int32",
-      // 2
-      "uint32",
-      // 3
-      "sint32",
-      // 4
-      "fixed32",
-      // 5
-      "sfixed32",
-      // 6
-      "int64",
-      // 7
-      "uint64",
-      // 8
-      "sint64",
-      // 9
-      "fixed64",
-      // 10
-      "sfixed64",
-      // 11
-      "bool",
-      // 12
-      "string",
-      // 13
-      "bytes"
-      // 14
-    ];
-    function bake(values, offset) {
-      var i = 0, o = /* @__PURE__ */ Object.create(null);
-      offset |= 0;
-      while (i < values.length) o[s[i + offset]] = values[i++];
-      return o;
-    }
-    types.basic = bake([
-      /* double   */
-      1,
-      /* float    */
-      5,
-      /* int32    */
-      0,
-      /* uint32   */
-      0,
-      /* sint32   */
-      0,
-      /* fixed32  */
-      5,
-      /* sfixed32 */
-      5,
-      /* int64    */
-      0,
-      /* uint64   */
-      0,
-      /* sint64   */
-      0,
-      /* fixed64  */
-      1,
-      /* sfixed64 */
-      1,
-      /* bool     */
-      0,
-      /* string   */
-      2,
-      /* bytes    */
-      2
-    ]);
-    types.defaults = bake([
-      /* double   */
-      0,
-      /* float    */
-      0,
-      /* int32    */
-      0,
-      /* uint32   */
-      0,
-      /* sint32   */
-      0,
-      /* fixed32  */
-      0,
-      /* sfixed32 */
-      0,
-      /* int64    */
-      0,
-      /* uint64   */
-      0,
-      /* sint64   */
-      0,
-      /* fixed64  */
-      0,
-      /* sfixed64 */
-      0,
-      /* bool     */
-      false,
-      /* string   */
-      "",
-      /* bytes    */
-      util2.emptyArray,
-      /* message  */
-      null
-    ]);
-    types.long = bake([
-      /* int64    */
-      0,
-      /* uint64   */
-      0,
-      /* sint64   */
-      0,
-      /* fixed64  */
-      1,
-      /* sfixed64 */
-      1
-    ], 7);
-    types.mapKey = bake([
-      /* int32    */
-      0,
-      /* uint32   */
-      0,
-      /* sint32   */
-      0,
-      /* fixed32  */
-      5,
-      /* sfixed32 */
-      5,
-      /* int64    */
-      0,
-      /* uint64   */
-      0,
-      /* sint64   */
-      0,
-      /* fixed64  */
-      1,
-      /* sfixed64 */
-      1,
-      /* bool     */
-      0,
-      /* string   */
-      2
-    ], 2);
-    types.packed = bake([
-      /* double   */
-      1,
-      /* float    */
-      5,
-      /* int32    */
-      0,
-      /* uint32   */
-      0,
-      /* sint32   */
-      0,
-      /* fixed32  */
-      5,
-      /* sfixed32 */
-      5,
-      /* int64    */
-      0,
-      /* uint64   */
-      0,
-      /* sint64   */
-      0,
-      /* fixed64  */
-      1,
-      /* sfixed64 */
-      1,
-      /* bool     */
-      0
-    ]);
-  }
-});
-
-// ../../node_modules/protobufjs/src/field.js
-var require_field = __commonJS({
-  "../../node_modules/protobufjs/src/field.js"(exports, module) {
-    "use strict";
-    module.exports = Field4;
-    var ReflectionObject = require_object();
-    Field4.prototype = Object.create(ReflectionObject.prototype, {
-      constructor: {
-        value: Field4,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Field4.className = "Field";
-    var Enum = require_enum();
-    var types = require_types();
-    var util2 = require_util9();
-    var Type3;
-    var ruleRe = /^(?:required|optional|repeated)$/;
-    Field4.fromJSON = function fromJSON(name, json4) {
-      var field = new Field4(name, json4.id, json4.type, json4.rule, json4.extend, json4.options, json4.comment);
-      if (json4.edition)
-        field._edition = json4.edition;
-      if (json4.protoName)
-        field.protoName = json4.protoName;
-      if (json4.jsonName !== void 0)
-        field.jsonName = json4.jsonName;
-      else if (json4.options && json4.options.json_name !== void 0)
-        field.jsonName = json4.options.json_name;
-      field._defaultEdition = "proto3";
-      return field;
-    };
-    function Field4(name, id, type, rule, extend2, options, comment) {
-      if (util2.isObject(rule)) {
-        comment = extend2;
-        options = rule;
-        rule = extend2 = void 0;
-      } else if (util2.isObject(extend2)) {
-        comment = options;
-        options = extend2;
-        extend2 = void 0;
-      }
-      ReflectionObject.call(this, name, options);
-      if (!util2.isInteger(id) || id < 0)
-        throw TypeError("id must be a non-negative integer");
-      if (!util2.isString(type))
-        throw TypeError("type must be a string");
-      if (rule !== void 0 && !ruleRe.test(rule = rule.toString().toLowerCase()))
-        throw TypeError("rule must be a string rule");
-      if (extend2 !== void 0 && !util2.isString(extend2))
-        throw TypeError("extend must be a string");
-      this.rule = rule && rule !== "optional" ? rule : void 0;
-      this.type = type;
-      this.id = id;
-      this.extend = extend2 || void 0;
-      this.repeated = rule === "repeated";
-      this.map = false;
-      this.message = null;
-      this.partOf = null;
-      this.typeDefault = null;
-      this.defaultValue = null;
-      this.long = util2.Long ? types.long[type] !== void 0 : (
-        /* istanbul ignore next */
-        false
-      );
-      this.bytes = type === "bytes";
-      this.resolvedType = null;
-      this.extensionField = null;
-      this.declaringField = null;
-      this.comment = comment;
-      this.protoName = void 0;
-      this.jsonName = void 0;
-    }
-    Object.defineProperty(Field4.prototype, "required", {
-      get: function() {
-        return this._features.field_presence === "LEGACY_REQUIRED";
-      }
-    });
-    Object.defineProperty(Field4.prototype, "optional", {
-      get: function() {
-        return !this.required;
-      }
-    });
-    Object.defineProperty(Field4.prototype, "delimited", {
-      get: function() {
-        return this.resolvedType instanceof Type3 && this._features.message_encoding === "DELIMITED";
-      }
-    });
-    Object.defineProperty(Field4.prototype, "packed", {
-      get: function() {
-        return this._features.repeated_field_encoding === "PACKED";
-      }
-    });
-    Object.defineProperty(Field4.prototype, "hasPresence", {
-      get: function() {
-        if (this.repeated || this.map) {
-          return false;
-        }
-        return this.partOf || // oneofs
-        this.declaringField || this.extensionField || // extensions
-        this._features.field_presence !== "IMPLICIT";
-      }
-    });
-    Field4.prototype.setOption = function setOption(name, value2, ifNotSet) {
-      return ReflectionObject.prototype.setOption.call(this, name, value2, ifNotSet);
-    };
-    Field4.prototype.toJSON = function toJSON(toJSONOptions) {
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "edition",
-        this._editionToJSON(),
-        "rule",
-        this.rule !== "optional" && this.rule || void 0,
-        "type",
-        this.type,
-        "id",
-        this.id,
-        "extend",
-        this.extend,
-        "protoName",
-        this.protoName !== this.name ? this.protoName : void 0,
-        "jsonName",
-        this.jsonName !== util2.jsonName(this.protoName || this.name) ? this.jsonName : void 0,
-        "options",
-        this.options,
-        "comment",
-        keepComments ? this.comment : void 0
-      ]);
-    };
-    Field4.prototype.resolve = function resolve6() {
-      if (this.resolved)
-        return this;
-      if ((this.typeDefault = types.defaults[this.type]) === void 0) {
-        this.resolvedType = (this.declaringField ? this.declaringField.parent : this.parent).lookupTypeOrEnum(this.type);
-        if (this.resolvedType instanceof Type3)
-          this.typeDefault = null;
-        else
-          this.typeDefault = this.resolvedType.values[Object.keys(this.resolvedType.values)[0]];
-      } else if (this.options && this.options.proto3_optional) {
-        this.typeDefault = null;
-      }
-      if (this.options && this.options["default"] != null) {
-        this.typeDefault = this.options["default"];
-        if (this.resolvedType instanceof Enum && typeof this.typeDefault === "string")
-          this.typeDefault = this.resolvedType.values[this.typeDefault];
-      }
-      if (this.options) {
-        if (this.options.packed !== void 0 && this.resolvedType && !(this.resolvedType instanceof Enum))
-          delete this.options.packed;
-        if (!Object.keys(this.options).length)
-          this.options = void 0;
-      }
-      if (this.long) {
-        var unsigned = this.type === "uint64" || this.type === "fixed64";
-        this.typeDefault = typeof this.typeDefault === "string" ? util2.Long.fromString(this.typeDefault, unsigned) : util2.Long.fromNumber(this.typeDefault, unsigned);
-        if (Object.freeze)
-          Object.freeze(this.typeDefault);
-      } else if (types.long[this.type] !== void 0 && typeof this.typeDefault === "string") {
-        this.typeDefault = parseInt(this.typeDefault, 10);
-      } else if (this.bytes && typeof this.typeDefault === "string") {
-        var buf;
-        if (util2.base64.test(this.typeDefault))
-          util2.base64.decode(this.typeDefault, buf = util2.newBuffer(util2.base64.length(this.typeDefault)), 0);
-        else
-          util2.utf8.write(this.typeDefault, buf = util2.newBuffer(util2.utf8.length(this.typeDefault)), 0);
-        this.typeDefault = buf;
-      }
-      if (this.map)
-        this.defaultValue = util2.emptyObject;
-      else if (this.repeated)
-        this.defaultValue = util2.emptyArray;
-      else
-        this.defaultValue = this.typeDefault;
-      if (this.parent instanceof Type3 && this.parent._ctor)
-        this.parent._ctor.prototype[this.name] = this.defaultValue;
-      if (this.protoName === void 0)
-        this.protoName = this.name;
-      if (this.jsonName === void 0)
-        this.jsonName = util2.jsonName(this.protoName);
-      return ReflectionObject.prototype.resolve.call(this);
-    };
-    Field4.prototype._inferLegacyProtoFeatures = function _inferLegacyProtoFeatures(edition) {
-      if (edition !== "proto2" && edition !== "proto3") {
-        return {};
-      }
-      var features = {};
-      if (this.rule === "required") {
-        features.field_presence = "LEGACY_REQUIRED";
-      }
-      if (this.parent && types.defaults[this.type] === void 0) {
-        var type = this.parent.get(this.type.split(".").pop());
-        if (type && type instanceof Type3 && type.group) {
-          features.message_encoding = "DELIMITED";
-        }
-      }
-      if (this.getOption("packed") === true) {
-        features.repeated_field_encoding = "PACKED";
-      } else if (this.getOption("packed") === false) {
-        features.repeated_field_encoding = "EXPANDED";
-      }
-      return features;
-    };
-    Field4.prototype._resolveFeatures = function _resolveFeatures(edition) {
-      return ReflectionObject.prototype._resolveFeatures.call(this, this._edition || edition);
-    };
-    Field4.d = function decorateField(fieldId, fieldType, fieldRule, defaultValue) {
-      if (typeof fieldType === "function")
-        fieldType = util2.decorateType(fieldType).name;
-      else if (fieldType && typeof fieldType === "object")
-        fieldType = util2.decorateEnum(fieldType).name;
-      return function fieldDecorator(prototype, fieldName) {
-        util2.decorateType(prototype.constructor).add(new Field4(fieldName, fieldId, fieldType, fieldRule, { "default": defaultValue }));
-      };
-    };
-    Field4._configure = function configure(Type_) {
-      Type3 = Type_;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/oneof.js
-var require_oneof = __commonJS({
-  "../../node_modules/protobufjs/src/oneof.js"(exports, module) {
-    "use strict";
-    module.exports = OneOf;
-    var ReflectionObject = require_object();
-    OneOf.prototype = Object.create(ReflectionObject.prototype, {
-      constructor: {
-        value: OneOf,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    OneOf.className = "OneOf";
-    var Field4 = require_field();
-    var util2 = require_util9();
-    function OneOf(name, fieldNames, options, comment) {
-      if (!Array.isArray(fieldNames)) {
-        options = fieldNames;
-        fieldNames = void 0;
-      }
-      ReflectionObject.call(this, name, options);
-      if (!(fieldNames === void 0 || Array.isArray(fieldNames)))
-        throw TypeError("fieldNames must be an Array");
-      this.oneof = fieldNames || [];
-      this.fieldsArray = [];
-      this.comment = comment;
-    }
-    OneOf.fromJSON = function fromJSON(name, json4) {
-      return new OneOf(name, json4.oneof, json4.options, json4.comment);
-    };
-    OneOf.prototype.toJSON = function toJSON(toJSONOptions) {
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "options",
-        this.options,
-        "oneof",
-        this.oneof,
-        "comment",
-        keepComments ? this.comment : void 0
-      ]);
-    };
-    function addFieldsToParent(oneof) {
-      if (oneof.parent) {
-        for (var i = 0; i < oneof.fieldsArray.length; ++i)
-          if (!oneof.fieldsArray[i].parent)
-            oneof.parent.add(oneof.fieldsArray[i]);
-      }
-    }
-    OneOf.prototype.add = function add(field) {
-      if (!(field instanceof Field4))
-        throw TypeError("field must be a Field");
-      if (field.parent && field.parent !== this.parent)
-        field.parent.remove(field);
-      this.oneof.push(field.name);
-      this.fieldsArray.push(field);
-      field.partOf = this;
-      addFieldsToParent(this);
-      return this;
-    };
-    OneOf.prototype.remove = function remove(field) {
-      if (!(field instanceof Field4))
-        throw TypeError("field must be a Field");
-      var index = this.fieldsArray.indexOf(field);
-      if (index < 0)
-        throw Error(field + " is not a member of " + this);
-      this.fieldsArray.splice(index, 1);
-      index = this.oneof.indexOf(field.name);
-      if (index > -1)
-        this.oneof.splice(index, 1);
-      field.partOf = null;
-      return this;
-    };
-    OneOf.prototype.onAdd = function onAdd(parent) {
-      ReflectionObject.prototype.onAdd.call(this, parent);
-      var self2 = this;
-      for (var i = 0; i < this.oneof.length; ++i) {
-        var field = parent.get(this.oneof[i]);
-        if (field && !field.partOf) {
-          field.partOf = self2;
-          self2.fieldsArray.push(field);
-        }
-      }
-      addFieldsToParent(this);
-    };
-    OneOf.prototype.onRemove = function onRemove(parent) {
-      for (var i = 0, field; i < this.fieldsArray.length; ++i)
-        if ((field = this.fieldsArray[i]).parent)
-          field.parent.remove(field);
-      ReflectionObject.prototype.onRemove.call(this, parent);
-    };
-    Object.defineProperty(OneOf.prototype, "isProto3Optional", {
-      get: function() {
-        if (this.fieldsArray == null || this.fieldsArray.length !== 1) {
-          return false;
-        }
-        var field = this.fieldsArray[0];
-        return field.options != null && field.options["proto3_optional"] === true;
-      }
-    });
-    OneOf.d = function decorateOneOf() {
-      var fieldNames = new Array(arguments.length), index = 0;
-      while (index < arguments.length)
-        fieldNames[index] = arguments[index++];
-      return function oneOfDecorator(prototype, oneofName) {
-        util2.decorateType(prototype.constructor).add(new OneOf(oneofName, fieldNames));
-        Object.defineProperty(prototype, oneofName, {
-          get: util2.oneOfGetter(fieldNames),
-          set: util2.oneOfSetter(fieldNames)
-        });
-      };
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/object.js
-var require_object = __commonJS({
-  "../../node_modules/protobufjs/src/object.js"(exports, module) {
-    "use strict";
-    module.exports = ReflectionObject;
-    ReflectionObject.className = "ReflectionObject";
-    var OneOf = require_oneof();
-    var util2 = require_util9();
-    var Root;
-    var proto2Defaults = { enum_type: "CLOSED", field_presence: "EXPLICIT", json_format: "LEGACY_BEST_EFFORT", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "EXPANDED", utf8_validation: "NONE", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
-    var proto3Defaults = { enum_type: "OPEN", field_presence: "IMPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
-    var editions2023Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
-    var editions2024Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE2024", default_symbol_visibility: "EXPORT_TOP_LEVEL" };
-    var editions2026Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE2026", default_symbol_visibility: "STRICT", enforce_proto_limits: "PROTO_LIMITS2026" };
-    function ReflectionObject(name, options) {
-      if (!util2.isString(name))
-        throw TypeError("name must be a string");
-      if (options && !util2.isObject(options))
-        throw TypeError("options must be an object");
-      this.options = options;
-      this.parsedOptions = null;
-      this.name = name;
-      this._edition = null;
-      this._defaultEdition = "proto2";
-      this._features = {};
-      this._featuresResolved = false;
-      this.parent = null;
-      this.resolved = false;
-      this.comment = null;
-      this.filename = null;
-    }
-    Object.defineProperties(ReflectionObject.prototype, {
-      /**
-       * Reference to the root namespace.
-       * @name ReflectionObject#root
-       * @type {Root}
-       * @readonly
-       */
-      root: {
-        get: function() {
-          var ptr = this;
-          while (ptr.parent !== null)
-            ptr = ptr.parent;
-          return ptr;
-        }
-      },
-      /**
-       * Full name including leading dot.
-       * @name ReflectionObject#fullName
-       * @type {string}
-       * @readonly
-       */
-      fullName: {
-        get: function() {
-          var path = [this.name], ptr = this.parent;
-          while (ptr) {
-            path.unshift(ptr.name);
-            ptr = ptr.parent;
-          }
-          return path.join(".");
-        }
-      }
-    });
-    ReflectionObject.prototype.toJSON = /* istanbul ignore next */
-    function toJSON() {
-      throw Error();
-    };
-    ReflectionObject.prototype.onAdd = function onAdd(parent) {
-      if (this.parent && this.parent !== parent)
-        this.parent.remove(this);
-      this.parent = parent;
-      this.resolved = false;
-      var root = parent.root;
-      if (root instanceof Root)
-        root._handleAdd(this);
-    };
-    ReflectionObject.prototype.onRemove = function onRemove(parent) {
-      var root = parent.root;
-      if (root instanceof Root)
-        root._handleRemove(this);
-      this.parent = null;
-      this.resolved = false;
-    };
-    ReflectionObject.prototype.resolve = function resolve6() {
-      if (this.resolved)
-        return this;
-      if (this.root instanceof Root)
-        this.resolved = true;
-      return this;
-    };
-    ReflectionObject.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
-      return this._resolveFeatures(this._edition || edition);
-    };
-    ReflectionObject.prototype._resolveFeatures = function _resolveFeatures(edition) {
-      if (this._featuresResolved) {
-        return;
-      }
-      var defaults = {};
-      if (!edition) {
-        throw new Error("Unknown edition for " + this.fullName);
-      }
-      var protoFeatures = util2.merge(
-        {},
-        this.options && this.options.features,
-        this._inferLegacyProtoFeatures(edition)
-      );
-      if (this._edition) {
-        if (edition === "proto2") {
-          defaults = Object.assign({}, proto2Defaults);
-        } else if (edition === "proto3") {
-          defaults = Object.assign({}, proto3Defaults);
-        } else if (edition === "2023") {
-          defaults = Object.assign({}, editions2023Defaults);
-        } else if (edition === "2024") {
-          defaults = Object.assign({}, editions2024Defaults);
-        } else if (edition === "2026") {
-          defaults = Object.assign({}, editions2026Defaults);
-        } else {
-          throw new Error("Unknown edition: " + edition);
-        }
-        this._features = util2.merge(defaults, protoFeatures);
-      } else {
-        if (this.partOf instanceof OneOf) {
-          var lexicalParentFeaturesCopy = util2.merge({}, this.partOf._features);
-          this._features = util2.merge(lexicalParentFeaturesCopy, protoFeatures);
-        } else if (this.declaringField) {
-        } else if (this.parent) {
-          var parentFeaturesCopy = util2.merge({}, this.parent._features);
-          this._features = util2.merge(parentFeaturesCopy, protoFeatures);
-        } else {
-          throw new Error("Unable to find a parent for " + this.fullName);
-        }
-      }
-      if (this.extensionField) {
-        this.extensionField._features = this._features;
-      }
-      this._featuresResolved = true;
-    };
-    ReflectionObject.prototype._inferLegacyProtoFeatures = function _inferLegacyProtoFeatures() {
-      return {};
-    };
-    ReflectionObject.prototype.getOption = function getOption(name) {
-      if (this.options && Object.prototype.hasOwnProperty.call(this.options, name))
-        return this.options[name];
-      return void 0;
-    };
-    ReflectionObject.prototype.setOption = function setOption(name, value2, ifNotSet) {
-      if (name === "__proto__")
-        return this;
-      if (!this.options)
-        this.options = {};
-      if (/^features\./.test(name)) {
-        util2.setProperty(this.options, name, value2, ifNotSet);
-      } else {
-        var prev = this.getOption(name);
-        if (!ifNotSet || prev === void 0) {
-          if (prev !== value2) this.resolved = false;
-          this.options[name] = value2;
-        }
-      }
-      return this;
-    };
-    ReflectionObject.prototype.setParsedOption = function setParsedOption(name, value2, propName) {
-      if (name === "__proto__")
-        return this;
-      if (!this.parsedOptions) {
-        this.parsedOptions = [];
-      }
-      var parsedOptions = this.parsedOptions;
-      if (propName) {
-        var opt = parsedOptions.find(function(opt2) {
-          return Object.prototype.hasOwnProperty.call(opt2, name);
-        });
-        if (opt) {
-          var newValue = opt[name];
-          util2.setProperty(newValue, propName, value2);
-        } else {
-          opt = {};
-          opt[name] = util2.setProperty({}, propName, value2);
-          parsedOptions.push(opt);
-        }
-      } else {
-        var newOpt = {};
-        newOpt[name] = value2;
-        parsedOptions.push(newOpt);
-      }
-      return this;
-    };
-    ReflectionObject.prototype.setOptions = function setOptions(options, ifNotSet) {
-      if (options)
-        for (var keys = Object.keys(options), i = 0; i < keys.length; ++i)
-          this.setOption(keys[i], options[keys[i]], ifNotSet);
-      return this;
-    };
-    Object.defineProperty(ReflectionObject.prototype, "toString", {
-      value: function toString() {
-        var className = this.constructor.className, fullName = this.fullName;
-        if (fullName.length)
-          return className + " " + fullName;
-        return className;
-      },
-      writable: true,
-      enumerable: false,
-      configurable: true
-    });
-    ReflectionObject.prototype._editionToJSON = function _editionToJSON() {
-      if (!this._edition || this._edition === "proto3") {
-        return void 0;
-      }
-      return this._edition;
-    };
-    ReflectionObject._configure = function(Root_) {
-      Root = Root_;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/enum.js
-var require_enum = __commonJS({
-  "../../node_modules/protobufjs/src/enum.js"(exports, module) {
-    "use strict";
-    module.exports = Enum;
-    var ReflectionObject = require_object();
-    Enum.prototype = Object.create(ReflectionObject.prototype, {
-      constructor: {
-        value: Enum,
-        writable: true,
-        enumerable: false,
-        configurable: true
-      }
-    });
-    Enum.className = "Enum";
-    var Namespace = require_namespace();
-    var util2 = require_util9();
-    function Enum(name, values, options, comment, comments, valuesOptions) {
-      ReflectionObject.call(this, name, options);
-      if (values && typeof values !== "object")
-        throw TypeError("values must be an object");
-      this.valuesById = /* @__PURE__ */ Object.create(null);
-      this.values = Object.create(this.valuesById);
-      this.comment = comment;
-      this.comments = comments || {};
-      this.valuesOptions = valuesOptions;
-      this._valuesFeatures = {};
-      this.reserved = void 0;
-      this.visibility = void 0;
-      if (values) {
-        for (var keys = Object.keys(values), i = 0; i < keys.length; ++i)
-          if (keys[i] !== "__proto__" && typeof values[keys[i]] === "number") {
-            this.values[keys[i]] = values[keys[i]];
-            if (this.valuesById[values[keys[i]]] === void 0)
-              this.valuesById[values[keys[i]]] = keys[i];
-          }
-      }
-    }
-    Enum.prototype._resolveFeatures = function _resolveFeatures(edition) {
-      edition = this._edition || edition;
-      ReflectionObject.prototype._resolveFeatures.call(this, edition);
-      Object.keys(this.values).forEach((key) => {
-        var parentFeaturesCopy = util2.merge({}, this._features);
-        this._valuesFeatures[key] = util2.merge(parentFeaturesCopy, this.valuesOptions && this.valuesOptions[key] && this.valuesOptions[key].features || {});
-      });
-      return this;
-    };
-    Enum.fromJSON = function fromJSON(name, json4) {
-      var enm = new Enum(name, json4.values, json4.options, json4.comment, json4.comments, json4.valuesOptions);
-      enm.reserved = json4.reserved;
-      if (json4.visibility)
-        enm.visibility = json4.visibility;
-      if (json4.edition)
-        enm._edition = json4.edition;
-      enm._defaultEdition = "proto3";
-      return enm;
-    };
-    Enum.prototype.toJSON = function toJSON(toJSONOptions) {
-      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
-      return util2.toObject([
-        "edition",
-        this._editionToJSON(),
-        "options",
-        this.options,
-        "valuesOptions",
-        this.valuesOptions,
-        "values",
-        this.values,
-        "reserved",
-        this.reserved && this.reserved.length ? this.reserved : void 0,
-        "visibility",
-        this.visibility,
-        "comment",
-        keepComments ? this.comment : void 0,
-        "comments",
-        keepComments ? this.comments : void 0
-      ]);
-    };
-    Enum.prototype.add = function add(name, id, comment, options) {
-      if (!util2.isString(name))
-        throw TypeError("name must be a string");
-      if (!util2.isInteger(id))
-        throw TypeError("id must be an integer");
-      if (name === "__proto__")
-        return this;
-      if (this.values[name] !== void 0)
-        throw Error("duplicate name '" + name + "' in " + this);
-      if (this.isReservedId(id))
-        throw Error("id " + id + " is reserved in " + this);
-      if (this.isReservedName(name))
-        throw Error("name '" + name + "' is reserved in " + this);
-      if (this.valuesById[id] !== void 0) {
-        if (!(this.options && this.options.allow_alias))
-          throw Error("duplicate id " + id + " in " + this);
-        this.values[name] = id;
-      } else
-        this.valuesById[this.values[name] = id] = name;
-      if (options) {
-        if (this.valuesOptions === void 0)
-          this.valuesOptions = {};
-        this.valuesOptions[name] = options || null;
-      }
-      this.comments[name] = comment || null;
-      return this;
-    };
-    Enum.prototype.remove = function remove(name) {
-      if (!util2.isString(name))
-        throw TypeError("name must be a string");
-      var val = this.values[name];
-      if (val == null)
-        throw Error("name '" + name + "' does not exist in " + this);
-      delete this.valuesById[val];
-      delete this.values[name];
-      delete this.comments[name];
-      if (this.valuesOptions)
-        delete this.valuesOptions[name];
-      return this;
-    };
-    Enum.prototype.isReservedId = function isReservedId(id) {
-      return Namespace.isReservedId(this.reserved, id);
-    };
-    Enum.prototype.isReservedName = function isReservedName(name) {
-      return Namespace.isReservedName(this.reserved, name);
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/encoder.js
-var require_encoder = __commonJS({
-  "../../node_modules/protobufjs/src/encoder.js"(exports, module) {
-    "use strict";
-    module.exports = encoder4;
-    var Enum = require_enum();
-    var types = require_types();
-    var util2 = require_util9();
-    function genTypePartial(gen, field, fieldIndex, ref) {
-      return field.delimited ? gen("types[%i].encode(%s,w.uint32(%i),q+1).uint32(%i)", fieldIndex, ref, (field.id << 3 | 3) >>> 0, (field.id << 3 | 4) >>> 0) : gen("types[%i].encode(%s,w.uint32(%i).fork(),q+1).ldelim()", fieldIndex, ref, (field.id << 3 | 2) >>> 0);
-    }
-    function encoder4(mtype) {
-      var gen = util2.codegen(["m", "w", "q"])("if(!w)")("w=Writer.create()")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")');
-      var i, ref;
-      var fields = (
-        /* initializes */
-        mtype.fieldsArray.slice().sort(util2.compareFieldsById)
-      );
-      for (var i = 0; i < fields.length; ++i) {
-        var field = fields[i].resolve(), index = mtype._fieldsArray.indexOf(field), type = field.resolvedType instanceof Enum ? "int32" : field.type, wireType = types.basic[type];
-        ref = "m" + util2.safeProp(field.name);
-        if (field.map) {
-          gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)){", ref, field.name)("for(var ks=Object.keys(%s),i=0;i<ks.length;++i){", ref);
-          if (field.keyType === "bool") gen("w.uint32(%i).fork().uint32(%i).bool(util.boolFromKey(ks[i]))", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType]);
-          else if (types.long[field.keyType] !== void 0) gen("w.uint32(%i).fork().uint32(%i).%s(util.longFromKey(ks[i],%j))", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType], field.keyType, field.keyType === "uint64" || field.keyType === "fixed64");
-          else gen("w.uint32(%i).fork().uint32(%i).%s(ks[i])", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType], field.keyType);
-          if (wireType === void 0) gen("types[%i].encode(%s[ks[i]],w.uint32(18).fork(),q+1).ldelim().ldelim()", index, ref);
-          else gen(".uint32(%i).%s(%s[ks[i]]).ldelim()", 16 | wireType, type, ref);
-          gen("}")("}");
-        } else if (field.repeated) {
-          gen("if(%s!=null&&%s.length){", ref, ref);
-          if (field.packed && types.packed[type] !== void 0) {
-            gen("w.uint32(%i).%ss(%s)", (field.id << 3 | 2) >>> 0, type, ref);
-          } else {
-            gen("for(var i=0;i<%s.length;++i)", ref);
-            if (wireType === void 0)
-              genTypePartial(gen, field, index, ref + "[i]");
-            else gen("w.uint32(%i).%s(%s[i])", (field.id << 3 | wireType) >>> 0, type, ref);
-          }
-          gen("}");
-        } else {
-          if (!field.required)
-            if (field.hasPresence || !(field.resolvedType instanceof Enum || types.basic[type] !== void 0)) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j))", ref, field.name);
-            else if (field.resolvedType instanceof Enum) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==%j)", ref, field.name, ref, field.typeDefault);
-            else if (type === "bool") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==false)", ref, field.name, ref);
-            else if (type === "string") gen('if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!=="")', ref, field.name, ref);
-            else if (type === "bytes") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s.length)", ref, field.name, ref);
-            else if (type === "double" || type === "float") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&!Object.is(%s,0))", ref, field.name, ref);
-            else if (types.long[type] !== void 0) gen('if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&(typeof %s==="object"?%s.low||%s.high:%s!==0))', ref, field.name, ref, ref, ref, ref);
-            else gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==0)", ref, field.name, ref);
-          if (wireType === void 0)
-            genTypePartial(gen, field, index, ref);
-          else gen("w.uint32(%i).%s(%s)", (field.id << 3 | wireType) >>> 0, type, ref);
-        }
-      }
-      return gen('if(m.$unknowns!=null&&Object.hasOwnProperty.call(m,"$unknowns"))')("for(var i=0;i<m.$unknowns.length;++i)")("w.raw(m.$unknowns[i])")("return w");
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/index-light.js
-var require_index_light = __commonJS({
-  "../../node_modules/protobufjs/src/index-light.js"(exports, module) {
-    "use strict";
-    exports = module.exports = require_index_minimal();
-    exports.build = "light";
-    function load(filename, root, callback) {
-      if (typeof root === "function") {
-        callback = root;
-        root = new exports.Root();
-      } else if (!root)
-        root = new exports.Root();
-      return root.load(filename, callback);
-    }
-    exports.load = load;
-    function loadSync(filename, root) {
-      if (!root)
-        root = new exports.Root();
-      return root.loadSync(filename);
-    }
-    exports.loadSync = loadSync;
-    exports.encoder = require_encoder();
-    exports.decoder = require_decoder();
-    exports.verifier = require_verifier();
-    exports.converter = require_converter();
-    exports.ReflectionObject = require_object();
-    exports.Namespace = require_namespace();
-    exports.Root = require_root();
-    exports.Enum = require_enum();
-    exports.Type = require_type();
-    exports.Field = require_field();
-    exports.OneOf = require_oneof();
-    exports.MapField = require_mapfield();
-    exports.Service = require_service2();
-    exports.Method = require_method();
-    exports.Message = require_message();
-    exports.wrappers = require_wrappers();
-    exports.types = require_types();
-    exports.util = require_util9();
-    exports.ReflectionObject._configure(exports.Root);
-    exports.Namespace._configure(exports.Type, exports.Service, exports.Enum);
-    exports.Root._configure(exports.Type, void 0, {});
-    exports.Field._configure(exports.Type);
-  }
-});
-
-// ../../node_modules/protobufjs/src/tokenize.js
-var require_tokenize = __commonJS({
-  "../../node_modules/protobufjs/src/tokenize.js"(exports, module) {
-    "use strict";
-    module.exports = tokenize2;
-    var delimRe = /[\s{}=;:[\],'"()<>]/g;
-    var stringDoubleRe = /(?:"([^"\\]*(?:\\.[^"\\]*)*)")/g;
-    var stringSingleRe = /(?:'([^'\\]*(?:\\.[^'\\]*)*)')/g;
-    var setCommentRe = /^ *[*/]+ */;
-    var setCommentAltRe = /^\s*\*?\/*/;
-    var setCommentSplitRe = /\n/g;
-    var whitespaceRe = /\s/;
-    var unescapeRe = /\\([0-7]{1,3}|[xX][0-9a-fA-F]{1,2}|.?)/g;
-    var unescapeMap = {
-      "a": "\x07",
-      "b": "\b",
-      "f": "\f",
-      "r": "\r",
-      "n": "\n",
-      "t": "	",
-      "v": "\v",
-      "?": "?",
-      "'": "'",
-      '"': '"'
-    };
-    function unescape(str) {
-      return str.replace(unescapeRe, function($0, $1) {
-        var first = $1.charAt(0);
-        if (first >= "0" && first <= "7")
-          return String.fromCharCode(parseInt($1, 8) & 255);
-        if (first === "x" || first === "X")
-          return String.fromCharCode(parseInt($1.substring(1), 16));
-        switch ($1) {
-          case "\\":
-          case "":
-            return $1;
-          default:
-            return unescapeMap[$1] || "";
-        }
-      });
-    }
-    tokenize2.unescape = unescape;
-    function tokenize2(source, alternateCommentMode) {
-      source = source.toString();
-      var offset = 0, length = source.length, line = 1, lastCommentLine = 0, comments = {};
-      var stack = [];
-      var stringDelim = null;
-      function illegal(subject) {
-        return Error("illegal " + subject + " (line " + line + ")");
-      }
-      function readString() {
-        var re = stringDelim === "'" ? stringSingleRe : stringDoubleRe;
-        re.lastIndex = offset - 1;
-        var match = re.exec(source);
-        if (!match)
-          throw illegal("string");
-        offset = re.lastIndex;
-        push(stringDelim);
-        stringDelim = null;
-        return unescape(match[1]);
-      }
-      function charAt(pos) {
-        return source.charAt(pos);
-      }
-      function setComment(start, end, isLeading) {
-        var comment = {
-          type: source.charAt(start++),
-          lineEmpty: false,
-          leading: isLeading
-        };
-        var lookback;
-        if (alternateCommentMode) {
-          lookback = 2;
-        } else {
-          lookback = 3;
-        }
-        var commentOffset = start - lookback, c;
-        do {
-          if (--commentOffset < 0 || (c = source.charAt(commentOffset)) === "\n") {
-            comment.lineEmpty = true;
-            break;
-          }
-        } while (c === " " || c === "	");
-        var lines = source.substring(start, end).split(setCommentSplitRe);
-        for (var i = 0; i < lines.length; ++i)
-          lines[i] = lines[i].replace(alternateCommentMode ? setCommentAltRe : setCommentRe, "").trim();
-        comment.text = lines.join("\n").trim();
-        comments[line] = comment;
-        lastCommentLine = line;
-      }
-      function isDoubleSlashCommentLine(startOffset) {
-        var endOffset = findEndOfLine(startOffset);
-        var lineText = source.substring(startOffset, endOffset);
-        var isComment = /^\s*\/\//.test(lineText);
-        return isComment;
-      }
-      function findEndOfLine(cursor) {
-        var endOffset = cursor;
-        while (endOffset < length && charAt(endOffset) !== "\n") {
-          endOffset++;
-        }
-        return endOffset;
-      }
-      function next() {
-        if (stack.length > 0)
-          return stack.shift();
-        if (stringDelim)
-          return readString();
-        var repeat, prev, curr, start, isDoc, nextLineIsComment, isLeadingComment = offset === 0;
-        do {
-          if (offset === length)
-            return null;
-          repeat = false;
-          while (whitespaceRe.test(curr = charAt(offset))) {
-            if (curr === "\n") {
-              isLeadingComment = true;
-              ++line;
-            }
-            if (++offset === length)
-              return null;
-          }
-          if (charAt(offset) === "/") {
-            if (++offset === length) {
-              throw illegal("comment");
-            }
-            if (charAt(offset) === "/") {
-              if (!alternateCommentMode) {
-                isDoc = charAt(start = offset + 1) === "/";
-                while (charAt(++offset) !== "\n") {
-                  if (offset === length) {
-                    return null;
-                  }
-                }
-                ++offset;
-                if (isDoc) {
-                  setComment(start, offset - 1, isLeadingComment);
-                  isLeadingComment = true;
-                }
-                ++line;
-                repeat = true;
-              } else {
-                start = offset;
-                isDoc = false;
-                if (isDoubleSlashCommentLine(offset - 1)) {
-                  isDoc = true;
-                  do {
-                    offset = findEndOfLine(offset);
-                    if (offset === length) {
-                      break;
-                    }
-                    offset++;
-                    if (!isLeadingComment) {
-                      break;
-                    }
-                    nextLineIsComment = isDoubleSlashCommentLine(offset);
-                    if (nextLineIsComment) {
-                      line++;
-                    }
-                  } while (nextLineIsComment);
-                } else {
-                  offset = Math.min(length, findEndOfLine(offset) + 1);
-                }
-                if (isDoc) {
-                  setComment(start, offset, isLeadingComment);
-                  isLeadingComment = true;
-                }
-                line++;
-                repeat = true;
-              }
-            } else if ((curr = charAt(offset)) === "*") {
-              start = offset + 1;
-              isDoc = alternateCommentMode || charAt(start) === "*";
-              do {
-                if (curr === "\n") {
-                  ++line;
-                }
-                if (++offset === length) {
-                  throw illegal("comment");
-                }
-                prev = curr;
-                curr = charAt(offset);
-              } while (prev !== "*" || curr !== "/");
-              ++offset;
-              if (isDoc) {
-                setComment(start, offset - 2, isLeadingComment);
-                isLeadingComment = true;
-              }
-              repeat = true;
-            } else {
-              return "/";
-            }
-          }
-        } while (repeat);
-        var end = offset;
-        delimRe.lastIndex = 0;
-        var delim = delimRe.test(charAt(end++));
-        if (!delim)
-          while (end < length && !delimRe.test(charAt(end)))
-            ++end;
-        var token = source.substring(offset, offset = end);
-        if (token === '"' || token === "'")
-          stringDelim = token;
-        return token;
-      }
-      function push(token) {
-        stack.push(token);
-      }
-      function peek() {
-        if (!stack.length) {
-          var token = next();
-          if (token === null)
-            return null;
-          push(token);
-        }
-        return stack[0];
-      }
-      function skip(expected, optional2) {
-        var actual = peek(), equals2 = actual === expected;
-        if (equals2) {
-          next();
-          return true;
-        }
-        if (!optional2)
-          throw illegal("token '" + actual + "', '" + expected + "' expected");
-        return false;
-      }
-      function cmnt(trailingLine) {
-        var ret = null;
-        var comment;
-        if (trailingLine === void 0) {
-          comment = comments[line - 1];
-          delete comments[line - 1];
-          if (comment && (alternateCommentMode || comment.type === "*" || comment.lineEmpty)) {
-            ret = comment.leading ? comment.text : null;
-          }
-        } else {
-          if (lastCommentLine < trailingLine) {
-            peek();
-          }
-          comment = comments[trailingLine];
-          delete comments[trailingLine];
-          if (comment && !comment.lineEmpty && (alternateCommentMode || comment.type === "/")) {
-            ret = comment.leading ? null : comment.text;
-          }
-        }
-        return ret;
-      }
-      return Object.defineProperty({
-        next,
-        peek,
-        push,
-        skip,
-        cmnt
-      }, "line", {
-        get: function() {
-          return line;
-        }
-      });
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/parse.js
-var require_parse2 = __commonJS({
-  "../../node_modules/protobufjs/src/parse.js"(exports, module) {
-    "use strict";
-    module.exports = parse3;
-    parse3.filename = null;
-    parse3.defaults = { keepCase: false };
-    var tokenize2 = require_tokenize();
-    var Root = require_root();
-    var Type3 = require_type();
-    var Field4 = require_field();
-    var MapField = require_mapfield();
-    var OneOf = require_oneof();
-    var Enum = require_enum();
-    var Service = require_service2();
-    var Method = require_method();
-    var ReflectionObject = require_object();
-    var types = require_types();
-    var util2 = require_util9();
-    var base10Re = /^[1-9][0-9]*$/;
-    var base10NegRe = /^-?[1-9][0-9]*$/;
-    var base16Re = /^0[x][0-9a-fA-F]+$/;
-    var base16NegRe = /^-?0[x][0-9a-fA-F]+$/;
-    var base8Re = /^0[0-7]+$/;
-    var base8NegRe = /^-?0[0-7]+$/;
-    var integerTypeRe = /^(?:u?int|sint|s?fixed)(?:32|64)$/;
-    var unsignedTypeRe = /^(?:uint|fixed)(?:32|64)$/;
-    var numberRe = util2.patterns.numberRe;
-    var nameRe = /^[a-zA-Z_][a-zA-Z_0-9]*$/;
-    var typeRefRe = util2.patterns.typeRefRe;
-    var maxFieldId = 536870911;
-    var maxEnumId = 2147483647;
-    function parse3(source, root, options) {
-      if (!(root instanceof Root)) {
-        options = root;
-        root = new Root();
-      }
-      if (!options)
-        options = parse3.defaults;
-      var preferTrailingComment = options.preferTrailingComment || false;
-      var tn = tokenize2(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
-      var head = true, pkg, imports, weakImports, edition = "proto2";
-      var ptr = root;
-      var topLevelObjects = [];
-      var topLevelOptions = {};
-      var applyCase = options.keepCase ? function(name) {
-        return name;
-      } : util2.camelCase;
-      function resolveFileFeatures() {
-        topLevelObjects.forEach((obj) => {
-          obj._edition = edition;
-          Object.keys(topLevelOptions).forEach((opt) => {
-            if (obj.getOption(opt) !== void 0) return;
-            obj.setOption(opt, topLevelOptions[opt], true);
-          });
-        });
-      }
-      function illegal(token2, name, insideTryCatch) {
-        var filename = parse3.filename;
-        if (!insideTryCatch)
-          parse3.filename = null;
-        return Error("illegal " + (name || "token") + " '" + token2 + "' (" + (filename ? filename + ", " : "") + "line " + tn.line + ")");
-      }
-      function readString() {
-        var values = [], token2;
-        do {
-          if ((token2 = next()) !== '"' && token2 !== "'")
-            throw illegal(token2);
-          values.push(next());
-          skip(token2);
-          token2 = peek();
-        } while (token2 === '"' || token2 === "'");
-        return values.join("");
-      }
-      function readValue2(acceptTypeRef) {
-        var token2 = next();
-        switch (token2) {
-          case "'":
-          case '"':
-            push(token2);
-            return readString();
-          case "true":
-          case "TRUE":
-            return true;
-          case "false":
-          case "FALSE":
-            return false;
-        }
-        try {
-          return parseNumber(
-            token2,
-            /* insideTryCatch */
-            true
-          );
-        } catch (e) {
-          if (acceptTypeRef && typeRefRe.test(token2))
-            return token2;
-          throw illegal(token2, "value");
-        }
-      }
-      function readRanges(target, acceptStrings, max, acceptNegative) {
-        var token2, start;
-        do {
-          if (acceptStrings && ((token2 = peek()) === '"' || token2 === "'")) {
-            var str = readString();
-            target.push(str);
-            if (edition >= 2023) {
-              throw illegal(str, "id");
-            }
-          } else {
-            try {
-              target.push([start = parseId(next(), acceptNegative, max), skip("to", true) ? parseId(next(), acceptNegative, max) : start]);
-            } catch (err) {
-              if (acceptStrings && typeRefRe.test(token2) && edition >= 2023) {
-                target.push(token2);
-              } else {
-                throw err;
-              }
-            }
-          }
-        } while (skip(",", true));
-        var dummy = { options: void 0 };
-        dummy.setOption = function(name, value2) {
-          if (this.options === void 0) this.options = {};
-          this.options[name] = value2;
-        };
-        ifBlock(
-          dummy,
-          function parseRange_block(token3) {
-            if (token3 === "option") {
-              parseOption(dummy, token3);
-              skip(";");
-            } else
-              throw illegal(token3);
-          },
-          function parseRange_line() {
-            parseInlineOptions(dummy);
-          }
-        );
-      }
-      function parseNumber(token2, insideTryCatch) {
-        var sign = 1;
-        if (token2.charAt(0) === "-") {
-          sign = -1;
-          token2 = token2.substring(1);
-        }
-        switch (token2) {
-          case "inf":
-          case "INF":
-          case "Inf":
-            return sign * Infinity;
-          case "nan":
-          case "NAN":
-          case "Nan":
-          case "NaN":
-            return NaN;
-          case "0":
-            return sign * 0;
-        }
-        if (base10Re.test(token2))
-          return sign * parseInt(token2, 10);
-        if (base16Re.test(token2))
-          return sign * parseInt(token2, 16);
-        if (base8Re.test(token2))
-          return sign * parseInt(token2, 8);
-        if (numberRe.test(token2))
-          return sign * parseFloat(token2);
-        throw illegal(token2, "number", insideTryCatch);
-      }
-      function parseInteger(token2, acceptNegative, name) {
-        if (token2 === null)
-          throw illegal(token2, "end of input");
-        if (!acceptNegative && token2.charAt(0) === "-")
-          throw illegal(token2, name || "integer");
-        if (token2 === "0" || token2 === "-0")
-          return 0;
-        var value2;
-        if (base10NegRe.test(token2))
-          value2 = parseInt(token2, 10);
-        else if (base16NegRe.test(token2))
-          value2 = parseInt(token2, 16);
-        else if (base8NegRe.test(token2))
-          value2 = parseInt(token2, 8);
-        else
-          throw illegal(token2, name || "integer");
-        return value2 || 0;
-      }
-      function parseId(token2, acceptNegative, max) {
-        switch (token2) {
-          case "max":
-          case "MAX":
-          case "Max":
-            return max || maxFieldId;
-        }
-        return parseInteger(token2, acceptNegative, "id");
-      }
-      function parsePackage() {
-        if (pkg !== void 0)
-          throw illegal("package");
-        pkg = next();
-        if (pkg === null || !typeRefRe.test(pkg))
-          throw illegal(pkg, "name");
-        ptr = ptr.define(pkg);
-        skip(";");
-      }
-      function parseImport() {
-        var token2 = peek();
-        var whichImports;
-        switch (token2) {
-          case "option":
-            if (edition < "2024") {
-              throw illegal("option");
-            }
-            next();
-            readString();
-            skip(";");
-            return;
-          case "weak":
-            whichImports = weakImports || (weakImports = []);
-            next();
-            break;
-          case "public":
-            next();
-          // eslint-disable-next-line no-fallthrough
-          default:
-            whichImports = imports || (imports = []);
-            break;
-        }
-        token2 = readString();
-        skip(";");
-        whichImports.push(token2);
-      }
-      function parseSyntax() {
-        skip("=");
-        edition = readString();
-        if (edition < 2023)
-          throw illegal(edition, "syntax");
-        skip(";");
-      }
-      function parseEdition() {
-        skip("=");
-        edition = readString();
-        const supportedEditions = ["2023", "2024", "2026"];
-        if (!supportedEditions.includes(edition))
-          throw illegal(edition, "edition");
-        skip(";");
-      }
-      function parseCommon(parent, token2, depth) {
-        if (depth === void 0)
-          depth = 0;
-        switch (token2) {
-          case "option":
-            parseOption(parent, token2);
-            skip(";");
-            return true;
-          case "message":
-            parseType(parent, token2, depth + 1);
-            return true;
-          case "enum":
-            parseEnum(parent, token2);
-            return true;
-          case "export":
-          case "local":
-            if (edition < "2024") {
-              return false;
-            }
-            var visibility = token2;
-            token2 = next();
-            if (token2 === "export" || token2 === "local") {
-              return false;
-            }
-            if (token2 !== "message" && token2 !== "enum") {
-              return false;
-            }
-            (token2 === "message" ? parseType(parent, token2, depth + 1) : parseEnum(parent, token2)).visibility = visibility;
-            return true;
-          case "service":
-            parseService(parent, token2, depth + 1);
-            return true;
-          case "extend":
-            parseExtension(parent, token2, depth);
-            return true;
-        }
-        return false;
-      }
-      function ifBlock(obj, fnIf, fnElse) {
-        var trailingLine = tn.line;
-        if (obj) {
-          if (typeof obj.comment !== "string") {
-            obj.comment = cmnt();
-          }
-          obj.filename = parse3.filename;
-        }
-        if (skip("{", true)) {
-          var token2;
-          while ((token2 = next()) !== "}")
-            fnIf(token2);
-          skip(";", true);
-        } else {
-          if (fnElse)
-            fnElse();
-          skip(";");
-          if (obj && (typeof obj.comment !== "string" || preferTrailingComment))
-            obj.comment = cmnt(trailingLine) || obj.comment;
-        }
-      }
-      function parseType(parent, token2, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.nestingLimit)
-          throw Error("max depth exceeded");
-        if ((token2 = next()) === null || !nameRe.test(token2))
-          throw illegal(token2, "type name");
-        var type = new Type3(token2);
-        ifBlock(type, function parseType_block(token3) {
-          if (parseCommon(type, token3, depth))
-            return;
-          switch (token3) {
-            case ";":
-              break;
-            case "map":
-              parseMapField(type, token3);
-              break;
-            case "required":
-              if (edition !== "proto2")
-                throw illegal(token3);
-            /* eslint-disable no-fallthrough */
-            case "repeated":
-              parseField(type, token3, void 0, depth + 1);
-              break;
-            case "optional":
-              if (edition === "proto3") {
-                parseField(type, "proto3_optional", void 0, depth + 1);
-              } else if (edition !== "proto2") {
-                throw illegal(token3);
-              } else {
-                parseField(type, "optional", void 0, depth + 1);
-              }
-              break;
-            case "oneof":
-              parseOneOf(type, token3, depth + 1);
-              break;
-            case "extensions":
-              readRanges(type.extensions || (type.extensions = []));
-              break;
-            case "reserved":
-              readRanges(type.reserved || (type.reserved = []), true);
-              break;
-            default:
-              if (edition === "proto2" || !typeRefRe.test(token3)) {
-                throw illegal(token3);
-              }
-              push(token3);
-              parseField(type, "optional", void 0, depth + 1);
-              break;
-          }
-        });
-        parent.add(type);
-        if (parent === ptr) {
-          topLevelObjects.push(type);
-        }
-        return type;
-      }
-      function parseField(parent, rule, extend2, depth) {
-        var type = next();
-        if (type === null) {
-          throw illegal(type, "end of input");
-        }
-        if (type === "group") {
-          parseGroup(parent, rule, extend2, depth);
-          return;
-        }
-        while (type.endsWith(".") || (peek() || "").startsWith(".")) {
-          var part = next();
-          if (part === null) {
-            throw illegal(part, "end of input");
-          }
-          type += part;
-        }
-        if (!typeRefRe.test(type))
-          throw illegal(type, "type");
-        var name = next();
-        if (name === null) {
-          throw illegal(name, "end of input");
-        }
-        if (!nameRe.test(name))
-          throw illegal(name, "name");
-        var protoName = name;
-        name = applyCase(name);
-        skip("=");
-        var field = new Field4(name, parseId(next()), type, rule === "proto3_optional" ? "optional" : rule, extend2);
-        if (protoName !== name)
-          field.protoName = protoName;
-        ifBlock(field, function parseField_block(token2) {
-          if (token2 === "option") {
-            parseOption(field, token2);
-            skip(";");
-          } else
-            throw illegal(token2);
-        }, function parseField_line() {
-          parseInlineOptions(field);
-        });
-        if (rule === "proto3_optional") {
-          var oneof = new OneOf("_" + name);
-          field.setOption("proto3_optional", true);
-          oneof.add(field);
-          parent.add(oneof);
-        } else {
-          parent.add(field);
-        }
-        if (parent === ptr) {
-          topLevelObjects.push(field);
-        }
-      }
-      function parseGroup(parent, rule, extend2, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.nestingLimit)
-          throw Error("max depth exceeded");
-        if (edition >= 2023) {
-          throw illegal("group");
-        }
-        var name = next();
-        if (name === null || !nameRe.test(name))
-          throw illegal(name, "name");
-        var fieldName = util2.lcFirst(name);
-        if (name === fieldName)
-          name = util2.ucFirst(name);
-        skip("=");
-        var id = parseId(next());
-        var type = new Type3(name);
-        type.group = true;
-        var field = new Field4(fieldName, id, name, rule, extend2);
-        field.filename = parse3.filename;
-        ifBlock(type, function parseGroup_block(token2) {
-          switch (token2) {
-            case ";":
-              break;
-            case "map":
-              parseMapField(type);
-              break;
-            case "option":
-              parseOption(type, token2);
-              skip(";");
-              break;
-            case "required":
-            case "repeated":
-              parseField(type, token2, void 0, depth + 1);
-              break;
-            case "optional":
-              if (edition === "proto3") {
-                parseField(type, "proto3_optional", void 0, depth + 1);
-              } else {
-                parseField(type, "optional", void 0, depth + 1);
-              }
-              break;
-            case "message":
-              parseType(type, token2, depth + 1);
-              break;
-            case "enum":
-              parseEnum(type, token2);
-              break;
-            case "reserved":
-              readRanges(type.reserved || (type.reserved = []), true);
-              break;
-            case "export":
-            case "local":
-              if (edition < "2024") {
-                throw illegal(token2);
-              }
-              token2 = next();
-              switch (token2) {
-                case "message":
-                  parseType(type, token2, depth + 1);
-                  break;
-                case "enum":
-                  parseType(type, token2, depth + 1);
-                  break;
-                default:
-                  throw illegal(token2);
-              }
-              break;
-            /* istanbul ignore next */
-            default:
-              throw illegal(token2);
-          }
-        });
-        parent.add(type).add(field);
-        if (parent === ptr) {
-          topLevelObjects.push(type);
-          topLevelObjects.push(field);
-        }
-      }
-      function parseMapField(parent) {
-        skip("<");
-        var keyType = next();
-        if (types.mapKey[keyType] === void 0)
-          throw illegal(keyType, "type");
-        skip(",");
-        var valueType = next();
-        if (!typeRefRe.test(valueType))
-          throw illegal(valueType, "type");
-        skip(">");
-        var name = next();
-        if (name === null || !nameRe.test(name))
-          throw illegal(name, "name");
-        skip("=");
-        var protoName = name;
-        name = applyCase(name);
-        var field = new MapField(name, parseId(next()), keyType, valueType);
-        if (protoName !== name)
-          field.protoName = protoName;
-        ifBlock(field, function parseMapField_block(token2) {
-          if (token2 === "option") {
-            parseOption(field, token2);
-            skip(";");
-          } else
-            throw illegal(token2);
-        }, function parseMapField_line() {
-          parseInlineOptions(field);
-        });
-        parent.add(field);
-      }
-      function parseOneOf(parent, token2, depth) {
-        if ((token2 = next()) === null || !nameRe.test(token2))
-          throw illegal(token2, "name");
-        var oneof = new OneOf(applyCase(token2));
-        ifBlock(oneof, function parseOneOf_block(token3) {
-          if (token3 === "option") {
-            parseOption(oneof, token3);
-            skip(";");
-          } else {
-            push(token3);
-            parseField(oneof, "optional", void 0, depth);
-          }
-        });
-        parent.add(oneof);
-      }
-      function parseEnum(parent, token2) {
-        if ((token2 = next()) === null || !nameRe.test(token2))
-          throw illegal(token2, "name");
-        var enm = new Enum(token2), values = [];
-        ifBlock(enm, function parseEnum_block(token3) {
-          switch (token3) {
-            case ";":
-              break;
-            case "option":
-              parseOption(enm, token3);
-              skip(";");
-              break;
-            case "reserved":
-              readRanges(enm.reserved || (enm.reserved = []), true, maxEnumId, true);
-              if (enm.reserved === void 0) enm.reserved = [];
-              break;
-            default:
-              values.push(parseEnumValue(token3));
-          }
-        });
-        for (var i = 0; i < values.length; ++i)
-          enm.add(values[i].name, values[i].id, values[i].comment, values[i].options);
-        parent.add(enm);
-        if (parent === ptr) {
-          topLevelObjects.push(enm);
-        }
-        return enm;
-      }
-      function parseEnumValue(token2) {
-        if (!nameRe.test(token2))
-          throw illegal(token2, "name");
-        skip("=");
-        var value2 = parseId(next(), true), dummy = {
-          options: void 0
-        };
-        dummy.getOption = function(name) {
-          return this.options[name];
-        };
-        dummy.setOption = function(name, value3) {
-          ReflectionObject.prototype.setOption.call(dummy, name, value3);
-        };
-        dummy.setParsedOption = function() {
-          return void 0;
-        };
-        ifBlock(dummy, function parseEnumValue_block(token3) {
-          if (token3 === "option") {
-            parseOption(dummy, token3);
-            skip(";");
-          } else
-            throw illegal(token3);
-        }, function parseEnumValue_line() {
-          parseInlineOptions(dummy);
-        });
-        return {
-          name: token2,
-          id: value2,
-          comment: dummy.comment,
-          options: dummy.parsedOptions || dummy.options
-        };
-      }
-      function parseOption(parent, token2) {
-        var option;
-        var propName;
-        var isOption = true;
-        if (token2 === "option") {
-          token2 = next();
-        }
-        while (token2 !== "=") {
-          if (token2 === null) {
-            throw illegal(token2, "end of input");
-          }
-          if (token2 === "(") {
-            var parensValue = next();
-            skip(")");
-            token2 = "(" + parensValue + ")";
-          }
-          if (isOption) {
-            isOption = false;
-            if (token2.includes(".") && !token2.includes("(")) {
-              var tokens = token2.split(".");
-              option = tokens[0] + ".";
-              token2 = tokens[1];
-              continue;
-            }
-            option = token2;
-          } else {
-            propName = propName ? propName += token2 : token2;
-          }
-          token2 = next();
-        }
-        var name = propName ? option.concat(propName) : option;
-        var optionValue = parseOptionValue(parent, name);
-        propName = propName && propName[0] === "." ? propName.slice(1) : propName;
-        option = option && option[option.length - 1] === "." ? option.slice(0, -1) : option;
-        setParsedOption(parent, option, optionValue, propName);
-      }
-      function parseOptionValue(parent, name, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.recursionLimit)
-          throw Error("max depth exceeded");
-        if (skip("{", true)) {
-          var objectResult = {};
-          while (!skip("}", true)) {
-            token = next();
-            var propName;
-            if (token === null)
-              throw illegal(token, "end of input");
-            if (token === "[") {
-              token = next();
-              var slash = token === null ? -1 : token.lastIndexOf("/");
-              if (token === null || !typeRefRe.test(slash < 0 ? token : token.slice(slash + 1)))
-                throw illegal(token, "name");
-              propName = "[" + token + "]";
-              skip("]");
-            } else {
-              if (!nameRe.test(token)) {
-                throw illegal(token, "name");
-              }
-              propName = token;
-            }
-            var value2;
-            skip(":", true);
-            if (peek() === "{") {
-              value2 = parseOptionValue(parent, name + "." + propName, depth + 1);
-            } else if (peek() === "[") {
-              value2 = [];
-              var lastValue, lastValueIsAggregate;
-              if (skip("[", true)) {
-                if (!skip("]", true)) {
-                  do {
-                    lastValueIsAggregate = peek() === "{";
-                    lastValue = lastValueIsAggregate ? parseOptionValue(parent, name + "." + propName, depth + 1) : readValue2(true);
-                    value2.push(lastValue);
-                  } while (skip(",", true));
-                  skip("]");
-                  if (typeof lastValue !== "undefined") {
-                    if (!lastValueIsAggregate)
-                      setOption(parent, name + "." + propName, lastValue);
-                  }
-                }
-              }
-            } else {
-              value2 = readValue2(true);
-              setOption(parent, name + "." + propName, value2);
-            }
-            var prevValue = Object.prototype.hasOwnProperty.call(objectResult, propName) ? objectResult[propName] : void 0;
-            if (prevValue)
-              value2 = [].concat(prevValue).concat(value2);
-            if (propName !== "__proto__")
-              objectResult[propName] = value2;
-            skip(",", true);
-            skip(";", true);
-          }
-          return objectResult;
-        }
-        var simpleValue = name === "default" && parent instanceof Field4 && integerTypeRe.test(parent.type) ? parseInteger(next(), !unsignedTypeRe.test(parent.type)) : readValue2(true);
-        setOption(parent, name, simpleValue);
-        return simpleValue;
-      }
-      function setOption(parent, name, value2) {
-        if (ptr === parent && /^features\./.test(name)) {
-          topLevelOptions[name] = value2;
-          return;
-        }
-        if (name === "json_name" && parent instanceof Field4) {
-          parent.jsonName = value2;
-        }
-        if (parent.setOption)
-          parent.setOption(name, value2);
-      }
-      function setParsedOption(parent, name, value2, propName) {
-        if (parent.setParsedOption)
-          parent.setParsedOption(name, value2, propName);
-      }
-      function parseInlineOptions(parent) {
-        if (skip("[", true)) {
-          do {
-            parseOption(parent, "option");
-          } while (skip(",", true));
-          skip("]");
-        }
-        return parent;
-      }
-      function parseService(parent, token2, depth) {
-        if (depth === void 0)
-          depth = 0;
-        if (depth > util2.recursionLimit)
-          throw Error("max depth exceeded");
-        if ((token2 = next()) === null || !nameRe.test(token2))
-          throw illegal(token2, "service name");
-        var service = new Service(token2);
-        ifBlock(service, function parseService_block(token3) {
-          if (parseCommon(service, token3, depth)) {
-            return;
-          }
-          if (token3 === ";")
-            return;
-          if (token3 === "rpc")
-            parseMethod(service, token3);
-          else
-            throw illegal(token3);
-        });
-        parent.add(service);
-        if (parent === ptr) {
-          topLevelObjects.push(service);
-        }
-      }
-      function parseMethod(parent, token2) {
-        var commentText = cmnt();
-        var type = token2;
-        if (!nameRe.test(token2 = next()))
-          throw illegal(token2, "name");
-        var name = token2, requestType, requestStream, responseType, responseStream;
-        skip("(");
-        if (skip("stream", true))
-          requestStream = true;
-        if (!typeRefRe.test(token2 = next()))
-          throw illegal(token2);
-        requestType = token2;
-        skip(")");
-        skip("returns");
-        skip("(");
-        if (skip("stream", true))
-          responseStream = true;
-        if (!typeRefRe.test(token2 = next()))
-          throw illegal(token2);
-        responseType = token2;
-        skip(")");
-        var method = new Method(name, type, requestType, responseType, requestStream, responseStream);
-        method.comment = commentText;
-        ifBlock(method, function parseMethod_block(token3) {
-          if (token3 === ";")
-            return;
-          if (token3 === "option") {
-            parseOption(method, token3);
-            skip(";");
-          } else
-            throw illegal(token3);
-        });
-        parent.add(method);
-      }
-      function parseExtension(parent, token2, depth) {
-        if ((token2 = next()) === null || !typeRefRe.test(token2))
-          throw illegal(token2, "reference");
-        var reference = token2;
-        ifBlock(null, function parseExtension_block(token3) {
-          switch (token3) {
-            case "required":
-            case "repeated":
-              parseField(parent, token3, reference, depth + 1);
-              break;
-            case "optional":
-              if (edition === "proto3") {
-                parseField(parent, "proto3_optional", reference, depth + 1);
-              } else {
-                parseField(parent, "optional", reference, depth + 1);
-              }
-              break;
-            default:
-              if (edition === "proto2" || !typeRefRe.test(token3))
-                throw illegal(token3);
-              push(token3);
-              parseField(parent, "optional", reference, depth + 1);
-              break;
-          }
-        });
-      }
-      var token;
-      while ((token = next()) !== null) {
-        switch (token) {
-          case ";":
-            break;
-          case "package":
-            if (!head)
-              throw illegal(token);
-            parsePackage();
-            break;
-          case "import":
-            parseImport();
-            break;
-          case "syntax":
-            if (!head)
-              throw illegal(token);
-            parseSyntax();
-            break;
-          case "edition":
-            if (!head)
-              throw illegal(token);
-            parseEdition();
-            break;
-          case "option":
-            parseOption(ptr, token);
-            skip(";", true);
-            break;
-          default:
-            if (parseCommon(ptr, token, 0)) {
-              head = false;
-              continue;
-            }
-            throw illegal(token);
-        }
-      }
-      resolveFileFeatures();
-      parse3.filename = null;
-      return {
-        "package": pkg,
-        "imports": imports,
-        weakImports,
-        root
-      };
-    }
-  }
-});
-
-// ../../node_modules/protobufjs/src/common.js
-var require_common = __commonJS({
-  "../../node_modules/protobufjs/src/common.js"(exports, module) {
-    "use strict";
-    module.exports = common;
-    var commonRe = /\/|\./;
-    function common(name, json4) {
-      if (!commonRe.test(name)) {
-        name = "google/protobuf/" + name + ".proto";
-        json4 = { nested: { google: { nested: { protobuf: { nested: json4 } } } } };
-      }
-      common[name] = json4;
-    }
-    common("any", {
-      /**
-       * Properties of a google.protobuf.Any message.
-       * @interface IAny
-       * @type {Object}
-       * @property {string} [typeUrl]
-       * @property {Uint8Array} [bytes]
-       * @memberof common
-       */
-      Any: {
-        fields: {
-          type_url: {
-            type: "string",
-            id: 1
-          },
-          value: {
-            type: "bytes",
-            id: 2
-          }
-        }
-      }
-    });
-    var timeType;
-    common("duration", {
-      /**
-       * Properties of a google.protobuf.Duration message.
-       * @interface IDuration
-       * @type {Object}
-       * @property {number|Long} [seconds]
-       * @property {number} [nanos]
-       * @memberof common
-       */
-      Duration: timeType = {
-        fields: {
-          seconds: {
-            type: "int64",
-            id: 1
-          },
-          nanos: {
-            type: "int32",
-            id: 2
-          }
-        }
-      }
-    });
-    common("timestamp", {
-      /**
-       * Properties of a google.protobuf.Timestamp message.
-       * @interface ITimestamp
-       * @type {Object}
-       * @property {number|Long} [seconds]
-       * @property {number} [nanos]
-       * @memberof common
-       */
-      Timestamp: timeType
-    });
-    common("empty", {
-      /**
-       * Properties of a google.protobuf.Empty message.
-       * @interface IEmpty
-       * @memberof common
-       */
-      Empty: {
-        fields: {}
-      }
-    });
-    common("struct", {
-      /**
-       * Properties of a google.protobuf.Struct message.
-       * @interface IStruct
-       * @type {Object}
-       * @property {Object.<string,IValue>} [fields]
-       * @memberof common
-       */
-      Struct: {
-        fields: {
-          fields: {
-            keyType: "string",
-            type: "Value",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.Value message.
-       * @interface IValue
-       * @type {Object}
-       * @property {string} [kind]
-       * @property {0} [nullValue]
-       * @property {number} [numberValue]
-       * @property {string} [stringValue]
-       * @property {boolean} [boolValue]
-       * @property {IStruct} [structValue]
-       * @property {IListValue} [listValue]
-       * @memberof common
-       */
-      Value: {
-        oneofs: {
-          kind: {
-            oneof: [
-              "nullValue",
-              "numberValue",
-              "stringValue",
-              "boolValue",
-              "structValue",
-              "listValue"
-            ]
-          }
-        },
-        fields: {
-          nullValue: {
-            type: "NullValue",
-            id: 1,
-            protoName: "null_value"
-          },
-          numberValue: {
-            type: "double",
-            id: 2,
-            protoName: "number_value"
-          },
-          stringValue: {
-            type: "string",
-            id: 3,
-            protoName: "string_value"
-          },
-          boolValue: {
-            type: "bool",
-            id: 4,
-            protoName: "bool_value"
-          },
-          structValue: {
-            type: "Struct",
-            id: 5,
-            protoName: "struct_value"
-          },
-          listValue: {
-            type: "ListValue",
-            id: 6,
-            protoName: "list_value"
-          }
-        }
-      },
-      NullValue: {
-        values: {
-          NULL_VALUE: 0
-        }
-      },
-      /**
-       * Properties of a google.protobuf.ListValue message.
-       * @interface IListValue
-       * @type {Object}
-       * @property {Array.<IValue>} [values]
-       * @memberof common
-       */
-      ListValue: {
-        fields: {
-          values: {
-            rule: "repeated",
-            type: "Value",
-            id: 1
-          }
-        }
-      }
-    });
-    common("wrappers", {
-      /**
-       * Properties of a google.protobuf.DoubleValue message.
-       * @interface IDoubleValue
-       * @type {Object}
-       * @property {number} [value]
-       * @memberof common
-       */
-      DoubleValue: {
-        fields: {
-          value: {
-            type: "double",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.FloatValue message.
-       * @interface IFloatValue
-       * @type {Object}
-       * @property {number} [value]
-       * @memberof common
-       */
-      FloatValue: {
-        fields: {
-          value: {
-            type: "float",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.Int64Value message.
-       * @interface IInt64Value
-       * @type {Object}
-       * @property {number|Long} [value]
-       * @memberof common
-       */
-      Int64Value: {
-        fields: {
-          value: {
-            type: "int64",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.UInt64Value message.
-       * @interface IUInt64Value
-       * @type {Object}
-       * @property {number|Long} [value]
-       * @memberof common
-       */
-      UInt64Value: {
-        fields: {
-          value: {
-            type: "uint64",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.Int32Value message.
-       * @interface IInt32Value
-       * @type {Object}
-       * @property {number} [value]
-       * @memberof common
-       */
-      Int32Value: {
-        fields: {
-          value: {
-            type: "int32",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.UInt32Value message.
-       * @interface IUInt32Value
-       * @type {Object}
-       * @property {number} [value]
-       * @memberof common
-       */
-      UInt32Value: {
-        fields: {
-          value: {
-            type: "uint32",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.BoolValue message.
-       * @interface IBoolValue
-       * @type {Object}
-       * @property {boolean} [value]
-       * @memberof common
-       */
-      BoolValue: {
-        fields: {
-          value: {
-            type: "bool",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.StringValue message.
-       * @interface IStringValue
-       * @type {Object}
-       * @property {string} [value]
-       * @memberof common
-       */
-      StringValue: {
-        fields: {
-          value: {
-            type: "string",
-            id: 1
-          }
-        }
-      },
-      /**
-       * Properties of a google.protobuf.BytesValue message.
-       * @interface IBytesValue
-       * @type {Object}
-       * @property {Uint8Array} [value]
-       * @memberof common
-       */
-      BytesValue: {
-        fields: {
-          value: {
-            type: "bytes",
-            id: 1
-          }
-        }
-      }
-    });
-    common("field_mask", {
-      /**
-       * Properties of a google.protobuf.FieldMask message.
-       * @interface IFieldMask
-       * @type {Object}
-       * @property {string[]} [paths]
-       * @memberof common
-       */
-      FieldMask: {
-        fields: {
-          paths: {
-            rule: "repeated",
-            type: "string",
-            id: 1
-          }
-        }
-      }
-    });
-    common.get = function get(file2) {
-      return common[file2] || null;
-    };
-  }
-});
-
-// ../../node_modules/protobufjs/src/index.js
-var require_src = __commonJS({
-  "../../node_modules/protobufjs/src/index.js"(exports, module) {
-    "use strict";
-    exports = module.exports = require_index_light();
-    exports.build = "full";
-    exports.tokenize = require_tokenize();
-    exports.parse = require_parse2();
-    exports.common = require_common();
-    exports.Root._configure(exports.Type, exports.parse, exports.common);
-  }
-});
-
-// ../../node_modules/protobufjs/index.js
-var require_protobufjs = __commonJS({
-  "../../node_modules/protobufjs/index.js"(exports, module) {
-    "use strict";
-    module.exports = require_src();
-  }
-});
-
 // ../../node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "../../node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -27927,8 +20272,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -28036,13 +20381,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity.isCollection(node2)) {
-        let count2 = 0;
+        let count = 0;
         for (const item of node2.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count2)
-            count2 = c;
+          if (c > count)
+            count = c;
         }
-        return count2;
+        return count;
       } else if (identity.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -29725,7 +22070,7 @@ var require_stringifyNumber = __commonJS({
 });
 
 // ../../node_modules/yaml/dist/schema/core/float.js
-var require_float2 = __commonJS({
+var require_float = __commonJS({
   "../../node_modules/yaml/dist/schema/core/float.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
@@ -29824,7 +22169,7 @@ var require_schema = __commonJS({
     var seq = require_seq();
     var string4 = require_string();
     var bool = require_bool();
-    var float = require_float2();
+    var float = require_float();
     var int2 = require_int();
     var schema = [
       map2.map,
@@ -30165,7 +22510,7 @@ var require_bool2 = __commonJS({
 });
 
 // ../../node_modules/yaml/dist/schema/yaml-1.1/float.js
-var require_float3 = __commonJS({
+var require_float2 = __commonJS({
   "../../node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
@@ -30479,7 +22824,7 @@ var require_schema3 = __commonJS({
     var string4 = require_string();
     var binary = require_binary();
     var bool = require_bool2();
-    var float = require_float3();
+    var float = require_float2();
     var int2 = require_int2();
     var merge2 = require_merge();
     var omap = require_omap();
@@ -30522,7 +22867,7 @@ var require_tags = __commonJS({
     var seq = require_seq();
     var string4 = require_string();
     var bool = require_bool();
-    var float = require_float2();
+    var float = require_float();
     var int2 = require_int();
     var schema = require_schema();
     var schema$1 = require_schema2();
@@ -30995,8 +23340,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -31073,12 +23418,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count2 = 1;
+        let count = 1;
         const end = error63.linePos[1];
         if (end?.line === line && end.col > col) {
-          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count2);
+        const pointer = " ".repeat(ci) + "^".repeat(count);
         error63.message += `:
 
 ${lineStr}
@@ -33639,7 +25984,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "../../node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter3 = class {
+    var LineCounter2 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -33662,7 +26007,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter3;
+    exports.LineCounter = LineCounter2;
   }
 });
 
@@ -34570,7 +26915,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument2(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -34596,7 +26941,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument2(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
@@ -34632,7 +26977,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument3;
+    exports.parseDocument = parseDocument2;
     exports.stringify = stringify;
   }
 });
@@ -34688,6 +27033,9 @@ var require_dist = __commonJS({
     exports.visitAsync = visit2.visitAsync;
   }
 });
+
+// src/main.ts
+import { resolve as resolve5 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -35153,9 +27501,6 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
-function setSecret(secret) {
-  issueCommand("add-mask", {}, secret);
-}
 function getInput(name, options) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
   if (options && options.required && !val) {
@@ -36451,14 +28796,14 @@ function codePointLength(str) {
   const units = str.length;
   if (!highSurrogate.test(str))
     return units;
-  let count2 = units;
+  let count = units;
   for (let i = 0; i < units - 1; i++) {
     if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
-      count2--;
+      count--;
       i++;
     }
   }
-  return count2;
+  return count;
 }
 function getLengthableOrigin(input3) {
   if (Array.isArray(input3))
@@ -40841,8 +33186,8 @@ function az_default() {
 }
 
 // ../../node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count2, one, few, many) {
-  const absCount = Math.abs(count2);
+function getBelarusianPlural(count, one, few, many) {
+  const absCount = Math.abs(count);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -43489,8 +35834,8 @@ function hu_default() {
 }
 
 // ../../node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count2, one, many) {
-  return Math.abs(count2) === 1 ? one : many;
+function getArmenianPlural(count, one, many) {
+  return Math.abs(count) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -46228,8 +38573,8 @@ function ro_default() {
 }
 
 // ../../node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count2, one, few, many) {
-  const absCount = Math.abs(count2);
+function getRussianPlural(count, one, few, many) {
+  const absCount = Math.abs(count);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -54941,141 +47286,6 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// ../core/src/profile/types.ts
-var PROFILE_FORMAT = "mlops.profile/v1";
-
-// ../core/src/profile/validate.ts
-var count = external_exports.number().int().nonnegative();
-var finiteOrNull = external_exports.number().nullable();
-var numeric = external_exports.object({
-  kind: external_exports.enum(["number", "integer"]),
-  count,
-  missing: count,
-  missingRate: external_exports.number().min(0).max(1),
-  mean: finiteOrNull,
-  std: finiteOrNull,
-  min: finiteOrNull,
-  max: finiteOrNull,
-  edges: external_exports.array(external_exports.number()),
-  counts: external_exports.array(count),
-  atEdge: external_exports.array(count)
-}).superRefine((profile, context) => {
-  if (profile.edges.length !== profile.counts.length) {
-    context.addIssue({
-      code: "custom",
-      path: ["counts"],
-      message: `expected one count per edge (${profile.edges.length}), got ${profile.counts.length}`
-    });
-    return;
-  }
-  if (profile.atEdge.length !== profile.counts.length) {
-    context.addIssue({
-      code: "custom",
-      path: ["atEdge"],
-      message: `expected one entry per edge (${profile.edges.length}), got ${profile.atEdge.length}`
-    });
-    return;
-  }
-  for (let i = 0; i < profile.atEdge.length; i++) {
-    if (profile.atEdge[i] > profile.counts[i] || profile.counts[i] > 0 && profile.atEdge[i] === 0) {
-      context.addIssue({
-        code: "custom",
-        path: ["atEdge", i],
-        message: `expected 1 to counts[${i}] (${profile.counts[i]}) values at the edge, got ${profile.atEdge[i]}`
-      });
-      return;
-    }
-  }
-  for (let i = 1; i < profile.edges.length; i++) {
-    if (!(profile.edges[i] > profile.edges[i - 1])) {
-      context.addIssue({
-        code: "custom",
-        path: ["edges", i],
-        message: `edges must increase: ${profile.edges[i]} follows ${profile.edges[i - 1]}`
-      });
-      return;
-    }
-  }
-  const sum = profile.counts.reduce((total, value2) => total + value2, 0);
-  if (sum !== profile.count) {
-    context.addIssue({
-      code: "custom",
-      path: ["counts"],
-      message: `counts add up to ${sum}, expected count ${profile.count}`
-    });
-  }
-});
-var category = external_exports.object({
-  kind: external_exports.enum(["category", "boolean"]),
-  count,
-  missing: count,
-  missingRate: external_exports.number().min(0).max(1),
-  values: external_exports.record(external_exports.string(), count),
-  other: count
-}).superRefine((profile, context) => {
-  const sum = Object.values(profile.values).reduce((total, value2) => total + value2, 0);
-  if (sum + profile.other !== profile.count) {
-    context.addIssue({
-      code: "custom",
-      path: ["values"],
-      message: `value counts and other add up to ${sum + profile.other}, expected count ${profile.count}`
-    });
-  }
-});
-var column = external_exports.union([numeric, category]);
-var profileShape = external_exports.object({
-  format: external_exports.literal(PROFILE_FORMAT),
-  rowCount: count,
-  bins: external_exports.number().int().positive(),
-  features: external_exports.record(external_exports.string(), column),
-  target: external_exports.intersection(external_exports.object({ name: external_exports.string().min(1) }), column).optional(),
-  predictions: numeric.optional()
-});
-var trainingProfileShape = profileShape;
-
-// ../core/src/command/suggest.ts
-function distance(a, b) {
-  const rows = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
-  }
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      rows[i][j] = best;
-    }
-  }
-  return rows[a.length][b.length];
-}
-function loose(text) {
-  return text.replace(/[_\-\s]/g, "").toLowerCase();
-}
-function closestName(word, known) {
-  const candidates = [...known];
-  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
-  if (exact !== void 0) return exact;
-  const limit = loose(word).length <= 4 ? 1 : 2;
-  let best;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    const d = distance(loose(word), loose(candidate));
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-function didYouMean(word, known, quote3 = (name) => name) {
-  const match = closestName(word, known);
-  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
-}
-
 // ../../node_modules/tslib/modules/index.js
 var import_tslib = __toESM(require_tslib(), 1);
 var {
@@ -62760,26 +54970,26 @@ function fieldChildrenFromJSON(_field, dictionaries) {
   return (_field["children"] || []).filter(Boolean).map((f) => Field2.fromJSON(f, dictionaries));
 }
 function fieldNodesFromJSON(xs) {
-  return (xs || []).reduce((fieldNodes, column2) => [
+  return (xs || []).reduce((fieldNodes, column) => [
     ...fieldNodes,
-    new FieldNode2(column2["count"], nullCountFromJSON(column2["VALIDITY"])),
-    ...fieldNodesFromJSON(column2["children"])
+    new FieldNode2(column["count"], nullCountFromJSON(column["VALIDITY"])),
+    ...fieldNodesFromJSON(column["children"])
   ], []);
 }
 function buffersFromJSON(xs, buffers = []) {
   for (let i = -1, n = (xs || []).length; ++i < n; ) {
-    const column2 = xs[i];
-    column2["VALIDITY"] && buffers.push(new BufferRegion(buffers.length, column2["VALIDITY"].length));
-    column2["TYPE_ID"] && buffers.push(new BufferRegion(buffers.length, column2["TYPE_ID"].length));
-    column2["OFFSET"] && buffers.push(new BufferRegion(buffers.length, column2["OFFSET"].length));
-    column2["DATA"] && buffers.push(new BufferRegion(buffers.length, column2["DATA"].length));
-    column2["VIEWS"] && buffers.push(new BufferRegion(buffers.length, column2["VIEWS"].length));
-    if (column2["VARIADIC_DATA_BUFFERS"]) {
-      for (const buf of column2["VARIADIC_DATA_BUFFERS"]) {
+    const column = xs[i];
+    column["VALIDITY"] && buffers.push(new BufferRegion(buffers.length, column["VALIDITY"].length));
+    column["TYPE_ID"] && buffers.push(new BufferRegion(buffers.length, column["TYPE_ID"].length));
+    column["OFFSET"] && buffers.push(new BufferRegion(buffers.length, column["OFFSET"].length));
+    column["DATA"] && buffers.push(new BufferRegion(buffers.length, column["DATA"].length));
+    column["VIEWS"] && buffers.push(new BufferRegion(buffers.length, column["VIEWS"].length));
+    if (column["VARIADIC_DATA_BUFFERS"]) {
+      for (const buf of column["VARIADIC_DATA_BUFFERS"]) {
         buffers.push(new BufferRegion(buffers.length, buf.length));
       }
     }
-    buffers = buffersFromJSON(column2["children"], buffers);
+    buffers = buffersFromJSON(column["children"], buffers);
   }
   return buffers;
 }
@@ -62787,10 +54997,10 @@ function nullCountFromJSON(validity) {
   return (validity || []).reduce((sum, val) => sum + +(val === 0), 0);
 }
 function variadicBufferCountsFromJSON(xs) {
-  return (xs || []).reduce((counts, column2) => [
+  return (xs || []).reduce((counts, column) => [
     ...counts,
-    ...column2["VARIADIC_DATA_BUFFERS"] ? [column2["VARIADIC_DATA_BUFFERS"].length] : [],
-    ...variadicBufferCountsFromJSON(column2["children"])
+    ...column["VARIADIC_DATA_BUFFERS"] ? [column["VARIADIC_DATA_BUFFERS"].length] : [],
+    ...variadicBufferCountsFromJSON(column["children"])
   ], []);
 }
 function fieldFromJSON(_field, dictionaries) {
@@ -66441,15 +58651,15 @@ var JSONMessageReader = class extends MessageReader {
   readMessageBody(_bodyLength) {
     return flattenDataSources(this._body);
     function flattenDataSources(xs) {
-      return (xs || []).reduce((buffers, column2) => [
+      return (xs || []).reduce((buffers, column) => [
         ...buffers,
-        ...column2["VALIDITY"] && [column2["VALIDITY"]] || [],
-        ...column2["TYPE_ID"] && [column2["TYPE_ID"]] || [],
-        ...column2["OFFSET"] && [column2["OFFSET"]] || [],
-        ...column2["DATA"] && [column2["DATA"]] || [],
-        ...column2["VIEWS"] && [column2["VIEWS"]] || [],
-        ...column2["VARIADIC_DATA_BUFFERS"] || [],
-        ...flattenDataSources(column2["children"])
+        ...column["VALIDITY"] && [column["VALIDITY"]] || [],
+        ...column["TYPE_ID"] && [column["TYPE_ID"]] || [],
+        ...column["OFFSET"] && [column["OFFSET"]] || [],
+        ...column["DATA"] && [column["DATA"]] || [],
+        ...column["VIEWS"] && [column["VIEWS"]] || [],
+        ...column["VARIADIC_DATA_BUFFERS"] || [],
+        ...flattenDataSources(column["children"])
       ], []);
     }
   }
@@ -67947,7 +60157,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     },
     start(controller) {
       return __awaiter2(this, void 0, void 0, function* () {
-        yield next(controller, reader || (reader = yield open11()));
+        yield next(controller, reader || (reader = yield open10()));
       });
     },
     pull(controller) {
@@ -67957,7 +60167,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     }
   });
   return { writable: new WritableStream(queue, Object.assign({ "highWaterMark": Math.pow(2, 14) }, writableStrategy)), readable };
-  function open11() {
+  function open10() {
     return __awaiter2(this, void 0, void 0, function* () {
       return yield (yield RecordBatchReader.from(queue)).open(readableStrategy);
     });
@@ -68080,12 +60290,12 @@ RecordBatchStreamWriter["throughDOM"] = recordBatchWriterThroughDOMStream;
 // ../core/src/frame/arrow.ts
 var ARROW_KIND_METADATA_KEY = "mlops.kind";
 var NUMERIC_KINDS = /* @__PURE__ */ new Set(["number", "integer", "boolean"]);
-function frameToArrow(frame, options = {}) {
+function frameToArrow(frame) {
   const fields = [];
   const children = [];
-  for (const [name, column2] of frame.columns()) {
-    const data = column2.kind === "category" && options.categories === "utf8" ? categoryToUtf8(column2) : columnToArrow(column2);
-    const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column2.kind]]);
+  for (const [name, column] of frame.columns()) {
+    const data = columnToArrow(column);
+    const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column.kind]]);
     fields.push(new Field2(name, data.type, true, metadata));
     children.push(data);
   }
@@ -68109,11 +60319,11 @@ function frameFromArrow(table) {
   }
   return new Frame(entries, table.numRows);
 }
-function columnToArrow(column2) {
-  if (column2.kind === "category") return categoryToArrow(column2);
-  const { values } = column2;
+function columnToArrow(column) {
+  if (column.kind === "category") return categoryToArrow(column);
+  const { values } = column;
   const validity = nanValidity(values);
-  if (column2.kind === "boolean") {
+  if (column.kind === "boolean") {
     const n = values.length;
     const bits = new Uint8Array(n + 7 >> 3);
     for (let i = 0; i < n; i++) {
@@ -68122,7 +60332,7 @@ function columnToArrow(column2) {
     }
     return makeData({ type: new Bool2(), length: n, data: bits, ...validity });
   }
-  if (column2.kind === "integer" && fitsInt64(values)) {
+  if (column.kind === "integer" && fitsInt64(values)) {
     const n = values.length;
     const integers = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
@@ -68133,14 +60343,8 @@ function columnToArrow(column2) {
   }
   return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
 }
-function categoryToUtf8(column2) {
-  const { codes, dictionary } = column2;
-  const strings = new Array(codes.length);
-  for (let i = 0; i < codes.length; i++) strings[i] = codes[i] < 0 ? null : dictionary[codes[i]];
-  return vectorFromArray(strings, new Utf82()).data[0];
-}
-function categoryToArrow(column2) {
-  const { codes } = column2;
+function categoryToArrow(column) {
+  const { codes } = column;
   const n = codes.length;
   let nullCount = 0;
   for (let i = 0; i < n; i++) if (codes[i] < 0) nullCount++;
@@ -68149,7 +60353,7 @@ function categoryToArrow(column2) {
     nullBitmap = new Uint8Array(n + 7 >> 3);
     for (let i = 0; i < n; i++) if (codes[i] >= 0) nullBitmap[i >> 3] |= 1 << (i & 7);
   }
-  const dictionary = vectorFromArray([...column2.dictionary], new Utf82());
+  const dictionary = vectorFromArray([...column.dictionary], new Utf82());
   return makeData({
     type: new Dictionary(new Utf82(), new Int32()),
     length: n,
@@ -68362,8 +60566,8 @@ function sharedDictionary(chunk, rowCount) {
 }
 
 // ../core/src/frame/frame.ts
-function columnLength(column2) {
-  return column2.kind === "category" ? column2.codes.length : column2.values.length;
+function columnLength(column) {
+  return column.kind === "category" ? column.codes.length : column.values.length;
 }
 var Frame = class _Frame {
   rowCount;
@@ -68373,11 +60577,11 @@ var Frame = class _Frame {
     const entries = columns instanceof Map || Array.isArray(columns) ? [...columns] : Object.entries(columns);
     this.#columns = /* @__PURE__ */ new Map();
     let length = rowCount;
-    for (const [name, column2] of entries) {
+    for (const [name, column] of entries) {
       if (this.#columns.has(name)) {
         throw new MlopsError("frame_invalid", `Duplicate column "${name}" in frame`);
       }
-      const n = columnLength(column2);
+      const n = columnLength(column);
       if (length === void 0) length = n;
       else if (n !== length) {
         throw new MlopsError(
@@ -68385,7 +60589,7 @@ var Frame = class _Frame {
           `Column "${name}" has ${n} rows, expected ${length} like the other columns`
         );
       }
-      this.#columns.set(name, column2);
+      this.#columns.set(name, column);
     }
     this.rowCount = length ?? 0;
     this.names = Object.freeze([...this.#columns.keys()]);
@@ -68399,25 +60603,25 @@ var Frame = class _Frame {
   }
   /** The column called `name`; throws `frame_invalid` naming the columns that exist. */
   column(name) {
-    const column2 = this.#columns.get(name);
-    if (!column2) {
+    const column = this.#columns.get(name);
+    if (!column) {
       throw new MlopsError(
         "frame_invalid",
         `Unknown column "${name}"; the frame has: ${this.names.join(", ") || "(no columns)"}`
       );
     }
-    return column2;
+    return column;
   }
   /** The Float64Array of a numeric column (throws for a category column). */
   numeric(name) {
-    const column2 = this.column(name);
-    if (column2.kind === "category") {
+    const column = this.column(name);
+    if (column.kind === "category") {
       throw new MlopsError(
         "frame_invalid",
         `Column "${name}" is a category column, expected numeric`
       );
     }
-    return column2.values;
+    return column.values;
   }
   columns() {
     return this.#columns.entries();
@@ -68436,11 +60640,11 @@ var Frame = class _Frame {
     return this.select(this.names.filter((name) => !dropped.has(name)));
   }
   /** A frame with `column` added or replaced. Shares memory. */
-  withColumn(name, column2) {
+  withColumn(name, column) {
     const entries = [...this.#columns.entries()];
     const index = entries.findIndex(([existing]) => existing === name);
-    if (index >= 0) entries[index] = [name, column2];
-    else entries.push([name, column2]);
+    if (index >= 0) entries[index] = [name, column];
+    else entries.push([name, column]);
     return new _Frame(entries, this.#columns.size === 0 ? void 0 : this.rowCount);
   }
   /** Rows `start` (inclusive) to `end` (exclusive). Zero-copy: shares memory with this frame. */
@@ -68448,14 +60652,14 @@ var Frame = class _Frame {
     const from = Math.max(0, Math.min(start, this.rowCount));
     const to = Math.max(from, Math.min(end, this.rowCount));
     const entries = [];
-    for (const [name, column2] of this.#columns) {
+    for (const [name, column] of this.#columns) {
       entries.push([
         name,
-        column2.kind === "category" ? {
+        column.kind === "category" ? {
           kind: "category",
-          codes: column2.codes.subarray(from, to),
-          dictionary: column2.dictionary
-        } : { kind: column2.kind, values: column2.values.subarray(from, to) }
+          codes: column.codes.subarray(from, to),
+          dictionary: column.dictionary
+        } : { kind: column.kind, values: column.values.subarray(from, to) }
       ]);
     }
     return new _Frame(entries, to - from);
@@ -68473,17 +60677,17 @@ var Frame = class _Frame {
       }
     }
     const entries = [];
-    for (const [name, column2] of this.#columns) {
-      if (column2.kind === "category") {
+    for (const [name, column] of this.#columns) {
+      if (column.kind === "category") {
         const codes = new Int32Array(n);
-        const source = column2.codes;
+        const source = column.codes;
         for (let i = 0; i < n; i++) codes[i] = source[indices[i]];
-        entries.push([name, { kind: "category", codes, dictionary: column2.dictionary }]);
+        entries.push([name, { kind: "category", codes, dictionary: column.dictionary }]);
       } else {
         const values = new Float64Array(n);
-        const source = column2.values;
+        const source = column.values;
         for (let i = 0; i < n; i++) values[i] = source[indices[i]];
-        entries.push([name, { kind: column2.kind, values }]);
+        entries.push([name, { kind: column.kind, values }]);
       }
     }
     return new _Frame(entries, n);
@@ -68520,7 +60724,7 @@ var Frame = class _Frame {
     const columns = [...this.#columns.entries()];
     for (let i = 0; i < this.rowCount; i++) {
       const row = {};
-      for (const [name, column2] of columns) row[name] = cellValue(column2, i);
+      for (const [name, column] of columns) row[name] = cellValue(column, i);
       rows[i] = row;
     }
     return rows;
@@ -68560,11 +60764,11 @@ var Frame = class _Frame {
     for (const name of first.names) {
       const kind = first.column(name).kind;
       for (const frame of frames) {
-        const column2 = frame.column(name);
-        if (column2.kind !== kind) {
+        const column = frame.column(name);
+        if (column.kind !== kind) {
           throw new MlopsError(
             "frame_invalid",
-            `concat: column "${name}" is ${column2.kind} in one frame and ${kind} in another`
+            `concat: column "${name}" is ${column.kind} in one frame and ${kind} in another`
           );
         }
       }
@@ -68574,8 +60778,8 @@ var Frame = class _Frame {
         const codes = new Int32Array(total);
         let offset = 0;
         for (const frame of frames) {
-          const column2 = frame.column(name);
-          const remap = column2.dictionary.map((value2) => {
+          const column = frame.column(name);
+          const remap = column.dictionary.map((value2) => {
             let code = lookup.get(value2);
             if (code === void 0) {
               code = dictionary.length;
@@ -68584,20 +60788,20 @@ var Frame = class _Frame {
             }
             return code;
           });
-          for (let i = 0; i < column2.codes.length; i++) {
-            const code = column2.codes[i];
+          for (let i = 0; i < column.codes.length; i++) {
+            const code = column.codes[i];
             codes[offset + i] = code < 0 ? -1 : remap[code];
           }
-          offset += column2.codes.length;
+          offset += column.codes.length;
         }
         entries.push([name, { kind, codes, dictionary }]);
       } else {
         const values = new Float64Array(total);
         let offset = 0;
         for (const frame of frames) {
-          const column2 = frame.column(name);
-          values.set(column2.values, offset);
-          offset += column2.values.length;
+          const column = frame.column(name);
+          values.set(column.values, offset);
+          offset += column.values.length;
         }
         entries.push([name, { kind, values }]);
       }
@@ -68613,14 +60817,14 @@ var Frame = class _Frame {
     return new _Frame(entries, total);
   }
 };
-function cellValue(column2, row) {
-  if (column2.kind === "category") {
-    const code = column2.codes[row];
-    return code < 0 ? null : column2.dictionary[code];
+function cellValue(column, row) {
+  if (column.kind === "category") {
+    const code = column.codes[row];
+    return code < 0 ? null : column.dictionary[code];
   }
-  const value2 = column2.values[row];
+  const value2 = column.values[row];
   if (Number.isNaN(value2)) return null;
-  return column2.kind === "boolean" ? value2 !== 0 : value2;
+  return column.kind === "boolean" ? value2 !== 0 : value2;
 }
 function numericColumn(values, kind = "number") {
   const out = new Float64Array(values.length);
@@ -68748,7 +60952,7 @@ var Field3 = class _Field {
     if (kind === "category") {
       const shown = (values ?? []).slice(0, 8).map((v) => JSON.stringify(v));
       if ((values ?? []).length > 8) shown.push("\u2026");
-      return `one of ${shown.join(", ")}`;
+      return this.definition.open ? `text (known: ${shown.join(", ")})` : `one of ${shown.join(", ")}`;
     }
     if (kind === "boolean") return "boolean";
     if (min !== void 0 && max !== void 0) return `${kind} between ${min} and ${max}`;
@@ -68773,8 +60977,9 @@ var Field3 = class _Field {
   toZod() {
     const { kind, min, max, values } = this.definition;
     let type;
-    if (kind === "category") type = external_exports.enum(values);
-    else if (kind === "boolean") type = external_exports.boolean();
+    if (kind === "category") {
+      type = this.definition.open ? external_exports.string() : external_exports.enum(values);
+    } else if (kind === "boolean") type = external_exports.boolean();
     else {
       let number4 = kind === "integer" ? external_exports.number().int() : external_exports.number();
       if (min !== void 0) number4 = number4.min(min);
@@ -68791,7 +60996,8 @@ var Field3 = class _Field {
     const schema = {};
     if (kind === "category") {
       schema.type = "string";
-      schema.enum = [...values ?? []];
+      if (this.definition.open) schema.examples = [...values ?? []];
+      else schema.enum = [...values ?? []];
     } else if (kind === "boolean") schema.type = "boolean";
     else {
       schema.type = kind === "integer" ? "integer" : "number";
@@ -68829,11 +61035,11 @@ function formatIssues(issues, limit = 10) {
 var SchemaError = class extends MlopsError {
   issues;
   constructor(issues, options = {}) {
-    const count2 = options.truncated ? `${issues.length}+` : `${issues.length}`;
+    const count = options.truncated ? `${issues.length}+` : `${issues.length}`;
     const subject = options.subject ?? "data";
     super(
       "schema_invalid",
-      `${count2} problem${issues.length === 1 ? "" : "s"} in ${subject}:
+      `${count} problem${issues.length === 1 ? "" : "s"} in ${subject}:
 ${formatIssues(issues)}`,
       { location: issues[0]?.location }
     );
@@ -68880,113 +61086,22 @@ var fieldDefinitionJSON = external_exports.object({
   min: external_exports.number().optional(),
   max: external_exports.number().optional(),
   values: external_exports.array(external_exports.string()).min(1).optional(),
+  open: external_exports.boolean().optional(),
   description: external_exports.string().optional()
 }).strict().refine((d) => d.kind !== "category" || d.values !== void 0, {
   message: "a category field needs its values",
   path: ["values"]
+}).refine((d) => d.open === void 0 || d.kind === "category", {
+  message: "only a category field can be open",
+  path: ["open"]
 });
 var schemaJSON = external_exports.object({
   format: external_exports.literal("mlops.schema/v1"),
   fields: external_exports.record(external_exports.string(), fieldDefinitionJSON),
   target: external_exports.string().optional(),
-  unknownKeys: external_exports.enum(["reject", "strip"]).default("reject"),
+  unknownKeys: external_exports.enum(["reject", "strip"]),
   description: external_exports.string().optional()
 }).strict();
-var SCHEMA_KEYS = ["format", "fields", "target", "unknownKeys", "description"];
-var FIELD_KEYS = [
-  "kind",
-  "nullable",
-  "optional",
-  "default",
-  "min",
-  "max",
-  "values",
-  "description"
-];
-function describeJSONValue(value2) {
-  if (value2 === void 0) return "nothing";
-  if (value2 === null) return "null";
-  if (Array.isArray(value2)) return "a list";
-  if (typeof value2 === "object") return "an object";
-  return JSON.stringify(value2);
-}
-var EXPECTED_TYPE = {
-  object: "an object",
-  record: "an object",
-  string: "a string",
-  number: "a number",
-  boolean: "true or false",
-  array: "a list"
-};
-function jsonValueAt(root, path) {
-  let node2 = root;
-  for (const part of path) {
-    if (node2 === null || typeof node2 !== "object") return void 0;
-    node2 = node2[part];
-  }
-  return node2;
-}
-function jsonPath(path) {
-  let text = "";
-  for (const part of path) {
-    if (typeof part === "number") text += `[${part}]`;
-    else text += text === "" ? String(part) : `.${String(part)}`;
-  }
-  return text;
-}
-function explainSchemaJSON(json4, error63) {
-  if (json4 === null || typeof json4 !== "object" || Array.isArray(json4)) {
-    return [
-      `expected an object with "format": "mlops.schema/v1" and "fields", got ${describeJSONValue(json4)} (write one with mlops-train --save-schema, or Schema.toJSON())`
-    ];
-  }
-  const record2 = json4;
-  if (record2.format === void 0 && ("$schema" in record2 || "properties" in record2)) {
-    return [
-      'this is a JSON Schema; an @mlops schema is a different format ("format": "mlops.schema/v1", "fields": { "alcohol": { "kind": "number" } }): write one with mlops-train --save-schema and edit it'
-    ];
-  }
-  const problems = [];
-  for (const issue4 of error63.issues) {
-    const at = jsonPath(issue4.path);
-    const where = at === "" ? "" : `${at}: `;
-    const value2 = jsonValueAt(json4, issue4.path);
-    const isField = issue4.path.length === 2 && issue4.path[0] === "fields";
-    switch (issue4.code) {
-      case "unrecognized_keys": {
-        const known = isField ? FIELD_KEYS : issue4.path.length === 0 ? SCHEMA_KEYS : [];
-        for (const key of issue4.keys) {
-          problems.push(
-            `${where}unknown setting "${key}"${didYouMean(key, known)}` + (known.length > 0 ? `; ${isField ? "a field takes" : "a schema takes"} ${known.join(", ")}` : "")
-          );
-        }
-        break;
-      }
-      case "invalid_value": {
-        const expected = issue4.values.map((item) => JSON.stringify(item));
-        problems.push(
-          `${where}expected ${expected.length === 1 ? expected[0] : `one of ${expected.join(", ")}`}` + (value2 === void 0 ? ", got nothing" : `, got ${describeJSONValue(value2)}`) + (at === "format" ? " (the format of a schema written by mlops-train --save-schema)" : "")
-        );
-        break;
-      }
-      case "invalid_type": {
-        const expected = at === "fields" ? 'an object of fields, e.g. { "alcohol": { "kind": "number" } }' : EXPECTED_TYPE[issue4.expected] ?? issue4.expected;
-        problems.push(
-          value2 === void 0 ? `${where}missing; expected ${expected}` : `${where}expected ${expected}, got ${describeJSONValue(value2)}`
-        );
-        break;
-      }
-      case "too_small":
-        problems.push(`${where}expected at least one value, got an empty list`);
-        break;
-      default:
-        problems.push(
-          issue4.message === "a category field needs its values" ? `${where}a category field needs its values, e.g. "values": ["red", "white"]` : `${where}${issue4.message}`
-        );
-    }
-  }
-  return problems.slice(0, 10).concat(problems.length > 10 ? [`\u2026 and ${problems.length - 10} more`] : []);
-}
 var Schema3 = class _Schema {
   fields;
   names;
@@ -69128,11 +61243,11 @@ var Schema3 = class _Schema {
           continue;
         }
         const value2 = checked2.value;
-        const column2 = columns[c];
-        if (column2 instanceof Int32Array)
-          column2[i] = value2 === null ? -1 : fieldDef.codeOf(value2);
+        const column = columns[c];
+        if (column instanceof Int32Array)
+          column[i] = value2 === null ? -1 : fieldDef.codeOf(value2);
         else
-          column2[i] = value2 === null ? Number.NaN : typeof value2 === "boolean" ? Number(value2) : value2;
+          column[i] = value2 === null ? Number.NaN : typeof value2 === "boolean" ? Number(value2) : value2;
       }
     }
     if (issues.length > 0) {
@@ -69143,10 +61258,10 @@ var Schema3 = class _Schema {
     }
     const entries = present.map((name, c) => {
       const fieldDef = this.fields[name];
-      const column2 = columns[c];
+      const column = columns[c];
       return [
         name,
-        column2 instanceof Int32Array ? { kind: "category", codes: column2, dictionary: fieldDef.definition.values ?? [] } : { kind: fieldDef.kind, values: column2 }
+        column instanceof Int32Array ? { kind: "category", codes: column, dictionary: fieldDef.definition.values ?? [] } : { kind: fieldDef.kind, values: column }
       ];
     });
     return { success: true, data: new Frame(entries, n) };
@@ -69281,21 +61396,12 @@ var Schema3 = class _Schema {
     if (this.description !== void 0) json4.description = this.description;
     return json4;
   }
-  /**
-   * Rebuilds a schema from `toJSON()` output (a file written by `mlops-train --save-schema`),
-   * validating it. Throws `schema_definition` saying, in the file's own words, what is wrong
-   * where: `fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", got
-   * "float"`.
-   */
+  /** Rebuilds a schema from `toJSON()` output, validating it (throws `schema_definition`). */
   static fromJSON(json4) {
     const parsed = schemaJSON.safeParse(json4);
     if (!parsed.success) {
-      const problems = explainSchemaJSON(json4, parsed.error);
-      throw new MlopsError(
-        "schema_definition",
-        problems.length === 1 ? `invalid schema: ${problems[0]}` : `invalid schema (${problems.length} problems):
-${problems.map((p) => `  - ${p}`).join("\n")}`
-      );
+      const detail = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      throw new MlopsError("schema_definition", `Invalid schema JSON: ${detail}`);
     }
     const fields = {};
     for (const [name, definition] of Object.entries(parsed.data.fields)) {
@@ -69367,8 +61473,8 @@ function checkValue(fieldDef, raw, present, path, coerce) {
   const expected = fieldDef.expected();
   let value2 = raw;
   if (coerce && typeof value2 === "string" && isMissingToken(value2)) value2 = null;
-  const missing2 = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
-  if (missing2) {
+  const missing = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
+  if (missing) {
     if (def.default !== void 0) return { ok: true, value: def.default };
     if (def.nullable || def.optional && !present || def.optional)
       return { ok: true, value: null };
@@ -69389,7 +61495,7 @@ function checkValue(fieldDef, raw, present, path, coerce) {
       if (coerce && typeof value2 === "number") text = String(value2);
       if (typeof text !== "string")
         return { ok: false, issue: issue3("invalid_type", path, expected, describeReceived(raw)) };
-      if (fieldDef.codeOf(text) < 0)
+      if (fieldDef.codeOf(text) < 0 && !def.open)
         return {
           ok: false,
           issue: issue3("invalid_category", path, expected, describeReceived(raw))
@@ -69438,31 +61544,31 @@ function missingColumn(fieldDef, n) {
   const value2 = fallback === void 0 ? Number.NaN : Number(fallback);
   return { kind: fieldDef.kind, values: new Float64Array(n).fill(value2) };
 }
-function conformColumn(fieldDef, column2, n, isMissingToken2, report) {
+function conformColumn(fieldDef, column, n, isMissingToken2, report) {
   const def = fieldDef.definition;
   const fallback = def.default;
   const allowMissing = Boolean(def.nullable || def.optional);
   if (fieldDef.kind === "category") {
     const codes = new Int32Array(n);
     const fallbackCode = fallback === void 0 ? -1 : fieldDef.codeOf(String(fallback));
-    const lookup = column2.kind === "category" ? column2.dictionary.map((value2) => isMissingToken2(value2) ? -2 : fieldDef.codeOf(value2)) : void 0;
+    const lookup = column.kind === "category" ? column.dictionary.map((value2) => isMissingToken2(value2) ? -2 : fieldDef.codeOf(value2)) : void 0;
     const receivedAt = (i) => {
-      if (column2.kind === "category") {
-        const raw = column2.codes[i];
-        return raw < 0 ? "missing value" : describeReceived(column2.dictionary[raw]);
+      if (column.kind === "category") {
+        const raw = column.codes[i];
+        return raw < 0 ? "missing value" : describeReceived(column.dictionary[raw]);
       }
-      const value2 = column2.values[i];
+      const value2 = column.values[i];
       if (Number.isNaN(value2)) return "missing value";
-      return describeReceived(column2.kind === "boolean" ? String(value2 === 1) : String(value2));
+      return describeReceived(column.kind === "boolean" ? String(value2 === 1) : String(value2));
     };
     for (let i = 0; i < n; i++) {
       let code;
-      if (column2.kind === "category") {
-        const raw = column2.codes[i];
+      if (column.kind === "category") {
+        const raw = column.codes[i];
         code = raw < 0 ? -2 : lookup[raw];
       } else {
-        const value2 = column2.values[i];
-        code = Number.isNaN(value2) ? -2 : fieldDef.codeOf(column2.kind === "boolean" ? String(value2 === 1) : String(value2));
+        const value2 = column.values[i];
+        code = Number.isNaN(value2) ? -2 : fieldDef.codeOf(column.kind === "boolean" ? String(value2 === 1) : String(value2));
       }
       if (code === -2) {
         if (fallbackCode >= 0) code = fallbackCode;
@@ -69471,16 +61577,16 @@ function conformColumn(fieldDef, column2, n, isMissingToken2, report) {
           report("missing_value", i, receivedAt(i));
           code = -1;
         }
-      } else if (code < 0) report("invalid_category", i, receivedAt(i));
+      } else if (code < 0 && !def.open) report("invalid_category", i, receivedAt(i));
       codes[i] = code;
     }
     return { kind: "category", codes, dictionary: def.values ?? [] };
   }
   let values;
   let texts;
-  if (column2.kind === "category") {
-    texts = column2.dictionary;
-    const parsed = column2.dictionary.map((text) => {
+  if (column.kind === "category") {
+    texts = column.dictionary;
+    const parsed = column.dictionary.map((text) => {
       if (isMissingToken2(text)) return Number.NaN;
       if (fieldDef.kind === "boolean") {
         const token = text.trim().toLowerCase();
@@ -69491,24 +61597,24 @@ function conformColumn(fieldDef, column2, n, isMissingToken2, report) {
     });
     values = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const code = column2.codes[i];
+      const code = column.codes[i];
       const number4 = code < 0 ? Number.NaN : parsed[code];
       if (number4 === null) {
-        report("invalid_type", i, describeReceived(column2.dictionary[code]));
+        report("invalid_type", i, describeReceived(column.dictionary[code]));
         values[i] = Number.NaN;
         continue;
       }
       values[i] = number4;
     }
   } else {
-    values = column2.values;
+    values = column.values;
   }
   let filled;
   for (let i = 0; i < n; i++) {
     const value2 = values[i];
     if (Number.isNaN(value2)) {
-      if (texts && column2.kind === "category") {
-        const code2 = column2.codes[i];
+      if (texts && column.kind === "category") {
+        const code2 = column.codes[i];
         if (code2 >= 0 && !isMissingToken2(texts[code2])) continue;
       }
       if (fallback !== void 0) {
@@ -69552,24 +61658,20 @@ var manifestShape = external_exports.looseObject({
   payload: external_exports.strictObject({
     arrays: external_exports.record(external_exports.string().min(1), descriptor),
     byteLength: external_exports.number().int().nonnegative()
-  }),
-  // Artifacts written before profiles existed have none; they still load.
-  profile: trainingProfileShape.optional()
+  })
 });
 var finite = external_exports.number();
-var splitRule = external_exports.enum(["float64_le", "float32_le", "float32_lt"]).optional();
 var categories = external_exports.record(external_exports.string().min(1), external_exports.array(external_exports.string())).optional();
 var modelSections = {
-  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories, splitRule }).catchall(json2),
+  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories }).catchall(json2),
   ensemble: external_exports.object({
     inputs: external_exports.array(external_exports.string().min(1)).min(1),
     aggregation: external_exports.enum(["mean", "sum"]),
     learningRate: finite.optional(),
     baseValue: finite.optional(),
-    link: external_exports.enum(["identity", "log", "logit"]).optional(),
+    link: external_exports.enum(["identity", "log"]).optional(),
     treeCount: external_exports.number().int().positive(),
-    categories,
-    splitRule
+    categories
   }).catchall(json2),
   linear: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), intercept: finite }).catchall(json2)
 };
@@ -69602,14 +61704,6 @@ function validateManifest(value2, source) {
     Schema3.fromJSON(manifest.schema);
   } catch (error63) {
     fail2(`schema: ${error63 instanceof Error ? error63.message : String(error63)}`);
-  }
-  if (manifest.profile !== void 0) {
-    const unknown2 = Object.keys(manifest.profile.features).filter(
-      (name) => !(name in manifest.schema.fields)
-    );
-    if (unknown2.length > 0) {
-      fail2(`profile.features: ${unknown2.map((name) => `"${name}"`).join(", ")} not in the schema`);
-    }
   }
   const section2 = modelSections[manifest.kind];
   if (section2) {
@@ -69692,7 +61786,7 @@ function decodeArtifact(bytes, options = {}) {
   const invalid5 = (detail) => {
     throw new MlopsError("artifact_invalid", `${source}: ${detail}`, { location });
   };
-  const corrupt2 = (detail) => {
+  const corrupt = (detail) => {
     throw new MlopsError("artifact_corrupt", `${source}: artifact is corrupt: ${detail}`, {
       location
     });
@@ -69713,7 +61807,7 @@ function decodeArtifact(bytes, options = {}) {
     );
   }
   if (bytes.length < HEADER_BYTES + TRAILER_BYTES) {
-    corrupt2(
+    corrupt(
       `truncated: ${bytes.length} bytes, a model file has at least ${HEADER_BYTES + TRAILER_BYTES}`
     );
   }
@@ -69722,7 +61816,7 @@ function decodeArtifact(bytes, options = {}) {
   const actual = sha256(bytes.subarray(0, end));
   for (let i = 0; i < TRAILER_BYTES; i++) {
     if (expected[i] !== actual[i]) {
-      corrupt2(
+      corrupt(
         `sha256 mismatch (trailer ${toHex(expected).slice(0, 16)}\u2026, content ${toHex(actual).slice(0, 16)}\u2026): the file was changed or truncated after it was written`
       );
     }
@@ -69816,93 +61910,95 @@ async function assertReadableFile(path) {
     });
   }
 }
-var AtomicFile = class _AtomicFile {
-  path;
-  temporaryPath;
-  /** Bytes appended so far. */
-  bytesWritten = 0;
-  #handle;
-  #done = false;
-  constructor(path, temporary, handle) {
-    this.path = path;
-    this.temporaryPath = temporary;
-    this.#handle = handle;
-  }
-  /** Creates the temporary file (exclusively) in the folder of `path`. */
-  static async create(path) {
-    const temporary = join(
-      dirname(path),
-      `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`
-    );
-    try {
-      return new _AtomicFile(path, temporary, await open3(temporary, "wx"));
-    } catch (error63) {
-      throw writeError(path, error63);
-    }
-  }
-  /** The open temporary file (for writers that need its handle, such as Arrow's and Parquet's). */
-  get handle() {
-    if (this.#handle === void 0) {
-      throw new MlopsError("file_write", `${this.path}: the file is already closed`, {
-        location: { file: this.path }
-      });
-    }
-    return this.#handle;
-  }
-  /** Appends bytes (or text, as UTF-8) at the end of the temporary file. */
-  async append(data) {
-    const handle = this.handle;
-    try {
-      await handle.writeFile(data);
-    } catch (error63) {
-      throw writeError(this.path, error63);
-    }
-    this.bytesWritten += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
-  }
-  /** Flushes the data to disk and renames the temporary file onto `path`. */
-  async commit() {
-    const handle = this.handle;
-    try {
-      await handle.sync();
-      this.#handle = void 0;
-      await handle.close();
-      await rename2(this.temporaryPath, this.path);
-      this.#done = true;
-    } catch (error63) {
-      await this.abort();
-      throw writeError(this.path, error63);
-    }
-  }
-  /** Closes and deletes the temporary file; `path` is left as it was. Safe to call twice. */
-  async abort() {
-    if (this.#done) return;
-    this.#done = true;
-    const handle = this.#handle;
-    this.#handle = void 0;
+async function writeFileAtomic(path, write) {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  let handle;
+  try {
+    handle = await open3(temporary, "wx");
+    await write(handle);
+    await handle.sync();
+    await handle.close();
+    handle = void 0;
+    await rename2(temporary, path);
+  } catch (error63) {
     await handle?.close().catch(() => {
     });
-    await unlink2(this.temporaryPath).catch(() => {
+    await unlink2(temporary).catch(() => {
+    });
+    if (MlopsError.isInstance(error63)) throw error63;
+    const code = error63.code;
+    throw new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})`, {
+      cause: error63,
+      location: { file: path }
     });
   }
-};
-function writeError(path, error63) {
-  if (MlopsError.isInstance(error63)) return error63;
-  const code = error63.code;
-  const hint = code === "ENOSPC" ? ": no space left on the device" : code === "EACCES" || code === "EPERM" ? ": permission denied" : code === "ENOENT" ? ": the folder does not exist" : "";
-  return new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})${hint}`, {
-    cause: error63,
-    location: { file: path }
-  });
 }
-async function writeFileAtomic(path, write) {
-  const file2 = await AtomicFile.create(path);
-  try {
-    await write(file2.handle);
-  } catch (error63) {
-    await file2.abort();
-    throw writeError(path, error63);
+
+// ../core/src/frame/describe.ts
+function quantileSorted(sorted, q) {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const position = (n - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, n - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+// ../core/src/frame/hash.ts
+var scratch = new DataView(new ArrayBuffer(8));
+var RowHasher = class {
+  #a = 2166136261;
+  #b = 2538058380;
+  byte(value2) {
+    this.#a = Math.imul(this.#a ^ value2, 16777619);
+    this.#b = Math.imul((this.#b ^ value2) + 2654435769, 2246822507);
+    this.#b = this.#b << 13 | this.#b >>> 19;
   }
-  await file2.commit();
+  number(value2) {
+    this.byte(1);
+    scratch.setFloat64(0, Number.isNaN(value2) ? Number.NaN : value2 === 0 ? 0 : value2);
+    for (let i = 0; i < 8; i++) this.byte(scratch.getUint8(i));
+  }
+  text(value2) {
+    if (value2 === void 0) {
+      this.byte(3);
+      return;
+    }
+    this.byte(2);
+    this.number(value2.length);
+    for (let i = 0; i < value2.length; i++) {
+      const code = value2.charCodeAt(i);
+      this.byte(code & 255);
+      this.byte(code >>> 8);
+    }
+  }
+  finish() {
+    let b = this.#b ^ this.#b >>> 16;
+    b = Math.imul(b, 2246822507);
+    b ^= b >>> 13;
+    const high = this.#a >>> 0 & 1048575;
+    const value2 = high * 4294967296 + (b >>> 0);
+    this.#a = 2166136261;
+    this.#b = 2538058380;
+    return value2;
+  }
+};
+function rowHashes(frame, names) {
+  const columns = names.map((name) => frame.column(name));
+  const out = new Float64Array(frame.rowCount);
+  const hasher = new RowHasher();
+  for (let row = 0; row < frame.rowCount; row++) {
+    for (const column of columns) {
+      if (column.kind === "category") {
+        const code = column.codes[row];
+        hasher.text(code < 0 ? void 0 : column.dictionary[code]);
+      } else {
+        hasher.number(column.values[row]);
+      }
+    }
+    out[row] = hasher.finish();
+  }
+  return out;
 }
 
 // ../core/src/format/numbers.ts
@@ -69938,16 +62034,6 @@ function formatPercent(fraction) {
 function formatSignedPercent(fraction) {
   const text = formatPercent(fraction);
   return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
-}
-
-// ../core/src/frame/describe.ts
-function quantileSorted(sorted, q) {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const position = (n - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.min(lower + 1, n - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
 // ../core/src/metrics/random.ts
@@ -70054,7 +62140,7 @@ function toColumn(values, label, expectedLength, nonNegative) {
       `${label}: expected ${expectedLength} values (the length of yTrue), got ${length}`
     );
   }
-  const column2 = values instanceof Float64Array ? values : new Float64Array(length);
+  const column = values instanceof Float64Array ? values : new Float64Array(length);
   const expected = nonNegative ? "a finite number >= 0" : "a finite number";
   for (let index = 0; index < length; index++) {
     const value2 = values[index];
@@ -70065,9 +62151,9 @@ function toColumn(values, label, expectedLength, nonNegative) {
         `${label}[${index}]: expected ${expected}, got ${describe3(value2)}`
       );
     }
-    if (column2 !== values) column2[index] = value2;
+    if (column !== values) column[index] = value2;
   }
-  return column2;
+  return column;
 }
 function prepare(yTrue, yPred, sampleWeight) {
   const trueColumn = toColumn(yTrue, "yTrue", void 0, false);
@@ -70500,135 +62586,6 @@ function findMetric(metrics2, key, evaluationDataset = "holdout") {
   return void 0;
 }
 
-// ../core/src/interop/onnx/proto.ts
-var import_protobufjs = __toESM(require_protobufjs(), 1);
-var TensorType = {
-  FLOAT: 1,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  DOUBLE: 11
-};
-
-// ../core/src/interop/onnx/import.ts
-var ELEMENT_TYPES = {
-  [TensorType.FLOAT]: "float",
-  [TensorType.DOUBLE]: "double",
-  [TensorType.STRING]: "string"
-};
-function onnxModelOf(artifact) {
-  const bytes = artifact.arrays["onnx.model"];
-  if (artifact.manifest.kind !== "onnx" || !(bytes instanceof Uint8Array)) {
-    throw new MlopsError(
-      "artifact_invalid",
-      `expected an "onnx" artifact with an "onnx.model" uint8 array, got kind "${artifact.manifest.kind}"`
-    );
-  }
-  const feeds = artifact.manifest.model.onnx;
-  if (feeds?.layout !== "matrix" && feeds?.layout !== "columns") {
-    throw new MlopsError("artifact_invalid", 'model.onnx.layout: expected "matrix" or "columns"');
-  }
-  return { bytes, feeds };
-}
-
-// ../core/src/interop/onnx/runtime.ts
-var PACKAGE = "onnxruntime-node";
-async function importOnnxRuntime(specifier = PACKAGE) {
-  let loaded;
-  try {
-    loaded = await import(specifier);
-  } catch (error63) {
-    throw new MlopsError(
-      "runtime_unavailable",
-      `ONNX models are run by the optional package ${specifier}, which is not installed: npm install ${specifier} (${error63.message.split("\n")[0]})`,
-      { cause: error63 }
-    );
-  }
-  return loaded.InferenceSession ? loaded : loaded.default;
-}
-var DTYPES = { float: "float32", double: "float64", string: "string" };
-function buildOnnxFeeds(ort, feeds, features, n, numberAt, stringAt) {
-  if (feeds.layout === "matrix") {
-    const width2 = features.length;
-    const data = feeds.elementType === "double" ? new Float64Array(n * width2) : new Float32Array(n * width2);
-    for (let j = 0; j < width2; j++) {
-      for (let r = 0, at = j; r < n; r++, at += width2) data[at] = numberAt(j, r);
-    }
-    return { [feeds.input]: new ort.Tensor(DTYPES[feeds.elementType], data, [n, width2]) };
-  }
-  const out = {};
-  for (const input3 of feeds.inputs) {
-    const j = features.indexOf(input3.feature);
-    if (input3.elementType === "string") {
-      const values = Array.from({ length: n }, (_, r) => stringAt(j, r));
-      out[input3.name] = new ort.Tensor("string", values, [n, 1]);
-      continue;
-    }
-    const data = input3.elementType === "double" ? new Float64Array(n) : new Float32Array(n);
-    for (let r = 0; r < n; r++) data[r] = numberAt(j, r);
-    out[input3.name] = new ort.Tensor(DTYPES[input3.elementType], data, [n, 1]);
-  }
-  return out;
-}
-function onnxOutputValues(result, name, n) {
-  const tensor = result[name];
-  if (tensor === void 0 || tensor.data.length !== n) {
-    throw new MlopsError(
-      "predictor_unsupported",
-      `the ONNX graph's output "${name}" has ${tensor?.data.length ?? 0} values for ${n} rows (expected one prediction per row)`
-    );
-  }
-  return Float64Array.from(tensor.data);
-}
-function frameFeeds(ort, feeds, features, frame) {
-  const columns = features.map((name) => frame.column(name));
-  return buildOnnxFeeds(
-    ort,
-    feeds,
-    features,
-    frame.rowCount,
-    (j, r) => {
-      const column2 = columns[j];
-      return column2.kind === "category" ? Number.NaN : column2.values[r];
-    },
-    (j, r) => {
-      const column2 = columns[j];
-      if (column2.kind !== "category") return "";
-      const code = column2.codes[r];
-      return code < 0 ? "" : column2.dictionary[code];
-    }
-  );
-}
-async function predictOnnx(artifact, data, options = {}) {
-  const { bytes, feeds } = onnxModelOf(artifact);
-  const schema = Schema3.fromJSON(artifact.manifest.schema);
-  const features = artifact.manifest.model.inputs;
-  const declared = schema.names.filter((name) => name !== schema.target && data.has(name));
-  const frame = schema.conformFrame(data.select(declared));
-  for (const name of features) {
-    if (!frame.has(name)) {
-      throw new MlopsError(
-        "schema_invalid",
-        `missing column "${name}": the ONNX model reads it (columns: ${data.names.join(", ")})`
-      );
-    }
-  }
-  const ort = await (options.load ?? (() => importOnnxRuntime()))();
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: options.threads ?? 1,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all"
-  });
-  try {
-    if (frame.rowCount === 0) return new Float64Array(0);
-    const result = await session.run(frameFeeds(ort, feeds, features, frame));
-    return onnxOutputValues(result, feeds.output, frame.rowCount);
-  } finally {
-    await session.release();
-  }
-}
-
 // ../core/src/predict/input.ts
 var MISSING = -2;
 var INVALID2 = -3;
@@ -70667,7 +62624,8 @@ var InputPlan = class {
         lo: kind === "boolean" ? 0 : Math.max(definition.min ?? -Infinity, -Number.MAX_VALUE),
         hi: kind === "boolean" ? 1 : Math.min(definition.max ?? Infinity, Number.MAX_VALUE),
         optional: field.acceptsMissing && Boolean(definition.optional),
-        codes: kind === "category" ? new Map(values.map((value2, code) => [value2, code])) : void 0
+        codes: kind === "category" ? new Map(values.map((value2, code) => [value2, code])) : void 0,
+        open: definition.open === true
       };
     });
   }
@@ -70677,9 +62635,9 @@ var InputPlan = class {
    * Returns false when the row is not exactly valid (the caller then lets `schema.parseRow`
    * report it). Allocates nothing.
    */
-  readRow(row, values, missing2) {
+  readRow(row, values, missing) {
     const plans = this.#plans;
-    missing2.fill(0);
+    missing.fill(0);
     let present = 0;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -70687,12 +62645,12 @@ var InputPlan = class {
       if (value2 === void 0) {
         if (plan.name in row) present++;
         else if (plan.isTarget) continue;
-        if (!this.#writeMissing(plan, values, missing2)) return false;
+        if (!this.#writeMissing(plan, values, missing)) return false;
         continue;
       }
       present++;
       if (value2 === null || typeof value2 === "number" && Number.isNaN(value2)) {
-        if (!this.#writeMissing(plan, values, missing2)) return false;
+        if (!this.#writeMissing(plan, values, missing)) return false;
         continue;
       }
       switch (plan.kind) {
@@ -70712,8 +62670,11 @@ var InputPlan = class {
         default: {
           if (typeof value2 !== "string") return false;
           const code = plan.codes.get(value2);
-          if (code === void 0) return false;
-          values[plan.slot] = code;
+          if (code !== void 0) values[plan.slot] = code;
+          else if (plan.open) {
+            values[plan.slot] = -1;
+            missing[plan.slot] = 1;
+          } else return false;
         }
       }
     }
@@ -70724,11 +62685,11 @@ var InputPlan = class {
     }
     return true;
   }
-  #writeMissing(plan, values, missing2) {
+  #writeMissing(plan, values, missing) {
     if (plan.hasDefault) values[plan.slot] = plan.fill;
     else if (plan.allowMissing) {
       values[plan.slot] = plan.kind === "category" ? -1 : Number.NaN;
-      missing2[plan.slot] = 1;
+      missing[plan.slot] = 1;
     } else return false;
     return true;
   }
@@ -70750,21 +62711,21 @@ var InputPlan = class {
         else return void 0;
         continue;
       }
-      const column2 = frame.column(plan.name);
+      const column = frame.column(plan.name);
       if (plan.kind === "category") {
-        if (column2.kind !== "category") return void 0;
+        if (column.kind !== "category") return void 0;
         let lookup;
         if (!trusted) {
           const codes = plan.codes;
           lookup = Int32Array.from(
-            column2.dictionary,
+            column.dictionary,
             (value2) => isMissingToken(value2) ? MISSING : codes.get(value2) ?? INVALID2
           );
         }
-        sources.push({ type: "category", codes: column2.codes, lookup });
+        sources.push({ type: "category", codes: column.codes, lookup });
       } else {
-        if (column2.kind === "category") return void 0;
-        sources.push({ type: "numeric", values: column2.values });
+        if (column.kind === "category") return void 0;
+        sources.push({ type: "numeric", values: column.values });
       }
     }
     return sources;
@@ -70774,7 +62735,7 @@ var InputPlan = class {
    * (`data[r * stride + slot]`), checking each value. Sets `missing[slot]` for fields with a
    * missing value in the block. Returns false at the first invalid value.
    */
-  copyBlock(sources, start, n, data, stride, missing2) {
+  copyBlock(sources, start, n, data, stride, missing) {
     const plans = this.#plans;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -70782,15 +62743,15 @@ var InputPlan = class {
       let ok;
       switch (source.type) {
         case "numeric":
-          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing2) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing2);
+          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing);
           break;
         case "category":
-          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing2);
+          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing);
           break;
         case "constant": {
           const value2 = plan.hasDefault ? plan.fill : plan.kind === "category" ? -1 : Number.NaN;
           for (let r = 0, at = plan.slot; r < n; r++, at += stride) data[at] = value2;
-          if (!plan.hasDefault) missing2[plan.slot] = 1;
+          if (!plan.hasDefault) missing[plan.slot] = 1;
           ok = true;
           break;
         }
@@ -70802,7 +62763,7 @@ var InputPlan = class {
     return true;
   }
 };
-function copyNumbers(source, start, n, data, stride, plan, missing2) {
+function copyNumbers(source, start, n, data, stride, plan, missing) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -70811,13 +62772,13 @@ function copyNumbers(source, start, n, data, stride, plan, missing2) {
     if (value2 >= lo && value2 <= hi) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing2[plan.slot] = 1;
+      else if (plan.allowMissing) missing[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyWholeNumbers(source, start, n, data, stride, plan, missing2) {
+function copyWholeNumbers(source, start, n, data, stride, plan, missing) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -70826,13 +62787,13 @@ function copyWholeNumbers(source, start, n, data, stride, plan, missing2) {
     if (value2 >= lo && value2 <= hi && Math.floor(value2) === value2) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing2[plan.slot] = 1;
+      else if (plan.allowMissing) missing[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyCodes(source, lookup, start, n, data, stride, plan, missing2) {
+function copyCodes(source, lookup, start, n, data, stride, plan, missing) {
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
     const raw = source[start + r];
     const code = raw < 0 ? MISSING : lookup === void 0 ? raw : lookup[raw];
@@ -70840,11 +62801,16 @@ function copyCodes(source, lookup, start, n, data, stride, plan, missing2) {
       data[at] = code;
       continue;
     }
-    if (code !== MISSING) return false;
+    if (code !== MISSING) {
+      if (!plan.open) return false;
+      data[at] = -1;
+      missing[plan.slot] = 1;
+      continue;
+    }
     if (plan.hasDefault) data[at] = plan.fill;
     else if (plan.allowMissing) {
       data[at] = -1;
-      missing2[plan.slot] = 1;
+      missing[plan.slot] = 1;
     } else return false;
   }
   return true;
@@ -70869,28 +62835,28 @@ var ColumnLayout = class {
     return this.#columns;
   }
   find(name) {
-    return this.#columns.find((column2) => column2.name === name);
+    return this.#columns.find((column) => column.name === name);
   }
   /** The column called `name`; throws `artifact_invalid` saying where it was needed. */
   get(name, context) {
-    const column2 = this.find(name);
-    if (!column2) {
+    const column = this.find(name);
+    if (!column) {
       const names = this.#columns.map((c) => c.name).join(", ");
       throw new MlopsError(
         "artifact_invalid",
         `${context}: no column "${name}" at this point (columns: ${names || "none"})`
       );
     }
-    return column2;
+    return column;
   }
   /** Adds a column in a new slot, at position `at` (default: last). */
   add(name, kind, context, dictionary, at = this.#columns.length) {
     if (this.find(name)) {
       throw new MlopsError("artifact_invalid", `${context}: column "${name}" already exists`);
     }
-    const column2 = { name, slot: this.#slotCount++, kind, dictionary };
-    this.#columns.splice(at, 0, column2);
-    return column2;
+    const column = { name, slot: this.#slotCount++, kind, dictionary };
+    this.#columns.splice(at, 0, column);
+    return column;
   }
   /** A slot that belongs to no column (scratch for values that are checked, then dropped). */
   reserveSlot() {
@@ -70898,12 +62864,12 @@ var ColumnLayout = class {
   }
   /** Changes a category column's dictionary (same slot, same codes, new values appended). */
   setDictionary(name, dictionary) {
-    const index = this.#columns.findIndex((column2) => column2.name === name);
+    const index = this.#columns.findIndex((column) => column.name === name);
     this.#columns[index] = { ...this.#columns[index], dictionary };
   }
   /** Removes a column; returns the position it had. */
   remove(name) {
-    const index = this.#columns.findIndex((column2) => column2.name === name);
+    const index = this.#columns.findIndex((column) => column.name === name);
     if (index >= 0) this.#columns.splice(index, 1);
     return index;
   }
@@ -70954,10 +62920,10 @@ var simpleImputer = {
     const fills = new Float64Array(step.columns.length);
     const isCategory = new Uint8Array(step.columns.length);
     step.columns.forEach((name, i) => {
-      const column2 = layout.get(name, context);
+      const column = layout.get(name, context);
       const fill = step.fill[i];
-      slots[i] = column2.slot;
-      if (column2.kind === "numeric") {
+      slots[i] = column.slot;
+      if (column.kind === "numeric") {
         if (typeof fill !== "number") {
           invalid(
             context,
@@ -70974,7 +62940,7 @@ var simpleImputer = {
         );
       }
       isCategory[i] = 1;
-      const dictionary = column2.dictionary ?? [];
+      const dictionary = column.dictionary ?? [];
       let code = dictionary.indexOf(fill);
       if (code < 0) {
         code = dictionary.length;
@@ -70983,18 +62949,18 @@ var simpleImputer = {
       fills[i] = code;
     });
     return {
-      apply(data, stride, n, missing2) {
+      apply(data, stride, n, missing) {
         const end = n * stride;
         for (let i = 0; i < slots.length; i++) {
           const slot = slots[i];
-          if (missing2[slot] === 0) continue;
+          if (missing[slot] === 0) continue;
           const fill = fills[i];
           if (isCategory[i] === 1) {
             for (let at = slot; at < end; at += stride) if (data[at] < 0) data[at] = fill;
           } else {
             for (let at = slot; at < end; at += stride) if (Number.isNaN(data[at])) data[at] = fill;
           }
-          missing2[slot] = 0;
+          missing[slot] = 0;
         }
       }
     };
@@ -71017,11 +62983,11 @@ var standardScaler = {
   schema: standardScalerSchema,
   compile(step, layout, context) {
     const slots = Int32Array.from(step.columns, (name) => {
-      const column2 = layout.get(name, context);
-      if (column2.kind !== "numeric") {
+      const column = layout.get(name, context);
+      if (column.kind !== "numeric") {
         invalid(context, `column "${name}" is a category column; standard_scaler needs numbers`);
       }
-      return column2.slot;
+      return column.slot;
     });
     const means = Float64Array.from(step.mean);
     const scales = Float64Array.from(step.scale, (scale) => scale === 0 ? 1 : scale);
@@ -71074,8 +63040,8 @@ var oneHot = {
     };
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing2, rowOffset) {
-        for (let k = 0; k < outputs; k++) missing2[outputSlots[k]] = 0;
+      apply(data, stride, n, missing, rowOffset) {
+        for (let k = 0; k < outputs; k++) missing[outputSlots[k]] = 0;
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k2 = 0; k2 < outputs; k2++) data[base + outputSlots[k2]] = 0;
           const code = data[base + inputSlot];
@@ -71111,14 +63077,14 @@ var polynomialFeatures = {
   schema: polynomialFeaturesSchema,
   compile(step, layout, context) {
     const inputSlots = Int32Array.from(step.columns, (name) => {
-      const column2 = layout.get(name, context);
-      if (column2.kind !== "numeric") {
+      const column = layout.get(name, context);
+      if (column.kind !== "numeric") {
         invalid(
           context,
           `column "${name}" is a category column; polynomial_features needs numbers`
         );
       }
-      return column2.slot;
+      return column.slot;
     });
     let at = -1;
     for (const name of step.columns) {
@@ -71140,11 +63106,11 @@ var polynomialFeatures = {
     const factorSlots = Int32Array.from(factors, (j) => inputSlots[j]);
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing2) {
+      apply(data, stride, n, missing) {
         for (let k = 0; k < outputs; k++) {
           let mayMiss = 0;
-          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing2[factorSlots[f]];
-          missing2[outputSlots[k]] = mayMiss;
+          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing[factorSlots[f]];
+          missing[outputSlots[k]] = mayMiss;
         }
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k = 0; k < outputs; k++) {
@@ -71183,51 +63149,6 @@ function blockRows(slotCount) {
   return Math.min(512, Math.max(64, rows));
 }
 
-// ../core/src/predict/split-rule.ts
-var SPLIT_RULES = Object.freeze([
-  "float64_le",
-  "float32_le",
-  "float32_lt"
-]);
-var f32 = new Float32Array(1);
-var u322 = new Uint32Array(f32.buffer);
-var f642 = new Float64Array(1);
-var u64 = new BigUint64Array(f642.buffer);
-function nextFloat32Up(value2) {
-  if (Number.isNaN(value2) || value2 === Number.POSITIVE_INFINITY) return value2;
-  if (value2 === 0) return 2 ** -149;
-  f32[0] = value2;
-  u322[0] += value2 > 0 ? 1 : -1;
-  return f32[0];
-}
-function nextFloat32Down(value2) {
-  return -nextFloat32Up(-value2);
-}
-function previousFloat64(value2) {
-  if (value2 === 0) return -Number.MIN_VALUE;
-  f642[0] = value2;
-  u64[0] += value2 > 0 ? -1n : 1n;
-  return f642[0];
-}
-function float32AtMost(value2) {
-  const rounded = Math.fround(value2);
-  return rounded > value2 ? nextFloat32Down(rounded) : rounded;
-}
-function walkThreshold(threshold, rule) {
-  if (rule === "float64_le" || Number.isNaN(threshold)) return threshold;
-  if (threshold === Number.POSITIVE_INFINITY) return threshold;
-  if (rule === "float32_lt" && Math.fround(threshold) === Number.NEGATIVE_INFINITY) {
-    return Number.NEGATIVE_INFINITY;
-  }
-  const bound = rule === "float32_lt" ? nextFloat32Down(Math.fround(threshold)) : float32AtMost(threshold);
-  if (bound === Number.POSITIVE_INFINITY) return bound;
-  const next = nextFloat32Up(bound);
-  const upper = next === Number.POSITIVE_INFINITY ? 2 ** 128 : next;
-  const lower = bound === Number.NEGATIVE_INFINITY ? -(2 ** 128) : bound;
-  const midpoint = lower / 2 + upper / 2;
-  return Math.fround(midpoint) <= bound ? midpoint : previousFloat64(midpoint);
-}
-
 // ../core/src/predict/tree.ts
 var REQUIRED = {
   left: Int32Array,
@@ -71247,7 +63168,7 @@ function typeName(array2) {
 }
 function treeArrays(arrays, prefix) {
   const out = {};
-  let count2;
+  let count;
   const take = (name, type, required2) => {
     const array2 = arrays[prefix + name];
     if (array2 === void 0) {
@@ -71265,11 +63186,11 @@ function treeArrays(arrays, prefix) {
         `arrays["${prefix}${name}"]: expected ${type.name}, got ${typeName(array2)}`
       );
     }
-    if (count2 === void 0) count2 = array2.length;
-    else if (array2.length !== count2) {
+    if (count === void 0) count = array2.length;
+    else if (array2.length !== count) {
       throw new MlopsError(
         "artifact_invalid",
-        `arrays["${prefix}${name}"] has ${array2.length} entries, expected ${count2} like "${prefix}left"`
+        `arrays["${prefix}${name}"] has ${array2.length} entries, expected ${count} like "${prefix}left"`
       );
     }
     out[name] = array2;
@@ -71292,7 +63213,7 @@ function treeArrays(arrays, prefix) {
     }
     out.categoryBits = bits;
   }
-  if (count2 === 0)
+  if (count === 0)
     throw new MlopsError(
       "artifact_invalid",
       `arrays["${prefix}left"]: a tree needs at least one node`
@@ -71381,10 +63302,9 @@ var CompiledTree = class {
    * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
    * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
    * to the model, which goes where missing values go); undefined for other inputs, where a
-   * categorical split reads the value itself as the category number. `rule` is the artifact's
-   * split rule for numeric splits.
+   * categorical split reads the value itself as the category number.
    */
-  constructor(tree, inputSlots, prefix, categoryCodes2 = [], rule = "float64_le") {
+  constructor(tree, inputSlots, prefix, categoryCodes2 = []) {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
     const position = new Int32Array(n);
@@ -71415,7 +63335,7 @@ var CompiledTree = class {
       const input3 = feature[node2];
       this.child[k] = position[left[node2]];
       this.slot[k] = inputSlots[input3];
-      this.threshold[k] = walkThreshold(threshold[node2], rule);
+      this.threshold[k] = threshold[node2];
       used.add(inputSlots[input3]);
       const goesLeft = missingLeft ? missingLeft[node2] !== 0 : nodeSamples ? nodeSamples[left[node2]] > nodeSamples[right[node2]] : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
@@ -71470,7 +63390,7 @@ var CompiledTree = class {
    * writing leaf positions into `leaves`. `missing[slot]` says whether a slot may hold NaN in
    * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
    */
-  findLeaves(data, stride, n, missing2, leaves) {
+  findLeaves(data, stride, n, missing, leaves) {
     if (this.categoryStart !== void 0) {
       for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
       return;
@@ -71478,7 +63398,7 @@ var CompiledTree = class {
     let nanAware = false;
     if (this.nanRoutes) {
       for (let i = 0; i < this.usedSlots.length; i++)
-        if (missing2[this.usedSlots[i]] !== 0) nanAware = true;
+        if (missing[this.usedSlots[i]] !== 0) nanAware = true;
     }
     if (nanAware) walkMissing(this, data, stride, n, leaves);
     else walk(this, data, stride, n, leaves);
@@ -71569,54 +63489,32 @@ function walk(tree, data, stride, n, leaves) {
 function walkMissing(tree, data, stride, n, leaves) {
   const { child, slot, threshold, missingRight: right, depth } = tree;
   let r = 0;
-  for (; r + 8 <= n; r += 8) {
+  for (; r + 4 <= n; r += 4) {
     const o0 = r * stride;
     const o1 = o0 + stride;
     const o2 = o1 + stride;
     const o3 = o2 + stride;
-    const o4 = o3 + stride;
-    const o5 = o4 + stride;
-    const o6 = o5 + stride;
-    const o7 = o6 + stride;
     let h0 = 0;
     let h1 = 0;
     let h2 = 0;
     let h3 = 0;
-    let h4 = 0;
-    let h5 = 0;
-    let h6 = 0;
-    let h7 = 0;
     for (let level = 0; level < depth; level++) {
       const x0 = data[o0 + slot[h0]];
       const x1 = data[o1 + slot[h1]];
       const x2 = data[o2 + slot[h2]];
       const x3 = data[o3 + slot[h3]];
-      const x4 = data[o4 + slot[h4]];
-      const x5 = data[o5 + slot[h5]];
-      const x6 = data[o6 + slot[h6]];
-      const x7 = data[o7 + slot[h7]];
       h0 = child[h0] + (+(x0 > threshold[h0]) | +Number.isNaN(x0) & right[h0]);
       h1 = child[h1] + (+(x1 > threshold[h1]) | +Number.isNaN(x1) & right[h1]);
       h2 = child[h2] + (+(x2 > threshold[h2]) | +Number.isNaN(x2) & right[h2]);
       h3 = child[h3] + (+(x3 > threshold[h3]) | +Number.isNaN(x3) & right[h3]);
-      h4 = child[h4] + (+(x4 > threshold[h4]) | +Number.isNaN(x4) & right[h4]);
-      h5 = child[h5] + (+(x5 > threshold[h5]) | +Number.isNaN(x5) & right[h5]);
-      h6 = child[h6] + (+(x6 > threshold[h6]) | +Number.isNaN(x6) & right[h6]);
-      h7 = child[h7] + (+(x7 > threshold[h7]) | +Number.isNaN(x7) & right[h7]);
       if ((level & 7) === 7 && level + 1 < depth) {
-        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3 && child[h4] === h4 && child[h5] === h5 && child[h6] === h6 && child[h7] === h7) {
-          break;
-        }
+        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3) break;
       }
     }
     leaves[r] = h0;
     leaves[r + 1] = h1;
     leaves[r + 2] = h2;
     leaves[r + 3] = h3;
-    leaves[r + 4] = h4;
-    leaves[r + 5] = h5;
-    leaves[r + 6] = h6;
-    leaves[r + 7] = h7;
   }
   for (; r < n; r++) {
     const o = r * stride;
@@ -71632,58 +63530,56 @@ function walkMissing(tree, data, stride, n, leaves) {
 // ../core/src/predict/predictor.ts
 function categoryCodes(artifact, inputs) {
   const declared = artifact.manifest.model.categories;
-  return inputs.columns.map((column2) => {
-    const categories2 = declared?.[column2.name];
-    if (column2.kind !== "category") {
+  return inputs.columns.map((column) => {
+    const categories2 = declared?.[column.name];
+    if (column.kind !== "category") {
       if (categories2 === void 0) return void 0;
       let largest = -1;
-      for (const [c, category2] of categories2.entries()) {
-        const value2 = Number(category2);
-        if (!(/^(0|[1-9][0-9]*)$/.test(category2) && value2 <= 65535)) {
+      for (const [c, category] of categories2.entries()) {
+        const value2 = Number(category);
+        if (!(/^(0|[1-9][0-9]*)$/.test(category) && value2 <= 65535)) {
           throw new MlopsError(
             "artifact_invalid",
-            `model.categories["${column2.name}"][${c}]: a numeric input's categories are integers in 0..65535 written as text, got ${JSON.stringify(category2)}`
+            `model.categories["${column.name}"][${c}]: a numeric input's categories are integers in 0..65535 written as text, got ${JSON.stringify(category)}`
           );
         }
         largest = Math.max(largest, value2);
       }
       const codes = new Int32Array(largest + 1).fill(-1);
-      categories2.forEach((category2, c) => {
-        codes[Number(category2)] = c;
+      categories2.forEach((category, c) => {
+        codes[Number(category)] = c;
       });
       return codes;
     }
     if (categories2 === void 0) {
       throw new MlopsError(
         "artifact_invalid",
-        `model.inputs: "${column2.name}" is a category column; the model reads numbers (encode it with a one_hot step), or declares its categories in model.categories["${column2.name}"] for categorical splits`
+        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step), or declares its categories in model.categories["${column.name}"] for categorical splits`
       );
     }
-    const number4 = new Map(categories2.map((category2, c) => [category2, c]));
-    const dictionary = column2.dictionary ?? [];
+    const number4 = new Map(categories2.map((category, c) => [category, c]));
+    const dictionary = column.dictionary ?? [];
     return Int32Array.from(dictionary, (value2) => number4.get(value2) ?? -1);
   });
 }
-function compileTrees(artifact, inputs, prefixes, rule) {
+function compileTrees(artifact, inputs, prefixes) {
   const codes = categoryCodes(artifact, inputs);
   return prefixes.map(
     (prefix) => new CompiledTree(
       treeArrays(artifact.arrays, prefix),
       inputs.slots,
       prefix.replace(/\.$/, ""),
-      codes,
-      rule
+      codes
     )
   );
 }
 var compileTreeModel = (artifact, inputs, blockSize) => {
-  const model = section(artifact, "tree");
-  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
+  const [tree] = compileTrees(artifact, inputs, ["tree."]);
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
-    block(data, stride, n, missing2, out, offset) {
-      tree.findLeaves(data, stride, n, missing2, leaves);
+    block(data, stride, n, missing, out, offset) {
+      tree.findLeaves(data, stride, n, missing, leaves);
       for (let r = 0; r < n; r++) out[offset + r] = value2[leaves[r]];
     },
     row: (values) => value2[tree.leafOf(values)]
@@ -71701,69 +63597,57 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const trees = compileTrees(
     artifact,
     inputs,
-    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
-    model.splitRule
+    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`)
   );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
-  const count2 = trees.length;
+  const count = trees.length;
   if (model.aggregation === "mean") {
     return {
-      block(data, stride, n, missing2, out, offset) {
+      block(data, stride, n, missing, out, offset) {
         sum.fill(0, 0, n);
         for (const tree of trees) {
-          tree.findLeaves(data, stride, n, missing2, leaves);
+          tree.findLeaves(data, stride, n, missing, leaves);
           const value2 = tree.value;
           for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
         }
-        for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count2;
+        for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count;
       },
       row(values) {
         let total = 0;
         for (const tree of trees) total += tree.value[tree.leafOf(values)];
-        return total / count2;
+        return total / count;
       }
     };
   }
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
-  const link2 = inverseLink(model.link ?? "identity");
-  if (learningRate !== 1) {
-    for (const tree of trees) {
-      const value2 = tree.value;
-      for (let k = 0; k < value2.length; k++) value2[k] *= learningRate;
-    }
-  }
+  const exp = model.link === "log";
   return {
-    block(data, stride, n, missing2, out, offset) {
+    block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
-        tree.findLeaves(data, stride, n, missing2, leaves);
+        tree.findLeaves(data, stride, n, missing, leaves);
         const value2 = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
+        for (let r = 0; r < n; r++) sum[r] += learningRate * value2[leaves[r]];
       }
-      if (link2 === void 0) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
-      else for (let r = 0; r < n; r++) out[offset + r] = link2(sum[r]);
+      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
+      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
     },
     row(values) {
       let total = baseValue;
-      for (const tree of trees) total += tree.value[tree.leafOf(values)];
-      return link2 === void 0 ? total : link2(total);
+      for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
+      return exp ? Math.exp(total) : total;
     }
   };
 };
-function inverseLink(link2) {
-  if (link2 === "log") return Math.exp;
-  if (link2 === "logit") return (score) => 1 / (1 + Math.exp(-score));
-  return void 0;
-}
 var compileLinearModel = (artifact, modelInputs, blockSize) => {
   const inputSlots = modelInputs.slots;
-  for (const column2 of modelInputs.columns) {
-    if (column2.kind === "category") {
+  for (const column of modelInputs.columns) {
+    if (column.kind === "category") {
       throw new MlopsError(
         "artifact_invalid",
-        `model.inputs: "${column2.name}" is a category column; the model reads numbers (encode it with a one_hot step)`
+        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step)`
       );
     }
   }
@@ -71792,11 +63676,11 @@ var compileLinearModel = (artifact, modelInputs, blockSize) => {
     );
   };
   return {
-    block(data, stride, n, missing2, out, offset) {
+    block(data, stride, n, missing, out, offset) {
       sum.fill(0, 0, n);
       for (let j = 0; j < inputSlots.length; j++) {
         const slot = inputSlots[j];
-        if (missing2[slot] !== 0) {
+        if (missing[slot] !== 0) {
           for (let r = 0; r < n; r++)
             if (Number.isNaN(data[r * stride + slot])) missingInput(j, offset + r);
         }
@@ -71863,7 +63747,7 @@ var CompiledPredictor = class {
       (step, i) => compileStep(step, layout, `preprocessing[${i}] (${step.kind})`)
     );
     const columns = this.inputs.map((name) => layout.get(name, "model.inputs"));
-    const inputSlots = Int32Array.from(columns, (column2) => column2.slot);
+    const inputSlots = Int32Array.from(columns, (column) => column.slot);
     if (inputSlots.length === 0)
       throw new MlopsError("artifact_invalid", "model.inputs: the model reads no columns");
     this.#stride = layout.slotCount;
@@ -71894,43 +63778,31 @@ var CompiledPredictor = class {
     const size = this.#blockSize;
     const stride = this.#stride;
     const data = this.#block;
-    const missing2 = this.#missing;
+    const missing = this.#missing;
     const steps = this.#steps;
     for (let start = 0; start < n; start += size) {
-      const count2 = Math.min(size, n - start);
-      missing2.fill(0);
-      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing2)) return false;
-      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing2, start);
-      this.#model.block(data, stride, count2, missing2, out, start);
+      const count = Math.min(size, n - start);
+      missing.fill(0);
+      if (!this.#input.copyBlock(sources, start, count, data, stride, missing)) return false;
+      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count, missing, start);
+      this.#model.block(data, stride, count, missing, out, start);
     }
     return true;
   }
   predictRow(row) {
     const values = this.#row;
-    const missing2 = this.#rowMissing;
-    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing2)) {
+    const missing = this.#rowMissing;
+    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing)) {
       const parsed = this.schema.parseRow(row);
-      if (!this.#input.readRow(parsed, values, missing2)) throw inconsistentInput();
+      if (!this.#input.readRow(parsed, values, missing)) throw inconsistentInput();
     }
     const steps = this.#steps;
-    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing2, -1);
+    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing, -1);
     return this.#model.row(values);
   }
 };
 function createPredictor(artifact) {
   return new CompiledPredictor(artifact);
-}
-
-// ../core/src/predict/frame.ts
-function isNativeArtifact(artifact) {
-  return artifact.manifest.kind !== "onnx";
-}
-async function predictFrame(artifact, data, options = {}) {
-  if (!isNativeArtifact(artifact)) return predictOnnx(artifact, data, options);
-  const predictor = createPredictor(artifact);
-  const target = predictor.schema.target;
-  const known = target === void 0 || predictor.schema.names.includes(target);
-  return predictor.predict(known || !data.has(target) ? data : data.drop([target]));
 }
 
 // ../core/src/gate/kinds.ts
@@ -71994,6 +63866,49 @@ function describeRequirement(kind, setting, greaterIsBetter) {
 
 // ../core/src/gate/rules.ts
 var import_yaml2 = __toESM(require_dist(), 1);
+
+// ../core/src/command/suggest.ts
+function distance(a, b) {
+  const rows = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
+  }
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      rows[i][j] = best;
+    }
+  }
+  return rows[a.length][b.length];
+}
+function loose(text) {
+  return text.replace(/[_\-\s]/g, "").toLowerCase();
+}
+function closestName(word, known) {
+  const candidates = [...known];
+  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
+  if (exact !== void 0) return exact;
+  const limit = loose(word).length <= 4 ? 1 : 2;
+  let best;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const d = distance(loose(word), loose(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+function didYouMean(word, known, quote3 = (name) => name) {
+  const match = closestName(word, known);
+  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
+}
 
 // ../core/src/config/yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -72411,8 +64326,8 @@ function readYaml(text, what, source) {
         }
       }
       const line = (issue4) => issue4.location?.line ?? 0;
-      const column2 = (issue4) => Number(issue4.location?.column ?? 0);
-      return issues.sort((a, b) => line(a) - line(b) || column2(a) - column2(b));
+      const column = (issue4) => Number(issue4.location?.column ?? 0);
+      return issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
     }
   };
 }
@@ -72497,14 +64412,14 @@ function targetValues(data, target) {
       `The evaluation data has no target column "${target}" (columns: ${data.names.join(", ")}).`
     );
   }
-  const column2 = data.column(target);
-  if (column2.kind === "category") {
+  const column = data.column(target);
+  if (column.kind === "category") {
     throw new MlopsError(
       "gate_data_invalid",
       `The target column "${target}" holds categories; expected numbers.`
     );
   }
-  const values = column2.values;
+  const values = column.values;
   for (let row = 0; row < values.length; row++) {
     if (!Number.isFinite(values[row])) {
       throw new MlopsError(
@@ -72516,21 +64431,6 @@ function targetValues(data, target) {
   return values;
 }
 function predict(model, role, data, target) {
-  if (model.predictions !== void 0) {
-    if (model.predictions.length !== data.rowCount) {
-      throw new MlopsError(
-        "gate_data_invalid",
-        `The ${role} model's predictions have ${model.predictions.length} values for ${data.rowCount} evaluation rows; expected one per row.`
-      );
-    }
-    return model.predictions;
-  }
-  if (!isNativeArtifact(model.artifact)) {
-    throw new MlopsError(
-      "gate_data_invalid",
-      `The ${role} model is an ONNX model: score the evaluation data with \`await predictFrame(artifact, data)\` and pass the result as its \`predictions\` (runGate and \`mlops gate\` do this).`
-    );
-  }
   try {
     const predictor = createPredictor(model.artifact);
     const known = predictor.schema.names.includes(target);
@@ -72951,10 +64851,10 @@ function formatGateTable(result, options = {}) {
   const right = [false, false, false, true, true, true, true];
   const lines = [headers, ...result.rows.map((row) => [mark(row.passed), ...rowCells(row)])];
   const widths = headers.map(
-    (_, column2) => Math.max(...lines.map((cells) => width(cells[column2])))
+    (_, column) => Math.max(...lines.map((cells) => width(cells[column])))
   );
   const out = lines.map(
-    (cells) => cells.map((cell, column2) => pad(cell, widths[column2], right[column2])).join("  ").trimEnd()
+    (cells) => cells.map((cell, column) => pad(cell, widths[column], right[column])).join("  ").trimEnd()
   );
   const failed = result.rows.filter((row) => !row.passed);
   if (failed.length > 0) {
@@ -73012,16 +64912,33 @@ function gateRunReport(run3) {
     result: run3.result,
     candidate: { uri: run3.candidateUri, version: run3.candidate.version },
     baseline: run3.baseline === null ? null : { uri: run3.baselineUri, version: run3.baseline.version },
-    promoted: run3.promoted === null ? null : { ...run3.promoted }
+    promoted: run3.promoted === null ? null : { ...run3.promoted },
+    evaluationData: { ...run3.evaluationData },
+    warnings: [...run3.warnings]
   };
+}
+function describeEvaluationData(data, candidate) {
+  switch (data.source) {
+    case "file":
+      return `${data.path} (${data.rows} rows)`;
+    case "frame":
+      return `the frame given (${data.rows} rows)`;
+    case "registered":
+      return `the "${data.name}" dataset registered with ${candidate} (${data.rows} rows, ${data.uri})`;
+    default:
+      return "none: the models' stored metrics were compared";
+  }
 }
 function formatGateRunMarkdown(run3) {
   const lines = [formatGateMarkdown(run3.result).trimEnd(), ""];
   const versionOf = (version2) => `${version2.name} v${version2.version}`;
   const baseline = run3.baseline === null ? `\`${run3.baselineUri}\` is not set (first model)` : `\`${run3.baselineUri}\` (${versionOf(run3.baseline)})`;
   lines.push(
-    `Candidate \`${run3.candidateUri}\` (${versionOf(run3.candidate)}), baseline ${baseline}.`
+    `Candidate \`${run3.candidateUri}\` (${versionOf(run3.candidate)}), baseline ${baseline}.`,
+    "",
+    `Evaluation data: ${describeEvaluationData(run3.evaluationData, versionOf(run3.candidate))}.`
   );
+  for (const warning2 of run3.warnings) lines.push("", `> **Warning:** ${warning2}`);
   if (run3.promoted !== null) {
     const { name, alias, from, to, moved, actor } = run3.promoted;
     lines.push(
@@ -73079,162 +64996,12 @@ function checkBatchSize(batchSize) {
   return batchSize;
 }
 function conformRows(path, frame, options, rowOffset) {
-  return applySchema(frame, options, {
-    path,
-    rowOffset,
+  if (!options.schema) return frame;
+  return options.schema.conformFrame(frame, {
     textMissing: false,
-    lineOf: (row) => rowOffset + row + 1
+    rowOffset,
+    locate: (row) => ({ file: path, line: rowOffset + row + 1 })
   });
-}
-function applySchema(raw, options, source) {
-  const { path, rowOffset, lineOf } = source;
-  const malformed = source.malformed ?? [];
-  let kept;
-  let gathered;
-  if (malformed.length > 0) {
-    if (options.onInvalidRow === void 0) {
-      const first = malformed[0];
-      throw new MlopsError("data_invalid", `${path}:${lineOf(first.row)}: ${first.message}`, {
-        location: { file: path, line: lineOf(first.row) }
-      });
-    }
-    const drop = new Uint8Array(raw.rowCount);
-    gathered = [];
-    for (const record2 of malformed) {
-      drop[record2.row] = 1;
-      const row = rowOffset + record2.row;
-      const line = lineOf(record2.row);
-      gathered.push({
-        row,
-        location: { file: path, line },
-        values: {},
-        text: record2.text,
-        issues: [
-          {
-            code: "malformed_row",
-            path: [row],
-            message: record2.message,
-            expected: record2.expected,
-            received: record2.received,
-            location: { file: path, line }
-          }
-        ]
-      });
-    }
-    kept = [];
-    for (let row = 0; row < raw.rowCount; row++) if (!drop[row]) kept.push(row);
-  }
-  const readable = kept === void 0 ? raw : raw.take(kept);
-  const batchRow = (row) => kept === void 0 ? row : kept[row];
-  const collect = gathered;
-  const schemaOptions = collect === void 0 ? options : { ...options, onInvalidRow: (row) => void collect.push(row) };
-  const { frame, rows } = conformBatch(readable, schemaOptions, {
-    ...source,
-    // Rows of `readable` are numbered from 0 for the schema, then mapped back to the file.
-    rowOffset: 0,
-    lineOf: (row) => lineOf(batchRow(row)),
-    fileRow: (row) => rowOffset + batchRow(row)
-  });
-  if (collect !== void 0) {
-    collect.sort((a, b) => a.row - b.row);
-    for (const row of collect) options.onInvalidRow?.(row);
-  }
-  if (options.onFrameOrigin !== void 0) {
-    const at = (index) => batchRow(rows === void 0 ? index : rows[index]);
-    options.onFrameOrigin({
-      file: path,
-      rowCount: frame.rowCount,
-      row: (index) => rowOffset + at(index),
-      line: (index) => lineOf(at(index))
-    });
-  }
-  return frame;
-}
-function conformBatch(batch, options, source) {
-  const schema = options.schema;
-  if (!schema) return { frame: batch, rows: void 0 };
-  let raw = batch;
-  if (raw.rowCount === 0 && source.malformed !== void 0 && source.malformed.length > 0) {
-    const entries = [...raw.columns()];
-    for (const name of schema.names) {
-      if (raw.has(name)) continue;
-      entries.push([
-        name,
-        schema.fields[name].kind === "category" ? { kind: "category", codes: new Int32Array(0), dictionary: [] } : { kind: "number", values: new Float64Array(0) }
-      ]);
-    }
-    raw = new Frame(entries, 0);
-  }
-  const extras = options.keepUnknownColumns ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name)) : [];
-  const declared = extras.length > 0 ? raw.drop(extras) : raw;
-  const { path, lineOf, fileRow } = source;
-  const relocate = (issues, shift) => issues.map(
-    (found) => typeof found.path[0] === "number" ? { ...found, path: [shift(found.path[0]), ...found.path.slice(1)] } : found
-  );
-  const conformOptions = {
-    textMissing: source.textMissing ?? true,
-    rowOffset: 0,
-    locate: (row) => ({ file: path, line: lineOf(row) })
-  };
-  const onInvalidRow = options.onInvalidRow;
-  if (onInvalidRow === void 0) {
-    const conformed2 = schema.conformFrame(declared, { ...conformOptions, rowOffset: fileRow(0) });
-    return { frame: withExtras(conformed2, raw, extras), rows: void 0 };
-  }
-  const first = schema.safeConformFrame(declared, {
-    ...conformOptions,
-    maxIssues: Number.POSITIVE_INFINITY
-  });
-  if (first.success) return { frame: withExtras(first.data, raw, extras), rows: void 0 };
-  const byRow = /* @__PURE__ */ new Map();
-  const whole = [];
-  for (const found of first.error.issues) {
-    const at = found.path[0];
-    if (typeof at !== "number") {
-      whole.push(found);
-      continue;
-    }
-    const list = byRow.get(at);
-    if (list) list.push(found);
-    else byRow.set(at, [found]);
-  }
-  if (whole.length > 0) throw new SchemaError(whole, { subject: path });
-  const keep = new Uint8Array(raw.rowCount).fill(1);
-  const invalid5 = [...byRow.keys()].sort((a, b) => a - b);
-  for (const row of invalid5) {
-    keep[row] = 0;
-    onInvalidRow({
-      row: fileRow(row),
-      location: { file: path, line: lineOf(row) },
-      values: rowValues(raw, row),
-      issues: relocate(byRow.get(row) ?? [], fileRow)
-    });
-  }
-  const indices = [];
-  for (let row = 0; row < raw.rowCount; row++) if (keep[row]) indices.push(row);
-  const valid = raw.take(indices);
-  const validDeclared = extras.length > 0 ? valid.drop(extras) : valid;
-  const conformed = schema.conformFrame(validDeclared, {
-    ...conformOptions,
-    locate: (row) => ({ file: path, line: lineOf(indices[row]) })
-  });
-  return { frame: withExtras(conformed, valid, extras), rows: indices };
-}
-function withExtras(conformed, raw, extras) {
-  if (extras.length === 0) return conformed;
-  const entries = [];
-  for (const name of raw.names) {
-    entries.push([name, conformed.has(name) ? conformed.column(name) : raw.column(name)]);
-  }
-  for (const name of conformed.names) {
-    if (!raw.has(name)) entries.push([name, conformed.column(name)]);
-  }
-  return new Frame(entries, conformed.rowCount);
-}
-function rowValues(frame, row) {
-  const values = {};
-  for (const [name, column2] of frame.columns()) values[name] = cellValue(column2, row);
-  return values;
 }
 function checkColumns(path, available, columns) {
   if (!columns) return;
@@ -73258,8 +65025,7 @@ var arrowFormat = {
   extensions: [".arrow", ".feather", ".ipc"],
   read: readArrow,
   stream: streamArrow,
-  write: writeArrow,
-  openWriter: (path) => ArrowFrameWriter.open(path)
+  write: writeArrow
 };
 async function readArrow(path, options = {}) {
   await assertReadableFile(path);
@@ -73334,70 +65100,6 @@ async function writeArrow(path, frame) {
     }
     await drained;
   });
-}
-var ArrowFrameWriter = class _ArrowFrameWriter {
-  path;
-  rowCount = 0;
-  #file;
-  #writer = new RecordBatchFileWriter();
-  #drained;
-  #schema;
-  #failure;
-  constructor(file2) {
-    this.path = file2.path;
-    this.#file = file2;
-    const handle = file2.handle;
-    this.#drained = (async () => {
-      for await (const chunk of this.#writer) await handle.writeFile(chunk);
-    })();
-    this.#drained.catch((error63) => {
-      this.#failure = error63;
-    });
-  }
-  static async open(path) {
-    return new _ArrowFrameWriter(await AtomicFile.create(path));
-  }
-  async write(frame) {
-    if (this.#failure !== void 0) throw writeError(this.path, this.#failure);
-    const table = frameToArrow(frame, { categories: "utf8" });
-    if (this.#schema === void 0) this.#schema = table.schema;
-    else if (!sameTypes(this.#schema, table.schema)) {
-      throw new MlopsError(
-        "file_write",
-        `${this.path}: this batch's column types (${describeTypes(table.schema)}) differ from the first batch's (${describeTypes(this.#schema)}); an Arrow file has one schema`,
-        { location: { file: this.path } }
-      );
-    }
-    const schema = this.#schema;
-    for (const batch of table.batches) this.#writer.write(new RecordBatch3(schema, batch.data));
-    this.rowCount += frame.rowCount;
-    await new Promise((resolve6) => setImmediate(resolve6));
-  }
-  async close() {
-    this.#writer.finish();
-    try {
-      await this.#drained;
-    } catch (error63) {
-      await this.#file.abort();
-      throw writeError(this.path, error63);
-    }
-    await this.#file.commit();
-  }
-  async abort() {
-    this.#writer.abort();
-    await this.#drained.catch(() => {
-    });
-    await this.#file.abort();
-  }
-};
-function sameTypes(a, b) {
-  if (a.fields.length !== b.fields.length) return false;
-  return a.fields.every(
-    (field, i) => field.name === b.fields[i].name && String(field.type) === String(b.fields[i].type)
-  );
-}
-function describeTypes(schema) {
-  return schema.fields.map((field) => `${field.name}: ${String(field.type)}`).join(", ");
 }
 function toFrame(path, table, columns) {
   let selected = table;
@@ -73488,7 +65190,6 @@ var MODE_SKIP = 3;
 var NEED_MORE = 0;
 var LIMIT = 1;
 var DONE = 2;
-var UNTERMINATED = -2;
 var CACHE_VALUE_BYTES = 24;
 var CACHE_SLOTS = 1024;
 var FNV_OFFSET = 2166136261 | 0;
@@ -73537,9 +65238,6 @@ var CsvReader = class _CsvReader {
   #lineRows = [];
   #lineDeltas = [];
   #lineDelta = Number.NaN;
-  /** Malformed records are kept as rows (see `configure`) instead of thrown. */
-  #lenient = false;
-  #malformed = [];
   /** Set by `#scanQuoted`: the field's text and the line breaks inside it. */
   #quotedText = "";
   #quotedNewlines = 0;
@@ -73600,13 +65298,9 @@ var CsvReader = class _CsvReader {
   }
   /**
    * Chooses how each header column is stored (`modes`, by header index) and the order of the
-   * materialised columns in the batches (`order`, header indices). `lenient`: a record with the
-   * wrong number of fields, or whose quote is never closed, becomes a row of missing values
-   * listed in the batch's `malformed` (with its text) instead of an error; after an unclosed
-   * quote, reading goes on at the next line.
+   * materialised columns in the batches (`order`, header indices).
    */
-  configure(modes, order, lenient = false) {
-    this.#lenient = lenient;
+  configure(modes, order) {
     this.#modes = Uint8Array.from(modes);
     this.#order = [...order];
     this.#numeric = modes.map(() => EMPTY_VALUES);
@@ -73787,11 +65481,10 @@ var CsvReader = class _CsvReader {
   /**
    * Scans the quoted field opening at `position`. Returns the position of the byte after it (a
    * delimiter, a line break or the end of the file), or -1 when the buffer ends before the field
-   * is known to be complete, or UNTERMINATED when `lenient` and the quote is never closed. Sets
-   * `#quotedText` (with `""` unescaped, and any bytes between the
+   * is known to be complete. Sets `#quotedText` (with `""` unescaped, and any bytes between the
    * closing quote and the delimiter appended, as Python's csv module does) and `#quotedNewlines`.
    */
-  #scanQuoted(position, line, column2, lenient = false) {
+  #scanQuoted(position, line, column) {
     const buffer = this.#buffer;
     const end = this.#end;
     const eof = this.#eof;
@@ -73801,11 +65494,10 @@ var CsvReader = class _CsvReader {
     while (true) {
       if (cursor >= end) {
         if (!eof) return -1;
-        if (lenient) return UNTERMINATED;
         throw new MlopsError(
           "csv_unterminated_quote",
-          `${this.path}:${line}: unterminated quoted field in column ${typeof column2 === "string" ? `"${column2}"` : column2}: the quote opened on this line is never closed`,
-          { location: { file: this.path, line, column: column2 } }
+          `${this.path}:${line}: unterminated quoted field in column ${typeof column === "string" ? `"${column}"` : column}: the quote opened on this line is never closed`,
+          { location: { file: this.path, line, column } }
         );
       }
       const byte2 = buffer[cursor];
@@ -73870,7 +65562,6 @@ var CsvReader = class _CsvReader {
     this.#lineRows = [];
     this.#lineDeltas = [];
     this.#lineDelta = Number.NaN;
-    this.#malformed = [];
     const capacity = Math.min(limit, this.#estimateRows(this.#start, this.#rowsBefore));
     this.#capacity = capacity;
     const modes = this.#modes;
@@ -73951,7 +65642,7 @@ var CsvReader = class _CsvReader {
       }
       return row + (lineDeltas[low] ?? 0);
     };
-    return { rowCount, columns, lineOf, malformed: this.#malformed };
+    return { rowCount, columns, lineOf };
   }
   /**
    * The hot loop: parses complete records from the buffer into the columns until the buffer
@@ -73965,7 +65656,7 @@ var CsvReader = class _CsvReader {
     const delimiter = this.#delimiter;
     const modes = this.#modes;
     const columnCount = modes.length;
-    const numeric2 = this.#numeric;
+    const numeric = this.#numeric;
     const limit = this.#limit;
     let position = this.#start;
     let line = this.#line;
@@ -74002,28 +65693,7 @@ var CsvReader = class _CsvReader {
       while (true) {
         const mode = field < columnCount ? modes[field] : MODE_SKIP;
         if (byte === QUOTE) {
-          const next2 = this.#scanQuoted(position, line, this.#columnLabel(field), this.#lenient);
-          if (next2 === UNTERMINATED) {
-            let lineEnd = position;
-            while (lineEnd < end && buffer[lineEnd] !== LF && buffer[lineEnd] !== CR) lineEnd++;
-            this.#keepMalformed(
-              row,
-              recordStart,
-              lineEnd,
-              `unterminated quoted field in column ${describeColumn(this.#columnLabel(field))}: the quote opened on line ${line} is never closed`,
-              "a closing quote",
-              "none before the end of the file"
-            );
-            position = lineEnd >= end ? end : this.#recordEnd(lineEnd);
-            line++;
-            if (recordLine - row !== lineDelta) {
-              lineDelta = recordLine - row;
-              this.#lineRows.push(row);
-              this.#lineDeltas.push(lineDelta);
-            }
-            row++;
-            continue records;
-          }
+          const next2 = this.#scanQuoted(position, line, this.#columnLabel(field));
           if (next2 < 0) {
             position = recordStart;
             line = recordLine;
@@ -74103,7 +65773,7 @@ var CsvReader = class _CsvReader {
                 buffer.toString("latin1", negative ? fieldStart + 1 : fieldStart, position)
               );
             }
-            numeric2[field][row] = negative ? -value2 : value2;
+            numeric[field][row] = negative ? -value2 : value2;
           } else {
             while (byte !== delimiter && byte !== LF && byte !== CR) byte = buffer[++position];
             if (position >= end && !eof) {
@@ -74112,7 +65782,7 @@ var CsvReader = class _CsvReader {
               status = NEED_MORE;
               break records;
             }
-            if (position === fieldStart) numeric2[field][row] = Number.NaN;
+            if (position === fieldStart) numeric[field][row] = Number.NaN;
             else this.#storeText(field, row, buffer.toString("utf8", fieldStart, position));
           }
         } else if (mode === MODE_SKIP) {
@@ -74151,17 +65821,7 @@ var CsvReader = class _CsvReader {
           status = NEED_MORE;
           break records;
         }
-        if (field !== columnCount) {
-          if (!this.#lenient) throw this.#raggedRow(recordLine, field);
-          this.#keepMalformed(
-            row,
-            recordStart,
-            position,
-            `expected ${columnCount} fields like the header, found ${field}`,
-            `${columnCount} fields`,
-            `${field}`
-          );
-        }
+        if (field !== columnCount) throw this.#raggedRow(recordLine, field);
         position = next;
         line++;
         if (recordLine - row !== lineDelta) {
@@ -74178,25 +65838,6 @@ var CsvReader = class _CsvReader {
     this.#row = row;
     this.#lineDelta = lineDelta;
     return status;
-  }
-  /**
-   * Lenient mode: records the malformed record `row` (its bytes `[start, end)`) and makes its
-   * row all missing values (what was parsed of it may sit in the wrong columns).
-   */
-  #keepMalformed(row, start, end, message2, expected, received) {
-    const modes = this.#modes;
-    for (let field = 0; field < modes.length; field++) {
-      const mode = modes[field];
-      if (mode === MODE_NUMERIC) this.#numeric[field][row] = Number.NaN;
-      else if (mode !== MODE_SKIP) this.#codes[field][row] = -1;
-    }
-    this.#malformed.push({
-      row,
-      text: this.#buffer.toString("utf8", start, end),
-      message: message2,
-      expected,
-      received
-    });
   }
   #columnLabel(field) {
     return field < this.header.length ? this.header[field] : field + 1;
@@ -74268,9 +65909,9 @@ var CsvReader = class _CsvReader {
       this.#codes[field][row] = !plain && isMissingToken(text) ? -1 : this.#intern(field, text);
       return;
     }
-    const missing2 = !plain && isMissingToken(text);
-    const number4 = plain ? Number.NaN : missing2 ? Number.NaN : parseNumberText(text);
-    const isText = !missing2 && Number.isNaN(number4);
+    const missing = !plain && isMissingToken(text);
+    const number4 = plain ? Number.NaN : missing ? Number.NaN : parseNumberText(text);
+    const isText = !missing && Number.isNaN(number4);
     if (mode === MODE_NUMERIC) {
       if (!isText) {
         this.#numeric[field][row] = number4;
@@ -74278,7 +65919,7 @@ var CsvReader = class _CsvReader {
       }
       this.#toCategory(field, row);
     }
-    this.#codes[field][row] = isText ? this.#intern(field, text) : missing2 ? -1 : this.#intern(field, String(number4));
+    this.#codes[field][row] = isText ? this.#intern(field, text) : missing ? -1 : this.#intern(field, String(number4));
   }
   /** A numeric column met text: re-encodes the rows so far as strings (String(n)). */
   #toCategory(field, row) {
@@ -74305,119 +65946,18 @@ var CsvReader = class _CsvReader {
     return code;
   }
 };
-function describeColumn(column2) {
-  return typeof column2 === "string" ? `"${column2}"` : String(column2);
-}
-
-// ../core/src/io/writer.ts
-var ByteBuffer4 = class {
-  bytes;
-  length = 0;
-  /** Room kept free after an `append` that had to grow the buffer (the caller's row reserve). */
-  slack;
-  constructor(capacity, slack = 1024) {
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
-    this.slack = slack;
-  }
-  /** Makes room for `more` bytes after `length`. */
-  reserve(more) {
-    const needed = this.length + more;
-    if (needed <= this.bytes.length) return;
-    const larger = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2));
-    this.bytes.copy(larger, 0, 0, this.length);
-    this.bytes = larger;
-  }
-  /** Appends an ASCII string (numbers as `String(n)` writes them); room must be reserved. */
-  ascii(text) {
-    const bytes = this.bytes;
-    let at = this.length;
-    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
-    this.length = at;
-  }
-  /** Appends encoded bytes (making room when needed). */
-  append(chunk) {
-    if (this.length + chunk.length > this.bytes.length) this.reserve(chunk.length + this.slack);
-    this.bytes.set(chunk, this.length);
-    this.length += chunk.length;
-  }
-  byte(value2) {
-    this.bytes[this.length++] = value2;
-  }
-  /**
-   * The bytes written: a view, or a trimmed copy when doubling left much more room than used
-   * (the buffer may be transferred to another thread whole, and wait there to be written).
-   */
-  result() {
-    if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
-      const trimmed = Buffer.allocUnsafeSlow(this.length);
-      this.bytes.copy(trimmed, 0, 0, this.length);
-      return trimmed;
-    }
-    return this.bytes.subarray(0, this.length);
-  }
-};
-var MAX_NUMBER_CHARS = 25;
-var TextFrameWriter = class _TextFrameWriter {
-  path;
-  rowCount = 0;
-  #file;
-  #encode;
-  #options;
-  #batches = 0;
-  #failed = false;
-  constructor(file2, encode3, options) {
-    this.path = file2.path;
-    this.#file = file2;
-    this.#encode = encode3;
-    this.#options = options;
-  }
-  static async open(path, encode3, options) {
-    return new _TextFrameWriter(await AtomicFile.create(path), encode3, { ...options, path });
-  }
-  async write(frame) {
-    const bytes = this.#encode(frame, { ...this.#options, first: this.#batches === 0 });
-    await this.writeEncoded(bytes, frame.rowCount);
-  }
-  async writeEncoded(bytes, rows) {
-    this.#check();
-    try {
-      await this.#file.append(bytes);
-    } catch (error63) {
-      this.#failed = true;
-      throw error63;
-    }
-    this.#batches++;
-    this.rowCount += rows;
-  }
-  async close() {
-    this.#check();
-    await this.#file.commit();
-  }
-  abort() {
-    return this.#file.abort();
-  }
-  #check() {
-    if (this.#failed) {
-      throw new MlopsError(
-        "file_write",
-        `${this.path}: an earlier write failed; abort() the writer and start again`,
-        { location: { file: this.path } }
-      );
-    }
-  }
-};
 
 // ../core/src/io/csv.ts
 var DEFAULT_CHUNK_SIZE = 1 << 20;
-var WRITE_CHUNK_ROWS = 65536;
+var WRITE_CHUNK_CHARS = 1 << 20;
 async function readCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order, options.onInvalidRow !== void 0);
+    reader.configure(plan.modes, plan.order);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
-    return toFrame2(path, batch, plan.schema, 0, options);
+    return toFrame2(path, batch, plan.schema, 0);
   } finally {
     await reader.close();
   }
@@ -74427,7 +65967,7 @@ async function* streamCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order, options.onInvalidRow !== void 0);
+    reader.configure(plan.modes, plan.order);
     let rowOffset = 0;
     while (true) {
       const batch = await reader.readBatch(batchSize);
@@ -74435,7 +65975,7 @@ async function* streamCsvFile(path, options = {}) {
         if (rowOffset === 0) throw headerOnly(reader);
         return;
       }
-      yield toFrame2(path, batch, plan.schema, rowOffset, options);
+      yield toFrame2(path, batch, plan.schema, rowOffset);
       rowOffset += batch.rowCount;
     }
   } finally {
@@ -74443,61 +65983,35 @@ async function* streamCsvFile(path, options = {}) {
   }
 }
 async function writeCsvFile(path, frame, options = {}) {
-  const writer = await openCsvWriter(path, options);
-  try {
-    for (let start = 0; start < frame.rowCount || start === 0; start += WRITE_CHUNK_ROWS) {
-      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS));
-    }
-    await writer.close();
-  } catch (error63) {
-    await writer.abort();
-    throw error63;
-  }
-}
-function openCsvWriter(path, options = {}) {
-  resolveDelimiter(path, options.delimiter);
-  return TextFrameWriter.open(path, encodeCsv, options);
-}
-function encodeCsv(frame, options) {
-  const delimiter = resolveDelimiter(options.path ?? "", options.delimiter);
-  const delimiterByte = delimiter.charCodeAt(0);
+  const delimiter = resolveDelimiter(path, options.delimiter);
   const names = frame.names;
-  const columnCount = names.length;
-  const rowCount = frame.rowCount;
-  const cells = names.map((name) => cellEncoder(frame.column(name), delimiter));
-  let width2 = 1;
-  for (const cell of cells) width2 += Math.min(cell.width, 64) + 1;
-  const header = options.first ? Buffer.from(`${names.map((name) => quote(name, delimiter)).join(delimiter)}
-`, "utf8") : void 0;
-  const sample = Math.min(rowCount, 64);
-  const out = new ByteBuffer4(sample * width2 + (header?.length ?? 0), width2);
-  if (header) out.append(header);
-  const loneMissing = columnCount === 1;
-  for (let row = 0; row < rowCount; row++) {
-    if (row === sample && row < rowCount) {
-      const perRow = (out.length - (header?.length ?? 0)) / sample;
-      out.reserve(Math.ceil(perRow * (rowCount - row) * 1.1) + width2);
-    }
-    out.reserve(width2);
-    for (let column2 = 0; column2 < columnCount; column2++) {
-      if (column2 > 0) out.byte(delimiterByte);
-      if (!cells[column2].write(out, row) && loneMissing) {
-        out.byte(34);
-        out.byte(34);
+  const cells = names.map((name) => cellWriter(frame.column(name), delimiter));
+  const columnCount = cells.length;
+  const missing = columnCount === 1 ? '""' : "";
+  await writeFileAtomic(path, async (handle) => {
+    let text = `${names.map((name) => quote(name, delimiter)).join(delimiter)}
+`;
+    for (let row = 0; row < frame.rowCount; row++) {
+      for (let column = 0; column < columnCount; column++) {
+        if (column > 0) text += delimiter;
+        const cell = cells[column](row);
+        text += cell === void 0 ? missing : cell;
+      }
+      text += "\n";
+      if (text.length >= WRITE_CHUNK_CHARS) {
+        await handle.write(text);
+        text = "";
       }
     }
-    out.byte(10);
-  }
-  return out.result();
+    if (text.length > 0) await handle.write(text);
+  });
 }
 var csvFormat = {
   name: "csv",
   extensions: [".csv", ".tsv", ".txt"],
   read: (path, options) => readCsvFile(path, options),
   stream: (path, options) => streamCsvFile(path, options),
-  write: (path, frame, options) => writeCsvFile(path, frame, options),
-  openWriter: (path, options) => openCsvWriter(path, options),
-  encode: encodeCsv
+  write: (path, frame, options) => writeCsvFile(path, frame, options)
 };
 function resolveDelimiter(path, delimiter) {
   if (delimiter === void 0) return extname(path).toLowerCase() === ".tsv" ? "	" : ",";
@@ -74551,7 +66065,7 @@ function planColumns(reader, options) {
   const order = [];
   for (const index of picked) {
     const field = schema?.fields[header[index]];
-    if (schema && !field && schema.unknownKeys === "strip" && !options.keepUnknownColumns) continue;
+    if (schema && !field && schema.unknownKeys === "strip") continue;
     modes[index] = field?.kind === "category" ? MODE_TEXT : MODE_NUMERIC;
     order.push(index);
   }
@@ -74570,13 +66084,13 @@ function restrictSchema(schema, columns) {
     description: schema.description
   });
 }
-function toFrame2(path, batch, schema, rowOffset, options) {
+function toFrame2(path, batch, schema, rowOffset) {
   const raw = new Frame(batch.columns, batch.rowCount);
-  return applySchema(
-    raw,
-    { ...options, schema },
-    { path, rowOffset, lineOf: batch.lineOf, malformed: batch.malformed }
-  );
+  if (!schema) return raw;
+  return schema.conformFrame(raw, {
+    locate: (row) => ({ file: path, line: batch.lineOf(row) }),
+    rowOffset
+  });
 }
 function headerOnly(reader) {
   return new MlopsError(
@@ -74591,42 +66105,26 @@ function quote(text, delimiter) {
   }
   return text;
 }
-function cellEncoder(column2, delimiter) {
-  if (column2.kind === "category") {
-    const encoded = column2.dictionary.map((value2) => Buffer.from(quote(value2, delimiter), "utf8"));
-    let width2 = 2;
-    for (const bytes of encoded) width2 = Math.max(width2, bytes.length);
-    const codes = column2.codes;
-    return {
-      width: width2,
-      write(out, row) {
-        const code = codes[row];
-        if (code < 0) return false;
-        out.append(encoded[code]);
-        return true;
-      }
+function cellWriter(column, delimiter) {
+  if (column.kind === "category") {
+    const encoded = column.dictionary.map((value2) => quote(value2, delimiter));
+    const codes = column.codes;
+    return (row) => {
+      const code = codes[row];
+      return code < 0 ? void 0 : encoded[code];
     };
   }
-  const values = column2.values;
-  if (column2.kind === "boolean") {
-    return {
-      width: 5,
-      write(out, row) {
-        const value2 = values[row];
-        if (Number.isNaN(value2)) return false;
-        out.ascii(value2 !== 0 ? "true" : "false");
-        return true;
-      }
-    };
-  }
-  return {
-    width: MAX_NUMBER_CHARS,
-    write(out, row) {
+  const values = column.values;
+  if (column.kind === "boolean") {
+    return (row) => {
       const value2 = values[row];
-      if (Number.isNaN(value2)) return false;
-      out.ascii(value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2));
-      return true;
-    }
+      return Number.isNaN(value2) ? void 0 : value2 !== 0 ? "true" : "false";
+    };
+  }
+  return (row) => {
+    const value2 = values[row];
+    if (Number.isNaN(value2)) return void 0;
+    return value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2);
   };
 }
 
@@ -74634,58 +66132,43 @@ function cellEncoder(column2, delimiter) {
 import { createReadStream } from "fs";
 import { TextDecoder as TextDecoder2 } from "util";
 var READ_CHUNK_BYTES = 1 << 20;
+var WRITE_CHUNK_CHARS2 = 1 << 20;
 var jsonlFormat = {
   name: "jsonl",
   extensions: [".jsonl", ".ndjson"],
   read: readJsonl,
   stream: streamJsonl,
-  write: writeJsonl,
-  openWriter: (path) => openJsonlWriter(path),
-  encode: encodeJsonl
+  write: writeJsonl
 };
 async function readJsonl(path, options = {}) {
   let last;
-  const lenient = options.onInvalidRow !== void 0;
-  for await (const batch of parseBatches(
-    path,
-    Number.POSITIVE_INFINITY,
-    options.columns,
-    lenient
-  )) {
+  for await (const batch of parseBatches(path, Number.POSITIVE_INFINITY, options.columns)) {
     last = batch;
   }
   checkColumns(path, last?.seen ?? [], options.columns);
-  return conform(
-    path,
-    last ?? { frame: new Frame({}), lines: [], seen: [], malformed: [] },
-    options,
-    0
-  );
+  return conform(path, last?.frame ?? new Frame({}), last?.lines ?? [], options, 0);
 }
 async function* streamJsonl(path, options = {}) {
   const batchSize = checkBatchSize(options.batchSize);
   let offset = 0;
-  const lenient = options.onInvalidRow !== void 0;
-  for await (const batch of parseBatches(path, batchSize, options.columns, lenient)) {
-    yield conform(path, batch, options, offset);
+  for await (const batch of parseBatches(path, batchSize, options.columns)) {
+    yield conform(path, batch.frame, batch.lines, options, offset);
     offset += batch.frame.rowCount;
   }
 }
-function conform(path, batch, options, rowOffset) {
-  const lines = batch.lines;
-  return applySchema(batch.frame, options, {
-    path,
-    rowOffset,
+function conform(path, frame, lines, options, rowOffset) {
+  if (!options.schema) return frame;
+  return options.schema.conformFrame(frame, {
     textMissing: false,
-    lineOf: (row) => lines[row],
-    malformed: batch.malformed
+    rowOffset,
+    locate: (row) => ({ file: path, line: lines[row] })
   });
 }
-async function* parseBatches(path, batchSize, columns, lenient = false) {
+async function* parseBatches(path, batchSize, columns) {
   await assertReadableFile(path);
   const decoder5 = new TextDecoder2("utf-8", { fatal: true });
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-  let builder = new BatchBuilder(path, columns, lenient);
+  let builder = new BatchBuilder(path, columns);
   let pending = "";
   let lineNumber = 0;
   try {
@@ -74698,7 +66181,7 @@ async function* parseBatches(path, batchSize, columns, lenient = false) {
         builder.addLine(text.slice(start, newline), lineNumber);
         if (builder.rowCount === batchSize) {
           yield builder.finish();
-          builder = new BatchBuilder(path, columns, lenient);
+          builder = new BatchBuilder(path, columns);
         }
         start = newline + 1;
         newline = text.indexOf("\n", start);
@@ -74782,12 +66265,9 @@ var BatchBuilder = class {
   #columns = /* @__PURE__ */ new Map();
   #seen = /* @__PURE__ */ new Set();
   #lines = [];
-  #lenient;
-  #malformed = [];
   rowCount = 0;
-  constructor(path, columns, lenient) {
+  constructor(path, columns) {
     this.#path = path;
-    this.#lenient = lenient;
     this.#requested = columns;
     this.#wanted = columns ? new Set(columns) : void 0;
   }
@@ -74800,47 +66280,35 @@ var BatchBuilder = class {
       row = JSON.parse(text);
     } catch (error63) {
       const snippet = text.length > 40 ? `${text.slice(0, 37)}...` : text;
-      const message2 = error63.message;
-      const problem = `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} (${message2})`;
-      if (this.#lenient) {
-        this.#keepMalformed(text, line, problem, "invalid JSON");
-        return;
-      }
-      throw this.#invalid(line, problem, error63);
+      throw this.#invalid(
+        line,
+        `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} (${error63.message})`,
+        error63
+      );
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      const received = describeReceived(row);
-      const problem = `expected a JSON object, got ${received}`;
-      if (this.#lenient) {
-        this.#keepMalformed(text, line, problem, received);
-        return;
-      }
-      throw this.#invalid(line, problem);
+      throw this.#invalid(line, `expected a JSON object, got ${describeReceived(row)}`);
     }
     const index = this.rowCount;
     const record2 = row;
     for (const key in record2) {
       const value2 = record2[key];
       if (value2 !== null && typeof value2 === "object") {
-        const received = Array.isArray(value2) ? "an array" : "an object";
-        const problem = `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ${received}`;
-        if (this.#lenient) {
-          this.#keepMalformed(text, line, problem, received);
-          return;
-        }
-        throw this.#invalid(line, problem, void 0, key);
+        throw this.#invalid(
+          line,
+          `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ` + (Array.isArray(value2) ? "an array" : "an object"),
+          void 0,
+          key
+        );
       }
-    }
-    for (const key in record2) {
-      const value2 = record2[key];
       this.#seen.add(key);
       if (this.#wanted && !this.#wanted.has(key)) continue;
-      let column2 = this.#columns.get(key);
-      if (!column2) {
-        column2 = new ColumnBuilder();
-        this.#columns.set(key, column2);
+      let column = this.#columns.get(key);
+      if (!column) {
+        column = new ColumnBuilder();
+        this.#columns.set(key, column);
       }
-      column2.set(index, value2);
+      column.set(index, value2);
     }
     this.#lines.push(line);
     this.rowCount++;
@@ -74852,29 +66320,12 @@ var BatchBuilder = class {
       name,
       (this.#columns.get(name) ?? new ColumnBuilder()).finish(n)
     ]);
-    return {
-      frame: new Frame(entries, n),
-      lines: this.#lines,
-      seen: [...this.#seen],
-      malformed: this.#malformed
-    };
+    return { frame: new Frame(entries, n), lines: this.#lines, seen: [...this.#seen] };
   }
-  /** Lenient reads: the line becomes a row of missing values, listed as malformed. */
-  #keepMalformed(text, line, message2, received) {
-    this.#malformed.push({
-      row: this.rowCount,
-      text,
-      message: message2,
-      expected: "a JSON object of numbers, strings, booleans and nulls",
-      received
-    });
-    this.#lines.push(line);
-    this.rowCount++;
-  }
-  #invalid(line, message2, cause, column2) {
+  #invalid(line, message2, cause, column) {
     return new MlopsError("jsonl_invalid", `${this.#path}:${line}: ${message2}`, {
       cause,
-      location: { file: this.#path, line, column: column2 }
+      location: { file: this.#path, line, column }
     });
   }
 };
@@ -74885,57 +66336,40 @@ function isBlank(text) {
   }
   return true;
 }
-var WRITE_CHUNK_ROWS2 = 65536;
 async function writeJsonl(path, frame) {
-  const writer = await openJsonlWriter(path);
-  try {
-    for (let start = 0; start < frame.rowCount; start += WRITE_CHUNK_ROWS2) {
-      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS2));
-    }
-    await writer.close();
-  } catch (error63) {
-    await writer.abort();
-    throw error63;
-  }
-}
-function openJsonlWriter(path) {
-  return TextFrameWriter.open(path, encodeJsonl, {});
-}
-function encodeJsonl(frame, options) {
-  const path = options.path ?? "frame";
   const names = frame.names;
-  const keys = names.map(
-    (name, c) => Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`)
-  );
+  const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
   const columns = names.map((name) => frame.column(name));
   const quoted = columns.map(
-    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => Buffer.from(JSON.stringify(value2), "utf8")) : []
+    (column) => column.kind === "category" ? column.dictionary.map((value2) => JSON.stringify(value2)) : []
   );
-  let width2 = 2;
-  for (let c = 0; c < columns.length; c++) width2 += keys[c].length + MAX_NUMBER_CHARS;
-  const sample = Math.min(frame.rowCount, 64);
-  const out = new ByteBuffer4(sample * width2, width2);
-  const open11 = Buffer.from("{");
-  for (let row = 0; row < frame.rowCount; row++) {
-    if (row === sample)
-      out.reserve(Math.ceil(out.length / sample * (frame.rowCount - row) * 1.1) + width2);
-    out.reserve(width2);
-    if (names.length === 0) out.append(open11);
-    for (let c = 0; c < columns.length; c++) {
-      const column2 = columns[c];
-      out.append(keys[c]);
-      if (column2.kind === "category") {
-        const code = column2.codes[row];
-        if (code < 0) out.ascii("null");
-        else out.append(quoted[c][code]);
-      } else {
-        out.ascii(numberCell(path, names[c], row, column2.kind, column2.values[row]));
+  await writeFileAtomic(path, async (handle) => {
+    let parts = [];
+    let size = 0;
+    for (let row = 0; row < frame.rowCount; row++) {
+      let line = names.length === 0 ? "{" : "";
+      for (let c = 0; c < columns.length; c++) {
+        const column = columns[c];
+        let cell;
+        if (column.kind === "category") {
+          const code = column.codes[row];
+          cell = code < 0 ? "null" : quoted[c][code] ?? "null";
+        } else {
+          cell = numberCell(path, names[c], row, column.kind, column.values[row]);
+        }
+        line += keys[c] + cell;
+      }
+      line += "}\n";
+      parts.push(line);
+      size += line.length;
+      if (size >= WRITE_CHUNK_CHARS2) {
+        await handle.writeFile(parts.join(""));
+        parts = [];
+        size = 0;
       }
     }
-    out.byte(125);
-    out.byte(10);
-  }
-  return out.result();
+    if (parts.length > 0) await handle.writeFile(parts.join(""));
+  });
 }
 function numberCell(path, name, row, kind, value2) {
   if (Number.isNaN(value2)) return "null";
@@ -75081,15 +66515,15 @@ function getFlags(reader) {
   reader.offset += 4;
   const type = rawType % 1e3;
   const flags = Math.floor(rawType / 1e3);
-  let count2 = 0;
+  let count = 0;
   if (type > 1 && type <= 7) {
-    count2 = view.getUint32(reader.offset, littleEndian);
+    count = view.getUint32(reader.offset, littleEndian);
     reader.offset += 4;
   }
   let dim = 2;
   if (flags) dim++;
   if (flags === 3) dim++;
-  return { littleEndian, type, dim, count: count2 };
+  return { littleEndian, type, dim, count };
 }
 function readPosition(reader, flags) {
   const points = [];
@@ -75111,9 +66545,9 @@ function readPolygon(reader, flags) {
   const { view } = reader;
   const rings = [];
   for (let r = 0; r < flags.count; r++) {
-    const count2 = view.getUint32(reader.offset, flags.littleEndian);
+    const count = view.getUint32(reader.offset, flags.littleEndian);
     reader.offset += 4;
-    rings.push(readLine(reader, { ...flags, count: count2 }));
+    rings.push(readLine(reader, { ...flags, count }));
   }
   return rings;
 }
@@ -75281,16 +66715,16 @@ function parseFloat16(bytes) {
 function schemaTree(schema, rootIndex, path) {
   const element = schema[rootIndex];
   const children = [];
-  let count2 = 1;
+  let count = 1;
   if (element.num_children) {
     while (children.length < element.num_children) {
-      const childElement = schema[rootIndex + count2];
-      const child = schemaTree(schema, rootIndex + count2, [...path, childElement.name]);
-      count2 += child.count;
+      const childElement = schema[rootIndex + count];
+      const child = schemaTree(schema, rootIndex + count, [...path, childElement.name]);
+      count += child.count;
       children.push(child);
     }
   }
-  return { count: count2, element, children, path };
+  return { count, element, children, path };
 }
 function getSchemaPath(schema, name) {
   return getTreePath(schemaTree(schema, 0, []), name);
@@ -75361,9 +66795,9 @@ function isMapLike(schema) {
 }
 function isFlatColumn(schemaPath) {
   if (schemaPath.length !== 2) return false;
-  const [, column2] = schemaPath;
-  if (column2.element.repetition_type === "REPEATED") return false;
-  if (column2.children.length) return false;
+  const [, column] = schemaPath;
+  if (column.element.repetition_type === "REPEATED") return false;
+  if (column.children.length) return false;
   return true;
 }
 
@@ -75478,10 +66912,10 @@ function markGeoColumns(schema, key_value_metadata) {
   const columns = /* @__PURE__ */ new Map();
   const geo = key_value_metadata?.find(({ key }) => key === "geo")?.value;
   const decodedColumns = (geo && JSON.parse(geo)?.columns) ?? {};
-  for (const [name, column2] of Object.entries(decodedColumns)) {
-    if (column2.encoding !== "WKB") continue;
-    const type = column2.edges === "spherical" ? "GEOGRAPHY" : "GEOMETRY";
-    const id = column2.crs?.id ?? column2.crs?.ids?.[0];
+  for (const [name, column] of Object.entries(decodedColumns)) {
+    if (column.encoding !== "WKB") continue;
+    const type = column.edges === "spherical" ? "GEOGRAPHY" : "GEOMETRY";
+    const id = column.crs?.id ?? column.crs?.ids?.[0];
     const crs = id ? `${id.authority}:${id.code.toString()}` : void 0;
     columns.set(name, { type, crs });
   }
@@ -75567,57 +67001,57 @@ function parquetMetadata(arrayBuffer, { parsers, geoparquet = true } = {}) {
   const columnSchema = schema.filter((e) => e.type);
   const num_rows = metadata.field_3;
   const row_groups = metadata.field_4.map((rowGroup) => ({
-    columns: rowGroup.field_1.map((column2, columnIndex) => ({
-      file_path: decode5(column2.field_1),
-      file_offset: column2.field_2,
-      meta_data: column2.field_3 && {
-        type: ParquetTypes[column2.field_3.field_1],
-        encodings: column2.field_3.field_2?.map((e) => Encodings[e]),
-        path_in_schema: column2.field_3.field_3.map(decode5),
-        codec: CompressionCodecs[column2.field_3.field_4],
-        num_values: column2.field_3.field_5,
-        total_uncompressed_size: column2.field_3.field_6,
-        total_compressed_size: column2.field_3.field_7,
-        key_value_metadata: column2.field_3.field_8?.map((kv) => ({
+    columns: rowGroup.field_1.map((column, columnIndex) => ({
+      file_path: decode5(column.field_1),
+      file_offset: column.field_2,
+      meta_data: column.field_3 && {
+        type: ParquetTypes[column.field_3.field_1],
+        encodings: column.field_3.field_2?.map((e) => Encodings[e]),
+        path_in_schema: column.field_3.field_3.map(decode5),
+        codec: CompressionCodecs[column.field_3.field_4],
+        num_values: column.field_3.field_5,
+        total_uncompressed_size: column.field_3.field_6,
+        total_compressed_size: column.field_3.field_7,
+        key_value_metadata: column.field_3.field_8?.map((kv) => ({
           key: decode5(kv.field_1),
           value: decode5(kv.field_2)
         })),
-        data_page_offset: column2.field_3.field_9,
-        index_page_offset: column2.field_3.field_10,
-        dictionary_page_offset: column2.field_3.field_11,
-        statistics: convertStats(column2.field_3.field_12, columnSchema[columnIndex], allParsers),
-        encoding_stats: column2.field_3.field_13?.map((encodingStat) => ({
+        data_page_offset: column.field_3.field_9,
+        index_page_offset: column.field_3.field_10,
+        dictionary_page_offset: column.field_3.field_11,
+        statistics: convertStats(column.field_3.field_12, columnSchema[columnIndex], allParsers),
+        encoding_stats: column.field_3.field_13?.map((encodingStat) => ({
           page_type: PageTypes[encodingStat.field_1],
           encoding: Encodings[encodingStat.field_2],
           count: encodingStat.field_3
         })),
-        bloom_filter_offset: column2.field_3.field_14,
-        bloom_filter_length: column2.field_3.field_15,
-        size_statistics: column2.field_3.field_16 && {
-          unencoded_byte_array_data_bytes: column2.field_3.field_16.field_1,
-          repetition_level_histogram: column2.field_3.field_16.field_2,
-          definition_level_histogram: column2.field_3.field_16.field_3
+        bloom_filter_offset: column.field_3.field_14,
+        bloom_filter_length: column.field_3.field_15,
+        size_statistics: column.field_3.field_16 && {
+          unencoded_byte_array_data_bytes: column.field_3.field_16.field_1,
+          repetition_level_histogram: column.field_3.field_16.field_2,
+          definition_level_histogram: column.field_3.field_16.field_3
         },
-        geospatial_statistics: column2.field_3.field_17 && {
-          bbox: column2.field_3.field_17.field_1 && {
-            xmin: column2.field_3.field_17.field_1.field_1,
-            xmax: column2.field_3.field_17.field_1.field_2,
-            ymin: column2.field_3.field_17.field_1.field_3,
-            ymax: column2.field_3.field_17.field_1.field_4,
-            zmin: column2.field_3.field_17.field_1.field_5,
-            zmax: column2.field_3.field_17.field_1.field_6,
-            mmin: column2.field_3.field_17.field_1.field_7,
-            mmax: column2.field_3.field_17.field_1.field_8
+        geospatial_statistics: column.field_3.field_17 && {
+          bbox: column.field_3.field_17.field_1 && {
+            xmin: column.field_3.field_17.field_1.field_1,
+            xmax: column.field_3.field_17.field_1.field_2,
+            ymin: column.field_3.field_17.field_1.field_3,
+            ymax: column.field_3.field_17.field_1.field_4,
+            zmin: column.field_3.field_17.field_1.field_5,
+            zmax: column.field_3.field_17.field_1.field_6,
+            mmin: column.field_3.field_17.field_1.field_7,
+            mmax: column.field_3.field_17.field_1.field_8
           },
-          geospatial_types: column2.field_3.field_17.field_2
+          geospatial_types: column.field_3.field_17.field_2
         }
       },
-      offset_index_offset: column2.field_4,
-      offset_index_length: column2.field_5,
-      column_index_offset: column2.field_6,
-      column_index_length: column2.field_7,
-      crypto_metadata: column2.field_8,
-      encrypted_column_metadata: column2.field_9
+      offset_index_offset: column.field_4,
+      offset_index_length: column.field_5,
+      column_index_offset: column.field_6,
+      column_index_length: column.field_7,
+      crypto_metadata: column.field_8,
+      encrypted_column_metadata: column.field_9
     })),
     total_byte_size: rowGroup.field_2,
     num_rows: rowGroup.field_3,
@@ -77027,9 +68461,9 @@ function invertStruct(struct, depth) {
 }
 
 // ../../node_modules/hyparquet/src/delta.js
-function deltaBinaryUnpack(reader, count2, output2) {
+function deltaBinaryUnpack(reader, count, output2) {
   if (output2 instanceof Int32Array) {
-    deltaBinaryUnpackInt32(reader, count2, output2);
+    deltaBinaryUnpackInt32(reader, count, output2);
     return;
   }
   const blockSize = readVarInt(reader);
@@ -77039,19 +68473,19 @@ function deltaBinaryUnpack(reader, count2, output2) {
   let outputIndex = 0;
   output2[outputIndex++] = value2;
   const valuesPerMiniblock = blockSize / miniblockPerBlock;
-  while (outputIndex < count2) {
+  while (outputIndex < count) {
     const minDelta = readZigZagBigInt(reader);
     const bitWidths = new Uint8Array(miniblockPerBlock);
     for (let i = 0; i < miniblockPerBlock; i++) {
       bitWidths[i] = reader.view.getUint8(reader.offset++);
     }
-    for (let i = 0; i < miniblockPerBlock && outputIndex < count2; i++) {
+    for (let i = 0; i < miniblockPerBlock && outputIndex < count; i++) {
       const bitWidth3 = bitWidths[i];
       if (bitWidth3) {
         let bitpackPos = 0;
         let miniblockCount = valuesPerMiniblock;
         const mask = (1n << BigInt(bitWidth3)) - 1n;
-        while (miniblockCount && outputIndex < count2) {
+        while (miniblockCount && outputIndex < count) {
           let bits = BigInt(reader.view.getUint32(reader.offset, true) >>> bitpackPos) & mask;
           bitpackPos += bitWidth3;
           while (bitpackPos >= 32) {
@@ -77070,7 +68504,7 @@ function deltaBinaryUnpack(reader, count2, output2) {
           reader.offset += Math.ceil((miniblockCount * bitWidth3 + bitpackPos) / 8);
         }
       } else {
-        for (let j = 0; j < valuesPerMiniblock && outputIndex < count2; j++) {
+        for (let j = 0; j < valuesPerMiniblock && outputIndex < count; j++) {
           value2 += minDelta;
           output2[outputIndex++] = value2;
         }
@@ -77078,7 +68512,7 @@ function deltaBinaryUnpack(reader, count2, output2) {
     }
   }
 }
-function deltaBinaryUnpackInt32(reader, count2, output2) {
+function deltaBinaryUnpackInt32(reader, count, output2) {
   const blockSize = readVarInt(reader);
   const miniblockPerBlock = readVarInt(reader);
   readVarInt(reader);
@@ -77087,15 +68521,15 @@ function deltaBinaryUnpackInt32(reader, count2, output2) {
   output2[outputIndex++] = value2;
   const valuesPerMiniblock = blockSize / miniblockPerBlock;
   const { view } = reader;
-  while (outputIndex < count2) {
+  while (outputIndex < count) {
     const minDelta = readZigZagInt33(reader);
     const bitWidthsOffset = reader.offset;
     let offset = bitWidthsOffset + miniblockPerBlock;
-    for (let i = 0; i < miniblockPerBlock && outputIndex < count2; i++) {
+    for (let i = 0; i < miniblockPerBlock && outputIndex < count; i++) {
       const bitWidth3 = view.getUint8(bitWidthsOffset + i);
       const end = offset + valuesPerMiniblock * bitWidth3 / 8;
       let bitOffset = 0;
-      for (let j = 0; j < valuesPerMiniblock && outputIndex < count2; j++) {
+      for (let j = 0; j < valuesPerMiniblock && outputIndex < count; j++) {
         let residual = 0;
         let bitsRead = 0;
         while (bitsRead < bitWidth3) {
@@ -77124,20 +68558,20 @@ function readZigZagInt33(reader) {
   const high = reader.offset - start === 5 ? reader.view.getUint8(start + 4) >>> 4 & 1 : 0;
   return (low >>> 1 | high << 31) ^ -(low & 1);
 }
-function deltaLengthByteArray(reader, count2, output2) {
-  const lengths = new Int32Array(count2);
-  deltaBinaryUnpack(reader, count2, lengths);
-  for (let i = 0; i < count2; i++) {
+function deltaLengthByteArray(reader, count, output2) {
+  const lengths = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, lengths);
+  for (let i = 0; i < count; i++) {
     output2[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, lengths[i]);
     reader.offset += lengths[i];
   }
 }
-function deltaByteArray(reader, count2, output2) {
-  const prefixData = new Int32Array(count2);
-  deltaBinaryUnpack(reader, count2, prefixData);
-  const suffixData = new Int32Array(count2);
-  deltaBinaryUnpack(reader, count2, suffixData);
-  for (let i = 0; i < count2; i++) {
+function deltaByteArray(reader, count, output2) {
+  const prefixData = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, prefixData);
+  const suffixData = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, suffixData);
+  for (let i = 0; i < count; i++) {
     const suffix = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, suffixData[i]);
     if (prefixData[i]) {
       output2[i] = new Uint8Array(prefixData[i] + suffixData[i]);
@@ -77163,25 +68597,25 @@ function readRleBitPackedHybrid(reader, width2, output2, length) {
     if (header & 1) {
       seen = readBitPacked(reader, header, width2, output2, seen);
     } else {
-      const count2 = header >>> 1;
-      readRle(reader, count2, width2, output2, seen);
-      seen += count2;
+      const count = header >>> 1;
+      readRle(reader, count, width2, output2, seen);
+      seen += count;
     }
   }
   reader.offset = startOffset + length;
 }
-function readRle(reader, count2, bitWidth3, output2, seen) {
+function readRle(reader, count, bitWidth3, output2, seen) {
   const width2 = bitWidth3 + 7 >> 3;
   let value2 = 0;
   for (let i = 0; i < width2; i++) {
     value2 |= reader.view.getUint8(reader.offset++) << (i << 3);
   }
-  for (let i = 0; i < count2; i++) {
+  for (let i = 0; i < count; i++) {
     output2[seen + i] = value2;
   }
 }
 function readBitPacked(reader, header, bitWidth3, output2, seen) {
-  let count2 = header >> 1 << 3;
+  let count = header >> 1 << 3;
   const mask = (1 << bitWidth3) - 1;
   let data = 0;
   if (reader.offset < reader.view.byteLength) {
@@ -77191,7 +68625,7 @@ function readBitPacked(reader, header, bitWidth3, output2, seen) {
   }
   let left = 8;
   let right = 0;
-  while (count2) {
+  while (count) {
     if (right > 8) {
       right -= 8;
       left -= 8;
@@ -77204,17 +68638,17 @@ function readBitPacked(reader, header, bitWidth3, output2, seen) {
       if (seen < output2.length) {
         output2[seen++] = data >> right & mask;
       }
-      count2--;
+      count--;
       right += bitWidth3;
     }
   }
   return seen;
 }
-function byteStreamSplit(reader, count2, type, typeLength) {
+function byteStreamSplit(reader, count, type, typeLength) {
   const width2 = byteWidth(type, typeLength);
-  const bytes = new Uint8Array(count2 * width2);
+  const bytes = new Uint8Array(count * width2);
   for (let b = 0; b < width2; b++) {
-    for (let i = 0; i < count2; i++) {
+    for (let i = 0; i < count; i++) {
       bytes[i * width2 + b] = reader.view.getUint8(reader.offset++);
     }
   }
@@ -77223,8 +68657,8 @@ function byteStreamSplit(reader, count2, type, typeLength) {
   else if (type === "INT32") return new Int32Array(bytes.buffer);
   else if (type === "INT64") return new BigInt64Array(bytes.buffer);
   else if (type === "FIXED_LEN_BYTE_ARRAY") {
-    const split = new Array(count2);
-    for (let i = 0; i < count2; i++) {
+    const split = new Array(count);
+    for (let i = 0; i < count; i++) {
       split[i] = bytes.subarray(i * width2, (i + 1) * width2);
     }
     return split;
@@ -77248,73 +68682,73 @@ function byteWidth(type, typeLength) {
 }
 
 // ../../node_modules/hyparquet/src/plain.js
-function readPlain(reader, type, count2, fixedLength) {
-  if (count2 === 0) return [];
+function readPlain(reader, type, count, fixedLength) {
+  if (count === 0) return [];
   if (type === "BOOLEAN") {
-    return readPlainBoolean(reader, count2);
+    return readPlainBoolean(reader, count);
   } else if (type === "INT32") {
-    return readPlainInt32(reader, count2);
+    return readPlainInt32(reader, count);
   } else if (type === "INT64") {
-    return readPlainInt64(reader, count2);
+    return readPlainInt64(reader, count);
   } else if (type === "INT96") {
-    return readPlainInt96(reader, count2);
+    return readPlainInt96(reader, count);
   } else if (type === "FLOAT") {
-    return readPlainFloat(reader, count2);
+    return readPlainFloat(reader, count);
   } else if (type === "DOUBLE") {
-    return readPlainDouble(reader, count2);
+    return readPlainDouble(reader, count);
   } else if (type === "BYTE_ARRAY") {
-    return readPlainByteArray(reader, count2);
+    return readPlainByteArray(reader, count);
   } else if (type === "FIXED_LEN_BYTE_ARRAY") {
     if (!fixedLength) throw new Error("parquet missing fixed length");
-    return readPlainByteArrayFixed(reader, count2, fixedLength);
+    return readPlainByteArrayFixed(reader, count, fixedLength);
   } else {
     throw new Error(`parquet unhandled type: ${type}`);
   }
 }
-function readPlainBoolean(reader, count2) {
-  const values = new Array(count2);
-  for (let i = 0; i < count2; i++) {
+function readPlainBoolean(reader, count) {
+  const values = new Array(count);
+  for (let i = 0; i < count; i++) {
     const byteOffset = reader.offset + (i / 8 | 0);
     const bitOffset = i % 8;
     const byte = reader.view.getUint8(byteOffset);
     values[i] = (byte & 1 << bitOffset) !== 0;
   }
-  reader.offset += Math.ceil(count2 / 8);
+  reader.offset += Math.ceil(count / 8);
   return values;
 }
-function readPlainInt32(reader, count2) {
-  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Int32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 4)) : new Int32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
-  reader.offset += count2 * 4;
+function readPlainInt32(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Int32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Int32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 4;
   return values;
 }
-function readPlainInt64(reader, count2) {
-  const values = (reader.view.byteOffset + reader.offset) % 8 ? new BigInt64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 8)) : new BigInt64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
-  reader.offset += count2 * 8;
+function readPlainInt64(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new BigInt64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new BigInt64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 8;
   return values;
 }
-function readPlainInt96(reader, count2) {
-  const values = new Array(count2);
-  for (let i = 0; i < count2; i++) {
+function readPlainInt96(reader, count) {
+  const values = new Array(count);
+  for (let i = 0; i < count; i++) {
     const low = reader.view.getBigInt64(reader.offset + i * 12, true);
     const high = reader.view.getInt32(reader.offset + i * 12 + 8, true);
     values[i] = BigInt(high) << 64n | low;
   }
-  reader.offset += count2 * 12;
+  reader.offset += count * 12;
   return values;
 }
-function readPlainFloat(reader, count2) {
-  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Float32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 4)) : new Float32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
-  reader.offset += count2 * 4;
+function readPlainFloat(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Float32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Float32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 4;
   return values;
 }
-function readPlainDouble(reader, count2) {
-  const values = (reader.view.byteOffset + reader.offset) % 8 ? new Float64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 8)) : new Float64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
-  reader.offset += count2 * 8;
+function readPlainDouble(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new Float64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new Float64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 8;
   return values;
 }
-function readPlainByteArray(reader, count2) {
-  const values = new Array(count2);
-  for (let i = 0; i < count2; i++) {
+function readPlainByteArray(reader, count) {
+  const values = new Array(count);
+  for (let i = 0; i < count; i++) {
     const length = reader.view.getUint32(reader.offset, true);
     reader.offset += 4;
     values[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, length);
@@ -77322,9 +68756,9 @@ function readPlainByteArray(reader, count2) {
   }
   return values;
 }
-function readPlainByteArrayFixed(reader, count2, fixedLength) {
-  const values = new Array(count2);
-  for (let i = 0; i < count2; i++) {
+function readPlainByteArrayFixed(reader, count, fixedLength) {
+  const values = new Array(count);
+  for (let i = 0; i < count; i++) {
     values[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, fixedLength);
     reader.offset += fixedLength;
   }
@@ -77811,7 +69245,7 @@ async function readSelectedPages(options, groupPlan, chunk, pages, columnDecoder
 }
 async function asyncGroupToRows({ asyncColumns }, selectStart, selectEnd, columns, rowFormat) {
   const asyncPages = await Promise.all(asyncColumns.map(
-    (column2) => column2.data.then(({ skipped, data }) => ({ skipped, data: flatten(data) }))
+    (column) => column.data.then(({ skipped, data }) => ({ skipped, data: flatten(data) }))
   ));
   const selectCount = selectEnd - selectStart;
   if (rowFormat === "object") {
@@ -77828,7 +69262,7 @@ async function asyncGroupToRows({ asyncColumns }, selectStart, selectEnd, column
   }
   const includedColumnNames = asyncColumns.map((child) => child.pathInSchema[0]).filter((name) => !columns || columns.includes(name));
   const columnOrder = columns ?? includedColumnNames;
-  const columnIndexes = columnOrder.map((name) => asyncColumns.findIndex((column2) => column2.pathInSchema[0] === name));
+  const columnIndexes = columnOrder.map((name) => asyncColumns.findIndex((column) => column.pathInSchema[0] === name));
   const groupData = Array(selectCount);
   for (let selectRow = 0; selectRow < selectCount; selectRow++) {
     const rowData = Array(asyncColumns.length);
@@ -77848,7 +69282,7 @@ function assembleAsync(asyncRowGroup, schemaTree2, parsers) {
   const assembled = [];
   for (const child of schemaTree2.children) {
     if (child.children.length) {
-      const childColumns = asyncColumns.filter((column2) => column2.pathInSchema[0] === child.element.name);
+      const childColumns = asyncColumns.filter((column) => column.pathInSchema[0] === child.element.name);
       if (!childColumns.length) continue;
       assembled.push({
         pathInSchema: child.path,
@@ -77873,7 +69307,7 @@ function assembleAsync(asyncRowGroup, schemaTree2, parsers) {
         })()
       });
     } else {
-      const asyncColumn = asyncColumns.find((column2) => column2.pathInSchema[0] === child.element.name);
+      const asyncColumn = asyncColumns.find((column) => column.pathInSchema[0] === child.element.name);
       if (asyncColumn) assembled.push(asyncColumn);
     }
   }
@@ -77892,12 +69326,12 @@ async function prepareParquetOptions(options) {
   const metadata = options.metadata ?? await parquetMetadataAsync(options.file, options);
   const schemaColumns = parquetSchema(metadata).children.map((child) => child.element.name);
   const filterColumns = columnsNeededForFilter(options.filter);
-  const missingFilterColumns = filterColumns.filter((column2) => !schemaColumns.includes(column2));
+  const missingFilterColumns = filterColumns.filter((column) => !schemaColumns.includes(column));
   if (missingFilterColumns.length) {
     throw new Error(`parquet filter columns not found: ${missingFilterColumns.join(", ")}`);
   }
   if (options.columns) {
-    const missingColumns = options.columns.filter((column2) => !schemaColumns.includes(column2));
+    const missingColumns = options.columns.filter((column) => !schemaColumns.includes(column));
     if (missingColumns.length) throw new Error(`parquet column not found: ${missingColumns[0]}`);
   }
   let prepared = { ...options, metadata };
@@ -77957,7 +69391,7 @@ async function parquetRead(options) {
   let readColumns = columns;
   if (columns && filterColumns.length) {
     const selectedColumns = new Set(columns);
-    const extraColumns = filterColumns.filter((column2) => !selectedColumns.has(column2));
+    const extraColumns = filterColumns.filter((column) => !selectedColumns.has(column));
     if (extraColumns.length) readColumns = [...columns, ...extraColumns];
   }
   const readOptions = readColumns === columns ? options : { ...options, columns: readColumns };
@@ -78439,17 +69873,17 @@ function usesInt32NumberPath(values) {
   return true;
 }
 function deltaBinaryPackInt32(writer, values, wrap) {
-  const count2 = values.length;
+  const count = values.length;
   writer.appendVarInt(BLOCK_SIZE);
   writer.appendVarInt(MINIBLOCKS_PER_BLOCK);
-  writer.appendVarInt(count2);
+  writer.appendVarInt(count);
   appendZigZagNumber(writer, values[0]);
   const packedByBitWidth = [];
   const blockDeltas = new Float64Array(BLOCK_SIZE);
   const bitWidths = new Uint8Array(MINIBLOCKS_PER_BLOCK);
   let index = 1;
-  while (index < count2) {
-    const blockEnd = Math.min(index + BLOCK_SIZE, count2);
+  while (index < count) {
+    const blockEnd = Math.min(index + BLOCK_SIZE, count);
     const blockSize = blockEnd - index;
     const firstDelta = wrap ? values[index] - values[index - 1] | 0 : values[index] - values[index - 1];
     let previous = values[index];
@@ -78523,16 +69957,16 @@ function deltaBinaryPackInt32(writer, values, wrap) {
   }
 }
 function deltaBinaryPackBigInt(writer, values, bits) {
-  const count2 = values.length;
+  const count = values.length;
   writer.appendVarInt(BLOCK_SIZE);
   writer.appendVarInt(MINIBLOCKS_PER_BLOCK);
-  writer.appendVarInt(count2);
+  writer.appendVarInt(count);
   writer.appendZigZag(BigInt.asIntN(bits, BigInt(values[0])));
   const blockDeltas = new BigInt64Array(BLOCK_SIZE);
   const bitWidths = new Uint8Array(MINIBLOCKS_PER_BLOCK);
   let index = 1;
-  while (index < count2) {
-    const blockEnd = Math.min(index + BLOCK_SIZE, count2);
+  while (index < count) {
+    const blockEnd = Math.min(index + BLOCK_SIZE, count);
     const blockSize = blockEnd - index;
     let minDelta = 0n;
     for (let i = 0; i < blockSize; i++) {
@@ -78683,8 +70117,8 @@ function writeRleBitPackedHybrid(writer, values, bitWidth3) {
   }
   return writer.offset - offsetStart;
 }
-function writeRleRun(writer, value2, count2, bitWidth3) {
-  writer.appendVarInt(count2 << 1);
+function writeRleRun(writer, value2, count, bitWidth3) {
+  writer.appendVarInt(count << 1);
   const width2 = bitWidth3 + 7 >> 3;
   for (let j = 0; j < width2; j++) {
     writer.appendUint8(value2 >> (j << 3) & 255);
@@ -78806,11 +70240,11 @@ var VARIANT_NULL = new Uint8Array([0]);
 var RESERVED_SHREDDING_FIELDS = /* @__PURE__ */ new Set(["value", "typed_value"]);
 var EMPTY_KEY_INDEX = /* @__PURE__ */ new Map();
 var EMPTY_METADATA = writeVariantMetadata([]);
-function encodeVariantColumn(values, shredding, column2) {
-  if (column2?.required) {
+function encodeVariantColumn(values, shredding, column) {
+  if (column?.required) {
     for (let i = 0; i < values.length; i++) {
       if (values[i] === void 0) {
-        throw new Error(`required variant column ${column2.name} has undefined value at index ${i}`);
+        throw new Error(`required variant column ${column.name} has undefined value at index ${i}`);
       }
     }
   }
@@ -79165,12 +70599,12 @@ function writeVariantObject(obj, writer, keyIndex, scratchWriters) {
   const numElements = entries.length;
   const maxFieldId = numElements > 0 ? entries[numElements - 1].id : 0;
   const idWidth = byteWidth2(maxFieldId);
-  const scratch = scratchWriters.pop() ?? new ByteWriter(8);
+  const scratch2 = scratchWriters.pop() ?? new ByteWriter(8);
   const offsets = new Array(numElements + 1);
   offsets[0] = 0;
   for (let i = 0; i < numElements; i++) {
-    writeValue(obj[entries[i].key], scratch, keyIndex, scratchWriters);
-    offsets[i + 1] = scratch.index;
+    writeValue(obj[entries[i].key], scratch2, keyIndex, scratchWriters);
+    offsets[i + 1] = scratch2.index;
   }
   const offsetWidth = byteWidth2(offsets[numElements]);
   const isLarge = numElements > 255 ? 1 : 0;
@@ -79179,19 +70613,19 @@ function writeVariantObject(obj, writer, keyIndex, scratchWriters) {
   else writer.appendUint8(numElements);
   for (const { id } of entries) appendUnsignedLE(writer, id, idWidth);
   for (const off of offsets) appendUnsignedLE(writer, off, offsetWidth);
-  writer.appendBytes(scratch.getBytes());
-  scratch.index = 0;
-  scratch.offset = 0;
-  scratchWriters.push(scratch);
+  writer.appendBytes(scratch2.getBytes());
+  scratch2.index = 0;
+  scratch2.offset = 0;
+  scratchWriters.push(scratch2);
 }
 function writeVariantArray(arr, writer, keyIndex, scratchWriters) {
   const numElements = arr.length;
-  const scratch = scratchWriters.pop() ?? new ByteWriter(8);
+  const scratch2 = scratchWriters.pop() ?? new ByteWriter(8);
   const offsets = new Array(numElements + 1);
   offsets[0] = 0;
   for (let i = 0; i < numElements; i++) {
-    writeValue(arr[i], scratch, keyIndex, scratchWriters);
-    offsets[i + 1] = scratch.index;
+    writeValue(arr[i], scratch2, keyIndex, scratchWriters);
+    offsets[i + 1] = scratch2.index;
   }
   const offsetWidth = byteWidth2(offsets[numElements]);
   const isLarge = numElements > 255 ? 1 : 0;
@@ -79199,10 +70633,10 @@ function writeVariantArray(arr, writer, keyIndex, scratchWriters) {
   if (isLarge) writer.appendUint32(numElements);
   else writer.appendUint8(numElements);
   for (const off of offsets) appendUnsignedLE(writer, off, offsetWidth);
-  writer.appendBytes(scratch.getBytes());
-  scratch.index = 0;
-  scratch.offset = 0;
-  scratchWriters.push(scratch);
+  writer.appendBytes(scratch2.getBytes());
+  scratch2.index = 0;
+  scratch2.offset = 0;
+  scratchWriters.push(scratch2);
 }
 function byteWidth2(maxValue) {
   if (maxValue <= 255) return 1;
@@ -79416,7 +70850,7 @@ function schemaPathResolver(schema) {
 
 // ../../node_modules/hyparquet-writer/src/splitstream.js
 function writeByteStreamSplit(writer, values, type, typeLength) {
-  const count2 = values.length;
+  const count = values.length;
   let bytes;
   let width2;
   if (type === "FLOAT") {
@@ -79438,15 +70872,15 @@ function writeByteStreamSplit(writer, values, type, typeLength) {
   } else if (type === "FIXED_LEN_BYTE_ARRAY") {
     if (!typeLength) throw new Error("parquet byte_stream_split missing type_length");
     width2 = typeLength;
-    bytes = new Uint8Array(count2 * width2);
-    for (let i = 0; i < count2; i++) {
+    bytes = new Uint8Array(count * width2);
+    for (let i = 0; i < count; i++) {
       bytes.set(values[i], i * width2);
     }
   } else {
     throw new Error(`parquet byte_stream_split unsupported type: ${type}`);
   }
   for (let b = 0; b < width2; b++) {
-    for (let i = 0; i < count2; i++) {
+    for (let i = 0; i < count; i++) {
       writer.appendUint8(bytes[i * width2 + b]);
     }
   }
@@ -79466,8 +70900,8 @@ function bigIntArray(values) {
 }
 
 // ../../node_modules/hyparquet-writer/src/datapage.js
-function writeDataPageV2({ writer, column: column2, encoding, pageData }) {
-  const { columnName, element, codec: codec2, compressors } = column2;
+function writeDataPageV2({ writer, column, encoding, pageData }) {
+  const { columnName, element, codec: codec2, compressors } = column;
   const { type, type_length, repetition_type } = element;
   if (!type) throw new Error(`column ${columnName} cannot determine type`);
   if (repetition_type === "REPEATED") throw new Error(`column ${columnName} repeated types not supported`);
@@ -79478,7 +70912,7 @@ function writeDataPageV2({ writer, column: column2, encoding, pageData }) {
     num_nulls,
     num_values,
     num_rows
-  } = writeLevels(levelWriter, column2, pageData);
+  } = writeLevels(levelWriter, column, pageData);
   const nonnull = num_nulls ? pageData.values.filter((v) => v !== null && v !== void 0) : pageData.values;
   const page = new ByteWriter();
   if (encoding === "PLAIN") {
@@ -79568,8 +71002,8 @@ function writePageHeader(writer, header) {
   };
   serializeTCompactProtocol(writer, compact);
 }
-function writeLevels(writer, column2, dataPage) {
-  const { schemaPath } = column2;
+function writeLevels(writer, column, dataPage) {
+  const { schemaPath } = column;
   const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = dataPage;
   const num_values = definitionLevels.length || values.length;
   let num_nulls = 0;
@@ -79734,10 +71168,10 @@ function useDictionary(values, type, type_length, encoding, dictionarySize, requ
   if (!forced && 2 * (dictionaryValueSize + indexSize) > plainSize) return {};
   return { dictionary, indexes };
 }
-function writeDictionaryPage(writer, column2, dictionary) {
-  const { element, codec: codec2, compressors } = column2;
+function writeDictionaryPage(writer, column, dictionary) {
+  const { element, codec: codec2, compressors } = column;
   const { type, type_length } = element;
-  if (!type) throw new Error(`column ${column2.columnName} cannot determine type`);
+  if (!type) throw new Error(`column ${column.columnName} cannot determine type`);
   const dictionaryPage = new ByteWriter();
   writePlain(dictionaryPage, dictionary, type, type_length);
   const dictionaryBytes = dictionaryPage.getBytes();
@@ -80260,8 +71694,8 @@ function unconvertFloat16(value2) {
 }
 
 // ../../node_modules/hyparquet-writer/src/column.js
-function writeColumn({ writer, column: column2, pageData }) {
-  const { columnName, element, schemaPath, stats, pageSize, dictionarySize, encoding: userEncoding } = column2;
+function writeColumn({ writer, column, pageData }) {
+  const { columnName, element, schemaPath, stats, pageSize, dictionarySize, encoding: userEncoding } = column;
   const { type, type_length } = element;
   if (!type) throw new Error(`column ${columnName} cannot determine type`);
   const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = pageData;
@@ -80271,8 +71705,8 @@ function writeColumn({ writer, column: column2, pageData }) {
   const isGeospatial = element?.logical_type?.type === "GEOMETRY" || element?.logical_type?.type === "GEOGRAPHY";
   const geospatial_statistics = stats && isGeospatial ? geospatialStatistics(values) : void 0;
   let bloomFilter;
-  if (column2.bloomFilter) {
-    const opts = typeof column2.bloomFilter === "object" ? column2.bloomFilter : void 0;
+  if (column.bloomFilter) {
+    const opts = typeof column.bloomFilter === "object" ? column.bloomFilter : void 0;
     const builder = new BloomBuilder(element, opts);
     for (const v of values) builder.insert(v);
     bloomFilter = builder.finalize();
@@ -80309,7 +71743,7 @@ function writeColumn({ writer, column: column2, pageData }) {
     encoding = "RLE_DICTIONARY";
     dictionary_page_offset = BigInt(writer.offset);
     const unconverted = selectPhysical ? dictionary : unconvert(element, dictionary);
-    uncompressedSize += writeDictionaryPage(writer, column2, unconverted);
+    uncompressedSize += writeDictionaryPage(writer, column, unconverted);
     encodings.push("PLAIN");
   } else {
     writeValues = selectPhysical ? dictionaryValues : unconvert(element, values);
@@ -80317,7 +71751,7 @@ function writeColumn({ writer, column: column2, pageData }) {
   }
   encodings.push(encoding);
   const pageBoundaries = getPageBoundaries(writeValues, writeType, type_length, pageSize, repetitionLevels);
-  let columnIndex = column2.columnIndex && pageBoundaries.length > 1 ? {
+  let columnIndex = column.columnIndex && pageBoundaries.length > 1 ? {
     null_pages: [],
     min_values: [],
     max_values: [],
@@ -80325,7 +71759,7 @@ function writeColumn({ writer, column: column2, pageData }) {
     null_counts: [],
     nan_counts: isFloat(element) ? [] : void 0
   } : void 0;
-  const offsetIndex = column2.offsetIndex && pageBoundaries.length > 1 ? {
+  const offsetIndex = column.offsetIndex && pageBoundaries.length > 1 ? {
     page_locations: []
   } : void 0;
   const data_page_offset = BigInt(writer.offset);
@@ -80343,13 +71777,13 @@ function writeColumn({ writer, column: column2, pageData }) {
       repetitionLevels: repetitionLevels.slice(start, end),
       maxDefinitionLevel
     };
-    uncompressedSize += writeDataPageV2({ writer, column: column2, encoding, pageData: pageChunk });
+    uncompressedSize += writeDataPageV2({ writer, column, encoding, pageData: pageChunk });
     if (columnIndex) {
       const pageValues = statisticsValues.slice(start, end);
       const { min_value, max_value, null_count = 0n, nan_count } = getStatistics(pageValues, element);
       const nullPage = null_count === BigInt(end - start);
-      const minBytes = unconvertMinMax(min_value, element, false, column2.statisticsTruncateLength);
-      const maxBytes = unconvertMinMax(max_value, element, true, column2.statisticsTruncateLength);
+      const minBytes = unconvertMinMax(min_value, element, false, column.statisticsTruncateLength);
+      const maxBytes = unconvertMinMax(max_value, element, true, column.statisticsTruncateLength);
       if (!nullPage && (!minBytes || !maxBytes)) {
         columnIndex = void 0;
       } else {
@@ -80406,7 +71840,7 @@ function writeColumn({ writer, column: column2, pageData }) {
         type,
         encodings,
         path_in_schema: schemaPath.slice(1).map((s) => s.name),
-        codec: column2.codec ?? "UNCOMPRESSED",
+        codec: column.codec ?? "UNCOMPRESSED",
         num_values: BigInt(values.length),
         total_compressed_size: BigInt(writer.offset - offsetStart),
         total_uncompressed_size: BigInt(uncompressedSize),
@@ -81030,7 +72464,7 @@ var ParquetWriter = class {
           const rows = isVariant ? encodeVariantColumn(Array.from(groupData), shreddingConfig, { name, required: isRequired }) : groupData;
           for (const leafPath of leafPaths) {
             const schemaPath = leafPath.map((node2) => node2.element);
-            const column2 = {
+            const column = {
               columnName: schemaPath.slice(1).map((s) => s.name).join("."),
               element: schemaPath[schemaPath.length - 1],
               schemaPath,
@@ -81048,7 +72482,7 @@ var ParquetWriter = class {
             const pageData = encodeNestedValues(leafPath, rows);
             const result = writeColumn({
               writer: this.writer,
-              column: column2,
+              column,
               pageData
             });
             columns.push(result.chunk);
@@ -81192,7 +72626,6 @@ var parquetFormat = {
   extensions: [".parquet"],
   read: readParquet,
   stream: streamParquet,
-  openWriter: (path) => ParquetFrameWriter.open(path),
   write: writeParquet
 };
 async function readParquet(path, options = {}) {
@@ -81227,7 +72660,7 @@ async function* streamParquet(path, options = {}) {
   }
 }
 async function* readParts(path, opened, batchSize) {
-  const selected = new Set(opened.plan.map((column2) => column2.name));
+  const selected = new Set(opened.plan.map((column) => column.name));
   let groupStart = 0;
   for (const group of opened.metadata.row_groups) {
     const rows = Number(group.num_rows);
@@ -81258,7 +72691,7 @@ async function openParquet(path, columns) {
     const file2 = fileBuffer(path, handle, size);
     const metadata = await guard(path, () => parquetMetadataAsync(file2));
     const plan = planColumns2(path, metadata, columns);
-    checkChunks(path, metadata, size, new Set(plan.map((column2) => column2.name)));
+    checkChunks(path, metadata, size, new Set(plan.map((column) => column.name)));
     return { handle, file: file2, metadata, plan };
   } catch (error63) {
     await handle.close().catch(() => {
@@ -81376,10 +72809,10 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
   const rowEnd = pieces.length > 0 ? pieces[pieces.length - 1][1] : 0;
   const n = rowEnd - rowStart;
   const sinks = opened.plan.map(
-    (column2) => column2.kind === "category" ? new CategorySink(column2.name, n) : new NumericSink(column2.name, n, column2.kind)
+    (column) => column.kind === "category" ? new CategorySink(column.name, n) : new NumericSink(column.name, n, column.kind)
   );
   const filled = new Float64Array(sinks.length);
-  const index = new Map(opened.plan.map((column2, i) => [column2.name, i]));
+  const index = new Map(opened.plan.map((column, i) => [column.name, i]));
   for (const [pieceStart, pieceEnd] of sinks.length > 0 ? pieces : []) {
     if (pieceEnd <= pieceStart) continue;
     let failure2;
@@ -81407,7 +72840,7 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
       () => parquetRead({
         file: opened.file,
         metadata: opened.metadata,
-        columns: opened.plan.map((column2) => column2.name),
+        columns: opened.plan.map((column) => column.name),
         rowStart: pieceStart,
         rowEnd: pieceEnd,
         useOffsetIndex,
@@ -81419,14 +72852,14 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
     }
   }
   const entries = [];
-  opened.plan.forEach((column2, i) => {
+  opened.plan.forEach((column, i) => {
     if (n > 0 && filled[i] !== n) {
       throw invalid3(
         path,
-        `column "${column2.name}" decoded ${filled[i]} of the ${n} values in rows ${rowStart + 1}\u2013${rowEnd}`
+        `column "${column.name}" decoded ${filled[i]} of the ${n} values in rows ${rowStart + 1}\u2013${rowEnd}`
       );
     }
-    entries.push([column2.name, sinks[i].column()]);
+    entries.push([column.name, sinks[i].column()]);
   });
   return new Frame(entries, n);
 }
@@ -81514,9 +72947,9 @@ var FileHandleWriter = class extends ByteWriter {
 async function writeParquet(path, frame) {
   const kinds = {};
   const columnData = [];
-  for (const [name, column2] of frame.columns()) {
-    kinds[name] = column2.kind;
-    columnData.push(columnSource(name, column2));
+  for (const [name, column] of frame.columns()) {
+    kinds[name] = column.kind;
+    columnData.push(columnSource(name, column));
   }
   await writeFileAtomic(path, async (handle) => {
     await parquetWrite({
@@ -81529,131 +72962,48 @@ async function writeParquet(path, frame) {
     });
   });
 }
-var ParquetFrameWriter = class _ParquetFrameWriter {
-  path;
-  rowCount = 0;
-  #file;
-  #writer;
-  #kinds;
-  constructor(file2) {
-    this.path = file2.path;
-    this.#file = file2;
-  }
-  static async open(path) {
-    return new _ParquetFrameWriter(await AtomicFile.create(path));
-  }
-  async write(frame) {
-    const kinds = {};
-    const columnData = [];
-    for (const [name, column2] of frame.columns()) {
-      kinds[name] = column2.kind;
-      columnData.push(streamedColumnSource(this.path, name, column2));
-    }
-    if (this.#writer === void 0) {
-      this.#kinds = kinds;
-      this.#writer = this.#start(columnData, kinds);
-    } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
-      throw new MlopsError(
-        "file_write",
-        `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
-        { location: { file: this.path } }
-      );
-    }
-    if (frame.rowCount === 0) return;
-    await guardWrite(
-      this.path,
-      () => this.#writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
-    );
-    this.rowCount += frame.rowCount;
-  }
-  #start(columnData, kinds) {
-    return new ParquetWriter({
-      writer: new FileHandleWriter(this.#file.handle),
-      schema: schemaFromColumnData({ columnData }),
-      codec: "UNCOMPRESSED",
-      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
-      createdBy: "@mlops/core"
-    });
-  }
-  async close() {
-    this.#writer ??= this.#start([], {});
-    const writer = this.#writer;
-    try {
-      await guardWrite(this.path, () => writer.finish());
-    } catch (error63) {
-      await this.#file.abort();
-      throw error63;
-    }
-    await this.#file.commit();
-  }
-  abort() {
-    return this.#file.abort();
-  }
-};
-function streamedColumnSource(path, name, column2) {
-  const source = columnSource(name, column2);
-  if (column2.kind === "integer" && source.type !== "INT64") {
-    const values = column2.values;
-    const at = values.findIndex(
-      (value2) => !Number.isNaN(value2) && (!Number.isSafeInteger(value2) || Object.is(value2, -0))
-    );
-    throw new MlopsError(
-      "file_write",
-      `${path}: column "${name}" (integer): ${Object.is(values[at], -0) ? "-0" : values[at]} at row ${at} of this batch is not an integer Parquet INT64 holds exactly`,
-      { location: { file: path, column: name } }
-    );
-  }
-  return source.nullable ? source : { ...source, nullable: true };
-}
-async function guardWrite(path, run3) {
-  try {
-    await run3();
-  } catch (error63) {
-    throw writeError(path, error63);
-  }
-}
-function columnSource(name, column2) {
-  const n = column2.kind === "category" ? column2.codes.length : column2.values.length;
-  if (column2.kind === "category") {
-    const { codes, dictionary } = column2;
+function columnSource(name, column) {
+  const n = column.kind === "category" ? column.codes.length : column.values.length;
+  if (column.kind === "category") {
+    const { codes, dictionary } = column;
     const data2 = new Array(n);
-    let missing3 = false;
+    let missing2 = false;
     for (let i = 0; i < n; i++) {
       const code = codes[i];
-      if (code < 0) missing3 = true;
+      if (code < 0) missing2 = true;
       data2[i] = code < 0 ? null : dictionary[code];
     }
-    return { name, data: data2, type: "STRING", nullable: missing3, codec: "SNAPPY" };
+    return { name, data: data2, type: "STRING", nullable: missing2, codec: "SNAPPY" };
   }
-  const values = column2.values;
-  let missing2 = false;
+  const values = column.values;
+  let missing = false;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(values[i])) {
-      missing2 = true;
+      missing = true;
       break;
     }
   }
-  if (column2.kind === "boolean") {
+  if (column.kind === "boolean") {
     const data2 = new Array(n);
     for (let i = 0; i < n; i++) {
       const value2 = values[i];
       data2[i] = Number.isNaN(value2) ? null : value2 !== 0;
     }
-    return { name, data: data2, type: "BOOLEAN", nullable: missing2, codec: "SNAPPY" };
+    return { name, data: data2, type: "BOOLEAN", nullable: missing, codec: "SNAPPY" };
   }
-  if (column2.kind === "integer" && fitsInt642(values)) {
+  if (column.kind === "integer" && fitsInt642(values)) {
     let data2;
-    if (missing2) {
+    if (missing) {
       data2 = new Array(n);
       for (let i = 0; i < n; i++) data2[i] = Number.isNaN(values[i]) ? null : BigInt(values[i]);
     } else {
       data2 = new BigInt64Array(n);
       for (let i = 0; i < n; i++) data2[i] = BigInt(values[i]);
     }
-    return { name, data: data2, type: "INT64", nullable: missing2, encoding: "PLAIN", codec: "SNAPPY" };
+    return { name, data: data2, type: "INT64", nullable: missing, encoding: "PLAIN", codec: "SNAPPY" };
   }
   let data = values;
-  if (missing2) {
+  if (missing) {
     data = new Array(n);
     for (let i = 0; i < n; i++) data[i] = Number.isNaN(values[i]) ? null : values[i];
   }
@@ -81661,7 +73011,7 @@ function columnSource(name, column2) {
     name,
     data,
     type: "DOUBLE",
-    nullable: missing2,
+    nullable: missing,
     encoding: "PLAIN",
     codec: "UNCOMPRESSED"
   };
@@ -81750,13 +73100,16 @@ function formatFor(path, format) {
 function readFrame(path, options = {}) {
   return formatFor(path, options.format).read(path, options);
 }
+function writeFrame(path, frame, options = {}) {
+  return formatFor(path, options.format).write(path, frame, options);
+}
 
 // ../core/src/registry/actor.ts
 import { userInfo } from "os";
 import { resolve as resolve2 } from "path";
 function currentActor(env = process.env) {
-  const github2 = env.GITHUB_ACTOR?.trim();
-  if (github2) return github2;
+  const github = env.GITHUB_ACTOR?.trim();
+  if (github) return github;
   try {
     const name = userInfo().username.trim();
     if (name) return name;
@@ -81768,8 +73121,131 @@ function currentActor(env = process.env) {
 }
 function defaultRegistryPath(env = process.env, cwd = process.cwd()) {
   const configured = env.MLOPS_REGISTRY?.trim();
-  if (configured && /^[A-Za-z][A-Za-z0-9+.-]+:/.test(configured)) return configured;
   return resolve2(cwd, configured ? configured : ".mlops");
+}
+
+// ../core/src/registry/datasets.ts
+import { mkdtemp, readFile as readFile2, rm as rm2, writeFile as writeFile2 } from "fs/promises";
+import { tmpdir } from "os";
+import { join as join2 } from "path";
+var DATASET_CONTEXT_TAG = "mlflow.data.context";
+var ROW_HASHES_TAG = "mlops.row_hashes";
+var REPEATED_SHARE_TAG = "mlops.repeated_share";
+var DATASET_NAME = /^[A-Za-z0-9][\w.-]{0,99}$/;
+var SUFFIX = ".json";
+function artifactName(name, part) {
+  return `dataset.${name}.${part}`;
+}
+async function parquetBytes(frame) {
+  const folder = await mkdtemp(join2(tmpdir(), "mlops-dataset-"));
+  try {
+    const path = join2(folder, "data.parquet");
+    await writeFrame(path, frame);
+    return new Uint8Array(await readFile2(path));
+  } finally {
+    await rm2(folder, { recursive: true, force: true });
+  }
+}
+function runArtifact(source) {
+  const match = /^runs:\/([^/]+)\/([^/]+)$/.exec(source);
+  if (match === null) {
+    throw new MlopsError(
+      "argument_invalid",
+      `expected a dataset source runs:/<run id>/<artifact>, got ${JSON.stringify(source)}`
+    );
+  }
+  return { runId: match[1], name: match[2] };
+}
+async function logDataset(store, runId, options) {
+  const { name, context, frame } = options;
+  if (typeof name !== "string" || !DATASET_NAME.test(name)) {
+    throw new MlopsError(
+      "registry_name_invalid",
+      `dataset name ${JSON.stringify(name)} is invalid: expected 1 to 100 letters, digits, "_", "-" or ".", starting with a letter or digit`
+    );
+  }
+  if (frame === void 0 === (options.source === void 0)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `logDataset "${name}": give the rows (frame) or where they live (source), one of the two`
+    );
+  }
+  let dataset;
+  if (frame !== void 0) {
+    const stored = await store.logArtifact(
+      runId,
+      artifactName(name, "parquet"),
+      await parquetBytes(frame)
+    );
+    dataset = {
+      name,
+      digest: stored.digest,
+      sourceType: "run_artifact",
+      source: `runs:/${runId}/${stored.name}`,
+      profile: JSON.stringify({ num_rows: frame.rowCount })
+    };
+  } else {
+    dataset = {
+      name,
+      digest: options.digest ?? "",
+      sourceType: "local",
+      source: options.source
+    };
+    if (options.rows !== void 0) dataset.profile = JSON.stringify({ num_rows: options.rows });
+  }
+  if (options.schema !== void 0) dataset.schema = JSON.stringify(options.schema.toJSON());
+  const tags = { [DATASET_CONTEXT_TAG]: context };
+  if (options.rowHashes !== void 0) {
+    const hashes = options.rowHashes;
+    const bytes = new Uint8Array(hashes.buffer, hashes.byteOffset, hashes.byteLength);
+    const stored = await store.logArtifact(runId, artifactName(name, "rows"), bytes.slice());
+    tags[ROW_HASHES_TAG] = stored.name;
+    if (options.repeatedShare !== void 0) {
+      tags[REPEATED_SHARE_TAG] = String(options.repeatedShare);
+    }
+  }
+  const input3 = { dataset, tags };
+  await store.logArtifact(
+    runId,
+    artifactName(name, "json"),
+    new TextEncoder().encode(JSON.stringify(input3))
+  );
+  return input3;
+}
+async function listDatasets(store, runId) {
+  const artifacts = await store.listArtifacts(runId);
+  const names = artifacts.map((artifact) => artifact.name).filter((name) => name.startsWith("dataset.") && name.endsWith(SUFFIX)).sort();
+  const inputs = [];
+  for (const name of names) {
+    const bytes = await store.readArtifact(runId, name);
+    inputs.push(JSON.parse(new TextDecoder().decode(bytes)));
+  }
+  return inputs;
+}
+async function readDataset(store, input3, schema) {
+  if (input3.dataset.sourceType !== "run_artifact") {
+    throw new MlopsError(
+      "data_invalid",
+      `dataset "${input3.dataset.name}" lives at ${input3.dataset.source}, not with its run`
+    );
+  }
+  const { runId, name } = runArtifact(input3.dataset.source);
+  const bytes = await store.readArtifact(runId, name);
+  const folder = await mkdtemp(join2(tmpdir(), "mlops-dataset-"));
+  try {
+    const path = join2(folder, "data.parquet");
+    await writeFile2(path, bytes);
+    return await readFrame(path, schema === void 0 ? {} : { schema });
+  } finally {
+    await rm2(folder, { recursive: true, force: true });
+  }
+}
+async function readRowHashes(store, runId, input3) {
+  const name = input3.tags[ROW_HASHES_TAG];
+  if (name === void 0) return void 0;
+  const bytes = await store.readArtifact(runId, name);
+  const copy = bytes.slice();
+  return new Float64Array(copy.buffer, copy.byteOffset, Math.floor(copy.byteLength / 8));
 }
 
 // ../core/src/registry/names.ts
@@ -81810,6 +73286,32 @@ function validateName(what, value2) {
   if (typeof value2 !== "string") invalid4(what, value2, "it is not a string", NAME_RULE);
   const problem = nameProblem(value2, NAME_MAX);
   if (problem) invalid4(what, value2, problem, NAME_RULE);
+  return value2;
+}
+var MODEL_NAME_RULE = 'expected 1 to 255 characters: letters, digits, "_", "-" and ".", starting with a letter, digit or "_" and not ending with "."';
+function validateModelName(value2) {
+  const what = "model name";
+  if (typeof value2 !== "string") invalid4(what, value2, "it is not a string", MODEL_NAME_RULE);
+  const problem = nameProblem(value2, NAME_MAX);
+  const slash = value2.indexOf("/");
+  if (slash >= 0) {
+    invalid4(
+      what,
+      value2,
+      `it contains "/" at position ${slash + 1} ("/" separates the version in models:/NAME/VERSION; use a name such as team-housing)`,
+      MODEL_NAME_RULE
+    );
+  }
+  if (problem) invalid4(what, value2, problem, MODEL_NAME_RULE);
+  const space = value2.indexOf(" ");
+  if (space >= 0) {
+    invalid4(
+      what,
+      value2,
+      `it contains a space at position ${space + 1} (models:/ URIs and shell commands would need quoting; use _ or -)`,
+      MODEL_NAME_RULE
+    );
+  }
   return value2;
 }
 function validateAlias(value2) {
@@ -82120,6 +73622,57 @@ async function readData(path, cwd, candidate) {
     throw error63;
   }
 }
+async function registeredEvaluation(registry3, candidate) {
+  const runId = candidate.version.runId;
+  if (runId === void 0) return void 0;
+  const inputs = await registry3.listDatasets(runId);
+  const input3 = inputs.find(
+    (item) => item.tags[DATASET_CONTEXT_TAG] === "evaluation" && item.dataset.sourceType === "run_artifact"
+  );
+  if (input3 === void 0) return void 0;
+  const frame = await registry3.readDataset(
+    input3,
+    Schema3.fromJSON(candidate.artifact.manifest.schema)
+  );
+  return {
+    frame,
+    data: {
+      source: "registered",
+      name: input3.dataset.name,
+      rows: frame.rowCount,
+      digest: input3.dataset.digest,
+      uri: input3.dataset.source
+    }
+  };
+}
+async function overlapWarnings(registry3, data, models) {
+  const warnings = [];
+  for (const [role, model] of models) {
+    const runId = model?.version.runId;
+    if (model === null || model === void 0 || runId === void 0) continue;
+    const inputs = await registry3.listDatasets(runId);
+    const training = inputs.find(
+      (item) => item.tags[DATASET_CONTEXT_TAG] === "training" && item.tags[ROW_HASHES_TAG] !== void 0
+    );
+    if (training === void 0) continue;
+    const names = Object.keys(model.artifact.manifest.schema.fields);
+    if (!names.every((name2) => data.has(name2))) continue;
+    const seen = new Set(await registry3.readRowHashes(runId, training));
+    let reused = 0;
+    for (const hash2 of rowHashes(data, names)) if (seen.has(hash2)) reused++;
+    const expected = Number(training.tags[REPEATED_SHARE_TAG] ?? 0);
+    const n = data.rowCount;
+    const base = Number.isFinite(expected) && expected > 0 && expected <= 1 ? expected : 0;
+    const limit = n * base + 3 * Math.sqrt(n * base * (1 - base));
+    if (reused === 0 || reused <= limit) continue;
+    const { name, version: version2 } = model.version;
+    const repeated = base > 0 ? `, where its own hold-out set matched ${formatPercent(base)} (rows repeated in the data)` : "";
+    warnings.push(
+      `${reused} of ${n} evaluation rows (${formatPercent(reused / n)}) were part of the ${role}'s training data (${name} v${version2}, ${training.dataset.source})${repeated}: its metrics on them are optimistic. Evaluate on rows it never saw, such as the hold-out set mlops-train registers with a model (the gate's default without --data).`
+    );
+  }
+  return warnings;
+}
 async function runGate(registry3, options) {
   if (typeof options !== "object" || options === null) {
     throw new MlopsError("argument_invalid", "runGate: expected an options object");
@@ -82132,40 +73685,35 @@ async function runGate(registry3, options) {
   const actor = options.actor ?? currentActor();
   const candidate = await loadRole(registry3, "candidate", candidateUri);
   const baseline = await loadBaseline(registry3, baselineUri);
-  const data = typeof options.data === "string" ? await readData(options.data, options.cwd ?? process.cwd(), candidate) : options.data;
-  const scored = async (role, uri, model) => {
-    if (data === void 0 || isNativeArtifact(model.artifact)) return void 0;
-    try {
-      return await predictFrame(model.artifact, data);
-    } catch (error63) {
-      if (MlopsError.isInstance(error63) && error63.code === "runtime_unavailable") {
-        throw withRole(role, uri, error63);
-      }
-      throw new MlopsError(
-        "gate_data_invalid",
-        `The ${role} model cannot score the evaluation data: ${error63.message}`,
-        { cause: error63 }
-      );
+  let data;
+  let evaluationData;
+  if (typeof options.data === "string") {
+    data = await readData(options.data, options.cwd ?? process.cwd(), candidate);
+    evaluationData = { source: "file", path: options.data, rows: data.rowCount };
+  } else if (options.data !== void 0) {
+    data = options.data;
+    evaluationData = { source: "frame", rows: data.rowCount };
+  } else {
+    const registered = await registeredEvaluation(registry3, candidate);
+    if (registered === void 0) evaluationData = { source: "none" };
+    else {
+      data = registered.frame;
+      evaluationData = registered.data;
     }
-  };
-  const candidatePredictions = await scored("candidate", candidateUri, candidate);
-  const baselinePredictions = baseline === null ? void 0 : await scored("baseline", baselineUri, baseline);
+  }
   const result = evaluateGate({
-    candidate: {
-      artifact: candidate.artifact,
-      version: candidate.version,
-      predictions: candidatePredictions
-    },
-    baseline: baseline === null ? void 0 : {
-      artifact: baseline.artifact,
-      version: baseline.version,
-      predictions: baselinePredictions
-    },
+    candidate: { artifact: candidate.artifact, version: candidate.version },
+    baseline: baseline === null ? void 0 : { artifact: baseline.artifact, version: baseline.version },
     data,
+    dataName: evaluationData.source === "registered" ? evaluationData.name : void 0,
     target: options.target,
     rules,
     requireBaseline: options.requireBaseline === true
   });
+  const warnings = data === void 0 ? [] : await overlapWarnings(registry3, data, [
+    ["candidate", candidate],
+    ["baseline", baseline]
+  ]);
   const summary2 = formatGateSummary(result);
   let promoted = null;
   if (result.passed && options.promote !== void 0) {
@@ -82194,7 +73742,9 @@ async function runGate(registry3, options) {
     baseline: baseline?.version ?? null,
     promote: options.promote ?? null,
     promoted,
-    summary: summary2
+    summary: summary2,
+    evaluationData,
+    warnings
   };
 }
 
@@ -82243,493 +73793,20 @@ function parseGateThresholds(text, options = {}) {
   return rules;
 }
 
-// ../core/src/registry/backends.ts
-import { stat as stat5 } from "fs/promises";
-import { join as join5, resolve as resolve5 } from "path";
-import { fileURLToPath } from "url";
+// ../core/src/registry/existing.ts
+import { stat as stat4 } from "fs/promises";
+import { join as join5 } from "path";
 
-// ../core/src/registry/common.ts
-import { createHash as createHash2, randomInt } from "crypto";
-import { isDeepStrictEqual } from "util";
-
-// ../core/src/registry/types.ts
-var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
-var DEFAULT_EXPERIMENT_ID = "0";
-var DEFAULT_EXPERIMENT_NAME = "Default";
-
-// ../core/src/registry/common.ts
-var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
-var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
-function generateRunName() {
-  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
-  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
-}
-function sha256Hex(bytes) {
-  return createHash2("sha256").update(bytes).digest("hex");
-}
-function digestHex(digest, what) {
-  const hex3 = typeof digest === "string" ? digest.replace(/^sha256:/, "") : "";
-  if (!/^[0-9a-f]{64}$/.test(hex3) || !String(digest).startsWith("sha256:")) {
-    throw new MlopsError(
-      "registry_corrupt",
-      `${what}: digest ${String(digest)} is not sha256:<64 hex digits>`
-    );
-  }
-  return hex3;
-}
-function listText(items, limit = 20) {
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
-}
-function rangeText(versions) {
-  const first = versions[0];
-  const last = versions.at(-1);
-  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
-}
-function isNewerMetric(candidate, current) {
-  if (!current) return true;
-  if (candidate.step !== current.step) return candidate.step > current.step;
-  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
-  return candidate.value >= current.value;
-}
-function foldAliases(history) {
-  const current = /* @__PURE__ */ new Map();
-  for (const entry of history) {
-    if (entry.toVersion === null) current.delete(entry.alias);
-    else current.set(entry.alias, entry.toVersion);
-  }
-  const aliases = {};
-  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
-  return aliases;
-}
-function checkBytes(what, value2) {
-  if (!(value2 instanceof Uint8Array)) {
-    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
-  }
-  return value2;
-}
-function checkAliasChange(options) {
-  let actor = currentActor();
-  if (options.actor !== void 0) {
-    actor = validateText("actor", options.actor, 255).trim();
-    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
-  }
-  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
-  return { actor, reason };
-}
-function checkMetrics(metrics2) {
-  if (!Array.isArray(metrics2)) {
-    throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
-  }
-  const now = Date.now();
-  return metrics2.map((metric, index) => {
-    const where = `metrics[${index}]`;
-    if (typeof metric !== "object" || metric === null) {
-      throw new MlopsError("argument_invalid", `${where}: expected {key, value, timestamp, step}`);
-    }
-    const key = validateKey("metric key", metric.key);
-    if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
-      throw new MlopsError(
-        "argument_invalid",
-        `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
-      );
-    }
-    const step = metric.step ?? 0;
-    if (!Number.isSafeInteger(step)) {
-      throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
-    }
-    const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
-    return { key, value: metric.value, timestamp, step };
-  });
-}
-function checkTerminalStatus(status) {
-  if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
-    throw new MlopsError(
-      "argument_invalid",
-      `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
-    );
-  }
-  return status;
-}
-function checkVersionOptions(name, options) {
-  if (typeof options !== "object" || options === null) {
-    throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
-  }
-  const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
-  const tags = validateTags(options.tags, "version tags");
-  const metadata = options.metadata ?? {};
-  validateJson(metadata, "metadata");
-  if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
-    throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
-  }
-  if (options.description !== void 0) {
-    validateText("description", options.description, 5e3);
-  }
-  if (options.runId !== void 0) validateId("run id", options.runId);
-  return {
-    artifact,
-    tags,
-    metadata: JSON.parse(JSON.stringify(metadata)),
-    description: options.description,
-    runId: options.runId
-  };
-}
-function modelNotFound(name, where, names) {
-  return new MlopsError(
-    "registry_not_found",
-    `model "${name}" not found in ${where}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
-  );
-}
-function versionNotFound(name, version2, versions) {
-  const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
-  return new MlopsError(
-    "registry_not_found",
-    `model "${name}" has no version ${version2}; ${known}`
-  );
-}
-function aliasNotFound(name, alias, aliases) {
-  const names = Object.keys(aliases);
-  return new MlopsError(
-    "registry_not_found",
-    `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
-  );
-}
-function paramConflict(runId, key, old, value2) {
-  return new MlopsError(
-    "registry_conflict",
-    `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
-  );
-}
-function plainRun(run3) {
-  const metrics2 = {};
-  for (const key of Object.keys(run3.metrics).sort()) metrics2[key] = run3.metrics[key];
-  return {
-    runId: run3.runId,
-    experimentId: run3.experimentId,
-    runName: run3.runName,
-    status: run3.status,
-    startTime: run3.startTime,
-    ...run3.endTime === void 0 || run3.endTime === null ? {} : { endTime: run3.endTime },
-    ...run3.parentRunId === void 0 || run3.parentRunId === null ? {} : { parentRunId: run3.parentRunId },
-    params: { ...run3.params },
-    metrics: metrics2,
-    tags: { ...run3.tags }
-  };
-}
-function redactLocation(location) {
-  const text = String(location);
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
-  let result = text;
-  if (scheme) {
-    const rest = text.slice(scheme[0].length);
-    const beforeQuery = rest.split(/[?#]/, 1)[0];
-    const at = beforeQuery.lastIndexOf("@");
-    const colon = at < 0 ? -1 : beforeQuery.slice(0, at).indexOf(":");
-    if (colon >= 0) {
-      result = `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}`;
-    }
-  }
-  return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
-}
-function checkObject(what, value2) {
-  if (typeof value2 !== "object" || value2 === null || Array.isArray(value2)) {
-    throw new MlopsError("argument_invalid", `${what}: expected an object`);
-  }
-  return value2;
-}
-function checkRunRecord(record2) {
-  const { run: run3, metricHistory, artifacts } = checkObject(
-    "run record",
-    record2
-  );
-  checkObject("run record.run", run3);
-  validateId("run id", run3.runId);
-  validateId("experiment id", run3.experimentId);
-  validateText("runName", run3.runName, 250);
-  if (!RUN_STATUSES.includes(run3.status)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `run ${run3.runId}: status ${JSON.stringify(run3.status)} is invalid: expected one of ${RUN_STATUSES.join(", ")}`
-    );
-  }
-  validateTime("startTime", run3.startTime);
-  if (run3.endTime !== void 0) validateTime("endTime", run3.endTime);
-  if (run3.parentRunId !== void 0) validateId("parent run id", run3.parentRunId);
-  const params = validateParams(run3.params ?? {});
-  const tags = validateTags(run3.tags ?? {}, "run tags");
-  if (!Array.isArray(metricHistory) || !Array.isArray(artifacts)) {
-    throw new MlopsError(
-      "argument_invalid",
-      "run record: expected metricHistory and artifacts arrays"
-    );
-  }
-  const metrics2 = checkMetrics(metricHistory);
-  const files = artifacts.map((artifact, index) => {
-    checkObject(`artifacts[${index}]`, artifact);
-    validateName("artifact name", artifact.name);
-    digestHex(artifact.digest, `artifact "${artifact.name}"`);
-    if (!Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0) {
-      throw new MlopsError(
-        "argument_invalid",
-        `artifacts[${index}].sizeBytes: expected a size in bytes`
-      );
-    }
-    return { name: artifact.name, digest: artifact.digest, sizeBytes: artifact.sizeBytes };
-  });
-  const latest = {};
-  for (const metric of metrics2)
-    if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
-  const values = {};
-  for (const [key, metric] of Object.entries(latest)) values[key] = metric.value;
-  return {
-    run: plainRun({ ...run3, params, tags, metrics: values }),
-    metricHistory: metrics2,
-    artifacts: files.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-  };
-}
-function checkModelRecord(model) {
-  checkObject("registered model", model);
-  validateName("model name", model.name);
-  return {
-    name: model.name,
-    description: validateText("description", model.description ?? "", 5e3),
-    tags: validateTags(model.tags ?? {}, "model tags"),
-    createdAt: validateTime("createdAt", model.createdAt)
-  };
-}
-function checkVersionRecord(version2) {
-  checkObject("model version", version2);
-  validateName("model name", version2.name);
-  validateVersion(version2.version);
-  digestHex(version2.digest, `model "${version2.name}" version ${version2.version}`);
-  if (!Number.isSafeInteger(version2.sizeBytes) || version2.sizeBytes < 0) {
-    throw new MlopsError("argument_invalid", "sizeBytes: expected a size in bytes");
-  }
-  if (version2.runId !== void 0) validateId("run id", version2.runId);
-  if (version2.description !== void 0) validateText("description", version2.description, 5e3);
-  const metadata = version2.metadata ?? {};
-  validateJson(metadata, "metadata");
-  return {
-    name: version2.name,
-    version: version2.version,
-    digest: version2.digest,
-    sizeBytes: version2.sizeBytes,
-    ...version2.runId === void 0 ? {} : { runId: version2.runId },
-    ...version2.description === void 0 ? {} : { description: version2.description },
-    tags: validateTags(version2.tags ?? {}, "version tags"),
-    metadata: JSON.parse(JSON.stringify(metadata)),
-    createdAt: validateTime("createdAt", version2.createdAt)
-  };
-}
-function historyTail(name, existing, incoming) {
-  if (!Array.isArray(incoming)) {
-    throw new MlopsError("argument_invalid", "alias history: expected an array of moves");
-  }
-  const checked2 = incoming.map((entry, index) => {
-    checkObject(`history[${index}]`, entry);
-    if (entry.name !== name) {
-      throw new MlopsError(
-        "argument_invalid",
-        `history[${index}]: a move of model "${entry.name}", not "${name}"`
-      );
-    }
-    validateAlias(entry.alias);
-    for (const key of ["fromVersion", "toVersion"]) {
-      if (entry[key] !== null) validateVersion(entry[key], `history[${index}].${key}`);
-    }
-    return {
-      name,
-      alias: entry.alias,
-      fromVersion: entry.fromVersion,
-      toVersion: entry.toVersion,
-      actor: validateText("actor", entry.actor, 255),
-      time: validateTime(`history[${index}].time`, entry.time),
-      reason: entry.reason === null ? null : validateText("reason", entry.reason, 2e3)
-    };
-  });
-  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-  const diverged = existing.findIndex(
-    (entry, index) => !checked2[index] || !same(entry, checked2[index])
-  );
-  if (diverged >= 0) {
-    throw new MlopsError(
-      "registry_conflict",
-      `model "${name}": the alias history here has ${existing.length} moves and differs from the one being imported at move ${diverged + 1}; histories are append-only, so it cannot be merged (copy into a registry without this model)`
-    );
-  }
-  const aliases = foldAliases(existing);
-  const tail = checked2.slice(existing.length);
-  for (const [index, entry] of tail.entries()) {
-    const current = Object.hasOwn(aliases, entry.alias) ? aliases[entry.alias] : null;
-    if (current !== entry.fromVersion) {
-      throw new MlopsError(
-        "argument_invalid",
-        `model "${name}": history move ${existing.length + index + 1} moves "${entry.alias}" from ${entry.fromVersion}, but it points at ${current} then`
-      );
-    }
-    if (entry.toVersion === null) delete aliases[entry.alias];
-    else aliases[entry.alias] = entry.toVersion;
-  }
-  return tail;
-}
-async function checkBlobs(artifacts, runId, infos) {
-  for (const info2 of infos) {
-    if (!await artifacts.has(info2.digest)) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `run ${runId} artifact "${info2.name}": blob ${info2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
-      );
-    }
-  }
-}
-function sameRecord(a, b) {
-  const order = (metrics2) => [...metrics2].sort(
-    (x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) || x.step - y.step || x.timestamp - y.timestamp || x.value - y.value
-  );
-  return isDeepStrictEqual(a.run, b.run) && isDeepStrictEqual(order(a.metricHistory), order(b.metricHistory)) && isDeepStrictEqual(a.artifacts, b.artifacts);
-}
-
-// ../core/src/registry/compose.ts
-var ComposedRegistryStore = class {
-  tracking;
-  models;
-  artifacts;
-  studies;
-  location;
-  #close;
-  #closing;
-  constructor(parts) {
-    this.tracking = parts.tracking;
-    this.models = parts.models;
-    this.artifacts = parts.artifacts;
-    if (parts.studies !== void 0) this.studies = parts.studies;
-    this.location = parts.location;
-    this.#close = parts.close;
-    if (typeof parts.models.watchAliases === "function") {
-      const models = parts.models;
-      this.watchAliases = (listener) => models.watchAliases(listener);
-    }
-    if (typeof parts.models.deleteModelVersion === "function") {
-      const models = parts.models;
-      this.deleteModelVersion = (name, version2) => models.deleteModelVersion(name, version2);
-    }
-  }
-  close() {
-    this.#closing ??= this.#close ? this.#close() : Promise.resolve();
-    return this.#closing;
-  }
-  // ---------------------------------------------------------------- tracking
-  createExperiment(name, options) {
-    return this.tracking.createExperiment(name, options);
-  }
-  getExperiment(experimentId) {
-    return this.tracking.getExperiment(experimentId);
-  }
-  getExperimentByName(name) {
-    return this.tracking.getExperimentByName(name);
-  }
-  listExperiments() {
-    return this.tracking.listExperiments();
-  }
-  createRun(options) {
-    return this.tracking.createRun(options);
-  }
-  getRun(runId) {
-    return this.tracking.getRun(runId);
-  }
-  logParams(runId, params) {
-    return this.tracking.logParams(runId, params);
-  }
-  logMetrics(runId, metrics2) {
-    return this.tracking.logMetrics(runId, metrics2);
-  }
-  getMetricHistory(runId, key) {
-    return this.tracking.getMetricHistory(runId, key);
-  }
-  setTags(runId, tags) {
-    return this.tracking.setTags(runId, tags);
-  }
-  endRun(runId, status, endTime) {
-    return this.tracking.endRun(runId, status, endTime);
-  }
-  logArtifact(runId, name, bytes) {
-    return this.tracking.logArtifact(runId, name, bytes);
-  }
-  listArtifacts(runId) {
-    return this.tracking.listArtifacts(runId);
-  }
-  readArtifact(runId, name) {
-    return this.tracking.readArtifact(runId, name);
-  }
-  searchRuns(options) {
-    return this.tracking.searchRuns(options);
-  }
-  importRun(record2) {
-    return this.tracking.importRun(record2);
-  }
-  // ---------------------------------------------------------------- model registry
-  createRegisteredModel(name, options) {
-    return this.models.createRegisteredModel(name, options);
-  }
-  getRegisteredModel(name) {
-    return this.models.getRegisteredModel(name);
-  }
-  listRegisteredModels() {
-    return this.models.listRegisteredModels();
-  }
-  createModelVersion(name, options) {
-    return this.models.createModelVersion(name, options);
-  }
-  getModelVersion(name, version2) {
-    return this.models.getModelVersion(name, version2);
-  }
-  getLatestModelVersion(name) {
-    return this.models.getLatestModelVersion(name);
-  }
-  listModelVersions(name) {
-    return this.models.listModelVersions(name);
-  }
-  readModelArtifact(name, version2) {
-    return this.models.readModelArtifact(name, version2);
-  }
-  setAlias(name, alias, version2, options) {
-    return this.models.setAlias(name, alias, version2, options);
-  }
-  deleteAlias(name, alias, options) {
-    return this.models.deleteAlias(name, alias, options);
-  }
-  getAlias(name, alias) {
-    return this.models.getAlias(name, alias);
-  }
-  listAliases(name) {
-    return this.models.listAliases(name);
-  }
-  getAliasHistory(name, options) {
-    return this.models.getAliasHistory(name, options);
-  }
-  importRegisteredModel(model) {
-    return this.models.importRegisteredModel(model);
-  }
-  importModelVersion(version2) {
-    return this.models.importModelVersion(version2);
-  }
-  importAliasHistory(name, history) {
-    return this.models.importAliasHistory(name, history);
-  }
-  watchAliases;
-  deleteModelVersion;
-};
-
-// ../core/src/registry/folder-artifacts.ts
-import { createHash as createHash3 } from "crypto";
-import { createReadStream as createReadStream2 } from "fs";
-import { open as open9, rename as rename4, stat as stat4, unlink as unlink5 } from "fs/promises";
+// ../core/src/registry/folder.ts
+import { createHash as createHash2, randomBytes as randomBytes4, randomInt } from "crypto";
+import { open as open9, readdir as readdir2, unlink as unlink5 } from "fs/promises";
+import { join as join4 } from "path";
 
 // ../core/src/registry/files.ts
 import { randomBytes as randomBytes2 } from "crypto";
 import { constants as constants3 } from "fs";
-import { mkdir as mkdir2, open as open7, readFile as readFile2, rename as rename3, unlink as unlink3 } from "fs/promises";
-import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve4 } from "path";
+import { mkdir as mkdir2, open as open7, readFile as readFile3, rename as rename3, unlink as unlink3 } from "fs/promises";
+import { basename as basename2, dirname as dirname2, join as join3, resolve as resolve4 } from "path";
 function isErrno(error63, ...codes) {
   const code = error63?.code;
   return typeof code === "string" && codes.includes(code);
@@ -82777,7 +73854,7 @@ async function ensureDirectory(path) {
 }
 function temporaryPath(path) {
   const stem = basename2(path).slice(0, 200);
-  return join2(dirname2(path), `.${stem}.${randomBytes2(6).toString("hex")}.tmp`);
+  return join3(dirname2(path), `.${stem}.${randomBytes2(6).toString("hex")}.tmp`);
 }
 async function writeFileAtomic2(path, data, options = {}) {
   const temporary = temporaryPath(path);
@@ -82801,7 +73878,7 @@ async function writeFileAtomic2(path, data, options = {}) {
 }
 async function readIfExists(path) {
   try {
-    return await readFile2(path);
+    return await readFile3(path);
   } catch (error63) {
     if (isErrno(error63, "ENOENT", "ENOTDIR")) return void 0;
     throw fileError("read", path, error63);
@@ -82891,1031 +73968,10 @@ async function appendLines(path, records, midAppend) {
   }
 }
 
-// ../core/src/registry/folder-root.ts
-import { readdir as readdir2 } from "fs/promises";
-import { join as join3 } from "path";
-
-// ../core/src/registry/lock.ts
-import { randomBytes as randomBytes3 } from "crypto";
-import { link, open as open8, readFile as readFile3, stat as stat3, unlink as unlink4 } from "fs/promises";
-import { hostname as hostname3 } from "os";
-import { setTimeout as sleep } from "timers/promises";
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error63) {
-    return !isErrno(error63, "ESRCH");
-  }
-}
-async function tryCreate(path, holder) {
-  const content = JSON.stringify(holder);
-  const temporary = temporaryPath(path);
-  try {
-    const handle = await open8(temporary, "wx", 420);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(temporary, path);
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
-    }
-    try {
-      const handle2 = await open8(path, "wx", 420);
-      try {
-        await handle2.writeFile(content);
-        await handle2.sync();
-      } finally {
-        await handle2.close();
-      }
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      throw error63;
-    }
-  } catch (error63) {
-    throw fileError("write", path, error63);
-  } finally {
-    await unlink4(temporary).catch(() => {
-    });
-  }
-}
-async function readLock(path) {
-  try {
-    const [text, info2] = await Promise.all([readFile3(path, "utf8"), stat3(path)]);
-    try {
-      const holder = JSON.parse(text);
-      if (typeof holder.pid === "number" && typeof holder.token === "string") {
-        return { holder, since: holder.createdAt };
-      }
-    } catch {
-    }
-    return { holder: void 0, since: info2.mtimeMs };
-  } catch (error63) {
-    if (isErrno(error63, "ENOENT")) return void 0;
-    throw fileError("read", path, error63);
-  }
-}
-function isStale(state, staleMs) {
-  const { holder } = state;
-  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
-  return Date.now() - state.since > staleMs;
-}
-async function removeIfToken(path, token) {
-  const current = await readLock(path);
-  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
-  });
-}
-async function breakStale(path, stale, staleMs) {
-  const breakPath = `${path}.break`;
-  const breaker2 = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  if (!await tryCreate(breakPath, breaker2)) {
-    const other = await readLock(breakPath);
-    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
-    return;
-  }
-  try {
-    const current = await readLock(path);
-    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
-      await unlink4(path).catch(() => {
-      });
-    }
-  } finally {
-    await unlink4(breakPath).catch(() => {
-    });
-  }
-}
-async function withLock(path, subject, options, work) {
-  const holder = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  const deadline = Date.now() + options.timeoutMs;
-  let delay = 2;
-  for (; ; ) {
-    holder.createdAt = Date.now();
-    if (await tryCreate(path, holder)) break;
-    const current = await readLock(path);
-    if (current === void 0) continue;
-    if (isStale(current, options.staleMs)) {
-      await breakStale(path, current, options.staleMs);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
-      throw new MlopsError(
-        "registry_lock_timeout",
-        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
-        { location: { file: path } }
-      );
-    }
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 50);
-  }
-  try {
-    await options.onAcquired?.();
-    return await work();
-  } finally {
-    await removeIfToken(path, holder.token);
-  }
-}
-
-// ../core/src/registry/folder-root.ts
-var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
-function json3(value2) {
-  return `${JSON.stringify(value2, null, 2)}
-`;
-}
-var FolderRoot = class {
-  constructor(path, options = {}) {
-    this.path = path;
-    if (typeof path !== "string" || path === "") {
-      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
-    }
-    if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(path)) {
-      throw new MlopsError(
-        "registry_location_invalid",
-        `FolderStore: ${JSON.stringify(redactLocation(path))} is a URL, not a folder: open it with openStore() or openRegistry(), or write ./ before a folder name`
-      );
-    }
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
-    this.lockStaleMs = options.lockStaleMs ?? 2e4;
-    this.pauseAt = options.pauseAt;
-  }
-  lockTimeoutMs;
-  lockStaleMs;
-  pauseAt;
-  #marker;
-  join(...parts) {
-    return join3(this.path, ...parts);
-  }
-  /** When the registry was created (0 before it exists). */
-  get createdAt() {
-    return this.#marker?.createdAt ?? 0;
-  }
-  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
-  async ensure() {
-    if (this.#marker) return;
-    const markerPath = this.join("registry.json");
-    let marker2 = await readJsonIfExists(markerPath);
-    if (!marker2) {
-      let entries = [];
-      try {
-        entries = await readdir2(this.path);
-      } catch (error63) {
-        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.path, error63);
-      }
-      const foreign = entries.filter(
-        (entry) => !entry.startsWith(".") && entry !== "registry.json"
-      );
-      if (foreign.length > 0) {
-        throw new MlopsError(
-          "registry_not_found",
-          `${this.path} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
-          { location: { file: this.path } }
-        );
-      }
-      await ensureDirectory(this.path);
-      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
-      if (await readIfExists(markerPath) === void 0) {
-        await writeFileAtomic2(markerPath, json3(fresh));
-      }
-      marker2 = await readJsonIfExists(markerPath) ?? fresh;
-    }
-    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
-      throw new MlopsError(
-        "registry_corrupt",
-        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
-        { location: { file: markerPath } }
-      );
-    }
-    this.#marker = marker2;
-  }
-  /** Reads the marker if there is one, for readers that must not create the folder. */
-  async readMarker() {
-    if (this.#marker) return;
-    const marker2 = await readJsonIfExists(this.join("registry.json"));
-    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.#marker = marker2;
-  }
-  lock(lockPath, subject, work) {
-    const pauseAt = this.pauseAt;
-    return withLock(
-      lockPath,
-      subject,
-      {
-        timeoutMs: this.lockTimeoutMs,
-        staleMs: this.lockStaleMs,
-        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
-      },
-      work
-    );
-  }
-  /** The entries of a folder, without dot files (temporary files, locks), sorted. */
-  async list(path) {
-    try {
-      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
-    } catch (error63) {
-      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
-      throw fileError("read", path, error63);
-    }
-  }
-};
-function storedJson(value2) {
-  return json3(value2);
-}
-
-// ../core/src/registry/folder-artifacts.ts
-var FolderArtifactStore = class {
-  root;
-  constructor(root, options = {}) {
-    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
-  }
-  blobPath(hex3) {
-    return this.root.join("blobs", "sha256", hex3.slice(0, 2), hex3);
-  }
-  async put(content) {
-    await this.root.ensure();
-    if (content instanceof Uint8Array) {
-      const hex3 = sha256Hex(content);
-      const path = this.blobPath(hex3);
-      const existing = await readIfExists(path).catch(() => void 0);
-      if (existing === void 0 || sha256Hex(existing) !== hex3) {
-        await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
-        await writeFileAtomic2(path, content);
-      }
-      return { digest: `sha256:${hex3}`, sizeBytes: content.byteLength };
-    }
-    if (content === null || typeof content !== "object" || !(Symbol.asyncIterator in content)) {
-      throw new MlopsError(
-        "argument_invalid",
-        "put: expected a Uint8Array or an async iterable of Uint8Array chunks"
-      );
-    }
-    const staging = this.root.join("blobs", "sha256");
-    await ensureDirectory(staging);
-    const temporary = temporaryPath(this.root.join("blobs", "sha256", "upload"));
-    const hash2 = createHash3("sha256");
-    let sizeBytes = 0;
-    let handle;
-    try {
-      handle = await open9(temporary, "wx", 420);
-      for await (const chunk of content) {
-        if (!(chunk instanceof Uint8Array)) {
-          throw new MlopsError("argument_invalid", "put: every chunk must be a Uint8Array");
-        }
-        hash2.update(chunk);
-        sizeBytes += chunk.byteLength;
-        await handle.write(chunk);
-      }
-      await handle.sync();
-      await handle.close();
-      handle = void 0;
-      const hex3 = hash2.digest("hex");
-      await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
-      await rename4(temporary, this.blobPath(hex3));
-      await syncDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
-      return { digest: `sha256:${hex3}`, sizeBytes };
-    } catch (error63) {
-      await handle?.close().catch(() => {
-      });
-      await unlink5(temporary).catch(() => {
-      });
-      if (MlopsError.isInstance(error63)) throw error63;
-      throw fileError("write", temporary, error63);
-    }
-  }
-  async get(digest, options = {}) {
-    const what = options.what ?? `blob ${digest}`;
-    const hex3 = digestHex(digest, what);
-    const path = this.blobPath(hex3);
-    const bytes = await readIfExists(path);
-    if (bytes === void 0) throw missing(what, path);
-    const actual = sha256Hex(bytes);
-    if (actual !== hex3) throw corrupt(what, path, digest, actual);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  async *stream(digest, options = {}) {
-    const what = options.what ?? `blob ${digest}`;
-    const hex3 = digestHex(digest, what);
-    const path = this.blobPath(hex3);
-    const hash2 = createHash3("sha256");
-    try {
-      for await (const chunk of createReadStream2(path, { highWaterMark: 256 * 1024 })) {
-        hash2.update(chunk);
-        yield chunk;
-      }
-    } catch (error63) {
-      if (isErrno(error63, "ENOENT", "ENOTDIR")) throw missing(what, path);
-      throw fileError("read", path, error63);
-    }
-    const actual = hash2.digest("hex");
-    if (actual !== hex3) throw corrupt(what, path, digest, actual);
-  }
-  async has(digest) {
-    const hex3 = digestHex(digest, `blob ${digest}`);
-    try {
-      return (await stat4(this.blobPath(hex3))).isFile();
-    } catch {
-      return false;
-    }
-  }
-};
-function missing(what, path) {
-  return new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
-    location: { file: path }
-  });
-}
-function corrupt(what, path, digest, actual) {
-  return new MlopsError(
-    "artifact_corrupt",
-    `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
-    { location: { file: path } }
-  );
-}
-
-// ../core/src/registry/folder-models.ts
-import { readdir as readdir3, unlink as unlink6 } from "fs/promises";
-import { join as join4 } from "path";
-import { isDeepStrictEqual as isDeepStrictEqual2 } from "util";
-var FolderModelRegistryStore = class {
-  root;
-  artifacts;
-  #tracking;
-  constructor(root, options = {}) {
-    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
-    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
-    this.#tracking = options.tracking;
-  }
-  modelPath(name, ...parts) {
-    return this.root.join("models", name, ...parts);
-  }
-  /** The stored model, or a `registry_not_found` error listing the models that exist. */
-  async readModel(name) {
-    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (model && model.name === name) return model;
-    throw modelNotFound(name, this.root.path, await this.modelNames());
-  }
-  async modelNames() {
-    return this.root.list(this.root.join("models"));
-  }
-  async versionNumbers(name) {
-    const files = await this.root.list(this.modelPath(name, "versions"));
-    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
-  }
-  async deletedNumbers(name) {
-    const files = await this.root.list(this.modelPath(name, "versions"));
-    return files.filter((file2) => /^[1-9]\d*\.deleted\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -".deleted.json".length)));
-  }
-  async deleteModelVersion(name, version2) {
-    validateName("model name", name);
-    validateVersion(version2);
-    await this.readModel(name);
-    return this.modelLock(name, async () => {
-      const record2 = await this.readVersion(name, version2);
-      const aliases = foldAliases(await this.readHistory(name));
-      const pointing = Object.keys(aliases).filter((alias) => aliases[alias] === version2).sort();
-      if (pointing.length > 0) {
-        throw new MlopsError(
-          "registry_conflict",
-          `version ${version2} of model "${name}" is not deleted: ${pointing.map((alias) => `@${alias}`).join(", ")} ${pointing.length === 1 ? "points" : "point"} at it; move or delete ${pointing.length === 1 ? "that alias" : "those aliases"} first`
-        );
-      }
-      await writeFileAtomic2(
-        this.modelPath(name, "versions", `${version2}.deleted.json`),
-        storedJson({ ...record2, deletedAt: Date.now() })
-      );
-      await unlink6(this.modelPath(name, "versions", `${version2}.json`));
-      return this.withAliases(record2, {});
-    });
-  }
-  async readHistory(name) {
-    const path = this.modelPath(name, "alias-history.jsonl");
-    const bytes = await readIfExists(path);
-    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
-  }
-  async toRegisteredModel(model) {
-    const [versions, history] = await Promise.all([
-      this.versionNumbers(model.name),
-      this.readHistory(model.name)
-    ]);
-    const latest = versions.at(-1);
-    return {
-      name: model.name,
-      description: model.description,
-      tags: { ...model.tags },
-      createdAt: model.createdAt,
-      aliases: foldAliases(history),
-      ...latest === void 0 ? {} : { latestVersion: latest }
-    };
-  }
-  /** Under the model lock: the model, created when missing (`created` says so). */
-  async createModelLocked(name, options, mustBeNew) {
-    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (existing && existing.name === name) {
-      if (mustBeNew) {
-        throw new MlopsError(
-          "registry_conflict",
-          `model "${name}" already exists in ${this.root.path}`
-        );
-      }
-      return { model: existing, created: false };
-    }
-    const clash = (await this.modelNames()).find(
-      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
-    );
-    if (clash || existing) {
-      throw new MlopsError(
-        "registry_conflict",
-        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
-      );
-    }
-    const model = {
-      name,
-      description: options.description ?? "",
-      tags: validateTags(options.tags, "model tags"),
-      createdAt: Date.now()
-    };
-    await writeFileAtomic2(this.modelPath(name, "model.json"), storedJson(model));
-    return { model, created: true };
-  }
-  async modelLock(name, work) {
-    await this.root.ensure();
-    await ensureDirectory(this.modelPath(name));
-    return this.root.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
-  }
-  async createRegisteredModel(name, options = {}) {
-    validateName("model name", name);
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    validateTags(options.tags, "model tags");
-    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
-    return this.toRegisteredModel(model);
-  }
-  async getRegisteredModel(name) {
-    validateName("model name", name);
-    return this.toRegisteredModel(await this.readModel(name));
-  }
-  async listRegisteredModels() {
-    const models = [];
-    for (const name of await this.modelNames()) {
-      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-      if (model) models.push(await this.toRegisteredModel(model));
-    }
-    return models;
-  }
-  withAliases(version2, aliases) {
-    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
-    return { ...version2, aliases: names.sort() };
-  }
-  async createModelVersion(name, options) {
-    validateName("model name", name);
-    const checked2 = checkVersionOptions(name, options);
-    if (checked2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(checked2.runId);
-    await this.root.ensure();
-    const { digest } = await this.artifacts.put(checked2.artifact);
-    const version2 = await this.modelLock(name, async () => {
-      const { created } = await this.createModelLocked(name, {}, false);
-      try {
-        await ensureDirectory(this.modelPath(name, "versions"));
-        await this.removeOrphans(this.modelPath(name, "versions"));
-        const taken = [...await this.versionNumbers(name), ...await this.deletedNumbers(name)];
-        const next = Math.max(0, ...taken) + 1;
-        const record2 = {
-          name,
-          version: next,
-          digest,
-          sizeBytes: checked2.artifact.byteLength,
-          ...checked2.runId === void 0 ? {} : { runId: checked2.runId },
-          ...checked2.description === void 0 ? {} : { description: checked2.description },
-          tags: checked2.tags,
-          metadata: checked2.metadata,
-          createdAt: Date.now()
-        };
-        const pauseAt = this.root.pauseAt;
-        await writeFileAtomic2(
-          this.modelPath(name, "versions", `${next}.json`),
-          storedJson(record2),
-          {
-            beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
-          }
-        );
-        return record2;
-      } catch (error63) {
-        if (created) await unlink6(this.modelPath(name, "model.json")).catch(() => {
-        });
-        throw error63;
-      }
-    });
-    return this.withAliases(version2, {});
-  }
-  /** Deletes temporary files left by writers that died (only called under the model lock). */
-  async removeOrphans(directory) {
-    let entries = [];
-    try {
-      entries = await readdir3(directory);
-    } catch {
-      return;
-    }
-    await Promise.all(
-      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink6(join4(directory, entry)).catch(() => {
-      }))
-    );
-  }
-  async readVersion(name, version2) {
-    const record2 = await readJsonIfExists(
-      this.modelPath(name, "versions", `${version2}.json`)
-    );
-    if (record2) return record2;
-    await this.readModel(name);
-    throw versionNotFound(name, version2, await this.versionNumbers(name));
-  }
-  async getModelVersion(name, version2) {
-    validateName("model name", name);
-    validateVersion(version2);
-    await this.readModel(name);
-    const [record2, history] = await Promise.all([
-      this.readVersion(name, version2),
-      this.readHistory(name)
-    ]);
-    return this.withAliases(record2, foldAliases(history));
-  }
-  async getLatestModelVersion(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const latest = (await this.versionNumbers(name)).at(-1);
-    if (latest === void 0) {
-      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
-    }
-    return this.getModelVersion(name, latest);
-  }
-  async listModelVersions(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const [numbers, history] = await Promise.all([
-      this.versionNumbers(name),
-      this.readHistory(name)
-    ]);
-    const aliases = foldAliases(history);
-    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
-    return versions.map((version2) => this.withAliases(version2, aliases));
-  }
-  async readModelArtifact(name, version2) {
-    const record2 = await this.getModelVersion(name, version2);
-    return this.artifacts.get(record2.digest, { what: `model "${name}" version ${version2}` });
-  }
-  async appendAliasMove(name, alias, toVersion, options) {
-    const { actor, reason } = checkAliasChange(options);
-    await this.readModel(name);
-    if (toVersion !== null) await this.readVersion(name, toVersion);
-    return this.modelLock(name, async () => {
-      const aliases = foldAliases(await this.readHistory(name));
-      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
-      if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
-      const entry = {
-        name,
-        alias,
-        fromVersion,
-        toVersion,
-        actor,
-        time: Date.now(),
-        reason
-      };
-      const pauseAt = this.root.pauseAt;
-      await appendLines(
-        this.modelPath(name, "alias-history.jsonl"),
-        [entry],
-        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
-      );
-      return entry;
-    });
-  }
-  async setAlias(name, alias, version2, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    validateVersion(version2);
-    return this.appendAliasMove(name, alias, version2, options);
-  }
-  async deleteAlias(name, alias, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    return this.appendAliasMove(name, alias, null, options);
-  }
-  async getAlias(name, alias) {
-    validateName("model name", name);
-    validateAlias(alias);
-    await this.readModel(name);
-    const aliases = foldAliases(await this.readHistory(name));
-    if (!Object.hasOwn(aliases, alias)) throw aliasNotFound(name, alias, aliases);
-    return aliases[alias];
-  }
-  async listAliases(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    return foldAliases(await this.readHistory(name));
-  }
-  async getAliasHistory(name, options = {}) {
-    validateName("model name", name);
-    if (options.alias !== void 0) validateAlias(options.alias);
-    await this.readModel(name);
-    const history = await this.readHistory(name);
-    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
-  }
-  async importRegisteredModel(record2) {
-    const model = checkModelRecord(record2);
-    return this.modelLock(model.name, async () => {
-      const existing = await readJsonIfExists(
-        this.modelPath(model.name, "model.json")
-      );
-      if (existing && existing.name === model.name) {
-        if (isDeepStrictEqual2(existing, model)) return "unchanged";
-        await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
-        return "updated";
-      }
-      await this.createModelLocked(model.name, {}, true);
-      await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
-      return "created";
-    });
-  }
-  async importModelVersion(record2) {
-    const version2 = checkVersionRecord(record2);
-    const { name } = version2;
-    await this.readModel(name);
-    if (version2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(version2.runId);
-    if (!await this.artifacts.has(version2.digest)) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `model "${name}" version ${version2.version}: blob ${version2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
-      );
-    }
-    return this.modelLock(name, async () => {
-      const path = this.modelPath(name, "versions", `${version2.version}.json`);
-      const existing = await readJsonIfExists(path);
-      if (existing) {
-        if (isDeepStrictEqual2(existing, version2)) return "unchanged";
-        throw new MlopsError(
-          "registry_conflict",
-          `model "${name}" version ${version2.version} already exists here with other contents (${existing.digest}, not ${version2.digest}); versions are immutable`
-        );
-      }
-      await ensureDirectory(this.modelPath(name, "versions"));
-      await writeFileAtomic2(path, storedJson(version2));
-      return "created";
-    });
-  }
-  async importAliasHistory(name, history) {
-    validateName("model name", name);
-    await this.readModel(name);
-    return this.modelLock(name, async () => {
-      const tail = historyTail(name, await this.readHistory(name), history);
-      if (tail.length === 0) return "unchanged";
-      for (const entry of tail) {
-        if (entry.toVersion !== null) await this.readVersion(name, entry.toVersion);
-      }
-      await appendLines(this.modelPath(name, "alias-history.jsonl"), tail);
-      return "updated";
-    });
-  }
-};
-
-// ../core/src/registry/folder-studies.ts
-import { randomBytes as randomBytes4 } from "crypto";
-
-// ../core/src/registry/studies.ts
-import { isDeepStrictEqual as isDeepStrictEqual3 } from "util";
-var DEFAULT_MAX_ATTEMPTS = 3;
-function validateStudyName(name) {
-  return validateName("study name", name);
-}
-function checkStudyJson(what, value2) {
-  let copy;
-  try {
-    copy = JSON.parse(JSON.stringify(value2));
-  } catch (error63) {
-    throw new MlopsError("argument_invalid", `${what}: not JSON (${error63.message})`);
-  }
-  if (value2 === null || typeof value2 !== "object" || !isDeepStrictEqual3(copy, value2)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `${what}: expected a JSON object (plain data that survives JSON.stringify unchanged: no NaN, Infinity, undefined, Dates or class instances), got ${describeValue2(value2)}`
-    );
-  }
-  return value2;
-}
-function describeValue2(value2) {
-  try {
-    return JSON.stringify(value2)?.slice(0, 120) ?? String(value2);
-  } catch {
-    return String(value2);
-  }
-}
-function checkTrialBatch(name, batch, payloads) {
-  validateStudyName(name);
-  if (!(Number.isInteger(batch) && batch >= 0)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `addTrials: batch: expected an integer \u2265 0, got ${JSON.stringify(batch)}`
-    );
-  }
-  if (!Array.isArray(payloads) || payloads.length === 0) {
-    throw new MlopsError(
-      "argument_invalid",
-      "addTrials: expected a non-empty array of payload objects"
-    );
-  }
-  payloads.forEach((payload, index) => {
-    checkStudyJson(`study "${name}" batch ${batch} trial ${index}`, payload);
-  });
-}
-function checkClaimOptions(options) {
-  if (options === null || typeof options !== "object") {
-    throw new MlopsError("argument_invalid", "claimTrial: expected { worker, graceMs }");
-  }
-  if (typeof options.worker !== "string" || options.worker === "") {
-    throw new MlopsError("argument_invalid", "claimTrial: worker: expected a non-empty string");
-  }
-  if (!(typeof options.graceMs === "number" && options.graceMs > 0)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `claimTrial: graceMs: expected a number of milliseconds > 0, got ${options.graceMs}`
-    );
-  }
-  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `claimTrial: maxAttempts: expected an integer \u2265 1, got ${options.maxAttempts}`
-    );
-  }
-  const batch = options.batch;
-  if (batch !== void 0 && !(Number.isInteger(batch) && batch >= 0)) {
-    throw new MlopsError(
-      "argument_invalid",
-      `claimTrial: batch: expected an integer \u2265 0, got ${JSON.stringify(batch)}`
-    );
-  }
-  return { worker: options.worker, graceMs: options.graceMs, maxAttempts, batch };
-}
-function batchConflict(name, batch, stored, given) {
-  if (stored.length !== given.length) {
-    return new MlopsError(
-      "registry_conflict",
-      `study "${name}": batch ${batch} holds ${stored.length} trials, this worker proposes ${given.length}: the workers do not run the same search`
-    );
-  }
-  const index = stored.findIndex((payload, i) => !isDeepStrictEqual3(payload, given[i]));
-  if (index < 0) return void 0;
-  return new MlopsError(
-    "registry_conflict",
-    `study "${name}": batch ${batch} trial ${index} is ${describeValue2(stored[index])} in the study but ${describeValue2(given[index])} here: the workers do not run the same search`
-  );
-}
-function batchOutOfOrder(name, batch, next) {
-  return new MlopsError(
-    "argument_invalid",
-    `study "${name}": cannot add batch ${batch} before batch ${next} (batches are added in order)`
-  );
-}
-function studyNotFound(name, where, names) {
-  const list = names.length === 0 ? "none" : names.slice(0, 20).join(", ");
-  return new MlopsError(
-    "registry_not_found",
-    `study "${name}" not found in ${where}; studies: ${list}`
-  );
-}
-function abandonedResult(attempts, worker) {
-  return {
-    abandoned: true,
-    message: `the trial's worker stopped ${attempts} time${attempts === 1 ? "" : "s"} while running it${worker ? ` (last: ${worker})` : ""}; it is not tried again`
-  };
-}
-
-// ../core/src/registry/folder-studies.ts
-var FINISH_WAIT_MS = 24 * 60 * 60 * 1e3;
-var FolderStudyStore = class {
-  #root;
-  #tracking;
-  constructor(root, tracking) {
-    this.#root = root;
-    this.#tracking = tracking;
-  }
-  #path(name, file2 = "study.json") {
-    return this.#root.join("studies", name, file2);
-  }
-  async #read(name) {
-    return readJsonIfExists(this.#path(name));
-  }
-  async #require(name) {
-    const file2 = await this.#read(name);
-    if (file2 === void 0) {
-      throw studyNotFound(
-        name,
-        this.#root.path,
-        (await this.listStudies()).map((s) => s.name)
-      );
-    }
-    return file2;
-  }
-  async #write(name, file2) {
-    await writeFileAtomic2(this.#path(name), storedJson(file2));
-  }
-  /** Runs `work` on the study's file under its lock; `work` returns whether to write it back. */
-  async #update(name, work) {
-    validateStudyName(name);
-    await this.#root.ensure();
-    await ensureDirectory(this.#root.join("studies", name));
-    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
-      const file2 = await this.#require(name);
-      const { value: value2, changed } = await work(file2);
-      if (changed) await this.#write(name, file2);
-      return value2;
-    });
-  }
-  async createStudy(name, options) {
-    validateStudyName(name);
-    checkStudyJson(`study "${name}": spec`, options.spec);
-    if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
-      throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
-    }
-    await this.#root.ensure();
-    await ensureDirectory(this.#root.join("studies", name));
-    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
-      const existing = await this.#read(name);
-      if (existing !== void 0) return { study: existing.study, created: false };
-      const run3 = await this.#tracking.createRun({
-        experimentId: options.run.experimentId,
-        runName: options.run.runName,
-        tags: { ...options.run.tags, "mlops.study": name }
-      });
-      if (options.run.params && Object.keys(options.run.params).length > 0) {
-        await this.#tracking.logParams(run3.runId, options.run.params);
-      }
-      const study = {
-        name,
-        studyId: randomBytes4(8).toString("hex"),
-        spec: options.spec,
-        dataDigest: options.dataDigest,
-        state: "RUNNING",
-        runId: run3.runId,
-        experimentId: run3.experimentId,
-        createdAt: Date.now(),
-        createdBy: options.worker
-      };
-      await this.#write(name, { study, trials: [] });
-      return { study, created: true };
-    });
-  }
-  async getStudy(name) {
-    validateStudyName(name);
-    return (await this.#read(name))?.study;
-  }
-  async listStudies() {
-    const names = await this.#root.list(this.#root.join("studies"));
-    const studies = [];
-    for (const name of names) {
-      const file2 = await this.#read(name);
-      if (file2 !== void 0) studies.push(file2.study);
-    }
-    return studies;
-  }
-  async addTrials(name, batch, payloads) {
-    checkTrialBatch(name, batch, payloads);
-    return this.#update(name, (file2) => {
-      const stored = file2.trials.filter((trial) => trial.batch === batch);
-      if (stored.length > 0) {
-        const conflict = batchConflict(
-          name,
-          batch,
-          stored.map((trial) => trial.payload),
-          payloads
-        );
-        if (conflict) throw conflict;
-        return { value: stored, changed: false };
-      }
-      const next = nextBatch(file2.trials);
-      if (batch !== next) throw batchOutOfOrder(name, batch, next);
-      const added = payloads.map(
-        (payload, index) => ({
-          number: file2.trials.length + index,
-          batch,
-          index,
-          payload,
-          state: "WAITING",
-          attempt: 0
-        })
-      );
-      file2.trials.push(...added);
-      return { value: added, changed: true };
-    });
-  }
-  async listTrials(name, options = {}) {
-    validateStudyName(name);
-    const file2 = await this.#require(name);
-    return options.batch === void 0 ? file2.trials : file2.trials.filter((trial) => trial.batch === options.batch);
-  }
-  async claimTrial(name, options) {
-    const { worker, graceMs, maxAttempts, batch } = checkClaimOptions(options);
-    return this.#update(name, (file2) => {
-      const now = Date.now();
-      let changed = false;
-      for (const trial of file2.trials) {
-        if (batch !== void 0 && trial.batch !== batch) continue;
-        const stale = trial.state === "RUNNING" && now - (trial.heartbeatAt ?? 0) > graceMs;
-        if (trial.state !== "WAITING" && !stale) continue;
-        if (stale && trial.attempt >= maxAttempts) {
-          trial.state = "FAILED";
-          trial.result = abandonedResult(trial.attempt, trial.worker);
-          trial.completedAt = now;
-          changed = true;
-          continue;
-        }
-        const replaces = stale ? trial.worker : void 0;
-        trial.state = "RUNNING";
-        trial.attempt += 1;
-        trial.worker = worker;
-        trial.heartbeatAt = now;
-        const claim2 = {
-          number: trial.number,
-          batch: trial.batch,
-          index: trial.index,
-          payload: trial.payload,
-          attempt: trial.attempt,
-          worker,
-          ...replaces === void 0 ? {} : { replaces }
-        };
-        return { value: claim2, changed: true };
-      }
-      return { value: void 0, changed };
-    });
-  }
-  async heartbeat(name, claim2) {
-    return this.#update(name, (file2) => {
-      const trial = file2.trials[claim2.number];
-      if (!holds(trial, claim2)) return { value: false, changed: false };
-      trial.heartbeatAt = Date.now();
-      return { value: true, changed: true };
-    });
-  }
-  async completeTrial(name, claim2, result) {
-    checkStudyJson(`study "${name}" trial ${claim2?.number}: result`, result);
-    return this.#update(name, (file2) => {
-      const trial = file2.trials[claim2.number];
-      if (!holds(trial, claim2)) return { value: false, changed: false };
-      trial.state = "COMPLETE";
-      trial.result = result;
-      trial.completedAt = Date.now();
-      return { value: true, changed: true };
-    });
-  }
-  async finishStudy(name, worker, work) {
-    validateStudyName(name);
-    await this.#require(name);
-    return withLock(
-      this.#path(name, ".finish.lock"),
-      `the finishing of study "${name}"`,
-      { timeoutMs: FINISH_WAIT_MS, staleMs: Number.POSITIVE_INFINITY },
-      async () => {
-        const before = (await this.#require(name)).study;
-        if (before.state === "COMPLETE") return { study: before, finished: false };
-        const result = checkStudyJson(`study "${name}": result`, await work(before));
-        const study = await this.#update(name, (file2) => {
-          file2.study = {
-            ...file2.study,
-            state: "COMPLETE",
-            completedAt: Date.now(),
-            finishedBy: worker,
-            result
-          };
-          return { value: file2.study, changed: true };
-        });
-        return { study, finished: true };
-      }
-    );
-  }
-};
-function nextBatch(trials) {
-  return trials.length === 0 ? 0 : trials[trials.length - 1].batch + 1;
-}
-function holds(trial, claim2) {
-  return trial !== void 0 && trial.state === "RUNNING" && trial.attempt === claim2.attempt && trial.worker === claim2.worker;
-}
-
-// ../core/src/registry/folder-tracking.ts
-import { randomBytes as randomBytes5 } from "crypto";
-import { open as open10, unlink as unlink7 } from "fs/promises";
+// ../core/src/registry/types.ts
+var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
+var DEFAULT_EXPERIMENT_ID = "0";
+var DEFAULT_EXPERIMENT_NAME = "Default";
 
 // ../core/src/registry/filter.ts
 var ENTITIES = {
@@ -84088,9 +74144,9 @@ var Parser = class {
     }
     this.expected("a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)", token);
   }
-  value(numeric2, subject) {
+  value(numeric, subject) {
     const token = this.next();
-    if (numeric2) {
+    if (numeric) {
       if (token.type === "number") return token.value;
       if (token.type === "string" && token.text.trim() !== "" && Number.isFinite(+token.text)) {
         return Number(token.text);
@@ -84110,10 +74166,10 @@ var Parser = class {
     const start = this.peek().position;
     const { entity, key } = this.identifier();
     const subject = `${entity === "attribute" ? "attributes" : `${entity}s`}.${key}`;
-    const numeric2 = entity === "metric" || NUMERIC_ATTRIBUTES.has(key);
+    const numeric = entity === "metric" || NUMERIC_ATTRIBUTES.has(key);
     const comparatorToken = this.peek();
     const comparator = this.comparator();
-    const allowed = numeric2 ? NUMERIC_COMPARATORS : STRING_COMPARATORS;
+    const allowed = numeric ? NUMERIC_COMPARATORS : STRING_COMPARATORS;
     if (!allowed.has(comparator)) {
       throw new FilterSyntaxError(
         `${subject} cannot be compared with ${comparator}: expected one of ${[...allowed].join(", ")}`,
@@ -84122,8 +74178,8 @@ var Parser = class {
     }
     let value2;
     if (comparator === "IN" || comparator === "NOT IN") {
-      const open11 = this.next();
-      if (open11.type !== "punctuation" || open11.text !== "(") this.expected('"("', open11);
+      const open10 = this.next();
+      if (open10.type !== "punctuation" || open10.text !== "(") this.expected('"("', open10);
       const values = [];
       for (; ; ) {
         values.push(this.value(false, subject));
@@ -84135,7 +74191,7 @@ var Parser = class {
       }
       value2 = values;
     } else {
-      value2 = this.value(numeric2, subject);
+      value2 = this.value(numeric, subject);
     }
     if (entity === "attribute" && key === "status" && comparator !== "LIKE" && comparator !== "ILIKE") {
       for (const status of Array.isArray(value2) ? value2 : [value2]) {
@@ -84304,21 +74360,331 @@ function prepareRunSearch(options = {}) {
   };
 }
 
-// ../core/src/registry/folder-tracking.ts
+// ../core/src/registry/lock.ts
+import { randomBytes as randomBytes3 } from "crypto";
+import { link, open as open8, readFile as readFile4, stat as stat3, unlink as unlink4 } from "fs/promises";
+import { hostname as hostname3 } from "os";
+import { setTimeout as sleep } from "timers/promises";
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return !isErrno(error63, "ESRCH");
+  }
+}
+async function tryCreate(path, holder) {
+  const content = JSON.stringify(holder);
+  const temporary = temporaryPath(path);
+  try {
+    const handle = await open8(temporary, "wx", 420);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temporary, path);
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
+    }
+    try {
+      const handle2 = await open8(path, "wx", 420);
+      try {
+        await handle2.writeFile(content);
+        await handle2.sync();
+      } finally {
+        await handle2.close();
+      }
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      throw error63;
+    }
+  } catch (error63) {
+    throw fileError("write", path, error63);
+  } finally {
+    await unlink4(temporary).catch(() => {
+    });
+  }
+}
+async function readLock(path) {
+  try {
+    const [text, info2] = await Promise.all([readFile4(path, "utf8"), stat3(path)]);
+    try {
+      const holder = JSON.parse(text);
+      if (typeof holder.pid === "number" && typeof holder.token === "string") {
+        return { holder, since: holder.createdAt };
+      }
+    } catch {
+    }
+    return { holder: void 0, since: info2.mtimeMs };
+  } catch (error63) {
+    if (isErrno(error63, "ENOENT")) return void 0;
+    throw fileError("read", path, error63);
+  }
+}
+function isStale(state, staleMs) {
+  const { holder } = state;
+  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
+  return Date.now() - state.since > staleMs;
+}
+async function removeIfToken(path, token) {
+  const current = await readLock(path);
+  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
+  });
+}
+async function breakStale(path, stale, staleMs) {
+  const breakPath = `${path}.break`;
+  const breaker2 = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  if (!await tryCreate(breakPath, breaker2)) {
+    const other = await readLock(breakPath);
+    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
+    return;
+  }
+  try {
+    const current = await readLock(path);
+    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
+      await unlink4(path).catch(() => {
+      });
+    }
+  } finally {
+    await unlink4(breakPath).catch(() => {
+    });
+  }
+}
+async function withLock(path, subject, options, work) {
+  const holder = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  let delay = 2;
+  for (; ; ) {
+    holder.createdAt = Date.now();
+    if (await tryCreate(path, holder)) break;
+    const current = await readLock(path);
+    if (current === void 0) continue;
+    if (isStale(current, options.staleMs)) {
+      await breakStale(path, current, options.staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
+      throw new MlopsError(
+        "registry_lock_timeout",
+        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
+        { location: { file: path } }
+      );
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  try {
+    await options.onAcquired?.();
+    return await work();
+  } finally {
+    await removeIfToken(path, holder.token);
+  }
+}
+
+// ../core/src/registry/folder.ts
+var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
+var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
+var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
+function generateRunName() {
+  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
+  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
+}
+function sha2562(bytes) {
+  return createHash2("sha256").update(bytes).digest("hex");
+}
+function listText(items, limit = 20) {
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
+}
+function json3(value2) {
+  return `${JSON.stringify(value2, null, 2)}
+`;
+}
+function isNewer(candidate, current) {
+  if (!current) return true;
+  if (candidate.step !== current.step) return candidate.step > current.step;
+  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
+  return candidate.value >= current.value;
+}
 function toRun(record2, latest) {
   const metrics2 = {};
-  for (const key of Object.keys(latest)) metrics2[key] = latest[key].value;
-  return plainRun({ ...record2, metrics: metrics2 });
+  for (const key of Object.keys(latest).sort()) metrics2[key] = latest[key].value;
+  return {
+    runId: record2.runId,
+    experimentId: record2.experimentId,
+    runName: record2.runName,
+    status: record2.status,
+    startTime: record2.startTime,
+    ...record2.endTime === void 0 ? {} : { endTime: record2.endTime },
+    ...record2.parentRunId === void 0 ? {} : { parentRunId: record2.parentRunId },
+    params: { ...record2.params },
+    metrics: metrics2,
+    tags: { ...record2.tags }
+  };
 }
-var FolderTrackingStore = class {
+function foldAliases(history) {
+  const current = /* @__PURE__ */ new Map();
+  for (const entry of history) {
+    if (entry.toVersion === null) current.delete(entry.alias);
+    else current.set(entry.alias, entry.toVersion);
+  }
+  const aliases = {};
+  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
+  return aliases;
+}
+function checkBytes(what, value2) {
+  if (!(value2 instanceof Uint8Array)) {
+    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
+  }
+  return value2;
+}
+function checkActor(options) {
+  let actor = currentActor();
+  if (options.actor !== void 0) {
+    actor = validateText("actor", options.actor, 255).trim();
+    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
+  }
+  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
+  return { actor, reason };
+}
+var FolderStore = class {
+  /** The registry folder (absolute or as given). */
   root;
-  artifacts;
+  lockTimeoutMs;
+  lockStaleMs;
+  pauseAt;
+  marker;
   constructor(root, options = {}) {
-    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
-    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
+    if (typeof root !== "string" || root === "") {
+      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
+    }
+    this.root = root;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
+    this.lockStaleMs = options.lockStaleMs ?? 2e4;
+    this.pauseAt = options.pauseAt;
+  }
+  // ---------------------------------------------------------------- paths, root, locks, blobs
+  path(...parts) {
+    return join4(this.root, ...parts);
+  }
+  modelPath(name, ...parts) {
+    return this.path("models", name, ...parts);
   }
   runPath(runId, ...parts) {
-    return this.root.join("runs", runId, ...parts);
+    return this.path("runs", runId, ...parts);
+  }
+  blobPath(hex3) {
+    return this.path("blobs", "sha256", hex3.slice(0, 2), hex3);
+  }
+  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
+  async ensureRoot() {
+    if (this.marker) return;
+    const markerPath = this.path("registry.json");
+    let marker2 = await readJsonIfExists(markerPath);
+    if (!marker2) {
+      let entries = [];
+      try {
+        entries = await readdir2(this.root);
+      } catch (error63) {
+        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.root, error63);
+      }
+      const foreign = entries.filter(
+        (entry) => !entry.startsWith(".") && entry !== "registry.json"
+      );
+      if (foreign.length > 0) {
+        throw new MlopsError(
+          "registry_not_found",
+          `${this.root} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
+          { location: { file: this.root } }
+        );
+      }
+      await ensureDirectory(this.root);
+      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
+      if (await readIfExists(markerPath) === void 0) {
+        await writeFileAtomic2(markerPath, json3(fresh));
+      }
+      marker2 = await readJsonIfExists(markerPath) ?? fresh;
+    }
+    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
+      throw new MlopsError(
+        "registry_corrupt",
+        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
+        { location: { file: markerPath } }
+      );
+    }
+    this.marker = marker2;
+  }
+  lock(lockPath, subject, work) {
+    const pauseAt = this.pauseAt;
+    return withLock(
+      lockPath,
+      subject,
+      {
+        timeoutMs: this.lockTimeoutMs,
+        staleMs: this.lockStaleMs,
+        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
+      },
+      work
+    );
+  }
+  /** Stores bytes by content; the same bytes are stored once. Returns `sha256:<hex>`. */
+  async writeBlob(bytes) {
+    const hex3 = sha2562(bytes);
+    const path = this.blobPath(hex3);
+    const existing = await readIfExists(path).catch(() => void 0);
+    if (existing === void 0 || sha2562(existing) !== hex3) {
+      await ensureDirectory(this.path("blobs", "sha256", hex3.slice(0, 2)));
+      await writeFileAtomic2(path, bytes);
+    }
+    return `sha256:${hex3}`;
+  }
+  /** Reads a blob and checks it against `digest`; `what` names its owner in errors. */
+  async readBlob(digest, what) {
+    const hex3 = digest.replace(/^sha256:/, "");
+    const path = this.blobPath(hex3);
+    if (!/^[0-9a-f]{64}$/.test(hex3)) {
+      throw new MlopsError("registry_corrupt", `${what}: digest ${digest} is not sha256:<hex>`);
+    }
+    const bytes = await readIfExists(path);
+    if (bytes === void 0) {
+      throw new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
+        location: { file: path }
+      });
+    }
+    const actual = sha2562(bytes);
+    if (actual !== hex3) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
+        { location: { file: path } }
+      );
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  async listDirectory(path) {
+    try {
+      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
+    } catch (error63) {
+      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
+      throw fileError("read", path, error63);
+    }
   }
   // ---------------------------------------------------------------- experiments
   defaultExperiment() {
@@ -84326,15 +74692,20 @@ var FolderTrackingStore = class {
       experimentId: DEFAULT_EXPERIMENT_ID,
       name: DEFAULT_EXPERIMENT_NAME,
       tags: {},
-      createdAt: this.root.createdAt
+      createdAt: this.marker?.createdAt ?? 0
     };
+  }
+  async readMarker() {
+    if (this.marker) return;
+    const marker2 = await readJsonIfExists(this.path("registry.json"));
+    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.marker = marker2;
   }
   async createExperiment(name, options = {}) {
     validateName("experiment name", name);
     const tags = validateTags(options.tags, "experiment tags");
-    await this.root.ensure();
-    await ensureDirectory(this.root.join("experiments"));
-    return this.root.lock(this.root.join("experiments", ".lock"), "experiments", async () => {
+    await this.ensureRoot();
+    await ensureDirectory(this.path("experiments"));
+    return this.lock(this.path("experiments", ".lock"), "experiments", async () => {
       const existing = await this.listExperiments();
       const same = existing.find((experiment2) => experiment2.name === name);
       if (same) {
@@ -84350,16 +74721,16 @@ var FolderTrackingStore = class {
         tags,
         createdAt: Date.now()
       };
-      await writeFileAtomic2(this.root.join("experiments", `${next}.json`), storedJson(experiment));
+      await writeFileAtomic2(this.path("experiments", `${next}.json`), json3(experiment));
       return experiment;
     });
   }
   async getExperiment(experimentId) {
     validateId("experiment id", experimentId);
-    await this.root.readMarker();
+    await this.readMarker();
     if (experimentId === DEFAULT_EXPERIMENT_ID) return this.defaultExperiment();
     const experiment = await readJsonIfExists(
-      this.root.join("experiments", `${experimentId}.json`)
+      this.path("experiments", `${experimentId}.json`)
     );
     if (!experiment) {
       const ids = (await this.listExperiments()).map(
@@ -84367,7 +74738,7 @@ var FolderTrackingStore = class {
       );
       throw new MlopsError(
         "registry_not_found",
-        `experiment ${experimentId} not found in ${this.root.path}; experiments: ${listText(ids)}`
+        `experiment ${experimentId} not found in ${this.root}; experiments: ${listText(ids)}`
       );
     }
     return experiment;
@@ -84377,13 +74748,13 @@ var FolderTrackingStore = class {
     return (await this.listExperiments()).find((experiment) => experiment.name === name);
   }
   async listExperiments() {
-    await this.root.readMarker();
-    const files = (await this.root.list(this.root.join("experiments"))).filter(
+    await this.readMarker();
+    const files = (await this.listDirectory(this.path("experiments"))).filter(
       (file2) => /^\d+\.json$/.test(file2)
     );
     const experiments = await Promise.all(
       files.map(async (file2) => {
-        const path = this.root.join("experiments", file2);
+        const path = this.path("experiments", file2);
         const bytes = await readIfExists(path);
         return bytes === void 0 ? void 0 : parseStoredJson(path, bytes);
       })
@@ -84397,7 +74768,7 @@ var FolderTrackingStore = class {
     validateId("run id", runId);
     const record2 = await readJsonIfExists(this.runPath(runId, "run.json"));
     if (!record2) {
-      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root.path}`);
+      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root}`);
     }
     return record2;
   }
@@ -84407,13 +74778,13 @@ var FolderTrackingStore = class {
     const path = this.runPath(record2.runId, "metrics.jsonl");
     let handle;
     try {
-      handle = await open10(path, "r");
+      handle = await open9(path, "r");
       const { size } = await handle.stat();
       if (size > record2.metricsOffset) {
         const tail = Buffer.alloc(size - record2.metricsOffset);
         await handle.read(tail, 0, tail.length, record2.metricsOffset);
         for (const metric of parseJsonLines(path, tail)) {
-          if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+          if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
         }
       }
     } catch (error63) {
@@ -84426,12 +74797,12 @@ var FolderTrackingStore = class {
   }
   async updateRun(runId, change) {
     await this.readStoredRun(runId);
-    return this.root.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
+    return this.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
       const record2 = await this.readStoredRun(runId);
       const latest = await this.latestMetrics(record2);
       await change(record2, latest);
       record2.latestMetrics = latest;
-      await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
+      await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
       return toRun(record2, latest);
     });
   }
@@ -84443,8 +74814,8 @@ var FolderTrackingStore = class {
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     await this.getExperiment(experimentId);
     if (options.parentRunId !== void 0) await this.readStoredRun(options.parentRunId);
-    await this.root.ensure();
-    const runId = randomBytes5(16).toString("hex");
+    await this.ensureRoot();
+    const runId = randomBytes4(16).toString("hex");
     const record2 = {
       runId,
       experimentId,
@@ -84458,7 +74829,7 @@ var FolderTrackingStore = class {
       metricsOffset: 0
     };
     await ensureDirectory(this.runPath(runId));
-    await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
+    await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
     return toRun(record2, {});
   }
   async getRun(runId) {
@@ -84470,18 +74841,48 @@ var FolderTrackingStore = class {
     await this.updateRun(runId, (record2) => {
       for (const [key, value2] of Object.entries(values)) {
         const old = Object.hasOwn(record2.params, key) ? record2.params[key] : void 0;
-        if (old !== void 0 && old !== value2) throw paramConflict(runId, key, old, value2);
+        if (old !== void 0 && old !== value2) {
+          throw new MlopsError(
+            "registry_conflict",
+            `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
+          );
+        }
       }
       Object.assign(record2.params, values);
     });
   }
   async logMetrics(runId, metrics2) {
-    const checked2 = checkMetrics(metrics2);
+    if (!Array.isArray(metrics2)) {
+      throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
+    }
+    const now = Date.now();
+    const checked2 = metrics2.map((metric, index) => {
+      const where = `metrics[${index}]`;
+      if (typeof metric !== "object" || metric === null) {
+        throw new MlopsError(
+          "argument_invalid",
+          `${where}: expected {key, value, timestamp, step}`
+        );
+      }
+      const key = validateKey("metric key", metric.key);
+      if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
+        throw new MlopsError(
+          "argument_invalid",
+          `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
+        );
+      }
+      const step = metric.step ?? 0;
+      if (!Number.isSafeInteger(step)) {
+        throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
+      }
+      const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
+      return { key, value: metric.value, timestamp, step };
+    });
     if (checked2.length === 0) return;
     await this.updateRun(runId, async (record2, latest) => {
       record2.metricsOffset = await appendLines(this.runPath(runId, "metrics.jsonl"), checked2);
       for (const metric of checked2) {
-        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+        if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
       }
     });
   }
@@ -84500,7 +74901,12 @@ var FolderTrackingStore = class {
     });
   }
   async endRun(runId, status = "FINISHED", endTime) {
-    checkTerminalStatus(status);
+    if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
+      throw new MlopsError(
+        "argument_invalid",
+        `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
+      );
+    }
     const end = validateTime("endTime", endTime ?? Date.now());
     return this.updateRun(runId, (record2) => {
       record2.status = status;
@@ -84512,15 +74918,15 @@ var FolderTrackingStore = class {
     validateName("artifact name", name);
     checkBytes(`artifact "${name}"`, bytes);
     await this.readStoredRun(runId);
-    const { digest } = await this.artifacts.put(bytes);
+    const digest = await this.writeBlob(bytes);
     const info2 = { name, digest, sizeBytes: bytes.byteLength };
     await ensureDirectory(this.runPath(runId, "artifacts"));
-    await writeFileAtomic2(this.runPath(runId, "artifacts", name), storedJson(info2));
+    await writeFileAtomic2(this.runPath(runId, "artifacts", name), json3(info2));
     return info2;
   }
   async listArtifacts(runId) {
     await this.readStoredRun(runId);
-    const names = await this.root.list(this.runPath(runId, "artifacts"));
+    const names = await this.listDirectory(this.runPath(runId, "artifacts"));
     const infos = await Promise.all(
       names.map((name) => readJsonIfExists(this.runPath(runId, "artifacts", name)))
     );
@@ -84532,20 +74938,20 @@ var FolderTrackingStore = class {
     await this.readStoredRun(runId);
     const info2 = await readJsonIfExists(this.runPath(runId, "artifacts", name));
     if (!info2) {
-      const names = await this.root.list(this.runPath(runId, "artifacts"));
+      const names = await this.listDirectory(this.runPath(runId, "artifacts"));
       throw new MlopsError(
         "registry_not_found",
         `run ${runId} has no artifact "${name}"; artifacts: ${names.length ? listText(names) : "none"}`
       );
     }
-    return this.artifacts.get(info2.digest, { what: `run ${runId} artifact "${name}"` });
+    return this.readBlob(info2.digest, `run ${runId} artifact "${name}"`);
   }
   async searchRuns(options = {}) {
     const { clauses, order, maxResults } = prepareRunSearch(options);
     for (const id of options.experimentIds ?? []) validateId("experiment id", id);
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     const experiments = options.experimentIds ? new Set(options.experimentIds) : void 0;
-    const runIds = await this.root.list(this.root.join("runs"));
+    const runIds = await this.listDirectory(this.path("runs"));
     const matches = [];
     for (let start = 0; start < runIds.length; start += 64) {
       const batch = await Promise.all(
@@ -84563,251 +74969,297 @@ var FolderTrackingStore = class {
     }
     return matches.sort(compareRunsBy(order)).slice(0, maxResults);
   }
-  async importRun(record2) {
-    const { run: run3, metricHistory, artifacts } = checkRunRecord(record2);
-    await this.getExperiment(run3.experimentId);
-    if (run3.parentRunId !== void 0) await this.readStoredRun(run3.parentRunId);
-    await checkBlobs(this.artifacts, run3.runId, artifacts);
-    await this.root.ensure();
-    await ensureDirectory(this.runPath(run3.runId));
-    return this.root.lock(this.runPath(run3.runId, ".lock"), `run ${run3.runId}`, async () => {
-      const existing = await readJsonIfExists(this.runPath(run3.runId, "run.json"));
-      if (existing) {
-        const current = await this.exportRun(existing);
-        if (sameRecord(current, { run: run3, metricHistory, artifacts })) return "unchanged";
-      }
-      const metricsPath = this.runPath(run3.runId, "metrics.jsonl");
-      const lines = metricHistory.map((metric) => `${JSON.stringify(metric)}
-`).join("");
-      await writeFileAtomic2(metricsPath, lines);
-      await ensureDirectory(this.runPath(run3.runId, "artifacts"));
-      const keep = new Set(artifacts.map((artifact) => artifact.name));
-      for (const name of await this.root.list(this.runPath(run3.runId, "artifacts"))) {
-        if (!keep.has(name)) await unlink7(this.runPath(run3.runId, "artifacts", name));
-      }
-      for (const artifact of artifacts) {
-        await writeFileAtomic2(
-          this.runPath(run3.runId, "artifacts", artifact.name),
-          storedJson(artifact)
-        );
-      }
-      const latest = {};
-      for (const metric of metricHistory) {
-        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
-      }
-      const stored = {
-        runId: run3.runId,
-        experimentId: run3.experimentId,
-        runName: run3.runName,
-        status: run3.status,
-        startTime: run3.startTime,
-        ...run3.endTime === void 0 ? {} : { endTime: run3.endTime },
-        ...run3.parentRunId === void 0 ? {} : { parentRunId: run3.parentRunId },
-        params: run3.params,
-        tags: run3.tags,
-        latestMetrics: latest,
-        metricsOffset: Buffer.byteLength(lines)
-      };
-      await writeFileAtomic2(this.runPath(run3.runId, "run.json"), storedJson(stored));
-      return existing ? "updated" : "created";
-    });
+  // ---------------------------------------------------------------- registered models
+  /** The stored model, or a `registry_not_found` error listing the models that exist. */
+  async readModel(name) {
+    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (model && model.name === name) return model;
+    const names = await this.modelNames();
+    throw new MlopsError(
+      "registry_not_found",
+      `model "${name}" not found in ${this.root}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
+    );
   }
-  /** The whole run as `importRun` takes it. */
-  async exportRun(record2) {
-    const path = this.runPath(record2.runId, "metrics.jsonl");
+  async modelNames() {
+    return this.listDirectory(this.path("models"));
+  }
+  async versionNumbers(name) {
+    const files = await this.listDirectory(this.modelPath(name, "versions"));
+    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
+  }
+  async readHistory(name) {
+    const path = this.modelPath(name, "alias-history.jsonl");
     const bytes = await readIfExists(path);
+    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
+  }
+  async toRegisteredModel(model) {
+    const [versions, history] = await Promise.all([
+      this.versionNumbers(model.name),
+      this.readHistory(model.name)
+    ]);
+    const latest = versions.at(-1);
     return {
-      run: toRun(record2, await this.latestMetrics(record2)),
-      metricHistory: bytes === void 0 ? [] : parseJsonLines(path, bytes),
-      artifacts: await this.listArtifacts(record2.runId)
+      name: model.name,
+      description: model.description,
+      tags: { ...model.tags },
+      createdAt: model.createdAt,
+      aliases: foldAliases(history),
+      ...latest === void 0 ? {} : { latestVersion: latest }
     };
   }
-};
-
-// ../core/src/registry/folder.ts
-var FolderStore = class extends ComposedRegistryStore {
-  /** The registry folder (absolute or as given). */
-  root;
-  tracking;
-  models;
-  artifacts;
-  studies;
-  #root;
-  constructor(root, options = {}) {
-    const folder = new FolderRoot(root, options);
-    const artifacts = new FolderArtifactStore(folder);
-    const tracking = new FolderTrackingStore(folder, { artifacts });
-    const models = new FolderModelRegistryStore(folder, { artifacts, tracking });
-    const studies = new FolderStudyStore(folder, tracking);
-    super({ tracking, models, artifacts, studies, location: root });
-    this.root = root;
-    this.tracking = tracking;
-    this.models = models;
-    this.artifacts = artifacts;
-    this.studies = studies;
-    this.#root = folder;
-  }
-  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
-  ensureRoot() {
-    return this.#root.ensure();
-  }
-};
-
-// ../core/src/registry/backends.ts
-var LAZY_BACKENDS = {
-  postgres: "@mlops/postgres",
-  postgresql: "@mlops/postgres"
-};
-var TABLE_KEY = Symbol.for("mlops.registryBackends");
-function backends() {
-  const holder = globalThis;
-  holder[TABLE_KEY] ??= /* @__PURE__ */ new Map();
-  return holder[TABLE_KEY];
-}
-function registerRegistryBackend(backend) {
-  if (!backend || typeof backend.open !== "function" || !Array.isArray(backend.schemes)) {
-    throw new MlopsError(
-      "argument_invalid",
-      "registerRegistryBackend: expected { name, schemes, open(url, options) }"
-    );
-  }
-  for (const scheme of backend.schemes) backends().set(scheme.toLowerCase(), backend);
-}
-function registryBackendSchemes() {
-  return [.../* @__PURE__ */ new Set(["file", ...backends().keys(), ...Object.keys(LAZY_BACKENDS)])].sort();
-}
-var SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
-function parseRegistryLocation(location, cwd = process.cwd()) {
-  if (typeof location !== "string" || location.trim() === "") {
-    throw new MlopsError(
-      "registry_location_invalid",
-      `registry location ${JSON.stringify(location)}: expected a folder path or a URL such as postgres://user@host/db`
-    );
-  }
-  const text = location.trim();
-  const match = SCHEME.exec(text);
-  if (!match) return { kind: "folder", path: resolve5(cwd, text) };
-  const scheme = match[1].toLowerCase();
-  if (scheme !== "file") return { kind: "url", scheme, url: text };
-  if (text.toLowerCase().startsWith("file://")) {
-    try {
-      return { kind: "folder", path: fileURLToPath(text) };
-    } catch (error63) {
-      throw new MlopsError(
-        "registry_location_invalid",
-        `registry location ${JSON.stringify(text)}: not a valid file: URL (${String(error63)})`,
-        { cause: error63 }
-      );
-    }
-  }
-  return { kind: "folder", path: resolve5(cwd, text.slice("file:".length)) };
-}
-async function loadBackend(scheme, location) {
-  const known = backends().get(scheme);
-  if (known) return known;
-  const packageName = LAZY_BACKENDS[scheme];
-  if (packageName === void 0) {
-    throw new MlopsError(
-      "registry_location_invalid",
-      `registry location ${JSON.stringify(redactLocation(location))}: unknown scheme "${scheme}:"; expected a folder path or one of ${registryBackendSchemes().map((known2) => `${known2}:`).join(", ")}`
-    );
-  }
-  let module;
-  try {
-    const specifier = packageName;
-    module = await import(specifier);
-  } catch (error63) {
-    const code = error63?.code;
-    const text = String(error63?.message ?? error63);
-    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(packageName)) {
-      throw new MlopsError(
-        "package_missing",
-        `${scheme}: registries need the ${packageName} package, which is not installed: npm install ${packageName}`,
-        { cause: error63 }
-      );
-    }
-    throw error63;
-  }
-  if (!module.registryBackend) {
-    throw new MlopsError(
-      "package_missing",
-      `${packageName} does not export registryBackend: install a version that matches @mlops/core`
-    );
-  }
-  registerRegistryBackend(module.registryBackend);
-  return backends().get(scheme) ?? module.registryBackend;
-}
-async function openFolder(path, options) {
-  if (options.mustExist) {
-    const hint = options.hint ? ` ${options.hint}` : "";
-    try {
-      await stat5(join5(path, "registry.json"));
-    } catch (error63) {
-      const code = error63?.code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") {
-        throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
-          cause: error63,
-          location: { file: path }
-        });
+  /** Under the model lock: the model, created when missing (`created` says so). */
+  async createModelLocked(name, options, mustBeNew) {
+    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (existing && existing.name === name) {
+      if (mustBeNew) {
+        throw new MlopsError("registry_conflict", `model "${name}" already exists in ${this.root}`);
       }
-      const exists2 = await stat5(path).then(
-        (info2) => info2.isDirectory(),
-        () => false
-      );
+      return { model: existing, created: false };
+    }
+    const clash = (await this.modelNames()).find(
+      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
+    );
+    if (clash || existing) {
       throw new MlopsError(
-        "registry_not_found",
-        exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
-        { location: { file: path } }
+        "registry_conflict",
+        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
       );
     }
+    const model = {
+      name,
+      description: options.description ?? "",
+      tags: validateTags(options.tags, "model tags"),
+      createdAt: Date.now()
+    };
+    await writeFileAtomic2(this.modelPath(name, "model.json"), json3(model));
+    return { model, created: true };
   }
+  checkModelOptions(options) {
+    if (options.description !== void 0) {
+      validateText("description", options.description, 5e3);
+    }
+    validateTags(options.tags, "model tags");
+  }
+  async modelLock(name, work) {
+    await this.ensureRoot();
+    await ensureDirectory(this.modelPath(name));
+    return this.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
+  }
+  async createRegisteredModel(name, options = {}) {
+    validateName("model name", name);
+    this.checkModelOptions(options);
+    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
+    return this.toRegisteredModel(model);
+  }
+  async getRegisteredModel(name) {
+    validateName("model name", name);
+    return this.toRegisteredModel(await this.readModel(name));
+  }
+  async listRegisteredModels() {
+    const models = [];
+    for (const name of await this.modelNames()) {
+      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+      if (model) models.push(await this.toRegisteredModel(model));
+    }
+    return models;
+  }
+  // ---------------------------------------------------------------- model versions
+  withAliases(version2, aliases) {
+    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
+    return { ...version2, aliases: names.sort() };
+  }
+  async createModelVersion(name, options) {
+    validateName("model name", name);
+    if (typeof options !== "object" || options === null) {
+      throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
+    }
+    const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
+    const tags = validateTags(options.tags, "version tags");
+    const metadata = options.metadata ?? {};
+    validateJson(metadata, "metadata");
+    if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
+      throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
+    }
+    if (options.description !== void 0) {
+      validateText("description", options.description, 5e3);
+    }
+    if (options.runId !== void 0) {
+      validateId("run id", options.runId);
+      await this.readStoredRun(options.runId);
+    }
+    await this.ensureRoot();
+    const digest = await this.writeBlob(artifact);
+    const version2 = await this.modelLock(name, async () => {
+      const { created } = await this.createModelLocked(name, {}, false);
+      try {
+        await ensureDirectory(this.modelPath(name, "versions"));
+        await this.removeOrphans(this.modelPath(name, "versions"));
+        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        const record2 = {
+          name,
+          version: next,
+          digest,
+          sizeBytes: artifact.byteLength,
+          ...options.runId === void 0 ? {} : { runId: options.runId },
+          ...options.description === void 0 ? {} : { description: options.description },
+          tags,
+          metadata: JSON.parse(JSON.stringify(metadata)),
+          createdAt: Date.now()
+        };
+        const pauseAt = this.pauseAt;
+        await writeFileAtomic2(this.modelPath(name, "versions", `${next}.json`), json3(record2), {
+          beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
+        });
+        return record2;
+      } catch (error63) {
+        if (created) await unlink5(this.modelPath(name, "model.json")).catch(() => {
+        });
+        throw error63;
+      }
+    });
+    return this.withAliases(version2, {});
+  }
+  /** Deletes temporary files left by writers that died (only called under the model lock). */
+  async removeOrphans(directory) {
+    let entries = [];
+    try {
+      entries = await readdir2(directory);
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink5(join4(directory, entry)).catch(() => {
+      }))
+    );
+  }
+  async readVersion(name, version2) {
+    const record2 = await readJsonIfExists(
+      this.modelPath(name, "versions", `${version2}.json`)
+    );
+    if (record2) return record2;
+    await this.readModel(name);
+    const versions = await this.versionNumbers(name);
+    const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
+    throw new MlopsError(
+      "registry_not_found",
+      `model "${name}" has no version ${version2}; ${known}`
+    );
+  }
+  async getModelVersion(name, version2) {
+    validateName("model name", name);
+    validateVersion(version2);
+    await this.readModel(name);
+    const [record2, history] = await Promise.all([
+      this.readVersion(name, version2),
+      this.readHistory(name)
+    ]);
+    return this.withAliases(record2, foldAliases(history));
+  }
+  async getLatestModelVersion(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const latest = (await this.versionNumbers(name)).at(-1);
+    if (latest === void 0) {
+      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
+    }
+    return this.getModelVersion(name, latest);
+  }
+  async listModelVersions(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const [numbers, history] = await Promise.all([
+      this.versionNumbers(name),
+      this.readHistory(name)
+    ]);
+    const aliases = foldAliases(history);
+    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
+    return versions.map((version2) => this.withAliases(version2, aliases));
+  }
+  async readModelArtifact(name, version2) {
+    const record2 = await this.getModelVersion(name, version2);
+    return this.readBlob(record2.digest, `model "${name}" version ${version2}`);
+  }
+  // ---------------------------------------------------------------- aliases
+  noAlias(name, alias, aliases) {
+    const names = Object.keys(aliases);
+    return new MlopsError(
+      "registry_not_found",
+      `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
+    );
+  }
+  async appendAliasMove(name, alias, toVersion, options) {
+    const { actor, reason } = checkActor(options);
+    await this.readModel(name);
+    if (toVersion !== null) await this.readVersion(name, toVersion);
+    return this.modelLock(name, async () => {
+      const aliases = foldAliases(await this.readHistory(name));
+      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
+      if (toVersion === null && fromVersion === null) throw this.noAlias(name, alias, aliases);
+      const entry = {
+        name,
+        alias,
+        fromVersion,
+        toVersion,
+        actor,
+        time: Date.now(),
+        reason
+      };
+      const pauseAt = this.pauseAt;
+      await appendLines(
+        this.modelPath(name, "alias-history.jsonl"),
+        [entry],
+        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
+      );
+      return entry;
+    });
+  }
+  async setAlias(name, alias, version2, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    validateVersion(version2);
+    return this.appendAliasMove(name, alias, version2, options);
+  }
+  async deleteAlias(name, alias, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    return this.appendAliasMove(name, alias, null, options);
+  }
+  async getAlias(name, alias) {
+    validateName("model name", name);
+    validateAlias(alias);
+    await this.readModel(name);
+    const aliases = foldAliases(await this.readHistory(name));
+    if (!Object.hasOwn(aliases, alias)) throw this.noAlias(name, alias, aliases);
+    return aliases[alias];
+  }
+  async listAliases(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    return foldAliases(await this.readHistory(name));
+  }
+  async getAliasHistory(name, options = {}) {
+    validateName("model name", name);
+    if (options.alias !== void 0) validateAlias(options.alias);
+    await this.readModel(name);
+    const history = await this.readHistory(name);
+    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
+  }
+};
+function rangeText(versions) {
+  const first = versions[0];
+  const last = versions.at(-1);
+  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+}
+async function openFolderStore(path = defaultRegistryPath(), options = {}) {
   const store = new FolderStore(path, options);
   await store.ensureRoot();
   return store;
 }
-async function openStore(location = defaultRegistryPath(), options = {}) {
-  const parsed = parseRegistryLocation(location, options.cwd);
-  if (parsed.kind === "folder") return openFolder(parsed.path, options);
-  const backend = await loadBackend(parsed.scheme, parsed.url);
-  return backend.open(parsed.url, options);
-}
-function resolveRegistryLocation(value2, env = process.env, cwd = process.cwd()) {
-  if (value2 === void 0) return defaultRegistryPath(env, cwd);
-  const parsed = parseRegistryLocation(value2, cwd);
-  return parsed.kind === "folder" ? parsed.path : parsed.url;
-}
 
 // ../core/src/registry/registry.ts
-function withProfile(artifact, profile) {
-  return profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile }, arrays: artifact.arrays };
-}
-function modelDigest(artifact) {
-  const {
-    createdAt: _createdAt,
-    runId: _runId,
-    gitCommit: _gitCommit,
-    ...lineage
-  } = artifact.manifest.lineage;
-  const stable = {
-    manifest: {
-      ...artifact.manifest,
-      lineage: { ...lineage, createdAt: "1970-01-01T00:00:00.000Z", sdkVersion: "-" }
-    },
-    arrays: artifact.arrays
-  };
-  return `sha256:${sha256Hex(encodeArtifact(stable))}`;
-}
 var Registry = class {
   constructor(store) {
     this.store = store;
-  }
-  /** Where the registry lives, safe to print (a URL's password is hidden). */
-  get location() {
-    return this.store.location;
-  }
-  /** Releases the store's connections and watchers (a folder holds none). */
-  close() {
-    return this.store.close();
   }
   /**
    * Encodes `artifact` and stores it as the next version of `name` (creating the model on first
@@ -84815,10 +75267,10 @@ var Registry = class {
    * listings need not read the artifact.
    */
   async registerModel(name, artifact, options = {}) {
-    const stored = withProfile(artifact, options.profile);
-    const { manifest } = stored;
+    validateModelName(name);
+    const { manifest } = artifact;
     const version2 = await this.store.createModelVersion(name, {
-      artifact: encodeArtifact(stored),
+      artifact: encodeArtifact(artifact),
       runId: options.runId ?? manifest.lineage.runId,
       description: options.description,
       tags: options.tags,
@@ -84830,8 +75282,7 @@ var Registry = class {
         lineage: manifest.lineage,
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
-        profiled: manifest.profile !== void 0,
-        modelDigest: modelDigest(stored)
+        ...options.datasets === void 0 ? {} : { datasets: options.datasets }
       }
     });
     for (const alias of options.aliases ?? []) {
@@ -84841,37 +75292,6 @@ var Registry = class {
       });
     }
     return options.aliases?.length ? this.store.getModelVersion(name, version2.version) : version2;
-  }
-  /**
-   * The newest version of `name` that holds the same model as `artifact` (the same
-   * `modelDigest`: rerunning a seeded training on the same data makes one), or undefined when
-   * there is none or no model `name` yet. Use it before `registerModel` to avoid registering a
-   * copy as a new version. `profile` is the one you would pass to `registerModel`.
-   *
-   * @example
-   * const same = await registry.findIdentical("wine", artifact);
-   * if (same) console.log(`identical to models:/wine/${same.version}: not registered again`);
-   */
-  async findIdentical(name, artifact, options = {}) {
-    const digest = modelDigest(withProfile(artifact, options.profile));
-    let versions;
-    try {
-      versions = await this.store.listModelVersions(name);
-    } catch (error63) {
-      if (MlopsError.isInstance(error63) && error63.code === "registry_not_found") return void 0;
-      throw error63;
-    }
-    for (const version2 of versions.reverse()) {
-      let known = version2.metadata.modelDigest;
-      if (typeof known !== "string") {
-        const bytes = await this.store.readModelArtifact(name, version2.version);
-        known = modelDigest(
-          decodeArtifact(bytes, { source: `models:/${name}/${version2.version}` })
-        );
-      }
-      if (known === digest) return version2;
-    }
-    return void 0;
   }
   /** The version a `models:/name/3`, `models:/name@alias` or `models:/name/latest` URI names. */
   resolve(uri) {
@@ -84892,6 +75312,29 @@ var Registry = class {
   }
   aliasHistory(name, options = {}) {
     return this.store.getAliasHistory(name, options);
+  }
+  /**
+   * Logs a dataset as an input of a run, as MLflow's `log_input` does: its rows stored with the
+   * run (or where it lives), digest, size, context and, with `rowHashes`, fingerprints of its
+   * rows. `mlops-train` logs its training data and its hold-out set; the gate finds them.
+   *
+   * @example
+   * await registry.logDataset(run.runId, { name: "holdout", context: "evaluation", frame });
+   */
+  logDataset(runId, options) {
+    return logDataset(this.store, runId, options);
+  }
+  /** The datasets logged as inputs of a run, by name. */
+  listDatasets(runId) {
+    return listDatasets(this.store, runId);
+  }
+  /** The rows of a dataset stored with its run, validated with `schema` when given. */
+  readDataset(input3, schema) {
+    return readDataset(this.store, input3, schema);
+  }
+  /** The row fingerprints logged with a dataset of run `runId`, or undefined. */
+  readRowHashes(runId, input3) {
+    return readRowHashes(this.store, runId, input3);
   }
   /** Starts a run in the named experiment (created on first use) and logs its params. */
   async startRun(options = {}) {
@@ -84955,71 +75398,39 @@ var Registry = class {
     }
   }
 };
-async function openRegistry(location = defaultRegistryPath(), options = {}) {
-  return new Registry(await openStore(location, options));
+async function openRegistry(path = defaultRegistryPath(), options = {}) {
+  return new Registry(await openFolderStore(path, options));
 }
 
 // ../core/src/registry/existing.ts
-function openExistingRegistry(location, options = {}) {
-  return openRegistry(location, { ...options, mustExist: true });
+function errnoCode(error63) {
+  return error63?.code;
 }
-
-// src/comment.ts
-import { readFile as readFile4 } from "fs/promises";
-async function pullRequestOf(env) {
-  const repository = env.GITHUB_REPOSITORY;
-  if (!env.GITHUB_EVENT_PATH || !repository) return void 0;
-  const event = JSON.parse(await readFile4(env.GITHUB_EVENT_PATH, "utf8"));
-  const number4 = event.pull_request?.number ?? (event.issue?.pull_request === void 0 ? void 0 : event.issue.number);
-  if (typeof number4 !== "number") return void 0;
-  const apiUrl = (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
-  return { apiUrl, repository, number: number4 };
-}
-function commentMarker(model) {
-  return `<!-- mlops-gate: ${model.replace(/--/g, "- -")} -->`;
-}
-async function github(token, method, url2, body) {
-  const response = await fetch(url2, {
-    method,
-    headers: {
-      accept: "application/vnd.github+json",
-      authorization: `Bearer ${token}`,
-      "x-github-api-version": "2022-11-28",
-      "user-agent": "mlops-gate-action",
-      ...body === void 0 ? {} : { "content-type": "application/json" }
-    },
-    body: body === void 0 ? void 0 : JSON.stringify(body)
-  });
-  if (!response.ok) {
-    const text = (await response.text()).slice(0, 300);
-    throw new Error(`${method} ${url2} answered ${response.status}: ${text}`);
-  }
-  return response.json();
-}
-async function upsertGateComment(token, target, model, markdown) {
-  const marker2 = commentMarker(model);
-  const body = `${marker2}
-${markdown}`;
-  const repo = `${target.apiUrl}/repos/${target.repository}`;
-  for (let page = 1; ; page += 1) {
-    const comments = await github(
-      token,
-      "GET",
-      `${repo}/issues/${target.number}/comments?per_page=100&page=${page}`
-    );
-    const mine = comments.find((comment) => comment.body?.startsWith(marker2));
-    if (mine !== void 0) {
-      const updated = await github(token, "PATCH", `${repo}/issues/comments/${mine.id}`, {
-        body
+async function openExistingRegistry(path, options = {}) {
+  const hint = options.hint ? ` ${options.hint}` : "";
+  try {
+    await stat4(join5(path, "registry.json"));
+  } catch (error63) {
+    const code = errnoCode(error63);
+    if (code !== "ENOENT" && code !== "ENOTDIR") {
+      throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
+        cause: error63,
+        location: { file: path }
       });
-      return { url: updated.html_url, action: "updated" };
     }
-    if (comments.length < 100) break;
+    let exists2 = false;
+    try {
+      exists2 = (await stat4(path)).isDirectory();
+    } catch {
+      exists2 = false;
+    }
+    throw new MlopsError(
+      "registry_not_found",
+      exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
+      { location: { file: path } }
+    );
   }
-  const created = await github(token, "POST", `${repo}/issues/${target.number}/comments`, {
-    body
-  });
-  return { url: created.html_url, action: "created" };
+  return openRegistry(path);
 }
 
 // src/main.ts
@@ -85030,8 +75441,7 @@ var INPUT_DEFAULTS = {
   data: "",
   "promote-to": "",
   "require-baseline": "false",
-  reason: "",
-  "github-token": ""
+  reason: ""
 };
 function input2(name) {
   const value2 = getInput(name, { trimWhitespace: name !== "thresholds" });
@@ -85116,24 +75526,6 @@ async function writeSummary(markdown) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   await summary.addRaw(markdown).write();
 }
-async function commentOnPullRequest(token, model, markdown) {
-  if (token === "") return;
-  setSecret(token);
-  const target = await pullRequestOf(process.env);
-  if (target === void 0) {
-    info("Not a pull request: no gate comment to post.");
-    return;
-  }
-  try {
-    const comment = await upsertGateComment(token, target, model, markdown);
-    setOutput("comment-url", comment.url);
-    info(`Gate comment ${comment.action}: ${comment.url}`);
-  } catch (error63) {
-    warning(`Could not post the gate comment: ${messageOf2(error63)}`, {
-      title: "Gate comment"
-    });
-  }
-}
 function setOutputs(run3) {
   setOutput("passed", String(run3.result.passed));
   setOutput("candidate-version", String(run3.candidate.version));
@@ -85165,33 +75557,26 @@ async function run2() {
       );
       return;
     }
-    const registry3 = await openExistingRegistry(
-      resolveRegistryLocation(inputs.registry, {}, process.cwd()),
-      { hint: '(check the "registry" input)' }
-    );
-    let gate;
-    try {
-      gate = await runGate(registry3, {
-        model: inputs.model,
-        candidate: inputs.candidate,
-        baseline: inputs.baseline,
-        data: inputs.data,
-        rules: inputs.rules,
-        requireBaseline: inputs.requireBaseline,
-        promote: inputs.promoteTo,
-        reason: inputs.reason
-      });
-    } finally {
-      await registry3.close();
-    }
+    const registry3 = await openExistingRegistry(resolve5(inputs.registry), {
+      hint: '(check the "registry" input)'
+    });
+    const gate = await runGate(registry3, {
+      model: inputs.model,
+      candidate: inputs.candidate,
+      baseline: inputs.baseline,
+      data: inputs.data,
+      rules: inputs.rules,
+      requireBaseline: inputs.requireBaseline,
+      promote: inputs.promoteTo,
+      reason: inputs.reason
+    });
     info(formatGateTable(gate.result).trimEnd());
+    for (const warning2 of gate.warnings) warning(warning2, { title: "Gate: evaluation data" });
     for (const row of gate.result.rows) {
       if (!row.passed) error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });
     }
     setOutputs(gate);
-    const markdown = formatGateRunMarkdown(gate);
-    await writeSummary(markdown);
-    await commentOnPullRequest(input2("github-token"), gate.candidate.name, markdown);
+    await writeSummary(formatGateRunMarkdown(gate));
     const promotion = promotionLine(gate);
     if (promotion !== void 0) info(promotion);
     if (gate.result.passed) info(gate.summary);

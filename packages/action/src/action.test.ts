@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createArtifact, field, openRegistry, schema } from "@mlops/core";
+import { createArtifact, field, openRegistry, readFrame, rowHashes, schema } from "@mlops/core";
 import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -88,6 +88,8 @@ interface ActionRun {
   summary: string;
   /** The `::error …::` workflow commands on stdout, decoded. */
   errors: Annotation[];
+  /** The `::warning …::` workflow commands on stdout, decoded. */
+  warnings: Annotation[];
 }
 
 /** `name<<ghadelimiter_…\nvalue\nghadelimiter_…` blocks, as @actions/core writes them. */
@@ -172,6 +174,7 @@ async function runAction(
     outputs: parseOutputs(await readFile(outputFile, "utf8")),
     summary: await readFile(summaryFile, "utf8"),
     errors: parseAnnotations(result.stdout, "error"),
+    warnings: parseAnnotations(result.stdout, "warning"),
   };
 }
 
@@ -218,6 +221,53 @@ describe("action.yml", () => {
 });
 
 describe("the bundled action", () => {
+  it("scores on the hold-out set registered with the candidate, and warns of reused rows", async () => {
+    const workspace = await makeWorkspace();
+    const registry = await openRegistry(join(workspace, ".mlops"));
+    const holdout = await readFrame(join(workspace, "holdout.csv"), { schema: wine });
+    // As mlops-train registers a model: the hold-out set, and fingerprints of the rows it
+    // trained on (here, the first 4 hold-out rows, so that an evaluation file reuses them).
+    const run = await registry.startRun({ experiment: "wine" });
+    await registry.logDataset(run.runId, {
+      name: "holdout",
+      context: "evaluation",
+      frame: holdout,
+    });
+    await registry.logDataset(run.runId, {
+      name: "training",
+      context: "training",
+      source: "train.csv",
+      rowHashes: rowHashes(holdout.take([0, 1, 2, 3]), wine.names),
+    });
+    await registry.registerModel("wine", alcoholModel(0.5), {
+      runId: run.runId,
+      aliases: ["candidate"],
+    });
+    const registered = await runAction(workspace, {
+      model: "wine",
+      candidate: "@candidate",
+      thresholds: THRESHOLDS,
+    });
+    expect(registered.code).toBe(0);
+    const report = JSON.parse(registered.outputs.report);
+    expect(report.evaluationData).toMatchObject({
+      source: "registered",
+      name: "holdout",
+      rows: 12,
+    });
+    expect(report.result.comparedOn).toBe("evaluation-data");
+    expect(registered.summary).toContain('Evaluation data: the "holdout" dataset registered with');
+    expect(registered.warnings).toEqual([
+      expect.objectContaining({
+        properties: { title: "Gate: evaluation data" },
+        message: expect.stringMatching(
+          /^4 of 12 evaluation rows \(33\.3 %\) were part of the candidate's training data/,
+        ),
+      }),
+    ]);
+    expect(registered.summary).toContain("> **Warning:** 4 of 12 evaluation rows");
+  });
+
   it("passes, promotes, and writes outputs and the job summary", async () => {
     const workspace = await makeWorkspace();
     const run = await runAction(workspace, {
@@ -267,6 +317,8 @@ describe("the bundled action", () => {
         "**Verdict: ✅ pass** (all 2 checks passed)",
         "",
         "Candidate `models:/wine@staging` (wine v2), baseline `models:/wine@production` (wine v1).",
+        "",
+        "Evaluation data: holdout.csv (12 rows).",
         "",
         "**Promoted:** `wine@production` v1 → v2 (by octocat).",
         "",

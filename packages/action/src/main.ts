@@ -259,6 +259,7 @@ export async function run(): Promise<void> {
       await registry.close();
     }
     core.info(formatGateTable(gate.result).trimEnd());
+    for (const warning of gate.warnings) core.warning(warning, { title: "Gate: evaluation data" });
     for (const row of gate.result.rows) {
       if (!row.passed) core.error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });
     }

@@ -116,6 +116,7 @@ export {
   numericColumn,
   type RowObject,
 } from "./frame/frame.js";
+export { rowHashes } from "./frame/hash.js";
 export { type EvaluateGateOptions, evaluateGate, type GateModel } from "./gate/evaluate.js";
 export {
   formatGateJSON,
@@ -272,6 +273,16 @@ export {
   copyRegistry,
 } from "./registry/copy.js";
 export {
+  DATASET_CONTEXT_TAG,
+  type Dataset,
+  type DatasetInput,
+  type DatasetSummary,
+  type LogDatasetOptions,
+  REPEATED_SHARE_TAG,
+  ROW_HASHES_TAG,
+  summarizeDatasets,
+} from "./registry/datasets.js";
+export {
   type OpenExistingRegistryOptions,
   openExistingRegistry,
 } from "./registry/existing.js";
@@ -301,6 +312,7 @@ export {
   type ModelRegistryStoreDependencies,
   openFolderStore,
 } from "./registry/folder.js";
+export { validateModelName } from "./registry/names.js";
 export {
   type LoadedModel,
   modelDigest,

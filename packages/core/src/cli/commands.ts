@@ -13,6 +13,7 @@ import {
   type Style,
 } from "../format/text.js";
 import { currentActor } from "../registry/actor.js";
+import type { DatasetSummary } from "../registry/datasets.js";
 import type { AliasHistoryEntry, ModelVersion } from "../registry/types.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import type { FieldDefinition } from "../schema/field.js";
@@ -282,6 +283,36 @@ function versionHeader(version: ModelVersion, style: Style): string {
   );
 }
 
+/** The datasets of the version's run (training data, hold-out set), when it kept them. */
+function datasetsText(version: ModelVersion, style: Style): string {
+  const datasets = version.metadata.datasets;
+  if (!Array.isArray(datasets) || datasets.length === 0) return "";
+  const rows = (datasets as DatasetSummary[]).map((dataset) => [
+    dataset.name,
+    dataset.context,
+    dataset.rows === null ? "-" : String(dataset.rows),
+    dataset.digest === "" ? "-" : dataset.digest.slice(0, 19),
+    dataset.source,
+  ]);
+  const table = formatTable(
+    [
+      { header: "DATASET" },
+      { header: "CONTEXT" },
+      { header: "ROWS", align: "right" },
+      { header: "DIGEST" },
+      { header: "SOURCE" },
+    ],
+    rows,
+    style,
+  );
+  const indented = table
+    .trimEnd()
+    .split("\n")
+    .map((line) => `  ${line}\n`)
+    .join("");
+  return `\n${section("Datasets", indented, style)}`;
+}
+
 const modelsShow = defineMlopsCommand({
   name: "models show",
   summary: "Show one model version and its artifact (digest verified on load).",
@@ -298,7 +329,9 @@ const modelsShow = defineMlopsCommand({
     const uri = parseModelUri(modelReferenceToUri(args[0]));
     const registry = await openRegistry();
     const { version, artifact } = await registry.loadModel(uri);
-    const text = `${versionHeader(version, style)}\n${manifestText(artifact.manifest, style)}`;
+    const text =
+      `${versionHeader(version, style)}\n${manifestText(artifact.manifest, style)}` +
+      datasetsText(version, style);
     return {
       json: {
         uri: formatModelUri({ name: version.name, kind: "version", version: version.version }),

@@ -74,6 +74,7 @@ describe("mlops gate", () => {
     expect(stdout).toBe(
       [
         "Candidate models:/wine@staging (version 2), baseline models:/wine@production (version 1)",
+        "Evaluation data: holdout.csv (12 rows)",
         "",
         "    METRIC  RULE                        CANDIDATE wine v2  BASELINE wine v1  " +
           "   DELTA   CHANGE",
@@ -126,7 +127,16 @@ describe("mlops gate", () => {
     ]);
     expect(code).toBe(0);
     const document = JSON.parse(stdout);
-    expect(Object.keys(document)).toEqual(["result", "candidate", "baseline", "promoted"]);
+    expect(Object.keys(document)).toEqual([
+      "result",
+      "candidate",
+      "baseline",
+      "promoted",
+      "evaluationData",
+      "warnings",
+    ]);
+    expect(document.evaluationData).toEqual({ source: "file", path: "holdout.csv", rows: 12 });
+    expect(document.warnings).toEqual([]);
     expect(document.result.verdict).toBe("pass");
     expect(document.result.candidate).toEqual({
       name: "wine",

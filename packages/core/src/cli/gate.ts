@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MlopsError } from "../errors/error.js";
 import { formatGateTable } from "../gate/format.js";
-import { formatGateRunMarkdown, gateRunReport } from "../gate/report.js";
+import { describeEvaluationData, formatGateRunMarkdown, gateRunReport } from "../gate/report.js";
 import {
   GateConfigError,
   type GateConfigIssue,
@@ -90,7 +90,13 @@ function comparedText(run: RunGateResult): string {
     run.baseline === null
       ? `${run.baselineUri} (not set: a first model)`
       : `${run.baselineUri} (version ${run.baseline.version})`;
-  return `Candidate ${candidate}, baseline ${baseline}\n\n`;
+  const versionOf = `${run.candidate.name} v${run.candidate.version}`;
+  const warnings = run.warnings.map((warning) => `Warning: ${warning}\n`).join("");
+  return (
+    `Candidate ${candidate}, baseline ${baseline}\n` +
+    `Evaluation data: ${describeEvaluationData(run.evaluationData, versionOf)}\n` +
+    `${warnings}\n`
+  );
 }
 
 /** `mlops gate`: load candidate and baseline, score both on the same data, maybe promote. */
@@ -121,7 +127,8 @@ export const gateCommand = defineMlopsCommand({
       type: "string",
       value: "FILE",
       description:
-        "evaluation data (CSV, JSONL, Parquet, Arrow), checked with the candidate schema",
+        "evaluation data (CSV, JSONL, Parquet, Arrow), checked with the candidate schema " +
+        "(default: the hold-out set registered with the candidate, else stored metrics)",
     },
     threshold: {
       type: "string",
@@ -168,6 +175,7 @@ export const gateCommand = defineMlopsCommand({
     },
   },
   examples: [
+    "mlops gate --model wine --threshold rmse:maxRelativeRegression=0.02 --promote production",
     "mlops gate --model wine --data holdout.csv --threshold rmse:maxRelativeRegression=0.02 " +
       "--threshold r2:minAbsoluteChange=0 --promote production",
     "mlops gate --model wine --candidate /4 --baseline @production --config gate.yaml --json",

@@ -1,6 +1,6 @@
 import type { ModelVersion } from "../registry/types.js";
 import { formatGateMarkdown } from "./format.js";
-import type { GatePromotion, RunGateResult } from "./run.js";
+import type { GateEvaluationData, GatePromotion, RunGateResult } from "./run.js";
 import type { GateResult } from "./types.js";
 
 /**
@@ -20,6 +20,10 @@ export interface GateRunReport {
   /** Null for a first model (the baseline alias is not set). */
   baseline: { uri: string; version: number } | null;
   promoted: GatePromotion | null;
+  /** The evaluation data both models were scored on. */
+  evaluationData: GateEvaluationData;
+  /** Evaluation rows that were part of a model's training data, as sentences. */
+  warnings: string[];
 }
 
 /**
@@ -36,7 +40,32 @@ export function gateRunReport(run: RunGateResult): GateRunReport {
     baseline:
       run.baseline === null ? null : { uri: run.baselineUri, version: run.baseline.version },
     promoted: run.promoted === null ? null : { ...run.promoted },
+    evaluationData: { ...run.evaluationData },
+    warnings: [...run.warnings],
   };
+}
+
+/**
+ * Where the evaluation data came from, in one sentence.
+ *
+ * @example
+ * describeEvaluationData(run.evaluationData, "wine v3");
+ * // 'the "holdout" dataset registered with wine v3 (1300 rows, runs:/3f2c…/dataset.holdout.parquet)'
+ */
+export function describeEvaluationData(data: GateEvaluationData, candidate: string): string {
+  switch (data.source) {
+    case "file":
+      return `${data.path} (${data.rows} rows)`;
+    case "frame":
+      return `the frame given (${data.rows} rows)`;
+    case "registered":
+      return (
+        `the "${data.name}" dataset registered with ${candidate} (${data.rows} rows, ` +
+        `${data.uri})`
+      );
+    default:
+      return "none: the models' stored metrics were compared";
+  }
 }
 
 /**
@@ -55,7 +84,10 @@ export function formatGateRunMarkdown(run: RunGateResult): string {
       : `\`${run.baselineUri}\` (${versionOf(run.baseline)})`;
   lines.push(
     `Candidate \`${run.candidateUri}\` (${versionOf(run.candidate)}), baseline ${baseline}.`,
+    "",
+    `Evaluation data: ${describeEvaluationData(run.evaluationData, versionOf(run.candidate))}.`,
   );
+  for (const warning of run.warnings) lines.push("", `> **Warning:** ${warning}`);
   if (run.promoted !== null) {
     const { name, alias, from, to, moved, actor } = run.promoted;
     lines.push(

@@ -101,7 +101,8 @@ describe("runGate", () => {
     expect(last?.reason).toBe(run.summary);
     expect(formatGateRunMarkdown(run)).toContain(
       "Candidate `models:/wine@staging` (wine v2), baseline `models:/wine@production` (wine v1)." +
-        "\n\n**Promoted:** `wine@production` v1 → v2 (by ci).\n",
+        "\n\nEvaluation data: eval.csv (12 rows).\n\n**Promoted:** `wine@production` v1 → v2 " +
+        "(by ci).\n",
     );
 
     // Run again: the alias already points at the candidate, and no move is recorded.

@@ -1,9 +1,12 @@
 import { isAbsolute, resolve } from "node:path";
 import { MlopsError } from "../errors/error.js";
+import { formatPercent } from "../format/numbers.js";
 import type { Frame } from "../frame/frame.js";
+import { rowHashes } from "../frame/hash.js";
 import { readFrame } from "../io/index.js";
 import { isNativeArtifact, predictFrame } from "../predict/frame.js";
 import { currentActor } from "../registry/actor.js";
+import { DATASET_CONTEXT_TAG, REPEATED_SHARE_TAG, ROW_HASHES_TAG } from "../registry/datasets.js";
 import { validateAlias, validateName } from "../registry/names.js";
 import type { LoadedModel, Registry } from "../registry/registry.js";
 import type { ModelVersion } from "../registry/types.js";
@@ -79,7 +82,9 @@ export interface RunGateOptions {
   baseline?: string;
   /**
    * Evaluation data: a file path (CSV, JSON Lines, Parquet, Arrow; read with `readFrame` and
-   * validated with the candidate's schema) or a Frame. Without it, stored metrics are compared.
+   * validated with the candidate's schema) or a Frame. Without it, the evaluation dataset
+   * registered with the candidate's run (the hold-out set of `mlops-train`) when there is one,
+   * else the stored metrics are compared.
    */
   data?: string | Frame;
   /** The directory a relative `data` path is resolved against. Default `process.cwd()`. */
@@ -140,6 +145,13 @@ export interface RunGateResult {
   promoted: GatePromotion | null;
   /** `formatGateSummary(result)`. */
   summary: string;
+  /** The evaluation data both models were scored on. */
+  evaluationData: GateEvaluationData;
+  /**
+   * What the verdict should be read with: evaluation rows that were part of the candidate's (or
+   * the baseline's) training data.
+   */
+  warnings: string[];
 }
 
 function withRole(role: string, uri: string, error: unknown): unknown {
@@ -191,9 +203,99 @@ async function readData(path: string, cwd: string, candidate: LoadedModel): Prom
 }
 
 /**
+ * Which evaluation data the gate used: a file (`--data`), a frame given in code, the hold-out
+ * set registered with the candidate (the default when there is one), or none (stored metrics).
+ *
+ * @example
+ * // { source: "registered", name: "holdout", rows: 4128, digest: "sha256:…",
+ * //   uri: "runs:/3f2c…/dataset.holdout.parquet" }
+ */
+export type GateEvaluationData =
+  | { source: "file"; path: string; rows: number }
+  | { source: "frame"; rows: number }
+  | { source: "registered"; name: string; rows: number; digest: string; uri: string }
+  | { source: "none" };
+
+/** The candidate's registered evaluation dataset (mlops-train's hold-out), read back. */
+async function registeredEvaluation(
+  registry: Registry,
+  candidate: LoadedModel,
+): Promise<{ frame: Frame; data: GateEvaluationData } | undefined> {
+  const runId = candidate.version.runId;
+  if (runId === undefined) return undefined;
+  const inputs = await registry.listDatasets(runId);
+  const input = inputs.find(
+    (item) =>
+      item.tags[DATASET_CONTEXT_TAG] === "evaluation" && item.dataset.sourceType === "run_artifact",
+  );
+  if (input === undefined) return undefined;
+  const frame = await registry.readDataset(
+    input,
+    Schema.fromJSON(candidate.artifact.manifest.schema),
+  );
+  return {
+    frame,
+    data: {
+      source: "registered",
+      name: input.dataset.name,
+      rows: frame.rowCount,
+      digest: input.dataset.digest,
+      uri: input.dataset.source,
+    },
+  };
+}
+
+/**
+ * A warning for each model that was trained on some of the evaluation rows (by the row
+ * fingerprints its run recorded): its metrics on those rows are optimistic.
+ */
+async function overlapWarnings(
+  registry: Registry,
+  data: Frame,
+  models: readonly (readonly [string, LoadedModel | null])[],
+): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const [role, model] of models) {
+    const runId = model?.version.runId;
+    if (model === null || model === undefined || runId === undefined) continue;
+    const inputs = await registry.listDatasets(runId);
+    const training = inputs.find(
+      (item) =>
+        item.tags[DATASET_CONTEXT_TAG] === "training" && item.tags[ROW_HASHES_TAG] !== undefined,
+    );
+    if (training === undefined) continue;
+    const names = Object.keys(model.artifact.manifest.schema.fields);
+    if (!names.every((name) => data.has(name))) continue;
+    const seen = new Set(await registry.readRowHashes(runId, training));
+    let reused = 0;
+    for (const hash of rowHashes(data, names)) if (seen.has(hash)) reused++;
+    // Rows repeated in the data set: its own hold-out set matched this share of its training
+    // rows. Only more than that (beyond three standard deviations) says the rows were reused.
+    const expected = Number(training.tags[REPEATED_SHARE_TAG] ?? 0);
+    const n = data.rowCount;
+    const base = Number.isFinite(expected) && expected > 0 && expected <= 1 ? expected : 0;
+    const limit = n * base + 3 * Math.sqrt(n * base * (1 - base));
+    if (reused === 0 || reused <= limit) continue;
+    const { name, version } = model.version;
+    const repeated =
+      base > 0
+        ? `, where its own hold-out set matched ${formatPercent(base)} (rows repeated in the data)`
+        : "";
+    warnings.push(
+      `${reused} of ${n} evaluation rows (${formatPercent(reused / n)}) were part of the ` +
+        `${role}'s training data (${name} v${version}, ${training.dataset.source})${repeated}: ` +
+        "its metrics on them are optimistic. Evaluate on rows it never saw, such as the " +
+        "hold-out set mlops-train registers with a model (the gate's default without --data).",
+    );
+  }
+  return warnings;
+}
+
+/**
  * The whole gate, as `mlops gate` and the GitHub Action run it: loads the candidate and the
  * baseline from the registry (digests verified), reads the evaluation data (validated with the
- * candidate's schema), runs `evaluateGate`, and on a pass points `promote` at the candidate,
+ * candidate's schema; by default the hold-out set registered with the candidate), runs
+ * `evaluateGate`, warns when evaluation rows were part of a model's training data, and on a pass points `promote` at the candidate,
  * recording the verdict in the alias history. A baseline alias that is not set yet means a first
  * model (it passes with a note unless `requireBaseline`). Everything is checked before anything
  * is loaded, so invalid rules or names fail fast. A failing gate is a result, not an error; errors
@@ -223,10 +325,22 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
 
   const candidate = await loadRole(registry, "candidate", candidateUri);
   const baseline = await loadBaseline(registry, baselineUri);
-  const data =
-    typeof options.data === "string"
-      ? await readData(options.data, options.cwd ?? process.cwd(), candidate)
-      : options.data;
+  let data: Frame | undefined;
+  let evaluationData: GateEvaluationData;
+  if (typeof options.data === "string") {
+    data = await readData(options.data, options.cwd ?? process.cwd(), candidate);
+    evaluationData = { source: "file", path: options.data, rows: data.rowCount };
+  } else if (options.data !== undefined) {
+    data = options.data;
+    evaluationData = { source: "frame", rows: data.rowCount };
+  } else {
+    const registered = await registeredEvaluation(registry, candidate);
+    if (registered === undefined) evaluationData = { source: "none" };
+    else {
+      data = registered.frame;
+      evaluationData = registered.data;
+    }
+  }
   // ONNX models run on onnxruntime-node (asynchronous, optional): scored here, beforehand.
   const scored = async (role: string, uri: string, model: LoadedModel) => {
     if (data === undefined || isNativeArtifact(model.artifact)) return undefined;
@@ -261,10 +375,18 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
             predictions: baselinePredictions,
           },
     data,
+    dataName: evaluationData.source === "registered" ? evaluationData.name : undefined,
     target: options.target,
     rules,
     requireBaseline: options.requireBaseline === true,
   });
+  const warnings =
+    data === undefined
+      ? []
+      : await overlapWarnings(registry, data, [
+          ["candidate", candidate],
+          ["baseline", baseline],
+        ]);
   const summary = formatGateSummary(result);
 
   let promoted: GatePromotion | null = null;
@@ -302,5 +424,7 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
     promote: options.promote ?? null,
     promoted,
     summary,
+    evaluationData,
+    warnings,
   };
 }

@@ -76,6 +76,7 @@ export {
 } from "../interop/onnx/runtime.js";
 export { readCsvText } from "../io/csv.js";
 export { AtomicFile, writeError } from "../io/files.js";
+export { formatFor } from "../io/index.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

@@ -65,6 +65,49 @@ export function validateName(what: string, value: unknown): string {
   return value;
 }
 
+const MODEL_NAME_RULE =
+  'expected 1 to 255 characters: letters, digits, "_", "-" and ".", starting with a letter, ' +
+  'digit or "_" and not ending with "."';
+
+/**
+ * Checks the name of a model to register and returns it; throws `registry_name_invalid` saying
+ * what is wrong and the rule. Stricter than `validateName`: a model name goes into `models:/`
+ * URIs, shell commands and URLs, so it has no spaces and no "/" (which separates the version in
+ * `models:/NAME/VERSION`). Names registered before this rule can still be read.
+ *
+ * @example
+ * validateModelName("housing-v2"); // "housing-v2"
+ * validateModelName("team/housing"); // throws: it contains "/" …
+ * validateModelName("my housing"); // throws: it contains " " …
+ */
+export function validateModelName(value: unknown): string {
+  const what = "model name";
+  if (typeof value !== "string") invalid(what, value, "it is not a string", MODEL_NAME_RULE);
+  const problem = nameProblem(value, NAME_MAX);
+  const slash = value.indexOf("/");
+  if (slash >= 0) {
+    invalid(
+      what,
+      value,
+      `it contains "/" at position ${slash + 1} ("/" separates the version in ` +
+        "models:/NAME/VERSION; use a name such as team-housing)",
+      MODEL_NAME_RULE,
+    );
+  }
+  if (problem) invalid(what, value, problem, MODEL_NAME_RULE);
+  const space = value.indexOf(" ");
+  if (space >= 0) {
+    invalid(
+      what,
+      value,
+      `it contains a space at position ${space + 1} (models:/ URIs and shell commands would ` +
+        "need quoting; use _ or -)",
+      MODEL_NAME_RULE,
+    );
+  }
+  return value;
+}
+
 /**
  * Checks an alias: lowercase letters, digits, "-" and "_". `latest` is reserved (it means the
  * highest version) and so are version-like names (`3`, `v3`), as in MLflow.

@@ -85,6 +85,27 @@ describe("Registry", () => {
     ).toBeUndefined();
   });
 
+  it("registers a model only under a name that makes clean URIs, saying the rule", async () => {
+    for (const [name, problem] of [
+      ["team/housing", 'it contains "/" at position 5 ("/" separates the version in models:/'],
+      ["my housing", "it contains a space at position 3 (models:/ URIs and shell commands"],
+    ]) {
+      await expect(registry.registerModel(name, linear(1))).rejects.toThrow(
+        `model name ${JSON.stringify(name)} is invalid: ${problem}`,
+      );
+    }
+    await expect(registry.registerModel("my housing", linear(1))).rejects.toThrow(
+      'expected 1 to 255 characters: letters, digits, "_", "-" and ".", starting with a letter, ' +
+        'digit or "_" and not ending with "."',
+    );
+    expect(await registry.store.listRegisteredModels()).toEqual([]);
+    // A model an older release registered under a name with a space can still be read.
+    await registry.store.createModelVersion("old housing", {
+      artifact: new Uint8Array([1]),
+    });
+    expect((await registry.resolve("models:/old housing/1")).name).toBe("old housing");
+  });
+
   it("registers artifacts as versions and loads them back by URI, verified", async () => {
     const first = await registry.registerModel("houses", linear(1), { aliases: ["staging"] });
     expect(first).toMatchObject({ name: "houses", version: 1, aliases: ["staging"] });

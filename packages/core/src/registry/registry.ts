@@ -1,10 +1,22 @@
 import { decodeArtifact, encodeArtifact } from "../artifact/codec.js";
 import type { ModelArtifact } from "../artifact/types.js";
 import { MlopsError } from "../errors/error.js";
+import type { Frame } from "../frame/frame.js";
 import type { TrainingProfile } from "../profile/types.js";
+import type { Schema } from "../schema/schema.js";
 import { defaultRegistryPath } from "./actor.js";
 import { type OpenStoreOptions, openStore } from "./backends.js";
 import { sha256Hex } from "./common.js";
+import {
+  type DatasetInput,
+  type DatasetSummary,
+  type LogDatasetOptions,
+  listDatasets,
+  logDataset,
+  readDataset,
+  readRowHashes,
+} from "./datasets.js";
+import { validateModelName } from "./names.js";
 import type {
   AliasChangeOptions,
   AliasHistoryEntry,
@@ -18,6 +30,11 @@ import { type ModelUri, parseModelUri, resolveModelUri } from "./uri.js";
 
 export interface RegisterModelOptions {
   runId?: string;
+  /**
+   * The datasets of the model's run (training data, the hold-out it was evaluated on), kept in
+   * the version's metadata (`summarizeDatasets(await registry.listDatasets(runId))`).
+   */
+  datasets?: DatasetSummary[];
   description?: string;
   tags?: Record<string, string>;
   /** Point these aliases at the new version (each move recorded in the alias history). */
@@ -114,6 +131,7 @@ export class Registry {
     artifact: ModelArtifact,
     options: RegisterModelOptions = {},
   ): Promise<ModelVersion> {
+    validateModelName(name);
     const stored = withProfile(artifact, options.profile);
     const { manifest } = stored;
     const version = await this.store.createModelVersion(name, {
@@ -131,6 +149,7 @@ export class Registry {
         target: manifest.schema.target ?? null,
         profiled: manifest.profile !== undefined,
         modelDigest: modelDigest(stored),
+        ...(options.datasets === undefined ? {} : { datasets: options.datasets }),
       },
     });
     for (const alias of options.aliases ?? []) {
@@ -206,6 +225,33 @@ export class Registry {
 
   aliasHistory(name: string, options: { alias?: string } = {}): Promise<AliasHistoryEntry[]> {
     return this.store.getAliasHistory(name, options);
+  }
+
+  /**
+   * Logs a dataset as an input of a run, as MLflow's `log_input` does: its rows stored with the
+   * run (or where it lives), digest, size, context and, with `rowHashes`, fingerprints of its
+   * rows. `mlops-train` logs its training data and its hold-out set; the gate finds them.
+   *
+   * @example
+   * await registry.logDataset(run.runId, { name: "holdout", context: "evaluation", frame });
+   */
+  logDataset(runId: string, options: LogDatasetOptions): Promise<DatasetInput> {
+    return logDataset(this.store, runId, options);
+  }
+
+  /** The datasets logged as inputs of a run, by name. */
+  listDatasets(runId: string): Promise<DatasetInput[]> {
+    return listDatasets(this.store, runId);
+  }
+
+  /** The rows of a dataset stored with its run, validated with `schema` when given. */
+  readDataset(input: DatasetInput, schema?: Schema): Promise<Frame> {
+    return readDataset(this.store, input, schema);
+  }
+
+  /** The row fingerprints logged with a dataset of run `runId`, or undefined. */
+  readRowHashes(runId: string, input: DatasetInput): Promise<Float64Array | undefined> {
+    return readRowHashes(this.store, runId, input);
   }
 
   /** Starts a run in the named experiment (created on first use) and logs its params. */

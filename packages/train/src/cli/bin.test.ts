@@ -121,7 +121,8 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
     expect(artifact.manifest.schema.target).toBe("quality");
     expect(artifact.manifest.preprocessing[0]).toMatchObject({ kind: "one_hot", column: "color" });
     expect(artifact.manifest.metrics.cv_rmse).toBe(report.best.cvScore);
-    expect(artifact.manifest.metrics.holdout_rmse).toBe(report.holdout.metrics.rmse);
+    // The hold-out metrics under their own names: what `mlops gate --threshold rmse:…` reads.
+    expect(artifact.manifest.metrics.rmse).toBe(report.holdout.metrics.rmse);
     // The training profile describes the raw data file (color as a category), with predictions.
     const profile = artifact.manifest.profile;
     expect(profile?.features.color).toMatchObject({ kind: "category" });
@@ -162,7 +163,7 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
       "wine.csv: 6497 rows, 12 features (color one-hot encoded: 13 inputs)",
     );
     expect(result.stdout).toMatch(
-      /Leaderboard \(top 10 of 10 by mean CV rmse\):\nrank +rmse +± std +fit +criterion/,
+      /Leaderboard \(top 10 of 10 candidates by mean CV rmse\):\nrank +rmse +± std +fit +criterion/,
     );
     expect(result.stdout).toMatch(
       /Holdout \(1300 rows, refitted best\): rmse [\d.]+ {2}mae [\d.]+ {2}r2 [\d.]+/,
@@ -456,7 +457,7 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
       ],
       [
         ["--data", "wine.csv", "--target", "quality", "--register", "wine", "--alias", "Prod"],
-        '--alias Prod: model URI "models:/wine@Prod" is invalid: alias "Prod" is invalid',
+        '--alias Prod: alias "Prod" is invalid: it contains "P"',
       ],
     ];
     for (const [args, message] of cases) {

@@ -1,13 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { resolveRegistryLocation } from "@mlops/core";
+import { resolveRegistryLocation, validateModelName } from "@mlops/core";
 import {
   closestName,
+  formatFor,
   locateYamlPath,
   type OptionSpecs,
   type OptionValues,
   REGISTRY_OPTION,
   UsageError,
+  validateAlias,
+  validateName,
 } from "@mlops/core/internal";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
@@ -63,6 +66,8 @@ export interface TrainOptions {
   saveSchema?: string;
   /** Write the search as a single-file HTML report here (needs @mlops/ui). */
   report?: string;
+  /** Write the hold-out rows here (CSV, JSON Lines, Parquet or Arrow, by extension). */
+  saveHoldout?: string;
   track: boolean;
   json: boolean;
   /** Fixed estimator parameters (config `params`). */
@@ -151,6 +156,13 @@ export const TRAIN_OPTIONS = {
     value: "PATH",
     description: "write the schema (given or the inferred draft) as JSON, to review and reuse",
   },
+  "save-holdout": {
+    type: "string",
+    value: "PATH",
+    description:
+      "write the hold-out rows (CSV, JSONL, Parquet or Arrow, by extension); they are also " +
+      "registered with the model, and the gate scores on them by default",
+  },
   jobs: { type: "string", value: "N", description: "worker threads (default: every core)" },
   study: {
     type: "string",
@@ -223,6 +235,7 @@ const configShape = z.strictObject({
   schema: name.optional(),
   drop: z.union([name, z.array(name)]).optional(),
   saveSchema: name.optional(),
+  saveHoldout: name.optional(),
   jobs: z.number().int().min(1).optional(),
   track: z.boolean().optional(),
   params: z.record(z.string(), z.unknown()).optional(),
@@ -382,6 +395,15 @@ function oneOf<T extends string>(value: string, flag: string, allowed: readonly 
   return value as T;
 }
 
+/** Runs a core name check, reporting its problem as a usage error of `flag`. */
+function checkName(flag: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
@@ -440,12 +462,29 @@ export async function resolveOptions(
   if (aliases.length > 0 && register === undefined) {
     throw new UsageError("--alias needs --register NAME (the model whose version the alias names)");
   }
+  // Names are checked now, before any data is read: a bad one must not cost a whole search.
+  if (register !== undefined) checkName("--register", () => validateModelName(register));
+  for (const alias of aliases) checkName(`--alias ${alias}`, () => validateAlias(alias));
+  const experiment = text("experiment") ?? config?.experiment;
+  if (experiment !== undefined) {
+    checkName("--experiment", () => validateName("experiment name", experiment));
+  }
   const track = flags["no-track"] === true ? false : (config?.track ?? true);
   if (!track && register !== undefined) {
     throw new UsageError("--no-track cannot be combined with --register (the registry keeps both)");
   }
   if (text("registry") === "")
     throw new UsageError("option --registry: expected a folder or a URL");
+  const saveHoldout =
+    text("save-holdout") !== undefined
+      ? resolve(cwd, text("save-holdout")!)
+      : fromConfig(config?.saveHoldout);
+  if (saveHoldout !== undefined) {
+    if (holdout === 0) {
+      throw new UsageError("--save-holdout needs a hold-out: --holdout is 0, so there are no rows");
+    }
+    checkName("--save-holdout", () => formatFor(saveHoldout));
+  }
   const registry =
     text("registry") !== undefined
       ? resolveRegistryLocation(text("registry"), {}, cwd)
@@ -481,7 +520,7 @@ export async function resolveOptions(
     register,
     aliases,
     registry,
-    experiment: text("experiment") ?? config?.experiment,
+    experiment,
     holdout,
     seed,
     schema,
@@ -492,6 +531,7 @@ export async function resolveOptions(
         ? resolve(cwd, text("save-schema")!)
         : fromConfig(config?.saveSchema),
     report: text("report") !== undefined ? resolve(cwd, text("report")!) : undefined,
+    saveHoldout,
     track,
     json,
     params: config?.params ?? {},

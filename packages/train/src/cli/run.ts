@@ -3,24 +3,23 @@ import { createReadStream } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import {
-  type Column,
-  computeMetrics,
   createArtifact,
   defaultRegistryPath,
   type FieldDefinition,
-  Frame,
+  type Frame,
   getMetric,
   inferSchema,
   MlopsError,
   type ModelArtifact,
-  type OneHotStep,
   openRegistry,
-  parseModelUri,
   profileFrame,
   type Registry,
   readFrame,
+  rowHashes,
   Schema,
-  type SchemaJSON,
+  summarizeDatasets,
+  widenSchema,
+  writeFrame,
 } from "@mlops/core";
 import {
   type CommandIo,
@@ -28,9 +27,9 @@ import {
   formatNumber,
   formatTable,
   formatValue,
-  parseNumberText,
   UsageError,
 } from "@mlops/core/internal";
+import { OneHotEncoder } from "../preprocessing/one-hot-encoder.js";
 import { SuccessiveHalving } from "../search/halving.js";
 import { type BaseSearch, GridSearch, RandomSearch, type SearchOptions } from "../search/search.js";
 import type { Params } from "../search/session.js";
@@ -42,14 +41,20 @@ import { loadModel, spaceFromConfig } from "./models.js";
 import type { TrainOptions } from "./options.js";
 import { loadReportRenderer, searchReport, writeSearchReport } from "./report.js";
 
-/** One row of the leaderboard: a candidate by rank. */
+/**
+ * One row of the leaderboard: a candidate by rank, with its scores from the last round it reached
+ * (halving: `round`, 1 for the first, and the rows it was cross-validated on).
+ */
 export interface LeaderboardRow {
   rank: number;
+  /** The row of `cvResults` the scores come from. */
   index: number;
   params: Params;
   mean: number;
   std: number;
   fitTime: number;
+  round?: number;
+  resources?: number;
 }
 
 /** What `mlops-train --json` prints: everything the text output shows, as data. */
@@ -77,7 +82,22 @@ export interface TrainReport {
   };
   best: { index: number; params: Params; cvScore: number; cvStd: number };
   leaderboard: LeaderboardRow[];
-  holdout: { rows: number; metrics: Record<string, number> } | null;
+  holdout: {
+    rows: number;
+    metrics: Record<string, number>;
+    /** Metrics that cannot be computed on these rows (r² of one row), and why: left out. */
+    notComputed: Record<string, string>;
+    /** `--save-holdout`: where the hold-out rows were written. */
+    savedTo: string | null;
+  } | null;
+  /** The datasets logged with the run and kept with the registered version. */
+  datasets: {
+    name: string;
+    context: string;
+    rows: number | null;
+    digest: string;
+    source: string;
+  }[];
   run: { id: string; experiment: string } | null;
   registered: {
     name: string;
@@ -107,24 +127,10 @@ async function fileDigest(path: string): Promise<string> {
   return `sha256:${hash.digest("hex")}`;
 }
 
-/** Share of a category column's present rows whose text reads as a number. */
-function numericShare(column: Extract<Column, { kind: "category" }>): number {
-  const numeric = column.dictionary.map((value) => Number.isFinite(parseNumberText(value)));
-  let present = 0;
-  let hits = 0;
-  for (const code of column.codes) {
-    if (code < 0) continue;
-    present++;
-    if (numeric[code]) hits++;
-  }
-  return present === 0 ? 0 : hits / present;
-}
-
 /**
- * The schema draft of data read without one: core's `inferSchema`, except that a text column
- * whose values are nearly all numbers is a number column with a few bad values, and the target
- * must be present in every row. `changed` says the file must be read again with the draft, so
- * that bad values are reported with their line and column.
+ * The schema draft of data read without one: core's `inferSchema`, with the target required in
+ * every row. `changed` says the file must be read again with the draft (a text column drafted as
+ * numbers, a target with gaps), so that every bad value is reported with its line and column.
  */
 function draftSchema(
   frame: Frame,
@@ -137,16 +143,10 @@ function draftSchema(
       `target "${target}" is not a column of ${source} (columns: ${frame.names.join(", ")})`,
     );
   }
-  const json: SchemaJSON = inferSchema(frame, { target }).toJSON();
-  let changed = false;
-  for (const name of frame.names) {
-    const column = frame.column(name);
-    const field = json.fields[name] as FieldDefinition;
-    if (column.kind === "category" && numericShare(column) >= 0.9) {
-      json.fields[name] = { kind: "number", ...(field.nullable ? { nullable: true } : {}) };
-      changed = true;
-    }
-  }
+  const json = inferSchema(frame, { target }).toJSON();
+  const changed = frame.names.some(
+    (name) => frame.column(name).kind === "category" && json.fields[name].kind !== "category",
+  );
   const targetField = json.fields[target] as FieldDefinition;
   if (targetField.kind === "category") {
     throw new MlopsError(
@@ -155,54 +155,61 @@ function draftSchema(
         "mlops-train fits regression models, so the target must be numeric",
     );
   }
-  if (targetField.nullable) {
-    json.fields[target] = { kind: targetField.kind };
-    changed = true;
-  }
-  return { schema: Schema.fromJSON(json), changed };
+  if (!targetField.nullable) return { schema: Schema.fromJSON(json), changed };
+  json.fields[target] = { kind: targetField.kind };
+  return { schema: Schema.fromJSON(json), changed: true };
 }
 
-/** Replaces each category feature by one 0/1 column per value (core's `one_hot` step). */
-function oneHotEncode(
-  frame: Frame,
-  schema: Schema,
-  target: string,
-): { frame: Frame; steps: OneHotStep[] } {
-  const entries: [string, Column][] = [];
-  const steps: OneHotStep[] = [];
-  const taken = new Set(frame.names);
-  for (const [name, column] of frame.columns()) {
-    if (column.kind !== "category" || name === target) {
-      entries.push([name, column]);
-      continue;
-    }
-    const declared = (schema.fields[name]?.definition as FieldDefinition | undefined)?.values;
-    const categories = declared ? [...declared] : [...column.dictionary].sort();
-    if (categories.length > MAX_CATEGORIES) {
+/**
+ * The one-hot encoder of the category features: train's `OneHotEncoder`, unknown values ignored,
+ * each feature's categories those of the schema (declared, or drafted from every row), so that
+ * the encoding does not depend on which rows the hold-out took.
+ */
+function categoryEncoder(schema: Schema, target: string): OneHotEncoder | undefined {
+  const categories: Record<string, string[]> = {};
+  for (const name of schema.featureNames) {
+    const definition = schema.fields[name].definition;
+    if (definition.kind !== "category" || name === target) continue;
+    const values = definition.values ?? [];
+    if (values.length > MAX_CATEGORIES) {
       throw new MlopsError(
         "data_invalid",
-        `feature "${name}" has ${categories.length} distinct text values; one-hot encoding would ` +
+        `feature "${name}" has ${values.length} distinct text values; one-hot encoding would ` +
           `add as many columns (at most ${MAX_CATEGORIES}): leave it out with --drop ${name}`,
       );
     }
-    const outputs = categories.map((value) => {
-      let output = `${name}_${value}`;
-      while (taken.has(output)) output = `_${output}`;
-      taken.add(output);
-      return output;
-    });
-    const slot = column.dictionary.map((value) => categories.indexOf(value));
-    const values = categories.map(() => new Float64Array(frame.rowCount));
-    column.codes.forEach((code, row) => {
-      const at = code < 0 ? -1 : slot[code];
-      if (at >= 0) values[at][row] = 1;
-    });
-    categories.forEach((_, j) => {
-      entries.push([outputs[j], { kind: "integer", values: values[j] }]);
-    });
-    steps.push({ kind: "one_hot", column: name, categories, handleUnknown: "ignore", outputs });
+    categories[name] = [...values];
   }
-  return { frame: new Frame(entries, frame.rowCount), steps };
+  const columns = Object.keys(categories);
+  if (columns.length === 0) return undefined;
+  return new OneHotEncoder({ handleUnknown: "ignore", columns, categories });
+}
+
+/** Each metric on the hold-out rows, or why it cannot be computed there (then left out). */
+function holdoutMetrics(
+  actual: Float64Array,
+  predicted: Float64Array,
+  names: readonly string[],
+): { metrics: Record<string, number>; notComputed: Record<string, string> } {
+  const metrics: Record<string, number> = {};
+  const notComputed: Record<string, string> = {};
+  for (const name of names) {
+    let value: number;
+    try {
+      value = getMetric(name).compute(actual, predicted);
+    } catch (error) {
+      notComputed[name] = (error as Error).message;
+      continue;
+    }
+    if (Number.isFinite(value)) metrics[name] = value;
+    else {
+      notComputed[name] =
+        actual.length < 2
+          ? `cannot be computed on ${actual.length} row (${name} needs at least 2)`
+          : `is ${value} on these ${actual.length} rows`;
+    }
+  }
+  return { metrics, notComputed };
 }
 
 async function readSchemaFile(path: string): Promise<Schema> {
@@ -225,25 +232,49 @@ async function readSchemaFile(path: string): Promise<Schema> {
   }
 }
 
-/** Indices of `cvResults` by rank (then position), the best first. */
-function leaderboard(search: BaseSearch, limit: number): LeaderboardRow[] {
+/**
+ * The candidates by rank, the best first. A halving search evaluates a candidate once per round
+ * it reaches: each candidate is listed once, with the scores of its last round (later rounds,
+ * on more rows, rank first, as scikit-learn ranks them).
+ */
+function leaderboard(search: BaseSearch, limit: number): { rows: LeaderboardRow[]; total: number } {
   const results = search.cvResults;
   const metric = search.metric.name;
   const ranks = results[`rank_test_${metric}`] as number[];
   const means = results[`mean_test_${metric}`] as number[];
   const stds = results[`std_test_${metric}`] as number[];
-  return ranks
-    .map((rank, index) => ({ rank, index }))
-    .sort((a, b) => a.rank - b.rank || a.index - b.index)
-    .slice(0, limit)
-    .map(({ rank, index }) => ({
-      rank,
+  const candidates = results.candidate as number[] | undefined;
+  const rounds = results.iter as number[] | undefined;
+  let indices = ranks.map((_, index) => index);
+  if (candidates !== undefined && rounds !== undefined) {
+    const last = new Map<number, number>();
+    for (const index of indices) {
+      const seen = last.get(candidates[index]);
+      if (seen === undefined || rounds[index] > rounds[seen]) last.set(candidates[index], index);
+    }
+    indices = [...last.values()];
+  }
+  indices.sort((a, b) => ranks[a] - ranks[b] || a - b);
+  const rows = indices.map((index, position): LeaderboardRow => {
+    const row: LeaderboardRow = {
+      rank: position + 1,
       index,
       params: results.params[index],
       mean: means[index],
       std: stds[index],
       fitTime: results.mean_fit_time[index],
-    }));
+    };
+    if (rounds !== undefined) {
+      row.round = rounds[index] + 1;
+      row.resources = (results.n_resources as number[])[index];
+    }
+    return row;
+  });
+  // Ties share the better rank, as in cv_results_.
+  for (let i = 1; i < rows.length; i++) {
+    if (ranks[rows[i].index] === ranks[rows[i - 1].index]) rows[i].rank = rows[i - 1].rank;
+  }
+  return { rows: rows.slice(0, limit), total: rows.length };
 }
 
 /**
@@ -272,18 +303,7 @@ async function trainWith(
   opened: Registry[],
 ): Promise<TrainReport> {
   const started = performance.now();
-  // Names are checked before the search, not after it.
-  for (const alias of options.aliases) {
-    let kind: string;
-    try {
-      kind = parseModelUri(`models:/${options.register}@${alias}`).kind;
-    } catch (error) {
-      throw new UsageError(`--alias ${alias}: ${(error as Error).message}`);
-    }
-    if (kind !== "alias") {
-      throw new UsageError(`--alias ${alias}: "latest" is reserved (the highest version)`);
-    }
-  }
+  // Names were checked with the options, before any work.
   const model = await loadModel(options.model);
   const metric = getMetric(options.metric);
   const ui = options.report === undefined ? undefined : await loadReportRenderer();
@@ -333,33 +353,34 @@ async function trainWith(
   const features = frame.names.filter((name) => name !== options.target);
   // Gradient boosting splits category columns itself (unless `params` turns that off).
   const native = model.nativeCategories && options.params.categoricalFeatures !== null;
-  const encoded = native
-    ? { frame, steps: [] as OneHotStep[] }
-    : oneHotEncode(frame, schema, options.target);
-  const inputs = encoded.frame.names.filter((name) => name !== options.target);
   const categories = native
     ? features.filter((name) => frame.column(name).kind === "category")
     : [];
   const digest = await fileDigest(options.data);
+
+  // 2. Holdout: rows the search never sees, to score the final model; registered with it.
+  let trainRaw = frame;
+  let testRaw: Frame | undefined;
+  if (options.holdout > 0) {
+    const split = trainTestSplit(frame, { testSize: options.holdout, seed: options.seed });
+    trainRaw = split.train;
+    testRaw = split.test;
+  }
+  const encoder = native ? undefined : categoryEncoder(schema, options.target);
+  const trainFrame =
+    encoder === undefined ? trainRaw : encoder.fit(trainRaw, options.target).transform(trainRaw);
+  const encodedSteps = encoder?.toPreprocessing() ?? [];
+  const inputs = trainFrame.names.filter((name) => name !== options.target);
   say(
     `mlops-train: ${source}: ${frame.rowCount} rows, ${features.length} features` +
-      (encoded.steps.length > 0
-        ? ` (${encoded.steps.map((step) => step.column).join(", ")} one-hot encoded: ` +
+      (encoder !== undefined
+        ? ` (${Object.keys(encoder.categories).join(", ")} one-hot encoded: ` +
           `${inputs.length} inputs)`
         : "") +
       (categories.length > 0 ? ` (${categories.join(", ")} split as categories)` : "") +
       `, target ${options.target}; ` +
-      `schema ${options.schema ? "given" : "inferred (draft, saved with the model)"}\n`,
+      `schema ${options.schema ? "given" : "inferred (draft, widened to the model and saved with it)"}\n`,
   );
-
-  // 2. Holdout: rows the search never sees, to score the final model.
-  let trainFrame = encoded.frame;
-  let testFrame: Frame | undefined;
-  if (options.holdout > 0) {
-    const split = trainTestSplit(encoded.frame, { testSize: options.holdout, seed: options.seed });
-    trainFrame = split.train;
-    testFrame = split.test;
-  }
 
   // 3. The estimator and its search space.
   const estimator = model.create();
@@ -388,51 +409,100 @@ async function trainWith(
     if (final !== undefined) return final;
     const bestModel = search.bestEstimator;
     let holdout: TrainReport["holdout"] = null;
-    if (testFrame !== undefined) {
+    if (testRaw !== undefined) {
+      const testFrame = encoder === undefined ? testRaw : encoder.transform(testRaw);
       const names = [...new Set(["rmse", "mae", "r2", metric.name])];
-      const metrics = computeMetrics(
+      const scored = holdoutMetrics(
         testFrame.numeric(options.target),
         bestModel.predict(testFrame),
         names,
       );
-      holdout = { rows: testFrame.rowCount, metrics };
+      holdout = { rows: testRaw.rowCount, ...scored, savedTo: null };
     }
-    // 7. The artifact: the estimator's, behind the one-hot steps, with the data's schema.
+    // 7. The artifact: the estimator's, behind the one-hot steps. The metrics on the hold-out set
+    // keep their own names (MLflow's evaluate() naming); the cross-validation score is cv_<metric>.
     const bestIndex = search.bestIndex;
     const artifactMetrics: Record<string, number> = {
+      ...holdout?.metrics,
       [`cv_${metric.name}`]: search.bestScore,
       [`cv_${metric.name}_std`]: (search.cvResults[`std_test_${metric.name}`] as number[])[
         bestIndex
       ],
     };
-    for (const [name, value] of Object.entries(holdout?.metrics ?? {})) {
-      artifactMetrics[`holdout_${name}`] = value;
-    }
     const runId = search.runId;
     const base = bestModel.toArtifact({
       metrics: artifactMetrics,
-      lineage: { ...(runId ? { runId } : {}), dataDigest: digest, trainingData: source },
+      lineage: {
+        ...(runId ? { runId } : {}),
+        dataDigest: digest,
+        trainingData: source,
+        ...(testRaw === undefined
+          ? {}
+          : { evaluationData: { name: "holdout", rows: testRaw.rowCount } }),
+      },
     });
+    const preprocessing = [...encodedSteps, ...base.manifest.preprocessing];
+    const parts = { kind: base.manifest.kind, preprocessing, model: base.manifest.model };
     const artifact: ModelArtifact = createArtifact({
-      kind: base.manifest.kind,
-      schema,
-      preprocessing: [...encoded.steps, ...base.manifest.preprocessing],
-      model: base.manifest.model,
+      ...parts,
+      // A drafted schema is widened to what the model takes; a given one is the contract as given.
+      schema: options.schema === undefined ? widenSchema(schema, parts) : schema,
       arrays: base.arrays,
       params: base.manifest.params,
       metrics: base.manifest.metrics,
       lineage: base.manifest.lineage,
       // The data file's raw columns (what a served request carries) and the model's predictions.
-      profile: profileFrame(frame, schema, { predictions: bestModel.predict(encoded.frame) }),
+      profile: profileFrame(frame, schema, {
+        predictions: bestModel.predict(encoder === undefined ? frame : encoder.transform(frame)),
+      }),
     });
     final = { holdout, artifact };
     return final;
   };
+  // The datasets of the run, logged once: the training rows (where they live, with row
+  // fingerprints so the gate can tell when evaluation rows were trained on) and the hold-out rows.
+  let logged: TrainReport["datasets"] | undefined;
+  const logDatasets = async (): Promise<TrainReport["datasets"]> => {
+    if (logged !== undefined) return logged;
+    const runId = search.runId;
+    if (registry === undefined || runId === undefined) return [];
+    const trainingHashes = rowHashes(trainRaw, schema.names);
+    // Rows repeated in the data: the share of hold-out rows whose values are also training rows.
+    let repeatedShare: number | undefined;
+    if (testRaw !== undefined) {
+      const seen = new Set(trainingHashes);
+      let repeated = 0;
+      for (const hash of rowHashes(testRaw, schema.names)) if (seen.has(hash)) repeated++;
+      repeatedShare = repeated / testRaw.rowCount;
+    }
+    await registry.logDataset(runId, {
+      name: "training",
+      context: "training",
+      source: options.data,
+      digest,
+      rows: trainRaw.rowCount,
+      schema,
+      rowHashes: trainingHashes,
+      repeatedShare,
+    });
+    if (testRaw !== undefined) {
+      await registry.logDataset(runId, {
+        name: "holdout",
+        context: "evaluation",
+        frame: testRaw,
+        schema,
+      });
+    }
+    logged = summarizeDatasets(await registry.listDatasets(runId));
+    return logged;
+  };
   const register = async (): Promise<TrainReport["registered"]> => {
     if (options.register === undefined || registry === undefined) return null;
     const total = search.cvResults.params.length;
+    const datasets = await logDatasets();
     const version = await registry.registerModel(options.register, finalModel().artifact, {
       runId: search.runId,
+      datasets,
       aliases: options.aliases,
       reason:
         `mlops-train: best of ${total} ${options.search} trials, ` +
@@ -515,7 +585,7 @@ async function trainWith(
     `search: ${options.search}, ${candidates} candidate${candidates === 1 ? "" : "s"} × ` +
       `${options.cv}-fold CV on ${trainFrame.rowCount} rows, best by ${metric.name} ` +
       `(${metric.greaterIsBetter ? "higher" : "lower"} is better)` +
-      (testFrame ? `; holdout ${testFrame.rowCount} rows\n` : "\n"),
+      (testRaw ? `; holdout ${testRaw.rowCount} rows\n` : "\n"),
   );
   const searchStart = performance.now();
   try {
@@ -525,18 +595,21 @@ async function trainWith(
   }
   const searchSeconds = (performance.now() - searchStart) / 1000;
   const results = search.cvResults;
-  const total = results.params.length;
-  const rows = leaderboard(search, 10);
+  const { rows, total: candidateCount } = leaderboard(search, 10);
   const paramNames = [...new Set(results.params.flatMap((params) => Object.keys(params)))].sort();
+  const total = results.params.length;
+  const halving = search instanceof SuccessiveHalving;
   say(
     `\n${search.workers > 1 ? `${search.workers} workers` : "in-thread"}` +
       `${search.fastPath ? ", tree fast path (data sorted once)" : ""}, ` +
       `${formatDuration(searchSeconds * 1000)}\n\n` +
-      `Leaderboard (top ${rows.length} of ${total} by mean CV ${metric.name}):\n`,
+      `Leaderboard (top ${rows.length} of ${candidateCount} candidates by mean CV ${metric.name}` +
+      `${halving ? ", each from the last round it reached" : ""}):\n`,
   );
+  const rounds = halving ? ["round", "rows"] : [];
   say(
     formatTable(
-      ["rank", metric.name, "± std", "fit", ...paramNames].map((header) => ({
+      ["rank", metric.name, "± std", "fit", ...rounds, ...paramNames].map((header) => ({
         header,
         align: "right" as const,
       })),
@@ -545,6 +618,7 @@ async function trainWith(
         formatNumber(row.mean),
         formatNumber(row.std),
         formatDuration(row.fitTime * 1000),
+        ...(halving ? [String(row.round), String(row.resources)] : []),
         ...paramNames.map((name) => formatValue(row.params[name])),
       ]),
     ),
@@ -566,13 +640,21 @@ async function trainWith(
 
   // 6. Holdout metrics of the model refitted on every search row.
   const { holdout } = finalModel();
-  if (holdout !== null) {
-    say(
-      `\nHoldout (${holdout.rows} rows, refitted best): ` +
-        `${Object.entries(holdout.metrics)
-          .map(([name, value]) => `${name} ${formatNumber(value)}`)
-          .join("  ")}\n`,
+  if (holdout !== null && testRaw !== undefined) {
+    const shown = [...new Set(["rmse", "mae", "r2", metric.name])].map((name) =>
+      name in holdout.metrics
+        ? `${name} ${formatNumber(holdout.metrics[name])}`
+        : `${name} - (${holdout.notComputed[name]}; left out)`,
     );
+    say(
+      `\nHoldout (${testRaw.rowCount} row${testRaw.rowCount === 1 ? "" : "s"}, refitted best): ` +
+        `${shown.join("  ")}\n`,
+    );
+    if (options.saveHoldout !== undefined) {
+      await writeFrame(options.saveHoldout, testRaw);
+      holdout.savedTo = options.saveHoldout;
+      say(`Holdout rows written to ${options.saveHoldout}\n`);
+    }
   }
   const runId = search.runId;
   let run: TrainReport["run"] = null;
@@ -603,6 +685,8 @@ async function trainWith(
         "\n",
     );
   }
+  // The datasets of the run (with --study, logged by the worker that finished and registered).
+  const datasets = study === undefined ? await logDatasets() : (logged ?? []);
   const trained: TrainReport = {
     data: {
       path: options.data,
@@ -616,7 +700,7 @@ async function trainWith(
     estimator: model.className,
     search: {
       kind: options.search,
-      candidates: total,
+      candidates: candidateCount,
       cv: options.cv,
       metric: metric.name,
       greaterIsBetter: metric.greaterIsBetter,
@@ -628,6 +712,7 @@ async function trainWith(
     best,
     leaderboard: rows,
     holdout,
+    datasets,
     run,
     registered,
     ...(study === undefined
@@ -646,7 +731,12 @@ async function trainWith(
     await writeSearchReport(
       ui,
       options.report,
-      searchReport(trained, search, options.target, testFrame),
+      searchReport(
+        trained,
+        search,
+        options.target,
+        testRaw === undefined || encoder === undefined ? testRaw : encoder.transform(testRaw),
+      ),
     );
     say(`Report: ${options.report}\n`);
   }

@@ -12,7 +12,9 @@ import {
  * Hyperparameters of `OneHotEncoder`.
  *
  * @example
- * const params: OneHotEncoderParams = { handleUnknown: "ignore", drop: "first", columns: null };
+ * const params: OneHotEncoderParams = {
+ *   handleUnknown: "ignore", drop: "first", columns: null, categories: "auto",
+ * };
  */
 export interface OneHotEncoderParams {
   /**
@@ -24,6 +26,36 @@ export interface OneHotEncoderParams {
   drop: "first" | null;
   /** The category columns to encode; null = every category column. */
   columns: string[] | null;
+  /**
+   * The categories of each column (scikit-learn's `categories`): `"auto"` learns the values
+   * seen at fit, sorted; a map from column name to its categories, in the order given, fixes
+   * them (a column left out is learned). A value outside the given categories at fit is an
+   * error with `handleUnknown: "error"` and encodes as all zeros with `"ignore"`.
+   */
+  categories: "auto" | Record<string, string[]>;
+}
+
+function checkCategories(value: unknown): "auto" | Record<string, string[]> {
+  if (value === "auto") return value;
+  const ok =
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every(
+      (list) =>
+        Array.isArray(list) &&
+        list.length > 0 &&
+        list.every((item) => typeof item === "string") &&
+        new Set(list).size === list.length,
+    );
+  if (!ok) {
+    throw paramError(
+      "categories",
+      '"auto" or a map from column name to a non-empty list of unique strings',
+      value,
+    );
+  }
+  return value as Record<string, string[]>;
 }
 
 /**
@@ -45,13 +77,14 @@ export class OneHotEncoder extends Transformer<OneHotEncoderParams> {
   #categories: Record<string, string[]> | undefined;
 
   constructor(params: Partial<OneHotEncoderParams> = {}) {
-    super({ handleUnknown: "error", drop: null, columns: null }, params);
+    super({ handleUnknown: "error", drop: null, columns: null, categories: "auto" }, params);
   }
 
   protected fitSteps({ frame, context }: TransformerInput): PreprocessingStep[] {
     this.#categories = undefined;
     const params = this.getParams();
     const handleUnknown = checkChoice("handleUnknown", params.handleUnknown, ["error", "ignore"]);
+    const given = checkCategories(params.categories);
     if (params.drop !== null && params.drop !== "first") {
       throw paramError("drop", `null or "first"`, params.drop);
     }
@@ -63,6 +96,15 @@ export class OneHotEncoder extends Transformer<OneHotEncoderParams> {
       context,
     );
     const encoded = new Set(columns);
+    for (const name of given === "auto" ? [] : Object.keys(given)) {
+      if (!encoded.has(name)) {
+        throw new MlopsError(
+          "data_invalid",
+          `${context}: categories names "${name}", which is not a column it encodes ` +
+            `(${columns.join(", ") || "none"})`,
+        );
+      }
+    }
     const taken = new Set(frame.names.filter((name) => !encoded.has(name)));
     const categories: Record<string, string[]> = {};
     const steps: PreprocessingStep[] = [];
@@ -83,7 +125,22 @@ export class OneHotEncoder extends Transformer<OneHotEncoderParams> {
             `handleUnknown: "ignore" (missing values then encode as all zeros)`,
         );
       }
-      const values = column.dictionary.filter((_, code) => used[code] === 1).sort();
+      const seen = column.dictionary.filter((_, code) => used[code] === 1);
+      const fixed = given === "auto" ? undefined : given[name];
+      const values = fixed === undefined ? seen.sort() : [...fixed];
+      if (fixed !== undefined && handleUnknown === "error") {
+        const unknown = seen.filter((value) => !fixed.includes(value));
+        if (unknown.length > 0) {
+          throw new MlopsError(
+            "data_invalid",
+            `${context}: column "${name}" has ${unknown
+              .slice(0, 5)
+              .map((value) => JSON.stringify(value))
+              .join(", ")}, not among its categories (${fixed.join(", ")}); add them or use ` +
+              'handleUnknown: "ignore"',
+          );
+        }
+      }
       if (values.length === 0) {
         throw new MlopsError("data_invalid", `${context}: column "${name}" has no values`);
       }

@@ -204,6 +204,23 @@ describe("OneHotEncoder against scikit-learn", () => {
     ).toEqual([{ color_red: 1 }, { color_red: 0 }]);
   });
 
+  it("takes the categories of a column as given (scikit-learn's categories), in their order", () => {
+    const fixed = { color: ["white", "red", "green", "blue", "purple"] };
+    const encoder = new OneHotEncoder({ handleUnknown: "ignore", categories: fixed }).fit(frame);
+    expect(encoder.categories.color).toEqual(fixed.color);
+    expect(encoder.categories.size).toEqual(expected.categories[1]);
+    expect(encoder.featureNamesOut.slice(0, 5)).toEqual(fixed.color.map((c) => `color_${c}`));
+    const seen = Object.values(encoder.categories).flat();
+    expect(seen).toContain("white"); // never seen at fit, still a column
+    expect(() => new OneHotEncoder({ categories: { color: ["red"] } }).fit(frame)).toThrow(
+      /column "color" has .*not among its categories \(red\)/,
+    );
+    expect(() => new OneHotEncoder({ categories: { shape: ["round"] } }).fit(frame)).toThrow(
+      /categories names "shape", which is not a column it encodes/,
+    );
+    expect(() => new OneHotEncoder({ categories: { color: [] } }).fit(frame)).toThrow(/categories/);
+  });
+
   it("refuses output names that clash with other columns", () => {
     const clash = frame.withColumn("color_red", numericColumn(new Array(frame.rowCount).fill(1)));
     expect(() => new OneHotEncoder().fit(clash)).toThrow(/"color_red".*clashes/);

@@ -51,6 +51,12 @@ describe("SuccessiveHalving", () => {
       3,
     ]);
     expect(results.n_resources.slice(26, 28)).toEqual([37, 111]);
+    // One id per candidate: the rows of a later round repeat the ids of the ones kept.
+    const ids = results.candidate as number[];
+    expect(ids.slice(0, 27)).toEqual([...Array(27).keys()]);
+    for (let row = 27; row < ids.length; row++) {
+      expect(results.params[row]).toEqual(results.params[ids[row]]);
+    }
     // The 9 of iteration 1 are the 9 best of iteration 0 (earlier candidates win ties).
     const first = (results.mean_test_rmse as number[]).slice(0, 27);
     const best = first

@@ -92,7 +92,8 @@ function subsample(rows: Int32Array, count: number, seed: number): Int32Array {
  * cross-validated with few resources (rows, by default); the best `1 / factor` go on to the next
  * iteration with `factor` times the resources, until one iteration is left or the resources
  * run out. The best candidate is the best of the last iteration (ranks put that iteration
- * first); `cvResults` has a row per evaluation with `iter` and `n_resources` columns.
+ * first); `cvResults` has a row per evaluation with `iter`, `n_resources` and `candidate` (the
+ * candidate's index in the first iteration, the same in every round it reaches) columns.
  *
  * The number of iterations follows scikit-learn: `1 + ⌊log_factor(nCandidates)⌋` needed,
  * `1 + ⌊log_factor(maxResources / minResources)⌋` possible (computed exactly in integers).
@@ -250,6 +251,9 @@ export class SuccessiveHalving<
     const outcomes: CandidateOutcome[] = [];
     const iterColumn: number[] = [];
     const resourcesColumn: number[] = [];
+    const candidateColumn: number[] = [];
+    // Which first-iteration candidate each evaluation is: one candidate, one id, every round.
+    let ids = candidates.map((_, i) => i);
     this.#iterations = [];
     let lastRows: number[] = [];
     for (let iter = 0; iter < iterations; iter++) {
@@ -286,6 +290,7 @@ export class SuccessiveHalving<
       for (let i = 0; i < results.length; i++) {
         iterColumn.push(iter);
         resourcesColumn.push(nResources);
+        candidateColumn.push(ids[i]);
       }
       lastRows = results.map((_, i) => start + i);
       if (iter === iterations - 1) break;
@@ -304,14 +309,13 @@ export class SuccessiveHalving<
           return sign * (x - y) || a - b;
         });
       const keep = Math.ceil(candidates.length / factor);
-      candidates = order
-        .slice(0, keep)
-        .sort((a, b) => a - b)
-        .map((i) => candidates[i]);
+      const kept = order.slice(0, keep).sort((a, b) => a - b);
+      candidates = kept.map((i) => candidates[i]);
+      ids = kept.map((i) => ids[i]);
     }
     return {
       outcomes,
-      extra: { iter: iterColumn, n_resources: resourcesColumn },
+      extra: { iter: iterColumn, n_resources: resourcesColumn, candidate: candidateColumn },
       groups: iterColumn,
       bestAmong: lastRows,
     };

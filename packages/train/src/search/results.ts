@@ -12,7 +12,8 @@ import type { CandidateOutcome, Params } from "./session.js";
  *   with `returnTrainScore`, `split<k>_train_<metric>`, `mean_train_<metric>`,
  *   `std_train_<metric>`.
  * - `mean_fit_time`, `std_fit_time`, `mean_score_time`, `std_score_time` (seconds).
- * - `SuccessiveHalving` adds `iter` and `n_resources`.
+ * - `SuccessiveHalving` adds `iter`, `n_resources` and `candidate` (one id per candidate, the
+ *   same in every round it reaches).
  *
  * @example
  * const { mean_test_rmse, param_maxDepth } = search.cvResults;
