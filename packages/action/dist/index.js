@@ -11243,11 +11243,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count) {
-        const one = count === 1;
+      pluralize(count2) {
+        const one = count2 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count, noun };
+        return { ...keys, count: count2, noun };
       }
     };
   }
@@ -18667,15 +18667,15 @@ ${value2}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count) {
-        while (count > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count2) {
+        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count < remaining) {
-            this.linePos += count;
-            count = 0;
+          if (count2 < remaining) {
+            this.linePos += count2;
+            count2 = 0;
           } else {
-            count -= remaining;
+            count2 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -20272,8 +20272,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -20381,13 +20381,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity.isCollection(node2)) {
-        let count = 0;
+        let count2 = 0;
         for (const item of node2.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count)
-            count = c;
+          if (c > count2)
+            count2 = c;
         }
-        return count;
+        return count2;
       } else if (identity.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
@@ -23340,8 +23340,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -23418,12 +23418,12 @@ var require_errors2 = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count = 1;
+        let count2 = 1;
         const end = error63.linePos[1];
         if (end?.line === line && end.col > col) {
-          count = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count);
+        const pointer = " ".repeat(ci) + "^".repeat(count2);
         error63.message += `:
 
 ${lineStr}
@@ -28796,14 +28796,14 @@ function codePointLength(str) {
   const units = str.length;
   if (!highSurrogate.test(str))
     return units;
-  let count = units;
+  let count2 = units;
   for (let i = 0; i < units - 1; i++) {
     if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
-      count--;
+      count2--;
       i++;
     }
   }
-  return count;
+  return count2;
 }
 function getLengthableOrigin(input3) {
   if (Array.isArray(input3))
@@ -33186,8 +33186,8 @@ function az_default() {
 }
 
 // ../../node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count, one, few, many) {
-  const absCount = Math.abs(count);
+function getBelarusianPlural(count2, one, few, many) {
+  const absCount = Math.abs(count2);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -35834,8 +35834,8 @@ function hu_default() {
 }
 
 // ../../node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count, one, many) {
-  return Math.abs(count) === 1 ? one : many;
+function getArmenianPlural(count2, one, many) {
+  return Math.abs(count2) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -38573,8 +38573,8 @@ function ro_default() {
 }
 
 // ../../node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count, one, few, many) {
-  const absCount = Math.abs(count);
+function getRussianPlural(count2, one, few, many) {
+  const absCount = Math.abs(count2);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -47286,6 +47286,98 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// ../core/src/profile/types.ts
+var PROFILE_FORMAT = "mlops.profile/v1";
+
+// ../core/src/profile/validate.ts
+var count = external_exports.number().int().nonnegative();
+var finiteOrNull = external_exports.number().nullable();
+var numeric = external_exports.object({
+  kind: external_exports.enum(["number", "integer"]),
+  count,
+  missing: count,
+  missingRate: external_exports.number().min(0).max(1),
+  mean: finiteOrNull,
+  std: finiteOrNull,
+  min: finiteOrNull,
+  max: finiteOrNull,
+  edges: external_exports.array(external_exports.number()),
+  counts: external_exports.array(count),
+  atEdge: external_exports.array(count)
+}).superRefine((profile, context) => {
+  if (profile.edges.length !== profile.counts.length) {
+    context.addIssue({
+      code: "custom",
+      path: ["counts"],
+      message: `expected one count per edge (${profile.edges.length}), got ${profile.counts.length}`
+    });
+    return;
+  }
+  if (profile.atEdge.length !== profile.counts.length) {
+    context.addIssue({
+      code: "custom",
+      path: ["atEdge"],
+      message: `expected one entry per edge (${profile.edges.length}), got ${profile.atEdge.length}`
+    });
+    return;
+  }
+  for (let i = 0; i < profile.atEdge.length; i++) {
+    if (profile.atEdge[i] > profile.counts[i] || profile.counts[i] > 0 && profile.atEdge[i] === 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["atEdge", i],
+        message: `expected 1 to counts[${i}] (${profile.counts[i]}) values at the edge, got ${profile.atEdge[i]}`
+      });
+      return;
+    }
+  }
+  for (let i = 1; i < profile.edges.length; i++) {
+    if (!(profile.edges[i] > profile.edges[i - 1])) {
+      context.addIssue({
+        code: "custom",
+        path: ["edges", i],
+        message: `edges must increase: ${profile.edges[i]} follows ${profile.edges[i - 1]}`
+      });
+      return;
+    }
+  }
+  const sum = profile.counts.reduce((total, value2) => total + value2, 0);
+  if (sum !== profile.count) {
+    context.addIssue({
+      code: "custom",
+      path: ["counts"],
+      message: `counts add up to ${sum}, expected count ${profile.count}`
+    });
+  }
+});
+var category = external_exports.object({
+  kind: external_exports.enum(["category", "boolean"]),
+  count,
+  missing: count,
+  missingRate: external_exports.number().min(0).max(1),
+  values: external_exports.record(external_exports.string(), count),
+  other: count
+}).superRefine((profile, context) => {
+  const sum = Object.values(profile.values).reduce((total, value2) => total + value2, 0);
+  if (sum + profile.other !== profile.count) {
+    context.addIssue({
+      code: "custom",
+      path: ["values"],
+      message: `value counts and other add up to ${sum + profile.other}, expected count ${profile.count}`
+    });
+  }
+});
+var column = external_exports.union([numeric, category]);
+var profileShape = external_exports.object({
+  format: external_exports.literal(PROFILE_FORMAT),
+  rowCount: count,
+  bins: external_exports.number().int().positive(),
+  features: external_exports.record(external_exports.string(), column),
+  target: external_exports.intersection(external_exports.object({ name: external_exports.string().min(1) }), column).optional(),
+  predictions: numeric.optional()
+});
+var trainingProfileShape = profileShape;
+
 // ../../node_modules/tslib/modules/index.js
 var import_tslib = __toESM(require_tslib(), 1);
 var {
@@ -54970,26 +55062,26 @@ function fieldChildrenFromJSON(_field, dictionaries) {
   return (_field["children"] || []).filter(Boolean).map((f) => Field2.fromJSON(f, dictionaries));
 }
 function fieldNodesFromJSON(xs) {
-  return (xs || []).reduce((fieldNodes, column) => [
+  return (xs || []).reduce((fieldNodes, column2) => [
     ...fieldNodes,
-    new FieldNode2(column["count"], nullCountFromJSON(column["VALIDITY"])),
-    ...fieldNodesFromJSON(column["children"])
+    new FieldNode2(column2["count"], nullCountFromJSON(column2["VALIDITY"])),
+    ...fieldNodesFromJSON(column2["children"])
   ], []);
 }
 function buffersFromJSON(xs, buffers = []) {
   for (let i = -1, n = (xs || []).length; ++i < n; ) {
-    const column = xs[i];
-    column["VALIDITY"] && buffers.push(new BufferRegion(buffers.length, column["VALIDITY"].length));
-    column["TYPE_ID"] && buffers.push(new BufferRegion(buffers.length, column["TYPE_ID"].length));
-    column["OFFSET"] && buffers.push(new BufferRegion(buffers.length, column["OFFSET"].length));
-    column["DATA"] && buffers.push(new BufferRegion(buffers.length, column["DATA"].length));
-    column["VIEWS"] && buffers.push(new BufferRegion(buffers.length, column["VIEWS"].length));
-    if (column["VARIADIC_DATA_BUFFERS"]) {
-      for (const buf of column["VARIADIC_DATA_BUFFERS"]) {
+    const column2 = xs[i];
+    column2["VALIDITY"] && buffers.push(new BufferRegion(buffers.length, column2["VALIDITY"].length));
+    column2["TYPE_ID"] && buffers.push(new BufferRegion(buffers.length, column2["TYPE_ID"].length));
+    column2["OFFSET"] && buffers.push(new BufferRegion(buffers.length, column2["OFFSET"].length));
+    column2["DATA"] && buffers.push(new BufferRegion(buffers.length, column2["DATA"].length));
+    column2["VIEWS"] && buffers.push(new BufferRegion(buffers.length, column2["VIEWS"].length));
+    if (column2["VARIADIC_DATA_BUFFERS"]) {
+      for (const buf of column2["VARIADIC_DATA_BUFFERS"]) {
         buffers.push(new BufferRegion(buffers.length, buf.length));
       }
     }
-    buffers = buffersFromJSON(column["children"], buffers);
+    buffers = buffersFromJSON(column2["children"], buffers);
   }
   return buffers;
 }
@@ -54997,10 +55089,10 @@ function nullCountFromJSON(validity) {
   return (validity || []).reduce((sum, val) => sum + +(val === 0), 0);
 }
 function variadicBufferCountsFromJSON(xs) {
-  return (xs || []).reduce((counts, column) => [
+  return (xs || []).reduce((counts, column2) => [
     ...counts,
-    ...column["VARIADIC_DATA_BUFFERS"] ? [column["VARIADIC_DATA_BUFFERS"].length] : [],
-    ...variadicBufferCountsFromJSON(column["children"])
+    ...column2["VARIADIC_DATA_BUFFERS"] ? [column2["VARIADIC_DATA_BUFFERS"].length] : [],
+    ...variadicBufferCountsFromJSON(column2["children"])
   ], []);
 }
 function fieldFromJSON(_field, dictionaries) {
@@ -58651,15 +58743,15 @@ var JSONMessageReader = class extends MessageReader {
   readMessageBody(_bodyLength) {
     return flattenDataSources(this._body);
     function flattenDataSources(xs) {
-      return (xs || []).reduce((buffers, column) => [
+      return (xs || []).reduce((buffers, column2) => [
         ...buffers,
-        ...column["VALIDITY"] && [column["VALIDITY"]] || [],
-        ...column["TYPE_ID"] && [column["TYPE_ID"]] || [],
-        ...column["OFFSET"] && [column["OFFSET"]] || [],
-        ...column["DATA"] && [column["DATA"]] || [],
-        ...column["VIEWS"] && [column["VIEWS"]] || [],
-        ...column["VARIADIC_DATA_BUFFERS"] || [],
-        ...flattenDataSources(column["children"])
+        ...column2["VALIDITY"] && [column2["VALIDITY"]] || [],
+        ...column2["TYPE_ID"] && [column2["TYPE_ID"]] || [],
+        ...column2["OFFSET"] && [column2["OFFSET"]] || [],
+        ...column2["DATA"] && [column2["DATA"]] || [],
+        ...column2["VIEWS"] && [column2["VIEWS"]] || [],
+        ...column2["VARIADIC_DATA_BUFFERS"] || [],
+        ...flattenDataSources(column2["children"])
       ], []);
     }
   }
@@ -60293,9 +60385,9 @@ var NUMERIC_KINDS = /* @__PURE__ */ new Set(["number", "integer", "boolean"]);
 function frameToArrow(frame) {
   const fields = [];
   const children = [];
-  for (const [name, column] of frame.columns()) {
-    const data = columnToArrow(column);
-    const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column.kind]]);
+  for (const [name, column2] of frame.columns()) {
+    const data = columnToArrow(column2);
+    const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column2.kind]]);
     fields.push(new Field2(name, data.type, true, metadata));
     children.push(data);
   }
@@ -60319,11 +60411,11 @@ function frameFromArrow(table) {
   }
   return new Frame(entries, table.numRows);
 }
-function columnToArrow(column) {
-  if (column.kind === "category") return categoryToArrow(column);
-  const { values } = column;
+function columnToArrow(column2) {
+  if (column2.kind === "category") return categoryToArrow(column2);
+  const { values } = column2;
   const validity = nanValidity(values);
-  if (column.kind === "boolean") {
+  if (column2.kind === "boolean") {
     const n = values.length;
     const bits = new Uint8Array(n + 7 >> 3);
     for (let i = 0; i < n; i++) {
@@ -60332,7 +60424,7 @@ function columnToArrow(column) {
     }
     return makeData({ type: new Bool2(), length: n, data: bits, ...validity });
   }
-  if (column.kind === "integer" && fitsInt64(values)) {
+  if (column2.kind === "integer" && fitsInt64(values)) {
     const n = values.length;
     const integers = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
@@ -60343,8 +60435,8 @@ function columnToArrow(column) {
   }
   return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
 }
-function categoryToArrow(column) {
-  const { codes } = column;
+function categoryToArrow(column2) {
+  const { codes } = column2;
   const n = codes.length;
   let nullCount = 0;
   for (let i = 0; i < n; i++) if (codes[i] < 0) nullCount++;
@@ -60353,7 +60445,7 @@ function categoryToArrow(column) {
     nullBitmap = new Uint8Array(n + 7 >> 3);
     for (let i = 0; i < n; i++) if (codes[i] >= 0) nullBitmap[i >> 3] |= 1 << (i & 7);
   }
-  const dictionary = vectorFromArray([...column.dictionary], new Utf82());
+  const dictionary = vectorFromArray([...column2.dictionary], new Utf82());
   return makeData({
     type: new Dictionary(new Utf82(), new Int32()),
     length: n,
@@ -60566,8 +60658,8 @@ function sharedDictionary(chunk, rowCount) {
 }
 
 // ../core/src/frame/frame.ts
-function columnLength(column) {
-  return column.kind === "category" ? column.codes.length : column.values.length;
+function columnLength(column2) {
+  return column2.kind === "category" ? column2.codes.length : column2.values.length;
 }
 var Frame = class _Frame {
   rowCount;
@@ -60577,11 +60669,11 @@ var Frame = class _Frame {
     const entries = columns instanceof Map || Array.isArray(columns) ? [...columns] : Object.entries(columns);
     this.#columns = /* @__PURE__ */ new Map();
     let length = rowCount;
-    for (const [name, column] of entries) {
+    for (const [name, column2] of entries) {
       if (this.#columns.has(name)) {
         throw new MlopsError("frame_invalid", `Duplicate column "${name}" in frame`);
       }
-      const n = columnLength(column);
+      const n = columnLength(column2);
       if (length === void 0) length = n;
       else if (n !== length) {
         throw new MlopsError(
@@ -60589,7 +60681,7 @@ var Frame = class _Frame {
           `Column "${name}" has ${n} rows, expected ${length} like the other columns`
         );
       }
-      this.#columns.set(name, column);
+      this.#columns.set(name, column2);
     }
     this.rowCount = length ?? 0;
     this.names = Object.freeze([...this.#columns.keys()]);
@@ -60603,25 +60695,25 @@ var Frame = class _Frame {
   }
   /** The column called `name`; throws `frame_invalid` naming the columns that exist. */
   column(name) {
-    const column = this.#columns.get(name);
-    if (!column) {
+    const column2 = this.#columns.get(name);
+    if (!column2) {
       throw new MlopsError(
         "frame_invalid",
         `Unknown column "${name}"; the frame has: ${this.names.join(", ") || "(no columns)"}`
       );
     }
-    return column;
+    return column2;
   }
   /** The Float64Array of a numeric column (throws for a category column). */
   numeric(name) {
-    const column = this.column(name);
-    if (column.kind === "category") {
+    const column2 = this.column(name);
+    if (column2.kind === "category") {
       throw new MlopsError(
         "frame_invalid",
         `Column "${name}" is a category column, expected numeric`
       );
     }
-    return column.values;
+    return column2.values;
   }
   columns() {
     return this.#columns.entries();
@@ -60640,11 +60732,11 @@ var Frame = class _Frame {
     return this.select(this.names.filter((name) => !dropped.has(name)));
   }
   /** A frame with `column` added or replaced. Shares memory. */
-  withColumn(name, column) {
+  withColumn(name, column2) {
     const entries = [...this.#columns.entries()];
     const index = entries.findIndex(([existing]) => existing === name);
-    if (index >= 0) entries[index] = [name, column];
-    else entries.push([name, column]);
+    if (index >= 0) entries[index] = [name, column2];
+    else entries.push([name, column2]);
     return new _Frame(entries, this.#columns.size === 0 ? void 0 : this.rowCount);
   }
   /** Rows `start` (inclusive) to `end` (exclusive). Zero-copy: shares memory with this frame. */
@@ -60652,14 +60744,14 @@ var Frame = class _Frame {
     const from = Math.max(0, Math.min(start, this.rowCount));
     const to = Math.max(from, Math.min(end, this.rowCount));
     const entries = [];
-    for (const [name, column] of this.#columns) {
+    for (const [name, column2] of this.#columns) {
       entries.push([
         name,
-        column.kind === "category" ? {
+        column2.kind === "category" ? {
           kind: "category",
-          codes: column.codes.subarray(from, to),
-          dictionary: column.dictionary
-        } : { kind: column.kind, values: column.values.subarray(from, to) }
+          codes: column2.codes.subarray(from, to),
+          dictionary: column2.dictionary
+        } : { kind: column2.kind, values: column2.values.subarray(from, to) }
       ]);
     }
     return new _Frame(entries, to - from);
@@ -60677,17 +60769,17 @@ var Frame = class _Frame {
       }
     }
     const entries = [];
-    for (const [name, column] of this.#columns) {
-      if (column.kind === "category") {
+    for (const [name, column2] of this.#columns) {
+      if (column2.kind === "category") {
         const codes = new Int32Array(n);
-        const source = column.codes;
+        const source = column2.codes;
         for (let i = 0; i < n; i++) codes[i] = source[indices[i]];
-        entries.push([name, { kind: "category", codes, dictionary: column.dictionary }]);
+        entries.push([name, { kind: "category", codes, dictionary: column2.dictionary }]);
       } else {
         const values = new Float64Array(n);
-        const source = column.values;
+        const source = column2.values;
         for (let i = 0; i < n; i++) values[i] = source[indices[i]];
-        entries.push([name, { kind: column.kind, values }]);
+        entries.push([name, { kind: column2.kind, values }]);
       }
     }
     return new _Frame(entries, n);
@@ -60724,7 +60816,7 @@ var Frame = class _Frame {
     const columns = [...this.#columns.entries()];
     for (let i = 0; i < this.rowCount; i++) {
       const row = {};
-      for (const [name, column] of columns) row[name] = cellValue(column, i);
+      for (const [name, column2] of columns) row[name] = cellValue(column2, i);
       rows[i] = row;
     }
     return rows;
@@ -60764,11 +60856,11 @@ var Frame = class _Frame {
     for (const name of first.names) {
       const kind = first.column(name).kind;
       for (const frame of frames) {
-        const column = frame.column(name);
-        if (column.kind !== kind) {
+        const column2 = frame.column(name);
+        if (column2.kind !== kind) {
           throw new MlopsError(
             "frame_invalid",
-            `concat: column "${name}" is ${column.kind} in one frame and ${kind} in another`
+            `concat: column "${name}" is ${column2.kind} in one frame and ${kind} in another`
           );
         }
       }
@@ -60778,8 +60870,8 @@ var Frame = class _Frame {
         const codes = new Int32Array(total);
         let offset = 0;
         for (const frame of frames) {
-          const column = frame.column(name);
-          const remap = column.dictionary.map((value2) => {
+          const column2 = frame.column(name);
+          const remap = column2.dictionary.map((value2) => {
             let code = lookup.get(value2);
             if (code === void 0) {
               code = dictionary.length;
@@ -60788,20 +60880,20 @@ var Frame = class _Frame {
             }
             return code;
           });
-          for (let i = 0; i < column.codes.length; i++) {
-            const code = column.codes[i];
+          for (let i = 0; i < column2.codes.length; i++) {
+            const code = column2.codes[i];
             codes[offset + i] = code < 0 ? -1 : remap[code];
           }
-          offset += column.codes.length;
+          offset += column2.codes.length;
         }
         entries.push([name, { kind, codes, dictionary }]);
       } else {
         const values = new Float64Array(total);
         let offset = 0;
         for (const frame of frames) {
-          const column = frame.column(name);
-          values.set(column.values, offset);
-          offset += column.values.length;
+          const column2 = frame.column(name);
+          values.set(column2.values, offset);
+          offset += column2.values.length;
         }
         entries.push([name, { kind, values }]);
       }
@@ -60817,14 +60909,14 @@ var Frame = class _Frame {
     return new _Frame(entries, total);
   }
 };
-function cellValue(column, row) {
-  if (column.kind === "category") {
-    const code = column.codes[row];
-    return code < 0 ? null : column.dictionary[code];
+function cellValue(column2, row) {
+  if (column2.kind === "category") {
+    const code = column2.codes[row];
+    return code < 0 ? null : column2.dictionary[code];
   }
-  const value2 = column.values[row];
+  const value2 = column2.values[row];
   if (Number.isNaN(value2)) return null;
-  return column.kind === "boolean" ? value2 !== 0 : value2;
+  return column2.kind === "boolean" ? value2 !== 0 : value2;
 }
 function numericColumn(values, kind = "number") {
   const out = new Float64Array(values.length);
@@ -61035,11 +61127,11 @@ function formatIssues(issues, limit = 10) {
 var SchemaError = class extends MlopsError {
   issues;
   constructor(issues, options = {}) {
-    const count = options.truncated ? `${issues.length}+` : `${issues.length}`;
+    const count2 = options.truncated ? `${issues.length}+` : `${issues.length}`;
     const subject = options.subject ?? "data";
     super(
       "schema_invalid",
-      `${count} problem${issues.length === 1 ? "" : "s"} in ${subject}:
+      `${count2} problem${issues.length === 1 ? "" : "s"} in ${subject}:
 ${formatIssues(issues)}`,
       { location: issues[0]?.location }
     );
@@ -61243,11 +61335,11 @@ var Schema3 = class _Schema {
           continue;
         }
         const value2 = checked2.value;
-        const column = columns[c];
-        if (column instanceof Int32Array)
-          column[i] = value2 === null ? -1 : fieldDef.codeOf(value2);
+        const column2 = columns[c];
+        if (column2 instanceof Int32Array)
+          column2[i] = value2 === null ? -1 : fieldDef.codeOf(value2);
         else
-          column[i] = value2 === null ? Number.NaN : typeof value2 === "boolean" ? Number(value2) : value2;
+          column2[i] = value2 === null ? Number.NaN : typeof value2 === "boolean" ? Number(value2) : value2;
       }
     }
     if (issues.length > 0) {
@@ -61258,10 +61350,10 @@ var Schema3 = class _Schema {
     }
     const entries = present.map((name, c) => {
       const fieldDef = this.fields[name];
-      const column = columns[c];
+      const column2 = columns[c];
       return [
         name,
-        column instanceof Int32Array ? { kind: "category", codes: column, dictionary: fieldDef.definition.values ?? [] } : { kind: fieldDef.kind, values: column }
+        column2 instanceof Int32Array ? { kind: "category", codes: column2, dictionary: fieldDef.definition.values ?? [] } : { kind: fieldDef.kind, values: column2 }
       ];
     });
     return { success: true, data: new Frame(entries, n) };
@@ -61544,31 +61636,31 @@ function missingColumn(fieldDef, n) {
   const value2 = fallback === void 0 ? Number.NaN : Number(fallback);
   return { kind: fieldDef.kind, values: new Float64Array(n).fill(value2) };
 }
-function conformColumn(fieldDef, column, n, isMissingToken2, report) {
+function conformColumn(fieldDef, column2, n, isMissingToken2, report) {
   const def = fieldDef.definition;
   const fallback = def.default;
   const allowMissing = Boolean(def.nullable || def.optional);
   if (fieldDef.kind === "category") {
     const codes = new Int32Array(n);
     const fallbackCode = fallback === void 0 ? -1 : fieldDef.codeOf(String(fallback));
-    const lookup = column.kind === "category" ? column.dictionary.map((value2) => isMissingToken2(value2) ? -2 : fieldDef.codeOf(value2)) : void 0;
+    const lookup = column2.kind === "category" ? column2.dictionary.map((value2) => isMissingToken2(value2) ? -2 : fieldDef.codeOf(value2)) : void 0;
     const receivedAt = (i) => {
-      if (column.kind === "category") {
-        const raw = column.codes[i];
-        return raw < 0 ? "missing value" : describeReceived(column.dictionary[raw]);
+      if (column2.kind === "category") {
+        const raw = column2.codes[i];
+        return raw < 0 ? "missing value" : describeReceived(column2.dictionary[raw]);
       }
-      const value2 = column.values[i];
+      const value2 = column2.values[i];
       if (Number.isNaN(value2)) return "missing value";
-      return describeReceived(column.kind === "boolean" ? String(value2 === 1) : String(value2));
+      return describeReceived(column2.kind === "boolean" ? String(value2 === 1) : String(value2));
     };
     for (let i = 0; i < n; i++) {
       let code;
-      if (column.kind === "category") {
-        const raw = column.codes[i];
+      if (column2.kind === "category") {
+        const raw = column2.codes[i];
         code = raw < 0 ? -2 : lookup[raw];
       } else {
-        const value2 = column.values[i];
-        code = Number.isNaN(value2) ? -2 : fieldDef.codeOf(column.kind === "boolean" ? String(value2 === 1) : String(value2));
+        const value2 = column2.values[i];
+        code = Number.isNaN(value2) ? -2 : fieldDef.codeOf(column2.kind === "boolean" ? String(value2 === 1) : String(value2));
       }
       if (code === -2) {
         if (fallbackCode >= 0) code = fallbackCode;
@@ -61584,9 +61676,9 @@ function conformColumn(fieldDef, column, n, isMissingToken2, report) {
   }
   let values;
   let texts;
-  if (column.kind === "category") {
-    texts = column.dictionary;
-    const parsed = column.dictionary.map((text) => {
+  if (column2.kind === "category") {
+    texts = column2.dictionary;
+    const parsed = column2.dictionary.map((text) => {
       if (isMissingToken2(text)) return Number.NaN;
       if (fieldDef.kind === "boolean") {
         const token = text.trim().toLowerCase();
@@ -61597,24 +61689,24 @@ function conformColumn(fieldDef, column, n, isMissingToken2, report) {
     });
     values = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const code = column.codes[i];
+      const code = column2.codes[i];
       const number4 = code < 0 ? Number.NaN : parsed[code];
       if (number4 === null) {
-        report("invalid_type", i, describeReceived(column.dictionary[code]));
+        report("invalid_type", i, describeReceived(column2.dictionary[code]));
         values[i] = Number.NaN;
         continue;
       }
       values[i] = number4;
     }
   } else {
-    values = column.values;
+    values = column2.values;
   }
   let filled;
   for (let i = 0; i < n; i++) {
     const value2 = values[i];
     if (Number.isNaN(value2)) {
-      if (texts && column.kind === "category") {
-        const code2 = column.codes[i];
+      if (texts && column2.kind === "category") {
+        const code2 = column2.codes[i];
         if (code2 >= 0 && !isMissingToken2(texts[code2])) continue;
       }
       if (fallback !== void 0) {
@@ -61658,20 +61750,24 @@ var manifestShape = external_exports.looseObject({
   payload: external_exports.strictObject({
     arrays: external_exports.record(external_exports.string().min(1), descriptor),
     byteLength: external_exports.number().int().nonnegative()
-  })
+  }),
+  // Artifacts written before profiles existed have none; they still load.
+  profile: trainingProfileShape.optional()
 });
 var finite = external_exports.number();
+var splitRule = external_exports.enum(["float64_le", "float32_le", "float32_lt"]).optional();
 var categories = external_exports.record(external_exports.string().min(1), external_exports.array(external_exports.string())).optional();
 var modelSections = {
-  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories }).catchall(json2),
+  tree: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), categories, splitRule }).catchall(json2),
   ensemble: external_exports.object({
     inputs: external_exports.array(external_exports.string().min(1)).min(1),
     aggregation: external_exports.enum(["mean", "sum"]),
     learningRate: finite.optional(),
     baseValue: finite.optional(),
-    link: external_exports.enum(["identity", "log"]).optional(),
+    link: external_exports.enum(["identity", "log", "logit"]).optional(),
     treeCount: external_exports.number().int().positive(),
-    categories
+    categories,
+    splitRule
   }).catchall(json2),
   linear: external_exports.object({ inputs: external_exports.array(external_exports.string().min(1)).min(1), intercept: finite }).catchall(json2)
 };
@@ -61704,6 +61800,14 @@ function validateManifest(value2, source) {
     Schema3.fromJSON(manifest.schema);
   } catch (error63) {
     fail2(`schema: ${error63 instanceof Error ? error63.message : String(error63)}`);
+  }
+  if (manifest.profile !== void 0) {
+    const unknown2 = Object.keys(manifest.profile.features).filter(
+      (name) => !(name in manifest.schema.fields)
+    );
+    if (unknown2.length > 0) {
+      fail2(`profile.features: ${unknown2.map((name) => `"${name}"`).join(", ")} not in the schema`);
+    }
   }
   const section2 = modelSections[manifest.kind];
   if (section2) {
@@ -61988,12 +62092,12 @@ function rowHashes(frame, names) {
   const out = new Float64Array(frame.rowCount);
   const hasher = new RowHasher();
   for (let row = 0; row < frame.rowCount; row++) {
-    for (const column of columns) {
-      if (column.kind === "category") {
-        const code = column.codes[row];
-        hasher.text(code < 0 ? void 0 : column.dictionary[code]);
+    for (const column2 of columns) {
+      if (column2.kind === "category") {
+        const code = column2.codes[row];
+        hasher.text(code < 0 ? void 0 : column2.dictionary[code]);
       } else {
-        hasher.number(column.values[row]);
+        hasher.number(column2.values[row]);
       }
     }
     out[row] = hasher.finish();
@@ -62140,7 +62244,7 @@ function toColumn(values, label, expectedLength, nonNegative) {
       `${label}: expected ${expectedLength} values (the length of yTrue), got ${length}`
     );
   }
-  const column = values instanceof Float64Array ? values : new Float64Array(length);
+  const column2 = values instanceof Float64Array ? values : new Float64Array(length);
   const expected = nonNegative ? "a finite number >= 0" : "a finite number";
   for (let index = 0; index < length; index++) {
     const value2 = values[index];
@@ -62151,9 +62255,9 @@ function toColumn(values, label, expectedLength, nonNegative) {
         `${label}[${index}]: expected ${expected}, got ${describe3(value2)}`
       );
     }
-    if (column !== values) column[index] = value2;
+    if (column2 !== values) column2[index] = value2;
   }
-  return column;
+  return column2;
 }
 function prepare(yTrue, yPred, sampleWeight) {
   const trueColumn = toColumn(yTrue, "yTrue", void 0, false);
@@ -62711,21 +62815,21 @@ var InputPlan = class {
         else return void 0;
         continue;
       }
-      const column = frame.column(plan.name);
+      const column2 = frame.column(plan.name);
       if (plan.kind === "category") {
-        if (column.kind !== "category") return void 0;
+        if (column2.kind !== "category") return void 0;
         let lookup;
         if (!trusted) {
           const codes = plan.codes;
           lookup = Int32Array.from(
-            column.dictionary,
+            column2.dictionary,
             (value2) => isMissingToken(value2) ? MISSING : codes.get(value2) ?? INVALID2
           );
         }
-        sources.push({ type: "category", codes: column.codes, lookup });
+        sources.push({ type: "category", codes: column2.codes, lookup });
       } else {
-        if (column.kind === "category") return void 0;
-        sources.push({ type: "numeric", values: column.values });
+        if (column2.kind === "category") return void 0;
+        sources.push({ type: "numeric", values: column2.values });
       }
     }
     return sources;
@@ -62835,28 +62939,28 @@ var ColumnLayout = class {
     return this.#columns;
   }
   find(name) {
-    return this.#columns.find((column) => column.name === name);
+    return this.#columns.find((column2) => column2.name === name);
   }
   /** The column called `name`; throws `artifact_invalid` saying where it was needed. */
   get(name, context) {
-    const column = this.find(name);
-    if (!column) {
+    const column2 = this.find(name);
+    if (!column2) {
       const names = this.#columns.map((c) => c.name).join(", ");
       throw new MlopsError(
         "artifact_invalid",
         `${context}: no column "${name}" at this point (columns: ${names || "none"})`
       );
     }
-    return column;
+    return column2;
   }
   /** Adds a column in a new slot, at position `at` (default: last). */
   add(name, kind, context, dictionary, at = this.#columns.length) {
     if (this.find(name)) {
       throw new MlopsError("artifact_invalid", `${context}: column "${name}" already exists`);
     }
-    const column = { name, slot: this.#slotCount++, kind, dictionary };
-    this.#columns.splice(at, 0, column);
-    return column;
+    const column2 = { name, slot: this.#slotCount++, kind, dictionary };
+    this.#columns.splice(at, 0, column2);
+    return column2;
   }
   /** A slot that belongs to no column (scratch for values that are checked, then dropped). */
   reserveSlot() {
@@ -62864,12 +62968,12 @@ var ColumnLayout = class {
   }
   /** Changes a category column's dictionary (same slot, same codes, new values appended). */
   setDictionary(name, dictionary) {
-    const index = this.#columns.findIndex((column) => column.name === name);
+    const index = this.#columns.findIndex((column2) => column2.name === name);
     this.#columns[index] = { ...this.#columns[index], dictionary };
   }
   /** Removes a column; returns the position it had. */
   remove(name) {
-    const index = this.#columns.findIndex((column) => column.name === name);
+    const index = this.#columns.findIndex((column2) => column2.name === name);
     if (index >= 0) this.#columns.splice(index, 1);
     return index;
   }
@@ -62920,10 +63024,10 @@ var simpleImputer = {
     const fills = new Float64Array(step.columns.length);
     const isCategory = new Uint8Array(step.columns.length);
     step.columns.forEach((name, i) => {
-      const column = layout.get(name, context);
+      const column2 = layout.get(name, context);
       const fill = step.fill[i];
-      slots[i] = column.slot;
-      if (column.kind === "numeric") {
+      slots[i] = column2.slot;
+      if (column2.kind === "numeric") {
         if (typeof fill !== "number") {
           invalid(
             context,
@@ -62940,7 +63044,7 @@ var simpleImputer = {
         );
       }
       isCategory[i] = 1;
-      const dictionary = column.dictionary ?? [];
+      const dictionary = column2.dictionary ?? [];
       let code = dictionary.indexOf(fill);
       if (code < 0) {
         code = dictionary.length;
@@ -62983,11 +63087,11 @@ var standardScaler = {
   schema: standardScalerSchema,
   compile(step, layout, context) {
     const slots = Int32Array.from(step.columns, (name) => {
-      const column = layout.get(name, context);
-      if (column.kind !== "numeric") {
+      const column2 = layout.get(name, context);
+      if (column2.kind !== "numeric") {
         invalid(context, `column "${name}" is a category column; standard_scaler needs numbers`);
       }
-      return column.slot;
+      return column2.slot;
     });
     const means = Float64Array.from(step.mean);
     const scales = Float64Array.from(step.scale, (scale) => scale === 0 ? 1 : scale);
@@ -63077,14 +63181,14 @@ var polynomialFeatures = {
   schema: polynomialFeaturesSchema,
   compile(step, layout, context) {
     const inputSlots = Int32Array.from(step.columns, (name) => {
-      const column = layout.get(name, context);
-      if (column.kind !== "numeric") {
+      const column2 = layout.get(name, context);
+      if (column2.kind !== "numeric") {
         invalid(
           context,
           `column "${name}" is a category column; polynomial_features needs numbers`
         );
       }
-      return column.slot;
+      return column2.slot;
     });
     let at = -1;
     for (const name of step.columns) {
@@ -63149,6 +63253,51 @@ function blockRows(slotCount) {
   return Math.min(512, Math.max(64, rows));
 }
 
+// ../core/src/predict/split-rule.ts
+var SPLIT_RULES = Object.freeze([
+  "float64_le",
+  "float32_le",
+  "float32_lt"
+]);
+var f32 = new Float32Array(1);
+var u322 = new Uint32Array(f32.buffer);
+var f642 = new Float64Array(1);
+var u64 = new BigUint64Array(f642.buffer);
+function nextFloat32Up(value2) {
+  if (Number.isNaN(value2) || value2 === Number.POSITIVE_INFINITY) return value2;
+  if (value2 === 0) return 2 ** -149;
+  f32[0] = value2;
+  u322[0] += value2 > 0 ? 1 : -1;
+  return f32[0];
+}
+function nextFloat32Down(value2) {
+  return -nextFloat32Up(-value2);
+}
+function previousFloat64(value2) {
+  if (value2 === 0) return -Number.MIN_VALUE;
+  f642[0] = value2;
+  u64[0] += value2 > 0 ? -1n : 1n;
+  return f642[0];
+}
+function float32AtMost(value2) {
+  const rounded = Math.fround(value2);
+  return rounded > value2 ? nextFloat32Down(rounded) : rounded;
+}
+function walkThreshold(threshold, rule) {
+  if (rule === "float64_le" || Number.isNaN(threshold)) return threshold;
+  if (threshold === Number.POSITIVE_INFINITY) return threshold;
+  if (rule === "float32_lt" && Math.fround(threshold) === Number.NEGATIVE_INFINITY) {
+    return Number.NEGATIVE_INFINITY;
+  }
+  const bound = rule === "float32_lt" ? nextFloat32Down(Math.fround(threshold)) : float32AtMost(threshold);
+  if (bound === Number.POSITIVE_INFINITY) return bound;
+  const next = nextFloat32Up(bound);
+  const upper = next === Number.POSITIVE_INFINITY ? 2 ** 128 : next;
+  const lower = bound === Number.NEGATIVE_INFINITY ? -(2 ** 128) : bound;
+  const midpoint = lower / 2 + upper / 2;
+  return Math.fround(midpoint) <= bound ? midpoint : previousFloat64(midpoint);
+}
+
 // ../core/src/predict/tree.ts
 var REQUIRED = {
   left: Int32Array,
@@ -63168,7 +63317,7 @@ function typeName(array2) {
 }
 function treeArrays(arrays, prefix) {
   const out = {};
-  let count;
+  let count2;
   const take = (name, type, required2) => {
     const array2 = arrays[prefix + name];
     if (array2 === void 0) {
@@ -63186,11 +63335,11 @@ function treeArrays(arrays, prefix) {
         `arrays["${prefix}${name}"]: expected ${type.name}, got ${typeName(array2)}`
       );
     }
-    if (count === void 0) count = array2.length;
-    else if (array2.length !== count) {
+    if (count2 === void 0) count2 = array2.length;
+    else if (array2.length !== count2) {
       throw new MlopsError(
         "artifact_invalid",
-        `arrays["${prefix}${name}"] has ${array2.length} entries, expected ${count} like "${prefix}left"`
+        `arrays["${prefix}${name}"] has ${array2.length} entries, expected ${count2} like "${prefix}left"`
       );
     }
     out[name] = array2;
@@ -63213,7 +63362,7 @@ function treeArrays(arrays, prefix) {
     }
     out.categoryBits = bits;
   }
-  if (count === 0)
+  if (count2 === 0)
     throw new MlopsError(
       "artifact_invalid",
       `arrays["${prefix}left"]: a tree needs at least one node`
@@ -63302,9 +63451,10 @@ var CompiledTree = class {
    * `categoryCodes[j]`, for an input with declared categories, maps the slot's values (a category
    * column's codes, a numeric input's integers) to category numbers of the artifact (-1: unknown
    * to the model, which goes where missing values go); undefined for other inputs, where a
-   * categorical split reads the value itself as the category number.
+   * categorical split reads the value itself as the category number. `rule` is the artifact's
+   * split rule for numeric splits.
    */
-  constructor(tree, inputSlots, prefix, categoryCodes2 = []) {
+  constructor(tree, inputSlots, prefix, categoryCodes2 = [], rule = "float64_le") {
     const { order, depth } = checkTree(tree, inputSlots.length, prefix);
     const n = order.length;
     const position = new Int32Array(n);
@@ -63335,7 +63485,7 @@ var CompiledTree = class {
       const input3 = feature[node2];
       this.child[k] = position[left[node2]];
       this.slot[k] = inputSlots[input3];
-      this.threshold[k] = threshold[node2];
+      this.threshold[k] = walkThreshold(threshold[node2], rule);
       used.add(inputSlots[input3]);
       const goesLeft = missingLeft ? missingLeft[node2] !== 0 : nodeSamples ? nodeSamples[left[node2]] > nodeSamples[right[node2]] : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
@@ -63489,32 +63639,54 @@ function walk(tree, data, stride, n, leaves) {
 function walkMissing(tree, data, stride, n, leaves) {
   const { child, slot, threshold, missingRight: right, depth } = tree;
   let r = 0;
-  for (; r + 4 <= n; r += 4) {
+  for (; r + 8 <= n; r += 8) {
     const o0 = r * stride;
     const o1 = o0 + stride;
     const o2 = o1 + stride;
     const o3 = o2 + stride;
+    const o4 = o3 + stride;
+    const o5 = o4 + stride;
+    const o6 = o5 + stride;
+    const o7 = o6 + stride;
     let h0 = 0;
     let h1 = 0;
     let h2 = 0;
     let h3 = 0;
+    let h4 = 0;
+    let h5 = 0;
+    let h6 = 0;
+    let h7 = 0;
     for (let level = 0; level < depth; level++) {
       const x0 = data[o0 + slot[h0]];
       const x1 = data[o1 + slot[h1]];
       const x2 = data[o2 + slot[h2]];
       const x3 = data[o3 + slot[h3]];
+      const x4 = data[o4 + slot[h4]];
+      const x5 = data[o5 + slot[h5]];
+      const x6 = data[o6 + slot[h6]];
+      const x7 = data[o7 + slot[h7]];
       h0 = child[h0] + (+(x0 > threshold[h0]) | +Number.isNaN(x0) & right[h0]);
       h1 = child[h1] + (+(x1 > threshold[h1]) | +Number.isNaN(x1) & right[h1]);
       h2 = child[h2] + (+(x2 > threshold[h2]) | +Number.isNaN(x2) & right[h2]);
       h3 = child[h3] + (+(x3 > threshold[h3]) | +Number.isNaN(x3) & right[h3]);
+      h4 = child[h4] + (+(x4 > threshold[h4]) | +Number.isNaN(x4) & right[h4]);
+      h5 = child[h5] + (+(x5 > threshold[h5]) | +Number.isNaN(x5) & right[h5]);
+      h6 = child[h6] + (+(x6 > threshold[h6]) | +Number.isNaN(x6) & right[h6]);
+      h7 = child[h7] + (+(x7 > threshold[h7]) | +Number.isNaN(x7) & right[h7]);
       if ((level & 7) === 7 && level + 1 < depth) {
-        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3) break;
+        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3 && child[h4] === h4 && child[h5] === h5 && child[h6] === h6 && child[h7] === h7) {
+          break;
+        }
       }
     }
     leaves[r] = h0;
     leaves[r + 1] = h1;
     leaves[r + 2] = h2;
     leaves[r + 3] = h3;
+    leaves[r + 4] = h4;
+    leaves[r + 5] = h5;
+    leaves[r + 6] = h6;
+    leaves[r + 7] = h7;
   }
   for (; r < n; r++) {
     const o = r * stride;
@@ -63530,51 +63702,53 @@ function walkMissing(tree, data, stride, n, leaves) {
 // ../core/src/predict/predictor.ts
 function categoryCodes(artifact, inputs) {
   const declared = artifact.manifest.model.categories;
-  return inputs.columns.map((column) => {
-    const categories2 = declared?.[column.name];
-    if (column.kind !== "category") {
+  return inputs.columns.map((column2) => {
+    const categories2 = declared?.[column2.name];
+    if (column2.kind !== "category") {
       if (categories2 === void 0) return void 0;
       let largest = -1;
-      for (const [c, category] of categories2.entries()) {
-        const value2 = Number(category);
-        if (!(/^(0|[1-9][0-9]*)$/.test(category) && value2 <= 65535)) {
+      for (const [c, category2] of categories2.entries()) {
+        const value2 = Number(category2);
+        if (!(/^(0|[1-9][0-9]*)$/.test(category2) && value2 <= 65535)) {
           throw new MlopsError(
             "artifact_invalid",
-            `model.categories["${column.name}"][${c}]: a numeric input's categories are integers in 0..65535 written as text, got ${JSON.stringify(category)}`
+            `model.categories["${column2.name}"][${c}]: a numeric input's categories are integers in 0..65535 written as text, got ${JSON.stringify(category2)}`
           );
         }
         largest = Math.max(largest, value2);
       }
       const codes = new Int32Array(largest + 1).fill(-1);
-      categories2.forEach((category, c) => {
-        codes[Number(category)] = c;
+      categories2.forEach((category2, c) => {
+        codes[Number(category2)] = c;
       });
       return codes;
     }
     if (categories2 === void 0) {
       throw new MlopsError(
         "artifact_invalid",
-        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step), or declares its categories in model.categories["${column.name}"] for categorical splits`
+        `model.inputs: "${column2.name}" is a category column; the model reads numbers (encode it with a one_hot step), or declares its categories in model.categories["${column2.name}"] for categorical splits`
       );
     }
-    const number4 = new Map(categories2.map((category, c) => [category, c]));
-    const dictionary = column.dictionary ?? [];
+    const number4 = new Map(categories2.map((category2, c) => [category2, c]));
+    const dictionary = column2.dictionary ?? [];
     return Int32Array.from(dictionary, (value2) => number4.get(value2) ?? -1);
   });
 }
-function compileTrees(artifact, inputs, prefixes) {
+function compileTrees(artifact, inputs, prefixes, rule) {
   const codes = categoryCodes(artifact, inputs);
   return prefixes.map(
     (prefix) => new CompiledTree(
       treeArrays(artifact.arrays, prefix),
       inputs.slots,
       prefix.replace(/\.$/, ""),
-      codes
+      codes,
+      rule
     )
   );
 }
 var compileTreeModel = (artifact, inputs, blockSize) => {
-  const [tree] = compileTrees(artifact, inputs, ["tree."]);
+  const model = section(artifact, "tree");
+  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
@@ -63597,11 +63771,12 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const trees = compileTrees(
     artifact,
     inputs,
-    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`)
+    Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
+    model.splitRule
   );
   const leaves = new Int32Array(blockSize);
   const sum = new Float64Array(blockSize);
-  const count = trees.length;
+  const count2 = trees.length;
   if (model.aggregation === "mean") {
     return {
       block(data, stride, n, missing, out, offset) {
@@ -63611,43 +63786,54 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
           const value2 = tree.value;
           for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
         }
-        for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count;
+        for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count2;
       },
       row(values) {
         let total = 0;
         for (const tree of trees) total += tree.value[tree.leafOf(values)];
-        return total / count;
+        return total / count2;
       }
     };
   }
   const learningRate = model.learningRate ?? 1;
   const baseValue = model.baseValue ?? 0;
-  const exp = model.link === "log";
+  const link2 = inverseLink(model.link ?? "identity");
+  if (learningRate !== 1) {
+    for (const tree of trees) {
+      const value2 = tree.value;
+      for (let k = 0; k < value2.length; k++) value2[k] *= learningRate;
+    }
+  }
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
         tree.findLeaves(data, stride, n, missing, leaves);
         const value2 = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += learningRate * value2[leaves[r]];
+        for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
       }
-      if (exp) for (let r = 0; r < n; r++) out[offset + r] = Math.exp(sum[r]);
-      else for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      if (link2 === void 0) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
+      else for (let r = 0; r < n; r++) out[offset + r] = link2(sum[r]);
     },
     row(values) {
       let total = baseValue;
-      for (const tree of trees) total += learningRate * tree.value[tree.leafOf(values)];
-      return exp ? Math.exp(total) : total;
+      for (const tree of trees) total += tree.value[tree.leafOf(values)];
+      return link2 === void 0 ? total : link2(total);
     }
   };
 };
+function inverseLink(link2) {
+  if (link2 === "log") return Math.exp;
+  if (link2 === "logit") return (score) => 1 / (1 + Math.exp(-score));
+  return void 0;
+}
 var compileLinearModel = (artifact, modelInputs, blockSize) => {
   const inputSlots = modelInputs.slots;
-  for (const column of modelInputs.columns) {
-    if (column.kind === "category") {
+  for (const column2 of modelInputs.columns) {
+    if (column2.kind === "category") {
       throw new MlopsError(
         "artifact_invalid",
-        `model.inputs: "${column.name}" is a category column; the model reads numbers (encode it with a one_hot step)`
+        `model.inputs: "${column2.name}" is a category column; the model reads numbers (encode it with a one_hot step)`
       );
     }
   }
@@ -63747,7 +63933,7 @@ var CompiledPredictor = class {
       (step, i) => compileStep(step, layout, `preprocessing[${i}] (${step.kind})`)
     );
     const columns = this.inputs.map((name) => layout.get(name, "model.inputs"));
-    const inputSlots = Int32Array.from(columns, (column) => column.slot);
+    const inputSlots = Int32Array.from(columns, (column2) => column2.slot);
     if (inputSlots.length === 0)
       throw new MlopsError("artifact_invalid", "model.inputs: the model reads no columns");
     this.#stride = layout.slotCount;
@@ -63781,11 +63967,11 @@ var CompiledPredictor = class {
     const missing = this.#missing;
     const steps = this.#steps;
     for (let start = 0; start < n; start += size) {
-      const count = Math.min(size, n - start);
+      const count2 = Math.min(size, n - start);
       missing.fill(0);
-      if (!this.#input.copyBlock(sources, start, count, data, stride, missing)) return false;
-      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count, missing, start);
-      this.#model.block(data, stride, count, missing, out, start);
+      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing)) return false;
+      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing, start);
+      this.#model.block(data, stride, count2, missing, out, start);
     }
     return true;
   }
@@ -64326,8 +64512,8 @@ function readYaml(text, what, source) {
         }
       }
       const line = (issue4) => issue4.location?.line ?? 0;
-      const column = (issue4) => Number(issue4.location?.column ?? 0);
-      return issues.sort((a, b) => line(a) - line(b) || column(a) - column(b));
+      const column2 = (issue4) => Number(issue4.location?.column ?? 0);
+      return issues.sort((a, b) => line(a) - line(b) || column2(a) - column2(b));
     }
   };
 }
@@ -64412,14 +64598,14 @@ function targetValues(data, target) {
       `The evaluation data has no target column "${target}" (columns: ${data.names.join(", ")}).`
     );
   }
-  const column = data.column(target);
-  if (column.kind === "category") {
+  const column2 = data.column(target);
+  if (column2.kind === "category") {
     throw new MlopsError(
       "gate_data_invalid",
       `The target column "${target}" holds categories; expected numbers.`
     );
   }
-  const values = column.values;
+  const values = column2.values;
   for (let row = 0; row < values.length; row++) {
     if (!Number.isFinite(values[row])) {
       throw new MlopsError(
@@ -64851,10 +65037,10 @@ function formatGateTable(result, options = {}) {
   const right = [false, false, false, true, true, true, true];
   const lines = [headers, ...result.rows.map((row) => [mark(row.passed), ...rowCells(row)])];
   const widths = headers.map(
-    (_, column) => Math.max(...lines.map((cells) => width(cells[column])))
+    (_, column2) => Math.max(...lines.map((cells) => width(cells[column2])))
   );
   const out = lines.map(
-    (cells) => cells.map((cell, column) => pad(cell, widths[column], right[column])).join("  ").trimEnd()
+    (cells) => cells.map((cell, column2) => pad(cell, widths[column2], right[column2])).join("  ").trimEnd()
   );
   const failed = result.rows.filter((row) => !row.passed);
   if (failed.length > 0) {
@@ -65484,7 +65670,7 @@ var CsvReader = class _CsvReader {
    * is known to be complete. Sets `#quotedText` (with `""` unescaped, and any bytes between the
    * closing quote and the delimiter appended, as Python's csv module does) and `#quotedNewlines`.
    */
-  #scanQuoted(position, line, column) {
+  #scanQuoted(position, line, column2) {
     const buffer = this.#buffer;
     const end = this.#end;
     const eof = this.#eof;
@@ -65496,8 +65682,8 @@ var CsvReader = class _CsvReader {
         if (!eof) return -1;
         throw new MlopsError(
           "csv_unterminated_quote",
-          `${this.path}:${line}: unterminated quoted field in column ${typeof column === "string" ? `"${column}"` : column}: the quote opened on this line is never closed`,
-          { location: { file: this.path, line, column } }
+          `${this.path}:${line}: unterminated quoted field in column ${typeof column2 === "string" ? `"${column2}"` : column2}: the quote opened on this line is never closed`,
+          { location: { file: this.path, line, column: column2 } }
         );
       }
       const byte2 = buffer[cursor];
@@ -65656,7 +65842,7 @@ var CsvReader = class _CsvReader {
     const delimiter = this.#delimiter;
     const modes = this.#modes;
     const columnCount = modes.length;
-    const numeric = this.#numeric;
+    const numeric2 = this.#numeric;
     const limit = this.#limit;
     let position = this.#start;
     let line = this.#line;
@@ -65773,7 +65959,7 @@ var CsvReader = class _CsvReader {
                 buffer.toString("latin1", negative ? fieldStart + 1 : fieldStart, position)
               );
             }
-            numeric[field][row] = negative ? -value2 : value2;
+            numeric2[field][row] = negative ? -value2 : value2;
           } else {
             while (byte !== delimiter && byte !== LF && byte !== CR) byte = buffer[++position];
             if (position >= end && !eof) {
@@ -65782,7 +65968,7 @@ var CsvReader = class _CsvReader {
               status = NEED_MORE;
               break records;
             }
-            if (position === fieldStart) numeric[field][row] = Number.NaN;
+            if (position === fieldStart) numeric2[field][row] = Number.NaN;
             else this.#storeText(field, row, buffer.toString("utf8", fieldStart, position));
           }
         } else if (mode === MODE_SKIP) {
@@ -65992,9 +66178,9 @@ async function writeCsvFile(path, frame, options = {}) {
     let text = `${names.map((name) => quote(name, delimiter)).join(delimiter)}
 `;
     for (let row = 0; row < frame.rowCount; row++) {
-      for (let column = 0; column < columnCount; column++) {
-        if (column > 0) text += delimiter;
-        const cell = cells[column](row);
+      for (let column2 = 0; column2 < columnCount; column2++) {
+        if (column2 > 0) text += delimiter;
+        const cell = cells[column2](row);
         text += cell === void 0 ? missing : cell;
       }
       text += "\n";
@@ -66105,17 +66291,17 @@ function quote(text, delimiter) {
   }
   return text;
 }
-function cellWriter(column, delimiter) {
-  if (column.kind === "category") {
-    const encoded = column.dictionary.map((value2) => quote(value2, delimiter));
-    const codes = column.codes;
+function cellWriter(column2, delimiter) {
+  if (column2.kind === "category") {
+    const encoded = column2.dictionary.map((value2) => quote(value2, delimiter));
+    const codes = column2.codes;
     return (row) => {
       const code = codes[row];
       return code < 0 ? void 0 : encoded[code];
     };
   }
-  const values = column.values;
-  if (column.kind === "boolean") {
+  const values = column2.values;
+  if (column2.kind === "boolean") {
     return (row) => {
       const value2 = values[row];
       return Number.isNaN(value2) ? void 0 : value2 !== 0 ? "true" : "false";
@@ -66303,12 +66489,12 @@ var BatchBuilder = class {
       }
       this.#seen.add(key);
       if (this.#wanted && !this.#wanted.has(key)) continue;
-      let column = this.#columns.get(key);
-      if (!column) {
-        column = new ColumnBuilder();
-        this.#columns.set(key, column);
+      let column2 = this.#columns.get(key);
+      if (!column2) {
+        column2 = new ColumnBuilder();
+        this.#columns.set(key, column2);
       }
-      column.set(index, value2);
+      column2.set(index, value2);
     }
     this.#lines.push(line);
     this.rowCount++;
@@ -66322,10 +66508,10 @@ var BatchBuilder = class {
     ]);
     return { frame: new Frame(entries, n), lines: this.#lines, seen: [...this.#seen] };
   }
-  #invalid(line, message2, cause, column) {
+  #invalid(line, message2, cause, column2) {
     return new MlopsError("jsonl_invalid", `${this.#path}:${line}: ${message2}`, {
       cause,
-      location: { file: this.#path, line, column }
+      location: { file: this.#path, line, column: column2 }
     });
   }
 };
@@ -66341,7 +66527,7 @@ async function writeJsonl(path, frame) {
   const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
   const columns = names.map((name) => frame.column(name));
   const quoted = columns.map(
-    (column) => column.kind === "category" ? column.dictionary.map((value2) => JSON.stringify(value2)) : []
+    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => JSON.stringify(value2)) : []
   );
   await writeFileAtomic(path, async (handle) => {
     let parts = [];
@@ -66349,13 +66535,13 @@ async function writeJsonl(path, frame) {
     for (let row = 0; row < frame.rowCount; row++) {
       let line = names.length === 0 ? "{" : "";
       for (let c = 0; c < columns.length; c++) {
-        const column = columns[c];
+        const column2 = columns[c];
         let cell;
-        if (column.kind === "category") {
-          const code = column.codes[row];
+        if (column2.kind === "category") {
+          const code = column2.codes[row];
           cell = code < 0 ? "null" : quoted[c][code] ?? "null";
         } else {
-          cell = numberCell(path, names[c], row, column.kind, column.values[row]);
+          cell = numberCell(path, names[c], row, column2.kind, column2.values[row]);
         }
         line += keys[c] + cell;
       }
@@ -66515,15 +66701,15 @@ function getFlags(reader) {
   reader.offset += 4;
   const type = rawType % 1e3;
   const flags = Math.floor(rawType / 1e3);
-  let count = 0;
+  let count2 = 0;
   if (type > 1 && type <= 7) {
-    count = view.getUint32(reader.offset, littleEndian);
+    count2 = view.getUint32(reader.offset, littleEndian);
     reader.offset += 4;
   }
   let dim = 2;
   if (flags) dim++;
   if (flags === 3) dim++;
-  return { littleEndian, type, dim, count };
+  return { littleEndian, type, dim, count: count2 };
 }
 function readPosition(reader, flags) {
   const points = [];
@@ -66545,9 +66731,9 @@ function readPolygon(reader, flags) {
   const { view } = reader;
   const rings = [];
   for (let r = 0; r < flags.count; r++) {
-    const count = view.getUint32(reader.offset, flags.littleEndian);
+    const count2 = view.getUint32(reader.offset, flags.littleEndian);
     reader.offset += 4;
-    rings.push(readLine(reader, { ...flags, count }));
+    rings.push(readLine(reader, { ...flags, count: count2 }));
   }
   return rings;
 }
@@ -66715,16 +66901,16 @@ function parseFloat16(bytes) {
 function schemaTree(schema, rootIndex, path) {
   const element = schema[rootIndex];
   const children = [];
-  let count = 1;
+  let count2 = 1;
   if (element.num_children) {
     while (children.length < element.num_children) {
-      const childElement = schema[rootIndex + count];
-      const child = schemaTree(schema, rootIndex + count, [...path, childElement.name]);
-      count += child.count;
+      const childElement = schema[rootIndex + count2];
+      const child = schemaTree(schema, rootIndex + count2, [...path, childElement.name]);
+      count2 += child.count;
       children.push(child);
     }
   }
-  return { count, element, children, path };
+  return { count: count2, element, children, path };
 }
 function getSchemaPath(schema, name) {
   return getTreePath(schemaTree(schema, 0, []), name);
@@ -66795,9 +66981,9 @@ function isMapLike(schema) {
 }
 function isFlatColumn(schemaPath) {
   if (schemaPath.length !== 2) return false;
-  const [, column] = schemaPath;
-  if (column.element.repetition_type === "REPEATED") return false;
-  if (column.children.length) return false;
+  const [, column2] = schemaPath;
+  if (column2.element.repetition_type === "REPEATED") return false;
+  if (column2.children.length) return false;
   return true;
 }
 
@@ -66912,10 +67098,10 @@ function markGeoColumns(schema, key_value_metadata) {
   const columns = /* @__PURE__ */ new Map();
   const geo = key_value_metadata?.find(({ key }) => key === "geo")?.value;
   const decodedColumns = (geo && JSON.parse(geo)?.columns) ?? {};
-  for (const [name, column] of Object.entries(decodedColumns)) {
-    if (column.encoding !== "WKB") continue;
-    const type = column.edges === "spherical" ? "GEOGRAPHY" : "GEOMETRY";
-    const id = column.crs?.id ?? column.crs?.ids?.[0];
+  for (const [name, column2] of Object.entries(decodedColumns)) {
+    if (column2.encoding !== "WKB") continue;
+    const type = column2.edges === "spherical" ? "GEOGRAPHY" : "GEOMETRY";
+    const id = column2.crs?.id ?? column2.crs?.ids?.[0];
     const crs = id ? `${id.authority}:${id.code.toString()}` : void 0;
     columns.set(name, { type, crs });
   }
@@ -67001,57 +67187,57 @@ function parquetMetadata(arrayBuffer, { parsers, geoparquet = true } = {}) {
   const columnSchema = schema.filter((e) => e.type);
   const num_rows = metadata.field_3;
   const row_groups = metadata.field_4.map((rowGroup) => ({
-    columns: rowGroup.field_1.map((column, columnIndex) => ({
-      file_path: decode5(column.field_1),
-      file_offset: column.field_2,
-      meta_data: column.field_3 && {
-        type: ParquetTypes[column.field_3.field_1],
-        encodings: column.field_3.field_2?.map((e) => Encodings[e]),
-        path_in_schema: column.field_3.field_3.map(decode5),
-        codec: CompressionCodecs[column.field_3.field_4],
-        num_values: column.field_3.field_5,
-        total_uncompressed_size: column.field_3.field_6,
-        total_compressed_size: column.field_3.field_7,
-        key_value_metadata: column.field_3.field_8?.map((kv) => ({
+    columns: rowGroup.field_1.map((column2, columnIndex) => ({
+      file_path: decode5(column2.field_1),
+      file_offset: column2.field_2,
+      meta_data: column2.field_3 && {
+        type: ParquetTypes[column2.field_3.field_1],
+        encodings: column2.field_3.field_2?.map((e) => Encodings[e]),
+        path_in_schema: column2.field_3.field_3.map(decode5),
+        codec: CompressionCodecs[column2.field_3.field_4],
+        num_values: column2.field_3.field_5,
+        total_uncompressed_size: column2.field_3.field_6,
+        total_compressed_size: column2.field_3.field_7,
+        key_value_metadata: column2.field_3.field_8?.map((kv) => ({
           key: decode5(kv.field_1),
           value: decode5(kv.field_2)
         })),
-        data_page_offset: column.field_3.field_9,
-        index_page_offset: column.field_3.field_10,
-        dictionary_page_offset: column.field_3.field_11,
-        statistics: convertStats(column.field_3.field_12, columnSchema[columnIndex], allParsers),
-        encoding_stats: column.field_3.field_13?.map((encodingStat) => ({
+        data_page_offset: column2.field_3.field_9,
+        index_page_offset: column2.field_3.field_10,
+        dictionary_page_offset: column2.field_3.field_11,
+        statistics: convertStats(column2.field_3.field_12, columnSchema[columnIndex], allParsers),
+        encoding_stats: column2.field_3.field_13?.map((encodingStat) => ({
           page_type: PageTypes[encodingStat.field_1],
           encoding: Encodings[encodingStat.field_2],
           count: encodingStat.field_3
         })),
-        bloom_filter_offset: column.field_3.field_14,
-        bloom_filter_length: column.field_3.field_15,
-        size_statistics: column.field_3.field_16 && {
-          unencoded_byte_array_data_bytes: column.field_3.field_16.field_1,
-          repetition_level_histogram: column.field_3.field_16.field_2,
-          definition_level_histogram: column.field_3.field_16.field_3
+        bloom_filter_offset: column2.field_3.field_14,
+        bloom_filter_length: column2.field_3.field_15,
+        size_statistics: column2.field_3.field_16 && {
+          unencoded_byte_array_data_bytes: column2.field_3.field_16.field_1,
+          repetition_level_histogram: column2.field_3.field_16.field_2,
+          definition_level_histogram: column2.field_3.field_16.field_3
         },
-        geospatial_statistics: column.field_3.field_17 && {
-          bbox: column.field_3.field_17.field_1 && {
-            xmin: column.field_3.field_17.field_1.field_1,
-            xmax: column.field_3.field_17.field_1.field_2,
-            ymin: column.field_3.field_17.field_1.field_3,
-            ymax: column.field_3.field_17.field_1.field_4,
-            zmin: column.field_3.field_17.field_1.field_5,
-            zmax: column.field_3.field_17.field_1.field_6,
-            mmin: column.field_3.field_17.field_1.field_7,
-            mmax: column.field_3.field_17.field_1.field_8
+        geospatial_statistics: column2.field_3.field_17 && {
+          bbox: column2.field_3.field_17.field_1 && {
+            xmin: column2.field_3.field_17.field_1.field_1,
+            xmax: column2.field_3.field_17.field_1.field_2,
+            ymin: column2.field_3.field_17.field_1.field_3,
+            ymax: column2.field_3.field_17.field_1.field_4,
+            zmin: column2.field_3.field_17.field_1.field_5,
+            zmax: column2.field_3.field_17.field_1.field_6,
+            mmin: column2.field_3.field_17.field_1.field_7,
+            mmax: column2.field_3.field_17.field_1.field_8
           },
-          geospatial_types: column.field_3.field_17.field_2
+          geospatial_types: column2.field_3.field_17.field_2
         }
       },
-      offset_index_offset: column.field_4,
-      offset_index_length: column.field_5,
-      column_index_offset: column.field_6,
-      column_index_length: column.field_7,
-      crypto_metadata: column.field_8,
-      encrypted_column_metadata: column.field_9
+      offset_index_offset: column2.field_4,
+      offset_index_length: column2.field_5,
+      column_index_offset: column2.field_6,
+      column_index_length: column2.field_7,
+      crypto_metadata: column2.field_8,
+      encrypted_column_metadata: column2.field_9
     })),
     total_byte_size: rowGroup.field_2,
     num_rows: rowGroup.field_3,
@@ -68461,9 +68647,9 @@ function invertStruct(struct, depth) {
 }
 
 // ../../node_modules/hyparquet/src/delta.js
-function deltaBinaryUnpack(reader, count, output2) {
+function deltaBinaryUnpack(reader, count2, output2) {
   if (output2 instanceof Int32Array) {
-    deltaBinaryUnpackInt32(reader, count, output2);
+    deltaBinaryUnpackInt32(reader, count2, output2);
     return;
   }
   const blockSize = readVarInt(reader);
@@ -68473,19 +68659,19 @@ function deltaBinaryUnpack(reader, count, output2) {
   let outputIndex = 0;
   output2[outputIndex++] = value2;
   const valuesPerMiniblock = blockSize / miniblockPerBlock;
-  while (outputIndex < count) {
+  while (outputIndex < count2) {
     const minDelta = readZigZagBigInt(reader);
     const bitWidths = new Uint8Array(miniblockPerBlock);
     for (let i = 0; i < miniblockPerBlock; i++) {
       bitWidths[i] = reader.view.getUint8(reader.offset++);
     }
-    for (let i = 0; i < miniblockPerBlock && outputIndex < count; i++) {
+    for (let i = 0; i < miniblockPerBlock && outputIndex < count2; i++) {
       const bitWidth3 = bitWidths[i];
       if (bitWidth3) {
         let bitpackPos = 0;
         let miniblockCount = valuesPerMiniblock;
         const mask = (1n << BigInt(bitWidth3)) - 1n;
-        while (miniblockCount && outputIndex < count) {
+        while (miniblockCount && outputIndex < count2) {
           let bits = BigInt(reader.view.getUint32(reader.offset, true) >>> bitpackPos) & mask;
           bitpackPos += bitWidth3;
           while (bitpackPos >= 32) {
@@ -68504,7 +68690,7 @@ function deltaBinaryUnpack(reader, count, output2) {
           reader.offset += Math.ceil((miniblockCount * bitWidth3 + bitpackPos) / 8);
         }
       } else {
-        for (let j = 0; j < valuesPerMiniblock && outputIndex < count; j++) {
+        for (let j = 0; j < valuesPerMiniblock && outputIndex < count2; j++) {
           value2 += minDelta;
           output2[outputIndex++] = value2;
         }
@@ -68512,7 +68698,7 @@ function deltaBinaryUnpack(reader, count, output2) {
     }
   }
 }
-function deltaBinaryUnpackInt32(reader, count, output2) {
+function deltaBinaryUnpackInt32(reader, count2, output2) {
   const blockSize = readVarInt(reader);
   const miniblockPerBlock = readVarInt(reader);
   readVarInt(reader);
@@ -68521,15 +68707,15 @@ function deltaBinaryUnpackInt32(reader, count, output2) {
   output2[outputIndex++] = value2;
   const valuesPerMiniblock = blockSize / miniblockPerBlock;
   const { view } = reader;
-  while (outputIndex < count) {
+  while (outputIndex < count2) {
     const minDelta = readZigZagInt33(reader);
     const bitWidthsOffset = reader.offset;
     let offset = bitWidthsOffset + miniblockPerBlock;
-    for (let i = 0; i < miniblockPerBlock && outputIndex < count; i++) {
+    for (let i = 0; i < miniblockPerBlock && outputIndex < count2; i++) {
       const bitWidth3 = view.getUint8(bitWidthsOffset + i);
       const end = offset + valuesPerMiniblock * bitWidth3 / 8;
       let bitOffset = 0;
-      for (let j = 0; j < valuesPerMiniblock && outputIndex < count; j++) {
+      for (let j = 0; j < valuesPerMiniblock && outputIndex < count2; j++) {
         let residual = 0;
         let bitsRead = 0;
         while (bitsRead < bitWidth3) {
@@ -68558,20 +68744,20 @@ function readZigZagInt33(reader) {
   const high = reader.offset - start === 5 ? reader.view.getUint8(start + 4) >>> 4 & 1 : 0;
   return (low >>> 1 | high << 31) ^ -(low & 1);
 }
-function deltaLengthByteArray(reader, count, output2) {
-  const lengths = new Int32Array(count);
-  deltaBinaryUnpack(reader, count, lengths);
-  for (let i = 0; i < count; i++) {
+function deltaLengthByteArray(reader, count2, output2) {
+  const lengths = new Int32Array(count2);
+  deltaBinaryUnpack(reader, count2, lengths);
+  for (let i = 0; i < count2; i++) {
     output2[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, lengths[i]);
     reader.offset += lengths[i];
   }
 }
-function deltaByteArray(reader, count, output2) {
-  const prefixData = new Int32Array(count);
-  deltaBinaryUnpack(reader, count, prefixData);
-  const suffixData = new Int32Array(count);
-  deltaBinaryUnpack(reader, count, suffixData);
-  for (let i = 0; i < count; i++) {
+function deltaByteArray(reader, count2, output2) {
+  const prefixData = new Int32Array(count2);
+  deltaBinaryUnpack(reader, count2, prefixData);
+  const suffixData = new Int32Array(count2);
+  deltaBinaryUnpack(reader, count2, suffixData);
+  for (let i = 0; i < count2; i++) {
     const suffix = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, suffixData[i]);
     if (prefixData[i]) {
       output2[i] = new Uint8Array(prefixData[i] + suffixData[i]);
@@ -68597,25 +68783,25 @@ function readRleBitPackedHybrid(reader, width2, output2, length) {
     if (header & 1) {
       seen = readBitPacked(reader, header, width2, output2, seen);
     } else {
-      const count = header >>> 1;
-      readRle(reader, count, width2, output2, seen);
-      seen += count;
+      const count2 = header >>> 1;
+      readRle(reader, count2, width2, output2, seen);
+      seen += count2;
     }
   }
   reader.offset = startOffset + length;
 }
-function readRle(reader, count, bitWidth3, output2, seen) {
+function readRle(reader, count2, bitWidth3, output2, seen) {
   const width2 = bitWidth3 + 7 >> 3;
   let value2 = 0;
   for (let i = 0; i < width2; i++) {
     value2 |= reader.view.getUint8(reader.offset++) << (i << 3);
   }
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count2; i++) {
     output2[seen + i] = value2;
   }
 }
 function readBitPacked(reader, header, bitWidth3, output2, seen) {
-  let count = header >> 1 << 3;
+  let count2 = header >> 1 << 3;
   const mask = (1 << bitWidth3) - 1;
   let data = 0;
   if (reader.offset < reader.view.byteLength) {
@@ -68625,7 +68811,7 @@ function readBitPacked(reader, header, bitWidth3, output2, seen) {
   }
   let left = 8;
   let right = 0;
-  while (count) {
+  while (count2) {
     if (right > 8) {
       right -= 8;
       left -= 8;
@@ -68638,17 +68824,17 @@ function readBitPacked(reader, header, bitWidth3, output2, seen) {
       if (seen < output2.length) {
         output2[seen++] = data >> right & mask;
       }
-      count--;
+      count2--;
       right += bitWidth3;
     }
   }
   return seen;
 }
-function byteStreamSplit(reader, count, type, typeLength) {
+function byteStreamSplit(reader, count2, type, typeLength) {
   const width2 = byteWidth(type, typeLength);
-  const bytes = new Uint8Array(count * width2);
+  const bytes = new Uint8Array(count2 * width2);
   for (let b = 0; b < width2; b++) {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count2; i++) {
       bytes[i * width2 + b] = reader.view.getUint8(reader.offset++);
     }
   }
@@ -68657,8 +68843,8 @@ function byteStreamSplit(reader, count, type, typeLength) {
   else if (type === "INT32") return new Int32Array(bytes.buffer);
   else if (type === "INT64") return new BigInt64Array(bytes.buffer);
   else if (type === "FIXED_LEN_BYTE_ARRAY") {
-    const split = new Array(count);
-    for (let i = 0; i < count; i++) {
+    const split = new Array(count2);
+    for (let i = 0; i < count2; i++) {
       split[i] = bytes.subarray(i * width2, (i + 1) * width2);
     }
     return split;
@@ -68682,73 +68868,73 @@ function byteWidth(type, typeLength) {
 }
 
 // ../../node_modules/hyparquet/src/plain.js
-function readPlain(reader, type, count, fixedLength) {
-  if (count === 0) return [];
+function readPlain(reader, type, count2, fixedLength) {
+  if (count2 === 0) return [];
   if (type === "BOOLEAN") {
-    return readPlainBoolean(reader, count);
+    return readPlainBoolean(reader, count2);
   } else if (type === "INT32") {
-    return readPlainInt32(reader, count);
+    return readPlainInt32(reader, count2);
   } else if (type === "INT64") {
-    return readPlainInt64(reader, count);
+    return readPlainInt64(reader, count2);
   } else if (type === "INT96") {
-    return readPlainInt96(reader, count);
+    return readPlainInt96(reader, count2);
   } else if (type === "FLOAT") {
-    return readPlainFloat(reader, count);
+    return readPlainFloat(reader, count2);
   } else if (type === "DOUBLE") {
-    return readPlainDouble(reader, count);
+    return readPlainDouble(reader, count2);
   } else if (type === "BYTE_ARRAY") {
-    return readPlainByteArray(reader, count);
+    return readPlainByteArray(reader, count2);
   } else if (type === "FIXED_LEN_BYTE_ARRAY") {
     if (!fixedLength) throw new Error("parquet missing fixed length");
-    return readPlainByteArrayFixed(reader, count, fixedLength);
+    return readPlainByteArrayFixed(reader, count2, fixedLength);
   } else {
     throw new Error(`parquet unhandled type: ${type}`);
   }
 }
-function readPlainBoolean(reader, count) {
-  const values = new Array(count);
-  for (let i = 0; i < count; i++) {
+function readPlainBoolean(reader, count2) {
+  const values = new Array(count2);
+  for (let i = 0; i < count2; i++) {
     const byteOffset = reader.offset + (i / 8 | 0);
     const bitOffset = i % 8;
     const byte = reader.view.getUint8(byteOffset);
     values[i] = (byte & 1 << bitOffset) !== 0;
   }
-  reader.offset += Math.ceil(count / 8);
+  reader.offset += Math.ceil(count2 / 8);
   return values;
 }
-function readPlainInt32(reader, count) {
-  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Int32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Int32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
-  reader.offset += count * 4;
+function readPlainInt32(reader, count2) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Int32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 4)) : new Int32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
+  reader.offset += count2 * 4;
   return values;
 }
-function readPlainInt64(reader, count) {
-  const values = (reader.view.byteOffset + reader.offset) % 8 ? new BigInt64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new BigInt64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
-  reader.offset += count * 8;
+function readPlainInt64(reader, count2) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new BigInt64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 8)) : new BigInt64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
+  reader.offset += count2 * 8;
   return values;
 }
-function readPlainInt96(reader, count) {
-  const values = new Array(count);
-  for (let i = 0; i < count; i++) {
+function readPlainInt96(reader, count2) {
+  const values = new Array(count2);
+  for (let i = 0; i < count2; i++) {
     const low = reader.view.getBigInt64(reader.offset + i * 12, true);
     const high = reader.view.getInt32(reader.offset + i * 12 + 8, true);
     values[i] = BigInt(high) << 64n | low;
   }
-  reader.offset += count * 12;
+  reader.offset += count2 * 12;
   return values;
 }
-function readPlainFloat(reader, count) {
-  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Float32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Float32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
-  reader.offset += count * 4;
+function readPlainFloat(reader, count2) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Float32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 4)) : new Float32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
+  reader.offset += count2 * 4;
   return values;
 }
-function readPlainDouble(reader, count) {
-  const values = (reader.view.byteOffset + reader.offset) % 8 ? new Float64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new Float64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
-  reader.offset += count * 8;
+function readPlainDouble(reader, count2) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new Float64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count2 * 8)) : new Float64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count2);
+  reader.offset += count2 * 8;
   return values;
 }
-function readPlainByteArray(reader, count) {
-  const values = new Array(count);
-  for (let i = 0; i < count; i++) {
+function readPlainByteArray(reader, count2) {
+  const values = new Array(count2);
+  for (let i = 0; i < count2; i++) {
     const length = reader.view.getUint32(reader.offset, true);
     reader.offset += 4;
     values[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, length);
@@ -68756,9 +68942,9 @@ function readPlainByteArray(reader, count) {
   }
   return values;
 }
-function readPlainByteArrayFixed(reader, count, fixedLength) {
-  const values = new Array(count);
-  for (let i = 0; i < count; i++) {
+function readPlainByteArrayFixed(reader, count2, fixedLength) {
+  const values = new Array(count2);
+  for (let i = 0; i < count2; i++) {
     values[i] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, fixedLength);
     reader.offset += fixedLength;
   }
@@ -69245,7 +69431,7 @@ async function readSelectedPages(options, groupPlan, chunk, pages, columnDecoder
 }
 async function asyncGroupToRows({ asyncColumns }, selectStart, selectEnd, columns, rowFormat) {
   const asyncPages = await Promise.all(asyncColumns.map(
-    (column) => column.data.then(({ skipped, data }) => ({ skipped, data: flatten(data) }))
+    (column2) => column2.data.then(({ skipped, data }) => ({ skipped, data: flatten(data) }))
   ));
   const selectCount = selectEnd - selectStart;
   if (rowFormat === "object") {
@@ -69262,7 +69448,7 @@ async function asyncGroupToRows({ asyncColumns }, selectStart, selectEnd, column
   }
   const includedColumnNames = asyncColumns.map((child) => child.pathInSchema[0]).filter((name) => !columns || columns.includes(name));
   const columnOrder = columns ?? includedColumnNames;
-  const columnIndexes = columnOrder.map((name) => asyncColumns.findIndex((column) => column.pathInSchema[0] === name));
+  const columnIndexes = columnOrder.map((name) => asyncColumns.findIndex((column2) => column2.pathInSchema[0] === name));
   const groupData = Array(selectCount);
   for (let selectRow = 0; selectRow < selectCount; selectRow++) {
     const rowData = Array(asyncColumns.length);
@@ -69282,7 +69468,7 @@ function assembleAsync(asyncRowGroup, schemaTree2, parsers) {
   const assembled = [];
   for (const child of schemaTree2.children) {
     if (child.children.length) {
-      const childColumns = asyncColumns.filter((column) => column.pathInSchema[0] === child.element.name);
+      const childColumns = asyncColumns.filter((column2) => column2.pathInSchema[0] === child.element.name);
       if (!childColumns.length) continue;
       assembled.push({
         pathInSchema: child.path,
@@ -69307,7 +69493,7 @@ function assembleAsync(asyncRowGroup, schemaTree2, parsers) {
         })()
       });
     } else {
-      const asyncColumn = asyncColumns.find((column) => column.pathInSchema[0] === child.element.name);
+      const asyncColumn = asyncColumns.find((column2) => column2.pathInSchema[0] === child.element.name);
       if (asyncColumn) assembled.push(asyncColumn);
     }
   }
@@ -69326,12 +69512,12 @@ async function prepareParquetOptions(options) {
   const metadata = options.metadata ?? await parquetMetadataAsync(options.file, options);
   const schemaColumns = parquetSchema(metadata).children.map((child) => child.element.name);
   const filterColumns = columnsNeededForFilter(options.filter);
-  const missingFilterColumns = filterColumns.filter((column) => !schemaColumns.includes(column));
+  const missingFilterColumns = filterColumns.filter((column2) => !schemaColumns.includes(column2));
   if (missingFilterColumns.length) {
     throw new Error(`parquet filter columns not found: ${missingFilterColumns.join(", ")}`);
   }
   if (options.columns) {
-    const missingColumns = options.columns.filter((column) => !schemaColumns.includes(column));
+    const missingColumns = options.columns.filter((column2) => !schemaColumns.includes(column2));
     if (missingColumns.length) throw new Error(`parquet column not found: ${missingColumns[0]}`);
   }
   let prepared = { ...options, metadata };
@@ -69391,7 +69577,7 @@ async function parquetRead(options) {
   let readColumns = columns;
   if (columns && filterColumns.length) {
     const selectedColumns = new Set(columns);
-    const extraColumns = filterColumns.filter((column) => !selectedColumns.has(column));
+    const extraColumns = filterColumns.filter((column2) => !selectedColumns.has(column2));
     if (extraColumns.length) readColumns = [...columns, ...extraColumns];
   }
   const readOptions = readColumns === columns ? options : { ...options, columns: readColumns };
@@ -69873,17 +70059,17 @@ function usesInt32NumberPath(values) {
   return true;
 }
 function deltaBinaryPackInt32(writer, values, wrap) {
-  const count = values.length;
+  const count2 = values.length;
   writer.appendVarInt(BLOCK_SIZE);
   writer.appendVarInt(MINIBLOCKS_PER_BLOCK);
-  writer.appendVarInt(count);
+  writer.appendVarInt(count2);
   appendZigZagNumber(writer, values[0]);
   const packedByBitWidth = [];
   const blockDeltas = new Float64Array(BLOCK_SIZE);
   const bitWidths = new Uint8Array(MINIBLOCKS_PER_BLOCK);
   let index = 1;
-  while (index < count) {
-    const blockEnd = Math.min(index + BLOCK_SIZE, count);
+  while (index < count2) {
+    const blockEnd = Math.min(index + BLOCK_SIZE, count2);
     const blockSize = blockEnd - index;
     const firstDelta = wrap ? values[index] - values[index - 1] | 0 : values[index] - values[index - 1];
     let previous = values[index];
@@ -69957,16 +70143,16 @@ function deltaBinaryPackInt32(writer, values, wrap) {
   }
 }
 function deltaBinaryPackBigInt(writer, values, bits) {
-  const count = values.length;
+  const count2 = values.length;
   writer.appendVarInt(BLOCK_SIZE);
   writer.appendVarInt(MINIBLOCKS_PER_BLOCK);
-  writer.appendVarInt(count);
+  writer.appendVarInt(count2);
   writer.appendZigZag(BigInt.asIntN(bits, BigInt(values[0])));
   const blockDeltas = new BigInt64Array(BLOCK_SIZE);
   const bitWidths = new Uint8Array(MINIBLOCKS_PER_BLOCK);
   let index = 1;
-  while (index < count) {
-    const blockEnd = Math.min(index + BLOCK_SIZE, count);
+  while (index < count2) {
+    const blockEnd = Math.min(index + BLOCK_SIZE, count2);
     const blockSize = blockEnd - index;
     let minDelta = 0n;
     for (let i = 0; i < blockSize; i++) {
@@ -70117,8 +70303,8 @@ function writeRleBitPackedHybrid(writer, values, bitWidth3) {
   }
   return writer.offset - offsetStart;
 }
-function writeRleRun(writer, value2, count, bitWidth3) {
-  writer.appendVarInt(count << 1);
+function writeRleRun(writer, value2, count2, bitWidth3) {
+  writer.appendVarInt(count2 << 1);
   const width2 = bitWidth3 + 7 >> 3;
   for (let j = 0; j < width2; j++) {
     writer.appendUint8(value2 >> (j << 3) & 255);
@@ -70240,11 +70426,11 @@ var VARIANT_NULL = new Uint8Array([0]);
 var RESERVED_SHREDDING_FIELDS = /* @__PURE__ */ new Set(["value", "typed_value"]);
 var EMPTY_KEY_INDEX = /* @__PURE__ */ new Map();
 var EMPTY_METADATA = writeVariantMetadata([]);
-function encodeVariantColumn(values, shredding, column) {
-  if (column?.required) {
+function encodeVariantColumn(values, shredding, column2) {
+  if (column2?.required) {
     for (let i = 0; i < values.length; i++) {
       if (values[i] === void 0) {
-        throw new Error(`required variant column ${column.name} has undefined value at index ${i}`);
+        throw new Error(`required variant column ${column2.name} has undefined value at index ${i}`);
       }
     }
   }
@@ -70850,7 +71036,7 @@ function schemaPathResolver(schema) {
 
 // ../../node_modules/hyparquet-writer/src/splitstream.js
 function writeByteStreamSplit(writer, values, type, typeLength) {
-  const count = values.length;
+  const count2 = values.length;
   let bytes;
   let width2;
   if (type === "FLOAT") {
@@ -70872,15 +71058,15 @@ function writeByteStreamSplit(writer, values, type, typeLength) {
   } else if (type === "FIXED_LEN_BYTE_ARRAY") {
     if (!typeLength) throw new Error("parquet byte_stream_split missing type_length");
     width2 = typeLength;
-    bytes = new Uint8Array(count * width2);
-    for (let i = 0; i < count; i++) {
+    bytes = new Uint8Array(count2 * width2);
+    for (let i = 0; i < count2; i++) {
       bytes.set(values[i], i * width2);
     }
   } else {
     throw new Error(`parquet byte_stream_split unsupported type: ${type}`);
   }
   for (let b = 0; b < width2; b++) {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count2; i++) {
       writer.appendUint8(bytes[i * width2 + b]);
     }
   }
@@ -70900,8 +71086,8 @@ function bigIntArray(values) {
 }
 
 // ../../node_modules/hyparquet-writer/src/datapage.js
-function writeDataPageV2({ writer, column, encoding, pageData }) {
-  const { columnName, element, codec: codec2, compressors } = column;
+function writeDataPageV2({ writer, column: column2, encoding, pageData }) {
+  const { columnName, element, codec: codec2, compressors } = column2;
   const { type, type_length, repetition_type } = element;
   if (!type) throw new Error(`column ${columnName} cannot determine type`);
   if (repetition_type === "REPEATED") throw new Error(`column ${columnName} repeated types not supported`);
@@ -70912,7 +71098,7 @@ function writeDataPageV2({ writer, column, encoding, pageData }) {
     num_nulls,
     num_values,
     num_rows
-  } = writeLevels(levelWriter, column, pageData);
+  } = writeLevels(levelWriter, column2, pageData);
   const nonnull = num_nulls ? pageData.values.filter((v) => v !== null && v !== void 0) : pageData.values;
   const page = new ByteWriter();
   if (encoding === "PLAIN") {
@@ -71002,8 +71188,8 @@ function writePageHeader(writer, header) {
   };
   serializeTCompactProtocol(writer, compact);
 }
-function writeLevels(writer, column, dataPage) {
-  const { schemaPath } = column;
+function writeLevels(writer, column2, dataPage) {
+  const { schemaPath } = column2;
   const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = dataPage;
   const num_values = definitionLevels.length || values.length;
   let num_nulls = 0;
@@ -71168,10 +71354,10 @@ function useDictionary(values, type, type_length, encoding, dictionarySize, requ
   if (!forced && 2 * (dictionaryValueSize + indexSize) > plainSize) return {};
   return { dictionary, indexes };
 }
-function writeDictionaryPage(writer, column, dictionary) {
-  const { element, codec: codec2, compressors } = column;
+function writeDictionaryPage(writer, column2, dictionary) {
+  const { element, codec: codec2, compressors } = column2;
   const { type, type_length } = element;
-  if (!type) throw new Error(`column ${column.columnName} cannot determine type`);
+  if (!type) throw new Error(`column ${column2.columnName} cannot determine type`);
   const dictionaryPage = new ByteWriter();
   writePlain(dictionaryPage, dictionary, type, type_length);
   const dictionaryBytes = dictionaryPage.getBytes();
@@ -71694,8 +71880,8 @@ function unconvertFloat16(value2) {
 }
 
 // ../../node_modules/hyparquet-writer/src/column.js
-function writeColumn({ writer, column, pageData }) {
-  const { columnName, element, schemaPath, stats, pageSize, dictionarySize, encoding: userEncoding } = column;
+function writeColumn({ writer, column: column2, pageData }) {
+  const { columnName, element, schemaPath, stats, pageSize, dictionarySize, encoding: userEncoding } = column2;
   const { type, type_length } = element;
   if (!type) throw new Error(`column ${columnName} cannot determine type`);
   const { values, definitionLevels, repetitionLevels, maxDefinitionLevel } = pageData;
@@ -71705,8 +71891,8 @@ function writeColumn({ writer, column, pageData }) {
   const isGeospatial = element?.logical_type?.type === "GEOMETRY" || element?.logical_type?.type === "GEOGRAPHY";
   const geospatial_statistics = stats && isGeospatial ? geospatialStatistics(values) : void 0;
   let bloomFilter;
-  if (column.bloomFilter) {
-    const opts = typeof column.bloomFilter === "object" ? column.bloomFilter : void 0;
+  if (column2.bloomFilter) {
+    const opts = typeof column2.bloomFilter === "object" ? column2.bloomFilter : void 0;
     const builder = new BloomBuilder(element, opts);
     for (const v of values) builder.insert(v);
     bloomFilter = builder.finalize();
@@ -71743,7 +71929,7 @@ function writeColumn({ writer, column, pageData }) {
     encoding = "RLE_DICTIONARY";
     dictionary_page_offset = BigInt(writer.offset);
     const unconverted = selectPhysical ? dictionary : unconvert(element, dictionary);
-    uncompressedSize += writeDictionaryPage(writer, column, unconverted);
+    uncompressedSize += writeDictionaryPage(writer, column2, unconverted);
     encodings.push("PLAIN");
   } else {
     writeValues = selectPhysical ? dictionaryValues : unconvert(element, values);
@@ -71751,7 +71937,7 @@ function writeColumn({ writer, column, pageData }) {
   }
   encodings.push(encoding);
   const pageBoundaries = getPageBoundaries(writeValues, writeType, type_length, pageSize, repetitionLevels);
-  let columnIndex = column.columnIndex && pageBoundaries.length > 1 ? {
+  let columnIndex = column2.columnIndex && pageBoundaries.length > 1 ? {
     null_pages: [],
     min_values: [],
     max_values: [],
@@ -71759,7 +71945,7 @@ function writeColumn({ writer, column, pageData }) {
     null_counts: [],
     nan_counts: isFloat(element) ? [] : void 0
   } : void 0;
-  const offsetIndex = column.offsetIndex && pageBoundaries.length > 1 ? {
+  const offsetIndex = column2.offsetIndex && pageBoundaries.length > 1 ? {
     page_locations: []
   } : void 0;
   const data_page_offset = BigInt(writer.offset);
@@ -71777,13 +71963,13 @@ function writeColumn({ writer, column, pageData }) {
       repetitionLevels: repetitionLevels.slice(start, end),
       maxDefinitionLevel
     };
-    uncompressedSize += writeDataPageV2({ writer, column, encoding, pageData: pageChunk });
+    uncompressedSize += writeDataPageV2({ writer, column: column2, encoding, pageData: pageChunk });
     if (columnIndex) {
       const pageValues = statisticsValues.slice(start, end);
       const { min_value, max_value, null_count = 0n, nan_count } = getStatistics(pageValues, element);
       const nullPage = null_count === BigInt(end - start);
-      const minBytes = unconvertMinMax(min_value, element, false, column.statisticsTruncateLength);
-      const maxBytes = unconvertMinMax(max_value, element, true, column.statisticsTruncateLength);
+      const minBytes = unconvertMinMax(min_value, element, false, column2.statisticsTruncateLength);
+      const maxBytes = unconvertMinMax(max_value, element, true, column2.statisticsTruncateLength);
       if (!nullPage && (!minBytes || !maxBytes)) {
         columnIndex = void 0;
       } else {
@@ -71840,7 +72026,7 @@ function writeColumn({ writer, column, pageData }) {
         type,
         encodings,
         path_in_schema: schemaPath.slice(1).map((s) => s.name),
-        codec: column.codec ?? "UNCOMPRESSED",
+        codec: column2.codec ?? "UNCOMPRESSED",
         num_values: BigInt(values.length),
         total_compressed_size: BigInt(writer.offset - offsetStart),
         total_uncompressed_size: BigInt(uncompressedSize),
@@ -72464,7 +72650,7 @@ var ParquetWriter = class {
           const rows = isVariant ? encodeVariantColumn(Array.from(groupData), shreddingConfig, { name, required: isRequired }) : groupData;
           for (const leafPath of leafPaths) {
             const schemaPath = leafPath.map((node2) => node2.element);
-            const column = {
+            const column2 = {
               columnName: schemaPath.slice(1).map((s) => s.name).join("."),
               element: schemaPath[schemaPath.length - 1],
               schemaPath,
@@ -72482,7 +72668,7 @@ var ParquetWriter = class {
             const pageData = encodeNestedValues(leafPath, rows);
             const result = writeColumn({
               writer: this.writer,
-              column,
+              column: column2,
               pageData
             });
             columns.push(result.chunk);
@@ -72660,7 +72846,7 @@ async function* streamParquet(path, options = {}) {
   }
 }
 async function* readParts(path, opened, batchSize) {
-  const selected = new Set(opened.plan.map((column) => column.name));
+  const selected = new Set(opened.plan.map((column2) => column2.name));
   let groupStart = 0;
   for (const group of opened.metadata.row_groups) {
     const rows = Number(group.num_rows);
@@ -72691,7 +72877,7 @@ async function openParquet(path, columns) {
     const file2 = fileBuffer(path, handle, size);
     const metadata = await guard(path, () => parquetMetadataAsync(file2));
     const plan = planColumns2(path, metadata, columns);
-    checkChunks(path, metadata, size, new Set(plan.map((column) => column.name)));
+    checkChunks(path, metadata, size, new Set(plan.map((column2) => column2.name)));
     return { handle, file: file2, metadata, plan };
   } catch (error63) {
     await handle.close().catch(() => {
@@ -72809,10 +72995,10 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
   const rowEnd = pieces.length > 0 ? pieces[pieces.length - 1][1] : 0;
   const n = rowEnd - rowStart;
   const sinks = opened.plan.map(
-    (column) => column.kind === "category" ? new CategorySink(column.name, n) : new NumericSink(column.name, n, column.kind)
+    (column2) => column2.kind === "category" ? new CategorySink(column2.name, n) : new NumericSink(column2.name, n, column2.kind)
   );
   const filled = new Float64Array(sinks.length);
-  const index = new Map(opened.plan.map((column, i) => [column.name, i]));
+  const index = new Map(opened.plan.map((column2, i) => [column2.name, i]));
   for (const [pieceStart, pieceEnd] of sinks.length > 0 ? pieces : []) {
     if (pieceEnd <= pieceStart) continue;
     let failure2;
@@ -72840,7 +73026,7 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
       () => parquetRead({
         file: opened.file,
         metadata: opened.metadata,
-        columns: opened.plan.map((column) => column.name),
+        columns: opened.plan.map((column2) => column2.name),
         rowStart: pieceStart,
         rowEnd: pieceEnd,
         useOffsetIndex,
@@ -72852,14 +73038,14 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
     }
   }
   const entries = [];
-  opened.plan.forEach((column, i) => {
+  opened.plan.forEach((column2, i) => {
     if (n > 0 && filled[i] !== n) {
       throw invalid3(
         path,
-        `column "${column.name}" decoded ${filled[i]} of the ${n} values in rows ${rowStart + 1}\u2013${rowEnd}`
+        `column "${column2.name}" decoded ${filled[i]} of the ${n} values in rows ${rowStart + 1}\u2013${rowEnd}`
       );
     }
-    entries.push([column.name, sinks[i].column()]);
+    entries.push([column2.name, sinks[i].column()]);
   });
   return new Frame(entries, n);
 }
@@ -72947,9 +73133,9 @@ var FileHandleWriter = class extends ByteWriter {
 async function writeParquet(path, frame) {
   const kinds = {};
   const columnData = [];
-  for (const [name, column] of frame.columns()) {
-    kinds[name] = column.kind;
-    columnData.push(columnSource(name, column));
+  for (const [name, column2] of frame.columns()) {
+    kinds[name] = column2.kind;
+    columnData.push(columnSource(name, column2));
   }
   await writeFileAtomic(path, async (handle) => {
     await parquetWrite({
@@ -72962,10 +73148,10 @@ async function writeParquet(path, frame) {
     });
   });
 }
-function columnSource(name, column) {
-  const n = column.kind === "category" ? column.codes.length : column.values.length;
-  if (column.kind === "category") {
-    const { codes, dictionary } = column;
+function columnSource(name, column2) {
+  const n = column2.kind === "category" ? column2.codes.length : column2.values.length;
+  if (column2.kind === "category") {
+    const { codes, dictionary } = column2;
     const data2 = new Array(n);
     let missing2 = false;
     for (let i = 0; i < n; i++) {
@@ -72975,7 +73161,7 @@ function columnSource(name, column) {
     }
     return { name, data: data2, type: "STRING", nullable: missing2, codec: "SNAPPY" };
   }
-  const values = column.values;
+  const values = column2.values;
   let missing = false;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(values[i])) {
@@ -72983,7 +73169,7 @@ function columnSource(name, column) {
       break;
     }
   }
-  if (column.kind === "boolean") {
+  if (column2.kind === "boolean") {
     const data2 = new Array(n);
     for (let i = 0; i < n; i++) {
       const value2 = values[i];
@@ -72991,7 +73177,7 @@ function columnSource(name, column) {
     }
     return { name, data: data2, type: "BOOLEAN", nullable: missing, codec: "SNAPPY" };
   }
-  if (column.kind === "integer" && fitsInt642(values)) {
+  if (column2.kind === "integer" && fitsInt642(values)) {
     let data2;
     if (missing) {
       data2 = new Array(n);
@@ -74144,9 +74330,9 @@ var Parser = class {
     }
     this.expected("a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)", token);
   }
-  value(numeric, subject) {
+  value(numeric2, subject) {
     const token = this.next();
-    if (numeric) {
+    if (numeric2) {
       if (token.type === "number") return token.value;
       if (token.type === "string" && token.text.trim() !== "" && Number.isFinite(+token.text)) {
         return Number(token.text);
@@ -74166,10 +74352,10 @@ var Parser = class {
     const start = this.peek().position;
     const { entity, key } = this.identifier();
     const subject = `${entity === "attribute" ? "attributes" : `${entity}s`}.${key}`;
-    const numeric = entity === "metric" || NUMERIC_ATTRIBUTES.has(key);
+    const numeric2 = entity === "metric" || NUMERIC_ATTRIBUTES.has(key);
     const comparatorToken = this.peek();
     const comparator = this.comparator();
-    const allowed = numeric ? NUMERIC_COMPARATORS : STRING_COMPARATORS;
+    const allowed = numeric2 ? NUMERIC_COMPARATORS : STRING_COMPARATORS;
     if (!allowed.has(comparator)) {
       throw new FilterSyntaxError(
         `${subject} cannot be compared with ${comparator}: expected one of ${[...allowed].join(", ")}`,
@@ -74191,7 +74377,7 @@ var Parser = class {
       }
       value2 = values;
     } else {
-      value2 = this.value(numeric, subject);
+      value2 = this.value(numeric2, subject);
     }
     if (entity === "attribute" && key === "status" && comparator !== "LIKE" && comparator !== "ILIKE") {
       for (const status of Array.isArray(value2) ? value2 : [value2]) {
@@ -75268,9 +75454,10 @@ var Registry = class {
    */
   async registerModel(name, artifact, options = {}) {
     validateModelName(name);
-    const { manifest } = artifact;
+    const stored = options.profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile: options.profile }, arrays: artifact.arrays };
+    const { manifest } = stored;
     const version2 = await this.store.createModelVersion(name, {
-      artifact: encodeArtifact(artifact),
+      artifact: encodeArtifact(stored),
       runId: options.runId ?? manifest.lineage.runId,
       description: options.description,
       tags: options.tags,
@@ -75282,6 +75469,7 @@ var Registry = class {
         lineage: manifest.lineage,
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
+        profiled: manifest.profile !== void 0,
         ...options.datasets === void 0 ? {} : { datasets: options.datasets }
       }
     });

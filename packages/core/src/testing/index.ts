@@ -10,8 +10,8 @@ export {
   describeFormatConformance,
   expectSameFrame,
 } from "./formats.js";
-export { type ExportCase, exportCaseArtifact, exportCaseFrame } from "./onnx-cases.js";
 export { HOUSING_OCEAN, HOUSING_TREE_PARTS, housingTree } from "./housing.js";
+export { type ExportCase, exportCaseArtifact, exportCaseFrame } from "./onnx-cases.js";
 export {
   type CreateRegistryStore,
   describeArtifactStoreConformance,
