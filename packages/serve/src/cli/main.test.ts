@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { tempRegistry } from "../testing/fixtures.js";
 import { main, parseSize, SERVE_EXIT_CODES } from "./main.js";
 
 function io() {
@@ -33,4 +34,49 @@ describe("mlops-serve options", () => {
     expect(await main(["--version"], version.io)).toBe(0);
     expect(version.out.stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
+
+  it("--unknown-fields reject refuses fields the model does not read; ignore is the default", async () => {
+    const temp = await tempRegistry();
+    const answers: number[] = [];
+    try {
+      for (const flags of [[], ["--unknown-fields", "reject"]]) {
+        const { io: base } = io();
+        let stop = () => {};
+        const shutdown = new Promise<void>((resolve) => {
+          stop = resolve;
+        });
+        const served = main(
+          [
+            "--registry",
+            temp.dir + "/.mlops",
+            "--model",
+            "houses@production",
+            "--port",
+            "0",
+            ...flags,
+          ],
+          {
+            ...base,
+            shutdown,
+            onListening: async (server) => {
+              const response = await fetch(`${server.url}/v1/models/houses/predict`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ rooms: 2, area: 10, color: "red", id: "order-17" }),
+              });
+              answers.push(response.status);
+              stop();
+            },
+          },
+        );
+        expect(await served).toBe(SERVE_EXIT_CODES.success);
+      }
+      expect(answers).toEqual([200, 422]);
+      const bad = io();
+      expect(await main(["--model", "houses", "--unknown-fields", "strict"], bad.io)).toBe(2);
+      expect(bad.out.stderr).toContain('--unknown-fields: expected ignore or reject, got "strict"');
+    } finally {
+      await temp.cleanup();
+    }
+  }, 60_000);
 });

@@ -201,6 +201,13 @@ const SERVE_OPTIONS = {
     value: "json|github",
     description: "the webhook body: the alert as JSON (default) or GitHub's repository_dispatch",
   },
+  "unknown-fields": {
+    type: "string",
+    value: "WHAT",
+    description:
+      "fields a request carries that the model does not read (an id, the target): ignore " +
+      "(default, as MLflow does) or reject (422)",
+  },
 } as const satisfies OptionSpecs;
 
 interface Settings {
@@ -213,6 +220,7 @@ interface Settings {
   maxBodyBytes: number;
   tls: { cert: string; key: string } | undefined;
   monitoring: MonitoringOptions | undefined;
+  unknownFields: "ignore" | "reject";
 }
 
 /** The option values, checked: every mistake is a usage error before anything is opened. */
@@ -299,6 +307,7 @@ function settings(values: OptionValues<typeof SERVE_OPTIONS>): Settings {
       values["max-body"] === undefined
         ? DEFAULT_LIMITS.maxBodyBytes
         : parseSize(values["max-body"]),
+    unknownFields: unknownFieldsOption(values["unknown-fields"]),
     tls: tlsFiles(values["tls-cert"], values["tls-key"]),
     monitoring: monitoringSettings(values),
   };
@@ -369,6 +378,11 @@ function withAlertToken(
     ...options,
     alerts: { ...options.alerts, webhook: { ...options.alerts.webhook, token } },
   };
+}
+
+function unknownFieldsOption(text: string | undefined): "ignore" | "reject" {
+  if (text === undefined || text === "ignore" || text === "reject") return text ?? "ignore";
+  throw new UsageError(`--unknown-fields: expected ignore or reject, got ${JSON.stringify(text)}`);
 }
 
 /** `--tls-cert` and `--tls-key`, both or neither. */
@@ -523,6 +537,7 @@ const serveCommand = defineCommand({
         watch: parsed.watchIntervalMs === 0 ? false : { intervalMs: parsed.watchIntervalMs },
         limits: { maxBodyBytes: parsed.maxBodyBytes },
         monitoring: withAlertToken(parsed.monitoring, io.env.MLOPS_ALERT_TOKEN),
+        unknownFields: parsed.unknownFields,
         onEvent: (event) => {
           const line = describeEvent(event);
           if (line !== undefined) io[line.stream].write(line.text);

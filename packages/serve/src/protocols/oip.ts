@@ -195,9 +195,26 @@ export function inputsToFrame(
       (contentType !== "pd" && !Object.hasOwn(served.schema.fields, single.name)));
   if (matrix) {
     const [rows, width] = single.shape;
-    const category = features.find((name) => served.schema.fields[name].kind === "category");
+    if (width !== features.length) {
+      throw bad(
+        `inputs[0]: shape ${JSON.stringify(single.shape)} has ${width} columns, the model reads ` +
+          `${features.length} (${features.join(", ")}); or send one tensor per feature`,
+      );
+    }
+    // An OIP tensor has one datatype: a matrix of numbers cannot carry a category's text (a
+    // category left missing, null, is fine).
+    const flat = single.flat();
+    const category =
+      single.datatype === "BYTES"
+        ? undefined
+        : features.find((name, column) => {
+            if (served.schema.fields[name].kind !== "category") return false;
+            for (let row = 0; row < rows; row++) {
+              if (flat[row * width + column] !== null) return true;
+            }
+            return false;
+          });
     if (category !== undefined) {
-      // An OIP tensor has one datatype: a matrix of numbers cannot carry a category's text.
       throw bad(
         `inputs[0]: a single [N, F] tensor cannot carry the category feature "${category}" ` +
           "(a tensor has one datatype); send one tensor per feature, named after it, e.g. " +
@@ -207,14 +224,8 @@ export function inputsToFrame(
           "lists the inputs)",
       );
     }
-    if (width !== features.length) {
-      throw bad(
-        `inputs[0]: shape ${JSON.stringify(single.shape)} has ${width} columns, the model reads ` +
-          `${features.length} (${features.join(", ")}); or send one tensor per feature`,
-      );
-    }
     checkRowCount(rows, maxBatchRows);
-    return matrixToFrame(served.schema, features, single.flat(), rows, "inputs[0].data");
+    return matrixToFrame(served.schema, features, flat, rows, "inputs[0].data");
   }
   const rows = tensors[0].shape[0];
   for (const [i, tensor] of tensors.entries()) {

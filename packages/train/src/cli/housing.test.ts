@@ -25,6 +25,7 @@ function mlopsTrain(args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+// Each test runs mlops-train processes: generous timeouts on a loaded machine (not assertions).
 const HOUSING = ["--data", "housing.csv", "--target", "median_house_value", "--jobs", "1"];
 
 beforeAll(async () => {
@@ -107,7 +108,7 @@ describe("mlops-train hands the gate and the server what they need", () => {
     let squares = 0;
     for (let i = 0; i < truth.length; i++) squares += (truth[i] - predictions[i]) ** 2;
     expect(Math.sqrt(squares / truth.length)).toBeCloseTo(report.holdout.metrics.rmse, 6);
-  });
+  }, 180_000);
 
   it("saves a contract as wide as the model: 41.5, a gap, an unseen category", async () => {
     const registry = await openRegistry(join(root, "registry"));
@@ -127,7 +128,7 @@ describe("mlops-train hands the gate and the server what they need", () => {
       ocean_proximity: "LAKE",
     };
     expect(Number.isFinite(createPredictor(artifact).predictRow(row))).toBe(true);
-  });
+  }, 180_000);
 
   it("with a given --schema, keeps the contract as declared", async () => {
     mlopsTrain([
@@ -155,7 +156,7 @@ describe("mlops-train hands the gate and the server what they need", () => {
     const registry = await openRegistry(join(root, "registry"));
     const { artifact } = await registry.loadModel("models:/declared/1");
     expect(artifact.manifest.schema.fields.housing_median_age).toEqual({ kind: "integer" });
-  });
+  }, 180_000);
 });
 
 describe("a tiny hold-out", () => {
@@ -191,7 +192,7 @@ describe("a tiny hold-out", () => {
       "mae",
       "rmse",
     ]);
-  });
+  }, 180_000);
 });
 
 describe("model names", () => {
@@ -216,7 +217,7 @@ describe("model names", () => {
     const alias = mlopsTrain([...HOUSING, "--register", "housing", "--alias", "Prod"]);
     expect(alias.code).toBe(2);
     expect(alias.stderr).toContain("--alias Prod: alias");
-  });
+  }, 180_000);
 });
 
 describe("halving's leaderboard", () => {
@@ -259,5 +260,5 @@ describe("halving's leaderboard", () => {
     expect(text.stdout).toMatch(
       /Leaderboard \(top 9 of 9 candidates by mean CV rmse, each from the last round it reached\):\nrank +rmse +± std +fit +round +rows /,
     );
-  });
+  }, 180_000);
 });
