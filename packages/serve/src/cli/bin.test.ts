@@ -151,7 +151,7 @@ describe("mlops-serve (the built executable)", { timeout: 120_000 }, () => {
     expect(await server.exited).toBe(0);
     expect(server.output.stdout).toContain("shutting down");
     expect(server.output.stderr).toBe("");
-  });
+  }, 120_000);
 
   it("--log writes one JSON line per request", async () => {
     const server = await start([
@@ -179,7 +179,7 @@ describe("mlops-serve (the built executable)", { timeout: 120_000 }, () => {
     await server.waitForOutput(/"status":413[^\n]*"error":"payload_too_large"/);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
-  });
+  }, 120_000);
 
   it("exit 2 for a missing registry, without creating it", () => {
     const missing = join(temp.dir, "no-registry-here");
@@ -207,7 +207,8 @@ describe("mlops-serve (the built executable)", { timeout: 120_000 }, () => {
       expect(stderr, model).toContain(`mlops-serve: --model ${model}: `);
       expect(stderr, model).toContain(reason);
     }
-  });
+    // Three processes in a row: generous on a loaded machine (a timeout is not an assertion).
+  }, 120_000);
 
   it("exit 2 for bad options, with a pointer to --help", () => {
     for (const [args, message] of [

@@ -136,7 +136,8 @@ describe("mlops-train (the built executable)", { timeout: 180_000 }, () => {
     expect(predictions).toHaveLength(5);
     const children = await registry.store.searchRuns({ parentRunId: report.run.id });
     expect(children).toHaveLength(12);
-  });
+    // A whole search in a child process: generous on a loaded machine.
+  }, 180_000);
 
   it("prints progress lines, a leaderboard and the URIs as text", () => {
     const result = mlopsTrain(
