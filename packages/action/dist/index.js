@@ -25984,7 +25984,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "../../node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter2 = class {
+    var LineCounter3 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -26007,7 +26007,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter2;
+    exports.LineCounter = LineCounter3;
   }
 });
 
@@ -26915,7 +26915,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -26941,7 +26941,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
@@ -26977,7 +26977,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -27033,9 +27033,6 @@ var require_dist = __commonJS({
     exports.visitAsync = visit2.visitAsync;
   }
 });
-
-// src/main.ts
-import { resolve as resolve5 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -47378,6 +47375,49 @@ var profileShape = external_exports.object({
 });
 var trainingProfileShape = profileShape;
 
+// ../core/src/command/suggest.ts
+function distance(a, b) {
+  const rows = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
+  }
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2][j - 2] + 1);
+      }
+      rows[i][j] = best;
+    }
+  }
+  return rows[a.length][b.length];
+}
+function loose(text) {
+  return text.replace(/[_\-\s]/g, "").toLowerCase();
+}
+function closestName(word, known) {
+  const candidates = [...known];
+  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
+  if (exact !== void 0) return exact;
+  const limit = loose(word).length <= 4 ? 1 : 2;
+  let best;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const d = distance(loose(word), loose(candidate));
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+function didYouMean(word, known, quote3 = (name) => name) {
+  const match = closestName(word, known);
+  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
+}
+
 // ../../node_modules/tslib/modules/index.js
 var import_tslib = __toESM(require_tslib(), 1);
 var {
@@ -60249,7 +60289,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     },
     start(controller) {
       return __awaiter2(this, void 0, void 0, function* () {
-        yield next(controller, reader || (reader = yield open10()));
+        yield next(controller, reader || (reader = yield open11()));
       });
     },
     pull(controller) {
@@ -60259,7 +60299,7 @@ function recordBatchReaderThroughDOMStream(writableStrategy, readableStrategy) {
     }
   });
   return { writable: new WritableStream(queue, Object.assign({ "highWaterMark": Math.pow(2, 14) }, writableStrategy)), readable };
-  function open10() {
+  function open11() {
     return __awaiter2(this, void 0, void 0, function* () {
       return yield (yield RecordBatchReader.from(queue)).open(readableStrategy);
     });
@@ -60382,11 +60422,11 @@ RecordBatchStreamWriter["throughDOM"] = recordBatchWriterThroughDOMStream;
 // ../core/src/frame/arrow.ts
 var ARROW_KIND_METADATA_KEY = "mlops.kind";
 var NUMERIC_KINDS = /* @__PURE__ */ new Set(["number", "integer", "boolean"]);
-function frameToArrow(frame) {
+function frameToArrow(frame, options = {}) {
   const fields = [];
   const children = [];
   for (const [name, column2] of frame.columns()) {
-    const data = columnToArrow(column2);
+    const data = column2.kind === "category" && options.categories === "utf8" ? categoryToUtf8(column2) : columnToArrow(column2);
     const metadata = /* @__PURE__ */ new Map([[ARROW_KIND_METADATA_KEY, column2.kind]]);
     fields.push(new Field2(name, data.type, true, metadata));
     children.push(data);
@@ -60434,6 +60474,12 @@ function columnToArrow(column2) {
     return makeData({ type: new Int64(), length: n, data: integers, ...validity });
   }
   return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
+}
+function categoryToUtf8(column2) {
+  const { codes, dictionary } = column2;
+  const strings = new Array(codes.length);
+  for (let i = 0; i < codes.length; i++) strings[i] = codes[i] < 0 ? null : dictionary[codes[i]];
+  return vectorFromArray(strings, new Utf82()).data[0];
 }
 function categoryToArrow(column2) {
   const { codes } = column2;
@@ -61191,9 +61237,104 @@ var schemaJSON = external_exports.object({
   format: external_exports.literal("mlops.schema/v1"),
   fields: external_exports.record(external_exports.string(), fieldDefinitionJSON),
   target: external_exports.string().optional(),
-  unknownKeys: external_exports.enum(["reject", "strip"]),
+  unknownKeys: external_exports.enum(["reject", "strip"]).default("reject"),
   description: external_exports.string().optional()
 }).strict();
+var SCHEMA_KEYS = ["format", "fields", "target", "unknownKeys", "description"];
+var FIELD_KEYS = [
+  "kind",
+  "nullable",
+  "optional",
+  "default",
+  "min",
+  "max",
+  "values",
+  "description"
+];
+function describeJSONValue(value2) {
+  if (value2 === void 0) return "nothing";
+  if (value2 === null) return "null";
+  if (Array.isArray(value2)) return "a list";
+  if (typeof value2 === "object") return "an object";
+  return JSON.stringify(value2);
+}
+var EXPECTED_TYPE = {
+  object: "an object",
+  record: "an object",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+  array: "a list"
+};
+function jsonValueAt(root, path) {
+  let node2 = root;
+  for (const part of path) {
+    if (node2 === null || typeof node2 !== "object") return void 0;
+    node2 = node2[part];
+  }
+  return node2;
+}
+function jsonPath(path) {
+  let text = "";
+  for (const part of path) {
+    if (typeof part === "number") text += `[${part}]`;
+    else text += text === "" ? String(part) : `.${String(part)}`;
+  }
+  return text;
+}
+function explainSchemaJSON(json4, error63) {
+  if (json4 === null || typeof json4 !== "object" || Array.isArray(json4)) {
+    return [
+      `expected an object with "format": "mlops.schema/v1" and "fields", got ${describeJSONValue(json4)} (write one with mlops-train --save-schema, or Schema.toJSON())`
+    ];
+  }
+  const record2 = json4;
+  if (record2.format === void 0 && ("$schema" in record2 || "properties" in record2)) {
+    return [
+      'this is a JSON Schema; an @mlops schema is a different format ("format": "mlops.schema/v1", "fields": { "alcohol": { "kind": "number" } }): write one with mlops-train --save-schema and edit it'
+    ];
+  }
+  const problems = [];
+  for (const issue4 of error63.issues) {
+    const at = jsonPath(issue4.path);
+    const where = at === "" ? "" : `${at}: `;
+    const value2 = jsonValueAt(json4, issue4.path);
+    const isField = issue4.path.length === 2 && issue4.path[0] === "fields";
+    switch (issue4.code) {
+      case "unrecognized_keys": {
+        const known = isField ? FIELD_KEYS : issue4.path.length === 0 ? SCHEMA_KEYS : [];
+        for (const key of issue4.keys) {
+          problems.push(
+            `${where}unknown setting "${key}"${didYouMean(key, known)}` + (known.length > 0 ? `; ${isField ? "a field takes" : "a schema takes"} ${known.join(", ")}` : "")
+          );
+        }
+        break;
+      }
+      case "invalid_value": {
+        const expected = issue4.values.map((item) => JSON.stringify(item));
+        problems.push(
+          `${where}expected ${expected.length === 1 ? expected[0] : `one of ${expected.join(", ")}`}` + (value2 === void 0 ? ", got nothing" : `, got ${describeJSONValue(value2)}`) + (at === "format" ? " (the format of a schema written by mlops-train --save-schema)" : "")
+        );
+        break;
+      }
+      case "invalid_type": {
+        const expected = at === "fields" ? 'an object of fields, e.g. { "alcohol": { "kind": "number" } }' : EXPECTED_TYPE[issue4.expected] ?? issue4.expected;
+        problems.push(
+          value2 === void 0 ? `${where}missing; expected ${expected}` : `${where}expected ${expected}, got ${describeJSONValue(value2)}`
+        );
+        break;
+      }
+      case "too_small":
+        problems.push(`${where}expected at least one value, got an empty list`);
+        break;
+      default:
+        problems.push(
+          issue4.message === "a category field needs its values" ? `${where}a category field needs its values, e.g. "values": ["red", "white"]` : `${where}${issue4.message}`
+        );
+    }
+  }
+  return problems.slice(0, 10).concat(problems.length > 10 ? [`\u2026 and ${problems.length - 10} more`] : []);
+}
 var Schema3 = class _Schema {
   fields;
   names;
@@ -61488,12 +61629,21 @@ var Schema3 = class _Schema {
     if (this.description !== void 0) json4.description = this.description;
     return json4;
   }
-  /** Rebuilds a schema from `toJSON()` output, validating it (throws `schema_definition`). */
+  /**
+   * Rebuilds a schema from `toJSON()` output (a file written by `mlops-train --save-schema`),
+   * validating it. Throws `schema_definition` saying, in the file's own words, what is wrong
+   * where: `fields.alcohol.kind: expected one of "number", "integer", "boolean", "category", got
+   * "float"`.
+   */
   static fromJSON(json4) {
     const parsed = schemaJSON.safeParse(json4);
     if (!parsed.success) {
-      const detail = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new MlopsError("schema_definition", `Invalid schema JSON: ${detail}`);
+      const problems = explainSchemaJSON(json4, parsed.error);
+      throw new MlopsError(
+        "schema_definition",
+        problems.length === 1 ? `invalid schema: ${problems[0]}` : `invalid schema (${problems.length} problems):
+${problems.map((p) => `  - ${p}`).join("\n")}`
+      );
     }
     const fields = {};
     for (const [name, definition] of Object.entries(parsed.data.fields)) {
@@ -61565,8 +61715,8 @@ function checkValue(fieldDef, raw, present, path, coerce) {
   const expected = fieldDef.expected();
   let value2 = raw;
   if (coerce && typeof value2 === "string" && isMissingToken(value2)) value2 = null;
-  const missing = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
-  if (missing) {
+  const missing2 = value2 === null || value2 === void 0 || typeof value2 === "number" && Number.isNaN(value2);
+  if (missing2) {
     if (def.default !== void 0) return { ok: true, value: def.default };
     if (def.nullable || def.optional && !present || def.optional)
       return { ok: true, value: null };
@@ -61890,7 +62040,7 @@ function decodeArtifact(bytes, options = {}) {
   const invalid5 = (detail) => {
     throw new MlopsError("artifact_invalid", `${source}: ${detail}`, { location });
   };
-  const corrupt = (detail) => {
+  const corrupt2 = (detail) => {
     throw new MlopsError("artifact_corrupt", `${source}: artifact is corrupt: ${detail}`, {
       location
     });
@@ -61911,7 +62061,7 @@ function decodeArtifact(bytes, options = {}) {
     );
   }
   if (bytes.length < HEADER_BYTES + TRAILER_BYTES) {
-    corrupt(
+    corrupt2(
       `truncated: ${bytes.length} bytes, a model file has at least ${HEADER_BYTES + TRAILER_BYTES}`
     );
   }
@@ -61920,7 +62070,7 @@ function decodeArtifact(bytes, options = {}) {
   const actual = sha256(bytes.subarray(0, end));
   for (let i = 0; i < TRAILER_BYTES; i++) {
     if (expected[i] !== actual[i]) {
-      corrupt(
+      corrupt2(
         `sha256 mismatch (trailer ${toHex(expected).slice(0, 16)}\u2026, content ${toHex(actual).slice(0, 16)}\u2026): the file was changed or truncated after it was written`
       );
     }
@@ -62014,28 +62164,93 @@ async function assertReadableFile(path) {
     });
   }
 }
-async function writeFileAtomic(path, write) {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  let handle;
-  try {
-    handle = await open3(temporary, "wx");
-    await write(handle);
-    await handle.sync();
-    await handle.close();
-    handle = void 0;
-    await rename2(temporary, path);
-  } catch (error63) {
+var AtomicFile = class _AtomicFile {
+  path;
+  temporaryPath;
+  /** Bytes appended so far. */
+  bytesWritten = 0;
+  #handle;
+  #done = false;
+  constructor(path, temporary, handle) {
+    this.path = path;
+    this.temporaryPath = temporary;
+    this.#handle = handle;
+  }
+  /** Creates the temporary file (exclusively) in the folder of `path`. */
+  static async create(path) {
+    const temporary = join(
+      dirname(path),
+      `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`
+    );
+    try {
+      return new _AtomicFile(path, temporary, await open3(temporary, "wx"));
+    } catch (error63) {
+      throw writeError(path, error63);
+    }
+  }
+  /** The open temporary file (for writers that need its handle, such as Arrow's and Parquet's). */
+  get handle() {
+    if (this.#handle === void 0) {
+      throw new MlopsError("file_write", `${this.path}: the file is already closed`, {
+        location: { file: this.path }
+      });
+    }
+    return this.#handle;
+  }
+  /** Appends bytes (or text, as UTF-8) at the end of the temporary file. */
+  async append(data) {
+    const handle = this.handle;
+    try {
+      await handle.writeFile(data);
+    } catch (error63) {
+      throw writeError(this.path, error63);
+    }
+    this.bytesWritten += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  }
+  /** Flushes the data to disk and renames the temporary file onto `path`. */
+  async commit() {
+    const handle = this.handle;
+    try {
+      await handle.sync();
+      this.#handle = void 0;
+      await handle.close();
+      await rename2(this.temporaryPath, this.path);
+      this.#done = true;
+    } catch (error63) {
+      await this.abort();
+      throw writeError(this.path, error63);
+    }
+  }
+  /** Closes and deletes the temporary file; `path` is left as it was. Safe to call twice. */
+  async abort() {
+    if (this.#done) return;
+    this.#done = true;
+    const handle = this.#handle;
+    this.#handle = void 0;
     await handle?.close().catch(() => {
     });
-    await unlink2(temporary).catch(() => {
-    });
-    if (MlopsError.isInstance(error63)) throw error63;
-    const code = error63.code;
-    throw new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})`, {
-      cause: error63,
-      location: { file: path }
+    await unlink2(this.temporaryPath).catch(() => {
     });
   }
+};
+function writeError(path, error63) {
+  if (MlopsError.isInstance(error63)) return error63;
+  const code = error63.code;
+  const hint = code === "ENOSPC" ? ": no space left on the device" : code === "EACCES" || code === "EPERM" ? ": permission denied" : code === "ENOENT" ? ": the folder does not exist" : "";
+  return new MlopsError("file_write", `${path}: cannot write (${code ?? String(error63)})${hint}`, {
+    cause: error63,
+    location: { file: path }
+  });
+}
+async function writeFileAtomic(path, write) {
+  const file2 = await AtomicFile.create(path);
+  try {
+    await write(file2.handle);
+  } catch (error63) {
+    await file2.abort();
+    throw writeError(path, error63);
+  }
+  await file2.commit();
 }
 
 // ../core/src/frame/describe.ts
@@ -62739,9 +62954,9 @@ var InputPlan = class {
    * Returns false when the row is not exactly valid (the caller then lets `schema.parseRow`
    * report it). Allocates nothing.
    */
-  readRow(row, values, missing) {
+  readRow(row, values, missing2) {
     const plans = this.#plans;
-    missing.fill(0);
+    missing2.fill(0);
     let present = 0;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -62749,12 +62964,12 @@ var InputPlan = class {
       if (value2 === void 0) {
         if (plan.name in row) present++;
         else if (plan.isTarget) continue;
-        if (!this.#writeMissing(plan, values, missing)) return false;
+        if (!this.#writeMissing(plan, values, missing2)) return false;
         continue;
       }
       present++;
       if (value2 === null || typeof value2 === "number" && Number.isNaN(value2)) {
-        if (!this.#writeMissing(plan, values, missing)) return false;
+        if (!this.#writeMissing(plan, values, missing2)) return false;
         continue;
       }
       switch (plan.kind) {
@@ -62777,7 +62992,7 @@ var InputPlan = class {
           if (code !== void 0) values[plan.slot] = code;
           else if (plan.open) {
             values[plan.slot] = -1;
-            missing[plan.slot] = 1;
+            missing2[plan.slot] = 1;
           } else return false;
         }
       }
@@ -62789,11 +63004,11 @@ var InputPlan = class {
     }
     return true;
   }
-  #writeMissing(plan, values, missing) {
+  #writeMissing(plan, values, missing2) {
     if (plan.hasDefault) values[plan.slot] = plan.fill;
     else if (plan.allowMissing) {
       values[plan.slot] = plan.kind === "category" ? -1 : Number.NaN;
-      missing[plan.slot] = 1;
+      missing2[plan.slot] = 1;
     } else return false;
     return true;
   }
@@ -62839,7 +63054,7 @@ var InputPlan = class {
    * (`data[r * stride + slot]`), checking each value. Sets `missing[slot]` for fields with a
    * missing value in the block. Returns false at the first invalid value.
    */
-  copyBlock(sources, start, n, data, stride, missing) {
+  copyBlock(sources, start, n, data, stride, missing2) {
     const plans = this.#plans;
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i];
@@ -62847,15 +63062,15 @@ var InputPlan = class {
       let ok;
       switch (source.type) {
         case "numeric":
-          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing);
+          ok = plan.kind === "number" ? copyNumbers(source.values, start, n, data, stride, plan, missing2) : copyWholeNumbers(source.values, start, n, data, stride, plan, missing2);
           break;
         case "category":
-          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing);
+          ok = copyCodes(source.codes, source.lookup, start, n, data, stride, plan, missing2);
           break;
         case "constant": {
           const value2 = plan.hasDefault ? plan.fill : plan.kind === "category" ? -1 : Number.NaN;
           for (let r = 0, at = plan.slot; r < n; r++, at += stride) data[at] = value2;
-          if (!plan.hasDefault) missing[plan.slot] = 1;
+          if (!plan.hasDefault) missing2[plan.slot] = 1;
           ok = true;
           break;
         }
@@ -62867,7 +63082,7 @@ var InputPlan = class {
     return true;
   }
 };
-function copyNumbers(source, start, n, data, stride, plan, missing) {
+function copyNumbers(source, start, n, data, stride, plan, missing2) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -62876,13 +63091,13 @@ function copyNumbers(source, start, n, data, stride, plan, missing) {
     if (value2 >= lo && value2 <= hi) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing[plan.slot] = 1;
+      else if (plan.allowMissing) missing2[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyWholeNumbers(source, start, n, data, stride, plan, missing) {
+function copyWholeNumbers(source, start, n, data, stride, plan, missing2) {
   const lo = plan.lo;
   const hi = plan.hi;
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
@@ -62891,13 +63106,13 @@ function copyWholeNumbers(source, start, n, data, stride, plan, missing) {
     if (value2 >= lo && value2 <= hi && Math.floor(value2) === value2) continue;
     if (Number.isNaN(value2)) {
       if (plan.hasDefault) data[at] = plan.fill;
-      else if (plan.allowMissing) missing[plan.slot] = 1;
+      else if (plan.allowMissing) missing2[plan.slot] = 1;
       else return false;
     } else return false;
   }
   return true;
 }
-function copyCodes(source, lookup, start, n, data, stride, plan, missing) {
+function copyCodes(source, lookup, start, n, data, stride, plan, missing2) {
   for (let r = 0, at = plan.slot; r < n; r++, at += stride) {
     const raw = source[start + r];
     const code = raw < 0 ? MISSING : lookup === void 0 ? raw : lookup[raw];
@@ -62908,13 +63123,13 @@ function copyCodes(source, lookup, start, n, data, stride, plan, missing) {
     if (code !== MISSING) {
       if (!plan.open) return false;
       data[at] = -1;
-      missing[plan.slot] = 1;
+      missing2[plan.slot] = 1;
       continue;
     }
     if (plan.hasDefault) data[at] = plan.fill;
     else if (plan.allowMissing) {
       data[at] = -1;
-      missing[plan.slot] = 1;
+      missing2[plan.slot] = 1;
     } else return false;
   }
   return true;
@@ -63053,18 +63268,18 @@ var simpleImputer = {
       fills[i] = code;
     });
     return {
-      apply(data, stride, n, missing) {
+      apply(data, stride, n, missing2) {
         const end = n * stride;
         for (let i = 0; i < slots.length; i++) {
           const slot = slots[i];
-          if (missing[slot] === 0) continue;
+          if (missing2[slot] === 0) continue;
           const fill = fills[i];
           if (isCategory[i] === 1) {
             for (let at = slot; at < end; at += stride) if (data[at] < 0) data[at] = fill;
           } else {
             for (let at = slot; at < end; at += stride) if (Number.isNaN(data[at])) data[at] = fill;
           }
-          missing[slot] = 0;
+          missing2[slot] = 0;
         }
       }
     };
@@ -63144,8 +63359,8 @@ var oneHot = {
     };
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing, rowOffset) {
-        for (let k = 0; k < outputs; k++) missing[outputSlots[k]] = 0;
+      apply(data, stride, n, missing2, rowOffset) {
+        for (let k = 0; k < outputs; k++) missing2[outputSlots[k]] = 0;
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k2 = 0; k2 < outputs; k2++) data[base + outputSlots[k2]] = 0;
           const code = data[base + inputSlot];
@@ -63210,11 +63425,11 @@ var polynomialFeatures = {
     const factorSlots = Int32Array.from(factors, (j) => inputSlots[j]);
     const outputs = outputSlots.length;
     return {
-      apply(data, stride, n, missing) {
+      apply(data, stride, n, missing2) {
         for (let k = 0; k < outputs; k++) {
           let mayMiss = 0;
-          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing[factorSlots[f]];
-          missing[outputSlots[k]] = mayMiss;
+          for (let f = starts[k]; f < starts[k + 1]; f++) mayMiss |= missing2[factorSlots[f]];
+          missing2[outputSlots[k]] = mayMiss;
         }
         for (let r = 0, base = 0; r < n; r++, base += stride) {
           for (let k = 0; k < outputs; k++) {
@@ -63540,7 +63755,7 @@ var CompiledTree = class {
    * writing leaf positions into `leaves`. `missing[slot]` says whether a slot may hold NaN in
    * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
    */
-  findLeaves(data, stride, n, missing, leaves) {
+  findLeaves(data, stride, n, missing2, leaves) {
     if (this.categoryStart !== void 0) {
       for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
       return;
@@ -63548,7 +63763,7 @@ var CompiledTree = class {
     let nanAware = false;
     if (this.nanRoutes) {
       for (let i = 0; i < this.usedSlots.length; i++)
-        if (missing[this.usedSlots[i]] !== 0) nanAware = true;
+        if (missing2[this.usedSlots[i]] !== 0) nanAware = true;
     }
     if (nanAware) walkMissing(this, data, stride, n, leaves);
     else walk(this, data, stride, n, leaves);
@@ -63752,8 +63967,8 @@ var compileTreeModel = (artifact, inputs, blockSize) => {
   const leaves = new Int32Array(blockSize);
   const value2 = tree.value;
   return {
-    block(data, stride, n, missing, out, offset) {
-      tree.findLeaves(data, stride, n, missing, leaves);
+    block(data, stride, n, missing2, out, offset) {
+      tree.findLeaves(data, stride, n, missing2, leaves);
       for (let r = 0; r < n; r++) out[offset + r] = value2[leaves[r]];
     },
     row: (values) => value2[tree.leafOf(values)]
@@ -63779,10 +63994,10 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const count2 = trees.length;
   if (model.aggregation === "mean") {
     return {
-      block(data, stride, n, missing, out, offset) {
+      block(data, stride, n, missing2, out, offset) {
         sum.fill(0, 0, n);
         for (const tree of trees) {
-          tree.findLeaves(data, stride, n, missing, leaves);
+          tree.findLeaves(data, stride, n, missing2, leaves);
           const value2 = tree.value;
           for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
         }
@@ -63805,10 +64020,10 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
     }
   }
   return {
-    block(data, stride, n, missing, out, offset) {
+    block(data, stride, n, missing2, out, offset) {
       sum.fill(baseValue, 0, n);
       for (const tree of trees) {
-        tree.findLeaves(data, stride, n, missing, leaves);
+        tree.findLeaves(data, stride, n, missing2, leaves);
         const value2 = tree.value;
         for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
       }
@@ -63862,11 +64077,11 @@ var compileLinearModel = (artifact, modelInputs, blockSize) => {
     );
   };
   return {
-    block(data, stride, n, missing, out, offset) {
+    block(data, stride, n, missing2, out, offset) {
       sum.fill(0, 0, n);
       for (let j = 0; j < inputSlots.length; j++) {
         const slot = inputSlots[j];
-        if (missing[slot] !== 0) {
+        if (missing2[slot] !== 0) {
           for (let r = 0; r < n; r++)
             if (Number.isNaN(data[r * stride + slot])) missingInput(j, offset + r);
         }
@@ -63964,26 +64179,26 @@ var CompiledPredictor = class {
     const size = this.#blockSize;
     const stride = this.#stride;
     const data = this.#block;
-    const missing = this.#missing;
+    const missing2 = this.#missing;
     const steps = this.#steps;
     for (let start = 0; start < n; start += size) {
       const count2 = Math.min(size, n - start);
-      missing.fill(0);
-      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing)) return false;
-      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing, start);
-      this.#model.block(data, stride, count2, missing, out, start);
+      missing2.fill(0);
+      if (!this.#input.copyBlock(sources, start, count2, data, stride, missing2)) return false;
+      for (let i = 0; i < steps.length; i++) steps[i].apply(data, stride, count2, missing2, start);
+      this.#model.block(data, stride, count2, missing2, out, start);
     }
     return true;
   }
   predictRow(row) {
     const values = this.#row;
-    const missing = this.#rowMissing;
-    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing)) {
+    const missing2 = this.#rowMissing;
+    if (typeof row !== "object" || row === null || Array.isArray(row) || !this.#input.readRow(row, values, missing2)) {
       const parsed = this.schema.parseRow(row);
-      if (!this.#input.readRow(parsed, values, missing)) throw inconsistentInput();
+      if (!this.#input.readRow(parsed, values, missing2)) throw inconsistentInput();
     }
     const steps = this.#steps;
-    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing, -1);
+    for (let i = 0; i < steps.length; i++) steps[i].apply(values, this.#stride, 1, missing2, -1);
     return this.#model.row(values);
   }
 };
@@ -64052,49 +64267,6 @@ function describeRequirement(kind, setting, greaterIsBetter) {
 
 // ../core/src/gate/rules.ts
 var import_yaml2 = __toESM(require_dist(), 1);
-
-// ../core/src/command/suggest.ts
-function distance(a, b) {
-  const rows = [];
-  for (let i = 0; i <= a.length; i++) {
-    rows.push([i]);
-    for (let j = 1; j <= b.length; j++) rows[i][j] = i === 0 ? j : 0;
-  }
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, rows[i - 2][j - 2] + 1);
-      }
-      rows[i][j] = best;
-    }
-  }
-  return rows[a.length][b.length];
-}
-function loose(text) {
-  return text.replace(/[_\-\s]/g, "").toLowerCase();
-}
-function closestName(word, known) {
-  const candidates = [...known];
-  const exact = candidates.find((candidate) => loose(candidate) === loose(word));
-  if (exact !== void 0) return exact;
-  const limit = loose(word).length <= 4 ? 1 : 2;
-  let best;
-  let bestDistance = limit + 1;
-  for (const candidate of candidates) {
-    const d = distance(loose(word), loose(candidate));
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-function didYouMean(word, known, quote3 = (name) => name) {
-  const match = closestName(word, known);
-  return match === void 0 ? "" : ` (did you mean "${quote3(match)}"?)`;
-}
 
 // ../core/src/config/yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -65182,12 +65354,83 @@ function checkBatchSize(batchSize) {
   return batchSize;
 }
 function conformRows(path, frame, options, rowOffset) {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: rowOffset + row + 1 })
+    textMissing: false,
+    lineOf: (row) => rowOffset + row + 1
   });
+}
+function applySchema(raw, options, source) {
+  const schema = options.schema;
+  if (!schema) return raw;
+  const extras = options.keepUnknownColumns ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name)) : [];
+  const declared = extras.length > 0 ? raw.drop(extras) : raw;
+  const { path, rowOffset, lineOf } = source;
+  const conformOptions = {
+    textMissing: source.textMissing ?? true,
+    rowOffset,
+    locate: (row) => ({ file: path, line: lineOf(row) })
+  };
+  const onInvalidRow = options.onInvalidRow;
+  if (onInvalidRow === void 0) {
+    return withExtras(schema.conformFrame(declared, conformOptions), raw, extras);
+  }
+  const first = schema.safeConformFrame(declared, {
+    ...conformOptions,
+    maxIssues: Number.POSITIVE_INFINITY
+  });
+  if (first.success) return withExtras(first.data, raw, extras);
+  const byRow = /* @__PURE__ */ new Map();
+  const whole = [];
+  for (const found of first.error.issues) {
+    const at = found.path[0];
+    if (typeof at !== "number") {
+      whole.push(found);
+      continue;
+    }
+    const row = at - rowOffset;
+    const list = byRow.get(row);
+    if (list) list.push(found);
+    else byRow.set(row, [found]);
+  }
+  if (whole.length > 0) throw new SchemaError(whole, { subject: path });
+  const keep = new Uint8Array(raw.rowCount).fill(1);
+  const rows = [...byRow.keys()].sort((a, b) => a - b);
+  for (const row of rows) {
+    keep[row] = 0;
+    onInvalidRow({
+      row: rowOffset + row,
+      location: { file: path, line: lineOf(row) },
+      values: rowValues(raw, row),
+      issues: byRow.get(row) ?? []
+    });
+  }
+  const indices = [];
+  for (let row = 0; row < raw.rowCount; row++) if (keep[row]) indices.push(row);
+  const valid = raw.take(indices);
+  const validDeclared = extras.length > 0 ? valid.drop(extras) : valid;
+  const conformed = schema.conformFrame(validDeclared, {
+    ...conformOptions,
+    locate: (row) => ({ file: path, line: lineOf(indices[row]) })
+  });
+  return withExtras(conformed, valid, extras);
+}
+function withExtras(conformed, raw, extras) {
+  if (extras.length === 0) return conformed;
+  const entries = [];
+  for (const name of raw.names) {
+    entries.push([name, conformed.has(name) ? conformed.column(name) : raw.column(name)]);
+  }
+  for (const name of conformed.names) {
+    if (!raw.has(name)) entries.push([name, conformed.column(name)]);
+  }
+  return new Frame(entries, conformed.rowCount);
+}
+function rowValues(frame, row) {
+  const values = {};
+  for (const [name, column2] of frame.columns()) values[name] = cellValue(column2, row);
+  return values;
 }
 function checkColumns(path, available, columns) {
   if (!columns) return;
@@ -65211,7 +65454,8 @@ var arrowFormat = {
   extensions: [".arrow", ".feather", ".ipc"],
   read: readArrow,
   stream: streamArrow,
-  write: writeArrow
+  write: writeArrow,
+  openWriter: (path) => ArrowFrameWriter.open(path)
 };
 async function readArrow(path, options = {}) {
   await assertReadableFile(path);
@@ -65286,6 +65530,70 @@ async function writeArrow(path, frame) {
     }
     await drained;
   });
+}
+var ArrowFrameWriter = class _ArrowFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #writer = new RecordBatchFileWriter();
+  #drained;
+  #schema;
+  #failure;
+  constructor(file2) {
+    this.path = file2.path;
+    this.#file = file2;
+    const handle = file2.handle;
+    this.#drained = (async () => {
+      for await (const chunk of this.#writer) await handle.writeFile(chunk);
+    })();
+    this.#drained.catch((error63) => {
+      this.#failure = error63;
+    });
+  }
+  static async open(path) {
+    return new _ArrowFrameWriter(await AtomicFile.create(path));
+  }
+  async write(frame) {
+    if (this.#failure !== void 0) throw writeError(this.path, this.#failure);
+    const table = frameToArrow(frame, { categories: "utf8" });
+    if (this.#schema === void 0) this.#schema = table.schema;
+    else if (!sameTypes(this.#schema, table.schema)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's column types (${describeTypes(table.schema)}) differ from the first batch's (${describeTypes(this.#schema)}); an Arrow file has one schema`,
+        { location: { file: this.path } }
+      );
+    }
+    const schema = this.#schema;
+    for (const batch of table.batches) this.#writer.write(new RecordBatch3(schema, batch.data));
+    this.rowCount += frame.rowCount;
+    await new Promise((resolve6) => setImmediate(resolve6));
+  }
+  async close() {
+    this.#writer.finish();
+    try {
+      await this.#drained;
+    } catch (error63) {
+      await this.#file.abort();
+      throw writeError(this.path, error63);
+    }
+    await this.#file.commit();
+  }
+  async abort() {
+    this.#writer.abort();
+    await this.#drained.catch(() => {
+    });
+    await this.#file.abort();
+  }
+};
+function sameTypes(a, b) {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every(
+    (field, i) => field.name === b.fields[i].name && String(field.type) === String(b.fields[i].type)
+  );
+}
+function describeTypes(schema) {
+  return schema.fields.map((field) => `${field.name}: ${String(field.type)}`).join(", ");
 }
 function toFrame(path, table, columns) {
   let selected = table;
@@ -66095,9 +66403,9 @@ var CsvReader = class _CsvReader {
       this.#codes[field][row] = !plain && isMissingToken(text) ? -1 : this.#intern(field, text);
       return;
     }
-    const missing = !plain && isMissingToken(text);
-    const number4 = plain ? Number.NaN : missing ? Number.NaN : parseNumberText(text);
-    const isText = !missing && Number.isNaN(number4);
+    const missing2 = !plain && isMissingToken(text);
+    const number4 = plain ? Number.NaN : missing2 ? Number.NaN : parseNumberText(text);
+    const isText = !missing2 && Number.isNaN(number4);
     if (mode === MODE_NUMERIC) {
       if (!isText) {
         this.#numeric[field][row] = number4;
@@ -66105,7 +66413,7 @@ var CsvReader = class _CsvReader {
       }
       this.#toCategory(field, row);
     }
-    this.#codes[field][row] = isText ? this.#intern(field, text) : missing ? -1 : this.#intern(field, String(number4));
+    this.#codes[field][row] = isText ? this.#intern(field, text) : missing2 ? -1 : this.#intern(field, String(number4));
   }
   /** A numeric column met text: re-encodes the rows so far as strings (String(n)). */
   #toCategory(field, row) {
@@ -66133,9 +66441,107 @@ var CsvReader = class _CsvReader {
   }
 };
 
+// ../core/src/io/writer.ts
+var ByteBuffer4 = class {
+  bytes;
+  length = 0;
+  /** Room kept free after an `append` that had to grow the buffer (the caller's row reserve). */
+  slack;
+  constructor(capacity, slack = 1024) {
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+    this.slack = slack;
+  }
+  /** Makes room for `more` bytes after `length`. */
+  reserve(more) {
+    const needed = this.length + more;
+    if (needed <= this.bytes.length) return;
+    const larger = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2));
+    this.bytes.copy(larger, 0, 0, this.length);
+    this.bytes = larger;
+  }
+  /** Appends an ASCII string (numbers as `String(n)` writes them); room must be reserved. */
+  ascii(text) {
+    const bytes = this.bytes;
+    let at = this.length;
+    for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
+    this.length = at;
+  }
+  /** Appends encoded bytes (making room when needed). */
+  append(chunk) {
+    if (this.length + chunk.length > this.bytes.length) this.reserve(chunk.length + this.slack);
+    this.bytes.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+  byte(value2) {
+    this.bytes[this.length++] = value2;
+  }
+  /**
+   * The bytes written: a view, or a trimmed copy when doubling left much more room than used
+   * (the buffer may be transferred to another thread whole, and wait there to be written).
+   */
+  result() {
+    if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
+      const trimmed = Buffer.allocUnsafeSlow(this.length);
+      this.bytes.copy(trimmed, 0, 0, this.length);
+      return trimmed;
+    }
+    return this.bytes.subarray(0, this.length);
+  }
+};
+var MAX_NUMBER_CHARS = 25;
+var TextFrameWriter = class _TextFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #encode;
+  #options;
+  #batches = 0;
+  #failed = false;
+  constructor(file2, encode3, options) {
+    this.path = file2.path;
+    this.#file = file2;
+    this.#encode = encode3;
+    this.#options = options;
+  }
+  static async open(path, encode3, options) {
+    return new _TextFrameWriter(await AtomicFile.create(path), encode3, { ...options, path });
+  }
+  async write(frame) {
+    const bytes = this.#encode(frame, { ...this.#options, first: this.#batches === 0 });
+    await this.writeEncoded(bytes, frame.rowCount);
+  }
+  async writeEncoded(bytes, rows) {
+    this.#check();
+    try {
+      await this.#file.append(bytes);
+    } catch (error63) {
+      this.#failed = true;
+      throw error63;
+    }
+    this.#batches++;
+    this.rowCount += rows;
+  }
+  async close() {
+    this.#check();
+    await this.#file.commit();
+  }
+  abort() {
+    return this.#file.abort();
+  }
+  #check() {
+    if (this.#failed) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: an earlier write failed; abort() the writer and start again`,
+        { location: { file: this.path } }
+      );
+    }
+  }
+};
+
 // ../core/src/io/csv.ts
 var DEFAULT_CHUNK_SIZE = 1 << 20;
-var WRITE_CHUNK_CHARS = 1 << 20;
+var WRITE_CHUNK_ROWS = 65536;
 async function readCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
@@ -66143,7 +66549,7 @@ async function readCsvFile(path, options = {}) {
     reader.configure(plan.modes, plan.order);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
-    return toFrame2(path, batch, plan.schema, 0);
+    return toFrame2(path, batch, plan.schema, 0, options);
   } finally {
     await reader.close();
   }
@@ -66161,7 +66567,7 @@ async function* streamCsvFile(path, options = {}) {
         if (rowOffset === 0) throw headerOnly(reader);
         return;
       }
-      yield toFrame2(path, batch, plan.schema, rowOffset);
+      yield toFrame2(path, batch, plan.schema, rowOffset, options);
       rowOffset += batch.rowCount;
     }
   } finally {
@@ -66169,35 +66575,61 @@ async function* streamCsvFile(path, options = {}) {
   }
 }
 async function writeCsvFile(path, frame, options = {}) {
-  const delimiter = resolveDelimiter(path, options.delimiter);
+  const writer = await openCsvWriter(path, options);
+  try {
+    for (let start = 0; start < frame.rowCount || start === 0; start += WRITE_CHUNK_ROWS) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS));
+    }
+    await writer.close();
+  } catch (error63) {
+    await writer.abort();
+    throw error63;
+  }
+}
+function openCsvWriter(path, options = {}) {
+  resolveDelimiter(path, options.delimiter);
+  return TextFrameWriter.open(path, encodeCsv, options);
+}
+function encodeCsv(frame, options) {
+  const delimiter = resolveDelimiter(options.path ?? "", options.delimiter);
+  const delimiterByte = delimiter.charCodeAt(0);
   const names = frame.names;
-  const cells = names.map((name) => cellWriter(frame.column(name), delimiter));
-  const columnCount = cells.length;
-  const missing = columnCount === 1 ? '""' : "";
-  await writeFileAtomic(path, async (handle) => {
-    let text = `${names.map((name) => quote(name, delimiter)).join(delimiter)}
-`;
-    for (let row = 0; row < frame.rowCount; row++) {
-      for (let column2 = 0; column2 < columnCount; column2++) {
-        if (column2 > 0) text += delimiter;
-        const cell = cells[column2](row);
-        text += cell === void 0 ? missing : cell;
-      }
-      text += "\n";
-      if (text.length >= WRITE_CHUNK_CHARS) {
-        await handle.write(text);
-        text = "";
+  const columnCount = names.length;
+  const rowCount = frame.rowCount;
+  const cells = names.map((name) => cellEncoder(frame.column(name), delimiter));
+  let width2 = 1;
+  for (const cell of cells) width2 += Math.min(cell.width, 64) + 1;
+  const header = options.first ? Buffer.from(`${names.map((name) => quote(name, delimiter)).join(delimiter)}
+`, "utf8") : void 0;
+  const sample = Math.min(rowCount, 64);
+  const out = new ByteBuffer4(sample * width2 + (header?.length ?? 0), width2);
+  if (header) out.append(header);
+  const loneMissing = columnCount === 1;
+  for (let row = 0; row < rowCount; row++) {
+    if (row === sample && row < rowCount) {
+      const perRow = (out.length - (header?.length ?? 0)) / sample;
+      out.reserve(Math.ceil(perRow * (rowCount - row) * 1.1) + width2);
+    }
+    out.reserve(width2);
+    for (let column2 = 0; column2 < columnCount; column2++) {
+      if (column2 > 0) out.byte(delimiterByte);
+      if (!cells[column2].write(out, row) && loneMissing) {
+        out.byte(34);
+        out.byte(34);
       }
     }
-    if (text.length > 0) await handle.write(text);
-  });
+    out.byte(10);
+  }
+  return out.result();
 }
 var csvFormat = {
   name: "csv",
   extensions: [".csv", ".tsv", ".txt"],
   read: (path, options) => readCsvFile(path, options),
   stream: (path, options) => streamCsvFile(path, options),
-  write: (path, frame, options) => writeCsvFile(path, frame, options)
+  write: (path, frame, options) => writeCsvFile(path, frame, options),
+  openWriter: (path, options) => openCsvWriter(path, options),
+  encode: encodeCsv
 };
 function resolveDelimiter(path, delimiter) {
   if (delimiter === void 0) return extname(path).toLowerCase() === ".tsv" ? "	" : ",";
@@ -66251,7 +66683,7 @@ function planColumns(reader, options) {
   const order = [];
   for (const index of picked) {
     const field = schema?.fields[header[index]];
-    if (schema && !field && schema.unknownKeys === "strip") continue;
+    if (schema && !field && schema.unknownKeys === "strip" && !options.keepUnknownColumns) continue;
     modes[index] = field?.kind === "category" ? MODE_TEXT : MODE_NUMERIC;
     order.push(index);
   }
@@ -66270,13 +66702,9 @@ function restrictSchema(schema, columns) {
     description: schema.description
   });
 }
-function toFrame2(path, batch, schema, rowOffset) {
+function toFrame2(path, batch, schema, rowOffset, options) {
   const raw = new Frame(batch.columns, batch.rowCount);
-  if (!schema) return raw;
-  return schema.conformFrame(raw, {
-    locate: (row) => ({ file: path, line: batch.lineOf(row) }),
-    rowOffset
-  });
+  return applySchema(raw, { ...options, schema }, { path, rowOffset, lineOf: batch.lineOf });
 }
 function headerOnly(reader) {
   return new MlopsError(
@@ -66291,26 +66719,42 @@ function quote(text, delimiter) {
   }
   return text;
 }
-function cellWriter(column2, delimiter) {
+function cellEncoder(column2, delimiter) {
   if (column2.kind === "category") {
-    const encoded = column2.dictionary.map((value2) => quote(value2, delimiter));
+    const encoded = column2.dictionary.map((value2) => Buffer.from(quote(value2, delimiter), "utf8"));
+    let width2 = 2;
+    for (const bytes of encoded) width2 = Math.max(width2, bytes.length);
     const codes = column2.codes;
-    return (row) => {
-      const code = codes[row];
-      return code < 0 ? void 0 : encoded[code];
+    return {
+      width: width2,
+      write(out, row) {
+        const code = codes[row];
+        if (code < 0) return false;
+        out.append(encoded[code]);
+        return true;
+      }
     };
   }
   const values = column2.values;
   if (column2.kind === "boolean") {
-    return (row) => {
-      const value2 = values[row];
-      return Number.isNaN(value2) ? void 0 : value2 !== 0 ? "true" : "false";
+    return {
+      width: 5,
+      write(out, row) {
+        const value2 = values[row];
+        if (Number.isNaN(value2)) return false;
+        out.ascii(value2 !== 0 ? "true" : "false");
+        return true;
+      }
     };
   }
-  return (row) => {
-    const value2 = values[row];
-    if (Number.isNaN(value2)) return void 0;
-    return value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2);
+  return {
+    width: MAX_NUMBER_CHARS,
+    write(out, row) {
+      const value2 = values[row];
+      if (Number.isNaN(value2)) return false;
+      out.ascii(value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2));
+      return true;
+    }
   };
 }
 
@@ -66318,13 +66762,14 @@ function cellWriter(column2, delimiter) {
 import { createReadStream } from "fs";
 import { TextDecoder as TextDecoder2 } from "util";
 var READ_CHUNK_BYTES = 1 << 20;
-var WRITE_CHUNK_CHARS2 = 1 << 20;
 var jsonlFormat = {
   name: "jsonl",
   extensions: [".jsonl", ".ndjson"],
   read: readJsonl,
   stream: streamJsonl,
-  write: writeJsonl
+  write: writeJsonl,
+  openWriter: (path) => openJsonlWriter(path),
+  encode: encodeJsonl
 };
 async function readJsonl(path, options = {}) {
   let last;
@@ -66343,11 +66788,11 @@ async function* streamJsonl(path, options = {}) {
   }
 }
 function conform(path, frame, lines, options, rowOffset) {
-  if (!options.schema) return frame;
-  return options.schema.conformFrame(frame, {
-    textMissing: false,
+  return applySchema(frame, options, {
+    path,
     rowOffset,
-    locate: (row) => ({ file: path, line: lines[row] })
+    textMissing: false,
+    lineOf: (row) => lines[row]
   });
 }
 async function* parseBatches(path, batchSize, columns) {
@@ -66522,40 +66967,57 @@ function isBlank(text) {
   }
   return true;
 }
+var WRITE_CHUNK_ROWS2 = 65536;
 async function writeJsonl(path, frame) {
+  const writer = await openJsonlWriter(path);
+  try {
+    for (let start = 0; start < frame.rowCount; start += WRITE_CHUNK_ROWS2) {
+      await writer.write(frame.slice(start, start + WRITE_CHUNK_ROWS2));
+    }
+    await writer.close();
+  } catch (error63) {
+    await writer.abort();
+    throw error63;
+  }
+}
+function openJsonlWriter(path) {
+  return TextFrameWriter.open(path, encodeJsonl, {});
+}
+function encodeJsonl(frame, options) {
+  const path = options.path ?? "frame";
   const names = frame.names;
-  const keys = names.map((name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`);
+  const keys = names.map(
+    (name, c) => Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`)
+  );
   const columns = names.map((name) => frame.column(name));
   const quoted = columns.map(
-    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => JSON.stringify(value2)) : []
+    (column2) => column2.kind === "category" ? column2.dictionary.map((value2) => Buffer.from(JSON.stringify(value2), "utf8")) : []
   );
-  await writeFileAtomic(path, async (handle) => {
-    let parts = [];
-    let size = 0;
-    for (let row = 0; row < frame.rowCount; row++) {
-      let line = names.length === 0 ? "{" : "";
-      for (let c = 0; c < columns.length; c++) {
-        const column2 = columns[c];
-        let cell;
-        if (column2.kind === "category") {
-          const code = column2.codes[row];
-          cell = code < 0 ? "null" : quoted[c][code] ?? "null";
-        } else {
-          cell = numberCell(path, names[c], row, column2.kind, column2.values[row]);
-        }
-        line += keys[c] + cell;
-      }
-      line += "}\n";
-      parts.push(line);
-      size += line.length;
-      if (size >= WRITE_CHUNK_CHARS2) {
-        await handle.writeFile(parts.join(""));
-        parts = [];
-        size = 0;
+  let width2 = 2;
+  for (let c = 0; c < columns.length; c++) width2 += keys[c].length + MAX_NUMBER_CHARS;
+  const sample = Math.min(frame.rowCount, 64);
+  const out = new ByteBuffer4(sample * width2, width2);
+  const open11 = Buffer.from("{");
+  for (let row = 0; row < frame.rowCount; row++) {
+    if (row === sample)
+      out.reserve(Math.ceil(out.length / sample * (frame.rowCount - row) * 1.1) + width2);
+    out.reserve(width2);
+    if (names.length === 0) out.append(open11);
+    for (let c = 0; c < columns.length; c++) {
+      const column2 = columns[c];
+      out.append(keys[c]);
+      if (column2.kind === "category") {
+        const code = column2.codes[row];
+        if (code < 0) out.ascii("null");
+        else out.append(quoted[c][code]);
+      } else {
+        out.ascii(numberCell(path, names[c], row, column2.kind, column2.values[row]));
       }
     }
-    if (parts.length > 0) await handle.writeFile(parts.join(""));
-  });
+    out.byte(125);
+    out.byte(10);
+  }
+  return out.result();
 }
 function numberCell(path, name, row, kind, value2) {
   if (Number.isNaN(value2)) return "null";
@@ -72812,6 +73274,7 @@ var parquetFormat = {
   extensions: [".parquet"],
   read: readParquet,
   stream: streamParquet,
+  openWriter: (path) => ParquetFrameWriter.open(path),
   write: writeParquet
 };
 async function readParquet(path, options = {}) {
@@ -73148,24 +73611,107 @@ async function writeParquet(path, frame) {
     });
   });
 }
+var ParquetFrameWriter = class _ParquetFrameWriter {
+  path;
+  rowCount = 0;
+  #file;
+  #writer;
+  #kinds;
+  constructor(file2) {
+    this.path = file2.path;
+    this.#file = file2;
+  }
+  static async open(path) {
+    return new _ParquetFrameWriter(await AtomicFile.create(path));
+  }
+  async write(frame) {
+    const kinds = {};
+    const columnData = [];
+    for (const [name, column2] of frame.columns()) {
+      kinds[name] = column2.kind;
+      columnData.push(streamedColumnSource(this.path, name, column2));
+    }
+    if (this.#writer === void 0) {
+      this.#kinds = kinds;
+      this.#writer = this.#start(columnData, kinds);
+    } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
+        { location: { file: this.path } }
+      );
+    }
+    if (frame.rowCount === 0) return;
+    await guardWrite(
+      this.path,
+      () => this.#writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
+    );
+    this.rowCount += frame.rowCount;
+  }
+  #start(columnData, kinds) {
+    return new ParquetWriter({
+      writer: new FileHandleWriter(this.#file.handle),
+      schema: schemaFromColumnData({ columnData }),
+      codec: "UNCOMPRESSED",
+      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
+      createdBy: "@mlops/core"
+    });
+  }
+  async close() {
+    this.#writer ??= this.#start([], {});
+    const writer = this.#writer;
+    try {
+      await guardWrite(this.path, () => writer.finish());
+    } catch (error63) {
+      await this.#file.abort();
+      throw error63;
+    }
+    await this.#file.commit();
+  }
+  abort() {
+    return this.#file.abort();
+  }
+};
+function streamedColumnSource(path, name, column2) {
+  const source = columnSource(name, column2);
+  if (column2.kind === "integer" && source.type !== "INT64") {
+    const values = column2.values;
+    const at = values.findIndex(
+      (value2) => !Number.isNaN(value2) && (!Number.isSafeInteger(value2) || Object.is(value2, -0))
+    );
+    throw new MlopsError(
+      "file_write",
+      `${path}: column "${name}" (integer): ${Object.is(values[at], -0) ? "-0" : values[at]} at row ${at} of this batch is not an integer Parquet INT64 holds exactly`,
+      { location: { file: path, column: name } }
+    );
+  }
+  return source.nullable ? source : { ...source, nullable: true };
+}
+async function guardWrite(path, run3) {
+  try {
+    await run3();
+  } catch (error63) {
+    throw writeError(path, error63);
+  }
+}
 function columnSource(name, column2) {
   const n = column2.kind === "category" ? column2.codes.length : column2.values.length;
   if (column2.kind === "category") {
     const { codes, dictionary } = column2;
     const data2 = new Array(n);
-    let missing2 = false;
+    let missing3 = false;
     for (let i = 0; i < n; i++) {
       const code = codes[i];
-      if (code < 0) missing2 = true;
+      if (code < 0) missing3 = true;
       data2[i] = code < 0 ? null : dictionary[code];
     }
-    return { name, data: data2, type: "STRING", nullable: missing2, codec: "SNAPPY" };
+    return { name, data: data2, type: "STRING", nullable: missing3, codec: "SNAPPY" };
   }
   const values = column2.values;
-  let missing = false;
+  let missing2 = false;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(values[i])) {
-      missing = true;
+      missing2 = true;
       break;
     }
   }
@@ -73175,21 +73721,21 @@ function columnSource(name, column2) {
       const value2 = values[i];
       data2[i] = Number.isNaN(value2) ? null : value2 !== 0;
     }
-    return { name, data: data2, type: "BOOLEAN", nullable: missing, codec: "SNAPPY" };
+    return { name, data: data2, type: "BOOLEAN", nullable: missing2, codec: "SNAPPY" };
   }
   if (column2.kind === "integer" && fitsInt642(values)) {
     let data2;
-    if (missing) {
+    if (missing2) {
       data2 = new Array(n);
       for (let i = 0; i < n; i++) data2[i] = Number.isNaN(values[i]) ? null : BigInt(values[i]);
     } else {
       data2 = new BigInt64Array(n);
       for (let i = 0; i < n; i++) data2[i] = BigInt(values[i]);
     }
-    return { name, data: data2, type: "INT64", nullable: missing, encoding: "PLAIN", codec: "SNAPPY" };
+    return { name, data: data2, type: "INT64", nullable: missing2, encoding: "PLAIN", codec: "SNAPPY" };
   }
   let data = values;
-  if (missing) {
+  if (missing2) {
     data = new Array(n);
     for (let i = 0; i < n; i++) data[i] = Number.isNaN(values[i]) ? null : values[i];
   }
@@ -73197,7 +73743,7 @@ function columnSource(name, column2) {
     name,
     data,
     type: "DOUBLE",
-    nullable: missing,
+    nullable: missing2,
     encoding: "PLAIN",
     codec: "UNCOMPRESSED"
   };
@@ -73307,6 +73853,7 @@ function currentActor(env = process.env) {
 }
 function defaultRegistryPath(env = process.env, cwd = process.cwd()) {
   const configured = env.MLOPS_REGISTRY?.trim();
+  if (configured && /^[A-Za-z][A-Za-z0-9+.-]+:/.test(configured)) return configured;
   return resolve2(cwd, configured ? configured : ".mlops");
 }
 
@@ -73979,14 +74526,480 @@ function parseGateThresholds(text, options = {}) {
   return rules;
 }
 
-// ../core/src/registry/existing.ts
-import { stat as stat4 } from "fs/promises";
-import { join as join5 } from "path";
+// ../core/src/registry/backends.ts
+import { stat as stat5 } from "fs/promises";
+import { join as join6, resolve as resolve5 } from "path";
+import { fileURLToPath } from "url";
 
-// ../core/src/registry/folder.ts
-import { createHash as createHash2, randomBytes as randomBytes4, randomInt } from "crypto";
-import { open as open9, readdir as readdir2, unlink as unlink5 } from "fs/promises";
-import { join as join4 } from "path";
+// ../core/src/registry/common.ts
+import { createHash as createHash2, randomInt } from "crypto";
+import { isDeepStrictEqual } from "util";
+
+// ../core/src/registry/types.ts
+var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
+var DEFAULT_EXPERIMENT_ID = "0";
+var DEFAULT_EXPERIMENT_NAME = "Default";
+
+// ../core/src/registry/common.ts
+var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
+var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
+function generateRunName() {
+  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
+  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
+}
+function sha256Hex(bytes) {
+  return createHash2("sha256").update(bytes).digest("hex");
+}
+function digestHex(digest, what) {
+  const hex3 = typeof digest === "string" ? digest.replace(/^sha256:/, "") : "";
+  if (!/^[0-9a-f]{64}$/.test(hex3) || !String(digest).startsWith("sha256:")) {
+    throw new MlopsError(
+      "registry_corrupt",
+      `${what}: digest ${String(digest)} is not sha256:<64 hex digits>`
+    );
+  }
+  return hex3;
+}
+function listText(items, limit = 20) {
+  const shown = items.slice(0, limit).join(", ");
+  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
+}
+function rangeText(versions) {
+  const first = versions[0];
+  const last = versions.at(-1);
+  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+}
+function isNewerMetric(candidate, current) {
+  if (!current) return true;
+  if (candidate.step !== current.step) return candidate.step > current.step;
+  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
+  return candidate.value >= current.value;
+}
+function foldAliases(history) {
+  const current = /* @__PURE__ */ new Map();
+  for (const entry of history) {
+    if (entry.toVersion === null) current.delete(entry.alias);
+    else current.set(entry.alias, entry.toVersion);
+  }
+  const aliases = {};
+  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
+  return aliases;
+}
+function checkBytes(what, value2) {
+  if (!(value2 instanceof Uint8Array)) {
+    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
+  }
+  return value2;
+}
+function checkAliasChange(options) {
+  let actor = currentActor();
+  if (options.actor !== void 0) {
+    actor = validateText("actor", options.actor, 255).trim();
+    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
+  }
+  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
+  return { actor, reason };
+}
+function checkMetrics(metrics2) {
+  if (!Array.isArray(metrics2)) {
+    throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
+  }
+  const now = Date.now();
+  return metrics2.map((metric, index) => {
+    const where = `metrics[${index}]`;
+    if (typeof metric !== "object" || metric === null) {
+      throw new MlopsError("argument_invalid", `${where}: expected {key, value, timestamp, step}`);
+    }
+    const key = validateKey("metric key", metric.key);
+    if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
+      throw new MlopsError(
+        "argument_invalid",
+        `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
+      );
+    }
+    const step = metric.step ?? 0;
+    if (!Number.isSafeInteger(step)) {
+      throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
+    }
+    const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
+    return { key, value: metric.value, timestamp, step };
+  });
+}
+function checkTerminalStatus(status) {
+  if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
+    throw new MlopsError(
+      "argument_invalid",
+      `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
+    );
+  }
+  return status;
+}
+function checkVersionOptions(name, options) {
+  if (typeof options !== "object" || options === null) {
+    throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
+  }
+  const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
+  const tags = validateTags(options.tags, "version tags");
+  const metadata = options.metadata ?? {};
+  validateJson(metadata, "metadata");
+  if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
+    throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
+  }
+  if (options.description !== void 0) {
+    validateText("description", options.description, 5e3);
+  }
+  if (options.runId !== void 0) validateId("run id", options.runId);
+  return {
+    artifact,
+    tags,
+    metadata: JSON.parse(JSON.stringify(metadata)),
+    description: options.description,
+    runId: options.runId
+  };
+}
+function modelNotFound(name, where, names) {
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" not found in ${where}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
+  );
+}
+function versionNotFound(name, version2, versions) {
+  const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no version ${version2}; ${known}`
+  );
+}
+function aliasNotFound(name, alias, aliases) {
+  const names = Object.keys(aliases);
+  return new MlopsError(
+    "registry_not_found",
+    `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
+  );
+}
+function paramConflict(runId, key, old, value2) {
+  return new MlopsError(
+    "registry_conflict",
+    `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
+  );
+}
+function plainRun(run3) {
+  const metrics2 = {};
+  for (const key of Object.keys(run3.metrics).sort()) metrics2[key] = run3.metrics[key];
+  return {
+    runId: run3.runId,
+    experimentId: run3.experimentId,
+    runName: run3.runName,
+    status: run3.status,
+    startTime: run3.startTime,
+    ...run3.endTime === void 0 || run3.endTime === null ? {} : { endTime: run3.endTime },
+    ...run3.parentRunId === void 0 || run3.parentRunId === null ? {} : { parentRunId: run3.parentRunId },
+    params: { ...run3.params },
+    metrics: metrics2,
+    tags: { ...run3.tags }
+  };
+}
+function redactLocation(location) {
+  const text = String(location);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  let result = text;
+  if (scheme) {
+    const rest = text.slice(scheme[0].length);
+    const beforeQuery = rest.split(/[?#]/, 1)[0];
+    const at = beforeQuery.lastIndexOf("@");
+    const colon = at < 0 ? -1 : beforeQuery.slice(0, at).indexOf(":");
+    if (colon >= 0) {
+      result = `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}`;
+    }
+  }
+  return result.replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, "$1***");
+}
+function checkObject(what, value2) {
+  if (typeof value2 !== "object" || value2 === null || Array.isArray(value2)) {
+    throw new MlopsError("argument_invalid", `${what}: expected an object`);
+  }
+  return value2;
+}
+function checkRunRecord(record2) {
+  const { run: run3, metricHistory, artifacts } = checkObject(
+    "run record",
+    record2
+  );
+  checkObject("run record.run", run3);
+  validateId("run id", run3.runId);
+  validateId("experiment id", run3.experimentId);
+  validateText("runName", run3.runName, 250);
+  if (!RUN_STATUSES.includes(run3.status)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `run ${run3.runId}: status ${JSON.stringify(run3.status)} is invalid: expected one of ${RUN_STATUSES.join(", ")}`
+    );
+  }
+  validateTime("startTime", run3.startTime);
+  if (run3.endTime !== void 0) validateTime("endTime", run3.endTime);
+  if (run3.parentRunId !== void 0) validateId("parent run id", run3.parentRunId);
+  const params = validateParams(run3.params ?? {});
+  const tags = validateTags(run3.tags ?? {}, "run tags");
+  if (!Array.isArray(metricHistory) || !Array.isArray(artifacts)) {
+    throw new MlopsError(
+      "argument_invalid",
+      "run record: expected metricHistory and artifacts arrays"
+    );
+  }
+  const metrics2 = checkMetrics(metricHistory);
+  const files = artifacts.map((artifact, index) => {
+    checkObject(`artifacts[${index}]`, artifact);
+    validateName("artifact name", artifact.name);
+    digestHex(artifact.digest, `artifact "${artifact.name}"`);
+    if (!Number.isSafeInteger(artifact.sizeBytes) || artifact.sizeBytes < 0) {
+      throw new MlopsError(
+        "argument_invalid",
+        `artifacts[${index}].sizeBytes: expected a size in bytes`
+      );
+    }
+    return { name: artifact.name, digest: artifact.digest, sizeBytes: artifact.sizeBytes };
+  });
+  const latest = {};
+  for (const metric of metrics2)
+    if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+  const values = {};
+  for (const [key, metric] of Object.entries(latest)) values[key] = metric.value;
+  return {
+    run: plainRun({ ...run3, params, tags, metrics: values }),
+    metricHistory: metrics2,
+    artifacts: files.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  };
+}
+function checkModelRecord(model) {
+  checkObject("registered model", model);
+  validateName("model name", model.name);
+  return {
+    name: model.name,
+    description: validateText("description", model.description ?? "", 5e3),
+    tags: validateTags(model.tags ?? {}, "model tags"),
+    createdAt: validateTime("createdAt", model.createdAt)
+  };
+}
+function checkVersionRecord(version2) {
+  checkObject("model version", version2);
+  validateName("model name", version2.name);
+  validateVersion(version2.version);
+  digestHex(version2.digest, `model "${version2.name}" version ${version2.version}`);
+  if (!Number.isSafeInteger(version2.sizeBytes) || version2.sizeBytes < 0) {
+    throw new MlopsError("argument_invalid", "sizeBytes: expected a size in bytes");
+  }
+  if (version2.runId !== void 0) validateId("run id", version2.runId);
+  if (version2.description !== void 0) validateText("description", version2.description, 5e3);
+  const metadata = version2.metadata ?? {};
+  validateJson(metadata, "metadata");
+  return {
+    name: version2.name,
+    version: version2.version,
+    digest: version2.digest,
+    sizeBytes: version2.sizeBytes,
+    ...version2.runId === void 0 ? {} : { runId: version2.runId },
+    ...version2.description === void 0 ? {} : { description: version2.description },
+    tags: validateTags(version2.tags ?? {}, "version tags"),
+    metadata: JSON.parse(JSON.stringify(metadata)),
+    createdAt: validateTime("createdAt", version2.createdAt)
+  };
+}
+function historyTail(name, existing, incoming) {
+  if (!Array.isArray(incoming)) {
+    throw new MlopsError("argument_invalid", "alias history: expected an array of moves");
+  }
+  const checked2 = incoming.map((entry, index) => {
+    checkObject(`history[${index}]`, entry);
+    if (entry.name !== name) {
+      throw new MlopsError(
+        "argument_invalid",
+        `history[${index}]: a move of model "${entry.name}", not "${name}"`
+      );
+    }
+    validateAlias(entry.alias);
+    for (const key of ["fromVersion", "toVersion"]) {
+      if (entry[key] !== null) validateVersion(entry[key], `history[${index}].${key}`);
+    }
+    return {
+      name,
+      alias: entry.alias,
+      fromVersion: entry.fromVersion,
+      toVersion: entry.toVersion,
+      actor: validateText("actor", entry.actor, 255),
+      time: validateTime(`history[${index}].time`, entry.time),
+      reason: entry.reason === null ? null : validateText("reason", entry.reason, 2e3)
+    };
+  });
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const diverged = existing.findIndex(
+    (entry, index) => !checked2[index] || !same(entry, checked2[index])
+  );
+  if (diverged >= 0) {
+    throw new MlopsError(
+      "registry_conflict",
+      `model "${name}": the alias history here has ${existing.length} moves and differs from the one being imported at move ${diverged + 1}; histories are append-only, so it cannot be merged (copy into a registry without this model)`
+    );
+  }
+  const aliases = foldAliases(existing);
+  const tail = checked2.slice(existing.length);
+  for (const [index, entry] of tail.entries()) {
+    const current = Object.hasOwn(aliases, entry.alias) ? aliases[entry.alias] : null;
+    if (current !== entry.fromVersion) {
+      throw new MlopsError(
+        "argument_invalid",
+        `model "${name}": history move ${existing.length + index + 1} moves "${entry.alias}" from ${entry.fromVersion}, but it points at ${current} then`
+      );
+    }
+    if (entry.toVersion === null) delete aliases[entry.alias];
+    else aliases[entry.alias] = entry.toVersion;
+  }
+  return tail;
+}
+async function checkBlobs(artifacts, runId, infos) {
+  for (const info2 of infos) {
+    if (!await artifacts.has(info2.digest)) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `run ${runId} artifact "${info2.name}": blob ${info2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
+      );
+    }
+  }
+}
+function sameRecord(a, b) {
+  const order = (metrics2) => [...metrics2].sort(
+    (x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) || x.step - y.step || x.timestamp - y.timestamp || x.value - y.value
+  );
+  return isDeepStrictEqual(a.run, b.run) && isDeepStrictEqual(order(a.metricHistory), order(b.metricHistory)) && isDeepStrictEqual(a.artifacts, b.artifacts);
+}
+
+// ../core/src/registry/compose.ts
+var ComposedRegistryStore = class {
+  tracking;
+  models;
+  artifacts;
+  location;
+  #close;
+  #closing;
+  constructor(parts) {
+    this.tracking = parts.tracking;
+    this.models = parts.models;
+    this.artifacts = parts.artifacts;
+    this.location = parts.location;
+    this.#close = parts.close;
+    if (typeof parts.models.watchAliases === "function") {
+      const models = parts.models;
+      this.watchAliases = (listener) => models.watchAliases(listener);
+    }
+  }
+  close() {
+    this.#closing ??= this.#close ? this.#close() : Promise.resolve();
+    return this.#closing;
+  }
+  // ---------------------------------------------------------------- tracking
+  createExperiment(name, options) {
+    return this.tracking.createExperiment(name, options);
+  }
+  getExperiment(experimentId) {
+    return this.tracking.getExperiment(experimentId);
+  }
+  getExperimentByName(name) {
+    return this.tracking.getExperimentByName(name);
+  }
+  listExperiments() {
+    return this.tracking.listExperiments();
+  }
+  createRun(options) {
+    return this.tracking.createRun(options);
+  }
+  getRun(runId) {
+    return this.tracking.getRun(runId);
+  }
+  logParams(runId, params) {
+    return this.tracking.logParams(runId, params);
+  }
+  logMetrics(runId, metrics2) {
+    return this.tracking.logMetrics(runId, metrics2);
+  }
+  getMetricHistory(runId, key) {
+    return this.tracking.getMetricHistory(runId, key);
+  }
+  setTags(runId, tags) {
+    return this.tracking.setTags(runId, tags);
+  }
+  endRun(runId, status, endTime) {
+    return this.tracking.endRun(runId, status, endTime);
+  }
+  logArtifact(runId, name, bytes) {
+    return this.tracking.logArtifact(runId, name, bytes);
+  }
+  listArtifacts(runId) {
+    return this.tracking.listArtifacts(runId);
+  }
+  readArtifact(runId, name) {
+    return this.tracking.readArtifact(runId, name);
+  }
+  searchRuns(options) {
+    return this.tracking.searchRuns(options);
+  }
+  importRun(record2) {
+    return this.tracking.importRun(record2);
+  }
+  // ---------------------------------------------------------------- model registry
+  createRegisteredModel(name, options) {
+    return this.models.createRegisteredModel(name, options);
+  }
+  getRegisteredModel(name) {
+    return this.models.getRegisteredModel(name);
+  }
+  listRegisteredModels() {
+    return this.models.listRegisteredModels();
+  }
+  createModelVersion(name, options) {
+    return this.models.createModelVersion(name, options);
+  }
+  getModelVersion(name, version2) {
+    return this.models.getModelVersion(name, version2);
+  }
+  getLatestModelVersion(name) {
+    return this.models.getLatestModelVersion(name);
+  }
+  listModelVersions(name) {
+    return this.models.listModelVersions(name);
+  }
+  readModelArtifact(name, version2) {
+    return this.models.readModelArtifact(name, version2);
+  }
+  setAlias(name, alias, version2, options) {
+    return this.models.setAlias(name, alias, version2, options);
+  }
+  deleteAlias(name, alias, options) {
+    return this.models.deleteAlias(name, alias, options);
+  }
+  getAlias(name, alias) {
+    return this.models.getAlias(name, alias);
+  }
+  listAliases(name) {
+    return this.models.listAliases(name);
+  }
+  getAliasHistory(name, options) {
+    return this.models.getAliasHistory(name, options);
+  }
+  importRegisteredModel(model) {
+    return this.models.importRegisteredModel(model);
+  }
+  importModelVersion(version2) {
+    return this.models.importModelVersion(version2);
+  }
+  importAliasHistory(name, history) {
+    return this.models.importAliasHistory(name, history);
+  }
+  watchAliases;
+};
+
+// ../core/src/registry/folder-artifacts.ts
+import { createHash as createHash3 } from "crypto";
+import { createReadStream as createReadStream2 } from "fs";
+import { open as open9, rename as rename4, stat as stat4, unlink as unlink5 } from "fs/promises";
 
 // ../core/src/registry/files.ts
 import { randomBytes as randomBytes2 } from "crypto";
@@ -74154,10 +75167,682 @@ async function appendLines(path, records, midAppend) {
   }
 }
 
-// ../core/src/registry/types.ts
-var RUN_STATUSES = ["RUNNING", "FINISHED", "FAILED", "KILLED"];
-var DEFAULT_EXPERIMENT_ID = "0";
-var DEFAULT_EXPERIMENT_NAME = "Default";
+// ../core/src/registry/folder-root.ts
+import { readdir as readdir2 } from "fs/promises";
+import { join as join4 } from "path";
+
+// ../core/src/registry/lock.ts
+import { randomBytes as randomBytes3 } from "crypto";
+import { link, open as open8, readFile as readFile4, stat as stat3, unlink as unlink4 } from "fs/promises";
+import { hostname as hostname3 } from "os";
+import { setTimeout as sleep } from "timers/promises";
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error63) {
+    return !isErrno(error63, "ESRCH");
+  }
+}
+async function tryCreate(path, holder) {
+  const content = JSON.stringify(holder);
+  const temporary = temporaryPath(path);
+  try {
+    const handle = await open8(temporary, "wx", 420);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temporary, path);
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
+    }
+    try {
+      const handle2 = await open8(path, "wx", 420);
+      try {
+        await handle2.writeFile(content);
+        await handle2.sync();
+      } finally {
+        await handle2.close();
+      }
+      return true;
+    } catch (error63) {
+      if (isErrno(error63, "EEXIST")) return false;
+      throw error63;
+    }
+  } catch (error63) {
+    throw fileError("write", path, error63);
+  } finally {
+    await unlink4(temporary).catch(() => {
+    });
+  }
+}
+async function readLock(path) {
+  try {
+    const [text, info2] = await Promise.all([readFile4(path, "utf8"), stat3(path)]);
+    try {
+      const holder = JSON.parse(text);
+      if (typeof holder.pid === "number" && typeof holder.token === "string") {
+        return { holder, since: holder.createdAt };
+      }
+    } catch {
+    }
+    return { holder: void 0, since: info2.mtimeMs };
+  } catch (error63) {
+    if (isErrno(error63, "ENOENT")) return void 0;
+    throw fileError("read", path, error63);
+  }
+}
+function isStale(state, staleMs) {
+  const { holder } = state;
+  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
+  return Date.now() - state.since > staleMs;
+}
+async function removeIfToken(path, token) {
+  const current = await readLock(path);
+  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
+  });
+}
+async function breakStale(path, stale, staleMs) {
+  const breakPath = `${path}.break`;
+  const breaker2 = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  if (!await tryCreate(breakPath, breaker2)) {
+    const other = await readLock(breakPath);
+    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
+    return;
+  }
+  try {
+    const current = await readLock(path);
+    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
+      await unlink4(path).catch(() => {
+      });
+    }
+  } finally {
+    await unlink4(breakPath).catch(() => {
+    });
+  }
+}
+async function withLock(path, subject, options, work) {
+  const holder = {
+    pid: process.pid,
+    hostname: hostname3(),
+    createdAt: Date.now(),
+    token: randomBytes3(8).toString("hex")
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  let delay = 2;
+  for (; ; ) {
+    holder.createdAt = Date.now();
+    if (await tryCreate(path, holder)) break;
+    const current = await readLock(path);
+    if (current === void 0) continue;
+    if (isStale(current, options.staleMs)) {
+      await breakStale(path, current, options.staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
+      throw new MlopsError(
+        "registry_lock_timeout",
+        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
+        { location: { file: path } }
+      );
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  try {
+    await options.onAcquired?.();
+    return await work();
+  } finally {
+    await removeIfToken(path, holder.token);
+  }
+}
+
+// ../core/src/registry/folder-root.ts
+var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
+function json3(value2) {
+  return `${JSON.stringify(value2, null, 2)}
+`;
+}
+var FolderRoot = class {
+  constructor(path, options = {}) {
+    this.path = path;
+    if (typeof path !== "string" || path === "") {
+      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
+    }
+    if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(path)) {
+      throw new MlopsError(
+        "registry_location_invalid",
+        `FolderStore: ${JSON.stringify(redactLocation(path))} is a URL, not a folder: open it with openStore() or openRegistry(), or write ./ before a folder name`
+      );
+    }
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
+    this.lockStaleMs = options.lockStaleMs ?? 2e4;
+    this.pauseAt = options.pauseAt;
+  }
+  lockTimeoutMs;
+  lockStaleMs;
+  pauseAt;
+  #marker;
+  join(...parts) {
+    return join4(this.path, ...parts);
+  }
+  /** When the registry was created (0 before it exists). */
+  get createdAt() {
+    return this.#marker?.createdAt ?? 0;
+  }
+  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
+  async ensure() {
+    if (this.#marker) return;
+    const markerPath = this.join("registry.json");
+    let marker2 = await readJsonIfExists(markerPath);
+    if (!marker2) {
+      let entries = [];
+      try {
+        entries = await readdir2(this.path);
+      } catch (error63) {
+        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.path, error63);
+      }
+      const foreign = entries.filter(
+        (entry) => !entry.startsWith(".") && entry !== "registry.json"
+      );
+      if (foreign.length > 0) {
+        throw new MlopsError(
+          "registry_not_found",
+          `${this.path} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
+          { location: { file: this.path } }
+        );
+      }
+      await ensureDirectory(this.path);
+      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
+      if (await readIfExists(markerPath) === void 0) {
+        await writeFileAtomic2(markerPath, json3(fresh));
+      }
+      marker2 = await readJsonIfExists(markerPath) ?? fresh;
+    }
+    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
+      throw new MlopsError(
+        "registry_corrupt",
+        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
+        { location: { file: markerPath } }
+      );
+    }
+    this.#marker = marker2;
+  }
+  /** Reads the marker if there is one, for readers that must not create the folder. */
+  async readMarker() {
+    if (this.#marker) return;
+    const marker2 = await readJsonIfExists(this.join("registry.json"));
+    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.#marker = marker2;
+  }
+  lock(lockPath, subject, work) {
+    const pauseAt = this.pauseAt;
+    return withLock(
+      lockPath,
+      subject,
+      {
+        timeoutMs: this.lockTimeoutMs,
+        staleMs: this.lockStaleMs,
+        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
+      },
+      work
+    );
+  }
+  /** The entries of a folder, without dot files (temporary files, locks), sorted. */
+  async list(path) {
+    try {
+      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
+    } catch (error63) {
+      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
+      throw fileError("read", path, error63);
+    }
+  }
+};
+function storedJson(value2) {
+  return json3(value2);
+}
+
+// ../core/src/registry/folder-artifacts.ts
+var FolderArtifactStore = class {
+  root;
+  constructor(root, options = {}) {
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+  }
+  blobPath(hex3) {
+    return this.root.join("blobs", "sha256", hex3.slice(0, 2), hex3);
+  }
+  async put(content) {
+    await this.root.ensure();
+    if (content instanceof Uint8Array) {
+      const hex3 = sha256Hex(content);
+      const path = this.blobPath(hex3);
+      const existing = await readIfExists(path).catch(() => void 0);
+      if (existing === void 0 || sha256Hex(existing) !== hex3) {
+        await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+        await writeFileAtomic2(path, content);
+      }
+      return { digest: `sha256:${hex3}`, sizeBytes: content.byteLength };
+    }
+    if (content === null || typeof content !== "object" || !(Symbol.asyncIterator in content)) {
+      throw new MlopsError(
+        "argument_invalid",
+        "put: expected a Uint8Array or an async iterable of Uint8Array chunks"
+      );
+    }
+    const staging = this.root.join("blobs", "sha256");
+    await ensureDirectory(staging);
+    const temporary = temporaryPath(this.root.join("blobs", "sha256", "upload"));
+    const hash2 = createHash3("sha256");
+    let sizeBytes = 0;
+    let handle;
+    try {
+      handle = await open9(temporary, "wx", 420);
+      for await (const chunk of content) {
+        if (!(chunk instanceof Uint8Array)) {
+          throw new MlopsError("argument_invalid", "put: every chunk must be a Uint8Array");
+        }
+        hash2.update(chunk);
+        sizeBytes += chunk.byteLength;
+        await handle.write(chunk);
+      }
+      await handle.sync();
+      await handle.close();
+      handle = void 0;
+      const hex3 = hash2.digest("hex");
+      await ensureDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+      await rename4(temporary, this.blobPath(hex3));
+      await syncDirectory(this.root.join("blobs", "sha256", hex3.slice(0, 2)));
+      return { digest: `sha256:${hex3}`, sizeBytes };
+    } catch (error63) {
+      await handle?.close().catch(() => {
+      });
+      await unlink5(temporary).catch(() => {
+      });
+      if (MlopsError.isInstance(error63)) throw error63;
+      throw fileError("write", temporary, error63);
+    }
+  }
+  async get(digest, options = {}) {
+    const what = options.what ?? `blob ${digest}`;
+    const hex3 = digestHex(digest, what);
+    const path = this.blobPath(hex3);
+    const bytes = await readIfExists(path);
+    if (bytes === void 0) throw missing(what, path);
+    const actual = sha256Hex(bytes);
+    if (actual !== hex3) throw corrupt(what, path, digest, actual);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  async *stream(digest, options = {}) {
+    const what = options.what ?? `blob ${digest}`;
+    const hex3 = digestHex(digest, what);
+    const path = this.blobPath(hex3);
+    const hash2 = createHash3("sha256");
+    try {
+      for await (const chunk of createReadStream2(path, { highWaterMark: 256 * 1024 })) {
+        hash2.update(chunk);
+        yield chunk;
+      }
+    } catch (error63) {
+      if (isErrno(error63, "ENOENT", "ENOTDIR")) throw missing(what, path);
+      throw fileError("read", path, error63);
+    }
+    const actual = hash2.digest("hex");
+    if (actual !== hex3) throw corrupt(what, path, digest, actual);
+  }
+  async has(digest) {
+    const hex3 = digestHex(digest, `blob ${digest}`);
+    try {
+      return (await stat4(this.blobPath(hex3))).isFile();
+    } catch {
+      return false;
+    }
+  }
+};
+function missing(what, path) {
+  return new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
+    location: { file: path }
+  });
+}
+function corrupt(what, path, digest, actual) {
+  return new MlopsError(
+    "artifact_corrupt",
+    `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
+    { location: { file: path } }
+  );
+}
+
+// ../core/src/registry/folder-models.ts
+import { readdir as readdir3, unlink as unlink6 } from "fs/promises";
+import { join as join5 } from "path";
+import { isDeepStrictEqual as isDeepStrictEqual2 } from "util";
+var FolderModelRegistryStore = class {
+  root;
+  artifacts;
+  #tracking;
+  constructor(root, options = {}) {
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
+    this.#tracking = options.tracking;
+  }
+  modelPath(name, ...parts) {
+    return this.root.join("models", name, ...parts);
+  }
+  /** The stored model, or a `registry_not_found` error listing the models that exist. */
+  async readModel(name) {
+    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (model && model.name === name) return model;
+    throw modelNotFound(name, this.root.path, await this.modelNames());
+  }
+  async modelNames() {
+    return this.root.list(this.root.join("models"));
+  }
+  async versionNumbers(name) {
+    const files = await this.root.list(this.modelPath(name, "versions"));
+    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
+  }
+  async readHistory(name) {
+    const path = this.modelPath(name, "alias-history.jsonl");
+    const bytes = await readIfExists(path);
+    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
+  }
+  async toRegisteredModel(model) {
+    const [versions, history] = await Promise.all([
+      this.versionNumbers(model.name),
+      this.readHistory(model.name)
+    ]);
+    const latest = versions.at(-1);
+    return {
+      name: model.name,
+      description: model.description,
+      tags: { ...model.tags },
+      createdAt: model.createdAt,
+      aliases: foldAliases(history),
+      ...latest === void 0 ? {} : { latestVersion: latest }
+    };
+  }
+  /** Under the model lock: the model, created when missing (`created` says so). */
+  async createModelLocked(name, options, mustBeNew) {
+    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
+    if (existing && existing.name === name) {
+      if (mustBeNew) {
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" already exists in ${this.root.path}`
+        );
+      }
+      return { model: existing, created: false };
+    }
+    const clash = (await this.modelNames()).find(
+      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
+    );
+    if (clash || existing) {
+      throw new MlopsError(
+        "registry_conflict",
+        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
+      );
+    }
+    const model = {
+      name,
+      description: options.description ?? "",
+      tags: validateTags(options.tags, "model tags"),
+      createdAt: Date.now()
+    };
+    await writeFileAtomic2(this.modelPath(name, "model.json"), storedJson(model));
+    return { model, created: true };
+  }
+  async modelLock(name, work) {
+    await this.root.ensure();
+    await ensureDirectory(this.modelPath(name));
+    return this.root.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
+  }
+  async createRegisteredModel(name, options = {}) {
+    validateName("model name", name);
+    if (options.description !== void 0) {
+      validateText("description", options.description, 5e3);
+    }
+    validateTags(options.tags, "model tags");
+    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
+    return this.toRegisteredModel(model);
+  }
+  async getRegisteredModel(name) {
+    validateName("model name", name);
+    return this.toRegisteredModel(await this.readModel(name));
+  }
+  async listRegisteredModels() {
+    const models = [];
+    for (const name of await this.modelNames()) {
+      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
+      if (model) models.push(await this.toRegisteredModel(model));
+    }
+    return models;
+  }
+  withAliases(version2, aliases) {
+    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
+    return { ...version2, aliases: names.sort() };
+  }
+  async createModelVersion(name, options) {
+    validateName("model name", name);
+    const checked2 = checkVersionOptions(name, options);
+    if (checked2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(checked2.runId);
+    await this.root.ensure();
+    const { digest } = await this.artifacts.put(checked2.artifact);
+    const version2 = await this.modelLock(name, async () => {
+      const { created } = await this.createModelLocked(name, {}, false);
+      try {
+        await ensureDirectory(this.modelPath(name, "versions"));
+        await this.removeOrphans(this.modelPath(name, "versions"));
+        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        const record2 = {
+          name,
+          version: next,
+          digest,
+          sizeBytes: checked2.artifact.byteLength,
+          ...checked2.runId === void 0 ? {} : { runId: checked2.runId },
+          ...checked2.description === void 0 ? {} : { description: checked2.description },
+          tags: checked2.tags,
+          metadata: checked2.metadata,
+          createdAt: Date.now()
+        };
+        const pauseAt = this.root.pauseAt;
+        await writeFileAtomic2(
+          this.modelPath(name, "versions", `${next}.json`),
+          storedJson(record2),
+          {
+            beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
+          }
+        );
+        return record2;
+      } catch (error63) {
+        if (created) await unlink6(this.modelPath(name, "model.json")).catch(() => {
+        });
+        throw error63;
+      }
+    });
+    return this.withAliases(version2, {});
+  }
+  /** Deletes temporary files left by writers that died (only called under the model lock). */
+  async removeOrphans(directory) {
+    let entries = [];
+    try {
+      entries = await readdir3(directory);
+    } catch {
+      return;
+    }
+    await Promise.all(
+      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink6(join5(directory, entry)).catch(() => {
+      }))
+    );
+  }
+  async readVersion(name, version2) {
+    const record2 = await readJsonIfExists(
+      this.modelPath(name, "versions", `${version2}.json`)
+    );
+    if (record2) return record2;
+    await this.readModel(name);
+    throw versionNotFound(name, version2, await this.versionNumbers(name));
+  }
+  async getModelVersion(name, version2) {
+    validateName("model name", name);
+    validateVersion(version2);
+    await this.readModel(name);
+    const [record2, history] = await Promise.all([
+      this.readVersion(name, version2),
+      this.readHistory(name)
+    ]);
+    return this.withAliases(record2, foldAliases(history));
+  }
+  async getLatestModelVersion(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const latest = (await this.versionNumbers(name)).at(-1);
+    if (latest === void 0) {
+      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
+    }
+    return this.getModelVersion(name, latest);
+  }
+  async listModelVersions(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    const [numbers, history] = await Promise.all([
+      this.versionNumbers(name),
+      this.readHistory(name)
+    ]);
+    const aliases = foldAliases(history);
+    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
+    return versions.map((version2) => this.withAliases(version2, aliases));
+  }
+  async readModelArtifact(name, version2) {
+    const record2 = await this.getModelVersion(name, version2);
+    return this.artifacts.get(record2.digest, { what: `model "${name}" version ${version2}` });
+  }
+  async appendAliasMove(name, alias, toVersion, options) {
+    const { actor, reason } = checkAliasChange(options);
+    await this.readModel(name);
+    if (toVersion !== null) await this.readVersion(name, toVersion);
+    return this.modelLock(name, async () => {
+      const aliases = foldAliases(await this.readHistory(name));
+      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
+      if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
+      const entry = {
+        name,
+        alias,
+        fromVersion,
+        toVersion,
+        actor,
+        time: Date.now(),
+        reason
+      };
+      const pauseAt = this.root.pauseAt;
+      await appendLines(
+        this.modelPath(name, "alias-history.jsonl"),
+        [entry],
+        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
+      );
+      return entry;
+    });
+  }
+  async setAlias(name, alias, version2, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    validateVersion(version2);
+    return this.appendAliasMove(name, alias, version2, options);
+  }
+  async deleteAlias(name, alias, options = {}) {
+    validateName("model name", name);
+    validateAlias(alias);
+    return this.appendAliasMove(name, alias, null, options);
+  }
+  async getAlias(name, alias) {
+    validateName("model name", name);
+    validateAlias(alias);
+    await this.readModel(name);
+    const aliases = foldAliases(await this.readHistory(name));
+    if (!Object.hasOwn(aliases, alias)) throw aliasNotFound(name, alias, aliases);
+    return aliases[alias];
+  }
+  async listAliases(name) {
+    validateName("model name", name);
+    await this.readModel(name);
+    return foldAliases(await this.readHistory(name));
+  }
+  async getAliasHistory(name, options = {}) {
+    validateName("model name", name);
+    if (options.alias !== void 0) validateAlias(options.alias);
+    await this.readModel(name);
+    const history = await this.readHistory(name);
+    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
+  }
+  async importRegisteredModel(record2) {
+    const model = checkModelRecord(record2);
+    return this.modelLock(model.name, async () => {
+      const existing = await readJsonIfExists(
+        this.modelPath(model.name, "model.json")
+      );
+      if (existing && existing.name === model.name) {
+        if (isDeepStrictEqual2(existing, model)) return "unchanged";
+        await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
+        return "updated";
+      }
+      await this.createModelLocked(model.name, {}, true);
+      await writeFileAtomic2(this.modelPath(model.name, "model.json"), storedJson(model));
+      return "created";
+    });
+  }
+  async importModelVersion(record2) {
+    const version2 = checkVersionRecord(record2);
+    const { name } = version2;
+    await this.readModel(name);
+    if (version2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(version2.runId);
+    if (!await this.artifacts.has(version2.digest)) {
+      throw new MlopsError(
+        "artifact_corrupt",
+        `model "${name}" version ${version2.version}: blob ${version2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
+      );
+    }
+    return this.modelLock(name, async () => {
+      const path = this.modelPath(name, "versions", `${version2.version}.json`);
+      const existing = await readJsonIfExists(path);
+      if (existing) {
+        if (isDeepStrictEqual2(existing, version2)) return "unchanged";
+        throw new MlopsError(
+          "registry_conflict",
+          `model "${name}" version ${version2.version} already exists here with other contents (${existing.digest}, not ${version2.digest}); versions are immutable`
+        );
+      }
+      await ensureDirectory(this.modelPath(name, "versions"));
+      await writeFileAtomic2(path, storedJson(version2));
+      return "created";
+    });
+  }
+  async importAliasHistory(name, history) {
+    validateName("model name", name);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const tail = historyTail(name, await this.readHistory(name), history);
+      if (tail.length === 0) return "unchanged";
+      for (const entry of tail) {
+        if (entry.toVersion !== null) await this.readVersion(name, entry.toVersion);
+      }
+      await appendLines(this.modelPath(name, "alias-history.jsonl"), tail);
+      return "updated";
+    });
+  }
+};
+
+// ../core/src/registry/folder-tracking.ts
+import { randomBytes as randomBytes4 } from "crypto";
+import { open as open10, unlink as unlink7 } from "fs/promises";
 
 // ../core/src/registry/filter.ts
 var ENTITIES = {
@@ -74364,8 +76049,8 @@ var Parser = class {
     }
     let value2;
     if (comparator === "IN" || comparator === "NOT IN") {
-      const open10 = this.next();
-      if (open10.type !== "punctuation" || open10.text !== "(") this.expected('"("', open10);
+      const open11 = this.next();
+      if (open11.type !== "punctuation" || open11.text !== "(") this.expected('"("', open11);
       const values = [];
       for (; ; ) {
         values.push(this.value(false, subject));
@@ -74546,331 +76231,21 @@ function prepareRunSearch(options = {}) {
   };
 }
 
-// ../core/src/registry/lock.ts
-import { randomBytes as randomBytes3 } from "crypto";
-import { link, open as open8, readFile as readFile4, stat as stat3, unlink as unlink4 } from "fs/promises";
-import { hostname as hostname3 } from "os";
-import { setTimeout as sleep } from "timers/promises";
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error63) {
-    return !isErrno(error63, "ESRCH");
-  }
-}
-async function tryCreate(path, holder) {
-  const content = JSON.stringify(holder);
-  const temporary = temporaryPath(path);
-  try {
-    const handle = await open8(temporary, "wx", 420);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(temporary, path);
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      if (!isErrno(error63, "EPERM", "ENOTSUP", "ENOSYS", "EOPNOTSUPP", "EXDEV")) throw error63;
-    }
-    try {
-      const handle2 = await open8(path, "wx", 420);
-      try {
-        await handle2.writeFile(content);
-        await handle2.sync();
-      } finally {
-        await handle2.close();
-      }
-      return true;
-    } catch (error63) {
-      if (isErrno(error63, "EEXIST")) return false;
-      throw error63;
-    }
-  } catch (error63) {
-    throw fileError("write", path, error63);
-  } finally {
-    await unlink4(temporary).catch(() => {
-    });
-  }
-}
-async function readLock(path) {
-  try {
-    const [text, info2] = await Promise.all([readFile4(path, "utf8"), stat3(path)]);
-    try {
-      const holder = JSON.parse(text);
-      if (typeof holder.pid === "number" && typeof holder.token === "string") {
-        return { holder, since: holder.createdAt };
-      }
-    } catch {
-    }
-    return { holder: void 0, since: info2.mtimeMs };
-  } catch (error63) {
-    if (isErrno(error63, "ENOENT")) return void 0;
-    throw fileError("read", path, error63);
-  }
-}
-function isStale(state, staleMs) {
-  const { holder } = state;
-  if (holder && holder.hostname === hostname3() && !isAlive(holder.pid)) return true;
-  return Date.now() - state.since > staleMs;
-}
-async function removeIfToken(path, token) {
-  const current = await readLock(path);
-  if (current && current.holder?.token === token) await unlink4(path).catch(() => {
-  });
-}
-async function breakStale(path, stale, staleMs) {
-  const breakPath = `${path}.break`;
-  const breaker2 = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  if (!await tryCreate(breakPath, breaker2)) {
-    const other = await readLock(breakPath);
-    if (other && isStale(other, staleMs)) await removeIfToken(breakPath, other.holder?.token);
-    return;
-  }
-  try {
-    const current = await readLock(path);
-    if (current && current.holder?.token === stale.holder?.token && current.since === stale.since) {
-      await unlink4(path).catch(() => {
-      });
-    }
-  } finally {
-    await unlink4(breakPath).catch(() => {
-    });
-  }
-}
-async function withLock(path, subject, options, work) {
-  const holder = {
-    pid: process.pid,
-    hostname: hostname3(),
-    createdAt: Date.now(),
-    token: randomBytes3(8).toString("hex")
-  };
-  const deadline = Date.now() + options.timeoutMs;
-  let delay = 2;
-  for (; ; ) {
-    holder.createdAt = Date.now();
-    if (await tryCreate(path, holder)) break;
-    const current = await readLock(path);
-    if (current === void 0) continue;
-    if (isStale(current, options.staleMs)) {
-      await breakStale(path, current, options.staleMs);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      const who = current.holder ? `pid ${current.holder.pid} on ${current.holder.hostname}` : "an unknown process";
-      throw new MlopsError(
-        "registry_lock_timeout",
-        `could not lock ${subject} within ${options.timeoutMs} ms: ${path} is held by ${who} since ${new Date(current.since).toISOString()}; if that process is gone, delete the lock file`,
-        { location: { file: path } }
-      );
-    }
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 50);
-  }
-  try {
-    await options.onAcquired?.();
-    return await work();
-  } finally {
-    await removeIfToken(path, holder.token);
-  }
-}
-
-// ../core/src/registry/folder.ts
-var FOLDER_REGISTRY_FORMAT = "mlops.registry/v1";
-var ADJECTIVES = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle"];
-var NOUNS = ["badger", "falcon", "heron", "lynx", "otter", "panda", "quail", "wren"];
-function generateRunName() {
-  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
-  return `${adjective}-${NOUNS[randomInt(NOUNS.length)]}-${randomInt(1e3)}`;
-}
-function sha2562(bytes) {
-  return createHash2("sha256").update(bytes).digest("hex");
-}
-function listText(items, limit = 20) {
-  const shown = items.slice(0, limit).join(", ");
-  return items.length > limit ? `${shown} \u2026 and ${items.length - limit} more` : shown;
-}
-function json3(value2) {
-  return `${JSON.stringify(value2, null, 2)}
-`;
-}
-function isNewer(candidate, current) {
-  if (!current) return true;
-  if (candidate.step !== current.step) return candidate.step > current.step;
-  if (candidate.timestamp !== current.timestamp) return candidate.timestamp > current.timestamp;
-  return candidate.value >= current.value;
-}
+// ../core/src/registry/folder-tracking.ts
 function toRun(record2, latest) {
   const metrics2 = {};
-  for (const key of Object.keys(latest).sort()) metrics2[key] = latest[key].value;
-  return {
-    runId: record2.runId,
-    experimentId: record2.experimentId,
-    runName: record2.runName,
-    status: record2.status,
-    startTime: record2.startTime,
-    ...record2.endTime === void 0 ? {} : { endTime: record2.endTime },
-    ...record2.parentRunId === void 0 ? {} : { parentRunId: record2.parentRunId },
-    params: { ...record2.params },
-    metrics: metrics2,
-    tags: { ...record2.tags }
-  };
+  for (const key of Object.keys(latest)) metrics2[key] = latest[key].value;
+  return plainRun({ ...record2, metrics: metrics2 });
 }
-function foldAliases(history) {
-  const current = /* @__PURE__ */ new Map();
-  for (const entry of history) {
-    if (entry.toVersion === null) current.delete(entry.alias);
-    else current.set(entry.alias, entry.toVersion);
-  }
-  const aliases = {};
-  for (const alias of [...current.keys()].sort()) aliases[alias] = current.get(alias);
-  return aliases;
-}
-function checkBytes(what, value2) {
-  if (!(value2 instanceof Uint8Array)) {
-    throw new MlopsError("argument_invalid", `${what}: expected a Uint8Array of bytes`);
-  }
-  return value2;
-}
-function checkActor(options) {
-  let actor = currentActor();
-  if (options.actor !== void 0) {
-    actor = validateText("actor", options.actor, 255).trim();
-    if (actor === "") throw new MlopsError("argument_invalid", "actor: expected a non-empty name");
-  }
-  const reason = options.reason === void 0 ? null : validateText("reason", options.reason, 2e3);
-  return { actor, reason };
-}
-var FolderStore = class {
-  /** The registry folder (absolute or as given). */
+var FolderTrackingStore = class {
   root;
-  lockTimeoutMs;
-  lockStaleMs;
-  pauseAt;
-  marker;
+  artifacts;
   constructor(root, options = {}) {
-    if (typeof root !== "string" || root === "") {
-      throw new MlopsError("argument_invalid", "FolderStore: expected the registry folder path");
-    }
-    this.root = root;
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 3e4;
-    this.lockStaleMs = options.lockStaleMs ?? 2e4;
-    this.pauseAt = options.pauseAt;
-  }
-  // ---------------------------------------------------------------- paths, root, locks, blobs
-  path(...parts) {
-    return join4(this.root, ...parts);
-  }
-  modelPath(name, ...parts) {
-    return this.path("models", name, ...parts);
+    this.root = typeof root === "string" ? new FolderRoot(root, options) : root;
+    this.artifacts = options.artifacts ?? new FolderArtifactStore(this.root);
   }
   runPath(runId, ...parts) {
-    return this.path("runs", runId, ...parts);
-  }
-  blobPath(hex3) {
-    return this.path("blobs", "sha256", hex3.slice(0, 2), hex3);
-  }
-  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
-  async ensureRoot() {
-    if (this.marker) return;
-    const markerPath = this.path("registry.json");
-    let marker2 = await readJsonIfExists(markerPath);
-    if (!marker2) {
-      let entries = [];
-      try {
-        entries = await readdir2(this.root);
-      } catch (error63) {
-        if (!isErrno(error63, "ENOENT")) throw fileError("read", this.root, error63);
-      }
-      const foreign = entries.filter(
-        (entry) => !entry.startsWith(".") && entry !== "registry.json"
-      );
-      if (foreign.length > 0) {
-        throw new MlopsError(
-          "registry_not_found",
-          `${this.root} is not an @mlops registry: it holds ${listText(foreign, 5)} but no registry.json; point MLOPS_REGISTRY at a new or empty folder`,
-          { location: { file: this.root } }
-        );
-      }
-      await ensureDirectory(this.root);
-      const fresh = { format: FOLDER_REGISTRY_FORMAT, createdAt: Date.now() };
-      if (await readIfExists(markerPath) === void 0) {
-        await writeFileAtomic2(markerPath, json3(fresh));
-      }
-      marker2 = await readJsonIfExists(markerPath) ?? fresh;
-    }
-    if (marker2.format !== FOLDER_REGISTRY_FORMAT) {
-      throw new MlopsError(
-        "registry_corrupt",
-        `${markerPath}: format ${JSON.stringify(marker2.format)} is not supported (expected ${FOLDER_REGISTRY_FORMAT})`,
-        { location: { file: markerPath } }
-      );
-    }
-    this.marker = marker2;
-  }
-  lock(lockPath, subject, work) {
-    const pauseAt = this.pauseAt;
-    return withLock(
-      lockPath,
-      subject,
-      {
-        timeoutMs: this.lockTimeoutMs,
-        staleMs: this.lockStaleMs,
-        onAcquired: pauseAt ? () => pauseAt("lock-acquired", subject) : void 0
-      },
-      work
-    );
-  }
-  /** Stores bytes by content; the same bytes are stored once. Returns `sha256:<hex>`. */
-  async writeBlob(bytes) {
-    const hex3 = sha2562(bytes);
-    const path = this.blobPath(hex3);
-    const existing = await readIfExists(path).catch(() => void 0);
-    if (existing === void 0 || sha2562(existing) !== hex3) {
-      await ensureDirectory(this.path("blobs", "sha256", hex3.slice(0, 2)));
-      await writeFileAtomic2(path, bytes);
-    }
-    return `sha256:${hex3}`;
-  }
-  /** Reads a blob and checks it against `digest`; `what` names its owner in errors. */
-  async readBlob(digest, what) {
-    const hex3 = digest.replace(/^sha256:/, "");
-    const path = this.blobPath(hex3);
-    if (!/^[0-9a-f]{64}$/.test(hex3)) {
-      throw new MlopsError("registry_corrupt", `${what}: digest ${digest} is not sha256:<hex>`);
-    }
-    const bytes = await readIfExists(path);
-    if (bytes === void 0) {
-      throw new MlopsError("artifact_corrupt", `${what}: artifact file ${path} is missing`, {
-        location: { file: path }
-      });
-    }
-    const actual = sha2562(bytes);
-    if (actual !== hex3) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `${what}: artifact file ${path} is corrupt: expected ${digest}, got sha256:${actual}`,
-        { location: { file: path } }
-      );
-    }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  async listDirectory(path) {
-    try {
-      return (await readdir2(path)).filter((entry) => !entry.startsWith(".")).sort();
-    } catch (error63) {
-      if (isErrno(error63, "ENOENT", "ENOTDIR")) return [];
-      throw fileError("read", path, error63);
-    }
+    return this.root.join("runs", runId, ...parts);
   }
   // ---------------------------------------------------------------- experiments
   defaultExperiment() {
@@ -74878,20 +76253,15 @@ var FolderStore = class {
       experimentId: DEFAULT_EXPERIMENT_ID,
       name: DEFAULT_EXPERIMENT_NAME,
       tags: {},
-      createdAt: this.marker?.createdAt ?? 0
+      createdAt: this.root.createdAt
     };
-  }
-  async readMarker() {
-    if (this.marker) return;
-    const marker2 = await readJsonIfExists(this.path("registry.json"));
-    if (marker2?.format === FOLDER_REGISTRY_FORMAT) this.marker = marker2;
   }
   async createExperiment(name, options = {}) {
     validateName("experiment name", name);
     const tags = validateTags(options.tags, "experiment tags");
-    await this.ensureRoot();
-    await ensureDirectory(this.path("experiments"));
-    return this.lock(this.path("experiments", ".lock"), "experiments", async () => {
+    await this.root.ensure();
+    await ensureDirectory(this.root.join("experiments"));
+    return this.root.lock(this.root.join("experiments", ".lock"), "experiments", async () => {
       const existing = await this.listExperiments();
       const same = existing.find((experiment2) => experiment2.name === name);
       if (same) {
@@ -74907,16 +76277,16 @@ var FolderStore = class {
         tags,
         createdAt: Date.now()
       };
-      await writeFileAtomic2(this.path("experiments", `${next}.json`), json3(experiment));
+      await writeFileAtomic2(this.root.join("experiments", `${next}.json`), storedJson(experiment));
       return experiment;
     });
   }
   async getExperiment(experimentId) {
     validateId("experiment id", experimentId);
-    await this.readMarker();
+    await this.root.readMarker();
     if (experimentId === DEFAULT_EXPERIMENT_ID) return this.defaultExperiment();
     const experiment = await readJsonIfExists(
-      this.path("experiments", `${experimentId}.json`)
+      this.root.join("experiments", `${experimentId}.json`)
     );
     if (!experiment) {
       const ids = (await this.listExperiments()).map(
@@ -74924,7 +76294,7 @@ var FolderStore = class {
       );
       throw new MlopsError(
         "registry_not_found",
-        `experiment ${experimentId} not found in ${this.root}; experiments: ${listText(ids)}`
+        `experiment ${experimentId} not found in ${this.root.path}; experiments: ${listText(ids)}`
       );
     }
     return experiment;
@@ -74934,13 +76304,13 @@ var FolderStore = class {
     return (await this.listExperiments()).find((experiment) => experiment.name === name);
   }
   async listExperiments() {
-    await this.readMarker();
-    const files = (await this.listDirectory(this.path("experiments"))).filter(
+    await this.root.readMarker();
+    const files = (await this.root.list(this.root.join("experiments"))).filter(
       (file2) => /^\d+\.json$/.test(file2)
     );
     const experiments = await Promise.all(
       files.map(async (file2) => {
-        const path = this.path("experiments", file2);
+        const path = this.root.join("experiments", file2);
         const bytes = await readIfExists(path);
         return bytes === void 0 ? void 0 : parseStoredJson(path, bytes);
       })
@@ -74954,7 +76324,7 @@ var FolderStore = class {
     validateId("run id", runId);
     const record2 = await readJsonIfExists(this.runPath(runId, "run.json"));
     if (!record2) {
-      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root}`);
+      throw new MlopsError("registry_not_found", `run ${runId} not found in ${this.root.path}`);
     }
     return record2;
   }
@@ -74964,13 +76334,13 @@ var FolderStore = class {
     const path = this.runPath(record2.runId, "metrics.jsonl");
     let handle;
     try {
-      handle = await open9(path, "r");
+      handle = await open10(path, "r");
       const { size } = await handle.stat();
       if (size > record2.metricsOffset) {
         const tail = Buffer.alloc(size - record2.metricsOffset);
         await handle.read(tail, 0, tail.length, record2.metricsOffset);
         for (const metric of parseJsonLines(path, tail)) {
-          if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
+          if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
         }
       }
     } catch (error63) {
@@ -74983,12 +76353,12 @@ var FolderStore = class {
   }
   async updateRun(runId, change) {
     await this.readStoredRun(runId);
-    return this.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
+    return this.root.lock(this.runPath(runId, ".lock"), `run ${runId}`, async () => {
       const record2 = await this.readStoredRun(runId);
       const latest = await this.latestMetrics(record2);
       await change(record2, latest);
       record2.latestMetrics = latest;
-      await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
+      await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
       return toRun(record2, latest);
     });
   }
@@ -75000,7 +76370,7 @@ var FolderStore = class {
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     await this.getExperiment(experimentId);
     if (options.parentRunId !== void 0) await this.readStoredRun(options.parentRunId);
-    await this.ensureRoot();
+    await this.root.ensure();
     const runId = randomBytes4(16).toString("hex");
     const record2 = {
       runId,
@@ -75015,7 +76385,7 @@ var FolderStore = class {
       metricsOffset: 0
     };
     await ensureDirectory(this.runPath(runId));
-    await writeFileAtomic2(this.runPath(runId, "run.json"), json3(record2));
+    await writeFileAtomic2(this.runPath(runId, "run.json"), storedJson(record2));
     return toRun(record2, {});
   }
   async getRun(runId) {
@@ -75027,48 +76397,18 @@ var FolderStore = class {
     await this.updateRun(runId, (record2) => {
       for (const [key, value2] of Object.entries(values)) {
         const old = Object.hasOwn(record2.params, key) ? record2.params[key] : void 0;
-        if (old !== void 0 && old !== value2) {
-          throw new MlopsError(
-            "registry_conflict",
-            `run ${runId}: param "${key}" is already ${JSON.stringify(old)}; params are immutable, cannot change it to ${JSON.stringify(value2)} (log a new run instead)`
-          );
-        }
+        if (old !== void 0 && old !== value2) throw paramConflict(runId, key, old, value2);
       }
       Object.assign(record2.params, values);
     });
   }
   async logMetrics(runId, metrics2) {
-    if (!Array.isArray(metrics2)) {
-      throw new MlopsError("argument_invalid", "metrics: expected an array of {key, value, step}");
-    }
-    const now = Date.now();
-    const checked2 = metrics2.map((metric, index) => {
-      const where = `metrics[${index}]`;
-      if (typeof metric !== "object" || metric === null) {
-        throw new MlopsError(
-          "argument_invalid",
-          `${where}: expected {key, value, timestamp, step}`
-        );
-      }
-      const key = validateKey("metric key", metric.key);
-      if (typeof metric.value !== "number" || !Number.isFinite(metric.value)) {
-        throw new MlopsError(
-          "argument_invalid",
-          `${where} ("${key}"): expected a finite number, got ${String(metric.value)}`
-        );
-      }
-      const step = metric.step ?? 0;
-      if (!Number.isSafeInteger(step)) {
-        throw new MlopsError("argument_invalid", `${where} ("${key}"): step must be an integer`);
-      }
-      const timestamp = validateTime(`${where}.timestamp`, metric.timestamp ?? now);
-      return { key, value: metric.value, timestamp, step };
-    });
+    const checked2 = checkMetrics(metrics2);
     if (checked2.length === 0) return;
     await this.updateRun(runId, async (record2, latest) => {
       record2.metricsOffset = await appendLines(this.runPath(runId, "metrics.jsonl"), checked2);
       for (const metric of checked2) {
-        if (isNewer(metric, latest[metric.key])) latest[metric.key] = metric;
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
       }
     });
   }
@@ -75087,12 +76427,7 @@ var FolderStore = class {
     });
   }
   async endRun(runId, status = "FINISHED", endTime) {
-    if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
-      throw new MlopsError(
-        "argument_invalid",
-        `run status ${JSON.stringify(status)} is invalid: expected FINISHED, FAILED or KILLED`
-      );
-    }
+    checkTerminalStatus(status);
     const end = validateTime("endTime", endTime ?? Date.now());
     return this.updateRun(runId, (record2) => {
       record2.status = status;
@@ -75104,15 +76439,15 @@ var FolderStore = class {
     validateName("artifact name", name);
     checkBytes(`artifact "${name}"`, bytes);
     await this.readStoredRun(runId);
-    const digest = await this.writeBlob(bytes);
+    const { digest } = await this.artifacts.put(bytes);
     const info2 = { name, digest, sizeBytes: bytes.byteLength };
     await ensureDirectory(this.runPath(runId, "artifacts"));
-    await writeFileAtomic2(this.runPath(runId, "artifacts", name), json3(info2));
+    await writeFileAtomic2(this.runPath(runId, "artifacts", name), storedJson(info2));
     return info2;
   }
   async listArtifacts(runId) {
     await this.readStoredRun(runId);
-    const names = await this.listDirectory(this.runPath(runId, "artifacts"));
+    const names = await this.root.list(this.runPath(runId, "artifacts"));
     const infos = await Promise.all(
       names.map((name) => readJsonIfExists(this.runPath(runId, "artifacts", name)))
     );
@@ -75124,20 +76459,20 @@ var FolderStore = class {
     await this.readStoredRun(runId);
     const info2 = await readJsonIfExists(this.runPath(runId, "artifacts", name));
     if (!info2) {
-      const names = await this.listDirectory(this.runPath(runId, "artifacts"));
+      const names = await this.root.list(this.runPath(runId, "artifacts"));
       throw new MlopsError(
         "registry_not_found",
         `run ${runId} has no artifact "${name}"; artifacts: ${names.length ? listText(names) : "none"}`
       );
     }
-    return this.readBlob(info2.digest, `run ${runId} artifact "${name}"`);
+    return this.artifacts.get(info2.digest, { what: `run ${runId} artifact "${name}"` });
   }
   async searchRuns(options = {}) {
     const { clauses, order, maxResults } = prepareRunSearch(options);
     for (const id of options.experimentIds ?? []) validateId("experiment id", id);
     if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     const experiments = options.experimentIds ? new Set(options.experimentIds) : void 0;
-    const runIds = await this.listDirectory(this.path("runs"));
+    const runIds = await this.root.list(this.root.join("runs"));
     const matches = [];
     for (let start = 0; start < runIds.length; start += 64) {
       const batch = await Promise.all(
@@ -75155,297 +76490,229 @@ var FolderStore = class {
     }
     return matches.sort(compareRunsBy(order)).slice(0, maxResults);
   }
-  // ---------------------------------------------------------------- registered models
-  /** The stored model, or a `registry_not_found` error listing the models that exist. */
-  async readModel(name) {
-    const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (model && model.name === name) return model;
-    const names = await this.modelNames();
-    throw new MlopsError(
-      "registry_not_found",
-      `model "${name}" not found in ${this.root}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
-    );
-  }
-  async modelNames() {
-    return this.listDirectory(this.path("models"));
-  }
-  async versionNumbers(name) {
-    const files = await this.listDirectory(this.modelPath(name, "versions"));
-    return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
-  }
-  async readHistory(name) {
-    const path = this.modelPath(name, "alias-history.jsonl");
-    const bytes = await readIfExists(path);
-    return bytes === void 0 ? [] : parseJsonLines(path, bytes);
-  }
-  async toRegisteredModel(model) {
-    const [versions, history] = await Promise.all([
-      this.versionNumbers(model.name),
-      this.readHistory(model.name)
-    ]);
-    const latest = versions.at(-1);
-    return {
-      name: model.name,
-      description: model.description,
-      tags: { ...model.tags },
-      createdAt: model.createdAt,
-      aliases: foldAliases(history),
-      ...latest === void 0 ? {} : { latestVersion: latest }
-    };
-  }
-  /** Under the model lock: the model, created when missing (`created` says so). */
-  async createModelLocked(name, options, mustBeNew) {
-    const existing = await readJsonIfExists(this.modelPath(name, "model.json"));
-    if (existing && existing.name === name) {
-      if (mustBeNew) {
-        throw new MlopsError("registry_conflict", `model "${name}" already exists in ${this.root}`);
+  async importRun(record2) {
+    const { run: run3, metricHistory, artifacts } = checkRunRecord(record2);
+    await this.getExperiment(run3.experimentId);
+    if (run3.parentRunId !== void 0) await this.readStoredRun(run3.parentRunId);
+    await checkBlobs(this.artifacts, run3.runId, artifacts);
+    await this.root.ensure();
+    await ensureDirectory(this.runPath(run3.runId));
+    return this.root.lock(this.runPath(run3.runId, ".lock"), `run ${run3.runId}`, async () => {
+      const existing = await readJsonIfExists(this.runPath(run3.runId, "run.json"));
+      if (existing) {
+        const current = await this.exportRun(existing);
+        if (sameRecord(current, { run: run3, metricHistory, artifacts })) return "unchanged";
       }
-      return { model: existing, created: false };
-    }
-    const clash = (await this.modelNames()).find(
-      (other) => other !== name && other.toLowerCase() === name.toLowerCase()
-    );
-    if (clash || existing) {
-      throw new MlopsError(
-        "registry_conflict",
-        `model name "${name}" clashes with existing model "${clash ?? existing?.name}": names that differ only in case share a folder on case-insensitive file systems`
-      );
-    }
-    const model = {
-      name,
-      description: options.description ?? "",
-      tags: validateTags(options.tags, "model tags"),
-      createdAt: Date.now()
-    };
-    await writeFileAtomic2(this.modelPath(name, "model.json"), json3(model));
-    return { model, created: true };
-  }
-  checkModelOptions(options) {
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    validateTags(options.tags, "model tags");
-  }
-  async modelLock(name, work) {
-    await this.ensureRoot();
-    await ensureDirectory(this.modelPath(name));
-    return this.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
-  }
-  async createRegisteredModel(name, options = {}) {
-    validateName("model name", name);
-    this.checkModelOptions(options);
-    const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
-    return this.toRegisteredModel(model);
-  }
-  async getRegisteredModel(name) {
-    validateName("model name", name);
-    return this.toRegisteredModel(await this.readModel(name));
-  }
-  async listRegisteredModels() {
-    const models = [];
-    for (const name of await this.modelNames()) {
-      const model = await readJsonIfExists(this.modelPath(name, "model.json"));
-      if (model) models.push(await this.toRegisteredModel(model));
-    }
-    return models;
-  }
-  // ---------------------------------------------------------------- model versions
-  withAliases(version2, aliases) {
-    const names = Object.keys(aliases).filter((alias) => aliases[alias] === version2.version);
-    return { ...version2, aliases: names.sort() };
-  }
-  async createModelVersion(name, options) {
-    validateName("model name", name);
-    if (typeof options !== "object" || options === null) {
-      throw new MlopsError("argument_invalid", "createModelVersion: expected { artifact, ... }");
-    }
-    const artifact = checkBytes(`model "${name}" artifact`, options.artifact);
-    const tags = validateTags(options.tags, "version tags");
-    const metadata = options.metadata ?? {};
-    validateJson(metadata, "metadata");
-    if (typeof metadata !== "object" || Array.isArray(metadata) || metadata === null) {
-      throw new MlopsError("argument_invalid", "metadata: expected a JSON object");
-    }
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    if (options.runId !== void 0) {
-      validateId("run id", options.runId);
-      await this.readStoredRun(options.runId);
-    }
-    await this.ensureRoot();
-    const digest = await this.writeBlob(artifact);
-    const version2 = await this.modelLock(name, async () => {
-      const { created } = await this.createModelLocked(name, {}, false);
-      try {
-        await ensureDirectory(this.modelPath(name, "versions"));
-        await this.removeOrphans(this.modelPath(name, "versions"));
-        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
-        const record2 = {
-          name,
-          version: next,
-          digest,
-          sizeBytes: artifact.byteLength,
-          ...options.runId === void 0 ? {} : { runId: options.runId },
-          ...options.description === void 0 ? {} : { description: options.description },
-          tags,
-          metadata: JSON.parse(JSON.stringify(metadata)),
-          createdAt: Date.now()
-        };
-        const pauseAt = this.pauseAt;
-        await writeFileAtomic2(this.modelPath(name, "versions", `${next}.json`), json3(record2), {
-          beforeRename: pauseAt ? () => pauseAt("version-temp-written", `model "${name}"`) : void 0
-        });
-        return record2;
-      } catch (error63) {
-        if (created) await unlink5(this.modelPath(name, "model.json")).catch(() => {
-        });
-        throw error63;
+      const metricsPath = this.runPath(run3.runId, "metrics.jsonl");
+      const lines = metricHistory.map((metric) => `${JSON.stringify(metric)}
+`).join("");
+      await writeFileAtomic2(metricsPath, lines);
+      await ensureDirectory(this.runPath(run3.runId, "artifacts"));
+      const keep = new Set(artifacts.map((artifact) => artifact.name));
+      for (const name of await this.root.list(this.runPath(run3.runId, "artifacts"))) {
+        if (!keep.has(name)) await unlink7(this.runPath(run3.runId, "artifacts", name));
       }
-    });
-    return this.withAliases(version2, {});
-  }
-  /** Deletes temporary files left by writers that died (only called under the model lock). */
-  async removeOrphans(directory) {
-    let entries = [];
-    try {
-      entries = await readdir2(directory);
-    } catch {
-      return;
-    }
-    await Promise.all(
-      entries.filter((entry) => entry.startsWith(".") && entry.endsWith(".tmp")).map((entry) => unlink5(join4(directory, entry)).catch(() => {
-      }))
-    );
-  }
-  async readVersion(name, version2) {
-    const record2 = await readJsonIfExists(
-      this.modelPath(name, "versions", `${version2}.json`)
-    );
-    if (record2) return record2;
-    await this.readModel(name);
-    const versions = await this.versionNumbers(name);
-    const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
-    throw new MlopsError(
-      "registry_not_found",
-      `model "${name}" has no version ${version2}; ${known}`
-    );
-  }
-  async getModelVersion(name, version2) {
-    validateName("model name", name);
-    validateVersion(version2);
-    await this.readModel(name);
-    const [record2, history] = await Promise.all([
-      this.readVersion(name, version2),
-      this.readHistory(name)
-    ]);
-    return this.withAliases(record2, foldAliases(history));
-  }
-  async getLatestModelVersion(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const latest = (await this.versionNumbers(name)).at(-1);
-    if (latest === void 0) {
-      throw new MlopsError("registry_not_found", `model "${name}" has no versions yet`);
-    }
-    return this.getModelVersion(name, latest);
-  }
-  async listModelVersions(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    const [numbers, history] = await Promise.all([
-      this.versionNumbers(name),
-      this.readHistory(name)
-    ]);
-    const aliases = foldAliases(history);
-    const versions = await Promise.all(numbers.map((number4) => this.readVersion(name, number4)));
-    return versions.map((version2) => this.withAliases(version2, aliases));
-  }
-  async readModelArtifact(name, version2) {
-    const record2 = await this.getModelVersion(name, version2);
-    return this.readBlob(record2.digest, `model "${name}" version ${version2}`);
-  }
-  // ---------------------------------------------------------------- aliases
-  noAlias(name, alias, aliases) {
-    const names = Object.keys(aliases);
-    return new MlopsError(
-      "registry_not_found",
-      `model "${name}" has no alias "${alias}"; ` + (names.length ? `aliases: ${listText(names)}` : "it has no aliases")
-    );
-  }
-  async appendAliasMove(name, alias, toVersion, options) {
-    const { actor, reason } = checkActor(options);
-    await this.readModel(name);
-    if (toVersion !== null) await this.readVersion(name, toVersion);
-    return this.modelLock(name, async () => {
-      const aliases = foldAliases(await this.readHistory(name));
-      const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
-      if (toVersion === null && fromVersion === null) throw this.noAlias(name, alias, aliases);
-      const entry = {
-        name,
-        alias,
-        fromVersion,
-        toVersion,
-        actor,
-        time: Date.now(),
-        reason
+      for (const artifact of artifacts) {
+        await writeFileAtomic2(
+          this.runPath(run3.runId, "artifacts", artifact.name),
+          storedJson(artifact)
+        );
+      }
+      const latest = {};
+      for (const metric of metricHistory) {
+        if (isNewerMetric(metric, latest[metric.key])) latest[metric.key] = metric;
+      }
+      const stored = {
+        runId: run3.runId,
+        experimentId: run3.experimentId,
+        runName: run3.runName,
+        status: run3.status,
+        startTime: run3.startTime,
+        ...run3.endTime === void 0 ? {} : { endTime: run3.endTime },
+        ...run3.parentRunId === void 0 ? {} : { parentRunId: run3.parentRunId },
+        params: run3.params,
+        tags: run3.tags,
+        latestMetrics: latest,
+        metricsOffset: Buffer.byteLength(lines)
       };
-      const pauseAt = this.pauseAt;
-      await appendLines(
-        this.modelPath(name, "alias-history.jsonl"),
-        [entry],
-        pauseAt ? () => pauseAt("alias-history-mid-append", `model "${name}"`) : void 0
-      );
-      return entry;
+      await writeFileAtomic2(this.runPath(run3.runId, "run.json"), storedJson(stored));
+      return existing ? "updated" : "created";
     });
   }
-  async setAlias(name, alias, version2, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    validateVersion(version2);
-    return this.appendAliasMove(name, alias, version2, options);
-  }
-  async deleteAlias(name, alias, options = {}) {
-    validateName("model name", name);
-    validateAlias(alias);
-    return this.appendAliasMove(name, alias, null, options);
-  }
-  async getAlias(name, alias) {
-    validateName("model name", name);
-    validateAlias(alias);
-    await this.readModel(name);
-    const aliases = foldAliases(await this.readHistory(name));
-    if (!Object.hasOwn(aliases, alias)) throw this.noAlias(name, alias, aliases);
-    return aliases[alias];
-  }
-  async listAliases(name) {
-    validateName("model name", name);
-    await this.readModel(name);
-    return foldAliases(await this.readHistory(name));
-  }
-  async getAliasHistory(name, options = {}) {
-    validateName("model name", name);
-    if (options.alias !== void 0) validateAlias(options.alias);
-    await this.readModel(name);
-    const history = await this.readHistory(name);
-    return options.alias === void 0 ? history : history.filter((entry) => entry.alias === options.alias);
+  /** The whole run as `importRun` takes it. */
+  async exportRun(record2) {
+    const path = this.runPath(record2.runId, "metrics.jsonl");
+    const bytes = await readIfExists(path);
+    return {
+      run: toRun(record2, await this.latestMetrics(record2)),
+      metricHistory: bytes === void 0 ? [] : parseJsonLines(path, bytes),
+      artifacts: await this.listArtifacts(record2.runId)
+    };
   }
 };
-function rangeText(versions) {
-  const first = versions[0];
-  const last = versions.at(-1);
-  return last - first + 1 === versions.length ? `${first}-${last}` : listText(versions);
+
+// ../core/src/registry/folder.ts
+var FolderStore = class extends ComposedRegistryStore {
+  /** The registry folder (absolute or as given). */
+  root;
+  tracking;
+  models;
+  artifacts;
+  #root;
+  constructor(root, options = {}) {
+    const folder = new FolderRoot(root, options);
+    const artifacts = new FolderArtifactStore(folder);
+    const tracking = new FolderTrackingStore(folder, { artifacts });
+    const models = new FolderModelRegistryStore(folder, { artifacts, tracking });
+    super({ tracking, models, artifacts, location: root });
+    this.root = root;
+    this.tracking = tracking;
+    this.models = models;
+    this.artifacts = artifacts;
+    this.#root = folder;
+  }
+  /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
+  ensureRoot() {
+    return this.#root.ensure();
+  }
+};
+
+// ../core/src/registry/backends.ts
+var LAZY_BACKENDS = {
+  postgres: "@mlops/postgres",
+  postgresql: "@mlops/postgres"
+};
+var TABLE_KEY = Symbol.for("mlops.registryBackends");
+function backends() {
+  const holder = globalThis;
+  holder[TABLE_KEY] ??= /* @__PURE__ */ new Map();
+  return holder[TABLE_KEY];
 }
-async function openFolderStore(path = defaultRegistryPath(), options = {}) {
+function registerRegistryBackend(backend) {
+  if (!backend || typeof backend.open !== "function" || !Array.isArray(backend.schemes)) {
+    throw new MlopsError(
+      "argument_invalid",
+      "registerRegistryBackend: expected { name, schemes, open(url, options) }"
+    );
+  }
+  for (const scheme of backend.schemes) backends().set(scheme.toLowerCase(), backend);
+}
+function registryBackendSchemes() {
+  return [.../* @__PURE__ */ new Set(["file", ...backends().keys(), ...Object.keys(LAZY_BACKENDS)])].sort();
+}
+var SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function parseRegistryLocation(location, cwd = process.cwd()) {
+  if (typeof location !== "string" || location.trim() === "") {
+    throw new MlopsError(
+      "registry_location_invalid",
+      `registry location ${JSON.stringify(location)}: expected a folder path or a URL such as postgres://user@host/db`
+    );
+  }
+  const text = location.trim();
+  const match = SCHEME.exec(text);
+  if (!match) return { kind: "folder", path: resolve5(cwd, text) };
+  const scheme = match[1].toLowerCase();
+  if (scheme !== "file") return { kind: "url", scheme, url: text };
+  if (text.toLowerCase().startsWith("file://")) {
+    try {
+      return { kind: "folder", path: fileURLToPath(text) };
+    } catch (error63) {
+      throw new MlopsError(
+        "registry_location_invalid",
+        `registry location ${JSON.stringify(text)}: not a valid file: URL (${String(error63)})`,
+        { cause: error63 }
+      );
+    }
+  }
+  return { kind: "folder", path: resolve5(cwd, text.slice("file:".length)) };
+}
+async function loadBackend(scheme, location) {
+  const known = backends().get(scheme);
+  if (known) return known;
+  const packageName = LAZY_BACKENDS[scheme];
+  if (packageName === void 0) {
+    throw new MlopsError(
+      "registry_location_invalid",
+      `registry location ${JSON.stringify(redactLocation(location))}: unknown scheme "${scheme}:"; expected a folder path or one of ${registryBackendSchemes().map((known2) => `${known2}:`).join(", ")}`
+    );
+  }
+  let module;
+  try {
+    const specifier = packageName;
+    module = await import(specifier);
+  } catch (error63) {
+    const code = error63?.code;
+    const text = String(error63?.message ?? error63);
+    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && text.includes(packageName)) {
+      throw new MlopsError(
+        "package_missing",
+        `${scheme}: registries need the ${packageName} package, which is not installed: npm install ${packageName}`,
+        { cause: error63 }
+      );
+    }
+    throw error63;
+  }
+  if (!module.registryBackend) {
+    throw new MlopsError(
+      "package_missing",
+      `${packageName} does not export registryBackend: install a version that matches @mlops/core`
+    );
+  }
+  registerRegistryBackend(module.registryBackend);
+  return backends().get(scheme) ?? module.registryBackend;
+}
+async function openFolder(path, options) {
+  if (options.mustExist) {
+    const hint = options.hint ? ` ${options.hint}` : "";
+    try {
+      await stat5(join6(path, "registry.json"));
+    } catch (error63) {
+      const code = error63?.code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
+          cause: error63,
+          location: { file: path }
+        });
+      }
+      const exists2 = await stat5(path).then(
+        (info2) => info2.isDirectory(),
+        () => false
+      );
+      throw new MlopsError(
+        "registry_not_found",
+        exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
+        { location: { file: path } }
+      );
+    }
+  }
   const store = new FolderStore(path, options);
   await store.ensureRoot();
   return store;
+}
+async function openStore(location = defaultRegistryPath(), options = {}) {
+  const parsed = parseRegistryLocation(location, options.cwd);
+  if (parsed.kind === "folder") return openFolder(parsed.path, options);
+  const backend = await loadBackend(parsed.scheme, parsed.url);
+  return backend.open(parsed.url, options);
+}
+function resolveRegistryLocation(value2, env = process.env, cwd = process.cwd()) {
+  if (value2 === void 0) return defaultRegistryPath(env, cwd);
+  const parsed = parseRegistryLocation(value2, cwd);
+  return parsed.kind === "folder" ? parsed.path : parsed.url;
 }
 
 // ../core/src/registry/registry.ts
 var Registry = class {
   constructor(store) {
     this.store = store;
+  }
+  /** Where the registry lives, safe to print (a URL's password is hidden). */
+  get location() {
+    return this.store.location;
+  }
+  /** Releases the store's connections and watchers (a folder holds none). */
+  close() {
+    return this.store.close();
   }
   /**
    * Encodes `artifact` and stores it as the next version of `name` (creating the model on first
@@ -75586,39 +76853,13 @@ var Registry = class {
     }
   }
 };
-async function openRegistry(path = defaultRegistryPath(), options = {}) {
-  return new Registry(await openFolderStore(path, options));
+async function openRegistry(location = defaultRegistryPath(), options = {}) {
+  return new Registry(await openStore(location, options));
 }
 
 // ../core/src/registry/existing.ts
-function errnoCode(error63) {
-  return error63?.code;
-}
-async function openExistingRegistry(path, options = {}) {
-  const hint = options.hint ? ` ${options.hint}` : "";
-  try {
-    await stat4(join5(path, "registry.json"));
-  } catch (error63) {
-    const code = errnoCode(error63);
-    if (code !== "ENOENT" && code !== "ENOTDIR") {
-      throw new MlopsError("file_read", `${path}: cannot read the registry (${code ?? error63})`, {
-        cause: error63,
-        location: { file: path }
-      });
-    }
-    let exists2 = false;
-    try {
-      exists2 = (await stat4(path)).isDirectory();
-    } catch {
-      exists2 = false;
-    }
-    throw new MlopsError(
-      "registry_not_found",
-      exists2 ? `no registry at ${path}: the folder has no registry.json${hint}` : `no registry at ${path}${hint}`,
-      { location: { file: path } }
-    );
-  }
-  return openRegistry(path);
+function openExistingRegistry(location, options = {}) {
+  return openRegistry(location, { ...options, mustExist: true });
 }
 
 // src/main.ts
@@ -75745,19 +76986,25 @@ async function run2() {
       );
       return;
     }
-    const registry3 = await openExistingRegistry(resolve5(inputs.registry), {
-      hint: '(check the "registry" input)'
-    });
-    const gate = await runGate(registry3, {
-      model: inputs.model,
-      candidate: inputs.candidate,
-      baseline: inputs.baseline,
-      data: inputs.data,
-      rules: inputs.rules,
-      requireBaseline: inputs.requireBaseline,
-      promote: inputs.promoteTo,
-      reason: inputs.reason
-    });
+    const registry3 = await openExistingRegistry(
+      resolveRegistryLocation(inputs.registry, {}, process.cwd()),
+      { hint: '(check the "registry" input)' }
+    );
+    let gate;
+    try {
+      gate = await runGate(registry3, {
+        model: inputs.model,
+        candidate: inputs.candidate,
+        baseline: inputs.baseline,
+        data: inputs.data,
+        rules: inputs.rules,
+        requireBaseline: inputs.requireBaseline,
+        promote: inputs.promoteTo,
+        reason: inputs.reason
+      });
+    } finally {
+      await registry3.close();
+    }
     info(formatGateTable(gate.result).trimEnd());
     for (const warning2 of gate.warnings) warning(warning2, { title: "Gate: evaluation data" });
     for (const row of gate.result.rows) {
