@@ -28,9 +28,10 @@ beforeAll(async () => {
   await registry.registerModel("house", linearArtifact(50), { aliases: ["production"] });
   await registry.registerModel("house", linearArtifact(60), { aliases: ["candidate"] });
   await registry.registerModel("house", linearArtifact(70), { aliases: ["challenger"] });
-  // A shadow that refuses every request: its schema has no "color".
+  // A shadow that refuses every request: it needs a "floor" the rows do not carry (a field it
+  // does not read, such as "color", is ignored, as MLflow does).
   const narrow = schema(
-    { rooms: field.integer(), area: field.number(), price: field.number() },
+    { rooms: field.integer(), area: field.number(), floor: field.integer(), price: field.number() },
     {
       target: "price",
     },
@@ -40,8 +41,8 @@ beforeAll(async () => {
     createArtifact({
       kind: "linear",
       schema: narrow,
-      model: { inputs: ["rooms", "area"], intercept: 0 },
-      arrays: { coefficients: Float64Array.of(1, 1) },
+      model: { inputs: ["rooms", "area", "floor"], intercept: 0 },
+      arrays: { coefficients: Float64Array.of(1, 1, 1) },
       lineage: { gitCommit: "0123456789abcdef0123456789abcdef01234567" },
     }),
   );
