@@ -62253,6 +62253,41 @@ async function writeFileAtomic(path, write) {
   await file2.commit();
 }
 
+// ../core/src/format/numbers.ts
+function trimZeros(text) {
+  if (!text.includes(".")) return text;
+  return text.replace(/\.?0+$/, "");
+}
+function formatNumber(value2) {
+  if (Number.isNaN(value2)) return "NaN";
+  if (!Number.isFinite(value2)) return value2 > 0 ? "Infinity" : "-Infinity";
+  if (value2 === 0) return "0";
+  const magnitude = Math.abs(value2);
+  if (magnitude < 1e-4 || magnitude >= 1e15) {
+    const [mantissa, exponent] = value2.toExponential(3).split("e");
+    return `${trimZeros(mantissa)}e${exponent.replace("+", "")}`;
+  }
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(magnitude)));
+  const text = trimZeros(value2.toFixed(digits));
+  return text === "-0" ? "0" : text;
+}
+function formatSigned(value2) {
+  const text = formatNumber(value2);
+  return value2 > 0 && text !== "0" ? `+${text}` : text;
+}
+function formatPercent(fraction) {
+  if (!Number.isFinite(fraction)) return `${formatNumber(fraction * 100)} %`;
+  const percent = fraction * 100;
+  const magnitude = Math.abs(percent);
+  const digits = magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0;
+  const text = trimZeros(percent.toFixed(digits));
+  return `${text === "-0" ? "0" : text} %`;
+}
+function formatSignedPercent(fraction) {
+  const text = formatPercent(fraction);
+  return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
+}
+
 // ../core/src/frame/describe.ts
 function quantileSorted(sorted, q) {
   const n = sorted.length;
@@ -62318,41 +62353,6 @@ function rowHashes(frame, names) {
     out[row] = hasher.finish();
   }
   return out;
-}
-
-// ../core/src/format/numbers.ts
-function trimZeros(text) {
-  if (!text.includes(".")) return text;
-  return text.replace(/\.?0+$/, "");
-}
-function formatNumber(value2) {
-  if (Number.isNaN(value2)) return "NaN";
-  if (!Number.isFinite(value2)) return value2 > 0 ? "Infinity" : "-Infinity";
-  if (value2 === 0) return "0";
-  const magnitude = Math.abs(value2);
-  if (magnitude < 1e-4 || magnitude >= 1e15) {
-    const [mantissa, exponent] = value2.toExponential(3).split("e");
-    return `${trimZeros(mantissa)}e${exponent.replace("+", "")}`;
-  }
-  const digits = Math.max(0, 3 - Math.floor(Math.log10(magnitude)));
-  const text = trimZeros(value2.toFixed(digits));
-  return text === "-0" ? "0" : text;
-}
-function formatSigned(value2) {
-  const text = formatNumber(value2);
-  return value2 > 0 && text !== "0" ? `+${text}` : text;
-}
-function formatPercent(fraction) {
-  if (!Number.isFinite(fraction)) return `${formatNumber(fraction * 100)} %`;
-  const percent = fraction * 100;
-  const magnitude = Math.abs(percent);
-  const digits = magnitude < 10 ? 2 : magnitude < 100 ? 1 : 0;
-  const text = trimZeros(percent.toFixed(digits));
-  return `${text === "-0" ? "0" : text} %`;
-}
-function formatSignedPercent(fraction) {
-  const text = formatPercent(fraction);
-  return fraction > 0 && !text.startsWith("0 ") ? `+${text}` : text;
 }
 
 // ../core/src/metrics/random.ts
@@ -74877,6 +74877,7 @@ var ComposedRegistryStore = class {
   tracking;
   models;
   artifacts;
+  studies;
   location;
   #close;
   #closing;
@@ -74884,6 +74885,7 @@ var ComposedRegistryStore = class {
     this.tracking = parts.tracking;
     this.models = parts.models;
     this.artifacts = parts.artifacts;
+    if (parts.studies !== void 0) this.studies = parts.studies;
     this.location = parts.location;
     this.#close = parts.close;
     if (typeof parts.models.watchAliases === "function") {
@@ -75840,8 +75842,330 @@ var FolderModelRegistryStore = class {
   }
 };
 
-// ../core/src/registry/folder-tracking.ts
+// ../core/src/registry/folder-studies.ts
 import { randomBytes as randomBytes4 } from "crypto";
+
+// ../core/src/registry/studies.ts
+import { isDeepStrictEqual as isDeepStrictEqual3 } from "util";
+var DEFAULT_MAX_ATTEMPTS = 3;
+function validateStudyName(name) {
+  return validateName("study name", name);
+}
+function checkStudyJson(what, value2) {
+  let copy;
+  try {
+    copy = JSON.parse(JSON.stringify(value2));
+  } catch (error63) {
+    throw new MlopsError("argument_invalid", `${what}: not JSON (${error63.message})`);
+  }
+  if (value2 === null || typeof value2 !== "object" || !isDeepStrictEqual3(copy, value2)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `${what}: expected a JSON object (plain data that survives JSON.stringify unchanged: no NaN, Infinity, undefined, Dates or class instances), got ${describeValue2(value2)}`
+    );
+  }
+  return value2;
+}
+function describeValue2(value2) {
+  try {
+    return JSON.stringify(value2)?.slice(0, 120) ?? String(value2);
+  } catch {
+    return String(value2);
+  }
+}
+function checkTrialBatch(name, batch, payloads) {
+  validateStudyName(name);
+  if (!(Number.isInteger(batch) && batch >= 0)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `addTrials: batch: expected an integer \u2265 0, got ${JSON.stringify(batch)}`
+    );
+  }
+  if (!Array.isArray(payloads) || payloads.length === 0) {
+    throw new MlopsError(
+      "argument_invalid",
+      "addTrials: expected a non-empty array of payload objects"
+    );
+  }
+  payloads.forEach((payload, index) => {
+    checkStudyJson(`study "${name}" batch ${batch} trial ${index}`, payload);
+  });
+}
+function checkClaimOptions(options) {
+  if (options === null || typeof options !== "object") {
+    throw new MlopsError("argument_invalid", "claimTrial: expected { worker, graceMs }");
+  }
+  if (typeof options.worker !== "string" || options.worker === "") {
+    throw new MlopsError("argument_invalid", "claimTrial: worker: expected a non-empty string");
+  }
+  if (!(typeof options.graceMs === "number" && options.graceMs > 0)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `claimTrial: graceMs: expected a number of milliseconds > 0, got ${options.graceMs}`
+    );
+  }
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `claimTrial: maxAttempts: expected an integer \u2265 1, got ${options.maxAttempts}`
+    );
+  }
+  const batch = options.batch;
+  if (batch !== void 0 && !(Number.isInteger(batch) && batch >= 0)) {
+    throw new MlopsError(
+      "argument_invalid",
+      `claimTrial: batch: expected an integer \u2265 0, got ${JSON.stringify(batch)}`
+    );
+  }
+  return { worker: options.worker, graceMs: options.graceMs, maxAttempts, batch };
+}
+function batchConflict(name, batch, stored, given) {
+  if (stored.length !== given.length) {
+    return new MlopsError(
+      "registry_conflict",
+      `study "${name}": batch ${batch} holds ${stored.length} trials, this worker proposes ${given.length}: the workers do not run the same search`
+    );
+  }
+  const index = stored.findIndex((payload, i) => !isDeepStrictEqual3(payload, given[i]));
+  if (index < 0) return void 0;
+  return new MlopsError(
+    "registry_conflict",
+    `study "${name}": batch ${batch} trial ${index} is ${describeValue2(stored[index])} in the study but ${describeValue2(given[index])} here: the workers do not run the same search`
+  );
+}
+function batchOutOfOrder(name, batch, next) {
+  return new MlopsError(
+    "argument_invalid",
+    `study "${name}": cannot add batch ${batch} before batch ${next} (batches are added in order)`
+  );
+}
+function studyNotFound(name, where, names) {
+  const list = names.length === 0 ? "none" : names.slice(0, 20).join(", ");
+  return new MlopsError(
+    "registry_not_found",
+    `study "${name}" not found in ${where}; studies: ${list}`
+  );
+}
+function abandonedResult(attempts, worker) {
+  return {
+    abandoned: true,
+    message: `the trial's worker stopped ${attempts} time${attempts === 1 ? "" : "s"} while running it${worker ? ` (last: ${worker})` : ""}; it is not tried again`
+  };
+}
+
+// ../core/src/registry/folder-studies.ts
+var FINISH_WAIT_MS = 24 * 60 * 60 * 1e3;
+var FolderStudyStore = class {
+  #root;
+  #tracking;
+  constructor(root, tracking) {
+    this.#root = root;
+    this.#tracking = tracking;
+  }
+  #path(name, file2 = "study.json") {
+    return this.#root.join("studies", name, file2);
+  }
+  async #read(name) {
+    return readJsonIfExists(this.#path(name));
+  }
+  async #require(name) {
+    const file2 = await this.#read(name);
+    if (file2 === void 0) {
+      throw studyNotFound(
+        name,
+        this.#root.path,
+        (await this.listStudies()).map((s) => s.name)
+      );
+    }
+    return file2;
+  }
+  async #write(name, file2) {
+    await writeFileAtomic2(this.#path(name), storedJson(file2));
+  }
+  /** Runs `work` on the study's file under its lock; `work` returns whether to write it back. */
+  async #update(name, work) {
+    validateStudyName(name);
+    await this.#root.ensure();
+    await ensureDirectory(this.#root.join("studies", name));
+    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
+      const file2 = await this.#require(name);
+      const { value: value2, changed } = await work(file2);
+      if (changed) await this.#write(name, file2);
+      return value2;
+    });
+  }
+  async createStudy(name, options) {
+    validateStudyName(name);
+    checkStudyJson(`study "${name}": spec`, options.spec);
+    if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
+      throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
+    }
+    await this.#root.ensure();
+    await ensureDirectory(this.#root.join("studies", name));
+    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
+      const existing = await this.#read(name);
+      if (existing !== void 0) return { study: existing.study, created: false };
+      const run3 = await this.#tracking.createRun({
+        experimentId: options.run.experimentId,
+        runName: options.run.runName,
+        tags: { ...options.run.tags, "mlops.study": name }
+      });
+      if (options.run.params && Object.keys(options.run.params).length > 0) {
+        await this.#tracking.logParams(run3.runId, options.run.params);
+      }
+      const study = {
+        name,
+        studyId: randomBytes4(8).toString("hex"),
+        spec: options.spec,
+        dataDigest: options.dataDigest,
+        state: "RUNNING",
+        runId: run3.runId,
+        experimentId: run3.experimentId,
+        createdAt: Date.now(),
+        createdBy: options.worker
+      };
+      await this.#write(name, { study, trials: [] });
+      return { study, created: true };
+    });
+  }
+  async getStudy(name) {
+    validateStudyName(name);
+    return (await this.#read(name))?.study;
+  }
+  async listStudies() {
+    const names = await this.#root.list(this.#root.join("studies"));
+    const studies = [];
+    for (const name of names) {
+      const file2 = await this.#read(name);
+      if (file2 !== void 0) studies.push(file2.study);
+    }
+    return studies;
+  }
+  async addTrials(name, batch, payloads) {
+    checkTrialBatch(name, batch, payloads);
+    return this.#update(name, (file2) => {
+      const stored = file2.trials.filter((trial) => trial.batch === batch);
+      if (stored.length > 0) {
+        const conflict = batchConflict(
+          name,
+          batch,
+          stored.map((trial) => trial.payload),
+          payloads
+        );
+        if (conflict) throw conflict;
+        return { value: stored, changed: false };
+      }
+      const next = nextBatch(file2.trials);
+      if (batch !== next) throw batchOutOfOrder(name, batch, next);
+      const added = payloads.map(
+        (payload, index) => ({
+          number: file2.trials.length + index,
+          batch,
+          index,
+          payload,
+          state: "WAITING",
+          attempt: 0
+        })
+      );
+      file2.trials.push(...added);
+      return { value: added, changed: true };
+    });
+  }
+  async listTrials(name, options = {}) {
+    validateStudyName(name);
+    const file2 = await this.#require(name);
+    return options.batch === void 0 ? file2.trials : file2.trials.filter((trial) => trial.batch === options.batch);
+  }
+  async claimTrial(name, options) {
+    const { worker, graceMs, maxAttempts, batch } = checkClaimOptions(options);
+    return this.#update(name, (file2) => {
+      const now = Date.now();
+      let changed = false;
+      for (const trial of file2.trials) {
+        if (batch !== void 0 && trial.batch !== batch) continue;
+        const stale = trial.state === "RUNNING" && now - (trial.heartbeatAt ?? 0) > graceMs;
+        if (trial.state !== "WAITING" && !stale) continue;
+        if (stale && trial.attempt >= maxAttempts) {
+          trial.state = "FAILED";
+          trial.result = abandonedResult(trial.attempt, trial.worker);
+          trial.completedAt = now;
+          changed = true;
+          continue;
+        }
+        const replaces = stale ? trial.worker : void 0;
+        trial.state = "RUNNING";
+        trial.attempt += 1;
+        trial.worker = worker;
+        trial.heartbeatAt = now;
+        const claim2 = {
+          number: trial.number,
+          batch: trial.batch,
+          index: trial.index,
+          payload: trial.payload,
+          attempt: trial.attempt,
+          worker,
+          ...replaces === void 0 ? {} : { replaces }
+        };
+        return { value: claim2, changed: true };
+      }
+      return { value: void 0, changed };
+    });
+  }
+  async heartbeat(name, claim2) {
+    return this.#update(name, (file2) => {
+      const trial = file2.trials[claim2.number];
+      if (!holds(trial, claim2)) return { value: false, changed: false };
+      trial.heartbeatAt = Date.now();
+      return { value: true, changed: true };
+    });
+  }
+  async completeTrial(name, claim2, result) {
+    checkStudyJson(`study "${name}" trial ${claim2?.number}: result`, result);
+    return this.#update(name, (file2) => {
+      const trial = file2.trials[claim2.number];
+      if (!holds(trial, claim2)) return { value: false, changed: false };
+      trial.state = "COMPLETE";
+      trial.result = result;
+      trial.completedAt = Date.now();
+      return { value: true, changed: true };
+    });
+  }
+  async finishStudy(name, worker, work) {
+    validateStudyName(name);
+    await this.#require(name);
+    return withLock(
+      this.#path(name, ".finish.lock"),
+      `the finishing of study "${name}"`,
+      { timeoutMs: FINISH_WAIT_MS, staleMs: Number.POSITIVE_INFINITY },
+      async () => {
+        const before = (await this.#require(name)).study;
+        if (before.state === "COMPLETE") return { study: before, finished: false };
+        const result = checkStudyJson(`study "${name}": result`, await work(before));
+        const study = await this.#update(name, (file2) => {
+          file2.study = {
+            ...file2.study,
+            state: "COMPLETE",
+            completedAt: Date.now(),
+            finishedBy: worker,
+            result
+          };
+          return { value: file2.study, changed: true };
+        });
+        return { study, finished: true };
+      }
+    );
+  }
+};
+function nextBatch(trials) {
+  return trials.length === 0 ? 0 : trials[trials.length - 1].batch + 1;
+}
+function holds(trial, claim2) {
+  return trial !== void 0 && trial.state === "RUNNING" && trial.attempt === claim2.attempt && trial.worker === claim2.worker;
+}
+
+// ../core/src/registry/folder-tracking.ts
+import { randomBytes as randomBytes5 } from "crypto";
 import { open as open10, unlink as unlink7 } from "fs/promises";
 
 // ../core/src/registry/filter.ts
@@ -76371,7 +76695,7 @@ var FolderTrackingStore = class {
     await this.getExperiment(experimentId);
     if (options.parentRunId !== void 0) await this.readStoredRun(options.parentRunId);
     await this.root.ensure();
-    const runId = randomBytes4(16).toString("hex");
+    const runId = randomBytes5(16).toString("hex");
     const record2 = {
       runId,
       experimentId,
@@ -76558,17 +76882,20 @@ var FolderStore = class extends ComposedRegistryStore {
   tracking;
   models;
   artifacts;
+  studies;
   #root;
   constructor(root, options = {}) {
     const folder = new FolderRoot(root, options);
     const artifacts = new FolderArtifactStore(folder);
     const tracking = new FolderTrackingStore(folder, { artifacts });
     const models = new FolderModelRegistryStore(folder, { artifacts, tracking });
-    super({ tracking, models, artifacts, location: root });
+    const studies = new FolderStudyStore(folder, tracking);
+    super({ tracking, models, artifacts, studies, location: root });
     this.root = root;
     this.tracking = tracking;
     this.models = models;
     this.artifacts = artifacts;
+    this.studies = studies;
     this.#root = folder;
   }
   /** Creates the folder and its format marker, or checks that an existing folder is a registry. */
@@ -76702,6 +77029,25 @@ function resolveRegistryLocation(value2, env = process.env, cwd = process.cwd())
 }
 
 // ../core/src/registry/registry.ts
+function withProfile(artifact, profile) {
+  return profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile }, arrays: artifact.arrays };
+}
+function modelDigest(artifact) {
+  const {
+    createdAt: _createdAt,
+    runId: _runId,
+    gitCommit: _gitCommit,
+    ...lineage
+  } = artifact.manifest.lineage;
+  const stable = {
+    manifest: {
+      ...artifact.manifest,
+      lineage: { ...lineage, createdAt: "1970-01-01T00:00:00.000Z", sdkVersion: "-" }
+    },
+    arrays: artifact.arrays
+  };
+  return `sha256:${sha256Hex(encodeArtifact(stable))}`;
+}
 var Registry = class {
   constructor(store) {
     this.store = store;
@@ -76721,7 +77067,7 @@ var Registry = class {
    */
   async registerModel(name, artifact, options = {}) {
     validateModelName(name);
-    const stored = options.profile === void 0 ? artifact : { manifest: { ...artifact.manifest, profile: options.profile }, arrays: artifact.arrays };
+    const stored = withProfile(artifact, options.profile);
     const { manifest } = stored;
     const version2 = await this.store.createModelVersion(name, {
       artifact: encodeArtifact(stored),
@@ -76737,6 +77083,7 @@ var Registry = class {
         features: Object.keys(manifest.schema.fields).filter((f) => f !== manifest.schema.target),
         target: manifest.schema.target ?? null,
         profiled: manifest.profile !== void 0,
+        modelDigest: modelDigest(stored),
         ...options.datasets === void 0 ? {} : { datasets: options.datasets }
       }
     });
@@ -76747,6 +77094,37 @@ var Registry = class {
       });
     }
     return options.aliases?.length ? this.store.getModelVersion(name, version2.version) : version2;
+  }
+  /**
+   * The newest version of `name` that holds the same model as `artifact` (the same
+   * `modelDigest`: rerunning a seeded training on the same data makes one), or undefined when
+   * there is none or no model `name` yet. Use it before `registerModel` to avoid registering a
+   * copy as a new version. `profile` is the one you would pass to `registerModel`.
+   *
+   * @example
+   * const same = await registry.findIdentical("wine", artifact);
+   * if (same) console.log(`identical to models:/wine/${same.version}: not registered again`);
+   */
+  async findIdentical(name, artifact, options = {}) {
+    const digest = modelDigest(withProfile(artifact, options.profile));
+    let versions;
+    try {
+      versions = await this.store.listModelVersions(name);
+    } catch (error63) {
+      if (MlopsError.isInstance(error63) && error63.code === "registry_not_found") return void 0;
+      throw error63;
+    }
+    for (const version2 of versions.reverse()) {
+      let known = version2.metadata.modelDigest;
+      if (typeof known !== "string") {
+        const bytes = await this.store.readModelArtifact(name, version2.version);
+        known = modelDigest(
+          decodeArtifact(bytes, { source: `models:/${name}/${version2.version}` })
+        );
+      }
+      if (known === digest) return version2;
+    }
+    return void 0;
   }
   /** The version a `models:/name/3`, `models:/name@alias` or `models:/name/latest` URI names. */
   resolve(uri) {
