@@ -13614,7 +13614,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch(input3, init = void 0) {
+    function fetch2(input3, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14569,7 +14569,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch,
+      fetch: fetch2,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -19108,7 +19108,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -27498,6 +27498,9 @@ var ExitCode;
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
   ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
 })(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
 function getInput(name, options) {
   const val = process.env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] || "";
   if (options && options.required && !val) {
@@ -65362,25 +65365,105 @@ function conformRows(path, frame, options, rowOffset) {
   });
 }
 function applySchema(raw, options, source) {
+  const { path, rowOffset, lineOf } = source;
+  const malformed = source.malformed ?? [];
+  let kept;
+  let gathered;
+  if (malformed.length > 0) {
+    if (options.onInvalidRow === void 0) {
+      const first = malformed[0];
+      throw new MlopsError("data_invalid", `${path}:${lineOf(first.row)}: ${first.message}`, {
+        location: { file: path, line: lineOf(first.row) }
+      });
+    }
+    const drop = new Uint8Array(raw.rowCount);
+    gathered = [];
+    for (const record2 of malformed) {
+      drop[record2.row] = 1;
+      const row = rowOffset + record2.row;
+      const line = lineOf(record2.row);
+      gathered.push({
+        row,
+        location: { file: path, line },
+        values: {},
+        text: record2.text,
+        issues: [
+          {
+            code: "malformed_row",
+            path: [row],
+            message: record2.message,
+            expected: record2.expected,
+            received: record2.received,
+            location: { file: path, line }
+          }
+        ]
+      });
+    }
+    kept = [];
+    for (let row = 0; row < raw.rowCount; row++) if (!drop[row]) kept.push(row);
+  }
+  const readable = kept === void 0 ? raw : raw.take(kept);
+  const batchRow = (row) => kept === void 0 ? row : kept[row];
+  const collect = gathered;
+  const schemaOptions = collect === void 0 ? options : { ...options, onInvalidRow: (row) => void collect.push(row) };
+  const { frame, rows } = conformBatch(readable, schemaOptions, {
+    ...source,
+    // Rows of `readable` are numbered from 0 for the schema, then mapped back to the file.
+    rowOffset: 0,
+    lineOf: (row) => lineOf(batchRow(row)),
+    fileRow: (row) => rowOffset + batchRow(row)
+  });
+  if (collect !== void 0) {
+    collect.sort((a, b) => a.row - b.row);
+    for (const row of collect) options.onInvalidRow?.(row);
+  }
+  if (options.onFrameOrigin !== void 0) {
+    const at = (index) => batchRow(rows === void 0 ? index : rows[index]);
+    options.onFrameOrigin({
+      file: path,
+      rowCount: frame.rowCount,
+      row: (index) => rowOffset + at(index),
+      line: (index) => lineOf(at(index))
+    });
+  }
+  return frame;
+}
+function conformBatch(batch, options, source) {
   const schema = options.schema;
-  if (!schema) return raw;
+  if (!schema) return { frame: batch, rows: void 0 };
+  let raw = batch;
+  if (raw.rowCount === 0 && source.malformed !== void 0 && source.malformed.length > 0) {
+    const entries = [...raw.columns()];
+    for (const name of schema.names) {
+      if (raw.has(name)) continue;
+      entries.push([
+        name,
+        schema.fields[name].kind === "category" ? { kind: "category", codes: new Int32Array(0), dictionary: [] } : { kind: "number", values: new Float64Array(0) }
+      ]);
+    }
+    raw = new Frame(entries, 0);
+  }
   const extras = options.keepUnknownColumns ? raw.names.filter((name) => !Object.hasOwn(schema.fields, name)) : [];
   const declared = extras.length > 0 ? raw.drop(extras) : raw;
-  const { path, rowOffset, lineOf } = source;
+  const { path, lineOf, fileRow } = source;
+  const relocate = (issues, shift) => issues.map(
+    (found) => typeof found.path[0] === "number" ? { ...found, path: [shift(found.path[0]), ...found.path.slice(1)] } : found
+  );
   const conformOptions = {
     textMissing: source.textMissing ?? true,
-    rowOffset,
+    rowOffset: 0,
     locate: (row) => ({ file: path, line: lineOf(row) })
   };
   const onInvalidRow = options.onInvalidRow;
   if (onInvalidRow === void 0) {
-    return withExtras(schema.conformFrame(declared, conformOptions), raw, extras);
+    const conformed2 = schema.conformFrame(declared, { ...conformOptions, rowOffset: fileRow(0) });
+    return { frame: withExtras(conformed2, raw, extras), rows: void 0 };
   }
   const first = schema.safeConformFrame(declared, {
     ...conformOptions,
     maxIssues: Number.POSITIVE_INFINITY
   });
-  if (first.success) return withExtras(first.data, raw, extras);
+  if (first.success) return { frame: withExtras(first.data, raw, extras), rows: void 0 };
   const byRow = /* @__PURE__ */ new Map();
   const whole = [];
   for (const found of first.error.issues) {
@@ -65389,21 +65472,20 @@ function applySchema(raw, options, source) {
       whole.push(found);
       continue;
     }
-    const row = at - rowOffset;
-    const list = byRow.get(row);
+    const list = byRow.get(at);
     if (list) list.push(found);
-    else byRow.set(row, [found]);
+    else byRow.set(at, [found]);
   }
   if (whole.length > 0) throw new SchemaError(whole, { subject: path });
   const keep = new Uint8Array(raw.rowCount).fill(1);
-  const rows = [...byRow.keys()].sort((a, b) => a - b);
-  for (const row of rows) {
+  const invalid5 = [...byRow.keys()].sort((a, b) => a - b);
+  for (const row of invalid5) {
     keep[row] = 0;
     onInvalidRow({
-      row: rowOffset + row,
+      row: fileRow(row),
       location: { file: path, line: lineOf(row) },
       values: rowValues(raw, row),
-      issues: byRow.get(row) ?? []
+      issues: relocate(byRow.get(row) ?? [], fileRow)
     });
   }
   const indices = [];
@@ -65414,7 +65496,7 @@ function applySchema(raw, options, source) {
     ...conformOptions,
     locate: (row) => ({ file: path, line: lineOf(indices[row]) })
   });
-  return withExtras(conformed, valid, extras);
+  return { frame: withExtras(conformed, valid, extras), rows: indices };
 }
 function withExtras(conformed, raw, extras) {
   if (extras.length === 0) return conformed;
@@ -65684,6 +65766,7 @@ var MODE_SKIP = 3;
 var NEED_MORE = 0;
 var LIMIT = 1;
 var DONE = 2;
+var UNTERMINATED = -2;
 var CACHE_VALUE_BYTES = 24;
 var CACHE_SLOTS = 1024;
 var FNV_OFFSET = 2166136261 | 0;
@@ -65732,6 +65815,9 @@ var CsvReader = class _CsvReader {
   #lineRows = [];
   #lineDeltas = [];
   #lineDelta = Number.NaN;
+  /** Malformed records are kept as rows (see `configure`) instead of thrown. */
+  #lenient = false;
+  #malformed = [];
   /** Set by `#scanQuoted`: the field's text and the line breaks inside it. */
   #quotedText = "";
   #quotedNewlines = 0;
@@ -65792,9 +65878,13 @@ var CsvReader = class _CsvReader {
   }
   /**
    * Chooses how each header column is stored (`modes`, by header index) and the order of the
-   * materialised columns in the batches (`order`, header indices).
+   * materialised columns in the batches (`order`, header indices). `lenient`: a record with the
+   * wrong number of fields, or whose quote is never closed, becomes a row of missing values
+   * listed in the batch's `malformed` (with its text) instead of an error; after an unclosed
+   * quote, reading goes on at the next line.
    */
-  configure(modes, order) {
+  configure(modes, order, lenient = false) {
+    this.#lenient = lenient;
     this.#modes = Uint8Array.from(modes);
     this.#order = [...order];
     this.#numeric = modes.map(() => EMPTY_VALUES);
@@ -65975,10 +66065,11 @@ var CsvReader = class _CsvReader {
   /**
    * Scans the quoted field opening at `position`. Returns the position of the byte after it (a
    * delimiter, a line break or the end of the file), or -1 when the buffer ends before the field
-   * is known to be complete. Sets `#quotedText` (with `""` unescaped, and any bytes between the
+   * is known to be complete, or UNTERMINATED when `lenient` and the quote is never closed. Sets
+   * `#quotedText` (with `""` unescaped, and any bytes between the
    * closing quote and the delimiter appended, as Python's csv module does) and `#quotedNewlines`.
    */
-  #scanQuoted(position, line, column2) {
+  #scanQuoted(position, line, column2, lenient = false) {
     const buffer = this.#buffer;
     const end = this.#end;
     const eof = this.#eof;
@@ -65988,6 +66079,7 @@ var CsvReader = class _CsvReader {
     while (true) {
       if (cursor >= end) {
         if (!eof) return -1;
+        if (lenient) return UNTERMINATED;
         throw new MlopsError(
           "csv_unterminated_quote",
           `${this.path}:${line}: unterminated quoted field in column ${typeof column2 === "string" ? `"${column2}"` : column2}: the quote opened on this line is never closed`,
@@ -66056,6 +66148,7 @@ var CsvReader = class _CsvReader {
     this.#lineRows = [];
     this.#lineDeltas = [];
     this.#lineDelta = Number.NaN;
+    this.#malformed = [];
     const capacity = Math.min(limit, this.#estimateRows(this.#start, this.#rowsBefore));
     this.#capacity = capacity;
     const modes = this.#modes;
@@ -66136,7 +66229,7 @@ var CsvReader = class _CsvReader {
       }
       return row + (lineDeltas[low] ?? 0);
     };
-    return { rowCount, columns, lineOf };
+    return { rowCount, columns, lineOf, malformed: this.#malformed };
   }
   /**
    * The hot loop: parses complete records from the buffer into the columns until the buffer
@@ -66187,7 +66280,28 @@ var CsvReader = class _CsvReader {
       while (true) {
         const mode = field < columnCount ? modes[field] : MODE_SKIP;
         if (byte === QUOTE) {
-          const next2 = this.#scanQuoted(position, line, this.#columnLabel(field));
+          const next2 = this.#scanQuoted(position, line, this.#columnLabel(field), this.#lenient);
+          if (next2 === UNTERMINATED) {
+            let lineEnd = position;
+            while (lineEnd < end && buffer[lineEnd] !== LF && buffer[lineEnd] !== CR) lineEnd++;
+            this.#keepMalformed(
+              row,
+              recordStart,
+              lineEnd,
+              `unterminated quoted field in column ${describeColumn(this.#columnLabel(field))}: the quote opened on line ${line} is never closed`,
+              "a closing quote",
+              "none before the end of the file"
+            );
+            position = lineEnd >= end ? end : this.#recordEnd(lineEnd);
+            line++;
+            if (recordLine - row !== lineDelta) {
+              lineDelta = recordLine - row;
+              this.#lineRows.push(row);
+              this.#lineDeltas.push(lineDelta);
+            }
+            row++;
+            continue records;
+          }
           if (next2 < 0) {
             position = recordStart;
             line = recordLine;
@@ -66315,7 +66429,17 @@ var CsvReader = class _CsvReader {
           status = NEED_MORE;
           break records;
         }
-        if (field !== columnCount) throw this.#raggedRow(recordLine, field);
+        if (field !== columnCount) {
+          if (!this.#lenient) throw this.#raggedRow(recordLine, field);
+          this.#keepMalformed(
+            row,
+            recordStart,
+            position,
+            `expected ${columnCount} fields like the header, found ${field}`,
+            `${columnCount} fields`,
+            `${field}`
+          );
+        }
         position = next;
         line++;
         if (recordLine - row !== lineDelta) {
@@ -66332,6 +66456,25 @@ var CsvReader = class _CsvReader {
     this.#row = row;
     this.#lineDelta = lineDelta;
     return status;
+  }
+  /**
+   * Lenient mode: records the malformed record `row` (its bytes `[start, end)`) and makes its
+   * row all missing values (what was parsed of it may sit in the wrong columns).
+   */
+  #keepMalformed(row, start, end, message2, expected, received) {
+    const modes = this.#modes;
+    for (let field = 0; field < modes.length; field++) {
+      const mode = modes[field];
+      if (mode === MODE_NUMERIC) this.#numeric[field][row] = Number.NaN;
+      else if (mode !== MODE_SKIP) this.#codes[field][row] = -1;
+    }
+    this.#malformed.push({
+      row,
+      text: this.#buffer.toString("utf8", start, end),
+      message: message2,
+      expected,
+      received
+    });
   }
   #columnLabel(field) {
     return field < this.header.length ? this.header[field] : field + 1;
@@ -66440,6 +66583,9 @@ var CsvReader = class _CsvReader {
     return code;
   }
 };
+function describeColumn(column2) {
+  return typeof column2 === "string" ? `"${column2}"` : String(column2);
+}
 
 // ../core/src/io/writer.ts
 var ByteBuffer4 = class {
@@ -66546,7 +66692,7 @@ async function readCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order);
+    reader.configure(plan.modes, plan.order, options.onInvalidRow !== void 0);
     const batch = await reader.readBatch(Number.MAX_SAFE_INTEGER);
     if (batch.rowCount === 0) throw headerOnly(reader);
     return toFrame2(path, batch, plan.schema, 0, options);
@@ -66559,7 +66705,7 @@ async function* streamCsvFile(path, options = {}) {
   const reader = await CsvReader.open(path, readerSettings(path, options));
   try {
     const plan = planColumns(reader, options);
-    reader.configure(plan.modes, plan.order);
+    reader.configure(plan.modes, plan.order, options.onInvalidRow !== void 0);
     let rowOffset = 0;
     while (true) {
       const batch = await reader.readBatch(batchSize);
@@ -66704,7 +66850,11 @@ function restrictSchema(schema, columns) {
 }
 function toFrame2(path, batch, schema, rowOffset, options) {
   const raw = new Frame(batch.columns, batch.rowCount);
-  return applySchema(raw, { ...options, schema }, { path, rowOffset, lineOf: batch.lineOf });
+  return applySchema(
+    raw,
+    { ...options, schema },
+    { path, rowOffset, lineOf: batch.lineOf, malformed: batch.malformed }
+  );
 }
 function headerOnly(reader) {
   return new MlopsError(
@@ -66773,33 +66923,47 @@ var jsonlFormat = {
 };
 async function readJsonl(path, options = {}) {
   let last;
-  for await (const batch of parseBatches(path, Number.POSITIVE_INFINITY, options.columns)) {
+  const lenient = options.onInvalidRow !== void 0;
+  for await (const batch of parseBatches(
+    path,
+    Number.POSITIVE_INFINITY,
+    options.columns,
+    lenient
+  )) {
     last = batch;
   }
   checkColumns(path, last?.seen ?? [], options.columns);
-  return conform(path, last?.frame ?? new Frame({}), last?.lines ?? [], options, 0);
+  return conform(
+    path,
+    last ?? { frame: new Frame({}), lines: [], seen: [], malformed: [] },
+    options,
+    0
+  );
 }
 async function* streamJsonl(path, options = {}) {
   const batchSize = checkBatchSize(options.batchSize);
   let offset = 0;
-  for await (const batch of parseBatches(path, batchSize, options.columns)) {
-    yield conform(path, batch.frame, batch.lines, options, offset);
+  const lenient = options.onInvalidRow !== void 0;
+  for await (const batch of parseBatches(path, batchSize, options.columns, lenient)) {
+    yield conform(path, batch, options, offset);
     offset += batch.frame.rowCount;
   }
 }
-function conform(path, frame, lines, options, rowOffset) {
-  return applySchema(frame, options, {
+function conform(path, batch, options, rowOffset) {
+  const lines = batch.lines;
+  return applySchema(batch.frame, options, {
     path,
     rowOffset,
     textMissing: false,
-    lineOf: (row) => lines[row]
+    lineOf: (row) => lines[row],
+    malformed: batch.malformed
   });
 }
-async function* parseBatches(path, batchSize, columns) {
+async function* parseBatches(path, batchSize, columns, lenient = false) {
   await assertReadableFile(path);
   const decoder5 = new TextDecoder2("utf-8", { fatal: true });
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-  let builder = new BatchBuilder(path, columns);
+  let builder = new BatchBuilder(path, columns, lenient);
   let pending = "";
   let lineNumber = 0;
   try {
@@ -66812,7 +66976,7 @@ async function* parseBatches(path, batchSize, columns) {
         builder.addLine(text.slice(start, newline), lineNumber);
         if (builder.rowCount === batchSize) {
           yield builder.finish();
-          builder = new BatchBuilder(path, columns);
+          builder = new BatchBuilder(path, columns, lenient);
         }
         start = newline + 1;
         newline = text.indexOf("\n", start);
@@ -66896,9 +67060,12 @@ var BatchBuilder = class {
   #columns = /* @__PURE__ */ new Map();
   #seen = /* @__PURE__ */ new Set();
   #lines = [];
+  #lenient;
+  #malformed = [];
   rowCount = 0;
-  constructor(path, columns) {
+  constructor(path, columns, lenient) {
     this.#path = path;
+    this.#lenient = lenient;
     this.#requested = columns;
     this.#wanted = columns ? new Set(columns) : void 0;
   }
@@ -66911,27 +67078,39 @@ var BatchBuilder = class {
       row = JSON.parse(text);
     } catch (error63) {
       const snippet = text.length > 40 ? `${text.slice(0, 37)}...` : text;
-      throw this.#invalid(
-        line,
-        `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} (${error63.message})`,
-        error63
-      );
+      const message2 = error63.message;
+      const problem = `expected a JSON object, got invalid JSON ${JSON.stringify(snippet)} (${message2})`;
+      if (this.#lenient) {
+        this.#keepMalformed(text, line, problem, "invalid JSON");
+        return;
+      }
+      throw this.#invalid(line, problem, error63);
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      throw this.#invalid(line, `expected a JSON object, got ${describeReceived(row)}`);
+      const received = describeReceived(row);
+      const problem = `expected a JSON object, got ${received}`;
+      if (this.#lenient) {
+        this.#keepMalformed(text, line, problem, received);
+        return;
+      }
+      throw this.#invalid(line, problem);
     }
     const index = this.rowCount;
     const record2 = row;
     for (const key in record2) {
       const value2 = record2[key];
       if (value2 !== null && typeof value2 === "object") {
-        throw this.#invalid(
-          line,
-          `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ` + (Array.isArray(value2) ? "an array" : "an object"),
-          void 0,
-          key
-        );
+        const received = Array.isArray(value2) ? "an array" : "an object";
+        const problem = `field ${JSON.stringify(key)}: expected a number, string, boolean or null, got ${received}`;
+        if (this.#lenient) {
+          this.#keepMalformed(text, line, problem, received);
+          return;
+        }
+        throw this.#invalid(line, problem, void 0, key);
       }
+    }
+    for (const key in record2) {
+      const value2 = record2[key];
       this.#seen.add(key);
       if (this.#wanted && !this.#wanted.has(key)) continue;
       let column2 = this.#columns.get(key);
@@ -66951,7 +67130,24 @@ var BatchBuilder = class {
       name,
       (this.#columns.get(name) ?? new ColumnBuilder()).finish(n)
     ]);
-    return { frame: new Frame(entries, n), lines: this.#lines, seen: [...this.#seen] };
+    return {
+      frame: new Frame(entries, n),
+      lines: this.#lines,
+      seen: [...this.#seen],
+      malformed: this.#malformed
+    };
+  }
+  /** Lenient reads: the line becomes a row of missing values, listed as malformed. */
+  #keepMalformed(text, line, message2, received) {
+    this.#malformed.push({
+      row: this.rowCount,
+      text,
+      message: message2,
+      expected: "a JSON object of numbers, strings, booleans and nulls",
+      received
+    });
+    this.#lines.push(line);
+    this.rowCount++;
   }
   #invalid(line, message2, cause, column2) {
     return new MlopsError("jsonl_invalid", `${this.#path}:${line}: ${message2}`, {
@@ -73840,8 +74036,8 @@ function writeFrame(path, frame, options = {}) {
 import { userInfo } from "os";
 import { resolve as resolve2 } from "path";
 function currentActor(env = process.env) {
-  const github = env.GITHUB_ACTOR?.trim();
-  if (github) return github;
+  const github2 = env.GITHUB_ACTOR?.trim();
+  if (github2) return github2;
   try {
     const name = userInfo().username.trim();
     if (name) return name;
@@ -77240,6 +77436,64 @@ function openExistingRegistry(location, options = {}) {
   return openRegistry(location, { ...options, mustExist: true });
 }
 
+// src/comment.ts
+import { readFile as readFile5 } from "fs/promises";
+async function pullRequestOf(env) {
+  const repository = env.GITHUB_REPOSITORY;
+  if (!env.GITHUB_EVENT_PATH || !repository) return void 0;
+  const event = JSON.parse(await readFile5(env.GITHUB_EVENT_PATH, "utf8"));
+  const number4 = event.pull_request?.number ?? (event.issue?.pull_request === void 0 ? void 0 : event.issue.number);
+  if (typeof number4 !== "number") return void 0;
+  const apiUrl = (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
+  return { apiUrl, repository, number: number4 };
+}
+function commentMarker(model) {
+  return `<!-- mlops-gate: ${model.replace(/--/g, "- -")} -->`;
+}
+async function github(token, method, url2, body) {
+  const response = await fetch(url2, {
+    method,
+    headers: {
+      accept: "application/vnd.github+json",
+      authorization: `Bearer ${token}`,
+      "x-github-api-version": "2022-11-28",
+      "user-agent": "mlops-gate-action",
+      ...body === void 0 ? {} : { "content-type": "application/json" }
+    },
+    body: body === void 0 ? void 0 : JSON.stringify(body)
+  });
+  if (!response.ok) {
+    const text = (await response.text()).slice(0, 300);
+    throw new Error(`${method} ${url2} answered ${response.status}: ${text}`);
+  }
+  return response.json();
+}
+async function upsertGateComment(token, target, model, markdown) {
+  const marker2 = commentMarker(model);
+  const body = `${marker2}
+${markdown}`;
+  const repo = `${target.apiUrl}/repos/${target.repository}`;
+  for (let page = 1; ; page += 1) {
+    const comments = await github(
+      token,
+      "GET",
+      `${repo}/issues/${target.number}/comments?per_page=100&page=${page}`
+    );
+    const mine = comments.find((comment) => comment.body?.startsWith(marker2));
+    if (mine !== void 0) {
+      const updated = await github(token, "PATCH", `${repo}/issues/comments/${mine.id}`, {
+        body
+      });
+      return { url: updated.html_url, action: "updated" };
+    }
+    if (comments.length < 100) break;
+  }
+  const created = await github(token, "POST", `${repo}/issues/${target.number}/comments`, {
+    body
+  });
+  return { url: created.html_url, action: "created" };
+}
+
 // src/main.ts
 var INPUT_DEFAULTS = {
   registry: ".mlops",
@@ -77248,7 +77502,8 @@ var INPUT_DEFAULTS = {
   data: "",
   "promote-to": "",
   "require-baseline": "false",
-  reason: ""
+  reason: "",
+  "github-token": ""
 };
 function input2(name) {
   const value2 = getInput(name, { trimWhitespace: name !== "thresholds" });
@@ -77333,6 +77588,24 @@ async function writeSummary(markdown) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   await summary.addRaw(markdown).write();
 }
+async function commentOnPullRequest(token, model, markdown) {
+  if (token === "") return;
+  setSecret(token);
+  const target = await pullRequestOf(process.env);
+  if (target === void 0) {
+    info("Not a pull request: no gate comment to post.");
+    return;
+  }
+  try {
+    const comment = await upsertGateComment(token, target, model, markdown);
+    setOutput("comment-url", comment.url);
+    info(`Gate comment ${comment.action}: ${comment.url}`);
+  } catch (error63) {
+    warning(`Could not post the gate comment: ${messageOf2(error63)}`, {
+      title: "Gate comment"
+    });
+  }
+}
 function setOutputs(run3) {
   setOutput("passed", String(run3.result.passed));
   setOutput("candidate-version", String(run3.candidate.version));
@@ -77389,7 +77662,9 @@ async function run2() {
       if (!row.passed) error(row.reason, { title: `Gate: ${row.metric} ${row.rule}` });
     }
     setOutputs(gate);
-    await writeSummary(formatGateRunMarkdown(gate));
+    const markdown = formatGateRunMarkdown(gate);
+    await writeSummary(markdown);
+    await commentOnPullRequest(input2("github-token"), gate.candidate.name, markdown);
     const promotion = promotionLine(gate);
     if (promotion !== void 0) info(promotion);
     if (gate.result.passed) info(gate.summary);
