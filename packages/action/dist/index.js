@@ -12915,15 +12915,15 @@ var require_request2 = __commonJS({
           signal = input3[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
-        let window = "client";
+        let window2 = "client";
         if (request.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request.window, origin)) {
-          window = request.window;
+          window2 = request.window;
         }
         if (init.window != null) {
-          throw new TypeError(`'window' option '${window}' must be null`);
+          throw new TypeError(`'window' option '${window2}' must be null`);
         }
         if ("window" in init) {
-          window = "no-window";
+          window2 = "no-window";
         }
         request = makeRequest({
           // URL request’s URL.
@@ -12938,7 +12938,7 @@ var require_request2 = __commonJS({
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
-          window,
+          window: window2,
           // priority request’s priority.
           priority: request.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
@@ -19704,6 +19704,7661 @@ var require_tslib = __commonJS({
   }
 });
 
+// ../../node_modules/protobufjs/src/util/aspromise.js
+var require_aspromise = __commonJS({
+  "../../node_modules/protobufjs/src/util/aspromise.js"(exports, module) {
+    "use strict";
+    module.exports = asPromise;
+    function asPromise(fn, ctx) {
+      var params = new Array(arguments.length - 1), offset = 0, index = 2, pending = true;
+      while (index < arguments.length)
+        params[offset++] = arguments[index++];
+      return new Promise(function executor(resolve6, reject) {
+        params[offset] = function callback(err) {
+          if (pending) {
+            pending = false;
+            if (err)
+              reject(err);
+            else {
+              var params2 = new Array(arguments.length - 1), offset2 = 0;
+              while (offset2 < params2.length)
+                params2[offset2++] = arguments[offset2];
+              resolve6.apply(null, params2);
+            }
+          }
+        };
+        try {
+          fn.apply(ctx || null, params);
+        } catch (err) {
+          if (pending) {
+            pending = false;
+            reject(err);
+          }
+        }
+      });
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/base64.js
+var require_base64 = __commonJS({
+  "../../node_modules/protobufjs/src/util/base64.js"(exports) {
+    "use strict";
+    var base643 = exports;
+    base643.length = function length(string4) {
+      var p = string4.length;
+      if (!p)
+        return 0;
+      while (p > 0 && string4.charAt(p - 1) === "=")
+        --p;
+      return Math.floor(p * 3 / 4);
+    };
+    var b64 = new Array(64);
+    var s64 = new Array(123);
+    for (i = 0; i < 64; )
+      s64[b64[i] = i < 26 ? i + 65 : i < 52 ? i + 71 : i < 62 ? i - 4 : i - 59 | 43] = i++;
+    var i;
+    s64[45] = 62;
+    s64[95] = 63;
+    base643.encode = function encode3(buffer, start, end) {
+      var parts = null, chunk = [];
+      var i2 = 0, j = 0, t;
+      while (start < end) {
+        var b = buffer[start++];
+        switch (j) {
+          case 0:
+            chunk[i2++] = b64[b >> 2];
+            t = (b & 3) << 4;
+            j = 1;
+            break;
+          case 1:
+            chunk[i2++] = b64[t | b >> 4];
+            t = (b & 15) << 2;
+            j = 2;
+            break;
+          case 2:
+            chunk[i2++] = b64[t | b >> 6];
+            chunk[i2++] = b64[b & 63];
+            j = 0;
+            break;
+        }
+        if (i2 > 8191) {
+          (parts || (parts = [])).push(String.fromCharCode.apply(String, chunk));
+          i2 = 0;
+        }
+      }
+      if (j) {
+        chunk[i2++] = b64[t];
+        chunk[i2++] = 61;
+        if (j === 1)
+          chunk[i2++] = 61;
+      }
+      if (parts) {
+        if (i2)
+          parts.push(String.fromCharCode.apply(String, chunk.slice(0, i2)));
+        return parts.join("");
+      }
+      return String.fromCharCode.apply(String, chunk.slice(0, i2));
+    };
+    var invalidEncoding = "invalid encoding";
+    base643.decode = function decode6(string4, buffer, offset) {
+      var start = offset;
+      var j = 0, t;
+      for (var i2 = 0; i2 < string4.length; ) {
+        var c = string4.charCodeAt(i2++);
+        if (c === 61 && j > 1)
+          break;
+        if ((c = s64[c]) === void 0)
+          throw Error(invalidEncoding);
+        switch (j) {
+          case 0:
+            t = c;
+            j = 1;
+            break;
+          case 1:
+            buffer[offset++] = t << 2 | (c & 48) >> 4;
+            t = c;
+            j = 2;
+            break;
+          case 2:
+            buffer[offset++] = (t & 15) << 4 | (c & 60) >> 2;
+            t = c;
+            j = 3;
+            break;
+          case 3:
+            buffer[offset++] = (t & 3) << 6 | c;
+            j = 0;
+            break;
+        }
+      }
+      if (j === 1)
+        throw Error(invalidEncoding);
+      return offset - start;
+    };
+    var base64Re = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    var base64UrlRe = /[-_]/;
+    var base64UrlNoPaddingRe = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/;
+    base643.test = function test(string4) {
+      return base64Re.test(string4) || base64UrlRe.test(string4) && base64UrlNoPaddingRe.test(string4);
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/eventemitter.js
+var require_eventemitter = __commonJS({
+  "../../node_modules/protobufjs/src/util/eventemitter.js"(exports, module) {
+    "use strict";
+    module.exports = EventEmitter;
+    function EventEmitter() {
+      this._listeners = /* @__PURE__ */ Object.create(null);
+    }
+    EventEmitter.prototype.on = function on(evt, fn, ctx) {
+      (this._listeners[evt] || (this._listeners[evt] = [])).push({
+        fn,
+        ctx: ctx || this
+      });
+      return this;
+    };
+    EventEmitter.prototype.off = function off(evt, fn) {
+      if (evt === void 0)
+        this._listeners = /* @__PURE__ */ Object.create(null);
+      else {
+        if (fn === void 0)
+          this._listeners[evt] = [];
+        else {
+          var listeners = this._listeners[evt];
+          if (!listeners)
+            return this;
+          for (var i = 0; i < listeners.length; )
+            if (listeners[i].fn === fn)
+              listeners.splice(i, 1);
+            else
+              ++i;
+        }
+      }
+      return this;
+    };
+    EventEmitter.prototype.emit = function emit(evt) {
+      var listeners = this._listeners[evt];
+      if (listeners) {
+        var args = [], i = 1;
+        for (; i < arguments.length; )
+          args.push(arguments[i++]);
+        for (i = 0; i < listeners.length; )
+          listeners[i].fn.apply(listeners[i++].ctx, args);
+      }
+      return this;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/float.js
+var require_float = __commonJS({
+  "../../node_modules/protobufjs/src/util/float.js"(exports, module) {
+    "use strict";
+    module.exports = factory(factory);
+    function factory(exports2) {
+      if (typeof Float32Array !== "undefined") (function() {
+        var f322 = new Float32Array([-0]), f8b = new Uint8Array(f322.buffer), le = f8b[3] === 128;
+        function writeFloat_f32_cpy(val, buf, pos) {
+          f322[0] = val;
+          buf[pos] = f8b[0];
+          buf[pos + 1] = f8b[1];
+          buf[pos + 2] = f8b[2];
+          buf[pos + 3] = f8b[3];
+        }
+        function writeFloat_f32_rev(val, buf, pos) {
+          f322[0] = val;
+          buf[pos] = f8b[3];
+          buf[pos + 1] = f8b[2];
+          buf[pos + 2] = f8b[1];
+          buf[pos + 3] = f8b[0];
+        }
+        exports2.writeFloatLE = le ? writeFloat_f32_cpy : writeFloat_f32_rev;
+        exports2.writeFloatBE = le ? writeFloat_f32_rev : writeFloat_f32_cpy;
+        function readFloat_f32_cpy(buf, pos) {
+          f8b[0] = buf[pos];
+          f8b[1] = buf[pos + 1];
+          f8b[2] = buf[pos + 2];
+          f8b[3] = buf[pos + 3];
+          return f322[0];
+        }
+        function readFloat_f32_rev(buf, pos) {
+          f8b[3] = buf[pos];
+          f8b[2] = buf[pos + 1];
+          f8b[1] = buf[pos + 2];
+          f8b[0] = buf[pos + 3];
+          return f322[0];
+        }
+        exports2.readFloatLE = le ? readFloat_f32_cpy : readFloat_f32_rev;
+        exports2.readFloatBE = le ? readFloat_f32_rev : readFloat_f32_cpy;
+      })();
+      else (function() {
+        function writeFloat_ieee754(writeUint, val, buf, pos) {
+          var sign = val < 0 ? 1 : 0;
+          if (sign)
+            val = -val;
+          if (val === 0)
+            writeUint(1 / val > 0 ? (
+              /* positive */
+              0
+            ) : (
+              /* negative 0 */
+              2147483648
+            ), buf, pos);
+          else if (isNaN(val))
+            writeUint(2143289344, buf, pos);
+          else if (val > 34028234663852886e22)
+            writeUint((sign << 31 | 2139095040) >>> 0, buf, pos);
+          else if (val < 11754943508222875e-54)
+            writeUint((sign << 31 | Math.round(val / 1401298464324817e-60)) >>> 0, buf, pos);
+          else {
+            var exponent = Math.floor(Math.log(val) / Math.LN2), mantissa = Math.round(val * Math.pow(2, -exponent) * 8388608) & 8388607;
+            writeUint((sign << 31 | exponent + 127 << 23 | mantissa) >>> 0, buf, pos);
+          }
+        }
+        exports2.writeFloatLE = writeFloat_ieee754.bind(null, writeUintLE);
+        exports2.writeFloatBE = writeFloat_ieee754.bind(null, writeUintBE);
+        function readFloat_ieee754(readUint, buf, pos) {
+          var uint = readUint(buf, pos), sign = (uint >> 31) * 2 + 1, exponent = uint >>> 23 & 255, mantissa = uint & 8388607;
+          return exponent === 255 ? mantissa ? NaN : sign * Infinity : exponent === 0 ? sign * 1401298464324817e-60 * mantissa : sign * Math.pow(2, exponent - 150) * (mantissa + 8388608);
+        }
+        exports2.readFloatLE = readFloat_ieee754.bind(null, readUintLE);
+        exports2.readFloatBE = readFloat_ieee754.bind(null, readUintBE);
+      })();
+      if (typeof Float64Array !== "undefined") (function() {
+        var f643 = new Float64Array([-0]), f8b = new Uint8Array(f643.buffer), le = f8b[7] === 128;
+        function writeDouble_f64_cpy(val, buf, pos) {
+          f643[0] = val;
+          buf[pos] = f8b[0];
+          buf[pos + 1] = f8b[1];
+          buf[pos + 2] = f8b[2];
+          buf[pos + 3] = f8b[3];
+          buf[pos + 4] = f8b[4];
+          buf[pos + 5] = f8b[5];
+          buf[pos + 6] = f8b[6];
+          buf[pos + 7] = f8b[7];
+        }
+        function writeDouble_f64_rev(val, buf, pos) {
+          f643[0] = val;
+          buf[pos] = f8b[7];
+          buf[pos + 1] = f8b[6];
+          buf[pos + 2] = f8b[5];
+          buf[pos + 3] = f8b[4];
+          buf[pos + 4] = f8b[3];
+          buf[pos + 5] = f8b[2];
+          buf[pos + 6] = f8b[1];
+          buf[pos + 7] = f8b[0];
+        }
+        exports2.writeDoubleLE = le ? writeDouble_f64_cpy : writeDouble_f64_rev;
+        exports2.writeDoubleBE = le ? writeDouble_f64_rev : writeDouble_f64_cpy;
+        function readDouble_f64_cpy(buf, pos) {
+          f8b[0] = buf[pos];
+          f8b[1] = buf[pos + 1];
+          f8b[2] = buf[pos + 2];
+          f8b[3] = buf[pos + 3];
+          f8b[4] = buf[pos + 4];
+          f8b[5] = buf[pos + 5];
+          f8b[6] = buf[pos + 6];
+          f8b[7] = buf[pos + 7];
+          return f643[0];
+        }
+        function readDouble_f64_rev(buf, pos) {
+          f8b[7] = buf[pos];
+          f8b[6] = buf[pos + 1];
+          f8b[5] = buf[pos + 2];
+          f8b[4] = buf[pos + 3];
+          f8b[3] = buf[pos + 4];
+          f8b[2] = buf[pos + 5];
+          f8b[1] = buf[pos + 6];
+          f8b[0] = buf[pos + 7];
+          return f643[0];
+        }
+        exports2.readDoubleLE = le ? readDouble_f64_cpy : readDouble_f64_rev;
+        exports2.readDoubleBE = le ? readDouble_f64_rev : readDouble_f64_cpy;
+      })();
+      else (function() {
+        function writeDouble_ieee754(writeUint, off0, off1, val, buf, pos) {
+          var sign = val < 0 ? 1 : 0;
+          if (sign)
+            val = -val;
+          if (val === 0) {
+            writeUint(0, buf, pos + off0);
+            writeUint(1 / val > 0 ? (
+              /* positive */
+              0
+            ) : (
+              /* negative 0 */
+              2147483648
+            ), buf, pos + off1);
+          } else if (isNaN(val)) {
+            writeUint(0, buf, pos + off0);
+            writeUint(2146959360, buf, pos + off1);
+          } else if (val > 17976931348623157e292) {
+            writeUint(0, buf, pos + off0);
+            writeUint((sign << 31 | 2146435072) >>> 0, buf, pos + off1);
+          } else {
+            var mantissa;
+            if (val < 22250738585072014e-324) {
+              mantissa = val / 5e-324;
+              writeUint(mantissa >>> 0, buf, pos + off0);
+              writeUint((sign << 31 | mantissa / 4294967296) >>> 0, buf, pos + off1);
+            } else {
+              var exponent = Math.floor(Math.log(val) / Math.LN2);
+              if (exponent === 1024)
+                exponent = 1023;
+              mantissa = val * Math.pow(2, -exponent);
+              writeUint(mantissa * 4503599627370496 >>> 0, buf, pos + off0);
+              writeUint((sign << 31 | exponent + 1023 << 20 | mantissa * 1048576 & 1048575) >>> 0, buf, pos + off1);
+            }
+          }
+        }
+        exports2.writeDoubleLE = writeDouble_ieee754.bind(null, writeUintLE, 0, 4);
+        exports2.writeDoubleBE = writeDouble_ieee754.bind(null, writeUintBE, 4, 0);
+        function readDouble_ieee754(readUint, off0, off1, buf, pos) {
+          var lo = readUint(buf, pos + off0), hi = readUint(buf, pos + off1);
+          var sign = (hi >> 31) * 2 + 1, exponent = hi >>> 20 & 2047, mantissa = 4294967296 * (hi & 1048575) + lo;
+          return exponent === 2047 ? mantissa ? NaN : sign * Infinity : exponent === 0 ? sign * 5e-324 * mantissa : sign * Math.pow(2, exponent - 1075) * (mantissa + 4503599627370496);
+        }
+        exports2.readDoubleLE = readDouble_ieee754.bind(null, readUintLE, 0, 4);
+        exports2.readDoubleBE = readDouble_ieee754.bind(null, readUintBE, 4, 0);
+      })();
+      return exports2;
+    }
+    function writeUintLE(val, buf, pos) {
+      buf[pos] = val & 255;
+      buf[pos + 1] = val >>> 8 & 255;
+      buf[pos + 2] = val >>> 16 & 255;
+      buf[pos + 3] = val >>> 24;
+    }
+    function writeUintBE(val, buf, pos) {
+      buf[pos] = val >>> 24;
+      buf[pos + 1] = val >>> 16 & 255;
+      buf[pos + 2] = val >>> 8 & 255;
+      buf[pos + 3] = val & 255;
+    }
+    function readUintLE(buf, pos) {
+      return (buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16 | buf[pos + 3] << 24) >>> 0;
+    }
+    function readUintBE(buf, pos) {
+      return (buf[pos] << 24 | buf[pos + 1] << 16 | buf[pos + 2] << 8 | buf[pos + 3]) >>> 0;
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/utf8.js
+var require_utf8 = __commonJS({
+  "../../node_modules/protobufjs/src/util/utf8.js"(exports) {
+    "use strict";
+    var utf8 = exports;
+    var looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    var strictDecoder;
+    var TEXT_DECODER_MIN_LENGTH = 64;
+    try {
+      strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    } catch (err) {
+      strictDecoder = looseDecoder;
+    }
+    utf8.length = function utf8_length(string4) {
+      var len = 0, c = 0;
+      for (var i = 0; i < string4.length; ++i) {
+        c = string4.charCodeAt(i);
+        if (c < 128)
+          len += 1;
+        else if (c < 2048)
+          len += 2;
+        else if ((c & 64512) === 55296 && (string4.charCodeAt(i + 1) & 64512) === 56320) {
+          ++i;
+          len += 4;
+        } else
+          len += 3;
+      }
+      return len;
+    };
+    function utf8_read_decoder(decoder5, buffer, start, end) {
+      var source = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
+      return decoder5.decode(source);
+    }
+    utf8.read = function utf8_read_loose(buffer, start, end) {
+      if (end - start < 1)
+        return "";
+      if (end - start >= TEXT_DECODER_MIN_LENGTH)
+        return utf8_read_decoder(looseDecoder, buffer, start, end);
+      var str = "", i = start, c1, c2, c3, c4, c5, c6, c7, c8;
+      for (; i + 7 < end; i += 8) {
+        c1 = buffer[i];
+        c2 = buffer[i + 1];
+        c3 = buffer[i + 2];
+        c4 = buffer[i + 3];
+        c5 = buffer[i + 4];
+        c6 = buffer[i + 5];
+        c7 = buffer[i + 6];
+        c8 = buffer[i + 7];
+        if ((c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8) & 128)
+          return str + utf8_read_decoder(looseDecoder, buffer, i, end);
+        str += String.fromCharCode(c1, c2, c3, c4, c5, c6, c7, c8);
+      }
+      for (; i < end; ++i) {
+        c1 = buffer[i];
+        if (c1 & 128)
+          return str + utf8_read_decoder(looseDecoder, buffer, i, end);
+        str += String.fromCharCode(c1);
+      }
+      return str;
+    };
+    utf8.readStrict = function utf8_read_strict(buffer, start, end) {
+      if (end - start < 1)
+        return "";
+      if (end - start >= TEXT_DECODER_MIN_LENGTH)
+        return utf8_read_decoder(strictDecoder, buffer, start, end);
+      var str = "", i = start, c1, c2, c3, c4, c5, c6, c7, c8;
+      for (; i + 7 < end; i += 8) {
+        c1 = buffer[i];
+        c2 = buffer[i + 1];
+        c3 = buffer[i + 2];
+        c4 = buffer[i + 3];
+        c5 = buffer[i + 4];
+        c6 = buffer[i + 5];
+        c7 = buffer[i + 6];
+        c8 = buffer[i + 7];
+        if ((c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8) & 128)
+          return str + utf8_read_decoder(strictDecoder, buffer, i, end);
+        str += String.fromCharCode(c1, c2, c3, c4, c5, c6, c7, c8);
+      }
+      for (; i < end; ++i) {
+        c1 = buffer[i];
+        if (c1 & 128)
+          return str + utf8_read_decoder(strictDecoder, buffer, i, end);
+        str += String.fromCharCode(c1);
+      }
+      return str;
+    };
+    utf8.write = function utf8_write(string4, buffer, offset) {
+      var start = offset, c1, c2;
+      for (var i = 0; i < string4.length; ++i) {
+        c1 = string4.charCodeAt(i);
+        if (c1 < 128) {
+          buffer[offset++] = c1;
+        } else if (c1 < 2048) {
+          buffer[offset++] = c1 >> 6 | 192;
+          buffer[offset++] = c1 & 63 | 128;
+        } else if ((c1 & 64512) === 55296 && ((c2 = string4.charCodeAt(i + 1)) & 64512) === 56320) {
+          c1 = 65536 + ((c1 & 1023) << 10) + (c2 & 1023);
+          ++i;
+          buffer[offset++] = c1 >> 18 | 240;
+          buffer[offset++] = c1 >> 12 & 63 | 128;
+          buffer[offset++] = c1 >> 6 & 63 | 128;
+          buffer[offset++] = c1 & 63 | 128;
+        } else {
+          buffer[offset++] = c1 >> 12 | 224;
+          buffer[offset++] = c1 >> 6 & 63 | 128;
+          buffer[offset++] = c1 & 63 | 128;
+        }
+      }
+      return offset - start;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/pool.js
+var require_pool2 = __commonJS({
+  "../../node_modules/protobufjs/src/util/pool.js"(exports, module) {
+    "use strict";
+    module.exports = pool;
+    function pool(alloc, slice, size) {
+      var SIZE = size || 8192;
+      var MAX = SIZE >>> 1;
+      var slab = null;
+      var offset = SIZE;
+      return function pool_alloc(size2) {
+        if (size2 < 1 || size2 > MAX)
+          return alloc(size2);
+        if (offset + size2 > SIZE) {
+          slab = alloc(SIZE);
+          offset = 0;
+        }
+        var buf = slice.call(slab, offset, offset += size2);
+        if (offset & 7)
+          offset = (offset | 7) + 1;
+        return buf;
+      };
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/longbits.js
+var require_longbits = __commonJS({
+  "../../node_modules/protobufjs/src/util/longbits.js"(exports, module) {
+    "use strict";
+    module.exports = LongBits;
+    var Long;
+    function LongBits(lo, hi) {
+      this.lo = lo >>> 0;
+      this.hi = hi >>> 0;
+    }
+    var zero = LongBits.zero = new LongBits(0, 0);
+    zero.toNumber = function() {
+      return 0;
+    };
+    zero.zzEncode = zero.zzDecode = function() {
+      return this;
+    };
+    zero.length = function() {
+      return 1;
+    };
+    var zeroHash = LongBits.zeroHash = "\0\0\0\0\0\0\0\0";
+    LongBits.fromNumber = function fromNumber(value2) {
+      if (value2 === 0)
+        return zero;
+      var sign = value2 < 0;
+      if (sign)
+        value2 = -value2;
+      var lo = value2 >>> 0, hi = (value2 - lo) / 4294967296 >>> 0;
+      if (sign) {
+        hi = ~hi >>> 0;
+        lo = ~lo >>> 0;
+        if (++lo > 4294967295) {
+          lo = 0;
+          if (++hi > 4294967295)
+            hi = 0;
+        }
+      }
+      return new LongBits(lo, hi);
+    };
+    LongBits.from = function from(value2) {
+      if (typeof value2 === "number")
+        return LongBits.fromNumber(value2);
+      if (typeof value2 === "string" || value2 instanceof String) {
+        if (Long)
+          value2 = Long.fromString(value2);
+        else
+          return LongBits.fromNumber(parseInt(value2, 10));
+      }
+      return value2.low || value2.high ? new LongBits(value2.low >>> 0, value2.high >>> 0) : zero;
+    };
+    LongBits.prototype.toNumber = function toNumber(unsigned) {
+      if (!unsigned && this.hi >>> 31) {
+        var lo = ~this.lo + 1 >>> 0, hi = ~this.hi >>> 0;
+        if (!lo)
+          hi = hi + 1 >>> 0;
+        return -(lo + hi * 4294967296);
+      }
+      return this.lo + this.hi * 4294967296;
+    };
+    LongBits.prototype.toLong = function toLong(unsigned) {
+      return Long ? new Long(this.lo | 0, this.hi | 0, Boolean(unsigned)) : { low: this.lo | 0, high: this.hi | 0, unsigned: Boolean(unsigned) };
+    };
+    var charCodeAt = String.prototype.charCodeAt;
+    LongBits.fromHash = function fromHash(hash2) {
+      if (hash2 === zeroHash)
+        return zero;
+      return new LongBits(
+        (charCodeAt.call(hash2, 0) | charCodeAt.call(hash2, 1) << 8 | charCodeAt.call(hash2, 2) << 16 | charCodeAt.call(hash2, 3) << 24) >>> 0,
+        (charCodeAt.call(hash2, 4) | charCodeAt.call(hash2, 5) << 8 | charCodeAt.call(hash2, 6) << 16 | charCodeAt.call(hash2, 7) << 24) >>> 0
+      );
+    };
+    LongBits.prototype.toHash = function toHash() {
+      return String.fromCharCode(
+        this.lo & 255,
+        this.lo >>> 8 & 255,
+        this.lo >>> 16 & 255,
+        this.lo >>> 24,
+        this.hi & 255,
+        this.hi >>> 8 & 255,
+        this.hi >>> 16 & 255,
+        this.hi >>> 24
+      );
+    };
+    LongBits.prototype.zzEncode = function zzEncode() {
+      var mask = this.hi >> 31;
+      this.hi = ((this.hi << 1 | this.lo >>> 31) ^ mask) >>> 0;
+      this.lo = (this.lo << 1 ^ mask) >>> 0;
+      return this;
+    };
+    LongBits.prototype.zzDecode = function zzDecode() {
+      var mask = -(this.lo & 1);
+      this.lo = ((this.lo >>> 1 | this.hi << 31) ^ mask) >>> 0;
+      this.hi = (this.hi >>> 1 ^ mask) >>> 0;
+      return this;
+    };
+    LongBits.prototype.length = function length() {
+      var part0 = this.lo, part1 = (this.lo >>> 28 | this.hi << 4) >>> 0, part2 = this.hi >>> 24;
+      return part2 === 0 ? part1 === 0 ? part0 < 16384 ? part0 < 128 ? 1 : 2 : part0 < 2097152 ? 3 : 4 : part1 < 16384 ? part1 < 128 ? 5 : 6 : part1 < 2097152 ? 7 : 8 : part2 < 128 ? 9 : 10;
+    };
+    LongBits._configure = function(Long_) {
+      Long = Long_;
+    };
+  }
+});
+
+// ../../node_modules/long/umd/index.js
+var require_umd = __commonJS({
+  "../../node_modules/long/umd/index.js"(exports, module) {
+    "use strict";
+    (function(global2, factory) {
+      function preferDefault(exports2) {
+        return exports2.default || exports2;
+      }
+      if (typeof define === "function" && define.amd) {
+        define([], function() {
+          var exports2 = {};
+          factory(exports2);
+          return preferDefault(exports2);
+        });
+      } else if (typeof exports === "object") {
+        factory(exports);
+        if (typeof module === "object") module.exports = preferDefault(exports);
+      } else {
+        (function() {
+          var exports2 = {};
+          factory(exports2);
+          global2.Long = preferDefault(exports2);
+        })();
+      }
+    })(
+      typeof globalThis !== "undefined" ? globalThis : typeof self !== "undefined" ? self : exports,
+      function(_exports) {
+        "use strict";
+        Object.defineProperty(_exports, "__esModule", {
+          value: true
+        });
+        _exports.default = void 0;
+        /**
+         * @license
+         * Copyright 2009 The Closure Library Authors
+         * Copyright 2020 Daniel Wirtz / The long.js Authors.
+         *
+         * Licensed under the Apache License, Version 2.0 (the "License");
+         * you may not use this file except in compliance with the License.
+         * You may obtain a copy of the License at
+         *
+         *     http://www.apache.org/licenses/LICENSE-2.0
+         *
+         * Unless required by applicable law or agreed to in writing, software
+         * distributed under the License is distributed on an "AS IS" BASIS,
+         * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+         * See the License for the specific language governing permissions and
+         * limitations under the License.
+         *
+         * SPDX-License-Identifier: Apache-2.0
+         */
+        var wasm = null;
+        try {
+          wasm = new WebAssembly.Instance(
+            new WebAssembly.Module(
+              new Uint8Array([
+                // \0asm
+                0,
+                97,
+                115,
+                109,
+                // version 1
+                1,
+                0,
+                0,
+                0,
+                // section "type"
+                1,
+                13,
+                2,
+                // 0, () => i32
+                96,
+                0,
+                1,
+                127,
+                // 1, (i32, i32, i32, i32) => i32
+                96,
+                4,
+                127,
+                127,
+                127,
+                127,
+                1,
+                127,
+                // section "function"
+                3,
+                7,
+                6,
+                // 0, type 0
+                0,
+                // 1, type 1
+                1,
+                // 2, type 1
+                1,
+                // 3, type 1
+                1,
+                // 4, type 1
+                1,
+                // 5, type 1
+                1,
+                // section "global"
+                6,
+                6,
+                1,
+                // 0, "high", mutable i32
+                127,
+                1,
+                65,
+                0,
+                11,
+                // section "export"
+                7,
+                50,
+                6,
+                // 0, "mul"
+                3,
+                109,
+                117,
+                108,
+                0,
+                1,
+                // 1, "div_s"
+                5,
+                100,
+                105,
+                118,
+                95,
+                115,
+                0,
+                2,
+                // 2, "div_u"
+                5,
+                100,
+                105,
+                118,
+                95,
+                117,
+                0,
+                3,
+                // 3, "rem_s"
+                5,
+                114,
+                101,
+                109,
+                95,
+                115,
+                0,
+                4,
+                // 4, "rem_u"
+                5,
+                114,
+                101,
+                109,
+                95,
+                117,
+                0,
+                5,
+                // 5, "get_high"
+                8,
+                103,
+                101,
+                116,
+                95,
+                104,
+                105,
+                103,
+                104,
+                0,
+                0,
+                // section "code"
+                10,
+                191,
+                1,
+                6,
+                // 0, "get_high"
+                4,
+                0,
+                35,
+                0,
+                11,
+                // 1, "mul"
+                36,
+                1,
+                1,
+                126,
+                32,
+                0,
+                173,
+                32,
+                1,
+                173,
+                66,
+                32,
+                134,
+                132,
+                32,
+                2,
+                173,
+                32,
+                3,
+                173,
+                66,
+                32,
+                134,
+                132,
+                126,
+                34,
+                4,
+                66,
+                32,
+                135,
+                167,
+                36,
+                0,
+                32,
+                4,
+                167,
+                11,
+                // 2, "div_s"
+                36,
+                1,
+                1,
+                126,
+                32,
+                0,
+                173,
+                32,
+                1,
+                173,
+                66,
+                32,
+                134,
+                132,
+                32,
+                2,
+                173,
+                32,
+                3,
+                173,
+                66,
+                32,
+                134,
+                132,
+                127,
+                34,
+                4,
+                66,
+                32,
+                135,
+                167,
+                36,
+                0,
+                32,
+                4,
+                167,
+                11,
+                // 3, "div_u"
+                36,
+                1,
+                1,
+                126,
+                32,
+                0,
+                173,
+                32,
+                1,
+                173,
+                66,
+                32,
+                134,
+                132,
+                32,
+                2,
+                173,
+                32,
+                3,
+                173,
+                66,
+                32,
+                134,
+                132,
+                128,
+                34,
+                4,
+                66,
+                32,
+                135,
+                167,
+                36,
+                0,
+                32,
+                4,
+                167,
+                11,
+                // 4, "rem_s"
+                36,
+                1,
+                1,
+                126,
+                32,
+                0,
+                173,
+                32,
+                1,
+                173,
+                66,
+                32,
+                134,
+                132,
+                32,
+                2,
+                173,
+                32,
+                3,
+                173,
+                66,
+                32,
+                134,
+                132,
+                129,
+                34,
+                4,
+                66,
+                32,
+                135,
+                167,
+                36,
+                0,
+                32,
+                4,
+                167,
+                11,
+                // 5, "rem_u"
+                36,
+                1,
+                1,
+                126,
+                32,
+                0,
+                173,
+                32,
+                1,
+                173,
+                66,
+                32,
+                134,
+                132,
+                32,
+                2,
+                173,
+                32,
+                3,
+                173,
+                66,
+                32,
+                134,
+                132,
+                130,
+                34,
+                4,
+                66,
+                32,
+                135,
+                167,
+                36,
+                0,
+                32,
+                4,
+                167,
+                11
+              ])
+            ),
+            {}
+          ).exports;
+        } catch {
+        }
+        function Long(low, high, unsigned) {
+          this.low = low | 0;
+          this.high = high | 0;
+          this.unsigned = !!unsigned;
+        }
+        Long.prototype.__isLong__;
+        Object.defineProperty(Long.prototype, "__isLong__", {
+          value: true
+        });
+        function isLong(obj) {
+          return (obj && obj["__isLong__"]) === true;
+        }
+        function ctz32(value2) {
+          var c = Math.clz32(value2 & -value2);
+          return value2 ? 31 - c : c;
+        }
+        Long.isLong = isLong;
+        var INT_CACHE = {};
+        var UINT_CACHE = {};
+        function fromInt(value2, unsigned) {
+          var obj, cachedObj, cache;
+          if (unsigned) {
+            value2 >>>= 0;
+            if (cache = 0 <= value2 && value2 < 256) {
+              cachedObj = UINT_CACHE[value2];
+              if (cachedObj) return cachedObj;
+            }
+            obj = fromBits(value2, 0, true);
+            if (cache) UINT_CACHE[value2] = obj;
+            return obj;
+          } else {
+            value2 |= 0;
+            if (cache = -128 <= value2 && value2 < 128) {
+              cachedObj = INT_CACHE[value2];
+              if (cachedObj) return cachedObj;
+            }
+            obj = fromBits(value2, value2 < 0 ? -1 : 0, false);
+            if (cache) INT_CACHE[value2] = obj;
+            return obj;
+          }
+        }
+        Long.fromInt = fromInt;
+        function fromNumber(value2, unsigned) {
+          if (isNaN(value2)) return unsigned ? UZERO : ZERO2;
+          if (unsigned) {
+            if (value2 < 0) return UZERO;
+            if (value2 >= TWO_PWR_64_DBL) return MAX_UNSIGNED_VALUE;
+          } else {
+            if (value2 <= -TWO_PWR_63_DBL) return MIN_VALUE;
+            if (value2 + 1 >= TWO_PWR_63_DBL) return MAX_VALUE;
+          }
+          if (value2 < 0) return fromNumber(-value2, unsigned).neg();
+          return fromBits(
+            value2 % TWO_PWR_32_DBL | 0,
+            value2 / TWO_PWR_32_DBL | 0,
+            unsigned
+          );
+        }
+        Long.fromNumber = fromNumber;
+        function fromBits(lowBits, highBits, unsigned) {
+          return new Long(lowBits, highBits, unsigned);
+        }
+        Long.fromBits = fromBits;
+        var pow_dbl = Math.pow;
+        function fromString(str, unsigned, radix) {
+          if (str.length === 0) throw Error("empty string");
+          if (typeof unsigned === "number") {
+            radix = unsigned;
+            unsigned = false;
+          } else {
+            unsigned = !!unsigned;
+          }
+          if (str === "NaN" || str === "Infinity" || str === "+Infinity" || str === "-Infinity")
+            return unsigned ? UZERO : ZERO2;
+          radix = radix || 10;
+          if (radix < 2 || 36 < radix) throw RangeError("radix");
+          var p;
+          if ((p = str.indexOf("-")) > 0) throw Error("interior hyphen");
+          else if (p === 0) {
+            return fromString(str.substring(1), unsigned, radix).neg();
+          }
+          var radixToPower = fromNumber(pow_dbl(radix, 8));
+          var result = ZERO2;
+          for (var i = 0; i < str.length; i += 8) {
+            var size = Math.min(8, str.length - i), value2 = parseInt(str.substring(i, i + size), radix);
+            if (size < 8) {
+              var power = fromNumber(pow_dbl(radix, size));
+              result = result.mul(power).add(fromNumber(value2));
+            } else {
+              result = result.mul(radixToPower);
+              result = result.add(fromNumber(value2));
+            }
+          }
+          result.unsigned = unsigned;
+          return result;
+        }
+        Long.fromString = fromString;
+        function fromValue(val, unsigned) {
+          if (typeof val === "number") return fromNumber(val, unsigned);
+          if (typeof val === "string") return fromString(val, unsigned);
+          return fromBits(
+            val.low,
+            val.high,
+            typeof unsigned === "boolean" ? unsigned : val.unsigned
+          );
+        }
+        Long.fromValue = fromValue;
+        var TWO_PWR_16_DBL = 1 << 16;
+        var TWO_PWR_24_DBL = 1 << 24;
+        var TWO_PWR_32_DBL = TWO_PWR_16_DBL * TWO_PWR_16_DBL;
+        var TWO_PWR_64_DBL = TWO_PWR_32_DBL * TWO_PWR_32_DBL;
+        var TWO_PWR_63_DBL = TWO_PWR_64_DBL / 2;
+        var TWO_PWR_24 = fromInt(TWO_PWR_24_DBL);
+        var ZERO2 = fromInt(0);
+        Long.ZERO = ZERO2;
+        var UZERO = fromInt(0, true);
+        Long.UZERO = UZERO;
+        var ONE = fromInt(1);
+        Long.ONE = ONE;
+        var UONE = fromInt(1, true);
+        Long.UONE = UONE;
+        var NEG_ONE = fromInt(-1);
+        Long.NEG_ONE = NEG_ONE;
+        var MAX_VALUE = fromBits(4294967295 | 0, 2147483647 | 0, false);
+        Long.MAX_VALUE = MAX_VALUE;
+        var MAX_UNSIGNED_VALUE = fromBits(4294967295 | 0, 4294967295 | 0, true);
+        Long.MAX_UNSIGNED_VALUE = MAX_UNSIGNED_VALUE;
+        var MIN_VALUE = fromBits(0, 2147483648 | 0, false);
+        Long.MIN_VALUE = MIN_VALUE;
+        var LongPrototype = Long.prototype;
+        LongPrototype.toInt = function toInt() {
+          return this.unsigned ? this.low >>> 0 : this.low;
+        };
+        LongPrototype.toNumber = function toNumber() {
+          if (this.unsigned)
+            return (this.high >>> 0) * TWO_PWR_32_DBL + (this.low >>> 0);
+          return this.high * TWO_PWR_32_DBL + (this.low >>> 0);
+        };
+        LongPrototype.toString = function toString(radix) {
+          radix = radix || 10;
+          if (radix < 2 || 36 < radix) throw RangeError("radix");
+          if (this.isZero()) return "0";
+          if (this.isNegative()) {
+            if (this.eq(MIN_VALUE)) {
+              var radixLong = fromNumber(radix), div = this.div(radixLong), rem1 = div.mul(radixLong).sub(this);
+              return div.toString(radix) + rem1.toInt().toString(radix);
+            } else return "-" + this.neg().toString(radix);
+          }
+          var radixToPower = fromNumber(pow_dbl(radix, 6), this.unsigned), rem = this;
+          var result = "";
+          while (true) {
+            var remDiv = rem.div(radixToPower), intval = rem.sub(remDiv.mul(radixToPower)).toInt() >>> 0, digits = intval.toString(radix);
+            rem = remDiv;
+            if (rem.isZero()) return digits + result;
+            else {
+              while (digits.length < 6) digits = "0" + digits;
+              result = "" + digits + result;
+            }
+          }
+        };
+        LongPrototype.getHighBits = function getHighBits() {
+          return this.high;
+        };
+        LongPrototype.getHighBitsUnsigned = function getHighBitsUnsigned() {
+          return this.high >>> 0;
+        };
+        LongPrototype.getLowBits = function getLowBits() {
+          return this.low;
+        };
+        LongPrototype.getLowBitsUnsigned = function getLowBitsUnsigned() {
+          return this.low >>> 0;
+        };
+        LongPrototype.getNumBitsAbs = function getNumBitsAbs() {
+          if (this.isNegative())
+            return this.eq(MIN_VALUE) ? 64 : this.neg().getNumBitsAbs();
+          var val = this.high != 0 ? this.high : this.low;
+          for (var bit = 31; bit > 0; bit--) if ((val & 1 << bit) != 0) break;
+          return this.high != 0 ? bit + 33 : bit + 1;
+        };
+        LongPrototype.isSafeInteger = function isSafeInteger() {
+          var top11Bits = this.high >> 21;
+          if (!top11Bits) return true;
+          if (this.unsigned) return false;
+          return top11Bits === -1 && !(this.low === 0 && this.high === -2097152);
+        };
+        LongPrototype.isZero = function isZero() {
+          return this.high === 0 && this.low === 0;
+        };
+        LongPrototype.eqz = LongPrototype.isZero;
+        LongPrototype.isNegative = function isNegative() {
+          return !this.unsigned && this.high < 0;
+        };
+        LongPrototype.isPositive = function isPositive() {
+          return this.unsigned || this.high >= 0;
+        };
+        LongPrototype.isOdd = function isOdd() {
+          return (this.low & 1) === 1;
+        };
+        LongPrototype.isEven = function isEven() {
+          return (this.low & 1) === 0;
+        };
+        LongPrototype.equals = function equals2(other) {
+          if (!isLong(other)) other = fromValue(other);
+          if (this.unsigned !== other.unsigned && this.high >>> 31 === 1 && other.high >>> 31 === 1)
+            return false;
+          return this.high === other.high && this.low === other.low;
+        };
+        LongPrototype.eq = LongPrototype.equals;
+        LongPrototype.notEquals = function notEquals(other) {
+          return !this.eq(
+            /* validates */
+            other
+          );
+        };
+        LongPrototype.neq = LongPrototype.notEquals;
+        LongPrototype.ne = LongPrototype.notEquals;
+        LongPrototype.lessThan = function lessThan(other) {
+          return this.comp(
+            /* validates */
+            other
+          ) < 0;
+        };
+        LongPrototype.lt = LongPrototype.lessThan;
+        LongPrototype.lessThanOrEqual = function lessThanOrEqual(other) {
+          return this.comp(
+            /* validates */
+            other
+          ) <= 0;
+        };
+        LongPrototype.lte = LongPrototype.lessThanOrEqual;
+        LongPrototype.le = LongPrototype.lessThanOrEqual;
+        LongPrototype.greaterThan = function greaterThan(other) {
+          return this.comp(
+            /* validates */
+            other
+          ) > 0;
+        };
+        LongPrototype.gt = LongPrototype.greaterThan;
+        LongPrototype.greaterThanOrEqual = function greaterThanOrEqual(other) {
+          return this.comp(
+            /* validates */
+            other
+          ) >= 0;
+        };
+        LongPrototype.gte = LongPrototype.greaterThanOrEqual;
+        LongPrototype.ge = LongPrototype.greaterThanOrEqual;
+        LongPrototype.compare = function compare(other) {
+          if (!isLong(other)) other = fromValue(other);
+          if (this.eq(other)) return 0;
+          var thisNeg = this.isNegative(), otherNeg = other.isNegative();
+          if (thisNeg && !otherNeg) return -1;
+          if (!thisNeg && otherNeg) return 1;
+          if (!this.unsigned) return this.sub(other).isNegative() ? -1 : 1;
+          return other.high >>> 0 > this.high >>> 0 || other.high === this.high && other.low >>> 0 > this.low >>> 0 ? -1 : 1;
+        };
+        LongPrototype.comp = LongPrototype.compare;
+        LongPrototype.negate = function negate() {
+          if (!this.unsigned && this.eq(MIN_VALUE)) return MIN_VALUE;
+          return this.not().add(ONE);
+        };
+        LongPrototype.neg = LongPrototype.negate;
+        LongPrototype.add = function add(addend) {
+          if (!isLong(addend)) addend = fromValue(addend);
+          var a48 = this.high >>> 16;
+          var a32 = this.high & 65535;
+          var a16 = this.low >>> 16;
+          var a00 = this.low & 65535;
+          var b48 = addend.high >>> 16;
+          var b32 = addend.high & 65535;
+          var b16 = addend.low >>> 16;
+          var b00 = addend.low & 65535;
+          var c48 = 0, c32 = 0, c16 = 0, c00 = 0;
+          c00 += a00 + b00;
+          c16 += c00 >>> 16;
+          c00 &= 65535;
+          c16 += a16 + b16;
+          c32 += c16 >>> 16;
+          c16 &= 65535;
+          c32 += a32 + b32;
+          c48 += c32 >>> 16;
+          c32 &= 65535;
+          c48 += a48 + b48;
+          c48 &= 65535;
+          return fromBits(c16 << 16 | c00, c48 << 16 | c32, this.unsigned);
+        };
+        LongPrototype.subtract = function subtract(subtrahend) {
+          if (!isLong(subtrahend)) subtrahend = fromValue(subtrahend);
+          return this.add(subtrahend.neg());
+        };
+        LongPrototype.sub = LongPrototype.subtract;
+        LongPrototype.multiply = function multiply(multiplier) {
+          if (this.isZero()) return this;
+          if (!isLong(multiplier)) multiplier = fromValue(multiplier);
+          if (wasm) {
+            var low = wasm["mul"](
+              this.low,
+              this.high,
+              multiplier.low,
+              multiplier.high
+            );
+            return fromBits(low, wasm["get_high"](), this.unsigned);
+          }
+          if (multiplier.isZero()) return this.unsigned ? UZERO : ZERO2;
+          if (this.eq(MIN_VALUE)) return multiplier.isOdd() ? MIN_VALUE : ZERO2;
+          if (multiplier.eq(MIN_VALUE)) return this.isOdd() ? MIN_VALUE : ZERO2;
+          if (this.isNegative()) {
+            if (multiplier.isNegative()) return this.neg().mul(multiplier.neg());
+            else return this.neg().mul(multiplier).neg();
+          } else if (multiplier.isNegative())
+            return this.mul(multiplier.neg()).neg();
+          if (this.lt(TWO_PWR_24) && multiplier.lt(TWO_PWR_24))
+            return fromNumber(
+              this.toNumber() * multiplier.toNumber(),
+              this.unsigned
+            );
+          var a48 = this.high >>> 16;
+          var a32 = this.high & 65535;
+          var a16 = this.low >>> 16;
+          var a00 = this.low & 65535;
+          var b48 = multiplier.high >>> 16;
+          var b32 = multiplier.high & 65535;
+          var b16 = multiplier.low >>> 16;
+          var b00 = multiplier.low & 65535;
+          var c48 = 0, c32 = 0, c16 = 0, c00 = 0;
+          c00 += a00 * b00;
+          c16 += c00 >>> 16;
+          c00 &= 65535;
+          c16 += a16 * b00;
+          c32 += c16 >>> 16;
+          c16 &= 65535;
+          c16 += a00 * b16;
+          c32 += c16 >>> 16;
+          c16 &= 65535;
+          c32 += a32 * b00;
+          c48 += c32 >>> 16;
+          c32 &= 65535;
+          c32 += a16 * b16;
+          c48 += c32 >>> 16;
+          c32 &= 65535;
+          c32 += a00 * b32;
+          c48 += c32 >>> 16;
+          c32 &= 65535;
+          c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
+          c48 &= 65535;
+          return fromBits(c16 << 16 | c00, c48 << 16 | c32, this.unsigned);
+        };
+        LongPrototype.mul = LongPrototype.multiply;
+        LongPrototype.divide = function divide(divisor) {
+          if (!isLong(divisor)) divisor = fromValue(divisor);
+          if (divisor.isZero()) throw Error("division by zero");
+          if (wasm) {
+            if (!this.unsigned && this.high === -2147483648 && divisor.low === -1 && divisor.high === -1) {
+              return this;
+            }
+            var low = (this.unsigned ? wasm["div_u"] : wasm["div_s"])(
+              this.low,
+              this.high,
+              divisor.low,
+              divisor.high
+            );
+            return fromBits(low, wasm["get_high"](), this.unsigned);
+          }
+          if (this.isZero()) return this.unsigned ? UZERO : ZERO2;
+          var approx, rem, res;
+          if (!this.unsigned) {
+            if (this.eq(MIN_VALUE)) {
+              if (divisor.eq(ONE) || divisor.eq(NEG_ONE))
+                return MIN_VALUE;
+              else if (divisor.eq(MIN_VALUE)) return ONE;
+              else {
+                var halfThis = this.shr(1);
+                approx = halfThis.div(divisor).shl(1);
+                if (approx.eq(ZERO2)) {
+                  return divisor.isNegative() ? ONE : NEG_ONE;
+                } else {
+                  rem = this.sub(divisor.mul(approx));
+                  res = approx.add(rem.div(divisor));
+                  return res;
+                }
+              }
+            } else if (divisor.eq(MIN_VALUE)) return this.unsigned ? UZERO : ZERO2;
+            if (this.isNegative()) {
+              if (divisor.isNegative()) return this.neg().div(divisor.neg());
+              return this.neg().div(divisor).neg();
+            } else if (divisor.isNegative()) return this.div(divisor.neg()).neg();
+            res = ZERO2;
+          } else {
+            if (!divisor.unsigned) divisor = divisor.toUnsigned();
+            if (divisor.gt(this)) return UZERO;
+            if (divisor.gt(this.shru(1)))
+              return UONE;
+            res = UZERO;
+          }
+          rem = this;
+          while (rem.gte(divisor)) {
+            approx = Math.max(1, Math.floor(rem.toNumber() / divisor.toNumber()));
+            var log2 = Math.ceil(Math.log(approx) / Math.LN2), delta = log2 <= 48 ? 1 : pow_dbl(2, log2 - 48), approxRes = fromNumber(approx), approxRem = approxRes.mul(divisor);
+            while (approxRem.isNegative() || approxRem.gt(rem)) {
+              approx -= delta;
+              approxRes = fromNumber(approx, this.unsigned);
+              approxRem = approxRes.mul(divisor);
+            }
+            if (approxRes.isZero()) approxRes = ONE;
+            res = res.add(approxRes);
+            rem = rem.sub(approxRem);
+          }
+          return res;
+        };
+        LongPrototype.div = LongPrototype.divide;
+        LongPrototype.modulo = function modulo(divisor) {
+          if (!isLong(divisor)) divisor = fromValue(divisor);
+          if (wasm) {
+            var low = (this.unsigned ? wasm["rem_u"] : wasm["rem_s"])(
+              this.low,
+              this.high,
+              divisor.low,
+              divisor.high
+            );
+            return fromBits(low, wasm["get_high"](), this.unsigned);
+          }
+          return this.sub(this.div(divisor).mul(divisor));
+        };
+        LongPrototype.mod = LongPrototype.modulo;
+        LongPrototype.rem = LongPrototype.modulo;
+        LongPrototype.not = function not() {
+          return fromBits(~this.low, ~this.high, this.unsigned);
+        };
+        LongPrototype.countLeadingZeros = function countLeadingZeros() {
+          return this.high ? Math.clz32(this.high) : Math.clz32(this.low) + 32;
+        };
+        LongPrototype.clz = LongPrototype.countLeadingZeros;
+        LongPrototype.countTrailingZeros = function countTrailingZeros() {
+          return this.low ? ctz32(this.low) : ctz32(this.high) + 32;
+        };
+        LongPrototype.ctz = LongPrototype.countTrailingZeros;
+        LongPrototype.and = function and(other) {
+          if (!isLong(other)) other = fromValue(other);
+          return fromBits(
+            this.low & other.low,
+            this.high & other.high,
+            this.unsigned
+          );
+        };
+        LongPrototype.or = function or(other) {
+          if (!isLong(other)) other = fromValue(other);
+          return fromBits(
+            this.low | other.low,
+            this.high | other.high,
+            this.unsigned
+          );
+        };
+        LongPrototype.xor = function xor2(other) {
+          if (!isLong(other)) other = fromValue(other);
+          return fromBits(
+            this.low ^ other.low,
+            this.high ^ other.high,
+            this.unsigned
+          );
+        };
+        LongPrototype.shiftLeft = function shiftLeft(numBits) {
+          if (isLong(numBits)) numBits = numBits.toInt();
+          if ((numBits &= 63) === 0) return this;
+          else if (numBits < 32)
+            return fromBits(
+              this.low << numBits,
+              this.high << numBits | this.low >>> 32 - numBits,
+              this.unsigned
+            );
+          else return fromBits(0, this.low << numBits - 32, this.unsigned);
+        };
+        LongPrototype.shl = LongPrototype.shiftLeft;
+        LongPrototype.shiftRight = function shiftRight(numBits) {
+          if (isLong(numBits)) numBits = numBits.toInt();
+          if ((numBits &= 63) === 0) return this;
+          else if (numBits < 32)
+            return fromBits(
+              this.low >>> numBits | this.high << 32 - numBits,
+              this.high >> numBits,
+              this.unsigned
+            );
+          else
+            return fromBits(
+              this.high >> numBits - 32,
+              this.high >= 0 ? 0 : -1,
+              this.unsigned
+            );
+        };
+        LongPrototype.shr = LongPrototype.shiftRight;
+        LongPrototype.shiftRightUnsigned = function shiftRightUnsigned(numBits) {
+          if (isLong(numBits)) numBits = numBits.toInt();
+          if ((numBits &= 63) === 0) return this;
+          if (numBits < 32)
+            return fromBits(
+              this.low >>> numBits | this.high << 32 - numBits,
+              this.high >>> numBits,
+              this.unsigned
+            );
+          if (numBits === 32) return fromBits(this.high, 0, this.unsigned);
+          return fromBits(this.high >>> numBits - 32, 0, this.unsigned);
+        };
+        LongPrototype.shru = LongPrototype.shiftRightUnsigned;
+        LongPrototype.shr_u = LongPrototype.shiftRightUnsigned;
+        LongPrototype.rotateLeft = function rotateLeft2(numBits) {
+          var b;
+          if (isLong(numBits)) numBits = numBits.toInt();
+          if ((numBits &= 63) === 0) return this;
+          if (numBits === 32) return fromBits(this.high, this.low, this.unsigned);
+          if (numBits < 32) {
+            b = 32 - numBits;
+            return fromBits(
+              this.low << numBits | this.high >>> b,
+              this.high << numBits | this.low >>> b,
+              this.unsigned
+            );
+          }
+          numBits -= 32;
+          b = 32 - numBits;
+          return fromBits(
+            this.high << numBits | this.low >>> b,
+            this.low << numBits | this.high >>> b,
+            this.unsigned
+          );
+        };
+        LongPrototype.rotl = LongPrototype.rotateLeft;
+        LongPrototype.rotateRight = function rotateRight(numBits) {
+          var b;
+          if (isLong(numBits)) numBits = numBits.toInt();
+          if ((numBits &= 63) === 0) return this;
+          if (numBits === 32) return fromBits(this.high, this.low, this.unsigned);
+          if (numBits < 32) {
+            b = 32 - numBits;
+            return fromBits(
+              this.high << b | this.low >>> numBits,
+              this.low << b | this.high >>> numBits,
+              this.unsigned
+            );
+          }
+          numBits -= 32;
+          b = 32 - numBits;
+          return fromBits(
+            this.low << b | this.high >>> numBits,
+            this.high << b | this.low >>> numBits,
+            this.unsigned
+          );
+        };
+        LongPrototype.rotr = LongPrototype.rotateRight;
+        LongPrototype.toSigned = function toSigned() {
+          if (!this.unsigned) return this;
+          return fromBits(this.low, this.high, false);
+        };
+        LongPrototype.toUnsigned = function toUnsigned() {
+          if (this.unsigned) return this;
+          return fromBits(this.low, this.high, true);
+        };
+        LongPrototype.toBytes = function toBytes(le) {
+          return le ? this.toBytesLE() : this.toBytesBE();
+        };
+        LongPrototype.toBytesLE = function toBytesLE() {
+          var hi = this.high, lo = this.low;
+          return [
+            lo & 255,
+            lo >>> 8 & 255,
+            lo >>> 16 & 255,
+            lo >>> 24,
+            hi & 255,
+            hi >>> 8 & 255,
+            hi >>> 16 & 255,
+            hi >>> 24
+          ];
+        };
+        LongPrototype.toBytesBE = function toBytesBE() {
+          var hi = this.high, lo = this.low;
+          return [
+            hi >>> 24,
+            hi >>> 16 & 255,
+            hi >>> 8 & 255,
+            hi & 255,
+            lo >>> 24,
+            lo >>> 16 & 255,
+            lo >>> 8 & 255,
+            lo & 255
+          ];
+        };
+        Long.fromBytes = function fromBytes(bytes, unsigned, le) {
+          return le ? Long.fromBytesLE(bytes, unsigned) : Long.fromBytesBE(bytes, unsigned);
+        };
+        Long.fromBytesLE = function fromBytesLE(bytes, unsigned) {
+          return new Long(
+            bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24,
+            bytes[4] | bytes[5] << 8 | bytes[6] << 16 | bytes[7] << 24,
+            unsigned
+          );
+        };
+        Long.fromBytesBE = function fromBytesBE(bytes, unsigned) {
+          return new Long(
+            bytes[4] << 24 | bytes[5] << 16 | bytes[6] << 8 | bytes[7],
+            bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3],
+            unsigned
+          );
+        };
+        if (typeof BigInt === "function") {
+          Long.fromBigInt = function fromBigInt(value2, unsigned) {
+            var lowBits = Number(BigInt.asIntN(32, value2));
+            var highBits = Number(BigInt.asIntN(32, value2 >> BigInt(32)));
+            return fromBits(lowBits, highBits, unsigned);
+          };
+          Long.fromValue = function fromValueWithBigInt(value2, unsigned) {
+            if (typeof value2 === "bigint") return Long.fromBigInt(value2, unsigned);
+            return fromValue(value2, unsigned);
+          };
+          LongPrototype.toBigInt = function toBigInt() {
+            var lowBigInt = BigInt(this.low >>> 0);
+            var highBigInt = BigInt(this.unsigned ? this.high >>> 0 : this.high);
+            return highBigInt << BigInt(32) | lowBigInt;
+          };
+        }
+        var _default3 = _exports.default = Long;
+      }
+    );
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/minimal.js
+var require_minimal = __commonJS({
+  "../../node_modules/protobufjs/src/util/minimal.js"(exports) {
+    "use strict";
+    var util2 = exports;
+    util2.asPromise = require_aspromise();
+    util2.base64 = require_base64();
+    util2.EventEmitter = require_eventemitter();
+    util2.float = require_float();
+    util2.utf8 = require_utf8();
+    util2.pool = require_pool2();
+    util2.LongBits = require_longbits();
+    function isUnsafeProperty(key) {
+      return key === "__proto__" || key === "prototype" || key === "constructor";
+    }
+    util2.isUnsafeProperty = isUnsafeProperty;
+    util2.isNode = Boolean(typeof global !== "undefined" && global && global.process && global.process.versions && global.process.versions.node);
+    util2.global = util2.isNode && global || typeof window !== "undefined" && window || typeof self !== "undefined" && self || typeof globalThis !== "undefined" && globalThis || exports;
+    util2.emptyArray = Object.freeze ? Object.freeze([]) : (
+      /* istanbul ignore next */
+      []
+    );
+    util2.emptyObject = Object.freeze ? Object.freeze({}) : (
+      /* istanbul ignore next */
+      {}
+    );
+    util2.isInteger = Number.isInteger || /* istanbul ignore next */
+    function isInteger(value2) {
+      return typeof value2 === "number" && isFinite(value2) && Math.floor(value2) === value2;
+    };
+    util2.isString = function isString(value2) {
+      return typeof value2 === "string" || value2 instanceof String;
+    };
+    util2.isObject = function isObject4(value2) {
+      return value2 && typeof value2 === "object";
+    };
+    util2.isset = /**
+     * Checks if a property on a message is considered to be present.
+     * @param {Object} obj Plain object or message instance
+     * @param {string} prop Property name
+     * @returns {boolean} `true` if considered to be present, otherwise `false`
+     */
+    util2.isSet = function isSet(obj, prop) {
+      var value2 = obj[prop];
+      if (value2 != null && Object.hasOwnProperty.call(obj, prop))
+        return typeof value2 !== "object" || (Array.isArray(value2) ? value2.length : Object.keys(value2).length) > 0;
+      return false;
+    };
+    util2.Buffer = (function() {
+      try {
+        var Buffer3 = util2.global.Buffer;
+        return Buffer3.prototype.utf8Write || util2.isNode ? Buffer3 : (
+          /* istanbul ignore next */
+          null
+        );
+      } catch (e) {
+        return null;
+      }
+    })();
+    util2.newBuffer = function newBuffer(sizeOrArray) {
+      var Buffer3 = util2.Buffer;
+      return typeof sizeOrArray === "number" ? Buffer3 ? Buffer3.allocUnsafe(sizeOrArray) : new Uint8Array(sizeOrArray) : Buffer3 ? Buffer3.from(sizeOrArray) : new Uint8Array(sizeOrArray);
+    };
+    util2.rawField = function rawField(id, wireType, data) {
+      var out = [], tag = id << 3 | wireType;
+      tag >>>= 0;
+      while (tag > 127) {
+        out.push(tag & 127 | 128);
+        tag >>>= 7;
+      }
+      out.push(tag);
+      for (var i = 0; i < data.length; ++i)
+        out.push(data[i]);
+      return util2.newBuffer(out);
+    };
+    util2.Array = Uint8Array;
+    util2.Long = /* istanbul ignore next */
+    util2.global.dcodeIO && /* istanbul ignore next */
+    util2.global.dcodeIO.Long || /* istanbul ignore next */
+    util2.global.Long || (function() {
+      try {
+        var Long = require_umd();
+        return Long && Long.isLong ? Long : null;
+      } catch (e) {
+        return null;
+      }
+    })();
+    util2.key2Re = /^(?:true|false|0|1)$/;
+    util2.key32Re = /^-?(?:0|[1-9][0-9]*)$/;
+    util2.key64Re = /^(?:[\x00-\xff]{8}|-?(?:0|[1-9][0-9]*))$/;
+    util2.longToHash = function longToHash(value2) {
+      return value2 ? util2.LongBits.from(value2).toHash() : util2.LongBits.zeroHash;
+    };
+    util2.longFromHash = function longFromHash(hash2, unsigned) {
+      var bits = util2.LongBits.fromHash(hash2);
+      if (util2.Long)
+        return util2.Long.fromBits(bits.lo, bits.hi, unsigned);
+      return bits.toNumber(Boolean(unsigned));
+    };
+    util2.longFromKey = function longFromKey(key, unsigned) {
+      return util2.key64Re.test(key) && !util2.key32Re.test(key) ? util2.longFromHash(key, unsigned) : key;
+    };
+    util2.boolFromKey = function boolFromKey(key) {
+      return key === "true" || key === "1";
+    };
+    function merge2(dst) {
+      var ifNotSet = typeof arguments[arguments.length - 1] === "boolean", limit = ifNotSet ? arguments.length - 1 : arguments.length;
+      ifNotSet = ifNotSet && arguments[arguments.length - 1];
+      for (var a = 1; a < limit; ++a) {
+        var src = arguments[a];
+        if (!src)
+          continue;
+        for (var keys = Object.keys(src), i = 0; i < keys.length; ++i)
+          if (!isUnsafeProperty(keys[i]) && (!ifNotSet || !Object.prototype.hasOwnProperty.call(dst, keys[i]) || dst[keys[i]] === void 0))
+            dst[keys[i]] = src[keys[i]];
+      }
+      return dst;
+    }
+    util2.merge = merge2;
+    util2.nestingLimit = 32;
+    util2.recursionLimit = 100;
+    util2.makeProp = function makeProp(obj, key, enumerable) {
+      if (Object.prototype.hasOwnProperty.call(obj, key))
+        return;
+      Object.defineProperty(obj, key, {
+        enumerable: enumerable === void 0 ? true : enumerable,
+        configurable: true,
+        writable: true
+      });
+    };
+    util2.lcFirst = function lcFirst(str) {
+      return str.charAt(0).toLowerCase() + str.substring(1);
+    };
+    function newError2(name) {
+      function CustomError(message2, properties) {
+        if (!(this instanceof CustomError))
+          return new CustomError(message2, properties);
+        Object.defineProperty(this, "message", { get: function() {
+          return message2;
+        } });
+        if (Error.captureStackTrace)
+          Error.captureStackTrace(this, CustomError);
+        else
+          Object.defineProperty(this, "stack", { value: new Error().stack || "" });
+        if (properties)
+          merge2(this, properties);
+      }
+      CustomError.prototype = Object.create(Error.prototype, {
+        constructor: {
+          value: CustomError,
+          writable: true,
+          enumerable: false,
+          configurable: true
+        },
+        name: {
+          get: function get() {
+            return name;
+          },
+          set: void 0,
+          enumerable: false,
+          // configurable: false would accurately preserve the behavior of
+          // the original, but I'm guessing that was not intentional.
+          // For an actual error subclass, this property would
+          // be configurable.
+          configurable: true
+        },
+        toString: {
+          value: function value2() {
+            return this.name + ": " + this.message;
+          },
+          writable: true,
+          enumerable: false,
+          configurable: true
+        }
+      });
+      return CustomError;
+    }
+    util2.newError = newError2;
+    util2.ProtocolError = newError2("ProtocolError");
+    util2.oneOfGetter = function getOneOf(fieldNames) {
+      var fieldMap = {};
+      for (var i = 0; i < fieldNames.length; ++i)
+        fieldMap[fieldNames[i]] = 1;
+      return function() {
+        for (var keys = Object.keys(this), i2 = keys.length - 1; i2 > -1; --i2)
+          if (fieldMap[keys[i2]] === 1 && this[keys[i2]] !== void 0 && this[keys[i2]] !== null)
+            return keys[i2];
+      };
+    };
+    util2.oneOfSetter = function setOneOf(fieldNames) {
+      return function(name) {
+        for (var i = 0; i < fieldNames.length; ++i)
+          if (fieldNames[i] !== name)
+            delete this[fieldNames[i]];
+      };
+    };
+    util2.toJSONOptions = {
+      longs: String,
+      enums: String,
+      bytes: String,
+      json: true
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/writer.js
+var require_writer = __commonJS({
+  "../../node_modules/protobufjs/src/writer.js"(exports, module) {
+    "use strict";
+    module.exports = Writer;
+    var util2 = require_minimal();
+    var BufferWriter;
+    var LongBits = util2.LongBits;
+    var base643 = util2.base64;
+    var utf8 = util2.utf8;
+    function Writer() {
+      this.pos = 0;
+      this.buf = this.constructor.alloc(Writer.initialBufferSize);
+      this.view = null;
+      this.states = null;
+    }
+    Writer.initialBufferSize = 128;
+    Object.defineProperty(Writer.prototype, "len", {
+      configurable: true,
+      enumerable: true,
+      get: function get_len() {
+        return this.pos;
+      }
+    });
+    var create = function create2() {
+      return util2.Buffer ? function create_buffer_setup() {
+        return (Writer.create = function create_buffer() {
+          return new BufferWriter();
+        })();
+      } : function create_array() {
+        return new Writer();
+      };
+    };
+    Writer.create = create();
+    Writer.alloc = function alloc(size) {
+      return new Uint8Array(size);
+    };
+    Writer.alloc = util2.pool(Writer.alloc, Uint8Array.prototype.subarray);
+    function sizeVarint32(value2) {
+      return value2 < 128 ? 1 : value2 < 16384 ? 2 : value2 < 2097152 ? 3 : value2 < 268435456 ? 4 : 5;
+    }
+    Writer.prototype._reserve = function _reserve(n) {
+      var need = this.pos + n;
+      if (need > this.buf.length) {
+        var size = this.buf.length << 1;
+        if (size < need)
+          size = need;
+        var buf = this.constructor.alloc(size);
+        buf.set(this.buf.subarray(0, this.pos), 0);
+        this.buf = buf;
+        this.view = null;
+      }
+    };
+    function writeStringAscii(val, buf, pos) {
+      for (var i = 0; i < val.length; )
+        buf[pos++] = val.charCodeAt(i++);
+    }
+    function writeVarint32(val, buf, pos) {
+      while (val > 127) {
+        buf[pos++] = val & 127 | 128;
+        val >>>= 7;
+      }
+      buf[pos] = val;
+      return pos + 1;
+    }
+    Writer.prototype.uint32 = function write_uint32(value2) {
+      value2 = value2 >>> 0;
+      this._reserve(5);
+      var pos = this.pos;
+      this.pos = writeVarint32(value2, this.buf, pos);
+      return this;
+    };
+    Writer.prototype.int32 = function write_int32(value2) {
+      if ((value2 |= 0) < 0) {
+        this._reserve(10);
+        writeVarint64(LongBits.fromNumber(value2), this.buf, this.pos);
+        this.pos += 10;
+        return this;
+      }
+      return this.uint32(value2);
+    };
+    Writer.prototype.sint32 = function write_sint32(value2) {
+      return this.uint32((value2 << 1 ^ value2 >> 31) >>> 0);
+    };
+    function writeVarint64(val, buf, pos) {
+      var lo = val.lo, hi = val.hi;
+      while (hi) {
+        buf[pos++] = lo & 127 | 128;
+        lo = (lo >>> 7 | hi << 25) >>> 0;
+        hi >>>= 7;
+      }
+      while (lo > 127) {
+        buf[pos++] = lo & 127 | 128;
+        lo = lo >>> 7;
+      }
+      buf[pos] = lo;
+      return pos + 1;
+    }
+    Writer.prototype.uint64 = function write_uint64(value2) {
+      var bits = LongBits.from(value2);
+      this._reserve(10);
+      var pos = this.pos;
+      this.pos = writeVarint64(bits, this.buf, pos);
+      return this;
+    };
+    Writer.prototype.int64 = Writer.prototype.uint64;
+    Writer.prototype.sint64 = function write_sint64(value2) {
+      var bits = LongBits.from(value2).zzEncode();
+      this._reserve(10);
+      var pos = this.pos;
+      this.pos = writeVarint64(bits, this.buf, pos);
+      return this;
+    };
+    Writer.prototype.bool = function write_bool(value2) {
+      this._reserve(1);
+      this.buf[this.pos++] = value2 ? 1 : 0;
+      return this;
+    };
+    function writeFixed32(val, buf, pos) {
+      buf[pos] = val & 255;
+      buf[pos + 1] = val >>> 8 & 255;
+      buf[pos + 2] = val >>> 16 & 255;
+      buf[pos + 3] = val >>> 24;
+    }
+    Writer.prototype.fixed32 = function write_fixed32(value2) {
+      this._reserve(4);
+      writeFixed32(value2 >>> 0, this.buf, this.pos);
+      this.pos += 4;
+      return this;
+    };
+    Writer.prototype.sfixed32 = Writer.prototype.fixed32;
+    Writer.prototype.fixed64 = function write_fixed64(value2) {
+      var bits = LongBits.from(value2);
+      this._reserve(8);
+      writeFixed32(bits.lo, this.buf, this.pos);
+      writeFixed32(bits.hi, this.buf, this.pos + 4);
+      this.pos += 8;
+      return this;
+    };
+    Writer.prototype.sfixed64 = Writer.prototype.fixed64;
+    Writer.prototype.float = function write_float(value2) {
+      this._reserve(4);
+      util2.float.writeFloatLE(value2, this.buf, this.pos);
+      this.pos += 4;
+      return this;
+    };
+    Writer.prototype.double = function write_double(value2) {
+      this._reserve(8);
+      util2.float.writeDoubleLE(value2, this.buf, this.pos);
+      this.pos += 8;
+      return this;
+    };
+    Writer.prototype.bytes = function write_bytes(value2) {
+      var len = value2.length >>> 0;
+      if (!len) {
+        this._reserve(1);
+        this.buf[this.pos++] = 0;
+        return this;
+      }
+      if (util2.isString(value2)) {
+        var buf = Writer.alloc(len = base643.length(value2));
+        base643.decode(value2, buf, 0);
+        value2 = buf;
+      }
+      this.uint32(len);
+      this._reserve(len);
+      this.buf.set(value2, this.pos);
+      this.pos += len;
+      return this;
+    };
+    Writer.prototype.raw = function write_raw(value2) {
+      var len = value2.length >>> 0;
+      if (!len)
+        return this;
+      this._reserve(len);
+      this.buf.set(value2, this.pos);
+      this.pos += len;
+      return this;
+    };
+    Writer.prototype._delim = function _delim(pos, len) {
+      var n = sizeVarint32(len);
+      if (n > 1)
+        this.buf.copyWithin(pos + n, pos + 1, pos + 1 + len);
+      writeVarint32(len, this.buf, pos);
+      this.pos = pos + n + len;
+      return this;
+    };
+    Writer.prototype.string = function write_string(value2) {
+      var n = value2.length;
+      if (!n) {
+        this._reserve(1);
+        this.buf[this.pos++] = 0;
+        return this;
+      }
+      if (n < 128) {
+        this._reserve(n * 3 + 5);
+        var lenPos = this.pos;
+        return this._delim(lenPos, utf8.write(value2, this.buf, lenPos + 1));
+      }
+      var len = utf8.length(value2);
+      this.uint32(len);
+      this._reserve(len);
+      if (len === value2.length)
+        writeStringAscii(value2, this.buf, this.pos);
+      else
+        utf8.write(value2, this.buf, this.pos);
+      this.pos += len;
+      return this;
+    };
+    Writer.prototype.uint32s = function write_uint32s(value2) {
+      var n = value2.length;
+      this._reserve(n * 5 + 5);
+      var buf = this.buf, lenPos = this.pos, p = lenPos + 1;
+      for (var i = 0; i < n; ++i)
+        p = writeVarint32(value2[i] >>> 0, buf, p);
+      return this._delim(lenPos, p - lenPos - 1);
+    };
+    Writer.prototype.int32s = function write_int32s(value2) {
+      var n = value2.length;
+      this._reserve(n * 10 + 5);
+      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1, val;
+      for (var i = 0; i < n; ++i) {
+        if ((val = value2[i] | 0) < 0) {
+          pos = writeVarint64(LongBits.fromNumber(val), buf, pos);
+        } else {
+          pos = writeVarint32(val, buf, pos);
+        }
+      }
+      return this._delim(lenPos, pos - lenPos - 1);
+    };
+    Writer.prototype.sint32s = function write_sint32s(value2) {
+      var n = value2.length;
+      this._reserve(n * 5 + 5);
+      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
+      for (var i = 0; i < n; ++i)
+        pos = writeVarint32((value2[i] << 1 ^ value2[i] >> 31) >>> 0, buf, pos);
+      return this._delim(lenPos, pos - lenPos - 1);
+    };
+    Writer.prototype.uint64s = function write_uint64s(value2) {
+      var n = value2.length;
+      this._reserve(n * 10 + 5);
+      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
+      for (var i = 0; i < n; ++i) {
+        pos = writeVarint64(LongBits.from(value2[i]), buf, pos);
+      }
+      return this._delim(lenPos, pos - lenPos - 1);
+    };
+    Writer.prototype.int64s = Writer.prototype.uint64s;
+    Writer.prototype.sint64s = function write_sint64s(value2) {
+      var n = value2.length;
+      this._reserve(n * 10 + 5);
+      var buf = this.buf, lenPos = this.pos, pos = lenPos + 1;
+      for (var i = 0; i < n; ++i) {
+        pos = writeVarint64(LongBits.from(value2[i]).zzEncode(), buf, pos);
+      }
+      return this._delim(lenPos, pos - lenPos - 1);
+    };
+    Writer.prototype.bools = function write_bools(value2) {
+      var n = value2.length;
+      this.uint32(n);
+      this._reserve(n);
+      var buf = this.buf, p = this.pos;
+      for (var i = 0; i < n; ++i)
+        buf[p++] = value2[i] ? 1 : 0;
+      this.pos += n;
+      return this;
+    };
+    var VIEW_THRESHOLD_FLOAT = 16;
+    var VIEW_THRESHOLD_INT = 128;
+    function getLazyView(writer, count2, threshold) {
+      var view = writer.view;
+      if (view || count2 < threshold)
+        return view;
+      var buf = writer.buf;
+      return writer.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    Writer.prototype.fixed32s = function write_fixed32s(value2) {
+      var n = value2.length, bytes = n * 4;
+      this.uint32(bytes);
+      this._reserve(bytes);
+      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_INT);
+      if (dv)
+        for (i = 0; i < n; ++i) {
+          dv.setUint32(p, value2[i] >>> 0, true);
+          p += 4;
+        }
+      else {
+        var buf = this.buf;
+        for (i = 0; i < n; ++i) {
+          writeFixed32(value2[i] >>> 0, buf, p);
+          p += 4;
+        }
+      }
+      this.pos += bytes;
+      return this;
+    };
+    Writer.prototype.sfixed32s = Writer.prototype.fixed32s;
+    Writer.prototype.fixed64s = function write_fixed64s(value2) {
+      var n = value2.length, bytes = n * 8;
+      this.uint32(bytes);
+      this._reserve(bytes);
+      var p = this.pos, i, bits, dv = getLazyView(this, n, VIEW_THRESHOLD_INT);
+      if (dv)
+        for (i = 0; i < n; ++i) {
+          bits = LongBits.from(value2[i]);
+          dv.setUint32(p, bits.lo, true);
+          dv.setUint32(p + 4, bits.hi, true);
+          p += 8;
+        }
+      else {
+        var buf = this.buf;
+        for (i = 0; i < n; ++i) {
+          bits = LongBits.from(value2[i]);
+          writeFixed32(bits.lo, buf, p);
+          writeFixed32(bits.hi, buf, p + 4);
+          p += 8;
+        }
+      }
+      this.pos += bytes;
+      return this;
+    };
+    Writer.prototype.sfixed64s = Writer.prototype.fixed64s;
+    Writer.prototype.floats = function write_floats(value2) {
+      var n = value2.length, bytes = n * 4;
+      this.uint32(bytes);
+      this._reserve(bytes);
+      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_FLOAT);
+      if (dv)
+        for (i = 0; i < n; ++i) {
+          dv.setFloat32(p, value2[i], true);
+          p += 4;
+        }
+      else {
+        var buf = this.buf;
+        for (i = 0; i < n; ++i) {
+          util2.float.writeFloatLE(value2[i], buf, p);
+          p += 4;
+        }
+      }
+      this.pos += bytes;
+      return this;
+    };
+    Writer.prototype.doubles = function write_doubles(value2) {
+      var n = value2.length, bytes = n * 8;
+      this.uint32(bytes);
+      this._reserve(bytes);
+      var p = this.pos, i, dv = getLazyView(this, n, VIEW_THRESHOLD_FLOAT);
+      if (dv)
+        for (i = 0; i < n; ++i) {
+          dv.setFloat64(p, value2[i], true);
+          p += 8;
+        }
+      else {
+        var buf = this.buf;
+        for (i = 0; i < n; ++i) {
+          util2.float.writeDoubleLE(value2[i], buf, p);
+          p += 8;
+        }
+      }
+      this.pos += bytes;
+      return this;
+    };
+    Writer.prototype.fork = function fork() {
+      this._reserve(1);
+      (this.states || (this.states = [])).push(this.pos);
+      this.pos += 1;
+      return this;
+    };
+    Writer.prototype.reset = function reset() {
+      var states = this.states;
+      if (states && states.length) {
+        this.pos = states.pop();
+      } else {
+        this.pos = 0;
+      }
+      return this;
+    };
+    Writer.prototype.ldelim = function ldelim() {
+      var states = this.states, len, vlen;
+      if (states && states.length) {
+        var lenPos = states.pop();
+        len = this.pos - lenPos - 1;
+        vlen = sizeVarint32(len);
+        if (vlen > 1) {
+          this._reserve(vlen - 1);
+          this.buf.copyWithin(lenPos + vlen, lenPos + 1, lenPos + 1 + len);
+          this.pos += vlen - 1;
+          writeVarint32(len, this.buf, lenPos);
+        } else {
+          this.buf[lenPos] = len;
+        }
+      } else {
+        len = this.pos;
+        vlen = sizeVarint32(len);
+        this._reserve(vlen);
+        this.buf.copyWithin(vlen, 0, len);
+        writeVarint32(len, this.buf, 0);
+        this.pos += vlen;
+      }
+      return this;
+    };
+    Writer.prototype.finish = function finish(shared) {
+      if (shared)
+        return this.buf.subarray(0, this.pos);
+      var buf = this.constructor.alloc(this.pos);
+      buf.set(this.buf.subarray(0, this.pos), 0);
+      return buf;
+    };
+    Writer.prototype.finishInto = function finishInto(buf, offset) {
+      if (offset === void 0)
+        offset = 0;
+      buf.set(this.buf.subarray(0, this.pos), offset);
+      return buf;
+    };
+    Writer._configure = function(BufferWriter_) {
+      BufferWriter = BufferWriter_;
+      Writer.create = create();
+      BufferWriter._configure();
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/writer_buffer.js
+var require_writer_buffer = __commonJS({
+  "../../node_modules/protobufjs/src/writer_buffer.js"(exports, module) {
+    "use strict";
+    module.exports = BufferWriter;
+    var Writer = require_writer();
+    BufferWriter.prototype = Object.create(Writer.prototype, {
+      constructor: {
+        value: BufferWriter,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    var util2 = require_minimal();
+    function BufferWriter() {
+      Writer.call(this);
+    }
+    var writeStringBuffer;
+    BufferWriter._configure = function() {
+      BufferWriter.alloc = util2.Buffer && util2.Buffer.allocUnsafe;
+      writeStringBuffer = util2.Buffer && util2.Buffer.prototype.utf8Write ? function writeStringBuffer_utf8Write(val, buf, pos) {
+        return buf.utf8Write(val, pos);
+      } : function writeStringBuffer_write(val, buf, pos) {
+        return buf.write(val, pos);
+      };
+    };
+    BufferWriter.prototype.bytes = function write_bytes_buffer(value2) {
+      if (util2.isString(value2))
+        value2 = util2.Buffer.from(value2, "base64");
+      var len = value2.length >>> 0;
+      this.uint32(len);
+      if (len) {
+        this._reserve(len);
+        this.buf.set(value2, this.pos);
+        this.pos += len;
+      }
+      return this;
+    };
+    BufferWriter.prototype.string = function write_string_buffer(value2) {
+      var n = value2.length;
+      if (!n) {
+        this._reserve(1);
+        this.buf[this.pos++] = 0;
+        return this;
+      }
+      if (n < 128) {
+        this._reserve(n * 3 + 5);
+        var pos = this.pos, buf = this.buf;
+        return this._delim(
+          pos,
+          n < 40 ? util2.utf8.write(value2, buf, pos + 1) : writeStringBuffer(value2, buf, pos + 1)
+        );
+      }
+      var len = util2.Buffer.byteLength(value2);
+      this.uint32(len);
+      this._reserve(len);
+      writeStringBuffer(value2, this.buf, this.pos);
+      this.pos += len;
+      return this;
+    };
+    BufferWriter._configure();
+  }
+});
+
+// ../../node_modules/protobufjs/src/reader.js
+var require_reader = __commonJS({
+  "../../node_modules/protobufjs/src/reader.js"(exports, module) {
+    "use strict";
+    module.exports = Reader;
+    var util2 = require_minimal();
+    var BufferReader;
+    var LongBits = util2.LongBits;
+    var utf8 = util2.utf8;
+    function indexOutOfRange(reader, writeLength) {
+      return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
+    }
+    function Reader(buffer) {
+      this.buf = buffer;
+      this.pos = 0;
+      this.len = buffer.length;
+      this.view = null;
+      this.discardUnknown = Reader.discardUnknown;
+    }
+    function create_array(buffer) {
+      if (Array.isArray(buffer))
+        buffer = new Uint8Array(buffer);
+      if (buffer instanceof Uint8Array)
+        return new Reader(buffer);
+      throw Error("illegal buffer");
+    }
+    var create = function create2() {
+      return util2.Buffer ? function create_buffer_setup(buffer) {
+        return (Reader.create = function create_buffer(buffer2) {
+          return util2.Buffer.isBuffer(buffer2) ? new BufferReader(buffer2) : create_array(buffer2);
+        })(buffer);
+      } : create_array;
+    };
+    Reader.create = create();
+    Reader.prototype.raw = function read_raw(start, end) {
+      return this.buf.subarray(start, end);
+    };
+    function readVarint32NearEnd(reader) {
+      var value2 = 0;
+      for (var i = 0; i < 4; ++i) {
+        if (reader.pos >= reader.len)
+          throw indexOutOfRange(reader);
+        var b = reader.buf[reader.pos++];
+        value2 = (value2 | (b & 127) << i * 7) >>> 0;
+        if (b < 128)
+          return value2;
+      }
+      throw indexOutOfRange(reader);
+    }
+    Reader.prototype.uint32 = function read_uint32() {
+      if (this.len - this.pos < 5) {
+        if (this.pos >= this.len)
+          throw indexOutOfRange(this);
+        if (this.buf[this.pos] >= 128)
+          return readVarint32NearEnd(this);
+      }
+      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 15) << 28) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      for (var i = 0; i < 5; ++i) {
+        if (pos >= this.len) {
+          this.pos = pos;
+          throw indexOutOfRange(this);
+        }
+        if (buf[pos++] < 128) {
+          this.pos = pos;
+          return value2;
+        }
+      }
+      this.pos = pos;
+      throw Error("invalid varint encoding");
+    };
+    Reader.prototype.tag = function read_tag() {
+      if (this.len - this.pos < 5) {
+        if (this.pos >= this.len)
+          throw indexOutOfRange(this);
+        if (this.buf[this.pos] >= 128)
+          return readVarint32NearEnd(this);
+      }
+      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 15) << 28) >>> 0;
+      if (buf[pos] < 128 && (buf[pos] & 112) === 0) {
+        this.pos = pos + 1;
+        return value2;
+      }
+      this.pos = pos + 1;
+      throw Error("invalid tag encoding");
+    };
+    Reader.prototype.size = function read_size() {
+      if (this.len - this.pos < 5) {
+        if (this.pos >= this.len)
+          throw indexOutOfRange(this);
+        if (this.buf[this.pos] >= 128)
+          return readVarint32NearEnd(this);
+      }
+      var buf = this.buf, pos = this.pos, value2 = (buf[pos] & 127) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 7) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 14) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      value2 = (value2 | (buf[pos] & 127) << 21) >>> 0;
+      if (buf[pos++] < 128) {
+        this.pos = pos;
+        return value2;
+      }
+      this.pos = pos + 1;
+      if (buf[pos] > 7)
+        throw Error("invalid length encoding");
+      return (value2 | buf[pos] << 28) >>> 0;
+    };
+    Reader.prototype.int32 = function read_int32() {
+      return this.uint32() | 0;
+    };
+    Reader.prototype.sint32 = function read_sint32() {
+      var value2 = this.uint32();
+      return value2 >>> 1 ^ -(value2 & 1) | 0;
+    };
+    function readLongVarint() {
+      var bits = new LongBits(0, 0);
+      var i = 0;
+      if (this.len - this.pos > 4) {
+        for (; i < 4; ++i) {
+          bits.lo = (bits.lo | (this.buf[this.pos] & 127) << i * 7) >>> 0;
+          if (this.buf[this.pos++] < 128)
+            return bits;
+        }
+        bits.lo = (bits.lo | (this.buf[this.pos] & 127) << 28) >>> 0;
+        bits.hi = (bits.hi | (this.buf[this.pos] & 127) >> 4) >>> 0;
+        if (this.buf[this.pos++] < 128)
+          return bits;
+        i = 0;
+      } else {
+        for (; i < 4; ++i) {
+          if (this.pos >= this.len)
+            throw indexOutOfRange(this);
+          bits.lo = (bits.lo | (this.buf[this.pos] & 127) << i * 7) >>> 0;
+          if (this.buf[this.pos++] < 128)
+            return bits;
+        }
+        throw indexOutOfRange(this);
+      }
+      if (this.len - this.pos > 4) {
+        for (; i < 5; ++i) {
+          bits.hi = (bits.hi | (this.buf[this.pos] & 127) << i * 7 + 3) >>> 0;
+          if (this.buf[this.pos++] < 128)
+            return bits;
+        }
+      } else {
+        for (; i < 5; ++i) {
+          if (this.pos >= this.len)
+            throw indexOutOfRange(this);
+          bits.hi = (bits.hi | (this.buf[this.pos] & 127) << i * 7 + 3) >>> 0;
+          if (this.buf[this.pos++] < 128)
+            return bits;
+        }
+      }
+      throw Error("invalid varint encoding");
+    }
+    Reader.prototype.bool = function read_bool() {
+      var value2 = false, b;
+      for (var i = 0; i < 10; ++i) {
+        if (this.pos >= this.len)
+          throw indexOutOfRange(this);
+        b = this.buf[this.pos++];
+        if (b & 127)
+          value2 = true;
+        if (b < 128)
+          return value2;
+      }
+      throw Error("invalid varint encoding");
+    };
+    function readFixed32_end(buf, end) {
+      return (buf[end - 4] | buf[end - 3] << 8 | buf[end - 2] << 16 | buf[end - 1] << 24) >>> 0;
+    }
+    Reader.prototype.fixed32 = function read_fixed32() {
+      if (this.pos + 4 > this.len)
+        throw indexOutOfRange(this, 4);
+      return readFixed32_end(this.buf, this.pos += 4);
+    };
+    Reader.prototype.sfixed32 = function read_sfixed32() {
+      if (this.pos + 4 > this.len)
+        throw indexOutOfRange(this, 4);
+      return readFixed32_end(this.buf, this.pos += 4) | 0;
+    };
+    function readFixed64() {
+      if (this.pos + 8 > this.len)
+        throw indexOutOfRange(this, 8);
+      return new LongBits(readFixed32_end(this.buf, this.pos += 4), readFixed32_end(this.buf, this.pos += 4));
+    }
+    Reader.prototype.float = function read_float() {
+      if (this.pos + 4 > this.len)
+        throw indexOutOfRange(this, 4);
+      var value2 = util2.float.readFloatLE(this.buf, this.pos);
+      this.pos += 4;
+      return value2;
+    };
+    Reader.prototype.double = function read_double() {
+      if (this.pos + 8 > this.len)
+        throw indexOutOfRange(this, 4);
+      var value2 = util2.float.readDoubleLE(this.buf, this.pos);
+      this.pos += 8;
+      return value2;
+    };
+    Reader.prototype.uint32s = function read_uint32s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (pos < end) {
+        value2 = buf[pos++];
+        if (value2 < 128)
+          array2.push(value2);
+        else {
+          this.pos = pos - 1;
+          array2.push(this.uint32());
+          pos = this.pos;
+        }
+      }
+      this.pos = pos;
+      if (pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.int32s = function read_int32s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (pos < end) {
+        value2 = buf[pos++];
+        if (value2 < 128)
+          array2.push(value2);
+        else {
+          this.pos = pos - 1;
+          array2.push(this.int32());
+          pos = this.pos;
+        }
+      }
+      this.pos = pos;
+      if (pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.sint32s = function read_sint32s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (this.pos < end)
+        array2.push(this.sint32());
+      if (this.pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.bools = function read_bools(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value2;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (pos < end) {
+        value2 = buf[pos++];
+        if (value2 < 128)
+          array2.push(value2 !== 0);
+        else {
+          this.pos = pos - 1;
+          array2.push(this.bool());
+          pos = this.pos;
+        }
+      }
+      this.pos = pos;
+      if (pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    var VIEW_THRESHOLD_FLOAT = 8;
+    var VIEW_THRESHOLD_INT = 128;
+    function getLazyView(reader, count2, threshold) {
+      var view = reader.view;
+      if (view || count2 < threshold)
+        return view;
+      var buf = reader.buf;
+      return reader.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    Reader.prototype.fixed32s = function read_fixed32s(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 2, i = array2.length, pos = this.pos;
+      array2.length = i + count2;
+      var dv = getLazyView(this, count2, VIEW_THRESHOLD_INT);
+      if (dv)
+        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getUint32(pos, true);
+      else {
+        var buf = this.buf;
+        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = readFixed32_end(buf, pos + 4);
+      }
+      this.pos = pos;
+      if (pos !== end) throw indexOutOfRange(this, 4);
+      return array2;
+    };
+    Reader.prototype.sfixed32s = function read_sfixed32s(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 2, i = array2.length, pos = this.pos;
+      array2.length = i + count2;
+      var dv = getLazyView(this, count2, VIEW_THRESHOLD_INT);
+      if (dv)
+        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getInt32(pos, true);
+      else {
+        var buf = this.buf;
+        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = readFixed32_end(buf, pos + 4) | 0;
+      }
+      this.pos = pos;
+      if (pos !== end) throw indexOutOfRange(this, 4);
+      return array2;
+    };
+    Reader.prototype.floats = function read_floats(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 2, i = array2.length, pos = this.pos;
+      array2.length = i + count2;
+      var dv = getLazyView(this, count2, VIEW_THRESHOLD_FLOAT);
+      if (dv)
+        for (var k = 0; k < count2; ++k, pos += 4) array2[i++] = dv.getFloat32(pos, true);
+      else {
+        var buf = this.buf;
+        for (var j = 0; j < count2; ++j, pos += 4) array2[i++] = util2.float.readFloatLE(buf, pos);
+      }
+      this.pos = pos;
+      if (pos !== end) throw indexOutOfRange(this, 4);
+      return array2;
+    };
+    Reader.prototype.doubles = function read_doubles(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 3, i = array2.length, pos = this.pos;
+      array2.length = i + count2;
+      var dv = getLazyView(this, count2, VIEW_THRESHOLD_FLOAT);
+      if (dv)
+        for (var k = 0; k < count2; ++k, pos += 8) array2[i++] = dv.getFloat64(pos, true);
+      else {
+        var buf = this.buf;
+        for (var j = 0; j < count2; ++j, pos += 8) array2[i++] = util2.float.readDoubleLE(buf, pos);
+      }
+      this.pos = pos;
+      if (pos !== end) throw indexOutOfRange(this, 8);
+      return array2;
+    };
+    Reader.prototype.uint64s = function read_uint64s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (this.pos < end)
+        array2.push(this.uint64());
+      if (this.pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.int64s = function read_int64s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (this.pos < end)
+        array2.push(this.int64());
+      if (this.pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.sint64s = function read_sint64s(array2) {
+      if (array2 === void 0) array2 = [];
+      var end = this.size() + this.pos, len = this.len;
+      if (end > len) throw indexOutOfRange(this, end - this.pos);
+      this.len = end;
+      while (this.pos < end)
+        array2.push(this.sint64());
+      if (this.pos !== end) throw RangeError("index out of range");
+      this.len = len;
+      return array2;
+    };
+    Reader.prototype.fixed64s = function read_fixed64s(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len, i = array2.length;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 3;
+      array2.length = i + count2;
+      for (var j = 0; j < count2; ++j)
+        array2[i++] = this.fixed64();
+      if (this.pos !== end) throw indexOutOfRange(this, 8);
+      return array2;
+    };
+    Reader.prototype.sfixed64s = function read_sfixed64s(array2) {
+      if (array2 === void 0) array2 = [];
+      var len = this.size(), end = this.pos + len, i = array2.length;
+      if (end > this.len) throw indexOutOfRange(this, len);
+      var count2 = len >>> 3;
+      array2.length = i + count2;
+      for (var j = 0; j < count2; ++j)
+        array2[i++] = this.sfixed64();
+      if (this.pos !== end) throw indexOutOfRange(this, 8);
+      return array2;
+    };
+    Reader.prototype.bytes = function read_bytes() {
+      var length = this.size(), start = this.pos, end = this.pos + length;
+      if (end > this.len)
+        throw indexOutOfRange(this, length);
+      this.pos = end;
+      return this.raw(start, end);
+    };
+    Reader.prototype.string = function read_string() {
+      var length = this.size(), start = this.pos, end = this.pos + length;
+      if (end > this.len)
+        throw indexOutOfRange(this, length);
+      this.pos = end;
+      return utf8.read(this.buf, start, end);
+    };
+    Reader.prototype.stringVerify = function read_string_verify() {
+      var length = this.size(), start = this.pos, end = this.pos + length;
+      if (end > this.len)
+        throw indexOutOfRange(this, length);
+      this.pos = end;
+      return utf8.readStrict(this.buf, start, end);
+    };
+    Reader.prototype.skip = function skip(length) {
+      if (typeof length === "number") {
+        if (this.pos + length > this.len)
+          throw indexOutOfRange(this, length);
+        this.pos += length;
+      } else {
+        do {
+          if (this.pos >= this.len)
+            throw indexOutOfRange(this);
+        } while (this.buf[this.pos++] & 128);
+      }
+      return this;
+    };
+    Reader.recursionLimit = util2.recursionLimit;
+    Reader.discardUnknown = true;
+    Reader.prototype.skipType = function(wireType, depth, fieldNumber) {
+      if (depth === void 0) depth = 0;
+      if (depth > Reader.recursionLimit)
+        throw Error("max depth exceeded");
+      if (fieldNumber === 0)
+        throw Error("illegal tag: field number 0");
+      switch (wireType) {
+        case 0:
+          this.skip();
+          break;
+        case 1:
+          this.skip(8);
+          break;
+        case 2:
+          this.skip(this.size());
+          break;
+        case 3:
+          while (true) {
+            var tag = this.tag();
+            var nestedField = tag >>> 3;
+            wireType = tag & 7;
+            if (!nestedField)
+              throw Error("illegal tag: field number 0");
+            if (wireType === 4) {
+              if (fieldNumber !== void 0 && nestedField !== fieldNumber)
+                throw Error("invalid end group tag");
+              break;
+            }
+            this.skipType(wireType, depth + 1, nestedField);
+          }
+          break;
+        case 5:
+          this.skip(4);
+          break;
+        /* istanbul ignore next */
+        default:
+          throw Error("invalid wire type " + wireType + " at offset " + this.pos);
+      }
+      return this;
+    };
+    Reader._configure = function(BufferReader_) {
+      BufferReader = BufferReader_;
+      Reader.create = create();
+      BufferReader._configure();
+      var fn = util2.Long ? "toLong" : (
+        /* istanbul ignore next */
+        "toNumber"
+      );
+      util2.merge(Reader.prototype, {
+        int64: function read_int64() {
+          return readLongVarint.call(this)[fn](false);
+        },
+        uint64: function read_uint64() {
+          return readLongVarint.call(this)[fn](true);
+        },
+        sint64: function read_sint64() {
+          return readLongVarint.call(this).zzDecode()[fn](false);
+        },
+        fixed64: function read_fixed64() {
+          return readFixed64.call(this)[fn](true);
+        },
+        sfixed64: function read_sfixed64() {
+          return readFixed64.call(this)[fn](false);
+        }
+      });
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/reader_buffer.js
+var require_reader_buffer = __commonJS({
+  "../../node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
+    "use strict";
+    module.exports = BufferReader;
+    var Reader = require_reader();
+    BufferReader.prototype = Object.create(Reader.prototype, {
+      constructor: {
+        value: BufferReader,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    var util2 = require_minimal();
+    function BufferReader(buffer) {
+      Reader.call(this, buffer);
+    }
+    BufferReader._configure = function() {
+      if (util2.Buffer)
+        BufferReader.prototype._slice = util2.Buffer.prototype.slice;
+    };
+    BufferReader.prototype.raw = function read_raw_buffer(start, end) {
+      return this._slice.call(this.buf, start, end);
+    };
+    BufferReader.prototype.string = function read_string_buffer() {
+      var len = this.size(), start = this.pos, end = this.pos + len;
+      if (end > this.len)
+        throw RangeError("index out of range: " + this.pos + " + " + len + " > " + this.len);
+      this.pos = end;
+      return this.buf.utf8Slice ? this.buf.utf8Slice(start, end) : this.buf.toString("utf-8", start, end);
+    };
+    BufferReader._configure();
+  }
+});
+
+// ../../node_modules/protobufjs/src/rpc/service.js
+var require_service = __commonJS({
+  "../../node_modules/protobufjs/src/rpc/service.js"(exports, module) {
+    "use strict";
+    module.exports = Service;
+    var util2 = require_minimal();
+    Service.prototype = Object.create(util2.EventEmitter.prototype, {
+      constructor: {
+        value: Service,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    function Service(rpcImpl, requestDelimited, responseDelimited) {
+      if (typeof rpcImpl !== "function")
+        throw TypeError("rpcImpl must be a function");
+      util2.EventEmitter.call(this);
+      this.rpcImpl = rpcImpl;
+      this.requestDelimited = Boolean(requestDelimited);
+      this.responseDelimited = Boolean(responseDelimited);
+    }
+    Service.prototype.rpcCall = function rpcCall(method, requestCtor, responseCtor, request, callback) {
+      if (!request)
+        throw TypeError("request must be specified");
+      var self2 = this;
+      if (!callback)
+        return util2.asPromise(rpcCall, self2, method, requestCtor, responseCtor, request);
+      if (!self2.rpcImpl) {
+        setTimeout(function() {
+          callback(Error("already ended"));
+        }, 0);
+        return void 0;
+      }
+      try {
+        return self2.rpcImpl(
+          method,
+          requestCtor[self2.requestDelimited ? "encodeDelimited" : "encode"](request).finish(),
+          function rpcCallback(err, response) {
+            if (err) {
+              self2.emit("error", err, method);
+              return callback(err);
+            }
+            if (response === null) {
+              self2.end(
+                /* endedByRPC */
+                true
+              );
+              return void 0;
+            }
+            if (!(response instanceof responseCtor)) {
+              try {
+                response = responseCtor[self2.responseDelimited ? "decodeDelimited" : "decode"](response);
+              } catch (err2) {
+                self2.emit("error", err2, method);
+                return callback(err2);
+              }
+            }
+            self2.emit("data", response, method);
+            return callback(null, response);
+          }
+        );
+      } catch (err) {
+        self2.emit("error", err, method);
+        setTimeout(function() {
+          callback(err);
+        }, 0);
+        return void 0;
+      }
+    };
+    Service.prototype.end = function end(endedByRPC) {
+      if (this.rpcImpl) {
+        if (!endedByRPC)
+          this.rpcImpl(null, null, null);
+        this.rpcImpl = null;
+        this.emit("end").off();
+      }
+      return this;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/rpc.js
+var require_rpc = __commonJS({
+  "../../node_modules/protobufjs/src/rpc.js"(exports) {
+    "use strict";
+    var rpc = exports;
+    rpc.Service = require_service();
+  }
+});
+
+// ../../node_modules/protobufjs/src/roots.js
+var require_roots = __commonJS({
+  "../../node_modules/protobufjs/src/roots.js"(exports, module) {
+    "use strict";
+    module.exports = /* @__PURE__ */ Object.create(null);
+  }
+});
+
+// ../../node_modules/protobufjs/src/index-minimal.js
+var require_index_minimal = __commonJS({
+  "../../node_modules/protobufjs/src/index-minimal.js"(exports) {
+    "use strict";
+    exports.build = "minimal";
+    exports.Writer = require_writer();
+    exports.BufferWriter = require_writer_buffer();
+    exports.Reader = require_reader();
+    exports.BufferReader = require_reader_buffer();
+    exports.util = require_minimal();
+    exports.rpc = require_rpc();
+    exports.roots = require_roots();
+    exports.configure = configure;
+    function configure() {
+      exports.util.LongBits._configure(exports.util.Long);
+      exports.Writer._configure(exports.BufferWriter);
+      exports.Reader._configure(exports.BufferReader);
+    }
+    configure();
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/patterns.js
+var require_patterns = __commonJS({
+  "../../node_modules/protobufjs/src/util/patterns.js"(exports) {
+    "use strict";
+    var patterns = exports;
+    patterns.numberRe = /^(?![eE])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?$/;
+    patterns.typeRefRe = /^(?:\.?[a-zA-Z_][a-zA-Z_0-9]*)(?:\.[a-zA-Z_][a-zA-Z_0-9]*)*$/;
+    patterns.reservedRe = /^(?:do|if|in|for|let|new|try|var|case|else|enum|eval|false|null|this|true|void|with|break|catch|class|const|super|throw|while|yield|delete|export|import|public|return|static|switch|typeof|default|extends|finally|package|private|continue|debugger|function|arguments|interface|protected|implements|instanceof)$/;
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/codegen.js
+var require_codegen = __commonJS({
+  "../../node_modules/protobufjs/src/util/codegen.js"(exports, module) {
+    "use strict";
+    module.exports = codegen;
+    var patterns = require_patterns();
+    var reservedRe = patterns.reservedRe;
+    function codegen(functionParams, functionName) {
+      if (typeof functionParams === "string") {
+        functionName = functionParams;
+        functionParams = void 0;
+      }
+      var body = [];
+      function Codegen(formatStringOrScope) {
+        if (typeof formatStringOrScope !== "string") {
+          var source = toString();
+          if (codegen.verbose)
+            console.log("codegen: " + source);
+          source = "return " + source;
+          if (formatStringOrScope) {
+            var scopeKeys = Object.keys(formatStringOrScope), scopeParams = new Array(scopeKeys.length + 1), scopeValues = new Array(scopeKeys.length), scopeOffset = 0;
+            while (scopeOffset < scopeKeys.length) {
+              scopeParams[scopeOffset] = scopeKeys[scopeOffset];
+              scopeValues[scopeOffset] = formatStringOrScope[scopeKeys[scopeOffset++]];
+            }
+            scopeParams[scopeOffset] = source;
+            return Function.apply(null, scopeParams).apply(null, scopeValues);
+          }
+          return Function(source)();
+        }
+        var formatParams = new Array(arguments.length - 1), formatOffset = 0;
+        while (formatOffset < formatParams.length)
+          formatParams[formatOffset] = arguments[++formatOffset];
+        formatOffset = 0;
+        formatStringOrScope = formatStringOrScope.replace(/%([%dfijs])/g, function replace($0, $1) {
+          var value2 = formatParams[formatOffset++];
+          switch ($1) {
+            case "d":
+            case "f":
+              value2 = Number(value2);
+              return Object.is(value2, -0) ? "-0" : String(value2);
+            case "i":
+              return String(Math.floor(value2));
+            case "j":
+              return JSON.stringify(value2);
+            case "s":
+              return String(value2);
+          }
+          return "%";
+        });
+        if (formatOffset !== formatParams.length)
+          throw Error("parameter count mismatch");
+        body.push(formatStringOrScope);
+        return Codegen;
+      }
+      function toString(functionNameOverride) {
+        return "function " + safeFunctionName(functionNameOverride || functionName) + "(" + (functionParams && functionParams.join(",") || "") + "){\n  " + body.join("\n  ") + "\n}";
+      }
+      Object.defineProperty(Codegen, "toString", {
+        value: toString,
+        writable: true,
+        enumerable: true,
+        configurable: true
+      });
+      return Codegen;
+    }
+    codegen.verbose = false;
+    function safeFunctionName(name) {
+      if (!name)
+        return "";
+      name = String(name).replace(/[^\w$]/g, "");
+      if (!name)
+        return "";
+      if (/^\d/.test(name))
+        name = "_" + name;
+      return reservedRe.test(name) ? name + "_" : name;
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/fs.js
+var require_fs = __commonJS({
+  "../../node_modules/protobufjs/src/util/fs.js"(exports, module) {
+    "use strict";
+    var fs3 = null;
+    try {
+      fs3 = __require(
+        /* webpackIgnore: true */
+        "fs"
+      );
+      if (!fs3 || !fs3.readFile || !fs3.readFileSync)
+        fs3 = null;
+    } catch (e) {
+    }
+    module.exports = fs3;
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/fetch.js
+var require_fetch2 = __commonJS({
+  "../../node_modules/protobufjs/src/util/fetch.js"(exports, module) {
+    "use strict";
+    module.exports = fetch2;
+    var asPromise = require_aspromise();
+    var fs3 = require_fs();
+    function fetch2(filename, options, callback) {
+      if (typeof options === "function") {
+        callback = options;
+        options = {};
+      } else if (!options)
+        options = {};
+      if (!callback)
+        return asPromise(fetch2, this, filename, options);
+      if (!options.xhr && fs3 && fs3.readFile)
+        return fs3.readFile(filename, function fetchReadFileCallback(err, contents) {
+          return err && typeof XMLHttpRequest !== "undefined" ? fetch2.xhr(filename, options, callback) : err ? callback(err) : callback(null, options.binary ? contents : contents.toString("utf8"));
+        });
+      return fetch2.xhr(filename, options, callback);
+    }
+    fetch2.xhr = function fetch_xhr(filename, options, callback) {
+      var xhr = new XMLHttpRequest();
+      xhr.onreadystatechange = function fetchOnReadyStateChange() {
+        if (xhr.readyState !== 4)
+          return void 0;
+        if (xhr.status !== 0 && xhr.status !== 200)
+          return callback(Error("status " + xhr.status));
+        if (options.binary) {
+          var buffer = xhr.response;
+          if (!buffer) {
+            buffer = [];
+            for (var i = 0; i < xhr.responseText.length; ++i)
+              buffer.push(xhr.responseText.charCodeAt(i) & 255);
+          }
+          return callback(null, typeof Uint8Array !== "undefined" ? new Uint8Array(buffer) : buffer);
+        }
+        return callback(null, xhr.responseText);
+      };
+      if (options.binary) {
+        if ("overrideMimeType" in xhr)
+          xhr.overrideMimeType("text/plain; charset=x-user-defined");
+        xhr.responseType = "arraybuffer";
+      }
+      xhr.open("GET", filename);
+      xhr.send();
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/util/path.js
+var require_path = __commonJS({
+  "../../node_modules/protobufjs/src/util/path.js"(exports) {
+    "use strict";
+    var path = exports;
+    var urlRe = /^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//;
+    function normalizeUrl(path2) {
+      if (typeof URL === "undefined" || !urlRe.test(path2))
+        return null;
+      try {
+        return new URL(path2).href;
+      } catch (e) {
+        return null;
+      }
+    }
+    function resolveUrl(originPath, includePath) {
+      if (typeof URL === "undefined" || !urlRe.test(originPath) || urlRe.test(includePath))
+        return null;
+      try {
+        return new URL(includePath, originPath).href;
+      } catch (e) {
+        return null;
+      }
+    }
+    var isAbsolute2 = (
+      /**
+       * Tests if the specified path is absolute.
+       * @param {string} path Path to test
+       * @returns {boolean} `true` if path is absolute
+       */
+      path.isAbsolute = function isAbsolute3(path2) {
+        return /^(?:\/|\w+:|\\\\\w+)/.test(path2);
+      }
+    );
+    var normalize = (
+      /**
+       * Normalizes the specified path.
+       * @param {string} path Path to normalize
+       * @returns {string} Normalized path
+       */
+      path.normalize = function normalize2(path2) {
+        var normalizedUrl = normalizeUrl(path2);
+        if (normalizedUrl)
+          return normalizedUrl;
+        var firstTwoCharacters = path2.substring(0, 2);
+        var uncPrefix = "";
+        if (firstTwoCharacters === "\\\\") {
+          uncPrefix = firstTwoCharacters;
+          path2 = path2.substring(2);
+        }
+        path2 = path2.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path2.split("/"), absolute = isAbsolute2(path2), prefix = "";
+        if (absolute)
+          prefix = parts.shift() + "/";
+        for (var i = 0; i < parts.length; ) {
+          if (parts[i] === "..") {
+            if (i > 0 && parts[i - 1] !== "..")
+              parts.splice(--i, 2);
+            else if (absolute)
+              parts.splice(i, 1);
+            else
+              ++i;
+          } else if (parts[i] === ".")
+            parts.splice(i, 1);
+          else
+            ++i;
+        }
+        return uncPrefix + prefix + parts.join("/");
+      }
+    );
+    path.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
+      var resolvedUrl = resolveUrl(originPath, includePath);
+      if (resolvedUrl)
+        return resolvedUrl;
+      if (!alreadyNormalized)
+        includePath = normalize(includePath);
+      if (isAbsolute2(includePath))
+        return includePath;
+      if (!alreadyNormalized)
+        originPath = normalize(originPath);
+      return (originPath = originPath.replace(/(?:\/|^)[^/]+$/, "")).length ? normalize(originPath + "/" + includePath) : includePath;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/namespace.js
+var require_namespace = __commonJS({
+  "../../node_modules/protobufjs/src/namespace.js"(exports, module) {
+    "use strict";
+    module.exports = Namespace;
+    var ReflectionObject = require_object();
+    Namespace.prototype = Object.create(ReflectionObject.prototype, {
+      constructor: {
+        value: Namespace,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Namespace.className = "Namespace";
+    var Field4 = require_field();
+    var util2 = require_util9();
+    var OneOf = require_oneof();
+    var Type3;
+    var Service;
+    var Enum;
+    Namespace.fromJSON = function fromJSON(name, json4, depth) {
+      if (depth === void 0)
+        depth = 0;
+      if (depth > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      return new Namespace(name, json4.options).addJSON(json4.nested, depth);
+    };
+    function arrayToJSON(array2, toJSONOptions) {
+      if (!(array2 && array2.length))
+        return void 0;
+      var obj = {};
+      for (var i = 0; i < array2.length; ++i)
+        obj[array2[i].name] = array2[i].toJSON(toJSONOptions);
+      return obj;
+    }
+    Namespace.arrayToJSON = arrayToJSON;
+    Namespace.isReservedId = function isReservedId(reserved, id) {
+      if (reserved) {
+        for (var i = 0; i < reserved.length; ++i)
+          if (typeof reserved[i] !== "string" && reserved[i][0] <= id && reserved[i][1] >= id)
+            return true;
+      }
+      return false;
+    };
+    Namespace.isReservedName = function isReservedName(reserved, name) {
+      if (reserved) {
+        for (var i = 0; i < reserved.length; ++i)
+          if (reserved[i] === name)
+            return true;
+      }
+      return false;
+    };
+    function Namespace(name, options) {
+      ReflectionObject.call(this, name, options);
+      this.nested = void 0;
+      this._nestedArray = null;
+      this._lookupCache = /* @__PURE__ */ Object.create(null);
+      this._needsRecursiveFeatureResolution = true;
+      this._needsRecursiveResolve = true;
+    }
+    function clearCache(namespace) {
+      namespace._nestedArray = null;
+      namespace._lookupCache = /* @__PURE__ */ Object.create(null);
+      var parent = namespace;
+      while (parent = parent.parent) {
+        parent._lookupCache = /* @__PURE__ */ Object.create(null);
+      }
+      return namespace;
+    }
+    Object.defineProperty(Namespace.prototype, "nestedArray", {
+      get: function() {
+        return this._nestedArray || (this._nestedArray = util2.toArray(this.nested));
+      }
+    });
+    Namespace.prototype.toJSON = function toJSON(toJSONOptions) {
+      return util2.toObject([
+        "options",
+        this.options,
+        "nested",
+        arrayToJSON(this.nestedArray, toJSONOptions)
+      ]);
+    };
+    Namespace.prototype.addJSON = function addJSON(nestedJson, depth) {
+      if (depth === void 0)
+        depth = 0;
+      if (depth > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      var ns = this;
+      if (nestedJson) {
+        for (var names = Object.keys(nestedJson), i = 0, nested; i < names.length; ++i) {
+          nested = nestedJson[names[i]];
+          ns.add(
+            // most to least likely
+            (nested.fields !== void 0 ? Type3.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field4.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+          );
+        }
+      }
+      return this;
+    };
+    Namespace.prototype.get = function get(name) {
+      return this.nested && Object.prototype.hasOwnProperty.call(this.nested, name) ? this.nested[name] : null;
+    };
+    Namespace.prototype.getEnum = function getEnum(name) {
+      if (this.nested && Object.prototype.hasOwnProperty.call(this.nested, name) && this.nested[name] instanceof Enum)
+        return this.nested[name].values;
+      throw Error("no such enum: " + name);
+    };
+    Namespace.prototype.add = function add(object2) {
+      if (!(object2 instanceof Field4 && object2.extend !== void 0 || object2 instanceof Type3 || object2 instanceof OneOf || object2 instanceof Enum || object2 instanceof Service || object2 instanceof Namespace))
+        throw TypeError("object must be a valid nested object");
+      if (object2.name === "__proto__")
+        return this;
+      if (!this.nested)
+        this.nested = {};
+      else {
+        var prev = this.get(object2.name);
+        if (prev) {
+          if (prev instanceof Namespace && object2 instanceof Namespace && !(prev instanceof Type3 || prev instanceof Service)) {
+            var nested = prev.nestedArray;
+            for (var i = 0; i < nested.length; ++i)
+              object2.add(nested[i]);
+            this.remove(prev);
+            if (!this.nested)
+              this.nested = {};
+            object2.setOptions(prev.options, true);
+          } else
+            throw Error("duplicate name '" + object2.name + "' in " + this);
+        }
+      }
+      this.nested[object2.name] = object2;
+      if (!(this instanceof Type3 || this instanceof Service || this instanceof Enum || this instanceof Field4)) {
+        if (!object2._edition) {
+          object2._edition = object2._defaultEdition;
+        }
+      }
+      this._needsRecursiveFeatureResolution = true;
+      this._needsRecursiveResolve = true;
+      var parent = this;
+      while (parent = parent.parent) {
+        parent._needsRecursiveFeatureResolution = true;
+        parent._needsRecursiveResolve = true;
+      }
+      object2.onAdd(this);
+      return clearCache(this);
+    };
+    Namespace.prototype.remove = function remove(object2) {
+      if (!(object2 instanceof ReflectionObject))
+        throw TypeError("object must be a ReflectionObject");
+      if (object2.parent !== this)
+        throw Error(object2 + " is not a member of " + this);
+      if (!util2.remove(this.nested, object2, object2.name))
+        throw Error(object2 + " is not a member of " + this);
+      if (!Object.keys(this.nested).length)
+        this.nested = void 0;
+      object2.onRemove(this);
+      return clearCache(this);
+    };
+    Namespace.prototype.define = function define2(path, json4) {
+      if (util2.isString(path))
+        path = path.split(".");
+      else if (!Array.isArray(path))
+        throw TypeError("illegal path");
+      if (path && path.length && path[0] === "")
+        throw Error("path must be relative");
+      if (path.length > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      var ptr = this;
+      while (path.length > 0) {
+        var part = path.shift();
+        if (ptr.nested && ptr.nested[part]) {
+          ptr = ptr.nested[part];
+          if (!(ptr instanceof Namespace))
+            throw Error("path conflicts with non-namespace objects");
+        } else
+          ptr.add(ptr = new Namespace(part));
+      }
+      if (json4)
+        ptr.addJSON(json4);
+      return ptr;
+    };
+    Namespace.prototype.resolveAll = function resolveAll() {
+      if (!this._needsRecursiveResolve) return this;
+      if (this._needsRecursiveFeatureResolution)
+        this._resolveFeaturesRecursive(this._edition);
+      var nested = this.nestedArray, i = 0;
+      this.resolve();
+      while (i < nested.length)
+        if (nested[i] instanceof Namespace)
+          nested[i++].resolveAll();
+        else
+          nested[i++].resolve();
+      this._needsRecursiveResolve = false;
+      return this;
+    };
+    Namespace.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
+      if (!this._needsRecursiveFeatureResolution) return this;
+      this._needsRecursiveFeatureResolution = false;
+      edition = this._edition || edition;
+      ReflectionObject.prototype._resolveFeaturesRecursive.call(this, edition);
+      this.nestedArray.forEach((nested) => {
+        nested._resolveFeaturesRecursive(edition);
+      });
+      return this;
+    };
+    Namespace.prototype.lookup = function lookup(path, filterTypes, parentAlreadyChecked) {
+      if (typeof filterTypes === "boolean") {
+        parentAlreadyChecked = filterTypes;
+        filterTypes = void 0;
+      } else if (filterTypes && !Array.isArray(filterTypes))
+        filterTypes = [filterTypes];
+      if (util2.isString(path) && path.length) {
+        if (path === ".")
+          return this.root;
+        path = path.split(".");
+      } else if (!path.length)
+        return this;
+      var flatPath = path.join(".");
+      if (path[0] === "")
+        return this.root.lookup(path.slice(1), filterTypes);
+      var found = this._lookupImpl(path, flatPath);
+      if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
+        return found;
+      }
+      found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
+      if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
+        return found;
+      }
+      if (parentAlreadyChecked)
+        return null;
+      var current = this;
+      while (current.parent) {
+        found = current.parent._lookupImpl(path, flatPath);
+        if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
+          return found;
+        }
+        current = current.parent;
+      }
+      return null;
+    };
+    Namespace.prototype._lookupImpl = function lookup(path, flatPath) {
+      if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
+        return this._lookupCache[flatPath];
+      }
+      var found = this.get(path[0]);
+      var exact = null;
+      if (found) {
+        if (path.length === 1) {
+          exact = found;
+        } else if (found instanceof Namespace) {
+          path = path.slice(1);
+          exact = found._lookupImpl(path, path.join("."));
+        }
+      } else {
+        for (var i = 0; i < this.nestedArray.length; ++i)
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path, flatPath))) {
+            exact = found;
+            break;
+          }
+      }
+      this._lookupCache[flatPath] = exact;
+      return exact;
+    };
+    Namespace.prototype.lookupType = function lookupType(path) {
+      var found = this.lookup(path, [Type3]);
+      if (!found)
+        throw Error("no such type: " + path);
+      return found;
+    };
+    Namespace.prototype.lookupEnum = function lookupEnum(path) {
+      var found = this.lookup(path, [Enum]);
+      if (!found)
+        throw Error("no such Enum '" + path + "' in " + this);
+      return found;
+    };
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path) {
+      var found = this.lookup(path, [Type3, Enum]);
+      if (!found)
+        throw Error("no such Type or Enum '" + path + "' in " + this);
+      return found;
+    };
+    Namespace.prototype.lookupService = function lookupService(path) {
+      var found = this.lookup(path, [Service]);
+      if (!found)
+        throw Error("no such Service '" + path + "' in " + this);
+      return found;
+    };
+    Namespace._configure = function(Type_, Service_, Enum_) {
+      Type3 = Type_;
+      Service = Service_;
+      Enum = Enum_;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/mapfield.js
+var require_mapfield = __commonJS({
+  "../../node_modules/protobufjs/src/mapfield.js"(exports, module) {
+    "use strict";
+    module.exports = MapField;
+    var Field4 = require_field();
+    MapField.prototype = Object.create(Field4.prototype, {
+      constructor: {
+        value: MapField,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    MapField.className = "MapField";
+    var types = require_types();
+    var util2 = require_util9();
+    function MapField(name, id, keyType, type, options, comment) {
+      Field4.call(this, name, id, type, void 0, void 0, options, comment);
+      if (!util2.isString(keyType))
+        throw TypeError("keyType must be a string");
+      this.keyType = keyType;
+      this.resolvedKeyType = null;
+      this.map = true;
+    }
+    MapField.fromJSON = function fromJSON(name, json4) {
+      var field = new MapField(name, json4.id, json4.keyType, json4.type, json4.options, json4.comment);
+      if (json4.protoName)
+        field.protoName = json4.protoName;
+      if (json4.jsonName !== void 0)
+        field.jsonName = json4.jsonName;
+      else if (json4.options && json4.options.json_name !== void 0)
+        field.jsonName = json4.options.json_name;
+      return field;
+    };
+    MapField.prototype.toJSON = function toJSON(toJSONOptions) {
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "keyType",
+        this.keyType,
+        "type",
+        this.type,
+        "id",
+        this.id,
+        "extend",
+        this.extend,
+        "protoName",
+        this.protoName !== this.name ? this.protoName : void 0,
+        "jsonName",
+        this.jsonName !== util2.jsonName(this.protoName || this.name) ? this.jsonName : void 0,
+        "options",
+        this.options,
+        "comment",
+        keepComments ? this.comment : void 0
+      ]);
+    };
+    MapField.prototype.resolve = function resolve6() {
+      if (this.resolved)
+        return this;
+      if (types.mapKey[this.keyType] === void 0)
+        throw Error("invalid key type: " + this.keyType);
+      return Field4.prototype.resolve.call(this);
+    };
+    MapField.d = function decorateMapField(fieldId, fieldKeyType, fieldValueType) {
+      if (typeof fieldValueType === "function")
+        fieldValueType = util2.decorateType(fieldValueType).name;
+      else if (fieldValueType && typeof fieldValueType === "object")
+        fieldValueType = util2.decorateEnum(fieldValueType).name;
+      return function mapFieldDecorator(prototype, fieldName) {
+        util2.decorateType(prototype.constructor).add(new MapField(fieldName, fieldId, fieldKeyType, fieldValueType));
+      };
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/method.js
+var require_method = __commonJS({
+  "../../node_modules/protobufjs/src/method.js"(exports, module) {
+    "use strict";
+    module.exports = Method;
+    var ReflectionObject = require_object();
+    Method.prototype = Object.create(ReflectionObject.prototype, {
+      constructor: {
+        value: Method,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Method.className = "Method";
+    var util2 = require_util9();
+    function Method(name, type, requestType, responseType, requestStream, responseStream, options, comment, parsedOptions) {
+      if (util2.isObject(requestStream)) {
+        options = requestStream;
+        requestStream = responseStream = void 0;
+      } else if (util2.isObject(responseStream)) {
+        options = responseStream;
+        responseStream = void 0;
+      }
+      if (!(type === void 0 || util2.isString(type)))
+        throw TypeError("type must be a string");
+      if (!util2.isString(requestType))
+        throw TypeError("requestType must be a string");
+      if (!util2.isString(responseType))
+        throw TypeError("responseType must be a string");
+      ReflectionObject.call(this, name, options);
+      this.type = type || "rpc";
+      this.requestType = requestType;
+      this.requestStream = requestStream ? true : void 0;
+      this.responseType = responseType;
+      this.responseStream = responseStream ? true : void 0;
+      this.path = "/" + this.name;
+      this.resolvedRequestType = null;
+      this.resolvedResponseType = null;
+      this.comment = comment;
+      this.parsedOptions = parsedOptions;
+    }
+    Method.fromJSON = function fromJSON(name, json4) {
+      return new Method(name, json4.type, json4.requestType, json4.responseType, json4.requestStream, json4.responseStream, json4.options, json4.comment, json4.parsedOptions);
+    };
+    Method.prototype.toJSON = function toJSON(toJSONOptions) {
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "type",
+        this.type !== "rpc" && /* istanbul ignore next */
+        this.type || void 0,
+        "requestType",
+        this.requestType,
+        "requestStream",
+        this.requestStream,
+        "responseType",
+        this.responseType,
+        "responseStream",
+        this.responseStream,
+        "options",
+        this.options,
+        "comment",
+        keepComments ? this.comment : void 0,
+        "parsedOptions",
+        this.parsedOptions
+      ]);
+    };
+    Method.prototype.resolve = function resolve6() {
+      if (this.resolved)
+        return this;
+      if (this.parent) {
+        var serviceName = this.parent.fullName;
+        if (serviceName.charAt(0) === ".")
+          serviceName = serviceName.substring(1);
+        this.path = "/" + serviceName + "/" + this.name;
+      } else
+        this.path = "/" + this.name;
+      this.resolvedRequestType = this.parent.lookupType(this.requestType);
+      this.resolvedResponseType = this.parent.lookupType(this.responseType);
+      return ReflectionObject.prototype.resolve.call(this);
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/service.js
+var require_service2 = __commonJS({
+  "../../node_modules/protobufjs/src/service.js"(exports, module) {
+    "use strict";
+    module.exports = Service;
+    var Namespace = require_namespace();
+    Service.prototype = Object.create(Namespace.prototype, {
+      constructor: {
+        value: Service,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Service.className = "Service";
+    var Method = require_method();
+    var util2 = require_util9();
+    var rpc = require_rpc();
+    function Service(name, options) {
+      Namespace.call(this, name, options);
+      this.methods = {};
+      this._methodsArray = null;
+    }
+    Service.fromJSON = function fromJSON(name, json4, depth) {
+      if (depth === void 0)
+        depth = 0;
+      if (depth > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      var service = new Service(name, json4.options);
+      if (json4.methods)
+        for (var names = Object.keys(json4.methods), i = 0; i < names.length; ++i)
+          service.add(Method.fromJSON(names[i], json4.methods[names[i]]));
+      if (json4.nested)
+        service.addJSON(json4.nested, depth);
+      if (json4.edition)
+        service._edition = json4.edition;
+      service.comment = json4.comment;
+      service._defaultEdition = "proto3";
+      return service;
+    };
+    Service.prototype.toJSON = function toJSON(toJSONOptions) {
+      var inherited = Namespace.prototype.toJSON.call(this, toJSONOptions);
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "edition",
+        this._editionToJSON(),
+        "options",
+        inherited && inherited.options || void 0,
+        "methods",
+        Namespace.arrayToJSON(this.methodsArray, toJSONOptions) || /* istanbul ignore next */
+        {},
+        "nested",
+        inherited && inherited.nested || void 0,
+        "comment",
+        keepComments ? this.comment : void 0
+      ]);
+    };
+    Object.defineProperty(Service.prototype, "methodsArray", {
+      get: function() {
+        return this._methodsArray || (this._methodsArray = util2.toArray(this.methods));
+      }
+    });
+    function clearCache(service) {
+      service._methodsArray = null;
+      return service;
+    }
+    Service.prototype.get = function get(name) {
+      return Object.prototype.hasOwnProperty.call(this.methods, name) ? this.methods[name] : Namespace.prototype.get.call(this, name);
+    };
+    Service.prototype.resolveAll = function resolveAll() {
+      if (!this._needsRecursiveResolve) return this;
+      Namespace.prototype.resolve.call(this);
+      var methods = this.methodsArray;
+      for (var i = 0; i < methods.length; ++i)
+        methods[i].resolve();
+      return this;
+    };
+    Service.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
+      if (!this._needsRecursiveFeatureResolution) return this;
+      edition = this._edition || edition;
+      Namespace.prototype._resolveFeaturesRecursive.call(this, edition);
+      this.methodsArray.forEach((method) => {
+        method._resolveFeaturesRecursive(edition);
+      });
+      return this;
+    };
+    Service.prototype.add = function add(object2) {
+      if (this.get(object2.name))
+        throw Error("duplicate name '" + object2.name + "' in " + this);
+      if (object2 instanceof Method) {
+        if (object2.name === "__proto__")
+          return this;
+        this.methods[object2.name] = object2;
+        object2.parent = this;
+        return clearCache(this);
+      }
+      return Namespace.prototype.add.call(this, object2);
+    };
+    Service.prototype.remove = function remove(object2) {
+      if (object2 instanceof Method) {
+        if (this.methods[object2.name] !== object2)
+          throw Error(object2 + " is not a member of " + this);
+        delete this.methods[object2.name];
+        object2.parent = null;
+        return clearCache(this);
+      }
+      return Namespace.prototype.remove.call(this, object2);
+    };
+    Service.prototype.create = function create(rpcImpl, requestDelimited, responseDelimited) {
+      var rpcService = new rpc.Service(rpcImpl, requestDelimited, responseDelimited);
+      for (var i = 0, method; i < /* initializes */
+      this.methodsArray.length; ++i) {
+        var methodName = util2.lcFirst((method = this._methodsArray[i]).resolve().name).replace(/[^$\w_]/g, "");
+        rpcService[methodName] = /* @__PURE__ */ (function(method2, requestType, responseType) {
+          return function rpcMethod(request, callback) {
+            return rpc.Service.prototype.rpcCall.call(this, method2, requestType, responseType, request, callback);
+          };
+        })(method, method.resolvedRequestType.ctor, method.resolvedResponseType.ctor);
+      }
+      return rpcService;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/message.js
+var require_message = __commonJS({
+  "../../node_modules/protobufjs/src/message.js"(exports, module) {
+    "use strict";
+    module.exports = Message3;
+    var util2 = require_minimal();
+    function Message3(properties) {
+      if (properties) {
+        for (var keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+          if (properties[keys[i]] != null && keys[i] !== "__proto__")
+            this[keys[i]] = properties[keys[i]];
+      }
+    }
+    Message3.create = function create(properties) {
+      return this.$type.create(properties);
+    };
+    Message3.encode = function encode3(message2, writer) {
+      return this.$type.encode(message2, writer);
+    };
+    Message3.encodeDelimited = function encodeDelimited(message2, writer) {
+      return this.$type.encodeDelimited(message2, writer);
+    };
+    Message3.decode = function decode6(reader) {
+      return this.$type.decode(reader);
+    };
+    Message3.decodeDelimited = function decodeDelimited(reader) {
+      return this.$type.decodeDelimited(reader);
+    };
+    Message3.verify = function verify(message2) {
+      return this.$type.verify(message2);
+    };
+    Message3.fromObject = function fromObject(object2) {
+      return this.$type.fromObject(object2);
+    };
+    Message3.toObject = function toObject(message2, options) {
+      return this.$type.toObject(message2, options);
+    };
+    Message3.prototype.toJSON = function toJSON() {
+      return this.$type.toObject(this, util2.toJSONOptions);
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/decoder.js
+var require_decoder = __commonJS({
+  "../../node_modules/protobufjs/src/decoder.js"(exports, module) {
+    "use strict";
+    module.exports = decoder5;
+    var Enum = require_enum();
+    var types = require_types();
+    var util2 = require_util9();
+    function missing2(field) {
+      return "missing required '" + field.name + "'";
+    }
+    function stringMethod(field) {
+      return field._features.utf8_validation === "VERIFY" ? "stringVerify" : "string";
+    }
+    function genPreserveUnknown(gen, ref) {
+      return gen("if(!r.discardUnknown){")('util.makeProp(m,"$unknowns",false);')("(m.$unknowns||(m.$unknowns=[])).push(%s)", ref)("}");
+    }
+    function decoder5(mtype) {
+      var hasMapField = false, needsValueVar = false, i = 0;
+      for (; i < mtype.fieldsArray.length; ++i) {
+        var pfield = mtype._fieldsArray[i];
+        if (pfield.map)
+          hasMapField = true;
+        if (pfield.resolvedType instanceof Enum || !pfield.repeated && !pfield.map && !pfield.hasPresence)
+          needsValueVar = true;
+      }
+      var gen = util2.codegen(["r", "l", "z", "q", "g"])("if(!(r instanceof Reader))")("r=Reader.create(r)")("if(q===undefined)q=0")("if(q>Reader.recursionLimit)")('throw Error("max depth exceeded")')("var c,m" + (hasMapField ? ",k,v" : needsValueVar ? ",v" : ""))("if(l===undefined)")("c=r.len")("else{")("c=r.pos+l")("if(c>r.len)")('throw RangeError("index out of range")')("l=r.len")("r.len=c")("}")("m=g||new C")("while(r.pos<c){")("var s=r.pos")("var t=r.tag()")("if(t===z){")("z=undefined")("break")("}");
+      if (mtype.fieldsArray.length) gen("var u=t&7")("switch(t>>>=3){");
+      for (i = 0; i < /* initializes */
+      mtype.fieldsArray.length; ++i) {
+        var field = mtype._fieldsArray[i].resolve(), type = field.resolvedType instanceof Enum ? "int32" : field.type, ref = "m" + util2.safeProp(field.name), closed = field.resolvedType instanceof Enum && field.resolvedType._features.enum_type === "CLOSED";
+        if (field.map) {
+          gen("case %i:{", field.id)("if(u!==2)")("break");
+          if (!closed) gen("if(%s===util.emptyObject)", ref)("%s={}", ref);
+          gen("var c2=r.size()+r.pos")("if(c2>r.len)")('throw RangeError("index out of range")')("r.len=c2");
+          if (types.defaults[field.keyType] !== void 0) gen("k=%j", types.defaults[field.keyType]);
+          else gen("k=null");
+          if (types.long[type] !== void 0) gen("v=util.Long?util.Long.fromNumber(0,%j):0", type === "uint64" || type === "fixed64");
+          else if (types.defaults[type] !== void 0) gen("v=%j", types.defaults[type]);
+          else gen("v=null");
+          gen("while(r.pos<c2){")("var t2=r.tag()")("u=t2&7")("switch(t2>>>=3){")("case 1:")("if(u!==%i)", types.mapKey[field.keyType])("break")("k=r.%s()", field.keyType === "string" ? stringMethod(field) : field.keyType)("continue")("case 2:")("if(u!==%i)", types.basic[type] === void 0 ? 2 : types.basic[type])("break");
+          if (types.basic[type] === void 0) gen("v=types[%i].decode(r,r.size(),undefined,q+1,v)", i);
+          else gen("v=r.%s()", type === "string" ? stringMethod(field) : type);
+          gen("continue")("}")("r.skipType(u,q,t2)")("}");
+          gen("if(r.pos!==c2)")('throw RangeError("index out of range")')("r.len=c");
+          if (closed) {
+            gen("if(types[%i].valuesById[v]===undefined){", i);
+            genPreserveUnknown(gen, "r.raw(s,r.pos)")("continue")("}")("if(%s===util.emptyObject)", ref)("%s={}", ref);
+          }
+          var val = types.basic[type] === void 0 ? "v||new types[" + i + "].ctor" : "v";
+          if (types.long[field.keyType] !== void 0) gen('%s[typeof k==="object"?util.longToHash(k):k]=%s', ref, val);
+          else {
+            if (field.keyType === "string") gen('if(k==="__proto__")')("util.makeProp(%s,k)", ref);
+            gen("%s[k]=%s", ref, val);
+          }
+        } else if (field.repeated) {
+          gen("case %i:", field.id)("{");
+          if (types.packed[type] !== void 0) {
+            gen("if(u===2){");
+            if (closed) {
+              gen("var c2=r.size()+r.pos")("if(c2>r.len)")('throw RangeError("index out of range")')("r.len=c2")("while(r.pos<c2){")("s=r.pos")("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("%s.push(v)", ref)("}else");
+              genPreserveUnknown(gen, "util.rawField(" + field.id + ",0,r.raw(s,r.pos))")("}");
+              gen("if(r.pos!==c2)")('throw RangeError("index out of range")')("r.len=c");
+            } else gen("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("r.%ss(%s)", type, ref);
+            gen("continue")("}");
+          }
+          gen("if(u!==%i)", types.basic[type] === void 0 ? field.delimited ? 3 : 2 : types.basic[type])("break");
+          if (!closed) gen("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref);
+          if (types.basic[type] === void 0) {
+            if (field.delimited) gen("%s.push(types[%i].decode(r,undefined,%i,q+1))", ref, i, field.id * 8 + 4);
+            else gen("%s.push(types[%i].decode(r,r.size(),undefined,q+1))", ref, i);
+          } else if (closed) {
+            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(!(%s&&%s.length))", ref, ref)("%s=[]", ref)("%s.push(v)", ref)("}else");
+            genPreserveUnknown(gen, "r.raw(s,r.pos)");
+          } else gen("%s.push(r.%s())", ref, type === "string" ? stringMethod(field) : type);
+        } else if (types.basic[type] === void 0) {
+          gen("case %i:{", field.id)("if(u!==%i)", field.delimited ? 3 : 2)("break");
+          if (field.delimited) gen("%s=types[%i].decode(r,undefined,%i,q+1,%s)", ref, i, field.id * 8 + 4, ref);
+          else gen("%s=types[%i].decode(r,r.size(),undefined,q+1,%s)", ref, i, ref);
+        } else if (field.hasPresence) {
+          gen("case %i:{", field.id)("if(u!==%i)", types.basic[type])("break");
+          if (closed) {
+            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("%s=v", ref);
+            if (field.partOf) gen("m%s=%j", util2.safeProp(field.partOf.name), field.name);
+            gen("}else");
+            genPreserveUnknown(gen, "r.raw(s,r.pos)");
+          } else gen("%s=r.%s()", ref, type === "string" ? stringMethod(field) : type);
+        } else {
+          gen("case %i:{", field.id)("if(u!==%i)", types.basic[type])("break");
+          if (closed) {
+            gen("v=r.%s()", type)("if(types[%i].valuesById[v]!==undefined){", i)("if(v!==%j)", field.typeDefault)("%s=v", ref)("else")("delete %s", ref)("}else{");
+            genPreserveUnknown(gen, "r.raw(s,r.pos)")("}");
+          } else {
+            if (field.resolvedType instanceof Enum && field.typeDefault !== 0) gen("if((v=r.%s())!==%j)", type, field.typeDefault);
+            else if (type === "string") gen("if((v=r.%s()).length)", stringMethod(field));
+            else if (type === "bytes") gen("if((v=r.%s()).length)", type);
+            else if (types.long[type] !== void 0) gen('if(typeof(v=r.%s())==="object"?v.low||v.high:v!==0)', type);
+            else if (type === "double" || type === "float") gen("if(!Object.is(v=r.%s(),0))", type);
+            else gen("if(v=r.%s())", type);
+            gen("%s=v", ref)("else")("delete %s", ref);
+          }
+        }
+        if (field.partOf && !closed) gen("m%s=%j", util2.safeProp(field.partOf.name), field.name);
+        gen("continue")("}");
+      }
+      if (i) gen("}");
+      gen("r.skipType(%s,q,t)", i ? "u" : "t&7");
+      genPreserveUnknown(gen, "r.raw(s,r.pos)")("}")("if(l!==undefined){")("if(r.pos!==c)")('throw RangeError("index out of range")')("r.len=l")("}")("if(z!==undefined)")('throw Error("missing end group")');
+      for (i = 0; i < mtype._fieldsArray.length; ++i) {
+        var rfield = mtype._fieldsArray[i];
+        if (rfield.required) gen("if(!Object.hasOwnProperty.call(m,%j))", rfield.name)("throw util.ProtocolError(%j,{instance:m})", missing2(rfield));
+      }
+      return gen("return m");
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/verifier.js
+var require_verifier = __commonJS({
+  "../../node_modules/protobufjs/src/verifier.js"(exports, module) {
+    "use strict";
+    module.exports = verifier;
+    var Enum = require_enum();
+    var util2 = require_util9();
+    function invalid5(field, expected) {
+      return field.name + ": " + expected + (field.repeated && expected !== "array" ? "[]" : field.map && expected !== "object" ? "{k:" + field.keyType + "}" : "") + " expected";
+    }
+    function genVerifyValue(gen, field, fieldIndex, ref) {
+      var resolvedType = field.resolvedType;
+      if (resolvedType) {
+        if (resolvedType instanceof Enum) {
+          if (resolvedType._features.enum_type === "CLOSED") {
+            gen("switch(%s){", ref)("default:")("return%j", invalid5(field, "enum value"));
+            for (var keys = Object.keys(resolvedType.values), j = 0; j < keys.length; ++j) gen("case %i:", resolvedType.values[keys[j]]);
+            gen("break")("}");
+          } else gen('if(typeof %s!=="number"||(%s|0)!==%s)', ref, ref, ref)("return%j", invalid5(field, "enum value"));
+        } else {
+          gen("{")("var e=types[%i].verify(%s,q+1);", fieldIndex, ref)("if(e)")("return%j+e", field.name + ".")("}");
+        }
+      } else {
+        switch (field.type) {
+          case "int32":
+          case "uint32":
+          case "sint32":
+          case "fixed32":
+          case "sfixed32":
+            gen("if(!util.isInteger(%s))", ref)("return%j", invalid5(field, "integer"));
+            break;
+          case "int64":
+          case "uint64":
+          case "sint64":
+          case "fixed64":
+          case "sfixed64":
+            gen("if(!util.isInteger(%s)&&!(%s&&util.isInteger(%s.low)&&util.isInteger(%s.high)))", ref, ref, ref, ref)("return%j", invalid5(field, "integer|Long"));
+            break;
+          case "float":
+          case "double":
+            gen('if(typeof %s!=="number")', ref)("return%j", invalid5(field, "number"));
+            break;
+          case "bool":
+            gen('if(typeof %s!=="boolean")', ref)("return%j", invalid5(field, "boolean"));
+            break;
+          case "string":
+            gen("if(!util.isString(%s))", ref)("return%j", invalid5(field, "string"));
+            break;
+          case "bytes":
+            gen('if(!(%s&&typeof %s.length==="number"||util.isString(%s)))', ref, ref, ref)("return%j", invalid5(field, "buffer"));
+            break;
+        }
+      }
+      return gen;
+    }
+    function genVerifyKey(gen, field, ref) {
+      switch (field.keyType) {
+        case "int32":
+        case "uint32":
+        case "sint32":
+        case "fixed32":
+        case "sfixed32":
+          gen("if(!util.key32Re.test(%s))", ref)("return%j", invalid5(field, "integer key"));
+          break;
+        case "int64":
+        case "uint64":
+        case "sint64":
+        case "fixed64":
+        case "sfixed64":
+          gen("if(!util.key64Re.test(%s))", ref)("return%j", invalid5(field, "integer|Long key"));
+          break;
+        case "bool":
+          gen("if(!util.key2Re.test(%s))", ref)("return%j", invalid5(field, "boolean key"));
+          break;
+      }
+      return gen;
+    }
+    function verifier(mtype) {
+      var gen = util2.codegen(["m", "q"])('if(typeof m!=="object"||m===null)')("return%j", "object expected")("if(q===undefined)q=0")("if(q>util.recursionLimit)")("return%j", "max depth exceeded");
+      var oneofs = mtype.oneofsArray, seenFirstField = {};
+      if (oneofs.length) gen("var p={}");
+      for (var i = 0; i < /* initializes */
+      mtype.fieldsArray.length; ++i) {
+        var field = mtype._fieldsArray[i].resolve(), ref = "m" + util2.safeProp(field.name);
+        if (field.optional) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)){", ref, field.name);
+        if (field.map) {
+          gen("if(!util.isObject(%s))", ref)("return%j", invalid5(field, "object"))("var k=Object.keys(%s)", ref)("for(var i=0;i<k.length;++i){");
+          genVerifyKey(gen, field, "k[i]");
+          genVerifyValue(gen, field, i, ref + "[k[i]]")("}");
+        } else if (field.repeated) {
+          gen("if(!Array.isArray(%s))", ref)("return%j", invalid5(field, "array"))("for(var i=0;i<%s.length;++i){", ref);
+          genVerifyValue(gen, field, i, ref + "[i]")("}");
+        } else {
+          if (field.partOf) {
+            var oneofProp = util2.safeProp(field.partOf.name);
+            if (seenFirstField[field.partOf.name] === 1) gen("if(p%s===1)", oneofProp)("return%j", field.partOf.name + ": multiple values");
+            seenFirstField[field.partOf.name] = 1;
+            gen("p%s=1", oneofProp);
+          }
+          genVerifyValue(gen, field, i, ref);
+        }
+        if (field.optional) gen("}");
+      }
+      return gen("return null");
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/converter.js
+var require_converter = __commonJS({
+  "../../node_modules/protobufjs/src/converter.js"(exports) {
+    "use strict";
+    var converter = exports;
+    var Enum = require_enum();
+    var types = require_types();
+    var util2 = require_util9();
+    function genValuePartial_fromObject(gen, field, fieldIndex, prop, dstProp) {
+      if (field.resolvedType) {
+        if (field.resolvedType instanceof Enum) {
+          var dst = dstProp ? "m" + dstProp + "[m" + dstProp + ".length]" : "m" + prop;
+          gen("switch(d%s){", prop);
+          for (var values = field.resolvedType.values, keys = Object.keys(values), i = 0; i < keys.length; ++i) {
+            gen("case%j:", keys[i])("case %i:", values[keys[i]])("%s=%j", dst, values[keys[i]])("break");
+          }
+          gen("default:");
+          if (field.resolvedType._features.enum_type !== "CLOSED") {
+            gen('if(typeof d%s==="number"&&(d%s|0)===d%s)', prop, prop, prop)("%s=d%s", dst, prop);
+          }
+          gen("}");
+        } else gen("if(!util.isObject(d%s))", prop)("throw TypeError(%j)", field.fullName + ": object expected")("m%s=types[%i].fromObject(d%s,q+1)", prop, fieldIndex, prop);
+      } else {
+        var isUnsigned = false;
+        switch (field.type) {
+          case "double":
+          case "float":
+            gen("m%s=Number(d%s)", prop, prop);
+            break;
+          case "uint32":
+          case "fixed32":
+            gen("m%s=d%s>>>0", prop, prop);
+            break;
+          case "int32":
+          case "sint32":
+          case "sfixed32":
+            gen("m%s=d%s|0", prop, prop);
+            break;
+          case "uint64":
+          case "fixed64":
+            isUnsigned = true;
+          // eslint-disable-next-line no-fallthrough
+          case "int64":
+          case "sint64":
+          case "sfixed64":
+            gen("if(util.Long)")("m%s=util.Long.fromValue(d%s,%j)", prop, prop, isUnsigned)('else if(typeof d%s==="string")', prop)("m%s=parseInt(d%s,10)", prop, prop)('else if(typeof d%s==="number")', prop)("m%s=d%s", prop, prop)('else if(typeof d%s==="object")', prop)("m%s=new util.LongBits(d%s.low>>>0,d%s.high>>>0).toNumber(%s)", prop, prop, prop, isUnsigned ? "true" : "");
+            break;
+          case "bytes":
+            gen('if(typeof d%s==="string")', prop)("util.base64.decode(d%s,m%s=util.newBuffer(util.base64.length(d%s)),0)", prop, prop, prop)("else if(d%s.length>=0)", prop)("m%s=d%s", prop, prop);
+            break;
+          case "string":
+            gen("m%s=String(d%s)", prop, prop);
+            break;
+          case "bool":
+            gen("m%s=Boolean(d%s)", prop, prop);
+            break;
+        }
+      }
+      return gen;
+    }
+    converter.fromObject = function fromObject(mtype) {
+      var fields = mtype.fieldsArray;
+      var gen = util2.codegen(["d", "q"])("if(d instanceof C)")("return d")("if(!util.isObject(d))")("throw TypeError(%j)", mtype.fullName + ": object expected")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")');
+      if (!fields.length) return gen("return new C");
+      gen("var m=new C");
+      for (var i = 0; i < fields.length; ++i) {
+        var field = fields[i].resolve(), prop = util2.safeProp(field.name), implicitPresence = !field.hasPresence && !field.repeated && !field.map && (field.resolvedType instanceof Enum || types.basic[field.type] !== void 0);
+        if (field.map) {
+          gen("if(d%s){", prop)("if(!util.isObject(d%s))", prop)("throw TypeError(%j)", field.fullName + ": object expected")("m%s={}", prop)("for(var ks=Object.keys(d%s),i=0;i<ks.length;++i){", prop);
+          gen('if(ks[i]==="__proto__")')("util.makeProp(m%s,ks[i])", prop);
+          genValuePartial_fromObject(
+            gen,
+            field,
+            /* not sorted */
+            i,
+            prop + "[ks[i]]"
+          )("}")("}");
+        } else if (field.repeated) {
+          gen("if(d%s){", prop)("if(!Array.isArray(d%s))", prop)("throw TypeError(%j)", field.fullName + ": array expected");
+          if (field.resolvedType instanceof Enum) gen("m%s=[]", prop);
+          else gen("m%s=Array(d%s.length)", prop, prop);
+          gen("for(var i=0;i<d%s.length;++i){", prop);
+          genValuePartial_fromObject(
+            gen,
+            field,
+            /* not sorted */
+            i,
+            prop + "[i]",
+            field.resolvedType instanceof Enum ? prop : void 0
+          )("}")("}");
+        } else {
+          if (!(field.resolvedType instanceof Enum)) gen("if(d%s!=null){", prop);
+          if (implicitPresence) {
+            if (field.resolvedType instanceof Enum) gen('if(d%s!==%j&&(typeof d%s!=="string"||types[%i].values[d%s]!==%j)){', prop, field.typeDefault, prop, i, prop, field.typeDefault);
+            else if (field.type === "string") gen('if(typeof d%s!=="string"||d%s.length){', prop, prop);
+            else if (field.type === "bytes") gen("if(d%s.length){", prop);
+            else if (field.type === "bool") gen("if(d%s){", prop);
+            else if (field.type === "double" || field.type === "float") gen("if(!Object.is(Number(d%s),0)){", prop);
+            else if (types.long[field.type] !== void 0) gen('if(typeof d%s==="object"?d%s.low||d%s.high:Number(d%s)!==0){', prop, prop, prop, prop);
+            else gen("if(Number(d%s)!==0){", prop);
+          }
+          genValuePartial_fromObject(
+            gen,
+            field,
+            /* not sorted */
+            i,
+            prop
+          );
+          if (implicitPresence) gen("}");
+          if (!(field.resolvedType instanceof Enum)) gen("}");
+        }
+      }
+      return gen("return m");
+    };
+    function genValuePartial_toObject(gen, field, fieldIndex, dstProp, srcProp) {
+      if (!srcProp)
+        srcProp = dstProp;
+      if (field.resolvedType) {
+        if (field.resolvedType instanceof Enum) gen("d%s=o.enums===String?(types[%i].values[m%s]===undefined?m%s:types[%i].values[m%s]):m%s", dstProp, fieldIndex, srcProp, srcProp, fieldIndex, srcProp, srcProp);
+        else gen("d%s=types[%i].toObject(m%s,o,q+1)", dstProp, fieldIndex, srcProp);
+      } else {
+        var isUnsigned = false;
+        switch (field.type) {
+          case "double":
+          case "float":
+            gen("d%s=o.json&&!isFinite(m%s)?String(m%s):m%s", dstProp, srcProp, srcProp, srcProp);
+            break;
+          case "uint64":
+          case "fixed64":
+            isUnsigned = true;
+          // eslint-disable-next-line no-fallthrough
+          case "int64":
+          case "sint64":
+          case "sfixed64":
+            gen('if(typeof BigInt!=="undefined"&&o.longs===BigInt)')('d%s=typeof m%s==="number"?BigInt(m%s):util.Long.fromBits(m%s.low>>>0,m%s.high>>>0,%j).toBigInt()', dstProp, srcProp, srcProp, srcProp, srcProp, isUnsigned)('else if(typeof m%s==="number")', srcProp)("d%s=o.longs===String?String(m%s):m%s", dstProp, srcProp, srcProp)("else")("d%s=o.longs===String?util.Long.prototype.toString.call(m%s):o.longs===Number?new util.LongBits(m%s.low>>>0,m%s.high>>>0).toNumber(%s):m%s", dstProp, srcProp, srcProp, srcProp, isUnsigned ? "true" : "", srcProp);
+            break;
+          case "bytes":
+            gen("d%s=o.bytes===String?util.base64.encode(m%s,0,m%s.length):o.bytes===Array?Array.prototype.slice.call(m%s):m%s", dstProp, srcProp, srcProp, srcProp, srcProp);
+            break;
+          default:
+            gen("d%s=m%s", dstProp, srcProp);
+            break;
+        }
+      }
+      return gen;
+    }
+    converter.toObject = function toObject(mtype) {
+      var fields = mtype.fieldsArray.slice().sort(util2.compareFieldsById);
+      if (!fields.length)
+        return util2.codegen()("return {}");
+      var gen = util2.codegen(["m", "o", "q"])("if(!o)")("o={}")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")')("var d={}");
+      var repeatedFields = [], mapFields = [], normalFields = [], i = 0;
+      for (; i < fields.length; ++i)
+        if (!fields[i].partOf)
+          (fields[i].resolve().repeated ? repeatedFields : fields[i].map ? mapFields : normalFields).push(fields[i]);
+      if (repeatedFields.length) {
+        gen("if(o.arrays||o.defaults){");
+        for (i = 0; i < repeatedFields.length; ++i) gen("d%s=[]", util2.safeProp(repeatedFields[i].name));
+        gen("}");
+      }
+      if (mapFields.length) {
+        gen("if(o.objects||o.defaults){");
+        for (i = 0; i < mapFields.length; ++i) gen("d%s={}", util2.safeProp(mapFields[i].name));
+        gen("}");
+      }
+      if (normalFields.length) {
+        gen("if(o.defaults){");
+        for (i = 0; i < normalFields.length; ++i) {
+          var field = normalFields[i], prop = util2.safeProp(field.name);
+          if (field.resolvedType instanceof Enum) gen("d%s=o.enums===String?%j:%j", prop, field.resolvedType.valuesById[field.typeDefault], field.typeDefault);
+          else if (field.long) gen("if(util.Long){")("var n=new util.Long(%i,%i,%j)", field.typeDefault.low, field.typeDefault.high, field.typeDefault.unsigned)('d%s=o.longs===String?n.toString():o.longs===Number?n.toNumber():typeof BigInt!=="undefined"&&o.longs===BigInt?n.toBigInt():n', prop)("}else")('d%s=o.longs===String?%j:typeof BigInt!=="undefined"&&o.longs===BigInt?BigInt(%j):%i', prop, field.typeDefault.toString(), field.typeDefault.toString(), field.typeDefault.toNumber());
+          else if (field.bytes) {
+            var arrayDefault = Array.prototype.slice.call(field.typeDefault);
+            gen("if(o.bytes===String)d%s=%j", prop, util2.base64.encode(field.typeDefault, 0, field.typeDefault.length))("else{")("d%s=%j", prop, arrayDefault)("if(o.bytes!==Array)d%s=util.newBuffer(d%s)", prop, prop)("}");
+          } else if ((field.type === "double" || field.type === "float") && typeof field.typeDefault === "number" && (!isFinite(field.typeDefault) || Object.is(field.typeDefault, -0))) gen("d%s=%f", prop, field.typeDefault)("if(o.json&&!isFinite(d%s))d%s=String(d%s)", prop, prop, prop);
+          else gen("d%s=%j", prop, field.typeDefault);
+        }
+        gen("}");
+      }
+      var hasKs2 = false;
+      for (i = 0; i < fields.length; ++i) {
+        var field = fields[i], index = mtype._fieldsArray.indexOf(field), prop = util2.safeProp(field.name);
+        if (field.map) {
+          if (!hasKs2) {
+            hasKs2 = true;
+            gen("var ks2");
+          }
+          gen("if(m%s&&(ks2=Object.keys(m%s)).length){", prop, prop)("d%s={}", prop);
+          var longKey = types.long[field.keyType] !== void 0, srcProp = prop + "[ks2[j]]";
+          gen("for(var j=0;j<ks2.length;++j){");
+          if (longKey) gen("var k2=util.longFromKey(ks2[j],%j).toString()", field.keyType === "uint64" || field.keyType === "fixed64");
+          gen('if(ks2[j]==="__proto__")')("util.makeProp(d%s,ks2[j])", prop);
+          genValuePartial_toObject(
+            gen,
+            field,
+            /* sorted */
+            index,
+            longKey ? prop + "[k2]" : srcProp,
+            srcProp
+          )("}");
+        } else if (field.repeated) {
+          gen("if(m%s&&m%s.length){", prop, prop)("d%s=Array(m%s.length)", prop, prop)("for(var j=0;j<m%s.length;++j){", prop);
+          genValuePartial_toObject(
+            gen,
+            field,
+            /* sorted */
+            index,
+            prop + "[j]"
+          )("}");
+        } else {
+          gen("if(m%s!=null&&Object.hasOwnProperty.call(m,%j)){", prop, field.name);
+          genValuePartial_toObject(
+            gen,
+            field,
+            /* sorted */
+            index,
+            prop
+          );
+          if (field.partOf && !field.partOf.isProto3Optional) gen("if(o.oneofs)")("d%s=%j", util2.safeProp(field.partOf.name), field.name);
+        }
+        gen("}");
+      }
+      return gen("return d");
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/wrappers.js
+var require_wrappers = __commonJS({
+  "../../node_modules/protobufjs/src/wrappers.js"(exports) {
+    "use strict";
+    var wrappers = exports;
+    var Message3 = require_message();
+    var util2 = require_minimal();
+    wrappers[".google.protobuf.Any"] = {
+      fromObject: function(object2, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.recursionLimit)
+          throw Error("max depth exceeded");
+        if (object2 && object2["@type"]) {
+          var name = object2["@type"].substring(object2["@type"].lastIndexOf("/") + 1);
+          var type = this.lookup(name, [this.constructor]);
+          if (type) {
+            var type_url = object2["@type"].charAt(0) === "." ? object2["@type"].slice(1) : object2["@type"];
+            if (type_url.indexOf("/") === -1) {
+              type_url = "/" + type_url;
+            }
+            return this.create({
+              type_url,
+              value: type.encode(type.fromObject(object2, depth + 1)).finish()
+            });
+          }
+        }
+        return this.fromObject(object2, depth);
+      },
+      toObject: function(message2, options, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.recursionLimit)
+          throw Error("max depth exceeded");
+        var googleApi = "type.googleapis.com/";
+        var prefix = "";
+        var name = "";
+        if (options && options.json && message2.type_url && message2.value) {
+          name = message2.type_url.substring(message2.type_url.lastIndexOf("/") + 1);
+          prefix = message2.type_url.substring(0, message2.type_url.lastIndexOf("/") + 1);
+          var type = this.lookup(name, [this.constructor]);
+          if (type)
+            message2 = type.decode(message2.value, void 0, void 0, depth + 1);
+        }
+        if (!(message2 instanceof this.ctor) && message2 instanceof Message3) {
+          var object2 = message2.$type.toObject(message2, options, depth + 1);
+          var messageName = message2.$type.fullName[0] === "." ? message2.$type.fullName.slice(1) : message2.$type.fullName;
+          if (prefix === "") {
+            prefix = googleApi;
+          }
+          name = prefix + messageName;
+          object2["@type"] = name;
+          return object2;
+        }
+        return this.toObject(message2, options, depth);
+      }
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/type.js
+var require_type = __commonJS({
+  "../../node_modules/protobufjs/src/type.js"(exports, module) {
+    "use strict";
+    module.exports = Type3;
+    var Namespace = require_namespace();
+    Type3.prototype = Object.create(Namespace.prototype, {
+      constructor: {
+        value: Type3,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Type3.className = "Type";
+    var Enum = require_enum();
+    var OneOf = require_oneof();
+    var Field4 = require_field();
+    var MapField = require_mapfield();
+    var Service = require_service2();
+    var Message3 = require_message();
+    var Reader = require_reader();
+    var Writer = require_writer();
+    var util2 = require_util9();
+    var encoder4 = require_encoder();
+    var decoder5 = require_decoder();
+    var verifier = require_verifier();
+    var converter = require_converter();
+    var wrappers = require_wrappers();
+    function Type3(name, options) {
+      name = name.replace(/\W/g, "");
+      Namespace.call(this, name, options);
+      this.fields = {};
+      this.oneofs = void 0;
+      this.extensions = void 0;
+      this.reserved = void 0;
+      this.group = void 0;
+      this.visibility = void 0;
+      this._fieldsById = null;
+      this._fieldsArray = null;
+      this._oneofsArray = null;
+      this._ctor = null;
+      this._fieldsByJsonName = null;
+    }
+    Object.defineProperties(Type3.prototype, {
+      /**
+       * Message fields by id.
+       * @name Type#fieldsById
+       * @type {Object.<number,Field>}
+       * @readonly
+       */
+      fieldsById: {
+        get: function() {
+          if (this._fieldsById)
+            return this._fieldsById;
+          this._fieldsById = {};
+          for (var names = Object.keys(this.fields), i = 0; i < names.length; ++i) {
+            var field = this.fields[names[i]], id = field.id;
+            if (this._fieldsById[id])
+              throw Error("duplicate id " + id + " in " + this);
+            this._fieldsById[id] = field;
+          }
+          return this._fieldsById;
+        }
+      },
+      /**
+       * Fields of this message as an array for iteration.
+       * @name Type#fieldsArray
+       * @type {Field[]}
+       * @readonly
+       */
+      fieldsArray: {
+        get: function() {
+          return this._fieldsArray || (this._fieldsArray = util2.toArray(this.fields));
+        }
+      },
+      /**
+       * Oneofs of this message as an array for iteration.
+       * @name Type#oneofsArray
+       * @type {OneOf[]}
+       * @readonly
+       */
+      oneofsArray: {
+        get: function() {
+          return this._oneofsArray || (this._oneofsArray = util2.toArray(this.oneofs));
+        }
+      },
+      /**
+       * The registered constructor, if any registered, otherwise a generic constructor.
+       * Assigning a function replaces the internal constructor. If the function does not extend {@link Message} yet, its prototype will be setup accordingly and static methods will be populated. If it already extends {@link Message}, it will just replace the internal constructor.
+       * When assigning manually, add the type to its parent namespace/root first if fields reference other reflected types, because constructor setup resolves field defaults.
+       * @name Type#ctor
+       * @type {Constructor<{}>}
+       */
+      ctor: {
+        get: function() {
+          return this._ctor || (this.ctor = Type3.generateConstructor(this)());
+        },
+        set: function(ctor) {
+          var prototype = ctor.prototype;
+          if (!(prototype instanceof Message3)) {
+            ctor.prototype = new Message3();
+            Object.defineProperty(ctor.prototype, "constructor", {
+              value: ctor,
+              writable: true,
+              enumerable: false,
+              configurable: true
+            });
+            util2.merge(ctor.prototype, prototype);
+          }
+          ctor.$type = ctor.prototype.$type = this;
+          util2.merge(ctor, Message3, true);
+          this._ctor = ctor;
+          delete this.decode;
+          delete this.fromObject;
+          var i = 0;
+          for (var field; i < /* initializes */
+          this.fieldsArray.length; ++i) {
+            field = this._fieldsArray[i].resolve();
+            ctor.prototype[field.name] = field.defaultValue;
+          }
+          var ctorProperties = {};
+          for (i = 0; i < /* initializes */
+          this.oneofsArray.length; ++i)
+            ctorProperties[this._oneofsArray[i].resolve().name] = {
+              get: util2.oneOfGetter(this._oneofsArray[i].oneof),
+              set: util2.oneOfSetter(this._oneofsArray[i].oneof)
+            };
+          if (i)
+            Object.defineProperties(ctor.prototype, ctorProperties);
+        }
+      }
+    });
+    Type3.generateConstructor = function generateConstructor(mtype) {
+      var gen = util2.codegen(["p"]);
+      for (var i = 0, field; i < mtype.fieldsArray.length; ++i)
+        if ((field = mtype._fieldsArray[i]).map) gen("this%s={}", util2.safeProp(field.name));
+        else if (field.repeated) gen("this%s=[]", util2.safeProp(field.name));
+      return gen('if(p)for(var ks=Object.keys(p),i=0;i<ks.length;++i)if(p[ks[i]]!=null&&ks[i]!=="__proto__")')("this[ks[i]]=p[ks[i]]");
+    };
+    function clearCache(type) {
+      type._fieldsById = type._fieldsArray = type._oneofsArray = type._fieldsByJsonName = null;
+      delete type.encode;
+      delete type.decode;
+      delete type.verify;
+      return type;
+    }
+    Type3.fromJSON = function fromJSON(name, json4, depth) {
+      if (depth === void 0)
+        depth = 0;
+      if (depth > util2.nestingLimit)
+        throw Error("max depth exceeded");
+      var type = new Type3(name, json4.options);
+      type.extensions = json4.extensions;
+      type.reserved = json4.reserved;
+      var names = Object.keys(json4.fields), i = 0;
+      for (; i < names.length; ++i)
+        type.add(
+          (typeof json4.fields[names[i]].keyType !== "undefined" ? MapField.fromJSON : Field4.fromJSON)(names[i], json4.fields[names[i]])
+        );
+      if (json4.oneofs)
+        for (names = Object.keys(json4.oneofs), i = 0; i < names.length; ++i)
+          type.add(OneOf.fromJSON(names[i], json4.oneofs[names[i]]));
+      if (json4.nested)
+        for (names = Object.keys(json4.nested), i = 0; i < names.length; ++i) {
+          var nested = json4.nested[names[i]];
+          type.add(
+            // most to least likely
+            (nested.id !== void 0 ? Field4.fromJSON : nested.fields !== void 0 ? Type3.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+          );
+        }
+      if (json4.extensions && json4.extensions.length)
+        type.extensions = json4.extensions;
+      if (json4.reserved && json4.reserved.length)
+        type.reserved = json4.reserved;
+      if (json4.group)
+        type.group = true;
+      if (json4.visibility)
+        type.visibility = json4.visibility;
+      if (json4.comment)
+        type.comment = json4.comment;
+      if (json4.edition)
+        type._edition = json4.edition;
+      type._defaultEdition = "proto3";
+      return type;
+    };
+    Type3.prototype.toJSON = function toJSON(toJSONOptions) {
+      var inherited = Namespace.prototype.toJSON.call(this, toJSONOptions);
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "edition",
+        this._editionToJSON(),
+        "options",
+        inherited && inherited.options || void 0,
+        "oneofs",
+        Namespace.arrayToJSON(this.oneofsArray, toJSONOptions),
+        "fields",
+        Namespace.arrayToJSON(this.fieldsArray.filter(function(obj) {
+          return !obj.declaringField;
+        }), toJSONOptions) || {},
+        "extensions",
+        this.extensions && this.extensions.length ? this.extensions : void 0,
+        "reserved",
+        this.reserved && this.reserved.length ? this.reserved : void 0,
+        "group",
+        this.group || void 0,
+        "visibility",
+        this.visibility,
+        "nested",
+        inherited && inherited.nested || void 0,
+        "comment",
+        keepComments ? this.comment : void 0
+      ]);
+    };
+    Type3.prototype.resolveAll = function resolveAll() {
+      if (!this._needsRecursiveResolve) return this;
+      Namespace.prototype.resolveAll.call(this);
+      var oneofs = this.oneofsArray;
+      i = 0;
+      while (i < oneofs.length)
+        oneofs[i++].resolve();
+      var fields = this.fieldsArray, i = 0;
+      while (i < fields.length)
+        fields[i++].resolve();
+      return this;
+    };
+    Type3.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
+      if (!this._needsRecursiveFeatureResolution) return this;
+      edition = this._edition || edition;
+      Namespace.prototype._resolveFeaturesRecursive.call(this, edition);
+      this.oneofsArray.forEach((oneof) => {
+        oneof._resolveFeatures(edition);
+      });
+      this.fieldsArray.forEach((field) => {
+        field._resolveFeatures(edition);
+      });
+      return this;
+    };
+    Type3.prototype.get = function get(name) {
+      if (Object.prototype.hasOwnProperty.call(this.fields, name))
+        return this.fields[name];
+      if (this.oneofs && Object.prototype.hasOwnProperty.call(this.oneofs, name))
+        return this.oneofs[name];
+      if (this.nested && Object.prototype.hasOwnProperty.call(this.nested, name))
+        return this.nested[name];
+      return null;
+    };
+    Type3.prototype.add = function add(object2) {
+      if (this.get(object2.name))
+        throw Error("duplicate name '" + object2.name + "' in " + this);
+      if (object2 instanceof Field4 && object2.extend === void 0) {
+        if (this._fieldsById ? (
+          /* istanbul ignore next */
+          this._fieldsById[object2.id]
+        ) : this.fieldsById[object2.id])
+          throw Error("duplicate id " + object2.id + " in " + this);
+        if (this.isReservedId(object2.id))
+          throw Error("id " + object2.id + " is reserved in " + this);
+        if (this.isReservedName(object2.name) || object2.name.charAt(0) === "$")
+          throw Error("name '" + object2.name + "' is reserved in " + this);
+        if (object2.name === "__proto__")
+          return this;
+        if (object2.parent)
+          object2.parent.remove(object2);
+        this.fields[object2.name] = object2;
+        object2.message = this;
+        object2.onAdd(this);
+        return clearCache(this);
+      }
+      if (object2 instanceof OneOf) {
+        if (object2.name.charAt(0) === "$")
+          throw Error("name '" + object2.name + "' is reserved in " + this);
+        if (object2.name === "__proto__")
+          return this;
+        if (!this.oneofs)
+          this.oneofs = {};
+        this.oneofs[object2.name] = object2;
+        object2.onAdd(this);
+        return clearCache(this);
+      }
+      return Namespace.prototype.add.call(this, object2);
+    };
+    Type3.prototype.remove = function remove(object2) {
+      if (object2 instanceof Field4 && object2.extend === void 0) {
+        if (!util2.remove(this.fields, object2, object2.name))
+          throw Error(object2 + " is not a member of " + this);
+        object2.parent = null;
+        object2.onRemove(this);
+        return clearCache(this);
+      }
+      if (object2 instanceof OneOf) {
+        if (!util2.remove(this.oneofs, object2, object2.name))
+          throw Error(object2 + " is not a member of " + this);
+        object2.parent = null;
+        object2.onRemove(this);
+        return clearCache(this);
+      }
+      return Namespace.prototype.remove.call(this, object2);
+    };
+    Type3.prototype.isReservedId = function isReservedId(id) {
+      return Namespace.isReservedId(this.reserved, id);
+    };
+    Type3.prototype.isReservedName = function isReservedName(name) {
+      return Namespace.isReservedName(this.reserved, name);
+    };
+    Type3.prototype.create = function create(properties) {
+      return new this.ctor(properties);
+    };
+    Type3.prototype.setup = function setup() {
+      var root = this.root;
+      if (root && root._needsRecursiveFeatureResolution) {
+        var edition = root._edition || this._edition;
+        if (edition)
+          root._resolveFeaturesRecursive(edition);
+      }
+      var fullName = this.fullName, types = [];
+      for (var i = 0; i < /* initializes */
+      this.fieldsArray.length; ++i)
+        types.push(this._fieldsArray[i].resolve().resolvedType);
+      this.encode = encoder4(this)({
+        Writer,
+        types,
+        util: util2
+      });
+      this.decode = decoder5(this)({
+        Reader,
+        types,
+        util: util2,
+        C: this.ctor
+      });
+      this.verify = verifier(this)({
+        types,
+        util: util2
+      });
+      this.fromObject = converter.fromObject(this)({
+        types,
+        util: util2,
+        C: this.ctor
+      });
+      this.toObject = converter.toObject(this)({
+        types,
+        util: util2
+      });
+      var wrapper = wrappers[fullName];
+      if (wrapper) {
+        var wrapperThis = Object.create(this);
+        wrapperThis._ctor = this.ctor;
+        wrapperThis.fromObject = this.fromObject;
+        this.fromObject = wrapper.fromObject.bind(wrapperThis);
+        wrapperThis.toObject = this.toObject;
+        this.toObject = wrapper.toObject.bind(wrapperThis);
+      }
+      return this;
+    };
+    Type3.prototype.encode = function encode_setup(message2, writer) {
+      return this.setup().encode.apply(this, arguments);
+    };
+    Type3.prototype.encodeDelimited = function encodeDelimited(message2, writer) {
+      return this.encode(message2, (writer || Writer.create()).fork()).ldelim();
+    };
+    Type3.prototype.decode = function decode_setup(reader, length) {
+      return this.setup().decode.apply(this, arguments);
+    };
+    Type3.prototype.decodeDelimited = function decodeDelimited(reader) {
+      if (!(reader instanceof Reader))
+        reader = Reader.create(reader);
+      return this.decode(reader, reader.size());
+    };
+    Type3.prototype.verify = function verify_setup(message2) {
+      return this.setup().verify.apply(this, arguments);
+    };
+    Type3.prototype.fromObject = function fromObject(object2) {
+      return this.setup().fromObject.apply(this, arguments);
+    };
+    Type3.prototype.toObject = function toObject(message2, options) {
+      return this.setup().toObject.apply(this, arguments);
+    };
+    Type3.prototype.getTypeUrl = function getTypeUrl(prefix) {
+      if (prefix === void 0)
+        prefix = "type.googleapis.com";
+      var fullName = this.fullName;
+      return prefix + "/" + (fullName.charAt(0) === "." ? fullName.substring(1) : fullName);
+    };
+    Type3.d = function decorateType(typeName2) {
+      return function typeDecorator(target) {
+        util2.decorateType(target, typeName2);
+      };
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/root.js
+var require_root = __commonJS({
+  "../../node_modules/protobufjs/src/root.js"(exports, module) {
+    "use strict";
+    module.exports = Root;
+    var Namespace = require_namespace();
+    Root.prototype = Object.create(Namespace.prototype, {
+      constructor: {
+        value: Root,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Root.className = "Root";
+    var Field4 = require_field();
+    var Enum = require_enum();
+    var OneOf = require_oneof();
+    var util2 = require_util9();
+    var Type3;
+    var parse3;
+    var common;
+    function Root(options) {
+      Namespace.call(this, "", options);
+      this.deferred = [];
+      this.files = [];
+      this._edition = "proto2";
+      this._fullyQualifiedObjects = {};
+    }
+    Root.fromJSON = function fromJSON(json4, root, depth) {
+      if (depth === void 0)
+        depth = 0;
+      if (depth > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      if (!root)
+        root = new Root();
+      if (json4.options)
+        root.setOptions(json4.options);
+      return root.addJSON(json4.nested, depth).resolveAll();
+    };
+    Root.prototype.resolvePath = util2.path.resolve;
+    Root.prototype.fetch = util2.fetch;
+    function SYNC() {
+    }
+    Root.prototype.load = function load(filename, options, callback) {
+      if (typeof options === "function") {
+        callback = options;
+        options = void 0;
+      }
+      var self2 = this;
+      if (!callback) {
+        return util2.asPromise(load, self2, filename, options);
+      }
+      var sync = callback === SYNC;
+      function finish(err, root) {
+        if (!callback) {
+          return;
+        }
+        if (sync) {
+          throw err;
+        }
+        if (root) {
+          root.resolveAll();
+        }
+        var cb = callback;
+        callback = null;
+        cb(err, root);
+      }
+      function getBundledFileName(filename2) {
+        var idx = filename2.lastIndexOf("google/protobuf/");
+        if (idx > -1) {
+          var altname = filename2.substring(idx);
+          if (Object.prototype.hasOwnProperty.call(common, altname)) return altname;
+        }
+        if (Object.prototype.hasOwnProperty.call(common, filename2)) return filename2;
+        return null;
+      }
+      function process2(filename2, source, depth) {
+        if (depth === void 0)
+          depth = 0;
+        try {
+          if (depth > util2.recursionLimit)
+            throw Error("max depth exceeded");
+          if (util2.isString(source) && source.charAt(0) === "{")
+            source = JSON.parse(source);
+          if (!util2.isString(source))
+            self2.setOptions(source.options).addJSON(source.nested);
+          else {
+            parse3.filename = filename2;
+            var parsed = parse3(source, self2, options), resolved2, i2 = 0;
+            if (parsed.imports) {
+              for (; i2 < parsed.imports.length; ++i2)
+                if (resolved2 = getBundledFileName(parsed.imports[i2]) || self2.resolvePath(filename2, parsed.imports[i2]))
+                  fetch2(resolved2, false, depth + 1);
+            }
+            if (parsed.weakImports) {
+              for (i2 = 0; i2 < parsed.weakImports.length; ++i2)
+                if (resolved2 = getBundledFileName(parsed.weakImports[i2]) || self2.resolvePath(filename2, parsed.weakImports[i2]))
+                  fetch2(resolved2, true, depth + 1);
+            }
+          }
+        } catch (err) {
+          finish(err);
+        }
+        if (!sync && !queued) {
+          finish(null, self2);
+        }
+      }
+      function fetch2(filename2, weak, depth) {
+        if (depth === void 0)
+          depth = 0;
+        filename2 = getBundledFileName(filename2) || filename2;
+        if (self2.files.indexOf(filename2) > -1) {
+          return;
+        }
+        self2.files.push(filename2);
+        if (Object.prototype.hasOwnProperty.call(common, filename2)) {
+          if (sync) {
+            process2(filename2, common[filename2], depth);
+          } else {
+            ++queued;
+            setTimeout(function() {
+              --queued;
+              process2(filename2, common[filename2], depth);
+            });
+          }
+          return;
+        }
+        if (sync) {
+          var source;
+          try {
+            source = util2.fs.readFileSync(filename2).toString("utf8");
+          } catch (err) {
+            if (!weak)
+              finish(err);
+            return;
+          }
+          process2(filename2, source, depth);
+        } else {
+          ++queued;
+          self2.fetch(filename2, function(err, source2) {
+            --queued;
+            if (!callback) {
+              return;
+            }
+            if (err) {
+              if (!weak)
+                finish(err);
+              else if (!queued)
+                finish(null, self2);
+              return;
+            }
+            process2(filename2, source2, depth);
+          });
+        }
+      }
+      var queued = 0;
+      if (util2.isString(filename)) {
+        filename = [filename];
+      }
+      for (var i = 0, resolved; i < filename.length; ++i)
+        if (resolved = self2.resolvePath("", filename[i]))
+          fetch2(resolved);
+      if (sync) {
+        self2.resolveAll();
+        return self2;
+      }
+      if (!queued) {
+        finish(null, self2);
+      }
+      return self2;
+    };
+    Root.prototype.loadSync = function loadSync(filename, options) {
+      if (!util2.isNode)
+        throw Error("not supported");
+      return this.load(filename, options, SYNC);
+    };
+    Root.prototype.resolveAll = function resolveAll() {
+      if (!this._needsRecursiveResolve) return this;
+      if (this.deferred.length)
+        throw Error("unresolvable extensions: " + this.deferred.map(function(field) {
+          return "'extend " + field.extend + "' in " + field.parent.fullName;
+        }).join(", "));
+      return Namespace.prototype.resolveAll.call(this);
+    };
+    var exposeRe = /^[A-Z]/;
+    function tryHandleExtension(root, field) {
+      var extendedType = field.parent.lookup(field.extend);
+      if (extendedType) {
+        var sisterField = new Field4(field.fullName, field.id, field.type, field.rule, void 0, field.options);
+        if (extendedType.get(sisterField.name)) {
+          return true;
+        }
+        sisterField.declaringField = field;
+        field.extensionField = sisterField;
+        extendedType.add(sisterField);
+        return true;
+      }
+      return false;
+    }
+    Root.prototype._handleAdd = function _handleAdd(object2) {
+      if (object2 instanceof Field4) {
+        if (
+          /* an extension field (implies not part of a oneof) */
+          object2.extend !== void 0 && /* not already handled */
+          !object2.extensionField
+        ) {
+          if (!tryHandleExtension(this, object2))
+            this.deferred.push(object2);
+        }
+      } else if (object2 instanceof Enum) {
+        if (exposeRe.test(object2.name))
+          object2.parent[object2.name] = object2.values;
+      } else if (!(object2 instanceof OneOf)) {
+        if (object2 instanceof Type3)
+          for (var i = 0; i < this.deferred.length; )
+            if (tryHandleExtension(this, this.deferred[i]))
+              this.deferred.splice(i, 1);
+            else
+              ++i;
+        for (var j = 0; j < /* initializes */
+        object2.nestedArray.length; ++j)
+          this._handleAdd(object2._nestedArray[j]);
+        if (exposeRe.test(object2.name))
+          object2.parent[object2.name] = object2;
+      }
+      if (object2 instanceof Type3 || object2 instanceof Enum || object2 instanceof Field4) {
+        this._fullyQualifiedObjects[object2.fullName] = object2;
+      }
+    };
+    Root.prototype._handleRemove = function _handleRemove(object2) {
+      if (object2 instanceof Field4) {
+        if (
+          /* an extension field */
+          object2.extend !== void 0
+        ) {
+          if (
+            /* already handled */
+            object2.extensionField
+          ) {
+            object2.extensionField.parent.remove(object2.extensionField);
+            object2.extensionField = null;
+          } else {
+            var index = this.deferred.indexOf(object2);
+            if (index > -1)
+              this.deferred.splice(index, 1);
+          }
+        }
+      } else if (object2 instanceof Enum) {
+        if (exposeRe.test(object2.name))
+          delete object2.parent[object2.name];
+      } else if (object2 instanceof Namespace) {
+        for (var i = 0; i < /* initializes */
+        object2.nestedArray.length; ++i)
+          this._handleRemove(object2._nestedArray[i]);
+        if (exposeRe.test(object2.name))
+          delete object2.parent[object2.name];
+      }
+      delete this._fullyQualifiedObjects[object2.fullName];
+    };
+    Root._configure = function(Type_, parse_, common_) {
+      Type3 = Type_;
+      parse3 = parse_;
+      common = common_;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/util.js
+var require_util9 = __commonJS({
+  "../../node_modules/protobufjs/src/util.js"(exports, module) {
+    "use strict";
+    var util2 = module.exports = require_minimal();
+    var roots = require_roots();
+    var Type3;
+    var Enum;
+    util2.codegen = require_codegen();
+    util2.fetch = require_fetch2();
+    util2.path = require_path();
+    util2.patterns = require_patterns();
+    var reservedRe = util2.patterns.reservedRe;
+    util2.fs = require_fs();
+    util2.toArray = function toArray(object2) {
+      if (object2) {
+        var keys = Object.keys(object2), array2 = new Array(keys.length), index = 0;
+        while (index < keys.length)
+          array2[index] = object2[keys[index++]];
+        return array2;
+      }
+      return [];
+    };
+    util2.toObject = function toObject(array2) {
+      var object2 = {}, index = 0;
+      while (index < array2.length) {
+        var key = array2[index++], val = array2[index++];
+        if (val !== void 0)
+          object2[key] = val;
+      }
+      return object2;
+    };
+    util2.remove = function remove(object2, value2, key) {
+      if (!object2)
+        return false;
+      if (key !== void 0 && Object.prototype.hasOwnProperty.call(object2, key) && object2[key] === value2) {
+        delete object2[key];
+        return true;
+      }
+      for (var names = Object.keys(object2), i = 0; i < names.length; ++i)
+        if (object2[names[i]] === value2) {
+          delete object2[names[i]];
+          return true;
+        }
+      return false;
+    };
+    util2.isReserved = function isReserved(name) {
+      return reservedRe.test(name);
+    };
+    util2.safeProp = function safeProp(prop) {
+      if (!/^[$\w_]+$/.test(prop) || reservedRe.test(prop))
+        return "[" + JSON.stringify(prop) + "]";
+      return "." + prop;
+    };
+    util2.ucFirst = function ucFirst(str) {
+      return str.charAt(0).toUpperCase() + str.substring(1);
+    };
+    var camelCaseRe = /_([a-z])/g;
+    util2.camelCase = function camelCase(str) {
+      return str.substring(0, 1) + str.substring(1).replace(camelCaseRe, function($0, $1) {
+        return $1.toUpperCase();
+      });
+    };
+    util2.jsonName = function jsonName(str) {
+      var result = "", upperNext = false, i = 0;
+      for (; i < str.length; ++i) {
+        var ch = str.charAt(i);
+        if (ch === "_")
+          upperNext = true;
+        else if (upperNext) {
+          result += ch.toUpperCase();
+          upperNext = false;
+        } else
+          result += ch;
+      }
+      return result;
+    };
+    util2.compareFieldsById = function compareFieldsById(a, b) {
+      return a.id - b.id;
+    };
+    util2.decorateType = function decorateType(ctor, typeName2) {
+      if (ctor.$type) {
+        if (typeName2 && ctor.$type.name !== typeName2) {
+          util2.decorateRoot.remove(ctor.$type);
+          ctor.$type.name = typeName2;
+          util2.decorateRoot.add(ctor.$type);
+        }
+        return ctor.$type;
+      }
+      if (!Type3)
+        Type3 = require_type();
+      var type = new Type3(typeName2 || ctor.name);
+      util2.decorateRoot.add(type);
+      type.ctor = ctor;
+      Object.defineProperty(ctor, "$type", { value: type, enumerable: false });
+      Object.defineProperty(ctor.prototype, "$type", { value: type, enumerable: false });
+      return type;
+    };
+    var decorateEnumIndex = 0;
+    util2.decorateEnum = function decorateEnum(object2) {
+      if (object2.$type)
+        return object2.$type;
+      if (!Enum)
+        Enum = require_enum();
+      var enm = new Enum("Enum" + decorateEnumIndex++, object2);
+      util2.decorateRoot.add(enm);
+      Object.defineProperty(object2, "$type", { value: enm, enumerable: false });
+      return enm;
+    };
+    util2.setProperty = function setProperty(dst, path, value2, ifNotSet) {
+      function setProp(dst2, path2, value3) {
+        var part = path2.shift();
+        if (util2.isUnsafeProperty(part))
+          return dst2;
+        if (path2.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path2, value3);
+        } else {
+          var prevValue = dst2[part];
+          if (prevValue && ifNotSet)
+            return dst2;
+          if (prevValue)
+            value3 = [].concat(prevValue).concat(value3);
+          dst2[part] = value3;
+        }
+        return dst2;
+      }
+      if (typeof dst !== "object")
+        throw TypeError("dst must be an object");
+      if (!path)
+        throw TypeError("path must be specified");
+      path = path.split(".");
+      if (path.length > util2.recursionLimit)
+        throw Error("max depth exceeded");
+      return setProp(dst, path, value2);
+    };
+    Object.defineProperty(util2, "decorateRoot", {
+      get: function() {
+        return roots["decorated"] || (roots["decorated"] = new (require_root())());
+      }
+    });
+  }
+});
+
+// ../../node_modules/protobufjs/src/types.js
+var require_types = __commonJS({
+  "../../node_modules/protobufjs/src/types.js"(exports) {
+    "use strict";
+    var types = exports;
+    var util2 = require_util9();
+    var s = [
+      "double",
+      // 0
+      "float",
+      // 1
+      "int32",
+      // 2
+      "uint32",
+      // 3
+      "sint32",
+      // 4
+      "fixed32",
+      // 5
+      "sfixed32",
+      // 6
+      "int64",
+      // 7
+      "uint64",
+      // 8
+      "sint64",
+      // 9
+      "fixed64",
+      // 10
+      "sfixed64",
+      // 11
+      "bool",
+      // 12
+      "string",
+      // 13
+      "bytes"
+      // 14
+    ];
+    function bake(values, offset) {
+      var i = 0, o = /* @__PURE__ */ Object.create(null);
+      offset |= 0;
+      while (i < values.length) o[s[i + offset]] = values[i++];
+      return o;
+    }
+    types.basic = bake([
+      /* double   */
+      1,
+      /* float    */
+      5,
+      /* int32    */
+      0,
+      /* uint32   */
+      0,
+      /* sint32   */
+      0,
+      /* fixed32  */
+      5,
+      /* sfixed32 */
+      5,
+      /* int64    */
+      0,
+      /* uint64   */
+      0,
+      /* sint64   */
+      0,
+      /* fixed64  */
+      1,
+      /* sfixed64 */
+      1,
+      /* bool     */
+      0,
+      /* string   */
+      2,
+      /* bytes    */
+      2
+    ]);
+    types.defaults = bake([
+      /* double   */
+      0,
+      /* float    */
+      0,
+      /* int32    */
+      0,
+      /* uint32   */
+      0,
+      /* sint32   */
+      0,
+      /* fixed32  */
+      0,
+      /* sfixed32 */
+      0,
+      /* int64    */
+      0,
+      /* uint64   */
+      0,
+      /* sint64   */
+      0,
+      /* fixed64  */
+      0,
+      /* sfixed64 */
+      0,
+      /* bool     */
+      false,
+      /* string   */
+      "",
+      /* bytes    */
+      util2.emptyArray,
+      /* message  */
+      null
+    ]);
+    types.long = bake([
+      /* int64    */
+      0,
+      /* uint64   */
+      0,
+      /* sint64   */
+      0,
+      /* fixed64  */
+      1,
+      /* sfixed64 */
+      1
+    ], 7);
+    types.mapKey = bake([
+      /* int32    */
+      0,
+      /* uint32   */
+      0,
+      /* sint32   */
+      0,
+      /* fixed32  */
+      5,
+      /* sfixed32 */
+      5,
+      /* int64    */
+      0,
+      /* uint64   */
+      0,
+      /* sint64   */
+      0,
+      /* fixed64  */
+      1,
+      /* sfixed64 */
+      1,
+      /* bool     */
+      0,
+      /* string   */
+      2
+    ], 2);
+    types.packed = bake([
+      /* double   */
+      1,
+      /* float    */
+      5,
+      /* int32    */
+      0,
+      /* uint32   */
+      0,
+      /* sint32   */
+      0,
+      /* fixed32  */
+      5,
+      /* sfixed32 */
+      5,
+      /* int64    */
+      0,
+      /* uint64   */
+      0,
+      /* sint64   */
+      0,
+      /* fixed64  */
+      1,
+      /* sfixed64 */
+      1,
+      /* bool     */
+      0
+    ]);
+  }
+});
+
+// ../../node_modules/protobufjs/src/field.js
+var require_field = __commonJS({
+  "../../node_modules/protobufjs/src/field.js"(exports, module) {
+    "use strict";
+    module.exports = Field4;
+    var ReflectionObject = require_object();
+    Field4.prototype = Object.create(ReflectionObject.prototype, {
+      constructor: {
+        value: Field4,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Field4.className = "Field";
+    var Enum = require_enum();
+    var types = require_types();
+    var util2 = require_util9();
+    var Type3;
+    var ruleRe = /^(?:required|optional|repeated)$/;
+    Field4.fromJSON = function fromJSON(name, json4) {
+      var field = new Field4(name, json4.id, json4.type, json4.rule, json4.extend, json4.options, json4.comment);
+      if (json4.edition)
+        field._edition = json4.edition;
+      if (json4.protoName)
+        field.protoName = json4.protoName;
+      if (json4.jsonName !== void 0)
+        field.jsonName = json4.jsonName;
+      else if (json4.options && json4.options.json_name !== void 0)
+        field.jsonName = json4.options.json_name;
+      field._defaultEdition = "proto3";
+      return field;
+    };
+    function Field4(name, id, type, rule, extend2, options, comment) {
+      if (util2.isObject(rule)) {
+        comment = extend2;
+        options = rule;
+        rule = extend2 = void 0;
+      } else if (util2.isObject(extend2)) {
+        comment = options;
+        options = extend2;
+        extend2 = void 0;
+      }
+      ReflectionObject.call(this, name, options);
+      if (!util2.isInteger(id) || id < 0)
+        throw TypeError("id must be a non-negative integer");
+      if (!util2.isString(type))
+        throw TypeError("type must be a string");
+      if (rule !== void 0 && !ruleRe.test(rule = rule.toString().toLowerCase()))
+        throw TypeError("rule must be a string rule");
+      if (extend2 !== void 0 && !util2.isString(extend2))
+        throw TypeError("extend must be a string");
+      this.rule = rule && rule !== "optional" ? rule : void 0;
+      this.type = type;
+      this.id = id;
+      this.extend = extend2 || void 0;
+      this.repeated = rule === "repeated";
+      this.map = false;
+      this.message = null;
+      this.partOf = null;
+      this.typeDefault = null;
+      this.defaultValue = null;
+      this.long = util2.Long ? types.long[type] !== void 0 : (
+        /* istanbul ignore next */
+        false
+      );
+      this.bytes = type === "bytes";
+      this.resolvedType = null;
+      this.extensionField = null;
+      this.declaringField = null;
+      this.comment = comment;
+      this.protoName = void 0;
+      this.jsonName = void 0;
+    }
+    Object.defineProperty(Field4.prototype, "required", {
+      get: function() {
+        return this._features.field_presence === "LEGACY_REQUIRED";
+      }
+    });
+    Object.defineProperty(Field4.prototype, "optional", {
+      get: function() {
+        return !this.required;
+      }
+    });
+    Object.defineProperty(Field4.prototype, "delimited", {
+      get: function() {
+        return this.resolvedType instanceof Type3 && this._features.message_encoding === "DELIMITED";
+      }
+    });
+    Object.defineProperty(Field4.prototype, "packed", {
+      get: function() {
+        return this._features.repeated_field_encoding === "PACKED";
+      }
+    });
+    Object.defineProperty(Field4.prototype, "hasPresence", {
+      get: function() {
+        if (this.repeated || this.map) {
+          return false;
+        }
+        return this.partOf || // oneofs
+        this.declaringField || this.extensionField || // extensions
+        this._features.field_presence !== "IMPLICIT";
+      }
+    });
+    Field4.prototype.setOption = function setOption(name, value2, ifNotSet) {
+      return ReflectionObject.prototype.setOption.call(this, name, value2, ifNotSet);
+    };
+    Field4.prototype.toJSON = function toJSON(toJSONOptions) {
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "edition",
+        this._editionToJSON(),
+        "rule",
+        this.rule !== "optional" && this.rule || void 0,
+        "type",
+        this.type,
+        "id",
+        this.id,
+        "extend",
+        this.extend,
+        "protoName",
+        this.protoName !== this.name ? this.protoName : void 0,
+        "jsonName",
+        this.jsonName !== util2.jsonName(this.protoName || this.name) ? this.jsonName : void 0,
+        "options",
+        this.options,
+        "comment",
+        keepComments ? this.comment : void 0
+      ]);
+    };
+    Field4.prototype.resolve = function resolve6() {
+      if (this.resolved)
+        return this;
+      if ((this.typeDefault = types.defaults[this.type]) === void 0) {
+        this.resolvedType = (this.declaringField ? this.declaringField.parent : this.parent).lookupTypeOrEnum(this.type);
+        if (this.resolvedType instanceof Type3)
+          this.typeDefault = null;
+        else
+          this.typeDefault = this.resolvedType.values[Object.keys(this.resolvedType.values)[0]];
+      } else if (this.options && this.options.proto3_optional) {
+        this.typeDefault = null;
+      }
+      if (this.options && this.options["default"] != null) {
+        this.typeDefault = this.options["default"];
+        if (this.resolvedType instanceof Enum && typeof this.typeDefault === "string")
+          this.typeDefault = this.resolvedType.values[this.typeDefault];
+      }
+      if (this.options) {
+        if (this.options.packed !== void 0 && this.resolvedType && !(this.resolvedType instanceof Enum))
+          delete this.options.packed;
+        if (!Object.keys(this.options).length)
+          this.options = void 0;
+      }
+      if (this.long) {
+        var unsigned = this.type === "uint64" || this.type === "fixed64";
+        this.typeDefault = typeof this.typeDefault === "string" ? util2.Long.fromString(this.typeDefault, unsigned) : util2.Long.fromNumber(this.typeDefault, unsigned);
+        if (Object.freeze)
+          Object.freeze(this.typeDefault);
+      } else if (types.long[this.type] !== void 0 && typeof this.typeDefault === "string") {
+        this.typeDefault = parseInt(this.typeDefault, 10);
+      } else if (this.bytes && typeof this.typeDefault === "string") {
+        var buf;
+        if (util2.base64.test(this.typeDefault))
+          util2.base64.decode(this.typeDefault, buf = util2.newBuffer(util2.base64.length(this.typeDefault)), 0);
+        else
+          util2.utf8.write(this.typeDefault, buf = util2.newBuffer(util2.utf8.length(this.typeDefault)), 0);
+        this.typeDefault = buf;
+      }
+      if (this.map)
+        this.defaultValue = util2.emptyObject;
+      else if (this.repeated)
+        this.defaultValue = util2.emptyArray;
+      else
+        this.defaultValue = this.typeDefault;
+      if (this.parent instanceof Type3 && this.parent._ctor)
+        this.parent._ctor.prototype[this.name] = this.defaultValue;
+      if (this.protoName === void 0)
+        this.protoName = this.name;
+      if (this.jsonName === void 0)
+        this.jsonName = util2.jsonName(this.protoName);
+      return ReflectionObject.prototype.resolve.call(this);
+    };
+    Field4.prototype._inferLegacyProtoFeatures = function _inferLegacyProtoFeatures(edition) {
+      if (edition !== "proto2" && edition !== "proto3") {
+        return {};
+      }
+      var features = {};
+      if (this.rule === "required") {
+        features.field_presence = "LEGACY_REQUIRED";
+      }
+      if (this.parent && types.defaults[this.type] === void 0) {
+        var type = this.parent.get(this.type.split(".").pop());
+        if (type && type instanceof Type3 && type.group) {
+          features.message_encoding = "DELIMITED";
+        }
+      }
+      if (this.getOption("packed") === true) {
+        features.repeated_field_encoding = "PACKED";
+      } else if (this.getOption("packed") === false) {
+        features.repeated_field_encoding = "EXPANDED";
+      }
+      return features;
+    };
+    Field4.prototype._resolveFeatures = function _resolveFeatures(edition) {
+      return ReflectionObject.prototype._resolveFeatures.call(this, this._edition || edition);
+    };
+    Field4.d = function decorateField(fieldId, fieldType, fieldRule, defaultValue) {
+      if (typeof fieldType === "function")
+        fieldType = util2.decorateType(fieldType).name;
+      else if (fieldType && typeof fieldType === "object")
+        fieldType = util2.decorateEnum(fieldType).name;
+      return function fieldDecorator(prototype, fieldName) {
+        util2.decorateType(prototype.constructor).add(new Field4(fieldName, fieldId, fieldType, fieldRule, { "default": defaultValue }));
+      };
+    };
+    Field4._configure = function configure(Type_) {
+      Type3 = Type_;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/oneof.js
+var require_oneof = __commonJS({
+  "../../node_modules/protobufjs/src/oneof.js"(exports, module) {
+    "use strict";
+    module.exports = OneOf;
+    var ReflectionObject = require_object();
+    OneOf.prototype = Object.create(ReflectionObject.prototype, {
+      constructor: {
+        value: OneOf,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    OneOf.className = "OneOf";
+    var Field4 = require_field();
+    var util2 = require_util9();
+    function OneOf(name, fieldNames, options, comment) {
+      if (!Array.isArray(fieldNames)) {
+        options = fieldNames;
+        fieldNames = void 0;
+      }
+      ReflectionObject.call(this, name, options);
+      if (!(fieldNames === void 0 || Array.isArray(fieldNames)))
+        throw TypeError("fieldNames must be an Array");
+      this.oneof = fieldNames || [];
+      this.fieldsArray = [];
+      this.comment = comment;
+    }
+    OneOf.fromJSON = function fromJSON(name, json4) {
+      return new OneOf(name, json4.oneof, json4.options, json4.comment);
+    };
+    OneOf.prototype.toJSON = function toJSON(toJSONOptions) {
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "options",
+        this.options,
+        "oneof",
+        this.oneof,
+        "comment",
+        keepComments ? this.comment : void 0
+      ]);
+    };
+    function addFieldsToParent(oneof) {
+      if (oneof.parent) {
+        for (var i = 0; i < oneof.fieldsArray.length; ++i)
+          if (!oneof.fieldsArray[i].parent)
+            oneof.parent.add(oneof.fieldsArray[i]);
+      }
+    }
+    OneOf.prototype.add = function add(field) {
+      if (!(field instanceof Field4))
+        throw TypeError("field must be a Field");
+      if (field.parent && field.parent !== this.parent)
+        field.parent.remove(field);
+      this.oneof.push(field.name);
+      this.fieldsArray.push(field);
+      field.partOf = this;
+      addFieldsToParent(this);
+      return this;
+    };
+    OneOf.prototype.remove = function remove(field) {
+      if (!(field instanceof Field4))
+        throw TypeError("field must be a Field");
+      var index = this.fieldsArray.indexOf(field);
+      if (index < 0)
+        throw Error(field + " is not a member of " + this);
+      this.fieldsArray.splice(index, 1);
+      index = this.oneof.indexOf(field.name);
+      if (index > -1)
+        this.oneof.splice(index, 1);
+      field.partOf = null;
+      return this;
+    };
+    OneOf.prototype.onAdd = function onAdd(parent) {
+      ReflectionObject.prototype.onAdd.call(this, parent);
+      var self2 = this;
+      for (var i = 0; i < this.oneof.length; ++i) {
+        var field = parent.get(this.oneof[i]);
+        if (field && !field.partOf) {
+          field.partOf = self2;
+          self2.fieldsArray.push(field);
+        }
+      }
+      addFieldsToParent(this);
+    };
+    OneOf.prototype.onRemove = function onRemove(parent) {
+      for (var i = 0, field; i < this.fieldsArray.length; ++i)
+        if ((field = this.fieldsArray[i]).parent)
+          field.parent.remove(field);
+      ReflectionObject.prototype.onRemove.call(this, parent);
+    };
+    Object.defineProperty(OneOf.prototype, "isProto3Optional", {
+      get: function() {
+        if (this.fieldsArray == null || this.fieldsArray.length !== 1) {
+          return false;
+        }
+        var field = this.fieldsArray[0];
+        return field.options != null && field.options["proto3_optional"] === true;
+      }
+    });
+    OneOf.d = function decorateOneOf() {
+      var fieldNames = new Array(arguments.length), index = 0;
+      while (index < arguments.length)
+        fieldNames[index] = arguments[index++];
+      return function oneOfDecorator(prototype, oneofName) {
+        util2.decorateType(prototype.constructor).add(new OneOf(oneofName, fieldNames));
+        Object.defineProperty(prototype, oneofName, {
+          get: util2.oneOfGetter(fieldNames),
+          set: util2.oneOfSetter(fieldNames)
+        });
+      };
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/object.js
+var require_object = __commonJS({
+  "../../node_modules/protobufjs/src/object.js"(exports, module) {
+    "use strict";
+    module.exports = ReflectionObject;
+    ReflectionObject.className = "ReflectionObject";
+    var OneOf = require_oneof();
+    var util2 = require_util9();
+    var Root;
+    var proto2Defaults = { enum_type: "CLOSED", field_presence: "EXPLICIT", json_format: "LEGACY_BEST_EFFORT", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "EXPANDED", utf8_validation: "NONE", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
+    var proto3Defaults = { enum_type: "OPEN", field_presence: "IMPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
+    var editions2023Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE_LEGACY", default_symbol_visibility: "EXPORT_ALL" };
+    var editions2024Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE2024", default_symbol_visibility: "EXPORT_TOP_LEVEL" };
+    var editions2026Defaults = { enum_type: "OPEN", field_presence: "EXPLICIT", json_format: "ALLOW", message_encoding: "LENGTH_PREFIXED", repeated_field_encoding: "PACKED", utf8_validation: "VERIFY", enforce_naming_style: "STYLE2026", default_symbol_visibility: "STRICT", enforce_proto_limits: "PROTO_LIMITS2026" };
+    function ReflectionObject(name, options) {
+      if (!util2.isString(name))
+        throw TypeError("name must be a string");
+      if (options && !util2.isObject(options))
+        throw TypeError("options must be an object");
+      this.options = options;
+      this.parsedOptions = null;
+      this.name = name;
+      this._edition = null;
+      this._defaultEdition = "proto2";
+      this._features = {};
+      this._featuresResolved = false;
+      this.parent = null;
+      this.resolved = false;
+      this.comment = null;
+      this.filename = null;
+    }
+    Object.defineProperties(ReflectionObject.prototype, {
+      /**
+       * Reference to the root namespace.
+       * @name ReflectionObject#root
+       * @type {Root}
+       * @readonly
+       */
+      root: {
+        get: function() {
+          var ptr = this;
+          while (ptr.parent !== null)
+            ptr = ptr.parent;
+          return ptr;
+        }
+      },
+      /**
+       * Full name including leading dot.
+       * @name ReflectionObject#fullName
+       * @type {string}
+       * @readonly
+       */
+      fullName: {
+        get: function() {
+          var path = [this.name], ptr = this.parent;
+          while (ptr) {
+            path.unshift(ptr.name);
+            ptr = ptr.parent;
+          }
+          return path.join(".");
+        }
+      }
+    });
+    ReflectionObject.prototype.toJSON = /* istanbul ignore next */
+    function toJSON() {
+      throw Error();
+    };
+    ReflectionObject.prototype.onAdd = function onAdd(parent) {
+      if (this.parent && this.parent !== parent)
+        this.parent.remove(this);
+      this.parent = parent;
+      this.resolved = false;
+      var root = parent.root;
+      if (root instanceof Root)
+        root._handleAdd(this);
+    };
+    ReflectionObject.prototype.onRemove = function onRemove(parent) {
+      var root = parent.root;
+      if (root instanceof Root)
+        root._handleRemove(this);
+      this.parent = null;
+      this.resolved = false;
+    };
+    ReflectionObject.prototype.resolve = function resolve6() {
+      if (this.resolved)
+        return this;
+      if (this.root instanceof Root)
+        this.resolved = true;
+      return this;
+    };
+    ReflectionObject.prototype._resolveFeaturesRecursive = function _resolveFeaturesRecursive(edition) {
+      return this._resolveFeatures(this._edition || edition);
+    };
+    ReflectionObject.prototype._resolveFeatures = function _resolveFeatures(edition) {
+      if (this._featuresResolved) {
+        return;
+      }
+      var defaults = {};
+      if (!edition) {
+        throw new Error("Unknown edition for " + this.fullName);
+      }
+      var protoFeatures = util2.merge(
+        {},
+        this.options && this.options.features,
+        this._inferLegacyProtoFeatures(edition)
+      );
+      if (this._edition) {
+        if (edition === "proto2") {
+          defaults = Object.assign({}, proto2Defaults);
+        } else if (edition === "proto3") {
+          defaults = Object.assign({}, proto3Defaults);
+        } else if (edition === "2023") {
+          defaults = Object.assign({}, editions2023Defaults);
+        } else if (edition === "2024") {
+          defaults = Object.assign({}, editions2024Defaults);
+        } else if (edition === "2026") {
+          defaults = Object.assign({}, editions2026Defaults);
+        } else {
+          throw new Error("Unknown edition: " + edition);
+        }
+        this._features = util2.merge(defaults, protoFeatures);
+      } else {
+        if (this.partOf instanceof OneOf) {
+          var lexicalParentFeaturesCopy = util2.merge({}, this.partOf._features);
+          this._features = util2.merge(lexicalParentFeaturesCopy, protoFeatures);
+        } else if (this.declaringField) {
+        } else if (this.parent) {
+          var parentFeaturesCopy = util2.merge({}, this.parent._features);
+          this._features = util2.merge(parentFeaturesCopy, protoFeatures);
+        } else {
+          throw new Error("Unable to find a parent for " + this.fullName);
+        }
+      }
+      if (this.extensionField) {
+        this.extensionField._features = this._features;
+      }
+      this._featuresResolved = true;
+    };
+    ReflectionObject.prototype._inferLegacyProtoFeatures = function _inferLegacyProtoFeatures() {
+      return {};
+    };
+    ReflectionObject.prototype.getOption = function getOption(name) {
+      if (this.options && Object.prototype.hasOwnProperty.call(this.options, name))
+        return this.options[name];
+      return void 0;
+    };
+    ReflectionObject.prototype.setOption = function setOption(name, value2, ifNotSet) {
+      if (name === "__proto__")
+        return this;
+      if (!this.options)
+        this.options = {};
+      if (/^features\./.test(name)) {
+        util2.setProperty(this.options, name, value2, ifNotSet);
+      } else {
+        var prev = this.getOption(name);
+        if (!ifNotSet || prev === void 0) {
+          if (prev !== value2) this.resolved = false;
+          this.options[name] = value2;
+        }
+      }
+      return this;
+    };
+    ReflectionObject.prototype.setParsedOption = function setParsedOption(name, value2, propName) {
+      if (name === "__proto__")
+        return this;
+      if (!this.parsedOptions) {
+        this.parsedOptions = [];
+      }
+      var parsedOptions = this.parsedOptions;
+      if (propName) {
+        var opt = parsedOptions.find(function(opt2) {
+          return Object.prototype.hasOwnProperty.call(opt2, name);
+        });
+        if (opt) {
+          var newValue = opt[name];
+          util2.setProperty(newValue, propName, value2);
+        } else {
+          opt = {};
+          opt[name] = util2.setProperty({}, propName, value2);
+          parsedOptions.push(opt);
+        }
+      } else {
+        var newOpt = {};
+        newOpt[name] = value2;
+        parsedOptions.push(newOpt);
+      }
+      return this;
+    };
+    ReflectionObject.prototype.setOptions = function setOptions(options, ifNotSet) {
+      if (options)
+        for (var keys = Object.keys(options), i = 0; i < keys.length; ++i)
+          this.setOption(keys[i], options[keys[i]], ifNotSet);
+      return this;
+    };
+    Object.defineProperty(ReflectionObject.prototype, "toString", {
+      value: function toString() {
+        var className = this.constructor.className, fullName = this.fullName;
+        if (fullName.length)
+          return className + " " + fullName;
+        return className;
+      },
+      writable: true,
+      enumerable: false,
+      configurable: true
+    });
+    ReflectionObject.prototype._editionToJSON = function _editionToJSON() {
+      if (!this._edition || this._edition === "proto3") {
+        return void 0;
+      }
+      return this._edition;
+    };
+    ReflectionObject._configure = function(Root_) {
+      Root = Root_;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/enum.js
+var require_enum = __commonJS({
+  "../../node_modules/protobufjs/src/enum.js"(exports, module) {
+    "use strict";
+    module.exports = Enum;
+    var ReflectionObject = require_object();
+    Enum.prototype = Object.create(ReflectionObject.prototype, {
+      constructor: {
+        value: Enum,
+        writable: true,
+        enumerable: false,
+        configurable: true
+      }
+    });
+    Enum.className = "Enum";
+    var Namespace = require_namespace();
+    var util2 = require_util9();
+    function Enum(name, values, options, comment, comments, valuesOptions) {
+      ReflectionObject.call(this, name, options);
+      if (values && typeof values !== "object")
+        throw TypeError("values must be an object");
+      this.valuesById = /* @__PURE__ */ Object.create(null);
+      this.values = Object.create(this.valuesById);
+      this.comment = comment;
+      this.comments = comments || {};
+      this.valuesOptions = valuesOptions;
+      this._valuesFeatures = {};
+      this.reserved = void 0;
+      this.visibility = void 0;
+      if (values) {
+        for (var keys = Object.keys(values), i = 0; i < keys.length; ++i)
+          if (keys[i] !== "__proto__" && typeof values[keys[i]] === "number") {
+            this.values[keys[i]] = values[keys[i]];
+            if (this.valuesById[values[keys[i]]] === void 0)
+              this.valuesById[values[keys[i]]] = keys[i];
+          }
+      }
+    }
+    Enum.prototype._resolveFeatures = function _resolveFeatures(edition) {
+      edition = this._edition || edition;
+      ReflectionObject.prototype._resolveFeatures.call(this, edition);
+      Object.keys(this.values).forEach((key) => {
+        var parentFeaturesCopy = util2.merge({}, this._features);
+        this._valuesFeatures[key] = util2.merge(parentFeaturesCopy, this.valuesOptions && this.valuesOptions[key] && this.valuesOptions[key].features || {});
+      });
+      return this;
+    };
+    Enum.fromJSON = function fromJSON(name, json4) {
+      var enm = new Enum(name, json4.values, json4.options, json4.comment, json4.comments, json4.valuesOptions);
+      enm.reserved = json4.reserved;
+      if (json4.visibility)
+        enm.visibility = json4.visibility;
+      if (json4.edition)
+        enm._edition = json4.edition;
+      enm._defaultEdition = "proto3";
+      return enm;
+    };
+    Enum.prototype.toJSON = function toJSON(toJSONOptions) {
+      var keepComments = toJSONOptions ? Boolean(toJSONOptions.keepComments) : false;
+      return util2.toObject([
+        "edition",
+        this._editionToJSON(),
+        "options",
+        this.options,
+        "valuesOptions",
+        this.valuesOptions,
+        "values",
+        this.values,
+        "reserved",
+        this.reserved && this.reserved.length ? this.reserved : void 0,
+        "visibility",
+        this.visibility,
+        "comment",
+        keepComments ? this.comment : void 0,
+        "comments",
+        keepComments ? this.comments : void 0
+      ]);
+    };
+    Enum.prototype.add = function add(name, id, comment, options) {
+      if (!util2.isString(name))
+        throw TypeError("name must be a string");
+      if (!util2.isInteger(id))
+        throw TypeError("id must be an integer");
+      if (name === "__proto__")
+        return this;
+      if (this.values[name] !== void 0)
+        throw Error("duplicate name '" + name + "' in " + this);
+      if (this.isReservedId(id))
+        throw Error("id " + id + " is reserved in " + this);
+      if (this.isReservedName(name))
+        throw Error("name '" + name + "' is reserved in " + this);
+      if (this.valuesById[id] !== void 0) {
+        if (!(this.options && this.options.allow_alias))
+          throw Error("duplicate id " + id + " in " + this);
+        this.values[name] = id;
+      } else
+        this.valuesById[this.values[name] = id] = name;
+      if (options) {
+        if (this.valuesOptions === void 0)
+          this.valuesOptions = {};
+        this.valuesOptions[name] = options || null;
+      }
+      this.comments[name] = comment || null;
+      return this;
+    };
+    Enum.prototype.remove = function remove(name) {
+      if (!util2.isString(name))
+        throw TypeError("name must be a string");
+      var val = this.values[name];
+      if (val == null)
+        throw Error("name '" + name + "' does not exist in " + this);
+      delete this.valuesById[val];
+      delete this.values[name];
+      delete this.comments[name];
+      if (this.valuesOptions)
+        delete this.valuesOptions[name];
+      return this;
+    };
+    Enum.prototype.isReservedId = function isReservedId(id) {
+      return Namespace.isReservedId(this.reserved, id);
+    };
+    Enum.prototype.isReservedName = function isReservedName(name) {
+      return Namespace.isReservedName(this.reserved, name);
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/encoder.js
+var require_encoder = __commonJS({
+  "../../node_modules/protobufjs/src/encoder.js"(exports, module) {
+    "use strict";
+    module.exports = encoder4;
+    var Enum = require_enum();
+    var types = require_types();
+    var util2 = require_util9();
+    function genTypePartial(gen, field, fieldIndex, ref) {
+      return field.delimited ? gen("types[%i].encode(%s,w.uint32(%i),q+1).uint32(%i)", fieldIndex, ref, (field.id << 3 | 3) >>> 0, (field.id << 3 | 4) >>> 0) : gen("types[%i].encode(%s,w.uint32(%i).fork(),q+1).ldelim()", fieldIndex, ref, (field.id << 3 | 2) >>> 0);
+    }
+    function encoder4(mtype) {
+      var gen = util2.codegen(["m", "w", "q"])("if(!w)")("w=Writer.create()")("if(q===undefined)q=0")("if(q>util.recursionLimit)")('throw Error("max depth exceeded")');
+      var i, ref;
+      var fields = (
+        /* initializes */
+        mtype.fieldsArray.slice().sort(util2.compareFieldsById)
+      );
+      for (var i = 0; i < fields.length; ++i) {
+        var field = fields[i].resolve(), index = mtype._fieldsArray.indexOf(field), type = field.resolvedType instanceof Enum ? "int32" : field.type, wireType = types.basic[type];
+        ref = "m" + util2.safeProp(field.name);
+        if (field.map) {
+          gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)){", ref, field.name)("for(var ks=Object.keys(%s),i=0;i<ks.length;++i){", ref);
+          if (field.keyType === "bool") gen("w.uint32(%i).fork().uint32(%i).bool(util.boolFromKey(ks[i]))", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType]);
+          else if (types.long[field.keyType] !== void 0) gen("w.uint32(%i).fork().uint32(%i).%s(util.longFromKey(ks[i],%j))", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType], field.keyType, field.keyType === "uint64" || field.keyType === "fixed64");
+          else gen("w.uint32(%i).fork().uint32(%i).%s(ks[i])", (field.id << 3 | 2) >>> 0, 8 | types.mapKey[field.keyType], field.keyType);
+          if (wireType === void 0) gen("types[%i].encode(%s[ks[i]],w.uint32(18).fork(),q+1).ldelim().ldelim()", index, ref);
+          else gen(".uint32(%i).%s(%s[ks[i]]).ldelim()", 16 | wireType, type, ref);
+          gen("}")("}");
+        } else if (field.repeated) {
+          gen("if(%s!=null&&%s.length){", ref, ref);
+          if (field.packed && types.packed[type] !== void 0) {
+            gen("w.uint32(%i).%ss(%s)", (field.id << 3 | 2) >>> 0, type, ref);
+          } else {
+            gen("for(var i=0;i<%s.length;++i)", ref);
+            if (wireType === void 0)
+              genTypePartial(gen, field, index, ref + "[i]");
+            else gen("w.uint32(%i).%s(%s[i])", (field.id << 3 | wireType) >>> 0, type, ref);
+          }
+          gen("}");
+        } else {
+          if (!field.required)
+            if (field.hasPresence || !(field.resolvedType instanceof Enum || types.basic[type] !== void 0)) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j))", ref, field.name);
+            else if (field.resolvedType instanceof Enum) gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==%j)", ref, field.name, ref, field.typeDefault);
+            else if (type === "bool") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==false)", ref, field.name, ref);
+            else if (type === "string") gen('if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!=="")', ref, field.name, ref);
+            else if (type === "bytes") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s.length)", ref, field.name, ref);
+            else if (type === "double" || type === "float") gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&!Object.is(%s,0))", ref, field.name, ref);
+            else if (types.long[type] !== void 0) gen('if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&(typeof %s==="object"?%s.low||%s.high:%s!==0))', ref, field.name, ref, ref, ref, ref);
+            else gen("if(%s!=null&&Object.hasOwnProperty.call(m,%j)&&%s!==0)", ref, field.name, ref);
+          if (wireType === void 0)
+            genTypePartial(gen, field, index, ref);
+          else gen("w.uint32(%i).%s(%s)", (field.id << 3 | wireType) >>> 0, type, ref);
+        }
+      }
+      return gen('if(m.$unknowns!=null&&Object.hasOwnProperty.call(m,"$unknowns"))')("for(var i=0;i<m.$unknowns.length;++i)")("w.raw(m.$unknowns[i])")("return w");
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/index-light.js
+var require_index_light = __commonJS({
+  "../../node_modules/protobufjs/src/index-light.js"(exports, module) {
+    "use strict";
+    exports = module.exports = require_index_minimal();
+    exports.build = "light";
+    function load(filename, root, callback) {
+      if (typeof root === "function") {
+        callback = root;
+        root = new exports.Root();
+      } else if (!root)
+        root = new exports.Root();
+      return root.load(filename, callback);
+    }
+    exports.load = load;
+    function loadSync(filename, root) {
+      if (!root)
+        root = new exports.Root();
+      return root.loadSync(filename);
+    }
+    exports.loadSync = loadSync;
+    exports.encoder = require_encoder();
+    exports.decoder = require_decoder();
+    exports.verifier = require_verifier();
+    exports.converter = require_converter();
+    exports.ReflectionObject = require_object();
+    exports.Namespace = require_namespace();
+    exports.Root = require_root();
+    exports.Enum = require_enum();
+    exports.Type = require_type();
+    exports.Field = require_field();
+    exports.OneOf = require_oneof();
+    exports.MapField = require_mapfield();
+    exports.Service = require_service2();
+    exports.Method = require_method();
+    exports.Message = require_message();
+    exports.wrappers = require_wrappers();
+    exports.types = require_types();
+    exports.util = require_util9();
+    exports.ReflectionObject._configure(exports.Root);
+    exports.Namespace._configure(exports.Type, exports.Service, exports.Enum);
+    exports.Root._configure(exports.Type, void 0, {});
+    exports.Field._configure(exports.Type);
+  }
+});
+
+// ../../node_modules/protobufjs/src/tokenize.js
+var require_tokenize = __commonJS({
+  "../../node_modules/protobufjs/src/tokenize.js"(exports, module) {
+    "use strict";
+    module.exports = tokenize2;
+    var delimRe = /[\s{}=;:[\],'"()<>]/g;
+    var stringDoubleRe = /(?:"([^"\\]*(?:\\.[^"\\]*)*)")/g;
+    var stringSingleRe = /(?:'([^'\\]*(?:\\.[^'\\]*)*)')/g;
+    var setCommentRe = /^ *[*/]+ */;
+    var setCommentAltRe = /^\s*\*?\/*/;
+    var setCommentSplitRe = /\n/g;
+    var whitespaceRe = /\s/;
+    var unescapeRe = /\\([0-7]{1,3}|[xX][0-9a-fA-F]{1,2}|.?)/g;
+    var unescapeMap = {
+      "a": "\x07",
+      "b": "\b",
+      "f": "\f",
+      "r": "\r",
+      "n": "\n",
+      "t": "	",
+      "v": "\v",
+      "?": "?",
+      "'": "'",
+      '"': '"'
+    };
+    function unescape(str) {
+      return str.replace(unescapeRe, function($0, $1) {
+        var first = $1.charAt(0);
+        if (first >= "0" && first <= "7")
+          return String.fromCharCode(parseInt($1, 8) & 255);
+        if (first === "x" || first === "X")
+          return String.fromCharCode(parseInt($1.substring(1), 16));
+        switch ($1) {
+          case "\\":
+          case "":
+            return $1;
+          default:
+            return unescapeMap[$1] || "";
+        }
+      });
+    }
+    tokenize2.unescape = unescape;
+    function tokenize2(source, alternateCommentMode) {
+      source = source.toString();
+      var offset = 0, length = source.length, line = 1, lastCommentLine = 0, comments = {};
+      var stack = [];
+      var stringDelim = null;
+      function illegal(subject) {
+        return Error("illegal " + subject + " (line " + line + ")");
+      }
+      function readString() {
+        var re = stringDelim === "'" ? stringSingleRe : stringDoubleRe;
+        re.lastIndex = offset - 1;
+        var match = re.exec(source);
+        if (!match)
+          throw illegal("string");
+        offset = re.lastIndex;
+        push(stringDelim);
+        stringDelim = null;
+        return unescape(match[1]);
+      }
+      function charAt(pos) {
+        return source.charAt(pos);
+      }
+      function setComment(start, end, isLeading) {
+        var comment = {
+          type: source.charAt(start++),
+          lineEmpty: false,
+          leading: isLeading
+        };
+        var lookback;
+        if (alternateCommentMode) {
+          lookback = 2;
+        } else {
+          lookback = 3;
+        }
+        var commentOffset = start - lookback, c;
+        do {
+          if (--commentOffset < 0 || (c = source.charAt(commentOffset)) === "\n") {
+            comment.lineEmpty = true;
+            break;
+          }
+        } while (c === " " || c === "	");
+        var lines = source.substring(start, end).split(setCommentSplitRe);
+        for (var i = 0; i < lines.length; ++i)
+          lines[i] = lines[i].replace(alternateCommentMode ? setCommentAltRe : setCommentRe, "").trim();
+        comment.text = lines.join("\n").trim();
+        comments[line] = comment;
+        lastCommentLine = line;
+      }
+      function isDoubleSlashCommentLine(startOffset) {
+        var endOffset = findEndOfLine(startOffset);
+        var lineText = source.substring(startOffset, endOffset);
+        var isComment = /^\s*\/\//.test(lineText);
+        return isComment;
+      }
+      function findEndOfLine(cursor) {
+        var endOffset = cursor;
+        while (endOffset < length && charAt(endOffset) !== "\n") {
+          endOffset++;
+        }
+        return endOffset;
+      }
+      function next() {
+        if (stack.length > 0)
+          return stack.shift();
+        if (stringDelim)
+          return readString();
+        var repeat, prev, curr, start, isDoc, nextLineIsComment, isLeadingComment = offset === 0;
+        do {
+          if (offset === length)
+            return null;
+          repeat = false;
+          while (whitespaceRe.test(curr = charAt(offset))) {
+            if (curr === "\n") {
+              isLeadingComment = true;
+              ++line;
+            }
+            if (++offset === length)
+              return null;
+          }
+          if (charAt(offset) === "/") {
+            if (++offset === length) {
+              throw illegal("comment");
+            }
+            if (charAt(offset) === "/") {
+              if (!alternateCommentMode) {
+                isDoc = charAt(start = offset + 1) === "/";
+                while (charAt(++offset) !== "\n") {
+                  if (offset === length) {
+                    return null;
+                  }
+                }
+                ++offset;
+                if (isDoc) {
+                  setComment(start, offset - 1, isLeadingComment);
+                  isLeadingComment = true;
+                }
+                ++line;
+                repeat = true;
+              } else {
+                start = offset;
+                isDoc = false;
+                if (isDoubleSlashCommentLine(offset - 1)) {
+                  isDoc = true;
+                  do {
+                    offset = findEndOfLine(offset);
+                    if (offset === length) {
+                      break;
+                    }
+                    offset++;
+                    if (!isLeadingComment) {
+                      break;
+                    }
+                    nextLineIsComment = isDoubleSlashCommentLine(offset);
+                    if (nextLineIsComment) {
+                      line++;
+                    }
+                  } while (nextLineIsComment);
+                } else {
+                  offset = Math.min(length, findEndOfLine(offset) + 1);
+                }
+                if (isDoc) {
+                  setComment(start, offset, isLeadingComment);
+                  isLeadingComment = true;
+                }
+                line++;
+                repeat = true;
+              }
+            } else if ((curr = charAt(offset)) === "*") {
+              start = offset + 1;
+              isDoc = alternateCommentMode || charAt(start) === "*";
+              do {
+                if (curr === "\n") {
+                  ++line;
+                }
+                if (++offset === length) {
+                  throw illegal("comment");
+                }
+                prev = curr;
+                curr = charAt(offset);
+              } while (prev !== "*" || curr !== "/");
+              ++offset;
+              if (isDoc) {
+                setComment(start, offset - 2, isLeadingComment);
+                isLeadingComment = true;
+              }
+              repeat = true;
+            } else {
+              return "/";
+            }
+          }
+        } while (repeat);
+        var end = offset;
+        delimRe.lastIndex = 0;
+        var delim = delimRe.test(charAt(end++));
+        if (!delim)
+          while (end < length && !delimRe.test(charAt(end)))
+            ++end;
+        var token = source.substring(offset, offset = end);
+        if (token === '"' || token === "'")
+          stringDelim = token;
+        return token;
+      }
+      function push(token) {
+        stack.push(token);
+      }
+      function peek() {
+        if (!stack.length) {
+          var token = next();
+          if (token === null)
+            return null;
+          push(token);
+        }
+        return stack[0];
+      }
+      function skip(expected, optional2) {
+        var actual = peek(), equals2 = actual === expected;
+        if (equals2) {
+          next();
+          return true;
+        }
+        if (!optional2)
+          throw illegal("token '" + actual + "', '" + expected + "' expected");
+        return false;
+      }
+      function cmnt(trailingLine) {
+        var ret = null;
+        var comment;
+        if (trailingLine === void 0) {
+          comment = comments[line - 1];
+          delete comments[line - 1];
+          if (comment && (alternateCommentMode || comment.type === "*" || comment.lineEmpty)) {
+            ret = comment.leading ? comment.text : null;
+          }
+        } else {
+          if (lastCommentLine < trailingLine) {
+            peek();
+          }
+          comment = comments[trailingLine];
+          delete comments[trailingLine];
+          if (comment && !comment.lineEmpty && (alternateCommentMode || comment.type === "/")) {
+            ret = comment.leading ? null : comment.text;
+          }
+        }
+        return ret;
+      }
+      return Object.defineProperty({
+        next,
+        peek,
+        push,
+        skip,
+        cmnt
+      }, "line", {
+        get: function() {
+          return line;
+        }
+      });
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/parse.js
+var require_parse2 = __commonJS({
+  "../../node_modules/protobufjs/src/parse.js"(exports, module) {
+    "use strict";
+    module.exports = parse3;
+    parse3.filename = null;
+    parse3.defaults = { keepCase: false };
+    var tokenize2 = require_tokenize();
+    var Root = require_root();
+    var Type3 = require_type();
+    var Field4 = require_field();
+    var MapField = require_mapfield();
+    var OneOf = require_oneof();
+    var Enum = require_enum();
+    var Service = require_service2();
+    var Method = require_method();
+    var ReflectionObject = require_object();
+    var types = require_types();
+    var util2 = require_util9();
+    var base10Re = /^[1-9][0-9]*$/;
+    var base10NegRe = /^-?[1-9][0-9]*$/;
+    var base16Re = /^0[x][0-9a-fA-F]+$/;
+    var base16NegRe = /^-?0[x][0-9a-fA-F]+$/;
+    var base8Re = /^0[0-7]+$/;
+    var base8NegRe = /^-?0[0-7]+$/;
+    var integerTypeRe = /^(?:u?int|sint|s?fixed)(?:32|64)$/;
+    var unsignedTypeRe = /^(?:uint|fixed)(?:32|64)$/;
+    var numberRe = util2.patterns.numberRe;
+    var nameRe = /^[a-zA-Z_][a-zA-Z_0-9]*$/;
+    var typeRefRe = util2.patterns.typeRefRe;
+    var maxFieldId = 536870911;
+    var maxEnumId = 2147483647;
+    function parse3(source, root, options) {
+      if (!(root instanceof Root)) {
+        options = root;
+        root = new Root();
+      }
+      if (!options)
+        options = parse3.defaults;
+      var preferTrailingComment = options.preferTrailingComment || false;
+      var tn = tokenize2(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
+      var head = true, pkg, imports, weakImports, edition = "proto2";
+      var ptr = root;
+      var topLevelObjects = [];
+      var topLevelOptions = {};
+      var applyCase = options.keepCase ? function(name) {
+        return name;
+      } : util2.camelCase;
+      function resolveFileFeatures() {
+        topLevelObjects.forEach((obj) => {
+          obj._edition = edition;
+          Object.keys(topLevelOptions).forEach((opt) => {
+            if (obj.getOption(opt) !== void 0) return;
+            obj.setOption(opt, topLevelOptions[opt], true);
+          });
+        });
+      }
+      function illegal(token2, name, insideTryCatch) {
+        var filename = parse3.filename;
+        if (!insideTryCatch)
+          parse3.filename = null;
+        return Error("illegal " + (name || "token") + " '" + token2 + "' (" + (filename ? filename + ", " : "") + "line " + tn.line + ")");
+      }
+      function readString() {
+        var values = [], token2;
+        do {
+          if ((token2 = next()) !== '"' && token2 !== "'")
+            throw illegal(token2);
+          values.push(next());
+          skip(token2);
+          token2 = peek();
+        } while (token2 === '"' || token2 === "'");
+        return values.join("");
+      }
+      function readValue2(acceptTypeRef) {
+        var token2 = next();
+        switch (token2) {
+          case "'":
+          case '"':
+            push(token2);
+            return readString();
+          case "true":
+          case "TRUE":
+            return true;
+          case "false":
+          case "FALSE":
+            return false;
+        }
+        try {
+          return parseNumber(
+            token2,
+            /* insideTryCatch */
+            true
+          );
+        } catch (e) {
+          if (acceptTypeRef && typeRefRe.test(token2))
+            return token2;
+          throw illegal(token2, "value");
+        }
+      }
+      function readRanges(target, acceptStrings, max, acceptNegative) {
+        var token2, start;
+        do {
+          if (acceptStrings && ((token2 = peek()) === '"' || token2 === "'")) {
+            var str = readString();
+            target.push(str);
+            if (edition >= 2023) {
+              throw illegal(str, "id");
+            }
+          } else {
+            try {
+              target.push([start = parseId(next(), acceptNegative, max), skip("to", true) ? parseId(next(), acceptNegative, max) : start]);
+            } catch (err) {
+              if (acceptStrings && typeRefRe.test(token2) && edition >= 2023) {
+                target.push(token2);
+              } else {
+                throw err;
+              }
+            }
+          }
+        } while (skip(",", true));
+        var dummy = { options: void 0 };
+        dummy.setOption = function(name, value2) {
+          if (this.options === void 0) this.options = {};
+          this.options[name] = value2;
+        };
+        ifBlock(
+          dummy,
+          function parseRange_block(token3) {
+            if (token3 === "option") {
+              parseOption(dummy, token3);
+              skip(";");
+            } else
+              throw illegal(token3);
+          },
+          function parseRange_line() {
+            parseInlineOptions(dummy);
+          }
+        );
+      }
+      function parseNumber(token2, insideTryCatch) {
+        var sign = 1;
+        if (token2.charAt(0) === "-") {
+          sign = -1;
+          token2 = token2.substring(1);
+        }
+        switch (token2) {
+          case "inf":
+          case "INF":
+          case "Inf":
+            return sign * Infinity;
+          case "nan":
+          case "NAN":
+          case "Nan":
+          case "NaN":
+            return NaN;
+          case "0":
+            return sign * 0;
+        }
+        if (base10Re.test(token2))
+          return sign * parseInt(token2, 10);
+        if (base16Re.test(token2))
+          return sign * parseInt(token2, 16);
+        if (base8Re.test(token2))
+          return sign * parseInt(token2, 8);
+        if (numberRe.test(token2))
+          return sign * parseFloat(token2);
+        throw illegal(token2, "number", insideTryCatch);
+      }
+      function parseInteger(token2, acceptNegative, name) {
+        if (token2 === null)
+          throw illegal(token2, "end of input");
+        if (!acceptNegative && token2.charAt(0) === "-")
+          throw illegal(token2, name || "integer");
+        if (token2 === "0" || token2 === "-0")
+          return 0;
+        var value2;
+        if (base10NegRe.test(token2))
+          value2 = parseInt(token2, 10);
+        else if (base16NegRe.test(token2))
+          value2 = parseInt(token2, 16);
+        else if (base8NegRe.test(token2))
+          value2 = parseInt(token2, 8);
+        else
+          throw illegal(token2, name || "integer");
+        return value2 || 0;
+      }
+      function parseId(token2, acceptNegative, max) {
+        switch (token2) {
+          case "max":
+          case "MAX":
+          case "Max":
+            return max || maxFieldId;
+        }
+        return parseInteger(token2, acceptNegative, "id");
+      }
+      function parsePackage() {
+        if (pkg !== void 0)
+          throw illegal("package");
+        pkg = next();
+        if (pkg === null || !typeRefRe.test(pkg))
+          throw illegal(pkg, "name");
+        ptr = ptr.define(pkg);
+        skip(";");
+      }
+      function parseImport() {
+        var token2 = peek();
+        var whichImports;
+        switch (token2) {
+          case "option":
+            if (edition < "2024") {
+              throw illegal("option");
+            }
+            next();
+            readString();
+            skip(";");
+            return;
+          case "weak":
+            whichImports = weakImports || (weakImports = []);
+            next();
+            break;
+          case "public":
+            next();
+          // eslint-disable-next-line no-fallthrough
+          default:
+            whichImports = imports || (imports = []);
+            break;
+        }
+        token2 = readString();
+        skip(";");
+        whichImports.push(token2);
+      }
+      function parseSyntax() {
+        skip("=");
+        edition = readString();
+        if (edition < 2023)
+          throw illegal(edition, "syntax");
+        skip(";");
+      }
+      function parseEdition() {
+        skip("=");
+        edition = readString();
+        const supportedEditions = ["2023", "2024", "2026"];
+        if (!supportedEditions.includes(edition))
+          throw illegal(edition, "edition");
+        skip(";");
+      }
+      function parseCommon(parent, token2, depth) {
+        if (depth === void 0)
+          depth = 0;
+        switch (token2) {
+          case "option":
+            parseOption(parent, token2);
+            skip(";");
+            return true;
+          case "message":
+            parseType(parent, token2, depth + 1);
+            return true;
+          case "enum":
+            parseEnum(parent, token2);
+            return true;
+          case "export":
+          case "local":
+            if (edition < "2024") {
+              return false;
+            }
+            var visibility = token2;
+            token2 = next();
+            if (token2 === "export" || token2 === "local") {
+              return false;
+            }
+            if (token2 !== "message" && token2 !== "enum") {
+              return false;
+            }
+            (token2 === "message" ? parseType(parent, token2, depth + 1) : parseEnum(parent, token2)).visibility = visibility;
+            return true;
+          case "service":
+            parseService(parent, token2, depth + 1);
+            return true;
+          case "extend":
+            parseExtension(parent, token2, depth);
+            return true;
+        }
+        return false;
+      }
+      function ifBlock(obj, fnIf, fnElse) {
+        var trailingLine = tn.line;
+        if (obj) {
+          if (typeof obj.comment !== "string") {
+            obj.comment = cmnt();
+          }
+          obj.filename = parse3.filename;
+        }
+        if (skip("{", true)) {
+          var token2;
+          while ((token2 = next()) !== "}")
+            fnIf(token2);
+          skip(";", true);
+        } else {
+          if (fnElse)
+            fnElse();
+          skip(";");
+          if (obj && (typeof obj.comment !== "string" || preferTrailingComment))
+            obj.comment = cmnt(trailingLine) || obj.comment;
+        }
+      }
+      function parseType(parent, token2, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.nestingLimit)
+          throw Error("max depth exceeded");
+        if ((token2 = next()) === null || !nameRe.test(token2))
+          throw illegal(token2, "type name");
+        var type = new Type3(token2);
+        ifBlock(type, function parseType_block(token3) {
+          if (parseCommon(type, token3, depth))
+            return;
+          switch (token3) {
+            case ";":
+              break;
+            case "map":
+              parseMapField(type, token3);
+              break;
+            case "required":
+              if (edition !== "proto2")
+                throw illegal(token3);
+            /* eslint-disable no-fallthrough */
+            case "repeated":
+              parseField(type, token3, void 0, depth + 1);
+              break;
+            case "optional":
+              if (edition === "proto3") {
+                parseField(type, "proto3_optional", void 0, depth + 1);
+              } else if (edition !== "proto2") {
+                throw illegal(token3);
+              } else {
+                parseField(type, "optional", void 0, depth + 1);
+              }
+              break;
+            case "oneof":
+              parseOneOf(type, token3, depth + 1);
+              break;
+            case "extensions":
+              readRanges(type.extensions || (type.extensions = []));
+              break;
+            case "reserved":
+              readRanges(type.reserved || (type.reserved = []), true);
+              break;
+            default:
+              if (edition === "proto2" || !typeRefRe.test(token3)) {
+                throw illegal(token3);
+              }
+              push(token3);
+              parseField(type, "optional", void 0, depth + 1);
+              break;
+          }
+        });
+        parent.add(type);
+        if (parent === ptr) {
+          topLevelObjects.push(type);
+        }
+        return type;
+      }
+      function parseField(parent, rule, extend2, depth) {
+        var type = next();
+        if (type === null) {
+          throw illegal(type, "end of input");
+        }
+        if (type === "group") {
+          parseGroup(parent, rule, extend2, depth);
+          return;
+        }
+        while (type.endsWith(".") || (peek() || "").startsWith(".")) {
+          var part = next();
+          if (part === null) {
+            throw illegal(part, "end of input");
+          }
+          type += part;
+        }
+        if (!typeRefRe.test(type))
+          throw illegal(type, "type");
+        var name = next();
+        if (name === null) {
+          throw illegal(name, "end of input");
+        }
+        if (!nameRe.test(name))
+          throw illegal(name, "name");
+        var protoName = name;
+        name = applyCase(name);
+        skip("=");
+        var field = new Field4(name, parseId(next()), type, rule === "proto3_optional" ? "optional" : rule, extend2);
+        if (protoName !== name)
+          field.protoName = protoName;
+        ifBlock(field, function parseField_block(token2) {
+          if (token2 === "option") {
+            parseOption(field, token2);
+            skip(";");
+          } else
+            throw illegal(token2);
+        }, function parseField_line() {
+          parseInlineOptions(field);
+        });
+        if (rule === "proto3_optional") {
+          var oneof = new OneOf("_" + name);
+          field.setOption("proto3_optional", true);
+          oneof.add(field);
+          parent.add(oneof);
+        } else {
+          parent.add(field);
+        }
+        if (parent === ptr) {
+          topLevelObjects.push(field);
+        }
+      }
+      function parseGroup(parent, rule, extend2, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.nestingLimit)
+          throw Error("max depth exceeded");
+        if (edition >= 2023) {
+          throw illegal("group");
+        }
+        var name = next();
+        if (name === null || !nameRe.test(name))
+          throw illegal(name, "name");
+        var fieldName = util2.lcFirst(name);
+        if (name === fieldName)
+          name = util2.ucFirst(name);
+        skip("=");
+        var id = parseId(next());
+        var type = new Type3(name);
+        type.group = true;
+        var field = new Field4(fieldName, id, name, rule, extend2);
+        field.filename = parse3.filename;
+        ifBlock(type, function parseGroup_block(token2) {
+          switch (token2) {
+            case ";":
+              break;
+            case "map":
+              parseMapField(type);
+              break;
+            case "option":
+              parseOption(type, token2);
+              skip(";");
+              break;
+            case "required":
+            case "repeated":
+              parseField(type, token2, void 0, depth + 1);
+              break;
+            case "optional":
+              if (edition === "proto3") {
+                parseField(type, "proto3_optional", void 0, depth + 1);
+              } else {
+                parseField(type, "optional", void 0, depth + 1);
+              }
+              break;
+            case "message":
+              parseType(type, token2, depth + 1);
+              break;
+            case "enum":
+              parseEnum(type, token2);
+              break;
+            case "reserved":
+              readRanges(type.reserved || (type.reserved = []), true);
+              break;
+            case "export":
+            case "local":
+              if (edition < "2024") {
+                throw illegal(token2);
+              }
+              token2 = next();
+              switch (token2) {
+                case "message":
+                  parseType(type, token2, depth + 1);
+                  break;
+                case "enum":
+                  parseType(type, token2, depth + 1);
+                  break;
+                default:
+                  throw illegal(token2);
+              }
+              break;
+            /* istanbul ignore next */
+            default:
+              throw illegal(token2);
+          }
+        });
+        parent.add(type).add(field);
+        if (parent === ptr) {
+          topLevelObjects.push(type);
+          topLevelObjects.push(field);
+        }
+      }
+      function parseMapField(parent) {
+        skip("<");
+        var keyType = next();
+        if (types.mapKey[keyType] === void 0)
+          throw illegal(keyType, "type");
+        skip(",");
+        var valueType = next();
+        if (!typeRefRe.test(valueType))
+          throw illegal(valueType, "type");
+        skip(">");
+        var name = next();
+        if (name === null || !nameRe.test(name))
+          throw illegal(name, "name");
+        skip("=");
+        var protoName = name;
+        name = applyCase(name);
+        var field = new MapField(name, parseId(next()), keyType, valueType);
+        if (protoName !== name)
+          field.protoName = protoName;
+        ifBlock(field, function parseMapField_block(token2) {
+          if (token2 === "option") {
+            parseOption(field, token2);
+            skip(";");
+          } else
+            throw illegal(token2);
+        }, function parseMapField_line() {
+          parseInlineOptions(field);
+        });
+        parent.add(field);
+      }
+      function parseOneOf(parent, token2, depth) {
+        if ((token2 = next()) === null || !nameRe.test(token2))
+          throw illegal(token2, "name");
+        var oneof = new OneOf(applyCase(token2));
+        ifBlock(oneof, function parseOneOf_block(token3) {
+          if (token3 === "option") {
+            parseOption(oneof, token3);
+            skip(";");
+          } else {
+            push(token3);
+            parseField(oneof, "optional", void 0, depth);
+          }
+        });
+        parent.add(oneof);
+      }
+      function parseEnum(parent, token2) {
+        if ((token2 = next()) === null || !nameRe.test(token2))
+          throw illegal(token2, "name");
+        var enm = new Enum(token2), values = [];
+        ifBlock(enm, function parseEnum_block(token3) {
+          switch (token3) {
+            case ";":
+              break;
+            case "option":
+              parseOption(enm, token3);
+              skip(";");
+              break;
+            case "reserved":
+              readRanges(enm.reserved || (enm.reserved = []), true, maxEnumId, true);
+              if (enm.reserved === void 0) enm.reserved = [];
+              break;
+            default:
+              values.push(parseEnumValue(token3));
+          }
+        });
+        for (var i = 0; i < values.length; ++i)
+          enm.add(values[i].name, values[i].id, values[i].comment, values[i].options);
+        parent.add(enm);
+        if (parent === ptr) {
+          topLevelObjects.push(enm);
+        }
+        return enm;
+      }
+      function parseEnumValue(token2) {
+        if (!nameRe.test(token2))
+          throw illegal(token2, "name");
+        skip("=");
+        var value2 = parseId(next(), true), dummy = {
+          options: void 0
+        };
+        dummy.getOption = function(name) {
+          return this.options[name];
+        };
+        dummy.setOption = function(name, value3) {
+          ReflectionObject.prototype.setOption.call(dummy, name, value3);
+        };
+        dummy.setParsedOption = function() {
+          return void 0;
+        };
+        ifBlock(dummy, function parseEnumValue_block(token3) {
+          if (token3 === "option") {
+            parseOption(dummy, token3);
+            skip(";");
+          } else
+            throw illegal(token3);
+        }, function parseEnumValue_line() {
+          parseInlineOptions(dummy);
+        });
+        return {
+          name: token2,
+          id: value2,
+          comment: dummy.comment,
+          options: dummy.parsedOptions || dummy.options
+        };
+      }
+      function parseOption(parent, token2) {
+        var option;
+        var propName;
+        var isOption = true;
+        if (token2 === "option") {
+          token2 = next();
+        }
+        while (token2 !== "=") {
+          if (token2 === null) {
+            throw illegal(token2, "end of input");
+          }
+          if (token2 === "(") {
+            var parensValue = next();
+            skip(")");
+            token2 = "(" + parensValue + ")";
+          }
+          if (isOption) {
+            isOption = false;
+            if (token2.includes(".") && !token2.includes("(")) {
+              var tokens = token2.split(".");
+              option = tokens[0] + ".";
+              token2 = tokens[1];
+              continue;
+            }
+            option = token2;
+          } else {
+            propName = propName ? propName += token2 : token2;
+          }
+          token2 = next();
+        }
+        var name = propName ? option.concat(propName) : option;
+        var optionValue = parseOptionValue(parent, name);
+        propName = propName && propName[0] === "." ? propName.slice(1) : propName;
+        option = option && option[option.length - 1] === "." ? option.slice(0, -1) : option;
+        setParsedOption(parent, option, optionValue, propName);
+      }
+      function parseOptionValue(parent, name, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.recursionLimit)
+          throw Error("max depth exceeded");
+        if (skip("{", true)) {
+          var objectResult = {};
+          while (!skip("}", true)) {
+            token = next();
+            var propName;
+            if (token === null)
+              throw illegal(token, "end of input");
+            if (token === "[") {
+              token = next();
+              var slash = token === null ? -1 : token.lastIndexOf("/");
+              if (token === null || !typeRefRe.test(slash < 0 ? token : token.slice(slash + 1)))
+                throw illegal(token, "name");
+              propName = "[" + token + "]";
+              skip("]");
+            } else {
+              if (!nameRe.test(token)) {
+                throw illegal(token, "name");
+              }
+              propName = token;
+            }
+            var value2;
+            skip(":", true);
+            if (peek() === "{") {
+              value2 = parseOptionValue(parent, name + "." + propName, depth + 1);
+            } else if (peek() === "[") {
+              value2 = [];
+              var lastValue, lastValueIsAggregate;
+              if (skip("[", true)) {
+                if (!skip("]", true)) {
+                  do {
+                    lastValueIsAggregate = peek() === "{";
+                    lastValue = lastValueIsAggregate ? parseOptionValue(parent, name + "." + propName, depth + 1) : readValue2(true);
+                    value2.push(lastValue);
+                  } while (skip(",", true));
+                  skip("]");
+                  if (typeof lastValue !== "undefined") {
+                    if (!lastValueIsAggregate)
+                      setOption(parent, name + "." + propName, lastValue);
+                  }
+                }
+              }
+            } else {
+              value2 = readValue2(true);
+              setOption(parent, name + "." + propName, value2);
+            }
+            var prevValue = Object.prototype.hasOwnProperty.call(objectResult, propName) ? objectResult[propName] : void 0;
+            if (prevValue)
+              value2 = [].concat(prevValue).concat(value2);
+            if (propName !== "__proto__")
+              objectResult[propName] = value2;
+            skip(",", true);
+            skip(";", true);
+          }
+          return objectResult;
+        }
+        var simpleValue = name === "default" && parent instanceof Field4 && integerTypeRe.test(parent.type) ? parseInteger(next(), !unsignedTypeRe.test(parent.type)) : readValue2(true);
+        setOption(parent, name, simpleValue);
+        return simpleValue;
+      }
+      function setOption(parent, name, value2) {
+        if (ptr === parent && /^features\./.test(name)) {
+          topLevelOptions[name] = value2;
+          return;
+        }
+        if (name === "json_name" && parent instanceof Field4) {
+          parent.jsonName = value2;
+        }
+        if (parent.setOption)
+          parent.setOption(name, value2);
+      }
+      function setParsedOption(parent, name, value2, propName) {
+        if (parent.setParsedOption)
+          parent.setParsedOption(name, value2, propName);
+      }
+      function parseInlineOptions(parent) {
+        if (skip("[", true)) {
+          do {
+            parseOption(parent, "option");
+          } while (skip(",", true));
+          skip("]");
+        }
+        return parent;
+      }
+      function parseService(parent, token2, depth) {
+        if (depth === void 0)
+          depth = 0;
+        if (depth > util2.recursionLimit)
+          throw Error("max depth exceeded");
+        if ((token2 = next()) === null || !nameRe.test(token2))
+          throw illegal(token2, "service name");
+        var service = new Service(token2);
+        ifBlock(service, function parseService_block(token3) {
+          if (parseCommon(service, token3, depth)) {
+            return;
+          }
+          if (token3 === ";")
+            return;
+          if (token3 === "rpc")
+            parseMethod(service, token3);
+          else
+            throw illegal(token3);
+        });
+        parent.add(service);
+        if (parent === ptr) {
+          topLevelObjects.push(service);
+        }
+      }
+      function parseMethod(parent, token2) {
+        var commentText = cmnt();
+        var type = token2;
+        if (!nameRe.test(token2 = next()))
+          throw illegal(token2, "name");
+        var name = token2, requestType, requestStream, responseType, responseStream;
+        skip("(");
+        if (skip("stream", true))
+          requestStream = true;
+        if (!typeRefRe.test(token2 = next()))
+          throw illegal(token2);
+        requestType = token2;
+        skip(")");
+        skip("returns");
+        skip("(");
+        if (skip("stream", true))
+          responseStream = true;
+        if (!typeRefRe.test(token2 = next()))
+          throw illegal(token2);
+        responseType = token2;
+        skip(")");
+        var method = new Method(name, type, requestType, responseType, requestStream, responseStream);
+        method.comment = commentText;
+        ifBlock(method, function parseMethod_block(token3) {
+          if (token3 === ";")
+            return;
+          if (token3 === "option") {
+            parseOption(method, token3);
+            skip(";");
+          } else
+            throw illegal(token3);
+        });
+        parent.add(method);
+      }
+      function parseExtension(parent, token2, depth) {
+        if ((token2 = next()) === null || !typeRefRe.test(token2))
+          throw illegal(token2, "reference");
+        var reference = token2;
+        ifBlock(null, function parseExtension_block(token3) {
+          switch (token3) {
+            case "required":
+            case "repeated":
+              parseField(parent, token3, reference, depth + 1);
+              break;
+            case "optional":
+              if (edition === "proto3") {
+                parseField(parent, "proto3_optional", reference, depth + 1);
+              } else {
+                parseField(parent, "optional", reference, depth + 1);
+              }
+              break;
+            default:
+              if (edition === "proto2" || !typeRefRe.test(token3))
+                throw illegal(token3);
+              push(token3);
+              parseField(parent, "optional", reference, depth + 1);
+              break;
+          }
+        });
+      }
+      var token;
+      while ((token = next()) !== null) {
+        switch (token) {
+          case ";":
+            break;
+          case "package":
+            if (!head)
+              throw illegal(token);
+            parsePackage();
+            break;
+          case "import":
+            parseImport();
+            break;
+          case "syntax":
+            if (!head)
+              throw illegal(token);
+            parseSyntax();
+            break;
+          case "edition":
+            if (!head)
+              throw illegal(token);
+            parseEdition();
+            break;
+          case "option":
+            parseOption(ptr, token);
+            skip(";", true);
+            break;
+          default:
+            if (parseCommon(ptr, token, 0)) {
+              head = false;
+              continue;
+            }
+            throw illegal(token);
+        }
+      }
+      resolveFileFeatures();
+      parse3.filename = null;
+      return {
+        "package": pkg,
+        "imports": imports,
+        weakImports,
+        root
+      };
+    }
+  }
+});
+
+// ../../node_modules/protobufjs/src/common.js
+var require_common = __commonJS({
+  "../../node_modules/protobufjs/src/common.js"(exports, module) {
+    "use strict";
+    module.exports = common;
+    var commonRe = /\/|\./;
+    function common(name, json4) {
+      if (!commonRe.test(name)) {
+        name = "google/protobuf/" + name + ".proto";
+        json4 = { nested: { google: { nested: { protobuf: { nested: json4 } } } } };
+      }
+      common[name] = json4;
+    }
+    common("any", {
+      /**
+       * Properties of a google.protobuf.Any message.
+       * @interface IAny
+       * @type {Object}
+       * @property {string} [typeUrl]
+       * @property {Uint8Array} [bytes]
+       * @memberof common
+       */
+      Any: {
+        fields: {
+          type_url: {
+            type: "string",
+            id: 1
+          },
+          value: {
+            type: "bytes",
+            id: 2
+          }
+        }
+      }
+    });
+    var timeType;
+    common("duration", {
+      /**
+       * Properties of a google.protobuf.Duration message.
+       * @interface IDuration
+       * @type {Object}
+       * @property {number|Long} [seconds]
+       * @property {number} [nanos]
+       * @memberof common
+       */
+      Duration: timeType = {
+        fields: {
+          seconds: {
+            type: "int64",
+            id: 1
+          },
+          nanos: {
+            type: "int32",
+            id: 2
+          }
+        }
+      }
+    });
+    common("timestamp", {
+      /**
+       * Properties of a google.protobuf.Timestamp message.
+       * @interface ITimestamp
+       * @type {Object}
+       * @property {number|Long} [seconds]
+       * @property {number} [nanos]
+       * @memberof common
+       */
+      Timestamp: timeType
+    });
+    common("empty", {
+      /**
+       * Properties of a google.protobuf.Empty message.
+       * @interface IEmpty
+       * @memberof common
+       */
+      Empty: {
+        fields: {}
+      }
+    });
+    common("struct", {
+      /**
+       * Properties of a google.protobuf.Struct message.
+       * @interface IStruct
+       * @type {Object}
+       * @property {Object.<string,IValue>} [fields]
+       * @memberof common
+       */
+      Struct: {
+        fields: {
+          fields: {
+            keyType: "string",
+            type: "Value",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.Value message.
+       * @interface IValue
+       * @type {Object}
+       * @property {string} [kind]
+       * @property {0} [nullValue]
+       * @property {number} [numberValue]
+       * @property {string} [stringValue]
+       * @property {boolean} [boolValue]
+       * @property {IStruct} [structValue]
+       * @property {IListValue} [listValue]
+       * @memberof common
+       */
+      Value: {
+        oneofs: {
+          kind: {
+            oneof: [
+              "nullValue",
+              "numberValue",
+              "stringValue",
+              "boolValue",
+              "structValue",
+              "listValue"
+            ]
+          }
+        },
+        fields: {
+          nullValue: {
+            type: "NullValue",
+            id: 1,
+            protoName: "null_value"
+          },
+          numberValue: {
+            type: "double",
+            id: 2,
+            protoName: "number_value"
+          },
+          stringValue: {
+            type: "string",
+            id: 3,
+            protoName: "string_value"
+          },
+          boolValue: {
+            type: "bool",
+            id: 4,
+            protoName: "bool_value"
+          },
+          structValue: {
+            type: "Struct",
+            id: 5,
+            protoName: "struct_value"
+          },
+          listValue: {
+            type: "ListValue",
+            id: 6,
+            protoName: "list_value"
+          }
+        }
+      },
+      NullValue: {
+        values: {
+          NULL_VALUE: 0
+        }
+      },
+      /**
+       * Properties of a google.protobuf.ListValue message.
+       * @interface IListValue
+       * @type {Object}
+       * @property {Array.<IValue>} [values]
+       * @memberof common
+       */
+      ListValue: {
+        fields: {
+          values: {
+            rule: "repeated",
+            type: "Value",
+            id: 1
+          }
+        }
+      }
+    });
+    common("wrappers", {
+      /**
+       * Properties of a google.protobuf.DoubleValue message.
+       * @interface IDoubleValue
+       * @type {Object}
+       * @property {number} [value]
+       * @memberof common
+       */
+      DoubleValue: {
+        fields: {
+          value: {
+            type: "double",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.FloatValue message.
+       * @interface IFloatValue
+       * @type {Object}
+       * @property {number} [value]
+       * @memberof common
+       */
+      FloatValue: {
+        fields: {
+          value: {
+            type: "float",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.Int64Value message.
+       * @interface IInt64Value
+       * @type {Object}
+       * @property {number|Long} [value]
+       * @memberof common
+       */
+      Int64Value: {
+        fields: {
+          value: {
+            type: "int64",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.UInt64Value message.
+       * @interface IUInt64Value
+       * @type {Object}
+       * @property {number|Long} [value]
+       * @memberof common
+       */
+      UInt64Value: {
+        fields: {
+          value: {
+            type: "uint64",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.Int32Value message.
+       * @interface IInt32Value
+       * @type {Object}
+       * @property {number} [value]
+       * @memberof common
+       */
+      Int32Value: {
+        fields: {
+          value: {
+            type: "int32",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.UInt32Value message.
+       * @interface IUInt32Value
+       * @type {Object}
+       * @property {number} [value]
+       * @memberof common
+       */
+      UInt32Value: {
+        fields: {
+          value: {
+            type: "uint32",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.BoolValue message.
+       * @interface IBoolValue
+       * @type {Object}
+       * @property {boolean} [value]
+       * @memberof common
+       */
+      BoolValue: {
+        fields: {
+          value: {
+            type: "bool",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.StringValue message.
+       * @interface IStringValue
+       * @type {Object}
+       * @property {string} [value]
+       * @memberof common
+       */
+      StringValue: {
+        fields: {
+          value: {
+            type: "string",
+            id: 1
+          }
+        }
+      },
+      /**
+       * Properties of a google.protobuf.BytesValue message.
+       * @interface IBytesValue
+       * @type {Object}
+       * @property {Uint8Array} [value]
+       * @memberof common
+       */
+      BytesValue: {
+        fields: {
+          value: {
+            type: "bytes",
+            id: 1
+          }
+        }
+      }
+    });
+    common("field_mask", {
+      /**
+       * Properties of a google.protobuf.FieldMask message.
+       * @interface IFieldMask
+       * @type {Object}
+       * @property {string[]} [paths]
+       * @memberof common
+       */
+      FieldMask: {
+        fields: {
+          paths: {
+            rule: "repeated",
+            type: "string",
+            id: 1
+          }
+        }
+      }
+    });
+    common.get = function get(file2) {
+      return common[file2] || null;
+    };
+  }
+});
+
+// ../../node_modules/protobufjs/src/index.js
+var require_src = __commonJS({
+  "../../node_modules/protobufjs/src/index.js"(exports, module) {
+    "use strict";
+    exports = module.exports = require_index_light();
+    exports.build = "full";
+    exports.tokenize = require_tokenize();
+    exports.parse = require_parse2();
+    exports.common = require_common();
+    exports.Root._configure(exports.Type, exports.parse, exports.common);
+  }
+});
+
+// ../../node_modules/protobufjs/index.js
+var require_protobufjs = __commonJS({
+  "../../node_modules/protobufjs/index.js"(exports, module) {
+    "use strict";
+    module.exports = require_src();
+  }
+});
+
 // ../../node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "../../node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -22070,7 +29725,7 @@ var require_stringifyNumber = __commonJS({
 });
 
 // ../../node_modules/yaml/dist/schema/core/float.js
-var require_float = __commonJS({
+var require_float2 = __commonJS({
   "../../node_modules/yaml/dist/schema/core/float.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
@@ -22169,7 +29824,7 @@ var require_schema = __commonJS({
     var seq = require_seq();
     var string4 = require_string();
     var bool = require_bool();
-    var float = require_float();
+    var float = require_float2();
     var int2 = require_int();
     var schema = [
       map2.map,
@@ -22510,7 +30165,7 @@ var require_bool2 = __commonJS({
 });
 
 // ../../node_modules/yaml/dist/schema/yaml-1.1/float.js
-var require_float2 = __commonJS({
+var require_float3 = __commonJS({
   "../../node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
@@ -22824,7 +30479,7 @@ var require_schema3 = __commonJS({
     var string4 = require_string();
     var binary = require_binary();
     var bool = require_bool2();
-    var float = require_float2();
+    var float = require_float3();
     var int2 = require_int2();
     var merge2 = require_merge();
     var omap = require_omap();
@@ -22867,7 +30522,7 @@ var require_tags = __commonJS({
     var seq = require_seq();
     var string4 = require_string();
     var bool = require_bool();
-    var float = require_float();
+    var float = require_float2();
     var int2 = require_int();
     var schema = require_schema();
     var schema$1 = require_schema2();
@@ -62908,6 +70563,135 @@ function findMetric(metrics2, key, evaluationDataset = "holdout") {
   return void 0;
 }
 
+// ../core/src/interop/onnx/proto.ts
+var import_protobufjs = __toESM(require_protobufjs(), 1);
+var TensorType = {
+  FLOAT: 1,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  DOUBLE: 11
+};
+
+// ../core/src/interop/onnx/import.ts
+var ELEMENT_TYPES = {
+  [TensorType.FLOAT]: "float",
+  [TensorType.DOUBLE]: "double",
+  [TensorType.STRING]: "string"
+};
+function onnxModelOf(artifact) {
+  const bytes = artifact.arrays["onnx.model"];
+  if (artifact.manifest.kind !== "onnx" || !(bytes instanceof Uint8Array)) {
+    throw new MlopsError(
+      "artifact_invalid",
+      `expected an "onnx" artifact with an "onnx.model" uint8 array, got kind "${artifact.manifest.kind}"`
+    );
+  }
+  const feeds = artifact.manifest.model.onnx;
+  if (feeds?.layout !== "matrix" && feeds?.layout !== "columns") {
+    throw new MlopsError("artifact_invalid", 'model.onnx.layout: expected "matrix" or "columns"');
+  }
+  return { bytes, feeds };
+}
+
+// ../core/src/interop/onnx/runtime.ts
+var PACKAGE = "onnxruntime-node";
+async function importOnnxRuntime(specifier = PACKAGE) {
+  let loaded;
+  try {
+    loaded = await import(specifier);
+  } catch (error63) {
+    throw new MlopsError(
+      "runtime_unavailable",
+      `ONNX models are run by the optional package ${specifier}, which is not installed: npm install ${specifier} (${error63.message.split("\n")[0]})`,
+      { cause: error63 }
+    );
+  }
+  return loaded.InferenceSession ? loaded : loaded.default;
+}
+var DTYPES = { float: "float32", double: "float64", string: "string" };
+function buildOnnxFeeds(ort, feeds, features, n, numberAt, stringAt) {
+  if (feeds.layout === "matrix") {
+    const width2 = features.length;
+    const data = feeds.elementType === "double" ? new Float64Array(n * width2) : new Float32Array(n * width2);
+    for (let j = 0; j < width2; j++) {
+      for (let r = 0, at = j; r < n; r++, at += width2) data[at] = numberAt(j, r);
+    }
+    return { [feeds.input]: new ort.Tensor(DTYPES[feeds.elementType], data, [n, width2]) };
+  }
+  const out = {};
+  for (const input3 of feeds.inputs) {
+    const j = features.indexOf(input3.feature);
+    if (input3.elementType === "string") {
+      const values = Array.from({ length: n }, (_, r) => stringAt(j, r));
+      out[input3.name] = new ort.Tensor("string", values, [n, 1]);
+      continue;
+    }
+    const data = input3.elementType === "double" ? new Float64Array(n) : new Float32Array(n);
+    for (let r = 0; r < n; r++) data[r] = numberAt(j, r);
+    out[input3.name] = new ort.Tensor(DTYPES[input3.elementType], data, [n, 1]);
+  }
+  return out;
+}
+function onnxOutputValues(result, name, n) {
+  const tensor = result[name];
+  if (tensor === void 0 || tensor.data.length !== n) {
+    throw new MlopsError(
+      "predictor_unsupported",
+      `the ONNX graph's output "${name}" has ${tensor?.data.length ?? 0} values for ${n} rows (expected one prediction per row)`
+    );
+  }
+  return Float64Array.from(tensor.data);
+}
+function frameFeeds(ort, feeds, features, frame) {
+  const columns = features.map((name) => frame.column(name));
+  return buildOnnxFeeds(
+    ort,
+    feeds,
+    features,
+    frame.rowCount,
+    (j, r) => {
+      const column2 = columns[j];
+      return column2.kind === "category" ? Number.NaN : column2.values[r];
+    },
+    (j, r) => {
+      const column2 = columns[j];
+      if (column2.kind !== "category") return "";
+      const code = column2.codes[r];
+      return code < 0 ? "" : column2.dictionary[code];
+    }
+  );
+}
+async function predictOnnx(artifact, data, options = {}) {
+  const { bytes, feeds } = onnxModelOf(artifact);
+  const schema = Schema3.fromJSON(artifact.manifest.schema);
+  const features = artifact.manifest.model.inputs;
+  const declared = schema.names.filter((name) => name !== schema.target && data.has(name));
+  const frame = schema.conformFrame(data.select(declared));
+  for (const name of features) {
+    if (!frame.has(name)) {
+      throw new MlopsError(
+        "schema_invalid",
+        `missing column "${name}": the ONNX model reads it (columns: ${data.names.join(", ")})`
+      );
+    }
+  }
+  const ort = await (options.load ?? (() => importOnnxRuntime()))();
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all"
+  });
+  try {
+    if (frame.rowCount === 0) return new Float64Array(0);
+    const result = await session.run(frameFeeds(ort, feeds, features, frame));
+    return onnxOutputValues(result, feeds.output, frame.rowCount);
+  } finally {
+    await session.release();
+  }
+}
+
 // ../core/src/predict/input.ts
 var MISSING = -2;
 var INVALID2 = -3;
@@ -64209,6 +71993,18 @@ function createPredictor(artifact) {
   return new CompiledPredictor(artifact);
 }
 
+// ../core/src/predict/frame.ts
+function isNativeArtifact(artifact) {
+  return artifact.manifest.kind !== "onnx";
+}
+async function predictFrame(artifact, data, options = {}) {
+  if (!isNativeArtifact(artifact)) return predictOnnx(artifact, data, options);
+  const predictor = createPredictor(artifact);
+  const target = predictor.schema.target;
+  const known = target === void 0 || predictor.schema.names.includes(target);
+  return predictor.predict(known || !data.has(target) ? data : data.drop([target]));
+}
+
 // ../core/src/gate/kinds.ts
 var asGood = "at least as good required";
 var specs2 = {
@@ -64792,6 +72588,21 @@ function targetValues(data, target) {
   return values;
 }
 function predict(model, role, data, target) {
+  if (model.predictions !== void 0) {
+    if (model.predictions.length !== data.rowCount) {
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The ${role} model's predictions have ${model.predictions.length} values for ${data.rowCount} evaluation rows; expected one per row.`
+      );
+    }
+    return model.predictions;
+  }
+  if (!isNativeArtifact(model.artifact)) {
+    throw new MlopsError(
+      "gate_data_invalid",
+      `The ${role} model is an ONNX model: score the evaluation data with \`await predictFrame(artifact, data)\` and pass the result as its \`predictions\` (runGate and \`mlops gate\` do this).`
+    );
+  }
   try {
     const predictor = createPredictor(model.artifact);
     const known = predictor.schema.names.includes(target);
@@ -74630,9 +82441,34 @@ async function runGate(registry3, options) {
       evaluationData = registered.data;
     }
   }
+  const scored = async (role, uri, model) => {
+    if (data === void 0 || isNativeArtifact(model.artifact)) return void 0;
+    try {
+      return await predictFrame(model.artifact, data);
+    } catch (error63) {
+      if (MlopsError.isInstance(error63) && error63.code === "runtime_unavailable") {
+        throw withRole(role, uri, error63);
+      }
+      throw new MlopsError(
+        "gate_data_invalid",
+        `The ${role} model cannot score the evaluation data: ${error63.message}`,
+        { cause: error63 }
+      );
+    }
+  };
+  const candidatePredictions = await scored("candidate", candidateUri, candidate);
+  const baselinePredictions = baseline === null ? void 0 : await scored("baseline", baselineUri, baseline);
   const result = evaluateGate({
-    candidate: { artifact: candidate.artifact, version: candidate.version },
-    baseline: baseline === null ? void 0 : { artifact: baseline.artifact, version: baseline.version },
+    candidate: {
+      artifact: candidate.artifact,
+      version: candidate.version,
+      predictions: candidatePredictions
+    },
+    baseline: baseline === null ? void 0 : {
+      artifact: baseline.artifact,
+      version: baseline.version,
+      predictions: baselinePredictions
+    },
     data,
     dataName: evaluationData.source === "registered" ? evaluationData.name : void 0,
     target: options.target,
@@ -75088,6 +82924,10 @@ var ComposedRegistryStore = class {
       const models = parts.models;
       this.watchAliases = (listener) => models.watchAliases(listener);
     }
+    if (typeof parts.models.deleteModelVersion === "function") {
+      const models = parts.models;
+      this.deleteModelVersion = (name, version2) => models.deleteModelVersion(name, version2);
+    }
   }
   close() {
     this.#closing ??= this.#close ? this.#close() : Promise.resolve();
@@ -75192,6 +83032,7 @@ var ComposedRegistryStore = class {
     return this.models.importAliasHistory(name, history);
   }
   watchAliases;
+  deleteModelVersion;
 };
 
 // ../core/src/registry/folder-artifacts.ts
@@ -75749,6 +83590,32 @@ var FolderModelRegistryStore = class {
     const files = await this.root.list(this.modelPath(name, "versions"));
     return files.filter((file2) => /^[1-9]\d*\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -5))).sort((a, b) => a - b);
   }
+  async deletedNumbers(name) {
+    const files = await this.root.list(this.modelPath(name, "versions"));
+    return files.filter((file2) => /^[1-9]\d*\.deleted\.json$/.test(file2)).map((file2) => Number(file2.slice(0, -".deleted.json".length)));
+  }
+  async deleteModelVersion(name, version2) {
+    validateName("model name", name);
+    validateVersion(version2);
+    await this.readModel(name);
+    return this.modelLock(name, async () => {
+      const record2 = await this.readVersion(name, version2);
+      const aliases = foldAliases(await this.readHistory(name));
+      const pointing = Object.keys(aliases).filter((alias) => aliases[alias] === version2).sort();
+      if (pointing.length > 0) {
+        throw new MlopsError(
+          "registry_conflict",
+          `version ${version2} of model "${name}" is not deleted: ${pointing.map((alias) => `@${alias}`).join(", ")} ${pointing.length === 1 ? "points" : "point"} at it; move or delete ${pointing.length === 1 ? "that alias" : "those aliases"} first`
+        );
+      }
+      await writeFileAtomic2(
+        this.modelPath(name, "versions", `${version2}.deleted.json`),
+        storedJson({ ...record2, deletedAt: Date.now() })
+      );
+      await unlink6(this.modelPath(name, "versions", `${version2}.json`));
+      return this.withAliases(record2, {});
+    });
+  }
   async readHistory(name) {
     const path = this.modelPath(name, "alias-history.jsonl");
     const bytes = await readIfExists(path);
@@ -75840,7 +83707,8 @@ var FolderModelRegistryStore = class {
       try {
         await ensureDirectory(this.modelPath(name, "versions"));
         await this.removeOrphans(this.modelPath(name, "versions"));
-        const next = ((await this.versionNumbers(name)).at(-1) ?? 0) + 1;
+        const taken = [...await this.versionNumbers(name), ...await this.deletedNumbers(name)];
+        const next = Math.max(0, ...taken) + 1;
         const record2 = {
           name,
           version: next,
