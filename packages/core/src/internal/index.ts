@@ -77,6 +77,7 @@ export {
 export { readCsvText } from "../io/csv.js";
 export { AtomicFile, writeError } from "../io/files.js";
 export { formatFor } from "../io/index.js";
+export { treeImportances } from "../predict/tree.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

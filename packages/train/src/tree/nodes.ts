@@ -1,4 +1,5 @@
 import type { TreeArrays as StoredTreeArrays } from "@mlops/core";
+import { treeImportances } from "@mlops/core/internal";
 
 /**
  * One fitted regression tree: core's `TreeArrays` (the layout of `tree` and `ensemble`
@@ -157,23 +158,5 @@ export function treeLeafCount(tree: TreeArrays): number {
  * treeFeatureImportanceArray(tree, 3); // Float64Array [0.7, 0.3, 0]
  */
 export function treeFeatureImportanceArray(tree: TreeArrays, featureCount: number): Float64Array {
-  const { left, right, feature, nodeSamples, impurity } = tree;
-  const importances = new Float64Array(featureCount);
-  for (let node = 0; node < left.length; node++) {
-    const l = left[node];
-    if (l < 0) continue;
-    const r = right[node];
-    importances[feature[node]] +=
-      nodeSamples[node] * impurity[node] -
-      nodeSamples[l] * impurity[l] -
-      nodeSamples[r] * impurity[r];
-  }
-  const root = nodeSamples[0];
-  let sum = 0;
-  for (let j = 0; j < featureCount; j++) {
-    importances[j] /= root;
-    sum += importances[j];
-  }
-  if (sum > 0) for (let j = 0; j < featureCount; j++) importances[j] /= sum;
-  return importances;
+  return treeImportances(tree, featureCount, true, "");
 }
