@@ -1,5 +1,6 @@
 import { upperBound } from "../profile/profile.js";
 import type { NumericProfile } from "../profile/types.js";
+import type { BinnedNumbers } from "./compare.js";
 
 /**
  * The bin of `value` among a profile's `edges` (m of them), out of 2m + 1: 0 below the first
@@ -25,6 +26,105 @@ export function profileBin(edges: ArrayLike<number>, value: number): number {
   }
   if (low === edges.length) return 2 * low;
   return edges[low] === value ? 2 * low + 1 : 2 * low;
+}
+
+/**
+ * `profileBin` for many values on the same edges: a table of uniform cells over
+ * [first edge, last edge] narrows each lookup to the few edges of one cell, so a value costs a
+ * multiply and a step or two instead of a full binary search (whose branches a CPU mispredicts).
+ * The same answers as `profileBin`, for any edges; what the server's sketch and `driftReport`
+ * count with.
+ *
+ * @example
+ * const locator = new BinLocator([1, 2, 3]);
+ * locator.bin(2.5); // 4, as profileBin([1, 2, 3], 2.5)
+ */
+export class BinLocator {
+  readonly edges: Float64Array;
+  /** first[c]: the edges whose cell is below c (so the answer for a value in cell c is ≥ it). */
+  readonly #first: Int32Array;
+  readonly #low: number;
+  readonly #high: number;
+  readonly #scale: number;
+  readonly #lastCell: number;
+
+  constructor(edges: ArrayLike<number>) {
+    this.edges = Float64Array.from(edges);
+    const m = this.edges.length;
+    this.#low = m > 0 ? this.edges[0] : 0;
+    this.#high = m > 0 ? this.edges[m - 1] : 0;
+    const cells = Math.max(1, 4 * m);
+    const scale = cells / (this.#high - this.#low);
+    this.#scale = Number.isFinite(scale) ? scale : 0;
+    this.#lastCell = cells - 1;
+    const first = new Int32Array(cells + 1);
+    for (let i = 0; i < m; i++) first[this.#cell(this.edges[i]) + 1]++;
+    for (let c = 1; c <= cells; c++) first[c] += first[c - 1];
+    this.#first = first;
+  }
+
+  /** The cell of a value in [low, high]; non-decreasing in the value, like the rounding it uses. */
+  #cell(value: number): number {
+    const cell = Math.floor((value - this.#low) * this.#scale);
+    return cell > this.#lastCell ? this.#lastCell : cell;
+  }
+
+  /** The bin of `value`, as `profileBin(edges, value)`. */
+  bin(value: number): number {
+    const edges = this.edges;
+    const m = edges.length;
+    if (m === 0) return 0;
+    if (!(value > this.#low)) return value === this.#low ? 1 : 0;
+    if (value >= this.#high) return value === this.#high ? 2 * m - 1 : 2 * m;
+    const cell = this.#cell(value);
+    // An edge in a later cell is above the value; one in an earlier cell is below it.
+    let low = this.#first[cell];
+    let high = this.#first[cell + 1];
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (edges[middle] < value) low = middle + 1;
+      else high = middle;
+    }
+    return edges[low] === value ? 2 * low + 1 : 2 * low;
+  }
+}
+
+/**
+ * Counts `values` on a profile's bins (`profileBin`, through a `BinLocator`) in one pass, with their moments (of
+ * `value − shift`), minimum and maximum; non-finite values count as missing. What
+ * `driftReport` compares against a stored profile: O(n log bins), no sort, no copy.
+ *
+ * @example
+ * const binned = binNumbers([1, 2, 3], [0.5, 2, 2.5, Number.NaN]);
+ * binned.counts; // Float64Array [1, 0, 0, 1, 1, 0, 0]
+ * binned.missing; // 1
+ */
+export function binNumbers(
+  edges: ArrayLike<number>,
+  values: ArrayLike<number>,
+  shift = 0,
+): BinnedNumbers {
+  const locator = new BinLocator(edges);
+  const counts = new Float64Array(profileBinCount(locator.edges.length));
+  let missing = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (!Number.isFinite(value)) {
+      missing++;
+      continue;
+    }
+    counts[locator.bin(value)]++;
+    const shifted = value - shift;
+    sum += shifted;
+    sumSquares += shifted * shifted;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  return { kind: "bins", counts, missing, min, max, sum, sumSquares, shift };
 }
 
 /** The number of bins `profileBin` counts in for `edgeCount` edges. */

@@ -9,6 +9,7 @@ import {
   type TrainingProfile,
 } from "../profile/types.js";
 import { Schema, type SchemaJSON } from "../schema/schema.js";
+import { binNumbers } from "./bins.js";
 import {
   type CategoryCounts,
   categoryDrift,
@@ -149,7 +150,12 @@ function categoryCountsOf(
   return { kind: "values", values, missing };
 }
 
-function numericCurrentOf(frame: Frame, name: string): NumericCurrent {
+/**
+ * A current numeric column: sorted (exact KS and Wasserstein) when the reference has its raw
+ * values, else counted on the reference profile's bins in one pass (KS within the bins'
+ * resolution, as the server's sketch; no sort).
+ */
+function numericCurrentOf(frame: Frame, name: string, reference: NumericReference): NumericCurrent {
   const column = frame.column(name);
   if (column.kind === "category") {
     throw new MlopsError(
@@ -157,8 +163,19 @@ function numericCurrentOf(frame: Frame, name: string): NumericCurrent {
       `drift: current column "${name}" holds text, expected numbers (read it with the model's schema)`,
     );
   }
-  const sorted = sortedFinite(column.values);
-  return { kind: "sorted", sorted, missing: column.values.length - sorted.length };
+  return numericCurrentOfValues(column.values, reference);
+}
+
+function numericCurrentOfValues(
+  values: ArrayLike<number>,
+  reference: NumericReference,
+  exact = reference.sorted !== undefined,
+): NumericCurrent {
+  if (!exact) {
+    return binNumbers(reference.profile.edges, values, reference.profile.mean ?? 0);
+  }
+  const sorted = sortedFinite(values);
+  return { kind: "sorted", sorted, missing: values.length - sorted.length };
 }
 
 function compareColumn(
@@ -313,17 +330,17 @@ export function driftReport(
   for (const [name, column] of references) {
     const currentColumn =
       column.kind === "numeric"
-        ? numericCurrentOf(current, name)
+        ? numericCurrentOf(current, name, column.reference)
         : categoryCountsOf(current, name, column.profile.kind, "current");
     features[name] = compareColumn(name, column, currentColumn, resolved);
   }
   let predictions: FeatureDrift | null = null;
   if (options.predictions !== undefined && referencePredictions !== undefined) {
-    const sorted = sortedFinite(options.predictions);
+    const reference = { profile: referencePredictions };
     predictions = numericDrift(
       "predictions",
-      { profile: referencePredictions },
-      { kind: "sorted", sorted, missing: options.predictions.length - sorted.length },
+      reference,
+      numericCurrentOfValues(options.predictions, reference, source === "data"),
       resolved,
     );
   }
@@ -331,7 +348,7 @@ export function driftReport(
   if (targetName !== undefined && targetReference !== undefined && current.has(targetName)) {
     const currentTarget =
       targetReference.kind === "numeric"
-        ? numericCurrentOf(current, targetName)
+        ? numericCurrentOf(current, targetName, targetReference.reference)
         : categoryCountsOf(current, targetName, targetReference.profile.kind, "current");
     target = compareColumn(targetName, targetReference, currentTarget, resolved);
   }

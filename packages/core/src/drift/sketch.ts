@@ -6,7 +6,7 @@ import {
   type NumericProfile,
   type TrainingProfile,
 } from "../profile/types.js";
-import { profileBin, profileBinCount } from "./bins.js";
+import { BinLocator, profileBinCount } from "./bins.js";
 import type { BinnedNumbers, CategoryCounts } from "./compare.js";
 import type { SketchSummary } from "./report.js";
 
@@ -33,7 +33,7 @@ export const OTHER_VALUES = "(other values)";
 interface NumericSlot {
   kind: "numeric";
   name: string;
-  edges: Float64Array;
+  bins: BinLocator;
   shift: number;
   /** Offset of this column's bins in a block's `bins` array. */
   offset: number;
@@ -157,7 +157,7 @@ export class ProfileSketch {
       const slot: NumericSlot = {
         kind: "numeric",
         name,
-        edges: Float64Array.from(column.edges),
+        bins: new BinLocator(column.edges),
         shift: column.mean ?? 0,
         offset: binCount,
         index: numeric++,
@@ -230,7 +230,7 @@ export class ProfileSketch {
       block.missing[position]++;
       return;
     }
-    block.bins[slot.offset + profileBin(slot.edges, value)]++;
+    block.bins[slot.offset + slot.bins.bin(value)]++;
     const shifted = value - slot.shift;
     block.sums[slot.index] += shifted;
     block.squares[slot.index] += shifted * shifted;
@@ -351,7 +351,7 @@ export class ProfileSketch {
   }
 
   #numericSummary(live: Block[], slot: NumericSlot, position: number): BinnedNumbers {
-    const size = profileBinCount(slot.edges.length);
+    const size = profileBinCount(slot.bins.edges.length);
     const counts = new Float64Array(size);
     let missing = 0;
     let sum = 0;
