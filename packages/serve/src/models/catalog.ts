@@ -698,6 +698,11 @@ export class ModelCatalog {
     } catch {
       // Nothing more to do for a model that fails to close.
     }
+    // Its drift window goes with it (unless the version in place shares it: same version again).
+    const monitor = previous.monitor;
+    if (monitor !== undefined && !this.monitors().includes(monitor)) {
+      this.#options.monitoring?.release(monitor);
+    }
     this.#emit({
       type: "model_released",
       name: previous.name,

@@ -161,6 +161,26 @@ describe("hot reload: the server follows its aliases", () => {
     expect(metrics).toContain('mlops_model_loads_total{name="houses",result="loaded"} 2');
   });
 
+  it("a swapped-out version's monitor (its drift window) is released with it", async () => {
+    const temp = await tempRegistry();
+    cleanups.push(temp.cleanup);
+    const events: ServeEvent[] = [];
+    const app = await registryApp({
+      registry: temp.registry,
+      models: ["houses@production"],
+      monitoring: true,
+      watch: { intervalMs: 20 },
+      onEvent: (event) => events.push(event),
+    });
+    await app.ready;
+    expect((await app.fetch(post("/v1/models/houses/predict", row))).status).toBe(200);
+    const versions = () => app.monitoring!.kept().map((monitor) => monitor.version);
+    expect(versions()).toEqual(["1"]);
+    await temp.registry.setAlias("houses", "production", 2, { reason: "hot reload test" });
+    await waitFor(() => events.some((e) => e.type === "model_released"));
+    expect(versions()).toEqual(["2"]);
+  });
+
   it("a failed load keeps the old version serving, is reported; the next move loads", async () => {
     const temp = await tempRegistry();
     cleanups.push(temp.cleanup);

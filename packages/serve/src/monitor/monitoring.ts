@@ -147,6 +147,11 @@ export class Monitoring {
     return monitor;
   }
 
+  /** The monitors kept now: the versions served, and old ones still taking feedback. */
+  kept(): VersionMonitor[] {
+    return [...this.#monitors.values()];
+  }
+
   /** Forgets a version's monitor (it was swapped out and released). */
   release(monitor: VersionMonitor): void {
     for (const [key, value] of this.#monitors) if (value === monitor) this.#monitors.delete(key);
