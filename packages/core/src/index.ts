@@ -322,6 +322,13 @@ export {
   type StartRunOptions,
 } from "./registry/registry.js";
 export {
+  listReports,
+  REPORT_ARTIFACT,
+  REPORT_EXPERIMENTS,
+  type RecordReportOptions,
+  recordReport,
+} from "./registry/reports.js";
+export {
   type ClaimTrialOptions,
   type CreateStudyOptions,
   DEFAULT_MAX_ATTEMPTS,

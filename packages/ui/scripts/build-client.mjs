@@ -13,6 +13,7 @@ export async function buildClient(outdir = join(ROOT, "dist", "assets")) {
   await mkdir(outdir, { recursive: true });
   await build({
     entryPoints: {
+      app: join(ROOT, "src/client/app.ts"),
       report: join(ROOT, "src/client/report.ts"),
       style: join(ROOT, "src/client/style.css"),
     },

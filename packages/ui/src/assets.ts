@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The browser files built into dist/assets (scripts/build-client.mjs). */
-export type AssetName = "report.js" | "style.css";
+export type AssetName = "app.js" | "report.js" | "style.css";
 
 /** This package's folder: the first one above this module holding its package.json. */
 function packageRoot(): string {

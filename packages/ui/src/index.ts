@@ -4,3 +4,5 @@
  * `mlops ui`; it can also be used directly.
  */
 export { renderDriftReport, renderGateReport, renderSearchReport } from "./report/reports.js";
+export { createUiApp, type UiApp, type UiAppOptions } from "./server/app.js";
+export { startUi } from "./server/node.js";

@@ -32,6 +32,7 @@ import {
   sortedEntries,
   versionText,
 } from "./shared.js";
+import { uiCommand } from "./ui.js";
 
 // ------------------------------------------------------------------ models list
 
@@ -503,4 +504,5 @@ export const COMMANDS: readonly Command<OptionSpecs, MlopsContext>[] = [
   gateCommand,
   driftCommand,
   registryCopy,
+  uiCommand,
 ];

@@ -91,3 +91,9 @@ export function table(
 export function badge(text: string, tone: "good" | "bad" | "neutral" | "warn"): HTMLElement {
   return h("span", { class: `badge ${tone}` }, text);
 }
+
+/** Replaces `parent`'s children (nulls and falses skipped, as in `h`). */
+export function render(parent: HTMLElement, ...children: Child[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}
