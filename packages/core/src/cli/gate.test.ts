@@ -391,8 +391,9 @@ describe("mlops gate", () => {
 
   it("lists gate in the help, with its exit codes", async () => {
     const overall = await cli(["--help"]);
-    expect(overall.stdout).toContain(
-      "  gate             Compare a candidate with the baseline on the same data;",
+    // The column width follows the longest command name: match the row, not its padding.
+    expect(overall.stdout).toMatch(
+      /^ {2}gate +Compare a candidate with the baseline on the same data;/m,
     );
     expect(overall.stdout).toContain(
       "  1  a check failed: `mlops gate` found a regression, `mlops drift` found drift\n",
