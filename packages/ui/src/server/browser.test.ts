@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { driftReport, openRegistry, recordReport } from "@mlops/core";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
@@ -19,7 +20,7 @@ import type {
   VersionResponse,
 } from "../shared/api.js";
 import { type Browser, chartPixels, launchBrowser, screenshotFolder } from "../testing/chromium.js";
-import { type Workspace, wineWorkspace } from "../testing/workspace.js";
+import { housingHalves, type Workspace, wineWorkspace } from "../testing/workspace.js";
 
 const MLOPS = fileURLToPath(new URL("../../../core/bin/mlops.js", import.meta.url));
 
@@ -54,6 +55,22 @@ async function startUi(registry: string): Promise<string> {
 beforeAll(async () => {
   [workspace, browser] = await Promise.all([wineWorkspace(), launchBrowser()]);
   await mkdir(shots, { recursive: true });
+  // A drift report kept with wine v2 (recordReport), for the version's reports.
+  const { reference, current } = await housingHalves();
+  const report = driftReport(reference, current, { target: "median_house_value" });
+  const registry = await openRegistry(workspace.registry);
+  try {
+    await recordReport(registry, {
+      kind: "drift",
+      model: "wine",
+      version: 2,
+      title: "drift: north vs south",
+      verdict: report.dataset.verdict,
+      report,
+    });
+  } finally {
+    await registry.close();
+  }
   base = await startUi(workspace.registry);
 });
 afterAll(async () => {
@@ -266,6 +283,18 @@ describe("mlops ui in Chromium", () => {
     await page.waitForSelector('body[data-page-ready="true"]');
     await visit(page, errors, "/models/wine/versions/2", "ui-version.png");
     expect(await page.locator("main").textContent()).toContain("quality");
+    // The version's reports: the drift report recorded with it, drawn.
+    await Promise.all([
+      page.waitForURL(/\/versions\/2\/reports\/[^/]+$/),
+      page.locator('main a[href*="/versions/2/reports/"]').first().click(),
+    ]);
+    await page.waitForSelector('body[data-page-ready="true"]');
+    const drawn = await chartPixels(page);
+    await page.screenshot({ path: join(shots, "ui-report.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    expect(await page.locator("main").textContent()).toContain("drift: north vs south");
+    expect(drawn.length).toBeGreaterThan(0);
+    for (const chart of drawn) expect(chart.pixels, chart.title).toBeGreaterThan(200);
     await page.close();
   });
 });
