@@ -2,7 +2,8 @@
 // the built `mlops ui` executable serving it on 127.0.0.1, its JSON API over real HTTP, and every
 // page in headless Debian Chromium (no console error, tables and charts drawn, links followed,
 // nothing fetched from outside the app). Screenshots land in .out/screenshots (or
-// $MLOPS_SCREENSHOTS: `npm run screenshots` writes docs/images).
+// $MLOPS_SCREENSHOTS: `npm run screenshots` writes docs/images). It runs the `mlops ui` command that
+// docs/ui.md shows (the command serves until stopped, so the docs test does not run it).
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
