@@ -1,8 +1,23 @@
+import { MlopsError } from "../errors/error.js";
 import { loadUi } from "../ui/load.js";
 import { defineMlopsCommand } from "./context.js";
 import { parsePositiveInteger } from "./shared.js";
 
 // ------------------------------------------------------------------ ui
+
+/** `--port`: 0 (a free port) to 65535; 5000 when not given, as `mlflow ui`. */
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return 5000;
+  if (text === "0") return 0;
+  const port = parsePositiveInteger("--port", text);
+  if (port > 65535) {
+    throw new MlopsError(
+      "argument_invalid",
+      `--port ${port} is invalid: expected 0 (a free port) to 65535`,
+    );
+  }
+  return port;
+}
 
 /**
  * `mlops ui`: the local web app over the registry (read-only, on 127.0.0.1), served by the
@@ -24,12 +39,7 @@ export const uiCommand = defineMlopsCommand({
   },
   examples: ["mlops ui", "mlops ui --registry ./.mlops --port 8080"],
   async run({ options, openRegistry, registry: location, io }) {
-    const port =
-      options.port === undefined
-        ? 5000
-        : options.port === "0"
-          ? 0
-          : parsePositiveInteger("--port", options.port);
+    const port = parsePort(options.port);
     // Before the registry is opened: a missing @mlops/ui fails at once with what to install.
     const ui = await loadUi("startUi");
     const registry = await openRegistry();
