@@ -138,7 +138,7 @@ describe("mlops (the built executable)", { timeout: 120_000 }, () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toBe(
-      'mlops: unknown command "modles" (did you mean "models"?); commands: "models", "alias", "runs", "gate", "drift", "registry"\n' +
+      'mlops: unknown command "modles" (did you mean "models"?); commands: "models", "alias", "runs", "gate", "drift", "registry", "ui"\n' +
         'Run "mlops --help" for usage.\n',
     );
   });
