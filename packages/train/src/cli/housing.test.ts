@@ -1,9 +1,10 @@
 // End-to-end on California housing as a new user meets it: the built `mlops-train` executable in
 // a child process, real files, a real registry. What mlops-train hands on to the gate (metric
 // names, the hold-out set registered with the model) and to serving (a contract as wide as the
-// model), a tiny hold-out, bad model names, halving's leaderboard.
+// model), a tiny hold-out, bad model names, halving's leaderboard, pipelines (steps before the
+// model: a default imputer for the gap in total_bedrooms, searched step parameters, bad steps).
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPredictor, openRegistry, readFrame } from "@mlops/core";
@@ -259,6 +260,224 @@ describe("halving's leaderboard", () => {
     ]);
     expect(text.stdout).toMatch(
       /Leaderboard \(top 9 of 9 candidates by mean CV rmse, each from the last round it reached\):\nrank +rmse +± std +fit +round +rows /,
+    );
+  }, 180_000);
+});
+
+const ROW_WITH_GAP = {
+  longitude: -122.23,
+  latitude: 37.88,
+  housing_median_age: 41,
+  total_rooms: 880,
+  total_bedrooms: null,
+  population: 322,
+  households: 126,
+  median_income: 8.3252,
+  ocean_proximity: "NEAR BAY",
+};
+
+// The pipeline of the config tests: every step with a parameter, two of them searched.
+const PIPELINE_CONFIG = `data: housing.csv
+target: median_house_value
+model: ridge
+search: grid
+cv: 3
+jobs: 1
+pipeline:
+  - impute: { strategy: median }
+  - scale
+  - poly: { degree: 2 }
+  - select_k_best: { k: 8 }
+space:
+  alpha: [0.1, 10]
+  poly__degree: [1, 2]
+`;
+
+// Pipelines: steps before the model (issue 14), their parameters searched, their errors.
+/** Writes a config file and runs mlops-train on it. */
+async function withConfig(name: string, text: string, ...args: string[]) {
+  await writeFile(join(root, name), text);
+  return mlopsTrain(["--config", name, ...args]);
+}
+
+describe("mlops-train pipelines", () => {
+  it("gives a linear model on data with gaps an imputer, says so, and registers it", async () => {
+    const text = mlopsTrain([...HOUSING, "--model", "linear", "--cv", "3", "--no-track"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      "pipeline: impute → linear (added by default: total_bedrooms has missing values, which " +
+        "linear cannot fit: imputed with the mean; --steps none to opt out)",
+    );
+
+    const result = mlopsTrain([
+      ...HOUSING,
+      "--model",
+      "linear",
+      "--cv",
+      "3",
+      "--register",
+      "housing-linear",
+      "--json",
+    ]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.pipeline).toEqual({
+      steps: [{ name: "impute", params: {} }],
+      default: true,
+      reason: expect.stringContaining("total_bedrooms has missing values"),
+    });
+    const registry = await openRegistry(join(root, "registry"));
+    const { artifact, version } = await registry.loadModel("models:/housing-linear/1");
+    // One artifact: the one-hot encoding, the imputer, then the linear model.
+    expect(artifact.manifest.kind).toBe("linear");
+    expect(artifact.manifest.preprocessing.map((step) => step.kind)).toEqual([
+      "one_hot",
+      "simple_imputer",
+    ]);
+    // Served rows may have the gap; the predictor fills it with the training mean.
+    expect(artifact.manifest.schema.fields.total_bedrooms).toMatchObject({ nullable: true });
+    const predictor = createPredictor(artifact);
+    expect(Number.isFinite(predictor.predictRow(ROW_WITH_GAP))).toBe(true);
+    // The registered hold-out rows score as mlops-train said.
+    const [holdout] = (await registry.listDatasets(version.runId as string)).filter(
+      (input) => input.dataset.name === "holdout",
+    );
+    const rows = await registry.readDataset(holdout);
+    const predictions = predictor.predict(rows);
+    const truth = rows.numeric("median_house_value");
+    let squares = 0;
+    for (let i = 0; i < truth.length; i++) squares += (truth[i] - predictions[i]) ** 2;
+    expect(Math.sqrt(squares / truth.length)).toBeCloseTo(report.holdout.metrics.rmse, 6);
+  }, 180_000);
+
+  it("fits no imputer with --steps none (the linear model then refuses the gap)", () => {
+    const result = mlopsTrain([...HOUSING, "--model", "linear", "--cv", "3", "--no-track"]);
+    expect(result.code).toBe(0);
+    const bare = mlopsTrain([
+      ...HOUSING,
+      "--model",
+      "linear",
+      "--cv",
+      "3",
+      "--no-track",
+      "--steps",
+      "none",
+    ]);
+    expect(bare.code).toBe(3);
+    expect(bare.stdout).not.toContain("pipeline:");
+    expect(bare.stderr).toContain('feature "total_bedrooms" has a missing value');
+    // Trees take the gap natively: no default steps.
+    const tree = mlopsTrain([...HOUSING, "--trials", "1", "--cv", "2", "--no-track", "--json"]);
+    expect(tree.code).toBe(0);
+    expect(JSON.parse(tree.stdout).pipeline).toEqual({ steps: [], default: false, reason: null });
+  }, 180_000);
+
+  it("searches step parameters (poly__degree) beside the model's, from the config", async () => {
+    const result = await withConfig(
+      "pipeline.yaml",
+      PIPELINE_CONFIG,
+      "--register",
+      "housing-poly",
+      "--json",
+    );
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.pipeline.steps).toEqual([
+      { name: "impute", params: { strategy: "median" } },
+      { name: "scale", params: {} },
+      { name: "poly", params: { degree: 2 } },
+      { name: "select_k_best", params: { k: 8 } },
+    ]);
+    // The grid: 2 alphas × 2 degrees, under the names the config gave them.
+    expect(report.leaderboard).toHaveLength(4);
+    expect(
+      report.leaderboard
+        .map((row: { params: Record<string, number> }) =>
+          JSON.stringify([row.params.alpha, row.params.poly__degree]),
+        )
+        .sort(),
+    ).toEqual(["[0.1,1]", "[0.1,2]", "[10,1]", "[10,2]"]);
+    const registry = await openRegistry(join(root, "registry"));
+    const { artifact } = await registry.loadModel("models:/housing-poly/1");
+    expect(artifact.manifest.params).toMatchObject({
+      impute__strategy: "median",
+      poly__degree: report.best.params.poly__degree,
+      select_k_best__k: 8,
+      model__alpha: report.best.params.alpha,
+    });
+    expect(artifact.manifest.preprocessing.map((step) => step.kind)).toEqual([
+      "one_hot",
+      "simple_imputer",
+      "standard_scaler",
+      "polynomial_features",
+      "drop_columns",
+    ]);
+    expect(Number.isFinite(createPredictor(artifact).predictRow(ROW_WITH_GAP))).toBe(true);
+
+    // The same steps from the command line: `--steps` wins over the config's pipeline.
+    const flags = mlopsTrain([
+      ...HOUSING,
+      "--model",
+      "ridge",
+      "--steps",
+      "impute,scale",
+      "--trials",
+      "2",
+      "--cv",
+      "2",
+      "--no-track",
+      "--json",
+    ]);
+    expect(flags.code).toBe(0);
+    expect(
+      JSON.parse(flags.stdout).pipeline.steps.map((step: { name: string }) => step.name),
+    ).toEqual(["impute", "scale"]);
+  }, 180_000);
+
+  it("says where a bad step or parameter is, with a did-you-mean", async () => {
+    const bad = PIPELINE_CONFIG.replace("  - scale", "  - scal").replace(
+      "strategy: median",
+      "strategy: median, strat: 1",
+    );
+    const names = await withConfig("bad.yaml", bad);
+    expect(names.code).toBe(2);
+    expect(names.stderr).toContain(
+      'bad.yaml:8:33: pipeline[0].impute: impute has no parameter "strat"; ' +
+        "its parameters: strategy, fillValue, columns",
+    );
+    expect(names.stderr).toContain(
+      'bad.yaml:9:5: pipeline[1]: unknown step "scal" (did you mean "scale"?)',
+    );
+
+    const value = await withConfig(
+      "value.yaml",
+      PIPELINE_CONFIG.replace("strategy: median", "strategy: medain"),
+    );
+    expect(value.code).toBe(2);
+    expect(value.stderr).toContain(
+      'value.yaml:8:5: pipeline[0] (impute): strategy: expected "mean" or "median"',
+    );
+
+    const space = await withConfig(
+      "space.yaml",
+      PIPELINE_CONFIG.replace("poly__degree", "poly__degre"),
+    );
+    expect(space.code).toBe(2);
+    expect(space.stderr).toContain(
+      'space.yaml:14:3: space.poly__degre: poly has no parameter "degre" (did you mean "degree"?)',
+    );
+
+    const missing = await withConfig("steps.yaml", PIPELINE_CONFIG, "--steps", "impute");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      'steps.yaml:14:3: space.poly__degree: the pipeline has no "poly" step (steps: impute)',
+    );
+
+    const flag = mlopsTrain([...HOUSING, "--steps", "impute,scael"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain(
+      'option --steps: unknown step "scael" (did you mean "scale"?); expected one of impute, ' +
+        "one_hot, scale, poly, select_k_best",
     );
   }, 180_000);
 });

@@ -14,6 +14,14 @@ import {
 } from "@mlops/core/internal";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import {
+  parseStepsFlag,
+  STEP_NAMES,
+  type StepOrigin,
+  type StepSpec,
+  stepNameProblem,
+  stepParamProblem,
+} from "./steps.js";
 
 /** One problem in a config file, with where it is. */
 export interface ConfigIssue {
@@ -78,6 +86,15 @@ export interface TrainOptions {
   study?: string;
   /** Seconds without a heartbeat before a trial is run again elsewhere. */
   studyGrace: number;
+  /**
+   * Preprocessing steps before the model (`--steps`, config `pipeline`); `"none"` opts out of
+   * the model's default steps; undefined = the defaults.
+   */
+  steps?: StepSpec[] | "none";
+  /** Where each of `steps` was written, for messages about its parameter values. */
+  stepOrigins: StepOrigin[];
+  /** `file:line:column: ` of each config `params.KEY` and `space.KEY` (messages). */
+  positions: Record<string, string>;
 }
 
 /**
@@ -183,6 +200,14 @@ export const TRAIN_OPTIONS = {
       "write the search as one HTML file: leaderboard, params vs score, importances, residuals " +
       "(needs @mlops/ui)",
   },
+  steps: {
+    type: "string",
+    value: "LIST",
+    description:
+      `preprocessing before the model, in order: ${STEP_NAMES.join(", ")} (comma-separated; ` +
+      "parameters as step__param in the config's params and space), or none (default: an " +
+      "imputer for linear and ridge on data with gaps, else none)",
+  },
   "no-track": { type: "boolean", description: "do not record runs in the registry" },
   config: {
     type: "string",
@@ -216,6 +241,11 @@ const distributionEntry: z.ZodType<DistributionEntry> = z.union([
   z.strictObject({ choice: z.array(choiceValue).min(1) }),
 ]);
 const spaceEntry = z.union([z.array(choiceValue).min(1), distributionEntry]);
+/** A pipeline step: `scale`, or `{ poly: { degree: 2 } }` (names checked after parsing). */
+const pipelineEntry = z.union([
+  z.string(),
+  z.record(z.string(), z.union([z.record(z.string(), z.unknown()), z.null()])),
+]);
 
 /** The config file's shape (every key optional; the merge checks what is required). */
 const configShape = z.strictObject({
@@ -240,9 +270,15 @@ const configShape = z.strictObject({
   track: z.boolean().optional(),
   params: z.record(z.string(), z.unknown()).optional(),
   space: z.record(z.string(), spaceEntry).optional(),
+  pipeline: z.union([z.literal("none"), z.array(pipelineEntry)]).optional(),
 });
 
-type ConfigFile = z.infer<typeof configShape>;
+type ConfigFile = Omit<z.infer<typeof configShape>, "pipeline"> & {
+  pipeline?: StepSpec[] | "none";
+  pipelineOrigins?: StepOrigin[];
+  /** `file:line:column: ` of each `params.KEY` and `space.KEY`, for messages about them. */
+  positions?: Record<string, string>;
+};
 
 function formatPath(path: readonly (string | number)[]): string {
   let text = "";
@@ -271,6 +307,12 @@ function zodMessage(issue: z.core.$ZodIssue, value: unknown): string {
   const got = value === undefined ? "" : `, got ${JSON.stringify(value)}`;
   if (issue.code === "invalid_value") {
     return `expected one of ${issue.values.map((item) => JSON.stringify(item)).join(", ")}${got}`;
+  }
+  if (issue.code === "invalid_union" && issue.path[0] === "pipeline") {
+    return (
+      'expected "none" or a list of steps: a name (scale) or a name with its parameters ' +
+      "({ poly: { degree: 2 } })"
+    );
   }
   if (issue.code === "invalid_union") {
     return (
@@ -373,7 +415,96 @@ export async function readConfig(path: string, cwd: string): Promise<ConfigFile 
     issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
     fail(issues);
   }
-  return { ...parsed.data!, dir: dirname(file) };
+  const { pipeline, ...settings } = parsed.data!;
+  const steps = pipeline === undefined ? undefined : configSteps(pipeline, path, document, lines);
+  if (steps !== undefined && "issues" in steps) return fail(steps.issues);
+  const positions: Record<string, string> = {};
+  for (const section of ["params", "space"] as const) {
+    for (const key of Object.keys(settings[section] ?? {})) {
+      const position = locateYamlPath(document, lines, [section, key]);
+      positions[`${section}.${key}`] = position
+        ? `${path}:${position.line}:${position.column}: `
+        : `${path}: `;
+    }
+  }
+  return {
+    ...settings,
+    positions,
+    ...(steps === undefined ? {} : { pipeline: steps.steps, pipelineOrigins: steps.origins }),
+    dir: dirname(file),
+  };
+}
+
+/**
+ * The config file's `pipeline`: each entry a step name, or one name with its parameters; names
+ * and parameter names checked (with a did-you-mean), each problem at its line.
+ */
+function configSteps(
+  pipeline: "none" | (string | Record<string, Record<string, unknown> | null>)[],
+  file: string,
+  document: Parameters<typeof locateYamlPath>[0],
+  lines: LineCounter,
+): { steps: StepSpec[] | "none"; origins: StepOrigin[] } | { issues: ConfigIssue[] } {
+  if (pipeline === "none") return { steps: "none", origins: [] };
+  const issues: ConfigIssue[] = [];
+  const at = (path: (string | number)[]) => {
+    const position = locateYamlPath(document, lines, path);
+    return position ? { line: position.line, column: position.column } : {};
+  };
+  const add = (path: (string | number)[], message: string, where = path) =>
+    issues.push({ path, message, file, ...at(where) });
+  const steps: StepSpec[] = [];
+  const origins: StepOrigin[] = [];
+  const seen = new Set<string>();
+  pipeline.forEach((entry, i) => {
+    let name: string;
+    let params: Record<string, unknown> = {};
+    if (typeof entry === "string") name = entry;
+    else {
+      const keys = Object.keys(entry);
+      if (keys.length !== 1) {
+        add(
+          ["pipeline", i],
+          `expected one step per entry ({ name: { param: value } }), got ${
+            keys.length === 0 ? "none" : keys.join(", ")
+          }`,
+        );
+        return;
+      }
+      name = keys[0];
+      params = entry[name] ?? {};
+    }
+    const problem = stepNameProblem(name);
+    if (problem !== undefined) {
+      add(
+        ["pipeline", i],
+        problem,
+        typeof entry === "string" ? ["pipeline", i] : ["pipeline", i, name],
+      );
+      return;
+    }
+    if (seen.has(name)) {
+      add(["pipeline", i], `step "${name}" is listed twice (each step may appear once)`);
+      return;
+    }
+    seen.add(name);
+    for (const param of Object.keys(params)) {
+      const paramProblem = stepParamProblem(name as (typeof STEP_NAMES)[number], param);
+      if (paramProblem !== undefined) {
+        add(["pipeline", i, name], paramProblem, ["pipeline", i, name, param]);
+      }
+    }
+    steps.push({ name: name as (typeof STEP_NAMES)[number], params });
+    const position = at(["pipeline", i]);
+    origins.push({
+      where: `pipeline[${i}]`,
+      position:
+        position.line === undefined
+          ? `${file}: `
+          : `${file}:${position.line}${position.column === undefined ? "" : `:${position.column}`}: `,
+    });
+  });
+  return issues.length > 0 ? { issues } : { steps, origins };
 }
 
 function integerFlag(value: string, flag: string, min: number): number {
@@ -509,6 +640,12 @@ export async function resolveOptions(
       );
     }
   }
+  let steps = config?.pipeline;
+  let stepOrigins = config?.pipelineOrigins ?? [];
+  if (text("steps") !== undefined) {
+    steps = parseStepsFlag(text("steps")!);
+    stepOrigins = steps === "none" ? [] : steps.map(() => ({ where: "--steps" }));
+  }
   return {
     data,
     target,
@@ -538,5 +675,8 @@ export async function resolveOptions(
     space: config?.space as Record<string, SpaceEntry> | undefined,
     ...(study === undefined ? {} : { study }),
     studyGrace,
+    ...(steps === undefined ? {} : { steps }),
+    stepOrigins,
+    positions: config?.positions ?? {},
   };
 }

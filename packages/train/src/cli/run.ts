@@ -30,6 +30,7 @@ import {
   UsageError,
 } from "@mlops/core/internal";
 import { OneHotEncoder } from "../preprocessing/one-hot-encoder.js";
+import type { Transformer } from "../preprocessing/transformer.js";
 import { SuccessiveHalving } from "../search/halving.js";
 import { type BaseSearch, GridSearch, RandomSearch, type SearchOptions } from "../search/search.js";
 import type { Params } from "../search/session.js";
@@ -40,6 +41,19 @@ import { Progress } from "./format.js";
 import { loadModel, spaceFromConfig } from "./models.js";
 import type { TrainOptions } from "./options.js";
 import { loadReportRenderer, searchReport, writeSearchReport } from "./report.js";
+import {
+  buildPipeline,
+  createStep,
+  defaultSteps,
+  displayKey,
+  displayParams,
+  MODEL_STEP,
+  pipelineKey,
+  type StepName,
+  type StepOrigin,
+  type StepSpec,
+  stepError,
+} from "./steps.js";
 
 /**
  * One row of the leaderboard: a candidate by rank, with its scores from the last round it reached
@@ -69,6 +83,11 @@ export interface TrainReport {
   };
   model: string;
   estimator: string;
+  /**
+   * The preprocessing steps before the model, in order (empty: the bare model); `default` when
+   * the model's defaults chose them, with the reason.
+   */
+  pipeline: { steps: StepSpec[]; default: boolean; reason: string | null };
   search: {
     kind: string;
     candidates: number;
@@ -351,8 +370,28 @@ async function trainWith(
     await writeFile(options.saveSchema, `${JSON.stringify(schema.toJSON(), null, 2)}\n`);
   }
   const features = frame.names.filter((name) => name !== options.target);
+  // The steps before the model: as given (--steps, `pipeline:`), none, or the model's defaults.
+  const gaps = features.filter((name) => {
+    const column = frame.column(name);
+    return column.kind !== "category" && column.values.some(Number.isNaN);
+  });
+  let stepSpecs: StepSpec[];
+  let stepOrigins: StepOrigin[] = options.stepOrigins;
+  let stepReason: string | undefined;
+  if (options.steps === "none") stepSpecs = [];
+  else if (options.steps !== undefined) stepSpecs = options.steps;
+  else {
+    const defaults = defaultSteps(options.model, gaps);
+    stepSpecs = defaults.steps;
+    stepReason = defaults.reason;
+    stepOrigins = stepSpecs.map(() => ({ where: "default steps" }));
+  }
+  const stepNames = stepSpecs.map((step) => step.name);
+  // A listed one_hot step is where the category features are encoded (its parameters apply).
+  const oneHotStep = stepNames.includes("one_hot");
   // Gradient boosting splits category columns itself (unless `params` turns that off).
-  const native = model.nativeCategories && options.params.categoricalFeatures !== null;
+  const native =
+    model.nativeCategories && options.params.categoricalFeatures !== null && !oneHotStep;
   const categories = native
     ? features.filter((name) => frame.column(name).kind === "category")
     : [];
@@ -366,34 +405,91 @@ async function trainWith(
     trainRaw = split.train;
     testRaw = split.test;
   }
-  const encoder = native ? undefined : categoryEncoder(schema, options.target);
+  const schemaEncoder = native ? undefined : categoryEncoder(schema, options.target);
+  const encoder = oneHotStep ? undefined : schemaEncoder;
   const trainFrame =
     encoder === undefined ? trainRaw : encoder.fit(trainRaw, options.target).transform(trainRaw);
   const encodedSteps = encoder?.toPreprocessing() ?? [];
   const inputs = trainFrame.names.filter((name) => name !== options.target);
   say(
     `mlops-train: ${source}: ${frame.rowCount} rows, ${features.length} features` +
-      (encoder !== undefined
-        ? ` (${Object.keys(encoder.categories).join(", ")} one-hot encoded: ` +
-          `${inputs.length} inputs)`
+      (schemaEncoder !== undefined
+        ? ` (${Object.keys(schemaEncoder.getParams().categories).join(", ")} one-hot encoded` +
+          `${encoder !== undefined ? `: ${inputs.length} inputs` : " by the one_hot step"})`
         : "") +
       (categories.length > 0 ? ` (${categories.join(", ")} split as categories)` : "") +
       `, target ${options.target}; ` +
       `schema ${options.schema ? "given" : "inferred (draft, widened to the model and saved with it)"}\n`,
   );
 
-  // 3. The estimator and its search space.
-  const estimator = model.create();
-  const known = Object.keys(estimator.getParams());
-  estimator.setParams(options.params as Partial<object>);
-  if (known.includes("seed") && !("seed" in options.params)) {
-    estimator.setParams({ seed: options.seed } as Partial<object>);
+  if (stepSpecs.length > 0) {
+    say(
+      `pipeline: ${stepSpecs
+        .map(
+          (step) =>
+            step.name +
+            (Object.keys(step.params).length > 0
+              ? `(${Object.entries(step.params)
+                  .map(([key, value]) => `${key}=${formatValue(value)}`)
+                  .join(", ")})`
+              : ""),
+        )
+        .join(" → ")} → ${options.model}` +
+        (stepReason === undefined ? "" : ` (added by default: ${stepReason})`) +
+        "\n",
+    );
   }
-  const space = options.space
+
+  // 3. The estimator (behind its steps) and its search space.
+  const bare = model.create();
+  const known = Object.keys(bare.getParams());
+  const transformers: [StepName, Transformer<object>][] = stepSpecs.map((spec) => [
+    spec.name,
+    createStep(
+      spec,
+      spec.name === "one_hot" ? ({ ...schemaEncoder?.getParams() } as Record<string, unknown>) : {},
+    ),
+  ]);
+  const estimator = transformers.length === 0 ? bare : buildPipeline(transformers, bare);
+  // Parameters of the config file: the model's by their own names, the steps' as step__param.
+  const key = (name: string, where: string) =>
+    transformers.length === 0 && !name.includes("__")
+      ? name
+      : pipelineKey(name, stepNames, `${options.positions[where] ?? ""}${where}`);
+  const fixed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options.params)) {
+    fixed[key(name, `params.${name}`)] = value;
+  }
+  if (known.includes("seed") && !("seed" in options.params))
+    fixed[key("seed", "seed")] = options.seed;
+  estimator.setParams(fixed as Partial<object>);
+  const chosen = options.space
     ? spaceFromConfig(options.space, options.search === "grid")
     : options.search === "grid"
       ? model.grid
       : model.random;
+  const space = Object.fromEntries(
+    Object.entries(chosen).map(([name, value]) => [
+      options.space
+        ? key(name, `space.${name}`)
+        : transformers.length === 0
+          ? name
+          : `${MODEL_STEP}__${name}`,
+      value,
+    ]),
+  ) as typeof chosen;
+  // The steps' parameter values are checked now, on the training rows, before any search.
+  let checked = trainFrame;
+  const checkTarget = trainFrame.numeric(options.target);
+  const checkFeatures = trainFrame.drop([options.target]);
+  checked = checkFeatures;
+  transformers.forEach(([, transformer], i) => {
+    try {
+      checked = transformer.clone().fit(checked, checkTarget).transform(checked);
+    } catch (error) {
+      stepError(error, stepSpecs[i], stepOrigins[i] ?? { where: `step ${stepSpecs[i].name}` });
+    }
+  });
 
   // 4. Tracking.
   let registry: Registry | undefined;
@@ -597,6 +693,7 @@ async function trainWith(
   const results = search.cvResults;
   const { rows, total: candidateCount } = leaderboard(search, 10);
   const paramNames = [...new Set(results.params.flatMap((params) => Object.keys(params)))].sort();
+  for (const row of rows) row.params = displayParams(row.params) as Params;
   const total = results.params.length;
   const halving = search instanceof SuccessiveHalving;
   say(
@@ -609,24 +706,26 @@ async function trainWith(
   const rounds = halving ? ["round", "rows"] : [];
   say(
     formatTable(
-      ["rank", metric.name, "± std", "fit", ...rounds, ...paramNames].map((header) => ({
-        header,
-        align: "right" as const,
-      })),
+      ["rank", metric.name, "± std", "fit", ...rounds, ...paramNames.map(displayKey)].map(
+        (header) => ({
+          header,
+          align: "right" as const,
+        }),
+      ),
       rows.map((row) => [
         String(row.rank),
         formatNumber(row.mean),
         formatNumber(row.std),
         formatDuration(row.fitTime * 1000),
         ...(halving ? [String(row.round), String(row.resources)] : []),
-        ...paramNames.map((name) => formatValue(row.params[name])),
+        ...paramNames.map((name) => formatValue(row.params[displayKey(name)])),
       ]),
     ),
   );
   const bestIndex = search.bestIndex;
   const best = {
     index: bestIndex,
-    params: search.bestParams,
+    params: displayParams(search.bestParams) as Params,
     cvScore: search.bestScore,
     cvStd: (results[`std_test_${metric.name}`] as number[])[bestIndex],
   };
@@ -698,6 +797,11 @@ async function trainWith(
     },
     model: options.model,
     estimator: model.className,
+    pipeline: {
+      steps: stepSpecs,
+      default: options.steps === undefined && stepSpecs.length > 0,
+      reason: stepReason ?? null,
+    },
     search: {
       kind: options.search,
       candidates: candidateCount,
