@@ -188,7 +188,7 @@ for (const page of all) {
         it(title, async () => {
           const file = join(runDir, `${name.replaceAll("/", "_")}-${index + 1}.ts`);
           await writeFile(file, `${block.code}\nexport {};\n`);
-          await import(/* @vite-ignore */ `${file}?t=${Date.now()}`);
+          await import(/* @vite-ignore */ file);
           // The first block of a page pays for transforming the sources it imports; on a loaded
           // machine that alone takes tens of seconds (a timeout is not an assertion).
         }, 180_000);

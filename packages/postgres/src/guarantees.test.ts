@@ -2,6 +2,7 @@
 // concurrent writers, a writer killed mid-transaction, a connection lost mid-operation,
 // credentials kept out of every message, and schemas from the future refused.
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -209,7 +210,7 @@ describe("a connection lost mid-operation", () => {
 
   it("is a clear registry_unavailable error, nothing partial, and the store goes on", async () => {
     const url = freshSchemaUrl(inject("postgresUrl"));
-    const applicationName = `mlops-lost-${Date.now()}`;
+    const applicationName = `mlops-lost-${randomUUID()}`;
     let terminated = 0;
     let armed = false;
     const store = await openPostgresStore(url, {
