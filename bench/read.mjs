@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formats, readFrame, streamFrames, writeFrame } from "../packages/core/dist/index.js";
 import { loadLine, PYTHON, ROOT, spread, summary } from "./lib.mjs";
