@@ -1,20 +1,23 @@
 // Monitoring benchmark (issue 11): what watching a served model costs.
 //
 //   npx turbo run build --filter=@mlops/serve --filter=@mlops/train   # the script uses dist/
-//   node bench/monitor.mjs [--duration 5] [--reps 3] [--conc 8] [--predictions 1000000]
-//                          [--drift-rows 1000000] [--skip-http] [--skip-rss] [--skip-drift]
+//   node bench/monitor.mjs [--duration 5] [--reps 3] [--conc 8] [--warm 100000]
+//                          [--predictions 1000000] [--drift-rows 1000000]
+//                          [--skip-http] [--skip-rss] [--skip-drift]
 //
 // 1. Single-row predictions over HTTP, monitoring off and on: the same app (one-hot encoding
 //    and a depth-8 DecisionTreeRegressor on 8 housing-like features and one category, with its
 //    training profile) in a child process (`serve`, the Node fast path), loaded by wrk (1 thread,
-//    --conc connections, POST /v1/models/house/predict with one row). Off and on alternate,
-//    --reps times each: the median requests/s of each with the min–max, and on ÷ off.
+//    --conc connections, POST /v1/models/house/predict with one row). Off and on alternate
+//    (ABAB), --reps times each: the median requests/s of each with the min–max, and on ÷ off.
 //    "On" is everything: the drift sketch of the inputs and the prediction, and the prediction
 //    kept for its feedback (50,000 kept, the default).
-// 2. Memory: a `node --expose-gc` child makes --predictions monitored single-row predictions
-//    through `app.fetch` (in process, no sockets: the memory is the app's) and prints its RSS
-//    after a warm-up of 50,000 and at the end, both after a full GC; the growth must stay
-//    under 20 MB (the feedback store is full after 50,000; the windows never grow).
+// 2. Memory: a `node --expose-gc` child makes --warm monitored single-row predictions through
+//    `app.fetch` (in process, no sockets: the memory is the app's), then --predictions more,
+//    sending the feedback of every 10th through POST /v1/feedback, and prints its RSS and heap
+//    after a full GC at the end of the warm-up, at each quarter and at the end; the growth from
+//    the warm baseline must stay under 20 MB (the feedback store is full after 50,000 and its
+//    gone-id set after 100,000; the windows never grow).
 // 3. `mlops drift --model house@production --current FILE --json` on --drift-rows rows
 //    (CSV and Parquet) against the model's stored profile, as a child process, wall time,
 //    --reps runs; and `driftReport(profile, frame)` alone on the frame in memory.
@@ -40,6 +43,7 @@ const DURATION = Number(option("duration", 5));
 const REPS = Number(option("reps", 3));
 const CONC = Number(option("conc", 8));
 const PREDICTIONS = Number(option("predictions", 1_000_000));
+const WARM = Number(option("warm", 100_000));
 const DRIFT_ROWS = Number(option("drift-rows", 1_000_000));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -137,30 +141,49 @@ async function childMemory() {
   await app.ready;
   const body = JSON.stringify(ROW);
   const headers = { "content-type": "application/json" };
-  const rss = () => {
+  const sample = () => {
     globalThis.gc();
     globalThis.gc();
-    return process.memoryUsage().rss / 2 ** 20;
+    const usage = process.memoryUsage();
+    return { rss: usage.rss / 2 ** 20, heap: usage.heapUsed / 2 ** 20 };
   };
+  let joined = 0;
+  // Every 10th prediction gets its feedback (the actual value), through POST /v1/feedback.
   const predict = async (count) => {
     for (let i = 0; i < count; i++) {
       const response = await app.fetch(
         new Request("http://localhost/v1/models/house/predict", { method: "POST", headers, body }),
       );
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      await response.arrayBuffer();
+      const answer = await response.json();
+      if (i % 10 === 0) {
+        const sent = await app.fetch(
+          new Request("http://localhost/v1/feedback", {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ id: answer.id, actual: answer.predictions[0] + 1000 }),
+          }),
+        );
+        if (sent.status !== 200) throw new Error(`feedback: HTTP ${sent.status}`);
+        await sent.arrayBuffer();
+        joined++;
+      }
     }
   };
-  const warm = 50_000;
-  await predict(warm);
-  const before = rss();
+  await predict(WARM);
+  const before = sample();
   const started = performance.now();
-  await predict(PREDICTIONS - warm);
+  const samples = [];
+  const step = Math.max(1, Math.floor(PREDICTIONS / 4));
+  for (let done = 0; done < PREDICTIONS; done += step) {
+    await predict(Math.min(step, PREDICTIONS - done));
+    samples.push(sample().rss);
+  }
   const seconds = (performance.now() - started) / 1000;
-  const after = rss();
+  const after = sample();
   const report = app.monitoring.reports()[0];
   process.stdout.write(
-    `${JSON.stringify({ before, after, seconds, windowRows: report.window.rows, predictions: report.window.predictions, kept: app.monitoring.feedback.size })}\n`,
+    `${JSON.stringify({ before: before.rss, after: after.rss, heapBefore: before.heap, heapAfter: after.heap, samples, seconds, joined, windowRows: report.window.rows, predictions: report.window.predictions, online: report.online.count, kept: app.monitoring.feedback.size, footprint: app.monitoring.feedback.footprint })}\n`,
   );
   await app.close();
 }
@@ -218,6 +241,8 @@ function memory() {
       "--child-memory",
       "--predictions",
       String(PREDICTIONS),
+      "--warm",
+      String(WARM),
     ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
   );
@@ -311,18 +336,24 @@ async function main() {
     lines.push(`| on ÷ off (medians) | ${ratio.toFixed(3)} | ≥ 0.9 |`);
   }
   if (!flag("skip-rss")) {
-    console.log(`${PREDICTIONS} monitored predictions in process (app.fetch)…`);
+    console.log(
+      `${WARM.toLocaleString("en")} + ${PREDICTIONS.toLocaleString("en")} monitored predictions in process (app.fetch), feedback for every 10th…`,
+    );
     const result = memory();
     const growth = result.after - result.before;
     console.log(
-      `  RSS ${result.before.toFixed(1)} → ${result.after.toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (load ${load()})`,
+      `  RSS ${result.before.toFixed(1)} → ${result.samples.map((value) => value.toFixed(1)).join(" → ")} MiB, heap ${result.heapBefore.toFixed(1)} → ${result.heapAfter.toFixed(1)} MiB, in ${result.seconds.toFixed(1)} s (load ${load()})`,
     );
+    console.log(`  feedback store: ${JSON.stringify(result.footprint)}`);
     lines.push(
-      `| RSS after 50,000 → after ${PREDICTIONS.toLocaleString("en")} | ${result.before.toFixed(1)} → ${result.after.toFixed(1)} MiB | |`,
+      `| RSS after ${WARM.toLocaleString("en")} → after ${(WARM + PREDICTIONS).toLocaleString("en")} predictions | ${result.before.toFixed(1)} → ${result.after.toFixed(1)} MiB | |`,
     );
     lines.push(`| RSS growth | ${growth.toFixed(1)} MiB | < 20 MB |`);
     lines.push(
-      `| window rows / predictions kept for feedback | ${result.windowRows} / ${result.kept} | bounded |`,
+      `| heap used (after a full GC) | ${result.heapBefore.toFixed(1)} → ${result.heapAfter.toFixed(1)} MiB | |`,
+    );
+    lines.push(
+      `| window rows / predictions kept for feedback / feedback joined | ${result.windowRows} / ${result.kept} / ${result.joined} | bounded |`,
     );
   }
   if (!flag("skip-drift")) {

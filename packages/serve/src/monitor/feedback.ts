@@ -1,24 +1,15 @@
 import { createReadStream, existsSync } from "node:fs";
-import { appendFile, rename, writeFile } from "node:fs/promises";
+import { appendFile, open, rename } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { type Issue, MlopsError } from "@mlops/core";
 import { ServeError } from "../errors.js";
+import { HashIndex, hashId, ID_HASH, PredictionRing } from "./rings.js";
 
 /** Where a prediction came from: the served name, version and A/B variant (null for none). */
 export interface PredictionOwner {
   readonly name: string;
   readonly version: string;
   readonly variant: string | null;
-}
-
-interface Pending extends PredictionOwner {
-  /** One number for a one-row request, else one per row. */
-  readonly predictions: number | Float64Array;
-  readonly time: number;
-  /** Rows that got their feedback: a flag for one row, a mask for several. */
-  joined: boolean | Uint8Array;
-  /** Shadow versions' predictions of the same request, scored by the same feedback. */
-  shadows?: { owner: PredictionOwner; predictions: number | Float64Array }[];
 }
 
 /** One piece of feedback: the true value for the prediction with this id (and row). */
@@ -42,6 +33,11 @@ export interface JoinedFeedback {
 export interface FeedbackOptions {
   /** Predictions kept to be joined (default 50,000; the oldest go first). */
   capacity?: number;
+  /**
+   * Rows of predictions kept (default 10 × `capacity`): a request of several rows keeps one
+   * value per row, and the oldest predictions go first when the rows would not fit.
+   */
+  maxRows?: number;
   /** How long a prediction waits for its feedback (default 24 h), in milliseconds. */
   ttlMs?: number;
   /**
@@ -49,6 +45,26 @@ export interface FeedbackOptions {
    * for feedback survive a restart (read back at start, compacted as it grows).
    */
   file?: string;
+}
+
+/** How much the store holds and has allocated: counts of entries, not bytes. */
+export interface FeedbackFootprint {
+  /** Predictions waiting for (or with some) feedback. */
+  kept: number;
+  /** Expired or pushed-out ids remembered (as hashes) to answer 410 rather than 404. */
+  gone: number;
+  /** Shadow predictions kept beside answered ones. */
+  shadows: number;
+  /** Lengths of the typed arrays: prediction slots, row slots, and hash-index slots. */
+  allocated: {
+    predictions: number;
+    rows: number;
+    shadowPredictions: number;
+    shadowRows: number;
+    gone: number;
+    index: number;
+    goneIndex: number;
+  };
 }
 
 interface FeedbackIssue {
@@ -63,28 +79,53 @@ export type FeedbackRejection = "unknown_id" | "expired" | "duplicate" | "invali
 
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_MS = 100;
+/** Why an id is gone (kept in the gone ring's owner field). */
+const GONE_TTL = 1;
+const GONE_CAPACITY = 2;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new MlopsError(
+      "argument_invalid",
+      `monitoring.feedback.${name}: expected an integer ≥ 1, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * The bounded store that joins feedback to predictions: every prediction's id, owner and
  * values, kept until its feedback comes, it expires (`ttlMs`) or newer ones push it out
- * (`capacity`) — memory stays bounded whatever the traffic. With `file`, predictions and
- * feedback are appended as JSON Lines and read back at start.
+ * (`capacity`, `maxRows`). Memory stays bounded whatever the traffic, and flat once the store
+ * is full: predictions live in typed-array rings (ids as 64-bit hashes in an open-addressing
+ * index, values and "joined" marks in a row ring), and the ids that expired or were pushed out
+ * are remembered as hashes in a ring of `capacity` more, so late feedback is told 410, not 404.
+ * With `file`, predictions and feedback are appended as JSON Lines and read back at start.
  */
 export class FeedbackStore {
   readonly capacity: number;
+  readonly maxRows: number;
   readonly ttlMs: number;
   readonly file: string | undefined;
   readonly #now: () => number;
-  readonly #pending = new Map<string, Pending>();
-  /**
-   * Ids that expired or were pushed out, so late feedback for them is told so (410) rather
-   * than "unknown" (404); as bounded as the store itself.
-   */
-  readonly #gone = new Map<string, "ttl" | "capacity">();
+  /** The answered predictions, oldest first; `flags` is 0 once a newer one took its id. */
+  readonly #kept: PredictionRing;
+  /** Shadows' predictions; each answered prediction links its first, each shadow the next. */
+  readonly #shadows: PredictionRing;
+  /** Id hash → sequence number in `#kept`, for the predictions kept now. */
+  readonly #index = new HashIndex();
+  /** Ids that expired or were pushed out: the hashes, why in `owner`, `flags` 0 when stale. */
+  readonly #gone: PredictionRing;
+  readonly #goneIndex = new HashIndex();
+  #size = 0;
+  /** The owners (served name, version, variant) predictions point to, by index. */
+  readonly #owners: PredictionOwner[] = [];
+  readonly #ownerKeys = new Map<string, number>();
+  readonly #ownerOf = new WeakMap<object, number>();
   #buffer = "";
   #writes: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -99,13 +140,8 @@ export class FeedbackStore {
   };
 
   constructor(options: FeedbackOptions, now: () => number) {
-    const capacity = options.capacity ?? 50_000;
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new MlopsError(
-        "argument_invalid",
-        `monitoring.feedback.capacity: expected an integer ≥ 1, got ${String(capacity)}`,
-      );
-    }
+    const capacity = positiveInteger("capacity", options.capacity ?? 50_000);
+    const maxRows = positiveInteger("maxRows", options.maxRows ?? 10 * capacity);
     const ttlMs = options.ttlMs ?? 24 * 3600 * 1000;
     if (!(ttlMs > 0)) {
       throw new MlopsError(
@@ -114,9 +150,13 @@ export class FeedbackStore {
       );
     }
     this.capacity = capacity;
+    this.maxRows = maxRows;
     this.ttlMs = ttlMs;
     this.file = options.file;
     this.#now = now;
+    this.#kept = new PredictionRing(capacity, maxRows);
+    this.#shadows = new PredictionRing(capacity, maxRows);
+    this.#gone = new PredictionRing(capacity, 1);
   }
 
   /** Counts a request rejected before its items were looked at (not JSON, empty). */
@@ -126,7 +166,25 @@ export class FeedbackStore {
 
   /** Predictions waiting for (or with some) feedback now. */
   get size(): number {
-    return this.#pending.size;
+    return this.#size;
+  }
+
+  /** What the store holds and the lengths of its arrays (bounded by `capacity` and `maxRows`). */
+  get footprint(): FeedbackFootprint {
+    return {
+      kept: this.#size,
+      gone: this.#goneIndex.size,
+      shadows: this.#shadows.count,
+      allocated: {
+        predictions: this.#kept.high.length,
+        rows: this.#kept.values.length,
+        shadowPredictions: this.#shadows.high.length,
+        shadowRows: this.#shadows.values.length,
+        gone: this.#gone.high.length,
+        index: this.#index.slots,
+        goneIndex: this.#goneIndex.slots,
+      },
+    };
   }
 
   /** Reads the file back (at start): predictions still within their time, and what was joined. */
@@ -135,87 +193,143 @@ export class FeedbackStore {
     if (file === undefined || !existsSync(file)) return 0;
     const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
     for await (const line of lines) {
-      if (line.trim() === "") continue;
-      let entry: unknown;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        // A line cut short by a crash: the rest of the file is still good.
-        continue;
-      }
-      if (!isRecord(entry)) continue;
-      if (entry.kind === "prediction" && typeof entry.id === "string") {
-        const predictions = Array.isArray(entry.predictions)
-          ? Float64Array.from(entry.predictions as number[], (value) => value ?? Number.NaN)
-          : typeof entry.predictions === "number"
-            ? entry.predictions
-            : undefined;
+      const entry = parseLine(line);
+      if (entry === undefined || typeof entry.id !== "string") continue;
+      if (entry.kind === "prediction") {
+        const predictions = predictionsOf(entry.predictions);
         if (predictions === undefined || typeof entry.time !== "number") continue;
-        this.#insert(entry.id, {
-          name: String(entry.model),
-          version: String(entry.version),
-          variant: typeof entry.variant === "string" ? entry.variant : null,
-          predictions,
-          time: entry.time,
-          joined: typeof predictions === "number" ? false : new Uint8Array(predictions.length),
-        });
-      } else if (entry.kind === "shadow" && typeof entry.id === "string") {
-        const pending = this.#pending.get(entry.id);
-        const predictions = Array.isArray(entry.predictions)
-          ? Float64Array.from(entry.predictions as number[], (value) => value ?? Number.NaN)
-          : entry.predictions;
-        if (
-          pending === undefined ||
-          (typeof predictions !== "number" && !(predictions instanceof Float64Array))
-        ) {
-          continue;
+        const owner = this.#ownerIndex(ownerOf(entry));
+        hashId(entry.id);
+        this.#insert(ID_HASH[0], ID_HASH[1], owner, entry.time, predictions);
+      } else if (entry.kind === "shadow") {
+        const predictions = predictionsOf(entry.predictions);
+        hashId(entry.id);
+        const primary = this.#index.get(ID_HASH[0], ID_HASH[1]);
+        if (primary < 0 || predictions === undefined) continue;
+        this.#addShadow(primary, this.#ownerIndex(ownerOf(entry)), predictions);
+      } else if (entry.kind === "feedback") {
+        hashId(entry.id);
+        const seq = this.#index.get(ID_HASH[0], ID_HASH[1]);
+        if (seq < 0) continue;
+        const kept = this.#kept;
+        const slot = kept.slot(seq);
+        const row = kept.rowCount[slot] === 1 ? 0 : entry.index;
+        if (typeof row === "number" && row >= 0 && row < kept.rowCount[slot]) {
+          kept.joined[kept.rowSlot(slot, row)] = 1;
         }
-        pushShadow(pending, {
-          owner: {
-            name: String(entry.model),
-            version: String(entry.version),
-            variant: typeof entry.variant === "string" ? entry.variant : null,
-          },
-          predictions,
-        });
-      } else if (entry.kind === "feedback" && typeof entry.id === "string") {
-        const pending = this.#pending.get(entry.id);
-        if (pending === undefined) continue;
-        if (typeof pending.joined === "boolean") pending.joined = true;
-        else if (typeof entry.index === "number") pending.joined[entry.index] = 1;
       }
     }
-    this.#expire();
+    this.#expire(this.#now());
     await this.#compact();
-    return this.#pending.size;
+    return this.#size;
   }
 
-  #insert(id: string, pending: Pending): void {
-    this.#pending.delete(id);
-    this.#gone.delete(id);
-    this.#pending.set(id, pending);
-    while (this.#pending.size > this.capacity) {
-      const oldest = this.#pending.keys().next().value as string;
-      this.#pending.delete(oldest);
-      this.#bury(oldest, "capacity");
+  /** The index of an owner in `#owners` (the same object, or the same name/version/variant). */
+  #ownerIndex(owner: PredictionOwner): number {
+    const known = this.#ownerOf.get(owner);
+    if (known !== undefined) return known;
+    const key = `${owner.name}\u0000${owner.version}\u0000${owner.variant === null ? "\u0001" : owner.variant}`;
+    let index = this.#ownerKeys.get(key);
+    if (index === undefined) {
+      index = this.#owners.length;
+      this.#owners.push({ name: owner.name, version: owner.version, variant: owner.variant });
+      this.#ownerKeys.set(key, index);
     }
+    this.#ownerOf.set(owner, index);
+    return index;
   }
 
-  #bury(id: string, why: "ttl" | "capacity"): void {
-    this.#gone.delete(id);
-    this.#gone.set(id, why);
-    if (this.#gone.size > this.capacity)
-      this.#gone.delete(this.#gone.keys().next().value as string);
-  }
-
-  /** Drops the predictions whose time is up (the oldest come first in the map). */
-  #expire(): void {
-    const cutoff = this.#now() - this.ttlMs;
-    for (const [id, pending] of this.#pending) {
-      if (pending.time >= cutoff) break;
-      this.#pending.delete(id);
-      this.#bury(id, "ttl");
+  /** Keeps a prediction under its id hash; a prediction kept under the same id is replaced. */
+  #insert(
+    high: number,
+    low: number,
+    owner: number,
+    time: number,
+    predictions: number | ArrayLike<number>,
+  ): void {
+    const kept = this.#kept;
+    const previous = this.#index.get(high, low);
+    if (previous >= 0) {
+      kept.flags[kept.slot(previous)] = 0;
+      this.#index.delete(high, low);
+      this.#size--;
     }
+    const gone = this.#goneIndex.get(high, low);
+    if (gone >= 0) {
+      this.#gone.flags[this.#gone.slot(gone)] = 0;
+      this.#goneIndex.delete(high, low);
+    }
+    const rows = typeof predictions === "number" ? 1 : predictions.length;
+    if (rows > kept.maxRows) {
+      // More rows than the store keeps at all: pushed out at once.
+      this.#bury(high, low, GONE_CAPACITY);
+      return;
+    }
+    while (!kept.fits(rows)) this.#dropOldest(GONE_CAPACITY);
+    const seq = kept.push(high, low, owner, time, rows);
+    const slot = kept.slot(seq);
+    if (typeof predictions === "number") kept.setValue(slot, 0, predictions);
+    else for (let row = 0; row < rows; row++) kept.setValue(slot, row, predictions[row]);
+    this.#index.set(high, low, seq);
+    this.#size++;
+  }
+
+  /** Drops the oldest kept prediction; a live one's id is remembered as gone (`why`). */
+  #dropOldest(why: number): void {
+    const kept = this.#kept;
+    const slot = kept.slot(kept.head);
+    if (kept.flags[slot] === 1) {
+      const high = kept.high[slot];
+      const low = kept.low[slot];
+      this.#index.delete(high, low);
+      this.#size--;
+      this.#bury(high, low, why);
+    }
+    kept.shift();
+  }
+
+  /** Remembers a dropped id as a hash (the oldest of `capacity` such hashes go first). */
+  #bury(high: number, low: number, why: number): void {
+    const gone = this.#gone;
+    const previous = this.#goneIndex.get(high, low);
+    if (previous >= 0) gone.flags[gone.slot(previous)] = 0;
+    while (!gone.fits(0)) {
+      const slot = gone.slot(gone.head);
+      if (gone.flags[slot] === 1) this.#goneIndex.delete(gone.high[slot], gone.low[slot]);
+      gone.shift();
+    }
+    this.#goneIndex.set(high, low, gone.push(high, low, why, 0, 0));
+  }
+
+  /** Drops the predictions whose time is up (the oldest come first in the ring). */
+  #expire(now: number): void {
+    const kept = this.#kept;
+    const cutoff = now - this.ttlMs;
+    while (kept.count > 0 && kept.time[kept.slot(kept.head)] < cutoff) this.#dropOldest(GONE_TTL);
+  }
+
+  /** Keeps a shadow's prediction, linked after the other shadows of the answered one. */
+  #addShadow(primary: number, owner: number, predictions: number | ArrayLike<number>): void {
+    const shadows = this.#shadows;
+    const rows = typeof predictions === "number" ? 1 : predictions.length;
+    if (rows > shadows.maxRows) return;
+    while (!shadows.fits(rows)) shadows.shift();
+    const seq = shadows.push(0, 0, owner, 0, rows);
+    const slot = shadows.slot(seq);
+    if (typeof predictions === "number") shadows.setValue(slot, 0, predictions);
+    else for (let row = 0; row < rows; row++) shadows.setValue(slot, row, predictions[row]);
+    const kept = this.#kept;
+    const keptSlot = kept.slot(primary);
+    let last = kept.link[keptSlot];
+    if (last < 0 || !shadows.has(last)) {
+      kept.link[keptSlot] = seq;
+      return;
+    }
+    for (let next = shadows.link[shadows.slot(last)]; next >= 0 && shadows.has(next); ) {
+      last = next;
+      next = shadows.link[shadows.slot(last)];
+    }
+    shadows.link[shadows.slot(last)] = seq;
   }
 
   /**
@@ -229,12 +343,14 @@ export class FeedbackStore {
     shadow = false,
   ): void {
     const time = this.#now();
-    const stored = typeof predictions === "number" ? predictions : Float64Array.from(predictions);
+    const ownerIndex = this.#ownerIndex(owner);
+    hashId(id);
+    const high = ID_HASH[0];
+    const low = ID_HASH[1];
     if (shadow) {
-      const pending = this.#pending.get(id);
-      if (pending === undefined) return;
-      const kept = { name: owner.name, version: owner.version, variant: owner.variant };
-      pushShadow(pending, { owner: kept, predictions: stored });
+      const primary = this.#index.get(high, low);
+      if (primary < 0) return;
+      this.#addShadow(primary, ownerIndex, predictions);
       if (this.file !== undefined) {
         this.#append({
           kind: "shadow",
@@ -242,20 +358,13 @@ export class FeedbackStore {
           model: owner.name,
           version: owner.version,
           variant: owner.variant,
-          predictions: typeof stored === "number" ? stored : Array.from(stored),
+          predictions: typeof predictions === "number" ? predictions : Array.from(predictions),
         });
       }
       return;
     }
-    this.#insert(id, {
-      name: owner.name,
-      version: owner.version,
-      variant: owner.variant,
-      predictions: stored,
-      time,
-      joined: typeof stored === "number" ? false : new Uint8Array(stored.length),
-    });
-    if (this.#pending.size === this.capacity) this.#expire();
+    this.#expire(time);
+    this.#insert(high, low, ownerIndex, time, predictions);
     if (this.file !== undefined) {
       this.#append({
         kind: "prediction",
@@ -263,7 +372,7 @@ export class FeedbackStore {
         model: owner.name,
         version: owner.version,
         variant: owner.variant,
-        predictions: typeof stored === "number" ? stored : Array.from(stored),
+        predictions: typeof predictions === "number" ? predictions : Array.from(predictions),
         time,
       });
     }
@@ -275,11 +384,12 @@ export class FeedbackStore {
    * rejections are counted by reason.
    */
   join(items: readonly unknown[], single: boolean): JoinedFeedback[] {
-    this.#expire();
-    const issues: FeedbackIssue[] = [];
-    const accepted: { pending: Pending; index: number; actual: number; id: string }[] = [];
-    const seen = new Set<string>();
     const now = this.#now();
+    this.#expire(now);
+    const kept = this.#kept;
+    const issues: FeedbackIssue[] = [];
+    const accepted: { slot: number; index: number; actual: number; id: string }[] = [];
+    const seen = new Set<string>();
     items.forEach((item, position) => {
       const problem = (reason: FeedbackRejection, field: string, message: string) => {
         const path: (string | number)[] = single ? [] : [position];
@@ -302,19 +412,20 @@ export class FeedbackStore {
         problem("invalid", "id", `expected the prediction's id (a string), got ${describe(id)}`);
         return;
       }
-      const pending = this.#pending.get(id);
-      const gone = pending === undefined ? this.#gone.get(id) : undefined;
-      if (gone !== undefined) {
-        problem(
-          "expired",
-          "id",
-          gone === "ttl"
-            ? `the prediction ${JSON.stringify(id)} expired (feedback is taken for ${formatHours(this.ttlMs)})`
-            : `the prediction ${JSON.stringify(id)} was pushed out by newer ones (the last ${this.capacity} predictions wait for feedback)`,
-        );
-        return;
-      }
-      if (pending === undefined) {
+      hashId(id);
+      const seq = this.#index.get(ID_HASH[0], ID_HASH[1]);
+      if (seq < 0) {
+        const gone = this.#goneIndex.get(ID_HASH[0], ID_HASH[1]);
+        if (gone >= 0) {
+          problem(
+            "expired",
+            "id",
+            this.#gone.owner[this.#gone.slot(gone)] === GONE_TTL
+              ? `the prediction ${JSON.stringify(id)} expired (feedback is taken for ${formatHours(this.ttlMs)})`
+              : `the prediction ${JSON.stringify(id)} was pushed out by newer ones (the last ${this.capacity} predictions wait for feedback)`,
+          );
+          return;
+        }
         problem(
           "unknown_id",
           "id",
@@ -323,7 +434,8 @@ export class FeedbackStore {
         );
         return;
       }
-      if (pending.time < now - this.ttlMs) {
+      const slot = kept.slot(seq);
+      if (kept.time[slot] < now - this.ttlMs) {
         problem(
           "expired",
           "id",
@@ -331,7 +443,7 @@ export class FeedbackStore {
         );
         return;
       }
-      const rows = typeof pending.predictions === "number" ? 1 : pending.predictions.length;
+      const rows = kept.rowCount[slot];
       let values: [number, number][];
       if (index !== undefined) {
         if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= rows) {
@@ -384,9 +496,7 @@ export class FeedbackStore {
       }
       for (const [row, value] of values) {
         const key = `${id}\u0000${row}`;
-        const done =
-          typeof pending.joined === "boolean" ? pending.joined : pending.joined[row] === 1;
-        if (done || seen.has(key)) {
+        if (kept.joined[kept.rowSlot(slot, row)] === 1 || seen.has(key)) {
           problem(
             "duplicate",
             "id",
@@ -395,7 +505,7 @@ export class FeedbackStore {
           return;
         }
         seen.add(key);
-        accepted.push({ pending, index: row, actual: value, id });
+        accepted.push({ slot, index: row, actual: value, id });
       }
     });
     if (issues.length > 0) {
@@ -413,18 +523,27 @@ export class FeedbackStore {
         issues: issues.map(({ reason: _, ...issue }) => issue) as unknown as Issue[],
       });
     }
+    const shadows = this.#shadows;
     const joined: JoinedFeedback[] = [];
-    for (const { pending, index, actual, id } of accepted) {
-      const predicted =
-        typeof pending.predictions === "number" ? pending.predictions : pending.predictions[index];
-      if (typeof pending.joined === "boolean") pending.joined = true;
-      else pending.joined[index] = 1;
-      joined.push({ owner: pending, predicted, actual });
-      for (const shadow of pending.shadows ?? []) {
-        const value =
-          typeof shadow.predictions === "number" ? shadow.predictions : shadow.predictions[index];
-        if (value !== undefined)
-          joined.push({ owner: shadow.owner, predicted: value, actual, shadow: true });
+    for (const { slot, index, actual, id } of accepted) {
+      const rowSlot = kept.rowSlot(slot, index);
+      kept.joined[rowSlot] = 1;
+      joined.push({
+        owner: this.#owners[kept.owner[slot]],
+        predicted: kept.values[rowSlot],
+        actual,
+      });
+      for (let seq = kept.link[slot]; seq >= 0 && shadows.has(seq); ) {
+        const shadowSlot = shadows.slot(seq);
+        if (index < shadows.rowCount[shadowSlot]) {
+          joined.push({
+            owner: this.#owners[shadows.owner[shadowSlot]],
+            predicted: shadows.values[shadows.rowSlot(shadowSlot, index)],
+            actual,
+            shadow: true,
+          });
+        }
+        seq = shadows.link[shadowSlot];
       }
       if (this.file !== undefined) this.#append({ kind: "feedback", id, index, actual, time: now });
     }
@@ -460,34 +579,33 @@ export class FeedbackStore {
     return this.#writes;
   }
 
-  /** Rewrites the file with only the predictions still kept (atomically). */
+  /**
+   * Rewrites the file with only the lines of the predictions still kept (atomically). The ids
+   * are not in memory (only their hashes), so the file itself is filtered, line by line.
+   */
   async #compact(): Promise<void> {
     const file = this.file;
-    if (file === undefined) return;
-    let text = "";
-    for (const [id, pending] of this.#pending) {
-      const predictions =
-        typeof pending.predictions === "number"
-          ? pending.predictions
-          : Array.from(pending.predictions);
-      text += `${JSON.stringify({ kind: "prediction", id, model: pending.name, version: pending.version, variant: pending.variant, predictions, time: pending.time })}\n`;
-      for (const shadow of pending.shadows ?? []) {
-        const values =
-          typeof shadow.predictions === "number"
-            ? shadow.predictions
-            : Array.from(shadow.predictions);
-        text += `${JSON.stringify({ kind: "shadow", id, model: shadow.owner.name, version: shadow.owner.version, variant: shadow.owner.variant, predictions: values })}\n`;
-      }
-      if (pending.joined === true)
-        text += `${JSON.stringify({ kind: "feedback", id, index: 0 })}\n`;
-      else if (pending.joined instanceof Uint8Array) {
-        pending.joined.forEach((flag, index) => {
-          if (flag === 1) text += `${JSON.stringify({ kind: "feedback", id, index })}\n`;
-        });
-      }
-    }
+    if (file === undefined || !existsSync(file)) return;
     const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, text);
+    const output = await open(temporary, "w");
+    try {
+      const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
+      let text = "";
+      for await (const line of lines) {
+        const entry = parseLine(line);
+        if (entry === undefined || typeof entry.id !== "string") continue;
+        hashId(entry.id);
+        if (this.#index.get(ID_HASH[0], ID_HASH[1]) < 0) continue;
+        text += `${line}\n`;
+        if (text.length >= FLUSH_BYTES) {
+          await output.write(text);
+          text = "";
+        }
+      }
+      if (text !== "") await output.write(text);
+    } finally {
+      await output.close();
+    }
     await rename(temporary, file);
     this.#linesSinceCompaction = 0;
   }
@@ -499,12 +617,32 @@ export class FeedbackStore {
   }
 }
 
-function pushShadow(
-  pending: Pending,
-  shadow: { owner: PredictionOwner; predictions: number | Float64Array },
-): void {
-  if (pending.shadows === undefined) pending.shadows = [shadow];
-  else pending.shadows.push(shadow);
+/** A line of the JSON Lines file as an object, or undefined (blank, cut short by a crash). */
+function parseLine(line: string): Record<string, unknown> | undefined {
+  if (line.trim() === "") return undefined;
+  try {
+    const entry: unknown = JSON.parse(line);
+    return isRecord(entry) ? entry : undefined;
+  } catch {
+    // A line cut short by a crash: the rest of the file is still good.
+    return undefined;
+  }
+}
+
+function predictionsOf(value: unknown): number | Float64Array | undefined {
+  if (typeof value === "number") return value;
+  if (Array.isArray(value)) {
+    return Float64Array.from(value, (item) => (typeof item === "number" ? item : Number.NaN));
+  }
+  return undefined;
+}
+
+function ownerOf(entry: Record<string, unknown>): PredictionOwner {
+  return {
+    name: String(entry.model),
+    version: String(entry.version),
+    variant: typeof entry.variant === "string" ? entry.variant : null,
+  };
 }
 
 const REJECTION_CODES = {
