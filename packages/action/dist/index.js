@@ -82191,6 +82191,53 @@ function validateJson(value2, path, ancestors = []) {
   throw new MlopsError("argument_invalid", `${path}: expected plain JSON, got ${typeof value2}`);
 }
 
+// ../core/src/registry/reports.ts
+var REPORT_EXPERIMENTS = { gate: "mlops-gate", drift: "mlops-drift" };
+var REPORT_ARTIFACT = "report.json";
+async function recordReport(registry3, options) {
+  const files = Object.entries(options.files ?? {});
+  for (const [name, content] of files) {
+    if (name === REPORT_ARTIFACT) {
+      throw new MlopsError(
+        "argument_invalid",
+        `recordReport: files cannot hold "${REPORT_ARTIFACT}", the report's own artifact`
+      );
+    }
+    if (typeof content !== "string" && !(content instanceof Uint8Array)) {
+      throw new MlopsError(
+        "argument_invalid",
+        `recordReport: files["${name}"]: expected a string or a Uint8Array, got ${typeof content}`
+      );
+    }
+  }
+  const run3 = await registry3.startRun({
+    experiment: REPORT_EXPERIMENTS[options.kind],
+    runName: options.title.slice(0, 250),
+    tags: {
+      "mlops.report.kind": options.kind,
+      "mlops.report.model": options.model,
+      "mlops.report.version": String(options.version),
+      "mlops.report.verdict": options.verdict
+    }
+  });
+  try {
+    const encoder4 = new TextEncoder();
+    const bytes = encoder4.encode(JSON.stringify(options.report));
+    await registry3.store.logArtifact(run3.runId, REPORT_ARTIFACT, bytes);
+    for (const [name, content] of files) {
+      const data = typeof content === "string" ? encoder4.encode(content) : content;
+      await registry3.store.logArtifact(run3.runId, name, data);
+    }
+    if (options.metrics && Object.keys(options.metrics).length > 0) {
+      await registry3.logMetrics(run3.runId, options.metrics);
+    }
+  } catch (error63) {
+    await registry3.endRun(run3.runId, "FAILED").catch(() => void 0);
+    throw error63;
+  }
+  return registry3.endRun(run3.runId, "FINISHED");
+}
+
 // ../core/src/registry/uri.ts
 var FORMS = "models:/<name>/<version>, models:/<name>@<alias> or models:/<name>/latest";
 function fail(uri, problem, cause) {
@@ -82499,7 +82546,7 @@ async function runGate(registry3, options) {
     if (moved) await registry3.setAlias(name, alias, version2, { actor, reason });
     promoted = { name, alias, from, to: version2, moved, actor, reason };
   }
-  return {
+  const run3 = {
     result,
     candidateUri,
     candidate: candidate.version,
@@ -82509,8 +82556,43 @@ async function runGate(registry3, options) {
     promoted,
     summary: summary2,
     evaluationData,
-    warnings
+    warnings,
+    kept: null
   };
+  if (options.keepReport !== false) run3.kept = await keepGateReport(registry3, run3, options);
+  return run3;
+}
+function reportTitle(run3) {
+  const { name, version: version2 } = run3.candidate;
+  const against = run3.baseline === null ? "no baseline" : `v${run3.baseline.version}`;
+  let title = `gate ${name} v${version2} vs ${against}: ${run3.result.verdict}`;
+  if (run3.promoted?.moved) title += `, @${run3.promoted.alias} \u2192 v${run3.promoted.to}`;
+  return title;
+}
+async function keepGateReport(registry3, run3, options) {
+  const report = gateRunReport(run3);
+  const files = options.reportFiles?.(report);
+  const metrics2 = {};
+  for (const [role, summary2] of [
+    ["candidate", run3.result.candidate],
+    ["baseline", run3.result.baseline]
+  ]) {
+    for (const [key, value2] of Object.entries(summary2?.metrics ?? {})) {
+      if (Number.isFinite(value2)) metrics2[`${role}_${key}`] = value2;
+    }
+  }
+  const title = reportTitle(run3);
+  const kept = await recordReport(registry3, {
+    kind: "gate",
+    model: run3.candidate.name,
+    version: run3.candidate.version,
+    title,
+    verdict: run3.result.verdict,
+    report,
+    metrics: metrics2,
+    files
+  });
+  return { runId: kept.runId, experiment: REPORT_EXPERIMENTS.gate, title };
 }
 
 // ../core/src/gate/thresholds.ts
@@ -85533,6 +85615,12 @@ async function run2() {
     const markdown = formatGateRunMarkdown(gate);
     await writeSummary(markdown);
     await commentOnPullRequest(input2("github-token"), gate.candidate.name, markdown);
+    if (gate.kept !== null) {
+      const { name, version: version2 } = gate.candidate;
+      info(
+        `Gate report kept with ${name} v${version2}: run ${gate.kept.runId} (${gate.kept.experiment})`
+      );
+    }
     const promotion = promotionLine(gate);
     if (promotion !== void 0) info(promotion);
     if (gate.result.passed) info(gate.summary);

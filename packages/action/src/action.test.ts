@@ -8,7 +8,15 @@ import { createServer, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createArtifact, field, openRegistry, readFrame, rowHashes, schema } from "@mlops/core";
+import {
+  createArtifact,
+  field,
+  listReports,
+  openRegistry,
+  readFrame,
+  rowHashes,
+  schema,
+} from "@mlops/core";
 import { ensureBuilt } from "@mlops/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -327,8 +335,15 @@ describe("the bundled action", () => {
     expect(run.stdout).toContain("Verdict: PASS (all 2 checks passed)");
     expect(run.stdout).toContain(`Promoted wine@production: 1 → 2.\n${reason}\n`);
     expect((await aliasesOf(workspace)).production).toBe(2);
-    const history = await (await openRegistry(join(workspace, ".mlops"))).aliasHistory("wine");
+    const registry = await openRegistry(join(workspace, ".mlops"));
+    const history = await registry.aliasHistory("wine");
     expect(history.at(-1)).toMatchObject({ alias: "production", actor: "octocat", reason });
+    // The report is kept with the candidate, as mlops gate keeps it: the `report` output's JSON.
+    const [kept] = await listReports(registry.store, "wine", 2);
+    expect(kept.tags["mlops.report.verdict"]).toBe("pass");
+    expect(run.stdout).toContain(`Gate report kept with wine v2: run ${kept.runId} (mlops-gate)`);
+    const stored = await registry.store.readArtifact(kept.runId, "report.json");
+    expect(JSON.parse(new TextDecoder().decode(stored))).toEqual(report);
   });
 
   it("fails a regression: exit 1, passed=false, ❌ rows, annotations, no move", async () => {
@@ -357,6 +372,10 @@ describe("the bundled action", () => {
     );
     expect(run.summary).toContain("| ❌ | r2 | `minAbsoluteChange=0` |");
     expect(run.summary).toContain("**Verdict: ❌ fail** (2 of 2 checks failed)");
+    // A failed gate's report is kept with its candidate too.
+    const registry = await openRegistry(join(workspace, ".mlops"));
+    const kept = await listReports(registry.store, "wine", 3);
+    expect(kept.map((item) => item.tags["mlops.report.verdict"])).toEqual(["fail"]);
     expect(run.summary).toContain(
       "**Not promoted:** `wine@production` was not moved, because the gate failed.",
     );

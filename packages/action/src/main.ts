@@ -267,6 +267,12 @@ export async function run(): Promise<void> {
     const markdown = formatGateRunMarkdown(gate);
     await writeSummary(markdown);
     await commentOnPullRequest(input("github-token"), gate.candidate.name, markdown);
+    if (gate.kept !== null) {
+      const { name, version } = gate.candidate;
+      core.info(
+        `Gate report kept with ${name} v${version}: run ${gate.kept.runId} (${gate.kept.experiment})`,
+      );
+    }
     const promotion = promotionLine(gate);
     if (promotion !== undefined) core.info(promotion);
     if (gate.result.passed) core.info(gate.summary);

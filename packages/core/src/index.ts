@@ -147,6 +147,7 @@ export {
 export {
   type GatePromotion,
   gateModelUri,
+  type KeptGateReport,
   type RunGateOptions,
   type RunGateResult,
   runGate,
@@ -325,6 +326,7 @@ export {
   listReports,
   REPORT_ARTIFACT,
   REPORT_EXPERIMENTS,
+  REPORT_HTML_ARTIFACT,
   type RecordReportOptions,
   recordReport,
 } from "./registry/reports.js";

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { GATE_METRICS, gateEvaluationCsv, populateGateRegistry } from "../gate/fixture.js";
 import { openRegistry } from "../registry/registry.js";
+import { listReports } from "../registry/reports.js";
 import { type CliIo, main } from "./main.js";
 
 interface Result {
@@ -30,6 +31,25 @@ async function cli(argv: string[], env: Record<string, string> = {}): Promise<Re
   return { code, stdout, stderr };
 }
 
+/** The gate reports kept with wine vN, newest first, with their artifacts and JSON read back. */
+async function keptReports(version: number) {
+  const registry = await openRegistry(join(dir, "registry"));
+  try {
+    const runs = await listReports(registry.store, "wine", version);
+    return await Promise.all(
+      runs.map(async (run) => ({
+        run,
+        artifacts: (await registry.store.listArtifacts(run.runId)).map((item) => item.name),
+        json: JSON.parse(
+          new TextDecoder().decode(await registry.store.readArtifact(run.runId, "report.json")),
+        ),
+      })),
+    );
+  } finally {
+    await registry.close();
+  }
+}
+
 async function production(name = "wine"): Promise<number | undefined> {
   return (await (await openRegistry(join(dir, "registry"))).store.listAliases(name)).production;
 }
@@ -52,7 +72,7 @@ afterAll(async () => {
 });
 
 describe("mlops gate", () => {
-  it("passes, prints the table and promotes, the verdict becoming the history reason", async () => {
+  it("passes, prints the table, promotes (the verdict becoming the history reason) and keeps the report", async () => {
     const { code, stdout, stderr } = await cli(
       [
         "gate",
@@ -71,6 +91,7 @@ describe("mlops gate", () => {
     const reason =
       "gate passed: rmse 0.3062 vs 0.3348 (-8.54 %, at most 2 % worse allowed); " +
       "r2 0.8969 vs 0.8768 (+2.3 %, at least as good required)";
+    const [report] = await keptReports(2);
     expect(stdout).toBe(
       [
         "Candidate models:/wine@staging (version 2), baseline models:/wine@production (version 1)",
@@ -90,9 +111,27 @@ describe("mlops gate", () => {
         "",
         `Promoted wine@production: 1 → 2 (by octocat, reason ${JSON.stringify(reason)})`,
         "",
+        `Report kept with wine v2: run ${report.run.runId} of experiment mlops-gate ` +
+          "(mlops ui shows it on the version's page)",
+        "",
       ].join("\n"),
     );
     expect(await production()).toBe(2);
+    // The report kept with the candidate: the --json document, its metrics as columns.
+    expect(report.run.runName).toBe("gate wine v2 vs v1: pass, @production → v2");
+    expect(report.run.tags).toMatchObject({
+      "mlops.report.kind": "gate",
+      "mlops.report.verdict": "pass",
+    });
+    expect(report.run.metrics.candidate_rmse).toBeCloseTo(GATE_METRICS.v2.rmse, 12);
+    expect(report.run.metrics.baseline_r2).toBeCloseTo(GATE_METRICS.v1.r2, 12);
+    expect(report.artifacts).toEqual(["report.json"]);
+    expect(report.json).toMatchObject({
+      result: { verdict: "pass" },
+      candidate: { uri: "models:/wine@staging", version: 2 },
+      baseline: { uri: "models:/wine@production", version: 1 },
+      promoted: { alias: "production", from: 1, to: 2, moved: true, actor: "octocat", reason },
+    });
     const history = await (await openRegistry(join(dir, "registry"))).aliasHistory("wine");
     expect(history.at(-1)).toMatchObject({
       alias: "production",
@@ -182,8 +221,16 @@ describe("mlops gate", () => {
         "at most 2 % worse allowed.\n",
     );
     expect(stdout).toContain("Verdict: FAIL (2 of 2 checks failed)\n");
-    expect(stdout).toMatch(/Not promoted: the gate failed, so wine@production was not moved\.\n$/);
+    expect(stdout).toContain("Not promoted: the gate failed, so wine@production was not moved.\n");
+    expect(stdout).toMatch(
+      /\nReport kept with wine v3: run [0-9a-f]{32} of experiment mlops-gate \(mlops ui shows it on the version's page\)\n$/,
+    );
     expect(await production()).toBe(1);
+    // A failed gate keeps its report too, with the failing verdict.
+    const [failed] = await keptReports(3);
+    expect(failed.run.runName).toBe("gate wine v3 vs v1: fail");
+    expect(failed.run.tags["mlops.report.verdict"]).toBe("fail");
+    expect(failed.json).toMatchObject({ result: { verdict: "fail" }, promoted: null });
     const json = await cli([
       "gate",
       "--json",

@@ -12,6 +12,7 @@ import {
 } from "../gate/rules.js";
 import { type RunGateResult, runGate } from "../gate/run.js";
 import { currentActor } from "../registry/actor.js";
+import { REPORT_HTML_ARTIFACT } from "../registry/reports.js";
 import { loadUi } from "../ui/load.js";
 import { defineMlopsCommand } from "./context.js";
 
@@ -82,6 +83,15 @@ function promotionText(run: RunGateResult): string {
     return `Not promoted: the gate failed, so ${alias} was not moved.\n`;
   }
   return "";
+}
+
+function keptText(run: RunGateResult): string {
+  if (run.kept === null) return "";
+  const { name, version } = run.candidate;
+  return (
+    `\nReport kept with ${name} v${version}: run ${run.kept.runId} of experiment ` +
+    `${run.kept.experiment} (mlops ui shows it on the version's page)\n`
+  );
 }
 
 function comparedText(run: RunGateResult): string {
@@ -170,8 +180,8 @@ export const gateCommand = defineMlopsCommand({
       type: "string",
       value: "FILE",
       description:
-        "also write the report as one HTML file with charts and the bootstrap intervals " +
-        "(needs @mlops/ui)",
+        "also write the report as one HTML file with charts and the bootstrap intervals, " +
+        "kept with the candidate version too (needs @mlops/ui)",
     },
   },
   examples: [
@@ -205,6 +215,7 @@ export const gateCommand = defineMlopsCommand({
     // Before the gate runs: a missing @mlops/ui fails at once, and nothing is promoted.
     const ui = options.html === undefined ? undefined : await loadUi("renderGateReport");
     const registry = await openRegistry();
+    let html: string | undefined;
     const run = await runGate(registry, {
       model: options.model,
       candidate: options.candidate,
@@ -216,19 +227,29 @@ export const gateCommand = defineMlopsCommand({
       promote: options.promote,
       reason: options.reason,
       actor: options.actor ?? currentActor(env),
+      // The HTML file is kept with the report too (as report.html): rendered once, here.
+      reportFiles:
+        ui === undefined
+          ? undefined
+          : (report) => {
+              html = ui.renderGateReport(report);
+              return { [REPORT_HTML_ARTIFACT]: html };
+            },
     });
     if (options.markdown !== undefined) {
       await writeReport(cwd, options.markdown, "Markdown", formatGateRunMarkdown(run));
     }
     if (ui !== undefined && options.html !== undefined) {
-      await writeReport(cwd, options.html, "HTML", ui.renderGateReport(gateRunReport(run)));
+      html ??= ui.renderGateReport(gateRunReport(run));
+      await writeReport(cwd, options.html, "HTML", html);
     }
     return {
       json: gateRunReport(run),
       text:
         comparedText(run) +
         formatGateTable(run.result) +
-        (promotionText(run) === "" ? "" : `\n${promotionText(run)}`),
+        (promotionText(run) === "" ? "" : `\n${promotionText(run)}`) +
+        keptText(run),
       exitCode: run.result.passed ? 0 : 1,
     };
   },

@@ -5,8 +5,9 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { MlopsError } from "../errors/error.js";
 import { openExistingRegistry } from "../registry/existing.js";
 import { openRegistry, type Registry } from "../registry/registry.js";
+import { listReports } from "../registry/reports.js";
 import { caught, GATE_METRICS, gateEvaluationCsv, populateGateRegistry } from "./fixture.js";
-import { formatGateRunMarkdown } from "./report.js";
+import { formatGateRunMarkdown, gateRunReport } from "./report.js";
 import { GateConfigError } from "./rules.js";
 import { gateModelUri, runGate } from "./run.js";
 
@@ -118,6 +119,63 @@ describe("runGate", () => {
     expect(again.promoted).toMatchObject({ from: 2, to: 2, moved: false });
     expect(again.promoted?.reason).toBe(`nightly; ${again.summary}`);
     expect(await registry.aliasHistory("wine")).toHaveLength(4);
+  });
+
+  it("keeps every run's report with the candidate version, passed or failed", async () => {
+    const failed = await runGate(registry, {
+      model: "wine",
+      candidate: "@challenger",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      promote: "production",
+      reportFiles: (report) => ({
+        "report.md": `verdict ${report.result.verdict}, candidate v${report.candidate.version}`,
+        "raw.bin": Uint8Array.of(1, 2, 3),
+      }),
+    });
+    expect(failed.kept).toEqual({
+      runId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      experiment: "mlops-gate",
+      title: "gate wine v3 vs v1: fail",
+    });
+    const [kept] = await listReports(registry.store, "wine", 3);
+    expect(kept.runId).toBe(failed.kept?.runId);
+    expect(kept.status).toBe("FINISHED");
+    expect(kept.tags).toMatchObject({
+      "mlops.report.kind": "gate",
+      "mlops.report.model": "wine",
+      "mlops.report.version": "3",
+      "mlops.report.verdict": "fail",
+    });
+    expect(Object.keys(kept.metrics).sort()).toEqual([
+      "baseline_r2",
+      "baseline_rmse",
+      "candidate_r2",
+      "candidate_rmse",
+    ]);
+    expect(kept.metrics.candidate_rmse).toBe(failed.result.candidate.metrics.rmse);
+    const read = async (name: string) => registry.store.readArtifact(kept.runId, name);
+    expect(JSON.parse(new TextDecoder().decode(await read("report.json")))).toEqual(
+      JSON.parse(JSON.stringify(gateRunReport(failed))),
+    );
+    expect(new TextDecoder().decode(await read("report.md"))).toBe("verdict fail, candidate v3");
+    expect([...(await read("raw.bin"))]).toEqual([1, 2, 3]);
+
+    // keepReport: false compares and promotes without keeping anything.
+    const before = await registry.store.searchRuns({});
+    const quiet = await runGate(registry, {
+      model: "wine",
+      data: "eval.csv",
+      cwd: dir,
+      rules,
+      promote: "production",
+      keepReport: false,
+    });
+    expect(quiet.kept).toBeNull();
+    expect(quiet.promoted?.moved).toBe(true);
+    expect(await registry.store.searchRuns({})).toHaveLength(before.length);
+    expect(await listReports(registry.store, "wine", 2)).toEqual([]);
   });
 
   it("does not promote a regression", async () => {

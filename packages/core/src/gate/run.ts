@@ -9,10 +9,12 @@ import { currentActor } from "../registry/actor.js";
 import { DATASET_CONTEXT_TAG, REPEATED_SHARE_TAG, ROW_HASHES_TAG } from "../registry/datasets.js";
 import { validateAlias, validateName } from "../registry/names.js";
 import type { LoadedModel, Registry } from "../registry/registry.js";
+import { REPORT_EXPERIMENTS, recordReport } from "../registry/reports.js";
 import type { ModelVersion } from "../registry/types.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import { Schema } from "../schema/schema.js";
 import { evaluateGate } from "./evaluate.js";
+import { type GateRunReport, gateRunReport } from "./report.js";
 import { type GateRulesInput, parseGateRules } from "./rules.js";
 import { formatGateSummary } from "./summary.js";
 import type { GateResult } from "./types.js";
@@ -101,6 +103,30 @@ export interface RunGateOptions {
   reason?: string;
   /** Who promotes, for the alias history. Default `currentActor()`: `GITHUB_ACTOR`, the OS user. */
   actor?: string;
+  /**
+   * Keep the gate's report with the candidate version (`recordReport`: a run of the `mlops-gate`
+   * experiment holding `gateRunReport(run)` as `report.json`), passed or failed, promoted or not,
+   * so that `mlops ui` shows it on the version's page. Default true; false compares without
+   * writing anything but the promotion.
+   */
+  keepReport?: boolean;
+  /**
+   * More files kept with the report, made from it (`mlops gate --html` keeps its HTML file as
+   * `report.html`). Called once, only when the report is kept.
+   */
+  reportFiles?: (report: GateRunReport) => Record<string, string | Uint8Array>;
+}
+
+/**
+ * Where a gate's report was kept: the tracking run that holds it.
+ *
+ * @example
+ * // { runId: "3f2c…", experiment: "mlops-gate", title: "gate wine v3 vs v2: pass, @production → v3" }
+ */
+export interface KeptGateReport {
+  runId: string;
+  experiment: string;
+  title: string;
 }
 
 /**
@@ -152,6 +178,8 @@ export interface RunGateResult {
    * the baseline's) training data.
    */
   warnings: string[];
+  /** The run that keeps the report with the candidate version; null with `keepReport: false`. */
+  kept: KeptGateReport | null;
 }
 
 function withRole(role: string, uri: string, error: unknown): unknown {
@@ -415,7 +443,7 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
     if (moved) await registry.setAlias(name, alias, version, { actor, reason });
     promoted = { name, alias, from, to: version, moved, actor, reason };
   }
-  return {
+  const run: RunGateResult = {
     result,
     candidateUri,
     candidate: candidate.version,
@@ -426,5 +454,49 @@ export async function runGate(registry: Registry, options: RunGateOptions): Prom
     summary,
     evaluationData,
     warnings,
+    kept: null,
   };
+  if (options.keepReport !== false) run.kept = await keepGateReport(registry, run, options);
+  return run;
+}
+
+/** A short title for a kept report: `gate wine v3 vs v2: pass, @production → v3`. */
+function reportTitle(run: RunGateResult): string {
+  const { name, version } = run.candidate;
+  const against = run.baseline === null ? "no baseline" : `v${run.baseline.version}`;
+  let title = `gate ${name} v${version} vs ${against}: ${run.result.verdict}`;
+  if (run.promoted?.moved) title += `, @${run.promoted.alias} → v${run.promoted.to}`;
+  return title;
+}
+
+/** Records the run's report with the candidate version (see `RunGateOptions.keepReport`). */
+async function keepGateReport(
+  registry: Registry,
+  run: RunGateResult,
+  options: RunGateOptions,
+): Promise<KeptGateReport> {
+  const report = gateRunReport(run);
+  const files = options.reportFiles?.(report);
+  // The compared values as columns of the mlops-gate runs table.
+  const metrics: Record<string, number> = {};
+  for (const [role, summary] of [
+    ["candidate", run.result.candidate],
+    ["baseline", run.result.baseline],
+  ] as const) {
+    for (const [key, value] of Object.entries(summary?.metrics ?? {})) {
+      if (Number.isFinite(value)) metrics[`${role}_${key}`] = value;
+    }
+  }
+  const title = reportTitle(run);
+  const kept = await recordReport(registry, {
+    kind: "gate",
+    model: run.candidate.name,
+    version: run.candidate.version,
+    title,
+    verdict: run.result.verdict,
+    report,
+    metrics,
+    files,
+  });
+  return { runId: kept.runId, experiment: REPORT_EXPERIMENTS.gate, title };
 }

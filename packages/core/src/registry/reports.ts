@@ -1,3 +1,4 @@
+import { MlopsError } from "../errors/error.js";
 import type { Registry } from "./registry.js";
 import type { RegistryStore, Run } from "./types.js";
 
@@ -6,6 +7,9 @@ export const REPORT_EXPERIMENTS = { gate: "mlops-gate", drift: "mlops-drift" } a
 
 /** The artifact that holds a recorded report's JSON. */
 export const REPORT_ARTIFACT = "report.json";
+
+/** The artifact that holds a recorded report's single-file HTML, when one was kept (`--html`). */
+export const REPORT_HTML_ARTIFACT = "report.html";
 
 /** What `recordReport` stores. */
 export interface RecordReportOptions {
@@ -20,6 +24,11 @@ export interface RecordReportOptions {
   report: unknown;
   /** Numbers worth a column in the runs table (the gate's metrics, the drifted share). */
   metrics?: Record<string, number>;
+  /**
+   * More files kept with the report, by artifact name (`report.html`: the single-file HTML
+   * report `mlops gate --html` wrote). `report.json` is the report itself and cannot be one.
+   */
+  files?: Record<string, string | Uint8Array>;
 }
 
 /**
@@ -32,6 +41,21 @@ export interface RecordReportOptions {
  *   verdict: "pass", report: gateRunReport(run) });
  */
 export async function recordReport(registry: Registry, options: RecordReportOptions): Promise<Run> {
+  const files = Object.entries(options.files ?? {});
+  for (const [name, content] of files) {
+    if (name === REPORT_ARTIFACT) {
+      throw new MlopsError(
+        "argument_invalid",
+        `recordReport: files cannot hold "${REPORT_ARTIFACT}", the report's own artifact`,
+      );
+    }
+    if (typeof content !== "string" && !(content instanceof Uint8Array)) {
+      throw new MlopsError(
+        "argument_invalid",
+        `recordReport: files["${name}"]: expected a string or a Uint8Array, got ${typeof content}`,
+      );
+    }
+  }
   const run = await registry.startRun({
     experiment: REPORT_EXPERIMENTS[options.kind],
     runName: options.title.slice(0, 250),
@@ -42,15 +66,26 @@ export async function recordReport(registry: Registry, options: RecordReportOpti
       "mlops.report.verdict": options.verdict,
     },
   });
-  const bytes = new TextEncoder().encode(JSON.stringify(options.report));
-  await registry.store.logArtifact(run.runId, REPORT_ARTIFACT, bytes);
-  if (options.metrics && Object.keys(options.metrics).length > 0) {
-    await registry.logMetrics(run.runId, options.metrics);
+  try {
+    const encoder = new TextEncoder();
+    const bytes = encoder.encode(JSON.stringify(options.report));
+    await registry.store.logArtifact(run.runId, REPORT_ARTIFACT, bytes);
+    for (const [name, content] of files) {
+      const data = typeof content === "string" ? encoder.encode(content) : content;
+      await registry.store.logArtifact(run.runId, name, data);
+    }
+    if (options.metrics && Object.keys(options.metrics).length > 0) {
+      await registry.logMetrics(run.runId, options.metrics);
+    }
+  } catch (error) {
+    // A half-kept report is marked as such, not left RUNNING forever.
+    await registry.endRun(run.runId, "FAILED").catch(() => undefined);
+    throw error;
   }
   return registry.endRun(run.runId, "FINISHED");
 }
 
-/** The recorded reports about a model version, newest first. */
+/** The recorded reports about a model version, newest first (half-recorded ones left out). */
 export async function listReports(
   store: RegistryStore,
   model: string,
@@ -63,7 +98,7 @@ export async function listReports(
   }
   if (ids.length === 0) return [];
   // Model names are letters, digits, "_", ".", "-" and spaces: nothing to escape in quotes.
-  return store.searchRuns({
+  const runs = await store.searchRuns({
     experimentIds: ids,
     filter:
       `tags.\`mlops.report.model\` = '${model}' and ` +
@@ -71,4 +106,7 @@ export async function listReports(
     orderBy: ["attributes.start_time DESC"],
     maxResults: 1000,
   });
+  // A report whose recording failed or was cut short (its run FAILED or still RUNNING) may lack
+  // its report.json: only finished ones are listed.
+  return runs.filter((run) => run.status === "FINISHED");
 }

@@ -14,8 +14,10 @@ import {
   matchesRunFilter,
   parseRunFilter,
   REPORT_ARTIFACT,
+  REPORT_HTML_ARTIFACT,
   type RegistryStore,
   type Run,
+  redactLocation,
 } from "@mlops/core";
 import { SDK_VERSION } from "@mlops/core/internal";
 import { asset } from "../assets.js";
@@ -115,7 +117,8 @@ export function createUiApp(options: UiAppOptions): UiApp {
   const writable = options.writable === true;
   const token = randomBytes(18).toString("base64url");
   const cache = new RunCache(store, options.staleAfterMs ?? 2000);
-  const location = options.location ?? "";
+  // postgres://user:password@host/db: the password never reaches a page or /api/info.
+  const location = redactLocation(options.location ?? "");
 
   function shell(): Response {
     const config = { location, writable, version: SDK_VERSION, token: writable ? token : null };
@@ -287,7 +290,8 @@ export function createUiApp(options: UiAppOptions): UiApp {
     return { version: found, manifest: rest, history, run: runInfo, reports };
   }
 
-  async function report(name: string, number: number, runId: string): Promise<ReportResponse> {
+  /** The run that keeps a report about `name` version `number`, or a 404. */
+  async function reportRun(name: string, number: number, runId: string) {
     const item = await store.getRun(runId);
     if (
       item.tags["mlops.report.model"] !== name ||
@@ -298,12 +302,37 @@ export function createUiApp(options: UiAppOptions): UiApp {
         `run ${runId} is not a report about ${name} version ${number}`,
       );
     }
-    const bytes = await store.readArtifact(runId, REPORT_ARTIFACT);
+    return item;
+  }
+
+  async function report(name: string, number: number, runId: string): Promise<ReportResponse> {
+    const item = await reportRun(name, number, runId);
+    const [bytes, artifacts] = await Promise.all([
+      store.readArtifact(runId, REPORT_ARTIFACT),
+      store.listArtifacts(runId),
+    ]);
     return {
       kind: item.tags["mlops.report.kind"] as "gate" | "drift",
       title: item.runName,
       report: JSON.parse(new TextDecoder().decode(bytes)),
+      html: artifacts.some((artifact) => artifact.name === REPORT_HTML_ARTIFACT),
     };
+  }
+
+  /** The kept single-file HTML report, as a download (its inline scripts never run here). */
+  async function reportHtml(name: string, number: number, runId: string): Promise<Response> {
+    const item = await reportRun(name, number, runId);
+    const bytes = await store.readArtifact(runId, REPORT_HTML_ARTIFACT);
+    const kind = item.tags["mlops.report.kind"] ?? "report";
+    const file = `${kind}-${name}-v${number}-${runId.slice(0, 8)}.html`.replace(/[^\w.-]/g, "_");
+    return new Response(bytes as Uint8Array<ArrayBuffer>, {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "content-disposition": `attachment; filename="${file}"`,
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox",
+      },
+    });
   }
 
   async function setAlias(request: Request, name: string, alias: string): Promise<Response> {
@@ -356,16 +385,13 @@ export function createUiApp(options: UiAppOptions): UiApp {
     if (resource === "models" && id && sub === "versions" && subId && path.length === 4) {
       return json(await version(decodeURIComponent(id), Number(subId)));
     }
-    if (
-      resource === "models" &&
-      id &&
-      sub === "versions" &&
-      subId &&
-      leaf === "reports" &&
-      leafId &&
-      path.length === 6
-    ) {
+    const isReport =
+      resource === "models" && id && sub === "versions" && subId && leaf === "reports" && leafId;
+    if (isReport && path.length === 6) {
       return json(await report(decodeURIComponent(id), Number(subId), leafId));
+    }
+    if (isReport && path.length === 7 && path[6] === REPORT_HTML_ARTIFACT) {
+      return reportHtml(decodeURIComponent(id), Number(subId), leafId);
     }
     return failure(404, "not_found", `no API at ${url.pathname}`);
   }

@@ -6,7 +6,7 @@
 // docs/ui.md shows (the command serves until stopped, so the docs test does not run it).
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ import type {
   ExperimentSummary,
   ModelResponse,
   ModelsResponse,
+  ReportResponse,
   RunsResponse,
   VersionResponse,
 } from "../shared/api.js";
@@ -83,6 +84,11 @@ afterAll(async () => {
   await workspace?.remove();
 });
 
+/** An experiment of mlops-train's searches (not mlops-gate / mlops-drift, where reports are kept). */
+function isSearch(experiment: ExperimentSummary): boolean {
+  return experiment.runs > 0 && !experiment.name.startsWith("mlops-");
+}
+
 async function api<T>(path: string): Promise<{ status: number; body: T }> {
   const response = await fetch(new URL(path, base));
   return { status: response.status, body: (await response.json()) as T };
@@ -115,7 +121,7 @@ describe("mlops ui: the JSON API over HTTP", () => {
   it("lists experiments and an experiment's runs as columns, filtered with the registry's syntax", async () => {
     const experiments = await api<ExperimentSummary[]>("/api/experiments");
     expect(experiments.status).toBe(200);
-    const searched = experiments.body.filter((experiment) => experiment.runs > 0);
+    const searched = experiments.body.filter(isSearch);
     expect(searched.length).toBeGreaterThan(0);
     const experiment = searched[0];
     const runs = await api<RunsResponse>(`/api/experiments/${experiment.experimentId}/runs`);
@@ -165,6 +171,27 @@ describe("mlops ui: the JSON API over HTTP", () => {
     expect(version.body.version.runId).toBeTruthy();
     expect(version.body.run?.runId).toBe(version.body.version.runId);
     expect(version.body.manifest.schema).toBeTruthy();
+    // Its reports, newest first: the drift report kept by recordReport, then the report of the
+    // `mlops gate --html` run that made the workspace (kept by the gate itself, with its HTML).
+    expect(version.body.reports.map((item) => [item.kind, item.title])).toEqual([
+      ["drift", "drift: north vs south"],
+      ["gate", expect.stringMatching(/^gate wine v2 vs v1: (pass, @production → v2|fail)$/)],
+    ]);
+    const gate = version.body.reports[1];
+    const kept = await api<ReportResponse>(`/api/models/wine/versions/2/reports/${gate.runId}`);
+    expect(kept.body).toMatchObject({ kind: "gate", html: true });
+    expect(kept.body.report).toMatchObject({ candidate: { version: 2 }, baseline: { version: 1 } });
+    const html = await fetch(
+      new URL(`/api/models/wine/versions/2/reports/${gate.runId}/report.html`, base),
+    );
+    expect(html.status).toBe(200);
+    expect(html.headers.get("content-disposition")).toMatch(/^attachment; filename="gate-wine-v2-/);
+    expect(await html.text()).toBe(await readFile(join(workspace.dir, "gate.html"), "utf8"));
+    // A report asked for under another version is not found.
+    const elsewhere = await api<{ error: { code: string } }>(
+      `/api/models/wine/versions/1/reports/${gate.runId}`,
+    );
+    expect(elsewhere.status).toBe(404);
     const missing = await api<{ error: { code: string } }>("/api/models/wine/versions/9");
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe("registry_not_found");
@@ -204,7 +231,7 @@ describe("mlops ui in Chromium", () => {
     const { page, errors } = await browser.page();
     await visit(page, errors, "/experiments", "ui-experiments.png");
     const experiments = (await api<ExperimentSummary[]>("/api/experiments")).body;
-    const searched = experiments.find((experiment) => experiment.runs > 0) as ExperimentSummary;
+    const searched = experiments.find(isSearch) as ExperimentSummary;
     const link = page.locator(`main a[href="/experiments/${searched.experimentId}"]`);
     await Promise.all([page.waitForURL(/\/experiments\/[^/]+$/), link.click()]);
     await page.waitForSelector('body[data-page-ready="true"]');
@@ -296,6 +323,24 @@ describe("mlops ui in Chromium", () => {
     expect(await page.locator("main").textContent()).toContain("drift: north vs south");
     expect(drawn.length).toBeGreaterThan(0);
     for (const chart of drawn) expect(chart.pixels, chart.title).toBeGreaterThan(200);
+    // The gate report that mlops gate kept with v2: its checks and charts, and its HTML file.
+    await visit(page, errors, "/models/wine/versions/2", "ui-version.png");
+    await Promise.all([
+      page.waitForURL(/\/versions\/2\/reports\/[^/]+$/),
+      page.locator("main a", { hasText: /^gate wine v2 vs v1/ }).click(),
+    ]);
+    await page.waitForSelector('body[data-page-ready="true"]');
+    const gateCharts = await chartPixels(page);
+    await page.screenshot({ path: join(shots, "ui-gate-report.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    const gateText = await page.locator("main").textContent();
+    expect(gateText).toMatch(/gate wine v2 vs v1/);
+    expect(gateText).toContain("rmse");
+    expect(gateText).toContain("maxRelativeRegression=0.05");
+    expect(gateCharts.length).toBeGreaterThan(0);
+    for (const chart of gateCharts) expect(chart.pixels, chart.title).toBeGreaterThan(200);
+    const download = page.getByRole("link", { name: "Download the HTML report" });
+    expect(await download.getAttribute("href")).toMatch(/\/reports\/[0-9a-f]+\/report\.html$/);
     await page.close();
   });
 });

@@ -105,6 +105,8 @@ export interface ReportResponse {
   kind: "gate" | "drift";
   title: string;
   report: unknown;
+  /** The single-file HTML report kept with it (`mlops gate --html`), at `…/reports/ID/report.html`. */
+  html: boolean;
 }
 
 export interface ErrorResponse {

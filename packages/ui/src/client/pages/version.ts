@@ -231,7 +231,7 @@ export async function versionPage(main: HTMLElement, [name, number]: string[]): 
         ? h(
             "p",
             { class: "muted" },
-            "No gate or drift report recorded for this version (mlops gate --promote records one).",
+            "No gate or drift report kept with this version (each mlops gate run keeps one with its candidate).",
           )
         : table(
             ["when", "kind", "verdict", "report"],
@@ -300,6 +300,20 @@ export async function reportPage(
       "Recorded as run ",
       h("a", { href: `/runs/${runId}` }, runId),
       ".",
+      ...(data.html
+        ? [
+            " ",
+            h(
+              "a",
+              {
+                href: `/api/models/${encodeURIComponent(name)}/versions/${number}/reports/${encodeURIComponent(runId)}/report.html`,
+                download: "",
+              },
+              "Download the HTML report",
+            ),
+            " kept with it.",
+          ]
+        : []),
     ),
   );
 }
