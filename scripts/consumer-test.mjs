@@ -3,7 +3,9 @@
 // npm cache (`--prefer-offline`; nothing but the npm registry is ever asked) — and then, as a
 // user would:
 //   1. runs each CLI's `--help` (mlops, mlops-train, mlops-serve) through npm's bin links;
-//   2. runs a small train → register → serve → predict script (ES module) and a CommonJS require;
+//   2. runs a small train → register → serve → predict script (ES module), gates the model with
+//      `mlops gate --html` (core loading @mlops/ui lazily), browses the kept report through
+//      @mlops/ui's `startUi`, and requires every package from CommonJS;
 //   3. type-checks a strict TypeScript consumer with `module: NodeNext`.
 // It also checks that every tarball carries only what a user runs (dist/, bin/, package.json,
 // README, licence): no sources, tests, fixtures or Python scripts.
@@ -16,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "train", "serve", "postgres"];
+const PACKAGES = ["core", "train", "serve", "postgres", "ui"];
 const keep = process.argv.includes("--keep");
 
 function run(command, args, options = {}) {
@@ -101,10 +103,8 @@ try {
   writeFileSync(
     join(project, "train-predict.mjs"),
     `import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Frame, field, openRegistry, schema } from "@mlops/core";
+import { Frame, field, openRegistry, schema, writeFrame } from "@mlops/core";
 import { DecisionTreeRegressor } from "@mlops/train";
 import { createInferenceApp } from "@mlops/serve";
 
@@ -116,7 +116,7 @@ const frame = new Frame({
 });
 const features = schema({ x: field.number(), y: field.number() }, { target: "y" });
 const tree = new DecisionTreeRegressor({ maxDepth: 2 }).fit(frame, "y");
-const registry = await openRegistry(mkdtempSync(join(tmpdir(), "registry-")));
+const registry = await openRegistry(join(process.argv[2], "registry"));
 await registry.registerModel("steps", tree.toArtifact({ schema: features }), {
   aliases: ["production"],
 });
@@ -134,20 +134,84 @@ const answer = await response.json();
 assert.deepEqual(answer.predictions, [1, 5]);
 assert.deepEqual(answer.model, { name: "steps", version: "1" });
 await app.close();
+await writeFrame(join(process.argv[2], "steps.csv"), frame);
 console.log("trained, registered, served and predicted:", answer.predictions);
 `,
   );
-  const trained = run(process.execPath, ["train-predict.mjs"], { cwd: project });
+  const trained = run(process.execPath, ["train-predict.mjs", project], { cwd: project });
   check(trained.includes("[ 1, 5 ]"), "train → register → serve → predict works from the tarballs");
+
+  // mlops gate --html: core finds @mlops/ui (an optional package) and keeps the report.
+  const gate = run(
+    join(project, "node_modules", ".bin", "mlops"),
+    [
+      "gate",
+      "--registry",
+      "registry",
+      "--model",
+      "steps",
+      "--candidate",
+      "1",
+      "--data",
+      "steps.csv",
+      "--threshold",
+      "rmse:threshold=1",
+      "--html",
+      "gate.html",
+    ],
+    { cwd: project },
+  );
+  const html = readFileSync(join(project, "gate.html"), "utf8");
+  check(
+    gate.includes("Report kept with steps v1") && html.startsWith("<!doctype html>"),
+    `mlops gate --html writes its report with @mlops/ui (${(html.length / 1024).toFixed(0)} KiB) and keeps it`,
+  );
+  writeFileSync(
+    join(project, "browse.mjs"),
+    `import assert from "node:assert/strict";
+import { openRegistry } from "@mlops/core";
+import { renderGateReport, startUi } from "@mlops/ui";
+
+const registry = await openRegistry("registry");
+const ui = await startUi({ store: registry.store, port: 0 });
+try {
+  const get = async (path) => {
+    const response = await fetch(new URL(path, ui.url));
+    assert.equal(response.status, 200, path);
+    return response;
+  };
+  const version = await (await get("/api/models/steps/versions/1")).json();
+  assert.deepEqual(version.reports.map((report) => [report.kind, report.verdict]), [["gate", "pass"]]);
+  const kept = await (await get(\`/api/models/steps/versions/1/reports/\${version.reports[0].runId}\`)).json();
+  assert.equal(kept.html, true);
+  assert.ok(renderGateReport(kept.report).includes("<script"));
+  assert.ok((await (await get("/assets/app.js")).text()).length > 100000);
+  assert.match(await (await get("/models/steps/versions/1")).text(), /<script src="\\/assets\\/app.js"/);
+} finally {
+  await ui.close();
+  await registry.close();
+}
+console.log("browsed");
+`,
+  );
+  check(
+    run(process.execPath, ["browse.mjs"], { cwd: project }).includes("browsed"),
+    "@mlops/ui serves the registry and the kept gate report (startUi), with its own assets",
+  );
 
   writeFileSync(
     join(project, "require.cjs"),
     `const core = require("@mlops/core");
 const train = require("@mlops/train");
 const serve = require("@mlops/serve");
-for (const [name, value] of [["Frame", core.Frame], ["DecisionTreeRegressor", train.DecisionTreeRegressor], ["createInferenceApp", serve.createInferenceApp]]) {
+const ui = require("@mlops/ui");
+for (const [name, value] of [["Frame", core.Frame], ["DecisionTreeRegressor", train.DecisionTreeRegressor], ["createInferenceApp", serve.createInferenceApp], ["startUi", ui.startUi]]) {
   if (typeof value !== "function") throw new Error(name + " is missing from the CommonJS build");
 }
+// The CommonJS build finds its browser assets too: a drift report drawn from require().
+const a = core.Frame.fromRows([{ x: 1 }, { x: 2 }, { x: 3 }, { x: 4 }]);
+const html = ui.renderDriftReport(core.driftReport(a, a));
+if (!html.includes("<script")) throw new Error("renderDriftReport from CommonJS drew no chart script");
 console.log("required");
 `,
   );
@@ -183,6 +247,7 @@ console.log("required");
     `import { Frame, type ModelArtifact, field, schema } from "@mlops/core";
 import { DecisionTreeRegressor, GridSearch } from "@mlops/train";
 import { createInferenceApp, type InferenceApp, predictRoute } from "@mlops/serve";
+import { type UiApp, createUiApp, renderGateReport } from "@mlops/ui";
 
 const features = schema({ x: field.number(), y: field.number() }, { target: "y" });
 type Row = { x: number };
@@ -204,14 +269,19 @@ const search = new GridSearch({
   estimator: new DecisionTreeRegressor(),
   paramGrid: { maxDepth: [1, 2] },
 });
-export { app, features, frame, search };
+const store = null as unknown as Parameters<typeof createUiApp>[0]["store"];
+const uiApp: UiApp = createUiApp({ store, location: "./.mlops" });
+const render: (report: Parameters<typeof renderGateReport>[0]) => string = renderGateReport;
+export { app, features, frame, render, search, uiApp };
 `,
   );
   writeFileSync(
     join(project, "consumer.cts"),
     `import core = require("@mlops/core");
+import ui = require("@mlops/ui");
 const frame: core.Frame = new core.Frame({ x: { kind: "number", values: Float64Array.of(1) } });
-export = frame;
+const render: typeof ui.renderDriftReport = ui.renderDriftReport;
+export = { frame, render };
 `,
   );
   run(join(project, "node_modules", ".bin", "tsc"), ["-p", "."], { cwd: project });

@@ -9,6 +9,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The CommonJS build finds dist/assets from its own file too (import.meta.url shimmed).
+  shims: true,
   // The browser side (src/client): bundled with ECharts into dist/assets, served by `mlops ui`
   // and inlined into the HTML reports.
   onSuccess: async () => {

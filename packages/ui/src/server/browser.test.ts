@@ -4,13 +4,9 @@
 // nothing fetched from outside the app). Screenshots land in .out/screenshots (or
 // $MLOPS_SCREENSHOTS: `npm run screenshots` writes docs/images). It runs the `mlops ui` command that
 // docs/ui.md shows (the command serves until stopped, so the docs test does not run it).
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdir, readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { driftReport, openRegistry, recordReport } from "@mlops/core";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
@@ -22,72 +18,29 @@ import type {
   VersionResponse,
 } from "../shared/api.js";
 import { type Browser, chartPixels, launchBrowser, screenshotFolder } from "../testing/chromium.js";
-import { housingHalves, type Workspace, wineWorkspace } from "../testing/workspace.js";
-
-const MLOPS = fileURLToPath(new URL("../../../core/bin/mlops.js", import.meta.url));
+import { visitPage } from "../testing/pages.js";
+import { startUiProcess, type UiProcess } from "../testing/ui-process.js";
+import { isSearch, keepDriftReport, type Workspace, wineWorkspace } from "../testing/workspace.js";
 
 let workspace: Workspace;
 let browser: Browser;
-let server: ChildProcess;
+let server: UiProcess;
 let base: string;
-let exited: Promise<[number | null, NodeJS.Signals | null]>;
 const shots = screenshotFolder();
-
-/** Starts the built `mlops ui` and resolves with the URL it prints. */
-async function startUi(registry: string): Promise<string> {
-  server = spawn(process.execPath, [MLOPS, "ui", "--registry", registry, "--port", "0"], {
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  exited = once(server, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  let output = "";
-  server.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    server.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const match = /mlops ui: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    server.once("exit", (code) => reject(new Error(`mlops ui exited ${code}\n${output}`)));
-  });
-}
 
 beforeAll(async () => {
   [workspace, browser] = await Promise.all([wineWorkspace(), launchBrowser()]);
   await mkdir(shots, { recursive: true });
   // A drift report kept with wine v2 (recordReport), for the version's reports.
-  const { reference, current } = await housingHalves();
-  const report = driftReport(reference, current, { target: "median_house_value" });
-  const registry = await openRegistry(workspace.registry);
-  try {
-    await recordReport(registry, {
-      kind: "drift",
-      model: "wine",
-      version: 2,
-      title: "drift: north vs south",
-      verdict: report.dataset.verdict,
-      report,
-    });
-  } finally {
-    await registry.close();
-  }
-  base = await startUi(workspace.registry);
+  await keepDriftReport(workspace.registry);
+  server = await startUiProcess(workspace.registry);
+  base = server.url;
 });
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   await browser?.close();
   await workspace?.remove();
 });
-
-/** An experiment of mlops-train's searches (not mlops-gate / mlops-drift, where reports are kept). */
-function isSearch(experiment: ExperimentSummary): boolean {
-  return experiment.runs > 0 && !experiment.name.startsWith("mlops-");
-}
 
 async function api<T>(path: string): Promise<{ status: number; body: T }> {
   const response = await fetch(new URL(path, base));
@@ -217,13 +170,8 @@ describe("mlops ui: the JSON API over HTTP", () => {
 });
 
 async function visit(page: Page, errors: string[], path: string, screenshot: string) {
-  await page.goto(new URL(path, base).href);
-  await page.waitForSelector('body[data-page-ready="true"]', { timeout: 60_000 });
-  const charts = (await page.locator(".chart").count()) > 0 ? await chartPixels(page) : [];
-  await page.screenshot({ path: join(shots, screenshot), fullPage: true });
-  expect(errors, path).toEqual([]);
-  expect(await page.locator(".error").count(), path).toBe(0);
-  return charts;
+  const visited = await visitPage(page, errors, new URL(path, base).href, join(shots, screenshot));
+  return visited.charts;
 }
 
 describe("mlops ui in Chromium", () => {

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { readFrame } from "@mlops/core";
+import { driftReport, openRegistry, readFrame, recordReport } from "@mlops/core";
+import type { ExperimentSummary } from "../shared/api.js";
 
 const run = promisify(execFile);
 const PACKAGES = fileURLToPath(new URL("../../..", import.meta.url));
@@ -70,13 +71,14 @@ export interface Workspace {
 }
 
 /**
- * A folder with a registry in `registry/`: model `wine`, v1 (a tree, @production) and v2 (a
- * forest, @staging, promoted to @production by a gate), their searches tracked as runs.
- * `search.html` and `gate.html` are the reports the commands wrote.
+ * A folder with a registry in `registry/` (or at `options.registry`, a `postgres://` URL): model
+ * `wine`, v1 (a tree, @production) and v2 (a forest, @staging, promoted to @production by a
+ * gate that keeps its report with v2), their searches tracked as runs. `search.html` and
+ * `gate.html` are the reports the commands wrote.
  */
-export async function wineWorkspace(): Promise<Workspace> {
+export async function wineWorkspace(options: { registry?: string } = {}): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), "mlops-ui-"));
-  const registry = join(dir, "registry");
+  const registry = options.registry ?? join(dir, "registry");
   const common = ["--data", WINE_CSV, "--target", "quality", "--registry", registry, "--jobs", "1"];
   await expectCommand(
     "mlops-train",
@@ -154,4 +156,31 @@ export async function housingHalves() {
     (value < 36 ? south : north).push(row);
   });
   return { reference: housing.take(south), current: housing.take(north) };
+}
+
+/**
+ * Keeps a drift report with wine v2 (`recordReport`, as a monitoring job would): California's
+ * north against its south, titled "drift: north vs south".
+ */
+export async function keepDriftReport(location: string): Promise<void> {
+  const { reference, current } = await housingHalves();
+  const report = driftReport(reference, current, { target: "median_house_value" });
+  const registry = await openRegistry(location);
+  try {
+    await recordReport(registry, {
+      kind: "drift",
+      model: "wine",
+      version: 2,
+      title: "drift: north vs south",
+      verdict: report.dataset.verdict,
+      report,
+    });
+  } finally {
+    await registry.close();
+  }
+}
+
+/** An experiment of mlops-train's searches (not mlops-gate / mlops-drift, where reports are kept). */
+export function isSearch(experiment: ExperimentSummary): boolean {
+  return experiment.runs > 0 && !experiment.name.startsWith("mlops-");
 }
