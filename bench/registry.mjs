@@ -2,6 +2,7 @@
 // PostgreSQL 15 cluster in a temporary folder, fsync on, as a server would run).
 //
 //   npm run build && node bench/registry.mjs [--runs 3] [--versions 24] [--moves 20]
+//                                            [--only register,load,moves]
 //
 // 1. Register a version with a 1 MB artifact: versions per second with 1 writer and with 8
 //    concurrent writers (8 store instances, as 8 processes would hold), median of --runs runs
@@ -10,7 +11,9 @@
 // 3. Alias move → every replica serving the new version: two inference apps on their own
 //    registry connections; a move is timed from `setAlias` to both apps' `model_loaded` events.
 //    PostgreSQL pushes the move (LISTEN/NOTIFY); the folder is polled every 2 s (the default) and
-//    every 100 ms. p50 / p99 over --moves moves.
+//    every 100 ms. Moves go "back" to a version the replicas served before (its artifact still
+//    in their cache), to a "new" version registered just before the move, or to one registered
+//    1 s before ("new, 1 s": PostgreSQL replicas have prefetched it). p50 / p99 over --moves.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -27,7 +30,9 @@ const argument = (name, fallback) => {
 const RUNS = argument("runs", 3);
 const VERSIONS = argument("versions", 24);
 const MOVES = argument("moves", 20);
-const MB = 1024 * 1024;
+const ONLY = process.argv.includes("--only")
+  ? process.argv[process.argv.indexOf("--only") + 1].split(",")
+  : ["register", "load", "moves"];
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -44,14 +49,38 @@ const houses = schema(
   { rooms: field.integer({ min: 1 }), area: field.number({ min: 0 }), price: field.number() },
   { target: "price" },
 );
-/** A linear model padded to about 1 MB by its params (distinct bytes every time). */
+/**
+ * A regression tree of about 1 MB (37,449 nodes in flat typed arrays, as a fitted forest's trees
+ * are stored), its thresholds and leaf values random: distinct bytes every time. The size is in
+ * the arrays, not in params: a version's metadata copies the params, so padding them would make
+ * every version lookup carry the megabyte too.
+ */
 function artifactOfAboutOneMb(intercept) {
+  const nodes = 37_449; // odd: every inner node of the heap layout has both children
+  const left = new Int32Array(nodes);
+  const right = new Int32Array(nodes);
+  const feature = new Int32Array(nodes);
+  const threshold = new Float64Array(nodes);
+  const value = new Float64Array(nodes);
+  for (let node = 0; node < nodes; node += 1) {
+    const inner = 2 * node + 1 < nodes;
+    left[node] = inner ? 2 * node + 1 : -1;
+    right[node] = inner ? 2 * node + 2 : -1;
+    feature[node] = inner ? node % 2 : -2;
+    threshold[node] = inner ? Math.random() * 100 : -2;
+    value[node] = inner ? 0 : intercept + Math.random() * 1e6;
+  }
   return createArtifact({
-    kind: "linear",
+    kind: "tree",
     schema: houses,
-    model: { inputs: ["rooms", "area"], intercept },
-    arrays: { coefficients: Float64Array.of(100, 2) },
-    params: { padding: randomBytes(MB * 0.75).toString("base64") },
+    model: { inputs: ["rooms", "area"] },
+    arrays: {
+      "tree.left": left,
+      "tree.right": right,
+      "tree.feature": feature,
+      "tree.threshold": threshold,
+      "tree.value": value,
+    },
   });
 }
 
@@ -89,7 +118,12 @@ async function loadLatencies(location) {
   return times;
 }
 
-async function moveLatencies(location, intervalMs) {
+/**
+ * `mode` says where each move goes: "back" alternates between two versions both replicas have
+ * served before; "new" registers a version and moves the alias to it at once; "new, 1 s" waits
+ * a second between the two (as a gate would), so a replica that prefetches has the bytes.
+ */
+async function moveLatencies(location, intervalMs, mode) {
   const writer = await openRegistry(location);
   const name = `moves-${randomBytes(4).toString("hex")}`;
   await writer.registerModel(name, artifactOfAboutOneMb(0), { aliases: ["production"] });
@@ -120,7 +154,11 @@ async function moveLatencies(location, intervalMs) {
   await new Promise((resolve) => setTimeout(resolve, 500));
   const times = [];
   for (let move = 0; move < MOVES; move += 1) {
-    const version = move % 2 === 0 ? 2 : 1;
+    let version = move % 2 === 0 ? 2 : 1;
+    if (mode !== "back") {
+      version = (await writer.registerModel(name, artifactOfAboutOneMb(move))).version;
+      if (mode === "new, 1 s") await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     const both = new Promise((resolve) => {
       const seen = new Set();
       const waiter = (replica, loaded) => {
@@ -160,7 +198,7 @@ try {
   );
   const rows = [];
   for (const [label, location] of backends) {
-    for (const writers of [1, 8]) {
+    for (const writers of ONLY.includes("register") ? [1, 8] : []) {
       const rates = [];
       for (let run = 0; run < RUNS; run += 1) rates.push(await registerRate(location, writers));
       rows.push([
@@ -168,20 +206,25 @@ try {
         `${fixed(median(rates))} versions/s (${fixed(Math.min(...rates))}–${fixed(Math.max(...rates))})`,
       ]);
     }
+    if (!ONLY.includes("load")) continue;
     const loads = await loadLatencies(location);
     rows.push([
       `${label}: resolve + load @production`,
       `p50 ${fixed(percentile(loads, 50))} ms, p99 ${fixed(percentile(loads, 99))} ms`,
     ]);
   }
-  for (const [label, location, intervalMs] of [
-    ["postgres (NOTIFY)", cluster.url, 2000],
-    ["folder (polling 2 s)", join(scratch, "registry"), 2000],
-    ["folder (polling 100 ms)", join(scratch, "registry"), 100],
+  for (const [label, location, intervalMs, mode] of [
+    ["postgres (NOTIFY)", cluster.url, 2000, "back"],
+    ["postgres (NOTIFY)", cluster.url, 2000, "new"],
+    ["postgres (NOTIFY)", cluster.url, 2000, "new, 1 s"],
+    ["folder (polling 2 s)", join(scratch, "registry"), 2000, "back"],
+    ["folder (polling 100 ms)", join(scratch, "registry"), 100, "back"],
+    ["folder (polling 100 ms)", join(scratch, "registry"), 100, "new"],
   ]) {
-    const moves = await moveLatencies(location, intervalMs);
+    if (!ONLY.includes("moves")) break;
+    const moves = await moveLatencies(location, intervalMs, mode);
     rows.push([
-      `${label}: move → both replicas reloaded`,
+      `${label}: move (${mode}) → both replicas reloaded`,
       `p50 ${fixed(percentile(moves, 50))} ms, p99 ${fixed(percentile(moves, 99))} ms`,
     ]);
   }

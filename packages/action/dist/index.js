@@ -82777,6 +82777,13 @@ function modelNotFound(name, where, names) {
     `model "${name}" not found in ${where}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
   );
 }
+function versionHeld(name, version2, aliases) {
+  const one = aliases.length === 1;
+  return new MlopsError(
+    "registry_conflict",
+    `version ${version2} of model "${name}" is not deleted: ${aliases.map((alias) => `@${alias}`).join(", ")} ${one ? "points" : "point"} at it; move or delete ${one ? "that alias" : "those aliases"} first`
+  );
+}
 function versionNotFound(name, version2, versions) {
   const known = versions.length === 0 ? "it has no versions yet" : `versions: ${rangeText(versions)}`;
   return new MlopsError(
@@ -83684,12 +83691,7 @@ var FolderModelRegistryStore = class {
       const record2 = await this.readVersion(name, version2);
       const aliases = foldAliases(await this.readHistory(name));
       const pointing = Object.keys(aliases).filter((alias) => aliases[alias] === version2).sort();
-      if (pointing.length > 0) {
-        throw new MlopsError(
-          "registry_conflict",
-          `version ${version2} of model "${name}" is not deleted: ${pointing.map((alias) => `@${alias}`).join(", ")} ${pointing.length === 1 ? "points" : "point"} at it; move or delete ${pointing.length === 1 ? "that alias" : "those aliases"} first`
-        );
-      }
+      if (pointing.length > 0) throw versionHeld(name, version2, pointing);
       await writeFileAtomic2(
         this.modelPath(name, "versions", `${version2}.deleted.json`),
         storedJson({ ...record2, deletedAt: Date.now() })
@@ -83990,10 +83992,79 @@ var FolderModelRegistryStore = class {
 
 // ../core/src/registry/folder-studies.ts
 import { randomBytes as randomBytes4 } from "crypto";
+import { isDeepStrictEqual as isDeepStrictEqual4 } from "util";
 
 // ../core/src/registry/studies.ts
 import { isDeepStrictEqual as isDeepStrictEqual3 } from "util";
 var DEFAULT_MAX_ATTEMPTS = 3;
+var STUDY_STATES = ["RUNNING", "COMPLETE"];
+var TRIAL_STATES = ["WAITING", "RUNNING", "COMPLETE", "FAILED"];
+function checkStudyRecord(record2) {
+  const fail2 = (where2, expected, found) => {
+    throw new MlopsError(
+      "argument_invalid",
+      `importStudy: ${where2}: expected ${expected}, got ${describeValue2(found)}`
+    );
+  };
+  if (record2 === null || typeof record2 !== "object" || !Array.isArray(record2.trials)) {
+    fail2("record", "{ study, trials: [...] }", record2);
+  }
+  const study = record2.study;
+  if (study === null || typeof study !== "object") fail2("study", "an object", study);
+  const name = validateStudyName(study.name);
+  const where = `study "${name}"`;
+  const text = (field) => {
+    if (typeof study[field] !== "string" || study[field] === "") {
+      fail2(`${where}.${field}`, "a non-empty string", study[field]);
+    }
+  };
+  const time3 = (what, value2) => {
+    if (!(typeof value2 === "number" && Number.isSafeInteger(value2) && value2 >= 0)) {
+      fail2(what, "a time in ms (an integer \u2265 0)", value2);
+    }
+  };
+  for (const field of ["studyId", "dataDigest", "runId", "experimentId", "createdBy"]) {
+    text(field);
+  }
+  if (!STUDY_STATES.includes(study.state))
+    fail2(`${where}.state`, STUDY_STATES.join(" or "), study.state);
+  checkStudyJson(`${where}.spec`, study.spec);
+  time3(`${where}.createdAt`, study.createdAt);
+  if (study.completedAt !== void 0) time3(`${where}.completedAt`, study.completedAt);
+  if (study.finishedBy !== void 0) text("finishedBy");
+  if (study.result !== void 0) checkStudyJson(`${where}.result`, study.result);
+  const numbers = /* @__PURE__ */ new Set();
+  const trials = record2.trials.map((trial, position) => {
+    const at = `${where}.trials[${position}]`;
+    if (trial === null || typeof trial !== "object") fail2(at, "a trial object", trial);
+    for (const field of ["number", "batch", "index", "attempt"]) {
+      if (!(Number.isSafeInteger(trial[field]) && trial[field] >= 0)) {
+        fail2(`${at}.${field}`, "an integer \u2265 0", trial[field]);
+      }
+    }
+    if (numbers.has(trial.number))
+      fail2(`${at}.number`, "a number no other trial has", trial.number);
+    numbers.add(trial.number);
+    if (!TRIAL_STATES.includes(trial.state))
+      fail2(`${at}.state`, TRIAL_STATES.join(", "), trial.state);
+    checkStudyJson(`${at}.payload`, trial.payload);
+    if (trial.worker !== void 0 && typeof trial.worker !== "string") {
+      fail2(`${at}.worker`, "a string", trial.worker);
+    }
+    if (trial.heartbeatAt !== void 0) time3(`${at}.heartbeatAt`, trial.heartbeatAt);
+    if (trial.completedAt !== void 0) time3(`${at}.completedAt`, trial.completedAt);
+    if (trial.result !== void 0) checkStudyJson(`${at}.result`, trial.result);
+    return JSON.parse(JSON.stringify(trial));
+  });
+  trials.sort((a, b) => a.number - b.number);
+  return { study: JSON.parse(JSON.stringify(study)), trials };
+}
+function studyConflict(name, here, given) {
+  return new MlopsError(
+    "registry_conflict",
+    `study "${name}" here is another study (id ${here}, not ${given}); nothing was changed \u2014 rename or delete one of them first`
+  );
+}
 function validateStudyName(name) {
   return validateName("study name", name);
 }
@@ -84173,6 +84244,24 @@ var FolderStudyStore = class {
       };
       await this.#write(name, { study, trials: [] });
       return { study, created: true };
+    });
+  }
+  async importStudy(record2) {
+    const { study, trials } = checkStudyRecord(record2);
+    const name = study.name;
+    await this.#tracking.getRun(study.runId);
+    await this.#root.ensure();
+    await ensureDirectory(this.#root.join("studies", name));
+    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
+      const existing = await this.#read(name);
+      if (existing !== void 0 && existing.study.studyId !== study.studyId) {
+        throw studyConflict(name, existing.study.studyId, study.studyId);
+      }
+      if (existing !== void 0 && isDeepStrictEqual4(existing, { study, trials })) {
+        return "unchanged";
+      }
+      await this.#write(name, { study, trials });
+      return existing === void 0 ? "created" : "updated";
     });
   }
   async getStudy(name) {

@@ -336,6 +336,7 @@ export {
   DEFAULT_MAX_ATTEMPTS,
   type FinishOutcome,
   type Study,
+  type StudyRecord,
   type StudyState,
   type StudyStore,
   type StudyTrial,
@@ -374,6 +375,7 @@ export {
   type StopWatching,
   type TerminalRunStatus,
   type TrackingStore,
+  type VersionCreatedEvent,
 } from "./registry/types.js";
 export {
   formatModelUri,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type ArtifactStore, type BlobInfo, type BlobReadOptions, MlopsError } from "@mlops/core";
 import { digestHex, sha256Hex } from "@mlops/core/internal";
+import { to as copyTo } from "pg-copy-streams";
 import type { Database, Queryable } from "./connection.js";
 
 /** Blobs are stored in chunks of this many bytes (the last one shorter). */
@@ -39,6 +40,42 @@ async function* rechunk(
     }
   }
   if (pendingBytes > 0) yield Buffer.concat(pending);
+}
+
+/** The 11-byte signature that opens PostgreSQL's binary COPY format. */
+const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+
+/**
+ * The rows of a `COPY … TO STDOUT (FORMAT binary)`: each a list of fields, raw bytes or null
+ * (subarrays of `bytes`, no copy). Throws on anything that is not that format.
+ */
+export function parseBinaryCopy(bytes: Buffer): (Buffer | null)[][] {
+  const broken = (detail: string): never => {
+    throw new Error(`unexpected binary COPY data from PostgreSQL: ${detail}`);
+  };
+  if (bytes.length < 19 || !bytes.subarray(0, 11).equals(COPY_SIGNATURE)) broken("no signature");
+  let offset = 15 + 4 + bytes.readUInt32BE(15);
+  const rows: (Buffer | null)[][] = [];
+  for (;;) {
+    if (offset + 2 > bytes.length) broken("no trailer");
+    const fields = bytes.readInt16BE(offset);
+    offset += 2;
+    if (fields === -1) return rows;
+    const row: (Buffer | null)[] = [];
+    for (let field = 0; field < fields; field += 1) {
+      if (offset + 4 > bytes.length) broken("a field runs past the end");
+      const length = bytes.readInt32BE(offset);
+      offset += 4;
+      if (length === -1) {
+        row.push(null);
+        continue;
+      }
+      if (offset + length > bytes.length) broken("a field runs past the end");
+      row.push(bytes.subarray(offset, offset + length));
+      offset += length;
+    }
+    rows.push(row);
+  }
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
@@ -142,18 +179,31 @@ export class PostgresArtifactStore implements ArtifactStore {
   async get(digest: string, options: BlobReadOptions = {}): Promise<Uint8Array> {
     const what = options.what ?? `blob ${digest}`;
     digestHex(digest, what);
-    const rows = await this.#database.query<{ chunk: number; data: Buffer; count: number }>(
-      "read a blob",
-      `SELECT c.chunk, c.data, b.chunk_count AS count FROM blobs b
-       LEFT JOIN blob_chunks c ON c.blob_id = b.blob_id
-       WHERE b.digest = $1 ORDER BY c.chunk`,
-      [digest],
-    );
-    if (rows.length === 0) throw this.#missing(what, digest);
-    const parts = rows.filter((row) => row.data !== null).map((row) => row.data);
+    // One binary COPY: raw bytes on the wire, where a query's text result would send bytea as
+    // hex (twice the bytes, and a string to decode). The digest is checked above (sha256:
+    // and 64 hex digits), so it can stand in the statement: COPY takes no parameters.
+    const copied = await this.#database.withClient("read a blob", async (client) => {
+      const parts: Buffer[] = [];
+      const stream = client.query(
+        copyTo(
+          `COPY (SELECT b.chunk_count, c.chunk, c.data FROM blobs b
+           LEFT JOIN blob_chunks c ON c.blob_id = b.blob_id
+           WHERE b.digest = '${digest}' ORDER BY c.chunk) TO STDOUT (FORMAT binary)`,
+        ),
+      );
+      for await (const part of stream) parts.push(part as Buffer);
+      return parseBinaryCopy(Buffer.concat(parts));
+    });
+    if (copied.length === 0) throw this.#missing(what, digest);
+    const count = copied[0][0]!.readInt32BE(0);
+    const parts: Buffer[] = [];
+    for (const [, chunk, data] of copied) {
+      if (chunk !== null && data !== null && chunk.readInt32BE(0) === parts.length)
+        parts.push(data);
+    }
     const bytes = Buffer.concat(parts);
     const actual = sha256Hex(bytes);
-    if (`sha256:${actual}` !== digest || parts.length !== rows[0].count) {
+    if (`sha256:${actual}` !== digest || parts.length !== count) {
       throw this.#corrupt(what, digest, actual, bytes.byteLength);
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -176,6 +176,28 @@ export class Database {
   }
 
   /**
+   * Runs `work` on one pooled connection, outside a transaction, with driver errors translated;
+   * a connection that broke is destroyed, not reused.
+   */
+  async withClient<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.translate(error, what);
+    }
+    let broken = false;
+    try {
+      return await work(client);
+    } catch (error) {
+      broken = !MlopsError.isInstance(error);
+      throw this.translate(error, what);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
    * Runs `work` in one transaction (READ COMMITTED): committed when it resolves, rolled back when
    * it throws or the connection drops. A client whose connection broke is destroyed, not reused.
    */

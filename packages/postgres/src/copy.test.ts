@@ -64,6 +64,21 @@ async function populate(store: FolderStore): Promise<void> {
   await store.createModelVersion("wine", { artifact: bytes("second") });
   await store.setAlias("wine", "production", 1, { actor: "ana", reason: "first" });
   await store.setAlias("wine", "production", 2, { actor: "ci", reason: "gate passed" });
+  // A distributed search part-way: one trial done, one running, one waiting.
+  await store.studies.createStudy("wine-grid", {
+    spec: { search: "GridSearch", grid: { maxDepth: [2, 4, 8] } },
+    dataDigest: `sha256:${"cd".repeat(32)}`,
+    worker: "host:1",
+    run: { experimentId: experiment.experimentId, runName: "wine-grid" },
+  });
+  await store.studies.addTrials("wine-grid", 0, [
+    { maxDepth: 2 },
+    { maxDepth: 4 },
+    { maxDepth: 8 },
+  ]);
+  const claim = await store.studies.claimTrial("wine-grid", { worker: "host:1", graceMs: 60_000 });
+  await store.studies.completeTrial("wine-grid", claim!, { score: 0.61 });
+  await store.studies.claimTrial("wine-grid", { worker: "host:2", graceMs: 60_000 });
 }
 
 describe("mlops registry copy", () => {
@@ -78,19 +93,26 @@ describe("mlops registry copy", () => {
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({
-      runs: { created: 2 },
+      runs: { created: 3 },
       versions: { created: 2 },
+      studies: { created: 1 },
       blobs: { copied: 3, present: 0 },
     });
     expect(summary.target).not.toContain(password);
     const team = await openPostgresStore(url);
     try {
       expect(await dumpRegistry(team)).toStrictEqual(await dumpRegistry(folder));
+      expect((await team.studies.listTrials("wine-grid")).map((trial) => trial.state)).toEqual([
+        "COMPLETE",
+        "RUNNING",
+        "WAITING",
+      ]);
       const again = JSON.parse(mlops(["registry", "copy", folder.root, url, "--json"]).stdout);
       expect(again).toMatchObject({
-        runs: { created: 0, updated: 0, unchanged: 2 },
+        runs: { created: 0, updated: 0, unchanged: 3 },
         versions: { created: 0, updated: 0, unchanged: 2 },
         aliasHistories: { unchanged: 1 },
+        studies: { created: 0, updated: 0, unchanged: 1 },
         blobs: { copied: 0, present: 3 },
       });
 
@@ -100,6 +122,7 @@ describe("mlops registry copy", () => {
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^Copied postgres:\/\/mlops:\*\*\*@.* → .*back\n/);
       expect(text.stdout).toContain("sha256 verified");
+      expect(text.stdout).toMatch(/studies +1 +0 +0/);
       expect(text.stdout + text.stderr).not.toContain(password);
       const copy = await openFolderStore(back);
       expect(await dumpRegistry(copy)).toStrictEqual(await dumpRegistry(folder));

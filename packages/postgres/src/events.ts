@@ -1,6 +1,7 @@
 /**
- * Alias moves pushed over PostgreSQL's LISTEN/NOTIFY. Each committed move sends one notification
- * on the schema's channel (in the moving transaction, so only committed moves are heard). A
+ * Alias moves and registered versions pushed over PostgreSQL's LISTEN/NOTIFY. Each committed
+ * move or version sends one notification on the schema's channel (in its transaction, so only
+ * committed ones are heard, in commit order). A
  * watcher holds one dedicated connection per store; when it drops, the watcher reconnects with
  * backoff and tells its listeners to `resync`, since moves made meanwhile were not heard.
  */
@@ -14,6 +15,68 @@ export function aliasChannel(schema: string): string {
 }
 
 type Listener = (event: AliasWatchEvent) => void;
+
+/** The largest NOTIFY payload PostgreSQL takes is 8000 bytes; stay clear of it. */
+const PAYLOAD_LIMIT = 7500;
+
+/**
+ * The payload of an alias move's NOTIFY: the move, the digest of the version it points at and
+ * the model's aliases after it (left out when they would not fit: watchers then resolve).
+ */
+export function aliasMovedPayload(move: {
+  name: string;
+  alias: string;
+  version: number | null;
+  digest?: string;
+  aliases?: Record<string, number>;
+}): string {
+  const payload = JSON.stringify({ type: "alias_moved", ...move });
+  if (Buffer.byteLength(payload) <= PAYLOAD_LIMIT) return payload;
+  return JSON.stringify({
+    type: "alias_moved",
+    name: move.name,
+    alias: move.alias,
+    version: move.version,
+  });
+}
+
+const isVersion = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+const isDigest = (value: unknown): value is string =>
+  typeof value === "string" && /^sha256:[0-9a-f]{64}$/.test(value);
+
+/** A notification's payload as a watch event; throws on one it cannot read. */
+export function parseNotification(payload: string): AliasWatchEvent {
+  const event = JSON.parse(payload) as Record<string, unknown>;
+  if (typeof event.name !== "string") throw new Error("no model name");
+  if (event.type === "version_created") {
+    if (!isVersion(event.version) || !isDigest(event.digest)) throw new Error("bad version");
+    return {
+      type: "version_created",
+      name: event.name,
+      version: event.version,
+      digest: event.digest,
+    };
+  }
+  // Moves sent before payloads had a type are moves too.
+  if (event.type !== undefined && event.type !== "alias_moved") throw new Error("unknown event");
+  if (typeof event.alias !== "string") throw new Error("no alias");
+  if (event.version !== null && !isVersion(event.version)) throw new Error("bad version");
+  const aliases = event.aliases as Record<string, unknown> | undefined;
+  const known =
+    aliases !== null &&
+    typeof aliases === "object" &&
+    !Array.isArray(aliases) &&
+    Object.values(aliases).every(isVersion);
+  return {
+    type: "alias_moved",
+    name: event.name,
+    alias: event.alias,
+    version: event.version,
+    ...(event.version !== null && isDigest(event.digest) ? { digest: event.digest } : {}),
+    ...(known ? { aliases: { ...(aliases as Record<string, number>) } } : {}),
+  };
+}
 
 /** One LISTEN connection shared by every watcher of a store, opened on the first subscribe. */
 export class AliasEvents {
@@ -76,17 +139,7 @@ export class AliasEvents {
     client.on("notification", (message) => {
       if (message.channel !== aliasChannel(this.#database.url.schema) || !message.payload) return;
       try {
-        const move = JSON.parse(message.payload) as {
-          name: string;
-          alias: string;
-          version: number | null;
-        };
-        this.#emit({
-          type: "alias_moved",
-          name: move.name,
-          alias: move.alias,
-          version: move.version,
-        });
+        this.#emit(parseNotification(message.payload));
       } catch {
         this.#emit({ type: "resync" });
       }

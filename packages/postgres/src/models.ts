@@ -28,12 +28,13 @@ import {
   validateTags,
   validateText,
   validateVersion,
+  versionHeld,
   versionNotFound,
 } from "@mlops/core/internal";
 import type pg from "pg";
 import type { PauseAt, PostgresArtifactStore } from "./artifacts.js";
 import type { Database, Queryable } from "./connection.js";
-import { type AliasEvents, aliasChannel } from "./events.js";
+import { type AliasEvents, aliasChannel, aliasMovedPayload } from "./events.js";
 
 interface VersionRow {
   name: string;
@@ -53,8 +54,17 @@ interface ModelRow {
   description: string;
   tags: Record<string, string>;
   created_at: number;
+  /** The highest version there is (0 for none); deleted numbers stay taken by the counter. */
   latest_version: number;
 }
+
+/**
+ * A model's columns, `latest_version` the highest version that exists: the table's own
+ * `latest_version` is the number counter, which a deleted version does not move back.
+ */
+const MODEL_COLUMNS = `m.name, m.description, m.tags, m.created_at,
+  coalesce((SELECT max(v.version) FROM model_versions v WHERE v.name = m.name), 0)
+    AS latest_version`;
 
 interface HistoryRow {
   name: string;
@@ -143,8 +153,8 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
 
   async #readModel(client: Queryable, name: string, lock = false): Promise<ModelRow> {
     const { rows } = await client.query<ModelRow>(
-      `SELECT name, description, tags, created_at, latest_version FROM registered_models
-       WHERE name = $1${lock ? " FOR UPDATE" : ""}`,
+      `SELECT ${MODEL_COLUMNS} FROM registered_models m
+       WHERE m.name = $1${lock ? " FOR UPDATE OF m" : ""}`,
       [name],
     );
     if (rows.length === 0) {
@@ -175,22 +185,8 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
   }
 
   /** Runs read-only work on one pooled connection, with driver errors translated. */
-  async #read<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#database.pool.connect();
-    } catch (error) {
-      throw this.#database.translate(error, what);
-    }
-    let broken = false;
-    try {
-      return await work(client);
-    } catch (error) {
-      broken = !MlopsError.isInstance(error);
-      throw this.#database.translate(error, what);
-    } finally {
-      client.release(broken);
-    }
+  #read<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#database.withClient(what, work);
   }
 
   async createRegisteredModel(
@@ -206,7 +202,7 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
       const { rows } = await client.query<ModelRow>(
         `INSERT INTO registered_models (name, description, tags, created_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING
-         RETURNING name, description, tags, created_at, latest_version`,
+         RETURNING name, description, tags, created_at, 0 AS latest_version`,
         [name, options.description ?? "", tags, Date.now()],
       );
       if (rows.length === 0) {
@@ -229,8 +225,7 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
   async listRegisteredModels(): Promise<RegisteredModel[]> {
     return this.#read("list registered models", async (client) => {
       const { rows } = await client.query<ModelRow>(
-        `SELECT name, description, tags, created_at, latest_version FROM registered_models
-         ORDER BY name`,
+        `SELECT ${MODEL_COLUMNS} FROM registered_models m ORDER BY m.name`,
       );
       const models: RegisteredModel[] = [];
       for (const row of rows) models.push(await this.#toRegisteredModel(client, row));
@@ -255,22 +250,26 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
          ON CONFLICT (name) DO NOTHING`,
         [name, now],
       );
-      // The row lock taken here orders concurrent writers until this transaction ends.
+      // The number, the row and the `version_created` notification in one statement: the
+      // model's row lock, taken here, orders concurrent writers until COMMIT, and nothing else
+      // runs while it is held (not even a round trip to echo the metadata back).
       const {
-        rows: [{ latest_version: version }],
-      } = await client.query<{ latest_version: number }>(
-        `UPDATE registered_models SET latest_version = latest_version + 1 WHERE name = $1
-         RETURNING latest_version`,
-        [name],
-      );
-      const { rows } = await client.query<VersionRow>(
-        `INSERT INTO model_versions AS v
-           (name, version, digest, size_bytes, run_id, description, tags, metadata, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         RETURNING ${VERSION_COLUMNS}`,
+        rows: [{ version }],
+      } = await client.query<{ version: number }>(
+        `WITH numbered AS (
+           UPDATE registered_models SET latest_version = latest_version + 1 WHERE name = $1
+           RETURNING latest_version
+         ), inserted AS (
+           INSERT INTO model_versions
+             (name, version, digest, size_bytes, run_id, description, tags, metadata, created_at)
+           SELECT $1, latest_version, $2, $3, $4, $5, $6, $7, $8 FROM numbered
+           RETURNING version
+         )
+         SELECT version, pg_notify($9, json_build_object(
+           'type', 'version_created', 'name', $1::text, 'version', version, 'digest', $2::text
+         )::text) FROM inserted`,
         [
           name,
-          version,
           digest,
           checked.artifact.byteLength,
           checked.runId ?? null,
@@ -278,10 +277,22 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
           checked.tags,
           checked.metadata,
           now,
+          aliasChannel(this.#database.url.schema),
         ],
       );
       await this.#pauseAt?.("version-before-commit", subject);
-      return toVersion(rows[0]);
+      return toVersion({
+        name,
+        version,
+        digest,
+        size_bytes: checked.artifact.byteLength,
+        run_id: checked.runId ?? null,
+        description: checked.description ?? null,
+        tags: checked.tags,
+        metadata: checked.metadata,
+        created_at: now,
+        aliases: null,
+      });
     });
   }
 
@@ -337,6 +348,30 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
     return this.#artifacts.get(record.digest, { what: `model "${name}" version ${version}` });
   }
 
+  /**
+   * Deletes a version no alias points at (else `registry_conflict`, naming the aliases). Its
+   * number stays taken (the model's counter never goes back), its moves stay in the alias
+   * history, and its blob stays in the artifact store (other versions or runs may share it).
+   */
+  async deleteModelVersion(name: string, version: number): Promise<ModelVersion> {
+    validateName("model name", name);
+    validateVersion(version);
+    return this.#database.transaction(
+      `delete version ${version} of model "${name}"`,
+      async (client) => {
+        // The model's row lock orders this with alias moves and registrations.
+        await this.#readModel(client, name, true);
+        const record = await this.#readVersion(client, name, version);
+        if (record.aliases.length > 0) throw versionHeld(name, version, record.aliases);
+        await client.query("DELETE FROM model_versions WHERE name = $1 AND version = $2", [
+          name,
+          version,
+        ]);
+        return record;
+      },
+    );
+  }
+
   async #moveAlias(
     name: string,
     alias: string,
@@ -348,7 +383,8 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
     return this.#database.transaction(`move alias "${alias}" of ${subject}`, async (client) => {
       // The model's row lock orders alias moves (and version numbers) of one model.
       await this.#readModel(client, name, true);
-      if (toVersion !== null) await this.#readVersion(client, name, toVersion);
+      const target =
+        toVersion === null ? undefined : await this.#readVersion(client, name, toVersion);
       const aliases = await this.#aliases(client, name);
       const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
       if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
@@ -369,9 +405,20 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
          RETURNING name, alias, from_version, to_version, actor, time, reason`,
         [name, alias, fromVersion, toVersion, actor, reason],
       );
+      // What a replica needs to switch without reading the registry back: the version's
+      // digest and the model's aliases after the move.
+      const after = { ...aliases };
+      if (toVersion === null) delete after[alias];
+      else after[alias] = toVersion;
       await client.query("SELECT pg_notify($1, $2)", [
         aliasChannel(this.#database.url.schema),
-        JSON.stringify({ name, alias, version: toVersion }),
+        aliasMovedPayload({
+          name,
+          alias,
+          version: toVersion,
+          digest: target?.digest,
+          aliases: after,
+        }),
       ]);
       await this.#pauseAt?.("alias-before-commit", subject);
       return toEntry(rows[0]);
@@ -560,7 +607,7 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
           }
           await client.query("SELECT pg_notify($1, $2)", [
             aliasChannel(this.#database.url.schema),
-            JSON.stringify({ name, alias, version }),
+            aliasMovedPayload({ name, alias, version }),
           ]);
         }
         return "updated";

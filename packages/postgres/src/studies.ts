@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import {
   type ClaimTrialOptions,
   type CreateStudyOptions,
   type FinishOutcome,
+  type ImportOutcome,
   MlopsError,
   type Study,
+  type StudyRecord,
   type StudyState,
   type StudyStore,
   type StudyTrial,
@@ -18,7 +21,9 @@ import {
   batchOutOfOrder,
   checkClaimOptions,
   checkStudyJson,
+  checkStudyRecord,
   checkTrialBatch,
+  studyConflict,
   studyNotFound,
   validateStudyName,
 } from "@mlops/core/internal";
@@ -174,6 +179,86 @@ export class PostgresStudyStore implements StudyStore {
         ],
       );
       return { study: toStudy(rows[0]), created: true };
+    });
+  }
+
+  async importStudy(record: StudyRecord): Promise<ImportOutcome> {
+    const { study, trials } = checkStudyRecord(record);
+    const name = study.name;
+    // Its parent run must be here (runs are copied first): registry_not_found names it.
+    await this.#tracking.getRun(study.runId);
+    return this.#database.transaction(`import study "${name}"`, async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+        `mlops.study.${this.#database.url.schema}.${name}`,
+      ]);
+      const existing = await this.#readStudy(client, name, true);
+      if (existing !== undefined) {
+        if (existing.study_id !== study.studyId) {
+          throw studyConflict(name, existing.study_id, study.studyId);
+        }
+        const { rows } = await client.query<TrialRow>(
+          `SELECT ${TRIAL_COLUMNS} FROM study_trials WHERE study = $1 ORDER BY number`,
+          [name],
+        );
+        if (
+          isDeepStrictEqual(
+            { study: toStudy(existing), trials: rows.map(toTrial) },
+            { study, trials },
+          )
+        ) {
+          return "unchanged";
+        }
+        await client.query("DELETE FROM study_trials WHERE study = $1", [name]);
+      }
+      await client.query(
+        `INSERT INTO studies (name, study_id, spec, data_digest, state, run_id, experiment_id,
+           created_at, created_by, completed_at, finished_by, result)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (name) DO UPDATE SET spec = $3, data_digest = $4, state = $5, run_id = $6,
+           experiment_id = $7, created_at = $8, created_by = $9, completed_at = $10,
+           finished_by = $11, result = $12`,
+        [
+          name,
+          study.studyId,
+          JSON.stringify(study.spec),
+          study.dataDigest,
+          study.state,
+          study.runId,
+          study.experimentId,
+          study.createdAt,
+          study.createdBy,
+          study.completedAt ?? null,
+          study.finishedBy ?? null,
+          study.result === undefined ? null : JSON.stringify(study.result),
+        ],
+      );
+      // Every trial in one statement, whatever their number.
+      await client.query(
+        `INSERT INTO study_trials (study, ${TRIAL_COLUMNS})
+         SELECT $1, t.number, t.batch, t.position, t.payload, t.state, t.attempt, t.worker,
+           t.heartbeat_at, t.completed_at, t.result
+         FROM json_to_recordset($2::json) AS t(number integer, batch integer, position integer,
+           payload json, state text, attempt integer, worker text, heartbeat_at bigint,
+           completed_at bigint, result json)`,
+        [
+          name,
+          JSON.stringify(
+            trials.map((trial) => ({
+              number: trial.number,
+              batch: trial.batch,
+              position: trial.index,
+              payload: trial.payload,
+              state: trial.state,
+              attempt: trial.attempt,
+              worker: trial.worker ?? null,
+              heartbeat_at: trial.heartbeatAt ?? null,
+              completed_at: trial.completedAt ?? null,
+              result: trial.result ?? null,
+            })),
+          ),
+        ],
+      );
+      return existing === undefined ? "created" : "updated";
     });
   }
 

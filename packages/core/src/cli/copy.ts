@@ -38,6 +38,7 @@ export const registryCopy = defineMlopsCommand({
       ["models", ...countsText(summary.models)],
       ["versions", ...countsText(summary.versions)],
       ["alias histories", ...countsText(summary.aliasHistories)],
+      ["studies", ...countsText(summary.studies)],
     ];
     const text =
       `Copied ${redactLocation(source.location)} → ${redactLocation(target.location)}\n` +

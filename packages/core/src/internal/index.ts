@@ -104,6 +104,7 @@ export {
   redactLocation,
   sameRecord,
   sha256Hex,
+  versionHeld,
   versionNotFound,
 } from "../registry/common.js";
 export {
@@ -125,7 +126,9 @@ export {
   batchOutOfOrder,
   checkClaimOptions,
   checkStudyJson,
+  checkStudyRecord,
   checkTrialBatch,
+  studyConflict,
   studyNotFound,
   validateStudyName,
 } from "../registry/studies.js";

@@ -201,6 +201,17 @@ export function modelNotFound(name: string, where: string, names: readonly strin
   );
 }
 
+/** `registry_conflict` for deleting a version that aliases still point at. */
+export function versionHeld(name: string, version: number, aliases: readonly string[]): MlopsError {
+  const one = aliases.length === 1;
+  return new MlopsError(
+    "registry_conflict",
+    `version ${version} of model "${name}" is not deleted: ` +
+      `${aliases.map((alias) => `@${alias}`).join(", ")} ${one ? "points" : "point"} at it; ` +
+      `move or delete ${one ? "that alias" : "those aliases"} first`,
+  );
+}
+
 /** `registry_not_found` for a version, naming those that exist. */
 export function versionNotFound(
   name: string,

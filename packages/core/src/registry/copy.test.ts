@@ -67,6 +67,7 @@ describe("copyRegistry between folders", () => {
       models: { created: 2, updated: 0, unchanged: 0 },
       versions: { created: 3, updated: 0, unchanged: 0 },
       aliasHistories: { created: 0, updated: 1, unchanged: 1 },
+      studies: { created: 0, updated: 0, unchanged: 0 },
       // "model one" is shared by wine/1 and housing/1: one blob.
       blobs: { copied: 3, present: 0, bytesCopied: 8 + 9 + 9 },
     });

@@ -22,6 +22,8 @@ export interface CopySummary {
   models: CopyCounts;
   versions: CopyCounts;
   aliasHistories: CopyCounts;
+  /** Studies of distributed searches, with their trials. */
+  studies: CopyCounts;
   /** Blobs streamed into the target (verified) and blobs it already had. */
   blobs: { copied: number; present: number; bytesCopied: number };
 }
@@ -30,7 +32,8 @@ export interface CopySummary {
 export type CopyProgress =
   | { kind: "run"; runId: string; outcome: ImportOutcome }
   | { kind: "version"; name: string; version: number; outcome: ImportOutcome }
-  | { kind: "model"; name: string; outcome: ImportOutcome };
+  | { kind: "model"; name: string; outcome: ImportOutcome }
+  | { kind: "study"; name: string; outcome: ImportOutcome };
 
 /**
  * Options of `copyRegistry`.
@@ -62,7 +65,8 @@ function parentsFirst(runs: readonly Run[]): Run[] {
 /**
  * Copies a whole registry into another, across backends (folder ⇄ PostgreSQL): experiments (by
  * name), runs with their ids, params, tags, metric histories and artifacts, registered models,
- * versions with their numbers, and the alias history as it was (actor, time, reason). Every blob
+ * versions with their numbers, the alias history as it was (actor, time, reason), and the
+ * studies of distributed searches with their trials. Every blob
  * is streamed and verified against its digest on the way; blobs the target has are not sent
  * again. Safe to re-run: what is already there and the same is `unchanged`, runs that changed
  * since are `updated`, and a target whose versions or alias history diverged is
@@ -85,6 +89,7 @@ export async function copyRegistry(
     models: counts(),
     versions: counts(),
     aliasHistories: counts(),
+    studies: counts(),
     blobs: { copied: 0, present: 0, bytesCopied: 0 },
   };
   const blobs = new Set<string>();
@@ -159,6 +164,29 @@ export async function copyRegistry(
     const outcome = await target.importRun(record);
     summary.runs[outcome] += 1;
     options.onProgress?.({ kind: "run", runId: run.runId, outcome });
+  }
+
+  // Studies of distributed searches, with every trial as it stands (after the runs: each study
+  // hangs under its parent run).
+  const studies = (await source.studies?.listStudies()) ?? [];
+  if (studies.length > 0 && target.studies === undefined) {
+    throw new MlopsError(
+      "argument_invalid",
+      `${target.location} cannot hold studies of distributed searches; ` +
+        `${source.location} has ${studies.length}`,
+    );
+  }
+  for (const study of studies) {
+    const trials = await source.studies!.listTrials(study.name);
+    const outcome = await target.studies!.importStudy({
+      study: {
+        ...study,
+        experimentId: experimentIds.get(study.experimentId) ?? study.experimentId,
+      },
+      trials,
+    });
+    summary.studies[outcome] += 1;
+    options.onProgress?.({ kind: "study", name: study.name, outcome });
   }
 
   // Models, their versions (numbers kept) and their alias history (as it happened).

@@ -11,6 +11,7 @@ import {
   foldAliases,
   historyTail,
   modelNotFound,
+  versionHeld,
   versionNotFound,
 } from "./common.js";
 import {
@@ -126,15 +127,7 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
       const pointing = Object.keys(aliases)
         .filter((alias) => aliases[alias] === version)
         .sort();
-      if (pointing.length > 0) {
-        throw new MlopsError(
-          "registry_conflict",
-          `version ${version} of model "${name}" is not deleted: ` +
-            `${pointing.map((alias) => `@${alias}`).join(", ")} ` +
-            `${pointing.length === 1 ? "points" : "point"} at it; move or delete ` +
-            `${pointing.length === 1 ? "that alias" : "those aliases"} first`,
-        );
-      }
+      if (pointing.length > 0) throw versionHeld(name, version, pointing);
       // The tombstone first: a crash between the two writes leaves the version listed, not its
       // number free.
       await writeFileAtomic(

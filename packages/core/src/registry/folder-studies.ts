@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { ensureDirectory, readJsonIfExists, writeFileAtomic } from "./files.js";
 import type { FolderRoot } from "./folder-root.js";
@@ -12,16 +13,19 @@ import {
   type CreateStudyOptions,
   checkClaimOptions,
   checkStudyJson,
+  checkStudyRecord,
   checkTrialBatch,
   type FinishOutcome,
   type Study,
+  type StudyRecord,
   type StudyStore,
   type StudyTrial,
+  studyConflict,
   studyNotFound,
   type TrialClaim,
   validateStudyName,
 } from "./studies.js";
-import type { TrackingStore } from "./types.js";
+import type { ImportOutcome, TrackingStore } from "./types.js";
 
 /** One study on disk: the study and all its trials, rewritten whole under the study's lock. */
 interface StudyFile {
@@ -128,6 +132,26 @@ export class FolderStudyStore implements StudyStore {
       };
       await this.#write(name, { study, trials: [] });
       return { study, created: true };
+    });
+  }
+
+  async importStudy(record: StudyRecord): Promise<ImportOutcome> {
+    const { study, trials } = checkStudyRecord(record);
+    const name = study.name;
+    // Its parent run must be here (runs are copied first): registry_not_found names it.
+    await this.#tracking.getRun(study.runId);
+    await this.#root.ensure();
+    await ensureDirectory(this.#root.join("studies", name));
+    return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
+      const existing = await this.#read(name);
+      if (existing !== undefined && existing.study.studyId !== study.studyId) {
+        throw studyConflict(name, existing.study.studyId, study.studyId);
+      }
+      if (existing !== undefined && isDeepStrictEqual(existing, { study, trials })) {
+        return "unchanged";
+      }
+      await this.#write(name, { study, trials });
+      return existing === undefined ? "created" : "updated";
     });
   }
 

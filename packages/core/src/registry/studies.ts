@@ -10,6 +10,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { validateName } from "./names.js";
+import type { ImportOutcome } from "./types.js";
 
 /** A study's lifecycle: trials being run, or finished (results final, best model registered). */
 export type StudyState = "RUNNING" | "COMPLETE";
@@ -118,6 +119,17 @@ export interface TrialClaim {
   replaces?: string;
 }
 
+/**
+ * A study with all its trials, as `importStudy` takes it (and `copyRegistry` moves it).
+ *
+ * @example
+ * const record: StudyRecord = { study, trials: await studies.listTrials(study.name) };
+ */
+export interface StudyRecord {
+  study: Study;
+  trials: StudyTrial[];
+}
+
 /** What `finishStudy` answers. */
 export interface FinishOutcome {
   study: Study;
@@ -185,10 +197,95 @@ export interface StudyStore {
     worker: string,
     work: (study: Study) => Promise<Record<string, unknown>>,
   ): Promise<FinishOutcome>;
+  /**
+   * Writes a study and its trials exactly as given (ids, states, attempts, workers, times,
+   * results): how `copyRegistry` moves studies between backends. Its parent run must be here.
+   * The same record again is `unchanged`; the same study (same `studyId`) with other contents
+   * (it went on since) is replaced, `updated`; another study under that name is
+   * `registry_conflict`.
+   */
+  importStudy(record: StudyRecord): Promise<ImportOutcome>;
 }
 
 /** Claims of one trial before it is `FAILED`, when `claimTrial` is not told. */
 export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const STUDY_STATES: readonly StudyState[] = ["RUNNING", "COMPLETE"];
+const TRIAL_STATES: readonly TrialState[] = ["WAITING", "RUNNING", "COMPLETE", "FAILED"];
+
+/**
+ * Checks what `importStudy` takes and answers a plain copy without undefined fields; anything
+ * else is `argument_invalid` saying where.
+ */
+export function checkStudyRecord(record: StudyRecord): StudyRecord {
+  const fail = (where: string, expected: string, found: unknown): never => {
+    throw new MlopsError(
+      "argument_invalid",
+      `importStudy: ${where}: expected ${expected}, got ${describeValue(found)}`,
+    );
+  };
+  if (record === null || typeof record !== "object" || !Array.isArray(record.trials)) {
+    fail("record", "{ study, trials: [...] }", record);
+  }
+  const study = record.study;
+  if (study === null || typeof study !== "object") fail("study", "an object", study);
+  const name = validateStudyName(study.name);
+  const where = `study "${name}"`;
+  const text = (field: keyof Study) => {
+    if (typeof study[field] !== "string" || study[field] === "") {
+      fail(`${where}.${field}`, "a non-empty string", study[field]);
+    }
+  };
+  const time = (what: string, value: unknown) => {
+    if (!(typeof value === "number" && Number.isSafeInteger(value) && value >= 0)) {
+      fail(what, "a time in ms (an integer ≥ 0)", value);
+    }
+  };
+  for (const field of ["studyId", "dataDigest", "runId", "experimentId", "createdBy"] as const) {
+    text(field);
+  }
+  if (!STUDY_STATES.includes(study.state))
+    fail(`${where}.state`, STUDY_STATES.join(" or "), study.state);
+  checkStudyJson(`${where}.spec`, study.spec);
+  time(`${where}.createdAt`, study.createdAt);
+  if (study.completedAt !== undefined) time(`${where}.completedAt`, study.completedAt);
+  if (study.finishedBy !== undefined) text("finishedBy");
+  if (study.result !== undefined) checkStudyJson(`${where}.result`, study.result);
+  const numbers = new Set<number>();
+  const trials = record.trials.map((trial, position) => {
+    const at = `${where}.trials[${position}]`;
+    if (trial === null || typeof trial !== "object") fail(at, "a trial object", trial);
+    for (const field of ["number", "batch", "index", "attempt"] as const) {
+      if (!(Number.isSafeInteger(trial[field]) && trial[field] >= 0)) {
+        fail(`${at}.${field}`, "an integer ≥ 0", trial[field]);
+      }
+    }
+    if (numbers.has(trial.number))
+      fail(`${at}.number`, "a number no other trial has", trial.number);
+    numbers.add(trial.number);
+    if (!TRIAL_STATES.includes(trial.state))
+      fail(`${at}.state`, TRIAL_STATES.join(", "), trial.state);
+    checkStudyJson(`${at}.payload`, trial.payload);
+    if (trial.worker !== undefined && typeof trial.worker !== "string") {
+      fail(`${at}.worker`, "a string", trial.worker);
+    }
+    if (trial.heartbeatAt !== undefined) time(`${at}.heartbeatAt`, trial.heartbeatAt);
+    if (trial.completedAt !== undefined) time(`${at}.completedAt`, trial.completedAt);
+    if (trial.result !== undefined) checkStudyJson(`${at}.result`, trial.result);
+    return JSON.parse(JSON.stringify(trial)) as StudyTrial;
+  });
+  trials.sort((a, b) => a.number - b.number);
+  return { study: JSON.parse(JSON.stringify(study)) as Study, trials };
+}
+
+/** `registry_conflict` for importing a study over another one of the same name. */
+export function studyConflict(name: string, here: string, given: string): MlopsError {
+  return new MlopsError(
+    "registry_conflict",
+    `study "${name}" here is another study (id ${here}, not ${given}); nothing was changed — ` +
+      "rename or delete one of them first",
+  );
+}
 
 /** Checks a study name (a portable name, as model names are). */
 export function validateStudyName(name: unknown): string {

@@ -312,13 +312,32 @@ export interface AliasMovedEvent {
   alias: string;
   /** The version it points at now; null when the alias was deleted. */
   version: number | null;
+  /**
+   * The digest of that version's artifact, when the backend sends it: a watcher can load the
+   * bytes (or find them in its cache) without resolving the alias again.
+   */
+  digest?: string;
+  /** Every alias of the model after the move, when the backend sends it. */
+  aliases?: Record<string, number>;
+}
+
+/** A version registered, as the registry announces it to watchers (to prefetch its bytes). */
+export interface VersionCreatedEvent {
+  name: string;
+  version: number;
+  /** The digest of its artifact. */
+  digest: string;
 }
 
 /**
- * What a watcher is told: an alias moved, or `resync` when moves may have been missed (the
- * connection to the registry was lost and is back) and every alias should be read again.
+ * What a watcher is told: an alias moved, a version was registered, or `resync` when events
+ * may have been missed (the connection to the registry was lost and is back) and every alias
+ * should be read again.
  */
-export type AliasWatchEvent = ({ type: "alias_moved" } & AliasMovedEvent) | { type: "resync" };
+export type AliasWatchEvent =
+  | ({ type: "alias_moved" } & AliasMovedEvent)
+  | ({ type: "version_created" } & VersionCreatedEvent)
+  | { type: "resync" };
 
 /** Stops an alias watch; resolves once nothing more will be delivered. */
 export type StopWatching = () => Promise<void>;
@@ -386,8 +405,9 @@ export interface ModelRegistryStore {
   importAliasHistory(name: string, history: AliasHistoryEntry[]): Promise<ImportOutcome>;
 
   /**
-   * Pushes alias moves to `listener` as they are committed, when the backend can (PostgreSQL's
-   * LISTEN/NOTIFY). Absent on backends that cannot: callers poll instead.
+   * Pushes alias moves (and registered versions) to `listener` as they are committed, when the
+   * backend can (PostgreSQL's LISTEN/NOTIFY). Absent on backends that cannot: callers poll
+   * instead.
    */
   watchAliases?(listener: (event: AliasWatchEvent) => void): Promise<StopWatching>;
 

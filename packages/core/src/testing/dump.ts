@@ -2,7 +2,8 @@ import type { RegistryStore } from "../registry/types.js";
 
 /**
  * Everything a registry holds, as plain JSON in a stable order (experiments by name, runs by
- * id, metric histories, artifacts with digests, models, versions, aliases, alias histories):
+ * id, metric histories, artifacts with digests, models, versions, aliases, alias histories,
+ * studies with their trials):
  * two registries hold the same thing when their dumps are equal. Experiment ids, which each
  * backend assigns, are replaced by experiment names.
  *
@@ -37,11 +38,19 @@ export async function dumpRegistry(store: RegistryStore): Promise<Record<string,
       history: await store.getAliasHistory(model.name),
     });
   }
+  const studies = [];
+  for (const study of (await store.studies?.listStudies()) ?? []) {
+    studies.push({
+      study: { ...study, experimentId: names.get(study.experimentId) },
+      trials: await store.studies!.listTrials(study.name),
+    });
+  }
   return {
     experiments: experiments
       .map(({ name, tags }) => ({ name, tags }))
       .sort((a, b) => (a.name < b.name ? -1 : 1)),
     runs,
     models,
+    studies,
   };
 }

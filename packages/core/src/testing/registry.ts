@@ -828,6 +828,65 @@ export function describeModelRegistryStoreConformance(
       });
     });
 
+    describe("deleting versions", () => {
+      it("deletes a version no alias points at; its number is never given again", async () => {
+        const remove = store.deleteModelVersion?.bind(store);
+        expect(remove, "deleteModelVersion").toBeTypeOf("function");
+        if (remove === undefined) return;
+        for (const text of ["d1", "d2", "d3"]) {
+          await store.createModelVersion("wine", { artifact: bytes(text) });
+        }
+        await store.setAlias("wine", "production", 3, { reason: "first" });
+        await store.setAlias("wine", "staging", 2);
+        const refused = await expectMlopsError(
+          remove("wine", 2),
+          "registry_conflict",
+          /version 2 of model "wine" is not deleted: @staging points at it/,
+        );
+        expect(refused.message).not.toContain("@production");
+        await store.setAlias("wine", "production", 2, { reason: "back" });
+        await expectMlopsError(
+          remove("wine", 2),
+          "registry_conflict",
+          /@production, @staging point at it/,
+        );
+
+        const three = await store.getModelVersion("wine", 3);
+        const deleted = await remove("wine", 3);
+        expect(deleted).toMatchObject({ name: "wine", version: 3, digest: three.digest });
+        expect((await store.listModelVersions("wine")).map((version) => version.version)).toEqual([
+          1, 2,
+        ]);
+        await expectMlopsError(store.getModelVersion("wine", 3), "registry_not_found", /3/);
+        await expectMlopsError(store.readModelArtifact("wine", 3), "registry_not_found");
+        expect((await store.getLatestModelVersion("wine")).version).toBe(2);
+        expect((await store.getRegisteredModel("wine")).latestVersion).toBe(2);
+        // The history keeps the moves to the deleted version.
+        expect(
+          (await store.getAliasHistory("wine", { alias: "production" })).map((entry) => [
+            entry.toVersion,
+            entry.reason,
+          ]),
+        ).toEqual([
+          [3, "first"],
+          [2, "back"],
+        ]);
+        // models:/wine/3 never comes to mean other bytes.
+        const next = await store.createModelVersion("wine", { artifact: bytes("d4") });
+        expect(next.version).toBe(4);
+        await expectMlopsError(remove("wine", 3), "registry_not_found");
+        await expectMlopsError(remove("beer", 1), "registry_not_found", /model "beer"/);
+        await expectMlopsError(remove("wine", 0), "argument_invalid");
+
+        // Deleting the only version leaves the model with none, and numbering goes on.
+        await store.createModelVersion("solo", { artifact: bytes("s1") });
+        await remove("solo", 1);
+        expect(await store.listModelVersions("solo")).toEqual([]);
+        expect((await store.getRegisteredModel("solo")).latestVersion).toBeUndefined();
+        expect((await store.createModelVersion("solo", { artifact: bytes("s2") })).version).toBe(2);
+      });
+    });
+
     describe("model URIs", () => {
       it("parses the three forms and rejects the rest", () => {
         expect(parseModelUri("models:/wine/3")).toEqual({

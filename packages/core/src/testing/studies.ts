@@ -289,5 +289,49 @@ export function describeStudyStoreConformance(
       const outcome = await studies.finishStudy("grid", "b", async () => ({ version: 2 }));
       expect(outcome).toMatchObject({ finished: true, study: { result: { version: 2 } } });
     });
+
+    it("imports a study with its trials exactly as given, safe to import again", async () => {
+      const { study } = await studies.createStudy("grid", studyOptions());
+      await studies.addTrials("grid", 0, payloads(3));
+      const claim = await studies.claimTrial("grid", { worker: "a", graceMs: 60_000 });
+      await studies.completeTrial("grid", claim!, { score: 0.5, folds: [0.4, 0.6] });
+      await studies.claimTrial("grid", { worker: "b", graceMs: 60_000 });
+      const trials = await studies.listTrials("grid");
+      expect(await studies.importStudy({ study, trials })).toBe("unchanged");
+
+      // The same study under another name, as a copy into another registry would write it.
+      const copy = { study: { ...study, name: "grid-copy" }, trials };
+      expect(await studies.importStudy(copy)).toBe("created");
+      expect(await studies.getStudy("grid-copy")).toStrictEqual(copy.study);
+      expect(await studies.listTrials("grid-copy")).toStrictEqual(trials);
+      expect(await studies.importStudy(copy)).toBe("unchanged");
+      // It is a working queue: the waiting trial is claimed next, then the import puts it back.
+      const next = await studies.claimTrial("grid-copy", { worker: "c", graceMs: 60_000 });
+      expect(next).toMatchObject({ number: 2, attempt: 1, worker: "c" });
+      expect(await studies.importStudy(copy)).toBe("updated");
+      expect(await studies.listTrials("grid-copy")).toStrictEqual(trials);
+
+      await expectMlopsError(
+        studies.importStudy({ study: { ...copy.study, studyId: "another" }, trials }),
+        "registry_conflict",
+        /study "grid-copy" here is another study/,
+      );
+      await expectMlopsError(
+        studies.importStudy({
+          study: { ...study, name: "orphan", runId: "0123456789abcdef0123456789abcdef" },
+          trials,
+        }),
+        "registry_not_found",
+      );
+      expect(await studies.getStudy("orphan")).toBeUndefined();
+      await expectMlopsError(
+        studies.importStudy({
+          study: { ...study, name: "broken" },
+          trials: [{ ...trials[0], state: "DONE" as never }],
+        }),
+        "argument_invalid",
+        /study "broken"\.trials\[0\]\.state: expected WAITING, RUNNING, COMPLETE, FAILED/,
+      );
+    });
   });
 }

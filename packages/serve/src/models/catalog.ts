@@ -1,5 +1,6 @@
 import {
   type AliasWatchEvent,
+  decodeArtifact,
   formatModelUri,
   MlopsError,
   type ModelArtifact,
@@ -17,6 +18,7 @@ import type { Monitoring } from "../monitor/monitoring.js";
 import type { VersionMonitor } from "../monitor/version.js";
 import { isModelDefinition, type ModelDefinition } from "../runtime/define.js";
 import type { LoadedModel, RuntimeTable } from "../runtime/runtime.js";
+import { ArtifactCache } from "./artifact-cache.js";
 import { requestContract, servedArtifact, type UnknownFields } from "./contract.js";
 import { ModelHolder } from "./holder.js";
 import { type ModelOrigin, type ServedModel, servedModel, withAliases } from "./served.js";
@@ -241,6 +243,22 @@ interface Failure {
 
 const MAX_RETRY_DELAY_MS = 60_000;
 
+/**
+ * Decoded artifacts kept by digest beyond the newest one (versions swapped out, versions fetched
+ * ahead of an alias move): moving an alias back is a swap, not a read.
+ */
+const ARTIFACT_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** What a reload needs to know of the version it puts in place. */
+type Resolved = Pick<ModelVersion, "name" | "version" | "digest" | "aliases">;
+
+/** The aliases of `version` in a model's alias table, sorted (as the registry lists them). */
+function aliasesOf(table: Record<string, number>, version: number): string[] {
+  return Object.keys(table)
+    .filter((alias) => table[alias] === version)
+    .sort();
+}
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -273,6 +291,7 @@ export class ModelCatalog {
   readonly #failures = new Map<string, Failure>();
   /** Swapped-out versions waiting for their requests to finish. */
   readonly #retiring = new Set<ServedModel>();
+  readonly #artifacts = new ArtifactCache(ARTIFACT_CACHE_BYTES);
   #registry: Promise<Registry> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Stops the registry's push of alias moves (LISTEN/NOTIFY), while subscribed. */
@@ -490,24 +509,76 @@ export class ModelCatalog {
     return planned?.type === "registry" && planned.uri.kind === "latest";
   }
 
-  /** An alias moved (or moves may have been missed): reload what follows it. */
+  /**
+   * An alias moved, a version was registered, or events may have been missed: reload what
+   * follows it. A move that names the version's digest and the model's aliases (PostgreSQL's
+   * payload) is applied as it is, without reading the registry back; the artifact comes from
+   * the cache when this server loaded or prefetched it before.
+   */
   #pushed(event: AliasWatchEvent): void {
     if (this.#closed) return;
     if (event.type === "resync") {
       this.#tick(true);
       return;
     }
+    let prefetch = false;
     for (const key of this.#followedKeys()) {
       const planned = this.#plans.get(key) as Extract<Planned, { type: "registry" }>;
       // Labels change too when another alias of a served model moves: any move of the model.
       if (planned.uri.name !== event.name) continue;
       const holder = this.#holders.get(key)!;
-      const run = () => this.#reloadRegistry(holder, planned, false);
-      // A reload already running may have read the alias before this move: run once more after.
-      const busy = this.#busy.get(key);
-      const next = busy ? busy.then(run, run) : run();
-      this.#exclusive(key, () => next).catch(() => {});
+      let known: Resolved | undefined;
+      if (event.type === "version_created") {
+        // A new version is what "latest" names; for an alias it may be next: fetch it ahead.
+        if (planned.uri.kind !== "latest") {
+          prefetch = true;
+          continue;
+        }
+        known = { name: event.name, version: event.version, digest: event.digest, aliases: [] };
+      } else if (
+        planned.uri.kind === "alias" &&
+        planned.uri.alias === event.alias &&
+        event.version !== null &&
+        event.digest !== undefined &&
+        event.aliases !== undefined
+      ) {
+        known = {
+          name: event.name,
+          version: event.version,
+          digest: event.digest,
+          aliases: aliasesOf(event.aliases, event.version),
+        };
+      } else if (planned.uri.kind === "alias" && planned.uri.alias === event.alias) {
+        known = undefined;
+      } else if (event.aliases !== undefined) {
+        // Another alias moved: the served version stays, its labels may change.
+        const table = event.aliases;
+        const relabel = async () => {
+          const current = holder.current;
+          if (current === undefined) return this.#reloadRegistry(holder, planned, false);
+          const aliases = aliasesOf(table, Number(current.version));
+          if (!sameList(current.aliases, aliases)) holder.swap(withAliases(current, aliases));
+          return { current: holder.current!, previous: undefined };
+        };
+        this.#after(key, relabel);
+        continue;
+      }
+      this.#after(key, () => this.#reloadRegistry(holder, planned, false, Date.now(), known));
     }
+    if (prefetch && event.type === "version_created") {
+      this.#openRegistry()
+        .then((registry) => this.#artifactOf(registry, event))
+        // A version that cannot be read now is read (and reported) if an alias moves to it.
+        .catch(() => {});
+    }
+  }
+
+  /** Runs `work` for `key` after the load running for it, if any (one at a time, in order). */
+  #after(key: string, work: () => Promise<unknown>): void {
+    // A reload already running may have read the alias before this event: run once more after.
+    const busy = this.#busy.get(key);
+    const next = busy ? busy.then(work, work) : work();
+    this.#exclusive(key, () => next).catch(() => {});
   }
 
   /** Stops polling the registry and its pushed alias moves. */
@@ -546,6 +617,7 @@ export class ModelCatalog {
     for (const holder of this.list()) if (holder.current) models.add(holder.current.model);
     for (const served of this.#retiring) models.add(served.model);
     this.#retiring.clear();
+    this.#artifacts.clear();
     await Promise.allSettled([...models].map((model) => model.close?.()));
   }
 
@@ -586,21 +658,23 @@ export class ModelCatalog {
   /**
    * Resolves `planned` and puts the version it names in place when that is another version.
    * `force` (an explicit reload) ignores the retry delay after a failure and rejects on
-   * failure; the watcher (`now` given) skips what is still waiting to be retried.
+   * failure; the watcher (`now` given) skips what is still waiting to be retried. `known` is
+   * the version a pushed event named (no resolving).
    */
   async #reloadRegistry(
     holder: ModelHolder,
     planned: Extract<Planned, { type: "registry" }>,
     force: boolean,
     now = Date.now(),
+    known?: Resolved,
   ): Promise<{ current: ServedModel; previous: ServedModel | undefined }> {
     const key = planned.key;
     const failure = this.#failures.get(key);
-    let version: ModelVersion;
+    let version: Resolved;
     let registry: Registry;
     try {
       registry = await this.#openRegistry();
-      version = await registry.resolve(planned.uri);
+      version = known ?? (await registry.resolve(planned.uri));
     } catch (error) {
       if (!force && failure !== undefined && failure.version === undefined && now < failure.until) {
         throw error;
@@ -775,19 +849,31 @@ export class ModelCatalog {
   async #loadRegistry(
     planned: Extract<Planned, { type: "registry" }>,
     registry: Registry,
-    resolved?: ModelVersion,
+    resolved?: Resolved,
   ): Promise<ServedModel> {
-    const { version, artifact } = await registry.loadModel(
-      resolved === undefined
-        ? planned.uri
-        : { name: resolved.name, kind: "version", version: resolved.version },
-    );
+    const version = resolved ?? (await registry.resolve(planned.uri));
+    const artifact = await this.#artifactOf(registry, version);
     return this.#fromArtifact(planned.name, String(version.version), artifact, {
       aliases: version.aliases,
       origin: { type: "registry", reference: planned.reference, uri: formatModelUri(planned.uri) },
       digest: version.digest,
       variant: planned.variant,
       shadow: planned.shadow,
+    });
+  }
+
+  /**
+   * A version's artifact: kept by digest, else read from the registry's artifact store
+   * (verified against the digest) and decoded (its own sha256 trailer checked).
+   */
+  #artifactOf(
+    registry: Registry,
+    version: Pick<ModelVersion, "name" | "version" | "digest">,
+  ): Promise<ModelArtifact> {
+    return this.#artifacts.load(version.digest, async () => {
+      const source = `models:/${version.name}/${version.version}`;
+      const bytes = await registry.store.artifacts.get(version.digest, { what: source });
+      return { artifact: decodeArtifact(bytes, { source }), sizeBytes: bytes.byteLength };
     });
   }
 
