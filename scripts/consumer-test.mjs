@@ -212,12 +212,27 @@ for (const [name, value] of [["Frame", core.Frame], ["DecisionTreeRegressor", tr
 const a = core.Frame.fromRows([{ x: 1 }, { x: 2 }, { x: 3 }, { x: 4 }]);
 const html = ui.renderDriftReport(core.driftReport(a, a));
 if (!html.includes("<script")) throw new Error("renderDriftReport from CommonJS drew no chart script");
-console.log("required");
+// Batch scoring on worker threads from CommonJS: the worker's path comes from the CommonJS build.
+serve
+  .scoreBatch({
+    model: "steps@production",
+    registry: require("node:path").join(__dirname, "registry"),
+    input: require("node:path").join(__dirname, "steps.csv"),
+    output: require("node:path").join(__dirname, "scored-cjs"),
+    workers: 2,
+    batchSize: 50,
+  })
+  .then((summary) => {
+    if (!summary.ok || summary.totals.rowsScored !== 200) {
+      throw new Error("scoreBatch from CommonJS: " + JSON.stringify(summary.totals));
+    }
+    console.log("required");
+  });
 `,
   );
   check(
     run(process.execPath, ["require.cjs"], { cwd: project }).includes("required"),
-    "CommonJS consumers can require every package",
+    "CommonJS consumers can require every package and score a file on two batch workers",
   );
 
   // 5. A strict NodeNext TypeScript consumer type-checks against the published declarations.

@@ -15,4 +15,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The CommonJS build gets an import.meta.url shim: the batch worker is found from it.
+  shims: true,
 });
