@@ -15,7 +15,7 @@ import { Schema } from "../schema/schema.js";
 import { InputPlan, inconsistentInput } from "./input.js";
 import { ColumnLayout, type LayoutColumn } from "./layout.js";
 import { blockRows, type CompiledStep, compileStep } from "./preprocessing.js";
-import { CompiledTree, treeArrays } from "./tree.js";
+import { CompiledTree, CompiledTrees, treeArrays } from "./tree.js";
 
 /**
  * A loaded model, ready to predict. `predict` takes a columnar frame; `predictRow` one row
@@ -116,9 +116,10 @@ function compileTrees(
   inputs: ModelInputs,
   prefixes: readonly string[],
   rule: SplitRule | undefined,
-): CompiledTree[] {
+  blockSize: number,
+): CompiledTrees {
   const codes = categoryCodes(artifact, inputs);
-  return prefixes.map(
+  const trees = prefixes.map(
     (prefix) =>
       new CompiledTree(
         treeArrays(artifact.arrays, prefix),
@@ -128,17 +129,21 @@ function compileTrees(
         rule,
       ),
   );
+  return new CompiledTrees(trees, inputs.slots, blockSize);
 }
 
 const compileTreeModel: ModelCompiler = (artifact, inputs, blockSize) => {
   const model = section(artifact, "tree");
-  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
-  const leaves = new Int32Array(blockSize);
+  const trees = compileTrees(artifact, inputs, ["tree."], model.splitRule, blockSize);
+  const [tree] = trees.trees;
+  const sum = new Float64Array(blockSize);
   const value = tree.value;
   return {
     block(data, stride, n, missing, out, offset) {
-      tree.findLeaves(data, stride, n, missing, leaves);
-      for (let r = 0; r < n; r++) out[offset + r] = value[leaves[r]];
+      // -0 + v is v for every v, -0 included: the leaf values themselves.
+      sum.fill(-0, 0, n);
+      trees.add(data, stride, n, missing, sum);
+      for (let r = 0; r < n; r++) out[offset + r] = sum[r];
     },
     row: (values) => value[tree.leafOf(values)],
   };
@@ -160,13 +165,14 @@ function section<Kind extends keyof Sections>(artifact: ModelArtifact, kind: Kin
 
 const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
   const model = section(artifact, "ensemble");
-  const trees = compileTrees(
+  const compiled = compileTrees(
     artifact,
     inputs,
     Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
     model.splitRule,
+    blockSize,
   );
-  const leaves = new Int32Array(blockSize);
+  const trees = compiled.trees;
   const sum = new Float64Array(blockSize);
   const count = trees.length;
   if (model.aggregation === "mean") {
@@ -174,11 +180,7 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
     return {
       block(data, stride, n, missing, out, offset) {
         sum.fill(0, 0, n);
-        for (const tree of trees) {
-          tree.findLeaves(data, stride, n, missing, leaves);
-          const value = tree.value;
-          for (let r = 0; r < n; r++) sum[r] += value[leaves[r]];
-        }
+        compiled.add(data, stride, n, missing, sum);
         for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count;
       },
       row(values) {
@@ -202,11 +204,7 @@ const compileEnsembleModel: ModelCompiler = (artifact, inputs, blockSize) => {
   return {
     block(data, stride, n, missing, out, offset) {
       sum.fill(baseValue, 0, n);
-      for (const tree of trees) {
-        tree.findLeaves(data, stride, n, missing, leaves);
-        const value = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += value[leaves[r]];
-      }
+      compiled.add(data, stride, n, missing, sum);
       if (link === undefined) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
       else for (let r = 0; r < n; r++) out[offset + r] = link(sum[r]);
     },

@@ -116,6 +116,51 @@ describe("tree predictor", () => {
     expect(predictBoth(treeArtifact(xz, ["x", "z"], base), rows)).toEqual([30, 20]);
   });
 
+  it("tells missing values from infinite ones, with infinite thresholds too", () => {
+    // A standard_scaler with a tiny scale turns ±1e10 into ±Infinity after validation; the
+    // walk must still send them by value and NaN by missingLeft (the block walks NaN as ±Infinity).
+    const scaled = (threshold: number, missingLeft: number) =>
+      createArtifact({
+        kind: "tree",
+        schema: xz,
+        preprocessing: [{ kind: "standard_scaler", columns: ["x"], mean: [0], scale: [1e-300] }],
+        model: { inputs: ["x", "z"] },
+        arrays: treeArraysOf(
+          {
+            ...base,
+            threshold: [threshold, 2, -2, -2, -2],
+            missingLeft: [missingLeft, 0, 0, 0, 0],
+          },
+          "tree.",
+        ),
+        lineage: { gitCommit: "abc1234" },
+      });
+    const rows = [
+      { x: 1e10, z: 0 },
+      { x: -1e10, z: 0 },
+      { x: null, z: 0 },
+      { x: 0, z: 3 },
+    ];
+    // +Infinity goes right of a finite threshold, -Infinity left, NaN where missingLeft says.
+    expect(predictBoth(scaled(1e300, 0), rows)).toEqual([30, 10, 30, 20]);
+    expect(predictBoth(scaled(1e300, 1), rows)).toEqual([30, 10, 10, 20]);
+    // Threshold +Infinity: +Infinity <= +Infinity goes left; NaN still by missingLeft.
+    expect(predictBoth(scaled(Number.POSITIVE_INFINITY, 0), rows)).toEqual([10, 10, 30, 20]);
+    expect(predictBoth(scaled(Number.POSITIVE_INFINITY, 1), rows)).toEqual([10, 10, 10, 20]);
+    // Threshold -Infinity: only -Infinity goes left.
+    expect(predictBoth(scaled(Number.NEGATIVE_INFINITY, 0), rows)).toEqual([30, 10, 30, 30]);
+  });
+
+  it("keeps the sign of a zero leaf", () => {
+    const zero = treeArtifact(xz, ["x", "z"], { ...base, value: [0, 0, -0, 0, 20] });
+    const predictions = predictBoth(zero, [
+      { x: 1, z: 0 },
+      { x: 0, z: 0 },
+    ]);
+    expect(Object.is(predictions[0], -0)).toBe(true);
+    expect(Object.is(predictions[1], 0)).toBe(true);
+  });
+
   it("predicts a single-leaf tree", () => {
     const leaf = treeArtifact(xz, ["x"], {
       left: [-1],

@@ -204,23 +204,35 @@ export function checkTree(
  * `child + 1`; a leaf is its own child with threshold +Infinity, so it never moves. That makes a
  * step branch-free, `h = child[h] + (x > threshold[h])`, and lets a block of rows walk the tree
  * level by level, with independent rows in flight at once. The artifact's split rule is folded
- * into the thresholds once (`walkThreshold`), so every rule walks with the same `x <= t`. A tree
- * with categorical splits walks row by row instead, each categorical node looking its value up
- * in a table of sides.
+ * into the thresholds once (`walkThreshold`), so every rule walks with the same `x <= t`.
+ *
+ * Missing values: `x > t` is false for NaN, so NaN goes left for free. A split that sends it
+ * right reads the input from a second lane where NaN was replaced by +Infinity (and the first
+ * lane holds -Infinity), so the step stays one comparison (`CompiledTrees`). A tree with
+ * categorical splits walks row by row instead, each categorical node looking its value up in a
+ * table of sides.
  */
 export class CompiledTree {
   readonly child: Int32Array;
   /** Slot read by each node (leaves read a valid slot too, and ignore it). */
   readonly slot: Int32Array;
+  /**
+   * Lane read by each node in a block of lanes (`CompiledTrees`): `2 × input` where a missing
+   * value goes left, `2 × input + 1` where it goes right; 0 for leaves.
+   */
+  readonly lane: Int32Array;
   readonly threshold: Float64Array;
   /** 1 where a missing value goes right (the branch-free step sends NaN left). */
   readonly missingRight: Int32Array;
   readonly value: Float64Array;
   readonly depth: number;
-  /** Slots read by some split, to decide whether a block's missing values matter. */
-  readonly usedSlots: Int32Array;
-  /** Some split sends missing values right, so NaN needs the slower step. */
-  readonly nanRoutes: boolean;
+  /** Slots read by splits that send missing values right: where NaN needs the lanes. */
+  readonly nanSlots: Int32Array;
+  /**
+   * The tree walks row by row (`leafAt`): it has categorical splits, or a split with threshold
+   * +Infinity that sends missing values right (no lane can tell NaN from +Infinity there).
+   */
+  readonly rowByRow: boolean;
   /**
    * Categorical splits: per node, -1, or where its table of sides starts in `categorySide`
    * (`categorySide[start + v]` is 0 for left, 1 for right, for the slot value `v`).
@@ -250,12 +262,13 @@ export class CompiledTree {
     for (let k = 0; k < n; k++) position[order[k]] = k;
     this.child = new Int32Array(n);
     this.slot = new Int32Array(n);
+    this.lane = new Int32Array(n);
     this.threshold = new Float64Array(n);
     this.missingRight = new Int32Array(n);
     this.value = new Float64Array(n);
     this.depth = depth;
-    const used = new Set<number>();
-    let nanRoutes = false;
+    const nanSlots = new Set<number>();
+    let infiniteRight = false;
     const { left, right, feature, threshold, value, missingLeft, nodeSamples } = tree;
     const { categorySplit, categoryBits } = tree;
     let categoryStart: Int32Array | undefined;
@@ -275,7 +288,6 @@ export class CompiledTree {
       this.child[k] = position[left[node]];
       this.slot[k] = inputSlots[input];
       this.threshold[k] = walkThreshold(threshold[node], rule);
-      used.add(inputSlots[input]);
       // scikit-learn >= 1.3: missing_go_to_left; a split that saw no missing values sends them to
       // the child with more samples (ties right). Without either array, NaN <= t is false: right.
       const goesLeft = missingLeft
@@ -284,7 +296,7 @@ export class CompiledTree {
           ? nodeSamples[left[node]] > nodeSamples[right[node]]
           : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
-      if (!goesLeft) nanRoutes = true;
+      this.lane[k] = 2 * input + this.missingRight[k];
       const offset = categorySplit === undefined ? -1 : categorySplit[node];
       const codes = categoryCodes[input];
       if (offset < 0) {
@@ -294,6 +306,10 @@ export class CompiledTree {
             `${prefix}: node ${node}: a numeric split reads an input with categories ` +
               "(inputs listed in model.categories take categorical splits only)",
           );
+        }
+        if (!goesLeft) {
+          nanSlots.add(inputSlots[input]);
+          if (this.threshold[k] === Number.POSITIVE_INFINITY) infiniteRight = true;
         }
         continue;
       }
@@ -318,8 +334,8 @@ export class CompiledTree {
       sides.push(side);
       sideCount += side.length;
     }
-    this.usedSlots = Int32Array.from(used);
-    this.nanRoutes = nanRoutes;
+    this.nanSlots = Int32Array.from(nanSlots);
+    this.rowByRow = categoryStart !== undefined || infiniteRight;
     this.categoryStart = categoryStart;
     this.categorySize = categorySize;
     if (categoryStart !== undefined) {
@@ -333,61 +349,99 @@ export class CompiledTree {
     }
   }
 
-  /**
-   * Walks rows `0..n-1` of a row-major block (`data[r * stride + slot]`) to their leaves,
-   * writing leaf positions into `leaves`. `missing[slot]` says whether a slot may hold NaN in
-   * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
-   */
-  findLeaves(
-    data: Float64Array,
-    stride: number,
-    n: number,
-    missing: Uint8Array,
-    leaves: Int32Array,
-  ): void {
-    if (this.categoryStart !== undefined) {
-      for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
-      return;
-    }
-    let nanAware = false;
-    if (this.nanRoutes) {
-      for (let i = 0; i < this.usedSlots.length; i++)
-        if (missing[this.usedSlots[i]] !== 0) nanAware = true;
-    }
-    if (nanAware) walkMissing(this, data, stride, n, leaves);
-    else walk(this, data, stride, n, leaves);
-  }
-
   /** The leaf position of one row held in `values` (one value per slot). */
   leafOf(values: Float64Array): number {
-    if (this.categoryStart !== undefined) return this.#leafAt(values, 0);
-    const { child, slot, threshold, missingRight } = this;
-    let h = 0;
-    for (;;) {
-      const c = child[h];
-      if (c === h) return h;
-      const x = values[slot[h]];
-      h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
-    }
+    return this.leafAt(values, 0);
   }
 
-  /** The leaf of the row at `data[offset + slot]`, categorical splits included. */
-  #leafAt(data: Float64Array, offset: number): number {
+  /** The leaf of the row at `data[offset + slot]`, missing values and categories included. */
+  leafAt(data: Float64Array, offset: number): number {
     const { child, slot, threshold, missingRight } = this;
-    const start = this.categoryStart!;
-    const size = this.categorySize!;
-    const side = this.categorySide!;
+    const start = this.categoryStart;
     let h = 0;
     for (;;) {
       const c = child[h];
       if (c === h) return h;
       const x = data[offset + slot[h]];
-      const at = start[h];
+      const at = start === undefined ? -1 : start[h];
       if (at < 0) {
         h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
       } else {
         // Category numbers are integers in the table; anything else is missing or unknown.
-        h = x >= 0 && x < size[h] && x === Math.floor(x) ? c + side[at + x] : c + missingRight[h];
+        const size = this.categorySize!;
+        h =
+          x >= 0 && x < size[h] && x === Math.floor(x)
+            ? c + this.categorySide![at + x]
+            : c + missingRight[h];
+      }
+    }
+  }
+}
+
+/**
+ * The trees of one model walking blocks of rows: `add` adds every tree's leaf value to each row's
+ * sum, tree after tree, so the sums are those of a node-by-node walk, in the same order. When a
+ * block has missing values where a split sends them right, the model's inputs are first copied
+ * into two lanes each (NaN as -Infinity, then as +Infinity; `CompiledTree.lane`), so the walk has
+ * no missing-value test; otherwise the trees read the block itself.
+ */
+export class CompiledTrees {
+  readonly trees: readonly CompiledTree[];
+  readonly #inputSlots: Int32Array;
+  readonly #nanSlots: Int32Array;
+  readonly #lanes: Float64Array;
+
+  constructor(trees: readonly CompiledTree[], inputSlots: Int32Array, blockSize: number) {
+    this.trees = trees;
+    this.#inputSlots = inputSlots;
+    const nanSlots = new Set<number>();
+    for (const tree of trees)
+      if (!tree.rowByRow) for (const slot of tree.nanSlots) nanSlots.add(slot);
+    this.#nanSlots = Int32Array.from(nanSlots);
+    this.#lanes = new Float64Array(nanSlots.size > 0 ? blockSize * 2 * inputSlots.length : 0);
+  }
+
+  /**
+   * Adds the trees' leaf values to `sum[0..n-1]` for rows `0..n-1` of a row-major block
+   * (`data[r * stride + slot]`); `missing[slot]` says whether a slot may hold NaN in this block.
+   */
+  add(data: Float64Array, stride: number, n: number, missing: Uint8Array, sum: Float64Array): void {
+    let useLanes = false;
+    const nanSlots = this.#nanSlots;
+    for (let i = 0; i < nanSlots.length; i++) if (missing[nanSlots[i]] !== 0) useLanes = true;
+    const lanes = this.#lanes;
+    const laneStride = 2 * this.#inputSlots.length;
+    if (useLanes) fillLanes(data, stride, n, this.#inputSlots, lanes);
+    const trees = this.trees;
+    for (let t = 0; t < trees.length; t++) {
+      const tree = trees[t];
+      if (tree.rowByRow) {
+        const value = tree.value;
+        for (let r = 0, o = 0; r < n; r++, o += stride) sum[r] += value[tree.leafAt(data, o)];
+      } else if (useLanes) walk(tree, tree.lane, lanes, laneStride, n, sum);
+      else walk(tree, tree.slot, data, stride, n, sum);
+    }
+  }
+}
+
+/** Copies the inputs of rows `0..n-1` into two lanes each: NaN becomes -Infinity, +Infinity. */
+function fillLanes(
+  data: Float64Array,
+  stride: number,
+  n: number,
+  inputSlots: Int32Array,
+  lanes: Float64Array,
+): void {
+  const laneStride = 2 * inputSlots.length;
+  for (let j = 0; j < inputSlots.length; j++) {
+    for (let r = 0, at = inputSlots[j], to = 2 * j; r < n; r++, at += stride, to += laneStride) {
+      const x = data[at];
+      if (Number.isNaN(x)) {
+        lanes[to] = Number.NEGATIVE_INFINITY;
+        lanes[to + 1] = Number.POSITIVE_INFINITY;
+      } else {
+        lanes[to] = x;
+        lanes[to + 1] = x;
       }
     }
   }
@@ -395,16 +449,18 @@ export class CompiledTree {
 
 // Eight rows walk the tree together, their positions in registers: eight independent chains of
 // loads keep the CPU busy where one row would wait on each load. Every eight levels the group
-// stops early if all eight rows sit on leaves (unbalanced trees).
+// stops early if all eight rows sit on leaves (unbalanced trees). Each row's leaf value is added
+// to its sum. `slot` is the tree's `slot` (reading the block) or `lane` (reading the lanes).
 
 function walk(
   tree: CompiledTree,
+  slot: Int32Array,
   data: Float64Array,
   stride: number,
   n: number,
-  leaves: Int32Array,
+  sum: Float64Array,
 ): void {
-  const { child, slot, threshold, depth } = tree;
+  const { child, threshold, value, depth } = tree;
   let r = 0;
   for (; r + 8 <= n; r += 8) {
     const o0 = r * stride;
@@ -447,99 +503,20 @@ function walk(
         }
       }
     }
-    leaves[r] = h0;
-    leaves[r + 1] = h1;
-    leaves[r + 2] = h2;
-    leaves[r + 3] = h3;
-    leaves[r + 4] = h4;
-    leaves[r + 5] = h5;
-    leaves[r + 6] = h6;
-    leaves[r + 7] = h7;
+    sum[r] += value[h0];
+    sum[r + 1] += value[h1];
+    sum[r + 2] += value[h2];
+    sum[r + 3] += value[h3];
+    sum[r + 4] += value[h4];
+    sum[r + 5] += value[h5];
+    sum[r + 6] += value[h6];
+    sum[r + 7] += value[h7];
   }
   for (; r < n; r++) {
     const o = r * stride;
     let h = 0;
     while (child[h] !== h) h = child[h] + +(data[o + slot[h]] > threshold[h]);
-    leaves[r] = h;
-  }
-}
-
-/** As `walk`, where a missing value (NaN) goes right at splits with `missingRight`. */
-function walkMissing(
-  tree: CompiledTree,
-  data: Float64Array,
-  stride: number,
-  n: number,
-  leaves: Int32Array,
-): void {
-  const { child, slot, threshold, missingRight: right, depth } = tree;
-  let r = 0;
-  for (; r + 8 <= n; r += 8) {
-    const o0 = r * stride;
-    const o1 = o0 + stride;
-    const o2 = o1 + stride;
-    const o3 = o2 + stride;
-    const o4 = o3 + stride;
-    const o5 = o4 + stride;
-    const o6 = o5 + stride;
-    const o7 = o6 + stride;
-    let h0 = 0;
-    let h1 = 0;
-    let h2 = 0;
-    let h3 = 0;
-    let h4 = 0;
-    let h5 = 0;
-    let h6 = 0;
-    let h7 = 0;
-    for (let level = 0; level < depth; level++) {
-      const x0 = data[o0 + slot[h0]];
-      const x1 = data[o1 + slot[h1]];
-      const x2 = data[o2 + slot[h2]];
-      const x3 = data[o3 + slot[h3]];
-      const x4 = data[o4 + slot[h4]];
-      const x5 = data[o5 + slot[h5]];
-      const x6 = data[o6 + slot[h6]];
-      const x7 = data[o7 + slot[h7]];
-      h0 = child[h0] + (+(x0 > threshold[h0]) | (+Number.isNaN(x0) & right[h0]));
-      h1 = child[h1] + (+(x1 > threshold[h1]) | (+Number.isNaN(x1) & right[h1]));
-      h2 = child[h2] + (+(x2 > threshold[h2]) | (+Number.isNaN(x2) & right[h2]));
-      h3 = child[h3] + (+(x3 > threshold[h3]) | (+Number.isNaN(x3) & right[h3]));
-      h4 = child[h4] + (+(x4 > threshold[h4]) | (+Number.isNaN(x4) & right[h4]));
-      h5 = child[h5] + (+(x5 > threshold[h5]) | (+Number.isNaN(x5) & right[h5]));
-      h6 = child[h6] + (+(x6 > threshold[h6]) | (+Number.isNaN(x6) & right[h6]));
-      h7 = child[h7] + (+(x7 > threshold[h7]) | (+Number.isNaN(x7) & right[h7]));
-      if ((level & 7) === 7 && level + 1 < depth) {
-        if (
-          child[h0] === h0 &&
-          child[h1] === h1 &&
-          child[h2] === h2 &&
-          child[h3] === h3 &&
-          child[h4] === h4 &&
-          child[h5] === h5 &&
-          child[h6] === h6 &&
-          child[h7] === h7
-        ) {
-          break;
-        }
-      }
-    }
-    leaves[r] = h0;
-    leaves[r + 1] = h1;
-    leaves[r + 2] = h2;
-    leaves[r + 3] = h3;
-    leaves[r + 4] = h4;
-    leaves[r + 5] = h5;
-    leaves[r + 6] = h6;
-    leaves[r + 7] = h7;
-  }
-  for (; r < n; r++) {
-    const o = r * stride;
-    let h = 0;
-    while (child[h] !== h) {
-      const x = data[o + slot[h]];
-      h = child[h] + (+(x > threshold[h]) | (+Number.isNaN(x) & right[h]));
-    }
-    leaves[r] = h;
+    sum[r] += value[h];
   }
 }
 
