@@ -3,6 +3,7 @@
 //
 //   npm run build --workspace @mlops/core   # the script imports the built package (dist/)
 //   node bench/predict.mjs [--rows 1000000] [--depth 8] [--runs 5] [--calls 1000000]
+//       [--baseline DIR]
 //
 // Both sides: one untimed warm-up run, then --runs timed runs, one thread; the figures are the
 // median with the min–max spread, and the machine's load is printed. For another checkout, run
@@ -20,10 +21,15 @@
 //    "float32_le"`), which our predictor folds into its thresholds once.
 // 4. predictRow is timed over --calls calls cycling through 10,000 row objects parsed from JSON.
 //
+// 5. --baseline DIR (a checkout whose packages/core/dist is built): that build's predictor runs the
+//    same artifact on the same frame in the same process, its runs interleaved with ours
+//    (ours, baseline, baseline, ours, …), and must predict the same values.
+//
 // Results are printed and saved to .bench/predict-results.json.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   createArtifact,
   createPredictor,
@@ -34,7 +40,7 @@ import {
   schema,
 } from "../packages/core/dist/index.js";
 import { uniformHash } from "./friedman-hash.mjs";
-import { loadLine, PYTHON, ROOT, spread, summary } from "./lib.mjs";
+import { loadLine, PYTHON, ROOT, spread, summary, option as textOption } from "./lib.mjs";
 
 const OUT = join(ROOT, ".bench", "predict");
 
@@ -53,6 +59,7 @@ const FEATURES = 10;
 const DEPTH = option("depth", 8);
 const RUNS = option("runs", 5);
 const CALLS = option("calls", 1_000_000);
+const BASELINE = textOption("baseline");
 
 // ------------------------------------------------------------------ data
 
@@ -144,6 +151,20 @@ function timed(runs, run) {
   return { seconds: summary(seconds), result };
 }
 
+/** `timed` for two sides, their runs interleaved (a b b a a b …) after one warm-up each. */
+function timedPair(runs, a, b) {
+  const sides = [a, b].map((run) => ({ run, result: run(), seconds: [] }));
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) {
+      const start = performance.now();
+      side.result = side.run();
+      side.seconds.push((performance.now() - start) / 1000);
+    }
+  }
+  return sides.map((side) => ({ seconds: summary(side.seconds), result: side.result }));
+}
+
 // ------------------------------------------------------------------ main
 
 const reference = sklearnTree();
@@ -169,7 +190,19 @@ const predictor = createPredictor(decodeArtifact(bytes, { source: "bench tree" }
 const columns = friedmanColumns(ROWS, FEATURES, 7);
 const frame = new Frame(names.map((name, j) => [name, { kind: "number", values: columns[j] }]));
 console.log(await loadLine());
-const ours = timed(RUNS, () => predictor.predict(frame));
+let ours;
+let before;
+if (BASELINE === undefined) ours = timed(RUNS, () => predictor.predict(frame));
+else {
+  const dist = join(resolve(BASELINE), "packages/core/dist/index.js");
+  const core = await import(pathToFileURL(dist).href);
+  const baseline = core.createPredictor(core.decodeArtifact(bytes, { source: "bench tree" }));
+  [ours, before] = timedPair(
+    RUNS,
+    () => predictor.predict(frame),
+    () => baseline.predict(frame),
+  );
+}
 const validation = timed(RUNS, () => features.features().conformFrame(frame));
 
 let maxDifference = 0;
@@ -251,6 +284,23 @@ console.log(
     `${millions(ROWS / ours.seconds.median)} (validation included)`,
 );
 console.log(`  (schema.conformFrame alone, for scale: ${spread(validation.seconds, " s", s4)})`);
+let baselineMismatches = 0;
+if (before) {
+  for (let i = 0; i < ROWS; i++) if (before.result[i] !== ours.result[i]) baselineMismatches++;
+  console.log(
+    `baseline predict         ${spread(before.seconds, " s", s4)}  ` +
+      `${millions(ROWS / before.seconds.median)} (${BASELINE}; runs interleaved with ours)`,
+  );
+  console.log(
+    `ratio baseline ÷ ours    ${(before.seconds.median / ours.seconds.median).toFixed(2)}× ` +
+      `(medians); predictions ${baselineMismatches === 0 ? "identical" : `differ in ${baselineMismatches} rows`}`,
+  );
+  results.baseline = {
+    tree: BASELINE,
+    predictSeconds: before.seconds,
+    mismatches: baselineMismatches,
+  };
+}
 if (sklearnSeconds) {
   console.log(
     `ratio sklearn ÷ ours     ${(sklearnSeconds / ours.seconds.median).toFixed(2)}× (medians)`,
@@ -271,7 +321,7 @@ writeFileSync(
   `${JSON.stringify(results, null, 2)}\n`,
 );
 console.log(await loadLine());
-if (mismatches > 0 || rowMismatches > 0) {
+if (mismatches > 0 || rowMismatches > 0 || baselineMismatches > 0) {
   console.error("predictions differ");
   process.exitCode = 1;
 }

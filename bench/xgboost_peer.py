@@ -2,7 +2,13 @@
 inplace_predict on 1,000,000 rows with 1 and 2 threads.
 
     /usr/bin/python3 bench/xgboost_peer.py OUT_DIR [--rows 1000000] [--train-rows 100000]
-        [--trees 150] [--depth 6] [--runs 5]
+        [--trees 150] [--depth 6] [--runs 5] [--serve]
+
+With --serve it times one run per request instead, so the caller can interleave its own runs
+with xgboost's: after writing the files it prints "ready", then reads lines "THREADS" from
+stdin and answers each with one JSON line {"threads", "float64": s, "float32": s, "cpu": s}
+(one untimed warm-up per thread count first; "cpu" is the process's CPU seconds of the faster
+input, all OpenMP threads included), until "quit" or the end of its input.
 
 Data: friedman_hash (the portable generator of bench/friedman-hash.mjs; train seed 42, predict
 seed 7, 10 features) with 5% of the values missing (NaN where uniformHash(98 for training, 99
@@ -15,6 +21,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -59,6 +66,28 @@ def timed(run, runs):
     return out, {"median": statistics.median(times), "min": min(times), "max": max(times)}
 
 
+def serve(booster, X, X32):
+    warm = set()
+    for line in iter(sys.stdin.readline, ""):
+        line = line.strip()
+        if line == "quit":
+            break
+        threads = int(line)
+        booster.set_param({"nthread": threads})
+        if threads not in warm:
+            booster.inplace_predict(X)
+            booster.inplace_predict(X32)
+            warm.add(threads)
+        answer = {"threads": threads}
+        for name, data in (("float64", X), ("float32", X32)):
+            cpu = time.process_time()
+            start = time.perf_counter()
+            booster.inplace_predict(data)
+            answer[name] = time.perf_counter() - start
+            answer[name + "_cpu"] = time.process_time() - cpu
+        print(json.dumps(answer), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
@@ -67,6 +96,7 @@ def main():
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--serve", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -77,6 +107,15 @@ def main():
 
     X, _ = friedman_hash(args.rows, 10, 7, 99)
     X32 = np.ascontiguousarray(X.astype(np.float32))
+    if args.serve:
+        booster.set_param({"nthread": 1})
+        booster.inplace_predict(X).astype("<f4").tofile(os.path.join(args.out, "predictions.f32"))
+        with open(os.path.join(args.out, "xgboost.json"), "w") as f:
+            json.dump({"xgboost": xgboost.__version__, "rows": args.rows, "trees": args.trees,
+                       "depth": args.depth}, f, indent=2)
+        print("ready", flush=True)
+        serve(booster, X, X32)
+        return
     results = {"xgboost": xgboost.__version__, "rows": args.rows, "trees": args.trees,
                "depth": args.depth, "runs": args.runs, "threads": {}}
     predictions = None
