@@ -71432,15 +71432,23 @@ var CompiledTree = class {
   child;
   /** Slot read by each node (leaves read a valid slot too, and ignore it). */
   slot;
+  /**
+   * Lane read by each node in a block of lanes (`CompiledTrees`): `2 × input` where a missing
+   * value goes left, `2 × input + 1` where it goes right; 0 for leaves.
+   */
+  lane;
   threshold;
   /** 1 where a missing value goes right (the branch-free step sends NaN left). */
   missingRight;
   value;
   depth;
-  /** Slots read by some split, to decide whether a block's missing values matter. */
-  usedSlots;
-  /** Some split sends missing values right, so NaN needs the slower step. */
-  nanRoutes;
+  /** Slots read by splits that send missing values right: where NaN needs the lanes. */
+  nanSlots;
+  /**
+   * The tree walks row by row (`leafAt`): it has categorical splits, or a split with threshold
+   * +Infinity that sends missing values right (no lane can tell NaN from +Infinity there).
+   */
+  rowByRow;
   /**
    * Categorical splits: per node, -1, or where its table of sides starts in `categorySide`
    * (`categorySide[start + v]` is 0 for left, 1 for right, for the slot value `v`).
@@ -71463,12 +71471,13 @@ var CompiledTree = class {
     for (let k = 0; k < n; k++) position[order[k]] = k;
     this.child = new Int32Array(n);
     this.slot = new Int32Array(n);
+    this.lane = new Int32Array(n);
     this.threshold = new Float64Array(n);
     this.missingRight = new Int32Array(n);
     this.value = new Float64Array(n);
     this.depth = depth;
-    const used = /* @__PURE__ */ new Set();
-    let nanRoutes = false;
+    const nanSlots = /* @__PURE__ */ new Set();
+    let infiniteRight = false;
     const { left, right, feature, threshold, value: value2, missingLeft, nodeSamples } = tree;
     const { categorySplit, categoryBits } = tree;
     let categoryStart;
@@ -71488,10 +71497,9 @@ var CompiledTree = class {
       this.child[k] = position[left[node2]];
       this.slot[k] = inputSlots[input3];
       this.threshold[k] = walkThreshold(threshold[node2], rule);
-      used.add(inputSlots[input3]);
       const goesLeft = missingLeft ? missingLeft[node2] !== 0 : nodeSamples ? nodeSamples[left[node2]] > nodeSamples[right[node2]] : false;
       this.missingRight[k] = goesLeft ? 0 : 1;
-      if (!goesLeft) nanRoutes = true;
+      this.lane[k] = 2 * input3 + this.missingRight[k];
       const offset = categorySplit === void 0 ? -1 : categorySplit[node2];
       const codes = categoryCodes2[input3];
       if (offset < 0) {
@@ -71500,6 +71508,10 @@ var CompiledTree = class {
             "artifact_invalid",
             `${prefix}: node ${node2}: a numeric split reads an input with categories (inputs listed in model.categories take categorical splits only)`
           );
+        }
+        if (!goesLeft) {
+          nanSlots.add(inputSlots[input3]);
+          if (this.threshold[k] === Number.POSITIVE_INFINITY) infiniteRight = true;
         }
         continue;
       }
@@ -71523,8 +71535,8 @@ var CompiledTree = class {
       sides.push(side);
       sideCount += side.length;
     }
-    this.usedSlots = Int32Array.from(used);
-    this.nanRoutes = nanRoutes;
+    this.nanSlots = Int32Array.from(nanSlots);
+    this.rowByRow = categoryStart !== void 0 || infiniteRight;
     this.categoryStart = categoryStart;
     this.categorySize = categorySize;
     if (categoryStart !== void 0) {
@@ -71537,58 +71549,82 @@ var CompiledTree = class {
       this.categorySide = all;
     }
   }
-  /**
-   * Walks rows `0..n-1` of a row-major block (`data[r * stride + slot]`) to their leaves,
-   * writing leaf positions into `leaves`. `missing[slot]` says whether a slot may hold NaN in
-   * this block; when none of the slots a NaN-routing split reads does, the plain step is used.
-   */
-  findLeaves(data, stride, n, missing2, leaves) {
-    if (this.categoryStart !== void 0) {
-      for (let r = 0, o = 0; r < n; r++, o += stride) leaves[r] = this.#leafAt(data, o);
-      return;
-    }
-    let nanAware = false;
-    if (this.nanRoutes) {
-      for (let i = 0; i < this.usedSlots.length; i++)
-        if (missing2[this.usedSlots[i]] !== 0) nanAware = true;
-    }
-    if (nanAware) walkMissing(this, data, stride, n, leaves);
-    else walk(this, data, stride, n, leaves);
-  }
   /** The leaf position of one row held in `values` (one value per slot). */
   leafOf(values) {
-    if (this.categoryStart !== void 0) return this.#leafAt(values, 0);
-    const { child, slot, threshold, missingRight } = this;
-    let h = 0;
-    for (; ; ) {
-      const c = child[h];
-      if (c === h) return h;
-      const x = values[slot[h]];
-      h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
-    }
+    return this.leafAt(values, 0);
   }
-  /** The leaf of the row at `data[offset + slot]`, categorical splits included. */
-  #leafAt(data, offset) {
+  /** The leaf of the row at `data[offset + slot]`, missing values and categories included. */
+  leafAt(data, offset) {
     const { child, slot, threshold, missingRight } = this;
     const start = this.categoryStart;
-    const size = this.categorySize;
-    const side = this.categorySide;
     let h = 0;
     for (; ; ) {
       const c = child[h];
       if (c === h) return h;
       const x = data[offset + slot[h]];
-      const at = start[h];
+      const at = start === void 0 ? -1 : start[h];
       if (at < 0) {
         h = x <= threshold[h] ? c : x > threshold[h] ? c + 1 : c + missingRight[h];
       } else {
-        h = x >= 0 && x < size[h] && x === Math.floor(x) ? c + side[at + x] : c + missingRight[h];
+        const size = this.categorySize;
+        h = x >= 0 && x < size[h] && x === Math.floor(x) ? c + this.categorySide[at + x] : c + missingRight[h];
       }
     }
   }
 };
-function walk(tree, data, stride, n, leaves) {
-  const { child, slot, threshold, depth } = tree;
+var CompiledTrees = class {
+  trees;
+  #inputSlots;
+  #nanSlots;
+  #lanes;
+  constructor(trees, inputSlots, blockSize) {
+    this.trees = trees;
+    this.#inputSlots = inputSlots;
+    const nanSlots = /* @__PURE__ */ new Set();
+    for (const tree of trees)
+      if (!tree.rowByRow) for (const slot of tree.nanSlots) nanSlots.add(slot);
+    this.#nanSlots = Int32Array.from(nanSlots);
+    this.#lanes = new Float64Array(nanSlots.size > 0 ? blockSize * 2 * inputSlots.length : 0);
+  }
+  /**
+   * Adds the trees' leaf values to `sum[0..n-1]` for rows `0..n-1` of a row-major block
+   * (`data[r * stride + slot]`); `missing[slot]` says whether a slot may hold NaN in this block.
+   */
+  add(data, stride, n, missing2, sum) {
+    let useLanes = false;
+    const nanSlots = this.#nanSlots;
+    for (let i = 0; i < nanSlots.length; i++) if (missing2[nanSlots[i]] !== 0) useLanes = true;
+    const lanes = this.#lanes;
+    const laneStride = 2 * this.#inputSlots.length;
+    if (useLanes) fillLanes(data, stride, n, this.#inputSlots, lanes);
+    const trees = this.trees;
+    for (let t = 0; t < trees.length; t++) {
+      const tree = trees[t];
+      if (tree.rowByRow) {
+        const value2 = tree.value;
+        for (let r = 0, o = 0; r < n; r++, o += stride) sum[r] += value2[tree.leafAt(data, o)];
+      } else if (useLanes) walk(tree, tree.lane, lanes, laneStride, n, sum);
+      else walk(tree, tree.slot, data, stride, n, sum);
+    }
+  }
+};
+function fillLanes(data, stride, n, inputSlots, lanes) {
+  const laneStride = 2 * inputSlots.length;
+  for (let j = 0; j < inputSlots.length; j++) {
+    for (let r = 0, at = inputSlots[j], to = 2 * j; r < n; r++, at += stride, to += laneStride) {
+      const x = data[at];
+      if (Number.isNaN(x)) {
+        lanes[to] = Number.NEGATIVE_INFINITY;
+        lanes[to + 1] = Number.POSITIVE_INFINITY;
+      } else {
+        lanes[to] = x;
+        lanes[to + 1] = x;
+      }
+    }
+  }
+}
+function walk(tree, slot, data, stride, n, sum) {
+  const { child, threshold, value: value2, depth } = tree;
   let r = 0;
   for (; r + 8 <= n; r += 8) {
     const o0 = r * stride;
@@ -71622,82 +71658,20 @@ function walk(tree, data, stride, n, leaves) {
         }
       }
     }
-    leaves[r] = h0;
-    leaves[r + 1] = h1;
-    leaves[r + 2] = h2;
-    leaves[r + 3] = h3;
-    leaves[r + 4] = h4;
-    leaves[r + 5] = h5;
-    leaves[r + 6] = h6;
-    leaves[r + 7] = h7;
+    sum[r] += value2[h0];
+    sum[r + 1] += value2[h1];
+    sum[r + 2] += value2[h2];
+    sum[r + 3] += value2[h3];
+    sum[r + 4] += value2[h4];
+    sum[r + 5] += value2[h5];
+    sum[r + 6] += value2[h6];
+    sum[r + 7] += value2[h7];
   }
   for (; r < n; r++) {
     const o = r * stride;
     let h = 0;
     while (child[h] !== h) h = child[h] + +(data[o + slot[h]] > threshold[h]);
-    leaves[r] = h;
-  }
-}
-function walkMissing(tree, data, stride, n, leaves) {
-  const { child, slot, threshold, missingRight: right, depth } = tree;
-  let r = 0;
-  for (; r + 8 <= n; r += 8) {
-    const o0 = r * stride;
-    const o1 = o0 + stride;
-    const o2 = o1 + stride;
-    const o3 = o2 + stride;
-    const o4 = o3 + stride;
-    const o5 = o4 + stride;
-    const o6 = o5 + stride;
-    const o7 = o6 + stride;
-    let h0 = 0;
-    let h1 = 0;
-    let h2 = 0;
-    let h3 = 0;
-    let h4 = 0;
-    let h5 = 0;
-    let h6 = 0;
-    let h7 = 0;
-    for (let level = 0; level < depth; level++) {
-      const x0 = data[o0 + slot[h0]];
-      const x1 = data[o1 + slot[h1]];
-      const x2 = data[o2 + slot[h2]];
-      const x3 = data[o3 + slot[h3]];
-      const x4 = data[o4 + slot[h4]];
-      const x5 = data[o5 + slot[h5]];
-      const x6 = data[o6 + slot[h6]];
-      const x7 = data[o7 + slot[h7]];
-      h0 = child[h0] + (+(x0 > threshold[h0]) | +Number.isNaN(x0) & right[h0]);
-      h1 = child[h1] + (+(x1 > threshold[h1]) | +Number.isNaN(x1) & right[h1]);
-      h2 = child[h2] + (+(x2 > threshold[h2]) | +Number.isNaN(x2) & right[h2]);
-      h3 = child[h3] + (+(x3 > threshold[h3]) | +Number.isNaN(x3) & right[h3]);
-      h4 = child[h4] + (+(x4 > threshold[h4]) | +Number.isNaN(x4) & right[h4]);
-      h5 = child[h5] + (+(x5 > threshold[h5]) | +Number.isNaN(x5) & right[h5]);
-      h6 = child[h6] + (+(x6 > threshold[h6]) | +Number.isNaN(x6) & right[h6]);
-      h7 = child[h7] + (+(x7 > threshold[h7]) | +Number.isNaN(x7) & right[h7]);
-      if ((level & 7) === 7 && level + 1 < depth) {
-        if (child[h0] === h0 && child[h1] === h1 && child[h2] === h2 && child[h3] === h3 && child[h4] === h4 && child[h5] === h5 && child[h6] === h6 && child[h7] === h7) {
-          break;
-        }
-      }
-    }
-    leaves[r] = h0;
-    leaves[r + 1] = h1;
-    leaves[r + 2] = h2;
-    leaves[r + 3] = h3;
-    leaves[r + 4] = h4;
-    leaves[r + 5] = h5;
-    leaves[r + 6] = h6;
-    leaves[r + 7] = h7;
-  }
-  for (; r < n; r++) {
-    const o = r * stride;
-    let h = 0;
-    while (child[h] !== h) {
-      const x = data[o + slot[h]];
-      h = child[h] + (+(x > threshold[h]) | +Number.isNaN(x) & right[h]);
-    }
-    leaves[r] = h;
+    sum[r] += value2[h];
   }
 }
 
@@ -71736,9 +71710,9 @@ function categoryCodes(artifact, inputs) {
     return Int32Array.from(dictionary, (value2) => number4.get(value2) ?? -1);
   });
 }
-function compileTrees(artifact, inputs, prefixes, rule) {
+function compileTrees(artifact, inputs, prefixes, rule, blockSize) {
   const codes = categoryCodes(artifact, inputs);
-  return prefixes.map(
+  const trees = prefixes.map(
     (prefix) => new CompiledTree(
       treeArrays(artifact.arrays, prefix),
       inputs.slots,
@@ -71747,16 +71721,19 @@ function compileTrees(artifact, inputs, prefixes, rule) {
       rule
     )
   );
+  return new CompiledTrees(trees, inputs.slots, blockSize);
 }
 var compileTreeModel = (artifact, inputs, blockSize) => {
   const model = section(artifact, "tree");
-  const [tree] = compileTrees(artifact, inputs, ["tree."], model.splitRule);
-  const leaves = new Int32Array(blockSize);
+  const trees = compileTrees(artifact, inputs, ["tree."], model.splitRule, blockSize);
+  const [tree] = trees.trees;
+  const sum = new Float64Array(blockSize);
   const value2 = tree.value;
   return {
     block(data, stride, n, missing2, out, offset) {
-      tree.findLeaves(data, stride, n, missing2, leaves);
-      for (let r = 0; r < n; r++) out[offset + r] = value2[leaves[r]];
+      sum.fill(-0, 0, n);
+      trees.add(data, stride, n, missing2, sum);
+      for (let r = 0; r < n; r++) out[offset + r] = sum[r];
     },
     row: (values) => value2[tree.leafOf(values)]
   };
@@ -71770,24 +71747,21 @@ function section(artifact, kind) {
 }
 var compileEnsembleModel = (artifact, inputs, blockSize) => {
   const model = section(artifact, "ensemble");
-  const trees = compileTrees(
+  const compiled = compileTrees(
     artifact,
     inputs,
     Array.from({ length: model.treeCount }, (_, t) => `trees.${t}.`),
-    model.splitRule
+    model.splitRule,
+    blockSize
   );
-  const leaves = new Int32Array(blockSize);
+  const trees = compiled.trees;
   const sum = new Float64Array(blockSize);
   const count2 = trees.length;
   if (model.aggregation === "mean") {
     return {
       block(data, stride, n, missing2, out, offset) {
         sum.fill(0, 0, n);
-        for (const tree of trees) {
-          tree.findLeaves(data, stride, n, missing2, leaves);
-          const value2 = tree.value;
-          for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
-        }
+        compiled.add(data, stride, n, missing2, sum);
         for (let r = 0; r < n; r++) out[offset + r] = sum[r] / count2;
       },
       row(values) {
@@ -71809,11 +71783,7 @@ var compileEnsembleModel = (artifact, inputs, blockSize) => {
   return {
     block(data, stride, n, missing2, out, offset) {
       sum.fill(baseValue, 0, n);
-      for (const tree of trees) {
-        tree.findLeaves(data, stride, n, missing2, leaves);
-        const value2 = tree.value;
-        for (let r = 0; r < n; r++) sum[r] += value2[leaves[r]];
-      }
+      compiled.add(data, stride, n, missing2, sum);
       if (link2 === void 0) for (let r = 0; r < n; r++) out[offset + r] = sum[r];
       else for (let r = 0; r < n; r++) out[offset + r] = link2(sum[r]);
     },
