@@ -381,45 +381,66 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
     const { actor, reason } = checkAliasChange(options);
     const subject = `model "${name}"`;
     return this.#database.transaction(`move alias "${alias}" of ${subject}`, async (client) => {
-      // The model's row lock orders alias moves (and version numbers) of one model.
-      await this.#readModel(client, name, true);
-      const target =
-        toVersion === null ? undefined : await this.#readVersion(client, name, toVersion);
-      const aliases = await this.#aliases(client, name);
+      // The model's row lock orders alias moves (and version numbers) of one model. It is its
+      // own statement: reads in the statement that waits for the lock would see the snapshot
+      // from before the wait (READ COMMITTED), missing the move that held it.
+      const locked = await client.query(
+        "SELECT 1 FROM registered_models WHERE name = $1 FOR UPDATE",
+        [name],
+      );
+      // Not there: the usual read says so, naming the models that exist.
+      if (locked.rows.length === 0) await this.#readModel(client, name);
+      // Then one read and one write before COMMIT: every round trip here is time before
+      // replicas hear of the move.
+      const {
+        rows: [{ digest, aliases }],
+      } = await client.query<{ digest: string | null; aliases: Record<string, number> }>(
+        `SELECT (SELECT v.digest FROM model_versions v WHERE v.name = $1 AND v.version = $2)
+            AS digest,
+          coalesce((SELECT json_object_agg(a.alias, a.version ORDER BY a.alias) FROM aliases a
+            WHERE a.name = $1), '{}') AS aliases`,
+        [name, toVersion],
+      );
+      if (toVersion !== null && digest === null) await this.#readVersion(client, name, toVersion);
       const fromVersion = Object.hasOwn(aliases, alias) ? aliases[alias] : null;
       if (toVersion === null && fromVersion === null) throw aliasNotFound(name, alias, aliases);
-      if (toVersion === null) {
-        await client.query("DELETE FROM aliases WHERE name = $1 AND alias = $2", [name, alias]);
-      } else {
-        await client.query(
-          `INSERT INTO aliases (name, alias, version) VALUES ($1, $2, $3)
-           ON CONFLICT (name, alias) DO UPDATE SET version = $3`,
-          [name, alias, toVersion],
-        );
-      }
-      // Server time, never before the model's last move: the history reads in order.
-      const { rows } = await client.query<HistoryRow>(
-        `INSERT INTO alias_history (name, alias, from_version, to_version, actor, time, reason)
-         VALUES ($1, $2, $3, $4, $5, GREATEST(${SERVER_NOW},
-           (SELECT coalesce(max(time), 0) FROM alias_history WHERE name = $1)), $6)
-         RETURNING name, alias, from_version, to_version, actor, time, reason`,
-        [name, alias, fromVersion, toVersion, actor, reason],
-      );
       // What a replica needs to switch without reading the registry back: the version's
       // digest and the model's aliases after the move.
       const after = { ...aliases };
       if (toVersion === null) delete after[alias];
       else after[alias] = toVersion;
-      await client.query("SELECT pg_notify($1, $2)", [
-        aliasChannel(this.#database.url.schema),
-        aliasMovedPayload({
+      const payload = aliasMovedPayload({
+        name,
+        alias,
+        version: toVersion,
+        digest: digest ?? undefined,
+        aliases: after,
+      });
+      const move =
+        toVersion === null
+          ? "DELETE FROM aliases WHERE name = $1 AND alias = $2"
+          : `INSERT INTO aliases (name, alias, version) VALUES ($1, $2, $4)
+             ON CONFLICT (name, alias) DO UPDATE SET version = $4`;
+      // Server time, never before the model's last move: the history reads in order.
+      const { rows } = await client.query<HistoryRow>(
+        `WITH moved AS (${move}), entry AS (
+           INSERT INTO alias_history (name, alias, from_version, to_version, actor, time, reason)
+           VALUES ($1, $2, $3, $4, $5, GREATEST(${SERVER_NOW},
+             (SELECT coalesce(max(time), 0) FROM alias_history WHERE name = $1)), $6)
+           RETURNING name, alias, from_version, to_version, actor, time, reason
+         )
+         SELECT entry.*, pg_notify($7, $8) AS notified FROM entry`,
+        [
           name,
           alias,
-          version: toVersion,
-          digest: target?.digest,
-          aliases: after,
-        }),
-      ]);
+          fromVersion,
+          toVersion,
+          actor,
+          reason,
+          aliasChannel(this.#database.url.schema),
+          payload,
+        ],
+      );
       await this.#pauseAt?.("alias-before-commit", subject);
       return toEntry(rows[0]);
     });
