@@ -153,3 +153,30 @@ describe("mlops registry copy", () => {
     }
   }, 240_000);
 });
+
+describe("mlops models delete-version on PostgreSQL", () => {
+  it("refuses a version an alias points at, deletes the other, and never reuses its number", async () => {
+    const url = freshSchemaUrl(inject("postgresUrl"));
+    const team = await openPostgresStore(url);
+    try {
+      await team.createModelVersion("wine", { artifact: bytes("one") });
+      await team.createModelVersion("wine", { artifact: bytes("two") });
+      await team.setAlias("wine", "production", 1);
+      const refused = mlops(["models", "delete-version", "wine", "1", "--registry", url]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        /^mlops: version 1 of model "wine" is not deleted: @production points at it/,
+      );
+      const deleted = mlops(["models", "delete-version", "wine", "2", "--registry", url]);
+      expect(deleted.stderr).toBe("");
+      expect(deleted.code).toBe(0);
+      expect(deleted.stdout).toMatch(
+        /^Deleted models:\/wine\/2 \(sha256:.*\); version 2 will not be reused\.\n$/,
+      );
+      expect((await team.listModelVersions("wine")).map((version) => version.version)).toEqual([1]);
+      expect((await team.createModelVersion("wine", { artifact: bytes("three") })).version).toBe(3);
+    } finally {
+      await team.close();
+    }
+  }, 240_000);
+});
