@@ -4,8 +4,6 @@ import type { ModelArtifact } from "../artifact/types.js";
 import { UsageError } from "../command/options.js";
 import { MlopsError } from "../errors/error.js";
 import { formatBytes } from "../format/text.js";
-import { toOnnx } from "../interop/onnx/export.js";
-import { importOnnx } from "../interop/onnx/import.js";
 import { importXGBoost } from "../interop/xgboost.js";
 import { formatModelUri, parseModelUri } from "../registry/uri.js";
 import { Schema } from "../schema/schema.js";
@@ -106,6 +104,8 @@ export const modelsRegister = defineMlopsCommand({
     } else {
       source = resolve(cwd, options.onnx!);
       const bytes = await readInput(source, "ONNX model");
+      // ONNX (and its protobuf library) is loaded only for the commands that use it.
+      const { importOnnx } = await import("../interop/onnx/import.js");
       artifact = importOnnx(new Uint8Array(bytes), { schema, featureNames }, source);
     }
     // Registering writes: a registry that is not there yet is created. Closed after the command.
@@ -153,6 +153,7 @@ export const modelsExport = defineMlopsCommand({
     const uri = parseModelUri(modelReferenceToUri(args[0]));
     const registry = await openRegistry();
     const { version, artifact } = await registry.loadModel(uri);
+    const { toOnnx } = await import("../interop/onnx/export.js");
     const bytes = toOnnx(artifact, { description: `${version.name} version ${version.version}` });
     const path = resolve(cwd, options.onnx);
     try {

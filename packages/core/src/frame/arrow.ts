@@ -1,24 +1,7 @@
-import {
-  Bool,
-  type Data,
-  type DataType,
-  Dictionary,
-  Field,
-  Float64,
-  Int32,
-  Int64,
-  makeData,
-  makeVector,
-  Precision,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Type,
-  Utf8,
-  type Vector,
-  vectorFromArray,
-} from "apache-arrow";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type * as ArrowModule from "apache-arrow";
+import type { Data, DataType, Dictionary, Field, Precision, Table, Vector } from "apache-arrow";
 import { MlopsError } from "../errors/error.js";
 import { type CategoryColumn, type Column, Frame, type NumericColumn } from "./frame.js";
 
@@ -32,6 +15,34 @@ import { type CategoryColumn, type Column, Frame, type NumericColumn } from "./f
 export const ARROW_KIND_METADATA_KEY = "mlops.kind";
 
 const NUMERIC_KINDS = new Set<string>(["number", "integer", "boolean"]);
+
+/**
+ * apache-arrow, loaded on first use rather than with `Frame` (it is ~150 modules: a program that
+ * never converts — the `mlops` CLI reading CSV, a server — never pays for them). Loaded
+ * synchronously, as the conversions are: in ES modules by `require` of Arrow's ES module entry
+ * (Node ≥ 20.19), so the classes are the very ones `import "apache-arrow"` gives. Every use of
+ * Arrow in core goes through here, so there is one Arrow whichever way it was loaded.
+ */
+let a: typeof ArrowModule;
+
+/** apache-arrow (loaded on the first call). */
+export function loadArrow(): typeof ArrowModule {
+  if (a !== undefined) return a;
+  // `import.meta` is empty in the CommonJS build (esbuild), and a bundle (the GitHub Action)
+  // has no apache-arrow to resolve: there, `require` — the CommonJS Arrow, or the bundled one.
+  const meta = import.meta as Partial<ImportMeta>;
+  if (typeof meta.resolve === "function" && meta.url !== undefined) {
+    try {
+      const entry = fileURLToPath(meta.resolve("apache-arrow"));
+      a = createRequire(meta.url)(entry) as typeof ArrowModule;
+      return a;
+    } catch {
+      // Not resolvable from here (a bundle): the bundled Arrow below.
+    }
+  }
+  a = require("apache-arrow") as typeof ArrowModule;
+  return a;
+}
 
 /**
  * Converts a Frame to an Arrow table with one record batch, sharing memory where Arrow allows:
@@ -54,6 +65,7 @@ export function frameToArrow(
   frame: Frame,
   options: { categories?: "dictionary" | "utf8" } = {},
 ): Table {
+  loadArrow();
   const fields: Field[] = [];
   const children: Data[] = [];
   for (const [name, column] of frame.columns()) {
@@ -62,17 +74,17 @@ export function frameToArrow(
         ? categoryToUtf8(column)
         : columnToArrow(column);
     const metadata = new Map([[ARROW_KIND_METADATA_KEY, column.kind]]);
-    fields.push(new Field(name, data.type, true, metadata));
+    fields.push(new a.Field(name, data.type, true, metadata));
     children.push(data);
   }
-  const schema = new Schema(fields);
-  const struct = makeData({
-    type: new Struct(fields),
+  const schema = new a.Schema(fields);
+  const struct = a.makeData({
+    type: new a.Struct(fields),
     length: frame.rowCount,
     nullCount: 0,
     children,
   });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
+  return new a.Table(schema, [new a.RecordBatch(schema, struct)]);
 }
 
 /**
@@ -91,6 +103,7 @@ export function frameToArrow(
  * const frame = frameFromArrow(tableFromIPC(bytes));
  */
 export function frameFromArrow(table: Table): Frame {
+  loadArrow();
   const entries: [string, Column][] = [];
   const fields = table.schema.fields;
   for (let index = 0; index < fields.length; index++) {
@@ -115,7 +128,7 @@ function columnToArrow(column: Column): Data {
       const value = values[i];
       if (!Number.isNaN(value) && value !== 0) bits[i >> 3] |= 1 << (i & 7);
     }
-    return makeData({ type: new Bool(), length: n, data: bits, ...validity });
+    return a.makeData({ type: new a.Bool(), length: n, data: bits, ...validity });
   }
   if (column.kind === "integer" && fitsInt64(values)) {
     const n = values.length;
@@ -124,10 +137,10 @@ function columnToArrow(column: Column): Data {
       const value = values[i];
       if (!Number.isNaN(value)) integers[i] = BigInt(value);
     }
-    return makeData({ type: new Int64(), length: n, data: integers, ...validity });
+    return a.makeData({ type: new a.Int64(), length: n, data: integers, ...validity });
   }
   // The data buffer is the frame's own array: Arrow never reads the slots marked null.
-  return makeData({ type: new Float64(), length: values.length, data: values, ...validity });
+  return a.makeData({ type: new a.Float64(), length: values.length, data: values, ...validity });
 }
 
 /** A category column as plain strings (one Utf8 value per row, null when missing). */
@@ -135,7 +148,7 @@ function categoryToUtf8(column: CategoryColumn): Data {
   const { codes, dictionary } = column;
   const strings: (string | null)[] = new Array(codes.length);
   for (let i = 0; i < codes.length; i++) strings[i] = codes[i] < 0 ? null : dictionary[codes[i]];
-  return vectorFromArray(strings, new Utf8()).data[0];
+  return a.vectorFromArray(strings, new a.Utf8()).data[0];
 }
 
 function categoryToArrow(column: CategoryColumn): Data {
@@ -148,9 +161,9 @@ function categoryToArrow(column: CategoryColumn): Data {
     nullBitmap = new Uint8Array((n + 7) >> 3);
     for (let i = 0; i < n; i++) if (codes[i] >= 0) nullBitmap[i >> 3] |= 1 << (i & 7);
   }
-  const dictionary = vectorFromArray([...column.dictionary], new Utf8());
-  return makeData({
-    type: new Dictionary(new Utf8(), new Int32()),
+  const dictionary = a.vectorFromArray([...column.dictionary], new a.Utf8());
+  return a.makeData({
+    type: new a.Dictionary(new a.Utf8(), new a.Int32()),
     length: n,
     nullCount,
     nullBitmap,
@@ -185,15 +198,15 @@ function fitsInt64(values: Float64Array): boolean {
 function columnFromArrow(field: Field, chunks: readonly Data[], rowCount: number): Column {
   const type = field.type as DataType;
   switch (type.typeId) {
-    case Type.Float:
-    case Type.Int:
-    case Type.Bool:
-    case Type.Null:
+    case a.Type.Float:
+    case a.Type.Int:
+    case a.Type.Bool:
+    case a.Type.Null:
       return numericFromArrow(field, chunks, rowCount);
-    case Type.Utf8:
-    case Type.LargeUtf8:
+    case a.Type.Utf8:
+    case a.Type.LargeUtf8:
       return stringsFromArrow(chunks, rowCount);
-    case Type.Dictionary:
+    case a.Type.Dictionary:
       return dictionaryFromArrow(field, chunks, rowCount);
     default:
       throw unsupported(field);
@@ -215,8 +228,8 @@ function kindOf(field: Field): NumericColumn["kind"] {
     return declared as NumericColumn["kind"];
   }
   const typeId = (field.type as DataType).typeId;
-  if (typeId === Type.Int) return "integer";
-  if (typeId === Type.Bool) return "boolean";
+  if (typeId === a.Type.Int) return "integer";
+  if (typeId === a.Type.Bool) return "boolean";
   return "number";
 }
 
@@ -232,8 +245,8 @@ function numericFromArrow(field: Field, chunks: readonly Data[], rowCount: numbe
   if (
     chunks.length === 1 &&
     chunks[0].nullCount === 0 &&
-    type.typeId === Type.Float &&
-    (type as unknown as { precision: Precision }).precision === Precision.DOUBLE
+    type.typeId === a.Type.Float &&
+    (type as unknown as { precision: Precision }).precision === a.Precision.DOUBLE
   ) {
     const values = chunks[0].values as Float64Array;
     return { kind, values: values.length === rowCount ? values : values.subarray(0, rowCount) };
@@ -250,22 +263,22 @@ function numericFromArrow(field: Field, chunks: readonly Data[], rowCount: numbe
 function copyNumericChunk(field: Field, chunk: Data, out: Float64Array, offset: number): void {
   const n = chunk.length;
   const typeId = (chunk.type as DataType).typeId;
-  if (typeId === Type.Null) {
+  if (typeId === a.Type.Null) {
     out.fill(Number.NaN, offset, offset + n);
     return;
   }
-  if (typeId === Type.Bool) {
+  if (typeId === a.Type.Bool) {
     const bits = chunk.values as Uint8Array;
     for (let i = 0; i < n; i++) {
       const bit = chunk.offset + i;
       out[offset + i] = (bits[bit >> 3] >> (bit & 7)) & 1;
     }
   } else if (
-    typeId === Type.Float &&
-    (chunk.type as unknown as { precision: Precision }).precision === Precision.HALF
+    typeId === a.Type.Float &&
+    (chunk.type as unknown as { precision: Precision }).precision === a.Precision.HALF
   ) {
     // Float16 is stored as raw half-precision bits; the vector decodes them.
-    const vector = makeVector(chunk) as Vector;
+    const vector = a.makeVector(chunk) as Vector;
     for (let i = 0; i < n; i++) out[offset + i] = vector.get(i) ?? Number.NaN;
   } else {
     const values = chunk.values as ArrayLike<number | bigint>;
@@ -311,7 +324,7 @@ function stringsFromArrow(chunks: readonly Data[], rowCount: number): CategoryCo
   const builder = new CategoryBuilder(rowCount);
   let offset = 0;
   for (const chunk of chunks) {
-    const vector = makeVector(chunk) as Vector;
+    const vector = a.makeVector(chunk) as Vector;
     for (let i = 0; i < chunk.length; i++) {
       const value = vector.get(i) as string | null;
       builder.codes[offset + i] = value === null ? -1 : builder.code(value);
@@ -324,7 +337,7 @@ function stringsFromArrow(chunks: readonly Data[], rowCount: number): CategoryCo
 function dictionaryFromArrow(field: Field, chunks: readonly Data[], rowCount: number): Column {
   const type = field.type as Dictionary;
   const valueTypeId = (type.dictionary as DataType).typeId;
-  if (valueTypeId !== Type.Utf8 && valueTypeId !== Type.LargeUtf8) {
+  if (valueTypeId !== a.Type.Utf8 && valueTypeId !== a.Type.LargeUtf8) {
     throw unsupported(field, " (dictionary values must be strings)");
   }
   if (chunks.length === 1 && chunks[0].nullCount === 0 && chunks[0].values instanceof Int32Array) {

@@ -75,6 +75,7 @@ export {
   onnxOutputValues,
 } from "../interop/onnx/runtime.js";
 export { readCsvText } from "../io/csv.js";
+export { twoProductError } from "../io/decimal.js";
 export { AtomicFile, writeError } from "../io/files.js";
 export { formatFor } from "../io/index.js";
 export { treeImportances } from "../predict/tree.js";

@@ -1,14 +1,7 @@
 import { type FileHandle, open, readFile } from "node:fs/promises";
-import {
-  type Schema as ArrowSchema,
-  RecordBatch,
-  RecordBatchFileWriter,
-  RecordBatchReader,
-  Table,
-  tableFromIPC,
-} from "apache-arrow";
+import type { Schema as ArrowSchema, Table } from "apache-arrow";
 import { MlopsError } from "../errors/error.js";
-import { frameFromArrow, frameToArrow } from "../frame/arrow.js";
+import { frameFromArrow, frameToArrow, loadArrow } from "../frame/arrow.js";
 import type { Frame } from "../frame/frame.js";
 import { checkBatchSize, checkColumns, conformRows, rebatchFrames } from "./batch.js";
 import { AtomicFile, assertReadableFile, writeError, writeFileAtomic } from "./files.js";
@@ -52,7 +45,7 @@ async function readArrow(path: string, options: ReadOptions = {}): Promise<Frame
   if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
   const tail = bytes.subarray(Math.max(0, bytes.length - 6));
   checkIpcLayout(path, bytes.subarray(0, 8), tail, bytes.length);
-  const table = decode(path, () => tableFromIPC(bytes));
+  const table = decode(path, () => loadArrow().tableFromIPC(bytes));
   return conformRows(path, toFrame(path, table, options.columns), options, 0);
 }
 
@@ -73,7 +66,7 @@ async function* streamArrow(path: string, options: StreamOptions = {}): AsyncGen
     checkIpcLayout(path, head.subarray(0, Math.min(8, size)), tail, size);
     // A FileHandle gives Arrow random access: it reads the footer, then one batch at a time.
     const reader = await decodeAsync(path, async () => {
-      const opened = await RecordBatchReader.from(handle);
+      const opened = await loadArrow().RecordBatchReader.from(handle);
       return await opened.open();
     });
     const batches = (async function* () {
@@ -81,7 +74,7 @@ async function* streamArrow(path: string, options: StreamOptions = {}): AsyncGen
       while (true) {
         const next = await decodeAsync(path, () => Promise.resolve(iterator.next()));
         if (next.done) return;
-        yield toFrame(path, new Table([next.value]), options.columns);
+        yield toFrame(path, new (loadArrow().Table)([next.value]), options.columns);
       }
     })();
     let offset = 0;
@@ -98,7 +91,7 @@ async function writeArrow(path: string, frame: Frame): Promise<void> {
   const table = frameToArrow(frame);
   const batch = table.batches[0];
   await writeFileAtomic(path, async (handle) => {
-    const writer = new RecordBatchFileWriter();
+    const writer = new (loadArrow().RecordBatchFileWriter)();
     // The writer queues views of the frame's own buffers; drain them to the file as they come.
     const drained = (async () => {
       for await (const chunk of writer) await handle.writeFile(chunk);
@@ -128,7 +121,7 @@ class ArrowFrameWriter implements FrameWriter {
   readonly path: string;
   rowCount = 0;
   readonly #file: AtomicFile;
-  readonly #writer = new RecordBatchFileWriter();
+  readonly #writer = new (loadArrow().RecordBatchFileWriter)();
   readonly #drained: Promise<void>;
   #schema: ArrowSchema | undefined;
   #failure: unknown;
@@ -165,7 +158,8 @@ class ArrowFrameWriter implements FrameWriter {
     // Every batch carries the first batch's schema object, so the writer never sees a "new"
     // schema (which would make it start another file).
     const schema = this.#schema;
-    for (const batch of table.batches) this.#writer.write(new RecordBatch(schema, batch.data));
+    for (const batch of table.batches)
+      this.#writer.write(new (loadArrow().RecordBatch)(schema, batch.data));
     this.rowCount += frame.rowCount;
     // Let the queued chunks reach the file before the next batch is encoded.
     await new Promise((resolve) => setImmediate(resolve));

@@ -3,6 +3,7 @@ import { MlopsError } from "../errors/error.js";
 import type { Column } from "../frame/frame.js";
 import { isMissingToken, parseNumberText } from "../schema/schema.js";
 import type { MalformedRecord } from "./batch.js";
+import { parseLongDecimal } from "./decimal.js";
 import { assertReadableFile } from "./files.js";
 
 const LF = 10;
@@ -747,9 +748,13 @@ export class CsvReader {
               // Clinger's extension: small mantissa, large exponent; the first product is exact.
               value = mantissa * POWERS_OF_TEN[scale - 22] * 1e22;
             } else {
-              value = Number(
-                buffer.toString("latin1", negative ? fieldStart + 1 : fieldStart, position),
-              );
+              // 16–19 digits (most doubles as `String` writes them): exact without a string.
+              const digitsStart =
+                negative || buffer[fieldStart] === PLUS ? fieldStart + 1 : fieldStart;
+              value = parseLongDecimal(buffer, digitsStart, position);
+              if (Number.isNaN(value)) {
+                value = Number(buffer.toString("latin1", digitsStart, position));
+              }
             }
             numeric[field][row] = negative ? -value : value;
           } else {

@@ -1,10 +1,8 @@
 import { extname } from "node:path";
 import { MlopsError } from "../errors/error.js";
 import type { Frame } from "../frame/frame.js";
-import { arrowFormat } from "./arrow.js";
 import { csvFormat } from "./csv.js";
 import { jsonlFormat } from "./jsonl.js";
-import { parquetFormat } from "./parquet.js";
 import type {
   FrameFormat,
   FrameFormatName,
@@ -14,12 +12,46 @@ import type {
   WriteOptions,
 } from "./types.js";
 
-/** Every built-in format, by name. */
+/**
+ * A format whose module — and its library (hyparquet, apache-arrow) — is imported on first use,
+ * so a program that reads CSV (the `mlops` CLI, a server) never loads them.
+ */
+function lazyFormat(
+  name: FrameFormatName,
+  extensions: readonly string[],
+  load: () => Promise<FrameFormat>,
+): FrameFormat {
+  let loaded: Promise<FrameFormat> | undefined;
+  const format = () => {
+    loaded ??= load();
+    return loaded;
+  };
+  return {
+    name,
+    extensions,
+    read: async (path, options) => (await format()).read(path, options),
+    async *stream(path, options) {
+      yield* (await format()).stream(path, options);
+    },
+    write: async (path, frame, options) => (await format()).write(path, frame, options),
+    openWriter: async (path, options) => (await format()).openWriter(path, options),
+  };
+}
+
+/** Every built-in format, by name (Parquet and Arrow load their libraries on first use). */
 export const formats: Readonly<Record<FrameFormatName, FrameFormat>> = Object.freeze({
   csv: csvFormat,
   jsonl: jsonlFormat,
-  parquet: parquetFormat,
-  arrow: arrowFormat,
+  parquet: lazyFormat(
+    "parquet",
+    [".parquet"],
+    async () => (await import("./parquet.js")).parquetFormat,
+  ),
+  arrow: lazyFormat(
+    "arrow",
+    [".arrow", ".feather", ".ipc"],
+    async () => (await import("./arrow.js")).arrowFormat,
+  ),
 });
 
 /** The format for `path`: `options.format` when given, else from the file extension. */

@@ -18,6 +18,8 @@
  * larger exponents, go to `Number()`.
  */
 
+import { twoProductError } from "@mlops/core/internal";
+
 /** A tensor as the fast path read it. */
 export interface ByteTensor {
   readonly name: string;
@@ -57,9 +59,6 @@ const UPPER_E = 0x45;
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 const TWO_53 = 2 ** 53;
 const NUMERIC = new Set(["FP64", "FP32", "INT64", "INT32"]);
-
-/** 134217729 = 2^27 + 1, Dekker's splitter for doubles. */
-const SPLITTER = 134217729;
 
 /** `text` of ASCII bytes `start..end` (short: number literals). */
 function latin1(bytes: Uint8Array, start: number, end: number): string {
@@ -133,17 +132,6 @@ const STEP = Float64Array.from({ length: 2048 }, (_, e) => 2 ** (Math.max(e, 1) 
 /** Half a gap, less and more 2^-20 of it: residuals between the two are near ties. */
 const NEAR_LOW = 0.5 * (1 - 2 ** -20);
 const NEAR_HIGH = 0.5 * (1 + 2 ** -20);
-
-/** The rounding error of `a · b` (rounded to `product`): a · b = product + error exactly. */
-function twoProductError(a: number, b: number, product: number): number {
-  let c = SPLITTER * a;
-  const aHigh = c - (c - a);
-  const aLow = a - aHigh;
-  c = SPLITTER * b;
-  const bHigh = c - (c - b);
-  const bLow = b - bHigh;
-  return aHigh * bHigh - product + aHigh * bLow + aLow * bHigh + aLow * bLow;
-}
 
 /** Thrown inside the scanner to step aside; never escapes `parseInferBytes`. */
 const GIVE_UP = Symbol("give up");

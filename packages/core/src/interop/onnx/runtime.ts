@@ -5,7 +5,8 @@ import type { ModelArtifact } from "../../artifact/types.js";
 import { MlopsError } from "../../errors/error.js";
 import type { Frame } from "../../frame/frame.js";
 import { Schema } from "../../schema/schema.js";
-import { type OnnxFeeds, onnxModelOf } from "./import.js";
+import type { OnnxFeeds } from "./import.js";
+import { onnxModelOf } from "./model.js";
 
 // The few parts of onnxruntime-node used, typed here so that no @mlops type depends on it.
 /** An onnxruntime tensor, as far as @mlops reads one. */
