@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type ArtifactStore, type BlobInfo, type BlobReadOptions, MlopsError } from "@mlops/core";
 import { digestHex, sha256Hex } from "@mlops/core/internal";
+import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { Database, Queryable } from "./connection.js";
 
@@ -46,36 +47,92 @@ async function* rechunk(
 const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
 /**
- * The rows of a `COPY … TO STDOUT (FORMAT binary)`: each a list of fields, raw bytes or null
- * (subarrays of `bytes`, no copy). Throws on anything that is not that format.
+ * Reads PostgreSQL's binary COPY format as it arrives: `push` the stream's buffers (cut
+ * anywhere) and get back the rows completed so far, each a list of fields, raw bytes or null;
+ * `end` checks that the trailer came. At most one unfinished row is held.
+ */
+export class BinaryCopyReader {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #headerRead = false;
+  #ended = false;
+
+  #broken(detail: string): never {
+    throw new Error(`unexpected binary COPY data from PostgreSQL: ${detail}`);
+  }
+
+  push(part: Buffer): (Buffer | null)[][] {
+    if (this.#ended) this.#broken("data after the trailer");
+    this.#pending.push(part);
+    this.#pendingBytes += part.length;
+    const bytes = this.#pending.length === 1 ? part : Buffer.concat(this.#pending);
+    let offset = 0;
+    const rows: (Buffer | null)[][] = [];
+    if (!this.#headerRead) {
+      if (bytes.length < 19) return this.#keep(bytes, offset, rows);
+      if (!bytes.subarray(0, 11).equals(COPY_SIGNATURE)) this.#broken("no signature");
+      const header = 19 + bytes.readUInt32BE(15);
+      if (bytes.length < header) return this.#keep(bytes, offset, rows);
+      offset = header;
+      this.#headerRead = true;
+    }
+    for (;;) {
+      if (offset + 2 > bytes.length) break;
+      const fields = bytes.readInt16BE(offset);
+      if (fields === -1) {
+        this.#ended = true;
+        offset += 2;
+        break;
+      }
+      // The whole row, or wait for more.
+      let end = offset + 2;
+      const row: (Buffer | null)[] = [];
+      for (let field = 0; field < fields && end !== -1; field += 1) {
+        if (end + 4 > bytes.length) {
+          end = -1;
+          break;
+        }
+        const length = bytes.readInt32BE(end);
+        end += 4;
+        if (length === -1) {
+          row.push(null);
+        } else if (end + length > bytes.length) {
+          end = -1;
+        } else {
+          row.push(bytes.subarray(end, end + length));
+          end += length;
+        }
+      }
+      if (end === -1) break;
+      rows.push(row);
+      offset = end;
+    }
+    return this.#keep(bytes, offset, rows);
+  }
+
+  #keep(bytes: Buffer, offset: number, rows: (Buffer | null)[][]): (Buffer | null)[][] {
+    const rest = bytes.subarray(offset);
+    this.#pending = rest.length > 0 ? [rest] : [];
+    this.#pendingBytes = rest.length;
+    return rows;
+  }
+
+  end(): void {
+    if (!this.#ended)
+      this.#broken(this.#pendingBytes > 0 ? "a field runs past the end" : "no trailer");
+    if (this.#pendingBytes > 0) this.#broken("data after the trailer");
+  }
+}
+
+/**
+ * The rows of a whole `COPY … TO STDOUT (FORMAT binary)`: each a list of fields, raw bytes or
+ * null. Throws on anything that is not that format.
  */
 export function parseBinaryCopy(bytes: Buffer): (Buffer | null)[][] {
-  const broken = (detail: string): never => {
-    throw new Error(`unexpected binary COPY data from PostgreSQL: ${detail}`);
-  };
-  if (bytes.length < 19 || !bytes.subarray(0, 11).equals(COPY_SIGNATURE)) broken("no signature");
-  let offset = 15 + 4 + bytes.readUInt32BE(15);
-  const rows: (Buffer | null)[][] = [];
-  for (;;) {
-    if (offset + 2 > bytes.length) broken("no trailer");
-    const fields = bytes.readInt16BE(offset);
-    offset += 2;
-    if (fields === -1) return rows;
-    const row: (Buffer | null)[] = [];
-    for (let field = 0; field < fields; field += 1) {
-      if (offset + 4 > bytes.length) broken("a field runs past the end");
-      const length = bytes.readInt32BE(offset);
-      offset += 4;
-      if (length === -1) {
-        row.push(null);
-        continue;
-      }
-      if (offset + length > bytes.length) broken("a field runs past the end");
-      row.push(bytes.subarray(offset, offset + length));
-      offset += length;
-    }
-    rows.push(row);
-  }
+  const reader = new BinaryCopyReader();
+  const rows = reader.push(bytes);
+  reader.end();
+  return rows;
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
@@ -220,20 +277,60 @@ export class PostgresArtifactStore implements ArtifactStore {
     if (!blob) throw this.#missing(what, digest);
     const hash = createHash("sha256");
     let sizeBytes = 0;
-    // One chunk per query: memory stays at one chunk whatever the blob's size.
-    for (let chunk = 0; chunk < blob.chunk_count; chunk += 1) {
-      const [row] = await this.#database.query<{ data: Buffer }>(
-        "read a blob",
-        "SELECT data FROM blob_chunks WHERE blob_id = $1 AND chunk = $2",
-        [blob.blob_id, chunk],
+    let chunks = 0;
+    let client: pg.PoolClient;
+    try {
+      client = await this.#database.pool.connect();
+    } catch (error) {
+      throw this.#database.translate(error, "read a blob");
+    }
+    // A reader that stops early leaves the COPY unfinished: that connection is not reused.
+    let finished = false;
+    try {
+      // One binary COPY, read as it arrives: memory stays at about one chunk whatever the
+      // blob's size (the stream pauses the connection while the reader is busy).
+      const copy = client.query(
+        copyTo(
+          `COPY (SELECT chunk, data FROM blob_chunks WHERE blob_id = ${Number(blob.blob_id)}
+           ORDER BY chunk) TO STDOUT (FORMAT binary)`,
+        ),
       );
-      if (!row) throw this.#corrupt(what, digest, hash.copy().digest("hex"), sizeBytes);
-      hash.update(row.data);
-      sizeBytes += row.data.byteLength;
-      yield row.data;
+      const reader = new BinaryCopyReader();
+      const rows = async function* () {
+        for await (const part of copy) yield* reader.push(part as Buffer);
+        reader.end();
+      };
+      let iterator: AsyncIterator<(Buffer | null)[]>;
+      try {
+        iterator = rows()[Symbol.asyncIterator]();
+      } catch (error) {
+        throw this.#database.translate(error, "read a blob");
+      }
+      for (;;) {
+        let next: IteratorResult<(Buffer | null)[]>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          throw this.#database.translate(error, "read a blob");
+        }
+        if (next.done) {
+          finished = true;
+          break;
+        }
+        const [chunk, data] = next.value;
+        if (chunk === null || data === null || chunk.readInt32BE(0) !== chunks) break;
+        hash.update(data);
+        sizeBytes += data.byteLength;
+        chunks += 1;
+        yield data;
+      }
+    } finally {
+      client.release(finished ? undefined : true);
     }
     const actual = hash.digest("hex");
-    if (`sha256:${actual}` !== digest) throw this.#corrupt(what, digest, actual, sizeBytes);
+    if (`sha256:${actual}` !== digest || chunks !== blob.chunk_count) {
+      throw this.#corrupt(what, digest, actual, sizeBytes);
+    }
   }
 
   async has(digest: string): Promise<boolean> {
