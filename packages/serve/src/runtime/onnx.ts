@@ -1,7 +1,9 @@
 import {
   type Frame,
   type ModelArtifact,
+  type OnnxFeeds,
   type OnnxRuntimeModule,
+  type OnnxTensor,
   onnxModelOf,
   Schema,
 } from "@mlops/core";
@@ -78,29 +80,47 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
       );
       const numberOf = (value: unknown) =>
         typeof value === "number" ? value : typeof value === "boolean" ? Number(value) : Number.NaN;
+      const numberAt = (batch: PendingRow[]) => (j: number, r: number) =>
+        numberOf(batch[r].row[features[j]]);
+      const stringAt = (batch: PendingRow[]) => (j: number, r: number) => {
+        const value = batch[r].row[features[j]];
+        return categories[j] && typeof value === "string" ? value : "";
+      };
+      // A lone row is fed through tensors made once and refilled: a fresh typed array per
+      // request (one per input, for a graph with one input per feature) costs more in garbage
+      // collection than the run's copy of the input. Only one run holds them at a time.
+      const single = buildOnnxFeeds(
+        ort,
+        feeds,
+        features,
+        1,
+        () => Number.NaN,
+        () => "",
+      );
+      const refill = oneRowFiller(feeds, features, single);
+      let singleBusy = false;
       let pending: PendingRow[] = [];
       const flush = async () => {
         const batch = pending;
         pending = [];
+        const reuse = batch.length === 1 && !singleBusy;
         try {
           const n = batch.length;
+          if (reuse) {
+            singleBusy = true;
+            refill(numberAt(batch), stringAt(batch));
+          }
           const result = await session.run(
-            buildOnnxFeeds(
-              ort,
-              feeds,
-              features,
-              n,
-              (j, r) => numberOf(batch[r].row[features[j]]),
-              (j, r) => {
-                const value = batch[r].row[features[j]];
-                return categories[j] && typeof value === "string" ? value : "";
-              },
-            ),
+            reuse
+              ? single
+              : buildOnnxFeeds(ort, feeds, features, n, numberAt(batch), stringAt(batch)),
           );
           const values = onnxOutputValues(result, output, n);
           for (let r = 0; r < n; r++) batch[r].resolve(values[r]);
         } catch (error) {
           for (const waiting of batch) waiting.reject(error);
+        } finally {
+          if (reuse) singleBusy = false;
         }
       };
       return {
@@ -122,6 +142,34 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
       };
     },
   });
+}
+
+/** Writes one row into feeds made by `buildOnnxFeeds` for one row (their typed arrays). */
+function oneRowFiller(
+  feeds: OnnxFeeds,
+  features: readonly string[],
+  tensors: Record<string, OnnxTensor>,
+): (
+  numberAt: (j: number, r: number) => number,
+  stringAt: (j: number, r: number) => string,
+) => void {
+  if (feeds.layout === "matrix") {
+    const data = tensors[feeds.input].data as Float32Array | Float64Array;
+    return (numberAt) => {
+      for (let j = 0; j < features.length; j++) data[j] = numberAt(j, 0);
+    };
+  }
+  const inputs = feeds.inputs.map((input) => ({
+    j: features.indexOf(input.feature),
+    text: input.elementType === "string",
+    data: tensors[input.name].data as Float32Array | Float64Array | string[],
+  }));
+  return (numberAt, stringAt) => {
+    for (const { j, text, data } of inputs) {
+      if (text) (data as string[])[0] = stringAt(j, 0);
+      else (data as Float32Array | Float64Array)[0] = numberAt(j, 0);
+    }
+  };
 }
 
 /**
