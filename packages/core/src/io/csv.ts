@@ -13,7 +13,7 @@ import type {
   StreamOptions,
   WriteOptions,
 } from "./types.js";
-import { ByteBuffer, MAX_NUMBER_CHARS, TextFrameWriter } from "./writer.js";
+import { ByteBuffer, MAX_NUMBER_CHARS, NumberText, TextFrameWriter } from "./writer.js";
 
 /** 1 MiB: large enough that per-read overhead vanishes, small enough to stay in cache. */
 const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -391,13 +391,14 @@ function cellEncoder(column: Column, delimiter: string): CellEncoder {
       },
     };
   }
+  // String(n)'s text (with -0 kept as "-0"), written without a string per value where possible.
+  const text = new NumberText();
   return {
     width: MAX_NUMBER_CHARS,
     write(out, row) {
       const value = values[row];
       if (Number.isNaN(value)) return false;
-      // String(-0) is "0"; keep the sign so the value reads back identical.
-      out.ascii(value === 0 && 1 / value < 0 ? "-0" : String(value));
+      text.write(out, value);
       return true;
     },
   };
