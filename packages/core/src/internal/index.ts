@@ -74,10 +74,18 @@ export {
   importOnnxRuntime,
   onnxOutputValues,
 } from "../interop/onnx/runtime.js";
-export { readCsvText } from "../io/csv.js";
+export {
+  type CsvChunkOptions,
+  csvDelimiter,
+  csvQuote,
+  readCsvChunk,
+  readCsvText,
+} from "../io/csv.js";
+export { type CsvChunk, CsvChunker } from "../io/csv-chunks.js";
 export { twoProductError } from "../io/decimal.js";
 export { AtomicFile, writeError } from "../io/files.js";
 export { formatFor } from "../io/index.js";
+export { ByteBuffer, MAX_NUMBER_CHARS, NumberText } from "../io/writer.js";
 export { treeImportances } from "../predict/tree.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {

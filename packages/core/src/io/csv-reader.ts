@@ -71,6 +71,11 @@ export interface CsvBatch {
    * never closed), each holding a row of missing values in the columns.
    */
   readonly malformed: readonly MalformedRecord[];
+  /**
+   * With `configure(…, bounds: true)`: per row, where its record starts and where its last field
+   * ends (before the line break) in the bytes read, as pairs `[start, end]`.
+   */
+  readonly bounds?: Int32Array;
 }
 
 /**
@@ -131,6 +136,11 @@ export class CsvReader {
   #lineRows: number[] = [];
   #lineDeltas: number[] = [];
   #lineDelta = Number.NaN;
+  /** Each row's record `[start, end)` in the buffer, when asked for (`configure`). */
+  #bounds: Int32Array | undefined;
+  #keepBounds = false;
+  /** Line of the first data record (after the header). */
+  #dataLine = 1;
 
   /** Malformed records are kept as rows (see `configure`) instead of thrown. */
   #lenient = false;
@@ -173,7 +183,12 @@ export class CsvReader {
    * A reader over bytes already in memory (a request body): the same parser and rules as for a
    * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
    */
-  static fromBytes(name: string, bytes: Uint8Array, delimiter: number): CsvReader {
+  static fromBytes(
+    name: string,
+    bytes: Uint8Array,
+    delimiter: number,
+    records?: { header: readonly string[]; line: number },
+  ): CsvReader {
     const reader = new CsvReader(name, { delimiter, chunkSize: bytes.length });
     reader.#buffer.set(bytes, 0);
     reader.#end = bytes.length;
@@ -181,8 +196,25 @@ export class CsvReader {
     reader.#filePosition = bytes.length;
     reader.#eof = true;
     reader.#buffer[reader.#end] = LF;
-    reader.#takeHeader();
+    if (records === undefined) reader.#takeHeader();
+    else {
+      // Data records only (a chunk of a file whose header was read before), from `line` on.
+      reader.header = [...records.header];
+      reader.headerLine = records.line - 1;
+      reader.#line = records.line;
+      reader.#dataLine = records.line;
+    }
     return reader;
+  }
+
+  /** Where the data records start: the byte offset in the file and its line (after `open`). */
+  get dataStart(): { offset: number; line: number } {
+    return { offset: this.#dataStart, line: this.#dataLine };
+  }
+
+  /** The line the reader has reached (the next record's, once a batch ends at a record). */
+  get line(): number {
+    return this.#line;
   }
 
   /** Every row of an in-memory reader (`fromBytes`), up to `limit`. */
@@ -206,10 +238,17 @@ export class CsvReader {
    * materialised columns in the batches (`order`, header indices). `lenient`: a record with the
    * wrong number of fields, or whose quote is never closed, becomes a row of missing values
    * listed in the batch's `malformed` (with its text) instead of an error; after an unclosed
-   * quote, reading goes on at the next line.
+   * quote, reading goes on at the next line. `bounds`: batches say where each row's record is
+   * in the bytes (`CsvBatch.bounds`; for readers of bytes, whose buffer is those bytes).
    */
-  configure(modes: readonly number[], order: readonly number[], lenient = false): void {
+  configure(
+    modes: readonly number[],
+    order: readonly number[],
+    lenient = false,
+    bounds = false,
+  ): void {
     this.#lenient = lenient;
+    this.#keepBounds = bounds;
     this.#modes = Uint8Array.from(modes);
     this.#order = [...order];
     this.#numeric = modes.map(() => EMPTY_VALUES);
@@ -340,6 +379,7 @@ export class CsvReader {
     }
     this.header = names;
     this.#dataStart = this.#offsetOf(this.#start);
+    this.#dataLine = this.#line;
   }
 
   /**
@@ -506,6 +546,7 @@ export class CsvReader {
     this.#malformed = [];
     const capacity = Math.min(limit, this.#estimateRows(this.#start, this.#rowsBefore));
     this.#capacity = capacity;
+    this.#bounds = this.#keepBounds ? new Int32Array(2 * capacity) : undefined;
     const modes = this.#modes;
     for (let index = 0; index < modes.length; index++) {
       const mode = modes[index];
@@ -539,6 +580,11 @@ export class CsvReader {
         codes.set(this.#codes[index].subarray(0, row));
         this.#codes[index] = codes;
       }
+    }
+    if (this.#bounds !== undefined) {
+      const bounds = new Int32Array(2 * capacity);
+      bounds.set(this.#bounds.subarray(0, 2 * row));
+      this.#bounds = bounds;
     }
     this.#capacity = capacity;
   }
@@ -590,7 +636,9 @@ export class CsvReader {
       }
       return row + (lineDeltas[low] ?? 0);
     };
-    return { rowCount, columns, lineOf, malformed: this.#malformed };
+    const bounds = this.#bounds?.subarray(0, 2 * rowCount);
+    this.#bounds = undefined;
+    return { rowCount, columns, lineOf, malformed: this.#malformed, bounds };
   }
 
   /**
@@ -611,6 +659,7 @@ export class CsvReader {
     let line = this.#line;
     let row = this.#row;
     let lineDelta = this.#lineDelta;
+    let bounds = this.#bounds;
     let status: Status;
     records: while (true) {
       if (row >= limit) {
@@ -635,6 +684,7 @@ export class CsvReader {
       if (row >= this.#capacity) {
         this.#row = row;
         this.#grow(position);
+        bounds = this.#bounds;
       }
       const recordStart = position;
       const recordLine = line;
@@ -815,6 +865,10 @@ export class CsvReader {
             `${columnCount} fields`,
             `${field}`,
           );
+        }
+        if (bounds !== undefined) {
+          bounds[2 * row] = recordStart;
+          bounds[2 * row + 1] = position;
         }
         position = next;
         line++;

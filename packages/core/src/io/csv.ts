@@ -119,6 +119,45 @@ export function readCsvText(
   return { frame: truncated ? frame.slice(0, options.maxRows) : frame, truncated };
 }
 
+/** What `readCsvChunk` needs besides the bytes: the file's header, delimiter and where they are. */
+export interface CsvChunkOptions extends Omit<ReadOptions, "delimiter" | "columns"> {
+  /** The file, for messages and issue locations. */
+  path: string;
+  /** The file's header (read once, by `CsvChunker.open`). */
+  header: readonly string[];
+  /** The delimiter as a byte (`CsvChunker.delimiterCode`). */
+  delimiterCode: number;
+  /** The file line of the chunk's first byte (`CsvChunk.line`). */
+  line: number;
+}
+
+/**
+ * Reads one chunk of a CSV file's data records — bytes cut at record boundaries by
+ * `CsvChunker`, so chunks can be parsed on other threads — by the same parser and rules as
+ * `readCsvFile` (`schema`, `onInvalidRow`, `keepUnknownColumns`, `onFrameOrigin` as there).
+ * Lines are the file's; rows are numbered from 0 within the chunk (in issue paths,
+ * `InvalidRow.row` and the origin): the caller adds the rows of the chunks before. Returns the
+ * frame, the records read (unreadable ones included) and each record's `[start, end)` in
+ * `bytes` (`bounds`, by record), to copy fields through unchanged. Internal (batch scoring).
+ *
+ * @example
+ * const { frame } = readCsvChunk(chunk.bytes, { ...chunker.records, line: chunk.line, schema });
+ */
+export function readCsvChunk(
+  bytes: Uint8Array,
+  options: CsvChunkOptions,
+): { frame: Frame; records: number; bounds: Int32Array } {
+  const reader = CsvReader.fromBytes(options.path, bytes, options.delimiterCode, {
+    header: options.header,
+    line: options.line,
+  });
+  const plan = planColumns(reader, options);
+  reader.configure(plan.modes, plan.order, options.onInvalidRow !== undefined, true);
+  const batch = reader.readAllSync(Number.MAX_SAFE_INTEGER);
+  const frame = toFrame(options.path, batch, plan.schema, 0, options);
+  return { frame, records: batch.rowCount, bounds: batch.bounds ?? new Int32Array(0) };
+}
+
 /**
  * Writes a Frame as CSV: a header, then one line per row. Numbers are written as `String(n)`
  * (the shortest text that reads back to the same double), missing values as empty cells,
@@ -225,6 +264,17 @@ export const csvFormat: FrameFormat = {
 };
 
 // ---------------------------------------------------------------------- helpers
+
+/**
+ * The delimiter a CSV file uses: `delimiter` when given (checked: one ASCII character, not a
+ * quote or line break), else a tab for `.tsv` and a comma otherwise. Internal.
+ *
+ * @example
+ * csvDelimiter("scores.tsv", undefined); // "\t"
+ */
+export function csvDelimiter(path: string, delimiter: string | undefined): string {
+  return resolveDelimiter(path, delimiter);
+}
 
 function resolveDelimiter(path: string, delimiter: string | undefined): string {
   if (delimiter === undefined) return extname(path).toLowerCase() === ".tsv" ? "\t" : ",";
@@ -337,6 +387,17 @@ function headerOnly(reader: CsvReader): MlopsError {
     `${reader.path}:${reader.headerLine}: the file has a header but no data rows`,
     { location: { file: reader.path, line: reader.headerLine } },
   );
+}
+
+/**
+ * Quotes a string as the CSV writer does: when a reader would otherwise split, unquote or trim
+ * it. Internal (batch scoring writes headers with it).
+ *
+ * @example
+ * csvQuote('say "hi"', ","); // "\"say \"\"hi\"\"\""
+ */
+export function csvQuote(text: string, delimiter: string): string {
+  return quote(text, delimiter);
 }
 
 /** Quotes a string when a reader would otherwise split, unquote or trim it. */
