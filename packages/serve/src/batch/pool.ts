@@ -2,9 +2,9 @@ import { MlopsError, type Predictor } from "@mlops/core";
 import { builtModulePath, ThreadPool } from "@mlops/core/internal";
 import {
   type BatchResult,
-  type BatchTask,
   loadPredictor,
-  scoreTask,
+  runTask,
+  type ScoringTask,
   transferable,
 } from "./scorer.js";
 import type { BatchWorkerRequest } from "./worker.js";
@@ -12,7 +12,7 @@ import type { BatchWorkerRequest } from "./worker.js";
 /** Scores batches, here or on worker threads; results come back as promises. */
 export interface BatchScorer {
   readonly threads: number;
-  score(task: BatchTask): Promise<BatchResult>;
+  score<R extends BatchResult = BatchResult>(task: ScoringTask): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -25,8 +25,8 @@ export class InThreadScorer implements BatchScorer {
     this.#predictor = loadPredictor(artifact, source);
   }
 
-  async score(task: BatchTask): Promise<BatchResult> {
-    return scoreTask(this.#predictor, task);
+  async score<R extends BatchResult = BatchResult>(task: ScoringTask): Promise<R> {
+    return runTask(this.#predictor, task) as R;
   }
 
   async close(): Promise<void> {}
@@ -91,11 +91,11 @@ export class WorkerScorer implements BatchScorer {
     return new WorkerScorer(pool);
   }
 
-  score(task: BatchTask): Promise<BatchResult> {
+  score<R extends BatchResult = BatchResult>(task: ScoringTask): Promise<R> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    // The columns move to the thread instead of being copied.
+    // The columns (or a CSV chunk's bytes) move to the thread instead of being copied.
     const moved = transferable(task);
-    return this.#pool.run<BatchResult>(
+    return this.#pool.run<R>(
       { type: "task", task: moved.task } satisfies BatchWorkerRequest,
       moved.transfer,
     );

@@ -412,6 +412,150 @@ describe("scoreBatch", () => {
     expect(out.numeric("predictions")[0]).toBe(expected(0) + 10);
   });
 
+  describe("CSV to CSV: kept fields copied byte for byte", () => {
+    // Quoted fields (a delimiter, doubled quotes, a line break inside), numbers written in ways
+    // String(n) would not (0.10, 1e1, +5, 03), an id with a leading zero, a missing token, CRLF
+    // line ends, spaces around a field, and one row the schema refuses.
+    const records = [
+      ['"h,0"', "1", "0.10", "red", "plain"],
+      ["007", "2", "1e1", '"green"', '"say ""hi"", twice"'],
+      ["h2", "03", "+5", "", '"two\nlines"'],
+      ["h3", "4", "2.50", "blue", "  padded  "],
+      ["h4", "zero", "1", "red", "rejected"],
+      ["h5", "5", "0.1", "NA", '"a,b"'],
+    ];
+    const values = [
+      { rooms: 1, area: 0.1, color: "red" },
+      { rooms: 2, area: 10, color: "green" },
+      { rooms: 3, area: 5, color: null },
+      { rooms: 4, area: 2.5, color: "blue" },
+      undefined,
+      { rooms: 5, area: 0.1, color: null },
+    ];
+    const input = `id,rooms,area,color,note\r\n${records.map((fields) => fields.join(",")).join("\r\n")}\r\n`;
+
+    async function score(options: { workers: number; batchSize: number; output: string }) {
+      const summary = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "a.csv",
+        cwd: dir,
+        maxRejectRate: 0.5,
+        ...options,
+      });
+      expect(summary.files[0]).toMatchObject({ rowsIn: 6, rowsScored: 5, rowsRejected: 1 });
+      return readFile(join(dir, options.output, "a.csv"), "utf8");
+    }
+
+    it("copies every kept field as it is in the input and spells the prediction as String(n)", async () => {
+      await writeFile(join(dir, "a.csv"), input);
+      const expected = [
+        "id,rooms,area,color,note,prediction",
+        ...records.flatMap((fields, row) => {
+          const read = values[row];
+          return read === undefined ? [] : [[...fields, String(byHand(read))].join(",")];
+        }),
+      ].join("\n");
+      const outputs = new Set<string>();
+      for (const workers of [0, 1, 3]) {
+        for (const batchSize of [1, 2, 1000]) {
+          outputs.add(await score({ workers, batchSize, output: `out-${workers}-${batchSize}` }));
+        }
+      }
+      // Byte for byte the same whatever the threads and the batch size.
+      expect([...outputs]).toEqual([`${expected}\n`]);
+      const rejects = await jsonLines(join(dir, "out-3-1", "a.rejects.jsonl"));
+      expect(rejects.map((line) => [line.line, line.row])).toEqual([[7, 4]]);
+    });
+
+    it("copies chosen columns in their order, and quotes fields again for another delimiter", async () => {
+      await writeFile(join(dir, "a.csv"), input);
+      const chosen = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "a.csv",
+        output: "chosen",
+        cwd: dir,
+        keepColumns: ["note", "area"],
+        idColumns: ["id"],
+        versionColumn: "v",
+        maxRejectRate: 0.5,
+        batchSize: 2,
+        workers: 2,
+      });
+      expect(chosen.ok).toBe(true);
+      const kept = records.filter((_, row) => values[row] !== undefined);
+      const scored = values.filter((row) => row !== undefined);
+      expect(await readFile(join(dir, "chosen", "a.csv"), "utf8")).toBe(
+        [
+          "id,note,area,prediction,v",
+          ...kept.map((fields, row) =>
+            [fields[0], fields[4], fields[2], String(byHand(scored[row]!)), "1"].join(","),
+          ),
+          "",
+        ].join("\n"),
+      );
+      // Tab-separated in, comma-separated out: fields holding a comma or a quote get quotes.
+      await writeFile(
+        join(dir, "b.tsv"),
+        'id\trooms\tarea\tcolor\tnote\nh,0\t1\t2\tred\tsay "hi"\n"h\t1"\t2\t3\tblue\t"x""y"z,w\n',
+      );
+      const tabs = await scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "b.tsv",
+        output: "tabs",
+        outputName: "{name}.csv",
+        outputDelimiter: ",",
+        cwd: dir,
+        workers: 0,
+      });
+      expect(tabs.ok).toBe(true);
+      const text = await readFile(join(dir, "tabs", "b.csv"), "utf8");
+      expect(text.split("\n")[1]).toBe(
+        `"h,0",1,2,red,"say ""hi""",${byHand({ rooms: 1, area: 2, color: "red" })}`,
+      );
+      const back = await readFrame(join(dir, "tabs", "b.csv"));
+      expect([0, 1].map((row) => [back.get(row, "id"), back.get(row, "note")])).toEqual([
+        ["h,0", 'say "hi"'],
+        ["h\t1", 'x"yz,w'],
+      ]);
+    });
+
+    it("writes the same bytes with 1 and with 3 workers, rejects included", async () => {
+      await writeFile(
+        join(dir, "a.csv"),
+        housesCsv(5000, (i) => (i % 97 === 5 ? `h${i},0,1,red\n` : undefined)),
+      );
+      const files: string[] = [];
+      for (const workers of [1, 3]) {
+        const summary = await scoreBatch({
+          model: "houses@production",
+          registry: temp.registry,
+          input: "a.csv",
+          output: `w${workers}`,
+          cwd: dir,
+          batchSize: 64,
+          maxRejectRate: 0.1,
+          workers,
+        });
+        expect(summary.files[0]).toMatchObject({ rowsIn: 5000, rowsRejected: 52 });
+        files.push(
+          (await readFile(join(dir, `w${workers}`, "a.csv"), "utf8")) +
+            (await readFile(join(dir, `w${workers}`, "a.rejects.jsonl"), "utf8")),
+        );
+      }
+      expect(files[1]).toBe(files[0]);
+      const out = await readFrame(join(dir, "w3", "a.csv"));
+      expect(out.rowCount).toBe(4948);
+      const rejects = await jsonLines(join(dir, "w3", "a.rejects.jsonl"));
+      expect(rejects.map((line) => line.row)).toEqual(
+        [...Array(5000).keys()].filter((i) => i % 97 === 5),
+      );
+      expect(rejects.every((line) => line.line === Number(line.row) + 2)).toBe(true);
+    });
+  });
+
   describe("bad input: clear outcomes", () => {
     it("a model that does not exist", async () => {
       await writeFile(join(dir, "a.csv"), housesCsv(3));

@@ -19,7 +19,7 @@ import {
   type Schema,
   Schema as SchemaClass,
 } from "@mlops/core";
-import { AtomicFile } from "@mlops/core/internal";
+import { AtomicFile, CsvChunker, csvDelimiter, csvQuote, readCsvChunk } from "@mlops/core/internal";
 import {
   type FileStatus,
   MANIFEST_FORMAT,
@@ -30,7 +30,13 @@ import {
   writeManifest,
 } from "./manifest.js";
 import { type BatchScorer, InThreadScorer, WorkerScorer } from "./pool.js";
-import type { BatchResult, OutputPlan } from "./scorer.js";
+import type {
+  BatchResult,
+  CsvChunkResult,
+  CsvChunkTask,
+  CsvOutputPlan,
+  OutputPlan,
+} from "./scorer.js";
 import { resolveSources, type SourceFile } from "./sources.js";
 
 /** Options of `scoreBatch`. */
@@ -427,10 +433,13 @@ async function scoreFile(context: {
   let rowsRejected = 0;
   let invalid: InvalidRow[] = [];
   const inFlight: {
-    result: Promise<BatchResult>;
-    /** Where the batch's rows are in the file (their data-row index and line). */
-    origin: FrameOrigin;
+    result: Promise<BatchResult | CsvChunkResult>;
+    /** Where the batch's rows are in the file (their data-row index and line); a CSV chunk's
+     * result says it itself. */
+    origin?: FrameOrigin;
   }[] = [];
+  /** CSV chunks: the file's data rows in the chunks flushed so far (rows of later chunks follow). */
+  let chunkRows = 0;
   const limit = Math.max(1, scorer.threads) * IN_FLIGHT_PER_THREAD;
 
   const reject = async (rows: RejectLine[]) => {
@@ -442,14 +451,33 @@ async function scoreFile(context: {
   const flushOne = async () => {
     const next = inFlight.shift()!;
     const result = await next.result;
-    if (result.failed.length > 0) {
+    if ("records" in result) {
+      // A CSV chunk: its rows are numbered from 0, and come after every row flushed before.
+      const before = chunkRows;
+      chunkRows += result.records;
+      rowsIn += result.records;
+      const lines = result.invalid.map((row) => fromInvalidRow(shiftRows(row, before)));
+      for (const failed of result.failed) {
+        const row = before + failed.row;
+        lines.push({
+          file: source.path,
+          line: lineOrNull(failed.line),
+          row,
+          values: failed.values,
+          issues: [{ code: failed.code, path: [row], message: failed.message }],
+        });
+      }
+      await reject(lines.sort((a, b) => a.row - b.row));
+      context.onBatch(result.records);
+    } else if (result.failed.length > 0) {
+      const origin = next.origin!;
       // Rows the schema accepted but the model could not score: rejected, not lost.
       await reject(
         result.failed.map((failed) => {
-          const row = next.origin.row(failed.row);
+          const row = origin.row(failed.row);
           return {
             file: source.path,
-            line: lineOrNull(next.origin.line(failed.row)),
+            line: lineOrNull(origin.line(failed.row)),
             row,
             values: failed.values,
             issues: [{ code: failed.code, path: [row], message: failed.message }],
@@ -457,25 +485,89 @@ async function scoreFile(context: {
         }),
       );
     }
-    if (result.bytes) await writer!.writeEncoded!(result.bytes, result.rowCount);
-    else await writer!.write(new Frame(result.columns!, result.rowCount));
+    if (result.bytes) {
+      if (result.bytes.length > 0) await writer!.writeEncoded!(result.bytes, result.rowCount);
+    } else if (result.rowCount > 0) {
+      await writer!.write(new Frame(result.columns!, result.rowCount));
+    }
   };
 
   try {
+    if (source.format === formats.csv) {
+      // Core's CSV reader, run on the scoring threads: this thread reads chunks of whole
+      // records and writes the results in order; parsing, checking, scoring and encoding are
+      // the threads' (a CSV output copies the kept fields from the input bytes).
+      const chunker = await CsvChunker.open(source.path, {
+        rows: settings.batchSize,
+        delimiter: settings.delimiter,
+      });
+      try {
+        // The header against the schema first: a missing feature fails the file before any work.
+        const probe = readCsvChunk(new Uint8Array(0), {
+          ...chunker.records,
+          line: chunker.headerLine + 1,
+          schema,
+          keepUnknownColumns: true,
+          onInvalidRow: () => {},
+        });
+        const plan = outputPlan(probe.frame, source.path, settings, model);
+        writer = await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
+        const textEncoder = format !== formats.csv && isTextFormat(format) && !!format.encode;
+        const csv =
+          format === formats.csv
+            ? csvOutputPlan(chunker.header, plan, outputPath, settings)
+            : undefined;
+        let id = 0;
+        for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
+          const task: CsvChunkTask = {
+            kind: "csv",
+            id,
+            bytes: chunk.bytes,
+            line: chunk.line,
+            file: chunker.records,
+            plan: textEncoder
+              ? {
+                  ...plan,
+                  encode: {
+                    format: format.name as "csv" | "jsonl",
+                    first: id === 0,
+                    path: outputPath,
+                    delimiter: settings.outputDelimiter,
+                  },
+                }
+              : plan,
+            csv: csv && (id === 0 ? csv : { ...csv, header: undefined }),
+          };
+          const result = scorer.score<CsvChunkResult>(task);
+          // Awaited in order by flushOne; until then a failure must not count as unhandled.
+          result.catch(() => {});
+          inFlight.push({ result });
+          id++;
+          if (inFlight.length >= limit) await flushOne();
+        }
+        while (inFlight.length > 0) await flushOne();
+        if (rowsIn === 0) throw chunker.headerOnlyError();
+      } finally {
+        await chunker.close();
+      }
+    }
     let plan: OutputPlan | undefined;
     let batchIndex = 0;
     let origin: FrameOrigin | undefined;
-    const stream = source.format.stream(source.path, {
-      schema,
-      keepUnknownColumns: true,
-      // Unreadable rows (a ragged CSV record, a line that is not JSON) and schema violations.
-      onInvalidRow: (row) => invalid.push(row),
-      onFrameOrigin: (where) => {
-        origin = where;
-      },
-      batchSize: settings.batchSize,
-      delimiter: settings.delimiter,
-    });
+    const stream =
+      source.format === formats.csv
+        ? []
+        : source.format.stream(source.path, {
+            schema,
+            keepUnknownColumns: true,
+            // Unreadable rows (a ragged CSV record, a line that is not JSON) and schema violations.
+            onInvalidRow: (row) => invalid.push(row),
+            onFrameOrigin: (where) => {
+              origin = where;
+            },
+            batchSize: settings.batchSize,
+            delimiter: settings.delimiter,
+          });
     let rowsBefore = 0;
     for await (const frame of stream) {
       const rejectedHere = invalid;
@@ -573,6 +665,45 @@ async function scoreFile(context: {
       error: { code: error.code, message: error.message },
     };
   }
+}
+
+/** An invalid row of a CSV chunk (rows numbered from 0 there) as a row of the file. */
+function shiftRows(row: InvalidRow, before: number): InvalidRow {
+  if (before === 0) return row;
+  return {
+    ...row,
+    row: row.row + before,
+    issues: row.issues.map((issue) =>
+      typeof issue.path[0] === "number"
+        ? { ...issue, path: [issue.path[0] + before, ...issue.path.slice(1)] }
+        : issue,
+    ),
+  };
+}
+
+/**
+ * How a CSV output is written from a CSV input's bytes: the header line, the output delimiter,
+ * and which input fields to copy (none of that per row).
+ */
+function csvOutputPlan(
+  header: readonly string[],
+  plan: OutputPlan,
+  outputPath: string,
+  settings: Settings,
+): CsvOutputPlan {
+  const delimiter = csvDelimiter(outputPath, settings.outputDelimiter);
+  const names = [...plan.keep, plan.predictionColumn];
+  if (plan.versionColumn) names.push(plan.versionColumn.name);
+  // A kept column the file lacks (an optional field, missing everywhere) is -1: empty cells.
+  const columns = plan.keep.map((name) => header.indexOf(name));
+  const inOrder =
+    columns.length === header.length && columns.every((column, index) => column === index);
+  return {
+    header: `${names.map((name) => csvQuote(name, delimiter)).join(delimiter)}\n`,
+    delimiterCode: delimiter.charCodeAt(0),
+    columns: inOrder ? undefined : columns,
+    keptCount: columns.length,
+  };
 }
 
 /** Where a frame's rows are when its reader does not say: in order, after `before` rows. */

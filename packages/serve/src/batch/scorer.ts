@@ -5,10 +5,13 @@ import {
   createPredictor,
   decodeArtifact,
   Frame,
+  type FrameOrigin,
   formats,
+  type InvalidRow,
   MlopsError,
   type Predictor,
 } from "@mlops/core";
+import { ByteBuffer, MAX_NUMBER_CHARS, NumberText, readCsvChunk } from "@mlops/core/internal";
 
 /** How a batch's output frame is built from the input batch and the predictions. */
 export interface OutputPlan {
@@ -28,6 +31,7 @@ export interface OutputPlan {
 
 /** A batch sent to the scoring thread: the frame's columns (structured-clonable) and the plan. */
 export interface BatchTask {
+  readonly kind?: "frame";
   readonly id: number;
   readonly columns: readonly [string, Column][];
   readonly rowCount: number;
@@ -55,6 +59,14 @@ export interface BatchResult {
   readonly failed: readonly FailedRow[];
 }
 
+/** Any task a scoring thread runs. */
+export type ScoringTask = BatchTask | CsvChunkTask;
+
+/** Runs a task of either kind. */
+export function runTask(predictor: Predictor, task: ScoringTask): BatchResult | CsvChunkResult {
+  return task.kind === "csv" ? scoreCsvChunk(predictor, task) : scoreTask(predictor, task);
+}
+
 /** Compiles the artifact's bytes (digest verified) into the predictor a scorer uses. */
 export function loadPredictor(artifactBytes: Uint8Array, source: string): Predictor {
   return createPredictor(decodeArtifact(artifactBytes, { source }));
@@ -67,17 +79,35 @@ export function loadPredictor(artifactBytes: Uint8Array, source: string): Predic
  */
 export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
   const frame = new Frame(task.columns, task.rowCount);
+  const scored = predictRows(predictor, frame);
+  return finish(task.id, scored.output, scored.predictions, task.plan, scored.failed);
+}
+
+/** A batch's predictions and the rows they are for (`failed` rows left out). */
+interface Scored {
+  readonly predictions: Float64Array;
+  /** The frame's rows that were scored, in order. */
+  readonly output: Frame;
+  /** Their indices in the frame (undefined: every row). */
+  readonly kept: readonly number[] | undefined;
+  readonly failed: FailedRow[];
+}
+
+function predictRows(predictor: Predictor, frame: Frame): Scored {
   // The model reads its schema's columns; ids and other columns only ride along.
   const features = predictor.schema.names.filter((name) => frame.has(name));
-  const failed: FailedRow[] = [];
-  let predictions: Float64Array;
-  let output = frame;
   try {
-    predictions = predictor.predict(frame.select(features));
+    return {
+      predictions: predictor.predict(frame.select(features)),
+      output: frame,
+      kept: undefined,
+      failed: [],
+    };
   } catch (error) {
     if (!MlopsError.isInstance(error)) throw error;
     // Find the rows at fault one by one (the rare path), score the others together.
     const good: number[] = [];
+    const failed: FailedRow[] = [];
     for (let row = 0; row < frame.rowCount; row++) {
       try {
         predictor.predict(frame.slice(row, row + 1).select(features));
@@ -90,20 +120,35 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
       }
     }
     if (failed.length === 0) throw error;
-    output = frame.take(good);
-    predictions = predictor.predict(output.select(features));
+    const output = frame.take(good);
+    return {
+      predictions: predictor.predict(output.select(features)),
+      output,
+      kept: good,
+      failed,
+    };
   }
+}
+
+/** The output batch (kept columns, prediction, version), encoded when the plan says so. */
+function finish(
+  id: number,
+  output: Frame,
+  predictions: Float64Array,
+  plan: OutputPlan,
+  failed: readonly FailedRow[],
+): BatchResult {
   const columns: [string, Column][] = [];
-  for (const name of task.plan.keep) columns.push([name, output.column(name)]);
-  columns.push([task.plan.predictionColumn, { kind: "number", values: predictions }]);
-  const version = task.plan.versionColumn;
+  for (const name of plan.keep) columns.push([name, output.column(name)]);
+  columns.push([plan.predictionColumn, { kind: "number", values: predictions }]);
+  const version = plan.versionColumn;
   if (version) {
     columns.push([
       version.name,
       { kind: "integer", values: new Float64Array(output.rowCount).fill(version.version) },
     ]);
   }
-  const encode = task.plan.encode;
+  const encode = plan.encode;
   if (encode) {
     const format = formats[encode.format];
     const bytes = format.encode!(new Frame(columns, output.rowCount), {
@@ -111,9 +156,273 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
       path: encode.path,
       delimiter: encode.delimiter,
     });
-    return { id: task.id, rowCount: output.rowCount, bytes, failed };
+    return { id, rowCount: output.rowCount, bytes, failed };
   }
-  return { id: task.id, rowCount: output.rowCount, columns, failed };
+  return { id, rowCount: output.rowCount, columns, failed };
+}
+
+// ---------------------------------------------------------------- CSV chunks
+
+/**
+ * A CSV output written straight from the input's bytes: each scored record's kept fields are
+ * copied as they are in the file (a number is not read and written again; quoted fields keep
+ * their quotes), then the prediction (and version) cells are appended.
+ */
+export interface CsvOutputPlan {
+  /** The output's header line (the file's first chunk only), as `encodeCsv` writes it. */
+  readonly header?: string;
+  /** The output delimiter as a byte. */
+  readonly delimiterCode: number;
+  /**
+   * Header indices of the kept input columns, in output order; undefined when every input
+   * column is kept in the file's order (each record is then copied whole).
+   */
+  readonly columns?: readonly number[];
+  /** Kept input columns (0 when only the prediction is written). */
+  readonly keptCount: number;
+}
+
+/** A chunk of a CSV input, parsed, scored and encoded on the scoring thread. */
+export interface CsvChunkTask {
+  readonly kind: "csv";
+  readonly id: number;
+  /** Whole records (`CsvChunker`); moved to the thread, not copied. */
+  readonly bytes: Uint8Array;
+  /** The file line of the first byte. */
+  readonly line: number;
+  readonly file: { path: string; header: readonly string[]; delimiterCode: number };
+  readonly plan: OutputPlan;
+  /** Set for CSV outputs: write from the input's bytes. */
+  readonly csv?: CsvOutputPlan;
+}
+
+/** What a CSV chunk adds to a batch result: its records and the rows it could not take. */
+export interface CsvChunkResult extends BatchResult {
+  /** Records read from the chunk (unreadable ones included): the next chunk's first row. */
+  readonly records: number;
+  /** Unreadable and invalid rows, rows numbered from 0 in the chunk (lines are the file's). */
+  readonly invalid: InvalidRow[];
+  /** Rows the model could not score: `row` numbered from 0 in the chunk, `line` the file's. */
+  readonly failed: (FailedRow & { line: number })[];
+}
+
+/**
+ * Parses a chunk of CSV records by core's reader rules (schema, unreadable rows kept aside),
+ * scores it and encodes the output: for a CSV output the kept fields are copied from the input
+ * bytes, for other formats the output frame is encoded (text) or returned (binary). Row numbers
+ * in the result start at 0 for the chunk; the caller, which knows the rows before, shifts them.
+ */
+export function scoreCsvChunk(predictor: Predictor, task: CsvChunkTask): CsvChunkResult {
+  const invalid: InvalidRow[] = [];
+  let origin: FrameOrigin | undefined;
+  const { frame, records, bounds } = readCsvChunk(task.bytes, {
+    ...task.file,
+    line: task.line,
+    schema: predictor.schema,
+    keepUnknownColumns: true,
+    onInvalidRow: (row) => invalid.push(row),
+    onFrameOrigin: (where) => {
+      origin = where;
+    },
+  });
+  // Set by readCsvChunk's callback (the cast keeps TypeScript from narrowing it away).
+  const where = origin as FrameOrigin | undefined;
+  const rowOf = (index: number) => (where === undefined ? index : where.row(index));
+  const scored: Scored =
+    frame.rowCount === 0
+      ? { predictions: new Float64Array(0), output: frame, kept: undefined, failed: [] }
+      : predictRows(predictor, frame);
+  const failed = scored.failed.map((row) => ({
+    ...row,
+    row: rowOf(row.row),
+    line: where === undefined ? Number.NaN : where.line(row.row),
+  }));
+  if (task.csv === undefined) {
+    const result = finish(task.id, scored.output, scored.predictions, task.plan, failed);
+    return { ...result, failed, records, invalid };
+  }
+  // The record of each output row, in the chunk's bytes.
+  const rows = new Int32Array(scored.output.rowCount);
+  for (let index = 0; index < rows.length; index++) {
+    rows[index] = rowOf(scored.kept === undefined ? index : scored.kept[index]);
+  }
+  const bytes = encodeFromRecords(task, bounds, rows, scored.predictions);
+  return { id: task.id, rowCount: rows.length, bytes, failed, records, invalid };
+}
+
+const QUOTE = 34;
+const LF = 10;
+/** One instance serves every chunk of a thread: it keeps no state between values. */
+const numberText = new NumberText();
+
+/**
+ * The CSV output of a chunk's scored records: per row, the kept fields as they are in the input
+ * (re-quoted only when the output delimiter differs and a field then needs quotes), the
+ * prediction as `String(n)` spells it (missing: an empty cell), the version.
+ */
+function encodeFromRecords(
+  task: CsvChunkTask,
+  bounds: Int32Array,
+  rows: Int32Array,
+  predictions: Float64Array,
+): Uint8Array {
+  const csv = task.csv!;
+  const source = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  const inputDelimiter = task.file.delimiterCode;
+  const delimiter = csv.delimiterCode;
+  const whole = csv.columns === undefined && inputDelimiter === delimiter;
+  const fieldCount = task.file.header.length;
+  const kept = csv.columns ?? Array.from({ length: fieldCount }, (_, index) => index);
+  const version = task.plan.versionColumn
+    ? Buffer.from(String(task.plan.versionColumn.version))
+    : undefined;
+  // A row holding only a missing prediction would be a blank line, which readers skip.
+  const lonePrediction = csv.keptCount === 0 && version === undefined;
+  const header = csv.header === undefined ? undefined : Buffer.from(csv.header, "utf8");
+  const tail = MAX_NUMBER_CHARS + (version?.length ?? 0) + 4;
+  const out = new ByteBuffer(
+    (header?.length ?? 0) + (csv.keptCount > 0 ? task.bytes.byteLength : 0) + rows.length * tail,
+    tail,
+  );
+  if (header) out.append(header);
+  const starts = new Int32Array(fieldCount);
+  const ends = new Int32Array(fieldCount);
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index];
+    const start = bounds[2 * row];
+    const end = bounds[2 * row + 1];
+    if (whole) {
+      out.reserve(end - start + tail);
+      out.length += source.copy(out.bytes, out.length, start, end);
+      if (csv.keptCount > 0) out.bytes[out.length++] = delimiter;
+    } else if (csv.keptCount > 0) {
+      // Quoting again can double a field's quotes and add two: room for the worst case.
+      out.reserve(2 * (end - start) + 3 * kept.length + tail);
+      splitFields(source, start, end, inputDelimiter, starts, ends);
+      for (const column of kept) {
+        writeField(out, source, starts[column], ends[column], inputDelimiter, delimiter);
+        out.bytes[out.length++] = delimiter;
+      }
+    } else {
+      out.reserve(tail);
+    }
+    const prediction = predictions[index];
+    if (!Number.isNaN(prediction)) numberText.write(out, prediction);
+    else if (lonePrediction) {
+      out.bytes[out.length++] = QUOTE;
+      out.bytes[out.length++] = QUOTE;
+    }
+    if (version) {
+      out.bytes[out.length++] = delimiter;
+      out.bytes.set(version, out.length);
+      out.length += version.length;
+    }
+    out.bytes[out.length++] = LF;
+  }
+  return out.result();
+}
+
+/**
+ * The fields of the record `source[start, end)` (a record the reader accepted: exactly one field
+ * per header column), as the reader splits them: a quoted field runs to its closing quote (`""`
+ * inside is a quote) and any bytes after it up to the delimiter.
+ */
+function splitFields(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  delimiter: number,
+  starts: Int32Array,
+  ends: Int32Array,
+): void {
+  let position = start;
+  for (let field = 0; field < starts.length; field++) {
+    starts[field] = position;
+    if (position < end && source[position] === QUOTE) {
+      position++;
+      while (position < end) {
+        if (source[position] === QUOTE) {
+          if (position + 1 >= end || source[position + 1] !== QUOTE) break;
+          position++;
+        }
+        position++;
+      }
+      position++;
+    }
+    while (position < end && source[position] !== delimiter) position++;
+    ends[field] = position;
+    position++;
+  }
+}
+
+/**
+ * Copies the field `source[start, end)` to `out`. With another output delimiter a field may
+ * need quotes it did not: then its text (unquoted, `""` read as `"`) is written quoted.
+ */
+function writeField(
+  out: ByteBuffer,
+  source: Uint8Array,
+  start: number,
+  end: number,
+  inputDelimiter: number,
+  delimiter: number,
+): void {
+  const bytes = out.bytes;
+  let at = out.length;
+  let requote = false;
+  if (inputDelimiter !== delimiter) {
+    // Unquoted: a delimiter or a quote inside needs quotes. Quoted: only the bytes after the
+    // closing quote (which the reader appends to the text) can hold a bare delimiter.
+    let position = start;
+    if (source[start] === QUOTE) {
+      position++;
+      while (position < end) {
+        if (source[position] === QUOTE) {
+          if (position + 1 >= end || source[position + 1] !== QUOTE) break;
+          position++;
+        }
+        position++;
+      }
+      position++;
+      for (; position < end; position++) if (source[position] === delimiter) requote = true;
+    } else {
+      for (; position < end; position++) {
+        const byte = source[position];
+        if (byte === delimiter || byte === QUOTE) requote = true;
+      }
+    }
+  }
+  if (!requote) {
+    for (let position = start; position < end; position++) bytes[at++] = source[position];
+    out.length = at;
+    return;
+  }
+  bytes[at++] = QUOTE;
+  let position = start;
+  if (source[start] === QUOTE) {
+    // The quoted part's text, then the bytes after its closing quote.
+    position++;
+    while (position < end) {
+      const byte = source[position];
+      if (byte === QUOTE) {
+        if (position + 1 >= end || source[position + 1] !== QUOTE) {
+          position++;
+          break;
+        }
+        position++;
+      }
+      bytes[at++] = byte;
+      if (byte === QUOTE) bytes[at++] = QUOTE;
+      position++;
+    }
+  }
+  for (; position < end; position++) {
+    const byte = source[position];
+    bytes[at++] = byte;
+    if (byte === QUOTE) bytes[at++] = QUOTE;
+  }
+  bytes[at++] = QUOTE;
+  out.length = at;
 }
 
 /**
@@ -123,7 +432,14 @@ export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
  * since moving the buffer would take the rest of it from the reader, and cloning a view would
  * copy the whole buffer anyway.
  */
-export function transferable(task: BatchTask): { task: BatchTask; transfer: ArrayBuffer[] } {
+export function transferable(task: BatchTask | CsvChunkTask): {
+  task: BatchTask | CsvChunkTask;
+  transfer: ArrayBuffer[];
+} {
+  if (task.kind === "csv") {
+    // The chunker gives each chunk a buffer of its own: it moves whole.
+    return { task, transfer: [task.bytes.buffer as ArrayBuffer] };
+  }
   const transfer = new Set<ArrayBuffer>();
   const owned = <T extends Float64Array | Int32Array>(array: T): T => {
     const buffer = array.buffer;

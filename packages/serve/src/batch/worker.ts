@@ -3,12 +3,12 @@
 // it, moving the encoded output back instead of copying it.
 import type { Predictor } from "@mlops/core";
 import { transferResult } from "@mlops/core/internal";
-import { type BatchResult, type BatchTask, loadPredictor, scoreTask } from "./scorer.js";
+import { type BatchResult, loadPredictor, runTask, type ScoringTask } from "./scorer.js";
 
 /** Messages to a batch worker. */
 export type BatchWorkerRequest =
   | { type: "init"; artifact: Uint8Array; source: string }
-  | { type: "task"; task: BatchTask };
+  | { type: "task"; task: ScoringTask };
 
 let predictor: Predictor | undefined;
 
@@ -19,7 +19,7 @@ export function onMessage(message: BatchWorkerRequest): BatchResult | true {
     return true;
   }
   if (predictor === undefined) throw new Error("the batch worker got a task before its model");
-  const result = scoreTask(predictor, message.task);
+  const result = runTask(predictor, message.task);
   if (!result.bytes) return result;
   return transferResult(result, [result.bytes.buffer as ArrayBuffer]);
 }
