@@ -3,6 +3,7 @@
 //
 //   npx turbo run build --filter=./packages/*      # the script imports the built packages
 //   node bench/batch.mjs [--rows 1000000] [--runs 3] [--big-rows 10000000] [--skip-big]
+//                        [--baseline DIR]
 //
 // 1. batch_pandas.py fits DecisionTreeRegressor(max_depth=8) on 100,000 friedman_hash rows and
 //    exports its arrays; the same tree becomes a registered `tree` artifact here. (Without
@@ -10,10 +11,14 @@
 // 2. `--rows` × 10 friedman_hash values (seed 7, rounded to float32 so both sides compare the
 //    very same numbers with the same thresholds) are written once as CSV and as Parquet.
 // 3. Each measurement runs in a fresh process (timed from the first read to the renamed output;
-//    interpreter start and model load excluded on both sides), `--runs` times: the median with
+//    interpreter start and model load excluded on both sides), `--runs` rounds: the median with
 //    the min–max. pandas CSV → CSV (all columns + prediction, single-threaded as pandas is);
-//    ours CSV → CSV with 1 and 2 worker threads; ours Parquet → Parquet with 2.
-// 4. Both CSV outputs must hold the same predictions (max |difference| 0).
+//    ours CSV → CSV with 1 and 2 worker threads; ours Parquet → Parquet with 2. The runs are
+//    interleaved (round 1 of every measurement, then round 2, …: A B A B), so a change in the
+//    machine's load falls on all of them alike. `--baseline DIR` adds CSV → CSV with 1 and 2
+//    workers for the @mlops/serve built in another checkout (before/after in the same run).
+// 4. Both CSV outputs must hold the same predictions (max |difference| 0), and every CSV
+//    output of ours (1 and 2 workers, the baseline's) must be the same bytes.
 // 5. A `--big-rows` CSV (10,000,000 rows ≈ 1.5 GB) is generated in a temporary folder, scored
 //    CSV → CSV with 2 workers, its peak RSS reported (max RSS of the process, threads included),
 //    and deleted.
@@ -35,7 +40,6 @@ import {
   schema,
   writeFrame,
 } from "../packages/core/dist/index.js";
-import { scoreBatch } from "../packages/serve/dist/index.js";
 import { uniformHash } from "./friedman-hash.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -59,8 +63,9 @@ function option(name, fallback) {
 // ------------------------------------------------------------------ child: one measured run
 
 if (process.argv[2] === "--child") {
-  const [, , , registry, input, output, workers] = process.argv;
+  const [, , , registry, input, output, workers, serveDist] = process.argv;
   rmSync(output, { recursive: true, force: true });
+  const { scoreBatch } = await import(join(serveDist, "index.js"));
   const start = performance.now();
   const summary = await scoreBatch({
     registry,
@@ -80,6 +85,9 @@ if (process.argv[2] === "--child") {
 // ------------------------------------------------------------------ parent
 
 const ROWS = option("rows", 1_000_000);
+const baselineAt = process.argv.indexOf("--baseline");
+const BASELINE = baselineAt < 0 ? undefined : process.argv[baselineAt + 1];
+const SERVE_DIST = join(ROOT, "packages/serve/dist");
 const RUNS = option("runs", 3);
 const BIG_ROWS = option("big-rows", 10_000_000);
 const SKIP_BIG = process.argv.includes("--skip-big");
@@ -157,10 +165,10 @@ async function writeRows(path, rows) {
   await writer.close();
 }
 
-function runOurs(registry, input, output, workers) {
+function runOurs(registry, input, output, workers, serveDist = SERVE_DIST) {
   const done = spawnSync(
     process.execPath,
-    [SCRIPT, "--child", registry, input, output, String(workers)],
+    [SCRIPT, "--child", registry, input, output, String(workers), serveDist],
     { encoding: "utf8", maxBuffer: 16 * MB },
   );
   if (done.status !== 0) throw new Error(`child failed (${done.status}):\n${done.stderr}`);
@@ -177,28 +185,33 @@ function runPandas(input, output) {
   return JSON.parse(done.stdout.trim());
 }
 
-function measure(label, run) {
-  const seconds = [];
-  const loads = [];
-  let last;
+/** Runs every measurement `RUNS` times, interleaved (A B A B …); median and min–max each. */
+function measureAll(plans) {
+  const runs = plans.map(() => ({ seconds: [], loads: [], last: undefined }));
   for (let i = 0; i < RUNS; i++) {
-    loads.push(load());
-    last = run();
-    seconds.push(last.seconds);
-    process.stderr.write(
-      `  ${label} run ${i + 1}: ${last.seconds.toFixed(2)} s (load ${loads.at(-1)})\n`,
-    );
+    plans.forEach((plan, index) => {
+      const into = runs[index];
+      into.loads.push(load());
+      into.last = plan.run();
+      into.seconds.push(into.last.seconds);
+      process.stderr.write(
+        `  ${plan.label} run ${i + 1}: ${into.last.seconds.toFixed(2)} s (load ${into.loads.at(-1)})\n`,
+      );
+    });
   }
-  const middle = median(seconds);
-  return {
-    label,
-    seconds: middle,
-    min: Math.min(...seconds),
-    max: Math.max(...seconds),
-    rowsPerSecond: last.rows / middle,
-    peakMB: last.peakBytes / MB,
-    loads,
-  };
+  return plans.map((plan, index) => {
+    const { seconds, loads, last } = runs[index];
+    const middle = median(seconds);
+    return {
+      label: plan.label,
+      seconds: middle,
+      min: Math.min(...seconds),
+      max: Math.max(...seconds),
+      rowsPerSecond: last.rows / middle,
+      peakMB: last.peakBytes / MB,
+      loads,
+    };
+  });
 }
 
 mkdirSync(OUT, { recursive: true });
@@ -236,20 +249,54 @@ process.stderr.write(
     `Parquet ${(statSync(parquet).size / MB).toFixed(1)} MB; load ${load()}\n`,
 );
 
-const results = [];
 const pandasOut = join(OUT, "pandas-out.csv");
-if (peer) results.push(measure("pandas CSV → CSV (1 thread)", () => runPandas(csv, pandasOut)));
-const oursCsv = join(OUT, "ours-csv");
-const one = measure("@mlops CSV → CSV, 1 worker", () => runOurs(registryPath, csv, oursCsv, 1));
-const two = measure("@mlops CSV → CSV, 2 workers", () => runOurs(registryPath, csv, oursCsv, 2));
-const pq = measure("@mlops Parquet → Parquet, 2 workers", () =>
-  runOurs(registryPath, parquet, join(OUT, "ours-parquet"), 2),
-);
-results.push(one, two, pq);
+const oursCsv = (name) => join(OUT, `ours-csv-${name}`);
+const baselineDist = BASELINE && join(BASELINE, "packages/serve/dist");
+const plans = [
+  ...(peer ? [{ label: "pandas CSV → CSV (1 thread)", run: () => runPandas(csv, pandasOut) }] : []),
+  ...(baselineDist
+    ? [
+        {
+          label: "baseline CSV → CSV, 1 worker",
+          run: () => runOurs(registryPath, csv, oursCsv("b1"), 1, baselineDist),
+        },
+      ]
+    : []),
+  { label: "@mlops CSV → CSV, 1 worker", run: () => runOurs(registryPath, csv, oursCsv("1"), 1) },
+  ...(baselineDist
+    ? [
+        {
+          label: "baseline CSV → CSV, 2 workers",
+          run: () => runOurs(registryPath, csv, oursCsv("b2"), 2, baselineDist),
+        },
+      ]
+    : []),
+  { label: "@mlops CSV → CSV, 2 workers", run: () => runOurs(registryPath, csv, oursCsv("2"), 2) },
+  {
+    label: "@mlops Parquet → Parquet, 2 workers",
+    run: () => runOurs(registryPath, parquet, join(OUT, "ours-parquet"), 2),
+  },
+];
+const results = measureAll(plans);
+const byLabel = (prefix) => results.find((result) => result.label.startsWith(prefix));
+const one = byLabel("@mlops CSV → CSV, 1");
+const two = byLabel("@mlops CSV → CSV, 2");
+const pq = byLabel("@mlops Parquet");
+const baseOne = byLabel("baseline CSV → CSV, 1");
+const baseTwo = byLabel("baseline CSV → CSV, 2");
+
+// Every CSV output of ours holds the same bytes, whatever the workers (and the baseline's).
+const outputName = `data-${ROWS}.csv`;
+const reference = readFileSync(join(oursCsv("1"), outputName));
+for (const name of ["2", ...(baselineDist ? ["b1", "b2"] : [])]) {
+  if (!reference.equals(readFileSync(join(oursCsv(name), outputName)))) {
+    throw new Error(`the CSV output of run "${name}" differs from the 1-worker output`);
+  }
+}
 
 let agreement = "not checked (no pandas)";
 if (peer) {
-  const ours = (await readFrame(join(oursCsv, `data-${ROWS}.csv`))).numeric("prediction");
+  const ours = (await readFrame(join(oursCsv("1"), outputName))).numeric("prediction");
   const theirs = (await readFrame(pandasOut)).numeric("prediction");
   let worst = 0;
   for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - theirs[i]));
@@ -296,6 +343,14 @@ for (const result of results) {
   );
 }
 console.log(`\n2 workers ÷ 1 worker (CSV → CSV): ${(one.seconds / two.seconds).toFixed(2)}×`);
+if (baseOne && baseTwo) {
+  console.log(
+    `ours ÷ baseline (CSV → CSV rows/s): 1 worker ${(baseOne.seconds / one.seconds).toFixed(2)}×, ` +
+      `2 workers ${(baseTwo.seconds / two.seconds).toFixed(2)}×; baseline 2 ÷ 1 workers ` +
+      `${(baseOne.seconds / baseTwo.seconds).toFixed(2)}×`,
+  );
+}
+console.log("CSV outputs of ours: the same bytes with 1 and 2 workers (and the baseline's)");
 console.log(
   `Parquet → Parquet ÷ CSV → CSV (2 workers): ${(two.seconds / pq.seconds).toFixed(2)}× faster`,
 );

@@ -77961,6 +77961,11 @@ var CsvReader = class _CsvReader {
   #lineRows = [];
   #lineDeltas = [];
   #lineDelta = Number.NaN;
+  /** Each row's record `[start, end)` in the buffer, when asked for (`configure`). */
+  #bounds;
+  #keepBounds = false;
+  /** Line of the first data record (after the header). */
+  #dataLine = 1;
   /** Malformed records are kept as rows (see `configure`) instead of thrown. */
   #lenient = false;
   #malformed = [];
@@ -77997,7 +78002,7 @@ var CsvReader = class _CsvReader {
    * A reader over bytes already in memory (a request body): the same parser and rules as for a
    * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
    */
-  static fromBytes(name, bytes, delimiter) {
+  static fromBytes(name, bytes, delimiter, records) {
     const reader = new _CsvReader(name, { delimiter, chunkSize: bytes.length });
     reader.#buffer.set(bytes, 0);
     reader.#end = bytes.length;
@@ -78005,8 +78010,22 @@ var CsvReader = class _CsvReader {
     reader.#filePosition = bytes.length;
     reader.#eof = true;
     reader.#buffer[reader.#end] = LF;
-    reader.#takeHeader();
+    if (records === void 0) reader.#takeHeader();
+    else {
+      reader.header = [...records.header];
+      reader.headerLine = records.line - 1;
+      reader.#line = records.line;
+      reader.#dataLine = records.line;
+    }
     return reader;
+  }
+  /** Where the data records start: the byte offset in the file and its line (after `open`). */
+  get dataStart() {
+    return { offset: this.#dataStart, line: this.#dataLine };
+  }
+  /** The line the reader has reached (the next record's, once a batch ends at a record). */
+  get line() {
+    return this.#line;
   }
   /** Every row of an in-memory reader (`fromBytes`), up to `limit`. */
   readAllSync(limit) {
@@ -78027,10 +78046,12 @@ var CsvReader = class _CsvReader {
    * materialised columns in the batches (`order`, header indices). `lenient`: a record with the
    * wrong number of fields, or whose quote is never closed, becomes a row of missing values
    * listed in the batch's `malformed` (with its text) instead of an error; after an unclosed
-   * quote, reading goes on at the next line.
+   * quote, reading goes on at the next line. `bounds`: batches say where each row's record is
+   * in the bytes (`CsvBatch.bounds`; for readers of bytes, whose buffer is those bytes).
    */
-  configure(modes, order, lenient = false) {
+  configure(modes, order, lenient = false, bounds = false) {
     this.#lenient = lenient;
+    this.#keepBounds = bounds;
     this.#modes = Uint8Array.from(modes);
     this.#order = [...order];
     this.#numeric = modes.map(() => EMPTY_VALUES);
@@ -78144,6 +78165,7 @@ var CsvReader = class _CsvReader {
     }
     this.header = names;
     this.#dataStart = this.#offsetOf(this.#start);
+    this.#dataLine = this.#line;
   }
   /**
    * Parses one record as strings (the header). Returns undefined when more bytes are needed and
@@ -78297,6 +78319,7 @@ var CsvReader = class _CsvReader {
     this.#malformed = [];
     const capacity = Math.min(limit, this.#estimateRows(this.#start, this.#rowsBefore));
     this.#capacity = capacity;
+    this.#bounds = this.#keepBounds ? new Int32Array(2 * capacity) : void 0;
     const modes = this.#modes;
     for (let index = 0; index < modes.length; index++) {
       const mode = modes[index];
@@ -78327,6 +78350,11 @@ var CsvReader = class _CsvReader {
         codes.set(this.#codes[index].subarray(0, row));
         this.#codes[index] = codes;
       }
+    }
+    if (this.#bounds !== void 0) {
+      const bounds = new Int32Array(2 * capacity);
+      bounds.set(this.#bounds.subarray(0, 2 * row));
+      this.#bounds = bounds;
     }
     this.#capacity = capacity;
   }
@@ -78375,7 +78403,9 @@ var CsvReader = class _CsvReader {
       }
       return row + (lineDeltas[low] ?? 0);
     };
-    return { rowCount, columns, lineOf, malformed: this.#malformed };
+    const bounds = this.#bounds?.subarray(0, 2 * rowCount);
+    this.#bounds = void 0;
+    return { rowCount, columns, lineOf, malformed: this.#malformed, bounds };
   }
   /**
    * The hot loop: parses complete records from the buffer into the columns until the buffer
@@ -78395,6 +78425,7 @@ var CsvReader = class _CsvReader {
     let line = this.#line;
     let row = this.#row;
     let lineDelta = this.#lineDelta;
+    let bounds = this.#bounds;
     let status;
     records: while (true) {
       if (row >= limit) {
@@ -78419,6 +78450,7 @@ var CsvReader = class _CsvReader {
       if (row >= this.#capacity) {
         this.#row = row;
         this.#grow(position);
+        bounds = this.#bounds;
       }
       const recordStart = position;
       const recordLine = line;
@@ -78587,6 +78619,10 @@ var CsvReader = class _CsvReader {
             `${columnCount} fields`,
             `${field}`
           );
+        }
+        if (bounds !== void 0) {
+          bounds[2 * row] = recordStart;
+          bounds[2 * row + 1] = position;
         }
         position = next;
         line++;
@@ -78785,6 +78821,99 @@ var ByteBuffer2 = class {
   }
 };
 var MAX_NUMBER_CHARS = 25;
+var POWERS_OF_TEN2 = new Float64Array(23).map((_, index) => 10 ** index);
+var EXACT_INTEGER_LIMIT2 = 9007199254740992;
+var EXPONENT_FLOAT = new Float64Array(1);
+var EXPONENT_WORDS = new Int32Array(EXPONENT_FLOAT.buffer);
+var ROUNDING = 4503599627370496;
+function roundToInteger(x) {
+  return x + ROUNDING - ROUNDING;
+}
+var NumberText = class {
+  /**
+   * Appends `value` (not NaN) to `out`; the caller has reserved `MAX_NUMBER_CHARS` bytes.
+   * NaN has no spelling here: callers write a missing cell instead.
+   */
+  write(out, value2) {
+    out.length = this.writeAt(out.bytes, out.length, value2);
+  }
+  /** Writes `value` at `bytes[at]` and returns the position after it (room is the caller's). */
+  writeAt(bytes, at, value2) {
+    if (value2 === 0) {
+      if (1 / value2 < 0) {
+        bytes[at] = 45;
+        bytes[at + 1] = 48;
+        return at + 2;
+      }
+      bytes[at] = 48;
+      return at + 1;
+    }
+    const magnitude = value2 < 0 ? -value2 : value2;
+    if (magnitude < EXACT_INTEGER_LIMIT2 && Number.isInteger(magnitude)) {
+      if (value2 < 0) bytes[at++] = 45;
+      return writeDecimal(bytes, at, magnitude, 0);
+    }
+    if (magnitude >= 1e-6 && magnitude < 1e15) {
+      EXPONENT_FLOAT[0] = magnitude;
+      const binary = (EXPONENT_WORDS[1] >>> 20) - 1023;
+      let fraction = 14 - (binary * 1233 >> 12);
+      let power = POWERS_OF_TEN2[fraction];
+      let scaled = roundToInteger(magnitude * power);
+      if (scaled >= 1e15) {
+        fraction--;
+        power = POWERS_OF_TEN2[fraction];
+        scaled = roundToInteger(magnitude * power);
+      }
+      if (scaled / power === magnitude) {
+        let digits = 0;
+        while (digits < fraction) {
+          power = POWERS_OF_TEN2[digits];
+          const candidate = roundToInteger(magnitude * power);
+          if (candidate / power === magnitude) {
+            scaled = candidate;
+            break;
+          }
+          digits++;
+        }
+        if (value2 < 0) bytes[at++] = 45;
+        return writeDecimal(bytes, at, scaled, digits);
+      }
+    }
+    const text = String(value2);
+    const length = text.length;
+    for (let index = 0; index < length; index++) bytes[at + index] = text.charCodeAt(index);
+    return at + length;
+  }
+};
+function writeDecimal(bytes, at, scaled, fraction) {
+  let digits = 1;
+  while (digits < 16 && scaled >= POWERS_OF_TEN2[digits]) digits++;
+  const integerDigits = digits > fraction ? digits - fraction : 1;
+  const end = at + integerDigits + (fraction > 0 ? fraction + 1 : 0);
+  let position = end;
+  let written = 0;
+  let high = scaled;
+  if (scaled >= 1e8) {
+    high = Math.floor(scaled / 1e8);
+    let low = scaled - high * 1e8;
+    for (let index = 0; index < 8; index++) {
+      if (written === fraction && fraction > 0) bytes[--position] = 46;
+      const quotient = low / 10 | 0;
+      bytes[--position] = 48 + low - quotient * 10;
+      low = quotient;
+      written++;
+    }
+  }
+  let rest = high | 0;
+  while (position > at) {
+    if (written === fraction && fraction > 0) bytes[--position] = 46;
+    const quotient = rest / 10 | 0;
+    bytes[--position] = 48 + rest - quotient * 10;
+    rest = quotient;
+    written++;
+  }
+  return end;
+}
 var TextFrameWriter = class _TextFrameWriter {
   path;
   rowCount = 0;
@@ -79047,12 +79176,13 @@ function cellEncoder(column2, delimiter) {
       }
     };
   }
+  const text = new NumberText();
   return {
     width: MAX_NUMBER_CHARS,
     write(out, row) {
       const value2 = values[row];
       if (Number.isNaN(value2)) return false;
-      out.ascii(value2 === 0 && 1 / value2 < 0 ? "-0" : String(value2));
+      text.write(out, value2);
       return true;
     }
   };
