@@ -22,7 +22,8 @@
 // 5. A `--big-rows` CSV (10,000,000 rows ≈ 1.5 GB) is generated in a temporary folder, scored
 //    CSV → CSV with 2 workers, its peak RSS reported (max RSS of the process, threads included),
 //    and deleted.
-// The machine's load average is printed before each measurement. Results go to
+// The machine's load average is printed before each measurement; the CPU seconds (user + system,
+// every thread) of each run say how much work it took whatever the load. Results go to
 // .bench/batch-results.json.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -67,6 +68,7 @@ if (process.argv[2] === "--child") {
   rmSync(output, { recursive: true, force: true });
   const { scoreBatch } = await import(join(serveDist, "index.js"));
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   const summary = await scoreBatch({
     registry,
     model: "bench@production",
@@ -75,9 +77,10 @@ if (process.argv[2] === "--child") {
     workers: Number(workers),
   });
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   if (!summary.ok) throw new Error(`the run was not ok: ${JSON.stringify(summary.totals)}`);
   process.stdout.write(
-    `${JSON.stringify({ seconds, rows: summary.totals.rowsScored, peakBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+    `${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: summary.totals.rowsScored, peakBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
   );
   process.exit(0);
 }
@@ -187,20 +190,21 @@ function runPandas(input, output) {
 
 /** Runs every measurement `RUNS` times, interleaved (A B A B …); median and min–max each. */
 function measureAll(plans) {
-  const runs = plans.map(() => ({ seconds: [], loads: [], last: undefined }));
+  const runs = plans.map(() => ({ seconds: [], cpu: [], loads: [], last: undefined }));
   for (let i = 0; i < RUNS; i++) {
     plans.forEach((plan, index) => {
       const into = runs[index];
       into.loads.push(load());
       into.last = plan.run();
       into.seconds.push(into.last.seconds);
+      into.cpu.push(into.last.cpuSeconds);
       process.stderr.write(
         `  ${plan.label} run ${i + 1}: ${into.last.seconds.toFixed(2)} s (load ${into.loads.at(-1)})\n`,
       );
     });
   }
   return plans.map((plan, index) => {
-    const { seconds, loads, last } = runs[index];
+    const { seconds, cpu, loads, last } = runs[index];
     const middle = median(seconds);
     return {
       label: plan.label,
@@ -208,6 +212,7 @@ function measureAll(plans) {
       min: Math.min(...seconds),
       max: Math.max(...seconds),
       rowsPerSecond: last.rows / middle,
+      cpuSeconds: median(cpu),
       peakMB: last.peakBytes / MB,
       loads,
     };
@@ -333,13 +338,14 @@ if (!SKIP_BIG) {
 
 const base = peer ? results[0].seconds : undefined;
 console.log(
-  `\n| run | median s (min–max) | rows/s | × pandas rows/s | peak RSS |\n| --- | --- | --- | --- | --- |`,
+  `\n| run | median s (min–max) | rows/s | × pandas rows/s | CPU s (median) | peak RSS |\n| --- | --- | --- | --- | --- | --- |`,
 );
 for (const result of results) {
   const ratio = base === undefined ? "—" : `${(base / result.seconds).toFixed(2)}×`;
   console.log(
     `| ${result.label} | ${result.seconds.toFixed(2)} (${result.min.toFixed(2)}–${result.max.toFixed(2)}) | ` +
-      `${Math.round(result.rowsPerSecond).toLocaleString("en-US")} | ${ratio} | ${result.peakMB.toFixed(0)} MB |`,
+      `${Math.round(result.rowsPerSecond).toLocaleString("en-US")} | ${ratio} | ` +
+      `${result.cpuSeconds.toFixed(2)} | ${result.peakMB.toFixed(0)} MB |`,
   );
 }
 console.log(`\n2 workers ÷ 1 worker (CSV → CSV): ${(one.seconds / two.seconds).toFixed(2)}×`);
