@@ -78821,7 +78821,7 @@ var ByteBuffer2 = class {
   }
 };
 var MAX_NUMBER_CHARS = 25;
-var POWERS_OF_TEN2 = new Float64Array(23).map((_, index) => 10 ** index);
+var POWERS_OF_TEN3 = new Float64Array(23).map((_, index) => 10 ** index);
 var EXACT_INTEGER_LIMIT2 = 9007199254740992;
 var EXPONENT_FLOAT = new Float64Array(1);
 var EXPONENT_WORDS = new Int32Array(EXPONENT_FLOAT.buffer);
@@ -78857,17 +78857,17 @@ var NumberText = class {
       EXPONENT_FLOAT[0] = magnitude;
       const binary = (EXPONENT_WORDS[1] >>> 20) - 1023;
       let fraction = 14 - (binary * 1233 >> 12);
-      let power = POWERS_OF_TEN2[fraction];
+      let power = POWERS_OF_TEN3[fraction];
       let scaled = roundToInteger(magnitude * power);
       if (scaled >= 1e15) {
         fraction--;
-        power = POWERS_OF_TEN2[fraction];
+        power = POWERS_OF_TEN3[fraction];
         scaled = roundToInteger(magnitude * power);
       }
       if (scaled / power === magnitude) {
         let digits = 0;
         while (digits < fraction) {
-          power = POWERS_OF_TEN2[digits];
+          power = POWERS_OF_TEN3[digits];
           const candidate = roundToInteger(magnitude * power);
           if (candidate / power === magnitude) {
             scaled = candidate;
@@ -78887,7 +78887,7 @@ var NumberText = class {
 };
 function writeDecimal(bytes, at, scaled, fraction) {
   let digits = 1;
-  while (digits < 16 && scaled >= POWERS_OF_TEN2[digits]) digits++;
+  while (digits < 16 && scaled >= POWERS_OF_TEN3[digits]) digits++;
   const integerDigits = digits > fraction ? digits - fraction : 1;
   const end = at + integerDigits + (fraction > 0 ? fraction + 1 : 0);
   let position = end;
