@@ -240,6 +240,7 @@ export { type TreeArrays, treeFeatureImportances } from "./predict/tree.js";
 export {
   DEFAULT_MAX_CATEGORIES,
   DEFAULT_PROFILE_BINS,
+  DEFAULT_PROFILE_SAMPLE,
   type ProfileOptions,
   profileFrame,
   profileNumbers,

@@ -92,6 +92,60 @@ describe("drift from a stored profile", () => {
     }
   });
 
+  it("a training column past the profile's sample size (heavy tails, ties, missing): KS within 0.01", () => {
+    // The profile's edges come from a sample of 16,384 of these 200,000 values; its counts from
+    // all of them. ksTwoSample is the exact statistic (scipy's ks_2samp, see statistics.test.ts).
+    const random = createRandom(41);
+    const draw = (n: number, shift: number, scale: number): Float64Array => {
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const u = random.next();
+        const normal =
+          Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+        out[i] =
+          u < 0.06
+            ? Number.NaN
+            : u < 0.16
+              ? 0
+              : u < 0.36
+                ? Math.round(3 * Math.exp(normal))
+                : u < 0.46
+                  ? Math.tan(Math.PI * (random.next() - 0.5))
+                  : shift + scale * Math.exp(1.5 * normal);
+      }
+      return out;
+    };
+    const reference = draw(200_000, 0, 1);
+    const training = profileFrame(
+      new Frame({ x: numericColumn(reference) }),
+      schema({ x: field.number().nullable() }),
+    );
+    expect(training.sampleSize).toBe(16_384);
+    const profile = training.features.x as ReturnType<typeof profileNumbers>;
+    const finiteReference = reference.filter(Number.isFinite);
+    expect(profile.count).toBe(finiteReference.length);
+    for (const [n, shift, scale] of [
+      [5_000, 0, 1],
+      [20_000, 0.3, 1],
+      [3_000, 0, 1.4],
+      [300_000, 0, 1],
+      [60, 0.5, 1],
+    ]) {
+      const current = draw(n, shift, scale);
+      const finite = current.filter(Number.isFinite);
+      const exact = ksTwoSample(finiteReference, finite).statistic;
+      const sortedPath = compareNumeric(
+        "x",
+        { profile },
+        { kind: "sorted", sorted: sorted(finite), missing: n - finite.length },
+      );
+      expect(Math.abs((sortedPath.ks as number) - exact)).toBeLessThanOrEqual(0.01);
+      // And counted on the profile's bins, as `mlops drift` and the server do.
+      const report = driftReport(training, new Frame({ x: numericColumn(current) }));
+      expect(Math.abs((report.features.x.ks as number) - exact)).toBeLessThanOrEqual(0.01);
+    }
+  });
+
   it("against raw reference data KS and Wasserstein are exact", () => {
     const [reference, current] = [normals(21, 3_000), normals(22, 2_000, 0.1)];
     const drift = compareNumeric(

@@ -41,6 +41,26 @@ function housesFrame(): Frame {
   });
 }
 
+/** `n` random houses of the `houses` schema. */
+function randomHouses(seed: number, n: number): Frame {
+  const random = createRandom(seed);
+  return new Frame({
+    rooms: numericColumn(Array.from({ length: n }, () => random.next() * 8)),
+    age: numericColumn(
+      Array.from({ length: n }, () => Math.floor(random.next() * 50)),
+      "integer",
+    ),
+    city: categoryColumn(
+      Array.from({ length: n }, () => ["Oslo", "Bergen", "Tromsø"][random.int(3)]),
+    ),
+    garden: numericColumn(
+      Array.from({ length: n }, () => random.int(2)),
+      "boolean",
+    ),
+    price: numericColumn(Array.from({ length: n }, () => random.next() * 1e6)),
+  });
+}
+
 describe("profileFrame", () => {
   it("counts, missing rate, moments, min/max and value frequencies by hand", () => {
     const profile = profileFrame(housesFrame(), houses, { bins: 4 });
@@ -92,7 +112,7 @@ describe("profileFrame", () => {
     expect(age.counts).toEqual([4, 2, 1, 1, 1, 1]);
   });
 
-  it("edges are data values; the CDF is exact at each edge; at most 1/bins lies between two", () => {
+  it("every value used: edges are data values, the CDF exact at each, at most 1/bins between two", () => {
     const random = createRandom(7);
     const n = 20_000;
     const values = new Float64Array(n);
@@ -101,7 +121,7 @@ describe("profileFrame", () => {
       const u = random.next();
       values[i] = u < 0.5 ? random.next() * 10 : u < 0.6 ? 3 : Math.floor(random.next() * 10);
     }
-    const profile = profileNumbers(values, { bins: 100 });
+    const profile = profileNumbers(values, { bins: 100, sampleSize: n });
     const sorted = Float64Array.from(values).sort();
     const present = new Set(values);
     let cumulative = 0;
@@ -120,24 +140,118 @@ describe("profileFrame", () => {
     expect(cumulative).toBe(n);
   });
 
-  it("is deterministic and small: a few KB per feature", () => {
-    const random = createRandom(1);
-    const n = 100_000;
-    const frame = new Frame({
-      rooms: numericColumn(Array.from({ length: n }, () => random.next() * 8)),
-      age: numericColumn(
-        Array.from({ length: n }, () => Math.floor(random.next() * 50)),
-        "integer",
-      ),
-      city: categoryColumn(
-        Array.from({ length: n }, () => ["Oslo", "Bergen", "Tromsø"][random.int(3)]),
-      ),
-      garden: numericColumn(
-        Array.from({ length: n }, () => random.int(2)),
-        "boolean",
-      ),
-      price: numericColumn(Array.from({ length: n }, () => random.next() * 1e6)),
+  it("a column past the sample size: edges from the sample, every count exact", () => {
+    // Heavy tails both ways, an atom, rounded values (ties), missing and infinite values.
+    const random = createRandom(23);
+    const n = 120_000;
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = random.next();
+      const normal =
+        Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+      values[i] =
+        u < 0.08
+          ? Number.NaN
+          : u < 0.09
+            ? Number.POSITIVE_INFINITY
+            : u < 0.2
+              ? 0
+              : u < 0.4
+                ? Math.round(Math.exp(normal))
+                : Math.tan(Math.PI * (random.next() - 0.5)) * 100;
+    }
+    const profile = profileNumbers(values, { bins: 100, sampleSize: 10_000 });
+    const finite = values.filter(Number.isFinite);
+    const sorted = Float64Array.from(finite).sort();
+    expect(profile.count).toBe(finite.length);
+    expect(profile.missing).toBe(n - finite.length);
+    expect(profile.min).toBe(sorted[0]);
+    expect(profile.max).toBe(sorted[sorted.length - 1]);
+    expect(profile.edges[0]).toBe(sorted[0]);
+    expect(profile.edges.at(-1)).toBe(sorted[sorted.length - 1]);
+    let mean = 0;
+    for (const value of finite) mean += value / finite.length;
+    let squares = 0;
+    for (const value of finite) squares += (value - mean) ** 2;
+    expect((profile.mean as number) / mean).toBeCloseTo(1, 10);
+    expect((profile.std as number) / Math.sqrt(squares / (finite.length - 1))).toBeCloseTo(1, 10);
+    const present = new Set(finite);
+    let cumulative = 0;
+    let previousIndex = 0;
+    let widest = 0;
+    for (let i = 0; i < profile.edges.length; i++) {
+      const edge = profile.edges[i];
+      expect(present.has(edge)).toBe(true);
+      cumulative += profile.counts[i];
+      // The exact empirical CDF at the edge, and the exact count of values at it.
+      let atOrBelow = previousIndex;
+      while (atOrBelow < sorted.length && sorted[atOrBelow] <= edge) atOrBelow++;
+      expect(cumulative).toBe(atOrBelow);
+      let equal = 0;
+      for (let k = atOrBelow - 1; k >= 0 && sorted[k] === edge; k--) equal++;
+      expect(profile.atEdge[i]).toBe(equal);
+      widest = Math.max(widest, atOrBelow - equal - previousIndex);
+      previousIndex = atOrBelow;
+    }
+    expect(cumulative).toBe(finite.length);
+    // Between two edges: about 1/bins of the values (the sample's quantiles), not exactly.
+    expect(widest).toBeLessThan((1.5 * finite.length) / 100);
+    expect(widest).toBeGreaterThan(finite.length / 200);
+    // Deterministic: the sample is seeded.
+    expect(profileNumbers(values, { bins: 100, sampleSize: 10_000 })).toEqual(profile);
+  });
+
+  it("a large frame: one row sample for the edges and for predict", () => {
+    const n = 30_000;
+    const frame = randomHouses(5, n);
+    const asked: Int32Array[] = [];
+    const rooms = frame.numeric("rooms");
+    const profile = profileFrame(frame, houses, {
+      sampleSize: 4_000,
+      predict: (rows) => {
+        asked.push(rows);
+        return Array.from(rows, (row) => 2 * rooms[row]);
+      },
     });
+    expect(profile.sampleSize).toBe(4_000);
+    expect(profile.rowCount).toBe(n);
+    expect(asked).toHaveLength(1);
+    const rows = asked[0];
+    expect(rows.length).toBe(4_000);
+    for (let k = 1; k < rows.length; k++) expect(rows[k]).toBeGreaterThan(rows[k - 1]);
+    // Features and target: counted over every row; predictions: over the sample's rows.
+    expect(profile.features.rooms).toMatchObject({ count: n, missing: 0 });
+    expect(profile.features.age.count).toBe(n);
+    expect((profile.features.age as NumericProfile).edges).toHaveLength(50);
+    expect(profile.features.city.count).toBe(n);
+    expect(profile.target?.count).toBe(n);
+    const predictions = profile.predictions as NumericProfile;
+    expect(predictions.count).toBe(4_000);
+    const sampled = Array.from(rows, (row) => 2 * rooms[row]).sort((a, b) => a - b);
+    expect(predictions.min).toBe(sampled[0]);
+    expect(predictions.max).toBe(sampled.at(-1));
+    // It round-trips through the validator with its sample size.
+    expect(parseProfile(JSON.parse(JSON.stringify(profile)))).toEqual(profile);
+    // A frame within the sample size is profiled whole, predictions on every row.
+    const small = profileFrame(frame.slice(0, 3_000), houses, {
+      sampleSize: 4_000,
+      predict: (positions) => Float64Array.from(positions, (row) => rooms[row]),
+    });
+    expect(small.sampleSize).toBeUndefined();
+    expect(small.predictions?.count).toBe(3_000);
+    expect(() =>
+      profileFrame(frame, houses, { predictions: new Float64Array(n), predict: () => [] }),
+    ).toThrow(/give predictions or predict, not both/);
+    expect(() => profileFrame(frame, houses, { sampleSize: 10, predict: () => [1] })).toThrow(
+      /predict gave 1 predictions for 10 rows/,
+    );
+    expect(() => profileFrame(frame, houses, { sampleSize: 0.5 })).toThrow(
+      /sampleSize must be an integer from 1 to 2147483647, got 0.5/,
+    );
+  });
+
+  it("is deterministic and small: a few KB per feature", () => {
+    const frame = randomHouses(1, 100_000);
     const first = JSON.stringify(profileFrame(frame, houses));
     expect(JSON.stringify(profileFrame(frame, houses))).toBe(first);
     const profile = JSON.parse(first);

@@ -95,6 +95,7 @@ const profileShape = z.object({
   format: z.literal(PROFILE_FORMAT),
   rowCount: count,
   bins: z.number().int().positive(),
+  sampleSize: z.number().int().positive().optional(),
   features: z.record(z.string(), column),
   target: z.intersection(z.object({ name: z.string().min(1) }), column).optional(),
   predictions: numeric.optional(),

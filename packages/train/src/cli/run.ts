@@ -549,7 +549,10 @@ async function trainWith(
       lineage: base.manifest.lineage,
       // The data file's raw columns (what a served request carries) and the model's predictions.
       profile: profileFrame(frame, schema, {
-        predictions: bestModel.predict(encoder === undefined ? frame : encoder.transform(frame)),
+        predict: (rows) => {
+          const part = rows.length === frame.rowCount ? frame : frame.take(rows);
+          return bestModel.predict(encoder === undefined ? part : encoder.transform(part));
+        },
       }),
     });
     final = { holdout, artifact };

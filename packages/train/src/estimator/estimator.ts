@@ -160,8 +160,14 @@ export abstract class Estimator<Params extends object> {
     };
     this.#fitted = fitted;
     if (options?.profile !== false) {
+      // Predictions on the profile's row sample only: predicting every training row would cost
+      // as much as the fit for a large ensemble.
       fitted.profile = profileFrame(trainingFrame(data), schema, {
-        predictions: this.predictColumns(data.columns, data.rowCount),
+        predict: (rows) =>
+          this.predictColumns(
+            rows.length === data.rowCount ? data.columns : data.columns.map((c) => gather(c, rows)),
+            rows.length,
+          ),
       });
     }
     return this;
@@ -234,6 +240,13 @@ export abstract class Estimator<Params extends object> {
 
   /** The kind, extra model fields and typed arrays of the artifact. */
   protected abstract artifactModel(): ArtifactModel;
+}
+
+/** `column`'s values at `rows`. */
+function gather(column: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = column[rows[i]];
+  return out;
 }
 
 /** The feature columns (category features as category columns again) and the target. */

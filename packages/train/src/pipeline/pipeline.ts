@@ -251,7 +251,12 @@ export class Pipeline extends Estimator<Record<string, unknown>> {
       profile:
         options?.profile === false
           ? undefined
-          : profileFrame(trainingFrame, schema, { predictions: this.estimator.predict(current) }),
+          : profileFrame(trainingFrame, schema, {
+              predict: (rows) =>
+                this.estimator.predict(
+                  rows.length === current.rowCount ? current : current.take(rows),
+                ),
+            }),
     };
     return this;
   }
