@@ -9,7 +9,8 @@
 // (HistGradientBoostingRegressor, one iteration at learning rate 1: see train_tree_sklearn.py).
 // Both sides fit on one thread (OMP_NUM_THREADS=1 for scikit-learn), after the same untimed
 // warm-up fit on 2,000 other rows, --reps times; the tables give the median with the min–max
-// spread. `--tree DIR` measures the sources of another checkout.
+// spread (and, for ours, the process's CPU seconds per fit, which leave out waiting for a core on
+// a busy machine). `--tree DIR` measures the sources of another checkout.
 //
 // 1. Bundles @mlops/train and @mlops/core from source (esbuild, the `@mlops/source`
 //    condition) into .bench/train-tree/bundle.mjs, so no build step is needed and the
@@ -95,14 +96,21 @@ async function child() {
   globalThis.gc();
   const baseline = process.memoryUsage().rss;
   const times = [];
+  const cpuTimes = [];
+  const cpuSeconds = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  };
   let model;
   let peak;
   for (let rep = 0; rep < reps; rep++) {
     model = undefined;
     globalThis.gc();
+    const cpu = cpuSeconds();
     const start = performance.now();
     model = new DecisionTreeRegressor({ maxDepth: depth, splitter }).fit(train, "y");
     times.push((performance.now() - start) / 1000);
+    cpuTimes.push(cpuSeconds() - cpu);
     if (peak === undefined) peak = process.resourceUsage().maxRSS * 1024 - baseline;
   }
   const predictions = model.predict(testFrame);
@@ -122,6 +130,7 @@ async function child() {
     rows,
     splitter: model.splitterUsed,
     fitSeconds: times,
+    fitCpuSeconds: cpuTimes,
     coldSeconds,
     leaves: model.leafCount,
     nodes: model.nodeCount,
@@ -244,6 +253,7 @@ async function parent() {
         kind: pair.label,
         model: `@mlops ${pair.splitter}`,
         time,
+        cpu: summary(result.fitCpuSeconds),
         ratio: peer ? time.median / summary(peer.fit_seconds).median : undefined,
         leaves: result.leaves,
         holdoutRmse: result.holdoutRmse,
@@ -282,6 +292,7 @@ async function parent() {
         "splitter",
         "model",
         "fit s, median (min–max)",
+        "fit CPU s",
         "÷ sklearn (medians)",
         "leaves",
         "hold-out RMSE",
@@ -297,6 +308,7 @@ async function parent() {
         row.kind,
         row.model,
         spread(row.time, "", seconds),
+        row.cpu === undefined ? "-" : spread(row.cpu, "", seconds),
         row.ratio === undefined ? "-" : `${row.ratio.toFixed(2)}×`,
         row.leaves,
         row.holdoutRmse.toFixed(4),
