@@ -402,12 +402,16 @@ function profileColumn(
  * Profiles a frame against its schema, one pass per column: for every feature (and the target
  * when the frame has it) the count, missing rate, mean, std, min/max and percentile edges with
  * counts of a numeric column, or the value frequencies of a category or boolean column; plus
- * the model's predictions when given. The result is small (a few KB per feature), plain JSON,
- * and the same for the same data. Columns of the frame outside the schema are ignored; a
- * feature the frame lacks throws `data_invalid`.
+ * the model's predictions when given. Past `sampleSize` rows (16384) numeric edges come from a
+ * deterministic row sample, and `predict` is asked for that sample's rows only; counts are
+ * always over every row. The result is small (a few KB per feature), plain JSON, and the same
+ * for the same data. Columns of the frame outside the schema are ignored; a feature the frame
+ * lacks throws `data_invalid`.
  *
  * @example
- * const profile = profileFrame(frame, houses, { predictions: model.predict(frame) });
+ * const profile = profileFrame(frame, houses, {
+ *   predict: (rows) => model.predict(frame.take(rows)),
+ * });
  * profile.features.rooms; // { kind: "number", count: 20640, mean: 5.43, edges: [...], ... }
  */
 export function profileFrame(
