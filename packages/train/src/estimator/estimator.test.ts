@@ -1,4 +1,14 @@
-import { createPredictor, Frame, field, inferSchema, MlopsError, schema } from "@mlops/core";
+import {
+  createPredictor,
+  Frame,
+  field,
+  inferSchema,
+  MlopsError,
+  numericColumn,
+  profileFrame,
+  profileNumbers,
+  schema,
+} from "@mlops/core";
 import { describe, expect, it } from "vitest";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { NotFittedError } from "./errors.js";
@@ -156,5 +166,57 @@ describe("Estimator", () => {
       values: Float64Array.of(1, 2, Infinity, 4),
     });
     expect(() => new ShrunkMean().fit(infinite, "y")).toThrow(/Infinity at row 2/);
+  });
+});
+
+/** Predicts its first feature: what a profile of its predictions must be is known. */
+class FirstFeature extends Estimator<Record<string, never>> {
+  #featureCount = 0;
+
+  constructor() {
+    super({}, {});
+  }
+
+  protected fitData(data: TrainingData): void {
+    this.#featureCount = data.featureNames.length;
+  }
+
+  protected predictColumns(columns: Float64Array[], rowCount: number): Float64Array {
+    return Float64Array.from(columns[0].subarray(0, rowCount));
+  }
+
+  protected artifactModel(): ArtifactModel {
+    const coefficients = new Float64Array(this.#featureCount);
+    coefficients[0] = 1;
+    return { kind: "linear", model: { intercept: 0 }, arrays: { coefficients } };
+  }
+}
+
+describe("the training profile past its sample size", () => {
+  it("counts every row and profiles the predictions on the sample's rows", () => {
+    const n = 40_000;
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 100 + (i % 7));
+    const frame = new Frame({
+      x: numericColumn(x),
+      other: numericColumn(Float64Array.from({ length: n }, (_, i) => i % 13)),
+      y: numericColumn(Float64Array.from({ length: n }, (_, i) => i / n)),
+    });
+    const profile = new FirstFeature().fit(frame, "y").trainingProfile;
+    expect(profile?.sampleSize).toBe(16_384);
+    expect(profile?.rowCount).toBe(n);
+    expect(profile?.features.x.count).toBe(n);
+    expect(profile?.target?.count).toBe(n);
+    // The same row sample profileFrame asks any predict function for (it is deterministic).
+    let rows: Int32Array = new Int32Array(0);
+    profileFrame(frame, inferSchema(frame, { target: "y" }), {
+      predict: (sampled) => {
+        rows = sampled;
+        return new Float64Array(sampled.length);
+      },
+    });
+    expect(rows.length).toBe(16_384);
+    const expected = profileNumbers(Float64Array.from(rows, (row) => x[row]));
+    expect(profile?.predictions).toEqual(expected);
+    expect(profile?.predictions?.count).toBe(16_384);
   });
 });
