@@ -73475,6 +73475,7 @@ var profileShape = external_exports.object({
   format: external_exports.literal(PROFILE_FORMAT),
   rowCount: count,
   bins: external_exports.number().int().positive(),
+  sampleSize: external_exports.number().int().positive().optional(),
   features: external_exports.record(external_exports.string(), column),
   target: external_exports.intersection(external_exports.object({ name: external_exports.string().min(1) }), column).optional(),
   predictions: numeric.optional()
@@ -74566,6 +74567,71 @@ function readArray(bytes, at, descriptor2) {
   return out;
 }
 
+// ../core/src/metrics/random.ts
+init_error();
+var twoPow32 = 4294967296;
+var twoPow53 = 9007199254740992;
+function splitmix32(state) {
+  state[0] = state[0] + 2654435769 >>> 0;
+  let z2 = state[0];
+  z2 = Math.imul(z2 ^ z2 >>> 16, 569420461);
+  z2 = Math.imul(z2 ^ z2 >>> 15, 1935289751);
+  return (z2 ^ z2 >>> 15) >>> 0;
+}
+function createRandom(seed = 0) {
+  if (!Number.isSafeInteger(seed)) {
+    throw new MlopsError("argument_invalid", `seed: expected a safe integer, got ${seed}`);
+  }
+  const low = seed >>> 0;
+  const high = Math.floor(seed / twoPow32) >>> 0;
+  const seeder = new Uint32Array([low]);
+  const state = new Uint32Array(4);
+  state[0] = splitmix32(seeder);
+  state[1] = splitmix32(seeder) ^ high;
+  state[2] = splitmix32(seeder);
+  state[3] = splitmix32(seeder);
+  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 2654435769;
+  return randomFromState(state);
+}
+function rotateLeft(value2, shift) {
+  return value2 << shift | value2 >>> 32 - shift;
+}
+function randomFromState(state) {
+  const nextUint32 = () => {
+    const s0 = state[0];
+    const s1 = state[1];
+    const result = Math.imul(rotateLeft(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    state[2] ^= s0;
+    state[3] ^= s1;
+    state[1] ^= state[2];
+    state[0] ^= state[3];
+    state[2] ^= t;
+    state[3] = rotateLeft(state[3], 11);
+    return result;
+  };
+  return {
+    nextUint32,
+    next() {
+      const high27 = nextUint32() >>> 5;
+      const low26 = nextUint32() >>> 6;
+      return (high27 * 67108864 + low26) / twoPow53;
+    },
+    int(n) {
+      if (!Number.isInteger(n) || n < 1 || n > twoPow32) {
+        throw new MlopsError(
+          "argument_invalid",
+          `n: expected an integer between 1 and 2^32, got ${n}`
+        );
+      }
+      const limit = twoPow32 - twoPow32 % n;
+      let value2 = nextUint32();
+      while (value2 >= limit) value2 = nextUint32();
+      return value2 % n;
+    }
+  };
+}
+
 // ../core/src/format/numbers.ts
 function trimZeros(text) {
   if (!text.includes(".")) return text;
@@ -74677,73 +74743,6 @@ init_frame();
 
 // ../core/src/metrics/metrics.ts
 init_error();
-
-// ../core/src/metrics/random.ts
-init_error();
-var twoPow32 = 4294967296;
-var twoPow53 = 9007199254740992;
-function splitmix32(state) {
-  state[0] = state[0] + 2654435769 >>> 0;
-  let z2 = state[0];
-  z2 = Math.imul(z2 ^ z2 >>> 16, 569420461);
-  z2 = Math.imul(z2 ^ z2 >>> 15, 1935289751);
-  return (z2 ^ z2 >>> 15) >>> 0;
-}
-function createRandom(seed = 0) {
-  if (!Number.isSafeInteger(seed)) {
-    throw new MlopsError("argument_invalid", `seed: expected a safe integer, got ${seed}`);
-  }
-  const low = seed >>> 0;
-  const high = Math.floor(seed / twoPow32) >>> 0;
-  const seeder = new Uint32Array([low]);
-  const state = new Uint32Array(4);
-  state[0] = splitmix32(seeder);
-  state[1] = splitmix32(seeder) ^ high;
-  state[2] = splitmix32(seeder);
-  state[3] = splitmix32(seeder);
-  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 2654435769;
-  return randomFromState(state);
-}
-function rotateLeft(value2, shift) {
-  return value2 << shift | value2 >>> 32 - shift;
-}
-function randomFromState(state) {
-  const nextUint32 = () => {
-    const s0 = state[0];
-    const s1 = state[1];
-    const result = Math.imul(rotateLeft(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    state[2] ^= s0;
-    state[3] ^= s1;
-    state[1] ^= state[2];
-    state[0] ^= state[3];
-    state[2] ^= t;
-    state[3] = rotateLeft(state[3], 11);
-    return result;
-  };
-  return {
-    nextUint32,
-    next() {
-      const high27 = nextUint32() >>> 5;
-      const low26 = nextUint32() >>> 6;
-      return (high27 * 67108864 + low26) / twoPow53;
-    },
-    int(n) {
-      if (!Number.isInteger(n) || n < 1 || n > twoPow32) {
-        throw new MlopsError(
-          "argument_invalid",
-          `n: expected an integer between 1 and 2^32, got ${n}`
-        );
-      }
-      const limit = twoPow32 - twoPow32 % n;
-      let value2 = nextUint32();
-      while (value2 >= limit) value2 = nextUint32();
-      return value2 % n;
-    }
-  };
-}
-
-// ../core/src/metrics/metrics.ts
 var Workspace = class {
   values = new Float64Array(0);
   weights = new Float64Array(0);
