@@ -3,7 +3,7 @@
 //   npx turbo run build --filter=@mlops/serve --filter=@mlops/train   # the script uses dist/
 //   node bench/monitor.mjs [--duration 5] [--reps 3] [--conc 8] [--warm 100000]
 //                          [--predictions 1000000] [--drift-rows 1000000]
-//                          [--skip-http] [--skip-rss] [--skip-drift]
+//                          [--skip-http] [--skip-cpu] [--skip-rss] [--skip-drift]
 //
 // 1. Single-row predictions over HTTP, monitoring off and on: the same app (one-hot encoding
 //    and a depth-8 DecisionTreeRegressor on 8 housing-like features and one category, with its
@@ -12,15 +12,20 @@
 //    (ABAB), --reps times each: the median requests/s of each with the min–max, and on ÷ off.
 //    "On" is everything: the drift sketch of the inputs and the prediction, and the prediction
 //    kept for its feedback (50,000 kept, the default).
+//    Then the same without sockets (steadier on a shared machine): two apps in one process, off
+//    and on, `app.fetch` rounds of 20,000 alternating (2 × --reps rounds each): CPU µs per
+//    request, and requests per CPU second on ÷ off.
 // 2. Memory: a `node --expose-gc` child makes --warm monitored single-row predictions through
 //    `app.fetch` (in process, no sockets: the memory is the app's), then --predictions more,
 //    sending the feedback of every 10th through POST /v1/feedback, and prints its RSS and heap
 //    after a full GC at the end of the warm-up, at each quarter and at the end; the growth from
 //    the warm baseline must stay under 20 MB (the feedback store is full after 50,000 and its
 //    gone-id set after 100,000; the windows never grow).
-// 3. `mlops drift --model house@production --current FILE --json` on --drift-rows rows
-//    (CSV and Parquet) against the model's stored profile, as a child process, wall time,
-//    --reps runs; and `driftReport(profile, frame)` alone on the frame in memory.
+// 3. `mlops drift` end to end as a child process (the built CLI), on --drift-rows current rows
+//    (incomes shifted): `--model house@production --current FILE` against the model's stored
+//    profile, and `--reference FILE --current FILE` against as many unshifted rows, each in CSV
+//    and Parquet; the four take turns, --reps times; wall time and the child's CPU seconds
+//    (GNU time). Then `driftReport(profile, frame)` alone on the frame in memory.
 //
 // The machine's load is printed with every figure: on a shared 2-core machine rerun when the
 // reps disagree by more than ~20 %.
@@ -232,6 +237,51 @@ async function http() {
   return results;
 }
 
+/**
+ * The same comparison without sockets, steadier on a shared machine: two apps in this process
+ * (monitoring off, on), the same model, `app.fetch` of single-row predictions, 20,000 per round,
+ * rounds alternating off/on; CPU microseconds per request from `process.cpuUsage`.
+ */
+async function inProcess() {
+  const { createInferenceApp } = await import("@mlops/serve");
+  const model = await artifact();
+  const apps = {
+    off: createInferenceApp({ models: [{ name: "house", artifact: model }], watch: false }),
+    on: createInferenceApp({
+      models: [{ name: "house", artifact: model }],
+      watch: false,
+      monitoring: true,
+    }),
+  };
+  await Promise.all([apps.off.ready, apps.on.ready]);
+  const body = JSON.stringify(ROW);
+  const headers = { "content-type": "application/json" };
+  const round = async (app, count) => {
+    const started = process.cpuUsage();
+    for (let i = 0; i < count; i++) {
+      const response = await app.fetch(
+        new Request("http://localhost/v1/models/house/predict", { method: "POST", headers, body }),
+      );
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+      await response.arrayBuffer();
+    }
+    const used = process.cpuUsage(started);
+    return (used.user + used.system) / count;
+  };
+  for (const app of Object.values(apps)) await round(app, 20_000);
+  const results = { off: [], on: [] };
+  for (let rep = 0; rep < 2 * REPS; rep++) {
+    for (const mode of rep % 2 === 0 ? ["off", "on"] : ["on", "off"]) {
+      results[mode].push(await round(apps[mode], 20_000));
+    }
+  }
+  console.log(
+    `  CPU µs per request off ${results.off.map((v) => v.toFixed(1)).join(", ")} / on ${results.on.map((v) => v.toFixed(1)).join(", ")} (load ${load()})`,
+  );
+  await Promise.all(Object.values(apps).map((app) => app.close()));
+  return results;
+}
+
 function memory() {
   const run = spawnSync(
     process.execPath,
@@ -261,42 +311,70 @@ async function drift() {
   const frame = (await housingFrame(DRIFT_ROWS, 2, 1.5)).drop(["value"]);
   const files = {};
   for (const ext of ["csv", "parquet"]) {
-    files[ext] = join(OUT, `current-${DRIFT_ROWS}.${ext}`);
-    if (!existsSync(files[ext])) await writeFrame(files[ext], frame);
-  }
-  const bin = join(ROOT, "packages", "core", "bin", "mlops.js");
-  const out = {};
-  for (const [ext, file] of Object.entries(files)) {
-    const seconds = [];
-    for (let rep = 0; rep < REPS; rep++) {
-      const started = performance.now();
-      const run = spawnSync(
-        process.execPath,
-        [
-          bin,
-          "drift",
-          "--registry",
-          registryDir,
-          "--model",
-          "house@production",
-          "--current",
-          file,
-          "--json",
-        ],
-        { encoding: "utf8", maxBuffer: 1 << 24 },
-      );
-      seconds.push((performance.now() - started) / 1000);
-      if (run.status !== 0 && run.status !== 1)
-        throw new Error(`mlops drift exited ${run.status}: ${run.stderr}`);
-      const report = JSON.parse(run.stdout);
-      if (report.current.rows !== DRIFT_ROWS || !report.features.income.drifted) {
-        throw new Error("mlops drift: unexpected report");
-      }
-      console.log(
-        `  mlops drift ${ext.padEnd(7)} run ${rep + 1}: ${seconds.at(-1).toFixed(2)} s (load ${load()})`,
+    files[`current.${ext}`] = join(OUT, `current-${DRIFT_ROWS}.${ext}`);
+    files[`reference.${ext}`] = join(OUT, `reference-${DRIFT_ROWS}.${ext}`);
+    if (!existsSync(files[`current.${ext}`])) await writeFrame(files[`current.${ext}`], frame);
+    if (!existsSync(files[`reference.${ext}`])) {
+      await writeFrame(
+        files[`reference.${ext}`],
+        (await housingFrame(DRIFT_ROWS, 1)).drop(["value"]),
       );
     }
-    out[ext] = seconds;
+  }
+  const bin = join(ROOT, "packages", "core", "bin", "mlops.js");
+  const cases = {
+    "--model, CSV": [
+      "--registry",
+      registryDir,
+      "--model",
+      "house@production",
+      "--current",
+      files["current.csv"],
+    ],
+    "--model, Parquet": [
+      "--registry",
+      registryDir,
+      "--model",
+      "house@production",
+      "--current",
+      files["current.parquet"],
+    ],
+    "--reference, CSV": ["--reference", files["reference.csv"], "--current", files["current.csv"]],
+    "--reference, Parquet": [
+      "--reference",
+      files["reference.parquet"],
+      "--current",
+      files["current.parquet"],
+    ],
+  };
+  // GNU time gives the child's CPU seconds, the steadier figure on a shared machine.
+  const timed = existsSync("/usr/bin/time");
+  const out = Object.fromEntries(Object.keys(cases).map((name) => [name, { wall: [], cpu: [] }]));
+  // The cases take turns within each rep, so a change of load spreads over all of them.
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [name, args] of Object.entries(cases)) {
+      const command = [bin, "drift", ...args, "--json"];
+      const started = performance.now();
+      const run = timed
+        ? spawnSync("/usr/bin/time", ["-f", "cpu %U %S", process.execPath, ...command], {
+            encoding: "utf8",
+            maxBuffer: 1 << 24,
+          })
+        : spawnSync(process.execPath, command, { encoding: "utf8", maxBuffer: 1 << 24 });
+      const wall = (performance.now() - started) / 1000;
+      if (run.status !== 0 && run.status !== 1)
+        throw new Error(`mlops drift ${name} exited ${run.status}: ${run.stderr}`);
+      const report = JSON.parse(run.stdout);
+      if (report.current.rows !== DRIFT_ROWS || !report.features.income.drifted) {
+        throw new Error(`mlops drift ${name}: unexpected report`);
+      }
+      const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(run.stderr);
+      out[name].wall.push(wall);
+      if (cpu) out[name].cpu.push(Number(cpu[1]) + Number(cpu[2]));
+      console.log(
+        `  mlops drift ${name.padEnd(20)} run ${rep + 1}: ${wall.toFixed(2)} s wall${cpu ? `, ${out[name].cpu.at(-1).toFixed(2)} s CPU` : ""} (load ${load()})`,
+      );
+    }
   }
   const profile = model.manifest.profile;
   const inMemory = [];
@@ -313,9 +391,7 @@ async function drift() {
   console.log(
     `  driftReport in memory: ${spread(inMemory, 3)} s wall, ${spread(cpu, 3)} s CPU (load ${load()})`,
   );
-  out.memory = inMemory;
-  out.memoryCpu = cpu;
-  return out;
+  return { cases: out, memory: inMemory, memoryCpu: cpu };
 }
 
 async function main() {
@@ -334,6 +410,17 @@ async function main() {
     lines.push(`| req/s monitoring off | ${spread(off)} | |`);
     lines.push(`| req/s monitoring on | ${spread(on)} | |`);
     lines.push(`| on ÷ off (medians) | ${ratio.toFixed(3)} | ≥ 0.9 |`);
+  }
+  if (!flag("skip-cpu")) {
+    console.log(
+      `single-row predictions in process (app.fetch), off/on alternating, ${2 * REPS} rounds`,
+    );
+    const { off, on } = await inProcess();
+    lines.push(`| CPU µs per request, monitoring off (app.fetch) | ${spread(off, 1)} | |`);
+    lines.push(`| CPU µs per request, monitoring on (app.fetch) | ${spread(on, 1)} | |`);
+    lines.push(
+      `| requests per CPU second, on ÷ off (medians) | ${(median(off) / median(on)).toFixed(3)} | ≥ 0.9 |`,
+    );
   }
   if (!flag("skip-rss")) {
     console.log(
@@ -357,10 +444,16 @@ async function main() {
     );
   }
   if (!flag("skip-drift")) {
-    console.log(`mlops drift on ${DRIFT_ROWS} rows against the stored profile, ${REPS} runs`);
+    console.log(
+      `mlops drift on ${DRIFT_ROWS} current rows, against the stored profile (--model) and ${DRIFT_ROWS} reference rows, ${REPS} runs`,
+    );
     const result = await drift();
-    lines.push(`| mlops drift, CSV, wall (process) | ${spread(result.csv, 2)} s | < 1 s |`);
-    lines.push(`| mlops drift, Parquet, wall (process) | ${spread(result.parquet, 2)} s | < 1 s |`);
+    for (const [name, { wall, cpu }] of Object.entries(result.cases)) {
+      const target = name.startsWith("--model") ? "< 1 s" : "";
+      lines.push(`| mlops drift ${name}, wall (process) | ${spread(wall, 2)} s | ${target} |`);
+      if (cpu.length > 0)
+        lines.push(`| mlops drift ${name}, CPU (process) | ${spread(cpu, 2)} s | |`);
+    }
     lines.push(
       `| driftReport(profile, frame), in memory, wall | ${spread(result.memory, 3)} s | |`,
     );
