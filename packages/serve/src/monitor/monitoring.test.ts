@@ -320,6 +320,10 @@ async function receiver(statuses: number[] = []) {
       response.writeHead(statuses.shift() ?? 200).end();
     });
   });
+  // Keep-alive connections never time out on this side: a delivery that reuses one the server
+  // closed after 5 idle seconds (a slow, loaded machine) would fail and be retried, and the
+  // tests below count retries.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
@@ -357,7 +361,7 @@ describe("alerts", () => {
       window: { rows: 500 },
       alerts: {
         rules: ["dataset_drift_share >= 0.5 for 5m", "online_rmse > 1449 for 5m"],
-        webhook: { url: hook.url },
+        webhook: { url: hook.url, timeoutMs: 600_000 },
         intervalMs: 0,
         sleep: async (ms) => {
           delays.push(ms);
@@ -421,7 +425,13 @@ describe("alerts", () => {
     const target = app({
       alerts: {
         rules: ["online_rmse > 10"],
-        webhook: { url: hook.url, format: "github", eventType: "retrain", token: "secret-token" },
+        webhook: {
+          url: hook.url,
+          format: "github",
+          eventType: "retrain",
+          token: "secret-token",
+          timeoutMs: 600_000,
+        },
         intervalMs: 0,
         sleep: async (ms) => {
           delays.push(ms);
