@@ -227,11 +227,12 @@ export async function bundleSources(entries, outdir) {
     conditions: ["@mlops/source"],
     outdir,
     outExtension: { ".js": ".js" },
-    // CommonJS dependencies bundled into an ES module may call require().
+    // CommonJS dependencies bundled into an ES module may call require(). The import is renamed:
+    // the bundled sources may import createRequire themselves (core's Arrow loader does).
     banner: {
       js:
-        "import { createRequire } from 'node:module'; " +
-        "const require = createRequire(import.meta.url);",
+        "import { createRequire as createBannerRequire } from 'node:module'; " +
+        "const require = createBannerRequire(import.meta.url);",
     },
     logLevel: "warning",
   });
