@@ -150,11 +150,11 @@ export class CsvReader {
   #quotedText = "";
   #quotedNewlines = 0;
 
-  private constructor(path: string, settings: CsvReaderSettings) {
+  private constructor(path: string, settings: CsvReaderSettings, buffer?: Buffer) {
     this.path = path;
     this.#delimiter = settings.delimiter;
     // One spare byte holds the sentinel, so scanning loops need no bounds check.
-    this.#buffer = Buffer.allocUnsafe(settings.chunkSize + 1);
+    this.#buffer = buffer ?? Buffer.allocUnsafe(settings.chunkSize + 1);
   }
 
   /** Opens `path`, reads the header and checks its names (throws MlopsError). */
@@ -181,7 +181,9 @@ export class CsvReader {
 
   /**
    * A reader over bytes already in memory (a request body): the same parser and rules as for a
-   * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
+   * file, read synchronously with `readAllSync`. `name` stands for the file in messages. With
+   * `records` (data records of a file whose header was read before, from `line` on), bytes
+   * whose buffer has a byte after the view are read in place and that byte is overwritten.
    */
   static fromBytes(
     name: string,
@@ -189,8 +191,16 @@ export class CsvReader {
     delimiter: number,
     records?: { header: readonly string[]; line: number },
   ): CsvReader {
-    const reader = new CsvReader(name, { delimiter, chunkSize: bytes.length });
-    reader.#buffer.set(bytes, 0);
+    // A chunk (records given) whose buffer has a byte after it is read in place, that byte
+    // becoming the sentinel; anything else is copied first.
+    const inPlace =
+      records !== undefined && bytes.byteOffset + bytes.length < bytes.buffer.byteLength;
+    const reader = new CsvReader(
+      name,
+      { delimiter, chunkSize: bytes.length },
+      inPlace ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length + 1) : undefined,
+    );
+    if (!inPlace) reader.#buffer.set(bytes, 0);
     reader.#end = bytes.length;
     reader.#fileSize = bytes.length;
     reader.#filePosition = bytes.length;

@@ -138,7 +138,9 @@ export interface CsvChunkOptions extends Omit<ReadOptions, "delimiter" | "column
  * Lines are the file's; rows are numbered from 0 within the chunk (in issue paths,
  * `InvalidRow.row` and the origin): the caller adds the rows of the chunks before. Returns the
  * frame, the records read (unreadable ones included) and each record's `[start, end)` in
- * `bytes` (`bounds`, by record), to copy fields through unchanged. Internal (batch scoring).
+ * `bytes` (`bounds`, by record), to copy fields through unchanged. The byte after `bytes` in
+ * its buffer, when there is one (`CsvChunk`'s spare byte), is overwritten: the bytes are read
+ * in place. Internal (batch scoring).
  *
  * @example
  * const { frame } = readCsvChunk(chunk.bytes, { ...chunker.records, line: chunk.line, schema });
