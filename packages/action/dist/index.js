@@ -77971,10 +77971,10 @@ var CsvReader = class _CsvReader {
   /** Set by `#scanQuoted`: the field's text and the line breaks inside it. */
   #quotedText = "";
   #quotedNewlines = 0;
-  constructor(path, settings) {
+  constructor(path, settings, buffer) {
     this.path = path;
     this.#delimiter = settings.delimiter;
-    this.#buffer = Buffer.allocUnsafe(settings.chunkSize + 1);
+    this.#buffer = buffer ?? Buffer.allocUnsafe(settings.chunkSize + 1);
   }
   /** Opens `path`, reads the header and checks its names (throws MlopsError). */
   static async open(path, settings) {
@@ -77999,11 +77999,18 @@ var CsvReader = class _CsvReader {
   }
   /**
    * A reader over bytes already in memory (a request body): the same parser and rules as for a
-   * file, read synchronously with `readAllSync`. `name` stands for the file in messages.
+   * file, read synchronously with `readAllSync`. `name` stands for the file in messages. With
+   * `records` (data records of a file whose header was read before, from `line` on), bytes
+   * whose buffer has a byte after the view are read in place and that byte is overwritten.
    */
   static fromBytes(name, bytes, delimiter, records) {
-    const reader = new _CsvReader(name, { delimiter, chunkSize: bytes.length });
-    reader.#buffer.set(bytes, 0);
+    const inPlace = records !== void 0 && bytes.byteOffset + bytes.length < bytes.buffer.byteLength;
+    const reader = new _CsvReader(
+      name,
+      { delimiter, chunkSize: bytes.length },
+      inPlace ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length + 1) : void 0
+    );
+    if (!inPlace) reader.#buffer.set(bytes, 0);
     reader.#end = bytes.length;
     reader.#fileSize = bytes.length;
     reader.#filePosition = bytes.length;
