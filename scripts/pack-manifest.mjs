@@ -34,7 +34,11 @@ if (mode === "prepack") {
   }
   const manifest = JSON.parse(text);
   manifest.exports = withoutSource(manifest.exports);
-  writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  // Written beside and renamed over: another npm reading this manifest at that moment (packs of
+  // the other packages run at the same time) sees the old file or the new one, never half of one.
+  const temporary = `${MANIFEST}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(temporary, MANIFEST);
 } else if (mode === "postpack") {
   if (existsSync(SAVED)) renameSync(SAVED, MANIFEST);
 } else {
