@@ -3,6 +3,7 @@ import { getJson } from "../api.js";
 import { type Span, timeline } from "../charts.js";
 import { badge, h, render, section, table } from "../dom.js";
 import { num, time } from "../format.js";
+import { aliasHistoryTable } from "../views/aliases.js";
 
 function aliasBadges(aliases: Record<string, number> | string[]): HTMLElement[] {
   const names = Array.isArray(aliases)
@@ -104,23 +105,6 @@ export async function modelPage(main: HTMLElement, [name]: string[]): Promise<vo
     spans.length > 0
       ? section("Aliases over time", timeline(`aliases of ${name} over time`, lanes, spans))
       : null,
-    section(
-      "Alias history",
-      data.history.length === 0
-        ? h("p", { class: "muted" }, "No alias has been set.")
-        : table(
-            ["when", "alias", "from", "to", "who", "why"],
-            [...data.history]
-              .reverse()
-              .map((entry) => [
-                time(entry.time),
-                `@${entry.alias}`,
-                entry.fromVersion === null ? "–" : `v${entry.fromVersion}`,
-                entry.toVersion === null ? "deleted" : `v${entry.toVersion}`,
-                entry.actor,
-                entry.reason ?? "",
-              ]),
-          ),
-    ),
+    section("Alias history", aliasHistoryTable(data.history, "No alias has been set.")),
   );
 }

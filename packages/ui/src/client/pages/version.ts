@@ -10,6 +10,7 @@ import { getJson, pageConfig, sendJson } from "../api.js";
 import { bars, COLORS, density } from "../charts.js";
 import { badge, fields, h, render, section, table } from "../dom.js";
 import { num, percent, time, value } from "../format.js";
+import { aliasHistoryTable } from "../views/aliases.js";
 import { driftView } from "../views/drift.js";
 import { gateView } from "../views/gate.js";
 
@@ -258,21 +259,7 @@ export async function versionPage(main: HTMLElement, [name, number]: string[]): 
     ),
     section(
       "Alias moves to and from this version",
-      data.history.length === 0
-        ? h("p", { class: "muted" }, "No alias has pointed at this version.")
-        : table(
-            ["when", "alias", "from", "to", "who", "why"],
-            [...data.history]
-              .reverse()
-              .map((entry) => [
-                time(entry.time),
-                `@${entry.alias}`,
-                entry.fromVersion === null ? "–" : `v${entry.fromVersion}`,
-                entry.toVersion === null ? "deleted" : `v${entry.toVersion}`,
-                entry.actor,
-                entry.reason ?? "",
-              ]),
-          ),
+      aliasHistoryTable(data.history, "No alias has pointed at this version."),
     ),
     aliasForm(name, version.version),
     profileSection(manifest.profile),
