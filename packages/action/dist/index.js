@@ -52384,7 +52384,13 @@ var init_node2 = __esm({
 var parquet_exports = {};
 __export(parquet_exports, {
   PARQUET_KINDS_METADATA_KEY: () => PARQUET_KINDS_METADATA_KEY,
-  parquetFormat: () => parquetFormat
+  ParquetFrameWriter: () => ParquetFrameWriter,
+  chunkRange: () => chunkRange,
+  encodeParquetBatch: () => encodeParquetBatch,
+  invalid: () => invalid2,
+  openParquet: () => openParquet,
+  parquetFormat: () => parquetFormat,
+  readRows: () => readRows
 });
 import { open as open5 } from "fs/promises";
 async function readParquet(path, options = {}) {
@@ -52451,7 +52457,7 @@ async function openParquet(path, columns) {
     const metadata = await guard(path, () => parquetMetadataAsync(file2));
     const plan = planColumns2(path, metadata, columns);
     checkChunks(path, metadata, size, new Set(plan.map((column2) => column2.name)));
-    return { handle, file: file2, metadata, plan };
+    return { handle, file: file2, metadata, plan, size };
   } catch (error63) {
     await handle.close().catch(() => {
     });
@@ -52543,8 +52549,7 @@ function checkChunks(path, metadata, size, selected) {
       const meta3 = chunk.meta_data;
       if (!meta3 || !selected.has(meta3.path_in_schema[0])) continue;
       const name = meta3.path_in_schema.join(".");
-      const start = Number(meta3.dictionary_page_offset ?? meta3.data_page_offset);
-      const end = start + Number(meta3.total_compressed_size);
+      const [start, end] = chunkRange(meta3);
       if (start < 4 || end > dataEnd) {
         throw invalid2(
           path,
@@ -52560,6 +52565,10 @@ function checkChunks(path, metadata, size, selected) {
       }
     }
   });
+}
+function chunkRange(meta3) {
+  const start = Number(meta3.dictionary_page_offset || meta3.data_page_offset);
+  return [start, start + Number(meta3.total_compressed_size)];
 }
 async function readRows(path, opened, pieces, useOffsetIndex) {
   const rowStart = pieces.length > 0 ? pieces[0][0] : 0;
@@ -52620,6 +52629,41 @@ async function readRows(path, opened, pieces, useOffsetIndex) {
   });
   return new Frame(entries, n);
 }
+function encodeParquetBatch(path, frame) {
+  const { columnData, kinds } = streamedColumns(path, frame);
+  const schema = schemaFromColumnData({ columnData });
+  const sink = new ByteWriter(4096 + frame.rowCount * 9 * Math.max(1, columnData.length));
+  const writer = new ParquetWriter({ writer: sink, schema, codec: "UNCOMPRESSED" });
+  if (frame.rowCount > 0) writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
+  rebaseRowGroups(writer.row_groups, writer.pendingIndexes, -4n);
+  return {
+    bytes: new Uint8Array(sink.buffer, 4, sink.index - 4),
+    rowCount: frame.rowCount,
+    kinds: JSON.stringify(kinds),
+    schema,
+    rowGroups: writer.row_groups,
+    indexes: writer.pendingIndexes
+  };
+}
+function rebaseRowGroups(rowGroups, indexes, delta) {
+  const shift = (value2) => value2 === void 0 ? void 0 : value2 + delta;
+  for (const group of rowGroups) {
+    if (group.file_offset !== void 0) group.file_offset += delta;
+    for (const chunk of group.columns) {
+      chunk.file_offset += delta;
+      const meta3 = chunk.meta_data;
+      if (meta3) {
+        meta3.data_page_offset += delta;
+        meta3.dictionary_page_offset = shift(meta3.dictionary_page_offset);
+        meta3.index_page_offset = shift(meta3.index_page_offset);
+        meta3.bloom_filter_offset = shift(meta3.bloom_filter_offset);
+      }
+    }
+  }
+  for (const index of indexes) {
+    for (const page of index.offsetIndex?.page_locations ?? []) page.offset += delta;
+  }
+}
 async function writeParquet(path, frame) {
   const kinds = {};
   const columnData = [];
@@ -52637,6 +52681,15 @@ async function writeParquet(path, frame) {
       createdBy: "@mlops/core"
     });
   });
+}
+function streamedColumns(path, frame) {
+  const kinds = {};
+  const columnData = [];
+  for (const [name, column2] of frame.columns()) {
+    kinds[name] = column2.kind;
+    columnData.push(streamedColumnSource(path, name, column2));
+  }
+  return { columnData, kinds };
 }
 function streamedColumnSource(path, name, column2) {
   const source = columnSource(name, column2);
@@ -52867,6 +52920,12 @@ var init_parquet = __esm({
       finish() {
         return this.flush();
       }
+      /** Writes bytes encoded elsewhere (after what is buffered), counting them in `offset`. */
+      async appendEncoded(bytes) {
+        await this.flush();
+        await this.#handle.writeFile(bytes);
+        this.offset += bytes.byteLength;
+      }
     };
     ParquetFrameWriter = class _ParquetFrameWriter {
       path;
@@ -52882,40 +52941,58 @@ var init_parquet = __esm({
         return new _ParquetFrameWriter(await AtomicFile.create(path));
       }
       async write(frame) {
-        const kinds = {};
-        const columnData = [];
-        for (const [name, column2] of frame.columns()) {
-          kinds[name] = column2.kind;
-          columnData.push(streamedColumnSource(this.path, name, column2));
-        }
+        const { columnData, kinds } = streamedColumns(this.path, frame);
+        const writer = this.#writerFor(
+          JSON.stringify(kinds),
+          () => schemaFromColumnData({ columnData })
+        );
+        if (frame.rowCount === 0) return;
+        await guardWrite(this.path, () => writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS }));
+        this.rowCount += frame.rowCount;
+      }
+      /**
+       * Appends row groups `encodeParquetBatch` encoded (on another thread), as `write` would have
+       * written them: the bytes go to the file as they are, their footer entries are moved to
+       * where the bytes landed.
+       */
+      async writeBatch(batch) {
+        const writer = this.#writerFor(batch.kinds, () => batch.schema);
+        if (batch.rowCount === 0) return;
+        const sink = writer.writer;
+        await guardWrite(this.path, async () => {
+          rebaseRowGroups(batch.rowGroups, batch.indexes, BigInt(sink.offset));
+          await sink.appendEncoded(batch.bytes);
+        });
+        writer.row_groups.push(...batch.rowGroups);
+        writer.pendingIndexes.push(...batch.indexes);
+        writer.num_rows += BigInt(batch.rowCount);
+        this.rowCount += batch.rowCount;
+      }
+      /** The file's writer, started by the first batch; later batches must have its columns. */
+      #writerFor(kinds, schema) {
         if (this.#writer === void 0) {
           this.#kinds = kinds;
-          this.#writer = this.#start(columnData, kinds);
-        } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
+          this.#writer = this.#start(schema(), kinds);
+        } else if (kinds !== this.#kinds) {
           throw new MlopsError(
             "file_write",
-            `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
+            `${this.path}: this batch's columns ${kinds} differ from the first batch's ${this.#kinds}; a Parquet file has one schema`,
             { location: { file: this.path } }
           );
         }
-        if (frame.rowCount === 0) return;
-        await guardWrite(
-          this.path,
-          () => this.#writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
-        );
-        this.rowCount += frame.rowCount;
+        return this.#writer;
       }
-      #start(columnData, kinds) {
+      #start(schema, kinds) {
         return new ParquetWriter({
           writer: new FileHandleWriter(this.#file.handle),
-          schema: schemaFromColumnData({ columnData }),
+          schema,
           codec: "UNCOMPRESSED",
-          kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
+          kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: kinds }],
           createdBy: "@mlops/core"
         });
       }
       async close() {
-        this.#writer ??= this.#start([], {});
+        this.#writer ??= this.#start(schemaFromColumnData({ columnData: [] }), "{}");
         const writer = this.#writer;
         try {
           await guardWrite(this.path, () => writer.finish());

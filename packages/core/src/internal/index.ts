@@ -85,6 +85,16 @@ export { type CsvChunk, CsvChunker } from "../io/csv-chunks.js";
 export { twoProductError } from "../io/decimal.js";
 export { AtomicFile, writeError } from "../io/files.js";
 export { formatFor } from "../io/index.js";
+export {
+  encodeParquetBatch,
+  openParquetChunker,
+  type ParquetBatch,
+  type ParquetChunk,
+  type ParquetChunker,
+  type ParquetChunkFile,
+  readParquetChunk,
+  writeParquetBatch,
+} from "../io/parquet-threads.js";
 export { ByteBuffer, MAX_NUMBER_CHARS, NumberText } from "../io/writer.js";
 export { treeImportances } from "../predict/tree.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.

@@ -2,11 +2,13 @@ import { type FileHandle, open } from "node:fs/promises";
 import {
   type AsyncBuffer,
   type ColumnData,
+  type ColumnMetaData,
   type DecodedArray,
   type FileMetaData,
   parquetMetadataAsync,
   parquetRead,
   parquetSchema,
+  type RowGroup,
   type SchemaElement,
 } from "hyparquet";
 import {
@@ -80,16 +82,24 @@ export const parquetFormat: FrameFormat = {
 
 // ---------------------------------------------------------------- reading
 
-interface ColumnPlan {
+/** A column to read and the kind it is read as. */
+export interface ColumnPlan {
   readonly name: string;
   readonly kind: ColumnKind;
 }
 
-interface OpenFile {
-  readonly handle: FileHandle;
+/** What `readRows` reads from: bytes, the footer and the planned columns. */
+export interface ParquetSource {
   readonly file: AsyncBuffer;
   readonly metadata: FileMetaData;
   readonly plan: readonly ColumnPlan[];
+}
+
+/** An opened Parquet file (its footer read and checked). */
+export interface OpenFile extends ParquetSource {
+  readonly handle: FileHandle;
+  /** The file's size in bytes. */
+  readonly size: number;
 }
 
 async function readParquet(path: string, options: ReadOptions = {}): Promise<Frame> {
@@ -147,7 +157,8 @@ async function* readParts(
   }
 }
 
-async function openParquet(
+/** Opens a Parquet file: reads and checks its footer and plans the columns to read. */
+export async function openParquet(
   path: string,
   columns: readonly string[] | undefined,
 ): Promise<OpenFile> {
@@ -168,7 +179,7 @@ async function openParquet(
     const metadata = await guard(path, () => parquetMetadataAsync(file));
     const plan = planColumns(path, metadata, columns);
     checkChunks(path, metadata, size, new Set(plan.map((column) => column.name)));
-    return { handle, file, metadata, plan };
+    return { handle, file, metadata, plan, size };
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
@@ -282,8 +293,7 @@ function checkChunks(path: string, metadata: FileMetaData, size: number, selecte
       const meta = chunk.meta_data;
       if (!meta || !selected.has(meta.path_in_schema[0])) continue;
       const name = meta.path_in_schema.join(".");
-      const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
-      const end = start + Number(meta.total_compressed_size);
+      const [start, end] = chunkRange(meta);
       if (start < 4 || end > dataEnd) {
         throw invalid(
           path,
@@ -303,13 +313,19 @@ function checkChunks(path: string, metadata: FileMetaData, size: number, selecte
   });
 }
 
+/** The bytes `[start, end)` of a column chunk, as hyparquet reads them. */
+export function chunkRange(meta: ColumnMetaData): [number, number] {
+  const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+  return [start, start + Number(meta.total_compressed_size)];
+}
+
 /**
  * Reads rows `[rowStart, rowEnd)` of the planned columns into a Frame of typed arrays, one
  * piece at a time (row groups, for a whole read), so only one piece's bytes are held at once.
  */
-async function readRows(
+export async function readRows(
   path: string,
-  opened: OpenFile,
+  opened: ParquetSource,
   pieces: readonly (readonly [number, number])[],
   useOffsetIndex: boolean,
 ): Promise<Frame> {
@@ -473,6 +489,81 @@ class FileHandleWriter extends ByteWriter {
   override finish(): Promise<void> {
     return this.flush();
   }
+
+  /** Writes bytes encoded elsewhere (after what is buffered), counting them in `offset`. */
+  async appendEncoded(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    await this.#handle.writeFile(bytes);
+    this.offset += bytes.byteLength;
+  }
+}
+
+/** A page index entry the writer keeps until the footer (`ParquetWriter#pendingIndexes`). */
+type PageIndexes = ParquetWriter["pendingIndexes"][number];
+
+/**
+ * Row groups encoded on their own (on a worker thread) by `encodeParquetBatch`, for
+ * `ParquetFrameWriter#writeBatch` to append: the bytes, and the footer entries that describe
+ * them with offsets counted from the first byte of `bytes`.
+ */
+export interface ParquetBatch {
+  readonly bytes: Uint8Array;
+  readonly rowCount: number;
+  /** `{ column: kind }` as JSON (the `mlops.kinds` metadata): batches of a file must agree. */
+  readonly kinds: string;
+  readonly schema: SchemaElement[];
+  readonly rowGroups: RowGroup[];
+  /** Page indexes of the row groups' column chunks (each `chunk` is one of `rowGroups`'). */
+  readonly indexes: PageIndexes[];
+}
+
+/**
+ * Encodes a frame as the row groups a `ParquetFrameWriter` would write for it (same types,
+ * encodings, row-group size and statistics), without a file around them, so a worker thread
+ * can encode while one thread appends the batches in order.
+ *
+ * @example
+ * const batch = encodeParquetBatch("out.parquet", frame); // on a worker
+ * await writer.writeBatch(batch);                          // on the writing thread, in order
+ */
+export function encodeParquetBatch(path: string, frame: Frame): ParquetBatch {
+  const { columnData, kinds } = streamedColumns(path, frame);
+  const schema = schemaFromColumnData({ columnData });
+  // Doubles take 8 bytes a value; room for those and some headers avoids regrowing.
+  const sink = new ByteWriter(4096 + frame.rowCount * 9 * Math.max(1, columnData.length));
+  const writer = new ParquetWriter({ writer: sink, schema, codec: "UNCOMPRESSED" });
+  if (frame.rowCount > 0) writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
+  // The writer started with the 4-byte PAR1 magic: offsets become relative to what follows it.
+  rebaseRowGroups(writer.row_groups, writer.pendingIndexes, -4n);
+  return {
+    bytes: new Uint8Array(sink.buffer, 4, sink.index - 4),
+    rowCount: frame.rowCount,
+    kinds: JSON.stringify(kinds),
+    schema,
+    rowGroups: writer.row_groups,
+    indexes: writer.pendingIndexes,
+  };
+}
+
+/** Moves every file offset in the row groups' footer entries (and their page indexes) by `delta`. */
+function rebaseRowGroups(rowGroups: RowGroup[], indexes: PageIndexes[], delta: bigint): void {
+  const shift = (value: bigint | undefined) => (value === undefined ? undefined : value + delta);
+  for (const group of rowGroups) {
+    if (group.file_offset !== undefined) group.file_offset += delta;
+    for (const chunk of group.columns) {
+      chunk.file_offset += delta;
+      const meta = chunk.meta_data;
+      if (meta) {
+        meta.data_page_offset += delta;
+        meta.dictionary_page_offset = shift(meta.dictionary_page_offset);
+        meta.index_page_offset = shift(meta.index_page_offset);
+        meta.bloom_filter_offset = shift(meta.bloom_filter_offset);
+      }
+    }
+  }
+  for (const index of indexes) {
+    for (const page of index.offsetIndex?.page_locations ?? []) page.offset += delta;
+  }
 }
 
 async function writeParquet(path: string, frame: Frame): Promise<void> {
@@ -499,12 +590,12 @@ async function writeParquet(path: string, frame: Frame): Promise<void> {
  * the first batch: every column OPTIONAL (a later batch may have missing values) and integer
  * columns INT64 (a later value that does not fit exactly is an error, not a silent change).
  */
-class ParquetFrameWriter implements FrameWriter {
+export class ParquetFrameWriter implements FrameWriter {
   readonly path: string;
   rowCount = 0;
   readonly #file: AtomicFile;
   #writer: ParquetWriter | undefined;
-  #kinds: Record<string, ColumnKind> | undefined;
+  #kinds: string | undefined;
 
   private constructor(file: AtomicFile) {
     this.path = file.path;
@@ -516,42 +607,62 @@ class ParquetFrameWriter implements FrameWriter {
   }
 
   async write(frame: Frame): Promise<void> {
-    const kinds: Record<string, ColumnKind> = {};
-    const columnData: ColumnSource[] = [];
-    for (const [name, column] of frame.columns()) {
-      kinds[name] = column.kind;
-      columnData.push(streamedColumnSource(this.path, name, column));
-    }
-    if (this.#writer === undefined) {
-      this.#kinds = kinds;
-      this.#writer = this.#start(columnData, kinds);
-    } else if (JSON.stringify(kinds) !== JSON.stringify(this.#kinds)) {
-      throw new MlopsError(
-        "file_write",
-        `${this.path}: this batch's columns ${JSON.stringify(kinds)} differ from the first ` +
-          `batch's ${JSON.stringify(this.#kinds)}; a Parquet file has one schema`,
-        { location: { file: this.path } },
-      );
-    }
-    if (frame.rowCount === 0) return;
-    await guardWrite(this.path, () =>
-      this.#writer!.write({ columnData, rowGroupSize: ROW_GROUP_ROWS }),
+    const { columnData, kinds } = streamedColumns(this.path, frame);
+    const writer = this.#writerFor(JSON.stringify(kinds), () =>
+      schemaFromColumnData({ columnData }),
     );
+    if (frame.rowCount === 0) return;
+    await guardWrite(this.path, () => writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS }));
     this.rowCount += frame.rowCount;
   }
 
-  #start(columnData: ColumnSource[], kinds: Record<string, ColumnKind>): ParquetWriter {
+  /**
+   * Appends row groups `encodeParquetBatch` encoded (on another thread), as `write` would have
+   * written them: the bytes go to the file as they are, their footer entries are moved to
+   * where the bytes landed.
+   */
+  async writeBatch(batch: ParquetBatch): Promise<void> {
+    const writer = this.#writerFor(batch.kinds, () => batch.schema);
+    if (batch.rowCount === 0) return;
+    const sink = writer.writer as FileHandleWriter;
+    await guardWrite(this.path, async () => {
+      rebaseRowGroups(batch.rowGroups, batch.indexes, BigInt(sink.offset));
+      await sink.appendEncoded(batch.bytes);
+    });
+    writer.row_groups.push(...batch.rowGroups);
+    writer.pendingIndexes.push(...batch.indexes);
+    writer.num_rows += BigInt(batch.rowCount);
+    this.rowCount += batch.rowCount;
+  }
+
+  /** The file's writer, started by the first batch; later batches must have its columns. */
+  #writerFor(kinds: string, schema: () => SchemaElement[]): ParquetWriter {
+    if (this.#writer === undefined) {
+      this.#kinds = kinds;
+      this.#writer = this.#start(schema(), kinds);
+    } else if (kinds !== this.#kinds) {
+      throw new MlopsError(
+        "file_write",
+        `${this.path}: this batch's columns ${kinds} differ from the first ` +
+          `batch's ${this.#kinds}; a Parquet file has one schema`,
+        { location: { file: this.path } },
+      );
+    }
+    return this.#writer;
+  }
+
+  #start(schema: SchemaElement[], kinds: string): ParquetWriter {
     return new ParquetWriter({
       writer: new FileHandleWriter(this.#file.handle),
-      schema: schemaFromColumnData({ columnData }),
+      schema,
       codec: "UNCOMPRESSED",
-      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: JSON.stringify(kinds) }],
+      kvMetadata: [{ key: PARQUET_KINDS_METADATA_KEY, value: kinds }],
       createdBy: "@mlops/core",
     });
   }
 
   async close(): Promise<void> {
-    this.#writer ??= this.#start([], {});
+    this.#writer ??= this.#start(schemaFromColumnData({ columnData: [] }), "{}");
     const writer = this.#writer;
     try {
       await guardWrite(this.path, () => writer.finish());
@@ -565,6 +676,20 @@ class ParquetFrameWriter implements FrameWriter {
   abort(): Promise<void> {
     return this.#file.abort();
   }
+}
+
+/** A streamed batch's column sources and kinds. */
+function streamedColumns(
+  path: string,
+  frame: Frame,
+): { columnData: ColumnSource[]; kinds: Record<string, ColumnKind> } {
+  const kinds: Record<string, ColumnKind> = {};
+  const columnData: ColumnSource[] = [];
+  for (const [name, column] of frame.columns()) {
+    kinds[name] = column.kind;
+    columnData.push(streamedColumnSource(path, name, column));
+  }
+  return { columnData, kinds };
 }
 
 /** `columnSource` with a fixed type per kind: OPTIONAL always, integers as INT64. */
@@ -663,7 +788,7 @@ function fitsInt64(values: Float64Array): boolean {
 
 // ---------------------------------------------------------------- errors
 
-function invalid(path: string, reason: string, cause?: unknown): MlopsError {
+export function invalid(path: string, reason: string, cause?: unknown): MlopsError {
   return new MlopsError("parquet_invalid", `${path}: truncated or not a Parquet file (${reason})`, {
     cause,
     location: { file: path },

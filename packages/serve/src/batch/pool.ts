@@ -26,7 +26,7 @@ export class InThreadScorer implements BatchScorer {
   }
 
   async score<R extends BatchResult = BatchResult>(task: ScoringTask): Promise<R> {
-    return runTask(this.#predictor, task) as R;
+    return (await runTask(this.#predictor, task)) as R;
   }
 
   async close(): Promise<void> {}

@@ -16,6 +16,7 @@ import {
   schema,
   writeFrame,
 } from "@mlops/core";
+import { openParquetChunker } from "@mlops/core/internal";
 import { ensureBuilt } from "@mlops/test-support";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { byHand, linearArtifact, tempRegistry } from "../testing/fixtures.js";
@@ -553,6 +554,160 @@ describe("scoreBatch", () => {
         [...Array(5000).keys()].filter((i) => i % 97 === 5),
       );
       expect(rejects.every((line) => line.line === Number(line.row) + 2)).toBe(true);
+    });
+  });
+
+  describe("Parquet input: row groups decoded, scored and encoded on the threads", () => {
+    /** Houses rows `from`…: a few break the schema (rooms 0, area missing, a purple house). */
+    function housesFrame(n: number, from: number): Frame {
+      const colors = ["red", "green", "blue", null];
+      const rows = Array.from({ length: n }, (_, k) => from + k);
+      return new Frame([
+        ["id", categoryColumn(rows.map((i) => `h${i}`))],
+        [
+          "rooms",
+          numericColumn(
+            rows.map((i) => (i % 41 === 40 ? 0 : (i % 5) + 1)),
+            "integer",
+          ),
+        ],
+        ["area", numericColumn(rows.map((i) => (i % 43 === 42 ? Number.NaN : 10 * i)))],
+        ["color", categoryColumn(rows.map((i) => (i % 47 === 46 ? "purple" : colors[i % 4])))],
+        ["note", categoryColumn(rows.map((i) => (i % 3 === 0 ? null : `n${i % 3}, "q"`)))],
+      ]);
+    }
+    const bad = (i: number) => i % 41 === 40 || i % 43 === 42 || i % 47 === 46;
+    const SIZES = [7, 50, 1, 100, 3, 3, 3, 142, 91];
+
+    /** A Parquet file of row groups of SIZES rows (the writer makes one per write). */
+    async function writeGroups(path: string): Promise<number> {
+      await mkdir(dirname(path), { recursive: true });
+      const writer = await formats.parquet.openWriter(path);
+      let from = 0;
+      for (const size of SIZES) {
+        await writer.write(housesFrame(size, from));
+        from += size;
+      }
+      await writer.close();
+      return from;
+    }
+
+    const run = (workers: number, output: string, extra: object = {}) =>
+      scoreBatch({
+        model: "houses@production",
+        registry: temp.registry,
+        input: "data",
+        output,
+        cwd: dir,
+        batchSize: 20,
+        workers,
+        idColumns: ["id"],
+        versionColumn: "model_version",
+        maxRejectRate: 1,
+        ...extra,
+      });
+
+    it("writes the same Parquet bytes with 0, 1 and 2 workers, rejects with the file's rows", async () => {
+      const n = await writeGroups(join(dir, "data", "houses.parquet"));
+      const summaries = [await run(0, "out0"), await run(1, "out1"), await run(2, "out2")];
+      const outputs = await Promise.all(
+        ["out0", "out1", "out2"].map((out) => readFile(join(dir, out, "houses.parquet"))),
+      );
+      expect(outputs[1].equals(outputs[0])).toBe(true);
+      expect(outputs[2].equals(outputs[0])).toBe(true);
+      const rejectTexts = await Promise.all(
+        ["out0", "out1", "out2"].map((out) =>
+          readFile(join(dir, out, "houses.rejects.jsonl"), "utf8"),
+        ),
+      );
+      expect(rejectTexts[1]).toBe(rejectTexts[0].replaceAll("out0", "out1"));
+      expect(rejectTexts[2]).toBe(rejectTexts[0].replaceAll("out0", "out2"));
+
+      const badRows = [...Array(n).keys()].filter(bad);
+      expect(badRows.length).toBeGreaterThan(15);
+      for (const summary of summaries) {
+        expect(summary.totals).toMatchObject({
+          rowsIn: n,
+          rowsScored: n - badRows.length,
+          rowsRejected: badRows.length,
+        });
+      }
+      const rejects = await jsonLines(join(dir, "out2", "houses.rejects.jsonl"));
+      expect(rejects.map((line) => [line.row, line.line])).toEqual(badRows.map((i) => [i, i + 1]));
+      expect(rejects.find((line) => line.row === 40)).toMatchObject({
+        file: join(dir, "data", "houses.parquet"),
+        values: { id: "h40", rooms: 0, area: 400, color: "red" },
+        issues: [{ code: "too_small", path: [40, "rooms"] }],
+      });
+
+      const out = await readFrame(join(dir, "out2", "houses.parquet"));
+      expect(out.names).toEqual([
+        "id",
+        "rooms",
+        "area",
+        "color",
+        "note",
+        "prediction",
+        "model_version",
+      ]);
+      const good = [...Array(n).keys()].filter((i) => !bad(i));
+      expect(out.rowCount).toBe(good.length);
+      const colors = ["red", "green", "blue", null];
+      good.forEach((i, row) => {
+        expect(out.get(row, "id")).toBe(`h${i}`);
+        expect(out.get(row, "note")).toBe(i % 3 === 0 ? null : `n${i % 3}, "q"`);
+        expect(out.get(row, "color")).toBe(colors[i % 4]);
+        expect(out.column("rooms").kind).toBe("integer");
+        expect(out.numeric("prediction")[row]).toBe(
+          byHand({ rooms: (i % 5) + 1, area: 10 * i, color: colors[i % 4] }),
+        );
+        expect(out.numeric("model_version")[row]).toBe(1);
+      });
+      // One output row group per chunk of input row groups (about batchSize rows each).
+      const chunker = await openParquetChunker(join(dir, "out2", "houses.parquet"), { rows: 1 });
+      const groups: number[] = [];
+      for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
+        groups.push(chunk.rowCount);
+      }
+      await chunker.close();
+      // Input chunks of 57, 101, 151 and 91 rows, less their rejected rows.
+      expect(groups).toEqual([54, 95, 140, 85]);
+      expect(groups.reduce((sum, rows) => sum + rows, 0)).toBe(good.length);
+    });
+
+    it("writes CSV and JSON Lines from Parquet chunks, rows in order", async () => {
+      const n = await writeGroups(join(dir, "data", "houses.parquet"));
+      for (const format of ["csv", "jsonl"] as const) {
+        const threads = await run(2, `threads-${format}`, { outputFormat: format });
+        expect(threads.totals.rowsIn).toBe(n);
+        const out = await readFrame(join(dir, `threads-${format}`, `houses.${format}`));
+        const good = [...Array(n).keys()].filter((i) => !bad(i));
+        expect(out.rowCount).toBe(good.length);
+        expect([0, 39, 41, good.length - 1].map((row) => out.get(row, "id"))).toEqual(
+          [0, 39, 41, good.length - 1].map((row) => `h${good[row]}`),
+        );
+      }
+    });
+
+    it("fails a Parquet file whose footer is corrupt with a clear error, and scores the rest", async () => {
+      await writeGroups(join(dir, "data", "a_good.parquet"));
+      await writeGroups(join(dir, "data", "b_corrupt.parquet"));
+      const path = join(dir, "data", "b_corrupt.parquet");
+      const bytes = new Uint8Array(await readFile(path));
+      const footerLength = new DataView(bytes.buffer).getUint32(bytes.length - 8, true);
+      bytes.fill(0xff, bytes.length - 8 - footerLength, bytes.length - 8);
+      await writeFile(path, bytes);
+      const summary = await run(2, "out");
+      expect(summary.ok).toBe(false);
+      const [good, corrupt] = summary.files;
+      expect(good).toMatchObject({ status: "scored" });
+      expect(corrupt).toMatchObject({ status: "failed", error: { code: "parquet_invalid" } });
+      expect(corrupt.error?.message).toContain(`${path}: truncated or not a Parquet file`);
+      expect((await readdir(join(dir, "out"))).sort()).toEqual([
+        "_mlops_batch.json",
+        "a_good.parquet",
+        "a_good.rejects.jsonl",
+      ]);
     });
   });
 

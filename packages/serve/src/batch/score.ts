@@ -19,7 +19,16 @@ import {
   type Schema,
   Schema as SchemaClass,
 } from "@mlops/core";
-import { AtomicFile, CsvChunker, csvDelimiter, csvQuote, readCsvChunk } from "@mlops/core/internal";
+import {
+  AtomicFile,
+  CsvChunker,
+  csvDelimiter,
+  csvQuote,
+  openParquetChunker,
+  readCsvChunk,
+  readParquetChunk,
+  writeParquetBatch,
+} from "@mlops/core/internal";
 import {
   type FileStatus,
   MANIFEST_FORMAT,
@@ -36,6 +45,7 @@ import type {
   CsvChunkTask,
   CsvOutputPlan,
   OutputPlan,
+  ParquetChunkTask,
 } from "./scorer.js";
 import { resolveSources, type SourceFile } from "./sources.js";
 
@@ -452,8 +462,9 @@ async function scoreFile(context: {
     const next = inFlight.shift()!;
     const result = await next.result;
     if ("records" in result) {
-      // A CSV chunk: its rows are numbered from 0, and come after every row flushed before.
-      const before = chunkRows;
+      // A CSV chunk: its rows are numbered from 0, and come after every row flushed before
+      // (a Parquet chunk's are the file's already).
+      const before = result.fileRows ? 0 : chunkRows;
       chunkRows += result.records;
       rowsIn += result.records;
       const lines = result.invalid.map((row) => fromInvalidRow(shiftRows(row, before)));
@@ -485,11 +496,22 @@ async function scoreFile(context: {
         }),
       );
     }
-    if (result.bytes) {
+    if (result.parquet) {
+      await writeParquetBatch(writer!, result.parquet);
+    } else if (result.bytes) {
       if (result.bytes.length > 0) await writer!.writeEncoded!(result.bytes, result.rowCount);
     } else if (result.rowCount > 0) {
       await writer!.write(new Frame(result.columns!, result.rowCount));
     }
+  };
+
+  /** Sends a chunk to the scorer (its result is awaited in order by flushOne). */
+  const submitChunk = async (task: CsvChunkTask | ParquetChunkTask) => {
+    const result = scorer.score<CsvChunkResult>(task);
+    // Until flushOne awaits it, a failure must not count as unhandled.
+    result.catch(() => {});
+    inFlight.push({ result });
+    if (inFlight.length >= limit) await flushOne();
   };
 
   try {
@@ -512,7 +534,6 @@ async function scoreFile(context: {
         });
         const plan = outputPlan(probe.frame, source.path, settings, model);
         writer = await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
-        const textEncoder = format !== formats.csv && isTextFormat(format) && !!format.encode;
         const csv =
           format === formats.csv
             ? csvOutputPlan(chunker.header, plan, outputPath, settings)
@@ -525,28 +546,49 @@ async function scoreFile(context: {
             bytes: chunk.bytes,
             line: chunk.line,
             file: chunker.records,
-            plan: textEncoder
-              ? {
-                  ...plan,
-                  encode: {
-                    format: format.name as "csv" | "jsonl",
-                    first: id === 0,
-                    path: outputPath,
-                    delimiter: settings.outputDelimiter,
-                  },
-                }
-              : plan,
+            // A CSV output is written from the input's bytes (`csv`), not encoded from columns.
+            plan: csv ? plan : encodingPlan(plan, format, id === 0, outputPath, settings),
             csv: csv && (id === 0 ? csv : { ...csv, header: undefined }),
           };
-          const result = scorer.score<CsvChunkResult>(task);
-          // Awaited in order by flushOne; until then a failure must not count as unhandled.
-          result.catch(() => {});
-          inFlight.push({ result });
+          await submitChunk(task);
           id++;
-          if (inFlight.length >= limit) await flushOne();
         }
         while (inFlight.length > 0) await flushOne();
         if (rowsIn === 0) throw chunker.headerOnlyError();
+      } finally {
+        await chunker.close();
+      }
+    }
+    // Parquet: this thread reads the footer and each chunk of row groups as bytes; decoding,
+    // checking, scoring and encoding are the threads'. A file with a row group too big to hand
+    // over whole goes through the streaming reader below instead.
+    let chunked = false;
+    if (source.format === formats.parquet) {
+      const chunker = await openParquetChunker(source.path, { rows: settings.batchSize });
+      try {
+        chunked = chunker.chunkable && chunker.rowCount > 0;
+        if (chunked) {
+          // The columns against the schema first: a missing feature fails the file at once.
+          const probe = await readParquetChunk(
+            chunker.file,
+            { bytes: new Uint8Array(0), start: 0, rowGroups: [], row: 0, rowCount: 0 },
+            { schema, keepUnknownColumns: true, onInvalidRow: () => {} },
+          );
+          const plan = outputPlan(probe, source.path, settings, model);
+          writer = await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
+          let id = 0;
+          for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
+            await submitChunk({
+              kind: "parquet",
+              id,
+              file: chunker.file,
+              chunk,
+              plan: encodingPlan(plan, format, id === 0, outputPath, settings),
+            });
+            id++;
+          }
+          while (inFlight.length > 0) await flushOne();
+        }
       } finally {
         await chunker.close();
       }
@@ -555,7 +597,7 @@ async function scoreFile(context: {
     let batchIndex = 0;
     let origin: FrameOrigin | undefined;
     const stream =
-      source.format === formats.csv
+      source.format === formats.csv || chunked
         ? []
         : source.format.stream(source.path, {
             schema,
@@ -589,14 +631,7 @@ async function scoreFile(context: {
       }
       plan ??= outputPlan(frame, source.path, settings, model);
       writer ??= await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
-      const encode =
-        format.encode !== undefined && writer.writeEncoded !== undefined && isTextFormat(format)
-          ? { format: format.name as "csv" | "jsonl", first: batchIndex === 0, path: outputPath }
-          : undefined;
-      const taskPlan: OutputPlan = {
-        ...plan,
-        encode: encode && { ...encode, delimiter: settings.outputDelimiter },
-      };
+      const taskPlan = encodingPlan(plan, format, batchIndex === 0, outputPath, settings);
       const result = context.scorer.score({
         id: batchIndex,
         columns: [...frame.columns()],
@@ -711,8 +746,26 @@ function sequentialOrigin(file: string, before: number, rowCount: number): Frame
   return { file, rowCount, row: (index) => before + index, line: () => Number.NaN };
 }
 
-function isTextFormat(format: FrameFormat): boolean {
-  return format === formats.csv || format === formats.jsonl;
+/** The plan with the scoring thread encoding the output, for the formats it can encode. */
+function encodingPlan(
+  plan: OutputPlan,
+  format: FrameFormat,
+  first: boolean,
+  path: string,
+  settings: Settings,
+): OutputPlan {
+  const encoded = encodedFormat(format);
+  if (encoded === undefined) return plan;
+  return {
+    ...plan,
+    encode: { format: encoded, first, path, delimiter: settings.outputDelimiter },
+  };
+}
+
+/** The output formats a scoring thread encodes (the others' columns come back to be written). */
+function encodedFormat(format: FrameFormat): "csv" | "jsonl" | "parquet" | undefined {
+  if (format === formats.csv || format === formats.jsonl) return format.name as "csv" | "jsonl";
+  return format === formats.parquet ? "parquet" : undefined;
 }
 
 /** The output columns: ids, then the kept input columns, then prediction (and version). */

@@ -10,8 +10,19 @@ import {
   type InvalidRow,
   MlopsError,
   type Predictor,
+  type ReadOptions,
 } from "@mlops/core";
-import { ByteBuffer, MAX_NUMBER_CHARS, NumberText, readCsvChunk } from "@mlops/core/internal";
+import {
+  ByteBuffer,
+  encodeParquetBatch,
+  MAX_NUMBER_CHARS,
+  NumberText,
+  type ParquetBatch,
+  type ParquetChunk,
+  type ParquetChunkFile,
+  readCsvChunk,
+  readParquetChunk,
+} from "@mlops/core/internal";
 
 /** How a batch's output frame is built from the input batch and the predictions. */
 export interface OutputPlan {
@@ -20,9 +31,12 @@ export interface OutputPlan {
   readonly predictionColumn: string;
   /** A constant column with the model version, when asked. */
   readonly versionColumn?: { readonly name: string; readonly version: number };
-  /** Encode the output as this text format (CSV, JSON Lines) on the scoring thread. */
+  /**
+   * Encode the output on the scoring thread: as text (CSV, JSON Lines), or as Parquet row
+   * groups the writing thread appends (`writeParquetBatch`).
+   */
   readonly encode?: {
-    readonly format: "csv" | "jsonl";
+    readonly format: "csv" | "jsonl" | "parquet";
     readonly first: boolean;
     readonly path: string;
     readonly delimiter?: string;
@@ -56,15 +70,22 @@ export interface BatchResult {
   readonly columns?: [string, Column][];
   /** The encoded output, for text formats. */
   readonly bytes?: Uint8Array;
+  /** The encoded output, for Parquet. */
+  readonly parquet?: ParquetBatch;
   readonly failed: readonly FailedRow[];
 }
 
 /** Any task a scoring thread runs. */
-export type ScoringTask = BatchTask | CsvChunkTask;
+export type ScoringTask = BatchTask | CsvChunkTask | ParquetChunkTask;
 
-/** Runs a task of either kind. */
-export function runTask(predictor: Predictor, task: ScoringTask): BatchResult | CsvChunkResult {
-  return task.kind === "csv" ? scoreCsvChunk(predictor, task) : scoreTask(predictor, task);
+/** Runs a task of any kind. */
+export function runTask(
+  predictor: Predictor,
+  task: ScoringTask,
+): Promise<BatchResult | CsvChunkResult> {
+  if (task.kind === "csv") return scoreCsvChunk(predictor, task);
+  if (task.kind === "parquet") return scoreParquetChunk(predictor, task);
+  return scoreTask(predictor, task);
 }
 
 /** Compiles the artifact's bytes (digest verified) into the predictor a scorer uses. */
@@ -77,10 +98,10 @@ export function loadPredictor(artifactBytes: Uint8Array, source: string): Predic
  * cannot score (a missing value a linear model needs) is reported in `failed` and left out of
  * the output, so the caller can reject it instead of losing the whole file.
  */
-export function scoreTask(predictor: Predictor, task: BatchTask): BatchResult {
+export async function scoreTask(predictor: Predictor, task: BatchTask): Promise<BatchResult> {
   const frame = new Frame(task.columns, task.rowCount);
   const scored = predictRows(predictor, frame);
-  return finish(task.id, scored.output, scored.predictions, task.plan, scored.failed);
+  return await finish(task.id, scored.output, scored.predictions, task.plan, scored.failed);
 }
 
 /** A batch's predictions and the rows they are for (`failed` rows left out). */
@@ -131,13 +152,13 @@ function predictRows(predictor: Predictor, frame: Frame): Scored {
 }
 
 /** The output batch (kept columns, prediction, version), encoded when the plan says so. */
-function finish(
+async function finish(
   id: number,
   output: Frame,
   predictions: Float64Array,
   plan: OutputPlan,
   failed: readonly FailedRow[],
-): BatchResult {
+): Promise<BatchResult> {
   const columns: [string, Column][] = [];
   for (const name of plan.keep) columns.push([name, output.column(name)]);
   columns.push([plan.predictionColumn, { kind: "number", values: predictions }]);
@@ -149,6 +170,10 @@ function finish(
     ]);
   }
   const encode = plan.encode;
+  if (encode?.format === "parquet") {
+    const parquet = await encodeParquetBatch(encode.path, new Frame(columns, output.rowCount));
+    return { id, rowCount: output.rowCount, parquet, failed };
+  }
   if (encode) {
     const format = formats[encode.format];
     const bytes = format.encode!(new Frame(columns, output.rowCount), {
@@ -204,6 +229,71 @@ export interface CsvChunkResult extends BatchResult {
   readonly invalid: InvalidRow[];
   /** Rows the model could not score: `row` numbered from 0 in the chunk, `line` the file's. */
   readonly failed: (FailedRow & { line: number })[];
+  /** Rows in `invalid` and `failed` are the file's, not numbered from 0 (Parquet chunks). */
+  readonly fileRows?: true;
+}
+
+/** Row groups of a Parquet input, decoded, checked, scored and encoded on the scoring thread. */
+export interface ParquetChunkTask {
+  readonly kind: "parquet";
+  readonly id: number;
+  readonly file: ParquetChunkFile;
+  /** Its bytes move to the thread, not copied. */
+  readonly chunk: ParquetChunk;
+  readonly plan: OutputPlan;
+}
+
+/**
+ * Decodes a chunk of Parquet row groups by core's reader rules (schema, invalid rows kept
+ * aside, rows numbered as in the file), scores it and encodes the output as the plan says.
+ */
+export async function scoreParquetChunk(
+  predictor: Predictor,
+  task: ParquetChunkTask,
+): Promise<CsvChunkResult> {
+  const report = new ChunkReport(predictor);
+  const frame = await readParquetChunk(task.file, task.chunk, report.options);
+  const { scored, failed } = scoreChunk(predictor, frame, report.origin, task.chunk.row);
+  const result = await finish(task.id, scored.output, scored.predictions, task.plan, failed);
+  const records = task.chunk.rowCount;
+  return { ...result, failed, records, invalid: report.invalid, fileRows: true };
+}
+
+/** What a chunk's reader reports besides its frame: the rows it set aside, where the rest are. */
+class ChunkReport {
+  readonly invalid: InvalidRow[] = [];
+  origin: FrameOrigin | undefined;
+  readonly options: ReadOptions;
+
+  constructor(predictor: Predictor) {
+    this.options = {
+      schema: predictor.schema,
+      keepUnknownColumns: true,
+      onInvalidRow: (row) => this.invalid.push(row),
+      onFrameOrigin: (where) => {
+        this.origin = where;
+      },
+    };
+  }
+}
+
+/** Scores a chunk's frame; the rows the model failed numbered by `origin` (else from `first`). */
+function scoreChunk(
+  predictor: Predictor,
+  frame: Frame,
+  origin: FrameOrigin | undefined,
+  first: number,
+): { scored: Scored; failed: (FailedRow & { line: number })[] } {
+  const scored: Scored =
+    frame.rowCount === 0
+      ? { predictions: new Float64Array(0), output: frame, kept: undefined, failed: [] }
+      : predictRows(predictor, frame);
+  const failed = scored.failed.map((row) => ({
+    ...row,
+    row: origin === undefined ? first + row.row : origin.row(row.row),
+    line: origin === undefined ? Number.NaN : origin.line(row.row),
+  }));
+  return { scored, failed };
 }
 
 /**
@@ -212,33 +302,22 @@ export interface CsvChunkResult extends BatchResult {
  * bytes, for other formats the output frame is encoded (text) or returned (binary). Row numbers
  * in the result start at 0 for the chunk; the caller, which knows the rows before, shifts them.
  */
-export function scoreCsvChunk(predictor: Predictor, task: CsvChunkTask): CsvChunkResult {
-  const invalid: InvalidRow[] = [];
-  let origin: FrameOrigin | undefined;
+export async function scoreCsvChunk(
+  predictor: Predictor,
+  task: CsvChunkTask,
+): Promise<CsvChunkResult> {
+  const report = new ChunkReport(predictor);
   const { frame, records, bounds } = readCsvChunk(task.bytes, {
     ...task.file,
     line: task.line,
-    schema: predictor.schema,
-    keepUnknownColumns: true,
-    onInvalidRow: (row) => invalid.push(row),
-    onFrameOrigin: (where) => {
-      origin = where;
-    },
+    ...report.options,
   });
-  // Set by readCsvChunk's callback (the cast keeps TypeScript from narrowing it away).
-  const where = origin as FrameOrigin | undefined;
+  const where = report.origin;
   const rowOf = (index: number) => (where === undefined ? index : where.row(index));
-  const scored: Scored =
-    frame.rowCount === 0
-      ? { predictions: new Float64Array(0), output: frame, kept: undefined, failed: [] }
-      : predictRows(predictor, frame);
-  const failed = scored.failed.map((row) => ({
-    ...row,
-    row: rowOf(row.row),
-    line: where === undefined ? Number.NaN : where.line(row.row),
-  }));
+  const { scored, failed } = scoreChunk(predictor, frame, where, 0);
+  const invalid = report.invalid;
   if (task.csv === undefined) {
-    const result = finish(task.id, scored.output, scored.predictions, task.plan, failed);
+    const result = await finish(task.id, scored.output, scored.predictions, task.plan, failed);
     return { ...result, failed, records, invalid };
   }
   // The record of each output row, in the chunk's bytes.
@@ -432,13 +511,16 @@ function writeField(
  * since moving the buffer would take the rest of it from the reader, and cloning a view would
  * copy the whole buffer anyway.
  */
-export function transferable(task: BatchTask | CsvChunkTask): {
-  task: BatchTask | CsvChunkTask;
+export function transferable(task: ScoringTask): {
+  task: ScoringTask;
   transfer: ArrayBuffer[];
 } {
   if (task.kind === "csv") {
     // The chunker gives each chunk a buffer of its own: it moves whole.
     return { task, transfer: [task.bytes.buffer as ArrayBuffer] };
+  }
+  if (task.kind === "parquet") {
+    return { task, transfer: [task.chunk.bytes.buffer as ArrayBuffer] };
   }
   const transfer = new Set<ArrayBuffer>();
   const owned = <T extends Float64Array | Int32Array>(array: T): T => {

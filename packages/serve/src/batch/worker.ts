@@ -13,13 +13,14 @@ export type BatchWorkerRequest =
 let predictor: Predictor | undefined;
 
 /** The pool's handler: `init` answers `true` once the model is compiled; `task` its result. */
-export function onMessage(message: BatchWorkerRequest): BatchResult | true {
+export async function onMessage(message: BatchWorkerRequest): Promise<BatchResult | true> {
   if (message.type === "init") {
     predictor = loadPredictor(message.artifact, message.source);
     return true;
   }
   if (predictor === undefined) throw new Error("the batch worker got a task before its model");
-  const result = runTask(predictor, message.task);
-  if (!result.bytes) return result;
-  return transferResult(result, [result.bytes.buffer as ArrayBuffer]);
+  const result = await runTask(predictor, message.task);
+  const bytes = result.bytes ?? result.parquet?.bytes;
+  if (!bytes) return result;
+  return transferResult(result, [bytes.buffer as ArrayBuffer]);
 }
