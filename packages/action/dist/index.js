@@ -52380,6 +52380,125 @@ var init_node2 = __esm({
   }
 });
 
+// ../core/src/io/parquet-encode.ts
+function encodeRowGroups(sink, schema, columnData, rowCount, rowGroupSize) {
+  const resolve6 = schemaPathResolver(schema);
+  const paths = columnData.map(({ name }) => resolve6([name]));
+  const rowGroups = [];
+  const indexes = [];
+  for (let start = 0; start < rowCount; start += rowGroupSize) {
+    const size = Math.min(rowGroupSize, rowCount - start);
+    const groupStart = sink.offset;
+    const columns = [];
+    columnData.forEach((source, index) => {
+      const path = paths[index];
+      const element = path[path.length - 1].element;
+      const data = source.data;
+      const codec2 = source.codec ?? "UNCOMPRESSED";
+      const result = data instanceof Float64Array && element.type === "DOUBLE" && source.encoding === "PLAIN" && codec2 === "UNCOMPRESSED" && size * 8 < PAGE_SIZE && LITTLE_ENDIAN3 ? writeDoubles(sink, element, data.subarray(start, start + size)) : writeColumn({
+        writer: sink,
+        column: {
+          columnName: source.name,
+          element,
+          schemaPath: path.map((node2) => node2.element),
+          codec: codec2,
+          compressors: { SNAPPY: snappyCompress },
+          stats: true,
+          pageSize: PAGE_SIZE,
+          columnIndex: false,
+          offsetIndex: true,
+          encoding: source.encoding
+        },
+        pageData: encodeNestedValues(path, data.slice(start, start + size))
+      });
+      columns.push(result.chunk);
+      indexes.push(result);
+    });
+    let totalByteSize = 0n;
+    for (const { meta_data } of columns) totalByteSize += meta_data?.total_uncompressed_size ?? 0n;
+    rowGroups.push({
+      columns,
+      total_byte_size: totalByteSize,
+      num_rows: BigInt(size),
+      total_compressed_size: BigInt(sink.offset - groupStart)
+    });
+  }
+  return { rowGroups, indexes };
+}
+function writeDoubles(sink, element, values) {
+  const n = values.length;
+  const chunkStart = sink.offset;
+  let min = values[0];
+  let max = values[0];
+  for (let i = 1; i < n; i++) {
+    const value2 = values[i];
+    if (value2 < min) min = value2;
+    else if (value2 > max) max = value2;
+  }
+  if (min === 0) min = -0;
+  if (max === 0) max = 0;
+  let levelBytes = 0;
+  let levels;
+  if (element.repetition_type !== "REQUIRED") {
+    if (ones.length < n) ones = new Uint8Array(Math.max(n, 2 * ones.length)).fill(1);
+    const scratch2 = new ByteWriter(16);
+    levelBytes = writeRleBitPackedHybrid(scratch2, ones.subarray(0, n), 1);
+    levels = scratch2.getBytes();
+  }
+  const valueBytes = 8 * n;
+  const dataPageOffset = BigInt(sink.offset);
+  writePageHeader(sink, {
+    type: "DATA_PAGE_V2",
+    uncompressed_page_size: levelBytes + valueBytes,
+    compressed_page_size: levelBytes + valueBytes,
+    data_page_header_v2: {
+      num_values: n,
+      num_nulls: 0,
+      num_rows: n,
+      encoding: "PLAIN",
+      definition_levels_byte_length: levelBytes,
+      repetition_levels_byte_length: 0,
+      is_compressed: true
+    }
+  });
+  const headerBytes = sink.offset - Number(dataPageOffset);
+  if (levels) sink.appendBytes(levels);
+  sink.appendBytes(new Uint8Array(values.buffer, values.byteOffset, valueBytes));
+  return {
+    chunk: {
+      meta_data: {
+        type: "DOUBLE",
+        encodings: ["PLAIN"],
+        path_in_schema: [element.name],
+        codec: "UNCOMPRESSED",
+        num_values: BigInt(n),
+        total_compressed_size: BigInt(sink.offset - chunkStart),
+        total_uncompressed_size: BigInt(headerBytes + levelBytes + valueBytes),
+        data_page_offset: dataPageOffset,
+        statistics: { min_value: min, max_value: max, null_count: 0n, nan_count: 0n },
+        encoding_stats: [{ page_type: "DATA_PAGE_V2", encoding: "PLAIN", count: 1 }]
+      },
+      file_offset: BigInt(chunkStart)
+    }
+  };
+}
+var PAGE_SIZE, LITTLE_ENDIAN3, ones;
+var init_parquet_encode = __esm({
+  "../core/src/io/parquet-encode.ts"() {
+    "use strict";
+    init_node2();
+    init_column2();
+    init_datapage2();
+    init_dremel();
+    init_encoding3();
+    init_schema2();
+    init_snappy2();
+    PAGE_SIZE = 1048576;
+    LITTLE_ENDIAN3 = new Uint8Array(Float64Array.of(1).buffer)[7] === 63;
+    ones = new Uint8Array(0);
+  }
+});
+
 // ../core/src/io/parquet.ts
 var parquet_exports = {};
 __export(parquet_exports, {
@@ -52633,16 +52752,20 @@ function encodeParquetBatch(path, frame) {
   const { columnData, kinds } = streamedColumns(path, frame);
   const schema = schemaFromColumnData({ columnData });
   const sink = new ByteWriter(4096 + frame.rowCount * 9 * Math.max(1, columnData.length));
-  const writer = new ParquetWriter({ writer: sink, schema, codec: "UNCOMPRESSED" });
-  if (frame.rowCount > 0) writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
-  rebaseRowGroups(writer.row_groups, writer.pendingIndexes, -4n);
+  const { rowGroups, indexes } = encodeRowGroups(
+    sink,
+    schema,
+    columnData,
+    frame.rowCount,
+    ROW_GROUP_ROWS
+  );
   return {
-    bytes: new Uint8Array(sink.buffer, 4, sink.index - 4),
+    bytes: sink.getBytes(),
     rowCount: frame.rowCount,
     kinds: JSON.stringify(kinds),
     schema,
-    rowGroups: writer.row_groups,
-    indexes: writer.pendingIndexes
+    rowGroups,
+    indexes
   };
 }
 function rebaseRowGroups(rowGroups, indexes, delta) {
@@ -52827,6 +52950,7 @@ var init_parquet = __esm({
     init_frame();
     init_batch();
     init_files();
+    init_parquet_encode();
     PARQUET_KINDS_METADATA_KEY = "mlops.kinds";
     ROW_GROUP_ROWS = 65536;
     PART_ROWS = 65536;

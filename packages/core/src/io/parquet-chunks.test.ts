@@ -283,6 +283,51 @@ describe("encodeParquetBatch and writeBatch", () => {
     expect(rows[4]).toMatchObject({ id: "h70003" });
   });
 
+  it("encode doubles without missing values as hyparquet-writer does, byte for byte", async () => {
+    // The fast path: DOUBLE columns with no missing value, next to others that are not.
+    const awkward = [-0, 0, 5e-324, -1e308, 1e308, Number.POSITIVE_INFINITY, -2.5, 0.1 + 0.2];
+    const doubles = (n: number, from: number) =>
+      new Frame([
+        ["x", numericColumn(Array.from({ length: n }, (_, i) => awkward[(from + i) % 8]))],
+        ["y", numericColumn(Array.from({ length: n }, (_, i) => Math.sin(from + i) * 1e3))],
+        ["zero", numericColumn(Array.from({ length: n }, (_, i) => ((from + i) % 2 ? -0 : 0)))],
+        [
+          "k",
+          numericColumn(
+            Array.from({ length: n }, (_, i) => from + i),
+            "integer",
+          ),
+        ],
+        ["m", numericColumn(Array.from({ length: n }, (_, i) => (i === 3 ? Number.NaN : i)))],
+      ]);
+    const sizes = [1, 7, 8, 9, 65_539, 2];
+    const written = pathOf("doubles-written.parquet");
+    const appended = pathOf("doubles-appended.parquet");
+    const writer = await parquetFormat.openWriter(written);
+    const target = (await parquetFormat.openWriter(appended)) as ParquetFrameWriter;
+    let from = 0;
+    for (const size of sizes) {
+      const frame = doubles(size, from);
+      await writer.write(frame);
+      await target.writeBatch(structuredClone(encodeParquetBatch(appended, frame)));
+      from += size;
+    }
+    await writer.close();
+    await target.close();
+    const bytes = await readFile(appended);
+    expect(bytes.equals(await readFile(written))).toBe(true);
+    const read = await parquetFormat.read(appended);
+    expect(read.rowCount).toBe(from);
+    expect(Object.is(read.numeric("zero")[1], -0)).toBe(true);
+    expect([...read.numeric("x").subarray(0, 8)]).toEqual(awkward);
+    const metadata = parquetMetadata(new Uint8Array(bytes).buffer);
+    expect(metadata.row_groups[4].columns[0].meta_data?.statistics).toMatchObject({
+      min_value: -1e308,
+      max_value: Number.POSITIVE_INFINITY,
+      null_count: 0n,
+    });
+  });
+
   it("refuses a batch whose columns differ from the first one's", async () => {
     const path = pathOf("mismatch.parquet");
     const writer = (await parquetFormat.openWriter(path)) as ParquetFrameWriter;

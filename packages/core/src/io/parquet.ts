@@ -28,6 +28,7 @@ import {
 } from "../frame/frame.js";
 import { checkBatchSize, checkColumns, conformRows, rebatchFrames } from "./batch.js";
 import { AtomicFile, assertReadableFile, writeError, writeFileAtomic } from "./files.js";
+import { encodeRowGroups, type PageIndexes } from "./parquet-encode.js";
 import type { FrameFormat, FrameWriter, ReadOptions, StreamOptions } from "./types.js";
 
 /**
@@ -498,9 +499,6 @@ class FileHandleWriter extends ByteWriter {
   }
 }
 
-/** A page index entry the writer keeps until the footer (`ParquetWriter#pendingIndexes`). */
-type PageIndexes = ParquetWriter["pendingIndexes"][number];
-
 /**
  * Row groups encoded on their own (on a worker thread) by `encodeParquetBatch`, for
  * `ParquetFrameWriter#writeBatch` to append: the bytes, and the footer entries that describe
@@ -518,9 +516,9 @@ export interface ParquetBatch {
 }
 
 /**
- * Encodes a frame as the row groups a `ParquetFrameWriter` would write for it (same types,
- * encodings, row-group size and statistics), without a file around them, so a worker thread
- * can encode while one thread appends the batches in order.
+ * Encodes a frame as the row groups a `ParquetFrameWriter` would write for it (the same bytes:
+ * types, encodings, row-group size and statistics), without a file around them, so a worker
+ * thread can encode while one thread appends the batches in order.
  *
  * @example
  * const batch = encodeParquetBatch("out.parquet", frame); // on a worker
@@ -531,17 +529,20 @@ export function encodeParquetBatch(path: string, frame: Frame): ParquetBatch {
   const schema = schemaFromColumnData({ columnData });
   // Doubles take 8 bytes a value; room for those and some headers avoids regrowing.
   const sink = new ByteWriter(4096 + frame.rowCount * 9 * Math.max(1, columnData.length));
-  const writer = new ParquetWriter({ writer: sink, schema, codec: "UNCOMPRESSED" });
-  if (frame.rowCount > 0) writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
-  // The writer started with the 4-byte PAR1 magic: offsets become relative to what follows it.
-  rebaseRowGroups(writer.row_groups, writer.pendingIndexes, -4n);
+  const { rowGroups, indexes } = encodeRowGroups(
+    sink,
+    schema,
+    columnData,
+    frame.rowCount,
+    ROW_GROUP_ROWS,
+  );
   return {
-    bytes: new Uint8Array(sink.buffer, 4, sink.index - 4),
+    bytes: sink.getBytes(),
     rowCount: frame.rowCount,
     kinds: JSON.stringify(kinds),
     schema,
-    rowGroups: writer.row_groups,
-    indexes: writer.pendingIndexes,
+    rowGroups,
+    indexes,
   };
 }
 
