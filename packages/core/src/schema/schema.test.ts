@@ -401,6 +401,58 @@ describe("inferSchema", () => {
       values: ["12", "M", "S"],
     });
   });
+  it("drafts integer, number and nullable exactly as Number.isInteger and Number.isNaN say", () => {
+    const awkward = [
+      0,
+      -0,
+      1,
+      -7,
+      2 ** 53,
+      -(2 ** 53) - 2,
+      1e300,
+      0.5,
+      -1.5,
+      5e-324,
+      2 ** 52 + 0.5,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.NaN,
+    ];
+    const columns: Float64Array[] = [];
+    // Every pair of awkward values at the start, the middle and the end of a whole-number column.
+    for (const a of awkward) {
+      for (const b of awkward) {
+        for (const at of [0, 5, 9]) {
+          const values = Float64Array.from({ length: 10 }, (_, i) => i * 3);
+          values[at] = a;
+          values[(at + 4) % 10] = b;
+          columns.push(values);
+        }
+      }
+    }
+    const frame = new Frame(
+      Object.fromEntries(
+        columns.map((values, j) => [`c${j}`, { kind: "number" as const, values }]),
+      ),
+    );
+    const fields = inferSchema(frame).toJSON().fields;
+    columns.forEach((values, j) => {
+      const present = [...values].filter((value) => !Number.isNaN(value));
+      const expected: Record<string, unknown> = {
+        kind: present.every(Number.isInteger) ? "integer" : "number",
+      };
+      if (present.length < values.length) expected.nullable = true;
+      expect(fields[`c${j}`], `column ${j}: ${[...values]}`).toEqual(expected);
+    });
+    const flags = new Frame([
+      ["ok", { kind: "boolean", values: Float64Array.from([1, 0, 1]) }],
+      ["gap", { kind: "boolean", values: Float64Array.from([1, 0, Number.NaN]) }],
+    ]);
+    expect(inferSchema(flags).toJSON().fields).toEqual({
+      ok: { kind: "boolean" },
+      gap: { kind: "boolean", nullable: true },
+    });
+  });
 });
 
 describe("open category fields", () => {
