@@ -164,3 +164,4 @@ export {
   transferResult,
   workerExecArgv,
 } from "./pool.js";
+export { sortFloat64 } from "./sort.js";

@@ -1,5 +1,6 @@
 import { MlopsError } from "../errors/error.js";
 import type { Frame } from "../frame/frame.js";
+import { sortFloat64 } from "../internal/sort.js";
 import { Schema, type SchemaJSON } from "../schema/schema.js";
 import { countOnEdges, finiteAt, samplePositions } from "./edges.js";
 import {
@@ -78,7 +79,7 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
     const value = values[i];
     if (Number.isFinite(value)) out[at++] = value;
   }
-  return out.sort();
+  return sortFloat64(out);
 }
 
 /** The first index of `sorted` whose value is greater than `value`. */
@@ -225,7 +226,7 @@ function numericProfile(
         sample = finiteAt(values, at);
       } else sample = new Float64Array(0);
     }
-    if (sample.length > 0) return profileFromSample(values, sample.sort(), kind, bins);
+    if (sample.length > 0) return profileFromSample(values, sortFloat64(sample), kind, bins);
   }
   const sorted = sortedFinite(values);
   return profileSorted(sorted, n - sorted.length, kind, bins);

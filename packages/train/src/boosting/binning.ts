@@ -1,4 +1,5 @@
 import { MlopsError } from "@mlops/core";
+import { sortFloat64 } from "@mlops/core/internal";
 import { NumpyRandomState } from "../forest/random-state.js";
 import { binColumn } from "../tree/tree-data.js";
 import { binPercentiles, numpyPermutation, percentileSorted } from "./numpy.js";
@@ -79,7 +80,7 @@ export class BinMapper {
         const value = column[sample === undefined ? i : sample[i]];
         if (!Number.isNaN(value)) values[m++] = value;
       }
-      edges.push(binEdges(values.subarray(0, m).sort(), maxBins));
+      edges.push(binEdges(sortFloat64(values.subarray(0, m)), maxBins));
     }
     return new BinMapper(maxBins, edges, [...knownCategories]);
   }
