@@ -9,7 +9,7 @@ import {
   validateTreeParams,
 } from "./params.js";
 import { predictTree, splitRuleOf } from "./predict.js";
-import { prepareTreeColumns } from "./tree-data.js";
+import { markSingleUse, prepareTreeColumns } from "./tree-data.js";
 
 interface FittedTree {
   tree: TreeArrays;
@@ -60,10 +60,13 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
     this.#fitted = undefined;
     const params = validateTreeParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(params.splitter, data.rowCount);
-    const prepared = prepareTreeColumns(data.columns, data.featureNames, data.rowCount, {
-      splitter,
-      bins: params.maxBins,
-    });
+    // Prepared for this one fit: the exact splitter works in the sorted buffers themselves.
+    const prepared = markSingleUse(
+      prepareTreeColumns(data.columns, data.featureNames, data.rowCount, {
+        splitter,
+        bins: params.maxBins,
+      }),
+    );
     const tree = fitTree(prepared, data.target, data.sampleWeight, undefined, params);
     this.#fitted = {
       tree,

@@ -9,7 +9,7 @@ import {
 import { FeatureSampler } from "./features.js";
 import type { KernelParams } from "./params.js";
 import { sklearnSort } from "./sklearn-sort.js";
-import type { TreeData } from "./tree-data.js";
+import { featureMajor, type TreeData, takeSingleUse } from "./tree-data.js";
 
 /**
  * scikit-learn's FEATURE_THRESHOLD, a float32: consecutive sorted values `a <= b` count as one
@@ -96,26 +96,52 @@ export class ExactSplitter implements NodeSplitter {
     this.#params = params;
     this.#y = y;
     this.#weight = weight;
-    this.#index = new Int32Array(featureCount * n);
-    this.#values = new Float32Array(featureCount * n);
     const order = data.order!;
     const values = data.values!;
-    for (let f = 0; f < featureCount; f++) {
-      const sorted = order[f];
-      const x = values[f];
-      const index = this.#index;
-      const out = this.#values;
-      let at = f * n;
-      if (active === null) {
-        index.set(sorted, at);
-        for (let k = 0; k < n; k++) out[at + k] = x[sorted[k]];
-      } else {
-        for (let k = 0; k < rowCount; k++) {
-          const row = sorted[k];
-          if (active[row] !== 0) {
-            index[at] = row;
-            out[at] = x[row];
-            at++;
+    const sortedValues = data.sorted;
+    // A single fit of all rows works in the prepared buffers themselves; otherwise it copies
+    // the active rows, reading each feature's values in sorted order (not row by row).
+    const owned = takeSingleUse(data);
+    const ownIndex =
+      owned && active === null && sortedValues !== undefined ? featureMajor(order, n) : undefined;
+    const ownValues =
+      ownIndex !== undefined && sortedValues !== undefined
+        ? featureMajor(sortedValues, n)
+        : undefined;
+    if (ownIndex !== undefined && ownValues !== undefined) {
+      this.#index = ownIndex;
+      this.#values = ownValues;
+    } else {
+      this.#index = new Int32Array(featureCount * n);
+      this.#values = new Float32Array(featureCount * n);
+      for (let f = 0; f < featureCount; f++) {
+        const sorted = order[f];
+        const x = values[f];
+        const inOrder = sortedValues?.[f];
+        const index = this.#index;
+        const out = this.#values;
+        let at = f * n;
+        if (active === null) {
+          index.set(sorted, at);
+          if (inOrder !== undefined) out.set(inOrder, at);
+          else for (let k = 0; k < n; k++) out[at + k] = x[sorted[k]];
+        } else if (inOrder !== undefined) {
+          for (let k = 0; k < rowCount; k++) {
+            const row = sorted[k];
+            if (active[row] !== 0) {
+              index[at] = row;
+              out[at] = inOrder[k];
+              at++;
+            }
+          }
+        } else {
+          for (let k = 0; k < rowCount; k++) {
+            const row = sorted[k];
+            if (active[row] !== 0) {
+              index[at] = row;
+              out[at] = x[row];
+              at++;
+            }
           }
         }
       }

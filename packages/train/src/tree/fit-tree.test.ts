@@ -2,7 +2,7 @@ import { Frame, MlopsError } from "@mlops/core";
 import { describe, expect, it } from "vitest";
 import { fitTree } from "./fit-tree.js";
 import { predictTree } from "./predict.js";
-import { MISSING_BIN, prepareTreeData } from "./tree-data.js";
+import { MISSING_BIN, markSingleUse, prepareTreeData } from "./tree-data.js";
 
 function dataset(n: number, seed: number): { frame: Frame; y: Float64Array; names: string[] } {
   let state = seed >>> 0;
@@ -54,6 +54,66 @@ describe("prepareTreeData", () => {
       }
       for (let k = present; k < 500; k++) expect(Number.isNaN(values[order[k]])).toBe(true);
     }
+  });
+
+  it("keeps each feature's values in sorted order too, signs, −0, ties and NaN included", () => {
+    const n = 3000;
+    const awkward = [0, -0, -1.5, 2.5, 1e-40, -1e-40, 3.4e38, -3.4e38, Number.NaN];
+    let state = 7;
+    const next = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const columns = {
+      signed: Float64Array.from({ length: n }, () => (next() - 0.5) * 1e6),
+      awkward: Float64Array.from({ length: n }, () => awkward[Math.floor(next() * awkward.length)]),
+      constant: new Float64Array(n).fill(-2),
+      missing: Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? Number.NaN : -i)),
+    };
+    const names = Object.keys(columns);
+    const data = prepareTreeData(
+      new Frame(
+        names.map(
+          (name) =>
+            [name, { kind: "number", values: columns[name as keyof typeof columns] }] as const,
+        ),
+        n,
+      ),
+      names,
+      { splitter: "best" },
+    );
+    for (let f = 0; f < names.length; f++) {
+      const sorted = data.sorted![f];
+      expect(sorted.buffer).toBeInstanceOf(SharedArrayBuffer);
+      for (let k = 0; k < n; k++) {
+        const expected = data.values![f][data.order![f][k]];
+        if (!Object.is(sorted[k], expected)) {
+          expect.fail(`${names[f]}[${k}]: ${sorted[k]}, expected ${expected}`);
+        }
+      }
+    }
+  });
+
+  it("lets a fit prepared for itself work in its buffers, with the same tree, once", () => {
+    const { frame: wide, y, names: columns } = dataset(2000, 9);
+    const params = { maxDepth: 6 };
+    const reusable = prepareTreeData(wide, columns, { splitter: "best" });
+    const once = markSingleUse(prepareTreeData(wide, columns, { splitter: "best" }));
+    const expected = fitTree(reusable, y, undefined, undefined, params);
+    expect(fitTree(once, y, undefined, undefined, params)).toEqual(expected);
+    // The reusable data still fits the same tree; the single-use data refuses a second fit.
+    expect(fitTree(reusable, y, undefined, undefined, params)).toEqual(expected);
+    expect(() => fitTree(once, y, undefined, undefined, params)).toThrow(/prepared for one fit/);
+    expect(() => fitTree(once, y, undefined, Int32Array.from([0, 1, 2]), params)).toThrow(
+      /prepared for one fit/,
+    );
+    // Its buffers were worked in: the presorted order is no longer sorted.
+    const order = once.order![0];
+    const values = once.values![0];
+    let sorted = true;
+    for (let k = 1; k < order.length; k++)
+      if (values[order[k - 1]] > values[order[k]]) sorted = false;
+    expect(sorted).toBe(false);
   });
 
   it("bins values so that x <= edges[code] and x > edges[code - 1]", () => {

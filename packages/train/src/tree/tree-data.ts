@@ -1,4 +1,5 @@
 import { type Frame, MlopsError } from "@mlops/core";
+import { sortFloat64 } from "@mlops/core/internal";
 import { featureColumns } from "../estimator/training.js";
 import { resolveSplitter, type TreeSplitter } from "./params.js";
 
@@ -34,6 +35,12 @@ export interface TreeData {
    * missing value last.
    */
   readonly order?: readonly Int32Array[];
+  /**
+   * `"best"`: each feature's values in `order`'s order (ascending, NaN last):
+   * `sorted[f][k] === values[f][order[f][k]]`, so a fit reads them in sequence rather than
+   * gathering them row by row.
+   */
+  readonly sorted?: readonly Float32Array[];
   /** `"hist"`: each feature's bin code per row; `MISSING_BIN` (255) for a missing value. */
   readonly codes?: readonly Uint8Array[];
   /**
@@ -105,11 +112,64 @@ export function prepareTreeColumns(
   const names = Object.freeze([...featureNames]);
   const missingCounts = new Int32Array(shared(4 * columns.length));
   if (splitter === "best") {
-    const { values, order } = presort(columns, names, rowCount, missingCounts);
-    return { rowCount, featureNames: names, splitter, missingCounts, values, order };
+    const { values, order, sorted } = presort(columns, names, rowCount, missingCounts);
+    return { rowCount, featureNames: names, splitter, missingCounts, values, order, sorted };
   }
   const { codes, edges, binCounts } = binColumns(columns, names, rowCount, bins, missingCounts);
   return { rowCount, featureNames: names, splitter, missingCounts, codes, edges, binCounts };
+}
+
+/** Data prepared for one fit (`markSingleUse`): whether that fit has taken its buffers. */
+const singleUse = new WeakMap<TreeData, "ready" | "taken">();
+
+/**
+ * Marks `data` as prepared for one fit only (`DecisionTreeRegressor.fit`): that fit may then
+ * work in `data`'s own sorted buffers instead of copies of them, leaving them unusable.
+ */
+export function markSingleUse(data: TreeData): TreeData {
+  singleUse.set(data, "ready");
+  return data;
+}
+
+/**
+ * True once for data marked by `markSingleUse` (the caller now owns its buffers), false for
+ * other data; throws for marked data whose buffers a fit has already taken.
+ */
+export function takeSingleUse(data: TreeData): boolean {
+  const state = singleUse.get(data);
+  if (state === "taken") {
+    throw new MlopsError(
+      "argument_invalid",
+      "fitTree: this tree data was prepared for one fit and has been fitted already; prepare it again",
+    );
+  }
+  if (state === undefined) return false;
+  singleUse.set(data, "taken");
+  return true;
+}
+
+/**
+ * The per-feature views `parts` (feature f at `f * n` of one buffer, as `presort` lays them
+ * out) as one feature-major array, or undefined when they are laid out otherwise.
+ */
+export function featureMajor<T extends Int32Array | Float32Array>(
+  parts: readonly T[],
+  n: number,
+): T | undefined {
+  const first = parts[0];
+  if (first === undefined) return undefined;
+  for (let f = 0; f < parts.length; f++) {
+    const part = parts[f];
+    if (part.buffer !== first.buffer || part.byteOffset !== 4 * n * f || part.length !== n) {
+      return undefined;
+    }
+  }
+  const View = first.constructor as new (
+    buffer: ArrayBufferLike,
+    offset: number,
+    length: number,
+  ) => T;
+  return new View(first.buffer, 0, n * parts.length);
 }
 
 function shared(bytes: number): SharedArrayBuffer {
@@ -128,21 +188,25 @@ function infinityError(name: string, row: number, value: number): MlopsError {
 // ------------------------------------------------------------------ presort ("best")
 
 /**
- * Float32 columns and, per feature, row indices in ascending value order. A stable LSD radix
- * sort on the float32 bit patterns (made order-preserving as unsigned keys): three passes of
- * 11, 11 and 10 bits, each pass skipped when one bucket holds every key.
+ * Float32 columns and, per feature, row indices in ascending value order and the values in that
+ * order. A stable LSD radix sort on the float32 bit patterns (made order-preserving as unsigned
+ * keys): three passes of 11, 11 and 10 bits, each pass skipped when one bucket holds every key;
+ * the sorted values are the sorted keys turned back into bits. Each of the three is one
+ * feature-major buffer (feature f at `f * n`), the layout `ExactSplitter` works in.
  */
 function presort(
   columns: readonly Float64Array[],
   names: readonly string[],
   n: number,
   missingCounts: Int32Array,
-): { values: Float32Array[]; order: Int32Array[] } {
+): { values: Float32Array[]; order: Int32Array[]; sorted: Float32Array[] } {
   const featureCount = columns.length;
   const valueBuffer = shared(4 * n * featureCount);
   const orderBuffer = shared(4 * n * featureCount);
+  const sortedBuffer = shared(4 * n * featureCount);
   const values: Float32Array[] = [];
   const order: Int32Array[] = [];
+  const sortedValues: Float32Array[] = [];
   const keysA = new Uint32Array(n);
   const keysB = new Uint32Array(n);
   const rowsA = new Int32Array(n);
@@ -153,14 +217,17 @@ function presort(
     const x32 = new Float32Array(valueBuffer, 4 * n * f, n);
     const bits = new Uint32Array(valueBuffer, 4 * n * f, n);
     const sorted = new Int32Array(orderBuffer, 4 * n * f, n);
+    const sortedX = new Float32Array(sortedBuffer, 4 * n * f, n);
+    const sortedBits = new Uint32Array(sortedBuffer, 4 * n * f, n);
     values.push(x32);
     order.push(sorted);
-    for (let i = 0; i < n; i++) x32[i] = column[i];
+    sortedValues.push(sortedX);
     // Non-missing rows first, keyed; missing rows appended after the sort.
     counts.fill(0);
     let m = 0;
     let missing = 0;
     for (let i = 0; i < n; i++) {
+      x32[i] = column[i];
       const v = x32[i];
       if (Number.isNaN(v)) {
         missing++;
@@ -179,21 +246,34 @@ function presort(
       m++;
     }
     missingCounts[f] = missing;
+    // The passes that order something: a digit whose one bucket holds every key does not.
+    const passes: number[] = [];
+    for (let pass = 0; pass < 3 && m > 0; pass++) {
+      if (counts[pass * 2048 + ((keysA[0] >>> (pass * 11)) & 2047)] !== m) passes.push(pass);
+    }
     let keys = keysA;
     let rows = rowsA;
     let keysOut = keysB;
     let rowsOut = rowsB;
-    for (let pass = 0; pass < 3; pass++) {
-      const base = pass * 2048;
-      const shift = pass * 11;
-      // One bucket holds every key: this digit orders nothing.
-      const firstKey = m > 0 ? keys[0] : 0;
-      if (m === 0 || counts[base + ((firstKey >>> shift) & 2047)] === m) continue;
+    for (let p = 0; p < passes.length; p++) {
+      const base = passes[p] * 2048;
+      const shift = passes[p] * 11;
       let total = 0;
       for (let d = 0; d < 2048; d++) {
         const c = counts[base + d];
         counts[base + d] = total;
         total += c;
+      }
+      if (p === passes.length - 1) {
+        // The last pass writes the order and the values (a key back to its bits: a set top bit
+        // was a positive value's sign flipped, else every bit was) where they stay.
+        for (let i = 0; i < m; i++) {
+          const key = keys[i];
+          const slot = counts[base + ((key >>> shift) & 2047)]++;
+          sorted[slot] = rows[i];
+          sortedBits[slot] = key >= 0x80000000 ? key ^ 0x80000000 : ~key;
+        }
+        break;
       }
       for (let i = 0; i < m; i++) {
         const key = keys[i];
@@ -208,13 +288,21 @@ function presort(
       rows = rowsOut;
       rowsOut = swapRows;
     }
-    sorted.set(rows.subarray(0, m));
+    if (passes.length === 0) {
+      // Already in order (every key equal, or at most one).
+      for (let i = 0; i < m; i++) {
+        const key = keys[i];
+        sorted[i] = rows[i];
+        sortedBits[i] = key >= 0x80000000 ? key ^ 0x80000000 : ~key;
+      }
+    }
     if (missing > 0) {
       let at = m;
       for (let i = 0; i < n; i++) if (Number.isNaN(x32[i])) sorted[at++] = i;
+      sortedX.fill(Number.NaN, m);
     }
   }
-  return { values, order };
+  return { values, order, sorted: sortedValues };
 }
 
 // ------------------------------------------------------------------ bins ("hist")
@@ -262,7 +350,7 @@ function binColumns(
         sample[m++] = v;
       }
     }
-    const sorted = sample.subarray(0, m).sort();
+    const sorted = sortFloat64(sample.subarray(0, m));
     const edge = binEdges(sorted, maxBins);
     const edgeArray = new Float64Array(shared(8 * edge.length), 0, edge.length);
     edgeArray.set(edge);
