@@ -97,17 +97,12 @@ export class ExactSplitter implements NodeSplitter {
     this.#y = y;
     this.#weight = weight;
     const order = data.order!;
-    const values = data.values!;
-    const sortedValues = data.sorted;
+    const sortedValues = data.sorted!;
     // A single fit of all rows works in the prepared buffers themselves; otherwise it copies
     // the active rows, reading each feature's values in sorted order (not row by row).
-    const owned = takeSingleUse(data);
-    const ownIndex =
-      owned && active === null && sortedValues !== undefined ? featureMajor(order, n) : undefined;
-    const ownValues =
-      ownIndex !== undefined && sortedValues !== undefined
-        ? featureMajor(sortedValues, n)
-        : undefined;
+    const owned = takeSingleUse(data) && active === null;
+    const ownIndex = owned ? featureMajor(order, n) : undefined;
+    const ownValues = owned ? featureMajor(sortedValues, n) : undefined;
     if (ownIndex !== undefined && ownValues !== undefined) {
       this.#index = ownIndex;
       this.#values = ownValues;
@@ -116,30 +111,19 @@ export class ExactSplitter implements NodeSplitter {
       this.#values = new Float32Array(featureCount * n);
       for (let f = 0; f < featureCount; f++) {
         const sorted = order[f];
-        const x = values[f];
-        const inOrder = sortedValues?.[f];
+        const inOrder = sortedValues[f];
         const index = this.#index;
         const out = this.#values;
         let at = f * n;
         if (active === null) {
           index.set(sorted, at);
-          if (inOrder !== undefined) out.set(inOrder, at);
-          else for (let k = 0; k < n; k++) out[at + k] = x[sorted[k]];
-        } else if (inOrder !== undefined) {
-          for (let k = 0; k < rowCount; k++) {
-            const row = sorted[k];
-            if (active[row] !== 0) {
-              index[at] = row;
-              out[at] = inOrder[k];
-              at++;
-            }
-          }
+          out.set(inOrder, at);
         } else {
           for (let k = 0; k < rowCount; k++) {
             const row = sorted[k];
             if (active[row] !== 0) {
               index[at] = row;
-              out[at] = x[row];
+              out[at] = inOrder[k];
               at++;
             }
           }
@@ -164,7 +148,7 @@ export class ExactSplitter implements NodeSplitter {
     this.#scratchIndex = new Int32Array(n);
     this.#scratchValues = new Float32Array(n);
     this.#skip = new Uint8Array(featureCount);
-    this.#columns = values;
+    this.#columns = data.values!;
     this.#order = new Int32Array(n);
     if (active === null) for (let i = 0; i < n; i++) this.#order[i] = i;
     else {

@@ -38,7 +38,7 @@ export interface TreeData {
   /**
    * `"best"`: each feature's values in `order`'s order (ascending, NaN last):
    * `sorted[f][k] === values[f][order[f][k]]`, so a fit reads them in sequence rather than
-   * gathering them row by row.
+   * gathering them row by row. The exact splitter needs it with `values` and `order`.
    */
   readonly sorted?: readonly Float32Array[];
   /** `"hist"`: each feature's bin code per row; `MISSING_BIN` (255) for a missing value. */
