@@ -7,6 +7,8 @@ export default defineConfig({
     "testing/index": "src/testing/index.ts",
     // Shared by the packages (the CLI toolkit, number format): `@mlops/core/internal`.
     "internal/index": "src/internal/index.ts",
+    // What a batch-scoring worker thread loads: `@mlops/core/internal/scoring`.
+    "internal/scoring": "src/internal/scoring.ts",
     cli: "src/cli/bin.ts",
   },
   format: ["esm", "cjs"],

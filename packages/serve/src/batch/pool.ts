@@ -62,8 +62,11 @@ export class WorkerScorer implements BatchScorer {
     };
   }
 
-  /** Starts `threads` workers and compiles the model in each. */
-  static async open(threads: number, artifact: Uint8Array, source: string): Promise<WorkerScorer> {
+  /**
+   * Starts `threads` workers, which begin loading their modules at once (the caller goes on
+   * with other work meanwhile); `load` then compiles the model in each.
+   */
+  static start(threads: number): WorkerScorer {
     const path = batchWorkerPath();
     if (path === undefined) {
       throw new MlopsError(
@@ -72,23 +75,31 @@ export class WorkerScorer implements BatchScorer {
           "(npm run build) or score with workers: 0",
       );
     }
-    const pool = new ThreadPool({
-      module: path,
-      size: threads,
-      perThread: 2,
-      name: "batch scoring",
-      // Encoding makes many short-lived strings; a small young generation keeps each worker's
-      // heap (and the process's RSS) small, at no measurable cost in speed.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-    });
+    return new WorkerScorer(
+      new ThreadPool({
+        module: path,
+        size: threads,
+        perThread: 2,
+        name: "batch scoring",
+        // Encoding makes many short-lived strings; a small young generation keeps each worker's
+        // heap (and the process's RSS) small, at no measurable cost in speed.
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      }),
+    );
+  }
+
+  /** Compiles the model in every thread; closes the pool if one fails. */
+  async load(artifact: Uint8Array, source: string): Promise<this> {
     try {
       const init: BatchWorkerRequest = { type: "init", artifact, source };
-      await Promise.all(Array.from({ length: threads }, (_, index) => pool.runOn(index, init)));
+      await Promise.all(
+        Array.from({ length: this.threads }, (_, index) => this.#pool.runOn(index, init)),
+      );
     } catch (error) {
-      await pool.close();
+      await this.close();
       throw error;
     }
-    return new WorkerScorer(pool);
+    return this;
   }
 
   score<R extends BatchResult = BatchResult>(task: ScoringTask): Promise<R> {
@@ -101,6 +112,7 @@ export class WorkerScorer implements BatchScorer {
     );
   }
 
+  /** Terminates the threads (again: a no-op). */
   close(): Promise<void> {
     return this.#pool.close();
   }

@@ -38,7 +38,7 @@ import {
   readManifest,
   writeManifest,
 } from "./manifest.js";
-import { type BatchScorer, InThreadScorer, WorkerScorer } from "./pool.js";
+import { type BatchScorer, batchWorkerPath, InThreadScorer, WorkerScorer } from "./pool.js";
 import type {
   BatchResult,
   CsvChunkResult,
@@ -174,8 +174,26 @@ const DEFAULT_NAME = "{name}{ext}";
  */
 export async function scoreBatch(options: ScoreBatchOptions): Promise<BatchSummary> {
   const started = performance.now();
-  const cwd = options.cwd ?? process.cwd();
   const settings = checkOptions(options);
+  // The worker threads load their modules while this thread finds the inputs and the model.
+  const early =
+    settings.workers > 0 && batchWorkerPath() !== undefined
+      ? WorkerScorer.start(settings.workers)
+      : undefined;
+  try {
+    return await runBatch(options, settings, started, early);
+  } finally {
+    await early?.close();
+  }
+}
+
+async function runBatch(
+  options: ScoreBatchOptions,
+  settings: Settings,
+  started: number,
+  early: WorkerScorer | undefined,
+): Promise<BatchSummary> {
+  const cwd = options.cwd ?? process.cwd();
   const inputFormat = pickFormat(options.inputFormat, "inputFormat");
   const outputFormat = pickFormat(options.outputFormat, "outputFormat");
   const output = resolve(cwd, options.output);
@@ -305,10 +323,11 @@ export async function scoreBatch(options: ScoreBatchOptions): Promise<BatchSumma
   const source = `models:/${model.name}/${model.version}`;
   const todo = manifest.files.filter((file) => file.status !== "done");
   const threads = todo.length === 0 ? 0 : settings.workers;
+  if (threads === 0) await early?.close();
   const scorer: BatchScorer =
     threads === 0
       ? new InThreadScorer(artifactBytes, source)
-      : await WorkerScorer.open(threads, artifactBytes, source);
+      : await (early ?? WorkerScorer.start(threads)).load(artifactBytes, source);
 
   const estimated = await estimateRows(todo, sources);
   const summaries: BatchFileSummary[] = [];

@@ -1,28 +1,28 @@
 // The per-batch work of a batch run: predict, assemble the output columns and, for row-wise text
 // formats, encode them. Runs on a worker thread (worker.ts) or, with `workers: 0`, in-thread.
+// Only @mlops/core/internal/scoring: each worker thread loads this module and what it imports.
 import {
+  ByteBuffer,
   type Column,
   createPredictor,
   decodeArtifact,
+  encodeCsv,
+  encodeJsonl,
+  encodeParquetBatch,
   Frame,
   type FrameOrigin,
-  formats,
   type InvalidRow,
-  MlopsError,
-  type Predictor,
-  type ReadOptions,
-} from "@mlops/core";
-import {
-  ByteBuffer,
-  encodeParquetBatch,
   MAX_NUMBER_CHARS,
+  MlopsError,
   NumberText,
   type ParquetBatch,
   type ParquetChunk,
   type ParquetChunkFile,
+  type Predictor,
+  type ReadOptions,
   readCsvChunk,
   readParquetChunk,
-} from "@mlops/core/internal";
+} from "@mlops/core/internal/scoring";
 
 /** How a batch's output frame is built from the input batch and the predictions. */
 export interface OutputPlan {
@@ -175,12 +175,14 @@ async function finish(
     return { id, rowCount: output.rowCount, parquet, failed };
   }
   if (encode) {
-    const format = formats[encode.format];
-    const bytes = format.encode!(new Frame(columns, output.rowCount), {
-      first: encode.first,
-      path: encode.path,
-      delimiter: encode.delimiter,
-    });
+    const bytes = (encode.format === "csv" ? encodeCsv : encodeJsonl)(
+      new Frame(columns, output.rowCount),
+      {
+        first: encode.first,
+        path: encode.path,
+        delimiter: encode.delimiter,
+      },
+    );
     return { id, rowCount: output.rowCount, bytes, failed };
   }
   return { id, rowCount: output.rowCount, columns, failed };

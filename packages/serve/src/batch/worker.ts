@@ -1,8 +1,7 @@
 // The batch-scoring worker module (built to dist/batch-worker.js), run by core's ThreadPool:
 // compiles the model once from the artifact bytes it is sent, then scores every batch posted to
 // it, moving the encoded output back instead of copying it.
-import type { Predictor } from "@mlops/core";
-import { transferResult } from "@mlops/core/internal";
+import { type Predictor, transferResult } from "@mlops/core/internal/scoring";
 import { type BatchResult, loadPredictor, runTask, type ScoringTask } from "./scorer.js";
 
 /** Messages to a batch worker. */
