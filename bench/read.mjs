@@ -2,17 +2,26 @@
 // streaming CSV read and (when their writers exist) Parquet and Arrow reads of the same data.
 //
 //   npm run build --workspace @mlops/core   # the script imports the built package
-//   node --expose-gc bench/read.mjs [--rows 1000000] [--runs 3]
+//   node --expose-gc bench/read.mjs [--rows 1000000] [--runs 3] [--baseline DIR]
 //
 // Each of our reads runs in a fresh `node --expose-gc` child so its peak memory (max RSS minus
 // the RSS just before the read) is not polluted by earlier runs; pandas reads in a fresh process
 // per run too. Wall times: the median of the runs with the min–max spread; the load is printed.
+//
+// A child imports @mlops/core, reads the file, then reads it again, and reports three times:
+// the import, the first read ("read", the table's main column, as pandas' read_csv is timed
+// after `import pandas`) and the second read ("again"). Libraries a format needs (Arrow,
+// Parquet) load on their first use since 898b5db, inside the first read; they used to load with
+// @mlops/core. So "import + read" compares builds fairly, and "again" is a read with everything
+// loaded. Peak memory: the max RSS minus the RSS before the read ("peak mem", as pandas'), and
+// minus the RSS before the import ("+ import": the libraries' code counted on both builds,
+// wherever it loads). `--baseline DIR` runs the same children against the built @mlops/core of another
+// checkout (before/after in one run; the files are written by this checkout's build).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { formats, readFrame, streamFrames, writeFrame } from "../packages/core/dist/index.js";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadLine, PYTHON, ROOT, spread, summary } from "./lib.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -41,29 +50,44 @@ function frameBytes(frame) {
 
 // ------------------------------------------------------------------ child: one measured read
 
-async function child(kind, path) {
+async function child(kind, path, coreDir) {
   globalThis.gc?.();
-  const before = process.memoryUsage().rss;
-  const start = performance.now();
-  let rows = 0;
-  let bytes = 0;
-  let columns = 0;
-  if (kind === "stream") {
-    for await (const batch of streamFrames(path, { batchSize: 65_536 })) {
-      rows += batch.rowCount;
-      bytes = Math.max(bytes, frameBytes(batch));
-      columns = batch.columnCount;
+  const beforeImport = process.memoryUsage().rss;
+  const importStart = performance.now();
+  const core = await import(pathToFileURL(join(coreDir, "packages/core/dist/index.js")).href);
+  const importSeconds = (performance.now() - importStart) / 1000;
+  globalThis.gc?.();
+  const read = async () => {
+    let rows = 0;
+    let bytes = 0;
+    let columns = 0;
+    if (kind === "stream") {
+      for await (const batch of core.streamFrames(path, { batchSize: 65_536 })) {
+        rows += batch.rowCount;
+        bytes = Math.max(bytes, frameBytes(batch));
+        columns = batch.columnCount;
+      }
+    } else {
+      const frame = await core.readFrame(path);
+      rows = frame.rowCount;
+      bytes = frameBytes(frame);
+      columns = frame.columnCount;
     }
-  } else {
-    const frame = await readFrame(path);
-    rows = frame.rowCount;
-    bytes = frameBytes(frame);
-    columns = frame.columnCount;
-  }
+    return { rows, bytes, columns };
+  };
+  const before = process.memoryUsage().rss;
+  let start = performance.now();
+  const { rows, bytes, columns } = await read();
   const seconds = (performance.now() - start) / 1000;
-  const peakBytes = process.resourceUsage().maxRSS * 1024 - before;
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  const peakBytes = maxRss - before;
+  const peakWithImport = maxRss - beforeImport;
+  globalThis.gc?.();
+  start = performance.now();
+  await read();
+  const againSeconds = (performance.now() - start) / 1000;
   process.stdout.write(
-    `${JSON.stringify({ seconds, peakBytes, frameBytes: bytes, rows, columns })}\n`,
+    `${JSON.stringify({ seconds, importSeconds, againSeconds, peakBytes, peakWithImport, frameBytes: bytes, rows, columns })}\n`,
   );
 }
 
@@ -108,20 +132,21 @@ async function generate(path, rows) {
 }
 
 /** Runs `kind` in fresh child processes: every wall time, the largest peak memory. */
-function measure(kind, path, runs) {
+function measure(kind, path, runs, coreDir = ROOT) {
   const results = [];
   for (let run = 0; run < runs; run++) {
-    const done = spawnSync(process.execPath, ["--expose-gc", SCRIPT, "--child", kind, path], {
-      encoding: "utf8",
-      maxBuffer: 16 * MB,
-    });
+    const args = ["--expose-gc", SCRIPT, "--child", kind, path, coreDir];
+    const done = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 16 * MB });
     if (done.status !== 0) throw new Error(`${kind} read failed:\n${done.stderr}`);
     results.push(JSON.parse(done.stdout.trim().split("\n").at(-1)));
   }
   return {
     ...results[0],
     seconds: summary(results.map((result) => result.seconds)),
+    withImport: summary(results.map((result) => result.importSeconds + result.seconds)),
+    again: summary(results.map((result) => result.againSeconds)),
     peakBytes: Math.max(...results.map((result) => result.peakBytes)),
+    peakWithImport: Math.max(...results.map((result) => result.peakWithImport)),
   };
 }
 
@@ -150,6 +175,8 @@ function pandas(path, runs, floatPrecision) {
 
 /** Writes the CSV's data as `extension` with our writer (once), or says why it cannot. */
 async function convert(csvPath, format, extension) {
+  // Imported here, not at the top: the children run this script too, and time their import.
+  const { formats, readFrame, writeFrame } = await import("../packages/core/dist/index.js");
   const path = csvPath.replace(/\.csv$/, extension);
   if (!formats[format]) return { skipped: `no ${format} format in this build` };
   try {
@@ -163,16 +190,23 @@ async function convert(csvPath, format, extension) {
 }
 
 function row(label, result, reference) {
-  if (result.skipped) return `${label.padEnd(26)} skipped: ${result.skipped}`;
+  if (result.skipped) return `${label.padEnd(30)} skipped: ${result.skipped}`;
   const ratio = result.peakBytes / result.frameBytes;
   const versus =
     reference && !reference.skipped
       ? `${(result.seconds.median / reference.seconds.median).toFixed(2)}×`
       : "";
+  const seconds = (value) => value.toFixed(3);
   return [
-    label.padEnd(26),
-    spread(result.seconds, " s", (value) => value.toFixed(3)).padStart(26),
+    label.padEnd(30),
+    spread(result.seconds, " s", seconds).padStart(26),
+    (result.withImport ? spread(result.withImport, " s", seconds) : "-").padStart(26),
+    (result.again ? spread(result.again, " s", seconds) : "-").padStart(26),
     `${(result.peakBytes / MB).toFixed(1)} MB`.padStart(11),
+    (result.peakWithImport === undefined
+      ? "-"
+      : `${(result.peakWithImport / MB).toFixed(1)} MB`
+    ).padStart(11),
     `${(result.frameBytes / MB).toFixed(1)} MB`.padStart(11),
     `${ratio.toFixed(2)}×`.padStart(8),
     versus.padStart(9),
@@ -188,40 +222,67 @@ async function main() {
   console.log(`${csvPath}: ${rows} rows × ${COLUMNS} columns, ${(size / MB).toFixed(1)} MB`);
   console.log(
     `node ${process.version}, median (min–max) of ${runs} fresh processes per side; ` +
-      "memory = max RSS − RSS before the read",
+      "memory = max RSS − RSS before the read (+ import: before importing @mlops/core)",
   );
   console.log(`${await loadLine()}\n`);
 
+  const baselineOption = process.argv.indexOf("--baseline");
+  const baseline =
+    baselineOption < 0
+      ? undefined
+      : isAbsolute(process.argv[baselineOption + 1])
+        ? process.argv[baselineOption + 1]
+        : resolve(process.argv[baselineOption + 1]);
   const reference = pandas(csvPath, runs);
   const results = [
     ["pandas.read_csv", reference],
     ["pandas (round_trip floats)", pandas(csvPath, runs, "round_trip")],
-    ["@mlops csv read", measure("read", csvPath, runs)],
-    ["@mlops csv stream (64Ki)", measure("stream", csvPath, runs)],
+  ];
+  const reads = [
+    ["csv read", "read", { path: csvPath }],
+    ["csv stream (64Ki)", "stream", { path: csvPath }],
   ];
   for (const [format, extension] of [
     ["parquet", ".parquet"],
     ["arrow", ".arrow"],
   ]) {
-    const converted = await convert(csvPath, format, extension);
-    results.push([
-      `@mlops ${format} read`,
-      converted.skipped ? converted : measure("read", converted.path, runs),
-    ]);
+    reads.push([`${format} read`, "read", await convert(csvPath, format, extension)]);
+  }
+  for (const [label, kind, file] of reads) {
+    // Ours and the baseline's run by run, interleaved, so a change in load falls on both.
+    const sides =
+      baseline === undefined
+        ? [["@mlops", ROOT]]
+        : [
+            ["@mlops", ROOT],
+            ["baseline", baseline],
+          ];
+    const measured = sides.map(() => []);
+    for (let run = 0; run < runs && !file.skipped; run++) {
+      for (const [side, [, dir]] of sides.entries()) {
+        measured[side].push(measure(kind, file.path, 1, dir));
+      }
+    }
+    sides.forEach(([side], index) => {
+      results.push([`${side} ${label}`, file.skipped ? file : merge(measured[index])]);
+    });
   }
 
   console.log(
     [
-      "".padEnd(26),
-      "wall, median (min–max)".padStart(26),
+      "".padEnd(30),
+      "read, median (min–max)".padStart(26),
+      "import + read".padStart(26),
+      "again (2nd read)".padStart(26),
       "peak mem".padStart(11),
+      "+ import".padStart(11),
       "frame".padStart(11),
       "mem/frm".padStart(8),
       "/pandas".padStart(9),
     ].join("  "),
   );
   for (const [label, result] of results) console.log(row(label, result, reference));
-  const ours = results[2][1];
+  const ours = results.find(([label]) => label === "@mlops csv read")[1];
   if (!reference.skipped) {
     console.log(
       `\nours / pandas: ${(ours.seconds.median / reference.seconds.median).toFixed(2)}× the time; ` +
@@ -232,5 +293,18 @@ async function main() {
   writeFileSync(join(DATA, "read-results.json"), `${JSON.stringify(results, null, 2)}\n`);
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4]);
+/** Single-run measurements of one read as one result: medians and spreads over the runs. */
+function merge(parts) {
+  const all = (key) => summary(parts.map((part) => part[key].median));
+  return {
+    ...parts[0],
+    seconds: all("seconds"),
+    withImport: all("withImport"),
+    again: all("again"),
+    peakBytes: Math.max(...parts.map((part) => part.peakBytes)),
+    peakWithImport: Math.max(...parts.map((part) => part.peakWithImport)),
+  };
+}
+
+if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4], process.argv[5]);
 else await main();
