@@ -1,4 +1,4 @@
-import { createRandom, Frame, MlopsError } from "@mlops/core";
+import { createRandom, Frame, MlopsError, numericColumn } from "@mlops/core";
 import { describe, expect, it } from "vitest";
 import { NotFittedError } from "../estimator/errors.js";
 import { RandomForestRegressor } from "../forest/random-forest.js";
@@ -249,6 +249,39 @@ describe("RandomSearch", () => {
     const means = search.cvResults.mean_test_rmse as number[];
     expect(search.bestScore).toBe(Math.min(...means));
     expect(search.bestEstimator.getParams().maxDepth).toBe(search.bestParams.maxDepth);
+  });
+});
+
+describe("tree fast path", () => {
+  it("scores each split rule on its own fold rows, as fitting clones on fold frames", async () => {
+    // Exact trees compare float32-rounded inputs, hist trees float64 ones: one search holding
+    // both keeps a fold's test rows per rule (each gathered and rounded once), and scores them
+    // as the estimators' own predict does. `a` takes 1 and 1 + 2⁻⁴⁰ (one float32 value): hist
+    // trees split there and send a test row of 1 + 2⁻⁴⁰ right, where rounded it would go left.
+    // Few distinct values (all in every fold's training rows), so the fast path's bins over all
+    // rows are the bins of each fold's clone.
+    const n = 300;
+    const coarse = new Frame({
+      a: numericColumn(Float64Array.from({ length: n }, (_, i) => 1 + (i % 2) * 2 ** -40)),
+      b: numericColumn(Float64Array.from({ length: n }, (_, i) => ((i * 11) % 13) + 0.1)),
+      y: numericColumn(Float64Array.from({ length: n }, (_, i) => (i % 2) * 10 + (i % 5) / 7)),
+    });
+    const options = {
+      estimator: new DecisionTreeRegressor({ seed: 5 }),
+      paramGrid: { splitter: ["best", "hist"], maxDepth: [2, 5] } as ParamGrid,
+      cv: 3,
+      returnTrainScore: true,
+      nJobs: 1,
+    };
+    const fast = await new GridSearch(options).fit(coarse, "y");
+    const slow = await new GridSearch({ ...options, fastPath: false }).fit(coarse, "y");
+    expect(fast.fastPath).toBe(true);
+    for (const key of Object.keys(fast.cvResults)) {
+      if (key.includes("_test_") || key.includes("_train_")) {
+        expect(fast.cvResults[key], key).toEqual(slow.cvResults[key]);
+      }
+    }
+    expect(fast.cvResults.param_splitter).toEqual(["best", "hist", "best", "hist"]);
   });
 });
 

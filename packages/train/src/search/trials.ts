@@ -83,7 +83,8 @@ export interface TrialResult {
 
 interface FoldCache {
   yTest?: Float64Array;
-  testColumns?: Float64Array[];
+  /** The fold's test rows of each feature, as the split rule reads them (rounded once). */
+  testColumns?: Partial<Record<SplitRule, Float64Array[]>>;
   trainFrame?: Frame;
   testFrame?: Frame;
 }
@@ -137,6 +138,8 @@ export class TrialRunner {
   #frame: Frame | undefined;
   readonly #y: Float64Array;
   readonly #featureColumns: Float64Array[];
+  /** `#featureColumns` as each split rule reads them (for train scores). */
+  readonly #trainColumns: Partial<Record<SplitRule, Float64Array[]>> = {};
 
   constructor(data: TrialData, constructors?: EstimatorConstructors) {
     this.#data = data;
@@ -203,22 +206,31 @@ export class TrialRunner {
     const prepared = this.#datasets.get(dataset);
     if (prepared === undefined) throw new Error(`no prepared tree data "${dataset}"`);
     const cache = this.#foldCache(task);
+    const rule = splitRuleOf(prepared.splitter);
     cache.yTest ??= gather(this.#y, fold.test);
-    cache.testColumns ??= this.#featureColumns.map((column) => gather(column, fold.test));
+    cache.testColumns ??= {};
+    // Every candidate scores on the same test rows: gather (and round) them once per fold.
+    let testColumns = cache.testColumns[rule];
+    if (testColumns === undefined) {
+      const gathered = this.#featureColumns.map((column) => gather(column, fold.test));
+      testColumns = ruleColumns(gathered, rule);
+      cache.testColumns[rule] = testColumns;
+    }
     const fitStart = performance.now();
     const trees = forest
       ? fitForestTrees(prepared, this.#y, fold.train, params, forest)
       : [fitTree(prepared, this.#y, undefined, fold.train, params)];
-    const rule = splitRuleOf(prepared.splitter);
     const fitEnd = performance.now();
-    const test = this.#scores(
-      cache.yTest,
-      predictMean(trees, cache.testColumns, fold.test.length, rule),
-    );
+    const test = this.#scores(cache.yTest, predictMean(trees, testColumns, fold.test.length));
     const scoreEnd = performance.now();
     let train: number[] | undefined;
     if (this.#data.returnTrainScore) {
-      const all = predictMean(trees, this.#featureColumns, this.#data.rowCount, rule);
+      let columns = this.#trainColumns[rule];
+      if (columns === undefined) {
+        columns = ruleColumns(this.#featureColumns, rule);
+        this.#trainColumns[rule] = columns;
+      }
+      const all = predictMean(trees, columns, this.#data.rowCount);
       train = this.#scores(gather(this.#y, fold.train), gather(all, fold.train));
     }
     return {
@@ -292,17 +304,21 @@ function fitForestTrees(
   return trees;
 }
 
+/** `columns` as trees of `rule` read them: rounded to float32 under `"float32_le"`. */
+function ruleColumns(columns: Float64Array[], rule: SplitRule): Float64Array[] {
+  return rule === "float32_le" ? float32Columns(columns) : columns;
+}
+
 /**
- * One tree's predictions, or a forest's: summed in tree order, then divided (as it predicts);
- * inputs rounded to float32 first under `"float32_le"`.
+ * One tree's predictions, or a forest's: summed in tree order, then divided (as it predicts),
+ * on columns already in the trees' split rule (`ruleColumns`).
  */
 function predictMean(
   trees: readonly TreeArrays[],
   columns: Float64Array[],
   rowCount: number,
-  rule: SplitRule,
 ): Float64Array {
-  if (rule === "float32_le") columns = float32Columns(columns);
+  if (trees.length === 1) return predictTree(trees[0], columns, rowCount);
   const sum = new Float64Array(rowCount);
   for (const tree of trees) {
     const predictions = predictTree(tree, columns, rowCount);
