@@ -96,7 +96,7 @@ export {
   writeParquetBatch,
 } from "../io/parquet-threads.js";
 export { ByteBuffer, MAX_NUMBER_CHARS, NumberText } from "../io/writer.js";
-export { treeImportances } from "../predict/tree.js";
+export { impurityImportances, treeImportances } from "../predict/tree.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

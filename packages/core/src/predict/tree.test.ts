@@ -10,7 +10,7 @@ import float32Reference from "./fixtures/float32_reference.json" with { type: "j
 import reference from "./fixtures/sklearn_reference.json" with { type: "json" };
 import { createPredictor } from "./predictor.js";
 import { nextFloat32Down } from "./split-rule.js";
-import { treeFeatureImportances } from "./tree.js";
+import { impurityImportances, treeFeatureImportances, treeImportances } from "./tree.js";
 
 interface TreeSpec {
   left: number[];
@@ -569,6 +569,27 @@ describe("treeFeatureImportances", () => {
     names.forEach((name, j) => {
       expect(importances[name]).toBeCloseTo(reference.tree.importances[j], 15);
     });
+  });
+
+  it("gives a grown tree's figures without checking it, and checks an artifact's tree", () => {
+    const spec = { ...base, nodeSamples: [10, 6, 4, 2, 4], impurity: [4, 2, 1, 0.5, 1] };
+    const tree = {
+      left: Int32Array.from(spec.left),
+      right: Int32Array.from(spec.right),
+      feature: Int32Array.from(spec.feature),
+      threshold: Float64Array.from(spec.threshold),
+      value: Float64Array.from(spec.value),
+      nodeSamples: Float64Array.from(spec.nodeSamples),
+      impurity: Float64Array.from(spec.impurity),
+    };
+    const [x, z] = impurityImportances(tree, 2, true);
+    expect(x).toBeCloseTo(24 / 31, 15);
+    expect(z).toBeCloseTo(7 / 31, 15);
+    expect([...impurityImportances(tree, 2, false)]).toEqual([24 / 10, 7 / 10]);
+    expect(impurityImportances(tree, 2, true)).toEqual(treeImportances(tree, 2, true, "tree."));
+    // Node 1's right child is node 1 itself: not a tree, and only the checked form says so.
+    const looped = { ...tree, right: Int32Array.of(2, 1, -1, -1, -1) };
+    expect(() => treeImportances(looped, 2, true, "tree.")).toThrow(/tree: node 1/);
   });
 
   it("needs nodeSamples and impurity, and a tree model", () => {

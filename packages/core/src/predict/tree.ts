@@ -532,7 +532,7 @@ export function treeImportances(
   normalize: boolean,
   prefix: string,
 ): Float64Array {
-  const { left, right, feature, nodeSamples, impurity } = tree;
+  const { nodeSamples, impurity } = tree;
   if (!nodeSamples || !impurity) {
     throw new MlopsError(
       "predictor_unsupported",
@@ -541,6 +541,25 @@ export function treeImportances(
     );
   }
   checkTree(tree, inputCount, prefix.replace(/\.$/, ""));
+  return impurityImportances(tree, inputCount, normalize);
+}
+
+/**
+ * `treeImportances` of a tree known to be well formed (one just grown, not read from an
+ * artifact): the same figures without walking the tree to check it first, which costs more than
+ * the sum itself on a deep tree (a forest's fit takes one per tree).
+ *
+ * @example
+ * impurityImportances(fittedTree, featureCount, true); // sums to 1
+ */
+export function impurityImportances(
+  tree: TreeArrays,
+  inputCount: number,
+  normalize: boolean,
+): Float64Array {
+  const { left, right, feature } = tree;
+  const nodeSamples = tree.nodeSamples!;
+  const impurity = tree.impurity!;
   const importances = new Float64Array(inputCount);
   for (let node = 0; node < left.length; node++) {
     const l = left[node];

@@ -1,5 +1,5 @@
 import type { TreeArrays as StoredTreeArrays } from "@mlops/core";
-import { treeImportances } from "@mlops/core/internal";
+import { impurityImportances } from "@mlops/core/internal";
 
 /**
  * One fitted regression tree: core's `TreeArrays` (the layout of `tree` and `ensemble`
@@ -158,5 +158,5 @@ export function treeLeafCount(tree: TreeArrays): number {
  * treeFeatureImportanceArray(tree, 3); // Float64Array [0.7, 0.3, 0]
  */
 export function treeFeatureImportanceArray(tree: TreeArrays, featureCount: number): Float64Array {
-  return treeImportances(tree, featureCount, true, "");
+  return impurityImportances(tree, featureCount, true);
 }
