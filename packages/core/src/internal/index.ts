@@ -97,6 +97,8 @@ export {
 } from "../io/parquet-threads.js";
 export { ByteBuffer, MAX_NUMBER_CHARS, NumberText } from "../io/writer.js";
 export { impurityImportances, treeImportances } from "../predict/tree.js";
+// The training profile's row sample: estimators predict those rows while they fit.
+export { samplePositions } from "../profile/edges.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

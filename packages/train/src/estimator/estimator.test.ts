@@ -219,4 +219,40 @@ describe("the training profile past its sample size", () => {
     expect(profile?.predictions).toEqual(expected);
     expect(profile?.predictions?.count).toBe(16_384);
   });
+
+  it("tells fitData the rows the profile will ask for, and takes their predictions from the model", () => {
+    const n = 20_000;
+    const x = Float64Array.from({ length: n }, (_, i) => (i * 7919) % 1000);
+    const frame = new Frame({
+      x: numericColumn(x),
+      y: numericColumn(Float64Array.from({ length: n }, (_, i) => i % 5)),
+    });
+    let asked: Int32Array | undefined;
+    profileFrame(frame, inferSchema(frame, { target: "y" }), {
+      predict: (sampled) => {
+        asked = sampled;
+        return new Float64Array(sampled.length);
+      },
+    });
+    // Predicts 7 for every row it was told of in fitData, through predictTrainingRows.
+    class KnowsItsRows extends FirstFeature {
+      seen: Int32Array | undefined;
+      protected override fitData(data: TrainingData): void {
+        super.fitData(data);
+        this.seen = data.profileRows;
+      }
+      protected override predictTrainingRows(_data: TrainingData, rows: Int32Array): Float64Array {
+        const same = this.seen?.length === rows.length && this.seen.every((r, i) => r === rows[i]);
+        return new Float64Array(rows.length).fill(same ? 7 : -1);
+      }
+    }
+    const model = new KnowsItsRows().fit(frame, "y");
+    expect(model.seen).toEqual(asked);
+    expect(model.trainingProfile?.predictions?.mean).toBe(7);
+    expect(new KnowsItsRows().fit(frame, "y", { profile: false }).seen).toBeUndefined();
+    // Small data: every row, and the default predictTrainingRows predicts them.
+    const small = frame.take(Int32Array.from({ length: 50 }, (_, i) => i * 3));
+    const plain = new FirstFeature().fit(small, "y");
+    expect(plain.trainingProfile?.predictions).toEqual(profileNumbers(small.numeric("x")));
+  });
 });

@@ -2,6 +2,7 @@ import {
   type ArtifactArray,
   type Column,
   createArtifact,
+  DEFAULT_PROFILE_SAMPLE,
   type Frame,
   Frame as FrameClass,
   inferSchema,
@@ -14,6 +15,7 @@ import {
   type TrainingProfile,
   widenSchema,
 } from "@mlops/core";
+import { samplePositions } from "@mlops/core/internal";
 import { NotFittedError } from "./errors.js";
 import { checkParamNames } from "./params.js";
 import {
@@ -149,6 +151,10 @@ export abstract class Estimator<Params extends object> {
       `${this.estimatorName}.fit`,
       this.categoryFeatures(),
     );
+    const profiled = options?.profile !== false;
+    // The rows the profile will ask predictions for, known before the fit: an estimator may
+    // predict them while it fits, more cheaply than after (see `predictTrainingRows`).
+    if (profiled) data.profileRows = samplePositions(data.rowCount, DEFAULT_PROFILE_SAMPLE);
     this.fitData(data);
     const schema = trainingSchema(data);
     const fitted: FittedState = {
@@ -159,18 +165,26 @@ export abstract class Estimator<Params extends object> {
       categories: data.categories,
     };
     this.#fitted = fitted;
-    if (options?.profile !== false) {
+    if (profiled) {
       // Predictions on the profile's row sample only: predicting every training row would cost
       // as much as the fit for a large ensemble.
       fitted.profile = profileFrame(trainingFrame(data), schema, {
-        predict: (rows) =>
-          this.predictColumns(
-            rows.length === data.rowCount ? data.columns : data.columns.map((c) => gather(c, rows)),
-            rows.length,
-          ),
+        predict: (rows) => this.predictTrainingRows(data, rows),
       });
     }
     return this;
+  }
+
+  /**
+   * The model's predictions on the training rows `rows` (ascending), for the training profile
+   * right after `fitData`. By default `predictColumns` on those rows; an estimator that already
+   * predicted `data.profileRows` while fitting returns those predictions when `rows` are they.
+   */
+  protected predictTrainingRows(data: TrainingData, rows: Int32Array): Float64Array {
+    return this.predictColumns(
+      rows.length === data.rowCount ? data.columns : data.columns.map((c) => gather(c, rows)),
+      rows.length,
+    );
   }
 
   /**

@@ -48,6 +48,12 @@ export interface TrainingData {
   /** Checked weights, or undefined when every row weighs 1. */
   sampleWeight: Float64Array | undefined;
   rowCount: number;
+  /**
+   * Set by `fit` when it will profile the training data: the rows (ascending) whose predictions
+   * the profile asks for after `fitData`. An ensemble may predict them tree by tree as it builds
+   * (each tree still in cache, on its worker thread) and return them from `predictTrainingRows`.
+   */
+  profileRows?: Int32Array;
 }
 
 /**

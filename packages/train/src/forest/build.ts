@@ -1,6 +1,7 @@
 import { fitTree } from "../tree/fit-tree.js";
 import type { TreeArrays } from "../tree/nodes.js";
 import type { DecisionTreeParams } from "../tree/params.js";
+import { predictTree } from "../tree/predict.js";
 import type { TreeData } from "../tree/tree-data.js";
 import { NumpyRandomState } from "./random-state.js";
 
@@ -17,6 +18,22 @@ export interface ForestJob {
   /** Rows drawn per tree; 0 = no bootstrap (every row, with `sampleWeight`). */
   bootstrapRows: number;
   params: DecisionTreeParams;
+  /**
+   * The training profile's rows as feature columns in the trees' split rule (rounded to float32
+   * for the exact splitter): each tree predicts them as soon as it is built, while its nodes are
+   * still in cache. Undefined when the fit makes no profile.
+   */
+  profileColumns?: Float64Array[];
+}
+
+/**
+ * Tree `index`'s predictions on the job's profile rows (`profileColumns`), or undefined without
+ * them.
+ */
+export function profilePredictions(job: ForestJob, tree: TreeArrays): Float64Array | undefined {
+  const columns = job.profileColumns;
+  if (columns === undefined) return undefined;
+  return predictTree(tree, columns, columns.length === 0 ? 0 : columns[0].length);
 }
 
 /**

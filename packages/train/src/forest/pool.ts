@@ -41,21 +41,63 @@ export function resolveJobs(nJobs: number | null, treeCount: number): number {
   return Math.max(1, Math.min(jobs, treeCount));
 }
 
-/** What a forest thread posts: a tree, or (from the pool's bootstrap) its error. */
+/** What a forest thread posts: a tree (and its profile predictions), or its error. */
 interface ForestMessage {
   jobId?: number;
   index?: number;
   tree?: TreeArrays;
+  predictions?: Float64Array;
   error?: ThreadError;
+}
+
+/** The trees of a forest built on threads, and their summed predictions on the profile rows. */
+export interface BuiltTrees {
+  trees: TreeArrays[];
+  /** Per profile row, the sum of the trees' predictions in tree order (with `profileColumns`). */
+  profileSum: Float64Array | undefined;
+}
+
+/**
+ * Adds per-tree predictions to a sum in tree order, whatever order the trees arrive in (a
+ * floating-point sum depends on its order: the forest's is tree 0, 1, 2, …). Holds only the
+ * trees that arrived ahead of a missing one.
+ */
+export class OrderedSum {
+  readonly sum: Float64Array;
+  readonly #waiting = new Map<number, Float64Array>();
+  #next = 0;
+
+  constructor(length: number) {
+    this.sum = new Float64Array(length);
+  }
+
+  /** Trees added to `sum` so far (0 … added − 1). */
+  get added(): number {
+    return this.#next;
+  }
+
+  add(index: number, values: Float64Array): void {
+    this.#waiting.set(index, values);
+    const { sum } = this;
+    for (;;) {
+      const ready = this.#waiting.get(this.#next);
+      if (ready === undefined) return;
+      this.#waiting.delete(this.#next);
+      for (let i = 0; i < sum.length; i++) sum[i] += ready[i];
+      this.#next++;
+    }
+  }
 }
 
 /**
  * Builds every tree of `job` on `jobs` threads of the process's forest pool and waits for them
  * (the calling thread blocks, so `fit` stays synchronous); trees come back in index order. The
  * threads take tree indices from a shared counter; the prepared data is shared, so a thread's
- * own heap holds one tree's scratch arrays only.
+ * own heap holds one tree's scratch arrays only. With `job.profileColumns` each thread also
+ * predicts those rows with each tree it builds, and the predictions are summed here in tree
+ * order as they arrive.
  */
-export function buildTreesInWorkers(job: ForestJob, jobs: number): TreeArrays[] {
+export function buildTreesInWorkers(job: ForestJob, jobs: number): BuiltTrees {
   const pool = sharedThreadPool({
     module: workerFile(),
     handler: "runForestJob",
@@ -65,6 +107,8 @@ export function buildTreesInWorkers(job: ForestJob, jobs: number): TreeArrays[] 
   const jobId = nextJobId++;
   const count = job.treeSeeds.length;
   const trees: (TreeArrays | undefined)[] = new Array(count).fill(undefined);
+  const profileRows = job.profileColumns?.[0]?.length ?? 0;
+  const sum = job.profileColumns === undefined ? undefined : new OrderedSum(profileRows);
   let failure: ThreadError | undefined;
   pool.runBlocking(
     (control) => ({ ...job, jobId, control }),
@@ -73,6 +117,9 @@ export function buildTreesInWorkers(job: ForestJob, jobs: number): TreeArrays[] 
       if (message.error !== undefined) failure ??= message.error;
       else if (message.jobId === jobId && message.index !== undefined) {
         trees[message.index] = message.tree;
+        if (sum !== undefined && message.predictions !== undefined) {
+          sum.add(message.index, message.predictions);
+        }
       }
     },
   );
@@ -87,5 +134,12 @@ export function buildTreesInWorkers(job: ForestJob, jobs: number): TreeArrays[] 
       `RandomForestRegressor: tree ${missing} never came back from its worker thread`,
     );
   }
-  return trees as TreeArrays[];
+  if (sum !== undefined && sum.added !== count) {
+    throw new MlopsError(
+      "argument_invalid",
+      `RandomForestRegressor: the predictions of tree ${sum.added} never came back from its ` +
+        "worker thread",
+    );
+  }
+  return { trees: trees as TreeArrays[], profileSum: sum?.sum };
 }

@@ -4,15 +4,17 @@ import {
   decodeArtifact,
   encodeArtifact,
   Frame,
+  inferSchema,
   type MlopsError,
   numericColumn,
+  profileFrame,
 } from "@mlops/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "../search/dist-fixture.js";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { bootstrapSample, forestTreeSeeds } from "./build.js";
 import type { RandomForestParams } from "./params.js";
-import { resolveForestWorker, resolveJobs } from "./pool.js";
+import { OrderedSum, resolveForestWorker, resolveJobs } from "./pool.js";
 import { RandomForestRegressor } from "./random-forest.js";
 
 // Worker threads run the built dist/forest-worker.js: build it first when it is missing or older
@@ -158,6 +160,73 @@ describe("RandomForestRegressor on worker threads", () => {
     expect(error?.code).toBe("data_invalid");
     expect(error?.message).toMatch(/RandomForestRegressor: fitTree: no row with a weight above 0/);
     expect(forest.isFitted).toBe(false);
+  });
+});
+
+describe("RandomForestRegressor's training profile", () => {
+  // 20,000 rows: past the profile's sample size (16,384), so its predictions are on a sample.
+  const n = 20_000;
+  const big = new Frame([
+    ...[0, 1, 2].map(
+      (j) =>
+        [
+          `x${j}`,
+          numericColumn(Float64Array.from({ length: n }, (_, i) => Math.sin(i * (j + 1.3)) * 10)),
+        ] as const,
+    ),
+    ["y", numericColumn(Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.7) + (i % 9)))],
+  ]);
+  const features = big.drop(["y"]);
+
+  /** The profile made from `predict` on the rows the profile samples, after the fit. */
+  function profileAfter(forest: RandomForestRegressor, data: Frame) {
+    return profileFrame(data, inferSchema(data, { target: "y" }), {
+      predict: (rows) => forest.predict(data.drop(["y"]).take(rows)),
+    });
+  }
+
+  it("has the predictions made while the trees were built, equal to predicting afterwards", () => {
+    for (const splitter of ["best", "hist"] as const) {
+      for (const nJobs of [1, 2]) {
+        const forest = new RandomForestRegressor({
+          nEstimators: 5,
+          maxDepth: 7,
+          splitter,
+          nJobs,
+          seed: 1,
+        }).fit(big, "y");
+        expect(forest.trainingProfile?.sampleSize).toBe(16_384);
+        expect(forest.trainingProfile?.predictions).toEqual(profileAfter(forest, big).predictions);
+      }
+    }
+    const small = new RandomForestRegressor({ nEstimators: 4, nJobs: 2, seed: 1 }).fit(train, "y");
+    expect(small.trainingProfile?.predictions).toEqual(profileAfter(small, train).predictions);
+    expect(small.trainingProfile?.predictions?.count).toBe(train.rowCount);
+  });
+
+  it("sums tree predictions in tree order whatever order they arrive in", () => {
+    // 1 + 1e16 rounds to 1e16, so tree order gives 0; arrival order (2, 1, 0) would give 1.
+    const sum = new OrderedSum(2);
+    sum.add(2, Float64Array.of(-1e16, 0));
+    expect(sum.added).toBe(0);
+    sum.add(1, Float64Array.of(1e16, 2));
+    expect(sum.added).toBe(0);
+    expect([...sum.sum]).toEqual([0, 0]);
+    sum.add(0, Float64Array.of(1, 3));
+    expect(sum.added).toBe(3);
+    expect([...sum.sum]).toEqual([0, 5]);
+    sum.add(3, Float64Array.of(2, 1));
+    expect(sum.added).toBe(4);
+    expect([...sum.sum]).toEqual([2, 6]);
+  });
+
+  it("is made at fit unless profile is false, for any nJobs, from the same trees", () => {
+    const params = { nEstimators: 3, maxDepth: 8, nJobs: 2, seed: 4 };
+    const plain = new RandomForestRegressor(params).fit(big, "y", { profile: false });
+    expect(plain.trainingProfile).toBeUndefined();
+    const profiled = new RandomForestRegressor(params).fit(big, "y");
+    expect(profiled.trees).toEqual(plain.trees);
+    expect(profiled.predict(features)).toEqual(plain.predict(features));
   });
 });
 

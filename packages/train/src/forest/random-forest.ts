@@ -1,17 +1,18 @@
+import type { SplitRule } from "@mlops/core";
 import { type ArtifactModel, Estimator } from "../estimator/estimator.js";
 import type { TrainingData } from "../estimator/training.js";
 import { type TreeArrays, treeFeatureImportanceArray } from "../tree/nodes.js";
 import { resolveSplitter } from "../tree/params.js";
 import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
 import { prepareTreeColumns } from "../tree/tree-data.js";
-import { type ForestJob, fitForestTree, forestTreeSeeds } from "./build.js";
+import { type ForestJob, fitForestTree, forestTreeSeeds, profilePredictions } from "./build.js";
 import {
   bootstrapSize,
   RANDOM_FOREST_DEFAULTS,
   type RandomForestParams,
   validateForestParams,
 } from "./params.js";
-import { buildTreesInWorkers, resolveJobs } from "./pool.js";
+import { buildTreesInWorkers, OrderedSum, resolveJobs } from "./pool.js";
 
 interface FittedForest {
   trees: TreeArrays[];
@@ -29,6 +30,33 @@ function shared(values: Float64Array): Float64Array {
   );
   out.set(values);
   return out;
+}
+
+/**
+ * The feature columns at `rows`, as trees of `rule` read them (rounded to float32 under
+ * `"float32_le"`), in shared memory when worker threads read them.
+ */
+function ruleColumns(
+  columns: readonly Float64Array[],
+  rows: Int32Array,
+  rule: SplitRule,
+  share: boolean,
+): Float64Array[] {
+  return columns.map((column) => {
+    const out = share
+      ? new Float64Array(new SharedArrayBuffer(8 * Math.max(rows.length, 1)), 0, rows.length)
+      : new Float64Array(rows.length);
+    if (rule === "float32_le")
+      for (let i = 0; i < rows.length; i++) out[i] = Math.fround(column[rows[i]]);
+    else for (let i = 0; i < rows.length; i++) out[i] = column[rows[i]];
+    return out;
+  });
+}
+
+function sameRows(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -77,6 +105,8 @@ function forestImportances(trees: TreeArrays[], featureCount: number): Float64Ar
  */
 export class RandomForestRegressor extends Estimator<RandomForestParams> {
   #fitted: FittedForest | undefined;
+  /** The training profile's rows and the forest's predictions on them, from `fitData`. */
+  #profilePredictions: { rows: Int32Array; values: Float64Array } | undefined;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     super({ ...RANDOM_FOREST_DEFAULTS }, params);
@@ -84,6 +114,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
 
   protected fitData(data: TrainingData): void {
     this.#fitted = undefined;
+    this.#profilePredictions = undefined;
     const checked = validateForestParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(checked.tree.splitter, data.rowCount);
     const bootstrapRows = checked.bootstrap ? bootstrapSize(data.rowCount, checked.maxSamples) : 0;
@@ -92,6 +123,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
       bins: checked.tree.maxBins,
     });
     const jobs = resolveJobs(checked.nJobs, checked.nEstimators);
+    const profileRows = data.profileRows;
     const job: ForestJob = {
       data: prepared,
       y: jobs > 1 ? shared(data.target) : data.target,
@@ -102,13 +134,30 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
       treeSeeds: forestTreeSeeds(checked.tree.seed, checked.nEstimators),
       bootstrapRows,
       params: checked.tree,
+      profileColumns:
+        profileRows === undefined
+          ? undefined
+          : ruleColumns(data.columns, profileRows, splitRuleOf(splitter), jobs > 1),
     };
     let trees: TreeArrays[];
+    let profileSum: Float64Array | undefined;
     if (jobs === 1) {
       trees = [];
-      for (let t = 0; t < checked.nEstimators; t++) trees.push(fitForestTree(job, t));
+      const sum = new OrderedSum(profileRows?.length ?? 0);
+      for (let t = 0; t < checked.nEstimators; t++) {
+        const tree = fitForestTree(job, t);
+        trees.push(tree);
+        const predictions = profilePredictions(job, tree);
+        if (predictions !== undefined) sum.add(t, predictions);
+      }
+      if (profileRows !== undefined) profileSum = sum.sum;
     } else {
-      trees = buildTreesInWorkers(job, jobs);
+      ({ trees, profileSum } = buildTreesInWorkers(job, jobs));
+    }
+    if (profileRows !== undefined && profileSum !== undefined) {
+      // Divided once all trees are summed: `predictColumns`' operations, so the same values.
+      for (let i = 0; i < profileSum.length; i++) profileSum[i] /= trees.length;
+      this.#profilePredictions = { rows: profileRows, values: profileSum };
     }
     this.#fitted = {
       trees,
@@ -129,6 +178,14 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
     }
     for (let r = 0; r < rowCount; r++) sum[r] /= trees.length;
     return sum;
+  }
+
+  /** The profile rows' predictions made while the trees were built (once), else predicted now. */
+  protected override predictTrainingRows(data: TrainingData, rows: Int32Array): Float64Array {
+    const made = this.#profilePredictions;
+    this.#profilePredictions = undefined;
+    if (made !== undefined && sameRows(made.rows, rows)) return made.values;
+    return super.predictTrainingRows(data, rows);
   }
 
   protected artifactModel(): ArtifactModel {
