@@ -16,9 +16,11 @@
 //    ours CSV → CSV with 1 and 2 worker threads; ours Parquet → Parquet with 2. The runs are
 //    interleaved (round 1 of every measurement, then round 2, …: A B A B), so a change in the
 //    machine's load falls on all of them alike. `--baseline DIR` adds CSV → CSV with 1 and 2
-//    workers for the @mlops/serve built in another checkout (before/after in the same run).
-// 4. Both CSV outputs must hold the same predictions (max |difference| 0), and every CSV
-//    output of ours (1 and 2 workers, the baseline's) must be the same bytes.
+//    workers and Parquet → Parquet with 2 for the @mlops/serve built in another checkout
+//    (before/after in the same run).
+// 4. Both CSV outputs must hold the same predictions (max |difference| 0), every CSV output of
+//    ours (1 and 2 workers, the baseline's) must be the same bytes, and our Parquet output must
+//    decode to the same table as our CSV output.
 // 5. A `--big-rows` CSV (10,000,000 rows ≈ 1.5 GB) is generated in a temporary folder, scored
 //    CSV → CSV with 2 workers, its peak RSS reported (max RSS of the process, threads included),
 //    and deleted.
@@ -277,6 +279,14 @@ const plans = [
       ]
     : []),
   { label: "@mlops CSV → CSV, 2 workers", run: () => runOurs(registryPath, csv, oursCsv("2"), 2) },
+  ...(baselineDist
+    ? [
+        {
+          label: "baseline Parquet → Parquet, 2 workers",
+          run: () => runOurs(registryPath, parquet, join(OUT, "ours-parquet-b"), 2, baselineDist),
+        },
+      ]
+    : []),
   {
     label: "@mlops Parquet → Parquet, 2 workers",
     run: () => runOurs(registryPath, parquet, join(OUT, "ours-parquet"), 2),
@@ -296,6 +306,25 @@ const reference = readFileSync(join(oursCsv("1"), outputName));
 for (const name of ["2", ...(baselineDist ? ["b1", "b2"] : [])]) {
   if (!reference.equals(readFileSync(join(oursCsv(name), outputName)))) {
     throw new Error(`the CSV output of run "${name}" differs from the 1-worker output`);
+  }
+}
+
+// The Parquet output holds the CSV output's table: the same columns, values and predictions.
+{
+  const fromCsv = await readFrame(join(oursCsv("2"), outputName));
+  const fromParquet = await readFrame(join(OUT, "ours-parquet", `data-${ROWS}.parquet`));
+  if (
+    fromCsv.rowCount !== fromParquet.rowCount ||
+    fromCsv.names.join() !== fromParquet.names.join()
+  ) {
+    throw new Error("the Parquet output's rows or columns differ from the CSV output's");
+  }
+  for (const name of fromCsv.names) {
+    const a = fromCsv.numeric(name);
+    const b = fromParquet.numeric(name);
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== b[i]) throw new Error(`Parquet output ${name}[${i}]: ${b[i]}, CSV: ${a[i]}`);
+    }
   }
 }
 
@@ -338,17 +367,21 @@ if (!SKIP_BIG) {
 
 const base = peer ? results[0].seconds : undefined;
 console.log(
-  `\n| run | median s (min–max) | rows/s | × pandas rows/s | CPU s (median) | peak RSS |\n| --- | --- | --- | --- | --- | --- |`,
+  `\n| run | median s (min–max) | rows/s | × pandas rows/s | CPU s (median) | CPU µs/row | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- |`,
 );
 for (const result of results) {
   const ratio = base === undefined ? "—" : `${(base / result.seconds).toFixed(2)}×`;
   console.log(
     `| ${result.label} | ${result.seconds.toFixed(2)} (${result.min.toFixed(2)}–${result.max.toFixed(2)}) | ` +
       `${Math.round(result.rowsPerSecond).toLocaleString("en-US")} | ${ratio} | ` +
-      `${result.cpuSeconds.toFixed(2)} | ${result.peakMB.toFixed(0)} MB |`,
+      `${result.cpuSeconds.toFixed(2)} | ${((1e6 * result.cpuSeconds) / ROWS).toFixed(2)} | ` +
+      `${result.peakMB.toFixed(0)} MB |`,
   );
 }
-console.log(`\n2 workers ÷ 1 worker (CSV → CSV): ${(one.seconds / two.seconds).toFixed(2)}×`);
+console.log(
+  `\n2 workers ÷ 1 worker (CSV → CSV): ${(one.seconds / two.seconds).toFixed(2)}× the rows/s, ` +
+    `at ${(two.cpuSeconds / one.cpuSeconds).toFixed(2)}× the CPU seconds`,
+);
 if (baseOne && baseTwo) {
   console.log(
     `ours ÷ baseline (CSV → CSV rows/s): 1 worker ${(baseOne.seconds / one.seconds).toFixed(2)}×, ` +
@@ -358,7 +391,8 @@ if (baseOne && baseTwo) {
 }
 console.log("CSV outputs of ours: the same bytes with 1 and 2 workers (and the baseline's)");
 console.log(
-  `Parquet → Parquet ÷ CSV → CSV (2 workers): ${(two.seconds / pq.seconds).toFixed(2)}× faster`,
+  `Parquet → Parquet ÷ CSV → CSV (2 workers): ${(two.seconds / pq.seconds).toFixed(2)}× faster, ` +
+    `${(pq.cpuSeconds / two.cpuSeconds).toFixed(2)}× the CPU seconds; the same table`,
 );
 console.log(`Predictions, ours vs pandas: ${agreement}`);
 if (big) {
