@@ -61,6 +61,15 @@ describe("sortFloat64", () => {
     expectSortedLikeBuiltin(zeros);
   });
 
+  it("sorts with a scratch array passed in, longer than the values", () => {
+    const scratch = new Float64Array(9000);
+    for (const length of [600, 5000, 9000]) {
+      const values = Float64Array.from({ length }, () => (random.next() - 0.5) * 1e3);
+      const expected = values.slice().sort();
+      expect([...sortFloat64(values, scratch)]).toEqual([...expected]);
+    }
+  });
+
   it("sorts a view in place and leaves the rest of its buffer alone", () => {
     const buffer = Float64Array.from({ length: 3000 }, () => random.next() - 0.5);
     const before = buffer.slice();

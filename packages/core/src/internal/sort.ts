@@ -12,12 +12,14 @@ const BUCKETS = 1 << DIGIT;
  * Sorts `values` in place in ascending order, exactly as `values.sort()` does (−0 before +0,
  * NaN last), and returns it. An LSD radix sort on the bits of each double (a sign flip makes
  * their unsigned order the numeric order): O(n), no comparisons; digits that every value
- * shares (the exponent of values of one magnitude, say) are skipped.
+ * shares (the exponent of values of one magnitude, say) are skipped. The passes need a second
+ * array as long as `values`: pass `scratch` (at least that long, not a view of `values`) to
+ * reuse one across calls instead of allocating it each time.
  *
  * @example
  * sortFloat64(Float64Array.from([3, -1, Number.NaN, 0.5])); // [-1, 0.5, 3, NaN]
  */
-export function sortFloat64(values: Float64Array): Float64Array {
+export function sortFloat64(values: Float64Array, scratch?: Float64Array): Float64Array {
   const n = values.length;
   if (n < RADIX_FROM) return values.sort();
   // NaNs go last, as the built-in sort puts them; the rest are sorted by key.
@@ -28,7 +30,7 @@ export function sortFloat64(values: Float64Array): Float64Array {
   }
   const nans = n - m;
   const source = nans === 0 ? values : values.subarray(0, m);
-  radixSort(source);
+  radixSort(source, scratch !== undefined && scratch.length >= m ? scratch : new Float64Array(m));
   if (nans > 0) values.fill(Number.NaN, m);
   return values;
 }
@@ -53,16 +55,16 @@ function digitCounts(words: Uint32Array, n: number): Int32Array {
   return counts;
 }
 
-function radixSort(values: Float64Array): void {
+function radixSort(values: Float64Array, scratch: Float64Array): void {
   const n = values.length;
   let from: Float64Array<ArrayBufferLike> = values;
-  let to: Float64Array<ArrayBufferLike> = new Float64Array(n);
+  let to: Float64Array<ArrayBufferLike> = scratch.subarray(0, n);
   let fromWords: Uint32Array<ArrayBufferLike> = new Uint32Array(
     values.buffer,
     values.byteOffset,
     2 * n,
   );
-  let toWords: Uint32Array<ArrayBufferLike> = new Uint32Array(to.buffer, 0, 2 * n);
+  let toWords: Uint32Array<ArrayBufferLike> = new Uint32Array(to.buffer, to.byteOffset, 2 * n);
   const counts = digitCounts(fromWords, n);
   for (let pass = 0; pass < 6; pass++) {
     const base = pass * BUCKETS;

@@ -69,6 +69,7 @@ export class BinMapper {
     const edges: (Float64Array | undefined)[] = [];
     const size = sample === undefined ? n : sample.length;
     const values = new Float64Array(size);
+    const scratch = new Float64Array(size);
     for (let f = 0; f < columns.length; f++) {
       if (knownCategories[f] !== undefined) {
         edges.push(undefined);
@@ -80,7 +81,7 @@ export class BinMapper {
         const value = column[sample === undefined ? i : sample[i]];
         if (!Number.isNaN(value)) values[m++] = value;
       }
-      edges.push(binEdges(sortFloat64(values.subarray(0, m)), maxBins));
+      edges.push(binEdges(sortFloat64(values.subarray(0, m), scratch), maxBins));
     }
     return new BinMapper(maxBins, edges, [...knownCategories]);
   }

@@ -323,6 +323,7 @@ function binColumns(
   const edges: Float64Array[] = [];
   const binCounts = new Int32Array(shared(4 * featureCount));
   const sample = new Float64Array(Math.min(n, BIN_SAMPLE));
+  const scratch = new Float64Array(sample.length);
   for (let f = 0; f < featureCount; f++) {
     const column = columns[f];
     const code = new Uint8Array(codeBuffer, n * f, n);
@@ -350,7 +351,7 @@ function binColumns(
         sample[m++] = v;
       }
     }
-    const sorted = sortFloat64(sample.subarray(0, m));
+    const sorted = sortFloat64(sample.subarray(0, m), scratch);
     const edge = binEdges(sorted, maxBins);
     const edgeArray = new Float64Array(shared(8 * edge.length), 0, edge.length);
     edgeArray.set(edge);
