@@ -78986,8 +78986,12 @@ var ByteBuffer2 = class {
   length = 0;
   /** Room kept free after an `append` that had to grow the buffer (the caller's row reserve). */
   slack;
-  constructor(capacity, slack = 1024) {
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+  /**
+   * `into`: a buffer to write into while it is large enough (one shared with another thread,
+   * reused batch after batch), instead of a new one.
+   */
+  constructor(capacity, slack = 1024, into) {
+    this.bytes = into !== void 0 && into.length >= capacity ? into : Buffer.allocUnsafeSlow(Math.max(64, capacity));
     this.slack = slack;
   }
   /** Makes room for `more` bytes after `length`. */
@@ -79019,6 +79023,7 @@ var ByteBuffer2 = class {
    * (the buffer may be transferred to another thread whole, and wait there to be written).
    */
   result() {
+    if (this.bytes.buffer instanceof SharedArrayBuffer) return this.bytes.subarray(0, this.length);
     if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
       const trimmed = Buffer.allocUnsafeSlow(this.length);
       this.bytes.copy(trimmed, 0, 0, this.length);

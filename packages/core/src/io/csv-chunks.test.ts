@@ -160,4 +160,29 @@ describe("CsvChunker and readCsvChunk", () => {
     expect(got.frame.rowCount).toBe(2);
     expect(got.records[0]).toBe(`1,x,"${long}"`);
   });
+
+  it("with slots, reads into shared buffers used in turn (grown when a chunk needs more)", async () => {
+    let text = "a,b,id\n";
+    for (let i = 0; i < 400; i++) text += `${i},x,${i >= 200 && i < 220 ? "z".repeat(3000) : i}\n`;
+    const path = await file(text);
+    const plain = await CsvChunker.open(path, { rows: 10 });
+    const shared = await CsvChunker.open(path, { rows: 10, slots: 3 });
+    const buffers: ArrayBufferLike[] = [];
+    for (let chunk = await plain.next(); chunk; chunk = await plain.next()) {
+      const other = (await shared.next())!;
+      expect(other.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+      // Each chunk's bytes are read before the next one is asked for, as the slots require.
+      expect(Buffer.from(other.bytes).equals(Buffer.from(chunk.bytes))).toBe(true);
+      expect(other.line).toBe(chunk.line);
+      buffers.push(other.bytes.buffer);
+    }
+    expect(await shared.next()).toBeUndefined();
+    await plain.close();
+    await shared.close();
+    // Three buffers in turn; the long records made some grow (a new buffer in that slot).
+    expect(buffers[3]).toBe(buffers[0]);
+    expect(buffers[4]).toBe(buffers[1]);
+    expect(new Set(buffers).size).toBeGreaterThan(3);
+    expect(new Set(buffers).size).toBeLessThan(buffers.length / 2);
+  });
 });

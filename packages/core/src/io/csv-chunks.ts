@@ -59,6 +59,10 @@ export class CsvChunker {
   /** Bytes read after the last cut (a partial record), carried into the next chunk. */
   #carry: Buffer = Buffer.alloc(0);
   #eof = false;
+  /** With `slots`, chunks are read into these shared buffers in turn, never allocated anew. */
+  readonly #slots: SharedArrayBuffer[] = [];
+  readonly #slotCount: number;
+  #slot = 0;
 
   private constructor(
     path: string,
@@ -66,7 +70,9 @@ export class CsvChunker {
     delimiter: number,
     handle: FileHandle,
     rows: number,
+    slots: number,
   ) {
+    this.#slotCount = slots;
     this.path = path;
     this.header = reader.header;
     this.headerLine = reader.headerLine;
@@ -81,7 +87,7 @@ export class CsvChunker {
   /** Opens `path` and reads its header; `rows` is the records wanted per chunk (about). */
   static async open(
     path: string,
-    options: { rows: number; delimiter?: string },
+    options: { rows: number; delimiter?: string; slots?: number },
   ): Promise<CsvChunker> {
     const delimiter = csvDelimiter(path, options.delimiter).charCodeAt(0);
     const reader = await CsvReader.open(path, { delimiter, chunkSize: 1 << 16 });
@@ -96,7 +102,14 @@ export class CsvChunker {
         location: { file: path },
       });
     }
-    return new CsvChunker(path, reader, delimiter, handle, Math.max(1, options.rows));
+    return new CsvChunker(
+      path,
+      reader,
+      delimiter,
+      handle,
+      Math.max(1, options.rows),
+      options.slots ?? 0,
+    );
   }
 
   /** What `readCsvChunk` needs besides a chunk's bytes and line. */
@@ -120,7 +133,7 @@ export class CsvChunker {
       const carried = this.#carry.length;
       if (this.#eof && carried === 0) return undefined;
       // Never from the shared pool: the chunk's buffer is transferred whole to a worker.
-      const buffer = Buffer.allocUnsafeSlow(carried + want + 1);
+      const buffer = this.#buffer(carried + want + 1);
       this.#carry.copy(buffer, 0);
       const end = carried + (await this.#read(buffer, carried, want));
       const cut = this.#eof ? end : this.#cut(buffer, end);
@@ -144,6 +157,19 @@ export class CsvChunker {
       }
       return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, cut), line };
     }
+  }
+
+  /** A buffer of `size` bytes: the next shared slot (grown when too small), or a new one. */
+  #buffer(size: number): Buffer {
+    if (this.#slotCount === 0) return Buffer.allocUnsafeSlow(size);
+    const index = this.#slot;
+    this.#slot = (index + 1) % this.#slotCount;
+    let slot = this.#slots[index];
+    if (slot === undefined || slot.byteLength < size) {
+      slot = new SharedArrayBuffer(Math.max(size, Math.ceil(size * 1.25)));
+      this.#slots[index] = slot;
+    }
+    return Buffer.from(slot, 0, size);
   }
 
   async close(): Promise<void> {

@@ -15,9 +15,16 @@ export class ByteBuffer {
   /** Room kept free after an `append` that had to grow the buffer (the caller's row reserve). */
   readonly slack: number;
 
-  constructor(capacity: number, slack = 1024) {
+  /**
+   * `into`: a buffer to write into while it is large enough (one shared with another thread,
+   * reused batch after batch), instead of a new one.
+   */
+  constructor(capacity: number, slack = 1024, into?: Buffer) {
     // Never from the shared pool: the bytes may be transferred to another thread.
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+    this.bytes =
+      into !== undefined && into.length >= capacity
+        ? into
+        : Buffer.allocUnsafeSlow(Math.max(64, capacity));
     this.slack = slack;
   }
 
@@ -54,6 +61,7 @@ export class ByteBuffer {
    * (the buffer may be transferred to another thread whole, and wait there to be written).
    */
   result(): Buffer {
+    if (this.bytes.buffer instanceof SharedArrayBuffer) return this.bytes.subarray(0, this.length);
     if (this.length > 1 << 16 && this.bytes.length > this.length * 1.5) {
       const trimmed = Buffer.allocUnsafeSlow(this.length);
       this.bytes.copy(trimmed, 0, 0, this.length);

@@ -557,6 +557,51 @@ describe("scoreBatch", () => {
     });
   });
 
+  describe("CSV chunks in buffers shared with the threads", () => {
+    it("writes the same bytes with 0, 1 and 3 workers when record sizes change along the file", async () => {
+      // Short records, then 600 with notes of up to 3 KB (the shared buffers must grow), then
+      // short ones again; notes with quotes and ";" are quoted again for the ";" output.
+      let text = "id,rooms,area,color,note\n";
+      for (let i = 0; i < 3000; i++) {
+        const long = i >= 1000 && i < 1600;
+        const note = long ? `"${'x;""y""'.repeat(1 + (i % 600))}"` : i % 7 === 0 ? "a;b" : "";
+        text += `h${i},${(i % 5) + 1},${i},red,${note}\n`;
+      }
+      await writeFile(join(dir, "a.csv"), text);
+      const outputs: string[] = [];
+      for (const workers of [0, 1, 3]) {
+        const summary = await scoreBatch({
+          model: "houses@production",
+          registry: temp.registry,
+          input: "a.csv",
+          output: `w${workers}`,
+          outputName: "{name}.txt",
+          outputFormat: "csv",
+          outputDelimiter: ";",
+          keepColumns: ["note", "rooms"],
+          idColumns: ["id"],
+          cwd: dir,
+          batchSize: 50,
+          workers,
+        });
+        expect(summary.files[0], summary.files[0].error?.message).toMatchObject({
+          rowsIn: 3000,
+          rowsScored: 3000,
+        });
+        outputs.push(await readFile(join(dir, `w${workers}`, "a.txt"), "utf8"));
+      }
+      expect(outputs[1]).toBe(outputs[0]);
+      expect(outputs[2]).toBe(outputs[0]);
+      const lines = outputs[0].split("\n");
+      expect(lines[0]).toBe("id;note;rooms;prediction");
+      expect(lines[1 + 7]).toBe(`h7;"a;b";3;${byHand({ rooms: 3, area: 7, color: "red" })}`);
+      const i = 1599;
+      expect(lines[1 + i]).toBe(
+        `h${i};"${'x;""y""'.repeat(1 + (i % 600))}";5;${byHand({ rooms: 5, area: i, color: "red" })}`,
+      );
+    });
+  });
+
   describe("Parquet input: row groups decoded, scored and encoded on the threads", () => {
     /** Houses rows `from`…: a few break the schema (rooms 0, area missing, a purple house). */
     function housesFrame(n: number, from: number): Frame {

@@ -515,6 +515,10 @@ async function scoreFile(context: {
         }),
       );
     }
+    // A CSV chunk's output buffer is shared: the chunk `outputs.length` later encodes into it.
+    if (result.bytes?.buffer instanceof SharedArrayBuffer && outputs.length > 0) {
+      outputs[result.id % outputs.length] = result.bytes.buffer;
+    }
     if (result.parquet) {
       await writeParquetBatch(writer!, result.parquet);
     } else if (result.bytes) {
@@ -524,6 +528,13 @@ async function scoreFile(context: {
     }
   };
 
+  /**
+   * CSV → CSV on worker threads: chunks are read into, and encoded into, buffers shared with
+   * the threads, used in turn; one is used again `limit + 2` chunks later, when the chunk that
+   * used it has been written (at most `limit` are in flight).
+   */
+  const slots = scorer.threads > 0 ? limit + 2 : 0;
+  const outputs: (SharedArrayBuffer | undefined)[] = new Array(slots);
   /** Sends a chunk to the scorer (its result is awaited in order by flushOne). */
   const submitChunk = async (task: CsvChunkTask | ParquetChunkTask) => {
     const result = scorer.score<CsvChunkResult>(task);
@@ -541,6 +552,7 @@ async function scoreFile(context: {
       const chunker = await CsvChunker.open(source.path, {
         rows: settings.batchSize,
         delimiter: settings.delimiter,
+        slots,
       });
       try {
         // The header against the schema first: a missing feature fails the file before any work.
@@ -567,7 +579,11 @@ async function scoreFile(context: {
             file: chunker.records,
             // A CSV output is written from the input's bytes (`csv`), not encoded from columns.
             plan: csv ? plan : encodingPlan(plan, format, id === 0, outputPath, settings),
-            csv: csv && (id === 0 ? csv : { ...csv, header: undefined }),
+            csv: csv && {
+              ...csv,
+              header: id === 0 ? csv.header : undefined,
+              output: slots > 0 ? outputs[id % slots] : undefined,
+            },
           };
           await submitChunk(task);
           id++;

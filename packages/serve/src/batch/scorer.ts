@@ -207,6 +207,11 @@ export interface CsvOutputPlan {
   readonly columns?: readonly number[];
   /** Kept input columns (0 when only the prediction is written). */
   readonly keptCount: number;
+  /**
+   * A buffer shared with the writing thread to encode into when it is large enough (else a
+   * new shared one is made, and the result's bytes tell the writer which to pass next time).
+   */
+  readonly output?: SharedArrayBuffer;
 }
 
 /** A chunk of a CSV input, parsed, scored and encoded on the scoring thread. */
@@ -361,10 +366,15 @@ function encodeFromRecords(
   const lonePrediction = csv.keptCount === 0 && version === undefined;
   const header = csv.header === undefined ? undefined : Buffer.from(csv.header, "utf8");
   const tail = MAX_NUMBER_CHARS + (version?.length ?? 0) + 4;
-  const out = new ByteBuffer(
-    (header?.length ?? 0) + (csv.keptCount > 0 ? task.bytes.byteLength : 0) + rows.length * tail,
-    tail,
-  );
+  const capacity =
+    (header?.length ?? 0) + (csv.keptCount > 0 ? task.bytes.byteLength : 0) + rows.length * tail;
+  // Encoded into a buffer shared with the writing thread, reused chunk after chunk: nothing is
+  // allocated or moved per chunk (moving buffers between threads makes their collectors busy).
+  const shared =
+    csv.output !== undefined && csv.output.byteLength >= capacity
+      ? csv.output
+      : new SharedArrayBuffer(Math.ceil(capacity * 1.25));
+  const out = new ByteBuffer(capacity, tail, Buffer.from(shared));
   if (header) out.append(header);
   const starts = new Int32Array(fieldCount);
   const ends = new Int32Array(fieldCount);
@@ -518,8 +528,9 @@ export function transferable(task: ScoringTask): {
   transfer: ArrayBuffer[];
 } {
   if (task.kind === "csv") {
-    // The chunker gives each chunk a buffer of its own: it moves whole.
-    return { task, transfer: [task.bytes.buffer as ArrayBuffer] };
+    // The chunker gives each chunk a buffer of its own: it moves whole (a shared one is shared).
+    const buffer = task.bytes.buffer;
+    return { task, transfer: buffer instanceof ArrayBuffer ? [buffer] : [] };
   }
   if (task.kind === "parquet") {
     return { task, transfer: [task.chunk.bytes.buffer as ArrayBuffer] };

@@ -20,6 +20,7 @@ export async function onMessage(message: BatchWorkerRequest): Promise<BatchResul
   if (predictor === undefined) throw new Error("the batch worker got a task before its model");
   const result = await runTask(predictor, message.task);
   const bytes = result.bytes ?? result.parquet?.bytes;
-  if (!bytes) return result;
+  // Bytes in a shared buffer (a CSV chunk's output) are read there, not moved.
+  if (!bytes || bytes.buffer instanceof SharedArrayBuffer) return result;
   return transferResult(result, [bytes.buffer as ArrayBuffer]);
 }
