@@ -536,12 +536,12 @@ async function scoreFile(context: {
   const slots = scorer.threads > 0 ? limit + 2 : 0;
   const outputs: (SharedArrayBuffer | undefined)[] = new Array(slots);
   /** Sends a chunk to the scorer (its result is awaited in order by flushOne). */
-  const submitChunk = async (task: CsvChunkTask | ParquetChunkTask) => {
+  const submitChunk = async (task: CsvChunkTask | ParquetChunkTask, most = limit) => {
     const result = scorer.score<CsvChunkResult>(task);
     // Until flushOne awaits it, a failure must not count as unhandled.
     result.catch(() => {});
     inFlight.push({ result });
-    if (inFlight.length >= limit) await flushOne();
+    while (inFlight.length >= most) await flushOne();
   };
 
   try {
@@ -613,13 +613,24 @@ async function scoreFile(context: {
           writer = await format.openWriter(outputPath, { delimiter: settings.outputDelimiter });
           let id = 0;
           for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
-            await submitChunk({
-              kind: "parquet",
-              id,
-              file: chunker.file,
-              chunk,
-              plan: encodingPlan(plan, format, id === 0, outputPath, settings),
-            });
+            // Chunks are whole row groups, often larger than a batch: fewer of them in flight,
+            // so memory holds about as many rows as with batches (one a thread at least).
+            const rows = Math.max(settings.batchSize, chunk.rowCount);
+            const most = Math.max(
+              1,
+              scorer.threads,
+              Math.round((limit * settings.batchSize) / rows),
+            );
+            await submitChunk(
+              {
+                kind: "parquet",
+                id,
+                file: chunker.file,
+                chunk,
+                plan: encodingPlan(plan, format, id === 0, outputPath, settings),
+              },
+              most,
+            );
             id++;
           }
           while (inFlight.length > 0) await flushOne();
