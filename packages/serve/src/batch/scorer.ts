@@ -429,21 +429,27 @@ function splitFields(
   let position = start;
   for (let field = 0; field < starts.length; field++) {
     starts[field] = position;
-    if (position < end && source[position] === QUOTE) {
-      position++;
-      while (position < end) {
-        if (source[position] === QUOTE) {
-          if (position + 1 >= end || source[position + 1] !== QUOTE) break;
-          position++;
-        }
-        position++;
-      }
-      position++;
-    }
+    if (position < end && source[position] === QUOTE) position = pastQuoted(source, position, end);
     while (position < end && source[position] !== delimiter) position++;
     ends[field] = position;
     position++;
   }
+}
+
+/**
+ * The position just past the closing quote of the quoted field opening at `source[open]`
+ * (`""` inside is a quote), or past `end` when the quote is not closed before it.
+ */
+function pastQuoted(source: Uint8Array, open: number, end: number): number {
+  let position = open + 1;
+  while (position < end) {
+    if (source[position] === QUOTE) {
+      if (position + 1 >= end || source[position + 1] !== QUOTE) break;
+      position++;
+    }
+    position++;
+  }
+  return position + 1;
 }
 
 /**
@@ -466,15 +472,7 @@ function writeField(
     // closing quote (which the reader appends to the text) can hold a bare delimiter.
     let position = start;
     if (source[start] === QUOTE) {
-      position++;
-      while (position < end) {
-        if (source[position] === QUOTE) {
-          if (position + 1 >= end || source[position + 1] !== QUOTE) break;
-          position++;
-        }
-        position++;
-      }
-      position++;
+      position = pastQuoted(source, start, end);
       for (; position < end; position++) if (source[position] === delimiter) requote = true;
     } else {
       for (; position < end; position++) {
