@@ -182,7 +182,38 @@ describe("CsvChunker and readCsvChunk", () => {
     // Three buffers in turn; the long records made some grow (a new buffer in that slot).
     expect(buffers[3]).toBe(buffers[0]);
     expect(buffers[4]).toBe(buffers[1]);
+    // A chunk takes one slot, even one read again for a record longer than the chunk: no
+    // buffer comes back before three chunks (the chunks in between may still be in use).
+    for (let i = 0; i + 2 < buffers.length; i++) {
+      expect(buffers[i + 1], `chunk ${i + 1}`).not.toBe(buffers[i]);
+      expect(buffers[i + 2], `chunk ${i + 2}`).not.toBe(buffers[i]);
+    }
     expect(new Set(buffers).size).toBeGreaterThan(3);
     expect(new Set(buffers).size).toBeLessThan(buffers.length / 2);
   });
+
+  it("with slots, a chunk read again for a record longer than it still takes one slot", async () => {
+    // Quoted fields of many short lines: chunks sized by bytes per line are shorter than one
+    // record, and each is read again, larger, before a record fits.
+    let text = "a,b,id\n";
+    for (let i = 0; i < 60; i++) text += `${i},x,"${"z\n".repeat(i % 3 === 0 ? 400 : 1)}"\n`;
+    const path = await file(text);
+    const plain = await CsvChunker.open(path, { rows: 4 });
+    const shared = await CsvChunker.open(path, { rows: 4, slots: 3 });
+    const buffers: ArrayBufferLike[] = [];
+    for (let chunk = await plain.next(); chunk; chunk = await plain.next()) {
+      const other = (await shared.next())!;
+      expect(Buffer.from(other.bytes).equals(Buffer.from(chunk.bytes))).toBe(true);
+      expect(other.line).toBe(chunk.line);
+      buffers.push(other.bytes.buffer);
+    }
+    await plain.close();
+    await shared.close();
+    expect(buffers.length).toBeGreaterThan(6);
+    for (let i = 0; i + 2 < buffers.length; i++) {
+      expect(buffers[i + 1], `chunk ${i + 1}`).not.toBe(buffers[i]);
+      expect(buffers[i + 2], `chunk ${i + 2}`).not.toBe(buffers[i]);
+    }
+  });
+
 });

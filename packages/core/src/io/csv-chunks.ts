@@ -129,11 +129,13 @@ export class CsvChunker {
   /** The next chunk, or undefined once the file is done. */
   async next(): Promise<CsvChunk | undefined> {
     let want = this.#chunkBytes;
+    let again = false;
     while (true) {
       const carried = this.#carry.length;
       if (this.#eof && carried === 0) return undefined;
       // Never from the shared pool: the chunk's buffer is transferred whole to a worker.
-      const buffer = this.#buffer(carried + want + 1);
+      const buffer = this.#buffer(carried + want + 1, again);
+      again = true;
       this.#carry.copy(buffer, 0);
       const end = carried + (await this.#read(buffer, carried, want));
       const cut = this.#eof ? end : this.#cut(buffer, end);
@@ -159,9 +161,14 @@ export class CsvChunker {
     }
   }
 
-  /** A buffer of `size` bytes: the next shared slot (grown when too small), or a new one. */
-  #buffer(size: number): Buffer {
+  /**
+   * A buffer of `size` bytes: the next shared slot (grown when too small), or a new one. `again`:
+   * for the chunk the last call was for (a record longer than that read): the same slot, so a
+   * chunk always takes exactly one and each is reused only `slots` chunks later.
+   */
+  #buffer(size: number, again: boolean): Buffer {
     if (this.#slotCount === 0) return Buffer.allocUnsafeSlow(size);
+    if (again) this.#slot = (this.#slot + this.#slotCount - 1) % this.#slotCount;
     const index = this.#slot;
     this.#slot = (index + 1) % this.#slotCount;
     let slot = this.#slots[index];
