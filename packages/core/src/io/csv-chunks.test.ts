@@ -216,4 +216,34 @@ describe("CsvChunker and readCsvChunk", () => {
     }
   });
 
+  it("with slotBytes, each slot leaves at least the room asked for after its read", async () => {
+    let text = "a,b,id\n";
+    for (let i = 0; i < 300; i++) text += `${i},x,${i >= 100 && i < 110 ? "z".repeat(2000) : i}\n`;
+    const path = await file(text);
+    const plain = await CsvChunker.open(path, { rows: 10 });
+    const asked: number[] = [];
+    const roomy = await CsvChunker.open(path, {
+      rows: 10,
+      slots: 2,
+      slotBytes: (bytes) => {
+        asked.push(bytes);
+        return 3 * bytes + 100;
+      },
+    });
+    let chunks = 0;
+    for (let chunk = await plain.next(); chunk; chunk = await plain.next()) {
+      chunks++;
+      const other = (await roomy.next())!;
+      // The same records; the slot holds them at its start, with room after.
+      expect(Buffer.from(other.bytes).equals(Buffer.from(chunk.bytes))).toBe(true);
+      expect(other.bytes.byteOffset).toBe(0);
+      expect(other.bytes.buffer.byteLength).toBeGreaterThanOrEqual(3 * other.bytes.length + 100);
+    }
+    expect(await roomy.next()).toBeUndefined();
+    await plain.close();
+    await roomy.close();
+    // Asked for every read (a long record takes more than one).
+    expect(chunks).toBeGreaterThan(4);
+    expect(asked.length).toBeGreaterThanOrEqual(chunks);
+  });
 });

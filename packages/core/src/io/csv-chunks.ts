@@ -62,6 +62,7 @@ export class CsvChunker {
   /** With `slots`, chunks are read into these shared buffers in turn, never allocated anew. */
   readonly #slots: SharedArrayBuffer[] = [];
   readonly #slotCount: number;
+  readonly #slotBytes: ((bytes: number) => number) | undefined;
   #slot = 0;
 
   private constructor(
@@ -71,8 +72,10 @@ export class CsvChunker {
     handle: FileHandle,
     rows: number,
     slots: number,
+    slotBytes: ((bytes: number) => number) | undefined,
   ) {
     this.#slotCount = slots;
+    this.#slotBytes = slotBytes;
     this.path = path;
     this.header = reader.header;
     this.headerLine = reader.headerLine;
@@ -84,10 +87,21 @@ export class CsvChunker {
     this.#chunkBytes = Math.min(MAX_CHUNK_BYTES, rows * FIRST_GUESS_BYTES_PER_ROW);
   }
 
-  /** Opens `path` and reads its header; `rows` is the records wanted per chunk (about). */
+  /**
+   * Opens `path` and reads its header; `rows` is the records wanted per chunk (about). With
+   * `slots`, chunks are read into that many SharedArrayBuffers in turn (a slot is reused
+   * `slots` chunks later: its chunk must be done with by then); `slotBytes(bytes)` is the least
+   * size of a slot for a read of `bytes` (the room after a chunk is the reader's to use, e.g. to
+   * encode its output next to it), `bytes` by default.
+   */
   static async open(
     path: string,
-    options: { rows: number; delimiter?: string; slots?: number },
+    options: {
+      rows: number;
+      delimiter?: string;
+      slots?: number;
+      slotBytes?: (bytes: number) => number;
+    },
   ): Promise<CsvChunker> {
     const delimiter = csvDelimiter(path, options.delimiter).charCodeAt(0);
     const reader = await CsvReader.open(path, { delimiter, chunkSize: 1 << 16 });
@@ -109,6 +123,7 @@ export class CsvChunker {
       handle,
       Math.max(1, options.rows),
       options.slots ?? 0,
+      options.slotBytes,
     );
   }
 
@@ -172,8 +187,10 @@ export class CsvChunker {
     const index = this.#slot;
     this.#slot = (index + 1) % this.#slotCount;
     let slot = this.#slots[index];
-    if (slot === undefined || slot.byteLength < size) {
-      slot = new SharedArrayBuffer(Math.max(size, Math.ceil(size * 1.25)));
+    const least = Math.max(size, this.#slotBytes?.(size) ?? size);
+    if (slot === undefined || slot.byteLength < least) {
+      // A quarter more than asked: chunks vary a little in size, slots are not remade for it.
+      slot = new SharedArrayBuffer(Math.ceil(least * 1.25));
       this.#slots[index] = slot;
     }
     return Buffer.from(slot, 0, size);

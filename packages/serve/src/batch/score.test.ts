@@ -602,6 +602,54 @@ describe("scoreBatch", () => {
     });
   });
 
+  describe("CSV chunks encoded next to their bytes, in their own slots", () => {
+    it("every column kept: the same bytes with 0, 1 and 3 workers as record sizes change", async () => {
+      // Records of ~30 bytes, then 300 of up to 2 KB (quoted, with CRLF and "" inside), then
+      // 3000 of 9 bytes (many more rows per byte than the slots were sized for), CRLF line ends:
+      // slots fill, grow, are reused chunk after chunk, and fall back to a buffer of their own.
+      const rows: string[] = [];
+      const want: string[] = [];
+      for (let i = 0; i < 4300; i++) {
+        const rooms = (i % 5) + 1;
+        const note =
+          i < 1000 ? `n${i}` : i < 1300 ? `"${'a,""b""\r\n'.repeat(1 + ((i * 7) % 200))}"` : "";
+        const id = i < 1300 ? `h${i}` : `${i % 10}`;
+        const record = `${id},${rooms},${i % 100},red,${note}`;
+        rows.push(record);
+        want.push(`${record},${byHand({ rooms, area: i % 100, color: "red" })}`);
+      }
+      await writeFile(join(dir, "a.csv"), `id,rooms,area,color,note\r\n${rows.join("\r\n")}\r\n`);
+      const expectedText = `id,rooms,area,color,note,prediction\n${want.join("\n")}\n`;
+      for (const workers of [0, 1, 3]) {
+        const summary = await scoreBatch({
+          model: "houses@production",
+          registry: temp.registry,
+          input: "a.csv",
+          output: `w${workers}`,
+          cwd: dir,
+          batchSize: 50,
+          workers,
+        });
+        expect(summary.files[0], summary.files[0].error?.message).toMatchObject({
+          rowsIn: 4300,
+          rowsScored: 4300,
+        });
+        const text = await readFile(join(dir, `w${workers}`, "a.csv"), "utf8");
+        // Compared line by line first: a wrong line is named, not a 1 MB string.
+        const lines = text.split("\n");
+        const expectedLines = expectedText.split("\n");
+        expect(lines.length).toBe(expectedLines.length);
+        for (let line = 0; line < lines.length; line++) {
+          if (lines[line] !== expectedLines[line]) {
+            expect(`${workers} workers, line ${line + 1}: ${lines[line]}`).toBe(
+              `${workers} workers, line ${line + 1}: ${expectedLines[line]}`,
+            );
+          }
+        }
+      }
+    });
+  });
+
   describe("Parquet input: row groups decoded, scored and encoded on the threads", () => {
     /** Houses rows `from`…: a few break the schema (rooms 0, area missing, a purple house). */
     function housesFrame(n: number, from: number): Frame {

@@ -39,13 +39,16 @@ import {
   writeManifest,
 } from "./manifest.js";
 import { type BatchScorer, batchWorkerPath, InThreadScorer, WorkerScorer } from "./pool.js";
-import type {
-  BatchResult,
-  CsvChunkResult,
-  CsvChunkTask,
-  CsvOutputPlan,
-  OutputPlan,
-  ParquetChunkTask,
+import {
+  alignUp,
+  type BatchResult,
+  type CsvChunkResult,
+  type CsvChunkTask,
+  type CsvOutputPlan,
+  csvOutputCapacity,
+  csvRowTail,
+  type OutputPlan,
+  type ParquetChunkTask,
 } from "./scorer.js";
 import { resolveSources, type SourceFile } from "./sources.js";
 
@@ -466,6 +469,8 @@ async function scoreFile(context: {
     /** Where the batch's rows are in the file (their data-row index and line); a CSV chunk's
      * result says it itself. */
     origin?: FrameOrigin;
+    /** A CSV chunk's bytes (their slot may hold its output too). */
+    input?: Uint8Array;
   }[] = [];
   /** CSV chunks: the file's data rows in the chunks flushed so far (rows of later chunks follow). */
   let chunkRows = 0;
@@ -515,9 +520,15 @@ async function scoreFile(context: {
         }),
       );
     }
-    // A CSV chunk's output buffer is shared: the chunk `outputs.length` later encodes into it.
-    if (result.bytes?.buffer instanceof SharedArrayBuffer && outputs.length > 0) {
-      outputs[result.id % outputs.length] = result.bytes.buffer;
+    const input = next.input;
+    if (input !== undefined && "records" in result && input.byteLength > 0) {
+      rowsPerByte = Math.max(rowsPerByte, result.records / input.byteLength);
+    }
+    // A CSV chunk's output buffer is shared: the chunk `outputs.length` later encodes into it
+    // (unless it is the room after the chunk in its own slot, which the chunker hands out).
+    const shared = result.bytes?.buffer;
+    if (shared instanceof SharedArrayBuffer && outputs.length > 0 && shared !== input?.buffer) {
+      outputs[result.id % outputs.length] = shared;
     }
     if (result.parquet) {
       await writeParquetBatch(writer!, result.parquet);
@@ -535,12 +546,19 @@ async function scoreFile(context: {
    */
   const slots = scorer.threads > 0 ? limit + 2 : 0;
   const outputs: (SharedArrayBuffer | undefined)[] = new Array(slots);
+  /**
+   * A CSV output is best encoded in the room after its chunk in the chunk's own slot: the
+   * least slot size for a read of `bytes`, from the records per byte seen so far (at first the
+   * chunker's own guess, 64 bytes a record); undefined until the output plan is known.
+   */
+  let slotRoom: ((bytes: number) => number) | undefined;
+  let rowsPerByte = 1 / 64;
   /** Sends a chunk to the scorer (its result is awaited in order by flushOne). */
   const submitChunk = async (task: CsvChunkTask | ParquetChunkTask, most = limit) => {
     const result = scorer.score<CsvChunkResult>(task);
     // Until flushOne awaits it, a failure must not count as unhandled.
     result.catch(() => {});
-    inFlight.push({ result });
+    inFlight.push({ result, input: task.kind === "csv" ? task.bytes : undefined });
     while (inFlight.length >= most) await flushOne();
   };
 
@@ -553,6 +571,7 @@ async function scoreFile(context: {
         rows: settings.batchSize,
         delimiter: settings.delimiter,
         slots,
+        slotBytes: (bytes) => slotRoom?.(bytes) ?? bytes,
       });
       try {
         // The header against the schema first: a missing feature fails the file before any work.
@@ -569,6 +588,18 @@ async function scoreFile(context: {
           format === formats.csv
             ? csvOutputPlan(chunker.header, plan, outputPath, settings)
             : undefined;
+        if (csv !== undefined) {
+          const header = Buffer.byteLength(csv.header ?? "");
+          const tail = csvRowTail(plan);
+          slotRoom = (bytes) =>
+            alignUp(bytes) +
+            csvOutputCapacity(
+              header,
+              csv.keptCount > 0 ? bytes : 0,
+              Math.ceil(bytes * rowsPerByte * 1.1),
+              tail,
+            );
+        }
         let id = 0;
         for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
           const task: CsvChunkTask = {

@@ -338,6 +338,30 @@ export async function scoreCsvChunk(
 
 const QUOTE = 34;
 const LF = 10;
+
+/** Most bytes a CSV output row adds after its kept fields: prediction, version, delimiters, LF. */
+export function csvRowTail(plan: OutputPlan): number {
+  const version = plan.versionColumn;
+  return MAX_NUMBER_CHARS + (version ? String(version.version).length : 0) + 4;
+}
+
+/**
+ * Most bytes of a chunk's CSV output when its records are copied whole: the header, the kept
+ * input bytes, a tail per row (the non-whole path may need more, and grows its buffer then).
+ */
+export function csvOutputCapacity(
+  header: number,
+  keptBytes: number,
+  rows: number,
+  tail: number,
+): number {
+  return header + keptBytes + rows * tail;
+}
+
+/** `offset` rounded up to a multiple of 8 (where a chunk's output starts in its slot). */
+export function alignUp(offset: number): number {
+  return Math.ceil(offset / 8) * 8;
+}
 /** One instance serves every chunk of a thread: it keeps no state between values. */
 const numberText = new NumberText();
 
@@ -365,16 +389,32 @@ function encodeFromRecords(
   // A row holding only a missing prediction would be a blank line, which readers skip.
   const lonePrediction = csv.keptCount === 0 && version === undefined;
   const header = csv.header === undefined ? undefined : Buffer.from(csv.header, "utf8");
-  const tail = MAX_NUMBER_CHARS + (version?.length ?? 0) + 4;
-  const capacity =
-    (header?.length ?? 0) + (csv.keptCount > 0 ? task.bytes.byteLength : 0) + rows.length * tail;
-  // Encoded into a buffer shared with the writing thread, reused chunk after chunk: nothing is
+  const tail = csvRowTail(task.plan);
+  const capacity = csvOutputCapacity(
+    header?.length ?? 0,
+    csv.keptCount > 0 ? task.bytes.byteLength : 0,
+    rows.length,
+    tail,
+  );
+  // Encoded into shared memory the writing thread reads, reused chunk after chunk: nothing is
   // allocated or moved per chunk (moving buffers between threads makes their collectors busy).
-  const shared =
-    csv.output !== undefined && csv.output.byteLength >= capacity
-      ? csv.output
-      : new SharedArrayBuffer(Math.ceil(capacity * 1.25));
-  const out = new ByteBuffer(capacity, tail, Buffer.from(shared));
+  // Best, the room after the chunk's own bytes in its slot (`CsvChunker`'s `slotBytes`): kept
+  // fields are then copied with `copyWithin` inside one buffer, nothing allocated per record
+  // (`Buffer#copy` makes a view per call); else the buffer the writer passed back; else anew.
+  const input = task.bytes.buffer;
+  const after = alignUp(task.bytes.byteOffset + task.bytes.byteLength);
+  const into =
+    input instanceof SharedArrayBuffer && input.byteLength - after >= capacity
+      ? Buffer.from(input, after, input.byteLength - after)
+      : Buffer.from(
+          csv.output !== undefined && csv.output.byteLength >= capacity
+            ? csv.output
+            : new SharedArrayBuffer(Math.ceil(capacity * 1.25)),
+        );
+  const out = new ByteBuffer(capacity, tail, into);
+  // The chunk's slot as one view: input at `base + start`, output at `after + out.length`.
+  const slot = into.buffer === input ? new Uint8Array(input) : undefined;
+  const base = task.bytes.byteOffset;
   if (header) out.append(header);
   const starts = new Int32Array(fieldCount);
   const ends = new Int32Array(fieldCount);
@@ -384,7 +424,13 @@ function encodeFromRecords(
     const end = bounds[2 * row + 1];
     if (whole) {
       out.reserve(end - start + tail);
-      out.length += source.copy(out.bytes, out.length, start, end);
+      // `capacity` bounds the whole output, so `out.bytes` is still the slot's room here.
+      if (slot !== undefined && out.bytes === into) {
+        slot.copyWithin(after + out.length, base + start, base + end);
+        out.length += end - start;
+      } else {
+        out.length += source.copy(out.bytes, out.length, start, end);
+      }
       if (csv.keptCount > 0) out.bytes[out.length++] = delimiter;
     } else if (csv.keptCount > 0) {
       // Quoting again can double a field's quotes and add two: room for the worst case.
