@@ -38155,11 +38155,12 @@ async function writeFileAtomic(path, write) {
   }
   await file2.commit();
 }
-var AtomicFile;
+var FLUSH_EVERY_BYTES, AtomicFile;
 var init_files = __esm({
   "../core/src/io/files.ts"() {
     "use strict";
     init_error();
+    FLUSH_EVERY_BYTES = 32 << 20;
     AtomicFile = class _AtomicFile {
       path;
       temporaryPath;
@@ -38167,19 +38168,34 @@ var init_files = __esm({
       bytesWritten = 0;
       #handle;
       #done = false;
-      constructor(path, temporary, handle) {
+      #flushEvery;
+      /** Bytes appended since the last background flush started. */
+      #unflushed = 0;
+      /** The background flush running, if any (it never rejects: a failure lands in #flushError). */
+      #flushing;
+      #flushError;
+      constructor(path, temporary, handle, flushEvery) {
         this.path = path;
         this.temporaryPath = temporary;
         this.#handle = handle;
+        this.#flushEvery = flushEvery;
       }
-      /** Creates the temporary file (exclusively) in the folder of `path`. */
-      static async create(path) {
+      /**
+       * Creates the temporary file (exclusively) in the folder of `path`. `flushEvery`: bytes
+       * appended between background flushes (`Infinity`: none before `commit`).
+       */
+      static async create(path, options = {}) {
         const temporary = join(
           dirname(path),
           `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`
         );
         try {
-          return new _AtomicFile(path, temporary, await open3(temporary, "wx"));
+          return new _AtomicFile(
+            path,
+            temporary,
+            await open3(temporary, "wx"),
+            options.flushEvery ?? FLUSH_EVERY_BYTES
+          );
         } catch (error63) {
           throw writeError(path, error63);
         }
@@ -38196,17 +38212,34 @@ var init_files = __esm({
       /** Appends bytes (or text, as UTF-8) at the end of the temporary file. */
       async append(data) {
         const handle = this.handle;
+        if (this.#flushError !== void 0) throw writeError(this.path, this.#flushError);
         try {
           await handle.writeFile(data);
         } catch (error63) {
           throw writeError(this.path, error63);
         }
-        this.bytesWritten += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+        const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+        this.bytesWritten += bytes;
+        this.#unflushed += bytes;
+        if (this.#unflushed >= this.#flushEvery && this.#flushing === void 0) {
+          this.#unflushed = 0;
+          this.#flushing = handle.datasync().then(
+            () => {
+              this.#flushing = void 0;
+            },
+            (error63) => {
+              this.#flushError ??= error63;
+              this.#flushing = void 0;
+            }
+          );
+        }
       }
       /** Flushes the data to disk and renames the temporary file onto `path`. */
       async commit() {
         const handle = this.handle;
         try {
+          await this.#flushing;
+          if (this.#flushError !== void 0) throw this.#flushError;
           await handle.sync();
           this.#handle = void 0;
           await handle.close();
@@ -38223,6 +38256,7 @@ var init_files = __esm({
         this.#done = true;
         const handle = this.#handle;
         this.#handle = void 0;
+        await this.#flushing;
         await handle?.close().catch(() => {
         });
         await unlink2(this.temporaryPath).catch(() => {
