@@ -3,7 +3,7 @@ import { MlopsError } from "../errors/error.js";
 import type { Column } from "../frame/frame.js";
 import { isMissingToken, parseNumberText } from "../schema/schema.js";
 import type { MalformedRecord } from "./batch.js";
-import { parseLongDecimal } from "./decimal.js";
+import { parseLongDecimalInto } from "./decimal.js";
 import { assertReadableFile } from "./files.js";
 
 const LF = 10;
@@ -811,10 +811,12 @@ export class CsvReader {
               // 16–19 digits (most doubles as `String` writes them): exact without a string.
               const digitsStart =
                 negative || buffer[fieldStart] === PLUS ? fieldStart + 1 : fieldStart;
-              value = parseLongDecimal(buffer, digitsStart, position);
-              if (Number.isNaN(value)) {
-                value = Number(buffer.toString("latin1", digitsStart, position));
+              // Stored by the callee, not returned: a double returned is a heap number each.
+              const column = numeric[field];
+              if (!parseLongDecimalInto(buffer, digitsStart, position, column, row)) {
+                column[row] = Number(buffer.toString("latin1", digitsStart, position));
               }
+              value = column[row];
             }
             numeric[field][row] = negative ? -value : value;
           } else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createRandom } from "../metrics/random.js";
-import { parseLongDecimal } from "./decimal.js";
+import { parseLongDecimal, parseLongDecimalInto } from "./decimal.js";
 
 const encoder = new TextEncoder();
 
@@ -73,5 +73,14 @@ describe("parseLongDecimal", () => {
       const bytes = encoder.encode(text);
       expect(parseLongDecimal(bytes, 0, bytes.length), text).toBeNaN();
     }
+  });
+
+  it("parseLongDecimalInto stores the value at the index, and leaves the array when it declines", () => {
+    const into = new Float64Array([7, 7, 7]);
+    const text = "x,0.7369234561920166,1.5";
+    const bytes = encoder.encode(text);
+    expect(parseLongDecimalInto(bytes, 2, 20, into, 1)).toBe(true);
+    expect(parseLongDecimalInto(bytes, 21, 24, into, 2)).toBe(false);
+    expect([...into]).toEqual([7, 0.7369234561920166, 7]);
   });
 });

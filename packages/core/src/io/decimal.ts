@@ -79,6 +79,24 @@ export function twoProductError(a: number, b: number, product: number): number {
  * parseLongDecimal(Buffer.from("4.9311369389991775"), 0, 18); // 4.9311369389991775
  */
 export function parseLongDecimal(bytes: Uint8Array, start: number, end: number): number {
+  return parseLongDecimalInto(bytes, start, end, scratch, 0) ? scratch[0] : Number.NaN;
+}
+
+const scratch = new Float64Array(1);
+
+/**
+ * `parseLongDecimal` storing the value in `into[index]`: true when it did, false where
+ * `parseLongDecimal` gives NaN (`into` is then left as it was). For the CSV reader's hot loop: a
+ * double returned from a call that is not inlined is boxed (a heap number per value, garbage
+ * for the collector); a boolean is not.
+ */
+export function parseLongDecimalInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  into: Float64Array,
+  index: number,
+): boolean {
   // The significant digits as head (the first 15, exact) and tail (the 1 to 4 after them), and
   // the scale: value = (head·10^tailDigits + tail) · 10^scale.
   let head = 0;
@@ -96,7 +114,7 @@ export function parseLongDecimal(bytes: Uint8Array, start: number, end: number):
       digits++;
       if (digits <= 15) head = head * 10 + digit;
       else if (digits <= 19) tail = tail * 10 + digit;
-      else return Number.NaN;
+      else return false;
     } else if (byte === DOT && !afterDot) {
       afterDot = true;
     } else if (byte === LOWER_E || byte === UPPER_E) {
@@ -109,19 +127,19 @@ export function parseLongDecimal(bytes: Uint8Array, start: number, end: number):
         at++;
       }
       let exponent = 0;
-      if (at >= end) return Number.NaN;
+      if (at >= end) return false;
       for (; at < end; at++) {
         const exponentDigit = bytes[at] - ZERO;
-        if (exponentDigit < 0 || exponentDigit > 9 || exponent > 1000) return Number.NaN;
+        if (exponentDigit < 0 || exponentDigit > 9 || exponent > 1000) return false;
         exponent = exponent * 10 + exponentDigit;
       }
       scale += exponentSign * exponent;
       break;
     } else {
-      return Number.NaN;
+      return false;
     }
   }
-  if (digits < 16 || scale >= 0 || scale < -22) return Number.NaN;
+  if (digits < 16 || scale >= 0 || scale < -22) return false;
   const power = POWERS_OF_TEN[-scale];
   const tailPower = POWERS_OF_TEN[digits - 15];
   // D = head·10^t + tail exactly, as big + small: head < 10^15 splits at 2^26 so each product
@@ -139,13 +157,16 @@ export function parseLongDecimal(bytes: Uint8Array, start: number, end: number):
     // Below a power of two the gap to the next smaller double is half as wide: leave it to Number.
     bits[0] = x;
     if (residual < 0 && words[LOW_WORD] === 0 && (words[HIGH_WORD] & 0xfffff) === 0) {
-      return Number.NaN;
+      return false;
     }
     const half = (ulp(x) * power) / 2;
     const distance = Math.abs(residual);
-    if (distance < half * (1 - 1e-9)) return x;
-    if (distance <= half * (1 + 1e-9)) return Number.NaN;
+    if (distance < half * (1 - 1e-9)) {
+      into[index] = x;
+      return true;
+    }
+    if (distance <= half * (1 + 1e-9)) return false;
     x = neighbour(x, residual > 0 ? 1 : -1);
   }
-  return Number.NaN;
+  return false;
 }
