@@ -50246,12 +50246,12 @@ function writeVariantObject(obj, writer, keyIndex, scratchWriters) {
   const numElements = entries.length;
   const maxFieldId = numElements > 0 ? entries[numElements - 1].id : 0;
   const idWidth = byteWidth2(maxFieldId);
-  const scratch2 = scratchWriters.pop() ?? new ByteWriter(8);
+  const scratch3 = scratchWriters.pop() ?? new ByteWriter(8);
   const offsets = new Array(numElements + 1);
   offsets[0] = 0;
   for (let i = 0; i < numElements; i++) {
-    writeValue(obj[entries[i].key], scratch2, keyIndex, scratchWriters);
-    offsets[i + 1] = scratch2.index;
+    writeValue(obj[entries[i].key], scratch3, keyIndex, scratchWriters);
+    offsets[i + 1] = scratch3.index;
   }
   const offsetWidth = byteWidth2(offsets[numElements]);
   const isLarge = numElements > 255 ? 1 : 0;
@@ -50260,19 +50260,19 @@ function writeVariantObject(obj, writer, keyIndex, scratchWriters) {
   else writer.appendUint8(numElements);
   for (const { id } of entries) appendUnsignedLE(writer, id, idWidth);
   for (const off of offsets) appendUnsignedLE(writer, off, offsetWidth);
-  writer.appendBytes(scratch2.getBytes());
-  scratch2.index = 0;
-  scratch2.offset = 0;
-  scratchWriters.push(scratch2);
+  writer.appendBytes(scratch3.getBytes());
+  scratch3.index = 0;
+  scratch3.offset = 0;
+  scratchWriters.push(scratch3);
 }
 function writeVariantArray(arr, writer, keyIndex, scratchWriters) {
   const numElements = arr.length;
-  const scratch2 = scratchWriters.pop() ?? new ByteWriter(8);
+  const scratch3 = scratchWriters.pop() ?? new ByteWriter(8);
   const offsets = new Array(numElements + 1);
   offsets[0] = 0;
   for (let i = 0; i < numElements; i++) {
-    writeValue(arr[i], scratch2, keyIndex, scratchWriters);
-    offsets[i + 1] = scratch2.index;
+    writeValue(arr[i], scratch3, keyIndex, scratchWriters);
+    offsets[i + 1] = scratch3.index;
   }
   const offsetWidth = byteWidth2(offsets[numElements]);
   const isLarge = numElements > 255 ? 1 : 0;
@@ -50280,10 +50280,10 @@ function writeVariantArray(arr, writer, keyIndex, scratchWriters) {
   if (isLarge) writer.appendUint32(numElements);
   else writer.appendUint8(numElements);
   for (const off of offsets) appendUnsignedLE(writer, off, offsetWidth);
-  writer.appendBytes(scratch2.getBytes());
-  scratch2.index = 0;
-  scratch2.offset = 0;
-  scratchWriters.push(scratch2);
+  writer.appendBytes(scratch3.getBytes());
+  scratch3.index = 0;
+  scratch3.offset = 0;
+  scratchWriters.push(scratch3);
 }
 function byteWidth2(maxValue) {
   if (maxValue <= 255) return 1;
@@ -52475,9 +52475,9 @@ function writeDoubles(sink, element, values) {
   let levels;
   if (element.repetition_type !== "REQUIRED") {
     if (ones.length < n) ones = new Uint8Array(Math.max(n, 2 * ones.length)).fill(1);
-    const scratch2 = new ByteWriter(16);
-    levelBytes = writeRleBitPackedHybrid(scratch2, ones.subarray(0, n), 1);
-    levels = scratch2.getBytes();
+    const scratch3 = new ByteWriter(16);
+    levelBytes = writeRleBitPackedHybrid(scratch3, ones.subarray(0, n), 1);
+    levels = scratch3.getBytes();
   }
   const valueBytes = 8 * n;
   const dataPageOffset = BigInt(sink.offset);
@@ -78061,7 +78061,8 @@ function twoProductError(a2, b, product) {
   const bLow = b - bHigh;
   return aHigh * bHigh - product + aHigh * bLow + aLow * bHigh + aLow * bLow;
 }
-function parseLongDecimal(bytes, start, end) {
+var scratch2 = new Float64Array(1);
+function parseLongDecimalInto(bytes, start, end, into, index) {
   let head = 0;
   let tail = 0;
   let digits = 0;
@@ -78077,7 +78078,7 @@ function parseLongDecimal(bytes, start, end) {
       digits++;
       if (digits <= 15) head = head * 10 + digit;
       else if (digits <= 19) tail = tail * 10 + digit;
-      else return Number.NaN;
+      else return false;
     } else if (byte === DOT && !afterDot) {
       afterDot = true;
     } else if (byte === LOWER_E || byte === UPPER_E) {
@@ -78090,19 +78091,19 @@ function parseLongDecimal(bytes, start, end) {
         at++;
       }
       let exponent = 0;
-      if (at >= end) return Number.NaN;
+      if (at >= end) return false;
       for (; at < end; at++) {
         const exponentDigit = bytes[at] - ZERO;
-        if (exponentDigit < 0 || exponentDigit > 9 || exponent > 1e3) return Number.NaN;
+        if (exponentDigit < 0 || exponentDigit > 9 || exponent > 1e3) return false;
         exponent = exponent * 10 + exponentDigit;
       }
       scale += exponentSign * exponent;
       break;
     } else {
-      return Number.NaN;
+      return false;
     }
   }
-  if (digits < 16 || scale >= 0 || scale < -22) return Number.NaN;
+  if (digits < 16 || scale >= 0 || scale < -22) return false;
   const power = POWERS_OF_TEN[-scale];
   const tailPower = POWERS_OF_TEN[digits - 15];
   const headHigh = Math.floor(head / TWO_26);
@@ -78115,15 +78116,18 @@ function parseLongDecimal(bytes, start, end) {
     const residual = big - product + small - error63;
     bits[0] = x;
     if (residual < 0 && words[LOW_WORD] === 0 && (words[HIGH_WORD] & 1048575) === 0) {
-      return Number.NaN;
+      return false;
     }
     const half = ulp(x) * power / 2;
     const distance2 = Math.abs(residual);
-    if (distance2 < half * (1 - 1e-9)) return x;
-    if (distance2 <= half * (1 + 1e-9)) return Number.NaN;
+    if (distance2 < half * (1 - 1e-9)) {
+      into[index] = x;
+      return true;
+    }
+    if (distance2 <= half * (1 + 1e-9)) return false;
     x = neighbour(x, residual > 0 ? 1 : -1);
   }
-  return Number.NaN;
+  return false;
 }
 
 // ../core/src/io/csv-reader.ts
@@ -78797,10 +78801,11 @@ var CsvReader = class _CsvReader {
               value2 = mantissa * POWERS_OF_TEN2[scale - 22] * 1e22;
             } else {
               const digitsStart = negative || buffer[fieldStart] === PLUS2 ? fieldStart + 1 : fieldStart;
-              value2 = parseLongDecimal(buffer, digitsStart, position);
-              if (Number.isNaN(value2)) {
-                value2 = Number(buffer.toString("latin1", digitsStart, position));
+              const column2 = numeric2[field];
+              if (!parseLongDecimalInto(buffer, digitsStart, position, column2, row)) {
+                column2[row] = Number(buffer.toString("latin1", digitsStart, position));
               }
+              value2 = column2[row];
             }
             numeric2[field][row] = negative ? -value2 : value2;
           } else {
