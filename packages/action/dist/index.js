@@ -38214,7 +38214,12 @@ var init_files = __esm({
         const handle = this.handle;
         if (this.#flushError !== void 0) throw writeError(this.path, this.#flushError);
         try {
-          await handle.writeFile(data);
+          if (typeof data === "string") await handle.writeFile(data);
+          else {
+            for (let at = 0; at < data.byteLength; ) {
+              at += (await handle.write(data, at, data.byteLength - at)).bytesWritten;
+            }
+          }
         } catch (error63) {
           throw writeError(this.path, error63);
         }

@@ -37,6 +37,19 @@ describe("AtomicFile background flushes", () => {
     expect(await readdir(folder)).toEqual(["out.csv"]);
   });
 
+  it("appends views into larger buffers (shared ones too) and text, in order", async () => {
+    const path = join(folder, "views.csv");
+    const file = await AtomicFile.create(path);
+    const shared = Buffer.from(new SharedArrayBuffer(64));
+    shared.write("..a,b\n1,2\n..", "latin1");
+    await file.append(new Uint8Array(shared.buffer, 2, 8));
+    await file.append("3,4\n");
+    await file.append(Buffer.from("xx5,6\n").subarray(2));
+    await file.commit();
+    expect(await readFile(path, "utf8")).toBe("a,b\n1,2\n3,4\n5,6\n");
+    expect(file.bytesWritten).toBe(16);
+  });
+
   it("starts no flush below flushEvery: commit's fsync does it all", async () => {
     const file = await AtomicFile.create(join(folder, "small.csv"));
     const datasync = vi.spyOn(file.handle, "datasync");

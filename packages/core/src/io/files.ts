@@ -112,7 +112,14 @@ export class AtomicFile {
     const handle = this.handle;
     if (this.#flushError !== undefined) throw writeError(this.path, this.#flushError);
     try {
-      await handle.writeFile(data);
+      if (typeof data === "string") await handle.writeFile(data);
+      else {
+        // One write for the whole buffer (writeFile cuts it into 512 KiB writes, a round trip
+        // to the file thread each); the loop only covers short writes.
+        for (let at = 0; at < data.byteLength; ) {
+          at += (await handle.write(data, at, data.byteLength - at)).bytesWritten;
+        }
+      }
     } catch (error) {
       throw writeError(this.path, error);
     }
