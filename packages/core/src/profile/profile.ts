@@ -2,7 +2,8 @@ import { MlopsError } from "../errors/error.js";
 import type { Frame } from "../frame/frame.js";
 import { sortFloat64 } from "../internal/sort.js";
 import { Schema, type SchemaJSON } from "../schema/schema.js";
-import { countOnEdges, finiteAt, samplePositions } from "./edges.js";
+import { countOnEdges, type EdgeCounts, finiteAt, samplePositions } from "./edges.js";
+import { countPresorted, type PresortedColumn, sortedFromPresorted } from "./presorted.js";
 import {
   type CategoryProfile,
   type ColumnProfile,
@@ -226,10 +227,63 @@ function numericProfile(
         sample = finiteAt(values, at);
       } else sample = new Float64Array(0);
     }
-    if (sample.length > 0) return profileFromSample(values, sortFloat64(sample), kind, bins);
+    if (sample.length > 0) {
+      return profileFromSample(values, sortFloat64(sample), kind, bins, countOnEdges);
+    }
   }
   const sorted = sortedFinite(values);
   return profileSorted(sorted, n - sorted.length, kind, bins);
+}
+
+/**
+ * The profile `profileFrame` makes of a numeric column with its default settings, for a column
+ * its caller has presorted (see `PresortedColumn`; the exact tree splitter's float32 order): the
+ * same to the bit, without sorting or binning the column again. `positions`: the frame's row
+ * sample (`samplePositions(rows, DEFAULT_PROFILE_SAMPLE)`) when it has more rows than that.
+ * Undefined where that would not pay (a sample with many missing values, long runs of values
+ * that round to one float32): `profileFrame` then profiles the column as usual. Hand the result
+ * to `profileFrameWith`.
+ */
+export function profilePresorted(
+  values: Float64Array,
+  presorted: PresortedColumn,
+  positions: Int32Array | undefined,
+): NumericProfile | undefined {
+  return presortedProfile(
+    values,
+    presorted,
+    "number",
+    DEFAULT_PROFILE_BINS,
+    DEFAULT_PROFILE_SAMPLE,
+    positions,
+  );
+}
+
+function presortedProfile(
+  values: Float64Array,
+  presorted: PresortedColumn,
+  kind: NumericProfile["kind"],
+  bins: number,
+  sampleSize: number,
+  positions: Int32Array | undefined,
+): NumericProfile | undefined {
+  const n = values.length;
+  if (n <= sampleSize) {
+    const sorted = sortedFromPresorted(values, presorted);
+    return sorted === undefined ? undefined : profileSorted(sorted, n - sorted.length, kind, bins);
+  }
+  let sample = finiteAt(values, positions ?? samplePositions(n, sampleSize));
+  // numericProfile draws a denser sample then: leave that to it.
+  if (sample.length < sampleSize / 2) return undefined;
+  sample = sortFloat64(sample);
+  let failed = false;
+  const made = profileFromSample(values, sample, kind, bins, (column, edges, shift) => {
+    const counted = countPresorted(column as Float64Array, presorted, edges, shift);
+    if (counted !== undefined) return counted;
+    failed = true;
+    return countOnEdges(column, edges, shift);
+  });
+  return failed ? undefined : made;
 }
 
 /**
@@ -242,6 +296,7 @@ function profileFromSample(
   sample: Float64Array,
   kind: NumericProfile["kind"],
   bins: number,
+  countValues: (values: ArrayLike<number>, edges: Float64Array, shift: number) => EdgeCounts,
 ): NumericProfile {
   const sampleEdges: number[] = [];
   for (const index of edgeIndices(sample.length, bins)) {
@@ -254,7 +309,7 @@ function profileFromSample(
   for (let i = 0; i < sample.length; i++) shift += sample[i];
   shift /= sample.length;
   const m = sampleEdges.length;
-  const counted = countOnEdges(values, Float64Array.from(sampleEdges), shift);
+  const counted = countValues(values, Float64Array.from(sampleEdges), shift);
   const { bins: binCounts, below, above } = counted;
   const count = values.length - counted.missing;
   const edges: number[] = [];
@@ -338,6 +393,8 @@ interface ColumnSettings {
   sampleSize: number;
   /** The frame's row sample, when it has more than `sampleSize` rows. */
   positions: Int32Array | undefined;
+  /** Numeric columns profiled already, with the default settings (see `profileFrameWith`). */
+  given: ReadonlyMap<string, NumericProfile> | undefined;
 }
 
 function profileColumn(
@@ -347,7 +404,7 @@ function profileColumn(
   declared: readonly string[] | undefined,
   settings: ColumnSettings,
 ): ColumnProfile {
-  const { bins, maxCategories, sampleSize, positions } = settings;
+  const { bins, maxCategories, sampleSize, positions, given } = settings;
   const column = frame.column(name);
   if (kind === "category") {
     if (column.kind !== "category") {
@@ -396,6 +453,8 @@ function profileColumn(
       maxCategories,
     );
   }
+  const made = given?.get(name);
+  if (made !== undefined && made.count + made.missing === values.length) return { ...made, kind };
   return numericProfile(values, kind, bins, sampleSize, positions);
 }
 
@@ -420,6 +479,20 @@ export function profileFrame(
   schema: Schema | SchemaJSON,
   options: ProfileOptions = {},
 ): TrainingProfile {
+  return profileFrameWith(frame, schema, options, undefined);
+}
+
+/**
+ * `profileFrame`, with some numeric columns profiled already by `profilePresorted` (used as
+ * they are when `options` keeps the default bins and sample size, else ignored): the same
+ * profile, without profiling those columns again.
+ */
+export function profileFrameWith(
+  frame: Frame,
+  schema: Schema | SchemaJSON,
+  options: ProfileOptions,
+  given: ReadonlyMap<string, NumericProfile> | undefined,
+): TrainingProfile {
   const bins = checkCount("bins", options.bins, DEFAULT_PROFILE_BINS);
   const maxCategories = checkCount("maxCategories", options.maxCategories, DEFAULT_MAX_CATEGORIES);
   const sampleSize = checkCount(
@@ -437,6 +510,8 @@ export function profileFrame(
     maxCategories,
     sampleSize,
     positions: sampled ? samplePositions(frame.rowCount, sampleSize) : undefined,
+    given:
+      bins === DEFAULT_PROFILE_BINS && sampleSize === DEFAULT_PROFILE_SAMPLE ? given : undefined,
   };
   const json = schema instanceof Schema ? schema.toJSON() : schema;
   const features: Record<string, ColumnProfile> = {};

@@ -15,7 +15,7 @@ import {
   type TrainingProfile,
   widenSchema,
 } from "@mlops/core";
-import { samplePositions } from "@mlops/core/internal";
+import { profileFrameWith, samplePositions } from "@mlops/core/internal";
 import { NotFittedError } from "./errors.js";
 import { checkParamNames } from "./params.js";
 import {
@@ -168,9 +168,18 @@ export abstract class Estimator<Params extends object> {
     if (profiled) {
       // Predictions on the profile's row sample only: predicting every training row would cost
       // as much as the fit for a large ensemble.
-      fitted.profile = profileFrame(trainingFrame(data), schema, {
-        predict: (rows) => this.predictTrainingRows(data, rows),
-      });
+      const { profileRows, profilePredictions } = data;
+      fitted.profile = profileFrameWith(
+        trainingFrame(data),
+        schema,
+        {
+          predict: (rows) =>
+            profilePredictions !== undefined && sameRows(rows, profileRows)
+              ? profilePredictions
+              : this.predictTrainingRows(data, rows),
+        },
+        data.featureProfiles,
+      );
     }
     return this;
   }
@@ -254,6 +263,13 @@ export abstract class Estimator<Params extends object> {
 
   /** The kind, extra model fields and typed arrays of the artifact. */
   protected abstract artifactModel(): ArtifactModel;
+}
+
+/** Whether `a` and `b` hold the same rows. */
+function sameRows(a: Int32Array, b: Int32Array | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** `column`'s values at `rows`. */

@@ -1,4 +1,4 @@
-import { type Column, type Frame, MlopsError } from "@mlops/core";
+import { type Column, type Frame, MlopsError, type NumericProfile } from "@mlops/core";
 import { isFrame, resolveTarget } from "./target.js";
 
 /**
@@ -50,10 +50,22 @@ export interface TrainingData {
   rowCount: number;
   /**
    * Set by `fit` when it will profile the training data: the rows (ascending) whose predictions
-   * the profile asks for after `fitData`. An ensemble may predict them tree by tree as it builds
-   * (each tree still in cache, on its worker thread) and return them from `predictTrainingRows`.
+   * the profile asks for after `fitData`, which may predict them on the way (see
+   * `profilePredictions`).
    */
   profileRows?: Int32Array;
+  /**
+   * Set by `fitData` when it has profiled feature columns on the way (the exact tree splitter
+   * sorts every feature: `profilePresorted` from `@mlops/core/internal`): the training profile
+   * takes them as they are.
+   */
+  featureProfiles?: Map<string, NumericProfile>;
+  /**
+   * Set by `fitData` when it has predicted `profileRows` on the way (a tree from its prepared
+   * columns, a forest tree by tree as it builds, each tree still in cache): the profile takes
+   * them instead of asking `predictTrainingRows`.
+   */
+  profilePredictions?: Float64Array;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { TrainingData } from "../estimator/training.js";
 import { type TreeArrays, treeFeatureImportanceArray } from "../tree/nodes.js";
 import { resolveSplitter } from "../tree/params.js";
 import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
-import { prepareTreeColumns } from "../tree/tree-data.js";
+import { prepareTreeColumns, presortedProfiles } from "../tree/tree-data.js";
 import { type ForestJob, fitForestTree, forestTreeSeeds, profilePredictions } from "./build.js";
 import {
   bootstrapSize,
@@ -53,12 +53,6 @@ function ruleColumns(
   });
 }
 
-function sameRows(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * scikit-learn's forest importances: the mean of the trees' normalised importances (trees that
  * are a lone leaf left out), normalised to sum 1.
@@ -105,8 +99,6 @@ function forestImportances(trees: TreeArrays[], featureCount: number): Float64Ar
  */
 export class RandomForestRegressor extends Estimator<RandomForestParams> {
   #fitted: FittedForest | undefined;
-  /** The training profile's rows and the forest's predictions on them, from `fitData`. */
-  #profilePredictions: { rows: Int32Array; values: Float64Array } | undefined;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     super({ ...RANDOM_FOREST_DEFAULTS }, params);
@@ -114,7 +106,6 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
 
   protected fitData(data: TrainingData): void {
     this.#fitted = undefined;
-    this.#profilePredictions = undefined;
     const checked = validateForestParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(checked.tree.splitter, data.rowCount);
     const bootstrapRows = checked.bootstrap ? bootstrapSize(data.rowCount, checked.maxSamples) : 0;
@@ -122,6 +113,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
       splitter,
       bins: checked.tree.maxBins,
     });
+    data.featureProfiles = presortedProfiles(data, prepared);
     const jobs = resolveJobs(checked.nJobs, checked.nEstimators);
     const profileRows = data.profileRows;
     const job: ForestJob = {
@@ -157,7 +149,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
     if (profileRows !== undefined && profileSum !== undefined) {
       // Divided once all trees are summed: `predictColumns`' operations, so the same values.
       for (let i = 0; i < profileSum.length; i++) profileSum[i] /= trees.length;
-      this.#profilePredictions = { rows: profileRows, values: profileSum };
+      data.profilePredictions = profileSum;
     }
     this.#fitted = {
       trees,
@@ -178,14 +170,6 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
     }
     for (let r = 0; r < rowCount; r++) sum[r] /= trees.length;
     return sum;
-  }
-
-  /** The profile rows' predictions made while the trees were built (once), else predicted now. */
-  protected override predictTrainingRows(data: TrainingData, rows: Int32Array): Float64Array {
-    const made = this.#profilePredictions;
-    this.#profilePredictions = undefined;
-    if (made !== undefined && sameRows(made.rows, rows)) return made.values;
-    return super.predictTrainingRows(data, rows);
   }
 
   protected artifactModel(): ArtifactModel {

@@ -1,4 +1,13 @@
-import { createPredictor, decodeArtifact, encodeArtifact, Frame, MlopsError } from "@mlops/core";
+import {
+  createPredictor,
+  decodeArtifact,
+  encodeArtifact,
+  Frame,
+  inferSchema,
+  MlopsError,
+  numericColumn,
+  profileFrame,
+} from "@mlops/core";
 import { describe, expect, it } from "vitest";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { DecisionTreeRegressor } from "./decision-tree.js";
@@ -409,5 +418,40 @@ describe("DecisionTreeRegressor: parameters", () => {
     expect(grow(1)).toEqual(grow(1));
     const roots = new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => grow(seed).feature[0]));
     expect(roots.size).toBeGreaterThan(1);
+  });
+});
+
+describe("DecisionTreeRegressor's training profile", () => {
+  /** Columns of the kinds the profile treats apart, `n` rows. */
+  function awkward(n: number): Frame {
+    const make = (f: (i: number) => number) =>
+      numericColumn(Float64Array.from({ length: n }, (_, i) => f(i)));
+    return new Frame([
+      ["smooth", make((i) => Math.sin(i * 1.7) * 10)],
+      ["integers", make((i) => (i * 7919) % 13)],
+      ["gaps", make((i) => (i % 13 === 0 ? Number.NaN : Math.cos(i) * 3))],
+      // Doubles a few to a float32, and thousands on one (left to the usual profiling).
+      ["float32 ties", make((i) => Math.fround(Math.sin(i)) * (1 + (i % 3) * 1e-12))],
+      ["one float32", make((i) => 1 + ((i * 31) % 5000) * 1e-13)],
+      ["y", make((i) => Math.cos(i * 0.3) + (i % 5))],
+    ]);
+  }
+
+  it("is the profile of the training frame with the tree's predictions, for both splitters", () => {
+    for (const n of [3_000, 20_000]) {
+      const frame = awkward(n);
+      const features = frame.drop(["y"]);
+      for (const splitter of ["best", "hist"] as const) {
+        for (const sampleWeight of [undefined, Float64Array.from({ length: n }, (_, i) => i % 4)]) {
+          const tree = new DecisionTreeRegressor({ maxDepth: 6, splitter }).fit(frame, "y", {
+            sampleWeight,
+          });
+          const expected = profileFrame(frame, inferSchema(frame, { target: "y" }), {
+            predict: (rows) => tree.predict(features.take(rows)),
+          });
+          expect(tree.trainingProfile).toEqual(expected);
+        }
+      }
+    }
   });
 });

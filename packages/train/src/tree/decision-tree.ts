@@ -8,8 +8,8 @@ import {
   resolveSplitter,
   validateTreeParams,
 } from "./params.js";
-import { predictTree, splitRuleOf } from "./predict.js";
-import { markSingleUse, prepareTreeColumns } from "./tree-data.js";
+import { predictTree, predictTreeRows, splitRuleOf } from "./predict.js";
+import { markSingleUse, prepareTreeColumns, presortedProfiles } from "./tree-data.js";
 
 interface FittedTree {
   tree: TreeArrays;
@@ -67,7 +67,18 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
         bins: params.maxBins,
       }),
     );
+    // Profiled from the presorted columns before the fit takes them.
+    data.featureProfiles = presortedProfiles(data, prepared);
     const tree = fitTree(prepared, data.target, data.sampleWeight, undefined, params);
+    // The profile's predictions on its rows, read in place (no gathered copies).
+    if (data.profileRows !== undefined) {
+      data.profilePredictions = predictTreeRows(
+        tree,
+        data.columns,
+        data.profileRows,
+        splitRuleOf(splitter),
+      );
+    }
     this.#fitted = {
       tree,
       splitter,

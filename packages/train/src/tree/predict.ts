@@ -41,15 +41,54 @@ export function predictTree(
   const out = new Float64Array(rowCount);
   const { left, right, feature, threshold, value, missingLeft } = tree;
   for (let row = 0; row < rowCount; row++) {
-    let node = 0;
-    let next = left[0];
-    while (next >= 0) {
-      const x = columns[feature[node]][row];
-      const t = threshold[node];
-      node = x <= t ? next : x > t ? right[node] : missingLeft[node] !== 0 ? next : right[node];
-      next = left[node];
-    }
-    out[row] = value[node];
+    out[row] = value[leafOf(left, right, feature, threshold, missingLeft, columns, row, false)];
+  }
+  return out;
+}
+
+/**
+ * The leaf `row` of `columns` reaches: `x <= threshold` goes left (x rounded to float32 first
+ * when `round`), NaN by `missingLeft`.
+ */
+function leafOf(
+  left: Int32Array,
+  right: Int32Array,
+  feature: Int32Array,
+  threshold: Float64Array,
+  missingLeft: Uint8Array,
+  columns: readonly Float64Array[],
+  row: number,
+  round: boolean,
+): number {
+  let node = 0;
+  let next = left[0];
+  while (next >= 0) {
+    const value = columns[feature[node]][row];
+    const x = round ? Math.fround(value) : value;
+    const t = threshold[node];
+    node = x <= t ? next : x > t ? right[node] : missingLeft[node] !== 0 ? next : right[node];
+    next = left[node];
+  }
+  return node;
+}
+
+/**
+ * `predictTree` for the rows `rows` of `columns` (ascending or not), without copies of them.
+ *
+ * @example
+ * const sample = predictTreeRows(tree, columns, profileRows, "float32_le");
+ */
+export function predictTreeRows(
+  tree: TreeArrays,
+  columns: readonly Float64Array[],
+  rows: Int32Array,
+  splitRule: "float64_le" | "float32_le" = "float64_le",
+): Float64Array {
+  const out = new Float64Array(rows.length);
+  const { left, right, feature, threshold, value, missingLeft } = tree;
+  const round = splitRule === "float32_le";
+  for (let i = 0; i < rows.length; i++) {
+    out[i] = value[leafOf(left, right, feature, threshold, missingLeft, columns, rows[i], round)];
   }
   return out;
 }

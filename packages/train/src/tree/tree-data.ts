@@ -1,6 +1,6 @@
-import { type Frame, MlopsError } from "@mlops/core";
-import { sortFloat64 } from "@mlops/core/internal";
-import { featureColumns } from "../estimator/training.js";
+import { type Frame, MlopsError, type NumericProfile } from "@mlops/core";
+import { profilePresorted, sortFloat64 } from "@mlops/core/internal";
+import { featureColumns, type TrainingData } from "../estimator/training.js";
 import { resolveSplitter, type TreeSplitter } from "./params.js";
 
 /**
@@ -170,6 +170,33 @@ export function featureMajor<T extends Int32Array | Float32Array>(
     length: number,
   ) => T;
   return new View(first.buffer, 0, n * parts.length);
+}
+
+/**
+ * The training profile's feature profiles from presorted data (`"best"`), for `fit` to store in
+ * `data.featureProfiles` before a single-use fit takes the buffers: the profiles `fit` would
+ * make, without sorting the columns again. Undefined unless `fit` profiles (`profileRows`) and
+ * the data is presorted; columns `profilePresorted` declines (and category codes) are left out.
+ */
+export function presortedProfiles(
+  data: TrainingData,
+  prepared: TreeData,
+): Map<string, NumericProfile> | undefined {
+  const { order, sorted } = prepared;
+  if (data.profileRows === undefined || order === undefined || sorted === undefined) {
+    return undefined;
+  }
+  const n = data.rowCount;
+  // profileFrame samples the rows `fit` asked predictions for when there are more than that.
+  const positions = data.profileRows.length < n ? data.profileRows : undefined;
+  const profiles = new Map<string, NumericProfile>();
+  for (let f = 0; f < data.featureNames.length; f++) {
+    if (data.categories?.[f] !== undefined) continue;
+    const presorted = { order: order[f], keys: sorted[f], count: n - prepared.missingCounts[f] };
+    const profile = profilePresorted(data.columns[f], presorted, positions);
+    if (profile !== undefined) profiles.set(data.featureNames[f], profile);
+  }
+  return profiles;
 }
 
 function shared(bytes: number): SharedArrayBuffer {
