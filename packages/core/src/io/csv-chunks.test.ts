@@ -201,14 +201,20 @@ describe("CsvChunker and readCsvChunk", () => {
     const plain = await CsvChunker.open(path, { rows: 4 });
     const shared = await CsvChunker.open(path, { rows: 4, slots: 3 });
     const buffers: ArrayBufferLike[] = [];
+    let line = 2;
     for (let chunk = await plain.next(); chunk; chunk = await plain.next()) {
       const other = (await shared.next())!;
       expect(Buffer.from(other.bytes).equals(Buffer.from(chunk.bytes))).toBe(true);
       expect(other.line).toBe(chunk.line);
+      // Every line break, those inside quoted fields too; the next chunk starts after them.
+      expect(other.line).toBe(line);
+      expect(other.lines).toBe(Buffer.from(other.bytes).toString().split("\n").length - 1);
+      line += other.lines;
       buffers.push(other.bytes.buffer);
     }
     await plain.close();
     await shared.close();
+    expect(line).toBe(text.split("\n").length);
     expect(buffers.length).toBeGreaterThan(6);
     for (let i = 0; i + 2 < buffers.length; i++) {
       expect(buffers[i + 1], `chunk ${i + 1}`).not.toBe(buffers[i]);

@@ -24,6 +24,8 @@ export interface CsvChunk {
   readonly bytes: Uint8Array;
   /** The file line of the chunk's first byte. */
   readonly line: number;
+  /** Line breaks in the chunk (at least its records: a quoted field may hold some). */
+  readonly lines: number;
 }
 
 /**
@@ -172,7 +174,7 @@ export class CsvChunker {
           Math.max(64, Math.ceil((cut / lines) * this.#rows)),
         );
       }
-      return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, cut), line };
+      return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, cut), line, lines };
     }
   }
 
@@ -189,8 +191,9 @@ export class CsvChunker {
     let slot = this.#slots[index];
     const least = Math.max(size, this.#slotBytes?.(size) ?? size);
     if (slot === undefined || slot.byteLength < least) {
-      // A quarter more than asked: chunks vary a little in size, slots are not remade for it.
-      slot = new SharedArrayBuffer(Math.ceil(least * 1.25));
+      // Headroom (a quarter of a read, a tenth of a read and its room): chunks vary a little
+      // in size, and slots are not remade for it.
+      slot = new SharedArrayBuffer(Math.ceil(least * (this.#slotBytes ? 1.1 : 1.25)));
       this.#slots[index] = slot;
     }
     return Buffer.from(slot, 0, size);

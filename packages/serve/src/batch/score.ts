@@ -521,9 +521,6 @@ async function scoreFile(context: {
       );
     }
     const input = next.input;
-    if (input !== undefined && "records" in result && input.byteLength > 0) {
-      rowsPerByte = Math.max(rowsPerByte, result.records / input.byteLength);
-    }
     // A CSV chunk's output buffer is shared: the chunk `outputs.length` later encodes into it
     // (unless it is the room after the chunk in its own slot, which the chunker hands out).
     const shared = result.bytes?.buffer;
@@ -548,11 +545,12 @@ async function scoreFile(context: {
   const outputs: (SharedArrayBuffer | undefined)[] = new Array(slots);
   /**
    * A CSV output is best encoded in the room after its chunk in the chunk's own slot: the
-   * least slot size for a read of `bytes`, from the records per byte seen so far (at first the
-   * chunker's own guess, 64 bytes a record); undefined until the output plan is known.
+   * least slot size for a read of `bytes`, from the most line breaks per byte read so far (at
+   * least the records; before the first chunk, the chunker's own guess: 64 bytes a record);
+   * undefined until the output plan is known.
    */
   let slotRoom: ((bytes: number) => number) | undefined;
-  let rowsPerByte = 1 / 64;
+  let rowsPerByte: number | undefined;
   /** Sends a chunk to the scorer (its result is awaited in order by flushOne). */
   const submitChunk = async (task: CsvChunkTask | ParquetChunkTask, most = limit) => {
     const result = scorer.score<CsvChunkResult>(task);
@@ -596,12 +594,15 @@ async function scoreFile(context: {
             csvOutputCapacity(
               header,
               csv.keptCount > 0 ? bytes : 0,
-              Math.ceil(bytes * rowsPerByte * 1.1),
+              Math.ceil(bytes * (rowsPerByte ?? 1 / 64) * 1.1),
               tail,
             );
         }
         let id = 0;
         for (let chunk = await chunker.next(); chunk; chunk = await chunker.next()) {
+          if (chunk.bytes.byteLength > 0) {
+            rowsPerByte = Math.max(rowsPerByte ?? 0, chunk.lines / chunk.bytes.byteLength);
+          }
           const task: CsvChunkTask = {
             kind: "csv",
             id,
