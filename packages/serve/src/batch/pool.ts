@@ -40,8 +40,14 @@ export function batchWorkerPath(): string | undefined {
   return builtModulePath(import.meta.url, "@mlops/serve", "batch-worker.js");
 }
 
-/** Young-generation size of each worker's heap, in MiB (V8's default is about 48). */
-const YOUNG_GENERATION_MB = 8;
+/**
+ * Young-generation size of each worker's heap, in MiB (V8's default is about 48). A chunk's
+ * typed arrays (its columns, bounds, predictions: ~3 MB of memory outside the heap per 16,384
+ * rows) are freed only when the thread next collects; a worker that makes little garbage on its
+ * heap collects rarely, and dead chunks pile up. 2 MiB: a scavenge every chunk or so, each
+ * cheap (little survives), and a peak RSS like the one it had when it made more garbage.
+ */
+const YOUNG_GENERATION_MB = 2;
 
 /**
  * `threads` worker threads of core's `ThreadPool` running dist/batch-worker.js, each with its own
@@ -81,8 +87,8 @@ export class WorkerScorer implements BatchScorer {
         size: threads,
         perThread: 2,
         name: "batch scoring",
-        // Encoding makes many short-lived strings; a small young generation keeps each worker's
-        // heap (and the process's RSS) small, at no measurable cost in speed.
+        // A small young generation keeps each worker's heap, and the chunks' arrays it holds
+        // until it collects (the process's RSS), small, at no measurable cost in speed.
         resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       }),
     );
