@@ -11,6 +11,7 @@ import {
   csvRowTail,
   type OutputPlan,
   scoreCsvChunk,
+  warmUpCsv,
 } from "./scorer.js";
 
 const predictor = createPredictor(linearArtifact());
@@ -132,5 +133,42 @@ describe("scoreCsvChunk: a CSV output in the chunk's own slot", () => {
       ].join(""),
     );
     expect(Buffer.from(inSlot.bytes).toString()).toBe(text);
+  });
+});
+
+describe("warmUpCsv: a thread's first chunk scored in part, once, before it is scored", () => {
+  it("touches neither the chunk nor its slot, and the chunk scores the same after it", async () => {
+    const room = roomFor(allKept);
+    const before = await scoreCsvChunk(
+      createPredictor(linearArtifact()),
+      task(chunk(room).bytes, allKept),
+    );
+    const fresh = createPredictor(linearArtifact());
+    const inSlot = chunk(room);
+    new Uint8Array(inSlot.slot, alignUp(inSlot.bytes.length)).fill(0xee);
+    await warmUpCsv(fresh, task(inSlot.bytes, allKept));
+    expect(Buffer.from(inSlot.bytes).toString()).toBe(text);
+    expect(new Uint8Array(inSlot.slot, alignUp(inSlot.bytes.length)).every((b) => b === 0xee)).toBe(
+      true,
+    );
+    const after = await scoreCsvChunk(fresh, task(inSlot.bytes, allKept));
+    expect(Buffer.from(after.bytes!).toString()).toBe(Buffer.from(before.bytes!).toString());
+    expect(after.invalid).toEqual(before.invalid);
+    expect(after.records).toBe(before.records);
+  });
+
+  it("takes odd chunks in its stride: no line break, other delimiters, no CSV output", async () => {
+    const tabs = Buffer.from("h1\t1\t2\tred\tx");
+    const bytes = new Uint8Array(new SharedArrayBuffer(tabs.length + 1), 0, tabs.length);
+    bytes.set(tabs);
+    await expect(
+      warmUpCsv(predictor, {
+        ...task(bytes, allKept),
+        file: { path: "a.tsv", header, delimiterCode: 9 },
+        csv: undefined,
+        plan: { ...plan, encode: { format: "jsonl", first: true, path: "a.jsonl" } },
+      }),
+    ).resolves.toBeUndefined();
+    expect(Buffer.from(bytes).toString()).toBe(tabs.toString());
   });
 });

@@ -339,6 +339,57 @@ export async function scoreCsvChunk(
 const QUOTE = 34;
 const LF = 10;
 
+/** Records (line breaks) of a chunk's start that `warmUpCsv` scores. */
+const WARM_UP_LINES = 60;
+/**
+ * Made-up values `warmUpCsv` adds a record of each of (every field the same): numbers that take
+ * the reader's rarer paths (exponents, more digits than the exact parse takes, a sign).
+ */
+const WARM_UP_VALUES = [
+  "1.5e-7",
+  "1.2345678901234567e-7",
+  "0.12345678901234567890123",
+  "-2.5E+3",
+  "7",
+];
+
+/**
+ * Scores the first records of a thread's first CSV chunk, and a few made-up ones, once, result
+ * discarded, before the chunk itself. A chunk is one long call of the reader's loop: the
+ * optimizing compiler compiles it while it runs and, without this, has not seen the loop's end,
+ * the last rows of a batch, nor the rare number forms a file may hold further on, so that code
+ * is thrown away when they come and compiled again (each thread pays that, and with two threads
+ * on two cores the compiler's threads take time from the workers). Works on a copy in a buffer
+ * of its own; fails silently (the chunk itself reports what is wrong with it).
+ */
+export async function warmUpCsv(predictor: Predictor, task: CsvChunkTask): Promise<void> {
+  const bytes = task.bytes;
+  let end = 0;
+  for (let line = 0; line < WARM_UP_LINES; line++) {
+    const next = bytes.indexOf(LF, end);
+    if (next < 0) break;
+    end = next + 1;
+  }
+  const delimiter = String.fromCharCode(task.file.delimiterCode);
+  const fields = task.file.header.length;
+  const madeUp = Buffer.from(
+    WARM_UP_VALUES.map((value) => `${Array(fields).fill(value).join(delimiter)}\n`).join(""),
+  );
+  const length = end + madeUp.length;
+  const rows = WARM_UP_LINES + WARM_UP_VALUES.length;
+  const room = csvOutputCapacity(
+    Buffer.byteLength(task.csv?.header ?? ""),
+    length,
+    rows,
+    csvRowTail(task.plan),
+  );
+  const copy = new Uint8Array(new SharedArrayBuffer(alignUp(length) + room), 0, length);
+  copy.set(bytes.subarray(0, end));
+  copy.set(madeUp, end);
+  const csv = task.csv && { ...task.csv, output: undefined };
+  await scoreCsvChunk(predictor, { ...task, bytes: copy, csv }).catch(() => {});
+}
+
 /** Most bytes a CSV output row adds after its kept fields: prediction, version, delimiters, LF. */
 export function csvRowTail(plan: OutputPlan): number {
   const version = plan.versionColumn;

@@ -2,7 +2,7 @@
 // compiles the model once from the artifact bytes it is sent, then scores every batch posted to
 // it, moving the encoded output back instead of copying it.
 import { type Predictor, transferResult } from "@mlops/core/internal/scoring";
-import { type BatchResult, loadPredictor, runTask, type ScoringTask } from "./scorer.js";
+import { type BatchResult, loadPredictor, runTask, type ScoringTask, warmUpCsv } from "./scorer.js";
 
 /** Messages to a batch worker. */
 export type BatchWorkerRequest =
@@ -10,6 +10,7 @@ export type BatchWorkerRequest =
   | { type: "task"; task: ScoringTask };
 
 let predictor: Predictor | undefined;
+let warm = false;
 
 /** The pool's handler: `init` answers `true` once the model is compiled; `task` its result. */
 export async function onMessage(message: BatchWorkerRequest): Promise<BatchResult | true> {
@@ -18,6 +19,8 @@ export async function onMessage(message: BatchWorkerRequest): Promise<BatchResul
     return true;
   }
   if (predictor === undefined) throw new Error("the batch worker got a task before its model");
+  if (!warm && message.task.kind === "csv") await warmUpCsv(predictor, message.task);
+  warm = true;
   const result = await runTask(predictor, message.task);
   const bytes = result.bytes ?? result.parquet?.bytes;
   // Bytes in a shared buffer (a CSV chunk's output) are read there, not moved.
