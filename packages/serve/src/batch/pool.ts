@@ -41,13 +41,14 @@ export function batchWorkerPath(): string | undefined {
 }
 
 /**
- * Young-generation size of each worker's heap, in MiB (V8's default is about 48). A chunk's
- * typed arrays (its columns, bounds, predictions: ~3 MB of memory outside the heap per 16,384
- * rows) are freed only when the thread next collects; a worker that makes little garbage on its
- * heap collects rarely, and dead chunks pile up. 2 MiB: a scavenge every chunk or so, each
- * cheap (little survives), and a peak RSS like the one it had when it made more garbage.
+ * Young-generation size of each worker's heap, in MiB (V8's default is about 48), by the inputs
+ * the run reads. A CSV chunk's typed arrays (its columns, bounds, predictions: ~3 MB outside the
+ * heap per 16,384 rows) are freed only when the thread next collects, and a CSV worker makes so
+ * little garbage on its heap that it collects rarely: with 2 MiB it scavenges about once a chunk
+ * (1M rows, 2 workers: peak RSS 165-171 MB, 200-208 MB with 8). Parquet decoding makes more heap
+ * garbage and collects often anyway; there 2 MiB costs ~5 % CPU for no memory: 8.
  */
-const YOUNG_GENERATION_MB = 2;
+export const YOUNG_GENERATION_MB = { csv: 2, other: 8 } as const;
 
 /**
  * `threads` worker threads of core's `ThreadPool` running dist/batch-worker.js, each with its own
@@ -72,7 +73,10 @@ export class WorkerScorer implements BatchScorer {
    * Starts `threads` workers, which begin loading their modules at once (the caller goes on
    * with other work meanwhile); `load` then compiles the model in each.
    */
-  static start(threads: number): WorkerScorer {
+  static start(
+    threads: number,
+    youngGenerationMb: number = YOUNG_GENERATION_MB.other,
+  ): WorkerScorer {
     const path = batchWorkerPath();
     if (path === undefined) {
       throw new MlopsError(
@@ -89,7 +93,7 @@ export class WorkerScorer implements BatchScorer {
         name: "batch scoring",
         // A small young generation keeps each worker's heap, and the chunks' arrays it holds
         // until it collects (the process's RSS), small, at no measurable cost in speed.
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
       }),
     );
   }

@@ -38,7 +38,13 @@ import {
   readManifest,
   writeManifest,
 } from "./manifest.js";
-import { type BatchScorer, batchWorkerPath, InThreadScorer, WorkerScorer } from "./pool.js";
+import {
+  type BatchScorer,
+  batchWorkerPath,
+  InThreadScorer,
+  WorkerScorer,
+  YOUNG_GENERATION_MB,
+} from "./pool.js";
 import {
   alignUp,
   type BatchResult,
@@ -178,15 +184,11 @@ const DEFAULT_NAME = "{name}{ext}";
 export async function scoreBatch(options: ScoreBatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const settings = checkOptions(options);
-  // The worker threads load their modules while this thread finds the inputs and the model.
-  const early =
-    settings.workers > 0 && batchWorkerPath() !== undefined
-      ? WorkerScorer.start(settings.workers)
-      : undefined;
+  const threads: { early?: WorkerScorer } = {};
   try {
-    return await runBatch(options, settings, started, early);
+    return await runBatch(options, settings, started, threads);
   } finally {
-    await early?.close();
+    await threads.early?.close();
   }
 }
 
@@ -194,7 +196,7 @@ async function runBatch(
   options: ScoreBatchOptions,
   settings: Settings,
   started: number,
-  early: WorkerScorer | undefined,
+  threads: { early?: WorkerScorer },
 ): Promise<BatchSummary> {
   const cwd = options.cwd ?? process.cwd();
   const inputFormat = pickFormat(options.inputFormat, "inputFormat");
@@ -210,6 +212,15 @@ async function runBatch(
       );
     }
   }
+  // The worker threads load their modules while this thread opens the registry and the model.
+  if (settings.workers > 0 && batchWorkerPath() !== undefined) {
+    const csv = sources.some((source) => source.format === formats.csv);
+    threads.early = WorkerScorer.start(
+      settings.workers,
+      csv ? YOUNG_GENERATION_MB.csv : YOUNG_GENERATION_MB.other,
+    );
+  }
+  const early = threads.early;
   const registry =
     typeof options.registry === "object" && options.registry !== null
       ? options.registry
@@ -325,12 +336,12 @@ async function runBatch(
   const artifactBytes = encodeArtifact(loaded.artifact);
   const source = `models:/${model.name}/${model.version}`;
   const todo = manifest.files.filter((file) => file.status !== "done");
-  const threads = todo.length === 0 ? 0 : settings.workers;
-  if (threads === 0) await early?.close();
+  const workers = todo.length === 0 ? 0 : settings.workers;
+  if (workers === 0) await early?.close();
   const scorer: BatchScorer =
-    threads === 0
+    workers === 0
       ? new InThreadScorer(artifactBytes, source)
-      : await (early ?? WorkerScorer.start(threads)).load(artifactBytes, source);
+      : await (early ?? WorkerScorer.start(workers)).load(artifactBytes, source);
 
   const estimated = await estimateRows(todo, sources);
   const summaries: BatchFileSummary[] = [];
@@ -401,7 +412,7 @@ async function runBatch(
     manifest: manifestPath(output),
     seconds,
     rowsPerSecond: seconds > 0 ? rows / seconds : 0,
-    workers: threads,
+    workers,
   };
 }
 
