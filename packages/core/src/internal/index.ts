@@ -100,7 +100,7 @@ export { impurityImportances, treeImportances } from "../predict/tree.js";
 // The training profile's row sample: estimators predict those rows while they fit.
 export { samplePositions } from "../profile/edges.js";
 export type { PresortedColumn } from "../profile/presorted.js";
-export { profileFrameWith, profilePresorted } from "../profile/profile.js";
+export { profileFrameWith, profilePresorted, profileSortedColumn } from "../profile/profile.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

@@ -6,7 +6,13 @@ import { field } from "../schema/field.js";
 import { schema } from "../schema/schema.js";
 import { countOnEdges, finiteAt, samplePositions } from "./edges.js";
 import { countPresorted, type PresortedColumn, sortedFromPresorted } from "./presorted.js";
-import { profileFrame, profileFrameWith, profilePresorted } from "./profile.js";
+import {
+  profileFrame,
+  profileFrameWith,
+  profileNumbers,
+  profilePresorted,
+  profileSortedColumn,
+} from "./profile.js";
 import type { NumericProfile } from "./types.js";
 
 /**
@@ -108,6 +114,14 @@ describe("presorted profiles", () => {
     // Only columns with thousands of distinct doubles on one float32 (±1e-310 rounds to a
     // float32 zero) are left to the usual path.
     expect(declined).toEqual(["one float32", "signed zeros"]);
+  });
+
+  it("profileSortedColumn: a column's profile from its sorted finite values, to the bit", () => {
+    for (const [name, values] of columns(5_000)) {
+      const sorted = sortFloat64(values.filter(Number.isFinite));
+      const made = profileSortedColumn(sorted, values.length - sorted.length);
+      expect(made, name).toEqual(profileNumbers(values));
+    }
   });
 
   it("keeps the sign of the zero in the lowest row for the extremes beyond the edges", () => {

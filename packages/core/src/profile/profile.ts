@@ -236,6 +236,16 @@ function numericProfile(
 }
 
 /**
+ * The profile `profileFrame` makes of a numeric column of at most `DEFAULT_PROFILE_SAMPLE`
+ * values with its default settings, from the column's finite values already sorted ascending
+ * (as `sortFloat64` orders them; the hist splitter sorts them to place its bins) and how many
+ * values are missing. Hand the result to `profileFrameWith`.
+ */
+export function profileSortedColumn(sorted: Float64Array, missing: number): NumericProfile {
+  return profileSorted(sorted, missing, "number", DEFAULT_PROFILE_BINS);
+}
+
+/**
  * The profile `profileFrame` makes of a numeric column with its default settings, for a column
  * its caller has presorted (see `PresortedColumn`; the exact tree splitter's float32 order): the
  * same to the bit, without sorting or binning the column again. `positions`: the frame's row

@@ -4,7 +4,7 @@ import type { TrainingData } from "../estimator/training.js";
 import { type TreeArrays, treeFeatureImportanceArray } from "../tree/nodes.js";
 import { resolveSplitter } from "../tree/params.js";
 import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
-import { prepareTreeColumns, presortedProfiles } from "../tree/tree-data.js";
+import { prepareForFit } from "../tree/tree-data.js";
 import { type ForestJob, fitForestTree, forestTreeSeeds, profilePredictions } from "./build.js";
 import {
   bootstrapSize,
@@ -109,11 +109,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
     const checked = validateForestParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(checked.tree.splitter, data.rowCount);
     const bootstrapRows = checked.bootstrap ? bootstrapSize(data.rowCount, checked.maxSamples) : 0;
-    const prepared = prepareTreeColumns(data.columns, data.featureNames, data.rowCount, {
-      splitter,
-      bins: checked.tree.maxBins,
-    });
-    data.featureProfiles = presortedProfiles(data, prepared);
+    const prepared = prepareForFit(data, { splitter, bins: checked.tree.maxBins });
     const jobs = resolveJobs(checked.nJobs, checked.nEstimators);
     const profileRows = data.profileRows;
     const job: ForestJob = {

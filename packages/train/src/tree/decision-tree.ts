@@ -9,7 +9,7 @@ import {
   validateTreeParams,
 } from "./params.js";
 import { predictTree, predictTreeRows, splitRuleOf } from "./predict.js";
-import { markSingleUse, prepareTreeColumns, presortedProfiles } from "./tree-data.js";
+import { markSingleUse, prepareForFit } from "./tree-data.js";
 
 interface FittedTree {
   tree: TreeArrays;
@@ -60,15 +60,9 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
     this.#fitted = undefined;
     const params = validateTreeParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(params.splitter, data.rowCount);
-    // Prepared for this one fit: the exact splitter works in the sorted buffers themselves.
-    const prepared = markSingleUse(
-      prepareTreeColumns(data.columns, data.featureNames, data.rowCount, {
-        splitter,
-        bins: params.maxBins,
-      }),
-    );
-    // Profiled from the presorted columns before the fit takes them.
-    data.featureProfiles = presortedProfiles(data, prepared);
+    // Prepared for this one fit: the exact splitter works in the sorted buffers themselves
+    // (the features are profiled from them first).
+    const prepared = markSingleUse(prepareForFit(data, { splitter, bins: params.maxBins }));
     const tree = fitTree(prepared, data.target, data.sampleWeight, undefined, params);
     // The profile's predictions on its rows, read in place (no gathered copies).
     if (data.profileRows !== undefined) {

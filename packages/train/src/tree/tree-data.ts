@@ -1,5 +1,5 @@
-import { type Frame, MlopsError, type NumericProfile } from "@mlops/core";
-import { profilePresorted, sortFloat64 } from "@mlops/core/internal";
+import { DEFAULT_PROFILE_SAMPLE, type Frame, MlopsError, type NumericProfile } from "@mlops/core";
+import { profilePresorted, profileSortedColumn, sortFloat64 } from "@mlops/core/internal";
 import { featureColumns, type TrainingData } from "../estimator/training.js";
 import { resolveSplitter, type TreeSplitter } from "./params.js";
 
@@ -98,6 +98,19 @@ export function prepareTreeColumns(
   rowCount: number,
   options: PrepareTreeDataOptions = {},
 ): TreeData {
+  return prepareColumns(columns, featureNames, rowCount, options, undefined);
+}
+
+/** Told a hist feature's present values sorted (all of them), and how many are missing. */
+type OnSorted = (feature: number, sorted: Float64Array, missing: number) => void;
+
+function prepareColumns(
+  columns: readonly Float64Array[],
+  featureNames: readonly string[],
+  rowCount: number,
+  options: PrepareTreeDataOptions,
+  onSorted: OnSorted | undefined,
+): TreeData {
   const splitter = resolveSplitter(options.splitter ?? "auto", rowCount);
   const bins = options.bins ?? 255;
   if (!(Number.isInteger(bins) && bins >= 2 && bins <= 255)) {
@@ -115,7 +128,14 @@ export function prepareTreeColumns(
     const { values, order, sorted } = presort(columns, names, rowCount, missingCounts);
     return { rowCount, featureNames: names, splitter, missingCounts, values, order, sorted };
   }
-  const { codes, edges, binCounts } = binColumns(columns, names, rowCount, bins, missingCounts);
+  const { codes, edges, binCounts } = binColumns(
+    columns,
+    names,
+    rowCount,
+    bins,
+    missingCounts,
+    onSorted,
+  );
   return { rowCount, featureNames: names, splitter, missingCounts, codes, edges, binCounts };
 }
 
@@ -173,30 +193,45 @@ export function featureMajor<T extends Int32Array | Float32Array>(
 }
 
 /**
- * The training profile's feature profiles from presorted data (`"best"`), for `fit` to store in
- * `data.featureProfiles` before a single-use fit takes the buffers: the profiles `fit` would
- * make, without sorting the columns again. Undefined unless `fit` profiles (`profileRows`) and
- * the data is presorted; columns `profilePresorted` declines (and category codes) are left out.
+ * `prepareTreeColumns` for an estimator's `fit`, which also profiles the features on the way
+ * when `fit` profiles (`data.profileRows`): each feature's profile is made from the order the
+ * exact splitter presorted it in (`profilePresorted`), or from the values the hist splitter
+ * sorted to place its bins (`profileSortedColumn`, a column of at most 16,384 rows), and left in
+ * `data.featureProfiles` for the training profile, which takes them as they are. Columns neither
+ * covers (and category codes) are profiled by `fit` as usual.
  */
-export function presortedProfiles(
-  data: TrainingData,
-  prepared: TreeData,
-): Map<string, NumericProfile> | undefined {
-  const { order, sorted } = prepared;
-  if (data.profileRows === undefined || order === undefined || sorted === undefined) {
-    return undefined;
-  }
+export function prepareForFit(data: TrainingData, options: PrepareTreeDataOptions): TreeData {
   const n = data.rowCount;
-  // profileFrame samples the rows `fit` asked predictions for when there are more than that.
-  const positions = data.profileRows.length < n ? data.profileRows : undefined;
-  const profiles = new Map<string, NumericProfile>();
-  for (let f = 0; f < data.featureNames.length; f++) {
-    if (data.categories?.[f] !== undefined) continue;
-    const presorted = { order: order[f], keys: sorted[f], count: n - prepared.missingCounts[f] };
-    const profile = profilePresorted(data.columns[f], presorted, positions);
-    if (profile !== undefined) profiles.set(data.featureNames[f], profile);
+  const rows = data.profileRows;
+  if (rows === undefined) {
+    return prepareColumns(data.columns, data.featureNames, n, options, undefined);
   }
-  return profiles;
+  const profiles = new Map<string, NumericProfile>();
+  const numeric = (f: number) => data.categories?.[f] === undefined;
+  const prepared = prepareColumns(
+    data.columns,
+    data.featureNames,
+    n,
+    options,
+    n <= DEFAULT_PROFILE_SAMPLE
+      ? (f, sorted, missing) => {
+          if (numeric(f)) profiles.set(data.featureNames[f], profileSortedColumn(sorted, missing));
+        }
+      : undefined,
+  );
+  const { order, sorted } = prepared;
+  if (order !== undefined && sorted !== undefined) {
+    // profileFrame samples the rows `fit` asked predictions for when there are more than that.
+    const positions = rows.length < n ? rows : undefined;
+    for (let f = 0; f < data.featureNames.length; f++) {
+      if (!numeric(f)) continue;
+      const presorted = { order: order[f], keys: sorted[f], count: n - prepared.missingCounts[f] };
+      const profile = profilePresorted(data.columns[f], presorted, positions);
+      if (profile !== undefined) profiles.set(data.featureNames[f], profile);
+    }
+  }
+  data.featureProfiles = profiles;
+  return prepared;
 }
 
 function shared(bytes: number): SharedArrayBuffer {
@@ -343,6 +378,7 @@ function binColumns(
   n: number,
   maxBins: number,
   missingCounts: Int32Array,
+  onSorted: OnSorted | undefined,
 ): { codes: Uint8Array[]; edges: Float64Array[]; binCounts: Int32Array } {
   const featureCount = columns.length;
   const codeBuffer = shared(n * featureCount);
@@ -379,6 +415,7 @@ function binColumns(
       }
     }
     const sorted = sortFloat64(sample.subarray(0, m), scratch);
+    if (m === present) onSorted?.(f, sorted, missing);
     const edge = binEdges(sorted, maxBins);
     const edgeArray = new Float64Array(shared(8 * edge.length), 0, edge.length);
     edgeArray.set(edge);
