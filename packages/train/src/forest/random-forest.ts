@@ -1,9 +1,8 @@
-import type { SplitRule } from "@mlops/core";
 import { type ArtifactModel, Estimator } from "../estimator/estimator.js";
 import type { TrainingData } from "../estimator/training.js";
 import { type TreeArrays, treeFeatureImportanceArray } from "../tree/nodes.js";
 import { resolveSplitter } from "../tree/params.js";
-import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
+import { float32Columns, predictTree, ruleColumns, splitRuleOf } from "../tree/predict.js";
 import { prepareForFit } from "../tree/tree-data.js";
 import { type ForestJob, fitForestTree, forestTreeSeeds, profilePredictions } from "./build.js";
 import {
@@ -30,27 +29,6 @@ function shared(values: Float64Array): Float64Array {
   );
   out.set(values);
   return out;
-}
-
-/**
- * The feature columns at `rows`, as trees of `rule` read them (rounded to float32 under
- * `"float32_le"`), in shared memory when worker threads read them.
- */
-function ruleColumns(
-  columns: readonly Float64Array[],
-  rows: Int32Array,
-  rule: SplitRule,
-  share: boolean,
-): Float64Array[] {
-  return columns.map((column) => {
-    const out = share
-      ? new Float64Array(new SharedArrayBuffer(8 * Math.max(rows.length, 1)), 0, rows.length)
-      : new Float64Array(rows.length);
-    if (rule === "float32_le")
-      for (let i = 0; i < rows.length; i++) out[i] = Math.fround(column[rows[i]]);
-    else for (let i = 0; i < rows.length; i++) out[i] = column[rows[i]];
-    return out;
-  });
 }
 
 /**
@@ -125,7 +103,7 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
       profileColumns:
         profileRows === undefined
           ? undefined
-          : ruleColumns(data.columns, profileRows, splitRuleOf(splitter), jobs > 1),
+          : ruleColumns(data.columns, splitRuleOf(splitter), profileRows, jobs > 1),
     };
     let trees: TreeArrays[];
     let profileSum: Float64Array | undefined;

@@ -15,7 +15,7 @@ import type { Fold } from "../selection/folds.js";
 import { fitTree } from "../tree/fit-tree.js";
 import type { TreeArrays } from "../tree/nodes.js";
 import type { DecisionTreeParams } from "../tree/params.js";
-import { float32Columns, predictTree, splitRuleOf } from "../tree/predict.js";
+import { predictTree, ruleColumns, splitRuleOf } from "../tree/predict.js";
 import type { TreeData } from "../tree/tree-data.js";
 import { decodeEstimator, type EstimatorConstructors, type EstimatorSpec } from "./spec.js";
 
@@ -212,8 +212,7 @@ export class TrialRunner {
     // Every candidate scores on the same test rows: gather (and round) them once per fold.
     let testColumns = cache.testColumns[rule];
     if (testColumns === undefined) {
-      const gathered = this.#featureColumns.map((column) => gather(column, fold.test));
-      testColumns = ruleColumns(gathered, rule);
+      testColumns = ruleColumns(this.#featureColumns, rule, fold.test);
       cache.testColumns[rule] = testColumns;
     }
     const fitStart = performance.now();
@@ -302,11 +301,6 @@ function fitForestTrees(
     trees.push(fitTree(prepared, y, undefined, fitRows, { ...params, seed: seeds[t] }));
   }
   return trees;
-}
-
-/** `columns` as trees of `rule` read them: rounded to float32 under `"float32_le"`. */
-function ruleColumns(columns: Float64Array[], rule: SplitRule): Float64Array[] {
-  return rule === "float32_le" ? float32Columns(columns) : columns;
 }
 
 /**

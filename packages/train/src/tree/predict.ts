@@ -23,6 +23,37 @@ export function float32Columns(columns: readonly Float64Array[]): Float64Array[]
 }
 
 /**
+ * `columns` as trees of `rule` read them — rounded to float32 under `"float32_le"` — taken at
+ * `rows` when given (one pass per column: gathered and rounded together), in shared memory when
+ * `share` (for worker threads). Without rows under `"float64_le"`, the columns themselves.
+ *
+ * @example
+ * const testColumns = ruleColumns(columns, "float32_le", fold.test);
+ */
+export function ruleColumns(
+  columns: readonly Float64Array[],
+  rule: "float64_le" | "float32_le",
+  rows?: Int32Array,
+  share = false,
+): Float64Array[] {
+  if (rows === undefined && !share) {
+    return rule === "float32_le" ? float32Columns(columns) : [...columns];
+  }
+  const round = rule === "float32_le";
+  return columns.map((column) => {
+    const n = rows === undefined ? column.length : rows.length;
+    const out = share
+      ? new Float64Array(new SharedArrayBuffer(8 * Math.max(n, 1)), 0, n)
+      : new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const value = column[rows === undefined ? i : rows[i]];
+      out[i] = round ? Math.fround(value) : value;
+    }
+    return out;
+  });
+}
+
+/**
  * Predictions of one tree for `rowCount` rows given as feature columns (in the tree's feature
  * order). The same rules as core's predictor: `x <= threshold` goes left (`float32(x) <=
  * threshold` under `"float32_le"`), NaN goes left where `missingLeft` is 1 and right otherwise.
