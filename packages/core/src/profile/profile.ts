@@ -259,35 +259,21 @@ export function profilePresorted(
   presorted: PresortedColumn,
   positions: Int32Array | undefined,
 ): NumericProfile | undefined {
-  return presortedProfile(
-    values,
-    presorted,
-    "number",
-    DEFAULT_PROFILE_BINS,
-    DEFAULT_PROFILE_SAMPLE,
-    positions,
-  );
-}
-
-function presortedProfile(
-  values: Float64Array,
-  presorted: PresortedColumn,
-  kind: NumericProfile["kind"],
-  bins: number,
-  sampleSize: number,
-  positions: Int32Array | undefined,
-): NumericProfile | undefined {
   const n = values.length;
+  const bins = DEFAULT_PROFILE_BINS;
+  const sampleSize = DEFAULT_PROFILE_SAMPLE;
   if (n <= sampleSize) {
     const sorted = sortedFromPresorted(values, presorted);
-    return sorted === undefined ? undefined : profileSorted(sorted, n - sorted.length, kind, bins);
+    return sorted === undefined
+      ? undefined
+      : profileSorted(sorted, n - sorted.length, "number", bins);
   }
   let sample = finiteAt(values, positions ?? samplePositions(n, sampleSize));
   // numericProfile draws a denser sample then: leave that to it.
   if (sample.length < sampleSize / 2) return undefined;
   sample = sortFloat64(sample);
   let failed = false;
-  const made = profileFromSample(values, sample, kind, bins, (column, edges, shift) => {
+  const made = profileFromSample(values, sample, "number", bins, (column, edges, shift) => {
     const counted = countPresorted(column as Float64Array, presorted, edges, shift);
     if (counted !== undefined) return counted;
     failed = true;

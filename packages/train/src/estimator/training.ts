@@ -55,9 +55,8 @@ export interface TrainingData {
    */
   profileRows?: Int32Array;
   /**
-   * Set by `fitData` when it has profiled feature columns on the way (the exact tree splitter
-   * sorts every feature: `profilePresorted` from `@mlops/core/internal`): the training profile
-   * takes them as they are.
+   * Set by `fitData` when it has profiled feature columns on the way (a tree's splitter sorts
+   * the features anyway: see `prepareForFit`): the training profile takes them as they are.
    */
   featureProfiles?: Map<string, NumericProfile>;
   /**
