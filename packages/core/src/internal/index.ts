@@ -98,9 +98,14 @@ export {
 export { ByteBuffer, MAX_NUMBER_CHARS, NumberText } from "../io/writer.js";
 export { impurityImportances, treeImportances } from "../predict/tree.js";
 // The training profile's row sample: estimators predict those rows while they fit.
-export { samplePositions } from "../profile/edges.js";
+export { sampledRows, samplePositions } from "../profile/edges.js";
 export type { PresortedColumn } from "../profile/presorted.js";
-export { profileFrameWith, profilePresorted, profileSortedColumn } from "../profile/profile.js";
+export {
+  type GivenProfiles,
+  profileFrameWith,
+  profilePresorted,
+  profileSortedColumn,
+} from "../profile/profile.js";
 // Registry helpers: store backends in other packages check arguments and word errors as core's.
 export {
   aliasNotFound,

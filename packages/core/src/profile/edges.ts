@@ -19,6 +19,11 @@ export function samplePositions(rows: number, count: number): Int32Array {
     for (let i = 0; i < rows; i++) all[i] = i;
     return all;
   }
+  // A fit asks for its sample more than once (its predictions, then the profile's columns).
+  const last = lastSample;
+  if (last !== undefined && last.rows === rows && last.count === count) {
+    return last.positions.slice();
+  }
   const random = createRandom(SAMPLE_SEED);
   const out = new Int32Array(count);
   let start = 0;
@@ -27,7 +32,28 @@ export function samplePositions(rows: number, count: number): Int32Array {
     out[k] = start + random.int(end - start);
     start = end;
   }
+  lastSample = { rows, count, positions: out.slice() };
   return out;
+}
+
+let lastSample: { rows: number; count: number; positions: Int32Array } | undefined;
+
+/** Masks made by `sampledRows`, by positions array. */
+const sampleMasks = new WeakMap<Int32Array, Uint8Array>();
+
+/**
+ * A mask of `rows` rows with a 1 at each of `positions` (distinct row positions, as
+ * `samplePositions` gives them), made once per positions array: a fit's profile and its
+ * predictions share it. Read it, do not change it.
+ */
+export function sampledRows(positions: Int32Array, rows: number): Uint8Array {
+  let mask = sampleMasks.get(positions);
+  if (mask === undefined || mask.length !== rows) {
+    mask = new Uint8Array(rows);
+    for (let k = 0; k < positions.length; k++) mask[positions[k]] = 1;
+    sampleMasks.set(positions, mask);
+  }
+  return mask;
 }
 
 /** The finite values of `values` at `positions`, in position order. */

@@ -62,7 +62,8 @@ function columns(n: number): [string, Float64Array][] {
 }
 
 describe("presorted profiles", () => {
-  for (const n of [700, 16_384, 16_385, 40_000]) {
+  // Past 40,000 rows a sample is sorted, not picked from the presorted order.
+  for (const n of [700, 16_384, 16_385, 40_000, 40_001]) {
     it(`${n} rows: profilePresorted gives profileFrame's column profiles to the bit`, () => {
       const data = columns(n);
       const frame = new Frame(data.map(([name, values]) => [name, numericColumn(values)] as const));
@@ -83,7 +84,7 @@ describe("presorted profiles", () => {
             ? ["one float32", "signed zeros", "mostly missing", "all missing"]
             : ["one float32", "signed zeros"],
         );
-        const fast = profileFrameWith(frame, shape, {}, given);
+        const fast = profileFrameWith(frame, shape, {}, { features: given });
         // toEqual tells −0 from +0 and compares every count, edge and moment exactly.
         expect(fast).toEqual(plain);
       }
@@ -140,6 +141,38 @@ describe("presorted profiles", () => {
     const counted = countPresorted(zeros, presort(zeros, true), edges, 1);
     expect(Object.is(counted?.below.min, -0)).toBe(true);
     expect(counted?.below.atMin).toBe(3);
+  });
+
+  it("takes a given predictions profile instead of asking predict, with the defaults only", () => {
+    for (const n of [500, 20_000]) {
+      const x = new Float64Array(n).map((_, i) => (i * 7919) % 1000);
+      const frame = new Frame([["x", numericColumn(x)]]);
+      const shape = schema({ x: field.number() });
+      const predict = (rows: Int32Array) => Float64Array.from(rows, (row) => x[row] / 3);
+      const plain = profileFrame(frame, shape, { predict });
+      const rows = n > 16_384 ? samplePositions(n, 16_384) : samplePositions(n, n);
+      const predictions = profileSortedColumn(sortFloat64(predict(rows)), 0);
+      const asked: number[] = [];
+      const counting = (rows: Int32Array) => {
+        asked.push(rows.length);
+        return predict(rows);
+      };
+      expect(profileFrameWith(frame, shape, { predict: counting }, { predictions })).toEqual(plain);
+      expect(asked).toEqual([]);
+      // Other settings than the defaults: the given profile would not be theirs.
+      const coarse = profileFrameWith(
+        frame,
+        shape,
+        { predict: counting, bins: 5 },
+        { predictions },
+      );
+      expect(coarse).toEqual(profileFrame(frame, shape, { predict, bins: 5 }));
+      expect(asked).toEqual([rows.length]);
+      const short = profileSortedColumn(sortFloat64(predict(rows.subarray(1))), 0);
+      expect(() => profileFrameWith(frame, shape, { predict }, { predictions: short })).toThrow(
+        `a profile of ${rows.length - 1} predictions for ${rows.length} rows`,
+      );
+    }
   });
 
   it("declines a presorted order whose missing rows are not the column's", () => {

@@ -6,6 +6,7 @@
 // as `profileFrame` does: picking its rows out of the presorted order reads the whole column
 // out of order, slower than sorting 16,384 values.)
 
+import { sortFloat64 } from "../internal/sort.js";
 import type { EdgeCounts } from "./edges.js";
 
 /**
@@ -89,6 +90,32 @@ function search(keys: Float32Array, count: number, key: number, strict: boolean)
 }
 
 /**
+ * The finite values of `values` at the rows `sampled` marks (1), sorted as `sortFloat64` sorts
+ * them: picked in the presorted order (one pass over it, no sort), runs of one float32 put in
+ * float64 order. `size`: how many rows `sampled` marks.
+ */
+export function sampleFromPresorted(
+  values: Float64Array,
+  presorted: PresortedColumn,
+  sampled: Uint8Array,
+  size: number,
+): Float64Array {
+  const { order, keys, count } = presorted;
+  // Branch-free: every row is written, and kept (the next one written after it) when sampled.
+  const picked = new Float64Array(size + 1);
+  const pickedKeys = new Float32Array(size + 1);
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    const row = order[k];
+    picked[at] = values[row];
+    pickedKeys[at] = keys[k];
+    at += sampled[row];
+  }
+  const sample = picked.slice(0, at);
+  return sortRuns(sample, pickedKeys, at) ? sample : sortFloat64(sample);
+}
+
+/**
  * `countOnEdges(values, edges, shift)` for a presorted column, the same numbers: the moments and
  * the extremes beyond the edges in one plain pass in row order (as `countOnEdges` sums), the
  * bins from two binary searches per edge in the sorted keys. Undefined when many values round
@@ -102,8 +129,6 @@ export function countPresorted(
 ): EdgeCounts | undefined {
   const { order, keys, count } = presorted;
   const m = edges.length;
-  const low = edges[0];
-  const high = edges[m - 1];
   let missing = 0;
   let sum = 0;
   let squares = 0;

@@ -2,8 +2,13 @@ import { MlopsError } from "../errors/error.js";
 import type { Frame } from "../frame/frame.js";
 import { sortFloat64 } from "../internal/sort.js";
 import { Schema, type SchemaJSON } from "../schema/schema.js";
-import { countOnEdges, type EdgeCounts, finiteAt, samplePositions } from "./edges.js";
-import { countPresorted, type PresortedColumn, sortedFromPresorted } from "./presorted.js";
+import { countOnEdges, type EdgeCounts, finiteAt, sampledRows, samplePositions } from "./edges.js";
+import {
+  countPresorted,
+  type PresortedColumn,
+  sampleFromPresorted,
+  sortedFromPresorted,
+} from "./presorted.js";
 import {
   type CategoryProfile,
   type ColumnProfile,
@@ -101,7 +106,9 @@ export function upperBound(sorted: ArrayLike<number>, value: number, from = 0): 
  * …, while they still part values), where a profile otherwise stretches 1/bins of the mass
  * over the widest bins. Ascending, without repeats.
  */
-export function edgeIndices(n: number, bins: number): number[] {
+export function edgeIndices(n: number, bins: number): readonly number[] {
+  // A fit profiles every column of one row count: made once for them all.
+  if (lastEdges.n === n && lastEdges.bins === bins) return lastEdges.indices;
   const indices = new Set<number>([0]);
   const at = (numerator: number, denominator: number) =>
     Math.max(0, Math.ceil((numerator * n) / denominator) - 1);
@@ -112,8 +119,15 @@ export function edgeIndices(n: number, bins: number): number[] {
       indices.add(at(scale - step, scale));
     }
   }
-  return [...indices].sort((a, b) => a - b);
+  lastEdges = { n, bins, indices: Object.freeze([...indices].sort((a, b) => a - b)) };
+  return lastEdges.indices;
 }
+
+let lastEdges: { n: number; bins: number; indices: readonly number[] } = {
+  n: -1,
+  bins: -1,
+  indices: [],
+};
 
 /**
  * The numeric profile of sorted finite values: moments, and the distinct inverted-CDF
@@ -268,10 +282,15 @@ export function profilePresorted(
       ? undefined
       : profileSorted(sorted, n - sorted.length, "number", bins);
   }
-  let sample = finiteAt(values, positions ?? samplePositions(n, sampleSize));
+  const at = positions ?? samplePositions(n, sampleSize);
+  // Up to a few samples' rows, picking the sample in the presorted order is cheaper than sorting it.
+  const sample =
+    n <= PICK_FROM_PRESORTED_ROWS
+      ? sampleFromPresorted(values, presorted, sampledRows(at, n), at.length)
+      : finiteAt(values, at);
   // numericProfile draws a denser sample then: leave that to it.
   if (sample.length < sampleSize / 2) return undefined;
-  sample = sortFloat64(sample);
+  if (n > PICK_FROM_PRESORTED_ROWS) sortFloat64(sample);
   let failed = false;
   const made = profileFromSample(values, sample, "number", bins, (column, edges, shift) => {
     const counted = countPresorted(column as Float64Array, presorted, edges, shift);
@@ -281,6 +300,9 @@ export function profilePresorted(
   });
   return failed ? undefined : made;
 }
+
+/** Rows up to which `profilePresorted` picks a column's sample in its presorted order. */
+const PICK_FROM_PRESORTED_ROWS = 40_000;
 
 /**
  * The profile of `values` with edges at the quantiles of `sample` (sorted finite values drawn
@@ -393,6 +415,17 @@ interface ColumnSettings {
   given: ReadonlyMap<string, NumericProfile> | undefined;
 }
 
+/**
+ * What `profileFrameWith` is handed ready-made, each made with the default settings (`bins`
+ * 20, `sampleSize` 16384).
+ */
+export interface GivenProfiles {
+  /** Numeric feature columns, by name (`profilePresorted`, `profileSortedColumn`). */
+  features?: ReadonlyMap<string, NumericProfile>;
+  /** The predictions `options.predict` would give on its rows, profiled: it is then not asked. */
+  predictions?: NumericProfile;
+}
+
 function profileColumn(
   frame: Frame,
   name: string,
@@ -479,15 +512,15 @@ export function profileFrame(
 }
 
 /**
- * `profileFrame`, with some numeric columns profiled already by `profilePresorted` (used as
+ * `profileFrame`, with some numeric columns (and the predictions) profiled already (used as
  * they are when `options` keeps the default bins and sample size, else ignored): the same
- * profile, without profiling those columns again.
+ * profile, without profiling those again.
  */
 export function profileFrameWith(
   frame: Frame,
   schema: Schema | SchemaJSON,
   options: ProfileOptions,
-  given: ReadonlyMap<string, NumericProfile> | undefined,
+  given: GivenProfiles | undefined,
 ): TrainingProfile {
   const bins = checkCount("bins", options.bins, DEFAULT_PROFILE_BINS);
   const maxCategories = checkCount("maxCategories", options.maxCategories, DEFAULT_MAX_CATEGORIES);
@@ -501,13 +534,13 @@ export function profileFrameWith(
     throw new MlopsError("argument_invalid", "profileFrame: give predictions or predict, not both");
   }
   const sampled = frame.rowCount > sampleSize;
+  const defaults = bins === DEFAULT_PROFILE_BINS && sampleSize === DEFAULT_PROFILE_SAMPLE;
   const settings: ColumnSettings = {
     bins,
     maxCategories,
     sampleSize,
     positions: sampled ? samplePositions(frame.rowCount, sampleSize) : undefined,
-    given:
-      bins === DEFAULT_PROFILE_BINS && sampleSize === DEFAULT_PROFILE_SAMPLE ? given : undefined,
+    given: defaults ? given?.features : undefined,
   };
   const json = schema instanceof Schema ? schema.toJSON() : schema;
   const features: Record<string, ColumnProfile> = {};
@@ -557,7 +590,17 @@ export function profileFrameWith(
       settings.positions,
     );
   }
-  if (options.predict !== undefined) {
+  const madePredictions = defaults ? given?.predictions : undefined;
+  if (options.predict !== undefined && madePredictions !== undefined) {
+    const rows = settings.positions?.length ?? frame.rowCount;
+    if (madePredictions.count + madePredictions.missing !== rows) {
+      throw new MlopsError(
+        "argument_invalid",
+        `profileFrame: a profile of ${madePredictions.count + madePredictions.missing} predictions for ${rows} rows`,
+      );
+    }
+    profile.predictions = madePredictions;
+  } else if (options.predict !== undefined) {
     const rows = settings.positions ?? samplePositions(frame.rowCount, frame.rowCount);
     const predictions = options.predict(rows);
     if (predictions.length !== rows.length) {

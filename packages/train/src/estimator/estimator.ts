@@ -178,7 +178,7 @@ export abstract class Estimator<Params extends object> {
               ? profilePredictions
               : this.predictTrainingRows(data, rows),
         },
-        data.featureProfiles,
+        { features: data.featureProfiles },
       );
     }
     return this;
