@@ -178,7 +178,7 @@ export abstract class Estimator<Params extends object> {
               ? profilePredictions
               : this.predictTrainingRows(data, rows),
         },
-        { features: data.featureProfiles },
+        { features: data.featureProfiles, predictions: data.predictionProfile },
       );
     }
     return this;

@@ -65,6 +65,11 @@ export interface TrainingData {
    * them instead of asking `predictTrainingRows`.
    */
   profilePredictions?: Float64Array;
+  /**
+   * Set by `fitData` when it has profiled the predictions on `profileRows` itself (a tree from
+   * its leaves' sizes: see `sortedTrainingPredictions`), with the default settings.
+   */
+  predictionProfile?: NumericProfile;
 }
 
 /**

@@ -55,7 +55,12 @@ export interface NodeSplitter {
   partition(task: NodeTask, split: SplitRecord, left: NodeTask, right: NodeTask): void;
   /** The task became a leaf: release what it holds. */
   release(task: NodeTask): void;
+  /** The rows of a task (a view; each row once, in no particular order). */
+  rows(task: NodeTask): Int32Array;
 }
+
+/** Told each leaf's node id and its rows (a view, valid during the call), as leaves are made. */
+export type OnLeaf = (id: number, rows: Int32Array) => void;
 
 export function newTask(): NodeTask {
   return {
@@ -149,6 +154,7 @@ export function growDepthFirst(
   splitter: NodeSplitter,
   params: KernelParams,
   nodes: NodeStore,
+  onLeaf?: OnLeaf,
 ): void {
   const stack: NodeTask[] = [splitter.root()];
   const split = newSplit();
@@ -172,6 +178,7 @@ export function growDepthFirst(
       task.sum / task.weight,
     );
     if (isLeaf) {
+      onLeaf?.(id, splitter.rows(task));
       splitter.release(task);
       continue;
     }
@@ -234,6 +241,7 @@ export function growBestFirst(
   splitter: NodeSplitter,
   params: KernelParams,
   nodes: NodeStore,
+  onLeaf?: OnLeaf,
 ): void {
   const heap: FrontierEntry[] = [];
   const evaluate = (task: NodeTask): FrontierEntry => {
@@ -256,6 +264,7 @@ export function growBestFirst(
       task.sum / task.weight,
     );
     if (isLeaf) {
+      onLeaf?.(id, splitter.rows(task));
       splitter.release(task);
       return { id, task, split: undefined, improvement: 0 };
     }
@@ -268,6 +277,7 @@ export function growBestFirst(
     if (entry.split === undefined) continue;
     if (splitsLeft <= 0) {
       nodes.makeLeaf(entry.id);
+      onLeaf?.(entry.id, splitter.rows(entry.task));
       splitter.release(entry.task);
       continue;
     }

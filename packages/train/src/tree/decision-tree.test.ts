@@ -8,10 +8,14 @@ import {
   numericColumn,
   profileFrame,
 } from "@mlops/core";
+import { samplePositions } from "@mlops/core/internal";
 import { describe, expect, it } from "vitest";
 import { describeEstimatorConformance } from "../testing/estimator-conformance.js";
 import { DecisionTreeRegressor } from "./decision-tree.js";
+import { fitTree, growTree } from "./fit-tree.js";
 import type { DecisionTreeParams } from "./params.js";
+import { predictTree, predictTreeRows, sortedLeafPredictions } from "./predict.js";
+import { prepareTreeData } from "./tree-data.js";
 
 function frame(columns: Record<string, number[]>): Frame {
   return new Frame(
@@ -452,6 +456,71 @@ describe("DecisionTreeRegressor's training profile", () => {
           expect(tree.trainingProfile).toEqual(expected);
         }
       }
+    }
+  });
+
+  it("knows each training row's leaf as it grows, and sorts predictions from the leaves", () => {
+    const frame = awkward(4_000);
+    const features = frame.drop(["y"]);
+    const y = frame.numeric("y");
+    const columns = features.names.map((name) => features.numeric(name));
+    const sample = samplePositions(4_000, 1_500);
+    const settings: Partial<DecisionTreeParams>[] = [
+      { maxDepth: 3 },
+      { maxDepth: 12, minSamplesLeaf: 2 },
+      { maxLeafNodes: 40 },
+      { maxLeafNodes: 5, maxDepth: 6 },
+      { maxDepth: 8, maxFeatures: 2, seed: 3 },
+      { maxDepth: 8, minImpurityDecrease: 0.01 },
+    ];
+    for (const splitter of ["best", "hist"] as const) {
+      for (const params of settings) {
+        for (const weight of [undefined, Float64Array.from({ length: 4_000 }, (_, i) => i % 3)]) {
+          const data = prepareTreeData(features, features.names, { splitter });
+          const leafOf = new Int32Array(4_000).fill(-1);
+          const ids: number[] = [];
+          const counts: number[] = [];
+          const twice: number[] = [];
+          const tree = growTree(data, y, weight, undefined, params, (id, rows) => {
+            let count = 0;
+            for (const row of rows) {
+              if (leafOf[row] !== -1) twice.push(row);
+              leafOf[row] = id;
+              if (sample.includes(row)) count++;
+            }
+            ids.push(id);
+            counts.push(count);
+          });
+          expect(tree).toEqual(fitTree(data, y, weight, undefined, params));
+          const rule = splitter === "best" ? "float32_le" : "float64_le";
+          const predicted = predictTree(tree, columns, 4_000, rule);
+          // Every row of weight above 0 in one leaf, the one predict walks it to; the others in
+          // none.
+          const wrong: number[] = [];
+          for (let row = 0; row < 4_000; row++) {
+            const held = weight?.[row] === 0 ? leafOf[row] === -1 : leafOf[row] >= 0;
+            if (!held || (leafOf[row] >= 0 && tree.value[leafOf[row]] !== predicted[row])) {
+              wrong.push(row);
+            }
+          }
+          expect({ twice, wrong }).toEqual({ twice: [], wrong: [] });
+          if (weight === undefined) {
+            const sorted = predictTreeRows(tree, columns, sample, rule).sort();
+            expect(sortedLeafPredictions(tree.value, ids, counts, sample.length)).toEqual(sorted);
+          }
+        }
+      }
+    }
+    // Counts that do not add up, a leaf of value −0 (where +0 and −0 would be ordered by row),
+    // or one not finite: declined.
+    const value = Float64Array.of(0.5, 1, 2);
+    expect(sortedLeafPredictions(value, [1, 2], [2, 1], 3)).toEqual(Float64Array.of(1, 1, 2));
+    expect(sortedLeafPredictions(value, [1, 2], [2, 1], 4)).toBeUndefined();
+    for (const odd of [-0, Number.POSITIVE_INFINITY, Number.NaN]) {
+      const leaves = Float64Array.of(0.5, odd, 2);
+      expect(sortedLeafPredictions(leaves, [1, 2], [2, 1], 3)).toBeUndefined();
+      // A leaf holding none of the rows does not count.
+      expect(sortedLeafPredictions(leaves, [1, 2], [0, 3], 3)).toEqual(Float64Array.of(2, 2, 2));
     }
   });
 });

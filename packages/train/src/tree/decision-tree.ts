@@ -1,6 +1,8 @@
+import { profileSortedColumn, sampledRows } from "@mlops/core/internal";
 import { type ArtifactModel, Estimator } from "../estimator/estimator.js";
 import type { TrainingData } from "../estimator/training.js";
-import { fitTree } from "./fit-tree.js";
+import type { OnLeaf } from "./builder.js";
+import { growTree } from "./fit-tree.js";
 import { type TreeArrays, treeDepth, treeFeatureImportanceArray, treeLeafCount } from "./nodes.js";
 import {
   DECISION_TREE_DEFAULTS,
@@ -8,7 +10,7 @@ import {
   resolveSplitter,
   validateTreeParams,
 } from "./params.js";
-import { predictTree, predictTreeRows, splitRuleOf } from "./predict.js";
+import { predictTree, predictTreeRows, sortedLeafPredictions, splitRuleOf } from "./predict.js";
 import { markSingleUse, prepareForFit } from "./tree-data.js";
 
 interface FittedTree {
@@ -63,15 +65,30 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
     // Prepared for this one fit: the exact splitter works in the sorted buffers themselves
     // (the features are profiled from them first).
     const prepared = markSingleUse(prepareForFit(data, { splitter, bins: params.maxBins }));
-    const tree = fitTree(prepared, data.target, data.sampleWeight, undefined, params);
-    // The profile's predictions on its rows, read in place (no gathered copies).
-    if (data.profileRows !== undefined) {
-      data.profilePredictions = predictTreeRows(
-        tree,
-        data.columns,
-        data.profileRows,
-        splitRuleOf(splitter),
-      );
+    // The profile's predictions on its rows: counted in the leaves as the tree grows when every
+    // row weighs 1 (each row is then in one leaf) and the profile takes every row, or a sample
+    // of the exact splitter's rows (the hist splitter would partition the rows of its last
+    // splits for it: dearer than predicting the sample); else predicted in place (no copies).
+    const rows = data.profileRows;
+    const leaves =
+      rows !== undefined &&
+      data.sampleWeight === undefined &&
+      (rows.length === data.rowCount || splitter === "best")
+        ? leafCounter(rows, data.rowCount)
+        : undefined;
+    const tree = growTree(
+      prepared,
+      data.target,
+      data.sampleWeight,
+      undefined,
+      params,
+      leaves?.onLeaf,
+    );
+    const sorted =
+      leaves && rows && sortedLeafPredictions(tree.value, leaves.ids, leaves.counts, rows.length);
+    if (sorted !== undefined) data.predictionProfile = profileSortedColumn(sorted, 0);
+    else if (rows !== undefined) {
+      data.profilePredictions = predictTreeRows(tree, data.columns, rows, splitRuleOf(splitter));
     }
     this.#fitted = {
       tree,
@@ -144,4 +161,27 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
   get leafCount(): number {
     return this.#tree("reading leafCount").leafCount;
   }
+}
+
+/**
+ * Counts how many of `rows` (ascending, of `rowCount`) each leaf holds, as leaves are made
+ * (`growTree`'s `onLeaf`).
+ */
+function leafCounter(
+  rows: Int32Array,
+  rowCount: number,
+): { onLeaf: OnLeaf; ids: number[]; counts: number[] } {
+  const ids: number[] = [];
+  const counts: number[] = [];
+  const mask = rows.length < rowCount ? sampledRows(rows, rowCount) : undefined;
+  const onLeaf: OnLeaf = (id, held) => {
+    let count = held.length;
+    if (mask !== undefined) {
+      count = 0;
+      for (let i = 0; i < held.length; i++) count += mask[held[i]];
+    }
+    ids.push(id);
+    counts.push(count);
+  };
+  return { onLeaf, ids, counts };
 }

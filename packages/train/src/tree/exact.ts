@@ -505,6 +505,10 @@ export class ExactSplitter implements NodeSplitter {
   }
 
   release(_task: NodeTask): void {}
+
+  rows(task: NodeTask): Int32Array {
+    return this.#order.subarray(task.start, task.end);
+  }
 }
 
 /** The best split of one pass over a feature's sorted range (see `scanUnit`). */

@@ -1,5 +1,5 @@
 import { MlopsError } from "@mlops/core";
-import { growBestFirst, growDepthFirst, type NodeSplitter } from "./builder.js";
+import { growBestFirst, growDepthFirst, type NodeSplitter, type OnLeaf } from "./builder.js";
 import { ExactSplitter } from "./exact.js";
 import { HistSplitter } from "./hist.js";
 import { NodeStore, type TreeArrays } from "./nodes.js";
@@ -31,6 +31,18 @@ export function fitTree(
   sampleWeight: ArrayLike<number> | undefined,
   rows: Int32Array | undefined,
   params: Partial<DecisionTreeParams> = {},
+): TreeArrays {
+  return growTree(data, y, sampleWeight, rows, params, undefined);
+}
+
+/** `fitTree`, telling `onLeaf` each leaf's rows as it is made (rows of weight 0 are in none). */
+export function growTree(
+  data: TreeData,
+  y: ArrayLike<number>,
+  sampleWeight: ArrayLike<number> | undefined,
+  rows: Int32Array | undefined,
+  params: Partial<DecisionTreeParams>,
+  onLeaf: OnLeaf | undefined,
 ): TreeArrays {
   const checked = validateTreeParams(params, "fitTree");
   const rowCount = data.rowCount;
@@ -113,9 +125,9 @@ export function fitTree(
   const splitter: NodeSplitter =
     data.splitter === "best"
       ? new ExactSplitter(data, target, weight, active, activeCount, kernel)
-      : new HistSplitter(data, target, weight, active, activeCount, kernel);
+      : new HistSplitter(data, target, weight, active, activeCount, kernel, onLeaf !== undefined);
   const nodes = new NodeStore(64);
-  if (kernel.maxLeafNodes > 0) growBestFirst(splitter, kernel, nodes);
-  else growDepthFirst(splitter, kernel, nodes);
+  if (kernel.maxLeafNodes > 0) growBestFirst(splitter, kernel, nodes, onLeaf);
+  else growDepthFirst(splitter, kernel, nodes, onLeaf);
   return nodes.finish();
 }

@@ -26,7 +26,10 @@ const HISTOGRAM_BUDGET_BYTES = 64 * 1024 * 1024;
  * exact splitter.
  */
 export class HistSplitter implements NodeSplitter {
+  /** Rows in node order, node by node (the two leaves of a split only with `#keepLeafRows`). */
   readonly #rows: Int32Array;
+  /** Whether `rows` of a leaf is asked for: its rows are then partitioned too. */
+  readonly #keepLeafRows: boolean;
   readonly #scratch: Int32Array;
   readonly #codes: readonly Uint8Array[];
   readonly #edges: readonly Float64Array[];
@@ -63,8 +66,10 @@ export class HistSplitter implements NodeSplitter {
     active: Uint8Array | null,
     activeCount: number,
     params: KernelParams,
+    keepLeafRows = false,
   ) {
     const rowCount = data.rowCount;
+    this.#keepLeafRows = keepLeafRows;
     this.#featureCount = data.featureNames.length;
     this.#codes = data.codes!;
     this.#edges = data.edges!;
@@ -334,31 +339,16 @@ export class HistSplitter implements NodeSplitter {
     right.start = left.end;
     right.end = task.end;
     if (!couldSplit(left, this.#params) && !couldSplit(right, this.#params)) {
-      // Two leaves: their statistics come from the split, their rows are never read again.
+      // Two leaves: their statistics come from the split, their rows are read again only
+      // when someone asks for the leaves' rows.
       this.#drop(task.slot);
       task.slot = -1;
       left.slot = -1;
       right.slot = -1;
+      if (this.#keepLeafRows) this.#partitionRows(task, split);
       return;
     }
-    const rows = this.#rows;
-    const scratch = this.#scratch;
-    const codes = this.#codes[split.feature];
-    const bin = split.position;
-    const missingLeft = split.missingLeft ? 1 : 0;
-    const { start, end } = task;
-    let l = start;
-    let r = 0;
-    for (let k = start; k < end; k++) {
-      const row = rows[k];
-      const code = codes[row];
-      const side = code === MISSING_BIN ? missingLeft : code <= bin ? 1 : 0;
-      rows[l] = row;
-      scratch[r] = row;
-      l += side;
-      r += 1 - side;
-    }
-    rows.set(scratch.subarray(0, r), l);
+    this.#partitionRows(task, split);
     // The smaller child is counted; the larger one is the parent minus it. Children that will
     // be leaves by size or depth get no histogram.
     const parent = task.slot;
@@ -381,8 +371,35 @@ export class HistSplitter implements NodeSplitter {
     large.slot = parent;
   }
 
+  /** Stable partition of the task's rows: left rows compacted in place, right ones after. */
+  #partitionRows(task: NodeTask, split: SplitRecord): void {
+    const rows = this.#rows;
+    const scratch = this.#scratch;
+    const codes = this.#codes[split.feature];
+    const bin = split.position;
+    const missingLeft = split.missingLeft ? 1 : 0;
+    const { start, end } = task;
+    let l = start;
+    let r = 0;
+    for (let k = start; k < end; k++) {
+      const row = rows[k];
+      const code = codes[row];
+      const side = code === MISSING_BIN ? missingLeft : code <= bin ? 1 : 0;
+      rows[l] = row;
+      scratch[r] = row;
+      l += side;
+      r += 1 - side;
+    }
+    rows.set(scratch.subarray(0, r), l);
+  }
+
   release(task: NodeTask): void {
     this.#drop(task.slot);
     task.slot = -1;
+  }
+
+  /** A leaf's rows are right only with `keepLeafRows` (see `partition`). */
+  rows(task: NodeTask): Int32Array {
+    return this.#rows.subarray(task.start, task.end);
   }
 }

@@ -104,6 +104,42 @@ function leafOf(
 }
 
 /**
+ * The predictions of a tree on some of its training rows, sorted ascending (as `sortFloat64`
+ * orders them), from how many of those rows each leaf holds (`leaves[k]` holds `counts[k]`):
+ * the leaf's value that many times, no walk and no sort. Undefined when the counts do not add
+ * up to `total`, or a leaf's value is not finite or is −0 (where the order of equal values
+ * would show).
+ *
+ * @example
+ * const sorted = sortedLeafPredictions(tree.value, leafIds, leafCounts, rows.length);
+ */
+export function sortedLeafPredictions(
+  value: Float64Array,
+  leaves: readonly number[],
+  counts: readonly number[],
+  total: number,
+): Float64Array | undefined {
+  const held: number[] = [];
+  let sum = 0;
+  for (let k = 0; k < leaves.length; k++) {
+    if (counts[k] === 0) continue;
+    const leafValue = value[leaves[k]];
+    if (!Number.isFinite(leafValue) || Object.is(leafValue, -0)) return undefined;
+    held.push(k);
+    sum += counts[k];
+  }
+  if (sum !== total) return undefined;
+  held.sort((a, b) => value[leaves[a]] - value[leaves[b]]);
+  const out = new Float64Array(total);
+  let at = 0;
+  for (const k of held) {
+    out.fill(value[leaves[k]], at, at + counts[k]);
+    at += counts[k];
+  }
+  return out;
+}
+
+/**
  * `predictTree` for the rows `rows` of `columns` (ascending or not), without copies of them.
  *
  * @example
