@@ -87,8 +87,13 @@ export class RandomForestRegressor extends Estimator<RandomForestParams> {
     const checked = validateForestParams(this.getParams(), this.estimatorName);
     const splitter = resolveSplitter(checked.tree.splitter, data.rowCount);
     const bootstrapRows = checked.bootstrap ? bootstrapSize(data.rowCount, checked.maxSamples) : 0;
-    const prepared = prepareForFit(data, { splitter, bins: checked.tree.maxBins });
     const jobs = resolveJobs(checked.nJobs, checked.nEstimators);
+    // Shared memory only for worker threads to read.
+    const prepared = prepareForFit(
+      data,
+      { splitter, bins: checked.tree.maxBins },
+      jobs > 1 ? "shared" : "local",
+    );
     const profileRows = data.profileRows;
     const job: ForestJob = {
       data: prepared,

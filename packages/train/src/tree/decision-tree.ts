@@ -64,7 +64,9 @@ export class DecisionTreeRegressor extends Estimator<DecisionTreeParams> {
     const splitter = resolveSplitter(params.splitter, data.rowCount);
     // Prepared for this one fit: the exact splitter works in the sorted buffers themselves
     // (the features are profiled from them first).
-    const prepared = markSingleUse(prepareForFit(data, { splitter, bins: params.maxBins }));
+    const prepared = markSingleUse(
+      prepareForFit(data, { splitter, bins: params.maxBins }, "local"),
+    );
     // The profile's predictions on its rows: counted in the leaves as the tree grows when every
     // row weighs 1 (each row is then in one leaf) and the profile takes every row, or a sample
     // of the exact splitter's rows (the hist splitter would partition the rows of its last

@@ -15,7 +15,8 @@ export const MISSING_BIN = 255;
  * Training data prepared once for many tree fits (cross-validation folds, search trials,
  * bootstrap samples): float32 columns with each feature's rows presorted (`"best"`), or binned
  * codes (`"hist"`). Every array lives in a SharedArrayBuffer, so the object can be posted to
- * worker threads and read there without a copy; fits never modify it.
+ * worker threads and read there without a copy; fits never modify it. (What an estimator
+ * prepares for a fit on its own thread lives in plain memory, cheaper to allocate.)
  *
  * @example
  * const data = prepareTreeData(frame, ["alcohol", "pH"], { splitter: "best" });
@@ -110,7 +111,9 @@ function prepareColumns(
   rowCount: number,
   options: PrepareTreeDataOptions,
   onSorted: OnSorted | undefined,
+  memory: Memory = "shared",
 ): TreeData {
+  const buffer = memory === "shared" ? shared : local;
   const splitter = resolveSplitter(options.splitter ?? "auto", rowCount);
   const bins = options.bins ?? 255;
   if (!(Number.isInteger(bins) && bins >= 2 && bins <= 255)) {
@@ -123,9 +126,9 @@ function prepareColumns(
     );
   }
   const names = Object.freeze([...featureNames]);
-  const missingCounts = new Int32Array(shared(4 * columns.length));
+  const missingCounts = new Int32Array(buffer(4 * columns.length));
   if (splitter === "best") {
-    const { values, order, sorted } = presort(columns, names, rowCount, missingCounts);
+    const { values, order, sorted } = presort(columns, names, rowCount, missingCounts, buffer);
     return { rowCount, featureNames: names, splitter, missingCounts, values, order, sorted };
   }
   const { codes, edges, binCounts } = binColumns(
@@ -135,6 +138,7 @@ function prepareColumns(
     bins,
     missingCounts,
     onSorted,
+    buffer,
   );
   return { rowCount, featureNames: names, splitter, missingCounts, codes, edges, binCounts };
 }
@@ -198,13 +202,18 @@ export function featureMajor<T extends Int32Array | Float32Array>(
  * exact splitter presorted it in (`profilePresorted`), or from the values the hist splitter
  * sorted to place its bins (`profileSortedColumn`, a column of at most 16,384 rows), and left in
  * `data.featureProfiles` for the training profile, which takes them as they are. Columns neither
- * covers (and category codes) are profiled by `fit` as usual.
+ * covers (and category codes) are profiled by `fit` as usual. `memory`: `"shared"` when worker
+ * threads will read the prepared buffers, else `"local"`.
  */
-export function prepareForFit(data: TrainingData, options: PrepareTreeDataOptions): TreeData {
+export function prepareForFit(
+  data: TrainingData,
+  options: PrepareTreeDataOptions,
+  memory: Memory,
+): TreeData {
   const n = data.rowCount;
   const rows = data.profileRows;
   if (rows === undefined) {
-    return prepareColumns(data.columns, data.featureNames, n, options, undefined);
+    return prepareColumns(data.columns, data.featureNames, n, options, undefined, memory);
   }
   const profiles = new Map<string, NumericProfile>();
   const numeric = (f: number) => data.categories?.[f] === undefined;
@@ -218,6 +227,7 @@ export function prepareForFit(data: TrainingData, options: PrepareTreeDataOption
           if (numeric(f)) profiles.set(data.featureNames[f], profileSortedColumn(sorted, missing));
         }
       : undefined,
+    memory,
   );
   const { order, sorted } = prepared;
   if (order !== undefined && sorted !== undefined) {
@@ -234,8 +244,19 @@ export function prepareForFit(data: TrainingData, options: PrepareTreeDataOption
   return prepared;
 }
 
-function shared(bytes: number): SharedArrayBuffer {
+/**
+ * Where prepared buffers live: `"shared"` memory that worker threads can read (and that the
+ * kernel maps afresh for each buffer), or `"local"` to this thread (cheaper to allocate and
+ * first touch: ~0.6 ms less for 10,000 rows × 10 presorted).
+ */
+type Memory = "shared" | "local";
+
+function shared(bytes: number): ArrayBufferLike {
   return new SharedArrayBuffer(Math.max(bytes, 8));
+}
+
+function local(bytes: number): ArrayBufferLike {
+  return new ArrayBuffer(Math.max(bytes, 8));
 }
 
 function infinityError(name: string, row: number, value: number): MlopsError {
@@ -261,11 +282,12 @@ function presort(
   names: readonly string[],
   n: number,
   missingCounts: Int32Array,
+  buffer: (bytes: number) => ArrayBufferLike,
 ): { values: Float32Array[]; order: Int32Array[]; sorted: Float32Array[] } {
   const featureCount = columns.length;
-  const valueBuffer = shared(4 * n * featureCount);
-  const orderBuffer = shared(4 * n * featureCount);
-  const sortedBuffer = shared(4 * n * featureCount);
+  const valueBuffer = buffer(4 * n * featureCount);
+  const orderBuffer = buffer(4 * n * featureCount);
+  const sortedBuffer = buffer(4 * n * featureCount);
   const values: Float32Array[] = [];
   const order: Int32Array[] = [];
   const sortedValues: Float32Array[] = [];
@@ -379,12 +401,13 @@ function binColumns(
   maxBins: number,
   missingCounts: Int32Array,
   onSorted: OnSorted | undefined,
+  buffer: (bytes: number) => ArrayBufferLike,
 ): { codes: Uint8Array[]; edges: Float64Array[]; binCounts: Int32Array } {
   const featureCount = columns.length;
-  const codeBuffer = shared(n * featureCount);
+  const codeBuffer = buffer(n * featureCount);
   const codes: Uint8Array[] = [];
   const edges: Float64Array[] = [];
-  const binCounts = new Int32Array(shared(4 * featureCount));
+  const binCounts = new Int32Array(buffer(4 * featureCount));
   const sample = new Float64Array(Math.min(n, BIN_SAMPLE));
   const scratch = new Float64Array(sample.length);
   for (let f = 0; f < featureCount; f++) {
@@ -417,7 +440,7 @@ function binColumns(
     const sorted = sortFloat64(sample.subarray(0, m), scratch);
     if (m === present) onSorted?.(f, sorted, missing);
     const edge = binEdges(sorted, maxBins);
-    const edgeArray = new Float64Array(shared(8 * edge.length), 0, edge.length);
+    const edgeArray = new Float64Array(buffer(8 * edge.length), 0, edge.length);
     edgeArray.set(edge);
     edges.push(edgeArray);
     binCounts[f] = edge.length + 1;
