@@ -66,7 +66,7 @@ export class BinLocator {
   /** The cell of a value in [low, high]; non-decreasing in the value, like the rounding it uses. */
   #cell(value: number): number {
     const cell = Math.floor((value - this.#low) * this.#scale);
-    return cell > this.#lastCell ? this.#lastCell : cell;
+    return Math.min(cell, this.#lastCell);
   }
 
   /** The bin of `value`, as `profileBin(edges, value)`. */

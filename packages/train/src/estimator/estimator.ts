@@ -9,7 +9,6 @@ import {
   type Lineage,
   type ModelArtifact,
   type NumericColumn,
-  profileFrame,
   type Schema,
   type SchemaJSON,
   type TrainingProfile,
