@@ -18,15 +18,15 @@ import {
 import {
   aliasNotFound,
   checkAliasChange,
+  checkCreateModel,
   checkModelRecord,
   checkVersionOptions,
   checkVersionRecord,
   historyTail,
+  missingBlobError,
   modelNotFound,
   validateAlias,
   validateName,
-  validateTags,
-  validateText,
   validateVersion,
   versionHeld,
   versionNotFound,
@@ -193,11 +193,7 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
     name: string,
     options: CreateRegisteredModelOptions = {},
   ): Promise<RegisteredModel> {
-    validateName("model name", name);
-    if (options.description !== undefined) {
-      validateText("description", options.description, 5000);
-    }
-    const tags = validateTags(options.tags, "model tags");
+    const { tags } = checkCreateModel(name, options);
     return this.#database.transaction("create a registered model", async (client) => {
       const { rows } = await client.query<ModelRow>(
         `INSERT INTO registered_models (name, description, tags, created_at)
@@ -536,11 +532,7 @@ export class PostgresModelRegistryStore implements ModelRegistryStore {
     const { name } = version;
     if (version.runId !== undefined) await this.#tracking.getRun(version.runId);
     if (!(await this.#artifacts.has(version.digest))) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `model "${name}" version ${version.version}: blob ${version.digest} is not in this ` +
-          "registry's artifact store; store the bytes first (artifacts.put)",
-      );
+      throw missingBlobError(version);
     }
     return this.#database.transaction(
       `import model "${name}" version ${version.version}`,

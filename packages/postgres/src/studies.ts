@@ -1,28 +1,29 @@
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import {
-  type ClaimTrialOptions,
-  type CreateStudyOptions,
-  type FinishOutcome,
-  type ImportOutcome,
-  MlopsError,
-  type Study,
-  type StudyRecord,
-  type StudyState,
-  type StudyStore,
-  type StudyTrial,
-  type TrackingStore,
-  type TrialClaim,
-  type TrialState,
+import type {
+  ClaimTrialOptions,
+  CreateStudyOptions,
+  FinishOutcome,
+  ImportOutcome,
+  Study,
+  StudyRecord,
+  StudyState,
+  StudyStore,
+  StudyTrial,
+  TrackingStore,
+  TrialClaim,
+  TrialState,
 } from "@mlops/core";
 import {
   abandonedResult,
   batchConflict,
   batchOutOfOrder,
   checkClaimOptions,
+  checkCreateStudy,
   checkStudyJson,
   checkStudyRecord,
   checkTrialBatch,
+  startStudyRun,
   studyConflict,
   studyNotFound,
   validateStudyName,
@@ -142,11 +143,7 @@ export class PostgresStudyStore implements StudyStore {
     name: string,
     options: CreateStudyOptions,
   ): Promise<{ study: Study; created: boolean }> {
-    validateStudyName(name);
-    checkStudyJson(`study "${name}": spec`, options.spec);
-    if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
-      throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
-    }
+    checkCreateStudy(name, options);
     return this.#database.transaction(`create study "${name}"`, async (client) => {
       // Creators of one name queue here; the first creates, the others read its study.
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
@@ -156,14 +153,7 @@ export class PostgresStudyStore implements StudyStore {
       if (existing !== undefined) return { study: toStudy(existing), created: false };
       // The parent run is written on its own connection: a creator that dies before the study
       // row commits leaves an unfinished run and no study, and the next creator starts afresh.
-      const run = await this.#tracking.createRun({
-        experimentId: options.run.experimentId,
-        runName: options.run.runName,
-        tags: { ...options.run.tags, "mlops.study": name },
-      });
-      if (options.run.params && Object.keys(options.run.params).length > 0) {
-        await this.#tracking.logParams(run.runId, options.run.params);
-      }
+      const run = await startStudyRun(this.#tracking, name, options.run);
       const { rows } = await client.query<StudyRow>(
         `INSERT INTO studies (name, study_id, spec, data_digest, state, run_id, experiment_id,
            created_at, created_by)

@@ -3,7 +3,6 @@ import {
   type ArtifactInfo,
   type CreateRunOptions,
   compareRunsBy,
-  DEFAULT_EXPERIMENT_ID,
   type Experiment,
   type ImportOutcome,
   type Metric,
@@ -19,12 +18,13 @@ import {
   type TrackingStore,
 } from "@mlops/core";
 import {
+  checkArtifactInput,
   checkBlobs,
-  checkBytes,
+  checkCreateRun,
   checkMetrics,
   checkRunRecord,
   checkTerminalStatus,
-  generateRunName,
+  experimentNotFound,
   isNewerMetric,
   listText,
   paramConflict,
@@ -35,7 +35,6 @@ import {
   validateName,
   validateParams,
   validateTags,
-  validateText,
   validateTime,
 } from "@mlops/core/internal";
 import type { PostgresArtifactStore } from "./artifacts.js";
@@ -144,13 +143,7 @@ export class PostgresTrackingStore implements TrackingStore {
       [experimentId],
     );
     if (rows.length === 0) {
-      const ids = (await this.listExperiments()).map(
-        (item) => `${item.experimentId} (${item.name})`,
-      );
-      throw new MlopsError(
-        "registry_not_found",
-        `experiment ${experimentId} not found in ${this.#where}; experiments: ${listText(ids)}`,
-      );
+      throw experimentNotFound(experimentId, this.#where, await this.listExperiments());
     }
     return toExperiment(rows[0]);
   }
@@ -185,14 +178,7 @@ export class PostgresTrackingStore implements TrackingStore {
   }
 
   async createRun(options: CreateRunOptions = {}): Promise<Run> {
-    const experimentId = validateId("experiment id", options.experimentId ?? DEFAULT_EXPERIMENT_ID);
-    const tags = validateTags(options.tags, "run tags");
-    const startTime = validateTime("startTime", options.startTime ?? Date.now());
-    const runName =
-      options.runName === undefined
-        ? generateRunName()
-        : validateText("runName", options.runName, 250);
-    if (options.parentRunId !== undefined) validateId("parent run id", options.parentRunId);
+    const { experimentId, tags, startTime, runName } = checkCreateRun(options);
     await this.getExperiment(experimentId);
     const runId = randomBytes(16).toString("hex");
     return this.#database.transaction("create a run", async (client) => {
@@ -303,9 +289,7 @@ export class PostgresTrackingStore implements TrackingStore {
   }
 
   async logArtifact(runId: string, name: string, bytes: Uint8Array): Promise<ArtifactInfo> {
-    validateId("run id", runId);
-    validateName("artifact name", name);
-    checkBytes(`artifact "${name}"`, bytes);
+    checkArtifactInput(runId, name, bytes);
     return this.#database.transaction("log an artifact", async (client) => {
       await this.#readRun(client, runId);
       const { digest } = await this.#artifacts.putIn(client, bytes);
@@ -345,8 +329,6 @@ export class PostgresTrackingStore implements TrackingStore {
 
   async searchRuns(options: SearchRunsOptions = {}): Promise<Run[]> {
     const { clauses, order, maxResults } = prepareRunSearch(options);
-    for (const id of options.experimentIds ?? []) validateId("experiment id", id);
-    if (options.parentRunId !== undefined) validateId("parent run id", options.parentRunId);
     // Experiment and parent narrow the rows in SQL; MLflow's filter and order are applied to
     // them by core's evaluator, so both backends answer every filter identically.
     const conditions: string[] = [];

@@ -25,6 +25,10 @@ import {
   type ArtifactInfo,
   type ArtifactStore,
   type CreateModelVersionOptions,
+  type CreateRegisteredModelOptions,
+  type CreateRunOptions,
+  DEFAULT_EXPERIMENT_ID,
+  type Experiment,
   type Metric,
   type MetricInput,
   type ModelVersionRecord,
@@ -145,6 +149,53 @@ export function checkMetrics(metrics: MetricInput[]): Metric[] {
 }
 
 /** A terminal run status, checked. */
+/** What `createRun` is given, checked as every backend checks it, defaults filled in. */
+export function checkCreateRun(options: CreateRunOptions): {
+  experimentId: string;
+  tags: Record<string, string>;
+  startTime: number;
+  runName: string;
+  parentRunId: string | undefined;
+} {
+  const experimentId = validateId("experiment id", options.experimentId ?? DEFAULT_EXPERIMENT_ID);
+  const tags = validateTags(options.tags, "run tags");
+  const startTime = validateTime("startTime", options.startTime ?? Date.now());
+  const runName =
+    options.runName === undefined
+      ? generateRunName()
+      : validateText("runName", options.runName, 250);
+  const { parentRunId } = options;
+  if (parentRunId !== undefined) validateId("parent run id", parentRunId);
+  return { experimentId, tags, startTime, runName, parentRunId };
+}
+
+/** What `createRegisteredModel` is given, checked as every backend checks it. */
+export function checkCreateModel(
+  name: string,
+  options: CreateRegisteredModelOptions,
+): { description: string | undefined; tags: Record<string, string> } {
+  validateName("model name", name);
+  const { description } = options;
+  if (description !== undefined) validateText("description", description, 5000);
+  return { description, tags: validateTags(options.tags, "model tags") };
+}
+
+/** Checks what `logArtifact` is given: the run id, the artifact's name and its bytes. */
+export function checkArtifactInput(runId: string, name: string, bytes: Uint8Array): void {
+  validateId("run id", runId);
+  validateName("artifact name", name);
+  checkBytes(`artifact "${name}"`, bytes);
+}
+
+/** `artifact_corrupt` for importing a version whose blob this registry's store lacks. */
+export function missingBlobError(version: ModelVersionRecord): MlopsError {
+  return new MlopsError(
+    "artifact_corrupt",
+    `model "${version.name}" version ${version.version}: blob ${version.digest} is not in this ` +
+      "registry's artifact store; store the bytes first (artifacts.put)",
+  );
+}
+
 export function checkTerminalStatus(status: TerminalRunStatus): TerminalRunStatus {
   if (!RUN_STATUSES.includes(status) || (status as RunStatus) === "RUNNING") {
     throw new MlopsError(
@@ -198,6 +249,19 @@ export function modelNotFound(name: string, where: string, names: readonly strin
     "registry_not_found",
     `model "${name}" not found in ${where}; ` +
       (names.length ? `registered models: ${listText(names)}` : "no models are registered"),
+  );
+}
+
+/** `registry_not_found` for an experiment id, naming the experiments there are. */
+export function experimentNotFound(
+  experimentId: string,
+  where: string,
+  experiments: readonly Experiment[],
+): MlopsError {
+  const ids = experiments.map((item) => `${item.experimentId} (${item.name})`);
+  return new MlopsError(
+    "registry_not_found",
+    `experiment ${experimentId} not found in ${where}; experiments: ${listText(ids)}`,
   );
 }
 

@@ -1,4 +1,5 @@
 import { MlopsError } from "../errors/error.js";
+import { validateId } from "./names.js";
 import { RUN_STATUSES, type Run, type SearchRunsOptions } from "./types.js";
 
 /**
@@ -508,7 +509,8 @@ export const SEARCH_RUNS_LIMIT = 50_000;
 
 /**
  * Checks a search's options and returns its parsed filter, ordering and limit; throws
- * `filter_invalid` or `argument_invalid` before a store reads anything.
+ * `filter_invalid` or `argument_invalid` before a store reads anything (the experiment and
+ * parent run ids checked too).
  *
  * @example
  * const { clauses, order, maxResults } = prepareRunSearch(options);
@@ -528,11 +530,11 @@ export function prepareRunSearch(options: SearchRunsOptions = {}): {
   if (options.experimentIds !== undefined && !Array.isArray(options.experimentIds)) {
     throw new MlopsError("argument_invalid", "experimentIds: expected an array of ids");
   }
-  return {
-    clauses: parseRunFilter(options.filter ?? ""),
-    order: parseRunOrderBy(options.orderBy ?? []),
-    maxResults,
-  };
+  const clauses = parseRunFilter(options.filter ?? "");
+  const order = parseRunOrderBy(options.orderBy ?? []);
+  for (const id of options.experimentIds ?? []) validateId("experiment id", id);
+  if (options.parentRunId !== undefined) validateId("parent run id", options.parentRunId);
+  return { clauses, order, maxResults };
 }
 
 /**

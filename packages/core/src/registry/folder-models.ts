@@ -5,11 +5,13 @@ import { MlopsError } from "../errors/error.js";
 import {
   aliasNotFound,
   checkAliasChange,
+  checkCreateModel,
   checkModelRecord,
   checkVersionOptions,
   checkVersionRecord,
   foldAliases,
   historyTail,
+  missingBlobError,
   modelNotFound,
   versionHeld,
   versionNotFound,
@@ -24,13 +26,7 @@ import {
 } from "./files.js";
 import { FolderArtifactStore } from "./folder-artifacts.js";
 import { FolderRoot, type FolderStoreOptions, storedJson } from "./folder-root.js";
-import {
-  validateAlias,
-  validateName,
-  validateTags,
-  validateText,
-  validateVersion,
-} from "./names.js";
+import { validateAlias, validateName, validateTags, validateVersion } from "./names.js";
 import type {
   AliasChangeOptions,
   AliasHistoryEntry,
@@ -207,11 +203,7 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
     name: string,
     options: CreateRegisteredModelOptions = {},
   ): Promise<RegisteredModel> {
-    validateName("model name", name);
-    if (options.description !== undefined) {
-      validateText("description", options.description, 5000);
-    }
-    validateTags(options.tags, "model tags");
+    checkCreateModel(name, options);
     const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
     return this.toRegisteredModel(model);
   }
@@ -452,11 +444,7 @@ export class FolderModelRegistryStore implements ModelRegistryStore {
     await this.readModel(name);
     if (version.runId !== undefined && this.#tracking) await this.#tracking.getRun(version.runId);
     if (!(await this.artifacts.has(version.digest))) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `model "${name}" version ${version.version}: blob ${version.digest} is not in this ` +
-          "registry's artifact store; store the bytes first (artifacts.put)",
-      );
+      throw missingBlobError(version);
     }
     return this.modelLock(name, async () => {
       const path = this.modelPath(name, "versions", `${version.version}.json`);

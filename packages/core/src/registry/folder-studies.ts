@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { MlopsError } from "../errors/error.js";
 import { ensureDirectory, readJsonIfExists, writeFileAtomic } from "./files.js";
 import type { FolderRoot } from "./folder-root.js";
 import { storedJson } from "./folder-root.js";
@@ -12,6 +11,7 @@ import {
   type ClaimTrialOptions,
   type CreateStudyOptions,
   checkClaimOptions,
+  checkCreateStudy,
   checkStudyJson,
   checkStudyRecord,
   checkTrialBatch,
@@ -20,6 +20,7 @@ import {
   type StudyRecord,
   type StudyStore,
   type StudyTrial,
+  startStudyRun,
   studyConflict,
   studyNotFound,
   type TrialClaim,
@@ -101,24 +102,13 @@ export class FolderStudyStore implements StudyStore {
     name: string,
     options: CreateStudyOptions,
   ): Promise<{ study: Study; created: boolean }> {
-    validateStudyName(name);
-    checkStudyJson(`study "${name}": spec`, options.spec);
-    if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
-      throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
-    }
+    checkCreateStudy(name, options);
     await this.#root.ensure();
     await ensureDirectory(this.#root.join("studies", name));
     return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
       const existing = await this.#read(name);
       if (existing !== undefined) return { study: existing.study, created: false };
-      const run = await this.#tracking.createRun({
-        experimentId: options.run.experimentId,
-        runName: options.run.runName,
-        tags: { ...options.run.tags, "mlops.study": name },
-      });
-      if (options.run.params && Object.keys(options.run.params).length > 0) {
-        await this.#tracking.logParams(run.runId, options.run.params);
-      }
+      const run = await startStudyRun(this.#tracking, name, options.run);
       const study: Study = {
         name,
         studyId: randomBytes(8).toString("hex"),

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { open, unlink } from "node:fs/promises";
 import { MlopsError } from "../errors/error.js";
 import {
+  checkArtifactInput,
   checkBlobs,
-  checkBytes,
+  checkCreateRun,
   checkMetrics,
   checkRunRecord,
   checkTerminalStatus,
-  generateRunName,
+  experimentNotFound,
   isNewerMetric,
   listText,
   paramConflict,
@@ -34,7 +35,6 @@ import {
   validateName,
   validateParams,
   validateTags,
-  validateText,
   validateTime,
 } from "./names.js";
 import {
@@ -149,13 +149,7 @@ export class FolderTrackingStore implements TrackingStore {
       this.root.join("experiments", `${experimentId}.json`),
     );
     if (!experiment) {
-      const ids = (await this.listExperiments()).map(
-        (item) => `${item.experimentId} (${item.name})`,
-      );
-      throw new MlopsError(
-        "registry_not_found",
-        `experiment ${experimentId} not found in ${this.root.path}; experiments: ${listText(ids)}`,
-      );
+      throw experimentNotFound(experimentId, this.root.path, await this.listExperiments());
     }
     return experiment;
   }
@@ -232,14 +226,7 @@ export class FolderTrackingStore implements TrackingStore {
   }
 
   async createRun(options: CreateRunOptions = {}): Promise<Run> {
-    const experimentId = validateId("experiment id", options.experimentId ?? DEFAULT_EXPERIMENT_ID);
-    const tags = validateTags(options.tags, "run tags");
-    const startTime = validateTime("startTime", options.startTime ?? Date.now());
-    const runName =
-      options.runName === undefined
-        ? generateRunName()
-        : validateText("runName", options.runName, 250);
-    if (options.parentRunId !== undefined) validateId("parent run id", options.parentRunId);
+    const { experimentId, tags, startTime, runName } = checkCreateRun(options);
     await this.getExperiment(experimentId);
     if (options.parentRunId !== undefined) await this.readStoredRun(options.parentRunId);
     await this.root.ensure();
@@ -320,9 +307,7 @@ export class FolderTrackingStore implements TrackingStore {
   }
 
   async logArtifact(runId: string, name: string, bytes: Uint8Array): Promise<ArtifactInfo> {
-    validateId("run id", runId);
-    validateName("artifact name", name);
-    checkBytes(`artifact "${name}"`, bytes);
+    checkArtifactInput(runId, name, bytes);
     await this.readStoredRun(runId);
     const { digest } = await this.artifacts.put(bytes);
     const info: ArtifactInfo = { name, digest, sizeBytes: bytes.byteLength };
@@ -358,8 +343,6 @@ export class FolderTrackingStore implements TrackingStore {
 
   async searchRuns(options: SearchRunsOptions = {}): Promise<Run[]> {
     const { clauses, order, maxResults } = prepareRunSearch(options);
-    for (const id of options.experimentIds ?? []) validateId("experiment id", id);
-    if (options.parentRunId !== undefined) validateId("parent run id", options.parentRunId);
     const experiments = options.experimentIds ? new Set(options.experimentIds) : undefined;
     const runIds = await this.root.list(this.root.join("runs"));
     const matches: Run[] = [];

@@ -10,7 +10,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { MlopsError } from "../errors/error.js";
 import { validateName } from "./names.js";
-import type { ImportOutcome } from "./types.js";
+import type { ImportOutcome, Run, TrackingStore } from "./types.js";
 
 /** A study's lifecycle: trials being run, or finished (results final, best model registered). */
 export type StudyState = "RUNNING" | "COMPLETE";
@@ -290,6 +290,35 @@ export function studyConflict(name: string, here: string, given: string): MlopsE
 /** Checks a study name (a portable name, as model names are). */
 export function validateStudyName(name: unknown): string {
   return validateName("study name", name);
+}
+
+/** Checks what `createStudy` is given (the name, the spec, the data digest), as every backend does. */
+export function checkCreateStudy(name: string, options: CreateStudyOptions): void {
+  validateStudyName(name);
+  checkStudyJson(`study "${name}": spec`, options.spec);
+  if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
+    throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
+  }
+}
+
+/**
+ * Creates a new study's parent run (tagged `mlops.study`) with its params, as every backend
+ * does when it creates the study.
+ */
+export async function startStudyRun(
+  tracking: Pick<TrackingStore, "createRun" | "logParams">,
+  name: string,
+  run: CreateStudyOptions["run"],
+): Promise<Run> {
+  const created = await tracking.createRun({
+    experimentId: run.experimentId,
+    runName: run.runName,
+    tags: { ...run.tags, "mlops.study": name },
+  });
+  if (run.params && Object.keys(run.params).length > 0) {
+    await tracking.logParams(created.runId, run.params);
+  }
+  return created;
 }
 
 /** `value` if it survives a JSON round trip unchanged; else `argument_invalid` naming `what`. */

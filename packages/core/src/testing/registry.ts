@@ -125,7 +125,11 @@ export function describeTrackingStoreConformance(
         );
         await expectMlopsError(store.createExperiment("Default"), "registry_conflict");
         expect(await store.getExperimentByName("missing")).toBeUndefined();
-        await expectMlopsError(store.getExperiment("424242"), "registry_not_found", /424242/);
+        await expectMlopsError(
+          store.getExperiment("424242"),
+          "registry_not_found",
+          /experiment 424242 not found in .+; experiments: .*\(housing\)/,
+        );
       });
     });
 
@@ -167,6 +171,22 @@ export function describeTrackingStoreConformance(
         });
         expect(await store.getRun(child.runId)).toStrictEqual(child);
         await expectMlopsError(store.createRun({ experimentId: "424242" }), "registry_not_found");
+        // Every backend checks a run's options alike, before anything is stored.
+        await expectMlopsError(
+          store.createRun({ runName: "x".repeat(251) }),
+          "argument_invalid",
+          /runName/,
+        );
+        await expectMlopsError(
+          store.createRun({ parentRunId: "../etc" }),
+          "registry_name_invalid",
+          /parent run id/,
+        );
+        await expectMlopsError(
+          store.searchRuns({ experimentIds: ["../etc"] }),
+          "registry_name_invalid",
+          /experiment id/,
+        );
         await expectMlopsError(
           store.createRun({ parentRunId: "0123456789abcdef0123456789abcdef" }),
           "registry_not_found",

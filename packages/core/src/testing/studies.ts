@@ -98,6 +98,14 @@ export function describeStudyStoreConformance(
       expect(await studies.getStudy("other")).toBeUndefined();
       expect((await studies.listStudies()).map((each) => each.name)).toStrictEqual(["grid"]);
       expect(JSON.parse(JSON.stringify(study))).toStrictEqual(study);
+      // Every backend checks what it is given alike, before anything is stored.
+      await expectMlopsError(
+        studies.createStudy("new", { ...studyOptions(), dataDigest: "" }),
+        "argument_invalid",
+        /study "new": dataDigest: expected a string/,
+      );
+      await expectMlopsError(studies.createStudy("../x", studyOptions()), "registry_name_invalid");
+      expect(await studies.getStudy("new")).toBeUndefined();
     });
 
     it("creates one study when many workers create it at once", async () => {
