@@ -80733,6 +80733,32 @@ function checkMetrics(metrics2) {
     return { key, value: metric.value, timestamp, step };
   });
 }
+function checkCreateRun(options) {
+  const experimentId = validateId("experiment id", options.experimentId ?? DEFAULT_EXPERIMENT_ID);
+  const tags = validateTags(options.tags, "run tags");
+  const startTime = validateTime("startTime", options.startTime ?? Date.now());
+  const runName = options.runName === void 0 ? generateRunName() : validateText("runName", options.runName, 250);
+  const { parentRunId } = options;
+  if (parentRunId !== void 0) validateId("parent run id", parentRunId);
+  return { experimentId, tags, startTime, runName, parentRunId };
+}
+function checkCreateModel(name, options) {
+  validateName("model name", name);
+  const { description } = options;
+  if (description !== void 0) validateText("description", description, 5e3);
+  return { description, tags: validateTags(options.tags, "model tags") };
+}
+function checkArtifactInput(runId, name, bytes) {
+  validateId("run id", runId);
+  validateName("artifact name", name);
+  checkBytes(`artifact "${name}"`, bytes);
+}
+function missingBlobError(version2) {
+  return new MlopsError(
+    "artifact_corrupt",
+    `model "${version2.name}" version ${version2.version}: blob ${version2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
+  );
+}
 function checkTerminalStatus(status) {
   if (!RUN_STATUSES.includes(status) || status === "RUNNING") {
     throw new MlopsError(
@@ -80769,6 +80795,13 @@ function modelNotFound(name, where, names) {
   return new MlopsError(
     "registry_not_found",
     `model "${name}" not found in ${where}; ` + (names.length ? `registered models: ${listText(names)}` : "no models are registered")
+  );
+}
+function experimentNotFound(experimentId, where, experiments) {
+  const ids = experiments.map((item) => `${item.experimentId} (${item.name})`);
+  return new MlopsError(
+    "registry_not_found",
+    `experiment ${experimentId} not found in ${where}; experiments: ${listText(ids)}`
   );
 }
 function versionHeld(name, version2, aliases) {
@@ -81755,11 +81788,7 @@ var FolderModelRegistryStore = class {
     return this.root.lock(this.modelPath(name, ".lock"), `model "${name}"`, work);
   }
   async createRegisteredModel(name, options = {}) {
-    validateName("model name", name);
-    if (options.description !== void 0) {
-      validateText("description", options.description, 5e3);
-    }
-    validateTags(options.tags, "model tags");
+    checkCreateModel(name, options);
     const { model } = await this.modelLock(name, () => this.createModelLocked(name, options, true));
     return this.toRegisteredModel(model);
   }
@@ -81954,10 +81983,7 @@ var FolderModelRegistryStore = class {
     await this.readModel(name);
     if (version2.runId !== void 0 && this.#tracking) await this.#tracking.getRun(version2.runId);
     if (!await this.artifacts.has(version2.digest)) {
-      throw new MlopsError(
-        "artifact_corrupt",
-        `model "${name}" version ${version2.version}: blob ${version2.digest} is not in this registry's artifact store; store the bytes first (artifacts.put)`
-      );
+      throw missingBlobError(version2);
     }
     return this.modelLock(name, async () => {
       const path = this.modelPath(name, "versions", `${version2.version}.json`);
@@ -81990,7 +82016,6 @@ var FolderModelRegistryStore = class {
 };
 
 // ../core/src/registry/folder-studies.ts
-init_error();
 import { randomBytes as randomBytes4 } from "crypto";
 import { isDeepStrictEqual as isDeepStrictEqual4 } from "util";
 
@@ -82068,6 +82093,24 @@ function studyConflict(name, here, given) {
 }
 function validateStudyName(name) {
   return validateName("study name", name);
+}
+function checkCreateStudy(name, options) {
+  validateStudyName(name);
+  checkStudyJson(`study "${name}": spec`, options.spec);
+  if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
+    throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
+  }
+}
+async function startStudyRun(tracking, name, run3) {
+  const created = await tracking.createRun({
+    experimentId: run3.experimentId,
+    runName: run3.runName,
+    tags: { ...run3.tags, "mlops.study": name }
+  });
+  if (run3.params && Object.keys(run3.params).length > 0) {
+    await tracking.logParams(created.runId, run3.params);
+  }
+  return created;
 }
 function checkStudyJson(what, value2) {
   let copy;
@@ -82214,24 +82257,13 @@ var FolderStudyStore = class {
     });
   }
   async createStudy(name, options) {
-    validateStudyName(name);
-    checkStudyJson(`study "${name}": spec`, options.spec);
-    if (typeof options.dataDigest !== "string" || options.dataDigest === "") {
-      throw new MlopsError("argument_invalid", `study "${name}": dataDigest: expected a string`);
-    }
+    checkCreateStudy(name, options);
     await this.#root.ensure();
     await ensureDirectory(this.#root.join("studies", name));
     return this.#root.lock(this.#path(name, ".lock"), `study "${name}"`, async () => {
       const existing = await this.#read(name);
       if (existing !== void 0) return { study: existing.study, created: false };
-      const run3 = await this.#tracking.createRun({
-        experimentId: options.run.experimentId,
-        runName: options.run.runName,
-        tags: { ...options.run.tags, "mlops.study": name }
-      });
-      if (options.run.params && Object.keys(options.run.params).length > 0) {
-        await this.#tracking.logParams(run3.runId, options.run.params);
-      }
+      const run3 = await startStudyRun(this.#tracking, name, options.run);
       const study = {
         name,
         studyId: randomBytes4(8).toString("hex"),
@@ -82786,11 +82818,11 @@ function prepareRunSearch(options = {}) {
   if (options.experimentIds !== void 0 && !Array.isArray(options.experimentIds)) {
     throw new MlopsError("argument_invalid", "experimentIds: expected an array of ids");
   }
-  return {
-    clauses: parseRunFilter(options.filter ?? ""),
-    order: parseRunOrderBy(options.orderBy ?? []),
-    maxResults
-  };
+  const clauses = parseRunFilter(options.filter ?? "");
+  const order = parseRunOrderBy(options.orderBy ?? []);
+  for (const id of options.experimentIds ?? []) validateId("experiment id", id);
+  if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
+  return { clauses, order, maxResults };
 }
 
 // ../core/src/registry/folder-tracking.ts
@@ -82851,13 +82883,7 @@ var FolderTrackingStore = class {
       this.root.join("experiments", `${experimentId}.json`)
     );
     if (!experiment) {
-      const ids = (await this.listExperiments()).map(
-        (item) => `${item.experimentId} (${item.name})`
-      );
-      throw new MlopsError(
-        "registry_not_found",
-        `experiment ${experimentId} not found in ${this.root.path}; experiments: ${listText(ids)}`
-      );
+      throw experimentNotFound(experimentId, this.root.path, await this.listExperiments());
     }
     return experiment;
   }
@@ -82925,11 +82951,7 @@ var FolderTrackingStore = class {
     });
   }
   async createRun(options = {}) {
-    const experimentId = validateId("experiment id", options.experimentId ?? DEFAULT_EXPERIMENT_ID);
-    const tags = validateTags(options.tags, "run tags");
-    const startTime = validateTime("startTime", options.startTime ?? Date.now());
-    const runName = options.runName === void 0 ? generateRunName() : validateText("runName", options.runName, 250);
-    if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
+    const { experimentId, tags, startTime, runName } = checkCreateRun(options);
     await this.getExperiment(experimentId);
     if (options.parentRunId !== void 0) await this.readStoredRun(options.parentRunId);
     await this.root.ensure();
@@ -82997,9 +83019,7 @@ var FolderTrackingStore = class {
     });
   }
   async logArtifact(runId, name, bytes) {
-    validateId("run id", runId);
-    validateName("artifact name", name);
-    checkBytes(`artifact "${name}"`, bytes);
+    checkArtifactInput(runId, name, bytes);
     await this.readStoredRun(runId);
     const { digest } = await this.artifacts.put(bytes);
     const info2 = { name, digest, sizeBytes: bytes.byteLength };
@@ -83031,8 +83051,6 @@ var FolderTrackingStore = class {
   }
   async searchRuns(options = {}) {
     const { clauses, order, maxResults } = prepareRunSearch(options);
-    for (const id of options.experimentIds ?? []) validateId("experiment id", id);
-    if (options.parentRunId !== void 0) validateId("parent run id", options.parentRunId);
     const experiments = options.experimentIds ? new Set(options.experimentIds) : void 0;
     const runIds = await this.root.list(this.root.join("runs"));
     const matches = [];
