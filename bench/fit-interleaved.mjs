@@ -9,7 +9,8 @@
 // Each `--tree` (this checkout when none is given; `.` names it) is bundled from source (esbuild,
 // the `@mlops/source` condition) into .bench/fit-interleaved/. All bundles load in this one
 // process, each with its own friedman_hash(rows, 10, seed 42) frame; each fits 3 untimed times
-// (V8 compiles every path), then round by round every build fits once, in turn, `--reps` rounds.
+// (V8 compiles every path), then round by round every build fits once, in turn, `--reps` rounds;
+// each round starts with the next build (a fit may pay for the garbage the fit before it left).
 // It reports each build's CPU milliseconds per fit (process.cpuUsage: user + system, which also
 // counts the GC and compiler threads of this process): median with the 25th–75th percentiles
 // and the min–max spread. `--no-profile` fits with `profile: false` where a build has the option
@@ -78,7 +79,9 @@ for (let i = 0; i < builds.length; i++) for (let k = 0; k < 3; k++) fitOnce(i);
 const load = await loadLine();
 const cpu = builds.map(() => []);
 for (let r = 0; r < reps; r++) {
-  for (let i = 0; i < builds.length; i++) {
+  // Each round starts with the next build: a fit can pay for the garbage of the one before it.
+  for (let k = 0; k < builds.length; k++) {
+    const i = (r + k) % builds.length;
     const start = process.cpuUsage();
     fitOnce(i);
     const used = process.cpuUsage(start);

@@ -35,6 +35,8 @@ export const arrowFormat: FrameFormat = {
 
 async function readArrow(path: string, options: ReadOptions = {}): Promise<Frame> {
   await assertReadableFile(path);
+  // The library first: what loading it leaves behind can go before the file's bytes arrive.
+  const arrow = loadArrow();
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -45,7 +47,7 @@ async function readArrow(path: string, options: ReadOptions = {}): Promise<Frame
   if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
   const tail = bytes.subarray(Math.max(0, bytes.length - 6));
   checkIpcLayout(path, bytes.subarray(0, 8), tail, bytes.length);
-  const table = decode(path, () => loadArrow().tableFromIPC(bytes));
+  const table = decode(path, () => arrow.tableFromIPC(bytes));
   return conformRows(path, toFrame(path, table, options.columns), options, 0);
 }
 
