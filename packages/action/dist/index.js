@@ -53180,6 +53180,7 @@ __export(arrow_exports, {
 import { open as open6, readFile } from "fs/promises";
 async function readArrow(path, options = {}) {
   await assertReadableFile(path);
+  const arrow = loadArrow();
   let bytes;
   try {
     bytes = await readFile(path);
@@ -53189,7 +53190,7 @@ async function readArrow(path, options = {}) {
   if (bytes.byteOffset % 8 !== 0) bytes = bytes.slice();
   const tail = bytes.subarray(Math.max(0, bytes.length - 6));
   checkIpcLayout(path, bytes.subarray(0, 8), tail, bytes.length);
-  const table = decode5(path, () => loadArrow().tableFromIPC(bytes));
+  const table = decode5(path, () => arrow.tableFromIPC(bytes));
   return conformRows(path, toFrame2(path, table, options.columns), options, 0);
 }
 async function* streamArrow(path, options = {}) {
