@@ -287,10 +287,9 @@ export function profilePresorted(
   const sample =
     n <= PICK_FROM_PRESORTED_ROWS
       ? sampleFromPresorted(values, presorted, sampledRows(at, n), at.length)
-      : finiteAt(values, at);
+      : sortFloat64(finiteAt(values, at));
   // numericProfile draws a denser sample then: leave that to it.
   if (sample.length < sampleSize / 2) return undefined;
-  if (n > PICK_FROM_PRESORTED_ROWS) sortFloat64(sample);
   let failed = false;
   const made = profileFromSample(values, sample, "number", bins, (column, edges, shift) => {
     const counted = countPresorted(column as Float64Array, presorted, edges, shift);
